@@ -1,0 +1,347 @@
+"""Feature schemas: the declarative description of a model's inputs and outcome.
+
+A schema is read from a YAML file (the default one, ``model/schemas/dmpm.yaml``,
+describes diffuse malignant peritoneal mesothelioma). It is the single source of
+truth for dataset validation, the training pipeline's columns, the page's form
+and the model card; it travels inside every model bundle, so a researcher's own
+schema with other variables works everywhere the default one does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+__all__ = [
+    "KINDS",
+    "STAGES",
+    "Feature",
+    "OutcomeField",
+    "Schema",
+    "SchemaDefinitionError",
+    "default_schema",
+    "default_schema_path",
+    "load_schema",
+]
+
+KINDS = ("continuous", "integer", "binary", "categorical", "ordinal")
+STAGES = ("pre", "post")
+TRANSFORMS = (None, "log1p")
+
+Kind = Literal["continuous", "integer", "binary", "categorical", "ordinal"]
+Stage = Literal["pre", "post"]
+
+_SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
+
+
+class SchemaDefinitionError(ValueError):
+    """A schema file itself is malformed (not the data it describes)."""
+
+
+@dataclass(frozen=True)
+class Feature:
+    """One input variable.
+
+    Parameters
+    ----------
+    name : str
+        Column name in data files.
+    label : str
+        Human-readable name for forms and reports.
+    kind : {"continuous", "integer", "binary", "categorical", "ordinal"}
+        ``binary`` is coded 0/1; ``categorical`` has text levels; ``ordinal`` has
+        ordered integer levels (e.g. the CC score).
+    stage : {"pre", "post"}
+        Whether the value is known before surgery or only after it.
+    help : str
+        One-line clinical definition.
+    unit : str, optional
+    min, max : float, optional
+        Allowed range (inclusive) for numeric kinds.
+    step : float, optional
+        Values must be multiples of ``step`` (e.g. KPS in steps of 10).
+    categories : tuple of str, optional
+        Allowed text levels of a categorical feature; the first is the reference.
+    levels : tuple of int, optional
+        Allowed integer levels of an ordinal feature.
+    value_labels : dict, optional
+        Display labels of categories or levels.
+    transform : {None, "log1p"}
+        Transformation applied inside the model pipeline.
+    """
+
+    name: str
+    label: str
+    kind: Kind
+    stage: Stage
+    help: str
+    unit: str | None = None
+    min: float | None = None
+    max: float | None = None
+    step: float | None = None
+    categories: tuple[str, ...] | None = None
+    levels: tuple[int, ...] | None = None
+    value_labels: dict[Any, str] = field(default_factory=dict)
+    transform: str | None = None
+
+    @property
+    def is_numeric(self) -> bool:
+        return self.kind in ("continuous", "integer", "binary", "ordinal")
+
+    @property
+    def allowed_values(self) -> tuple | None:
+        """The finite set of allowed values, or None for a range."""
+        if self.kind == "binary":
+            return (0, 1)
+        if self.kind == "categorical":
+            return self.categories
+        if self.kind == "ordinal":
+            return self.levels
+        return None
+
+    def describe_allowed(self) -> str:
+        """The allowed values in words, for error messages and help text."""
+        if self.kind == "binary":
+            return "0 (no) or 1 (yes)"
+        if self.kind == "categorical":
+            return "one of " + ", ".join(repr(c) for c in self.categories)
+        if self.kind == "ordinal":
+            return "one of " + ", ".join(str(v) for v in self.levels)
+        unit = f" {self.unit}" if self.unit and self.unit != "%" else (self.unit or "")
+        text = f"{_fmt(self.min)} to {_fmt(self.max)}{unit}"
+        if self.kind == "integer":
+            text = "a whole number from " + text
+            if self.step and self.step != 1:
+                text += f" in steps of {_fmt(self.step)}"
+        else:
+            text = "a number from " + text
+        return text
+
+
+@dataclass(frozen=True)
+class OutcomeField:
+    """The survival time or the event indicator column."""
+
+    name: str
+    label: str
+    unit: str | None = None
+    max: float | None = None
+
+
+@dataclass(frozen=True)
+class Schema:
+    """A feature set: features, the id column and the survival outcome."""
+
+    name: str
+    version: int
+    title: str
+    id_column: str
+    time: OutcomeField
+    event: OutcomeField
+    features: tuple[Feature, ...]
+
+    def __post_init__(self):
+        names = [f.name for f in self.features]
+        reserved = {self.id_column, self.time.name, self.event.name}
+        dupes = sorted({n for n in names if names.count(n) > 1} | (set(names) & reserved))
+        if dupes:
+            raise SchemaDefinitionError(f"schema {self.name!r}: column names used twice: {dupes}")
+
+    # ------------------------------------------------------------------ access
+    @property
+    def feature_names(self) -> list[str]:
+        return [f.name for f in self.features]
+
+    @property
+    def outcome_names(self) -> list[str]:
+        return [self.time.name, self.event.name]
+
+    def feature(self, name: str) -> Feature:
+        for f in self.features:
+            if f.name == name:
+                return f
+        raise KeyError(f"schema {self.name!r} has no feature {name!r}; it has {self.feature_names}")
+
+    def stage_features(self, stage: Stage) -> list[Feature]:
+        return [f for f in self.features if f.stage == stage]
+
+    # ------------------------------------------------------------ serialising
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["features"] = [_feature_to_dict(f) for f in self.features]
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Schema:
+        return _parse(d, source="<dict>")
+
+    @property
+    def sha256(self) -> str:
+        text = json.dumps(self.to_dict(), sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _fmt(x: float | None) -> str:
+    if x is None:
+        return "?"
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
+
+
+def _feature_to_dict(f: Feature) -> dict:
+    d = {k: v for k, v in asdict(f).items() if v is not None and v != {}}
+    for key in ("categories", "levels"):
+        if key in d:
+            d[key] = list(d[key])
+    if "value_labels" in d:
+        d["value_labels"] = {str(k): v for k, v in d["value_labels"].items()}
+    return d
+
+
+def default_schema_path() -> Path:
+    return _SCHEMA_DIR / "dmpm.yaml"
+
+
+def default_schema() -> Schema:
+    """The DMPM feature schema shipped with the package."""
+    return load_schema(default_schema_path())
+
+
+def load_schema(path: str | Path) -> Schema:
+    """Read and check a schema file.
+
+    Raises
+    ------
+    SchemaDefinitionError
+        With every problem found in the file.
+    """
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SchemaDefinitionError(f"schema file not found: {path}") from None
+    except yaml.YAMLError as exc:
+        raise SchemaDefinitionError(f"schema file {path} is not valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise SchemaDefinitionError(f"schema file {path} must hold a mapping at the top level")
+    return _parse(raw, source=str(path))
+
+
+def _parse(raw: dict, source: str) -> Schema:
+    problems: list[str] = []
+
+    def need(d: dict, key: str, where: str):
+        if key not in d or d[key] in (None, ""):
+            problems.append(f"{where}: '{key}' is required")
+            return None
+        return d[key]
+
+    for key in ("name", "id_column", "time", "event", "features"):
+        need(raw, key, "top level")
+    if problems:
+        raise SchemaDefinitionError(f"{source}: " + "; ".join(problems))
+
+    def outcome(d, what) -> OutcomeField:
+        if isinstance(d, str):
+            d = {"name": d}
+        if not isinstance(d, dict) or "name" not in d:
+            problems.append(f"'{what}' must be a mapping with a 'name'")
+            return OutcomeField(name=f"<{what}>", label=what)
+        return OutcomeField(
+            name=str(d["name"]),
+            label=str(d.get("label", d["name"])),
+            unit=d.get("unit"),
+            max=d.get("max"),
+        )
+
+    time = outcome(raw["time"], "time")
+    event = outcome(raw["event"], "event")
+    if not isinstance(raw["features"], list) or not raw["features"]:
+        raise SchemaDefinitionError(f"{source}: 'features' must be a non-empty list")
+
+    features = []
+    for i, fd in enumerate(raw["features"], start=1):
+        where = f"feature {i}"
+        if not isinstance(fd, dict):
+            problems.append(f"{where}: must be a mapping")
+            continue
+        name = need(fd, "name", where)
+        where = f"feature {name or i!r}"
+        kind = need(fd, "kind", where)
+        stage = need(fd, "stage", where)
+        if kind is not None and kind not in KINDS:
+            problems.append(f"{where}: kind {kind!r} is not one of {', '.join(KINDS)}")
+        if stage is not None and stage not in STAGES:
+            problems.append(f"{where}: stage {stage!r} is not one of {', '.join(STAGES)}")
+        transform = fd.get("transform")
+        if transform not in TRANSFORMS:
+            problems.append(f"{where}: transform {transform!r} is not one of none, log1p")
+        lo, hi, step = fd.get("min"), fd.get("max"), fd.get("step")
+        categories = levels = None
+        labels: dict = {}
+        if kind in ("continuous", "integer"):
+            for key, v in (("min", lo), ("max", hi)):
+                if not isinstance(v, int | float) or isinstance(v, bool) or not math.isfinite(v):
+                    problems.append(f"{where}: '{key}' must be a finite number")
+            if isinstance(lo, int | float) and isinstance(hi, int | float) and lo > hi:
+                problems.append(f"{where}: min {lo} is greater than max {hi}")
+            if step is not None and (not isinstance(step, int | float) or step <= 0):
+                problems.append(f"{where}: step must be a positive number")
+            if transform == "log1p" and isinstance(lo, int | float) and lo <= -1:
+                problems.append(f"{where}: log1p needs min > -1")
+        elif kind == "categorical":
+            cats = fd.get("categories")
+            if not isinstance(cats, list) or len(cats) < 2:
+                problems.append(f"{where}: 'categories' must list at least two values")
+            else:
+                categories = tuple(str(c) for c in cats)
+                if len(set(categories)) != len(categories):
+                    problems.append(f"{where}: categories repeat a value")
+            labels = {str(k): str(v) for k, v in (fd.get("category_labels") or fd.get("value_labels") or {}).items()}
+        elif kind == "ordinal":
+            lv = fd.get("levels")
+            if not isinstance(lv, list) or len(lv) < 2 or not all(
+                isinstance(v, int) and not isinstance(v, bool) for v in lv
+            ):
+                problems.append(f"{where}: 'levels' must list at least two integers")
+            else:
+                levels = tuple(sorted(lv))
+            labels = {int(k): str(v) for k, v in (fd.get("level_labels") or fd.get("value_labels") or {}).items()}
+        if name is None or kind not in KINDS or stage not in STAGES:
+            continue
+        features.append(
+            Feature(
+                name=str(name),
+                label=str(fd.get("label", name)),
+                kind=kind,
+                stage=stage,
+                help=str(fd.get("help", "")),
+                unit=fd.get("unit"),
+                min=float(lo) if kind in ("continuous", "integer") and lo is not None else None,
+                max=float(hi) if kind in ("continuous", "integer") and hi is not None else None,
+                step=float(step) if step is not None else None,
+                categories=categories,
+                levels=levels,
+                value_labels=labels,
+                transform=transform,
+            )
+        )
+    if problems:
+        raise SchemaDefinitionError(f"{source}: " + "; ".join(problems))
+    try:
+        return Schema(
+            name=str(raw["name"]),
+            version=int(raw.get("version", 1)),
+            title=str(raw.get("title", raw["name"])),
+            id_column=str(raw["id_column"]),
+            time=time,
+            event=event,
+            features=tuple(features),
+        )
+    except SchemaDefinitionError as exc:
+        raise SchemaDefinitionError(f"{source}: {exc}") from None
