@@ -105,6 +105,14 @@ class Feature:
             return self.levels
         return None
 
+    def label_for(self, value) -> str:
+        """Display label of a category, level or binary value."""
+        if value in self.value_labels:
+            return self.value_labels[value]
+        if self.kind == "binary" and value in (0, 1):
+            return ("no", "yes")[int(value)]
+        return str(value)
+
     def describe_allowed(self) -> str:
         """The allowed values in words, for error messages and help text."""
         if self.kind == "binary":
@@ -302,16 +310,24 @@ def _parse(raw: dict, source: str) -> Schema:
                 categories = tuple(str(c) for c in cats)
                 if len(set(categories)) != len(categories):
                     problems.append(f"{where}: categories repeat a value")
-            labels = {str(k): str(v) for k, v in (fd.get("category_labels") or fd.get("value_labels") or {}).items()}
+            labels = {
+                str(k): str(v)
+                for k, v in (fd.get("category_labels") or fd.get("value_labels") or {}).items()
+            }
         elif kind == "ordinal":
             lv = fd.get("levels")
-            if not isinstance(lv, list) or len(lv) < 2 or not all(
-                isinstance(v, int) and not isinstance(v, bool) for v in lv
+            if (
+                not isinstance(lv, list)
+                or len(lv) < 2
+                or not all(isinstance(v, int) and not isinstance(v, bool) for v in lv)
             ):
                 problems.append(f"{where}: 'levels' must list at least two integers")
             else:
                 levels = tuple(sorted(lv))
-            labels = {int(k): str(v) for k, v in (fd.get("level_labels") or fd.get("value_labels") or {}).items()}
+            labels = {
+                int(k): str(v)
+                for k, v in (fd.get("level_labels") or fd.get("value_labels") or {}).items()
+            }
         if name is None or kind not in KINDS or stage not in STAGES:
             continue
         features.append(

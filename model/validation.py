@@ -156,7 +156,9 @@ def read_table(source: str | os.PathLike | IO | pd.DataFrame) -> tuple[pd.DataFr
             )
         ]
     except (pd.errors.ParserError, ValueError) as exc:
-        return pd.DataFrame(), [Problem("unreadable", f"the file {name} is not a readable CSV: {exc}")]
+        return pd.DataFrame(), [
+            Problem("unreadable", f"the file {name} is not a readable CSV: {exc}")
+        ]
     raw.columns = [str(c).strip() for c in raw.columns]
     if len(raw) == 0:
         return raw, [Problem("no_rows", "the file has a header but no data rows")]
@@ -209,17 +211,34 @@ def _checks_for(f: Feature) -> list[pa.Check]:
     allowed = f.describe_allowed()
     checks = []
     if f.kind in ("continuous", "integer"):
-        checks.append(pa.Check.in_range(f.min, f.max, name="out_of_range",
-                                        error=f"is outside the allowed range: must be {allowed}"))
+        checks.append(
+            pa.Check.in_range(
+                f.min,
+                f.max,
+                name="out_of_range",
+                error=f"is outside the allowed range: must be {allowed}",
+            )
+        )
     if f.kind == "integer":
-        checks.append(pa.Check(_whole, name="not_whole",
-                               error=f"is not a whole number: must be {allowed}"))
+        checks.append(
+            pa.Check(_whole, name="not_whole", error=f"is not a whole number: must be {allowed}")
+        )
         if f.step and f.step != 1:
-            checks.append(pa.Check(_on_step(f.min or 0.0, f.step), name="off_step",
-                                   error=f"is not a multiple of {f.step:g}: must be {allowed}"))
+            checks.append(
+                pa.Check(
+                    _on_step(f.min or 0.0, f.step),
+                    name="off_step",
+                    error=f"is not a multiple of {f.step:g}: must be {allowed}",
+                )
+            )
     if f.kind in ("binary", "ordinal", "categorical"):
-        checks.append(pa.Check.isin(list(f.allowed_values), name="not_allowed",
-                                    error=f"is not an allowed value: must be {allowed}"))
+        checks.append(
+            pa.Check.isin(
+                list(f.allowed_values),
+                name="not_allowed",
+                error=f"is not an allowed value: must be {allowed}",
+            )
+        )
     return checks
 
 
@@ -238,8 +257,13 @@ def _parse_features(
         for i in np.flatnonzero(bad.to_numpy()):
             cell = str(s.iloc[i])
             problems.append(
-                Problem("not_numeric", f"{cell!r} is not a number; must be {f.describe_allowed()}",
-                        column=f.name, row=i + 1, value=cell)
+                Problem(
+                    "not_numeric",
+                    f"{cell!r} is not a number; must be {f.describe_allowed()}",
+                    column=f.name,
+                    row=i + 1,
+                    value=cell,
+                )
             )
         out[f.name] = values
     return pd.DataFrame(out, index=raw.index)
@@ -253,17 +277,33 @@ def _pandera_schema(schema: Schema, columns: list[str], mode: Mode) -> pa.DataFr
             cols[f.name] = pa.Column(dtype, checks=_checks_for(f), nullable=True, coerce=False)
     if schema.time.name in columns:
         tmax = schema.time.max
-        checks = [pa.Check.gt(0, name="nonpositive_time", error="is not allowed: survival time must be greater than 0")]
+        checks = [
+            pa.Check.gt(
+                0,
+                name="nonpositive_time",
+                error="is not allowed: survival time must be greater than 0",
+            )
+        ]
         if tmax is not None:
-            checks.append(pa.Check.le(tmax, name="out_of_range",
-                                      error=f"is too long: survival time must be at most {tmax:g} "
-                                            f"{schema.time.unit or ''}".rstrip()))
+            checks.append(
+                pa.Check.le(
+                    tmax,
+                    name="out_of_range",
+                    error=f"is too long: survival time must be at most {tmax:g} "
+                    f"{schema.time.unit or ''}".rstrip(),
+                )
+            )
         cols[schema.time.name] = pa.Column(float, checks=checks, nullable=False)
     if schema.event.name in columns:
         cols[schema.event.name] = pa.Column(
             float,
-            checks=[pa.Check.isin([0, 1], name="bad_event",
-                                  error="is not allowed: event must be 1 (died) or 0 (alive at last follow-up)")],
+            checks=[
+                pa.Check.isin(
+                    [0, 1],
+                    name="bad_event",
+                    error="is not allowed: event must be 1 (died) or 0 (alive at last follow-up)",
+                )
+            ],
             nullable=False,
         )
     if schema.id_column in columns:
@@ -353,11 +393,13 @@ def validate_dataset(
 
     if len(columns) == 1 and any(sep in columns[0] for sep in (";", "\t", "|")):
         sep = next(s for s in (";", "\t", "|") if s in columns[0])
-        problems.append(Problem(
-            "delimiter",
-            f"the header is one column that contains {sep!r}: the file seems to use {sep!r} "
-            "between values; save it as comma-separated CSV",
-        ))
+        problems.append(
+            Problem(
+                "delimiter",
+                f"the header is one column that contains {sep!r}: the file seems to use {sep!r} "
+                "between values; save it as comma-separated CSV",
+            )
+        )
         return ValidationReport(problems)
 
     dupes = sorted({c for c in columns if columns.count(c) > 1})
@@ -373,12 +415,19 @@ def validate_dataset(
         if c not in columns:
             hint = _suggest(c, [x for x in columns if x not in known])
             kind = "outcome" if c in outcome else "feature"
-            problems.append(Problem("missing_column", f"required {kind} column is missing{hint}", column=c))
+            problems.append(
+                Problem("missing_column", f"required {kind} column is missing{hint}", column=c)
+            )
     if mode == "predict" and (schema.time.name in columns) != (schema.event.name in columns):
         present = schema.time.name if schema.time.name in columns else schema.event.name
         absent = schema.event.name if present == schema.time.name else schema.time.name
-        problems.append(Problem("missing_column", f"'{present}' is present, so '{absent}' is required too",
-                                column=absent))
+        problems.append(
+            Problem(
+                "missing_column",
+                f"'{present}' is present, so '{absent}' is required too",
+                column=absent,
+            )
+        )
 
     for c in columns:
         if c in known:
@@ -386,15 +435,32 @@ def validate_dataset(
         blank = bool(_is_missing_text(raw[c]).all()) if len(raw) else True
         if c == "" or c.startswith("Unnamed:"):
             if blank:
-                problems.append(Problem("empty_column", "an unnamed, empty column is ignored",
-                                        column=c or None, severity="warning"))
+                problems.append(
+                    Problem(
+                        "empty_column",
+                        "an unnamed, empty column is ignored",
+                        column=c or None,
+                        severity="warning",
+                    )
+                )
                 continue
-            problems.append(Problem("unnamed_column", "a column without a header holds values; "
-                                    "name it or remove it", column=c))
+            problems.append(
+                Problem(
+                    "unnamed_column",
+                    "a column without a header holds values; name it or remove it",
+                    column=c,
+                )
+            )
             continue
         hint = _suggest(c, [k for k in known if k not in columns])
-        problems.append(Problem("unknown_column", f"not in schema {schema.name!r}; it is ignored{hint}",
-                                column=c, severity="warning"))
+        problems.append(
+            Problem(
+                "unknown_column",
+                f"not in schema {schema.name!r}; it is ignored{hint}",
+                column=c,
+                severity="warning",
+            )
+        )
 
     if dupes:
         return ValidationReport(_with_lines(problems, from_file))
@@ -407,31 +473,58 @@ def validate_dataset(
             values, _, bad = _parse_numeric(raw[c])
             for i in np.flatnonzero(bad.to_numpy()):
                 cell = str(raw[c].iloc[i])
-                what = ("survival time must be a number of months" if c == schema.time.name
-                        else "event must be 1 (died) or 0 (alive at last follow-up)")
-                problems.append(Problem("not_numeric", f"{cell!r} is not a number; {what}",
-                                        column=c, row=i + 1, value=cell))
+                what = (
+                    "survival time must be a number of months"
+                    if c == schema.time.name
+                    else "event must be 1 (died) or 0 (alive at last follow-up)"
+                )
+                problems.append(
+                    Problem(
+                        "not_numeric",
+                        f"{cell!r} is not a number; {what}",
+                        column=c,
+                        row=i + 1,
+                        value=cell,
+                    )
+                )
             parsed[c] = values
             outcome_bad[c] = bad
     if schema.id_column in columns:
         ids = raw[schema.id_column].astype("string").str.strip()
-        parsed.insert(0, schema.id_column, ids.where(ids != "").astype(object).where(ids != "", None))
+        parsed.insert(
+            0, schema.id_column, ids.where(ids != "").astype(object).where(ids != "", None)
+        )
         present_ids = parsed[schema.id_column].dropna()
         dup = present_ids[present_ids.duplicated(keep=False)]
         for value, idx in dup.groupby(dup).groups.items():
             rows = [int(i) + 1 for i in idx]
             for r in rows:
                 others = ", ".join(str(x) for x in rows if x != r)
-                problems.append(Problem("duplicate_id", f"{value!r} is also used in row {others}",
-                                        column=schema.id_column, row=r, value=str(value)))
+                problems.append(
+                    Problem(
+                        "duplicate_id",
+                        f"{value!r} is also used in row {others}",
+                        column=schema.id_column,
+                        row=r,
+                        value=str(value),
+                    )
+                )
     elif mode != "outcome":
-        problems.append(Problem("missing_id", f"no '{schema.id_column}' column; rows are identified "
-                                "by their number", column=schema.id_column, severity="warning"))
+        problems.append(
+            Problem(
+                "missing_id",
+                f"no '{schema.id_column}' column; rows are identified by their number",
+                column=schema.id_column,
+                severity="warning",
+            )
+        )
 
     check_df = parsed.copy()
     for c, bad in outcome_bad.items():  # text already reported is kept out of the value checks
         check_df.loc[bad, c] = 1.0 if c == schema.time.name else 0.0
-    problems += _pandera_problems(check_df, _pandera_schema(schema, list(parsed.columns), mode), schema)
+    problems += _pandera_problems(
+        check_df, _pandera_schema(schema, list(parsed.columns), mode), schema
+    )
 
     problems = _with_lines(problems, from_file)
     report = ValidationReport(problems)
@@ -472,15 +565,23 @@ def validate_patient(values: Mapping[str, Any], schema: Schema) -> ValidationRep
     for k in values:
         if k not in schema.feature_names:
             hint = _suggest(k, schema.feature_names)
-            problems.append(Problem("unknown_column", f"not in schema {schema.name!r}; it is ignored{hint}",
-                                    column=k, severity="warning"))
+            problems.append(
+                Problem(
+                    "unknown_column",
+                    f"not in schema {schema.name!r}; it is ignored{hint}",
+                    column=k,
+                    severity="warning",
+                )
+            )
     row = {}
     for f in schema.features:
         v = values.get(f.name)
         row[f.name] = [np.nan if v is None else v]
     raw = pd.DataFrame(row).astype(object)
     parsed = _parse_features(raw, list(schema.features), problems)
-    problems += _pandera_problems(parsed, _pandera_schema(schema, list(parsed.columns), "predict"), schema)
+    problems += _pandera_problems(
+        parsed, _pandera_schema(schema, list(parsed.columns), "predict"), schema
+    )
     problems = [Problem(p.code, p.message, p.column, None, p.value, p.severity) for p in problems]
     report = ValidationReport(problems)
     if report.ok:

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Install everything the tests need into .venv, lint, then run the whole test suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup_env.sh requirements-dev.txt
+.venv/bin/ruff check .
+.venv/bin/python -m pytest "$@"

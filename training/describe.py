@@ -1,0 +1,214 @@
+"""Cohort summary for researchers: survival overview and a Table 1.
+
+Kaplan-Meier estimates (with log-log 95 % intervals) come from scikit-survival;
+median follow-up is the reverse Kaplan-Meier median (censoring treated as the
+event), the usual way to report follow-up in survival studies.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from sksurv.nonparametric import kaplan_meier_estimator
+
+from model.schema import Feature, Schema
+
+__all__ = ["LANDMARKS", "KaplanMeier", "describe_cohort", "format_description"]
+
+LANDMARKS = (12, 36, 60)
+
+
+class KaplanMeier:
+    """Kaplan-Meier curve with a pointwise 95 % log-log interval.
+
+    Parameters
+    ----------
+    time : array of float
+        Observed times (months), all > 0.
+    event : array of bool or 0/1
+        True where the event (death) was observed.
+    reverse : bool
+        Estimate the censoring distribution instead (reverse Kaplan-Meier).
+    """
+
+    def __init__(self, time, event, reverse: bool = False):
+        time = np.asarray(time, dtype=float)
+        event = np.asarray(event).astype(bool)
+        if len(time) == 0:
+            raise ValueError("Kaplan-Meier needs at least one observation")
+        self.max_time = float(time.max())
+        if reverse:
+            self.time, self.surv = kaplan_meier_estimator(event, time, reverse=True)
+            self.lower = self.upper = None
+        else:
+            self.time, self.surv, ci = kaplan_meier_estimator(event, time, conf_type="log-log")
+            self.lower, self.upper = ci[0], ci[1]
+
+    def _at(self, values: np.ndarray, t: float) -> float | None:
+        if t > self.max_time:
+            return None  # beyond the last observation the curve is not estimated
+        i = np.searchsorted(self.time, t, side="right") - 1
+        v = 1.0 if i < 0 else float(values[i])
+        return None if math.isnan(v) else v
+
+    def survival_at(self, t: float) -> tuple[float | None, float | None, float | None]:
+        """(estimate, lower, upper) at time t; None where not estimable."""
+        est = self._at(self.surv, t)
+        if self.lower is None or est is None:
+            return est, None, None
+        return est, self._at(self.lower, t), self._at(self.upper, t)
+
+    def _first_below_half(self, values) -> float | None:
+        if values is None:
+            return None
+        idx = np.flatnonzero(np.asarray(values) <= 0.5)
+        return float(self.time[idx[0]]) if len(idx) else None
+
+    @property
+    def median(self) -> float | None:
+        """First time the curve reaches 0.5 or less; None if it never does."""
+        return self._first_below_half(self.surv)
+
+    @property
+    def median_ci(self) -> tuple[float | None, float | None]:
+        """95 % interval of the median from the pointwise band (Brookmeyer-Crowley style)."""
+        # the lower band reaches 0.5 first, so it gives the lower limit
+        return self._first_below_half(self.lower), self._first_below_half(self.upper)
+
+
+def _summarise_feature(f: Feature, s: pd.Series) -> dict:
+    known = s.dropna()
+    d = {
+        "name": f.name,
+        "label": f.label,
+        "kind": f.kind,
+        "unit": f.unit,
+        "stage": f.stage,
+        "n_known": int(len(known)),
+        "missing": int(s.isna().sum()),
+    }
+    if f.kind in ("continuous", "integer"):
+        if len(known):
+            q = known.quantile([0.25, 0.5, 0.75])
+            d.update(
+                median=float(q[0.5]),
+                q1=float(q[0.25]),
+                q3=float(q[0.75]),
+                min=float(known.min()),
+                max=float(known.max()),
+                mean=float(known.mean()),
+            )
+        return d
+    levels = f.allowed_values
+    counts = known.value_counts()
+    d["levels"] = [
+        {
+            "value": lv if not isinstance(lv, np.generic) else lv.item(),
+            "label": f.label_for(lv),
+            "count": int(counts.get(lv, 0)),
+            "percent": (100.0 * counts.get(lv, 0) / len(known)) if len(known) else None,
+        }
+        for lv in levels
+    ]
+    return d
+
+
+def describe_cohort(data: pd.DataFrame, schema: Schema) -> dict:
+    """Summarise a validated cohort.
+
+    Parameters
+    ----------
+    data : DataFrame
+        Parsed data from :func:`model.validation.validate_dataset` (mode ``"outcome"``
+        or ``"train"``): the outcome columns are required, features optional.
+    schema : Schema
+
+    Returns
+    -------
+    dict
+        ``n``, ``deaths``, ``median_followup_months``, ``km_median_months``,
+        ``km_median_ci``, ``surv_12``/``36``/``60`` with ``surv_*_ci``, and
+        ``features`` (a Table 1 entry per schema feature present).
+    """
+    time = data[schema.time.name].to_numpy(dtype=float)
+    event = data[schema.event.name].to_numpy().astype(bool)
+    km = KaplanMeier(time, event)
+    rkm = KaplanMeier(time, event, reverse=True)
+    out: dict = {
+        "n": int(len(data)),
+        "deaths": int(event.sum()),
+        "death_percent": 100.0 * float(event.mean()),
+        "median_followup_months": rkm.median,
+        "max_followup_months": float(time.max()),
+        "km_median_months": km.median,
+        "km_median_ci": list(km.median_ci),
+    }
+    for t in LANDMARKS:
+        est, lo, hi = km.survival_at(t)
+        out[f"surv_{t}"] = est
+        out[f"surv_{t}_ci"] = [lo, hi]
+    out["features"] = [
+        _summarise_feature(f, data[f.name]) for f in schema.features if f.name in data.columns
+    ]
+    return out
+
+
+def _num(x: float | None, digits: int = 1) -> str:
+    if x is None:
+        return "not reached"
+    return f"{x:.{digits}f}"
+
+
+def _pct(x: float | None) -> str:
+    return "n/a" if x is None else f"{100 * x:.1f} %"
+
+
+def format_description(d: dict, title: str = "Cohort") -> str:
+    """Plain-text clinical summary of :func:`describe_cohort`'s result."""
+    lo, hi = d["km_median_ci"]
+    lines = [
+        title,
+        "=" * len(title),
+        f"Patients                       {d['n']}",
+        f"Deaths                         {d['deaths']} ({d['death_percent']:.1f} %)",
+        f"Median follow-up (reverse KM)  {_num(d['median_followup_months'])} months"
+        f" (longest {d['max_followup_months']:.1f})",
+        f"Median overall survival (KM)   {_num(d['km_median_months'])} months"
+        f" (95 % CI {_num(lo)} to {_num(hi)})",
+    ]
+    for t in LANDMARKS:
+        est = d[f"surv_{t}"]
+        ci_lo, ci_hi = d[f"surv_{t}_ci"]
+        ci = "" if est is None else f" (95 % CI {_pct(ci_lo)} to {_pct(ci_hi)})"
+        note = " (beyond the longest follow-up)" if est is None else ""
+        lines.append(f"Survival at {t:>2} months          {_pct(est)}{ci}{note}")
+    if d["features"]:
+        lines += ["", "Table 1", "-------"]
+        rows = []
+        for f in d["features"]:
+            name = f["label"] + (f", {f['unit']}" if f["unit"] else "")
+            miss = str(f["missing"])
+            if f["kind"] in ("continuous", "integer"):
+                if f["n_known"]:
+                    fmt = (
+                        (lambda v: f"{v:.0f}") if f["kind"] == "integer" else (lambda v: f"{v:.3g}")
+                    )
+                    text = (
+                        f"median {fmt(f['median'])} (IQR {fmt(f['q1'])}-{fmt(f['q3'])}), "
+                        f"range {fmt(f['min'])}-{fmt(f['max'])}"
+                    )
+                else:
+                    text = "no known values"
+                rows.append((name, text, miss))
+            else:
+                rows.append((name, "", miss))
+                for lv in f["levels"]:
+                    pct = "" if lv["percent"] is None else f" ({lv['percent']:.1f} %)"
+                    rows.append((f"  {lv['label']}", f"{lv['count']}{pct}", ""))
+        w0 = max(len(r[0]) for r in rows + [("Feature", "", "")])
+        w1 = max(len(r[1]) for r in rows + [("", "Summary (of known values)", "")])
+        lines.append(f"{'Feature':<{w0}}  {'Summary (of known values)':<{w1}}  Missing")
+        lines += [f"{a:<{w0}}  {b:<{w1}}  {c}".rstrip() for a, b, c in rows]
+    return "\n".join(lines)
