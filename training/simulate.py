@@ -14,7 +14,8 @@ Two causes of death act independently given the patient:
   event (Clavien-Dindo V is an SAE), with probability ``p_periop(x)`` and a time
   uniform on (0.1, 1.0) months;
 * **disease death** with proportional hazards
-  ``h(t | x) = h0(t) exp(eta(x))``, Weibull baseline ``h0``, and a linear
+  ``h(t | x) = h0(t) exp(eta(x))``, a Weibull baseline ``h0`` that starts after
+  the first month (deaths within 30 days count as perioperative), and a linear
   predictor ``eta = design(x) @ beta`` over named terms. The design contains a
   near-step Ki-67 effect (cut-point about 9.5 %) and a Ki-67-high x PCI-high
   interaction, mirroring the Milan tree (Kusamura 2016), so a main-effects
@@ -69,7 +70,7 @@ class SimulationSettings:
     female: float = 0.5
     pathology_probs: tuple[float, float, float] = (0.72, 0.18, 0.10)
     # latent tumour burden z ~ N(0, 1) drives PCI, markers, CC, transfusion and SAE
-    pci_mean: float = 23.6
+    pci_mean: float = 23.28
     pci_sd: float = 8.5
     pci_non_epithelioid_shift: float = 1.5
     ki67_log_median: float = float(np.log(7.0))
@@ -83,13 +84,13 @@ class SimulationSettings:
     # CC: ordered latent, rising with PCI
     cc_pci_slope: float = 0.13
     cc_non_epithelioid: float = 0.3
-    cc_cuts: tuple[float, float, float] = (-0.78, 0.04, 1.02)  # CC0|1|2|3
+    cc_cuts: tuple[float, float, float] = (-0.96, 0.194, 1.356)  # CC0|1|2|3
     # transfusion: Poisson with log mean
     rbc_log_mean: float = 0.75
     rbc_pci_slope: float = 0.035
     rbc_cc23: float = 0.3
     # SAE (Clavien-Dindo III-V within 30 days)
-    sae_intercept: float = -1.38
+    sae_intercept: float = -1.038
     sae_pci_slope: float = 0.04
     sae_rbc_slope: float = 0.12
     sae_low_kps: float = 0.5
@@ -123,8 +124,8 @@ class SimulationSettings:
             "cc_1": 0.15,
             "cc_2": 0.45,
             "cc_3": 0.70,
-            "ki67_high": 0.40,
-            "ki67_high_x_pci_high": 0.90,
+            "ki67_high": 0.35,
+            "ki67_high_x_pci_high": 1.10,
             "pci": 0.012,
             "kps_per_10": -0.15,
             "log_ca125": 0.10,
@@ -140,16 +141,18 @@ class SimulationSettings:
     pci_cut: float = 17.5  # centre of the smooth PCI step in the interaction
     pci_width: float = 1.5
     weibull_shape: float = 1.15
-    weibull_scale_months: float = 50.0
+    # deaths in the first 30 days are perioperative by definition; disease deaths start after
+    disease_delay_months: float = 1.0
+    weibull_scale_months: float = 196.46
     # perioperative death: only after an SAE
-    periop_intercept: float = -2.55
+    periop_intercept: float = -2.82
     periop_age_slope: float = 0.04
     periop_kps_per_10: float = -0.3
 
     # --- follow-up
-    accrual_months: float = 84.0
-    min_followup_months: float = 6.0
-    loss_rate_per_month: float = 0.004
+    accrual_months: float = 36.0
+    min_followup_months: float = 26.89
+    loss_rate_per_month: float = 0.001
 
     # --- missingness (logit intercepts and slopes; "early" = 1 for the first entry, 0 for the last)
     miss_ki67: tuple[float, float, float] = (-2.6, 1.8, 0.4)  # intercept, early, cc>=2
@@ -243,7 +246,8 @@ class TrueModel:
         s = self.settings
         t = np.atleast_1d(np.asarray(times, dtype=float))
         eta = self.linear_predictor(x)[:, None]
-        s_main = np.exp(-((t[None, :] / s.weibull_scale_months) ** s.weibull_shape) * np.exp(eta))
+        since = np.maximum(t[None, :] - s.disease_delay_months, 0.0)
+        s_main = np.exp(-((since / s.weibull_scale_months) ** s.weibull_shape) * np.exp(eta))
         p = self.periop_probability(x)[:, None]
         f_d = np.clip((t[None, :] - 0.1) / 0.9, 0.0, 1.0)
         return (1.0 - p * f_d) * s_main
@@ -362,7 +366,9 @@ def simulate_cohort(
     model = TrueModel(s)
     eta = model.linear_predictor(latent)
     u = rng.random(n)
-    t_main = s.weibull_scale_months * (-np.log(u) * np.exp(-eta)) ** (1.0 / s.weibull_shape)
+    t_main = s.disease_delay_months + s.weibull_scale_months * (-np.log(u) * np.exp(-eta)) ** (
+        1.0 / s.weibull_shape
+    )
     periop = rng.random(n) < model.periop_probability(latent)
     t_periop = rng.uniform(0.1, 1.0, n)
     t_death = np.where(periop, np.minimum(t_periop, t_main), t_main)
