@@ -155,11 +155,11 @@ class SimulationSettings:
     loss_rate_per_month: float = 0.001
 
     # --- missingness (logit intercepts and slopes; "early" = 1 for the first entry, 0 for the last)
-    miss_ki67: tuple[float, float, float] = (-2.6, 1.8, 0.4)  # intercept, early, cc>=2
-    miss_markers: tuple[float, float, float] = (-2.8, 1.4, 0.5)  # intercept, early, kps<=70
+    miss_ki67: tuple[float, float, float] = (-3.4, 1.8, 0.4)  # intercept, early, cc>=2
+    miss_markers: tuple[float, float, float] = (-3.3, 1.4, 0.5)  # intercept, early, kps<=70
     miss_cea_only: float = 0.04
-    miss_emboli: tuple[float, float] = (-2.7, 0.9)  # intercept, cc>=2
-    miss_nodes: tuple[float, float] = (-2.3, 1.1)  # intercept, cc>=2
+    miss_emboli: tuple[float, float] = (-3.2, 0.9)  # intercept, cc>=2
+    miss_nodes: tuple[float, float] = (-2.9, 1.1)  # intercept, cc>=2
     miss_kps: float = 0.03
     miss_rbc: float = 0.02
 
