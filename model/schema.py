@@ -74,6 +74,9 @@ class Feature:
         Display labels of categories or levels.
     transform : {None, "log1p"}
         Transformation applied inside the model pipeline.
+    nonlinear : bool
+        Let the Cox model bend this numeric feature's effect (a spline), where
+        published evidence suggests a threshold or plateau.
     """
 
     name: str
@@ -89,6 +92,7 @@ class Feature:
     levels: tuple[int, ...] | None = None
     value_labels: dict[Any, str] = field(default_factory=dict)
     transform: str | None = None
+    nonlinear: bool = False
 
     @property
     def is_numeric(self) -> bool:
@@ -153,6 +157,7 @@ class Schema:
     time: OutcomeField
     event: OutcomeField
     features: tuple[Feature, ...]
+    interactions: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self):
         names = [f.name for f in self.features]
@@ -183,6 +188,7 @@ class Schema:
     def to_dict(self) -> dict:
         d = asdict(self)
         d["features"] = [_feature_to_dict(f) for f in self.features]
+        d["interactions"] = [list(pair) for pair in self.interactions]
         return d
 
     @classmethod
@@ -202,7 +208,7 @@ def _fmt(x: float | None) -> str:
 
 
 def _feature_to_dict(f: Feature) -> dict:
-    d = {k: v for k, v in asdict(f).items() if v is not None and v != {}}
+    d = {k: v for k, v in asdict(f).items() if v is not None and v != {} and v is not False}
     for key in ("categories", "levels"):
         if key in d:
             d[key] = list(d[key])
@@ -328,6 +334,11 @@ def _parse(raw: dict, source: str) -> Schema:
                 int(k): str(v)
                 for k, v in (fd.get("level_labels") or fd.get("value_labels") or {}).items()
             }
+        nonlinear = fd.get("nonlinear", False)
+        if not isinstance(nonlinear, bool):
+            problems.append(f"{where}: nonlinear must be true or false")
+        elif nonlinear and kind not in ("continuous", "integer"):
+            problems.append(f"{where}: only continuous or integer features can be nonlinear")
         if name is None or kind not in KINDS or stage not in STAGES:
             continue
         features.append(
@@ -345,8 +356,21 @@ def _parse(raw: dict, source: str) -> Schema:
                 levels=levels,
                 value_labels=labels,
                 transform=transform,
+                nonlinear=bool(nonlinear),
             )
         )
+    by_name = {f.name: f for f in features}
+    interactions = []
+    for pair in raw.get("interactions") or []:
+        if not isinstance(pair, list | tuple) or len(pair) != 2:
+            problems.append(f"interaction {pair!r}: must be a pair of feature names")
+            continue
+        for name in pair:
+            if name not in by_name:
+                problems.append(f"interaction {pair!r}: {name!r} is not a feature")
+            elif by_name[name].kind not in ("continuous", "integer"):
+                problems.append(f"interaction {pair!r}: {name!r} must be continuous or integer")
+        interactions.append((str(pair[0]), str(pair[1])))
     if problems:
         raise SchemaDefinitionError(f"{source}: " + "; ".join(problems))
     try:
@@ -358,6 +382,7 @@ def _parse(raw: dict, source: str) -> Schema:
             time=time,
             event=event,
             features=tuple(features),
+            interactions=tuple(interactions),
         )
     except SchemaDefinitionError as exc:
         raise SchemaDefinitionError(f"{source}: {exc}") from None

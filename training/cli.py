@@ -113,3 +113,172 @@ def main() -> None:
         app()
     except KeyboardInterrupt:
         sys.exit(130)
+
+
+def _models_option(value: str) -> tuple[str, ...]:
+    from training.estimators import MODEL_NAMES
+
+    names = tuple(v.strip() for v in value.split(",") if v.strip())
+    bad = [n for n in names if n not in MODEL_NAMES]
+    if bad or not names:
+        raise typer.BadParameter(
+            f"{', '.join(bad) or value!r}: choose from {', '.join(MODEL_NAMES)}"
+        )
+    return names
+
+
+@app.command()
+def fit(
+    data: Annotated[Path, typer.Option("--data", help="Training cohort CSV.")],
+    schema: SchemaOption = None,
+    models: Annotated[
+        str, typer.Option("--models", help="Comma-separated: coxnet, rsf.")
+    ] = "coxnet,rsf",
+    bootstrap: Annotated[int, typer.Option("--bootstrap", min=0, help="Bootstrap resamples.")] = 50,
+    seed: Annotated[int, typer.Option("--seed", min=0)] = 0,
+    out: Annotated[Path, typer.Option("--out", help="Registry folder.")] = Path("models"),
+    promote: Annotated[bool, typer.Option("--promote", help="Make the new bundle active.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars.")] = False,
+) -> None:
+    """Tune, fit and validate Coxnet and a random survival forest; write a bundle."""
+    from training.fit import FitOptions, fit_bundle
+
+    sch = _schema(schema)
+    names = _models_option(models)
+    load_valid(data, sch, mode="train")  # every data error at once, before any fitting
+    options = FitOptions(
+        models=names,
+        bootstrap=bootstrap,
+        seed=seed,
+        promote=promote,
+        progress=not quiet,
+        command=" ".join(["python -m training", *sys.argv[1:]]),
+    )
+    try:
+        path = fit_bundle(data, sch, out, options)
+    except (ValueError, DataValidationError) as exc:
+        _fail(str(exc))
+    import json as _json
+
+    manifest = _json.loads((path / "manifest.json").read_text())
+    default = manifest["default_model"]
+    corrected = manifest["metrics"][default]["corrected"]
+    typer.echo(f"bundle {manifest['version_id']} written to {path}")
+    typer.echo(
+        f"default model: {default}; optimism-corrected Harrell C {corrected['harrell_c']:.3f}, "
+        f"Uno C {corrected['uno_c']:.3f}; report: {path / 'report.html'}"
+    )
+    typer.echo(
+        "active: yes"
+        if promote
+        else f"not active; make it so with: python -m training models promote {manifest['version_id']}"
+        + (f" --out {out}" if out != Path("models") else "")
+    )
+
+
+@app.command()
+def evaluate(
+    bundle: Annotated[Path, typer.Option("--bundle", help="Bundle folder.")],
+    data: Annotated[Path, typer.Option("--data", help="Validation cohort CSV with outcomes.")],
+    truth: Annotated[Path | None, typer.Option("--truth", help="Simulator truth file.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """External validation of a bundle on another dataset."""
+    from model.bundle import BundleError, load_bundle
+    from training.evaluate import evaluate_bundle, format_evaluation
+
+    try:
+        b = load_bundle(bundle)
+    except BundleError as exc:
+        _fail(str(exc))
+    df = load_valid(data, b.schema, mode="train")
+    truth_df = None
+    if truth is not None:
+        truth_df = _read_truth(truth, df, b.schema)
+    try:
+        result = evaluate_bundle(b, df, truth_df)
+    except ValueError as exc:
+        _fail(str(exc))
+    result["data"] = {"file": str(data), "sha256": file_sha256(data), "rows": len(df)}
+    if as_json:
+        typer.echo(json.dumps(result, indent=2))
+    else:
+        typer.echo(format_evaluation(result))
+
+
+def _read_truth(path: Path, df, schema: Schema):
+    import pandas as pd
+
+    if not path.exists():
+        _fail(f"truth file not found: {path}")
+    truth = pd.read_csv(path, dtype={"patient_id": str})
+    need = ["patient_id", "true_risk", "true_surv_12", "true_surv_36", "true_surv_60"]
+    missing = [c for c in need if c not in truth.columns]
+    if missing:
+        _fail(f"truth file {path} lacks columns: {', '.join(missing)}")
+    if schema.id_column not in df.columns:
+        _fail(f"matching a truth file needs a '{schema.id_column}' column in the data")
+    merged = df[[schema.id_column]].merge(
+        truth, left_on=schema.id_column, right_on="patient_id", how="left"
+    )
+    unmatched = int(merged["true_risk"].isna().sum())
+    if unmatched:
+        _fail(f"{unmatched} patients in the data have no row in the truth file {path}")
+    return merged
+
+
+models_app = typer.Typer(help="The model registry: list, promote, roll back.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
+RegistryOption = Annotated[Path, typer.Option("--out", help="Registry folder.")]
+
+
+@models_app.command("list")
+def models_list(out: RegistryOption = Path("models")) -> None:
+    """List bundles, newest first; * marks the active one."""
+    from model.registry import Registry, RegistryError
+
+    try:
+        rows = Registry(out).rows()
+    except RegistryError as exc:
+        _fail(str(exc))
+    if not rows:
+        typer.echo(f"no bundles in {out}; train one with: python -m training fit --data X.csv")
+        return
+    typer.echo(f"  {'version':<34} {'created':<26} {'default':<8} {'rows':>6} {'C (corr.)':>9}")
+    for r in rows:
+        c = r.get("harrell_c")
+        typer.echo(
+            f"{'*' if r['active'] else ' '} {r['version_id']:<34} {str(r.get('created')):<26} "
+            f"{str(r.get('default_model')):<8} {str(r.get('rows')):>6} "
+            f"{(f'{c:.3f}' if c is not None else '-'):>9}"
+            + (f"  ({r['problem']})" if r.get("problem") else "")
+        )
+
+
+@models_app.command("promote")
+def models_promote(
+    version_id: Annotated[str, typer.Argument(help="Bundle id.")],
+    out: RegistryOption = Path("models"),
+) -> None:
+    """Make a bundle active (after verifying it)."""
+    from model.bundle import BundleError
+    from model.registry import Registry, RegistryError
+
+    try:
+        Registry(out).promote(version_id)
+    except (RegistryError, BundleError) as exc:
+        _fail(str(exc))
+    typer.echo(f"active bundle: {version_id}")
+
+
+@models_app.command("rollback")
+def models_rollback(out: RegistryOption = Path("models")) -> None:
+    """Re-activate the previously active bundle."""
+    from model.bundle import BundleError
+    from model.registry import Registry, RegistryError
+
+    try:
+        vid = Registry(out).rollback()
+    except (RegistryError, BundleError) as exc:
+        _fail(str(exc))
+    typer.echo(f"active bundle: {vid}")

@@ -52,6 +52,10 @@ def test_published_ranges(schema):
     assert schema.feature("pathology").categories == ("epithelioid", "biphasic", "sarcomatoid")
 
 
+def test_ki67_pci_interaction_is_declared(schema):
+    assert schema.interactions == (("ki67", "pci"),)
+
+
 def test_round_trip_through_a_dict(schema):
     again = Schema.from_dict(schema.to_dict())
     assert again == schema
@@ -78,6 +82,8 @@ def _base():
         (lambda d: d["features"][0].pop("name"), "'name' is required"),
         (lambda d: d["features"].append(dict(d["features"][0])), "used twice"),
         (lambda d: d.pop("time"), "'time' is required"),
+        (lambda d: d.update(interactions=[["ki67", "albumin"]]), "'albumin' is not a feature"),
+        (lambda d: d.update(interactions=[["ki67", "sex"]]), "'sex' must be continuous"),
     ],
 )
 def test_malformed_schema_files_are_refused_with_the_reason(tmp_path, mutate, expected):

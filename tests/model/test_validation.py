@@ -240,6 +240,7 @@ def test_a_researchers_own_schema_with_other_variables(tmp_path):
     doc = yaml.safe_load(default_schema_path().read_text())
     doc["name"] = "centre_x"
     doc["features"] = [f for f in doc["features"] if f["name"] in ("pci", "cc")]
+    doc["interactions"] = []
     doc["features"].append(
         {
             "name": "albumin",

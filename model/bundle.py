@@ -1,0 +1,276 @@
+"""Model bundles: a folder per trained version, verified before anything is unpickled.
+
+Layout::
+
+    <version_id>/
+        manifest.json      version, schema, data provenance, library versions,
+                           metrics, time grid, and the SHA-256 of every other file
+        coxnet.joblib      fitted pipelines (joblib, compressed)
+        rsf.joblib
+        report.html        validation report
+        report.json
+
+Pickle files run code when loaded, so :func:`load_bundle` first checks the
+manifest's format, every file's SHA-256 and the library versions, and refuses
+with a clear message before calling ``joblib.load``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import shutil
+import uuid
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from model.predict import survival_on_grid
+from model.schema import Schema
+
+__all__ = [
+    "BUNDLE_FORMAT",
+    "Bundle",
+    "BundleError",
+    "library_versions",
+    "load_bundle",
+    "sha256_file",
+    "verify_bundle",
+    "write_bundle",
+]
+
+BUNDLE_FORMAT = 1
+MANIFEST = "manifest.json"
+# the libraries whose pickles must match exactly
+PINNED_LIBRARIES = ("scikit-learn", "scikit-survival", "numpy", "scipy", "pandas", "joblib")
+
+
+class BundleError(RuntimeError):
+    """A bundle cannot be used: missing, altered, or made with other library versions."""
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def library_versions() -> dict:
+    out = {"python": platform.python_version()}
+    for name in PINNED_LIBRARIES:
+        out[name] = metadata.version(name)
+    return out
+
+
+def write_bundle(
+    root: Path,
+    version_id: str,
+    models: dict,
+    manifest: dict,
+    extra_files: dict[str, bytes] | None = None,
+) -> Path:
+    """Write a bundle atomically: into a hidden temporary folder, then one rename.
+
+    A crash at any point leaves either no bundle or a complete one; the temporary
+    folder of a crashed write is ignored by the registry and removed by the next
+    write.
+    """
+    import joblib
+
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    final = root / version_id
+    if final.exists():
+        raise BundleError(f"a bundle named {version_id} already exists in {root}")
+    tmp = root / f".tmp-{version_id}-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir()
+    try:
+        files = {}
+        for name, pipe in models.items():
+            fname = f"{name}.joblib"
+            joblib.dump(pipe, tmp / fname, compress=3)
+            files[fname] = sha256_file(tmp / fname)
+        for fname, content in (extra_files or {}).items():
+            (tmp / fname).write_bytes(content)
+            files[fname] = sha256_file(tmp / fname)
+        doc = {
+            "format": BUNDLE_FORMAT,
+            "version_id": version_id,
+            **manifest,
+            "models": {
+                name: {**manifest.get("models", {}).get(name, {}), "file": f"{name}.joblib"}
+                for name in models
+            },
+            "libraries": library_versions(),
+            "files": files,
+        }
+        _write_json(tmp / MANIFEST, doc)
+        for p in tmp.iterdir():
+            _fsync(p)
+        os.rename(tmp, final)
+        _fsync(root)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return final
+
+
+def _write_json(path: Path, doc: dict) -> None:
+    path.write_text(
+        json.dumps(doc, indent=2, sort_keys=False, default=_json_default), encoding="utf-8"
+    )
+
+
+def _json_default(o):
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def _fsync(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def read_manifest(path: Path) -> dict:
+    """Parse a bundle's manifest (JSON only, nothing executable)."""
+    path = Path(path)
+    mpath = path / MANIFEST
+    if not path.is_dir():
+        raise BundleError(f"no bundle at {path}")
+    if not mpath.is_file():
+        raise BundleError(f"{path} is not a bundle: it has no {MANIFEST}")
+    try:
+        doc = json.loads(mpath.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BundleError(f"{mpath} is not valid JSON ({exc}); the bundle is damaged") from None
+    if not isinstance(doc, dict) or doc.get("format") != BUNDLE_FORMAT:
+        raise BundleError(
+            f"{path}: bundle format {doc.get('format') if isinstance(doc, dict) else '?'} "
+            f"is not supported (this version reads format {BUNDLE_FORMAT})"
+        )
+    return doc
+
+
+def verify_bundle(path: Path, check_versions: bool = True) -> dict:
+    """Check a bundle without unpickling it; return its manifest or raise BundleError."""
+    path = Path(path)
+    doc = read_manifest(path)
+    files = doc.get("files")
+    if not isinstance(files, dict) or not files:
+        raise BundleError(f"{path}: the manifest lists no files")
+    for fname, expected in files.items():
+        fpath = path / fname
+        if Path(fname).name != fname or not fpath.is_file():
+            raise BundleError(f"{path}: file {fname} listed in the manifest is missing")
+        if sha256_file(fpath) != expected:
+            raise BundleError(
+                f"{path}: {fname} does not match its recorded SHA-256; the bundle was altered "
+                "or damaged and will not be loaded"
+            )
+    unlisted = sorted(
+        p.name for p in path.iterdir() if p.is_file() and p.name != MANIFEST and p.name not in files
+    )
+    if any(n.endswith((".joblib", ".pkl", ".pickle")) for n in unlisted):
+        raise BundleError(
+            f"{path}: unlisted files {unlisted} were added; the bundle will not be loaded"
+        )
+    for name, info in doc.get("models", {}).items():
+        if info.get("file") not in files:
+            raise BundleError(f"{path}: model {name} has no verified file")
+    if check_versions:
+        have = library_versions()
+        built = doc.get("libraries", {})
+        diff = [
+            f"{lib} {built.get(lib)} (installed {have[lib]})"
+            for lib in PINNED_LIBRARIES
+            if built.get(lib) != have[lib]
+        ]
+        if diff:
+            raise BundleError(
+                f"{path} was built with other library versions: {', '.join(diff)}. "
+                "Install the versions in requirements.txt or retrain the model."
+            )
+    return doc
+
+
+@dataclass
+class Bundle:
+    """A verified, loaded bundle."""
+
+    path: Path
+    manifest: dict
+    schema: Schema
+    models: dict
+    grid: np.ndarray
+
+    @property
+    def version_id(self) -> str:
+        return self.manifest["version_id"]
+
+    @property
+    def default_model(self) -> str:
+        return self.manifest["default_model"]
+
+    @property
+    def risk_horizon(self) -> float:
+        return float(self.manifest["risk_horizon_months"])
+
+    def survival(self, X: pd.DataFrame, model: str | None = None) -> np.ndarray:
+        """Curves on the bundle's grid for validated feature rows."""
+        name = model or self.default_model
+        if name not in self.models:
+            raise KeyError(
+                f"bundle {self.version_id} has no model {name!r}; it has {list(self.models)}"
+            )
+        return survival_on_grid(
+            self.models[name], X[self.schema.feature_names], self.grid, times=self._times[name]
+        )
+
+    def __post_init__(self):
+        from model.predict import event_times
+
+        probe = pd.DataFrame([{f.name: np.nan for f in self.schema.features}])
+        for f in self.schema.features:
+            if f.kind == "categorical":
+                probe[f.name] = probe[f.name].astype(object)
+        self._times = {name: event_times(m, probe) for name, m in self.models.items()}
+
+
+def load_bundle(path: Path, check_versions: bool = True) -> Bundle:
+    """Verify, then load a bundle (forest set to one job for fast single predictions)."""
+    import joblib
+
+    doc = verify_bundle(path, check_versions=check_versions)
+    models = {}
+    for name, info in doc["models"].items():
+        models[name] = joblib.load(Path(path) / info["file"])
+        est = models[name][-1]
+        if hasattr(est, "n_jobs"):
+            est.n_jobs = 1
+    return Bundle(
+        path=Path(path),
+        manifest=doc,
+        schema=Schema.from_dict(doc["schema"]),
+        models=models,
+        grid=np.asarray(doc["grid_months"], dtype=float),
+    )

@@ -1,0 +1,164 @@
+"""Transformers that turn schema features into model inputs.
+
+They live in ``model/`` (not ``training/``) because fitted pipelines are loaded
+at run time, and unpickling needs these classes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.preprocessing import SplineTransformer
+from sklearn.utils.validation import check_is_fitted
+
+from model.schema import Schema
+
+__all__ = ["SchemaEncoder", "SplineInteractionExpander"]
+
+
+class SchemaEncoder(TransformerMixin, BaseEstimator):
+    """Encode schema features as numbers.
+
+    Binary features stay 0/1; categorical and ordinal features become indicator
+    columns against their first level (``pathology=biphasic``, ``cc=2``, ...);
+    features with ``transform: log1p`` are log-transformed. A missing value stays
+    missing in every column it maps to, so the imputer that follows fills it from
+    the patient's other features rather than from a fixed default.
+
+    Parameters
+    ----------
+    schema : dict
+        :meth:`model.schema.Schema.to_dict` output (a plain dict pickles stably).
+    """
+
+    def __init__(self, schema: dict):
+        self.schema = schema
+
+    def fit(self, X: pd.DataFrame, y=None):
+        sch = Schema.from_dict(self.schema)
+        self._check_columns(X, sch)
+        names = []
+        for f in sch.features:
+            if f.kind in ("categorical", "ordinal"):
+                names += [f"{f.name}={lv}" for lv in f.allowed_values[1:]]
+            else:
+                names.append(f.name)
+        self.feature_names_out_ = np.asarray(names, dtype=object)
+        self.feature_names_in_ = np.asarray(sch.feature_names, dtype=object)
+        self.n_features_in_ = len(sch.features)
+        return self
+
+    @staticmethod
+    def _check_columns(X, sch: Schema) -> None:
+        if not isinstance(X, pd.DataFrame):
+            raise TypeError("SchemaEncoder needs a DataFrame with the schema's feature columns")
+        missing = [c for c in sch.feature_names if c not in X.columns]
+        if missing:
+            raise ValueError(f"missing feature columns: {', '.join(missing)}")
+
+    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        check_is_fitted(self, "feature_names_out_")
+        sch = Schema.from_dict(self.schema)
+        self._check_columns(X, sch)
+        cols = {}
+        for f in sch.features:
+            s = X[f.name]
+            if f.kind in ("categorical", "ordinal"):
+                missing = s.isna().to_numpy()
+                for lv in f.allowed_values[1:]:
+                    v = (s == lv).to_numpy(dtype=float)
+                    v[missing] = np.nan
+                    cols[f"{f.name}={lv}"] = v
+            else:
+                v = pd.to_numeric(s, errors="raise").to_numpy(dtype=float)
+                cols[f.name] = np.log1p(v) if f.transform == "log1p" else v
+        return pd.DataFrame(cols, index=X.index)[list(self.feature_names_out_)]
+
+    def get_feature_names_out(self, input_features=None):
+        check_is_fitted(self, "feature_names_out_")
+        return self.feature_names_out_
+
+
+class SplineInteractionExpander(TransformerMixin, BaseEstimator):
+    """Piecewise-linear spline bases for numeric columns, plus tensor-product interactions.
+
+    Each column in ``spline_columns`` with enough distinct values is replaced by
+    a linear B-spline basis with knots at quantiles of the training data, so a
+    linear model can bend (a threshold in Ki-67, a plateau in PCI). Each pair in
+    ``interactions`` adds the products of the two bases, letting the effect of
+    one depend on the level of the other. A penalised Cox model shrinks the
+    terms the data do not support.
+
+    Parameters
+    ----------
+    spline_columns : sequence of str
+    interactions : sequence of (str, str)
+    n_knots : int
+        Knots per column for its own effect (at evenly spaced quantiles, duplicates removed).
+    interaction_knots : int
+        Knots per column inside interaction products; fewer, because the number of
+        product terms grows with their square.
+    """
+
+    def __init__(
+        self, spline_columns=(), interactions=(), n_knots: int = 7, interaction_knots: int = 3
+    ):
+        self.spline_columns = spline_columns
+        self.interactions = interactions
+        self.n_knots = n_knots
+        self.interaction_knots = interaction_knots
+
+    def fit(self, X: pd.DataFrame, y=None):
+        if not isinstance(X, pd.DataFrame):
+            raise TypeError("SplineInteractionExpander needs a DataFrame (use set_output)")
+        self.splines_ = self._fit_splines(X, self.spline_columns, self.n_knots)
+        paired = sorted({c for pair in self.interactions for c in pair})
+        self.interaction_splines_ = self._fit_splines(X, paired, self.interaction_knots)
+        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+        self.n_features_in_ = X.shape[1]
+        self.feature_names_out_ = np.asarray(self._transform(X.iloc[:1]).columns, dtype=object)
+        return self
+
+    @staticmethod
+    def _fit_splines(X: pd.DataFrame, columns, n_knots: int) -> dict:
+        out = {}
+        for c in columns:
+            x = X[[c]].to_numpy(dtype=float)
+            knots = np.unique(np.quantile(x, np.linspace(0, 1, n_knots)))
+            if len(knots) < 3:
+                continue  # too few distinct values to bend: keep the column linear
+            st = SplineTransformer(
+                knots=knots.reshape(-1, 1), degree=1, extrapolation="linear", include_bias=False
+            )
+            out[c] = st.fit(x)
+        return out
+
+    def _transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        # numpy throughout: sklearn's per-call DataFrame checks would dominate one-patient latency
+        A = X.to_numpy(dtype=float)
+        col = {c: i for i, c in enumerate(X.columns)}
+        bases = {c: st.transform(A[:, [col[c]]]) for c, st in self.splines_.items()}
+        inter = {c: st.transform(A[:, [col[c]]]) for c, st in self.interaction_splines_.items()}
+
+        def basis(c, which=bases):
+            return which[c] if c in which else A[:, [col[c]]]
+
+        blocks, names = [], []
+        for c in X.columns:
+            b = basis(c)
+            blocks.append(b)
+            names += [f"{c}:s{i}" for i in range(b.shape[1])] if c in bases else [c]
+        for a, b in self.interactions:
+            ba, bb = basis(a, inter), basis(b, inter)
+            blocks.append((ba[:, :, None] * bb[:, None, :]).reshape(len(A), -1))
+            names += [f"{a}:s{i}*{b}:s{j}" for i in range(ba.shape[1]) for j in range(bb.shape[1])]
+        return pd.DataFrame(np.hstack(blocks), columns=names, index=X.index)
+
+    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        check_is_fitted(self, "splines_")
+        return self._transform(X)
+
+    def get_feature_names_out(self, input_features=None):
+        check_is_fitted(self, "feature_names_out_")
+        return self.feature_names_out_

@@ -1,0 +1,279 @@
+"""Fit, tune and validate both models on one dataset and write a versioned bundle."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from model.bundle import sha256_file, write_bundle
+from model.predict import survival_at, survival_on_grid
+from model.registry import Registry
+from model.schema import Schema
+from model.validation import validate_dataset
+from training.describe import describe_cohort
+from training.effects import (
+    contrasts,
+    hazard_ratio_table,
+    log_hazard_ratios,
+    permutation_table,
+    reference_patient,
+)
+from training.estimators import (
+    MODEL_NAMES,
+    RSF_TIME_GRAIN,
+    fit_quietly,
+    make_coxnet,
+    make_rsf,
+    round_times,
+    survival_target,
+)
+from training.metrics import HORIZONS, calibration, decision_curve, uno_tau
+from training.tuning import make_folds, tune_coxnet, tune_rsf
+from training.validation import bootstrap_validation
+
+__all__ = ["FitOptions", "GRID_STEP", "fit_bundle", "time_grid"]
+
+GRID_STEP = 0.5  # months between points of every curve
+GRID_MAX = 120.0
+RISK_HORIZON = 36.0
+RSF_TREES = 200
+BOOT_TREES = 50  # trees per forest refit inside the bootstrap (keeps validation within budget)
+DCA_HORIZON = 36.0
+
+
+@dataclass
+class FitOptions:
+    models: tuple[str, ...] = ("coxnet", "rsf")
+    bootstrap: int = 50
+    seed: int = 0
+    n_folds: int = 5
+    n_jobs: int = 2
+    promote: bool = False
+    progress: bool = True
+    command: str = ""
+    timings: dict = field(default_factory=dict)
+
+
+def time_grid(y: np.ndarray) -> np.ndarray:
+    """0 to the last observed death (at most 120 months) in half-month steps."""
+    e, t = y.dtype.names
+    last_death = float(y[t][y[e]].max())
+    top = min(GRID_MAX, math.floor(last_death / GRID_STEP) * GRID_STEP)
+    return np.round(np.arange(0.0, top + GRID_STEP / 2, GRID_STEP), 6)
+
+
+def _version_id(schema: Schema, created: datetime, data_sha: str, seed: int) -> str:
+    tag = hashlib.sha256(f"{data_sha}:{seed}".encode()).hexdigest()[:6]
+    return f"{schema.name}-{created:%Y%m%d-%H%M%S}-{tag}"
+
+
+def fit_bundle(data_path: Path, schema: Schema, out: Path, options: FitOptions) -> Path:
+    """Validate, tune, fit, validate and write a bundle; return its folder.
+
+    Raises
+    ------
+    model.validation.DataValidationError
+        When the data have errors (nothing is fitted).
+    """
+    from training.report import build_report
+
+    t_start = time.perf_counter()
+    data_path = Path(data_path)
+    df = validate_dataset(data_path, schema, mode="train").raise_if_errors(what=str(data_path))
+    y = survival_target(df, schema)
+    X = df[schema.feature_names]
+    if y[y.dtype.names[0]].sum() < 10:
+        raise ValueError(
+            f"{data_path} has fewer than 10 deaths; too few to fit and validate a model"
+        )
+    unknown = [m for m in options.models if m not in MODEL_NAMES]
+    if unknown or not options.models:
+        raise ValueError(f"unknown model(s) {unknown}; choose from {', '.join(MODEL_NAMES)}")
+
+    grid = time_grid(y)
+    risk_horizon = min(RISK_HORIZON, float(grid[-1]))
+    tau = uno_tau(y)
+    folds = make_folds(y, options.n_folds, options.seed)
+    timings = options.timings
+    say = tqdm.write if options.progress else (lambda *_: None)
+
+    tuned, finals, validation, extras = {}, {}, {}, {}
+    ref = reference_patient(df, schema)
+    rows = contrasts(df, schema)
+    for name in options.models:
+        t0 = time.perf_counter()
+        if name == "coxnet":
+            tuned[name] = tune_coxnet(
+                X, y, schema, folds, tau, grid, seed=options.seed, progress=options.progress
+            )
+            p = tuned[name].params
+
+            def refit(Xb, yb, seed, p=p):
+                return fit_quietly(
+                    make_coxnet(
+                        schema,
+                        p["l1_ratio"],
+                        alphas=[p["alpha"]],
+                        fit_baseline_model=True,
+                        seed=options.seed,
+                    ),
+                    Xb,
+                    yb,
+                )
+
+            finals[name] = refit(X, y, options.seed)
+            collect = lambda m: log_hazard_ratios(m, schema, ref, rows)  # noqa: E731
+        else:
+            tuned[name] = tune_rsf(
+                X,
+                y,
+                schema,
+                folds,
+                tau,
+                grid,
+                risk_horizon,
+                seed=options.seed,
+                n_jobs=options.n_jobs,
+                progress=options.progress,
+            )
+            p = tuned[name].params
+
+            def refit(Xb, yb, seed, p=p, trees=RSF_TREES):
+                return fit_quietly(
+                    make_rsf(schema, n_estimators=trees, seed=seed, n_jobs=options.n_jobs, **p),
+                    Xb,
+                    round_times(yb),
+                )
+
+            finals[name] = refit(X, y, options.seed)
+            collect = None
+        timings[f"tune_fit_{name}"] = time.perf_counter() - t0
+        say(f"{MODEL_NAMES[name]}: cross-validated Uno C {tuned[name].cv_score:.3f} with {p}")
+
+        t0 = time.perf_counter()
+        boot_refit = refit
+        if name == "rsf":  # fewer trees per refit keeps validation within budget; same settings
+
+            def boot_refit(Xb, yb, seed, p=p):
+                return fit_quietly(
+                    make_rsf(schema, n_estimators=BOOT_TREES, seed=seed, n_jobs=1, **p),
+                    Xb,
+                    round_times(yb),
+                )
+
+        validation[name] = bootstrap_validation(
+            finals[name],
+            boot_refit,
+            X,
+            y,
+            grid,
+            risk_horizon,
+            tau,
+            options.bootstrap,
+            seed=options.seed,
+            collect=collect,
+            progress=options.progress,
+            desc=f"bootstrap {name}",
+            n_jobs=options.n_jobs,
+        )
+        timings[f"bootstrap_{name}"] = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        surv = survival_on_grid(finals[name], X, grid)
+        extras[name] = {
+            "calibration": {str(h): calibration(y, surv, grid, h) for h in HORIZONS},
+            "risk_36": 1.0 - survival_at(surv, grid, DCA_HORIZON),
+        }
+        if name == "coxnet":
+            point = log_hazard_ratios(finals[name], schema, ref, rows)
+            extras[name]["hazard_ratios"] = hazard_ratio_table(
+                point, validation[name]["collected"], rows
+            )
+        else:
+            extras[name]["permutation_importance"] = permutation_table(
+                finals[name], X, y, grid, risk_horizon, seed=options.seed
+            )
+        timings[f"explain_{name}"] = time.perf_counter() - t0
+
+    default = max(tuned, key=lambda m: tuned[m].cv_score)
+    dca = decision_curve(y, {m: extras[m]["risk_36"] for m in finals}, DCA_HORIZON)
+    created = datetime.now(UTC)
+    data_sha = sha256_file(data_path)
+    version_id = _version_id(schema, created, data_sha, options.seed)
+    summary = describe_cohort(df, schema)
+    stat = data_path.stat()
+    manifest = {
+        "version_id": version_id,
+        "created": created.isoformat(timespec="seconds"),
+        "schema": schema.to_dict(),
+        "schema_sha256": schema.sha256,
+        "training_data": {
+            "file": data_path.name,
+            "sha256": data_sha,
+            "rows": int(len(df)),
+            "deaths": int(summary["deaths"]),
+            "median_followup_months": summary["median_followup_months"],
+            "km_median_months": summary["km_median_months"],
+            "file_modified": datetime.fromtimestamp(stat.st_mtime, UTC).isoformat(
+                timespec="seconds"
+            ),
+            "synthetic": "synthetic" in data_path.parts,
+        },
+        "grid_months": grid.tolist(),
+        "risk_horizon_months": risk_horizon,
+        "uno_tau_months": tau,
+        "default_model": default,
+        "models": {
+            m: {
+                "label": MODEL_NAMES[m],
+                "params": tuned[m].params,
+                "cv_uno_c": tuned[m].cv_score,
+                **(
+                    {"time_grain_months": RSF_TIME_GRAIN, "n_estimators": RSF_TREES}
+                    if m == "rsf"
+                    else {}
+                ),
+            }
+            for m in finals
+        },
+        "metrics": {
+            m: {
+                k: validation[m][k]
+                for k in ("apparent", "optimism", "corrected", "ci", "out_of_bag", "n_boot")
+            }
+            for m in finals
+        },
+        "reference_patient": ref,
+        "seed": options.seed,
+        "command": options.command,
+    }
+    report_json, report_html = build_report(
+        manifest=manifest,
+        summary=summary,
+        tuned=tuned,
+        validation=validation,
+        extras=extras,
+        dca=dca,
+        folds=len(folds),
+    )
+    timings["total_before_write"] = time.perf_counter() - t_start
+    manifest["timings_seconds"] = {k: round(v, 2) for k, v in timings.items()}
+    path = write_bundle(
+        out,
+        version_id,
+        finals,
+        manifest,
+        extra_files={"report.json": report_json.encode(), "report.html": report_html.encode()},
+    )
+    registry = Registry(out)
+    registry.register(path)
+    if options.promote:
+        registry.promote(version_id)
+    return path

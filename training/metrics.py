@@ -1,0 +1,212 @@
+"""Performance measures for survival predictions (TRIPOD+AI): discrimination, overall
+accuracy, calibration at fixed horizons and clinical usefulness.
+
+Every measure is computed from curves on a grid (``surv``, shape n x len(grid)), so
+the Cox model and the forest are judged by the same code. The concordance,
+time-dependent AUC and Brier score come from scikit-survival; the Kaplan-Meier
+estimates from :mod:`training.describe`; decision curves from dcurves.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+from sksurv.linear_model import CoxPHSurvivalAnalysis
+from sksurv.metrics import (
+    concordance_index_censored,
+    concordance_index_ipcw,
+    cumulative_dynamic_auc,
+    integrated_brier_score,
+)
+from sksurv.nonparametric import kaplan_meier_estimator
+from sksurv.util import Surv
+
+from model.predict import risk_score, survival_at
+from training.describe import KaplanMeier
+
+__all__ = [
+    "HORIZONS",
+    "calibration",
+    "decision_curve",
+    "performance",
+]
+
+HORIZONS = (12, 36, 60)
+
+
+def _event_time(y):
+    return y[y.dtype.names[0]].astype(bool), y[y.dtype.names[1]].astype(float)
+
+
+def uno_tau(y: np.ndarray, horizon: float = 60.0) -> float:
+    """Truncation time for Uno's C: the stated horizon, or earlier if follow-up is shorter."""
+    _, t = _event_time(y)
+    return float(min(horizon, np.quantile(t, 0.95)))
+
+
+def ibs_times(y: np.ndarray, grid: np.ndarray, t_max: float = max(HORIZONS)) -> np.ndarray:
+    """Grid times inside the data's follow-up (from 1 month) where the Brier score is integrated."""
+    _, t = _event_time(y)
+    lo, hi = t.min(), min(t.max(), t_max)
+    return grid[(grid >= max(lo, 1.0)) & (grid < hi)]
+
+
+def performance(
+    y_ref: np.ndarray,
+    y: np.ndarray,
+    surv: np.ndarray,
+    grid: np.ndarray,
+    risk_horizon: float,
+    tau: float,
+    horizons=HORIZONS,
+) -> dict:
+    """Scalar measures of one set of predictions.
+
+    Parameters
+    ----------
+    y_ref : structured array
+        Data from which the censoring distribution (IPCW weights) and the
+        Kaplan-Meier null model are estimated: the training data inside training,
+        the evaluation data itself for external validation.
+    y : structured array
+        The patients being evaluated.
+    surv : array (n, len(grid))
+        Predicted survival curves.
+    risk_horizon : float
+        The risk score is the cumulative hazard at this time.
+    tau : float
+        Truncation time of Uno's C.
+
+    Returns
+    -------
+    dict
+        ``harrell_c``, ``uno_c``, ``auc_12``/``36``/``60`` (None where the
+        horizon lies beyond follow-up), ``ibs``, ``ibs_null`` (Kaplan-Meier
+        curve for everyone) and ``ipa`` (1 - ibs / ibs_null).
+    """
+    event, time = _event_time(y)
+    risk = risk_score(surv, grid, risk_horizon)
+    out = {
+        "harrell_c": float(concordance_index_censored(event, time, risk)[0]),
+        "uno_c": float(concordance_index_ipcw(y_ref, y, risk, tau=tau)[0]),
+    }
+    t_min, t_max = time.min(), time.max()
+    for h in horizons:
+        ok = t_min < h < t_max and event[time <= h].any()
+        if ok:
+            est = 1.0 - survival_at(surv, grid, h)
+            out[f"auc_{h}"] = float(cumulative_dynamic_auc(y_ref, y, est, [h])[0][0])
+        else:
+            out[f"auc_{h}"] = None
+    times = ibs_times(y, grid, max(horizons))
+    if len(times) >= 2:
+        cols = np.searchsorted(grid, times)
+        out["ibs"] = float(integrated_brier_score(y_ref, y, surv[:, cols], times))
+        e_ref, t_ref = _event_time(y_ref)
+        km_t, km_s = kaplan_meier_estimator(e_ref, t_ref)
+        null = km_s[np.clip(np.searchsorted(km_t, times, side="right") - 1, 0, None)]
+        null = np.where(times < km_t[0], 1.0, null)
+        out["ibs_null"] = float(integrated_brier_score(y_ref, y, np.tile(null, (len(y), 1)), times))
+        out["ipa"] = 1.0 - out["ibs"] / out["ibs_null"] if out["ibs_null"] > 0 else None
+        out["ibs_window"] = [float(times[0]), float(times[-1])]
+    else:
+        out.update(ibs=None, ibs_null=None, ipa=None, ibs_window=None)
+    return out
+
+
+def calibration(
+    y: np.ndarray, surv: np.ndarray, grid: np.ndarray, horizon: float, n_groups: int | None = None
+) -> dict | None:
+    """Calibration of predicted S(horizon) against Kaplan-Meier in risk groups.
+
+    Returns
+    -------
+    dict or None
+        ``groups`` (mean predicted, observed with 95 % CI, n per group),
+        ``in_the_large`` (observed minus mean predicted survival), ``slope``
+        (Cox regression of the outcome, censored at the horizon, on
+        log(-log S_pred); 1 is ideal, below 1 means predictions too extreme),
+        ``ici`` (mean absolute predicted-observed difference over groups,
+        weighted by size). None when the horizon lies beyond follow-up.
+    """
+    event, time = _event_time(y)
+    if horizon >= time.max():
+        return None
+    pred = survival_at(surv, grid, horizon)
+    n = len(pred)
+    if n_groups is None:
+        n_groups = 10 if n >= 500 else 5 if n >= 100 else 3
+    order = np.argsort(pred, kind="stable")
+    groups = []
+    for idx in np.array_split(order, n_groups):
+        km = KaplanMeier(time[idx], event[idx])
+        obs, lo, hi = km.survival_at(horizon)
+        groups.append(
+            {
+                "n": int(len(idx)),
+                "predicted": float(pred[idx].mean()),
+                "observed": obs,
+                "lower": lo,
+                "upper": hi,
+            }
+        )
+    overall = KaplanMeier(time, event).survival_at(horizon)[0]
+    # administrative censoring at the horizon, so the slope concerns this horizon only
+    ev_h = event & (time <= horizon)
+    t_h = np.minimum(time, horizon)
+    lp = np.log(-np.log(np.clip(pred, 1e-9, 1 - 1e-9)))
+    slope = None
+    if ev_h.sum() >= 5 and np.ptp(lp) > 0:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fit = CoxPHSurvivalAnalysis().fit(lp.reshape(-1, 1), Surv.from_arrays(ev_h, t_h))
+        slope = float(fit.coef_[0])
+    valid = [g for g in groups if g["observed"] is not None]
+    ici = (
+        float(
+            sum(g["n"] * abs(g["predicted"] - g["observed"]) for g in valid)
+            / sum(g["n"] for g in valid)
+        )
+        if valid
+        else None
+    )
+    return {
+        "horizon": horizon,
+        "groups": groups,
+        "observed": overall,
+        "mean_predicted": float(pred.mean()),
+        "in_the_large": None if overall is None else float(overall - pred.mean()),
+        "slope": slope,
+        "ici": ici,
+    }
+
+
+def decision_curve(
+    y: np.ndarray, risks: dict[str, np.ndarray], horizon: float, thresholds=None
+) -> pd.DataFrame | None:
+    """Net benefit of acting on predicted risk of death by the horizon (dcurves).
+
+    ``risks`` maps a model name to predicted probabilities of death by the horizon.
+    Returns dcurves' table (model, threshold, net_benefit, ...) including the
+    "all" and "none" strategies; None when the horizon lies beyond follow-up.
+    """
+    import dcurves  # heavy import, only needed for reports
+
+    event, time = _event_time(y)
+    if horizon >= time.max():
+        return None
+    if thresholds is None:
+        thresholds = np.round(np.arange(0.05, 0.96, 0.05), 2)
+    df = pd.DataFrame({"time": time, "event": event.astype(int), **risks})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        return dcurves.dca(
+            data=df,
+            outcome="event",
+            modelnames=list(risks),
+            thresholds=thresholds,
+            time=horizon,
+            time_to_outcome_col="time",
+        )

@@ -1,0 +1,432 @@
+"""The validation report of a bundle: ``report.json`` and a self-contained ``report.html``.
+
+Organised as TRIPOD+AI asks: intended use, data and provenance, missing data,
+model development (tuning), internal validation (apparent and optimism-corrected
+discrimination and accuracy), calibration at fixed horizons, clinical usefulness
+(decision curves), and what each factor does.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from training.estimators import MODEL_NAMES
+from training.metrics import HORIZONS
+
+__all__ = ["OKABE_ITO", "build_report"]
+
+# colour-blind-safe palette (Okabe & Ito)
+OKABE_ITO = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
+METRIC_LABELS = {
+    "harrell_c": "Harrell C",
+    "uno_c": "Uno C",
+    "auc_12": "AUC at 12 months",
+    "auc_36": "AUC at 36 months",
+    "auc_60": "AUC at 60 months",
+    "ibs": "Integrated Brier score (lower is better)",
+    "ipa": "Index of prediction accuracy (1 - IBS / IBS of Kaplan-Meier)",
+}
+INTENDED_USE = (
+    "Estimates overall survival after cytoreductive surgery and HIPEC for diffuse malignant "
+    "peritoneal mesothelioma, for clinicians and tumour boards. It supports and does not replace "
+    "clinical judgement. It is not validated for other peritoneal malignancies, for treatment "
+    "without CRS+HIPEC, or outside the ranges of the training data."
+)
+
+
+def _clean(o):
+    """JSON-safe copy: numpy scalars to Python, NaN to None."""
+    if isinstance(o, dict):
+        return {str(k): _clean(v) for k, v in o.items()}
+    if isinstance(o, list | tuple):
+        return [_clean(v) for v in o]
+    if isinstance(o, np.ndarray):
+        return [_clean(v) for v in o.tolist()]
+    if isinstance(o, np.generic):
+        o = o.item()
+    if isinstance(o, float) and not np.isfinite(o):
+        return None
+    return o
+
+
+def build_report(manifest, summary, tuned, validation, extras, dca, folds) -> tuple[str, str]:
+    """Return (report.json text, report.html text)."""
+    models = list(tuned)
+    doc = {
+        "version_id": manifest.get("version_id"),
+        "created": manifest["created"],
+        "intended_use": INTENDED_USE,
+        "synthetic_training_data": manifest["training_data"]["synthetic"],
+        "training_data": manifest["training_data"],
+        "cohort": {k: summary[k] for k in summary if k != "features"},
+        "missing_data": [
+            {
+                "feature": f["name"],
+                "label": f["label"],
+                "missing": f["missing"],
+                "percent": 100.0 * f["missing"] / summary["n"],
+            }
+            for f in summary["features"]
+        ],
+        "missing_data_handling": (
+            "Missing feature values are filled by iterative conditional imputation "
+            "(scikit-learn IterativeImputer) from the patient's other features, fitted on the "
+            "training data inside the model pipeline."
+        ),
+        "default_model": manifest["default_model"],
+        "cross_validation": {
+            "folds": folds,
+            "score": f"Uno C truncated at {manifest['uno_tau_months']:.1f} months",
+            "models": {m: tuned[m].to_dict() for m in models},
+        },
+        "validation": {
+            m: {
+                k: validation[m][k]
+                for k in ("apparent", "optimism", "corrected", "ci", "out_of_bag", "n_boot")
+            }
+            for m in models
+        },
+        "calibration": {m: extras[m]["calibration"] for m in models},
+        "hazard_ratios": extras.get("coxnet", {}).get("hazard_ratios"),
+        "permutation_importance": extras.get("rsf", {}).get("permutation_importance"),
+        "decision_curve": None
+        if dca is None
+        else {
+            "horizon_months": 36,
+            "rows": dca[["model", "threshold", "net_benefit"]].to_dict(orient="records"),
+        },
+        "limitations": [
+            "Bootstrap refits reuse the hyper-parameters chosen by cross-validation (tuning is "
+            "not repeated), so optimism may be slightly underestimated.",
+            "Forest refits during the bootstrap use 50 trees instead of the final 200.",
+            "Calibration and decision curves are internal (training data); external validation "
+            "needs `python -m training evaluate` on independent data.",
+        ],
+    }
+    if doc["synthetic_training_data"]:
+        doc["limitations"].insert(
+            0,
+            "Trained on SIMULATED patients: for demonstration and testing, "
+            "not for clinical decisions.",
+        )
+    doc = _clean(doc)
+    return json.dumps(doc, indent=2), _html(doc, manifest, dca)
+
+
+# ------------------------------------------------------------------------ HTML
+def _fmt(v, digits=3):
+    if v is None:
+        return "—"
+    if isinstance(v, float):
+        return f"{v:.{digits}f}"
+    return html.escape(str(v))
+
+
+def _table(header: list[str], rows: list[list]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _fig(fig: go.Figure, first: bool) -> str:
+    fig.update_layout(
+        template="simple_white", height=420, margin=dict(l=60, r=20, t=50, b=50), font=dict(size=13)
+    )
+    return fig.to_html(
+        full_html=False, include_plotlyjs=True if first else False, config={"displaylogo": False}
+    )
+
+
+def _html(doc: dict, manifest: dict, dca: pd.DataFrame | None) -> str:
+    models = list(doc["validation"])
+    parts, first = [], True
+
+    def fig(f):
+        nonlocal first
+        out = _fig(f, first)
+        first = False
+        return out
+
+    td = doc["training_data"]
+    parts.append(f"<h1>Validation report — {html.escape(manifest['schema']['title'])}</h1>")
+    if doc["synthetic_training_data"]:
+        parts.append(
+            "<p class='warn'><b>Trained on simulated patients.</b> This model demonstrates "
+            "the software; it must not be used for clinical decisions.</p>"
+        )
+    parts.append(f"<p><b>Intended use.</b> {html.escape(doc['intended_use'])}</p>")
+    parts.append(
+        f"<p>Created {html.escape(doc['created'])}. Default model: "
+        f"<b>{html.escape(MODEL_NAMES[doc['default_model']])}</b> "
+        "(higher cross-validated Uno C).</p>"
+    )
+
+    c = doc["cohort"]
+    parts.append("<h2>Training data</h2>")
+    parts.append(
+        _table(
+            ["", ""],
+            [
+                ["File", _fmt(td["file"])],
+                ["SHA-256", f"<code>{td['sha256']}</code>"],
+                ["File modified", _fmt(td["file_modified"])],
+                ["Patients", _fmt(c["n"])],
+                ["Deaths", f"{c['deaths']} ({c['death_percent']:.1f} %)"],
+                ["Median follow-up (reverse KM), months", _fmt(c["median_followup_months"], 1)],
+                [
+                    "Kaplan-Meier median OS, months (95 % CI)",
+                    f"{_fmt(c['km_median_months'], 1)} ({_fmt(c['km_median_ci'][0], 1)} to {_fmt(c['km_median_ci'][1], 1)})",
+                ],
+            ],
+        )
+    )
+    parts.append("<h3>Missing data</h3>")
+    parts.append(f"<p>{html.escape(doc['missing_data_handling'])}</p>")
+    parts.append(
+        _table(
+            ["Feature", "Missing", "%"],
+            [
+                [html.escape(m["label"]), m["missing"], f"{m['percent']:.1f}"]
+                for m in doc["missing_data"]
+            ],
+        )
+    )
+
+    cv = doc["cross_validation"]
+    parts.append("<h2>Model development</h2>")
+    parts.append(
+        f"<p>{cv['folds']}-fold cross-validation on identical folds, scored by "
+        f"{html.escape(cv['score'])}.</p>"
+    )
+    parts.append(
+        _table(
+            ["Model", "Chosen settings", "CV Uno C", "Per fold"],
+            [
+                [
+                    html.escape(MODEL_NAMES[m]),
+                    html.escape(json.dumps(cv["models"][m]["params"])),
+                    _fmt(cv["models"][m]["cv_uno_c"]),
+                    ", ".join(_fmt(v) for v in cv["models"][m]["fold_uno_c"]),
+                ]
+                for m in models
+            ],
+        )
+    )
+    if "coxnet" in cv["models"]:
+        cands = pd.DataFrame(cv["models"]["coxnet"]["candidates"])
+        f = go.Figure()
+        for i, (l1, g) in enumerate(cands.groupby("l1_ratio")):
+            f.add_scatter(
+                x=g["alpha"],
+                y=g["cv_uno_c"],
+                mode="lines+markers",
+                name=f"l1 ratio {l1}",
+                line=dict(color=OKABE_ITO[i]),
+                hovertemplate="penalty %{x:.4f}<br>CV Uno C %{y:.3f}<extra></extra>",
+            )
+        f.update_xaxes(type="log", title="penalty (alpha)")
+        f.update_yaxes(title="cross-validated Uno C")
+        f.update_layout(title="Penalised Cox: tuning")
+        parts.append(fig(f))
+
+    parts.append("<h2>Internal validation (bootstrap optimism correction)</h2>")
+    for m in models:
+        v = doc["validation"][m]
+        parts.append(f"<h3>{html.escape(MODEL_NAMES[m])} ({v['n_boot']} bootstrap resamples)</h3>")
+        rows = []
+        for k, label in METRIC_LABELS.items():
+            ci = v["ci"].get(k) or [None, None]
+            rows.append(
+                [
+                    html.escape(label),
+                    _fmt(v["apparent"].get(k)),
+                    _fmt(v["optimism"].get(k)),
+                    f"<b>{_fmt(v['corrected'].get(k))}</b>",
+                    f"{_fmt(ci[0])} to {_fmt(ci[1])}",
+                    _fmt(v["out_of_bag"].get(k)),
+                ]
+            )
+        parts.append(
+            _table(
+                ["Measure", "Apparent", "Optimism", "Corrected", "95 % interval", "Out-of-bag"],
+                rows,
+            )
+        )
+    parts.append(
+        "<p>For the forest, Harrell's optimism correction is known to stay optimistic "
+        "(a refit scored on the original data still sees most of its own patients); read "
+        "its out-of-bag column, scored only on patients each refit did not see.</p>"
+    )
+
+    parts.append("<h2>Calibration</h2>")
+    parts.append(
+        "<p>Predicted survival against Kaplan-Meier survival in groups of predicted risk; "
+        "slope is the Cox regression of the outcome on log(-log predicted survival) "
+        "(1 is ideal).</p>"
+    )
+    cal_rows = []
+    for h in HORIZONS:
+        f = go.Figure()
+        f.add_scatter(
+            x=[0, 1],
+            y=[0, 1],
+            mode="lines",
+            name="ideal",
+            line=dict(color="#999999", dash="dash"),
+            hoverinfo="skip",
+        )
+        shown = False
+        for i, m in enumerate(models):
+            cal = doc["calibration"][m].get(str(h))
+            if not cal:
+                continue
+            shown = True
+            g = [x for x in cal["groups"] if x["observed"] is not None]
+            f.add_scatter(
+                x=[x["predicted"] for x in g],
+                y=[x["observed"] for x in g],
+                mode="markers+lines",
+                name=MODEL_NAMES[m],
+                marker=dict(color=OKABE_ITO[i], symbol=["circle", "square"][i % 2]),
+                error_y=dict(
+                    type="data",
+                    symmetric=False,
+                    array=[(x["upper"] or x["observed"]) - x["observed"] for x in g],
+                    arrayminus=[x["observed"] - (x["lower"] or x["observed"]) for x in g],
+                ),
+                hovertemplate="predicted %{x:.2f}<br>observed %{y:.2f}<extra></extra>",
+            )
+            cal_rows.append(
+                [
+                    f"{h}",
+                    html.escape(MODEL_NAMES[m]),
+                    _fmt(cal["observed"]),
+                    _fmt(cal["mean_predicted"]),
+                    _fmt(cal["in_the_large"]),
+                    _fmt(cal["slope"]),
+                    _fmt(cal["ici"]),
+                ]
+            )
+        if shown:
+            f.update_xaxes(title=f"predicted survival at {h} months", range=[0, 1])
+            f.update_yaxes(title=f"observed survival at {h} months", range=[0, 1])
+            f.update_layout(title=f"Calibration at {h} months")
+            parts.append(fig(f))
+    parts.append(
+        _table(
+            [
+                "Months",
+                "Model",
+                "Observed (KM)",
+                "Mean predicted",
+                "In the large (obs - pred)",
+                "Slope",
+                "ICI",
+            ],
+            cal_rows,
+        )
+    )
+
+    if dca is not None:
+        parts.append("<h2>Clinical usefulness: decision curve at 36 months</h2>")
+        parts.append(
+            "<p>Net benefit of treating patients whose predicted risk of death by 36 "
+            "months exceeds the threshold, against treating all or none.</p>"
+        )
+        f = go.Figure()
+        names = {**MODEL_NAMES, "all": "Treat all", "none": "Treat none"}
+        for i, (m, g) in enumerate(dca.groupby("model", sort=False)):
+            f.add_scatter(
+                x=g["threshold"],
+                y=g["net_benefit"],
+                mode="lines",
+                name=names.get(m, m),
+                line=dict(
+                    color=OKABE_ITO[i % len(OKABE_ITO)],
+                    dash=["solid", "dash", "dot", "dashdot"][i % 4],
+                ),
+                hovertemplate="threshold %{x:.2f}<br>net benefit %{y:.3f}<extra></extra>",
+            )
+        nb = dca["net_benefit"]
+        f.update_yaxes(
+            title="net benefit", range=[min(-0.05, float(nb.min())), float(nb.max()) + 0.05]
+        )
+        f.update_xaxes(title="risk threshold")
+        parts.append(fig(f))
+
+    if doc["hazard_ratios"]:
+        parts.append("<h2>Hazard ratios (penalised Cox)</h2>")
+        parts.append(
+            "<p>For each factor, a contrast with all other factors at the reference "
+            "patient; 95 % bootstrap percentile intervals. Spline and interaction terms "
+            "mean the ratio for a continuous factor depends on the values compared.</p>"
+        )
+        hr = doc["hazard_ratios"]
+        parts.append(
+            _table(
+                ["Contrast", "HR", "95 % interval"],
+                [
+                    [
+                        html.escape(r["contrast"]),
+                        _fmt(r["hr"], 2),
+                        f"{_fmt(r['lower'], 2)} to {_fmt(r['upper'], 2)}",
+                    ]
+                    for r in hr
+                ],
+            )
+        )
+        f = go.Figure()
+        f.add_scatter(
+            x=[r["hr"] for r in hr],
+            y=[r["contrast"] for r in hr],
+            mode="markers",
+            marker=dict(color=OKABE_ITO[0]),
+            error_x=dict(
+                type="data",
+                symmetric=False,
+                array=[(r["upper"] or r["hr"]) - r["hr"] for r in hr],
+                arrayminus=[r["hr"] - (r["lower"] or r["hr"]) for r in hr],
+            ),
+            hovertemplate="%{y}<br>HR %{x:.2f}<extra></extra>",
+            showlegend=False,
+        )
+        f.add_vline(x=1, line=dict(color="#999999", dash="dash"))
+        f.update_xaxes(type="log", title="hazard ratio")
+        f.update_layout(height=max(420, 28 * len(hr)))
+        parts.append(fig(f))
+
+    if doc["permutation_importance"]:
+        parts.append("<h2>Permutation importance (random survival forest)</h2>")
+        pi = doc["permutation_importance"]
+        f = go.Figure()
+        f.add_bar(
+            x=[r["importance"] for r in pi],
+            y=[r["feature"] for r in pi],
+            orientation="h",
+            marker_color=OKABE_ITO[1],
+            error_x=dict(type="data", array=[r["sd"] for r in pi]),
+            hovertemplate="%{y}: drop in C %{x:.4f}<extra></extra>",
+        )
+        f.update_yaxes(autorange="reversed")
+        f.update_xaxes(title="drop in Harrell C when the factor is shuffled")
+        parts.append(fig(f))
+
+    parts.append(
+        "<h2>Limitations</h2><ul>"
+        + "".join(f"<li>{html.escape(x)}</li>" for x in doc["limitations"])
+        + "</ul>"
+    )
+    style = (
+        "body{font-family:system-ui,sans-serif;max-width:980px;margin:2em auto;padding:0 1em;"
+        "color:#111}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #bbb;"
+        "padding:4px 8px;text-align:left}.warn{border:2px solid #D55E00;padding:8px}"
+    )
+    return (
+        f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Validation report"
+        f"</title><style>{style}</style></head><body>{''.join(parts)}</body></html>"
+    )
