@@ -125,7 +125,7 @@ class SplineInteractionExpander(TransformerMixin, BaseEstimator):
         out = {}
         for c in columns:
             x = X[[c]].to_numpy(dtype=float)
-            knots = np.unique(np.quantile(x, np.linspace(0, 1, n_knots)))
+            knots = np.unique(np.quantile(x, np.linspace(0, 1, n_knots), method="inverted_cdf"))
             if len(knots) < 3:
                 continue  # too few distinct values to bend: keep the column linear
             st = SplineTransformer(

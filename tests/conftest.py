@@ -25,3 +25,26 @@ def cohort_110_path():
 @pytest.fixture(scope="session")
 def cohort_2000_path():
     return SYNTHETIC / "dmpm_2000.csv"
+
+
+@pytest.fixture(scope="session")
+def small_cohort(tmp_path_factory):
+    """A 400-patient simulated cohort with its truth, written once per test session."""
+    from training.simulate import simulate_cohort, write_cohort
+
+    d = tmp_path_factory.mktemp("small")
+    cohort = simulate_cohort(400, seed=31)
+    write_cohort(cohort, d / "cohort.csv", d / "truth.csv")
+    return d / "cohort.csv", d / "truth.csv", cohort
+
+
+@pytest.fixture(scope="session")
+def small_bundle(tmp_path_factory, small_cohort, schema):
+    """One bundle fitted on the small cohort (both models, 4 bootstrap resamples)."""
+    from training.fit import FitOptions, fit_bundle
+
+    registry = tmp_path_factory.mktemp("registry")
+    path = fit_bundle(
+        small_cohort[0], schema, registry, FitOptions(bootstrap=4, progress=False, n_jobs=1)
+    )
+    return path

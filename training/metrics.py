@@ -53,6 +53,19 @@ def ibs_times(y: np.ndarray, grid: np.ndarray, t_max: float = max(HORIZONS)) -> 
     return grid[(grid >= max(lo, 1.0)) & (grid < hi)]
 
 
+def _ipcw(compute) -> float | None:
+    """An inverse-probability-of-censoring measure, or None where it is not estimable.
+
+    scikit-survival refuses (ValueError) when the censoring distribution reaches zero
+    inside the evaluated range, e.g. when every remaining patient is censored on the
+    same closing date; the measure is then reported as not available.
+    """
+    try:
+        return float(compute())
+    except ValueError:
+        return None
+
+
 def performance(
     y_ref: np.ndarray,
     y: np.ndarray,
@@ -90,20 +103,22 @@ def performance(
     risk = risk_score(surv, grid, risk_horizon)
     out = {
         "harrell_c": float(concordance_index_censored(event, time, risk)[0]),
-        "uno_c": float(concordance_index_ipcw(y_ref, y, risk, tau=tau)[0]),
+        "uno_c": _ipcw(lambda: concordance_index_ipcw(y_ref, y, risk, tau=tau)[0]),
     }
     t_min, t_max = time.min(), time.max()
     for h in horizons:
         ok = t_min < h < t_max and event[time <= h].any()
         if ok:
             est = 1.0 - survival_at(surv, grid, h)
-            out[f"auc_{h}"] = float(cumulative_dynamic_auc(y_ref, y, est, [h])[0][0])
+            out[f"auc_{h}"] = _ipcw(
+                lambda est=est, h=h: cumulative_dynamic_auc(y_ref, y, est, [h])[0][0]
+            )
         else:
             out[f"auc_{h}"] = None
     times = ibs_times(y, grid, max(horizons))
     if len(times) >= 2:
         cols = np.searchsorted(grid, times)
-        out["ibs"] = float(integrated_brier_score(y_ref, y, surv[:, cols], times))
+        out["ibs"] = _ipcw(lambda: integrated_brier_score(y_ref, y, surv[:, cols], times))
         e_ref, t_ref = _event_time(y_ref)
         km_t, km_s = kaplan_meier_estimator(e_ref, t_ref)
         null = km_s[np.clip(np.searchsorted(km_t, times, side="right") - 1, 0, None)]

@@ -123,11 +123,11 @@ def tune_coxnet(
     bar.close()
     top = max(c["cv_uno_c"] for c in candidates)
     near = [c for c in candidates if c["cv_uno_c"] >= top - C_TOLERANCE]
-    times = ibs_times(y, grid)
     for c in near:
         ibs = []
         for k, (tr, te) in enumerate(folds):
             est, z_tr, z_te = fitted[c["l1_ratio"], k]
+            times = ibs_times(y[te], grid)
             # the Breslow baseline that fit_baseline_model=True would store, for this penalty only
             breslow = BreslowEstimator().fit(
                 est.predict(z_tr, alpha=c["alpha"]),

@@ -1,0 +1,54 @@
+"""Survival curves on the grid, checked against scikit-survival's own step functions."""
+
+import numpy as np
+import pytest
+
+from model.predict import median_survival, risk_score, survival_at, survival_on_grid
+from model.validation import validate_dataset
+from training.estimators import fit_quietly, make_coxnet, make_rsf, round_times, survival_target
+from training.fit import time_grid
+
+
+@pytest.fixture(scope="module")
+def fitted(schema, small_cohort):
+    df = validate_dataset(small_cohort[0], schema).data
+    X, y = df[schema.feature_names], survival_target(df, schema)
+    cox = fit_quietly(make_coxnet(schema, 0.5, alphas=[0.01], fit_baseline_model=True), X, y)
+    rsf = fit_quietly(make_rsf(schema, n_estimators=20), X, round_times(y))
+    return X, y, {"coxnet": cox, "rsf": rsf}
+
+
+@pytest.mark.parametrize("name", ["coxnet", "rsf"])
+def test_curves_equal_sksurv_step_functions(fitted, name):
+    X, y, models = fitted
+    grid = time_grid(y)
+    surv = survival_on_grid(models[name], X.iloc[:25], grid)
+    fns = models[name].predict_survival_function(X.iloc[:25])
+    ref = np.array([[fn(t) if t >= fn.x[0] else 1.0 for t in grid] for fn in fns])
+    assert np.allclose(surv, ref, atol=1e-10)
+
+
+@pytest.mark.parametrize("name", ["coxnet", "rsf"])
+def test_curves_are_non_increasing_probabilities(fitted, name):
+    X, y, models = fitted
+    grid = time_grid(y)
+    surv = survival_on_grid(models[name], X, grid)
+    assert surv.shape == (len(X), len(grid))
+    assert ((surv >= 0) & (surv <= 1)).all()
+    assert (np.diff(surv, axis=1) <= 1e-12).all()
+    assert (surv[:, 0] == 1.0).all()
+
+
+def test_grid_beyond_the_model_is_refused(fitted):
+    X, y, models = fitted
+    with pytest.raises(ValueError, match="curves end at"):
+        survival_on_grid(models["coxnet"], X.iloc[:2], np.arange(0, 500.0))
+
+
+def test_reading_curves():
+    grid = np.array([0.0, 12.0, 24.0, 36.0])
+    surv = np.array([[1.0, 0.8, 0.5, 0.3], [1.0, 0.9, 0.8, 0.7]])
+    assert np.allclose(survival_at(surv, grid, 30.0), [0.5, 0.8])
+    assert np.allclose(risk_score(surv, grid, 36.0), -np.log([0.3, 0.7]))
+    med = median_survival(surv, grid)
+    assert med[0] == 24.0 and np.isnan(med[1])

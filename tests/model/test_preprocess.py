@@ -1,0 +1,56 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from model.preprocess import SchemaEncoder, SplineInteractionExpander
+
+
+def test_encoder_indicator_columns_and_missing_values(schema):
+    df = pd.DataFrame([{f: np.nan for f in schema.feature_names}] * 3).astype(object)
+    df.loc[0, ["pathology", "cc", "ca125", "sae"]] = ["biphasic", 2.0, 99.0, 1.0]
+    enc = SchemaEncoder(schema.to_dict()).fit(df)
+    out = enc.transform(df)
+    assert "pathology=biphasic" in out and "pathology=epithelioid" not in out  # reference level
+    assert list(out.columns) == list(enc.get_feature_names_out())
+    assert out.loc[0, "pathology=biphasic"] == 1 and out.loc[0, "pathology=sarcomatoid"] == 0
+    assert out.loc[0, "cc=2"] == 1 and out.loc[0, "cc=1"] == 0
+    assert out.loc[0, "ca125"] == pytest.approx(np.log1p(99.0))
+    # an unknown category stays unknown in every indicator, for the imputer to fill
+    assert (
+        out.loc[1, ["pathology=biphasic", "pathology=sarcomatoid", "cc=1", "cc=2", "cc=3"]]
+        .isna()
+        .all()
+    )
+
+
+def test_encoder_refuses_missing_columns(schema):
+    enc = SchemaEncoder(schema.to_dict())
+    with pytest.raises(ValueError, match="missing feature columns: ki67"):
+        enc.fit(pd.DataFrame({c: [1.0] for c in schema.feature_names if c != "ki67"}))
+
+
+def test_spline_basis_spans_linear_functions_and_interactions():
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(
+        {
+            "a": rng.exponential(10, 500),
+            "b": rng.integers(0, 40, 500).astype(float),
+            "c": rng.normal(size=500),
+        }
+    )
+    ex = SplineInteractionExpander(["a", "b"], [("a", "b")], n_knots=7, interaction_knots=3).fit(X)
+    Z = ex.transform(X)
+    assert list(Z.columns) == list(ex.get_feature_names_out())
+    assert "c" in Z and "a" not in Z  # the spline replaces the raw column
+    n_inter = sum("*" in c for c in Z.columns)
+    assert n_inter == 4  # 3 knots, degree 1, no intercept: 2 x 2 products
+    # a straight line in `a` is exactly representable by its basis plus an intercept
+    A = np.column_stack([np.ones(len(X)), Z[[c for c in Z if c.startswith("a:s")]]])
+    coef, *_ = np.linalg.lstsq(A, 3 * X["a"] + 1, rcond=None)
+    assert np.allclose(A @ coef, 3 * X["a"] + 1)
+
+
+def test_spline_skips_columns_with_too_few_values():
+    X = pd.DataFrame({"a": [0.0, 1.0] * 50})
+    ex = SplineInteractionExpander(["a"]).fit(X)
+    assert list(ex.transform(X).columns) == ["a"]
