@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
-# Install the app's requirements into .venv and start the calculator page.
+# Install the app's requirements into .venv, build the default model once, start the page.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup_env.sh requirements.txt
+if ! .venv/bin/python -m training models active --out models >/dev/null 2>&1; then
+  echo "Building the default model from data/synthetic/dmpm_2000.csv (simulated patients)."
+  echo "This happens once and takes about two minutes."
+  .venv/bin/python -m training fit --data data/synthetic/dmpm_2000.csv --out models --seed 0 --promote
+fi
+echo "Active model: $(.venv/bin/python -m training models active --out models)"
 if [ ! -f app.py ]; then
-  echo "Installed. The calculator page is not built yet (issue 5); meanwhile try:"
-  echo "  .venv/bin/python -m training describe --data data/synthetic/dmpm_110.csv"
+  echo "The calculator page is not built yet (issue 5). Meanwhile, the model's validation report:"
+  echo "  models/$(.venv/bin/python -m training models active --out models)/report.html"
   exit 0
 fi
 exec .venv/bin/streamlit run app.py "$@"

@@ -282,3 +282,20 @@ def models_rollback(out: RegistryOption = Path("models")) -> None:
     except (RegistryError, BundleError) as exc:
         _fail(str(exc))
     typer.echo(f"active bundle: {vid}")
+
+
+@models_app.command("active")
+def models_active(out: RegistryOption = Path("models")) -> None:
+    """Print the active bundle's id after verifying it; exit 1 if there is none or it is broken."""
+    from model.bundle import BundleError
+    from model.registry import Registry, RegistryError
+
+    reg = Registry(out)
+    try:
+        vid = reg.active_id
+        if vid is None:
+            _fail(f"no active bundle in {out}")
+        reg.verify(vid)
+    except (RegistryError, BundleError) as exc:
+        _fail(str(exc))
+    typer.echo(vid)

@@ -81,7 +81,7 @@ def make_coxnet(
                 CoxnetSurvivalAnalysis(
                     l1_ratio=l1_ratio,
                     alphas=alphas,
-                    n_alphas=40,
+                    n_alphas=30,
                     alpha_min_ratio=0.01,
                     max_iter=200_000,
                     fit_baseline_model=fit_baseline_model,

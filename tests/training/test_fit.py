@@ -93,7 +93,10 @@ def test_cli_fit_promote_list_rollback(tmp_path, small_cohort):
         assert "not active" in res.stdout
         ids.append(Registry(reg).ids()[-1])
     assert Registry(reg).active_id is None
+    none = run("models", "active", "--out", reg)
+    assert none.exit_code == 1 and "no active bundle" in none.stderr
     assert run("models", "promote", ids[0], "--out", reg).exit_code == 0
+    assert run("models", "active", "--out", reg).stdout.strip() == ids[0]
     assert run("models", "promote", ids[1], "--out", reg).exit_code == 0
     listing = run("models", "list", "--out", reg).stdout
     assert f"* {ids[1]}" in listing and f"  {ids[0]}" in listing
