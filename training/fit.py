@@ -107,8 +107,16 @@ def fit_bundle(data_path: Path, schema: Schema, out: Path, options: FitOptions) 
     tuned, finals, validation, extras = {}, {}, {}, {}
     ref = reference_patient(df, schema)
     rows = contrasts(df, schema)
+    # one overall bar; each long step also shows its own bar beneath it
+    steps = tqdm(
+        total=3 * len(options.models) + 1,
+        desc="training",
+        disable=not options.progress,
+        bar_format="{desc}: step {n_fmt}/{total_fmt} [{elapsed}]",
+    )
     for name in options.models:
         t0 = time.perf_counter()
+        steps.set_description(f"{name}: tuning and final fit")
         if name == "coxnet":
             tuned[name] = tune_coxnet(
                 X, y, schema, folds, tau, grid, seed=options.seed, progress=options.progress
@@ -156,6 +164,8 @@ def fit_bundle(data_path: Path, schema: Schema, out: Path, options: FitOptions) 
             collect = None
         timings[f"tune_fit_{name}"] = time.perf_counter() - t0
         say(f"{MODEL_NAMES[name]}: cross-validated Uno C {tuned[name].cv_score:.3f} with {p}")
+        steps.update()
+        steps.set_description(f"{name}: bootstrap validation")
 
         t0 = time.perf_counter()
         boot_refit = refit
@@ -184,6 +194,8 @@ def fit_bundle(data_path: Path, schema: Schema, out: Path, options: FitOptions) 
             n_jobs=options.n_jobs,
         )
         timings[f"bootstrap_{name}"] = time.perf_counter() - t0
+        steps.update()
+        steps.set_description(f"{name}: calibration and effects")
 
         t0 = time.perf_counter()
         surv = survival_on_grid(finals[name], X, grid)
@@ -201,7 +213,9 @@ def fit_bundle(data_path: Path, schema: Schema, out: Path, options: FitOptions) 
                 finals[name], X, y, grid, risk_horizon, seed=options.seed
             )
         timings[f"explain_{name}"] = time.perf_counter() - t0
+        steps.update()
 
+    steps.set_description("decision curves, report and bundle")
     default = max(tuned, key=lambda m: tuned[m].cv_score)
     dca = decision_curve(y, {m: extras[m]["risk_36"] for m in finals}, DCA_HORIZON)
     created = datetime.now(UTC)
@@ -276,4 +290,6 @@ def fit_bundle(data_path: Path, schema: Schema, out: Path, options: FitOptions) 
     registry.register(path)
     if options.promote:
         registry.promote(version_id)
+    steps.update()
+    steps.close()
     return path
