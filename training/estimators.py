@@ -34,9 +34,11 @@ __all__ = [
 ]
 
 MODEL_NAMES = {"coxnet": "Penalised Cox (Coxnet)", "rsf": "Random survival forest"}
-# An sksurv forest stores a curve per unique time in every node. On the 2,000-patient cohort
-# (200 trees) a 0.1-month grain gave a 16 MB bundle that took 3.4 s to load; half a month
-# gave 9 MB and 0.4 s with the same test C (benchmarks/training.py measures it).
+# An sksurv forest stores a curve per unique time in every node, so unrounded times make
+# huge bundles. Measured on the 2,000-patient cohort (benchmarks/training.py, same run):
+# a 0.1-month grain gave a 20 MB forest, 146 s of training with validation and 1.4 s to
+# verify and load (both over target); half a month gives 12 MB, about 110 s and 0.4 s, with
+# the same test C. Half a month is still finer than any survival figure a clinician reads.
 RSF_TIME_GRAIN = 0.5
 
 
