@@ -62,7 +62,7 @@ class FitOptions:
 
 
 def time_grid(y: np.ndarray) -> np.ndarray:
-    """0 to the last observed death (at most 120 months) in half-month steps."""
+    """0 to the last observed death (at most 120 months) in steps of GRID_STEP months."""
     e, t = y.dtype.names
     last_death = float(y[t][y[e]].max())
     top = min(GRID_MAX, math.floor(last_death / GRID_STEP) * GRID_STEP)

@@ -143,7 +143,7 @@ def calibration(
         ``in_the_large`` (observed minus mean predicted survival), ``slope``
         (Cox regression of the outcome, censored at the horizon, on
         log(-log S_pred); 1 is ideal, below 1 means predictions too extreme),
-        ``ici`` (mean absolute predicted-observed difference over groups,
+        ``grouped_error`` (mean absolute predicted-observed difference over groups,
         weighted by size). None when the horizon lies beyond follow-up.
     """
     event, time = _event_time(y)
@@ -179,7 +179,7 @@ def calibration(
             fit = CoxPHSurvivalAnalysis().fit(lp.reshape(-1, 1), Surv.from_arrays(ev_h, t_h))
         slope = float(fit.coef_[0])
     valid = [g for g in groups if g["observed"] is not None]
-    ici = (
+    grouped_error = (
         float(
             sum(g["n"] * abs(g["predicted"] - g["observed"]) for g in valid)
             / sum(g["n"] for g in valid)
@@ -194,7 +194,7 @@ def calibration(
         "mean_predicted": float(pred.mean()),
         "in_the_large": None if overall is None else float(overall - pred.mean()),
         "slope": slope,
-        "ici": ici,
+        "grouped_error": grouped_error,
     }
 
 

@@ -309,7 +309,7 @@ def _html(doc: dict, manifest: dict, dca: pd.DataFrame | None) -> str:
                     _fmt(cal["mean_predicted"]),
                     _fmt(cal["in_the_large"]),
                     _fmt(cal["slope"]),
-                    _fmt(cal["ici"]),
+                    _fmt(cal["grouped_error"]),
                 ]
             )
         if shown:
@@ -326,7 +326,7 @@ def _html(doc: dict, manifest: dict, dca: pd.DataFrame | None) -> str:
                 "Mean predicted",
                 "In the large (obs - pred)",
                 "Slope",
-                "ICI",
+                "Mean |obs - pred| over groups",
             ],
             cal_rows,
         )

@@ -28,7 +28,7 @@ def test_true_curves_are_calibrated(world):
         cal = calibration(y, truth, grid, h)
         assert cal["slope"] == pytest.approx(1.0, abs=0.1)
         assert abs(cal["in_the_large"]) < 0.015
-        assert cal["ici"] < 0.03
+        assert cal["grouped_error"] < 0.03
         assert len(cal["groups"]) == 10
 
 
