@@ -12,6 +12,34 @@ from model.schema import default_schema  # noqa: E402
 SYNTHETIC = ROOT / "data" / "synthetic"
 
 
+def write_centre_schema(folder: Path, keep: tuple[str, ...] | None = None) -> Path:
+    """A researcher's own schema: the DMPM features (or only ``keep``) plus serum albumin."""
+    import yaml
+
+    from model.schema import default_schema_path
+
+    doc = yaml.safe_load(default_schema_path().read_text())
+    doc["name"] = "centre_x"
+    if keep is not None:
+        doc["features"] = [f for f in doc["features"] if f["name"] in keep]
+        doc["interactions"] = [p for p in doc["interactions"] if set(p) <= set(keep)]
+    doc["features"].append(
+        {
+            "name": "albumin",
+            "label": "Serum albumin",
+            "unit": "g/L",
+            "kind": "continuous",
+            "min": 10,
+            "max": 60,
+            "stage": "pre",
+            "help": "Pre-operative serum albumin.",
+        }
+    )
+    path = folder / "centre_x.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    return path
+
+
 @pytest.fixture(scope="session")
 def schema():
     return default_schema()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sys
 from pathlib import Path
@@ -10,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from model.bundle import sha256_file
 from model.schema import Schema, SchemaDefinitionError, default_schema, load_schema
 from model.validation import DataValidationError, validate_dataset
 
@@ -37,14 +37,6 @@ def _schema(path: Path | None) -> Schema:
         return default_schema() if path is None else load_schema(path)
     except SchemaDefinitionError as exc:
         _fail(str(exc))
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def load_valid(path: Path, schema: Schema, mode: str):
@@ -101,7 +93,7 @@ def describe(
     sch = _schema(schema)
     df = load_valid(data, sch, mode="outcome")
     result = describe_cohort(df, sch)
-    result["source"] = {"file": str(data), "sha256": file_sha256(data)}
+    result["source"] = {"file": str(data), "sha256": sha256_file(data)}
     if as_json:
         typer.echo(json.dumps(result, indent=2))
     else:
@@ -199,7 +191,7 @@ def evaluate(
         result = evaluate_bundle(b, df, truth_df)
     except ValueError as exc:
         _fail(str(exc))
-    result["data"] = {"file": str(data), "sha256": file_sha256(data), "rows": len(df)}
+    result["data"] = {"file": str(data), "sha256": sha256_file(data), "rows": len(df)}
     if as_json:
         typer.echo(json.dumps(result, indent=2))
     else:

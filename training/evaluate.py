@@ -50,7 +50,13 @@ def evaluate_bundle(bundle: Bundle, data: pd.DataFrame, truth: pd.DataFrame | No
                 if cal is None
                 else {
                     k: cal[k]
-                    for k in ("observed", "mean_predicted", "in_the_large", "slope", "grouped_error")
+                    for k in (
+                        "observed",
+                        "mean_predicted",
+                        "in_the_large",
+                        "slope",
+                        "grouped_error",
+                    )
                 }
             )
         if truth is not None:

@@ -5,10 +5,11 @@ import io
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
-from model.schema import default_schema_path, load_schema
+from model.schema import load_schema
 from model.validation import DataValidationError, validate_dataset, validate_patient
+
+from ..conftest import write_centre_schema
 
 GOOD_ROW = {
     "patient_id": "A1",
@@ -237,24 +238,7 @@ class TestSinglePatient:
 
 
 def test_a_researchers_own_schema_with_other_variables(tmp_path):
-    doc = yaml.safe_load(default_schema_path().read_text())
-    doc["name"] = "centre_x"
-    doc["features"] = [f for f in doc["features"] if f["name"] in ("pci", "cc")]
-    doc["interactions"] = []
-    doc["features"].append(
-        {
-            "name": "albumin",
-            "label": "Serum albumin",
-            "unit": "g/L",
-            "kind": "continuous",
-            "min": 10,
-            "max": 60,
-            "stage": "pre",
-            "help": "Pre-operative serum albumin.",
-        }
-    )
-    path = tmp_path / "centre_x.yaml"
-    path.write_text(yaml.safe_dump(doc))
+    path = write_centre_schema(tmp_path, keep=("pci", "cc"))
     own = load_schema(path)
     data = io.StringIO(
         "patient_id,pci,cc,albumin,os_months,death\nX1,12,0,38.5,20,1\nX2,30,2,70,8,1\n"

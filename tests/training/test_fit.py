@@ -4,15 +4,15 @@ import json
 
 import pandas as pd
 import pytest
-import yaml
 from typer.testing import CliRunner
 
 import training.fit as fit_mod
 from model.bundle import load_bundle
 from model.registry import Registry
-from model.schema import default_schema_path
 from training.cli import app
 from training.simulate import simulate_cohort
+
+from ..conftest import write_centre_schema
 
 runner = CliRunner()
 
@@ -188,22 +188,7 @@ def test_cli_evaluate_refuses_a_tampered_bundle(small_bundle, small_cohort, tmp_
 
 
 def test_researcher_retrains_with_an_extra_variable(tmp_path):
-    doc = yaml.safe_load(default_schema_path().read_text())
-    doc["name"] = "centre_x"
-    doc["features"].append(
-        {
-            "name": "albumin",
-            "label": "Serum albumin",
-            "unit": "g/L",
-            "kind": "continuous",
-            "min": 10,
-            "max": 60,
-            "stage": "pre",
-            "help": "Pre-operative serum albumin.",
-        }
-    )
-    schema_path = tmp_path / "centre_x.yaml"
-    schema_path.write_text(yaml.safe_dump(doc))
+    schema_path = write_centre_schema(tmp_path)
     cohort = simulate_cohort(300, seed=8).data
     # albumin lower in sicker patients, so the model has something to find
     cohort["albumin"] = (42 - 0.2 * cohort["pci"].astype(float)).round(1)
