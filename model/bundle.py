@@ -23,7 +23,7 @@ import os
 import platform
 import shutil
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
@@ -77,6 +77,7 @@ def write_bundle(
     models: dict,
     manifest: dict,
     extra_files: dict[str, bytes] | None = None,
+    artifacts: dict | None = None,
 ) -> Path:
     """Write a bundle atomically: into a hidden temporary folder, then one rename.
 
@@ -99,6 +100,10 @@ def write_bundle(
             fname = f"{name}.joblib"
             joblib.dump(pipe, tmp / fname, compress=COMPRESSION)
             files[fname] = sha256_file(tmp / fname)
+        for name, obj in (artifacts or {}).items():
+            fname = f"{name}.joblib"
+            joblib.dump(obj, tmp / fname, compress=COMPRESSION)
+            files[fname] = sha256_file(tmp / fname)
         for fname, content in (extra_files or {}).items():
             (tmp / fname).write_bytes(content)
             files[fname] = sha256_file(tmp / fname)
@@ -110,6 +115,7 @@ def write_bundle(
                 name: {**manifest.get("models", {}).get(name, {}), "file": f"{name}.joblib"}
                 for name in models
             },
+            "artifacts": {name: f"{name}.joblib" for name in (artifacts or {})},
             "libraries": library_versions(),
             "files": files,
         }
@@ -199,6 +205,9 @@ def verify_bundle(path: Path, check_versions: bool = True) -> dict:
     for name, info in doc.get("models", {}).items():
         if info.get("file") not in files:
             raise BundleError(f"{path}: model {name} has no verified file")
+    for name, fname in doc.get("artifacts", {}).items():
+        if fname not in files:
+            raise BundleError(f"{path}: {name} has no verified file")
     if check_versions:
         have = library_versions()
         built = doc.get("libraries", {})
@@ -224,6 +233,7 @@ class Bundle:
     schema: Schema
     models: dict
     grid: np.ndarray
+    artifacts: dict = field(default_factory=dict)
 
     @property
     def version_id(self) -> str:
@@ -269,10 +279,14 @@ def load_bundle(path: Path, check_versions: bool = True) -> Bundle:
         est = models[name][-1]
         if hasattr(est, "n_jobs"):
             est.n_jobs = 1
+    artifacts = {
+        name: joblib.load(Path(path) / fname) for name, fname in doc.get("artifacts", {}).items()
+    }
     return Bundle(
         path=Path(path),
         manifest=doc,
         schema=Schema.from_dict(doc["schema"]),
         models=models,
         grid=np.asarray(doc["grid_months"], dtype=float),
+        artifacts=artifacts,
     )

@@ -10,12 +10,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+from sklearn.pipeline import Pipeline
 from tqdm.auto import tqdm
 
 from model.bundle import sha256_file, write_bundle
 from model.predict import survival_at, survival_on_grid
 from model.registry import Registry
 from model.schema import Schema
+from model.uncertainty import CoxEnsemble, ImputationDraws, cox_baseline_on_grid
 from model.validation import validate_dataset
 from training.describe import describe_cohort
 from training.effects import (
@@ -104,7 +106,7 @@ def fit_bundle(data_path: Path, schema: Schema, out: Path, options: FitOptions) 
     timings = options.timings
     say = tqdm.write if options.progress else (lambda *_: None)
 
-    tuned, finals, validation, extras = {}, {}, {}, {}
+    tuned, finals, validation, extras, artifacts = {}, {}, {}, {}, {}
     ref = reference_patient(df, schema)
     rows = contrasts(df, schema)
     # one overall bar; each long step also shows its own bar beneath it
@@ -137,7 +139,24 @@ def fit_bundle(data_path: Path, schema: Schema, out: Path, options: FitOptions) 
                 )
 
             finals[name] = refit(X, y, options.seed)
-            collect = lambda m: log_hazard_ratios(m, schema, ref, rows)  # noqa: E731
+            pre = finals[name][:-1]
+            columns = list(pre.transform(X.iloc[:1]).columns)
+
+            def boot_refit(Xb, yb, seed, p=p, pre=pre):
+                # refit the Cox step only: the shared preprocessing never sees the outcome, and
+                # shared features let the refits serve as the bundle's uncertainty ensemble
+                est = make_coxnet(
+                    schema, p["l1_ratio"], alphas=[p["alpha"]], fit_baseline_model=True
+                )[-1]
+                est = fit_quietly(est, pre.transform(Xb), yb)
+                return Pipeline([*pre.steps, ("coxnet", est)])
+
+            def collect(m, columns=columns):
+                return {
+                    "log_hr": log_hazard_ratios(m, schema, ref, rows),
+                    "coef": m[-1].coef_[:, 0],
+                    "h0": cox_baseline_on_grid(m[-1], columns, grid),
+                }
         else:
             tuned[name] = tune_rsf(
                 X,
@@ -162,22 +181,20 @@ def fit_bundle(data_path: Path, schema: Schema, out: Path, options: FitOptions) 
 
             finals[name] = refit(X, y, options.seed)
             collect = None
-        timings[f"tune_fit_{name}"] = time.perf_counter() - t0
-        say(f"{MODEL_NAMES[name]}: cross-validated Uno C {tuned[name].cv_score:.3f} with {p}")
-        steps.update()
-        steps.set_description(f"{name}: bootstrap validation")
 
-        t0 = time.perf_counter()
-        boot_refit = refit
-        if name == "rsf":  # fewer trees per refit keeps validation within budget; same settings
-
-            def boot_refit(Xb, yb, seed, p=p):
+            def boot_refit(Xb, yb, seed, p=p):  # fewer trees per refit keeps validation in budget
                 return fit_quietly(
                     make_rsf(schema, n_estimators=BOOT_TREES, seed=seed, n_jobs=1, **p),
                     Xb,
                     round_times(yb),
                 )
 
+        timings[f"tune_fit_{name}"] = time.perf_counter() - t0
+        say(f"{MODEL_NAMES[name]}: cross-validated Uno C {tuned[name].cv_score:.3f} with {p}")
+        steps.update()
+        steps.set_description(f"{name}: bootstrap validation")
+
+        t0 = time.perf_counter()
         validation[name] = bootstrap_validation(
             finals[name],
             boot_refit,
@@ -205,9 +222,22 @@ def fit_bundle(data_path: Path, schema: Schema, out: Path, options: FitOptions) 
         }
         if name == "coxnet":
             point = log_hazard_ratios(finals[name], schema, ref, rows)
+            collected = validation[name]["collected"]
             extras[name]["hazard_ratios"] = hazard_ratio_table(
-                point, validation[name]["collected"], rows
+                point, [c["log_hr"] for c in collected], rows
             )
+            if collected:
+                est = finals[name][-1]
+                artifacts["coxnet_ensemble"] = CoxEnsemble(
+                    columns=columns,
+                    coef=est.coef_[:, 0],
+                    h0=cox_baseline_on_grid(est, columns, grid),
+                    boot_coef=np.array([c["coef"] for c in collected]),
+                    boot_h0=np.array([c["h0"] for c in collected]),
+                )
+                artifacts["imputation_draws"] = ImputationDraws(seed=options.seed).fit(
+                    finals[name].named_steps["encode"].transform(X)
+                )
         else:
             extras[name]["permutation_importance"] = permutation_table(
                 finals[name], X, y, grid, risk_horizon, seed=options.seed
@@ -285,6 +315,7 @@ def fit_bundle(data_path: Path, schema: Schema, out: Path, options: FitOptions) 
         finals,
         manifest,
         extra_files={"report.json": report_json.encode(), "report.html": report_html.encode()},
+        artifacts=artifacts,
     )
     registry = Registry(out)
     registry.register(path)

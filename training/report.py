@@ -104,6 +104,8 @@ def build_report(manifest, summary, tuned, validation, extras, dca, folds) -> tu
             "Bootstrap refits reuse the hyper-parameters chosen by cross-validation (tuning is "
             "not repeated), so optimism may be slightly underestimated.",
             "Forest refits during the bootstrap use 50 trees instead of the final 200.",
+            "Cox refits during the bootstrap reuse the final model's outcome-free preprocessing "
+            "(imputation, splines, scaling) and refit the Cox step only.",
             "Calibration and decision curves are internal (training data); external validation "
             "needs `python -m training evaluate` on independent data.",
         ],

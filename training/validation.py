@@ -5,7 +5,9 @@ chosen by cross-validation, then scored on the resample (where it looks good)
 and on the original data (where it is honestly tested); the mean difference is
 the optimism, subtracted from the apparent performance. Tuning is not repeated
 inside each resample, which keeps training fast; the optimism may therefore be
-slightly underestimated, and the report says so.
+slightly underestimated, and the report says so. The caller decides what a refit
+repeats: the Cox model shares its outcome-free preprocessing (imputation, splines,
+scaling) and refits the Cox step; the forest refits its whole pipeline.
 
 Intervals: each resample also scores the final model on the resampled rows;
 the 2.5 and 97.5 percentiles of those scores, shifted by the mean optimism, give

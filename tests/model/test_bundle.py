@@ -29,7 +29,15 @@ def no_unpickling(monkeypatch):
 
 def test_layout_and_manifest(small_bundle):
     names = {p.name for p in small_bundle.iterdir()}
-    assert names == {"manifest.json", "coxnet.joblib", "rsf.joblib", "report.html", "report.json"}
+    assert names == {
+        "manifest.json",
+        "coxnet.joblib",
+        "rsf.joblib",
+        "report.html",
+        "report.json",
+        "coxnet_ensemble.joblib",
+        "imputation_draws.joblib",
+    }
     m = json.loads((small_bundle / "manifest.json").read_text())
     for key in (
         "version_id",
@@ -47,6 +55,10 @@ def test_layout_and_manifest(small_bundle):
     assert m["training_data"]["rows"] == 400 and len(m["training_data"]["sha256"]) == 64
     assert set(m["files"]) == names - {"manifest.json"}
     assert m["default_model"] in ("coxnet", "rsf")
+    assert m["artifacts"] == {
+        "coxnet_ensemble": "coxnet_ensemble.joblib",
+        "imputation_draws": "imputation_draws.joblib",
+    }
 
 
 def test_loads_and_predicts(small_bundle, small_cohort, schema):
@@ -64,6 +76,12 @@ def test_flipped_byte_is_refused_before_unpickling(copy, no_unpickling):
     data[len(data) // 2] ^= 0xFF
     target.write_bytes(bytes(data))
     with pytest.raises(BundleError, match="coxnet.joblib does not match its recorded SHA-256"):
+        load_bundle(copy)
+
+
+def test_altered_artifact_is_refused(copy, no_unpickling):
+    (copy / "coxnet_ensemble.joblib").write_bytes(b"\x80\x04K\x01.")
+    with pytest.raises(BundleError, match="coxnet_ensemble.joblib does not match"):
         load_bundle(copy)
 
 

@@ -1,0 +1,126 @@
+"""What a bundle stores to express uncertainty: a Cox bootstrap ensemble and imputation draws.
+
+Both are fitted at training time (training/fit.py) and loaded with the bundle.
+
+* :class:`CoxEnsemble` holds, for the final Cox model and for each bootstrap refit, the
+  coefficients on the final model's transformed features and the baseline cumulative
+  hazard on the bundle's grid. Refits share the final model's (outcome-free)
+  preprocessing, so one transform of a patient serves all of them and a band costs a
+  matrix product, not B pipelines.
+* :class:`ImputationDraws` draws plausible values of unknown inputs given the known
+  ones (IterativeImputer with posterior sampling, fitted on the training data), so a
+  prediction can average over them and its band widen accordingly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.experimental import enable_iterative_imputer  # noqa: F401
+from sklearn.impute import IterativeImputer
+
+__all__ = ["CoxEnsemble", "ImputationDraws", "cox_baseline_on_grid"]
+
+
+def cox_baseline_on_grid(estimator, columns, grid: np.ndarray) -> np.ndarray:
+    """Baseline cumulative hazard H0 at the grid times of a fitted scikit-survival Cox model.
+
+    The linear predictor of an all-zero feature row is 0, so its cumulative hazard is the
+    baseline; asking for it through ``predict_cumulative_hazard_function`` keeps to the
+    public API.
+    """
+    zero = pd.DataFrame(np.zeros((1, len(columns))), columns=list(columns))
+    fn = estimator.predict_cumulative_hazard_function(zero)[0]
+    x, y = fn.x, fn.y
+    idx = np.searchsorted(x, grid, side="right") - 1
+    h0 = np.where(idx >= 0, y[np.clip(idx, 0, None)], 0.0)
+    return np.maximum.accumulate(h0)
+
+
+@dataclass
+class CoxEnsemble:
+    """Final and bootstrap Cox models on shared transformed features.
+
+    Attributes
+    ----------
+    columns : list of str
+        Names of the transformed features (the Cox step's inputs).
+    coef : ndarray (p,)
+        Final model's coefficients.
+    h0 : ndarray (G,)
+        Final model's baseline cumulative hazard on the grid.
+    boot_coef : ndarray (B, p)
+    boot_h0 : ndarray (B, G)
+    """
+
+    columns: list
+    coef: np.ndarray
+    h0: np.ndarray
+    boot_coef: np.ndarray
+    boot_h0: np.ndarray
+
+    @property
+    def n_boot(self) -> int:
+        return int(self.boot_coef.shape[0])
+
+    def linear_predictor(self, Z: np.ndarray) -> np.ndarray:
+        return np.asarray(Z, dtype=float) @ self.coef
+
+    def survival(self, Z: np.ndarray) -> np.ndarray:
+        """Final model's S on the grid, shape (rows, G)."""
+        return np.exp(-np.exp(self.linear_predictor(Z))[:, None] * self.h0[None, :])
+
+    def boot_survival(self, Z: np.ndarray) -> np.ndarray:
+        """Every bootstrap model's S on the grid, shape (rows, B, G)."""
+        lp = np.asarray(Z, dtype=float) @ self.boot_coef.T  # rows x B
+        return np.exp(-np.exp(lp)[:, :, None] * self.boot_h0[None, :, :])
+
+
+class ImputationDraws:
+    """Plausible values for unknown encoded inputs, given the known ones.
+
+    Parameters
+    ----------
+    n_draws : int
+        Draws per patient with at least one unknown input.
+    seed : int
+        Draws are reproducible: the same patient gives the same draws every time.
+    """
+
+    def __init__(self, n_draws: int = 20, seed: int = 0):
+        self.n_draws = n_draws
+        self.seed = seed
+
+    def fit(self, encoded: pd.DataFrame) -> ImputationDraws:
+        lo = encoded.min(axis=0, skipna=True).fillna(-np.inf).to_numpy()
+        hi = encoded.max(axis=0, skipna=True).fillna(np.inf).to_numpy()
+        self.columns_ = list(encoded.columns)
+        self.imputer_ = IterativeImputer(
+            sample_posterior=True,
+            max_iter=15,
+            tol=1e-3,
+            random_state=self.seed,
+            min_value=lo,
+            max_value=hi,
+            skip_complete=True,
+        ).fit(encoded)
+        return self
+
+    def draws(self, encoded: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+        """Complete rows: one copy of each complete patient, ``n_draws`` of the others.
+
+        Returns the imputed rows and, for each, the position of its patient.
+        """
+        encoded = encoded[self.columns_]
+        incomplete = encoded.isna().any(axis=1).to_numpy()
+        reps = np.where(incomplete, self.n_draws, 1)
+        owner = np.repeat(np.arange(len(encoded)), reps)
+        rows = encoded.iloc[owner].reset_index(drop=True)
+        if incomplete.any():
+            # a fresh generator per call: the same input always gets the same draws
+            self.imputer_.random_state_ = np.random.RandomState(self.seed)
+            filled = self.imputer_.transform(rows)
+            rows = pd.DataFrame(np.asarray(filled, dtype=float), columns=self.columns_)
+        return rows, owner

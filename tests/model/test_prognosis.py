@@ -1,0 +1,116 @@
+"""The Cox prognosis engine: curves, bands, unknown inputs, conditional survival."""
+
+import numpy as np
+import pytest
+
+from model.bundle import load_bundle
+from model.prognosis import CoxPrognosis
+from model.validation import validate_dataset, validate_patient
+
+
+@pytest.fixture(scope="module")
+def engine(small_bundle):
+    return CoxPrognosis(load_bundle(small_bundle))
+
+
+@pytest.fixture(scope="module")
+def rows(small_cohort, schema):
+    df = validate_dataset(small_cohort[0], schema).data[schema.feature_names]
+    return df
+
+
+def test_complete_patient_matches_the_pipeline(engine, rows):
+    # two independent paths: the fitted sklearn pipeline, and the ensemble's matrix form
+    complete = rows[rows.notna().all(axis=1)].iloc[:5]
+    via_pipeline = engine.bundle.survival(complete, "coxnet")
+    via_engine = np.array([p.survival for p in engine.predict(complete)])
+    assert np.allclose(via_engine, via_pipeline, atol=1e-10)
+
+
+def test_curves_bands_and_summaries_are_consistent(engine, rows):
+    for p in engine.predict(rows.iloc[:20]):
+        assert ((p.survival >= 0) & (p.survival <= 1)).all()
+        assert (np.diff(p.survival) <= 1e-12).all()
+        assert (p.lower <= p.survival + 1e-12).all() and (p.survival <= p.upper + 1e-12).all()
+        est, lo, hi = p.landmarks[12]
+        assert lo <= est <= hi and est == pytest.approx(p.at(12)[0])
+        med, mlo, mhi = p.median
+        if med is not None:
+            assert p.at(med)[0] <= 0.5 and (mlo is None or mlo <= med)
+
+
+def test_unknown_inputs_widen_the_band(engine, schema):
+    known = {
+        "age": 60,
+        "sex": "F",
+        "kps": 80,
+        "pathology": "epithelioid",
+        "ki67": 15,
+        "vascular_emboli": 0,
+        "lymph_nodes": 0,
+        "pci": 24,
+        "cc": 1,
+        "sae": 0,
+        "ca125": 40,
+        "cea": 2,
+        "ca199": 10,
+        "rbc_units": 2,
+    }
+    full = engine.predict(validate_patient(known, schema).data)[0]
+    partial = engine.predict(
+        validate_patient(
+            {k: v for k, v in known.items() if k not in ("ki67", "ca125", "cea", "ca199", "kps")},
+            schema,
+        ).data
+    )[0]
+    assert full.unknown == [] and set(partial.unknown) == {"ki67", "ca125", "cea", "ca199", "kps"}
+    width = lambda p: np.mean(p.upper - p.lower)  # noqa: E731
+    assert width(partial) > width(full)
+
+
+def test_same_input_same_result(engine, rows):
+    a = engine.predict(rows.iloc[:3])
+    b = engine.predict(rows.iloc[:3])
+    for x, y in zip(a, b, strict=True):
+        assert np.array_equal(x.survival, y.survival) and np.array_equal(x.lower, y.lower)
+
+
+def test_conditional_survival_is_the_ratio(engine, rows):
+    p = engine.predict(rows.iloc[[1]])[0]
+    c = p.conditional(24.0)
+    for t in (24.0, 30.0, 36.0):
+        assert c.at(t)[0] == pytest.approx(p.at(t)[0] / p.at(24.0)[0])
+    assert c.at(24.0)[0] == pytest.approx(1.0)
+    assert (c.lower <= c.survival + 1e-12).all() and (c.survival <= c.upper + 1e-12).all()
+    with pytest.raises(ValueError, match="alive_at must be between"):
+        p.conditional(1000.0)
+
+
+@pytest.mark.parametrize(("change", "worse"), [({"cc": 3}, True), ({"sae": 1}, True)])
+def test_worse_operative_outcome_lowers_survival(engine, schema, change, worse):
+    base = {
+        "age": 55,
+        "sex": "M",
+        "kps": 90,
+        "pathology": "epithelioid",
+        "ki67": 6,
+        "vascular_emboli": 0,
+        "lymph_nodes": 0,
+        "pci": 15,
+        "cc": 0,
+        "sae": 0,
+        "ca125": 20,
+        "cea": 1.5,
+        "ca199": 8,
+        "rbc_units": 1,
+    }
+    a = engine.predict(validate_patient(base, schema).data)[0]
+    b = engine.predict(validate_patient({**base, **change}, schema).data)[0]
+    assert (b.at(36)[0] < a.at(36)[0]) == worse
+
+
+def test_bundle_without_ensemble_is_refused(small_bundle):
+    b = load_bundle(small_bundle)
+    b.artifacts = {}
+    with pytest.raises(ValueError, match="no Cox uncertainty ensemble"):
+        CoxPrognosis(b)
