@@ -18,7 +18,14 @@ import pandas as pd
 
 from model.bundle import Bundle
 
-__all__ = ["BAND_METHOD", "LANDMARKS", "CoxPrognosis", "Prognosis"]
+__all__ = [
+    "BAND_METHOD",
+    "LANDMARKS",
+    "CoxPrognosis",
+    "Prognosis",
+    "out_of_range_warnings",
+    "training_ranges",
+]
 
 LANDMARKS = (12, 36, 60)
 BAND_METHOD = (
@@ -135,3 +142,115 @@ class CoxPrognosis:
                 )
             )
         return out
+
+
+def training_ranges(data: pd.DataFrame, schema) -> dict:
+    """What the training data covered: min and max of numeric features, levels seen otherwise."""
+    out = {}
+    for f in schema.features:
+        known = data[f.name].dropna()
+        if not len(known):
+            out[f.name] = None
+        elif f.kind in ("continuous", "integer"):
+            out[f.name] = {"min": float(known.min()), "max": float(known.max())}
+        else:
+            seen = set(known.tolist())
+            out[f.name] = {"levels": [lv for lv in f.allowed_values if lv in seen]}
+    return out
+
+
+def out_of_range_warnings(bundle: Bundle, X: pd.DataFrame) -> list[list[str]]:
+    """Per row, a message for every input outside what the training data covered."""
+    ranges = bundle.manifest.get("training_ranges") or {}
+    out = []
+    for _, row in X.iterrows():
+        msgs = []
+        for f in bundle.schema.features:
+            r, v = ranges.get(f.name), row.get(f.name)
+            if r is None or v is None or pd.isna(v):
+                continue
+            if "min" in r and not (r["min"] <= v <= r["max"]):
+                msgs.append(
+                    f"{f.label} {v:g} is outside the training data ({r['min']:g} to {r['max']:g}); "
+                    "the prediction extrapolates"
+                )
+            elif "levels" in r and v not in r["levels"]:
+                msgs.append(
+                    f"{f.label} {f.label_for(v)!r} did not occur in the training data; "
+                    "the prediction extrapolates"
+                )
+        out.append(msgs)
+    return out
+
+
+PREDICT_COLUMNS = (
+    ["patient_id", "risk_score"]
+    + [f"surv_{t}{s}" for t in LANDMARKS for s in ("", "_lower", "_upper")]
+    + ["median_os_months", "warnings"]
+)
+
+
+def predict_table(
+    bundle: Bundle, data: pd.DataFrame, model: str | None = None, chunk: int = 200
+) -> pd.DataFrame:
+    """One row per patient: risk score, S(12/36/60) with 95 % intervals, median, warnings.
+
+    ``data`` is validated (mode ``predict``); unknown feature values are allowed and
+    averaged over (Cox). ``risk_score`` is the cumulative hazard at the bundle's risk
+    horizon, -log S(horizon) (higher = worse).
+    """
+    schema = bundle.schema
+    name = model or bundle.default_model
+    if name not in bundle.models:
+        raise ValueError(
+            f"bundle {bundle.version_id} has no model {name!r}; it has {list(bundle.models)}"
+        )
+    X = data[schema.feature_names].reset_index(drop=True)
+    ids = (
+        data[schema.id_column].astype(str).reset_index(drop=True)
+        if schema.id_column in data
+        else pd.Series([f"row {i + 1}" for i in range(len(X))])
+    )
+    notes = out_of_range_warnings(bundle, X)
+    rows = []
+    if name == "coxnet":
+        engine = CoxPrognosis(bundle)
+        progs = [
+            p
+            for start in range(0, len(X), chunk)
+            for p in engine.predict(X.iloc[start : start + chunk])
+        ]
+    else:
+        surv = bundle.survival(X, name)
+        progs = [
+            Prognosis(
+                grid=bundle.grid,
+                survival=s,
+                lower=np.full_like(s, np.nan),
+                upper=np.full_like(s, np.nan),
+                unknown=[],
+                band_method="none",
+            )
+            for s in surv
+        ]
+    for i, p in enumerate(progs):
+        msgs = list(notes[i])
+        if name != "coxnet":
+            msgs.append("no uncertainty interval for the random survival forest in this version")
+        rec = {"patient_id": ids[i]}
+        h = min(bundle.risk_horizon, float(bundle.grid[-1]))
+        rec["risk_score"] = float(-np.log(max(p.at(h)[0], 1e-12)))
+        for t in LANDMARKS:
+            r = p.at(t)
+            rec[f"surv_{t}"], rec[f"surv_{t}_lower"], rec[f"surv_{t}_upper"] = (
+                r if r else (np.nan,) * 3
+            )
+            if r is None:
+                msgs.append(f"survival at {t} months is beyond the training follow-up")
+        med = p.median[0]
+        rec["median_os_months"] = np.nan if med is None else med
+        if med is None:
+            msgs.append(f"median survival not reached within {bundle.grid[-1]:g} months")
+        rec["warnings"] = "; ".join(msgs)
+        rows.append(rec)
+    return pd.DataFrame(rows, columns=PREDICT_COLUMNS)

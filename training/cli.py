@@ -291,3 +291,34 @@ def models_active(out: RegistryOption = Path("models")) -> None:
     except (RegistryError, BundleError) as exc:
         _fail(str(exc))
     typer.echo(vid)
+
+
+@app.command()
+def predict(
+    bundle: Annotated[Path, typer.Option("--bundle", help="Bundle folder.")],
+    data: Annotated[Path, typer.Option("--data", help="Patients CSV (unknown values allowed).")],
+    out: Annotated[Path, typer.Option("--out", help="Predictions CSV to write.")],
+    model: Annotated[
+        str | None, typer.Option("--model", help="coxnet or rsf (default: the bundle's).")
+    ] = None,
+) -> None:
+    """Score a list of patients: risk score, S(12/36/60) with 95 % intervals, median, warnings."""
+    from model.bundle import BundleError, load_bundle
+    from model.export import safe_csv
+    from model.prognosis import predict_table
+
+    try:
+        b = load_bundle(bundle)
+    except BundleError as exc:
+        _fail(str(exc))
+    df = load_valid(data, b.schema, mode="predict")
+    try:
+        table = predict_table(b, df, model)
+    except ValueError as exc:
+        _fail(str(exc))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    tmp.write_text(safe_csv(table), encoding="utf-8")
+    tmp.replace(out)
+    flagged = int((table["warnings"] != "").sum())
+    typer.echo(f"wrote {len(table)} predictions to {out} ({flagged} with warnings)")

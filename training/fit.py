@@ -15,6 +15,7 @@ from tqdm.auto import tqdm
 
 from model.bundle import sha256_file, write_bundle
 from model.predict import survival_at, survival_on_grid
+from model.prognosis import training_ranges
 from model.registry import Registry
 from model.schema import Schema
 from model.uncertainty import CoxEnsemble, ImputationDraws, cox_baseline_on_grid
@@ -295,6 +296,7 @@ def fit_bundle(data_path: Path, schema: Schema, out: Path, options: FitOptions) 
             for m in finals
         },
         "reference_patient": ref,
+        "training_ranges": training_ranges(df, schema),
         "seed": options.seed,
         "command": options.command,
     }

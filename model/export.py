@@ -1,0 +1,28 @@
+"""CSV output that is safe to open in a spreadsheet."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+__all__ = ["safe_csv"]
+
+# a cell starting with one of these is run as a formula by spreadsheet programs
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _neutralise(v):
+    if isinstance(v, str) and v.startswith(_FORMULA_START):
+        return "'" + v
+    return v
+
+
+def safe_csv(df: pd.DataFrame, float_format: str = "%.4f") -> str:
+    """CSV text in which formula-like text cells are prefixed with an apostrophe.
+
+    Numbers are left alone (a negative number is not a formula); only text cells change.
+    """
+    out = df.copy()
+    for c in out.columns:
+        if out[c].dtype == object:
+            out[c] = out[c].map(_neutralise)
+    return out.to_csv(index=False, float_format=float_format, lineterminator="\n")

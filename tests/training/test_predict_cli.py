@@ -1,0 +1,93 @@
+"""`python -m training predict`: the batch-scoring contract."""
+
+import numpy as np
+import pandas as pd
+from typer.testing import CliRunner
+
+from model.bundle import load_bundle
+from model.export import safe_csv
+from model.prognosis import PREDICT_COLUMNS, CoxPrognosis
+from model.validation import validate_dataset
+from training.cli import app
+
+runner = CliRunner()
+
+
+def run(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def test_columns_values_and_missing_inputs(small_bundle, small_cohort, schema, tmp_path):
+    out = tmp_path / "preds.csv"
+    res = run("predict", "--bundle", small_bundle, "--data", small_cohort[0], "--out", out)
+    assert res.exit_code == 0, res.output
+    p = pd.read_csv(out, dtype={"patient_id": str}, keep_default_na=False, na_values=[""])
+    assert list(p.columns) == PREDICT_COLUMNS
+    data = validate_dataset(small_cohort[0], schema).data
+    assert len(p) == len(data) and (p["patient_id"] == data["patient_id"]).all()
+    assert data[schema.feature_names].isna().any(axis=1).any()  # unknown inputs were scored
+    for t in (12, 36):
+        assert (p[f"surv_{t}_lower"] <= p[f"surv_{t}"] + 1e-4).all()
+        assert (p[f"surv_{t}"] <= p[f"surv_{t}_upper"] + 1e-4).all()
+    assert (p["surv_12"] >= p["surv_36"] - 1e-4).all()
+    # written with 4 decimals: compare where rounding of S(36) moves its log by < 0.005
+    ok = p["surv_36"] > 0.05
+    assert np.allclose(p.loc[ok, "risk_score"], -np.log(p.loc[ok, "surv_36"]), atol=5e-3)
+    # same numbers as the engine, to the written precision
+    b = load_bundle(small_bundle)
+    first = CoxPrognosis(b).predict(data[schema.feature_names].iloc[[0]])[0]
+    assert abs(p.loc[0, "surv_36"] - first.at(36)[0]) < 1e-4
+
+
+def test_out_of_range_inputs_are_flagged(small_bundle, small_cohort, schema, tmp_path):
+    data = pd.read_csv(small_cohort[0], dtype=str, keep_default_na=False)
+    b = load_bundle(small_bundle)
+    top_age = b.manifest["training_ranges"]["age"]["max"]
+    data.loc[0, "age"] = "99"
+    assert 99 > top_age
+    path = tmp_path / "in.csv"
+    data.to_csv(path, index=False)
+    out = tmp_path / "o.csv"
+    assert run("predict", "--bundle", small_bundle, "--data", path, "--out", out).exit_code == 0
+    p = pd.read_csv(out, keep_default_na=False)
+    assert "Age at surgery 99 is outside the training data" in p.loc[0, "warnings"]
+
+
+def test_forest_predictions_say_they_have_no_interval(small_bundle, small_cohort, tmp_path):
+    out = tmp_path / "o.csv"
+    assert (
+        run(
+            "predict",
+            "--bundle",
+            small_bundle,
+            "--data",
+            small_cohort[0],
+            "--out",
+            out,
+            "--model",
+            "rsf",
+        ).exit_code
+        == 0
+    )
+    p = pd.read_csv(out, keep_default_na=False, na_values=[""])
+    assert (
+        p["surv_36_lower"].isna().all()
+        and p["warnings"].str.contains("no uncertainty interval").all()
+    )
+
+
+def test_bad_rows_are_listed_and_nothing_is_written(small_bundle, tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text("patient_id,pci,cc\nA,50,1\n")
+    out = tmp_path / "o.csv"
+    res = run("predict", "--bundle", small_bundle, "--data", path, "--out", out)
+    assert res.exit_code == 1 and "row 1 (line 2), column 'pci'" in res.stderr
+    assert "required feature column is missing" in res.stderr and not out.exists()
+
+
+def test_formula_like_cells_are_neutralised():
+    df = pd.DataFrame(
+        {"patient_id": ['=HYPERLINK("http://x")', "+1", "P1"], "risk_score": [-0.5, 1.0, 2.0]}
+    )
+    text = safe_csv(df)
+    assert "'=HYPERLINK" in text and "'+1" in text and "\nP1," in text and "-0.5000" in text
