@@ -114,3 +114,52 @@ def test_bundle_without_ensemble_is_refused(small_bundle):
     b.artifacts = {}
     with pytest.raises(ValueError, match="no Cox uncertainty ensemble"):
         CoxPrognosis(b)
+
+
+def test_contributions_are_exact_and_additive(engine, rows):
+    complete = rows[rows.notna().all(axis=1)].iloc[:5]
+    pipe = engine.pipeline
+    ref = engine.bundle.manifest["reference_patient"]
+    import pandas as pd
+
+    ref_row = pd.DataFrame([ref])[complete.columns]
+    for f in engine.schema.features:
+        if f.kind != "categorical":
+            ref_row[f.name] = pd.to_numeric(ref_row[f.name]).astype(float)
+    # independent path: the sklearn pipeline's linear predictors
+    expected = pipe.predict(complete) - pipe.predict(ref_row)[0]
+    contrib = engine.contributions(complete)
+    assert np.allclose([sum(r["log_hr"] for r in rows_) for rows_ in contrib], expected, atol=1e-10)
+    names = {r["feature"] for r in contrib[0]}
+    assert {"pathology", "ki67", "pci", "cc", "sae", "ki67 x pci"} <= names
+
+
+def test_sae_contribution_is_positive(engine, schema):
+    base = {
+        "age": 55,
+        "sex": "M",
+        "kps": 90,
+        "pathology": "epithelioid",
+        "ki67": 6,
+        "vascular_emboli": 0,
+        "lymph_nodes": 0,
+        "pci": 15,
+        "cc": 0,
+        "sae": 1,
+        "ca125": 20,
+        "cea": 1.5,
+        "ca199": 8,
+        "rbc_units": 1,
+    }
+    rows_ = engine.contributions(validate_patient(base, schema).data)[0]
+    sae = next(r for r in rows_ if r["feature"] == "sae")
+    ref_sae = engine.bundle.manifest["reference_patient"]["sae"]
+    assert ref_sae == 0 and sae["log_hr"] > 0 and sae["value"] == 1
+
+
+def test_unknown_input_contributions_are_marked(engine, schema):
+    rows_ = engine.contributions(
+        validate_patient({"pathology": "biphasic", "pci": 30}, schema).data
+    )[0]
+    by = {r["feature"]: r for r in rows_}
+    assert by["ki67"]["unknown"] and not by["pci"]["unknown"] and by["ki67 x pci"]["unknown"]
