@@ -158,6 +158,7 @@ class Schema:
     event: OutcomeField
     features: tuple[Feature, ...]
     interactions: tuple[tuple[str, str], ...] = ()
+    operative_outcomes: tuple[dict, ...] = ()
 
     def __post_init__(self):
         names = [f.name for f in self.features]
@@ -189,7 +190,17 @@ class Schema:
         d = asdict(self)
         d["features"] = [_feature_to_dict(f) for f in self.features]
         d["interactions"] = [list(pair) for pair in self.interactions]
+        d["operative_outcomes"] = [dict(o, good=list(o["good"])) for o in self.operative_outcomes]
         return d
+
+    def subset(self, names) -> Schema:
+        """The same schema restricted to some features (e.g. the pre-operative ones)."""
+        keep = set(names)
+        d = self.to_dict()
+        d["features"] = [f for f in d["features"] if f["name"] in keep]
+        d["interactions"] = [p for p in d["interactions"] if set(p) <= keep]
+        d["operative_outcomes"] = [o for o in d["operative_outcomes"] if o["feature"] in keep]
+        return Schema.from_dict(d)
 
     @classmethod
     def from_dict(cls, d: dict) -> Schema:
@@ -371,6 +382,27 @@ def _parse(raw: dict, source: str) -> Schema:
             elif by_name[name].kind not in ("continuous", "integer"):
                 problems.append(f"interaction {pair!r}: {name!r} must be continuous or integer")
         interactions.append((str(pair[0]), str(pair[1])))
+    outcomes = []
+    for o in raw.get("operative_outcomes") or []:
+        name = o.get("feature") if isinstance(o, dict) else None
+        f = by_name.get(name)
+        if f is None:
+            problems.append(f"operative outcome {o!r}: 'feature' must name a feature")
+            continue
+        if f.stage != "post" or f.kind not in ("binary", "ordinal", "categorical"):
+            problems.append(
+                f"operative outcome {name!r}: must be a post-operative binary, ordinal "
+                "or categorical feature"
+            )
+            continue
+        good = o.get("good")
+        if not isinstance(good, list) or not good or any(g not in f.allowed_values for g in good):
+            problems.append(f"operative outcome {name!r}: 'good' must list values of {name}")
+            continue
+        if len(good) == len(f.allowed_values):
+            problems.append(f"operative outcome {name!r}: 'good' cannot hold every value")
+            continue
+        outcomes.append({"feature": name, "good": tuple(good), "label": str(o.get("label", name))})
     if problems:
         raise SchemaDefinitionError(f"{source}: " + "; ".join(problems))
     try:
@@ -383,6 +415,7 @@ def _parse(raw: dict, source: str) -> Schema:
             event=event,
             features=tuple(features),
             interactions=tuple(interactions),
+            operative_outcomes=tuple(outcomes),
         )
     except SchemaDefinitionError as exc:
         raise SchemaDefinitionError(f"{source}: {exc}") from None

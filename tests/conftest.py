@@ -23,6 +23,7 @@ def write_centre_schema(folder: Path, keep: tuple[str, ...] | None = None) -> Pa
     if keep is not None:
         doc["features"] = [f for f in doc["features"] if f["name"] in keep]
         doc["interactions"] = [p for p in doc["interactions"] if set(p) <= set(keep)]
+        doc["operative_outcomes"] = [o for o in doc["operative_outcomes"] if o["feature"] in keep]
     doc["features"].append(
         {
             "name": "albumin",

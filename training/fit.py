@@ -5,15 +5,18 @@ from __future__ import annotations
 import hashlib
 import math
 import time
+import warnings
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.pipeline import Pipeline
 from tqdm.auto import tqdm
 
 from model.bundle import sha256_file, write_bundle
+from model.candidacy import OperativeOutcomeModel
 from model.predict import survival_at, survival_on_grid
 from model.prognosis import training_ranges
 from model.registry import Registry
@@ -239,6 +242,12 @@ def fit_bundle(data_path: Path, schema: Schema, out: Path, options: FitOptions) 
                 artifacts["imputation_draws"] = ImputationDraws(seed=options.seed).fit(
                     finals[name].named_steps["encode"].transform(X)
                 )
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", ConvergenceWarning)
+                    artifacts["operative_outcomes"] = {
+                        o["feature"]: OperativeOutcomeModel(schema, o["feature"]).fit(df)
+                        for o in schema.operative_outcomes
+                    }
         else:
             extras[name]["permutation_importance"] = permutation_table(
                 finals[name], X, y, grid, risk_horizon, seed=options.seed

@@ -37,6 +37,7 @@ def test_layout_and_manifest(small_bundle):
         "report.json",
         "coxnet_ensemble.joblib",
         "imputation_draws.joblib",
+        "operative_outcomes.joblib",
     }
     m = json.loads((small_bundle / "manifest.json").read_text())
     for key in (
@@ -58,6 +59,7 @@ def test_layout_and_manifest(small_bundle):
     assert m["artifacts"] == {
         "coxnet_ensemble": "coxnet_ensemble.joblib",
         "imputation_draws": "imputation_draws.joblib",
+        "operative_outcomes": "operative_outcomes.joblib",
     }
 
 

@@ -84,6 +84,14 @@ def _base():
         (lambda d: d.pop("time"), "'time' is required"),
         (lambda d: d.update(interactions=[["ki67", "albumin"]]), "'albumin' is not a feature"),
         (lambda d: d.update(interactions=[["ki67", "sex"]]), "'sex' must be continuous"),
+        (
+            lambda d: d.update(operative_outcomes=[{"feature": "pci", "good": [1]}]),
+            "must be a post-operative",
+        ),
+        (
+            lambda d: d.update(operative_outcomes=[{"feature": "cc", "good": [7]}]),
+            "'good' must list values of cc",
+        ),
     ],
 )
 def test_malformed_schema_files_are_refused_with_the_reason(tmp_path, mutate, expected):

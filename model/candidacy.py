@@ -1,0 +1,179 @@
+"""Candidacy before surgery: what pre-operative facts say about the operation's outcomes.
+
+For a tumour board deciding whether to operate, only pre-operative facts are known.
+For each operative outcome the schema declares (CC0/1 and no SAE for DMPM), a
+logistic model fitted at training time gives its chance from those facts. Survival is
+shown for each combination of outcomes (e.g. "CC0/1, no SAE") and overall as their
+mixture weighted by those chances; other post-operative facts stay unknown and are
+averaged over by the prognosis engine. The outcomes are treated as independent given
+the pre-operative facts.
+
+Beside it, clearly labelled as a published figure and not a model output: survival of
+unresectable disease on systemic chemotherapy (CLINICAL.md).
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.experimental import enable_iterative_imputer  # noqa: F401
+from sklearn.impute import IterativeImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+from model.preprocess import SchemaEncoder
+from model.prognosis import CoxPrognosis, Prognosis
+from model.schema import Schema
+
+__all__ = ["LITERATURE_REFERENCE", "Candidacy", "OperativeOutcomeModel", "candidacy"]
+
+LITERATURE_REFERENCE = {
+    "label": "Unresectable disease on systemic chemotherapy alone",
+    "median_months": [11.0, 13.0],
+    "source": "Turkish multi-centre MPeM study, Ann Surg Oncol 2024;31:6228 "
+    "(doi 10.1245/s10434-024-15506-3)",
+    "note": "A published figure for comparison, not an output of this model.",
+}
+
+
+class OperativeOutcomeModel:
+    """P(level of one operative outcome | pre-operative facts), a multinomial logistic model."""
+
+    def __init__(self, schema: Schema, feature: str):
+        self.feature = feature
+        pre = schema.subset([f.name for f in schema.stage_features("pre")])
+        self.pre_features = pre.feature_names
+        self.levels = list(schema.feature(feature).allowed_values)
+        self.pipeline = Pipeline(
+            [
+                ("encode", SchemaEncoder(pre.to_dict())),
+                (
+                    "impute",
+                    IterativeImputer(max_iter=15, tol=1e-3, random_state=0, skip_complete=True),
+                ),
+                ("scale", StandardScaler()),
+                ("model", LogisticRegression(max_iter=2000)),
+            ]
+        ).set_output(transform="pandas")
+
+    def fit(self, data: pd.DataFrame) -> OperativeOutcomeModel:
+        known = data[self.feature].notna()
+        self.pipeline.fit(data.loc[known, self.pre_features], data.loc[known, self.feature])
+        return self
+
+    def probabilities(self, X: pd.DataFrame) -> pd.DataFrame:
+        """Columns: every allowed level (0 for a level never seen in training)."""
+        p = self.pipeline.predict_proba(X[self.pre_features])
+        classes = list(self.pipeline.classes_)
+        return pd.DataFrame(
+            {lv: p[:, classes.index(lv)] if lv in classes else 0.0 for lv in self.levels},
+            index=X.index,
+        )
+
+
+@dataclass
+class Candidacy:
+    """One patient's candidacy summary (see the module docstring)."""
+
+    chances: list[dict]  # feature, label, probability of the good outcome
+    scenarios: list[dict]  # label, weight, prognosis
+    overall: Prognosis
+    reference: dict
+
+
+def candidacy(
+    engine: CoxPrognosis,
+    outcome_models: dict,
+    patient: pd.DataFrame,
+    n_samples: int = 1000,
+    seed: int = 0,
+) -> Candidacy:
+    """Candidacy summary for one patient from pre-operative facts only.
+
+    Post-operative values in ``patient`` are ignored: before surgery they are not known.
+    """
+    schema = engine.schema
+    if len(patient) != 1:
+        raise ValueError("candidacy is computed for one patient at a time")
+    row = patient[schema.feature_names].iloc[[0]].copy()
+    for f in schema.stage_features("post"):
+        row[f.name] = np.nan
+    outcomes = [o for o in schema.operative_outcomes if o["feature"] in outcome_models]
+    if not outcomes:
+        raise ValueError(
+            "this bundle has no operative-outcome models; retrain it with this version"
+        )
+    probs = {
+        o["feature"]: outcome_models[o["feature"]].probabilities(row).iloc[0] for o in outcomes
+    }
+
+    combos = list(itertools.product(*[probs[o["feature"]].index for o in outcomes]))
+    X = pd.concat([row] * len(combos), ignore_index=True)
+    for j, o in enumerate(outcomes):
+        X[o["feature"]] = [float(c[j]) for c in combos]
+    progs = engine.predict(X)
+    weights = np.array(
+        [np.prod([probs[o["feature"]][c[j]] for j, o in enumerate(outcomes)]) for c in combos]
+    )
+    weights = weights / weights.sum()
+
+    def mixture(idx, label):
+        w = weights[idx] / weights[idx].sum()
+        point = np.sum([w_k * progs[k].survival for w_k, k in zip(w, idx, strict=True)], axis=0)
+        rng = np.random.default_rng(seed)
+        picks = rng.choice(len(idx), size=n_samples, p=w)
+        samples = np.vstack(
+            [progs[idx[k]].samples[rng.integers(len(progs[idx[k]].samples))] for k in picks]
+        )
+        lo, hi = np.percentile(samples, [2.5, 97.5], axis=0)
+        unknown = [
+            f.name
+            for f in schema.features
+            if pd.isna(row.iloc[0][f.name]) and f.name not in [o["feature"] for o in outcomes]
+        ]
+        return Prognosis(
+            grid=engine.grid,
+            survival=point,
+            lower=np.minimum(lo, point),
+            upper=np.maximum(hi, point),
+            unknown=unknown,
+            samples=samples,
+        )
+
+    scenarios = []
+    for good_flags in itertools.product([True, False], repeat=len(outcomes)):
+        idx = [
+            k
+            for k, c in enumerate(combos)
+            if all((c[j] in o["good"]) == good_flags[j] for j, o in enumerate(outcomes))
+        ]
+        if not idx or weights[idx].sum() <= 0:
+            continue
+        label = ", ".join(
+            o["label"] if g else f"not: {o['label']}"
+            for o, g in zip(outcomes, good_flags, strict=True)
+        )
+        scenarios.append(
+            {
+                "label": label,
+                "good": list(good_flags),
+                "weight": float(weights[idx].sum()),
+                "prognosis": mixture(idx, label),
+            }
+        )
+    chances = [
+        {
+            "feature": o["feature"],
+            "label": o["label"],
+            "probability": float(sum(probs[o["feature"]][lv] for lv in o["good"])),
+        }
+        for o in outcomes
+    ]
+    overall = mixture(list(range(len(combos))), "overall")
+    return Candidacy(
+        chances=chances, scenarios=scenarios, overall=overall, reference=dict(LITERATURE_REFERENCE)
+    )
