@@ -247,6 +247,14 @@ class Bundle:
     def risk_horizon(self) -> float:
         return float(self.manifest["risk_horizon_months"])
 
+    def reference_patient(self) -> pd.DataFrame:
+        """The training data's typical patient (median or most common values), one row."""
+        ref = pd.DataFrame([self.manifest["reference_patient"]])[self.schema.feature_names]
+        for f in self.schema.features:
+            if f.kind != "categorical":
+                ref[f.name] = pd.to_numeric(ref[f.name], errors="coerce").astype(float)
+        return ref
+
     def survival(self, X: pd.DataFrame, model: str | None = None) -> np.ndarray:
         """Curves on the bundle's grid for validated feature rows."""
         name = model or self.default_model

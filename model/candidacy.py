@@ -121,7 +121,7 @@ def candidacy(
     )
     weights = weights / weights.sum()
 
-    def mixture(idx, label):
+    def mixture(idx):
         w = weights[idx] / weights[idx].sum()
         point = np.sum([w_k * progs[k].survival for w_k, k in zip(w, idx, strict=True)], axis=0)
         rng = np.random.default_rng(seed)
@@ -129,20 +129,12 @@ def candidacy(
         samples = np.vstack(
             [progs[idx[k]].samples[rng.integers(len(progs[idx[k]].samples))] for k in picks]
         )
-        lo, hi = np.percentile(samples, [2.5, 97.5], axis=0)
         unknown = [
             f.name
             for f in schema.features
             if pd.isna(row.iloc[0][f.name]) and f.name not in [o["feature"] for o in outcomes]
         ]
-        return Prognosis(
-            grid=engine.grid,
-            survival=point,
-            lower=np.minimum(lo, point),
-            upper=np.maximum(hi, point),
-            unknown=unknown,
-            samples=samples,
-        )
+        return Prognosis.from_samples(engine.grid, point, samples, unknown)
 
     scenarios = []
     for good_flags in itertools.product([True, False], repeat=len(outcomes)):
@@ -162,7 +154,7 @@ def candidacy(
                 "label": label,
                 "good": list(good_flags),
                 "weight": float(weights[idx].sum()),
-                "prognosis": mixture(idx, label),
+                "prognosis": mixture(idx),
             }
         )
     chances = [
@@ -173,7 +165,7 @@ def candidacy(
         }
         for o in outcomes
     ]
-    overall = mixture(list(range(len(combos))), "overall")
+    overall = mixture(list(range(len(combos))))
     return Candidacy(
         chances=chances, scenarios=scenarios, overall=overall, reference=dict(LITERATURE_REFERENCE)
     )

@@ -51,6 +51,21 @@ class Prognosis:
     band_method: str = BAND_METHOD
     samples: np.ndarray | None = field(default=None, repr=False)
 
+    @classmethod
+    def from_samples(cls, grid, point, samples, unknown) -> Prognosis:
+        """Curve plus the pointwise 95 % percentile band of sampled curves (kept for later use)."""
+        lo, hi = np.percentile(samples, [2.5, 97.5], axis=0)
+        # the band is drawn around the curve: keep the curve inside it where percentiles of a
+        # few samples fall just short of it
+        return cls(
+            grid=grid,
+            survival=point,
+            lower=np.minimum(lo, point),
+            upper=np.maximum(hi, point),
+            unknown=unknown,
+            samples=samples,
+        )
+
     def at(self, t: float) -> tuple[float, float, float] | None:
         """(estimate, lower, upper) at t months; None beyond the grid."""
         if t > self.grid[-1] + 1e-9:
@@ -79,15 +94,7 @@ class Prognosis:
         grid = self.grid[i:]
         point = self.survival[i:] / max(self.survival[i], 1e-12)
         samples = self.samples[:, i:] / np.maximum(self.samples[:, i : i + 1], 1e-12)
-        lo, hi = np.percentile(samples, [2.5, 97.5], axis=0)
-        return Prognosis(
-            grid=grid,
-            survival=point,
-            lower=np.minimum(lo, point),
-            upper=np.maximum(hi, point),
-            unknown=self.unknown,
-            samples=samples,
-        )
+        return Prognosis.from_samples(grid, point, samples, self.unknown)
 
 
 class CoxPrognosis:
@@ -130,10 +137,7 @@ class CoxPrognosis:
         interaction form their own entry. For an unknown input the contribution is
         averaged over its plausible values.
         """
-        ref = pd.DataFrame([self.bundle.manifest["reference_patient"]])[self.schema.feature_names]
-        for f in self.schema.features:
-            if f.kind != "categorical":
-                ref[f.name] = pd.to_numeric(ref[f.name], errors="coerce").astype(float)
+        ref = self.bundle.reference_patient()
         z_ref = self._transformed(ref)[0].mean(axis=0)
         Z, owner, _ = self._transformed(X)
         sources = self._sources()
@@ -180,18 +184,8 @@ class CoxPrognosis:
             mine = owner == i
             point = final[mine].mean(axis=0)
             samples = boot[mine].reshape(-1, len(self.grid))
-            lo, hi = np.percentile(samples, [2.5, 97.5], axis=0)
             unknown = [f.name for f in self.schema.features if pd.isna(X.iloc[i][f.name])]
-            out.append(
-                Prognosis(
-                    grid=self.grid,
-                    survival=point,
-                    lower=np.minimum(lo, point),
-                    upper=np.maximum(hi, point),
-                    unknown=unknown,
-                    samples=samples,
-                )
-            )
+            out.append(Prognosis.from_samples(self.grid, point, samples, unknown))
         return out
 
 

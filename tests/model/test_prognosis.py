@@ -8,6 +8,24 @@ from model.bundle import load_bundle
 from model.prognosis import CoxPrognosis
 from model.validation import validate_dataset, validate_patient
 
+# a patient with every input known
+PATIENT = {
+    "age": 55,
+    "sex": "M",
+    "kps": 90,
+    "pathology": "epithelioid",
+    "ki67": 6,
+    "vascular_emboli": 0,
+    "lymph_nodes": 0,
+    "pci": 15,
+    "cc": 0,
+    "sae": 0,
+    "ca125": 20,
+    "cea": 1.5,
+    "ca199": 8,
+    "rbc_units": 1,
+}
+
 
 @pytest.fixture(scope="module")
 def engine(small_bundle):
@@ -42,16 +60,13 @@ def test_curves_bands_and_summaries_are_consistent(engine, rows):
 
 def test_unknown_inputs_widen_the_band(engine, schema):
     known = {
+        **PATIENT,
         "age": 60,
         "sex": "F",
         "kps": 80,
-        "pathology": "epithelioid",
         "ki67": 15,
-        "vascular_emboli": 0,
-        "lymph_nodes": 0,
         "pci": 24,
         "cc": 1,
-        "sae": 0,
         "ca125": 40,
         "cea": 2,
         "ca199": 10,
@@ -89,22 +104,7 @@ def test_conditional_survival_is_the_ratio(engine, rows):
 
 @pytest.mark.parametrize(("change", "worse"), [({"cc": 3}, True), ({"sae": 1}, True)])
 def test_worse_operative_outcome_lowers_survival(engine, schema, change, worse):
-    base = {
-        "age": 55,
-        "sex": "M",
-        "kps": 90,
-        "pathology": "epithelioid",
-        "ki67": 6,
-        "vascular_emboli": 0,
-        "lymph_nodes": 0,
-        "pci": 15,
-        "cc": 0,
-        "sae": 0,
-        "ca125": 20,
-        "cea": 1.5,
-        "ca199": 8,
-        "rbc_units": 1,
-    }
+    base = dict(PATIENT)
     a = engine.predict(validate_patient(base, schema).data)[0]
     b = engine.predict(validate_patient({**base, **change}, schema).data)[0]
     assert (b.at(36)[0] < a.at(36)[0]) == worse
@@ -120,13 +120,7 @@ def test_bundle_without_ensemble_is_refused(small_bundle):
 def test_contributions_are_exact_and_additive(engine, rows):
     complete = rows[rows.notna().all(axis=1)].iloc[:5]
     pipe = engine.pipeline
-    ref = engine.bundle.manifest["reference_patient"]
-    import pandas as pd
-
-    ref_row = pd.DataFrame([ref])[complete.columns]
-    for f in engine.schema.features:
-        if f.kind != "categorical":
-            ref_row[f.name] = pd.to_numeric(ref_row[f.name]).astype(float)
+    ref_row = engine.bundle.reference_patient()
     # independent path: the sklearn pipeline's linear predictors
     expected = pipe.predict(complete) - pipe.predict(ref_row)[0]
     contrib = engine.contributions(complete)
@@ -136,22 +130,7 @@ def test_contributions_are_exact_and_additive(engine, rows):
 
 
 def test_sae_contribution_is_positive(engine, schema):
-    base = {
-        "age": 55,
-        "sex": "M",
-        "kps": 90,
-        "pathology": "epithelioid",
-        "ki67": 6,
-        "vascular_emboli": 0,
-        "lymph_nodes": 0,
-        "pci": 15,
-        "cc": 0,
-        "sae": 1,
-        "ca125": 20,
-        "cea": 1.5,
-        "ca199": 8,
-        "rbc_units": 1,
-    }
+    base = {**PATIENT, "sae": 1}
     rows_ = engine.contributions(validate_patient(base, schema).data)[0]
     sae = next(r for r in rows_ if r["feature"] == "sae")
     ref_sae = engine.bundle.manifest["reference_patient"]["sae"]
