@@ -18,7 +18,6 @@ gives the file line (the header is line 1).
 from __future__ import annotations
 
 import difflib
-import io
 import os
 import warnings
 from collections.abc import Mapping
@@ -587,8 +586,3 @@ def validate_patient(values: Mapping[str, Any], schema: Schema) -> ValidationRep
     if report.ok:
         report.data = parsed
     return report
-
-
-def csv_bytes_to_source(data: bytes) -> IO:
-    """Wrap uploaded bytes so :func:`validate_dataset` can read them."""
-    return io.BytesIO(data)

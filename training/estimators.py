@@ -123,12 +123,12 @@ def make_rsf(
 
 
 def fit_quietly(pipe: Pipeline, X: pd.DataFrame, y: np.ndarray) -> Pipeline:
-    """Fit, silencing convergence notices of the imputer and of the longest Coxnet paths.
+    """Fit, silencing convergence notices of the imputer and of Coxnet paths.
 
-    The imputer's stopping rule is a tolerance on successive imputations; stopping
-    at ``max_iter`` changes imputed values by less than ``tol`` of their range.
-    Coxnet's smallest penalties on a path may stop early; they are never chosen when
-    they have not converged because their cross-validated score is then poor.
+    The imputer stops at ``max_iter`` rounds when successive imputations still differ by
+    more than ``tol``; the remaining change is small and does not affect the model's use.
+    Coxnet may stop early at the smallest penalties of a path; penalties are chosen by
+    their cross-validated scores, so an unconverged one is chosen only if it scores best.
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
