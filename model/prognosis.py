@@ -50,6 +50,7 @@ class Prognosis:
     unknown: list[str]
     band_method: str = BAND_METHOD
     samples: np.ndarray | None = field(default=None, repr=False)
+    contributions: list[dict] | None = None
 
     @classmethod
     def from_samples(cls, grid, point, samples, unknown) -> Prognosis:
@@ -137,31 +138,40 @@ class CoxPrognosis:
         interaction form their own entry. For an unknown input the contribution is
         averaged over its plausible values.
         """
-        ref = self.bundle.reference_patient()
-        z_ref = self._transformed(ref)[0].mean(axis=0)
         Z, owner, _ = self._transformed(X)
-        sources = self._sources()
-        groups: dict[tuple[str, ...], list[int]] = {}
-        for j, src in enumerate(sources):
-            groups.setdefault(src, []).append(j)
+        return self._contributions(X, Z, owner)
+
+    def _reference(self) -> tuple[pd.DataFrame, np.ndarray, dict]:
+        if not hasattr(self, "_ref_cache"):
+            ref = self.bundle.reference_patient()
+            z_ref = self._transformed(ref)[0].mean(axis=0)
+            groups: dict[tuple[str, ...], list[int]] = {}
+            for j, src in enumerate(self._sources()):
+                groups.setdefault(src, []).append(j)
+            self._ref_cache = (ref, z_ref, groups)
+        return self._ref_cache
+
+    def _contributions(self, X: pd.DataFrame, Z: np.ndarray, owner: np.ndarray) -> list[list[dict]]:
+        ref, z_ref, groups = self._reference()
         labels = {f.name: f.label for f in self.schema.features}
         out = []
         for i in range(len(X)):
             z = Z[owner == i].mean(axis=0)  # linear in z: the mean term is the mean contribution
             terms = (z - z_ref) * self.ensemble.coef
-            rows = []
-            for src, cols in groups.items():
-                rows.append(
+            row = X.iloc[i]
+            out.append(
+                [
                     {
                         "feature": " x ".join(src),
                         "label": " x ".join(labels.get(s, s) for s in src),
-                        "value": None if len(src) > 1 else X.iloc[i][src[0]],
+                        "value": None if len(src) > 1 else row[src[0]],
                         "reference": None if len(src) > 1 else ref.iloc[0][src[0]],
                         "log_hr": float(terms[cols].sum()),
-                        "unknown": any(pd.isna(X.iloc[i][s]) for s in src),
+                        "unknown": any(pd.isna(row[s]) for s in src),
                     }
-                )
-            out.append(rows)
+                    for src, cols in groups.items()
+                ]
+            )
         return out
 
     def log_hazard_ratio_to_reference(self, X: pd.DataFrame) -> np.ndarray:
@@ -174,9 +184,14 @@ class CoxPrognosis:
         Z = self.pipeline[2:-1].transform(rows)  # splines and interactions, then scaling
         return np.asarray(Z[self.ensemble.columns], dtype=float), owner, encoded
 
-    def predict(self, X: pd.DataFrame) -> list[Prognosis]:
-        """Prognoses for validated feature rows (unknown values as NaN)."""
+    def predict(self, X: pd.DataFrame, contributions: bool = False) -> list[Prognosis]:
+        """Prognoses for validated feature rows (unknown values as NaN).
+
+        With ``contributions=True`` each result also carries :meth:`contributions`,
+        computed from the same transformed inputs.
+        """
         Z, owner, encoded = self._transformed(X)
+        contrib = self._contributions(X, Z, owner) if contributions else None
         final = self.ensemble.survival(Z)  # rows x G
         boot = self.ensemble.boot_survival(Z)  # rows x B x G
         out = []
@@ -185,7 +200,9 @@ class CoxPrognosis:
             point = final[mine].mean(axis=0)
             samples = boot[mine].reshape(-1, len(self.grid))
             unknown = [f.name for f in self.schema.features if pd.isna(X.iloc[i][f.name])]
-            out.append(Prognosis.from_samples(self.grid, point, samples, unknown))
+            p = Prognosis.from_samples(self.grid, point, samples, unknown)
+            p.contributions = contrib[i] if contrib is not None else None
+            out.append(p)
         return out
 
 

@@ -164,3 +164,11 @@ def test_fast_draws_match_the_librarys_posterior_draws(engine, rows):
         assert ours[:, j].std() == pytest.approx(sd, rel=0.25, abs=0.02), many.columns[j]
     known = np.flatnonzero(~patient.isna().to_numpy()[0])
     assert np.array_equal(ours[:, known], many.to_numpy()[:, known])
+
+
+def test_predict_can_carry_the_contributions(engine, rows):
+    a = engine.predict(rows.iloc[:3], contributions=True)
+    b = engine.contributions(rows.iloc[:3])
+    key = lambda rows_: [(r["feature"], r["log_hr"], r["unknown"]) for r in rows_]  # noqa: E731
+    assert [key(p.contributions) for p in a] == [key(r) for r in b]  # NaN values compare unequal
+    assert engine.predict(rows.iloc[:1])[0].contributions is None
