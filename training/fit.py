@@ -118,11 +118,11 @@ def fit_bundle(data_path: Path, schema: Schema, out: Path, options: FitOptions) 
         total=3 * len(options.models) + 1,
         desc="training",
         disable=not options.progress,
-        bar_format="{desc}: step {n_fmt}/{total_fmt} [{elapsed}]",
+        bar_format="{desc} | step {n_fmt}/{total_fmt} [{elapsed}]",
     )
     for name in options.models:
         t0 = time.perf_counter()
-        steps.set_description(f"{name}: tuning and final fit")
+        steps.set_description_str(f"{name}: tuning and final fit")
         if name == "coxnet":
             tuned[name] = tune_coxnet(
                 X, y, schema, folds, tau, grid, seed=options.seed, progress=options.progress
@@ -196,7 +196,7 @@ def fit_bundle(data_path: Path, schema: Schema, out: Path, options: FitOptions) 
         timings[f"tune_fit_{name}"] = time.perf_counter() - t0
         say(f"{MODEL_NAMES[name]}: cross-validated Uno C {tuned[name].cv_score:.3f} with {p}")
         steps.update()
-        steps.set_description(f"{name}: bootstrap validation")
+        steps.set_description_str(f"{name}: bootstrap validation")
 
         t0 = time.perf_counter()
         validation[name] = bootstrap_validation(
@@ -216,7 +216,7 @@ def fit_bundle(data_path: Path, schema: Schema, out: Path, options: FitOptions) 
         )
         timings[f"bootstrap_{name}"] = time.perf_counter() - t0
         steps.update()
-        steps.set_description(f"{name}: calibration and effects")
+        steps.set_description_str(f"{name}: calibration and effects")
 
         t0 = time.perf_counter()
         surv = survival_on_grid(finals[name], X, grid)
@@ -255,7 +255,7 @@ def fit_bundle(data_path: Path, schema: Schema, out: Path, options: FitOptions) 
         timings[f"explain_{name}"] = time.perf_counter() - t0
         steps.update()
 
-    steps.set_description("decision curves, report and bundle")
+    steps.set_description_str("decision curves, report and bundle")
     default = max(tuned, key=lambda m: tuned[m].cv_score)
     dca = decision_curve(y, {m: extras[m]["risk_36"] for m in finals}, DCA_HORIZON)
     created = datetime.now(UTC)
