@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 
 from model.bundle import sha256_file, write_bundle
 from model.candidacy import OperativeOutcomeModel
-from model.predict import survival_at, survival_on_grid
+from model.predict import survival_at
 from model.prognosis import training_ranges
 from model.registry import Registry
 from model.schema import Schema
@@ -219,7 +219,9 @@ def fit_bundle(data_path: Path, schema: Schema, out: Path, options: FitOptions) 
         steps.set_description_str(f"{name}: calibration and effects")
 
         t0 = time.perf_counter()
-        surv = survival_on_grid(finals[name], X, grid)
+        # calibration and decision curves from out-of-bag curves: apparent curves flatter a
+        # flexible model on its own training patients
+        surv = validation[name]["oob_surv"]
         extras[name] = {
             "calibration": {str(h): calibration(y, surv, grid, h) for h in HORIZONS},
             "risk_36": 1.0 - survival_at(surv, grid, DCA_HORIZON),

@@ -106,7 +106,8 @@ def build_report(manifest, summary, tuned, validation, extras, dca, folds) -> tu
             "Forest refits during the bootstrap use 50 trees instead of the final 200.",
             "Cox refits during the bootstrap reuse the final model's outcome-free preprocessing "
             "(imputation, splines, scaling) and refit the Cox step only.",
-            "Calibration and decision curves are internal (training data); external validation "
+            "Calibration and decision curves are internal (out-of-bag predictions on the training "
+            "data); external validation "
             "needs `python -m training evaluate` on independent data.",
         ],
     }
@@ -172,7 +173,7 @@ def _html(doc: dict, manifest: dict, dca: pd.DataFrame | None) -> str:
     parts.append("<h2>Training data</h2>")
     parts.append(
         _table(
-            ["", ""],
+            ["Item", "Value"],
             [
                 ["File", _fmt(td["file"])],
                 ["SHA-256", f"<code>{td['sha256']}</code>"],

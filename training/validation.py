@@ -74,7 +74,8 @@ def bootstrap_validation(
     -------
     dict
         ``apparent`` (all measures), ``optimism``, ``corrected``, ``ci``
-        (per scalar measure), ``n_boot``, ``collected`` (list of dicts).
+        (per scalar measure), ``out_of_bag`` (mean measures on left-out patients),
+        ``oob_surv`` (out-of-bag curve per patient), ``n_boot``, ``collected``.
     """
     surv_final = survival_on_grid(final, X, grid)
     apparent = performance(y, y, surv_final, grid, risk_horizon, tau)
@@ -103,18 +104,23 @@ def bootstrap_validation(
             if event[oob].sum() >= 2
             else None
         )
-        return opt, fin, out_of_bag, (collect(model) if collect is not None else None)
+        oob_curves = (oob, surv_all[oob].astype(np.float32))
+        return opt, fin, out_of_bag, oob_curves, (collect(model) if collect is not None else None)
 
     # replicates are independent: spread them over processes, each fitting single-threaded
     jobs = Parallel(n_jobs=n_jobs, return_as="generator")(
         delayed(replicate)(b, idx) for b, idx in samples
     )
     optimism, final_on_boot, out_of_bag, collected = [], [], [], []
-    for opt, fin, oob, col in tqdm(
+    oob_sum = np.zeros_like(surv_final)
+    oob_count = np.zeros(n)
+    for opt, fin, oob, (oob_idx, oob_surv), col in tqdm(
         jobs, total=len(samples), desc=desc, disable=not progress, mininterval=1.0, leave=False
     ):
         optimism.append(opt)
         final_on_boot.append(fin)
+        oob_sum[oob_idx] += oob_surv
+        oob_count[oob_idx] += 1
         if oob is not None:
             out_of_bag.append(oob)
         if col is not None:
@@ -139,6 +145,11 @@ def bootstrap_validation(
         "corrected": corrected,
         "ci": ci,
         "out_of_bag": oob_mean,
+        # each patient's curve averaged over the refits that did not see them (the final
+        # model's curve for a patient no refit left out, possible with very few resamples)
+        "oob_surv": np.where(
+            oob_count[:, None] > 0, oob_sum / np.maximum(oob_count, 1)[:, None], surv_final
+        ),
         "n_boot": len(optimism),
         "collected": collected,
     }

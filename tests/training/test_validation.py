@@ -1,0 +1,43 @@
+"""Bootstrap validation: optimism correction and out-of-bag curves."""
+
+import numpy as np
+import pytest
+
+from model.predict import survival_on_grid
+from model.validation import validate_dataset
+from training.estimators import fit_quietly, make_rsf, round_times, survival_target
+from training.fit import time_grid
+from training.validation import bootstrap_validation
+
+
+@pytest.fixture(scope="module")
+def forest_validation(small_cohort, schema):
+    df = validate_dataset(small_cohort[0], schema).data
+    X, y = df[schema.feature_names], survival_target(df, schema)
+    grid = time_grid(y)
+
+    def refit(Xb, yb, seed):
+        return fit_quietly(
+            make_rsf(schema, n_estimators=30, min_samples_leaf=8, seed=seed), Xb, round_times(yb)
+        )
+
+    final = refit(X, y, 0)
+    res = bootstrap_validation(final, refit, X, y, grid, 36.0, 40.0, n_boot=8, progress=False)
+    return X, y, grid, final, res
+
+
+def test_out_of_bag_curves_are_proper_and_differ_from_apparent(forest_validation):
+    X, y, grid, final, res = forest_validation
+    oob, apparent = res["oob_surv"], survival_on_grid(final, X, grid)
+    assert oob.shape == apparent.shape
+    assert ((oob >= 0) & (oob <= 1)).all() and (np.diff(oob, axis=1) <= 1e-6).all()
+    assert np.abs(oob - apparent).mean() > 0.01  # patients are scored by models that never saw them
+
+
+def test_forest_optimism_is_positive_and_out_of_bag_is_below_apparent(forest_validation):
+    *_, res = forest_validation
+    assert res["n_boot"] == 8
+    assert res["optimism"]["harrell_c"] > 0
+    assert res["out_of_bag"]["harrell_c"] < res["apparent"]["harrell_c"]
+    lo, hi = res["ci"]["harrell_c"]
+    assert lo < hi
