@@ -268,9 +268,10 @@ def _html(doc: dict, manifest: dict, dca: pd.DataFrame | None) -> str:
 
     parts.append("<h2>Calibration</h2>")
     parts.append(
-        "<p>Predicted survival against Kaplan-Meier survival in groups of predicted risk; "
-        "slope is the Cox regression of the outcome on log(-log predicted survival) "
-        "(1 is ideal).</p>"
+        "<p>Out-of-bag predicted survival (each patient's curve averaged over the bootstrap "
+        "refits that did not see them) against Kaplan-Meier survival in groups of predicted "
+        "risk; slope is the Cox regression of the outcome on log(-log predicted survival) "
+        "(1 is ideal; above 1, predictions are too moderate).</p>"
     )
     cal_rows = []
     for h in HORIZONS:
@@ -338,8 +339,8 @@ def _html(doc: dict, manifest: dict, dca: pd.DataFrame | None) -> str:
     if dca is not None:
         parts.append("<h2>Clinical usefulness: decision curve at 36 months</h2>")
         parts.append(
-            "<p>Net benefit of treating patients whose predicted risk of death by 36 "
-            "months exceeds the threshold, against treating all or none.</p>"
+            "<p>Net benefit of treating patients whose out-of-bag predicted risk of death by "
+            "36 months exceeds the threshold, against treating all or none.</p>"
         )
         f = go.Figure()
         names = {**MODEL_NAMES, "all": "Treat all", "none": "Treat none"}

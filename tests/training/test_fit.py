@@ -216,3 +216,8 @@ def test_researcher_retrains_with_an_extra_variable(tmp_path):
     assert "albumin" in b.models["coxnet"][0].get_feature_names_out()
     X = pd.DataFrame([{**{f: None for f in b.schema.feature_names}, "albumin": 35.0}])
     assert b.survival(X).shape == (1, len(b.grid))
+
+
+def test_report_states_that_calibration_is_out_of_bag(small_bundle):
+    html = (small_bundle / "report.html").read_text()
+    assert "Out-of-bag predicted survival" in html and "out-of-bag predicted risk" in html
