@@ -96,6 +96,7 @@ class ImputationDraws:
     def fit(self, encoded: pd.DataFrame) -> ImputationDraws:
         lo = encoded.min(axis=0, skipna=True).fillna(-np.inf).to_numpy()
         hi = encoded.max(axis=0, skipna=True).fillna(np.inf).to_numpy()
+        hi = np.where(hi > lo, hi, lo + 1e-9)  # a constant column: the imputer needs min < max
         self.columns_ = list(encoded.columns)
         self.imputer_ = IterativeImputer(
             sample_posterior=True,

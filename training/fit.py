@@ -95,6 +95,12 @@ def fit_bundle(data_path: Path, schema: Schema, out: Path, options: FitOptions) 
     df = validate_dataset(data_path, schema, mode="train").raise_if_errors(what=str(data_path))
     y = survival_target(df, schema)
     X = df[schema.feature_names]
+    empty = [f.name for f in schema.features if df[f.name].notna().sum() == 0]
+    if empty:
+        raise ValueError(
+            f"{data_path} has no known values for {', '.join(empty)}, so no model can learn their "
+            "effect; provide values or leave them out of the schema (--schema)"
+        )
     if y[y.dtype.names[0]].sum() < 10:
         raise ValueError(
             f"{data_path} has fewer than 10 deaths; too few to fit and validate a model"
@@ -249,6 +255,7 @@ def fit_bundle(data_path: Path, schema: Schema, out: Path, options: FitOptions) 
                     artifacts["operative_outcomes"] = {
                         o["feature"]: OperativeOutcomeModel(schema, o["feature"]).fit(df)
                         for o in schema.operative_outcomes
+                        if df[o["feature"]].nunique() >= 2  # a chance needs both outcomes seen
                     }
         else:
             extras[name]["permutation_importance"] = permutation_table(

@@ -221,3 +221,43 @@ def test_researcher_retrains_with_an_extra_variable(tmp_path):
 def test_report_states_that_calibration_is_out_of_bag(small_bundle):
     html = (small_bundle / "report.html").read_text()
     assert "Out-of-bag predicted survival" in html and "out-of-bag predicted risk" in html
+
+
+def test_feature_with_no_known_values_is_refused_clearly(tmp_path):
+    df = simulate_cohort(80, seed=5).data
+    df["ki67"] = None
+    path = tmp_path / "noki.csv"
+    df.to_csv(path, index=False)
+    res = run("fit", "--data", path, "--out", tmp_path / "m", "--quiet", "--bootstrap", "1")
+    assert res.exit_code == 1 and "no known values for ki67" in res.stderr
+    assert "Traceback" not in res.output
+
+
+def test_constant_features_and_a_single_operative_outcome_still_fit(tmp_path):
+    df = simulate_cohort(120, seed=6).data
+    df["pathology"], df["sex"], df["sae"] = "epithelioid", "F", 0
+    path = tmp_path / "const.csv"
+    df.to_csv(path, index=False)
+    res = run(
+        "fit",
+        "--data",
+        path,
+        "--out",
+        tmp_path / "m",
+        "--models",
+        "coxnet",
+        "--quiet",
+        "--bootstrap",
+        "2",
+        "--promote",
+    )
+    assert res.exit_code == 0, res.output
+    b = Registry(tmp_path / "m").load()
+    assert set(b.artifacts["operative_outcomes"]) == {"cc"}  # SAE never occurred: no chance model
+    out = tmp_path / "p.csv"
+    patients = df.drop(columns=["os_months", "death"]).head(5).assign(pathology="biphasic")
+    patients.to_csv(tmp_path / "new.csv", index=False)
+    res = run("predict", "--bundle", b.path, "--data", tmp_path / "new.csv", "--out", out)
+    assert res.exit_code == 0, res.output
+    p = pd.read_csv(out, keep_default_na=False)
+    assert p["warnings"].str.contains("did not occur in the training data").all()
