@@ -17,6 +17,7 @@ gives the file line (the header is line 1).
 
 from __future__ import annotations
 
+import csv
 import difflib
 import os
 import warnings
@@ -158,10 +159,34 @@ def read_table(source: str | os.PathLike | IO | pd.DataFrame) -> tuple[pd.DataFr
         return pd.DataFrame(), [
             Problem("unreadable", f"the file {name} is not a readable CSV: {exc}")
         ]
-    raw.columns = [str(c).strip() for c in raw.columns]
+    raw.columns = _header_names(source, list(raw.columns))
     if len(raw) == 0:
         return raw, [Problem("no_rows", "the file has a header but no data rows")]
     return raw, []
+
+
+def _header_names(source, parsed: list) -> list[str]:
+    """Column names as written: pandas renames a repeated name ('pci' -> 'pci.1'), which would
+    hide the repetition; names read from the raw header line keep it visible."""
+    names = [str(c).strip() for c in parsed]
+    try:
+        if isinstance(source, str | os.PathLike):
+            with open(source, encoding="utf-8-sig", newline="") as fh:
+                header = next(csv.reader(fh), [])
+        elif hasattr(source, "seek") and hasattr(source, "readline"):
+            source.seek(0)
+            first = source.readline()
+            if isinstance(first, bytes):
+                first = first.decode("utf-8-sig")
+            header = next(csv.reader([first.lstrip("\ufeff")]), [])
+        else:
+            return names
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return names
+    if len(header) != len(names):
+        return names
+    # keep pandas' "Unnamed: n" for blank names so several blank columns stay distinct
+    return [h.strip() if h.strip() else n for h, n in zip(header, names, strict=True)]
 
 
 # ------------------------------------------------------------------- parsing
@@ -428,8 +453,8 @@ def validate_dataset(
             )
         )
 
-    for c in columns:
-        if c in known:
+    for c in dict.fromkeys(columns):
+        if c in known or c in dupes:
             continue
         blank = bool(_is_missing_text(raw[c]).all()) if len(raw) else True
         if c == "" or c.startswith("Unnamed:"):
@@ -437,8 +462,7 @@ def validate_dataset(
                 problems.append(
                     Problem(
                         "empty_column",
-                        "an unnamed, empty column is ignored",
-                        column=c or None,
+                        f"column {columns.index(c) + 1} has no header and no values; it is ignored",
                         severity="warning",
                     )
                 )
@@ -446,8 +470,8 @@ def validate_dataset(
             problems.append(
                 Problem(
                     "unnamed_column",
-                    "a column without a header holds values; name it or remove it",
-                    column=c,
+                    f"column {columns.index(c) + 1} has no header but holds values; name it or "
+                    "remove it",
                 )
             )
             continue
