@@ -24,6 +24,7 @@ __all__ = [
     "CoxPrognosis",
     "Prognosis",
     "out_of_range_warnings",
+    "reference_effects",
     "training_ranges",
 ]
 
@@ -316,3 +317,54 @@ def predict_table(
         rec["warnings"] = "; ".join(msgs)
         rows.append(rec)
     return pd.DataFrame(rows, columns=PREDICT_COLUMNS)
+
+
+EFFECT_METHOD = (
+    "one factor at a time: the change in log cumulative hazard at the risk horizon when this "
+    "factor alone is set to the reference patient's value; effects need not add up"
+)
+
+
+def reference_effects(
+    bundle: Bundle, X: pd.DataFrame, model: str | None = None
+) -> list[list[dict]]:
+    """Model-agnostic factor effects for any model of a bundle (used for the forest).
+
+    For each patient and feature, log H(h | x) - log H(h | x with that feature at the
+    reference value), H the cumulative hazard at the bundle's risk horizon. Positive means
+    the patient's value raises the risk compared with the typical patient. Unknown inputs
+    are filled by the model's own imputation and marked.
+    """
+    name = model or bundle.default_model
+    schema = bundle.schema
+    ref = bundle.reference_patient().iloc[0]
+    h = min(bundle.risk_horizon, float(bundle.grid[-1]))
+    i_h = int(np.searchsorted(bundle.grid, h, side="right") - 1)
+    out = []
+    for i in range(len(X)):
+        row = X[schema.feature_names].iloc[[i]]
+        variants = [row]
+        for f in schema.features:
+            v = row.copy()
+            v[f.name] = ref[f.name]
+            variants.append(v)
+        batch = pd.concat(variants, ignore_index=True)
+        for f in schema.features:
+            if f.kind != "categorical":
+                batch[f.name] = pd.to_numeric(batch[f.name]).astype(float)
+        cum_haz = -np.log(np.clip(bundle.survival(batch, name)[:, i_h], 1e-12, 1.0))
+        log_h = np.log(np.maximum(cum_haz, 1e-12))
+        out.append(
+            [
+                {
+                    "feature": f.name,
+                    "label": f.label,
+                    "value": row.iloc[0][f.name],
+                    "reference": ref[f.name],
+                    "log_hr": float(log_h[0] - log_h[j + 1]),
+                    "unknown": bool(pd.isna(row.iloc[0][f.name])),
+                }
+                for j, f in enumerate(schema.features)
+            ]
+        )
+    return out

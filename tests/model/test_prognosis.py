@@ -172,3 +172,37 @@ def test_predict_can_carry_the_contributions(engine, rows):
     key = lambda rows_: [(r["feature"], r["log_hr"], r["unknown"]) for r in rows_]  # noqa: E731
     assert [key(p.contributions) for p in a] == [key(r) for r in b]  # NaN values compare unequal
     assert engine.predict(rows.iloc[:1])[0].contributions is None
+
+
+def test_reference_effects_agree_with_exact_cox_terms_where_additive(engine, rows):
+    from model.prognosis import reference_effects
+
+    # For the Cox model and a patient with every input known, setting one factor that is in
+    # no interaction to its reference value changes log H by exactly its additive term.
+    complete = rows[rows.notna().all(axis=1)].iloc[:3]
+    agnostic = reference_effects(engine.bundle, complete, "coxnet")
+    exact = engine.contributions(complete)
+    for a_rows, e_rows in zip(agnostic, exact, strict=True):
+        e = {r["feature"]: r["log_hr"] for r in e_rows}
+        for r in a_rows:
+            if r["feature"] not in ("ki67", "pci"):
+                assert r["log_hr"] == pytest.approx(e[r["feature"]], abs=1e-8), r["feature"]
+
+
+def test_reference_effects_for_the_forest(engine, schema):
+    from model.prognosis import reference_effects
+
+    worse = validate_patient(
+        {**PATIENT, "pathology": "sarcomatoid", "cc": 3, "sae": 1}, schema
+    ).data
+    effects = reference_effects(engine.bundle, worse, "rsf")[0]
+    assert [r["feature"] for r in effects] == schema.feature_names
+    by = {r["feature"]: r for r in effects}
+    assert by["cc"]["value"] == 3 and by["cc"]["reference"] in (0.0, 1.0)
+    assert all(np.isfinite(r["log_hr"]) for r in effects)
+    ref = engine.bundle.reference_patient().iloc[0]
+    for r in effects:  # a factor already at the reference value changes nothing
+        if r["value"] == ref[r["feature"]]:
+            assert r["log_hr"] == 0.0, r["feature"]
+    # sarcomatoid type triples the true hazard; even a small forest sees its direction
+    assert by["pathology"]["log_hr"] > 0
