@@ -39,6 +39,16 @@ def _schema(path: Path | None) -> Schema:
         _fail(str(exc))
 
 
+def _bundle(path: Path):
+    """Load and verify a bundle, or exit with the reason it is refused."""
+    from model.bundle import BundleError, load_bundle
+
+    try:
+        return load_bundle(path)
+    except BundleError as exc:
+        _fail(str(exc))
+
+
 def load_valid(path: Path, schema: Schema, mode: str):
     """Validate a data file, print warnings, and exit with every error if there are any."""
     if not path.exists():
@@ -176,13 +186,9 @@ def evaluate(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """External validation of a bundle on another dataset."""
-    from model.bundle import BundleError, load_bundle
     from training.evaluate import evaluate_bundle, format_evaluation
 
-    try:
-        b = load_bundle(bundle)
-    except BundleError as exc:
-        _fail(str(exc))
+    b = _bundle(bundle)
     df = load_valid(data, b.schema, mode="train")
     truth_df = None
     if truth is not None:
@@ -303,14 +309,10 @@ def predict(
     ] = None,
 ) -> None:
     """Score a list of patients: risk score, S(12/36/60) with 95 % intervals, median, warnings."""
-    from model.bundle import BundleError, load_bundle
     from model.export import safe_csv
     from model.prognosis import predict_table
 
-    try:
-        b = load_bundle(bundle)
-    except BundleError as exc:
-        _fail(str(exc))
+    b = _bundle(bundle)
     df = load_valid(data, b.schema, mode="predict")
     try:
         table = predict_table(b, df, model)
