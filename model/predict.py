@@ -6,7 +6,14 @@ import numpy as np
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
-__all__ = ["event_times", "median_survival", "risk_score", "survival_at", "survival_on_grid"]
+__all__ = [
+    "cox_baseline_on_grid",
+    "event_times",
+    "median_survival",
+    "risk_score",
+    "survival_at",
+    "survival_on_grid",
+]
 
 
 def event_times(pipeline: Pipeline, X_one: pd.DataFrame) -> np.ndarray:
@@ -18,21 +25,24 @@ def event_times(pipeline: Pipeline, X_one: pd.DataFrame) -> np.ndarray:
     return np.asarray(times, dtype=float)
 
 
-def _cox_baseline(pipeline: Pipeline, X_one: pd.DataFrame, times: np.ndarray) -> np.ndarray | None:
-    """Baseline survival S0 on the model's event times, for a fitted Cox pipeline, else None.
+def cox_baseline_on_grid(estimator, columns, grid: np.ndarray) -> np.ndarray:
+    """Baseline cumulative hazard H0 at the grid times of a fitted scikit-survival Cox model.
 
-    Under proportional hazards S(t | x) = S0(t) ** exp(lp(x)); recovering S0 from one
-    patient's curve through the public API lets many patients be scored with one
-    matrix power instead of a step function each.
+    The linear predictor of an all-zero feature row is 0, so its cumulative hazard is the
+    baseline; asking for it through ``predict_cumulative_hazard_function`` keeps to the
+    public API. Beyond the last event time the last value is held.
     """
+    zero = pd.DataFrame(np.zeros((1, len(columns))), columns=list(columns))
+    fn = estimator.predict_cumulative_hazard_function(zero)[0]
+    x, y = fn.x, fn.y
+    idx = np.searchsorted(x, grid, side="right") - 1
+    h0 = np.where(idx >= 0, y[np.clip(idx, 0, None)], 0.0)
+    return np.maximum.accumulate(h0)
+
+
+def _is_cox(pipeline: Pipeline) -> bool:
     est = pipeline[-1]
-    if not (hasattr(est, "coef_") and getattr(est, "fit_baseline_model", False)):
-        return None
-    one = X_one.iloc[:1]
-    s1 = pipeline.predict_survival_function(one, return_array=True)[0]
-    lp0 = float(pipeline.predict(one)[0])
-    with np.errstate(divide="ignore"):
-        return np.exp(np.log(np.clip(s1, 1e-300, 1.0)) * np.exp(-lp0))
+    return hasattr(est, "coef_") and getattr(est, "fit_baseline_model", False)
 
 
 def survival_on_grid(
@@ -56,15 +66,16 @@ def survival_on_grid(
         raise ValueError(
             f"grid reaches {grid.max():g} months but the model's curves end at {times[-1]:g}"
         )
-    s0 = _cox_baseline(pipeline, X, times)
-    if s0 is not None:
-        lp = pipeline.predict(X)
-        arr = np.exp(np.log(np.clip(s0, 1e-300, 1.0))[None, :] * np.exp(lp)[:, None])
+    if _is_cox(pipeline):
+        # S(t | x) = exp(-H0(t) exp(lp(x))): one transform and one product for all patients
+        est = pipeline[-1]
+        h0 = cox_baseline_on_grid(est, est.feature_names_in_, grid)
+        out = np.exp(-np.exp(pipeline.predict(X))[:, None] * h0[None, :])
     else:
         arr = pipeline.predict_survival_function(X, return_array=True)
-    idx = np.searchsorted(times, grid, side="right") - 1
-    out = arr[:, np.clip(idx, 0, None)]
-    out[:, idx < 0] = 1.0
+        idx = np.searchsorted(times, grid, side="right") - 1
+        out = arr[:, np.clip(idx, 0, None)]
+        out[:, idx < 0] = 1.0
     # enforce a non-increasing curve in [0, 1] against floating-point noise
     return np.clip(np.minimum.accumulate(out, axis=1), 0.0, 1.0)
 

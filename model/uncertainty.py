@@ -21,22 +21,7 @@ import pandas as pd
 from sklearn.experimental import enable_iterative_imputer  # noqa: F401
 from sklearn.impute import IterativeImputer
 
-__all__ = ["CoxEnsemble", "ImputationDraws", "cox_baseline_on_grid"]
-
-
-def cox_baseline_on_grid(estimator, columns, grid: np.ndarray) -> np.ndarray:
-    """Baseline cumulative hazard H0 at the grid times of a fitted scikit-survival Cox model.
-
-    The linear predictor of an all-zero feature row is 0, so its cumulative hazard is the
-    baseline; asking for it through ``predict_cumulative_hazard_function`` keeps to the
-    public API.
-    """
-    zero = pd.DataFrame(np.zeros((1, len(columns))), columns=list(columns))
-    fn = estimator.predict_cumulative_hazard_function(zero)[0]
-    x, y = fn.x, fn.y
-    idx = np.searchsorted(x, grid, side="right") - 1
-    h0 = np.where(idx >= 0, y[np.clip(idx, 0, None)], 0.0)
-    return np.maximum.accumulate(h0)
+__all__ = ["CoxEnsemble", "ImputationDraws"]
 
 
 @dataclass

@@ -17,11 +17,11 @@ from tqdm.auto import tqdm
 
 from model.bundle import sha256_file, write_bundle
 from model.candidacy import OperativeOutcomeModel
-from model.predict import survival_at
+from model.predict import cox_baseline_on_grid, survival_at
 from model.prognosis import training_ranges
 from model.registry import Registry
 from model.schema import Schema
-from model.uncertainty import CoxEnsemble, ImputationDraws, cox_baseline_on_grid
+from model.uncertainty import CoxEnsemble, ImputationDraws
 from model.validation import validate_dataset
 from training.describe import describe_cohort
 from training.effects import (
