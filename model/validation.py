@@ -293,7 +293,7 @@ def _parse_features(
     return pd.DataFrame(out, index=raw.index)
 
 
-def _pandera_schema(schema: Schema, columns: list[str], mode: Mode) -> pa.DataFrameSchema:
+def _pandera_schema(schema: Schema, columns: list[str]) -> pa.DataFrameSchema:
     cols = {}
     for f in schema.features:
         if f.name in columns:
@@ -349,17 +349,15 @@ def _pandera_problems(df: pd.DataFrame, ps: pa.DataFrameSchema, schema: Schema) 
         for col_name, col in ps.columns.items()
         for chk in col.checks
     }
-    outcome = {schema.time.name, schema.event.name}
     for rec in fc.itertuples(index=False):
         col, check, idx, value = rec.column, str(rec.check), rec.index, rec.failure_case
         row = None if idx is None or pd.isna(idx) else int(idx) + 1
         if check == "not_nullable":
+            # only the id and the outcome are non-nullable: features may be unknown
             if col == schema.id_column:
                 msg, code = f"{col} is empty; every row needs an identifier", "missing_id"
-            elif col in outcome:
-                msg, code = "the outcome may not be missing", "missing_outcome"
             else:
-                msg, code = "value is missing", "missing_value"
+                msg, code = "the outcome may not be missing", "missing_outcome"
             problems.append(Problem(code, msg, column=col, row=row))
             continue
         name = names.get((col, check))
@@ -545,9 +543,7 @@ def validate_dataset(
     check_df = parsed.copy()
     for c, bad in outcome_bad.items():  # text already reported is kept out of the value checks
         check_df.loc[bad, c] = 1.0 if c == schema.time.name else 0.0
-    problems += _pandera_problems(
-        check_df, _pandera_schema(schema, list(parsed.columns), mode), schema
-    )
+    problems += _pandera_problems(check_df, _pandera_schema(schema, list(parsed.columns)), schema)
 
     problems = _with_lines(problems, from_file)
     report = ValidationReport(problems)
@@ -602,9 +598,7 @@ def validate_patient(values: Mapping[str, Any], schema: Schema) -> ValidationRep
         row[f.name] = [np.nan if v is None else v]
     raw = pd.DataFrame(row).astype(object)
     parsed = _parse_features(raw, list(schema.features), problems)
-    problems += _pandera_problems(
-        parsed, _pandera_schema(schema, list(parsed.columns), "predict"), schema
-    )
+    problems += _pandera_problems(parsed, _pandera_schema(schema, list(parsed.columns)), schema)
     problems = [Problem(p.code, p.message, p.column, None, p.value, p.severity) for p in problems]
     report = ValidationReport(problems)
     if report.ok:

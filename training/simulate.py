@@ -43,6 +43,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from model.schema import default_schema
+
 __all__ = [
     "SimulationSettings",
     "SimulatedCohort",
@@ -398,27 +400,9 @@ def simulate_cohort(
     def drop(p):
         return rng.random(n) < p
 
-    data = latent[
-        [
-            "patient_id",
-            "age",
-            "sex",
-            "kps",
-            "pathology",
-            "ki67",
-            "vascular_emboli",
-            "lymph_nodes",
-            "pci",
-            "cc",
-            "sae",
-            "ca125",
-            "cea",
-            "ca199",
-            "rbc_units",
-            "os_months",
-            "death",
-        ]
-    ].copy()
+    # the registry's columns, in the order of the schema the simulated world is written for
+    schema = default_schema()
+    data = latent[[schema.id_column, *schema.feature_names, *schema.outcome_names]].copy()
     m_ki = drop(_sigmoid(s.miss_ki67[0] + s.miss_ki67[1] * early + s.miss_ki67[2] * cc23))
     m_mark = drop(
         _sigmoid(s.miss_markers[0] + s.miss_markers[1] * early + s.miss_markers[2] * (kps <= 70))
