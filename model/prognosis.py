@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from model.bundle import Bundle
+from model.predict import median_survival
 
 __all__ = [
     "BAND_METHOD",
@@ -33,11 +34,6 @@ BAND_METHOD = (
     "pointwise 95 % percentile band over bootstrap refits of the Cox model and over "
     "plausible values of unknown inputs (conditional imputation draws)"
 )
-
-
-def _first_at_or_below(curve: np.ndarray, grid: np.ndarray, level: float) -> float | None:
-    idx = np.flatnonzero(curve <= level)
-    return float(grid[idx[0]]) if len(idx) else None
 
 
 @dataclass
@@ -82,11 +78,8 @@ class Prognosis:
     @property
     def median(self) -> tuple[float | None, float | None, float | None]:
         """Median survival with its interval; None where not reached within the grid."""
-        return (
-            _first_at_or_below(self.survival, self.grid, 0.5),
-            _first_at_or_below(self.lower, self.grid, 0.5),
-            _first_at_or_below(self.upper, self.grid, 0.5),
-        )
+        med = median_survival(np.vstack([self.survival, self.lower, self.upper]), self.grid)
+        return tuple(None if np.isnan(m) else float(m) for m in med)
 
     def conditional(self, alive_at: float) -> Prognosis:
         """S(t | T > s) = S(t) / S(s) for t >= s, band from the same samples."""
@@ -174,10 +167,6 @@ class CoxPrognosis:
                 ]
             )
         return out
-
-    def log_hazard_ratio_to_reference(self, X: pd.DataFrame) -> np.ndarray:
-        """Mean over plausible completions of lp(x) - lp(reference)."""
-        return np.array([sum(r["log_hr"] for r in rows) for rows in self.contributions(X)])
 
     def _transformed(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
         encoded = self.pipeline.named_steps["encode"].transform(X[self.schema.feature_names])

@@ -95,10 +95,6 @@ class Feature:
     nonlinear: bool = False
 
     @property
-    def is_numeric(self) -> bool:
-        return self.kind in ("continuous", "integer", "binary", "ordinal")
-
-    @property
     def allowed_values(self) -> tuple | None:
         """The finite set of allowed values, or None for a range."""
         if self.kind == "binary":
