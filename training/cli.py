@@ -147,7 +147,7 @@ def fit(
 
     sch = _schema(schema)
     names = _models_option(models)
-    load_valid(data, sch, mode="train")  # every data error at once, before any fitting
+    df = load_valid(data, sch, mode="train")  # every data error at once, before any fitting
     options = FitOptions(
         models=names,
         bootstrap=bootstrap,
@@ -157,7 +157,7 @@ def fit(
         command=" ".join(["python -m training", *sys.argv[1:]]),
     )
     try:
-        path = fit_bundle(data, sch, out, options)
+        path = fit_bundle(data, sch, out, options, validated=df)
     except (ValueError, DataValidationError) as exc:
         _fail(str(exc))
     import json as _json

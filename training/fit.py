@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.pipeline import Pipeline
 from tqdm.auto import tqdm
@@ -80,8 +81,17 @@ def _version_id(schema: Schema, created: datetime, data_sha: str, seed: int) -> 
     return f"{schema.name}-{created:%Y%m%d-%H%M%S}-{tag}"
 
 
-def fit_bundle(data_path: Path, schema: Schema, out: Path, options: FitOptions) -> Path:
+def fit_bundle(
+    data_path: Path,
+    schema: Schema,
+    out: Path,
+    options: FitOptions,
+    validated: pd.DataFrame | None = None,
+) -> Path:
     """Validate, tune, fit, validate and write a bundle; return its folder.
+
+    ``validated`` is the caller's already validated table of ``data_path`` (the CLI checks
+    the file first to print warnings); the file is then not read and checked again.
 
     Raises
     ------
@@ -92,7 +102,9 @@ def fit_bundle(data_path: Path, schema: Schema, out: Path, options: FitOptions) 
 
     t_start = time.perf_counter()
     data_path = Path(data_path)
-    df = validate_dataset(data_path, schema, mode="train").raise_if_errors(what=str(data_path))
+    df = validated
+    if df is None:
+        df = validate_dataset(data_path, schema, mode="train").raise_if_errors(what=str(data_path))
     y = survival_target(df, schema)
     X = df[schema.feature_names]
     empty = [f.name for f in schema.features if df[f.name].notna().sum() == 0]
