@@ -121,6 +121,11 @@ def candidacy(
     )
     weights = weights / weights.sum()
 
+    decided = {o["feature"] for o in outcomes}
+    unknown = [
+        f.name for f in schema.features if pd.isna(row.iloc[0][f.name]) and f.name not in decided
+    ]
+
     def mixture(idx):
         w = weights[idx] / weights[idx].sum()
         point = np.sum([w_k * progs[k].survival for w_k, k in zip(w, idx, strict=True)], axis=0)
@@ -129,11 +134,6 @@ def candidacy(
         samples = np.vstack(
             [progs[idx[k]].samples[rng.integers(len(progs[idx[k]].samples))] for k in picks]
         )
-        unknown = [
-            f.name
-            for f in schema.features
-            if pd.isna(row.iloc[0][f.name]) and f.name not in [o["feature"] for o in outcomes]
-        ]
         return Prognosis.from_samples(engine.grid, point, samples, unknown)
 
     scenarios = []
