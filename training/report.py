@@ -15,13 +15,12 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from reporting.figures import OKABE_ITO
 from training.estimators import MODEL_NAMES
 from training.metrics import HORIZONS
 
-__all__ = ["OKABE_ITO", "build_report"]
+__all__ = ["build_report"]
 
-# colour-blind-safe palette (Okabe & Ito)
-OKABE_ITO = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
 METRIC_LABELS = {
     "harrell_c": "Harrell C",
     "uno_c": "Uno C",

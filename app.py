@@ -1,0 +1,33 @@
+"""hipec-prognosis: the web page (``streamlit run app.py``).
+
+Only ``app.py`` and ``ui/`` import Streamlit; they draw what ``model/`` computes.
+"""
+
+import streamlit as st
+
+st.set_page_config(
+    page_title="hipec-prognosis",
+    page_icon=":material/monitoring:",
+    layout="wide",
+    menu_items={
+        "About": "Prognostic calculator after CRS+HIPEC. Supports, never replaces, clinical judgement."
+    },
+)
+
+PAGES = [
+    st.Page(
+        "ui/pages/calculator.py", title="Calculator", icon=":material/calculate:", default=True
+    ),
+    st.Page(
+        "ui/pages/candidacy.py", title="Candidacy (before surgery)", icon=":material/stethoscope:"
+    ),
+    st.Page("ui/pages/compare.py", title="Compare scenarios", icon=":material/compare_arrows:"),
+    st.Page("ui/pages/cohort.py", title="Score a cohort", icon=":material/groups:"),
+    st.Page("ui/pages/model_card.py", title="Model card", icon=":material/description:"),
+]
+
+st.navigation(PAGES).run()
+st.sidebar.caption(
+    "Supports and does not replace clinical judgement. Nothing entered on these pages is "
+    "stored or logged."
+)

@@ -1,0 +1,121 @@
+"""One entry point for every model of a bundle: what the page and the reports call.
+
+The Cox model answers through :class:`model.prognosis.CoxPrognosis` (curve, 95 % band,
+exact additive contributions); the random survival forest through the bundle's
+pipeline (curve without a band; one-factor-at-a-time effects). Both return
+:class:`model.prognosis.Prognosis` objects, so the page draws them the same way.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from model.bundle import Bundle
+from model.candidacy import Candidacy, candidacy
+from model.prognosis import (
+    CoxPrognosis,
+    Prognosis,
+    out_of_range_warnings,
+    reference_effects,
+)
+
+__all__ = ["Engine", "NO_BAND", "conditional"]
+
+NO_BAND = "none: the random survival forest has no uncertainty band in this version"
+
+
+class Engine:
+    """Predictions from one loaded bundle for any of its models.
+
+    Parameters
+    ----------
+    bundle : Bundle
+        A verified, loaded bundle (see :mod:`model.registry`).
+    """
+
+    def __init__(self, bundle: Bundle):
+        self.bundle = bundle
+        self.schema = bundle.schema
+        self.grid = bundle.grid
+        self._cox = CoxPrognosis(bundle) if "coxnet" in bundle.models else None
+
+    @property
+    def models(self) -> list[str]:
+        return list(self.bundle.models)
+
+    def has_band(self, model: str | None = None) -> bool:
+        return (model or self.bundle.default_model) == "coxnet" and self._cox is not None
+
+    def frame(self, patients: list[dict] | pd.DataFrame) -> pd.DataFrame:
+        """Feature rows in schema order with unknown values as NaN (numeric kinds as float)."""
+        X = pd.DataFrame(patients) if not isinstance(patients, pd.DataFrame) else patients.copy()
+        for f in self.schema.features:
+            if f.name not in X:
+                X[f.name] = np.nan
+            if f.kind == "categorical":
+                X[f.name] = X[f.name].astype(object).where(X[f.name].notna(), np.nan)
+            else:
+                X[f.name] = pd.to_numeric(X[f.name]).astype(float)
+        return X[self.schema.feature_names].reset_index(drop=True)
+
+    def predict(
+        self, X: pd.DataFrame, model: str | None = None, contributions: bool = False
+    ) -> list[Prognosis]:
+        """Prognoses for validated feature rows (unknown values as NaN)."""
+        name = model or self.bundle.default_model
+        if name not in self.bundle.models:
+            raise ValueError(
+                f"bundle {self.bundle.version_id} has no model {name!r}; "
+                f"it has {', '.join(self.bundle.models)}"
+            )
+        X = self.frame(X)
+        if name == "coxnet":
+            return self._cox.predict(X, contributions=contributions)
+        surv = self.bundle.survival(X, name)
+        effects = reference_effects(self.bundle, X, name) if contributions else None
+        out = []
+        for i, s in enumerate(surv):
+            nan = np.full_like(s, np.nan)
+            out.append(
+                Prognosis(
+                    grid=self.grid,
+                    survival=s,
+                    lower=nan,
+                    upper=nan,
+                    unknown=[f.name for f in self.schema.features if pd.isna(X.iloc[i][f.name])],
+                    band_method=NO_BAND,
+                    contributions=effects[i] if effects else None,
+                )
+            )
+        return out
+
+    def warnings(self, X: pd.DataFrame) -> list[list[str]]:
+        """Per row, the inputs outside what the training data covered."""
+        return out_of_range_warnings(self.bundle, self.frame(X))
+
+    def candidacy(self, patient: pd.DataFrame) -> Candidacy:
+        """Pre-operative candidacy (always from the Cox model, which carries the band)."""
+        if self._cox is None:
+            raise ValueError(f"bundle {self.bundle.version_id} has no Cox model for candidacy")
+        outcomes = self.bundle.artifacts.get("operative_outcomes") or {}
+        return candidacy(self._cox, outcomes, self.frame(patient))
+
+
+def conditional(p: Prognosis, alive_at: float) -> Prognosis:
+    """S(t | T > s) for any prognosis; the band only where the model has one."""
+    if p.samples is not None:
+        return p.conditional(alive_at)
+    if alive_at < 0 or alive_at > p.grid[-1]:
+        raise ValueError(f"alive_at must be between 0 and {p.grid[-1]:g} months")
+    i = int(np.searchsorted(p.grid, alive_at, side="right") - 1)
+    point = p.survival[i:] / max(p.survival[i], 1e-12)
+    nan = np.full_like(point, np.nan)
+    return Prognosis(
+        grid=p.grid[i:],
+        survival=point,
+        lower=nan,
+        upper=nan,
+        unknown=p.unknown,
+        band_method=p.band_method,
+    )

@@ -1,0 +1,120 @@
+"""The model card: what a bundle is, what it was trained on, how well it did, its limits.
+
+Everything comes from the bundle itself (``manifest.json`` and the validation
+``report.json``, both covered by the manifest's SHA-256s), so the page and the PDF
+reports describe exactly the model that made the prediction.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+
+from model.bundle import Bundle
+from model.schema import Schema
+
+__all__ = [
+    "INTENDED_USERS",
+    "METRIC_LABELS",
+    "NOT_FOR",
+    "c_index_text",
+    "feature_table",
+    "load_report",
+    "metrics_table",
+    "training_text",
+]
+
+METRIC_LABELS = {
+    "harrell_c": "Harrell C",
+    "uno_c": "Uno C",
+    "auc_12": "Time-dependent AUC at 12 months",
+    "auc_36": "Time-dependent AUC at 36 months",
+    "auc_60": "Time-dependent AUC at 60 months",
+    "ibs": "Integrated Brier score (lower is better)",
+    "ipa": "Index of prediction accuracy (1 - IBS / IBS of Kaplan-Meier)",
+}
+INTENDED_USERS = (
+    "Surgical oncologists and tumour boards discussing a patient treated, or considered for "
+    "treatment, with CRS+HIPEC; researchers validating or retraining the model on their own data."
+)
+NOT_FOR = [
+    "Deciding treatment on its own: it supports and does not replace clinical judgement.",
+    "Peritoneal malignancies other than the one it was trained on, or treatment without CRS+HIPEC.",
+    "Patients outside the ranges of the training data (the page warns when an input is).",
+    "Any clinical use while it is trained on simulated data.",
+]
+
+
+def load_report(bundle: Bundle) -> dict:
+    """The bundle's validation report (``report.json``); empty if the bundle has none."""
+    path = bundle.path / "report.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
+def metrics_table(report: dict, model: str) -> pd.DataFrame:
+    """Apparent and bootstrap optimism-corrected metrics with 95 % bootstrap intervals."""
+    v = (report.get("validation") or {}).get(model) or {}
+    rows = []
+    for key, label in METRIC_LABELS.items():
+        if key not in v.get("apparent", {}):
+            continue
+        ci = (v.get("ci") or {}).get(key)
+        rows.append(
+            {
+                "Metric": label,
+                "Apparent": f"{v['apparent'][key]:.3f}",
+                "Optimism-corrected": f"{v['corrected'][key]:.3f}"
+                if key in v.get("corrected", {})
+                else "–",
+                "95 % interval": f"{ci[0]:.3f} to {ci[1]:.3f}" if ci else "–",
+                "Out-of-bag": f"{v['out_of_bag'][key]:.3f}"
+                if key in v.get("out_of_bag", {})
+                else "–",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def c_index_text(bundle: Bundle, model: str) -> str:
+    """The headline discrimination figure, e.g. for a report's footer."""
+    m = (bundle.manifest.get("metrics") or {}).get(model) or {}
+    c = (m.get("corrected") or {}).get("harrell_c")
+    if c is None:
+        return "validation C-index not recorded"
+    ci = (m.get("ci") or {}).get("harrell_c")
+    n = m.get("n_boot")
+    text = f"Harrell C {c:.3f}"
+    if ci:
+        text += f" (95 % interval {ci[0]:.3f} to {ci[1]:.3f})"
+    return text + f", bootstrap optimism-corrected{f' over {n} resamples' if n else ''}"
+
+
+def training_text(bundle: Bundle) -> str:
+    """One sentence on the training data and its provenance."""
+    d = bundle.manifest.get("training_data") or {}
+    kind = "SIMULATED patients" if d.get("synthetic") else "patients"
+    parts = [f"{d.get('rows', '?')} {kind} ({d.get('file', 'unknown file')})"]
+    if d.get("deaths") is not None:
+        parts.append(f"{d['deaths']} deaths")
+    if d.get("median_followup_months") is not None:
+        parts.append(f"median follow-up {d['median_followup_months']:g} months")
+    if d.get("km_median_months") is not None:
+        parts.append(f"Kaplan-Meier median survival {d['km_median_months']:g} months")
+    return "Trained on " + ", ".join(parts) + "."
+
+
+def feature_table(schema: Schema) -> pd.DataFrame:
+    """The inputs as the schema declares them."""
+    return pd.DataFrame(
+        [
+            {
+                "Factor": f.label,
+                "Column": f.name,
+                "Known": "before surgery" if f.stage == "pre" else "after surgery",
+                "Allowed": f.describe_allowed(),
+                "Definition": f.help,
+            }
+            for f in schema.features
+        ]
+    )

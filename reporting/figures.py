@@ -1,0 +1,211 @@
+"""Plotly figures shared by the page and the PDF report (no Streamlit here).
+
+Colours are the Okabe-Ito palette (safe for colour-blind readers); every curve also has
+its own dash pattern and the figures carry their numbers in tables beside them, so
+they stay readable in black and white.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import plotly.graph_objects as go
+
+__all__ = [
+    "DASHES",
+    "OKABE_ITO",
+    "calibration_figure",
+    "contributions_figure",
+    "km_figure",
+    "survival_figure",
+]
+
+OKABE_ITO = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
+DASHES = ["solid", "dash", "dot", "dashdot", "longdash", "longdashdot"]
+RAISES, LOWERS = "#D55E00", "#0072B2"
+
+
+def _rgba(hex_colour: str, alpha: float) -> str:
+    h = hex_colour.lstrip("#")
+    r, g, b = (int(h[i : i + 2], 16) for i in (0, 2, 4))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def _layout(fig: go.Figure, title: str | None, height: int) -> go.Figure:
+    fig.update_layout(
+        title=title,
+        height=height,
+        margin=dict(l=60, r=20, t=50 if title else 20, b=40),
+        legend=dict(orientation="h", yanchor="top", y=-0.2, x=0, xanchor="left"),
+        hovermode="x unified",
+        template="plotly_white",
+    )
+    return fig
+
+
+def survival_figure(
+    curves: list[dict],
+    title: str | None = None,
+    literature: dict | None = None,
+    alive_at: float | None = None,
+    height: int = 420,
+) -> go.Figure:
+    """Survival curves with their 95 % bands.
+
+    Parameters
+    ----------
+    curves : list of dict
+        Each with ``name``, ``grid``, ``survival`` and optionally ``lower``/``upper``
+        (no band is drawn where they are missing or NaN).
+    literature : dict, optional
+        A published median range (``label``, ``median_months`` [lo, hi]) drawn as a
+        labelled vertical strip, clearly marked as not a model output.
+    alive_at : float, optional
+        Conditional survival: marks the month the patient is known to be alive at.
+    """
+    fig = go.Figure()
+    for k, c in enumerate(curves):
+        colour = OKABE_ITO[k % len(OKABE_ITO)]
+        x = np.asarray(c["grid"], dtype=float)
+        lo, hi = c.get("lower"), c.get("upper")
+        if lo is not None and hi is not None and np.isfinite(lo).all() and np.isfinite(hi).all():
+            fig.add_scatter(
+                x=x,
+                y=hi,
+                mode="lines",
+                line=dict(width=0, shape="hv"),
+                hoverinfo="skip",
+                showlegend=False,
+                legendgroup=c["name"],
+            )
+            fig.add_scatter(
+                x=x,
+                y=lo,
+                mode="lines",
+                line=dict(width=0, shape="hv"),
+                fill="tonexty",
+                fillcolor=_rgba(colour, 0.18),
+                name=f"{c['name']}: 95 % band",
+                hoverinfo="skip",
+                legendgroup=c["name"],
+            )
+        fig.add_scatter(
+            x=x,
+            y=c["survival"],
+            mode="lines",
+            name=c["name"],
+            line=dict(color=colour, width=2.5, dash=DASHES[k % len(DASHES)], shape="hv"),
+            legendgroup=c["name"],
+            hovertemplate="%{x:.1f} months: %{y:.1%}<extra>" + c["name"] + "</extra>",
+        )
+    if literature:
+        lo, hi = literature["median_months"]
+        fig.add_vrect(x0=lo, x1=hi, fillcolor="#999999", opacity=0.25, line_width=0)
+        fig.add_annotation(
+            x=(lo + hi) / 2,
+            y=0.03,
+            text=f"{literature['label']}: median {lo:g}-{hi:g} months<br>(published figure, not this model)",
+            showarrow=False,
+            xanchor="left",
+            align="left",
+            font=dict(size=11),
+            bgcolor="rgba(255,255,255,0.8)",
+        )
+    if alive_at:
+        fig.add_vline(x=alive_at, line=dict(color="#555555", dash="dot"))
+    end = max(float(np.asarray(c["grid"])[-1]) for c in curves) if curves else 60.0
+    fig.update_xaxes(title="Months after CRS+HIPEC", range=[0, end], dtick=12)
+    fig.update_yaxes(title="Overall survival", range=[0, 1.02], tickformat=".0%")
+    fig = _layout(fig, title, height + 30 * ((len(curves) + 1) // 2))
+    return fig
+
+
+def contributions_figure(table, title: str | None = None, height: int | None = None) -> go.Figure:
+    """Horizontal bars of each factor's hazard ratio against the reference patient.
+
+    ``table`` is :func:`reporting.summary.contribution_table` (columns Factor, Patient,
+    log_hr). Bars to the right raise the risk. The axis is logarithmic in the ratio.
+    """
+    t = table.iloc[::-1]
+    x = t["log_hr"].to_numpy(dtype=float)
+    fig = go.Figure(
+        go.Bar(
+            x=x,
+            y=[f"{f} = {v}" for f, v in zip(t["Factor"], t["Patient"], strict=True)],
+            orientation="h",
+            marker=dict(
+                color=[RAISES if v > 0 else LOWERS for v in x],
+                pattern=dict(shape=["/" if v > 0 else "" for v in x]),
+            ),
+            text=[f"×{math.exp(v):.2f}" for v in x],
+            textposition="outside",
+            hovertemplate="%{y}<br>hazard ratio %{text}<extra></extra>",
+        )
+    )
+    span = max(0.7, float(np.abs(x).max()) * 1.3) if len(x) else 1.0
+    ticks = [r for r in (0.1, 0.25, 0.5, 1, 2, 4, 10) if abs(math.log(r)) <= span]
+    fig.update_xaxes(
+        title="Hazard ratio against the reference patient (right: higher risk)",
+        tickvals=[math.log(r) for r in ticks],
+        ticktext=[f"{r:g}" for r in ticks],
+        range=[-span, span],
+        zeroline=True,
+        zerolinecolor="#333333",
+    )
+    fig.update_layout(showlegend=False)
+    return _layout(fig, title, height or 120 + 26 * len(t))
+
+
+def km_figure(groups: list[dict], title: str | None = None, height: int = 400) -> go.Figure:
+    """Kaplan-Meier curves (``name``, ``time``, ``survival``, ``lower``, ``upper`` each)."""
+    curves = [
+        {
+            "name": g["name"],
+            "grid": np.concatenate([[0.0], g["time"]]),
+            "survival": np.concatenate([[1.0], g["survival"]]),
+            "lower": None if g.get("lower") is None else np.concatenate([[1.0], g["lower"]]),
+            "upper": None if g.get("upper") is None else np.concatenate([[1.0], g["upper"]]),
+        }
+        for g in groups
+    ]
+    return survival_figure(curves, title=title, height=height)
+
+
+def calibration_figure(calibration: dict, horizon: int, name: str) -> go.Figure:
+    """Predicted against observed (Kaplan-Meier) survival in risk groups at one horizon.
+
+    ``calibration`` is one model's entry of ``report.json``'s ``calibration``.
+    """
+    cal = calibration.get(str(horizon)) or {}
+    groups = [g for g in cal.get("groups", []) if g.get("observed") is not None]
+    fig = go.Figure()
+    fig.add_scatter(
+        x=[0, 1],
+        y=[0, 1],
+        mode="lines",
+        name="ideal",
+        line=dict(color="#999999", dash="dash"),
+        hoverinfo="skip",
+    )
+    fig.add_scatter(
+        x=[g["predicted"] for g in groups],
+        y=[g["observed"] for g in groups],
+        mode="markers+lines",
+        name=name,
+        marker=dict(color=OKABE_ITO[0], size=9),
+        error_y=dict(
+            type="data",
+            symmetric=False,
+            array=[(g["upper"] or g["observed"]) - g["observed"] for g in groups],
+            arrayminus=[g["observed"] - (g["lower"] or g["observed"]) for g in groups],
+        ),
+        hovertemplate="predicted %{x:.0%}<br>observed %{y:.0%}<extra></extra>",
+    )
+    fig.update_xaxes(
+        title=f"Predicted survival at {horizon} months", range=[0, 1], tickformat=".0%"
+    )
+    fig.update_yaxes(title=f"Observed survival at {horizon} months", range=[0, 1], tickformat=".0%")
+    fig = _layout(fig, f"Calibration at {horizon} months", 380)
+    fig.update_layout(hovermode="closest")
+    return fig

@@ -1,0 +1,424 @@
+"""One-page PDF reports for tumour boards, generated in memory.
+
+Three kinds: one patient (calculator), candidacy before surgery, and a scenario
+comparison. Each holds the factors as entered (unknowns marked), the survival curve
+with its band, 1/3/5-year survival and the median with intervals, the factor
+contributions (patient report), the operative-outcome chances and curves
+(candidacy), the model's name, version, SHA-256, training data and validation
+C-index, the date and time, and the intended-use statement; for a model trained on
+simulated data, a plain warning.
+
+Figures: plotly's static export (kaleido, which drives ``/usr/bin/chromium``) when
+asked for and available; otherwise, and by default for batches, the curves are drawn
+directly with fpdf2 as vector lines, which needs no browser and stays legible in
+black and white (distinct dash patterns, grey band). Nothing is written to disk.
+
+The tables use :mod:`reporting.summary`, the same code as the page, so the numbers on
+paper are the numbers on screen.
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+from datetime import datetime
+from typing import Literal
+
+import numpy as np
+from fpdf import FPDF
+
+from model.candidacy import LITERATURE_REFERENCE, Candidacy
+from model.prognosis import Prognosis
+from reporting import card
+from reporting.summary import (
+    candidacy_scenarios,
+    contribution_table,
+    factor_table,
+    fmt_percent,
+    outcome_chance,
+    scenario_table,
+    survival_table,
+)
+
+__all__ = [
+    "INTENDED_USE",
+    "Figures",
+    "candidacy_report",
+    "compare_report",
+    "patient_report",
+    "plotly_available",
+]
+
+Figures = Literal["auto", "plotly", "native"]
+INTENDED_USE = (
+    "Intended use: an estimate of overall survival after CRS+HIPEC to support discussion by "
+    "clinicians and tumour boards. It supports and does not replace clinical judgement."
+)
+SIMULATED = (
+    "TRAINED ON SIMULATED DATA: this model was fitted to simulated patients. It demonstrates "
+    "the tool and must not be used for clinical decisions."
+)
+# black-and-white friendly: grey levels and dash patterns (dash, gap in mm) per curve
+GREYS = [0, 90, 0, 90]
+DASH = [(0, 0), (2.2, 1.2), (0.6, 0.9), (3.5, 1.2, 0.6)]
+_REPLACE = {"–": "-", "—": "-", "…": "...", "≥": ">=", "≤": "<=", "×": "x", "’": "'", "→": "->"}
+
+
+def _t(text) -> str:
+    """Core PDF fonts are Latin-1: replace the few typographic characters we use."""
+    s = str(text)
+    for a, b in _REPLACE.items():
+        s = s.replace(a, b)
+    return s.encode("latin-1", "replace").decode("latin-1")
+
+
+def plotly_available() -> bool:
+    """Whether plotly's static export can run here (kaleido needs a Chromium browser)."""
+    try:
+        import kaleido  # noqa: F401
+    except ImportError:
+        return False
+    return any(shutil.which(b) for b in ("chromium", "chromium-browser", "google-chrome"))
+
+
+def _plotly_png(curves: list[dict], literature: dict | None, width_mm: float, height_mm: float):
+    import kaleido
+
+    from reporting.figures import survival_figure
+
+    fig = survival_figure(curves, literature=literature, height=int(height_mm * 4))
+    fig.update_layout(width=int(width_mm * 4), template="simple_white", hovermode=False)
+    kaleido.start_sync_server(silence_warnings=True)
+    return kaleido.calc_fig_sync(fig, opts={"format": "png", "scale": 2})
+
+
+class _Report(FPDF):
+    def __init__(self, context, title: str, figures: Figures):
+        super().__init__(orientation="P", unit="mm", format="A4")
+        self.context = context
+        self.figures = figures
+        self.set_auto_page_break(False)
+        self.set_margins(12, 10, 12)
+        self.set_title(title)
+        self.set_creator("hipec-prognosis")
+        self.add_page()
+        self.set_font("Helvetica", "B", 14)
+        self.cell(0, 7, _t(title), new_x="LMARGIN", new_y="NEXT")
+        self.set_font("Helvetica", "", 8)
+        stamp = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
+        self.cell(0, 4, _t(f"Generated {stamp} by hipec-prognosis"), new_x="LMARGIN", new_y="NEXT")
+        if context.bundle.manifest.get("training_data", {}).get("synthetic"):
+            self.ln(1)
+            self.set_font("Helvetica", "B", 8.5)
+            self.set_line_width(0.5)
+            self.multi_cell(0, 4.2, _t(SIMULATED), border=1, padding=1.2)
+            self.set_line_width(0.2)
+        self.ln(2)
+
+    # ----------------------------------------------------------------- blocks
+    def heading(self, text: str, x: float | None = None, w: float = 0) -> None:
+        if x is not None:
+            self.set_x(x)
+        self.set_font("Helvetica", "B", 10)
+        self.cell(w, 5.5, _t(text), new_x="LEFT", new_y="NEXT")
+
+    def kv_table(self, df, x: float, w: float, widths: tuple, size: float = 7.5, header=True):
+        """A plain ruled table: header in bold, thin rules, fits in width ``w``."""
+        self.set_font("Helvetica", "", size)
+        line = size * 0.52
+        cols = list(df.columns)
+        fr = [wi / sum(widths) * w for wi in widths]
+        if header:
+            self.set_x(x)
+            self.set_font("Helvetica", "B", size)
+            for c, wi in zip(cols, fr, strict=True):
+                self.cell(wi, line, _t(c), border="B")
+            self.ln(line)
+            self.set_font("Helvetica", "", size)
+        for _, row in df.iterrows():
+            self.set_x(x)
+            for c, wi in zip(cols, fr, strict=True):
+                text = _t(row[c])
+                while self.get_string_width(text) > wi - 1 and len(text) > 4:
+                    text = text[:-2] + "."
+                self.cell(wi, line, text, border="B")
+            self.ln(line)
+
+    def curves(self, curves: list[dict], x, y, w, h, literature=None) -> None:
+        use_plotly = self.figures == "plotly" or (self.figures == "auto" and plotly_available())
+        if use_plotly:
+            try:
+                png = _plotly_png(curves, literature, w, h)
+                self.image(io.BytesIO(png), x=x, y=y, w=w, h=h)
+                return
+            except Exception:  # any export failure falls back to drawing
+                if self.figures == "plotly":
+                    raise
+        self._draw_curves(curves, x, y, w, h, literature)
+
+    def _draw_curves(self, curves, x, y, w, h, literature) -> None:
+        left, bottom = 11, 9
+        px, py, pw, ph = x + left, y + 2, w - left - 2, h - bottom - 2
+        tmax = max(float(np.asarray(c["grid"])[-1]) for c in curves)
+        tmax = 12 * np.ceil(tmax / 12)
+
+        def X(t):
+            return px + pw * np.asarray(t, dtype=float) / tmax
+
+        def Y(s):
+            return py + ph * (1 - np.asarray(s, dtype=float))
+
+        self.set_font("Helvetica", "", 6.5)
+        self.set_draw_color(200)
+        self.set_line_width(0.1)
+        for s in (0, 0.25, 0.5, 0.75, 1):
+            self.line(px, float(Y(s)), px + pw, float(Y(s)))
+            self.text(x + 1, float(Y(s)) + 1, f"{100 * s:.0f}%")
+        for t in np.arange(0, tmax + 1, 12):
+            self.text(float(X(t)) - 1.5, py + ph + 3.5, f"{t:.0f}")
+        self.text(px + pw / 2 - 18, py + ph + 7.5, "Months after CRS+HIPEC")
+        if literature:
+            lo, hi = literature["median_months"]
+            self.set_fill_color(225)
+            self.rect(float(X(lo)), py, float(X(hi) - X(lo)), ph, style="F")
+            self.set_font("Helvetica", "I", 6)
+            self.text(
+                float(X(hi)) + 1, py + ph - 2, _t(f"{literature['label']}: median {lo:g}-{hi:g} mo")
+            )
+            self.text(float(X(hi)) + 1, py + ph - 0.2, "(published figure, not this model)")
+        for k, c in enumerate(curves):
+            g = np.asarray(c["grid"], dtype=float)
+            lo, hi = c.get("lower"), c.get("upper")
+            # steps: each value holds until the next grid time
+            gx = np.repeat(g, 2)[1:]
+            if (
+                lo is not None
+                and hi is not None
+                and np.isfinite(lo).all()
+                and np.isfinite(hi).all()
+            ):
+                top = list(zip(X(gx), Y(np.repeat(hi, 2)[:-1]), strict=True))
+                bot = list(zip(X(gx), Y(np.repeat(lo, 2)[:-1]), strict=True))[::-1]
+                self.set_fill_color(215 if k == 0 else 235)
+                self.polygon([(float(a), float(b)) for a, b in top + bot], style="F")
+            self.set_draw_color(GREYS[k % 4])
+            self.set_line_width(0.55)
+            d = DASH[k % 4]
+            self.set_dash_pattern(dash=d[0], gap=d[1])
+            pts = list(zip(X(gx), Y(np.repeat(c["survival"], 2)[:-1]), strict=True))
+            self.polyline([(float(a), float(b)) for a, b in pts])
+            self.set_dash_pattern()
+        self.set_draw_color(0)
+        self.set_line_width(0.2)
+        self.rect(px, py, pw, ph)
+        # legend under the plot
+        self.set_font("Helvetica", "", 6.5)
+        ly = y + h + 1
+        for k, c in enumerate(curves):
+            lx = px + (k % 2) * pw / 2
+            yy = ly + (k // 2) * 3.4
+            self.set_draw_color(GREYS[k % 4])
+            self.set_line_width(0.55)
+            self.set_dash_pattern(dash=DASH[k % 4][0], gap=DASH[k % 4][1])
+            self.line(lx, yy, lx + 7, yy)
+            self.set_dash_pattern()
+            self.text(lx + 8.5, yy + 1, _t(c["name"]))
+        self.set_draw_color(0)
+        self.set_line_width(0.2)
+        if any(c.get("lower") is not None and np.isfinite(c["lower"]).all() for c in curves):
+            self.text(px, ly + 3.4 * ((len(curves) + 1) // 2) + 0.6, "Shaded: 95 % band.")
+
+    def paragraph(self, text: str, size: float = 7.5, style: str = "") -> None:
+        self.set_font("Helvetica", style, size)
+        self.multi_cell(0, size * 0.48, _t(text), new_x="LMARGIN", new_y="NEXT")
+
+    def footer_block(self, extra: list[str] = ()) -> None:
+        ctx = self.context
+        bundle, model = ctx.bundle, ctx.model
+        label = bundle.manifest["models"][model].get("label", model)
+        self.set_y(max(self.get_y() + 2, 246))
+        self.set_draw_color(0)
+        self.line(12, self.get_y(), 198, self.get_y())
+        self.ln(1)
+        lines = [
+            f"Model: {label}, bundle {bundle.version_id} (created {bundle.manifest.get('created', '?')}).",
+            f"Manifest SHA-256: {ctx.manifest_sha256}",
+            card.training_text(bundle),
+            f"Validation: {card.c_index_text(bundle, model)}.",
+            *extra,
+        ]
+        for s in lines:
+            self.paragraph(s, size=7)
+        self.paragraph(INTENDED_USE, size=7.5, style="B")
+
+
+def _prognosis_curve(name: str, p: Prognosis) -> dict:
+    return {
+        "name": name,
+        "grid": p.grid,
+        "survival": p.survival,
+        "lower": p.lower,
+        "upper": p.upper,
+    }
+
+
+def _factors(pdf: _Report, values: dict, x: float, w: float, stages=("pre", "post")) -> None:
+    schema = pdf.context.bundle.schema
+    t = factor_table(schema, values)
+    keep = [f.stage in stages for f in schema.features]
+    pdf.kv_table(t[keep][["Factor", "Value"]], x, w, (3, 2))
+
+
+def _output(pdf: _Report) -> bytes:
+    return bytes(pdf.output())
+
+
+def patient_report(
+    context,
+    values: dict,
+    prognosis: Prognosis,
+    warnings: list[str] = (),
+    alive_at: float = 0,
+    figures: Figures = "auto",
+) -> bytes:
+    """One patient's report (calculator page); ``context`` has ``bundle``, ``model``, ``manifest_sha256``."""
+    from model.engine import conditional
+
+    pdf = _Report(context, "Individual survival estimate after CRS+HIPEC", figures)
+    shown = conditional(prognosis, alive_at) if alive_at else prognosis
+    top = pdf.get_y()
+    pdf.heading(
+        f"Predicted overall survival{f', given alive at {alive_at:g} months' if alive_at else ''}"
+    )
+    pdf.curves([_prognosis_curve("This patient", shown)], 12, pdf.get_y(), 112, 68)
+    pdf.set_xy(130, top)
+    pdf.heading("Survival with 95 % intervals", x=130)
+    pdf.kv_table(survival_table(shown), 130, 68, (3.2, 1.4, 2.2), size=7)
+    if prognosis.unknown:
+        pdf.set_x(130)
+        pdf.set_font("Helvetica", "I", 6.5)
+        names = ", ".join(pdf.context.bundle.schema.feature(n).label for n in prognosis.unknown)
+        pdf.multi_cell(
+            68, 3, _t(f"Unknown inputs ({names}) are averaged over their plausible values.")
+        )
+    y = top + 84
+    pdf.set_xy(12, y)
+    pdf.heading("Factors as entered", x=12)
+    _factors(pdf, values, 12, 78)
+    pdf.set_xy(96, y)
+    pdf.heading("What each factor contributes (hazard ratio vs reference)", x=96)
+    if prognosis.contributions:
+        t = contribution_table(prognosis.contributions, pdf.context.bundle.schema)
+        pdf.kv_table(
+            t[["Factor", "Patient", "Reference", "Hazard ratio"]],
+            96,
+            102,
+            (3.2, 1.8, 1.6, 1.2),
+            size=6.8,
+        )
+    pdf.set_x(12)
+    for w in warnings:
+        pdf.paragraph(f"Warning: {w}", size=7, style="I")
+    return _output(_finish(pdf))
+
+
+def _finish(pdf: _Report) -> _Report:
+    pdf.footer_block()
+    return pdf
+
+
+def candidacy_report(
+    context, values: dict, cand: Candidacy, warnings: list[str] = (), figures: Figures = "auto"
+) -> bytes:
+    """Candidacy before surgery: pre-operative factors, outcome chances, weighted curves."""
+    pdf = _Report(context, "Candidacy for CRS+HIPEC: pre-operative survival estimate", figures)
+    schema = context.bundle.schema
+    top = pdf.get_y()
+    pdf.heading("Predicted overall survival if operated")
+    curves = [_prognosis_curve("Overall (weighted by the chances)", cand.overall)]
+    named = candidacy_scenarios(schema, cand)
+    curves += [{**_prognosis_curve(n, p), "lower": None, "upper": None} for n, p in named]
+    pdf.curves(curves, 12, pdf.get_y(), 112, 66, literature=cand.reference)
+    pdf.set_xy(130, top)
+    pdf.heading("Chances of the operative outcomes", x=130)
+    pdf.set_font("Helvetica", "", 7.5)
+    for c in cand.chances:
+        _, label, chance = outcome_chance(schema, c)
+        pdf.set_x(130)
+        pdf.multi_cell(
+            68,
+            3.6,
+            _t(f"Chance of {label.lower()}: {fmt_percent(chance)}"),
+            new_x="LEFT",
+            new_y="NEXT",
+        )
+    pdf.ln(1)
+    pdf.heading("Overall, with 95 % intervals", x=130)
+    pdf.kv_table(survival_table(cand.overall), 130, 68, (3.2, 1.4, 2.2), size=7)
+    y = top + 92
+    pdf.set_xy(12, y)
+    pdf.heading("By operative outcome (estimate and 95 % interval)", x=12)
+    st = scenario_table(named).reset_index()
+    pdf.kv_table(st, 12, 186, (2.2,) + (2,) * (st.shape[1] - 1), size=6.3)
+    pdf.ln(2)
+    yy = pdf.get_y()
+    pdf.heading("Pre-operative factors as entered", x=12)
+    _factors(pdf, values, 12, 90, stages=("pre",))
+    pdf.set_xy(108, yy)
+    ref = LITERATURE_REFERENCE
+    pdf.heading("Published reference (not a model output)", x=108)
+    pdf.set_x(108)
+    pdf.set_font("Helvetica", "", 7)
+    pdf.multi_cell(
+        90,
+        3.3,
+        _t(
+            f"{ref['label']}: median survival {ref['median_months'][0]:g}-{ref['median_months'][1]:g} months. "
+            f"{ref['source']}. {ref['note']}"
+        ),
+        new_x="LEFT",
+        new_y="NEXT",
+    )
+    pdf.set_x(108)
+    pdf.multi_cell(
+        90,
+        3.3,
+        _t(
+            "Post-operative facts are unknown before surgery: the model averages over them. "
+            "The outcome chances come from logistic models fitted on the training data and are "
+            "treated as independent given the pre-operative facts."
+        ),
+        new_x="LEFT",
+        new_y="NEXT",
+    )
+    pdf.set_x(12)
+    for w in warnings:
+        pdf.paragraph(f"Warning: {w}", size=7, style="I")
+    return _output(_finish(pdf))
+
+
+def compare_report(
+    context,
+    scenarios: list[tuple[str, dict]],
+    named: list[tuple[str, Prognosis]],
+    figures: Figures = "auto",
+) -> bytes:
+    """Up to four named scenarios: overlaid curves, side-by-side table, each one's factors."""
+    pdf = _Report(context, "Scenario comparison: survival after CRS+HIPEC", figures)
+    schema = context.bundle.schema
+    pdf.heading("Predicted overall survival by scenario")
+    curves = [_prognosis_curve(n, p) for n, p in named]
+    if len(curves) > 2:
+        curves = [{**c, "lower": None, "upper": None} for c in curves]
+    pdf.curves(curves, 12, pdf.get_y(), 186, 72)
+    pdf.set_y(pdf.get_y() + 84)
+    pdf.heading("Side by side (estimate and 95 % interval)", x=12)
+    t = scenario_table(named).reset_index()
+    pdf.kv_table(t, 12, 186, (2.2,) + (2,) * (t.shape[1] - 1), size=6.8)
+    pdf.ln(2)
+    pdf.heading("Factors of each scenario", x=12)
+    rows = factor_table(schema, scenarios[0][1])[["Factor"]].copy()
+    for name, values in scenarios:
+        rows[name] = factor_table(schema, values)["Value"].to_numpy()
+    pdf.kv_table(rows, 12, 186, (2.2,) + (1.5,) * len(scenarios), size=6.5)
+    return _output(_finish(pdf))

@@ -1,0 +1,201 @@
+"""Tables of one prognosis, worded once for the page, the PDF report and the tests.
+
+The page and the reports show the same strings, so what a tumour board reads on
+paper is exactly what the clinician saw on screen.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from model.prognosis import LANDMARKS, Prognosis
+from model.schema import Feature, Schema
+
+__all__ = [
+    "LANDMARK_LABELS",
+    "candidacy_scenarios",
+    "contribution_table",
+    "factor_table",
+    "fmt_months",
+    "fmt_percent",
+    "outcome_chance",
+    "outcome_label",
+    "scenario_label",
+    "scenario_table",
+    "survival_table",
+    "value_text",
+]
+
+LANDMARK_LABELS = {12: "1 year", 36: "3 years", 60: "5 years"}
+UNKNOWN = "unknown"
+
+
+def fmt_percent(v: float | None) -> str:
+    """Survival as a whole percentage ("62 %"); an en dash where there is none."""
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "–"
+    return f"{100 * v:.0f} %"
+
+
+def fmt_months(v: float | None) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "–"
+    return f"{v:.1f}"
+
+
+def _interval(lo, hi, fmt) -> str:
+    if lo is None or hi is None or any(isinstance(x, float) and math.isnan(x) for x in (lo, hi)):
+        return "no band for this model"
+    return f"{fmt(lo)} to {fmt(hi)}"
+
+
+def survival_table(p: Prognosis, horizon_note: bool = True) -> pd.DataFrame:
+    """1/3/5-year survival and median overall survival with 95 % intervals, as text.
+
+    Columns: ``Outcome``, ``Estimate``, ``95 % interval``. A landmark beyond the grid
+    reads "beyond follow-up"; a median not reached reads "not reached (> N months)".
+    """
+    rows = []
+    for t in LANDMARKS:
+        label = f"Survival at {LANDMARK_LABELS.get(t, f'{t} months')} ({t} months)"
+        # after conditioning on survival to s, the grid starts at s
+        if t < p.grid[0]:
+            continue
+        r = p.at(t)
+        if r is None:
+            rows.append([label, "beyond follow-up", "–"])
+        else:
+            rows.append([label, fmt_percent(r[0]), _interval(r[1], r[2], fmt_percent)])
+    med, lo, hi = p.median
+    end = f"{p.grid[-1]:g}"
+    if med is None:
+        rows.append(["Median overall survival (months)", f"not reached (> {end})", "–"])
+    else:
+        band = (
+            "no band for this model"
+            if np.isnan(p.lower).all()
+            else f"{fmt_months(lo)} to {fmt_months(hi) if hi is not None else f'> {end}'}"
+        )
+        rows.append(["Median overall survival (months)", fmt_months(med), band])
+    return pd.DataFrame(rows, columns=["Outcome", "Estimate", "95 % interval"])
+
+
+def value_text(f: Feature, v) -> str:
+    """A feature value as a clinician reads it: unit, category label, or "unknown"."""
+    if v is None or (not isinstance(v, str) and pd.isna(v)):
+        return UNKNOWN
+    if f.kind in ("continuous", "integer"):
+        unit = f" {f.unit}" if f.unit and f.unit != "%" else (f.unit or "")
+        return f"{float(v):g}{unit}"
+    if f.kind in ("binary", "ordinal"):
+        return f.label_for(int(v))
+    return f.label_for(v)
+
+
+def factor_table(schema: Schema, patient: dict | pd.Series) -> pd.DataFrame:
+    """The factors as entered, unknowns marked, in schema order."""
+    return pd.DataFrame(
+        [
+            [
+                f.label,
+                value_text(f, patient.get(f.name)),
+                "before surgery" if f.stage == "pre" else "after surgery",
+            ]
+            for f in schema.features
+        ],
+        columns=["Factor", "Value", "Known"],
+    )
+
+
+def contribution_table(contributions: list[dict], schema: Schema) -> pd.DataFrame:
+    """Each factor's hazard ratio against the reference patient, largest effect first.
+
+    ``log_hr`` stays as a number column for charts; ``Hazard ratio`` is the text shown.
+    """
+    rows = []
+    for c in contributions:
+        parts = c["feature"].split(" x ")
+        if len(parts) == 1 and parts[0] in schema.feature_names:
+            f = schema.feature(parts[0])
+            value = value_text(f, c["value"])
+            ref = value_text(f, c["reference"])
+        else:
+            value, ref = "(interaction)", "–"
+        if c.get("unknown"):
+            value = f"{UNKNOWN} (imputed)" if value == UNKNOWN else value
+        rows.append(
+            {
+                "Factor": c["label"],
+                "Patient": value,
+                "Reference": ref,
+                "Hazard ratio": f"{math.exp(c['log_hr']):.2f}",
+                "log_hr": c["log_hr"],
+            }
+        )
+    df = pd.DataFrame(rows, columns=["Factor", "Patient", "Reference", "Hazard ratio", "log_hr"])
+    return df.reindex(df["log_hr"].abs().sort_values(ascending=False).index).reset_index(drop=True)
+
+
+def scenario_table(named: list[tuple[str, Prognosis]]) -> pd.DataFrame:
+    """Side by side: one column per scenario, cells "estimate (lower to upper)"."""
+    cols = {}
+    for name, p in named:
+        t = survival_table(p)
+        cells = [
+            est if ival in ("–", "no band for this model") else f"{est} ({ival})"
+            for est, ival in zip(t["Estimate"], t["95 % interval"], strict=True)
+        ]
+        cols[name] = pd.Series(cells, index=t["Outcome"])
+    df = pd.DataFrame(cols)
+    df.index.name = "Outcome"
+    return df
+
+
+def _short(f: Feature, values) -> str:
+    """ "CC0/1" from levels labelled "CC0 - ...", "CC1 - ..."; "SAE" / "no SAE" for a binary."""
+    if f.kind == "binary":
+        return f.name.upper() if list(values) == [1] else f"no {f.name.upper()}"
+    heads = [f.label_for(v).split(" - ")[0] for v in values]
+    prefix = heads[0].rstrip("0123456789")
+    if all(h.startswith(prefix) and h[len(prefix) :].isdigit() for h in heads):
+        return prefix + "/".join(h[len(prefix) :] for h in heads)
+    return "/".join(heads)
+
+
+def outcome_label(schema: Schema, outcome: dict, good: bool) -> str:
+    """Short label of a good or poor operative outcome, e.g. "CC0/1", "CC2/3", "no SAE"."""
+    f = schema.feature(outcome["feature"])
+    values = [v for v in f.allowed_values if (v in outcome["good"]) == good]
+    return _short(f, values)
+
+
+def outcome_chance(schema: Schema, chance: dict) -> tuple[str, str, float]:
+    """(short label, long label, chance) of what a tumour board asks about.
+
+    The chance of the good outcome ("CC0/1"), or, for a yes/no complication whose good
+    value is 0 (an SAE), the chance that it happens.
+    """
+    f = schema.feature(chance["feature"])
+    o = next(o for o in schema.operative_outcomes if o["feature"] == chance["feature"])
+    if f.kind == "binary" and list(o["good"]) == [0]:
+        return outcome_label(schema, o, False), f.label, 1.0 - chance["probability"]
+    return outcome_label(schema, o, True), chance["label"], chance["probability"]
+
+
+def scenario_label(schema: Schema, good_flags: list[bool]) -> str:
+    """ "CC0/1, no SAE" for a candidacy scenario's outcome flags."""
+    return ", ".join(
+        outcome_label(schema, o, g)
+        for o, g in zip(schema.operative_outcomes, good_flags, strict=False)
+    )
+
+
+def candidacy_scenarios(schema: Schema, cand) -> list[tuple[str, Prognosis]]:
+    """Candidacy's outcome scenarios as (name with its chance, prognosis), e.g. "CC0/1, no SAE (43 %)"."""
+    return [
+        (f"{scenario_label(schema, s['good'])} ({fmt_percent(s['weight'])})", s["prognosis"])
+        for s in cand.scenarios
+    ]

@@ -1,0 +1,130 @@
+"""The patient form, built from the bundle's schema: one labelled input per feature.
+
+Every input shows its unit and allowed range and can be set to "unknown". Values live
+in the session only (``persist_state="session"``), so they survive a page switch and
+are never written anywhere. Widget keys are ``<prefix>.<feature>``; the calculator
+and candidacy pages share the ``patient`` prefix so a patient is entered once.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import streamlit as st
+
+from model.schema import Feature, Schema
+from model.validation import validate_patient
+
+__all__ = ["patient_form", "show_problems"]
+
+UNKNOWN_LABEL = "unknown"
+
+
+def _num_format(f: Feature) -> tuple[float | int, str]:
+    if f.kind == "integer":
+        return int(f.step or 1), "%d"
+    span = (f.max or 100) - (f.min or 0)
+    return (1.0 if span > 20 else 0.1), "%.1f"
+
+
+def _numeric(f: Feature, key: str, default) -> float | None:
+    step, fmt = _num_format(f)
+    unit = f" ({f.unit})" if f.unit else ""
+    help_text = f"{f.help} Allowed: {f.describe_allowed()}. Tick 'unknown' if not known."
+    known_default = default is not None and not (isinstance(default, float) and math.isnan(default))
+    if known_default:
+        start = int(round(default)) if f.kind == "integer" else float(default)
+    else:
+        start = int(f.min or 0) if f.kind == "integer" else float(f.min or 0)
+    unknown = bool(st.session_state.get(f"{key}.unknown", not known_default))
+    v = st.number_input(
+        f"{f.label}{unit}",
+        min_value=int(f.min) if f.kind == "integer" and f.min is not None else f.min,
+        max_value=int(f.max) if f.kind == "integer" and f.max is not None else f.max,
+        value=start,
+        step=step,
+        format=fmt,
+        key=key,
+        help=help_text,
+        disabled=unknown,
+        persist_state="session",
+    )
+    # the box sits under its input and switches it off (read above, before the input is drawn)
+    unknown = st.checkbox(
+        "unknown",
+        value=not known_default,
+        key=f"{key}.unknown",
+        help=f"{f.label} is not known: the prediction averages over its plausible values.",
+        persist_state="session",
+    )
+    return None if unknown or v is None else float(v)
+
+
+def _choice(f: Feature, key: str, default):
+    options = [None, *f.allowed_values]
+    if default is not None and not (isinstance(default, float) and math.isnan(default)):
+        default = default if f.kind == "categorical" else int(default)
+    index = options.index(default) if default in options else 0
+
+    def label(v):
+        return UNKNOWN_LABEL if v is None else f.label_for(v)
+
+    help_text = f"{f.help} Allowed: {f.describe_allowed()}, or unknown."
+    if f.kind == "binary":
+        return st.radio(
+            f.label,
+            options,
+            index=index,
+            format_func=label,
+            key=key,
+            help=help_text,
+            horizontal=True,
+            persist_state="session",
+        )
+    return st.selectbox(
+        f.label,
+        options,
+        index=index,
+        format_func=label,
+        key=key,
+        help=help_text,
+        persist_state="session",
+    )
+
+
+def patient_form(
+    schema: Schema,
+    prefix: str,
+    defaults: dict,
+    stages: tuple[str, ...] = ("pre", "post"),
+    columns: int = 2,
+) -> dict:
+    """Draw the inputs for the features of the given stages; return {feature: value or None}."""
+    values: dict = {}
+    titles = {"pre": "Known before surgery", "post": "Known after surgery"}
+    for stage in stages:
+        feats = schema.stage_features(stage)
+        if not feats:
+            continue
+        if len(stages) > 1:
+            st.markdown(f"**{titles[stage]}**")
+        cols = st.columns(columns)
+        for i, f in enumerate(feats):
+            with cols[i % columns]:
+                key = f"{prefix}.{f.name}"
+                if f.kind in ("continuous", "integer"):
+                    values[f.name] = _numeric(f, key, defaults.get(f.name))
+                else:
+                    values[f.name] = _choice(f, key, defaults.get(f.name))
+    return values
+
+
+def show_problems(values: dict, schema: Schema) -> pd.DataFrame | None:
+    """Validate the entered values; show every error (field and allowed range) or return the row."""
+    report = validate_patient(values, schema)
+    errors = [p for p in report.problems if p.severity == "error"]
+    for p in errors:
+        f = schema.feature(p.column) if p.column in schema.feature_names else None
+        st.error(f"**{f.label if f else p.column}**: {p.message}")
+    return None if errors else report.data

@@ -1,0 +1,62 @@
+"""Calculator: one patient's survival curve, band, landmarks, contributions, conditional survival."""
+
+import streamlit as st
+
+from model.engine import conditional
+from reporting.pdf import patient_report
+from ui import common
+from ui.form import patient_form, show_problems
+from ui.state import choose_model, simulated_banner
+
+choice = choose_model()
+st.title("Survival after CRS+HIPEC")
+if choice is not None:
+    simulated_banner(choice)
+    schema = choice.schema
+    st.caption(
+        f"{choice.model_label}, bundle {choice.version_id}. The inputs start at the training "
+        "data's typical patient: change each one to your patient's value, or mark it unknown."
+    )
+    left, right = st.columns([2, 3], gap="large")
+    with left:
+        st.subheader("Patient")
+        values = patient_form(schema, "patient", choice.bundle.manifest["reference_patient"])
+    with right:
+        X = show_problems(values, schema)
+        if X is not None:
+            prog = choice.engine.predict(X, choice.model, contributions=True)[0]
+            warnings = choice.engine.warnings(X)[0]
+            end = int(prog.grid[-1])
+            alive_at = st.number_input(
+                "Conditional survival: alive at … months after surgery (0 = from surgery)",
+                min_value=0,
+                max_value=end - 1,
+                value=0,
+                step=1,
+                key="alive_at",
+                help="For a patient seen in follow-up: survival from now on, given that they "
+                "are alive this many months after CRS+HIPEC, S(t | T > s) = S(t) / S(s).",
+                persist_state="session",
+            )
+            shown = conditional(prog, alive_at) if alive_at else prog
+            title = (
+                f"Survival given alive at {alive_at} months" if alive_at else "Predicted survival"
+            )
+            common.curve(
+                [common.curve_dict("This patient", shown)],
+                key="calc.curve",
+                title=title,
+                alive_at=alive_at or None,
+            )
+            common.table(shown)
+            common.notes(prog, warnings, choice)
+            st.subheader("What each factor contributes")
+            common.contributions(prog, choice, key="calc.contrib")
+            st.download_button(
+                "Download the one-page PDF report",
+                data=lambda: patient_report(choice, values, prog, warnings, alive_at=alive_at),
+                file_name="hipec-prognosis-report.pdf",
+                mime="application/pdf",
+                key="calc.pdf",
+                icon=":material/picture_as_pdf:",
+            )

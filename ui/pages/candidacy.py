@@ -1,0 +1,83 @@
+"""Candidacy before surgery: pre-operative facts only, the operation's likely outcomes."""
+
+import streamlit as st
+
+from model.candidacy import LITERATURE_REFERENCE
+from reporting.pdf import candidacy_report
+from reporting.summary import (
+    candidacy_scenarios,
+    fmt_percent,
+    outcome_chance,
+    scenario_table,
+)
+from ui import common
+from ui.form import patient_form, show_problems
+from ui.state import choose_model, simulated_banner
+
+choice = choose_model()
+st.title("Candidacy: before the operation")
+if choice is not None:
+    simulated_banner(choice)
+    schema = choice.schema
+    st.caption(
+        "For a tumour board deciding whether to operate: only what is known before surgery. "
+        "The chance of each operative outcome comes from a model fitted on the training data; "
+        "survival is shown for each outcome and overall, weighted by those chances. "
+        + (
+            ""
+            if choice.model == "coxnet"
+            else "Candidacy always uses the penalised Cox model, which carries the band."
+        )
+    )
+    left, right = st.columns([2, 3], gap="large")
+    with left:
+        st.subheader("Patient (pre-operative)")
+        values = patient_form(
+            schema, "patient", choice.bundle.manifest["reference_patient"], stages=("pre",)
+        )
+    with right:
+        X = show_problems(values, schema)
+        if X is not None:
+            try:
+                cand = choice.engine.candidacy(X)
+            except ValueError as exc:
+                st.error(str(exc))
+                cand = None
+        else:
+            cand = None
+        if cand is not None:
+            cols = st.columns(len(cand.chances))
+            for col, c in zip(cols, cand.chances, strict=True):
+                short, label, chance = outcome_chance(schema, c)
+                with col:
+                    st.metric(f"Chance of {short}", fmt_percent(chance), help=label)
+            curves = [common.curve_dict("Overall (weighted by the chances)", cand.overall)]
+            named = candidacy_scenarios(schema, cand)
+            curves += [{**common.curve_dict(n, p), "lower": None, "upper": None} for n, p in named]
+            common.curve(
+                curves,
+                key="cand.curve",
+                title="Predicted survival if operated",
+                literature=LITERATURE_REFERENCE,
+            )
+            st.caption(
+                f"Grey strip: {LITERATURE_REFERENCE['label'].lower()}, median "
+                f"{LITERATURE_REFERENCE['median_months'][0]:g}-"
+                f"{LITERATURE_REFERENCE['median_months'][1]:g} months "
+                f"({LITERATURE_REFERENCE['source']}). {LITERATURE_REFERENCE['note']}"
+            )
+            st.markdown("**Overall, if operated**")
+            common.table(cand.overall)
+            st.markdown("**By operative outcome**")
+            st.table(scenario_table(named))
+            warnings = choice.engine.warnings(X)[0]
+            for w in warnings:
+                st.warning(w)
+            st.download_button(
+                "Download the one-page PDF report",
+                data=lambda: candidacy_report(choice, values, cand, warnings),
+                file_name="hipec-prognosis-candidacy.pdf",
+                mime="application/pdf",
+                key="cand.pdf",
+                icon=":material/picture_as_pdf:",
+            )

@@ -1,0 +1,146 @@
+"""The page's model: which registry, which bundle, which model; loaded once per process.
+
+Bundles are verified (SHA-256 of every file, library versions) before they are
+unpickled, and only bundles registered in the app's own registry are ever loaded;
+a file uploaded through the page is never unpickled. If the chosen bundle fails
+verification the page says why and serves the last good one instead.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import streamlit as st
+
+from model.bundle import MANIFEST, BundleError, sha256_file
+from model.engine import Engine
+from model.registry import Registry, RegistryError
+
+__all__ = ["MODELS_ENV", "Choice", "choose_model", "models_root"]
+
+MODELS_ENV = "HIPEC_MODELS"
+APP_DIR = Path(__file__).resolve().parents[1]
+
+
+def models_root() -> Path:
+    """The registry folder: ``$HIPEC_MODELS`` or ``models/`` beside app.py."""
+    return Path(os.environ.get(MODELS_ENV) or APP_DIR / "models")
+
+
+@st.cache_resource(show_spinner="Verifying and loading the model…", max_entries=4)
+def _engine(root: str, version_id: str, manifest_sha256: str) -> Engine:
+    # keyed by the manifest's hash: a retrained bundle under the same id is loaded afresh
+    return Engine(Registry(root).load(version_id))
+
+
+@dataclass
+class Choice:
+    """What the user picked in the sidebar, loaded."""
+
+    engine: Engine
+    model: str
+    version_id: str
+    manifest_sha256: str
+    problems: list[str]
+
+    @property
+    def bundle(self):
+        return self.engine.bundle
+
+    @property
+    def schema(self):
+        return self.engine.schema
+
+    @property
+    def model_label(self) -> str:
+        return self.bundle.manifest["models"][self.model].get("label", self.model)
+
+    @property
+    def synthetic(self) -> bool:
+        return bool(self.bundle.manifest.get("training_data", {}).get("synthetic"))
+
+
+def _load(root: Path, vid: str) -> tuple[Engine, str]:
+    sha = sha256_file(root / vid / MANIFEST)
+    return _engine(str(root), vid, sha), sha
+
+
+def _label(row: dict) -> str:
+    bits = [row["version_id"]]
+    if row.get("active"):
+        bits.append("(active)")
+    if row.get("rows"):
+        bits.append(f"· {row['rows']} patients")
+    return " ".join(bits)
+
+
+def choose_model() -> Choice | None:
+    """Sidebar model chooser over the registry; falls back to the last good bundle."""
+    root = models_root()
+    registry = Registry(root)
+    try:
+        rows = registry.rows()
+    except RegistryError as exc:
+        st.error(f"The model registry cannot be read: {exc}")
+        return None
+    if not rows:
+        st.error(
+            f"No model in {root}. Build the default one with `bash scripts/start.sh`, or train "
+            "one with `python -m training fit --data FILE.csv --promote`."
+        )
+        return None
+    # the active bundle first, then newest first: the order in which to fall back
+    rows.sort(key=lambda r: not r.get("active"))
+    labels = {r["version_id"]: _label(r) for r in rows}
+    picked = st.sidebar.selectbox(
+        "Model bundle",
+        list(labels),
+        format_func=labels.get,
+        key="bundle",
+        help="Bundles in this app's registry. The active one is the default.",
+        persist_state="session",
+    )
+    problems = []
+    order = [picked] + [v for v in labels if v != picked]
+    for vid in order:
+        try:
+            engine, sha = _load(root, vid)
+            break
+        except (BundleError, RegistryError, OSError, ValueError) as exc:
+            problems.append(f"Bundle {vid} was refused: {exc}")
+    else:
+        for p in problems:
+            st.error(p)
+        st.error("No bundle in the registry passed verification; nothing can be shown.")
+        return None
+    for p in problems:
+        st.error(p + f" Showing bundle {vid} instead.")
+    names = engine.models
+    default = engine.bundle.default_model
+    model = st.sidebar.radio(
+        "Model",
+        names,
+        index=names.index(default) if default in names else 0,
+        format_func=lambda m: (
+            engine.bundle.manifest["models"][m].get("label", m)
+            + (" (default)" if m == default else "")
+        ),
+        key=f"model.{vid}",
+        help="The penalised Cox model gives a 95 % band and exact factor contributions; "
+        "the random survival forest gives a curve without a band.",
+        persist_state="session",
+    )
+    return Choice(
+        engine=engine, model=model, version_id=vid, manifest_sha256=sha, problems=problems
+    )
+
+
+def simulated_banner(choice: Choice) -> None:
+    if choice.synthetic:
+        st.warning(
+            "**This model was trained on simulated patients**, not real ones. It demonstrates "
+            "the tool and must not be used for clinical decisions.",
+            icon=":material/science:",
+        )
