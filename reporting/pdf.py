@@ -59,8 +59,9 @@ SIMULATED = (
     "the tool and must not be used for clinical decisions."
 )
 # black-and-white friendly: grey levels and dash patterns (dash, gap in mm) per curve
-GREYS = [0, 90, 0, 90]
-DASH = [(0, 0), (2.2, 1.2), (0.6, 0.9), (3.5, 1.2, 0.6)]
+GREYS = [0, 80, 0, 110, 40, 0]
+DASH = [(0, 0), (2.2, 1.2), (0.6, 0.9), (3.5, 1.2), (1.2, 1.2), (4, 1, 0.6)]
+WIDTHS = [0.7, 0.45, 0.45, 0.45, 0.45, 0.3]
 _REPLACE = {"–": "-", "—": "-", "…": "...", "≥": ">=", "≤": "<=", "×": "x", "’": "'", "→": "->"}
 
 
@@ -87,7 +88,13 @@ def _plotly_png(curves: list[dict], literature: dict | None, width_mm: float, he
     from reporting.figures import survival_figure
 
     fig = survival_figure(curves, literature=literature, height=int(height_mm * 4))
-    fig.update_layout(width=int(width_mm * 4), template="simple_white", hovermode=False)
+    fig.update_layout(
+        width=int(width_mm * 4),
+        template="simple_white",
+        hovermode=False,
+        legend=dict(orientation="h", y=-0.3, x=0),
+        margin=dict(b=90),
+    )
     kaleido.start_sync_server(silence_warnings=True)
     return kaleido.calc_fig_sync(fig, opts={"format": "png", "scale": 2})
 
@@ -139,6 +146,8 @@ class _Report(FPDF):
             self.set_x(x)
             for c, wi in zip(cols, fr, strict=True):
                 text = _t(row[c])
+                if self.get_string_width(text) > wi - 1 and " - " in text:
+                    text = text.split(" - ")[0]  # "CC1 - residual nodules ..." -> "CC1"
                 while self.get_string_width(text) > wi - 1 and len(text) > 4:
                     text = text[:-2] + "."
                 self.cell(wi, line, text, border="B")
@@ -160,7 +169,6 @@ class _Report(FPDF):
         left, bottom = 11, 9
         px, py, pw, ph = x + left, y + 2, w - left - 2, h - bottom - 2
         tmax = max(float(np.asarray(c["grid"])[-1]) for c in curves)
-        tmax = 12 * np.ceil(tmax / 12)
 
         def X(t):
             return px + pw * np.asarray(t, dtype=float) / tmax
@@ -174,18 +182,13 @@ class _Report(FPDF):
         for s in (0, 0.25, 0.5, 0.75, 1):
             self.line(px, float(Y(s)), px + pw, float(Y(s)))
             self.text(x + 1, float(Y(s)) + 1, f"{100 * s:.0f}%")
-        for t in np.arange(0, tmax + 1, 12):
+        for t in np.arange(0, tmax + 1e-9, 12):
             self.text(float(X(t)) - 1.5, py + ph + 3.5, f"{t:.0f}")
         self.text(px + pw / 2 - 18, py + ph + 7.5, "Months after CRS+HIPEC")
         if literature:
             lo, hi = literature["median_months"]
             self.set_fill_color(225)
             self.rect(float(X(lo)), py, float(X(hi) - X(lo)), ph, style="F")
-            self.set_font("Helvetica", "I", 6)
-            self.text(
-                float(X(hi)) + 1, py + ph - 2, _t(f"{literature['label']}: median {lo:g}-{hi:g} mo")
-            )
-            self.text(float(X(hi)) + 1, py + ph - 0.2, "(published figure, not this model)")
         for k, c in enumerate(curves):
             g = np.asarray(c["grid"], dtype=float)
             lo, hi = c.get("lower"), c.get("upper")
@@ -201,9 +204,9 @@ class _Report(FPDF):
                 bot = list(zip(X(gx), Y(np.repeat(lo, 2)[:-1]), strict=True))[::-1]
                 self.set_fill_color(215 if k == 0 else 235)
                 self.polygon([(float(a), float(b)) for a, b in top + bot], style="F")
-            self.set_draw_color(GREYS[k % 4])
-            self.set_line_width(0.55)
-            d = DASH[k % 4]
+            self.set_draw_color(GREYS[k % 6])
+            self.set_line_width(WIDTHS[k % 6])
+            d = DASH[k % 6]
             self.set_dash_pattern(dash=d[0], gap=d[1])
             pts = list(zip(X(gx), Y(np.repeat(c["survival"], 2)[:-1]), strict=True))
             self.polyline([(float(a), float(b)) for a, b in pts])
@@ -217,16 +220,26 @@ class _Report(FPDF):
         for k, c in enumerate(curves):
             lx = px + (k % 2) * pw / 2
             yy = ly + (k // 2) * 3.4
-            self.set_draw_color(GREYS[k % 4])
-            self.set_line_width(0.55)
-            self.set_dash_pattern(dash=DASH[k % 4][0], gap=DASH[k % 4][1])
+            self.set_draw_color(GREYS[k % 6])
+            self.set_line_width(WIDTHS[k % 6])
+            self.set_dash_pattern(dash=DASH[k % 6][0], gap=DASH[k % 6][1])
             self.line(lx, yy, lx + 7, yy)
             self.set_dash_pattern()
             self.text(lx + 8.5, yy + 1, _t(c["name"]))
         self.set_draw_color(0)
         self.set_line_width(0.2)
+        notes = []
         if any(c.get("lower") is not None and np.isfinite(c["lower"]).all() for c in curves):
-            self.text(px, ly + 3.4 * ((len(curves) + 1) // 2) + 0.6, "Shaded: 95 % band.")
+            notes.append("Shaded: 95 % band.")
+        if literature:
+            lo, hi = literature["median_months"]
+            notes.append(
+                f"Grey strip at {lo:g}-{hi:g} months: {literature['label'].lower()}, published "
+                "median (not this model)."
+            )
+        self.set_font("Helvetica", "I", 6.5)
+        for j, note in enumerate(notes):
+            self.text(px, ly + 3.4 * ((len(curves) + 1) // 2) + 0.6 + 3 * j, _t(note))
 
     def paragraph(self, text: str, size: float = 7.5, style: str = "") -> None:
         self.set_font("Helvetica", style, size)
@@ -290,21 +303,22 @@ def patient_report(
     pdf.heading(
         f"Predicted overall survival{f', given alive at {alive_at:g} months' if alive_at else ''}"
     )
-    pdf.curves([_prognosis_curve("This patient", shown)], 12, pdf.get_y(), 112, 68)
-    pdf.set_xy(130, top)
-    pdf.heading("Survival with 95 % intervals", x=130)
-    pdf.kv_table(survival_table(shown), 130, 68, (3.2, 1.4, 2.2), size=7)
+    pdf.curves([_prognosis_curve("This patient", shown)], 12, pdf.get_y(), 104, 72)
+    pdf.set_xy(120, top)
+    pdf.heading("Survival with 95 % intervals", x=120)
+    pdf.kv_table(survival_table(shown), 120, 78, (3.2, 1.9, 1.7), size=7)
     if prognosis.unknown:
-        pdf.set_x(130)
+        pdf.set_x(120)
         pdf.set_font("Helvetica", "I", 6.5)
         names = ", ".join(pdf.context.bundle.schema.feature(n).label for n in prognosis.unknown)
         pdf.multi_cell(
-            68, 3, _t(f"Unknown inputs ({names}) are averaged over their plausible values.")
+            78, 3, _t(f"Unknown inputs ({names}) are averaged over their plausible values.")
         )
-    y = top + 84
+    y = top + 92
     pdf.set_xy(12, y)
     pdf.heading("Factors as entered", x=12)
     _factors(pdf, values, 12, 78)
+    left_end = pdf.get_y()
     pdf.set_xy(96, y)
     pdf.heading("What each factor contributes (hazard ratio vs reference)", x=96)
     if prognosis.contributions:
@@ -316,7 +330,7 @@ def patient_report(
             (3.2, 1.8, 1.6, 1.2),
             size=6.8,
         )
-    pdf.set_x(12)
+    pdf.set_xy(12, max(left_end, pdf.get_y()) + 2)
     for w in warnings:
         pdf.paragraph(f"Warning: {w}", size=7, style="I")
     return _output(_finish(pdf))
@@ -338,23 +352,23 @@ def candidacy_report(
     curves = [_prognosis_curve("Overall (weighted by the chances)", cand.overall)]
     named = candidacy_scenarios(schema, cand)
     curves += [{**_prognosis_curve(n, p), "lower": None, "upper": None} for n, p in named]
-    pdf.curves(curves, 12, pdf.get_y(), 112, 66, literature=cand.reference)
-    pdf.set_xy(130, top)
-    pdf.heading("Chances of the operative outcomes", x=130)
+    pdf.curves(curves, 12, pdf.get_y(), 104, 70, literature=cand.reference)
+    pdf.set_xy(120, top)
+    pdf.heading("Chances of the operative outcomes", x=120)
     pdf.set_font("Helvetica", "", 7.5)
     for c in cand.chances:
         _, label, chance = outcome_chance(schema, c)
-        pdf.set_x(130)
+        pdf.set_x(120)
         pdf.multi_cell(
-            68,
+            78,
             3.6,
-            _t(f"Chance of {label.lower()}: {fmt_percent(chance)}"),
+            _t(f"Chance of {label[0].lower() + label[1:]}: {fmt_percent(chance)}"),
             new_x="LEFT",
             new_y="NEXT",
         )
     pdf.ln(1)
-    pdf.heading("Overall, with 95 % intervals", x=130)
-    pdf.kv_table(survival_table(cand.overall), 130, 68, (3.2, 1.4, 2.2), size=7)
+    pdf.heading("Overall, with 95 % intervals", x=120)
+    pdf.kv_table(survival_table(cand.overall), 120, 78, (3.2, 1.9, 1.7), size=7)
     y = top + 92
     pdf.set_xy(12, y)
     pdf.heading("By operative outcome (estimate and 95 % interval)", x=12)
