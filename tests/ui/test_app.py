@@ -1,0 +1,254 @@
+"""Every page driven through Streamlit's AppTest: the numbers shown are what model/ returns."""
+
+import json
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from model.bundle import MANIFEST, sha256_file
+from model.engine import Engine, conditional
+from model.registry import Registry
+from reporting.summary import (
+    candidacy_scenarios,
+    fmt_percent,
+    outcome_chance,
+    scenario_table,
+    survival_table,
+)
+from tests.conftest import ROOT
+
+st_testing = pytest.importorskip("streamlit.testing.v1")
+APP = str(ROOT / "app.py")
+TIMEOUT = 60  # first run imports scikit-learn and loads the bundle; generous for slow CI
+
+
+@pytest.fixture(scope="module")
+def app_registry(tmp_path_factory, small_bundle):
+    """A registry holding a copy of the session bundle, promoted."""
+    root = tmp_path_factory.mktemp("app_models")
+    dest = root / small_bundle.name
+    shutil.copytree(small_bundle, dest)
+    # the session cohort lives in a temp folder; declare it simulated, as the shipped ones are
+    manifest = json.loads((dest / MANIFEST).read_text())
+    manifest["training_data"]["synthetic"] = True
+    (dest / MANIFEST).write_text(json.dumps(manifest))
+    reg = Registry(root)
+    reg.register(dest)
+    reg.promote(dest.name)
+    return root
+
+
+@pytest.fixture(scope="module")
+def engine(app_registry):
+    return Engine(Registry(app_registry).load())
+
+
+@pytest.fixture
+def at(app_registry, monkeypatch):
+    monkeypatch.setenv("HIPEC_MODELS", str(app_registry))
+    app = st_testing.AppTest.from_file(APP, default_timeout=TIMEOUT)
+    return app.run()
+
+
+def frame_with(at, column: str) -> pd.DataFrame | None:
+    """The shown dataframe that has this column (AppTest does not expose dataframe keys)."""
+    for d in at.dataframe:
+        if column in d.value.columns:
+            return d.value
+    return None
+
+
+def shown_table(at, i=0) -> pd.DataFrame:
+    return at.table[i].value.reset_index()
+
+
+def expected(engine, values, model="coxnet", alive_at=0):
+    p = engine.predict(engine.frame([values]), model, contributions=True)[0]
+    return survival_table(conditional(p, alive_at) if alive_at else p), p
+
+
+def reference(engine) -> dict:
+    return dict(engine.bundle.manifest["reference_patient"])
+
+
+def assert_same(shown: pd.DataFrame, want: pd.DataFrame):
+    assert shown["Outcome"].tolist() == want["Outcome"].tolist()
+    assert shown["Estimate"].tolist() == want["Estimate"].tolist()
+    assert shown["95 % interval"].tolist() == want["95 % interval"].tolist()
+
+
+def test_calculator_shows_the_engines_numbers_and_follows_the_inputs(at, engine):
+    assert not at.exception
+    assert any("simulated patients" in w.value for w in at.warning)
+    values = reference(engine)
+    assert_same(shown_table(at), expected(engine, values)[0])
+
+    # a worse patient: numbers change and still equal the engine's
+    at.number_input(key="patient.ki67").set_value(40.0)
+    at.number_input(key="patient.pci").set_value(30)
+    at.selectbox(key="patient.cc").set_value(3)
+    at.run()
+    assert not at.exception
+    values.update(ki67=40.0, pci=30, cc=3)
+    want, p = expected(engine, values)
+    got = shown_table(at)
+    assert_same(got, want)
+    assert got["Estimate"].tolist() != expected(engine, reference(engine))[0]["Estimate"].tolist()
+
+    # the contributions table lists every factor and sums to the log hazard ratio
+    contrib = frame_with(at, "Hazard ratio")
+    assert set(contrib["Factor"]) >= {f.label for f in engine.schema.features}
+
+
+def test_calculator_unknown_input_is_averaged_and_named(at, engine):
+    at.checkbox(key="patient.ki67.unknown").check().run()
+    assert not at.exception
+    values = reference(engine)
+    values["ki67"] = None
+    assert_same(shown_table(at), expected(engine, values)[0])
+    assert any("Ki-67" in i.value for i in at.info)
+
+
+def test_calculator_conditional_survival(at, engine):
+    at.number_input(key="alive_at").set_value(12).run()
+    assert not at.exception
+    assert_same(shown_table(at), expected(engine, reference(engine), alive_at=12)[0])
+
+
+def test_calculator_off_step_value_is_refused_with_field_and_range(at):
+    at.number_input(key="patient.kps").set_value(75).run()
+    assert not at.exception
+    errors = " ".join(e.value for e in at.error)
+    assert "Karnofsky" in errors and "steps of 10" in errors
+    assert len(at.table) == 0  # no prediction from bad input
+
+
+def test_calculator_forest_has_no_band(at, engine):
+    at.radio(key=f"model.{engine.bundle.version_id}").set_value("rsf").run()
+    assert not at.exception
+    want, _ = expected(engine, reference(engine), model="rsf")
+    assert_same(shown_table(at), want)
+    assert "no band for this model" in shown_table(at)["95 % interval"].tolist()
+
+
+def test_candidacy_chances_and_curves(at, engine):
+    at.switch_page("ui/pages/candidacy.py").run()
+    assert not at.exception
+    values = {f.name: reference(engine)[f.name] for f in engine.schema.stage_features("pre")}
+    cand = engine.candidacy(engine.frame([values]))
+    shown = {m.label: m.value for m in at.metric}
+    for c in cand.chances:
+        short, _, chance = outcome_chance(engine.schema, c)
+        assert shown[f"Chance of {short}"] == fmt_percent(chance)
+    assert_same(shown_table(at, 0), survival_table(cand.overall))
+    by_outcome = at.table[1].value
+    pd.testing.assert_frame_equal(
+        by_outcome, scenario_table(candidacy_scenarios(engine.schema, cand)), check_names=False
+    )
+    # the literature figure is labelled as such
+    assert any("not an output of this model" in c.value for c in at.caption)
+
+
+def test_compare_scenarios_side_by_side(at, engine):
+    at.switch_page("ui/pages/compare.py").run()
+    assert not at.exception
+    at.radio(key="cmp.n").set_value(3).run()
+    at.text_input(key="cmp2.name").set_value("Sarcomatoid").run()
+    at.selectbox(key="cmp2.pathology").set_value("sarcomatoid").run()
+    assert not at.exception
+    table = at.table[0].value
+    assert list(table.columns)[2] == "Sarcomatoid"
+    names = list(table.columns)
+    rows = []
+    for i in range(3):
+        v = {f.name: at.session_state[f"cmp{i}.{f.name}"] for f in engine.schema.features}
+        for f in engine.schema.features:
+            if f.kind in ("continuous", "integer") and at.session_state[f"cmp{i}.{f.name}.unknown"]:
+                v[f.name] = None
+        rows.append(v)
+    progs = engine.predict(engine.frame(rows))
+    pd.testing.assert_frame_equal(
+        table, scenario_table(list(zip(names, progs, strict=True))), check_names=False
+    )
+    assert table.loc["Survival at 3 years (36 months)", "Sarcomatoid"] != table.iloc[1, 0]
+
+
+def test_cohort_upload_scores_and_lists_problems(at, engine, small_cohort):
+    at.switch_page("ui/pages/cohort.py").run()
+    data = pd.read_csv(small_cohort[0]).head(60)
+    at.file_uploader(key="cohort.file").set_value(
+        ("cohort.csv", data.to_csv(index=False).encode(), "text/csv")
+    ).run()
+    assert not at.exception
+    preds = frame_with(at, "risk_group")
+    assert len(preds) == 60
+    assert set(preds["risk_group"]) <= {
+        "lower risk third",
+        "middle risk third",
+        "higher risk third",
+    }
+    from model.prognosis import predict_table
+    from model.validation import validate_dataset
+
+    want = predict_table(engine.bundle, validate_dataset(data, engine.schema, "predict").data)
+    np.testing.assert_allclose(preds["surv_36"], want["surv_36"], rtol=0, atol=1e-12)
+    assert at.get("plotly_chart")  # Kaplan-Meier per risk group (outcomes present)
+
+    bad = data.copy().astype(object)
+    bad.loc[3, "kps"] = 75
+    bad.loc[7, "pathology"] = "epitheliod"
+    at.file_uploader(key="cohort.file").set_value(
+        ("bad.csv", bad.to_csv(index=False).encode(), "text/csv")
+    ).run()
+    assert not at.exception
+    problems = frame_with(at, "problem")
+    found = {(int(r), c) for r, c in zip(problems["row"], problems["column"], strict=True)}
+    assert {(4, "kps"), (8, "pathology")} <= found
+    assert frame_with(at, "risk_group") is None
+
+
+def test_model_card_describes_the_bundle(at, engine, app_registry):
+    at.switch_page("ui/pages/model_card.py").run()
+    assert not at.exception
+    ident = at.table[0].value
+    sha = sha256_file(app_registry / engine.bundle.version_id / MANIFEST)
+    assert ident.loc["Bundle version", "Value"] == engine.bundle.version_id
+    assert ident.loc["Manifest SHA-256", "Value"] == sha
+    text = " ".join(m.value for m in at.markdown)
+    assert "Not for" in text and "Intended users" in text
+    metrics = at.table[1].value
+    c = engine.bundle.manifest["metrics"]["coxnet"]["corrected"]["harrell_c"]
+    assert metrics.loc["Harrell C", "Optimism-corrected"] == f"{c:.3f}"
+
+
+def test_tampered_bundle_is_refused_and_the_last_good_one_served(
+    tmp_path, small_bundle, monkeypatch
+):
+    root = tmp_path / "models"
+    root.mkdir()
+    reg = Registry(root)
+    good = root / "good"
+    bad = root / "bad"
+    for name in ("good", "bad"):
+        shutil.copytree(small_bundle, root / name)
+        # bundle folders carry their version id: rename it in the manifest copy
+        m = json.loads((root / name / MANIFEST).read_text())
+        m["version_id"] = name
+        (root / name / MANIFEST).write_text(json.dumps(m))
+    reg.register(good)
+    reg.promote("good")
+    reg.register(bad)
+    reg.promote("bad")
+    # a flipped byte in the active bundle's model file
+    model_file = bad / "coxnet.joblib"
+    blob = bytearray(model_file.read_bytes())
+    blob[len(blob) // 2] ^= 0xFF
+    model_file.write_bytes(bytes(blob))
+    monkeypatch.setenv("HIPEC_MODELS", str(root))
+    at = st_testing.AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    assert not at.exception
+    errors = " ".join(e.value for e in at.error)
+    assert "bad" in errors and "refused" in errors and "Showing bundle good" in errors
+    assert len(at.table) == 1  # the calculator still answers, from the good bundle
