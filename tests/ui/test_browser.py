@@ -1,0 +1,81 @@
+"""The page in a real browser: server on 127.0.0.1, headless Debian Chromium via Playwright.
+
+Fills the calculator form, sees the curve and the numbers change, uploads a CSV on the
+cohort page, and saves screenshots. CI installs Chromium (``.ci/run``); elsewhere the
+test is skipped with the reason when Chromium is missing, never in CI.
+"""
+
+import os
+import re
+import shutil
+
+import pandas as pd
+import pytest
+
+from model.engine import Engine
+from model.registry import Registry
+from reporting.summary import survival_table
+from tests.ui.browser import browser, chromium_path, serve, table_cell
+
+if chromium_path() is None:
+    if os.environ.get("CI"):
+        raise RuntimeError("CI must install Chromium (apt-get install chromium) for this test")
+    pytest.skip("Debian chromium is not installed here", allow_module_level=True)
+
+THREE_YEARS = "Survival at 3 years (36 months)"
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory, small_bundle):
+    root = tmp_path_factory.mktemp("browser_models")
+    shutil.copytree(small_bundle, root / small_bundle.name)
+    reg = Registry(root)
+    reg.register(root / small_bundle.name)
+    reg.promote(small_bundle.name)
+    return root
+
+
+def test_real_browser_calculator_and_cohort(models, tmp_path, small_cohort):
+    shots = tmp_path / "screenshots"
+    shots.mkdir()
+    engine = Engine(Registry(models).load())
+    ref = dict(engine.bundle.manifest["reference_patient"])
+    with serve(models, tmp_path / "server.log") as url, browser() as b:
+        page = b.new_page(viewport={"width": 1400, "height": 1100})
+        page.goto(url)
+        page.get_by_text(THREE_YEARS).first.wait_for(timeout=60_000)
+        page.locator(".js-plotly-plot").first.wait_for()
+        before = table_cell(page, THREE_YEARS)
+        want = survival_table(engine.predict(engine.frame([ref]))[0]).set_index("Outcome")
+        assert before == want.loc[THREE_YEARS, "Estimate"]
+        page.screenshot(path=shots / "calculator.png", full_page=True)
+
+        # a high Ki-67 and PCI: the numbers must change to the engine's for that patient
+        for label, value in (("Ki-67 index (%)", "45"), ("Peritoneal cancer index (PCI)", "33")):
+            box = page.get_by_label(label, exact=True)
+            box.fill(value)
+            box.press("Enter")
+        ref.update(ki67=45.0, pci=33)
+        want = survival_table(engine.predict(engine.frame([ref]))[0]).set_index("Outcome")
+        page.wait_for_function(
+            "([o, v]) => [...document.querySelectorAll('table tr')].some("
+            "r => r.innerText.includes(o) && r.innerText.includes(v))",
+            arg=[THREE_YEARS, want.loc[THREE_YEARS, "Estimate"]],
+            timeout=30_000,
+        )
+        after = table_cell(page, THREE_YEARS)
+        assert after == want.loc[THREE_YEARS, "Estimate"] and after != before
+        page.screenshot(path=shots / "calculator_changed.png", full_page=True)
+
+        # the cohort page: upload a CSV and see its predictions
+        csv = tmp_path / "patients.csv"
+        pd.read_csv(small_cohort[0]).head(40).to_csv(csv, index=False)
+        page.goto(f"{url}/cohort")
+        page.locator("input[type=file]").set_input_files(csv)
+        page.get_by_text("Predictions for 40 patients").wait_for(timeout=60_000)
+        page.get_by_text("Risk groups").wait_for()
+        page.screenshot(path=shots / "cohort.png", full_page=True)
+        body = page.inner_text("body")
+        assert re.search(r"lower risk third", body)
+    for name in ("calculator.png", "calculator_changed.png", "cohort.png"):
+        assert (shots / name).stat().st_size > 20_000  # a real rendering, not a blank page
