@@ -21,12 +21,14 @@ from __future__ import annotations
 
 import io
 import shutil
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
 import numpy as np
 from fpdf import FPDF
 
+from model.bundle import Bundle
 from model.candidacy import LITERATURE_REFERENCE, Candidacy
 from model.prognosis import Prognosis
 from reporting import card
@@ -43,6 +45,7 @@ from reporting.summary import (
 __all__ = [
     "INTENDED_USE",
     "Figures",
+    "ReportContext",
     "candidacy_report",
     "compare_report",
     "patient_report",
@@ -50,6 +53,17 @@ __all__ = [
 ]
 
 Figures = Literal["auto", "plotly", "native"]
+
+
+@dataclass
+class ReportContext:
+    """Which model made the prediction (the page's model choice carries the same fields)."""
+
+    bundle: Bundle
+    model: str
+    manifest_sha256: str
+
+
 INTENDED_USE = (
     "Intended use: an estimate of overall survival after CRS+HIPEC to support discussion by "
     "clinicians and tumour boards. It supports and does not replace clinical judgement."
@@ -243,7 +257,12 @@ class _Report(FPDF):
 
     def paragraph(self, text: str, size: float = 7.5, style: str = "") -> None:
         self.set_font("Helvetica", style, size)
-        self.multi_cell(0, size * 0.48, _t(text), new_x="LMARGIN", new_y="NEXT")
+        text = _t(text)
+        # cell() is much faster than multi_cell's line breaking; most lines fit on one line
+        if self.get_string_width(text) < self.epw - 1:
+            self.cell(0, size * 0.48, text, new_x="LMARGIN", new_y="NEXT")
+        else:
+            self.multi_cell(0, size * 0.48, text, new_x="LMARGIN", new_y="NEXT")
 
     def footer_block(self, extra: list[str] = ()) -> None:
         ctx = self.context

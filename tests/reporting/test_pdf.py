@@ -1,0 +1,168 @@
+"""PDF reports: one page, the same numbers as the page, figures with and without a browser."""
+
+import io
+
+import numpy as np
+import pandas as pd
+import pypdfium2 as pdfium
+import pytest
+from typer.testing import CliRunner
+
+from model.bundle import MANIFEST, load_bundle, sha256_file
+from model.engine import Engine
+from reporting import pdf as pdfmod
+from reporting.card import c_index_text
+from reporting.pdf import ReportContext, candidacy_report, compare_report, patient_report
+from reporting.summary import (
+    candidacy_scenarios,
+    factor_table,
+    outcome_chance,
+    scenario_table,
+    survival_table,
+)
+from training.cli import app
+
+
+@pytest.fixture(scope="module")
+def engine(small_bundle):
+    return Engine(load_bundle(small_bundle))
+
+
+@pytest.fixture(scope="module")
+def context(engine, small_bundle):
+    return ReportContext(engine.bundle, "coxnet", sha256_file(small_bundle / MANIFEST))
+
+
+@pytest.fixture(scope="module")
+def patient(engine):
+    values = dict(engine.bundle.manifest["reference_patient"])
+    values.update(ki67=None, pci=31, cc=2)
+    return values
+
+
+def text_of(blob: bytes) -> tuple[int, str]:
+    doc = pdfium.PdfDocument(blob)
+    text = "\n".join(doc[i].get_textpage().get_text_range() for i in range(len(doc)))
+    # PDF text extraction may break lines anywhere: compare on single spaces
+    return len(doc), " ".join(text.replace("\r", " ").split())
+
+
+def norm(s: str) -> str:
+    return " ".join(pdfmod._t(s).split())
+
+
+def test_patient_report_holds_the_pages_numbers(engine, context, patient):
+    p = engine.predict(engine.frame([patient]), contributions=True)[0]
+    blob = patient_report(context, patient, p, ["PCI 31 is outside"], figures="native")
+    pages, text = text_of(blob)
+    assert pages == 1
+    for _, row in survival_table(p).iterrows():
+        assert norm(f"{row['Estimate']} {row['95 % interval']}") in text
+    for _, row in factor_table(engine.schema, patient).iterrows():
+        # a long level label is cut to its code where the column is narrow ("CC2 - ..." -> "CC2")
+        short = row["Value"].split(" - ")[0]
+        assert norm(f"{row['Factor']} {short}") in text
+    assert "Ki-67 index unknown" in text
+    assert context.manifest_sha256 in text
+    assert engine.bundle.version_id in text
+    assert norm(c_index_text(engine.bundle, "coxnet")) in text
+    assert "does not replace clinical judgement" in text
+    assert "Warning: PCI 31 is outside" in text
+
+
+def test_simulated_warning_only_for_simulated_training_data(engine, context, patient):
+    p = engine.predict(engine.frame([patient]))[0]
+    synthetic = engine.bundle.manifest["training_data"]["synthetic"]
+    _, text = text_of(patient_report(context, patient, p, figures="native"))
+    assert ("TRAINED ON SIMULATED DATA" in text) == bool(synthetic)
+    manifest = {**engine.bundle.manifest}
+    manifest["training_data"] = {**manifest["training_data"], "synthetic": True}
+    fake = type("B", (), {})()
+    fake.manifest, fake.schema, fake.version_id = manifest, engine.schema, engine.bundle.version_id
+    _, text = text_of(
+        patient_report(ReportContext(fake, "coxnet", "0" * 64), patient, p, figures="native")
+    )
+    assert "TRAINED ON SIMULATED DATA" in text
+
+
+def test_page_one_renders_to_png(engine, context, patient):
+    p = engine.predict(engine.frame([patient]), contributions=True)[0]
+    doc = pdfium.PdfDocument(patient_report(context, patient, p, figures="native"))
+    assert len(doc) == 1
+    image = doc[0].render(scale=1).to_pil()
+    w, h = image.size
+    assert abs(h / w - 297 / 210) < 0.01  # A4 portrait
+    # black-and-white legibility: there is dark ink (text, curve), not a blank page
+    grey = np.asarray(image.convert("L"))
+    assert (grey < 80).sum() > 2000
+
+
+def test_candidacy_report(engine, context, patient):
+    pre = {f.name: patient[f.name] for f in engine.schema.stage_features("pre")}
+    cand = engine.candidacy(engine.frame([pre]))
+    pages, text = text_of(candidacy_report(context, pre, cand, figures="native"))
+    assert pages == 1
+    for c in cand.chances:
+        _, label, chance = outcome_chance(engine.schema, c)
+        assert f"{100 * chance:.0f} %" in text
+    table = scenario_table(candidacy_scenarios(engine.schema, cand))
+    for cell in table.to_numpy().ravel():
+        assert norm(cell) in text
+    assert "not a model output" in text
+    # post-operative facts are not listed as entered before surgery
+    assert "Completeness of cytoreduction" not in text.split("Pre-operative factors")[1]
+
+
+def test_compare_report(engine, context, patient):
+    a = dict(patient, cc=0)
+    b = dict(patient, cc=3)
+    progs = engine.predict(engine.frame([a, b]))
+    named = [("CC0", progs[0]), ("CC3", progs[1])]
+    pages, text = text_of(compare_report(context, [("CC0", a), ("CC3", b)], named, "native"))
+    assert pages == 1
+    for cell in scenario_table(named).to_numpy().ravel():
+        assert norm(cell) in text
+
+
+def test_plotly_figures_and_the_browserless_fallback(engine, context, patient, monkeypatch):
+    p = engine.predict(engine.frame([patient]))[0]
+    if pdfmod.plotly_available():
+        blob = patient_report(context, patient, p, figures="plotly")
+        assert len(pdfium.PdfDocument(blob)) == 1
+        assert b"/Subtype /Image" in blob  # the exported plotly figure
+    # no browser: "auto" draws the curve itself and still makes the report
+    monkeypatch.setattr(pdfmod, "plotly_available", lambda: False)
+    blob = patient_report(context, patient, p, figures="auto")
+    assert b"/Subtype /Image" not in blob
+    pages, text = text_of(blob)
+    assert pages == 1 and "Months after CRS+HIPEC" in text
+
+
+def test_report_cli_writes_one_pdf_per_patient(small_bundle, small_cohort, tmp_path):
+    data = pd.read_csv(small_cohort[0]).head(5)
+    data.loc[1, "patient_id"] = "a/b"  # ids become safe file names
+    csv = tmp_path / "p.csv"
+    data.to_csv(csv, index=False)
+    out = tmp_path / "reports"
+    res = CliRunner().invoke(
+        app, ["report", "--bundle", str(small_bundle), "--data", str(csv), "--out", str(out)]
+    )
+    assert res.exit_code == 0, res.output
+    files = sorted(f.name for f in out.iterdir())
+    assert len(files) == 5 and "a_b.pdf" in files
+    blob = (out / files[0]).read_bytes()
+    assert len(pdfium.PdfDocument(io.BytesIO(blob))) == 1
+
+
+def test_report_cli_refuses_bad_data(small_bundle, small_cohort, tmp_path):
+    data = pd.read_csv(small_cohort[0]).head(5).astype(object)
+    data.loc[2, "kps"] = 75
+    csv = tmp_path / "bad.csv"
+    data.to_csv(csv, index=False)
+    res = CliRunner().invoke(
+        app,
+        ["report", "--bundle", str(small_bundle), "--data", str(csv), "--out", str(tmp_path / "o")],
+    )
+    assert res.exit_code != 0
+    assert "kps" in res.output and "row 3" in res.output
+    assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
