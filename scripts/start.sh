@@ -9,9 +9,5 @@ if ! .venv/bin/python -m training models active --out models >/dev/null 2>&1; th
   .venv/bin/python -m training fit --data data/synthetic/dmpm_2000.csv --out models --seed 0 --promote
 fi
 echo "Active model: $(.venv/bin/python -m training models active --out models)"
-if [ ! -f app.py ]; then
-  echo "The calculator page is not built yet (issue 5). Meanwhile, the model's validation report:"
-  echo "  models/$(.venv/bin/python -m training models active --out models)/report.html"
-  exit 0
-fi
+echo "Open http://localhost:8501 (Ctrl+C stops the page)."
 exec .venv/bin/streamlit run app.py "$@"

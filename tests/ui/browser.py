@@ -103,3 +103,81 @@ def table_cell(page, outcome: str, column: int = 1) -> str:
     """Text of one cell of the first survival table on the page."""
     row = page.locator("table tr", has_text=outcome).first
     return row.locator("td").nth(column - 1).inner_text().strip()
+
+
+# ---------------------------------------------------------------- concurrent sessions
+# the first table's text with whitespace collapsed: "Outcome Estimate ... Survival at 1 year ..."
+TABLE_JS = (
+    "() => { const t = document.querySelector('table'); "
+    "return t ? t.innerText.replace(/\\s+/g, ' ').trim() : ''; }"
+)
+
+
+def row_texts(table) -> list[str]:
+    """The strings a survival table (reporting.summary.survival_table) shows, row by row."""
+    return [" ".join(str(c) for c in row) for row in table.itertuples(index=False)]
+
+
+def sessions(
+    url: str,
+    users: list[list[dict]],
+    think: tuple[float, float] = (0.5, 2.5),
+    seed: int = 0,
+    timeout_ms: int = 180_000,
+) -> list[list[dict]]:
+    """Users working on the calculator at the same time, each in its own browser session.
+
+    ``users[k]`` is user k's list of steps, each ``{"pci": value, "expected": [row texts]}``.
+    All sessions are opened first (at most four loading at once); then every user, at the
+    same moment, sets the PCI of each step in turn, waits until their own table shows that
+    step's ``expected`` rows (the engine's numbers for that patient), and pauses a random
+    think time before the next step. Returns, per user and step, ``seconds`` from pressing
+    Enter to seeing the updated table, and the ``table`` text seen.
+    """
+    import asyncio
+    import random
+
+    from playwright.async_api import async_playwright
+
+    async def one(browser_, k, steps, loading, barrier) -> list[dict]:
+        rng = random.Random(seed + k)
+        ctx = await browser_.new_context(viewport={"width": 1300, "height": 1000})
+        page = await ctx.new_page()
+        async with loading:
+            await page.goto(url, timeout=timeout_ms)
+            await page.get_by_text("Survival at 3 years").first.wait_for(timeout=timeout_ms)
+        await barrier.wait()
+        out = []
+        pci = page.get_by_label("Peritoneal cancer index (PCI)", exact=True)
+        for step in steps:
+            await asyncio.sleep(rng.uniform(*think))
+            before = await page.evaluate(TABLE_JS)
+            await pci.fill(str(step["pci"]))
+            t0 = time.perf_counter()
+            await pci.press("Enter")
+            await page.wait_for_function(
+                "([want, before]) => { const t = (" + TABLE_JS + ")(); "
+                "return t !== before && want.every(w => t.includes(w)); }",
+                arg=[step["expected"], before],
+                timeout=timeout_ms,
+                polling=20,
+            )
+            out.append(
+                {"seconds": time.perf_counter() - t0, "table": await page.evaluate(TABLE_JS)}
+            )
+        await ctx.close()
+        return out
+
+    async def main():
+        async with async_playwright() as p:
+            b = await p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+            try:
+                loading = asyncio.Semaphore(4)
+                barrier = asyncio.Barrier(len(users))
+                return await asyncio.gather(
+                    *(one(b, k, steps, loading, barrier) for k, steps in enumerate(users))
+                )
+            finally:
+                await b.close()
+
+    return asyncio.run(main())

@@ -1,0 +1,187 @@
+"""The page's speed: input change to redrawn chart, cold start, and 20 concurrent users.
+
+    python benchmarks/app.py [--models models] [--sessions 20] [--changes 30]
+
+Uses the active bundle of the registry (``scripts/start.sh`` builds the default one).
+- rerun: server-side time of one input change on the calculator (Streamlit's AppTest
+  runs the page script in process: prediction, band, contributions, figures, tables),
+  median over ``--changes`` PCI values. Target <= 150 ms.
+- cold start: a fresh ``streamlit run`` process until headless Chromium shows the first
+  survival table (imports, bundle verification and loading, first prediction). Target <= 3 s.
+- concurrency: ``--sessions`` users with a browser session each, all open at once, each
+  changing the PCI ``--steps`` times with 0.5-2.5 s of thinking between changes; every
+  step must show that user's own patient's numbers (no state bleeding); the median time
+  from Enter to the updated table in Chromium, against one user alone. Target: within 3x.
+  Browser and server share the machine's cores, so this includes 20 pages' rendering.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from _common import ROOT, table, write_result
+
+sys.path.insert(0, str(ROOT))
+
+from model.engine import Engine
+from model.registry import Registry
+from reporting.summary import survival_table
+from tests.ui.browser import browser, row_texts, serve, sessions
+
+COLD_SNIPPET = """
+import os, time
+t0 = time.perf_counter()
+from streamlit.testing.v1 import AppTest
+at = AppTest.from_file({app!r}, default_timeout=120).run()
+assert not at.exception and len(at.table) == 1
+print(time.perf_counter() - t0)
+"""
+
+
+def rerun_latency(models: Path, changes: int) -> dict:
+    import os
+
+    from streamlit.testing.v1 import AppTest
+
+    os.environ["HIPEC_MODELS"] = str(models)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    times = []
+    for k in range(changes):
+        at.number_input(key="patient.pci").set_value(5 + k % 30)
+        t0 = time.perf_counter()
+        at.run()
+        times.append(time.perf_counter() - t0)
+        assert not at.exception and len(at.table) == 1
+    return {"median_ms": 1000 * statistics.median(times), "max_ms": 1000 * max(times)}
+
+
+def cold_apptest(models: Path) -> float:
+    out = subprocess.run(
+        [sys.executable, "-c", COLD_SNIPPET.format(app=str(ROOT / "app.py"))],
+        env={**__import__("os").environ, "HIPEC_MODELS": str(models)},
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def cold_browser(models: Path, log: Path) -> dict:
+    """Seconds from launching the server to the health check, and to the first table."""
+    with browser() as b:
+        page = b.new_page()
+        t0 = time.perf_counter()
+        with serve(models, log) as url:
+            up = time.perf_counter() - t0
+            page.goto(url)
+            page.get_by_text("Survival at 3 years").first.wait_for(timeout=120_000)
+            first = time.perf_counter() - t0
+    return {"server_up_s": up, "first_table_s": first}
+
+
+def concurrency(models: Path, n: int, steps: int, log: Path) -> dict:
+    engine = Engine(Registry(models).load())
+    ref = dict(engine.bundle.manifest["reference_patient"])
+    expected = {}
+    for pci in range(0, 40):
+        want = survival_table(engine.predict(engine.frame([dict(ref, pci=pci)]))[0])
+        expected[pci] = row_texts(want)
+    # user k walks through PCI values of their own; consecutive steps always differ
+    plans = [
+        [
+            {"pci": (3 * k + 7 * j) % 40, "expected": expected[(3 * k + 7 * j) % 40]}
+            for j in range(steps)
+        ]
+        for k in range(n)
+    ]
+    with serve(models, log) as url:
+        single = [s["seconds"] for s in sessions(url, plans[:1])[0]]
+        many = sessions(url, plans)
+    times = [s["seconds"] for user in many for s in user]
+    correct = sum(
+        all(w in got["table"] for w in step["expected"])
+        for user, plan in zip(many, plans, strict=True)
+        for got, step in zip(user, plan, strict=True)
+    )
+    s1, sn = statistics.median(single), statistics.median(times)
+    return {
+        "sessions": n,
+        "steps_per_user": steps,
+        "think_time_s": [0.5, 2.5],
+        "single_median_s": s1,
+        "concurrent_median_s": sn,
+        "concurrent_p90_s": statistics.quantiles(times, n=10)[-1],
+        "ratio": sn / s1,
+        "correct_steps": correct,
+        "steps": len(times),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--models", type=Path, default=ROOT / "models")
+    ap.add_argument("--sessions", type=int, default=20)
+    ap.add_argument("--changes", type=int, default=30)
+    ap.add_argument("--steps", type=int, default=4, help="Input changes per concurrent user.")
+    args = ap.parse_args()
+    if Registry(args.models).active_id is None:
+        sys.exit(f"no active bundle in {args.models}: run scripts/start.sh first")
+    log = Path("/tmp") / "hipec-bench-server.log"
+    rerun = rerun_latency(args.models, args.changes)
+    cold = cold_apptest(args.models)
+    browser_cold = cold_browser(args.models, log)
+    conc = concurrency(args.models, args.sessions, args.steps, log)
+    c = conc
+    rows = [
+        [
+            "input change -> redrawn page, server side (median)",
+            f"{rerun['median_ms']:.0f} ms",
+            "<= 150 ms",
+        ],
+        ["input change, server side (max)", f"{rerun['max_ms']:.0f} ms", ""],
+        ["cold start, page script in a fresh process", f"{cold:.2f} s", "<= 3 s"],
+        [
+            "cold start, server launch -> first table in Chromium",
+            f"{browser_cold['first_table_s']:.2f} s",
+            "",
+        ],
+        [
+            "one user: Enter -> updated table in Chromium (median)",
+            f"{c['single_median_s']:.2f} s",
+            "",
+        ],
+        [f"{c['sessions']} users at once: same (median)", f"{c['concurrent_median_s']:.2f} s", ""],
+        [
+            f"{c['sessions']} users at once: same (90th percentile)",
+            f"{c['concurrent_p90_s']:.2f} s",
+            "",
+        ],
+        [f"{c['sessions']} users / one user (medians)", f"{c['ratio']:.2f}x", "<= 3x"],
+        [
+            "steps that showed the user's own patient's numbers",
+            f"{c['correct_steps']}/{c['steps']}",
+            "all",
+        ],
+    ]
+    print(table(["measure", "value", "target"], rows))
+    path = write_result(
+        "app",
+        {
+            "bundle": Registry(args.models).active_id,
+            "rerun": rerun,
+            "cold_start_apptest_s": cold,
+            "cold_start_browser": browser_cold,
+            "concurrency": conc,
+        },
+    )
+    print(f"wrote {path.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
