@@ -30,8 +30,8 @@ sys.path.insert(0, str(ROOT))
 
 from model.engine import Engine
 from model.registry import Registry
-from reporting.summary import survival_table
-from tests.ui.browser import browser, row_texts, serve, sessions
+from tests.ui.browser import browser, serve, sessions
+from tests.ui.browser import plans as make_plans
 
 COLD_SNIPPET = """
 import os, time
@@ -87,19 +87,7 @@ def cold_browser(models: Path, log: Path) -> dict:
 
 def concurrency(models: Path, n: int, steps: int, log: Path) -> dict:
     engine = Engine(Registry(models).load())
-    ref = dict(engine.bundle.manifest["reference_patient"])
-    expected = {}
-    for pci in range(0, 40):
-        want = survival_table(engine.predict(engine.frame([dict(ref, pci=pci)]))[0])
-        expected[pci] = row_texts(want)
-    # user k walks through PCI values of their own; consecutive steps always differ
-    plans = [
-        [
-            {"pci": (3 * k + 7 * j) % 40, "expected": expected[(3 * k + 7 * j) % 40]}
-            for j in range(steps)
-        ]
-        for k in range(n)
-    ]
+    plans = make_plans(engine, n, steps)
     with serve(models, log) as url:
         single = [s["seconds"] for s in sessions(url, plans[:1])[0]]
         many = sessions(url, plans)

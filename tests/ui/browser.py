@@ -181,3 +181,29 @@ def sessions(
                 await b.close()
 
     return asyncio.run(main())
+
+
+def plans(engine, users: int, steps: int) -> list[list[dict]]:
+    """Each user's PCI steps, with the engine's expected table rows for each.
+
+    Every step's table differs from the one before it (the reference patient's first),
+    so a session can tell that its page has updated.
+    """
+    from reporting.summary import survival_table
+
+    ref = dict(engine.bundle.manifest["reference_patient"])
+    rows = {
+        pci: row_texts(survival_table(engine.predict(engine.frame([dict(ref, pci=pci)]))[0]))
+        for pci in range(40)
+    }
+    start = row_texts(survival_table(engine.predict(engine.frame([ref]))[0]))
+    out = []
+    for k in range(users):
+        shown, steps_k, pci = start, [], (3 * k + 1) % 40
+        while len(steps_k) < steps:
+            if rows[pci] != shown:
+                steps_k.append({"pci": pci, "expected": rows[pci]})
+                shown = rows[pci]
+            pci = (pci + 7) % 40
+        out.append(steps_k)
+    return out

@@ -1,0 +1,39 @@
+"""Twenty users at once, each in their own browser session: each sees only their own patient.
+
+The timing (median response against a single user) is measured by benchmarks/app.py;
+this test checks correctness under the same load: no state bleeds between sessions.
+"""
+
+import os
+import shutil
+
+import pytest
+
+from model.engine import Engine
+from model.registry import Registry
+from tests.ui.browser import chromium_path, plans, serve, sessions
+
+if chromium_path() is None:
+    if os.environ.get("CI"):
+        raise RuntimeError("CI must install Chromium (apt-get install chromium) for this test")
+    pytest.skip("Debian chromium is not installed here", allow_module_level=True)
+
+USERS = 20
+
+
+def test_twenty_simultaneous_sessions_get_their_own_results(tmp_path, small_bundle):
+    root = tmp_path / "models"
+    root.mkdir()
+    shutil.copytree(small_bundle, root / small_bundle.name)
+    reg = Registry(root)
+    reg.register(root / small_bundle.name)
+    reg.promote(small_bundle.name)
+    engine = Engine(reg.load())
+    steps = plans(engine, USERS, 1)
+    with serve(root, tmp_path / "server.log") as url:
+        results = sessions(url, steps, think=(0.0, 0.5))
+    for user, plan in zip(results, steps, strict=True):
+        for got, step in zip(user, plan, strict=True):
+            # sessions() only returns once the table shows this user's expected rows;
+            # check the full text as well, so another patient's numbers cannot pass
+            assert all(row in got["table"] for row in step["expected"])
