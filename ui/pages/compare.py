@@ -50,8 +50,9 @@ if choice is not None:
         persist_state="session",
     )
     starts = presets(schema, choice.bundle.manifest["reference_patient"])
+    results = st.container()  # drawn above the scenario forms, filled once they are read
     tabs = st.tabs([f"Scenario {i + 1}" for i in range(n)])
-    named, rows = [], []
+    rows = []
     for i, tab in enumerate(tabs):
         with tab:
             name = (
@@ -69,27 +70,28 @@ if choice is not None:
             if X is None:
                 st.error(f"Scenario {i + 1} has errors; it is left out until they are fixed.")
                 continue
-            if name in [nm for nm, _ in named]:
+            if name in [r[0] for r in rows]:
                 name = f"{name} ({i + 1})"
             rows.append((name, values, X))
     if rows:
-        progs = choice.engine.predict(pd.concat([r[2] for r in rows]), choice.model)
-        named = [(r[0], p) for r, p in zip(rows, progs, strict=True)]
-        bands = st.checkbox("Show 95 % bands", value=len(named) <= 2, key="cmp.bands")
-        curves = []
-        for name, p in named:
-            c = common.curve_dict(name, p)
-            if not bands:
-                c["lower"] = c["upper"] = None
-            curves.append(c)
-        common.curve(curves, key="cmp.curve", title="Predicted survival by scenario")
-        st.table(scenario_table(named))
-        st.caption("Cells: estimate (95 % interval).")
-        st.download_button(
-            "Download the one-page PDF report",
-            data=lambda: compare_report(choice, [(r[0], r[1]) for r in rows], named),
-            file_name="hipec-prognosis-scenarios.pdf",
-            mime="application/pdf",
-            key="cmp.pdf",
-            icon=":material/picture_as_pdf:",
-        )
+        with results:
+            progs = choice.engine.predict(pd.concat([r[2] for r in rows]), choice.model)
+            named = [(r[0], p) for r, p in zip(rows, progs, strict=True)]
+            bands = st.checkbox("Show 95 % bands", value=len(named) <= 2, key="cmp.bands")
+            curves = []
+            for name, p in named:
+                c = common.curve_dict(name, p)
+                if not bands:
+                    c["lower"] = c["upper"] = None
+                curves.append(c)
+            common.curve(curves, key="cmp.curve", title="Predicted survival by scenario")
+            st.table(scenario_table(named))
+            st.caption("Cells: estimate (95 % interval).")
+            st.download_button(
+                "Download the one-page PDF report",
+                data=lambda: compare_report(choice, [(r[0], r[1]) for r in rows], named),
+                file_name="hipec-prognosis-scenarios.pdf",
+                mime="application/pdf",
+                key="cmp.pdf",
+                icon=":material/picture_as_pdf:",
+            )
