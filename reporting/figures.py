@@ -32,15 +32,38 @@ def _rgba(hex_colour: str, alpha: float) -> str:
     return f"rgba({r},{g},{b},{alpha})"
 
 
+def _template() -> dict:
+    import plotly.io as pio
+
+    global _TEMPLATE
+    if _TEMPLATE is None:
+        _TEMPLATE = pio.templates["plotly_white"].to_plotly_json()
+    return _TEMPLATE
+
+
+_TEMPLATE = None
+
+
+def _base_layout(title: str | None, height: int) -> dict:
+    return {
+        "title": {"text": title} if title else None,
+        "height": height,
+        "margin": {"l": 60, "r": 20, "t": 50 if title else 20, "b": 40},
+        "legend": {"orientation": "h", "yanchor": "top", "y": -0.2, "x": 0, "xanchor": "left"},
+        "hovermode": "x unified",
+        "template": _template(),
+    }
+
+
+def _figure(data: list[dict], layout: dict) -> go.Figure:
+    # plotly's validation of every property costs ~30 ms a figure, a third of a page
+    # redraw; these specs are fixed by this module and validated once in its tests
+    return go.Figure({"data": data, "layout": layout}, _validate=False)
+
+
 def _layout(fig: go.Figure, title: str | None, height: int) -> go.Figure:
-    fig.update_layout(
-        title=title,
-        height=height,
-        margin=dict(l=60, r=20, t=50 if title else 20, b=40),
-        legend=dict(orientation="h", yanchor="top", y=-0.2, x=0, xanchor="left"),
-        hovermode="x unified",
-        template="plotly_white",
-    )
+    fig.update_layout(**{k: v for k, v in _base_layout(title, height).items() if k != "template"})
+    fig.update_layout(template="plotly_white")
     return fig
 
 
@@ -64,61 +87,105 @@ def survival_figure(
     alive_at : float, optional
         Conditional survival: marks the month the patient is known to be alive at.
     """
-    fig = go.Figure()
+    data = []
     for k, c in enumerate(curves):
         colour = OKABE_ITO[k % len(OKABE_ITO)]
         x = np.asarray(c["grid"], dtype=float)
         lo, hi = c.get("lower"), c.get("upper")
         if lo is not None and hi is not None and np.isfinite(lo).all() and np.isfinite(hi).all():
-            fig.add_scatter(
-                x=x,
-                y=hi,
-                mode="lines",
-                line=dict(width=0, shape="hv"),
-                hoverinfo="skip",
-                showlegend=False,
-                legendgroup=c["name"],
+            band = {"type": "scatter", "x": x, "mode": "lines", "legendgroup": c["name"]}
+            data.append(
+                {
+                    **band,
+                    "y": np.asarray(hi),
+                    "line": {"width": 0, "shape": "hv"},
+                    "hoverinfo": "skip",
+                    "showlegend": False,
+                }
             )
-            fig.add_scatter(
-                x=x,
-                y=lo,
-                mode="lines",
-                line=dict(width=0, shape="hv"),
-                fill="tonexty",
-                fillcolor=_rgba(colour, 0.18),
-                name=f"{c['name']}: 95 % band",
-                hoverinfo="skip",
-                legendgroup=c["name"],
+            data.append(
+                {
+                    **band,
+                    "y": np.asarray(lo),
+                    "line": {"width": 0, "shape": "hv"},
+                    "fill": "tonexty",
+                    "fillcolor": _rgba(colour, 0.18),
+                    "name": f"{c['name']}: 95 % band",
+                    "hoverinfo": "skip",
+                }
             )
-        fig.add_scatter(
-            x=x,
-            y=c["survival"],
-            mode="lines",
-            name=c["name"],
-            line=dict(color=colour, width=2.5, dash=DASHES[k % len(DASHES)], shape="hv"),
-            legendgroup=c["name"],
-            hovertemplate="%{x:.1f} months: %{y:.1%}<extra>" + c["name"] + "</extra>",
+        data.append(
+            {
+                "type": "scatter",
+                "x": x,
+                "y": np.asarray(c["survival"]),
+                "mode": "lines",
+                "name": c["name"],
+                "legendgroup": c["name"],
+                "line": {
+                    "color": colour,
+                    "width": 2.5,
+                    "dash": DASHES[k % len(DASHES)],
+                    "shape": "hv",
+                },
+                "hovertemplate": "%{x:.1f} months: %{y:.1%}<extra>" + c["name"] + "</extra>",
+            }
         )
+    shapes, annotations = [], []
     if literature:
         lo, hi = literature["median_months"]
-        fig.add_vrect(x0=lo, x1=hi, fillcolor="#999999", opacity=0.25, line_width=0)
-        fig.add_annotation(
-            x=(lo + hi) / 2,
-            y=0.03,
-            text=f"{literature['label']}: median {lo:g}-{hi:g} months<br>(published figure, not this model)",
-            showarrow=False,
-            xanchor="left",
-            align="left",
-            font=dict(size=11),
-            bgcolor="rgba(255,255,255,0.8)",
+        shapes.append(
+            {
+                "type": "rect",
+                "xref": "x",
+                "yref": "paper",
+                "x0": lo,
+                "x1": hi,
+                "y0": 0,
+                "y1": 1,
+                "fillcolor": "#999999",
+                "opacity": 0.25,
+                "line": {"width": 0},
+                "layer": "below",
+            }
+        )
+        annotations.append(
+            {
+                "x": (lo + hi) / 2,
+                "y": 0.03,
+                "xref": "x",
+                "yref": "y",
+                "showarrow": False,
+                "text": f"{literature['label']}: median {lo:g}-{hi:g} months<br>"
+                "(published figure, not this model)",
+                "xanchor": "left",
+                "align": "left",
+                "font": {"size": 11},
+                "bgcolor": "rgba(255,255,255,0.8)",
+            }
         )
     if alive_at:
-        fig.add_vline(x=alive_at, line=dict(color="#555555", dash="dot"))
+        shapes.append(
+            {
+                "type": "line",
+                "xref": "x",
+                "yref": "paper",
+                "x0": alive_at,
+                "x1": alive_at,
+                "y0": 0,
+                "y1": 1,
+                "line": {"color": "#555555", "dash": "dot"},
+            }
+        )
     end = max(float(np.asarray(c["grid"])[-1]) for c in curves) if curves else 60.0
-    fig.update_xaxes(title="Months after CRS+HIPEC", range=[0, end], dtick=12)
-    fig.update_yaxes(title="Overall survival", range=[0, 1.02], tickformat=".0%")
-    fig = _layout(fig, title, height + 30 * ((len(curves) + 1) // 2))
-    return fig
+    layout = _base_layout(title, height + 30 * ((len(curves) + 1) // 2))
+    layout.update(
+        shapes=shapes,
+        annotations=annotations,
+        xaxis={"title": {"text": "Months after CRS+HIPEC"}, "range": [0, end], "dtick": 12},
+        yaxis={"title": {"text": "Overall survival"}, "range": [0, 1.02], "tickformat": ".0%"},
+    )
+    return _figure(data, layout)
 
 
 def contributions_figure(table, title: str | None = None, height: int | None = None) -> go.Figure:
@@ -129,32 +196,34 @@ def contributions_figure(table, title: str | None = None, height: int | None = N
     """
     t = table.iloc[::-1]
     x = t["log_hr"].to_numpy(dtype=float)
-    fig = go.Figure(
-        go.Bar(
-            x=x,
-            y=[f"{f} = {v}" for f, v in zip(t["Factor"], t["Patient"], strict=True)],
-            orientation="h",
-            marker=dict(
-                color=[RAISES if v > 0 else LOWERS for v in x],
-                pattern=dict(shape=["/" if v > 0 else "" for v in x]),
-            ),
-            text=[f"×{math.exp(v):.2f}" for v in x],
-            textposition="outside",
-            hovertemplate="%{y}<br>hazard ratio %{text}<extra></extra>",
-        )
-    )
+    bar = {
+        "type": "bar",
+        "x": x,
+        "y": [f"{f} = {v}" for f, v in zip(t["Factor"], t["Patient"], strict=True)],
+        "orientation": "h",
+        "marker": {
+            "color": [RAISES if v > 0 else LOWERS for v in x],
+            "pattern": {"shape": ["/" if v > 0 else "" for v in x]},
+        },
+        "text": [f"×{math.exp(v):.2f}" for v in x],
+        "textposition": "outside",
+        "hovertemplate": "%{y}<br>hazard ratio %{text}<extra></extra>",
+    }
     span = max(0.7, float(np.abs(x).max()) * 1.3) if len(x) else 1.0
     ticks = [r for r in (0.1, 0.25, 0.5, 1, 2, 4, 10) if abs(math.log(r)) <= span]
-    fig.update_xaxes(
-        title="Hazard ratio against the reference patient (right: higher risk)",
-        tickvals=[math.log(r) for r in ticks],
-        ticktext=[f"{r:g}" for r in ticks],
-        range=[-span, span],
-        zeroline=True,
-        zerolinecolor="#333333",
+    layout = _base_layout(title, height or 120 + 26 * len(t))
+    layout.update(
+        showlegend=False,
+        xaxis={
+            "title": {"text": "Hazard ratio against the reference patient (right: higher risk)"},
+            "tickvals": [math.log(r) for r in ticks],
+            "ticktext": [f"{r:g}" for r in ticks],
+            "range": [-span, span],
+            "zeroline": True,
+            "zerolinecolor": "#333333",
+        },
     )
-    fig.update_layout(showlegend=False)
-    return _layout(fig, title, height or 120 + 26 * len(t))
+    return _figure([bar], layout)
 
 
 def km_figure(groups: list[dict], title: str | None = None, height: int = 400) -> go.Figure:

@@ -1,0 +1,57 @@
+"""The page's figures are built without plotly's per-property validation (for speed):
+check here, once, that every spec they produce is valid plotly."""
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from model.candidacy import LITERATURE_REFERENCE
+from reporting.figures import contributions_figure, km_figure, survival_figure
+
+
+def validated(fig: go.Figure) -> go.Figure:
+    # constructing from the dict validates every property and raises on any invalid one
+    return go.Figure(fig.to_dict())
+
+
+def test_survival_figure_spec_is_valid_plotly():
+    grid = np.arange(0, 60.5, 0.5)
+    s = np.exp(-grid / 40)
+    curves = [
+        {
+            "name": "a",
+            "grid": grid,
+            "survival": s,
+            "lower": s * 0.9,
+            "upper": np.minimum(s * 1.1, 1),
+        },
+        {"name": "b", "grid": grid, "survival": s**2, "lower": None, "upper": None},
+        {"name": "c", "grid": grid, "survival": s**3, "lower": np.full_like(s, np.nan), "upper": s},
+    ]
+    fig = validated(
+        survival_figure(curves, title="t", literature=LITERATURE_REFERENCE, alive_at=12)
+    )
+    # a band only where both limits are finite: two band traces for "a", none for b and c
+    assert [t.name for t in fig.data] == [None, "a: 95 % band", "a", "b", "c"]
+    assert fig.layout.shapes[0].x0 == 11 and fig.layout.shapes[1].x0 == 12
+    assert "not this model" in fig.layout.annotations[0].text
+    assert fig.layout.xaxis.range == (0, 60)
+    assert fig.layout.template.layout.paper_bgcolor is not None  # a real template, not a name
+    validated(survival_figure(curves[:1]))  # no title, no extras
+
+
+def test_contributions_figure_spec_is_valid_plotly():
+    t = pd.DataFrame(
+        {"Factor": ["PCI", "Age"], "Patient": ["30", "54 years"], "log_hr": [0.7, -0.2]}
+    )
+    fig = contributions_figure(t)
+    validated(fig)
+    bar = fig.data[0]
+    assert list(bar.x) == [-0.2, 0.7]  # drawn bottom-up: largest effect on top
+    assert list(bar.text) == ["×0.82", "×2.01"]
+
+
+def test_km_figure_starts_at_one():
+    fig = km_figure([{"name": "g", "time": np.array([1.0, 2.0]), "survival": np.array([0.9, 0.8])}])
+    validated(fig)
+    assert fig.data[0].y[0] == 1.0 and fig.data[0].x[0] == 0.0
