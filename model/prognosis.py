@@ -3,10 +3,13 @@
 Band method (stated on every result): for each plausible completion of the patient's
 unknown inputs (:class:`model.uncertainty.ImputationDraws`; one completion when all
 inputs are known) and each bootstrap refit of the Cox model
-(:class:`model.uncertainty.CoxEnsemble`), a survival curve; the band is the pointwise
-2.5-97.5 percentile of all of them, so it reflects both estimation uncertainty and
-what unknown inputs leave open. The curve is the final model's curve averaged over
-the completions.
+(:class:`model.uncertainty.CoxEnsemble`), a survival curve, with the refit's deviation
+from the final model stretched by the bundle's inflation factor; the band is the
+pointwise 2.5-97.5 percentile of all of them. The factor is estimated at training time
+from the training data alone (training/band.py): a parametric bootstrap from a richer,
+less shrunk stand-in for the truth measures how far the model's refits fall from it,
+which plain bootstrap refits cannot show (they share the final model's shrinkage and
+shape). The curve is the final model's curve averaged over the completions.
 """
 
 from __future__ import annotations
@@ -31,8 +34,10 @@ __all__ = [
 
 LANDMARKS = (12, 36, 60)
 BAND_METHOD = (
-    "pointwise 95 % percentile band over bootstrap refits of the Cox model and over "
-    "plausible values of unknown inputs (conditional imputation draws)"
+    "pointwise 95 % percentile band over bootstrap refits of the Cox model, their "
+    "deviations from the final model stretched by a factor calibrated at training time "
+    "(parametric bootstrap from a richer, less penalised Cox fit to the training data), "
+    "and over plausible values of unknown inputs (conditional imputation draws)"
 )
 
 
