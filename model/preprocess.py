@@ -104,8 +104,8 @@ class SplineInteractionExpander(TransformerMixin, BaseEstimator):
     * ``basis="hat"``: linear B-splines (scikit-learn ``SplineTransformer``); a penalty
       on their coefficients shrinks the function towards zero knot by knot.
 
-    Measured on the shipped 2,000-patient cohort (benchmarks/accuracy.py, test on 5,000
-    fresh simulated patients): ramps with 4 interaction knots gave a mean absolute error
+    Measured on the shipped 2,000-patient cohort (one-off runs on benchmarks/accuracy.py's 5,000
+    test patients): ramps with 4 interaction knots gave a mean absolute error
     of S(36) of 0.039 with complete inputs against 0.042 for hats with 3 (both with
     Ki-67 on the log scale); more interaction knots (5, 7) or fewer main knots (5) did
     not help.
