@@ -6,7 +6,10 @@ Both are fitted at training time (training/fit.py) and loaded with the bundle.
   coefficients on the final model's transformed features and the baseline cumulative
   hazard on the bundle's grid. Refits share the final model's (outcome-free)
   preprocessing, so one transform of a patient serves all of them and a band costs a
-  matrix product, not B pipelines.
+  matrix product, not B pipelines. Bootstrap refits alone under-cover the true curve
+  (they share the final model's shrinkage and its approximation of the true shape), so
+  their deviations from the final model are stretched by an ``inflation`` factor that
+  training estimates from the training data alone (training/band.py).
 * :class:`ImputationDraws` draws plausible values of unknown inputs given the known
   ones (IterativeImputer with posterior sampling, fitted on the training data), so a
   prediction can average over them and its band widen accordingly.
@@ -38,6 +41,10 @@ class CoxEnsemble:
         Final model's baseline cumulative hazard on the grid.
     boot_coef : ndarray (B, p)
     boot_h0 : ndarray (B, G)
+    inflation : float
+        Each bootstrap model's deviation from the final one, on the log cumulative
+        hazard scale, is multiplied by this factor (1 = plain bootstrap):
+        ``coef + k (boot_coef - coef)`` and ``log h0 + k (log boot_h0 - log h0)``.
     """
 
     columns: list
@@ -45,6 +52,7 @@ class CoxEnsemble:
     h0: np.ndarray
     boot_coef: np.ndarray
     boot_h0: np.ndarray
+    inflation: float = 1.0
 
     @property
     def n_boot(self) -> int:
@@ -57,10 +65,32 @@ class CoxEnsemble:
         """Final model's S on the grid, shape (rows, G)."""
         return np.exp(-np.exp(self.linear_predictor(Z))[:, None] * self.h0[None, :])
 
+    def inflated(self) -> tuple[np.ndarray, np.ndarray]:
+        """Bootstrap coefficients and baselines with deviations stretched by ``inflation``."""
+        k = float(getattr(self, "inflation", 1.0))  # bundles written before it existed: 1
+        if k == 1.0:
+            return self.boot_coef, self.boot_h0
+        cached = self.__dict__.get("_inflated")
+        if cached is not None and cached[0] == k:
+            return cached[1], cached[2]
+        coef = self.coef[None, :] + k * (self.boot_coef - self.coef[None, :])
+        h0 = np.broadcast_to(self.h0[None, :], self.boot_h0.shape)
+        both = (h0 > 0) & (self.boot_h0 > 0)
+        with np.errstate(divide="ignore"):
+            log_h = np.log(np.where(both, h0, 1.0)) + k * np.log(
+                np.where(both, self.boot_h0 / np.where(both, h0, 1.0), 1.0)
+            )
+        # where either baseline is still 0 (before the first death) keep the refit's own;
+        # stretching can make a baseline dip: keep it non-decreasing
+        out = np.maximum.accumulate(np.where(both, np.exp(log_h), self.boot_h0), axis=1)
+        self.__dict__["_inflated"] = (k, coef, out)  # computed once per loaded bundle
+        return coef, out
+
     def boot_survival(self, Z: np.ndarray) -> np.ndarray:
-        """Every bootstrap model's S on the grid, shape (rows, B, G)."""
-        lp = np.asarray(Z, dtype=float) @ self.boot_coef.T  # rows x B
-        return np.exp(-np.exp(lp)[:, :, None] * self.boot_h0[None, :, :])
+        """Every (inflated) bootstrap model's S on the grid, shape (rows, B, G)."""
+        coef, h0 = self.inflated()
+        lp = np.asarray(Z, dtype=float) @ coef.T  # rows x B
+        return np.exp(-np.exp(lp)[:, :, None] * h0[None, :, :])
 
 
 class ImputationDraws:

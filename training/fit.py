@@ -24,6 +24,7 @@ from model.registry import Registry
 from model.schema import Schema
 from model.uncertainty import CoxEnsemble, ImputationDraws
 from model.validation import validate_dataset
+from training.band import calibrate_inflation
 from training.describe import describe_cohort
 from training.effects import (
     contrasts,
@@ -259,6 +260,20 @@ def fit_bundle(
                     boot_coef=np.array([c["coef"] for c in collected]),
                     boot_h0=np.array([c["h0"] for c in collected]),
                 )
+                cox_params = tuned[name].params
+                band = calibrate_inflation(
+                    finals[name],
+                    X,
+                    y,
+                    grid,
+                    artifacts["coxnet_ensemble"],
+                    lambda a, cp=cox_params: make_coxnet(
+                        schema, cp["l1_ratio"], alphas=[a], fit_baseline_model=True
+                    )[-1],
+                    seed=options.seed,
+                )
+                artifacts["coxnet_ensemble"].inflation = band["inflation"]
+                extras[name]["band"] = band
                 artifacts["imputation_draws"] = ImputationDraws(seed=options.seed).fit(
                     finals[name].named_steps["encode"].transform(X)
                 )
@@ -315,6 +330,7 @@ def fit_bundle(
                     if m == "rsf"
                     else {}
                 ),
+                **({"band": extras[m]["band"]} if "band" in extras[m] else {}),
             }
             for m in finals
         },

@@ -54,3 +54,26 @@ def test_spline_skips_columns_with_too_few_values():
     X = pd.DataFrame({"a": [0.0, 1.0] * 50})
     ex = SplineInteractionExpander(["a"]).fit(X)
     assert list(ex.transform(X).columns) == ["a"]
+
+
+def test_ramp_and_hat_bases_span_the_same_functions():
+    rng = np.random.default_rng(1)
+    X = pd.DataFrame({"a": rng.exponential(10, 400), "b": rng.integers(0, 40, 400).astype(float)})
+    ramp = SplineInteractionExpander(["a", "b"], [("a", "b")], basis="ramp").fit(X)
+    hat = SplineInteractionExpander(["a", "b"], [("a", "b")], basis="hat").fit(X)
+    R, H = ramp.transform(X).to_numpy(), hat.transform(X).to_numpy()
+    assert R.shape == H.shape
+    # every hat column is a linear combination of the ramp columns plus an intercept
+    A = np.column_stack([np.ones(len(X)), R])
+    coef, *_ = np.linalg.lstsq(A, H, rcond=None)
+    assert np.allclose(A @ coef, H, atol=1e-8)
+    # a ramp is 0 below its knot interval and 1 above it (inner ramps), so a single
+    # coefficient moves the effect by a step between two neighbouring knots
+    k = ramp.splines_["a"]
+    inner = ramp.transform(pd.DataFrame({"a": [k[0] - 5, k[1], k[2], k[-1] + 5], "b": 1.0}))
+    assert inner["a:s1"].tolist() == [0.0, 0.0, 1.0, 1.0]
+
+
+def test_expander_rejects_unknown_basis():
+    with pytest.raises(ValueError, match="basis must be"):
+        SplineInteractionExpander(["a"], basis="cubic").fit(pd.DataFrame({"a": np.arange(50.0)}))

@@ -1,0 +1,97 @@
+"""The Cox band: inflated bootstrap refits, and their coverage of the simulator's true curves."""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from model.bundle import load_bundle
+from model.prognosis import LANDMARKS, CoxPrognosis
+from model.uncertainty import CoxEnsemble
+from model.validation import validate_dataset
+from training.simulate import simulate_cohort
+
+
+def _ensemble(k: float) -> CoxEnsemble:
+    rng = np.random.default_rng(0)
+    grid = np.arange(0, 60.5, 0.5)
+    h0 = np.where(grid < 1, 0.0, 0.01 * grid)
+    boot_h0 = h0[None, :] * np.exp(rng.normal(0, 0.1, (20, 1))) + np.where(
+        grid < 1, 0.0, rng.normal(0, 0.002, (20, len(grid)))
+    ).cumsum(axis=1).clip(0)
+    return CoxEnsemble(
+        columns=["a", "b"],
+        coef=np.array([0.5, -0.2]),
+        h0=h0,
+        boot_coef=np.array([0.5, -0.2]) + rng.normal(0, 0.1, (20, 2)),
+        boot_h0=np.maximum.accumulate(boot_h0, axis=1),
+        inflation=k,
+    )
+
+
+def test_inflation_one_is_the_plain_bootstrap():
+    e = _ensemble(1.0)
+    coef, h0 = e.inflated()
+    assert np.array_equal(coef, e.boot_coef) and np.array_equal(h0, e.boot_h0)
+
+
+def test_inflation_stretches_deviations_and_keeps_curves_valid():
+    plain, wide = _ensemble(1.0), _ensemble(2.0)
+    coef, h0 = wide.inflated()
+    assert np.allclose(coef - wide.coef, 2 * (plain.boot_coef - plain.coef))
+    assert (np.diff(h0, axis=1) >= 0).all() and (h0 >= 0).all()
+    Z = np.array([[1.0, 0.0], [0.0, 1.0], [2.0, 3.0]])
+    s_plain, s_wide = plain.boot_survival(Z), wide.boot_survival(Z)
+    assert ((s_wide >= 0) & (s_wide <= 1)).all()
+    spread = lambda s: np.percentile(s, 97.5, axis=1) - np.percentile(s, 2.5, axis=1)  # noqa: E731
+    assert (spread(s_wide)[:, 20:] >= spread(s_plain)[:, 20:] - 1e-12).all()
+
+
+@pytest.fixture(scope="module")
+def cox_bundle(tmp_path_factory, schema):
+    """Cox model only, 1,000 simulated patients, 25 bootstrap refits (about 30 s)."""
+    from training.fit import FitOptions, fit_bundle
+    from training.simulate import write_cohort
+
+    d = tmp_path_factory.mktemp("band")
+    write_cohort(simulate_cohort(1000, seed=41), d / "train.csv")
+    path = fit_bundle(
+        d / "train.csv",
+        schema,
+        d / "registry",
+        FitOptions(models=("coxnet",), bootstrap=25, progress=False, n_jobs=1),
+    )
+    return load_bundle(path)
+
+
+def test_band_covers_the_true_curve(cox_bundle, schema):
+    engine = CoxPrognosis(cox_bundle)
+    k = engine.ensemble.inflation
+    assert 1.0 <= k <= 3.0
+    assert cox_bundle.manifest["models"]["coxnet"]["band"]["inflation"] == pytest.approx(k)
+    test = simulate_cohort(1500, seed=43)
+    X = validate_dataset(test.data, schema).raise_if_errors()[schema.feature_names]
+
+    marks = [t for t in LANDMARKS if t <= cox_bundle.grid[-1]]  # 60 may lie beyond follow-up
+    assert 12 in marks and 36 in marks
+
+    def coverage(eng):
+        inside = {t: [] for t in marks}
+        for p, (_, tr) in zip(eng.predict(X), test.truth.iterrows(), strict=True):
+            for t in marks:
+                est, lo, hi = p.at(t)
+                inside[t].append(lo <= tr[f"true_surv_{t}"] <= hi)
+        return {t: float(np.mean(v)) for t, v in inside.items()}
+
+    calibrated = coverage(engine)
+    engine.ensemble = replace(engine.ensemble, inflation=1.0)
+    plain = coverage(engine)
+    for t in marks:
+        # Target 0.90-0.98. The benchmark (n = 2,000 training, 50 refits) measures 0.93-0.96;
+        # here one 1,000-patient training draw and the 2.5/97.5 percentiles of only 25 refits
+        # (x 20 imputation draws for masked inputs) move the figure by a few points, and the
+        # 1,500 test patients add a binomial SD of 0.006: 0.85-0.995 fails only a band that
+        # is clearly dishonest, while the plain bootstrap (0.7-0.8 in every run) must fall
+        # short of the calibrated band.
+        assert 0.85 <= calibrated[t] <= 0.995, (t, calibrated, plain)
+        assert plain[t] < calibrated[t]
