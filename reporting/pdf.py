@@ -19,6 +19,7 @@ paper are the numbers on screen.
 
 from __future__ import annotations
 
+import atexit
 import io
 import shutil
 from dataclasses import dataclass
@@ -109,8 +110,16 @@ def _plotly_png(curves: list[dict], literature: dict | None, width_mm: float, he
         legend=dict(orientation="h", y=-0.3, x=0),
         margin=dict(b=90),
     )
-    kaleido.start_sync_server(silence_warnings=True)
+    global _KALEIDO_STARTED
+    if not _KALEIDO_STARTED:
+        # one browser for the process's life (~5 s to start, ~0.3 s a figure after that)
+        kaleido.start_sync_server(silence_warnings=True)
+        atexit.register(kaleido.stop_sync_server, silence_warnings=True)
+        _KALEIDO_STARTED = True
     return kaleido.calc_fig_sync(fig, opts={"format": "png", "scale": 2})
+
+
+_KALEIDO_STARTED = False
 
 
 class _Report(FPDF):
