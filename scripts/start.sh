@@ -10,4 +10,4 @@ if ! .venv/bin/python -m training models active --out models >/dev/null 2>&1; th
 fi
 echo "Active model: $(.venv/bin/python -m training models active --out models)"
 echo "Open http://localhost:8501 (Ctrl+C stops the page)."
-exec .venv/bin/streamlit run app.py "$@"
+exec .venv/bin/python -m ui.launch "$@"

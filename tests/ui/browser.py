@@ -50,9 +50,7 @@ def serve(models: Path, log: Path, timeout: float = 90):
             [
                 sys.executable,
                 "-m",
-                "streamlit",
-                "run",
-                str(ROOT / "app.py"),
+                "ui.launch",  # what scripts/start.sh runs
                 "--server.address",
                 "127.0.0.1",
                 "--server.port",
