@@ -118,3 +118,34 @@ def test_many_rows_sharing_one_id_give_bounded_messages():
     dup = [p for p in report.errors if p.code == "duplicate_id"]
     assert len(dup) == 2000 and max(len(p.message) for p in dup) < 100
     assert dup[0].message.endswith("and 1994 more")
+
+
+# ------------------------------------------------------------------------ prediction
+def _prognosis(survival, samples):
+    from model.prognosis import Prognosis
+
+    grid = np.arange(len(survival), dtype=float)
+    return Prognosis.from_samples(grid, np.asarray(survival), np.asarray(samples), unknown=[])
+
+
+def test_conditional_survival_of_a_very_high_risk_patient_starts_at_one():
+    # was: S(s) was floored at 1e-12, so with S(120) = 1.5e-18 (rbc_units 100, ca199 6381)
+    # the curve "given alive at 120 months" started at 1.5e-6 instead of 1
+    p = _prognosis([1.0, 1e-18, 1e-19], [[1.0, 2e-18, 1e-19], [1.0, 5e-19, 4e-20]])
+    c = p.conditional(1.0)
+    assert c.survival[0] == 1.0 and c.survival[1] == pytest.approx(0.1)
+    assert (c.lower <= c.survival).all() and (c.survival <= c.upper).all()
+
+
+def test_conditional_survival_leaves_out_refits_with_no_chance_of_being_alive():
+    p = _prognosis([1.0, 0.5, 0.25], [[1.0, 0.0, 0.0], [1.0, 0.5, 0.2], [1.0, 0.4, 0.3]])
+    c = p.conditional(1.0)
+    assert np.isfinite(c.lower).all() and c.lower[1] >= 0.4 - 1e-9  # 0/0 is not in the band
+
+
+def test_conditional_survival_refuses_what_it_cannot_estimate():
+    p = _prognosis([1.0, 0.0, 0.0], [[1.0, 0.0, 0.0]])
+    with pytest.raises(ValueError, match="no measurable chance of being alive at 1 months"):
+        p.conditional(1.0)
+    with pytest.raises(ValueError, match="alive_at must be between"):
+        p.conditional(float("nan"))  # was: silently the last grid time
