@@ -113,9 +113,9 @@ def write_bundle(
             (tmp / fname).write_bytes(content)
             files[fname] = sha256_file(tmp / fname)
         doc = {
-            "format": BUNDLE_FORMAT,
-            "version_id": version_id,
             **manifest,
+            "format": BUNDLE_FORMAT,
+            "version_id": version_id,  # the folder's name, whatever the manifest says
             "models": {
                 name: {**manifest.get("models", {}).get(name, {}), "file": f"{name}.joblib"}
                 for name in models
