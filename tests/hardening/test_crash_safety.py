@@ -338,9 +338,10 @@ def test_random_sigkill_of_fit_promote_and_rollback_commands(tmp_path, small_bun
             c = Command(fit, env)
             if rng.random() < 0.8 and c.wait_for(WRITE_MARKER, deadline):
                 at_marker = time.monotonic()
-                status = c.kill_or_finish(at_marker + rng.uniform(0, 1.2) * write_time)
-                if status == "done":
-                    write_time = time.monotonic() - at_marker
+                status = c.kill_or_finish(at_marker + rng.uniform(0.3, 1.1) * write_time)
+                # the writing is at the end of the last step: learn how long that step takes
+                # (until a fit completes, widen the window after each kill)
+                write_time = time.monotonic() - at_marker if status == "done" else write_time * 1.2
             else:  # anywhere in the run
                 status = c.kill_or_finish(min(deadline, time.monotonic() + rng.uniform(0, 20)))
         else:
