@@ -12,12 +12,15 @@ Layout::
 
 Pickle files run code when loaded, so :func:`load_bundle` first checks the
 manifest's format, every file's SHA-256 and the library versions, and refuses
-with a clear message before calling ``joblib.load``.
+with a clear message before calling ``joblib.load``. Each pickle is read into
+memory once, hashed, and unpickled from those same bytes, so a file changed
+between the check and the load is never unpickled either.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import platform
@@ -39,6 +42,7 @@ __all__ = [
     "BundleError",
     "library_versions",
     "load_bundle",
+    "remove_stale_temporaries",
     "sha256_file",
     "verify_bundle",
     "write_bundle",
@@ -83,16 +87,17 @@ def write_bundle(
 
     A crash at any point leaves either no bundle or a complete one; the temporary
     folder of a crashed write is ignored by the registry and removed by the next
-    write.
+    write (:func:`remove_stale_temporaries`).
     """
     import joblib
 
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(root)
     final = root / version_id
     if final.exists():
         raise BundleError(f"a bundle named {version_id} already exists in {root}")
-    tmp = root / f".tmp-{version_id}-{uuid.uuid4().hex[:8]}"
+    tmp = root / f"{TMP_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:8]}-{version_id}"
     tmp.mkdir()
     try:
         files = {}
@@ -108,9 +113,9 @@ def write_bundle(
             (tmp / fname).write_bytes(content)
             files[fname] = sha256_file(tmp / fname)
         doc = {
-            "format": BUNDLE_FORMAT,
-            "version_id": version_id,
             **manifest,
+            "format": BUNDLE_FORMAT,
+            "version_id": version_id,  # the folder's name, whatever the manifest says
             "models": {
                 name: {**manifest.get("models", {}).get(name, {}), "file": f"{name}.joblib"}
                 for name in models
@@ -128,6 +133,46 @@ def write_bundle(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return final
+
+
+TMP_PREFIX = ".tmp-"  # temporary bundle folders: .tmp-<pid>-<random>-<version id>
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by someone else
+        return True
+    return True
+
+
+def remove_stale_temporaries(root: Path) -> list[str]:
+    """Remove the temporary folders of bundle writes whose process has died; return them.
+
+    A write in progress in another process (its pid is alive) is left alone, so two
+    trainings can share a registry folder. Names not in the current pattern (older
+    versions) are removed only when more than a day old.
+    """
+    import time
+
+    removed = []
+    for p in Path(root).glob(f"{TMP_PREFIX}*"):
+        if not p.is_dir():
+            continue
+        pid_text = p.name[len(TMP_PREFIX) :].split("-", 1)[0]
+        try:
+            stale = not _pid_alive(int(pid_text))
+        except ValueError:
+            try:
+                stale = time.time() - p.stat().st_mtime > 86400
+            except OSError:
+                continue
+        if stale:
+            shutil.rmtree(p, ignore_errors=True)
+            removed.append(p.name)
+    return removed
 
 
 def _write_json(path: Path, doc: dict) -> None:
@@ -159,8 +204,12 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
-def read_manifest(path: Path) -> dict:
-    """Parse a bundle's manifest (JSON only, nothing executable)."""
+def read_manifest(path: Path, expected_sha256: str | None = None) -> dict:
+    """Parse a bundle's manifest (JSON only, nothing executable).
+
+    With ``expected_sha256`` (what the registry recorded), the bytes parsed are the bytes
+    checked: a manifest edited after registration is refused.
+    """
     path = Path(path)
     mpath = path / MANIFEST
     if not path.is_dir():
@@ -168,7 +217,16 @@ def read_manifest(path: Path) -> dict:
     if not mpath.is_file():
         raise BundleError(f"{path} is not a bundle: it has no {MANIFEST}")
     try:
-        doc = json.loads(mpath.read_text(encoding="utf-8"))
+        raw = mpath.read_bytes()
+    except OSError as exc:
+        raise BundleError(f"{mpath} cannot be read ({exc.strerror or exc})") from None
+    if expected_sha256 is not None and hashlib.sha256(raw).hexdigest() != expected_sha256:
+        raise BundleError(
+            f"bundle {path.name}: its manifest differs from the one recorded when it was "
+            "registered; it will not be loaded"
+        )
+    try:
+        doc = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BundleError(f"{mpath} is not valid JSON ({exc}); the bundle is damaged") from None
     if not isinstance(doc, dict) or doc.get("format") != BUNDLE_FORMAT:
@@ -179,22 +237,24 @@ def read_manifest(path: Path) -> dict:
     return doc
 
 
-def verify_bundle(path: Path, check_versions: bool = True) -> dict:
-    """Check a bundle without unpickling it; return its manifest or raise BundleError."""
+def verify_bundle(
+    path: Path, check_versions: bool = True, manifest_sha256: str | None = None
+) -> dict:
+    """Check a bundle without unpickling it; return its manifest or raise BundleError.
+
+    ``manifest_sha256``: the manifest's recorded hash (see :func:`read_manifest`).
+    """
     path = Path(path)
-    doc = read_manifest(path)
+    doc = read_manifest(path, manifest_sha256)
     files = doc.get("files")
     if not isinstance(files, dict) or not files:
         raise BundleError(f"{path}: the manifest lists no files")
     for fname, expected in files.items():
-        fpath = path / fname
-        if Path(fname).name != fname or not fpath.is_file():
+        fpath = path / str(fname)
+        if not isinstance(fname, str) or Path(fname).name != fname or not fpath.is_file():
             raise BundleError(f"{path}: file {fname} listed in the manifest is missing")
         if sha256_file(fpath) != expected:
-            raise BundleError(
-                f"{path}: {fname} does not match its recorded SHA-256; the bundle was altered "
-                "or damaged and will not be loaded"
-            )
+            raise BundleError(_altered(path, fname))
     unlisted = sorted(
         p.name for p in path.iterdir() if p.is_file() and p.name != MANIFEST and p.name not in files
     )
@@ -202,15 +262,22 @@ def verify_bundle(path: Path, check_versions: bool = True) -> dict:
         raise BundleError(
             f"{path}: unlisted files {unlisted} were added; the bundle will not be loaded"
         )
-    for name, info in doc.get("models", {}).items():
-        if info.get("file") not in files:
+    models, artifacts = doc.get("models", {}), doc.get("artifacts", {})
+    if not isinstance(models, dict) or not isinstance(artifacts, dict):
+        raise BundleError(f"{path}: the manifest's models or artifacts are malformed")
+    for name, info in models.items():
+        if not isinstance(info, dict) or not isinstance(info.get("file"), str):
             raise BundleError(f"{path}: model {name} has no verified file")
-    for name, fname in doc.get("artifacts", {}).items():
-        if fname not in files:
+        if info["file"] not in files:
+            raise BundleError(f"{path}: model {name} has no verified file")
+    for name, fname in artifacts.items():
+        if not isinstance(fname, str) or fname not in files:
             raise BundleError(f"{path}: {name} has no verified file")
     if check_versions:
         have = library_versions()
         built = doc.get("libraries", {})
+        if not isinstance(built, dict):
+            built = {}
         diff = [
             f"{lib} {built.get(lib)} (installed {have[lib]})"
             for lib in PINNED_LIBRARIES
@@ -276,19 +343,42 @@ class Bundle:
         self._times = {name: event_times(m, probe) for name, m in self.models.items()}
 
 
-def load_bundle(path: Path, check_versions: bool = True) -> Bundle:
-    """Verify, then load a bundle (forest set to one job for fast single predictions)."""
+def _altered(path: Path, fname: str) -> str:
+    return (
+        f"{path}: {fname} does not match its recorded SHA-256; the bundle was altered "
+        "or damaged and will not be loaded"
+    )
+
+
+def _load_verified(path: Path, fname: str, expected: str):
+    """Unpickle a file from the very bytes whose SHA-256 is checked (no second read)."""
     import joblib
 
-    doc = verify_bundle(path, check_versions=check_versions)
+    data = (Path(path) / fname).read_bytes()
+    if hashlib.sha256(data).hexdigest() != expected:
+        raise BundleError(_altered(path, fname))
+    return joblib.load(io.BytesIO(data))
+
+
+def load_bundle(
+    path: Path, check_versions: bool = True, manifest_sha256: str | None = None
+) -> Bundle:
+    """Verify, then load a bundle (forest set to one job for fast single predictions).
+
+    ``manifest_sha256``: the manifest's hash recorded by the registry, checked on the
+    bytes that are parsed.
+    """
+    doc = verify_bundle(path, check_versions=check_versions, manifest_sha256=manifest_sha256)
+    files = doc["files"]
     models = {}
     for name, info in doc["models"].items():
-        models[name] = joblib.load(Path(path) / info["file"])
+        models[name] = _load_verified(path, info["file"], files[info["file"]])
         est = models[name][-1]
         if hasattr(est, "n_jobs"):
             est.n_jobs = 1
     artifacts = {
-        name: joblib.load(Path(path) / fname) for name, fname in doc.get("artifacts", {}).items()
+        name: _load_verified(path, fname, files[fname])
+        for name, fname in doc.get("artifacts", {}).items()
     }
     return Bundle(
         path=Path(path),

@@ -87,13 +87,36 @@ class Prognosis:
         return tuple(None if np.isnan(m) else float(m) for m in med)
 
     def conditional(self, alive_at: float) -> Prognosis:
-        """S(t | T > s) = S(t) / S(s) for t >= s, band from the same samples."""
-        if alive_at < 0 or alive_at > self.grid[-1]:
+        """S(t | T > s) = S(t) / S(s) for t >= s, band from the same samples.
+
+        The ratio is taken as it is, however small S(s): floating point keeps its relative
+        precision far below 1e-12. A bootstrap curve with S(s) = 0 says nothing about
+        survival after s and is left out of the band. Raises ValueError when s is outside
+        the grid, or when the curve itself is 0 at s (no measurable chance of being alive
+        then, so nothing can be said given alive).
+        """
+        if not 0 <= alive_at <= self.grid[-1]:  # also refuses NaN
             raise ValueError(f"alive_at must be between 0 and {self.grid[-1]:g} months")
         i = int(np.searchsorted(self.grid, alive_at, side="right") - 1)
         grid = self.grid[i:]
-        point = self.survival[i:] / max(self.survival[i], 1e-12)
-        samples = self.samples[:, i:] / np.maximum(self.samples[:, i : i + 1], 1e-12)
+        at_s = self.survival[i]
+        if not at_s > 0:
+            raise ValueError(
+                f"the model gives this patient no measurable chance of being alive at "
+                f"{alive_at:g} months, so survival given alive then cannot be estimated"
+            )
+        # the clip guards against a last-digit excess over 1 in a ratio of equal numbers
+        point = np.clip(self.survival[i:] / at_s, 0.0, 1.0)
+        if self.samples is None:  # a curve without a band (the forest) keeps none
+            nan = np.full_like(point, np.nan)
+            return Prognosis(grid, point, nan, nan, self.unknown, band_method="none")
+        d = self.samples[:, i]
+        keep = d > 0
+        samples = (
+            np.clip(self.samples[keep, i:] / d[keep, None], 0.0, 1.0)
+            if keep.any()
+            else point[None, :]
+        )
         return Prognosis.from_samples(grid, point, samples, self.unknown)
 
 

@@ -4,6 +4,17 @@
 manifest (so a manifest edited after training is caught), which bundle is
 active, and the previously active ones for rollback. Every change is a locked
 read-modify-write ending in an atomic rename, so the file is always complete.
+
+Crash safety (tested by killing training and registry commands with SIGKILL at
+random points and at every file operation, tests/hardening/test_crash_safety.py):
+a bundle folder appears by one rename only when complete, and is registered only
+after that; registry.json is replaced by one rename only when complete; a killed
+write leaves at most a hidden temporary (``.tmp-*`` folder or ``.registry.json.*``
+file) that nothing reads and the next write removes. So after any crash
+registry.json parses, every bundle it lists verifies, and the active one loads.
+
+The page serves :meth:`Registry.load_last_good`, which falls back to the most
+recent previously active bundle when the active one is refused.
 """
 
 from __future__ import annotations
@@ -12,18 +23,54 @@ import fcntl
 import json
 import os
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from model.bundle import MANIFEST, Bundle, BundleError, load_bundle, sha256_file, verify_bundle
+from model.bundle import (
+    MANIFEST,
+    Bundle,
+    BundleError,
+    _fsync,
+    _pid_alive,
+    load_bundle,
+    sha256_file,
+    verify_bundle,
+)
 
-__all__ = ["Registry", "RegistryError"]
+__all__ = ["LoadResult", "Registry", "RegistryError"]
 
 INDEX = "registry.json"
 
 
 class RegistryError(RuntimeError):
     """A registry operation cannot be done (unknown id, nothing to roll back to, ...)."""
+
+
+@dataclass
+class LoadResult:
+    """What :meth:`Registry.load_last_good` served, and what it had to skip.
+
+    Attributes
+    ----------
+    bundle : Bundle
+        The loaded, fully verified bundle.
+    skipped : list of (version id, reason)
+        Bundles tried before it, newest first, each with the message it was refused with.
+        Empty when the active bundle loaded.
+    """
+
+    bundle: Bundle
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def version_id(self) -> str:
+        return self.bundle.version_id
+
+    @property
+    def fell_back(self) -> bool:
+        """True when the active bundle was refused and an earlier one is served."""
+        return bool(self.skipped)
 
 
 class Registry:
@@ -38,17 +85,36 @@ class Registry:
         if not path.exists():
             return {"bundles": {}, "active": None, "history": []}
         try:
-            return json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise RegistryError(f"{path} is damaged ({exc})") from None
+        except OSError as exc:
+            raise RegistryError(f"{path} cannot be read ({exc.strerror or exc})") from None
+        problem = _index_problem(doc)
+        if problem:
+            raise RegistryError(f"{path} is damaged: {problem}")
+        return doc
 
     def _write(self, doc: dict) -> None:
         path = self.root / INDEX
+        self._remove_stale_index_temporaries()
         tmp = path.with_name(f".{INDEX}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(doc, indent=2), encoding="utf-8")
-        with open(tmp, "rb") as fh:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(json.dumps(doc, indent=2))
+            fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
+        _fsync(self.root)  # the rename itself survives a power cut
+
+    def _remove_stale_index_temporaries(self) -> None:
+        """Temporary registry.json copies left by killed processes (nothing reads them)."""
+        for p in self.root.glob(f".{INDEX}.*.tmp"):
+            try:
+                pid = int(p.name[len(INDEX) + 2 : -len(".tmp")])
+            except ValueError:
+                continue
+            if pid != os.getpid() and not _pid_alive(pid):
+                p.unlink(missing_ok=True)
 
     @contextmanager
     def _locked(self):
@@ -89,8 +155,7 @@ class Registry:
             raise RegistryError(f"no bundle {version_id!r} in {self.root} (registered: {known})")
         return self.root / version_id
 
-    def verify(self, version_id: str) -> dict:
-        """Check the recorded manifest SHA-256, then every file and library version."""
+    def _entry(self, version_id: str) -> dict:
         entry = self._read()["bundles"].get(version_id)
         if entry is None:
             raise RegistryError(f"no bundle {version_id!r} in {self.root}")
@@ -100,15 +165,75 @@ class Registry:
                 f"bundle {version_id}: its manifest is missing or differs from the one recorded "
                 "when it was trained; it will not be loaded"
             )
-        return verify_bundle(self.root / version_id)
+        return entry
+
+    def verify(self, version_id: str) -> dict:
+        """Check the recorded manifest SHA-256, then every file and library version."""
+        entry = self._entry(version_id)
+        return verify_bundle(self.root / version_id, manifest_sha256=entry["manifest_sha256"])
 
     def load(self, version_id: str | None = None) -> Bundle:
-        """Load a registered bundle (the active one by default) after full verification."""
+        """Load a registered bundle (the active one by default) after full verification.
+
+        Raises RegistryError (nothing active, unknown id) or BundleError (the bundle is
+        altered, incomplete, or made with other library versions) with the reason; nothing
+        is unpickled from a bundle that fails a check. The page should call
+        :meth:`load_last_good` instead, which falls back to an earlier bundle.
+        """
         vid = version_id or self.active_id
         if vid is None:
             raise RegistryError(f"no active bundle in {self.root}; train one and promote it")
-        self.verify(vid)
-        return load_bundle(self.root / vid)
+        entry = self._entry(vid)
+        return load_bundle(self.root / vid, manifest_sha256=entry["manifest_sha256"])
+
+    def load_last_good(self) -> LoadResult:
+        """Load the active bundle or, if it is refused, the last good one before it.
+
+        For the page: tries the active bundle, then the previously active ones (the
+        rollback history) newest first, and returns the first that passes every check
+        (recorded manifest SHA-256, every file's SHA-256, library versions; see
+        :meth:`load`) and unpickles, with the id and reason of each one it skipped.
+        Nothing is written: the registry still names the refused bundle as active, so
+        ``python -m training models active`` keeps reporting the problem until someone
+        rolls back or promotes another bundle.
+
+        Typical use::
+
+            result = Registry("models").load_last_good()
+            if result.fell_back:
+                show_warning(
+                    f"serving {result.version_id}: "
+                    + "; ".join(f"{vid} refused ({why})" for vid, why in result.skipped)
+                )
+            engine = CoxPrognosis(result.bundle)
+
+        Raises
+        ------
+        RegistryError
+            Nothing can be served: registry.json is damaged, no bundle was ever active, or
+            every candidate was refused (the message lists each one and why).
+        """
+        reg = self._read()
+        candidates = []
+        for vid in [reg["active"], *reversed(reg["history"])]:
+            if vid is not None and vid not in candidates:
+                candidates.append(vid)
+        if not candidates:
+            raise RegistryError(f"no active bundle in {self.root}; train one and promote it")
+        skipped: list[tuple[str, str]] = []
+        for vid in candidates:
+            try:
+                bundle = self.load(vid)
+            except (BundleError, RegistryError) as exc:
+                skipped.append((vid, str(exc)))
+            except Exception as exc:  # unpickling a verified file can still fail
+                skipped.append((vid, f"{type(exc).__name__}: {exc}"))
+            else:
+                return LoadResult(bundle=bundle, skipped=skipped)
+        raise RegistryError(
+            f"no bundle in {self.root} can be served:\n"
+            + "\n".join(f"  - {vid}: {why}" for vid, why in skipped)
+        )
 
     def promote(self, version_id: str) -> None:
         """Make a verified bundle the active one; the previous one goes on the history."""
@@ -157,3 +282,21 @@ class Registry:
                 row["problem"] = "manifest unreadable"
             out.append(row)
         return sorted(out, key=lambda r: r.get("created") or "", reverse=True)
+
+
+def _index_problem(doc) -> str | None:
+    """What is wrong with the structure of a parsed registry.json, if anything."""
+    if not isinstance(doc, dict):
+        return "it is not a JSON object"
+    bundles, active, history = doc.get("bundles"), doc.get("active"), doc.get("history")
+    if not isinstance(bundles, dict) or not all(
+        isinstance(e, dict) and isinstance(e.get("manifest_sha256"), str) for e in bundles.values()
+    ):
+        return "'bundles' must map each version id to its manifest SHA-256"
+    if active is not None and (not isinstance(active, str) or active not in bundles):
+        return f"the active bundle {active!r} is not registered"
+    if not isinstance(history, list) or not all(
+        isinstance(v, str) and v in bundles for v in history
+    ):
+        return "'history' must list registered bundles"
+    return None

@@ -18,6 +18,7 @@ gives the file line (the header is line 1).
 from __future__ import annotations
 
 import csv
+import decimal
 import difflib
 import os
 import warnings
@@ -51,6 +52,7 @@ MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "none", "null", "unknown", "
 
 Mode = Literal["train", "predict", "outcome"]
 _MAX_LISTED = 200  # problems listed in an exception message; the report keeps them all
+_MAX_OTHER_ROWS = 5  # other rows named in a duplicate-id message
 
 
 @dataclass(frozen=True)
@@ -130,7 +132,9 @@ def read_table(source: str | os.PathLike | IO | pd.DataFrame) -> tuple[pd.DataFr
             return source, [Problem("empty", "the table has no columns")]
         if len(source) == 0:
             return source, [Problem("no_rows", "the table has a header but no data rows")]
-        return source.reset_index(drop=True), []
+        table = source.reset_index(drop=True)  # a new frame: the caller's is left as it was
+        table.columns = [_column_name(c, i) for i, c in enumerate(source.columns)]
+        return table, []
     name = getattr(source, "name", None) or str(source)
     try:
         if isinstance(source, str | os.PathLike) and Path(source).stat().st_size == 0:
@@ -145,6 +149,8 @@ def read_table(source: str | os.PathLike | IO | pd.DataFrame) -> tuple[pd.DataFr
         )
     except FileNotFoundError:
         return pd.DataFrame(), [Problem("not_found", f"file not found: {name}")]
+    except IsADirectoryError:
+        return pd.DataFrame(), [Problem("unreadable", f"{name} is a folder, not a CSV file")]
     except pd.errors.EmptyDataError:
         return pd.DataFrame(), [Problem("empty", f"the file {name} is empty")]
     except UnicodeDecodeError as exc:
@@ -159,10 +165,35 @@ def read_table(source: str | os.PathLike | IO | pd.DataFrame) -> tuple[pd.DataFr
         return pd.DataFrame(), [
             Problem("unreadable", f"the file {name} is not a readable CSV: {exc}")
         ]
+    except OSError as exc:
+        return pd.DataFrame(), [
+            Problem("unreadable", f"the file {name} cannot be read: {exc.strerror or exc}")
+        ]
+    if not isinstance(raw.index, pd.RangeIndex):
+        # pandas turns the first values of a row longer than the header into an index,
+        # shifting every value one column to the right; refuse rather than misread
+        extra = raw.index.nlevels
+        return pd.DataFrame(), [
+            Problem(
+                "extra_values",
+                f"the first data row has {extra} value{'s' * (extra != 1)} more than the header "
+                f"has column names ({len(raw.columns)}); every row needs one value per header "
+                "column (a comma at the end of a row adds an empty value)",
+                row=1,
+            )
+        ]
     raw.columns = _header_names(source, list(raw.columns))
     if len(raw) == 0:
         return raw, [Problem("no_rows", "the file has a header but no data rows")]
     return raw, []
+
+
+def _column_name(name: Any, position: int) -> str:
+    """A DataFrame column name as text: a blank one (None, NaN, '') reads as pandas' own
+    'Unnamed: n', as for a CSV header; a number or tuple as it prints."""
+    if name is None or (isinstance(name, float) and np.isnan(name)) or str(name).strip() == "":
+        return f"Unnamed: {position}"
+    return str(name).strip()
 
 
 def _header_names(source, parsed: list) -> list[str]:
@@ -190,22 +221,63 @@ def _header_names(source, parsed: list) -> list[str]:
 
 
 # ------------------------------------------------------------------- parsing
+def _text(s: pd.Series) -> pd.Series:
+    """Cells as pandas text (missing as <NA>), whatever objects a DataFrame or dict holds.
+
+    Text columns (every file) take pandas' fast path. Other objects are written with
+    ``str`` one by one: pandas' own conversion fails on some of them (bytes that are not
+    UTF-8, ``Decimal('sNaN')``) and would silently decode bytes as text.
+    """
+    if pd.api.types.infer_dtype(s, skipna=True) in ("string", "empty"):
+        return s.astype("string")
+    return pd.Series([_cell_text(v) for v in s], index=s.index, dtype="string")
+
+
+def _cell_text(v: Any) -> str | None:
+    if v is None or v is pd.NA or v is pd.NaT:
+        return None
+    if isinstance(v, str):
+        return v
+    try:
+        if isinstance(v, float | np.floating) and np.isnan(v):
+            return None
+        if isinstance(v, decimal.Decimal) and v.is_nan():
+            return None
+        if isinstance(v, np.datetime64 | np.timedelta64) and np.isnat(v):
+            return None
+        return str(v)
+    except Exception:  # an object that cannot even print itself
+        return f"<{type(v).__name__}>"
+
+
 def _is_missing_text(s: pd.Series) -> pd.Series:
-    text = s.astype("string").str.strip()
+    text = _text(s).str.strip()
     return text.isna() | text.str.lower().isin(MISSING_TOKENS)
 
 
 def _parse_numeric(s: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
     """Return (values as float, missing mask, not-a-number mask)."""
-    if pd.api.types.is_bool_dtype(s):
-        s = s.astype(object)
+    if pd.api.types.is_bool_dtype(s) or pd.api.types.is_complex_dtype(s):
+        s = s.astype(object)  # True is not 1, and 1+2j is not 1: both are reported as text
     if pd.api.types.is_numeric_dtype(s):
         values = pd.to_numeric(s, errors="coerce").astype(float)
         missing = values.isna()
         return values, missing, pd.Series(False, index=s.index)
     missing = _is_missing_text(s)
-    text = s.astype("string").str.strip().where(~missing)
+    text = _text(s).str.strip().where(~missing)
     values = pd.to_numeric(text, errors="coerce").astype(float)
+    if pd.api.types.infer_dtype(s, skipna=True) not in ("string", "empty"):
+        # numbers among other objects (a patient from the page, a mixed column) are taken
+        # as they are: re-reading their printed form can move them by one unit in the last
+        # place, and a 400-digit integer is too large for a float, not "not a number"
+        for i, v in enumerate(s):
+            if isinstance(v, int | float | np.integer | np.floating) and not isinstance(
+                v, bool | np.bool_
+            ):
+                try:
+                    values.iloc[i] = np.nan if missing.iloc[i] else float(v)
+                except OverflowError:
+                    values.iloc[i] = np.inf if v > 0 else -np.inf
     bad = ~missing & values.isna()
     return values, missing, bad
 
@@ -274,12 +346,12 @@ def _parse_features(
         s = raw[f.name]
         if f.kind == "categorical":
             missing = _is_missing_text(s)
-            text = s.astype("string").str.strip()
+            text = _text(s).str.strip()
             out[f.name] = text.where(~missing).astype(object).where(~missing, np.nan)
             continue
         values, _, bad = _parse_numeric(s)
         for i in np.flatnonzero(bad.to_numpy()):
-            cell = str(s.iloc[i])
+            cell = _clip(str(s.iloc[i]))
             problems.append(
                 Problem(
                     "not_numeric",
@@ -337,7 +409,15 @@ def _pandera_schema(schema: Schema, columns: list[str]) -> pa.DataFrameSchema:
 
 def _pandera_problems(df: pd.DataFrame, ps: pa.DataFrameSchema, schema: Schema) -> list[Problem]:
     try:
-        ps.validate(df, lazy=True)
+        with warnings.catch_warnings():
+            # pandera gathers failure cases with a pandas concat that warns about a future
+            # change when some cases are missing values (e.g. an empty id next to a bad time)
+            warnings.filterwarnings(
+                "ignore",
+                message="The behavior of DataFrame concatenation with empty or all-NA",
+                category=FutureWarning,
+            )
+            ps.validate(df, lazy=True)
     except SchemaErrors as exc:
         fc = exc.failure_cases
     else:
@@ -372,10 +452,18 @@ def _pandera_problems(df: pd.DataFrame, ps: pa.DataFrameSchema, schema: Schema) 
     return problems
 
 
+_MAX_SHOWN = 40  # characters of a value quoted in a message
+
+
 def _show(value: Any) -> str:
-    if isinstance(value, float) and value.is_integer():
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
         return str(int(value))
-    return str(value)
+    return _clip(str(value))
+
+
+def _clip(text: str) -> str:
+    """A value short enough to quote in a message (a 400-digit number stays readable)."""
+    return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 3] + "..."
 
 
 # ---------------------------------------------------------------- validation
@@ -493,7 +581,7 @@ def validate_dataset(
         if c in columns:
             values, _, bad = _parse_numeric(raw[c])
             for i in np.flatnonzero(bad.to_numpy()):
-                cell = str(raw[c].iloc[i])
+                cell = _clip(str(raw[c].iloc[i]))
                 what = (
                     "survival time must be a number of months"
                     if c == schema.time.name
@@ -511,7 +599,7 @@ def validate_dataset(
             parsed[c] = values
             outcome_bad[c] = bad
     if schema.id_column in columns:
-        ids = raw[schema.id_column].astype("string").str.strip()
+        ids = _text(raw[schema.id_column]).str.strip()
         parsed.insert(
             0, schema.id_column, ids.where(ids != "").astype(object).where(ids != "", None)
         )
@@ -520,14 +608,19 @@ def validate_dataset(
         for value, idx in dup.groupby(dup).groups.items():
             rows = [int(i) + 1 for i in idx]
             for r in rows:
-                others = ", ".join(str(x) for x in rows if x != r)
+                # at most a few other rows each: listing them all is quadratic in the rows
+                # that share one id (100,000 rows with the same id made a 10 GB report)
+                others = [x for x in rows if x != r]
+                listed = ", ".join(str(x) for x in others[:_MAX_OTHER_ROWS])
+                if len(others) > _MAX_OTHER_ROWS:
+                    listed += f" and {len(others) - _MAX_OTHER_ROWS} more"
                 problems.append(
                     Problem(
                         "duplicate_id",
-                        f"{value!r} is also used in row {others}",
+                        f"{_clip(repr(value))} is also used in row {listed}",
                         column=schema.id_column,
                         row=r,
-                        value=str(value),
+                        value=_clip(str(value)),
                     )
                 )
     elif mode != "outcome":
@@ -588,15 +681,20 @@ def validate_patient(values: Mapping[str, Any], schema: Schema) -> ValidationRep
                 Problem(
                     "unknown_column",
                     f"not in schema {schema.name!r}; it is ignored{hint}",
-                    column=k,
+                    column=_clip(str(k)),
                     severity="warning",
                 )
             )
-    row = {}
-    for f in schema.features:
-        v = values.get(f.name)
-        row[f.name] = [np.nan if v is None else v]
-    raw = pd.DataFrame(row).astype(object)
+    # object columns from the start: letting pandas infer a type first fails on values such
+    # as a 400-digit integer (OverflowError) before they can be reported
+    raw = pd.DataFrame(
+        {
+            f.name: pd.Series(
+                [np.nan if values.get(f.name) is None else values.get(f.name)], dtype=object
+            )
+            for f in schema.features
+        }
+    )
     parsed = _parse_features(raw, list(schema.features), problems)
     problems += _pandera_problems(parsed, _pandera_schema(schema, list(parsed.columns)), schema)
     problems = [Problem(p.code, p.message, p.column, None, p.value, p.severity) for p in problems]

@@ -156,9 +156,12 @@ def fit(
         progress=not quiet,
         command=" ".join(["python -m training", *sys.argv[1:]]),
     )
+    from model.bundle import BundleError
+    from model.registry import RegistryError
+
     try:
         path = fit_bundle(data, sch, out, options, validated=df)
-    except (ValueError, DataValidationError) as exc:
+    except (ValueError, DataValidationError, BundleError, RegistryError) as exc:
         _fail(str(exc))
     import json as _json
 

@@ -1,0 +1,306 @@
+"""Property-based fuzzing of dataset and patient validation (issue 7, item 2).
+
+Whatever arrives (any text or bytes as a CSV file, any DataFrame, any dict from the page),
+validation returns a ValidationReport and never raises; every error names its column and,
+for a feature value, what is allowed; and whatever it accepts really is within the schema.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from hypothesis import assume, example, given
+from hypothesis import strategies as st
+
+from model.schema import default_schema
+from model.validation import ValidationReport, validate_dataset, validate_patient
+
+from .strategies import (
+    frame_value,
+    fuzz_settings,
+    hostile_text,
+    hostile_value,
+    near_feature_values,
+    valid_patients,
+)
+
+SCHEMA = default_schema()  # hypothesis cannot use function-scoped fixtures; the schema is fixed
+FEATURES = {f.name: f for f in SCHEMA.features}
+VALUE_CODES = {"not_numeric", "out_of_range", "not_whole", "off_step", "not_allowed"}
+KNOWN = [SCHEMA.id_column, *SCHEMA.feature_names, *SCHEMA.outcome_names]
+
+GOOD = {
+    "patient_id": "A1",
+    "age": "61",
+    "sex": "F",
+    "kps": "90",
+    "pathology": "epithelioid",
+    "ki67": "8",
+    "vascular_emboli": "0",
+    "lymph_nodes": "0",
+    "pci": "18",
+    "cc": "1",
+    "sae": "0",
+    "ca125": "35.2",
+    "cea": "1.8",
+    "ca199": "12",
+    "rbc_units": "2",
+    "os_months": "40.5",
+    "death": "0",
+}
+
+
+# --------------------------------------------------------------------------- invariants
+def check_accepted_features(data: pd.DataFrame) -> None:
+    """Every accepted feature value is unknown (NaN) or within the schema."""
+    for name, f in FEATURES.items():
+        if name not in data:  # mode "outcome": features are optional
+            continue
+        col = data[name]
+        known = col[col.notna()]
+        if f.kind == "categorical":
+            assert set(known) <= set(f.categories), (name, set(known))
+            continue
+        vals = known.to_numpy(dtype=float)
+        assert np.isfinite(vals).all(), (name, vals)
+        if f.min is not None:
+            assert (vals >= f.min).all(), (name, vals)
+        if f.max is not None:
+            assert (vals <= f.max).all(), (name, vals)
+        if f.kind == "integer":
+            assert (vals % 1 == 0).all(), (name, vals)
+        if f.allowed_values is not None:
+            assert set(vals.tolist()) <= {float(v) for v in f.allowed_values}, (name, vals)
+
+
+def check_report(report, n_rows: int | None = None, columns=()) -> None:
+    assert isinstance(report, ValidationReport)
+    assert report.ok == (report.data is not None)
+    for p in report.problems:
+        assert isinstance(p.message, str) and p.message.strip()
+        str(p)  # printable
+        assert p.code != "invalid", f"a structural failure reached the user: {p}"
+        assert p.column is None or isinstance(p.column, str), p
+        if p.row is not None and n_rows is not None:
+            assert 1 <= p.row <= n_rows, p
+        if p.severity == "error" and p.code in VALUE_CODES and p.column in FEATURES:
+            # the field's name and what is allowed, in the message the user reads
+            assert FEATURES[p.column].describe_allowed() in p.message, p
+        if p.severity == "error" and p.column is not None and columns:
+            assert p.column in set(columns) | set(KNOWN), p
+    if report.ok:
+        data = report.data
+        check_accepted_features(data)
+        if SCHEMA.time.name in data:
+            t = data[SCHEMA.time.name].to_numpy(dtype=float)
+            assert np.isfinite(t).all() and (t > 0).all() and (t <= SCHEMA.time.max).all()
+        if SCHEMA.event.name in data:
+            assert set(data[SCHEMA.event.name].tolist()) <= {0, 1}
+        if SCHEMA.id_column in data:
+            ids = data[SCHEMA.id_column]
+            assert ids.notna().all() and not ids.duplicated().any()
+
+
+# ----------------------------------------------------------------------- single patient
+patient_dicts = st.dictionaries(
+    keys=st.one_of(st.sampled_from(SCHEMA.feature_names), hostile_text, st.integers()),
+    values=hostile_value,
+    max_size=20,
+)
+
+
+@fuzz_settings(80)
+@given(values=patient_dicts)
+@example(values={"age": 10**400})  # regression: OverflowError building the row
+@example(values={1: 2, None: 3})  # regression: non-text keys
+@example(values={"kps": 1e308})  # regression: a 309-digit number in the message
+def test_validate_patient_never_raises_and_explains(values):
+    report = validate_patient(values, SCHEMA)
+    check_report(report)
+    for p in report.errors:  # a patient's errors are about its fields
+        assert p.column in FEATURES, p
+    if report.ok:
+        assert len(report.data) == 1 and list(report.data.columns) == SCHEMA.feature_names
+
+
+@fuzz_settings(80)
+@given(
+    values=st.fixed_dictionaries(
+        {}, optional={name: near_feature_values(f) for name, f in FEATURES.items()}
+    )
+)
+def test_validate_patient_near_the_boundaries(values):
+    report = validate_patient(values, SCHEMA)
+    check_report(report)
+    if report.ok:
+        row = report.data.iloc[0]
+        for name, v in values.items():
+            # a plain number that was accepted is kept exactly; unknown stays unknown
+            if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v):
+                assert float(row[name]) == float(v), (name, v, row[name])
+            if v is None or (isinstance(v, float) and math.isnan(v)):
+                assert pd.isna(row[name])
+
+
+@fuzz_settings(40)
+@given(values=valid_patients(SCHEMA))
+def test_every_valid_patient_is_accepted(values):
+    report = validate_patient(values, SCHEMA)
+    assert report.ok, [str(p) for p in report.errors]
+    assert not report.problems
+    row = report.data.iloc[0]
+    for name, v in values.items():
+        if v is None:
+            assert pd.isna(row[name])
+        elif FEATURES[name].kind == "categorical":
+            assert row[name] == v
+        else:
+            assert float(row[name]) == float(v)
+
+
+# ------------------------------------------------------------------------- whole files
+def _validate_text(text: str | bytes, mode: str):
+    src = io.BytesIO(text) if isinstance(text, bytes) else io.StringIO(text)
+    return validate_dataset(src, SCHEMA, mode=mode)
+
+
+modes = st.sampled_from(["train", "predict", "outcome"])
+
+
+@fuzz_settings(80)
+@given(text=st.text(max_size=400), mode=modes)
+@example(text="patient_id,age\n1,2,3,4\n", mode="train")  # regression: extra values per row
+@example(text="a,b\n1,2,3\n4,5\n", mode="outcome")  # regression: first row one value too many
+def test_any_text_as_a_csv(text, mode):
+    check_report(_validate_text(text, mode))
+
+
+@fuzz_settings(60)
+@given(data=st.binary(max_size=400), mode=modes)
+def test_any_bytes_as_a_csv(data, mode):
+    check_report(_validate_text(data, mode))
+
+
+cell = st.one_of(
+    hostile_text,
+    st.sampled_from(["", "1", "0", "61", "F", "epithelioid", "40.5", "NA", "1e308", "inf"]),
+)
+header_name = st.one_of(st.sampled_from(KNOWN), hostile_text)
+
+
+@st.composite
+def csv_documents(draw):
+    """CSV text with schema-like headers, ragged rows, quoting and odd line endings."""
+    names = draw(st.lists(header_name, min_size=1, max_size=20))
+    n_rows = draw(st.integers(0, 6))
+    ragged = draw(st.booleans())
+    rows = []
+    for _ in range(n_rows):
+        width = draw(st.integers(0, len(names) + 3)) if ragged else len(names)
+        rows.append(draw(st.lists(cell, min_size=width, max_size=width)))
+    quote = draw(st.booleans())
+    eol = draw(st.sampled_from(["\n", "\r\n", "\r"]))
+
+    def fmt(v: str) -> str:
+        if quote or any(c in v for c in ',"\r\n'):
+            return '"' + v.replace('"', '""') + '"'
+        return v
+
+    lines = [",".join(fmt(v) for v in r) for r in [names, *rows]]
+    text = eol.join(lines) + draw(st.sampled_from(["", eol]))
+    if draw(st.booleans()):
+        text = "\ufeff" + text
+    return text, len(rows)
+
+
+@fuzz_settings(100)
+@given(doc=csv_documents(), mode=modes, as_bytes=st.booleans())
+def test_schema_like_csv_documents(doc, mode, as_bytes):
+    text, _ = doc
+    check_report(_validate_text(text.encode("utf-8") if as_bytes else text, mode))
+
+
+@fuzz_settings(15)
+@given(doc=csv_documents(), mode=modes)
+def test_schema_like_csv_files_on_disk(doc, mode):
+    text, _ = doc
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "upload.csv"
+        path.write_text(text, encoding="utf-8", newline="")
+        check_report(validate_dataset(path, SCHEMA, mode=mode))
+
+
+def test_a_folder_or_unreadable_path_is_a_problem_not_a_crash(tmp_path):
+    # regression: a folder given as the data file raised IsADirectoryError
+    for source in (tmp_path, tmp_path / ("x" * 5000), "bad\x00name.csv"):
+        report = validate_dataset(source, SCHEMA)
+        assert not report.ok and report.errors[0].code in ("unreadable", "not_found")
+
+
+# ---------------------------------------------------------------------------- DataFrames
+@st.composite
+def hostile_frames(draw):
+    """A few good rows, then hostile cells, dropped, renamed and repeated columns."""
+    n = draw(st.integers(1, 4))
+    df = pd.DataFrame([dict(GOOD, patient_id=f"A{i}") for i in range(n)]).astype(object)
+    for _ in range(draw(st.integers(0, 8))):
+        col = draw(st.sampled_from(list(df.columns)))
+        i = draw(st.integers(0, n - 1))
+        df.iat[i, list(df.columns).index(col)] = draw(frame_value)
+    cols = list(df.columns)
+    for c in draw(st.lists(st.sampled_from(cols), max_size=3, unique=True)):
+        df = df.drop(columns=c)
+    if draw(st.booleans()) and df.shape[1]:
+        df = pd.concat([df, df.iloc[:, [draw(st.integers(0, df.shape[1] - 1))]]], axis=1)
+    if draw(st.booleans()) and df.shape[1]:
+        new = list(df.columns)
+        new[draw(st.integers(0, len(new) - 1))] = draw(
+            st.one_of(
+                hostile_text,
+                st.integers(),
+                st.none(),
+                st.just(float("nan")),
+                st.tuples(st.text(max_size=3)),
+            )
+        )
+        df.columns = new
+    if draw(st.booleans()):  # a column of typed (not text) values
+        name = draw(st.sampled_from([c for c in KNOWN if c in df.columns] or [None]))
+        if name is not None and not isinstance(df[name], pd.DataFrame):
+            df[name] = draw(
+                st.sampled_from(
+                    [
+                        pd.array([1] * n, dtype="Int64"),
+                        np.full(n, np.inf),
+                        np.full(n, 1e308),
+                        np.full(n, True),
+                        pd.Categorical(["1"] * n),
+                        pd.to_datetime(["2020-01-01"] * n),
+                        np.full(n, np.nan),
+                    ]
+                )
+            )
+    if draw(st.booleans()):
+        df.index = draw(st.sampled_from([[5] * n, [f"r{i}" for i in range(n)], list(range(n))]))
+    return df
+
+
+@fuzz_settings(50)
+@given(df=hostile_frames(), mode=modes)
+@example(df=pd.DataFrame({1: ["x"], None: ["y"]}), mode="train")  # regression: non-text names
+@example(
+    df=pd.DataFrame([["x"]], columns=pd.MultiIndex.from_tuples([("a", "b")])), mode="train"
+)  # regression: MultiIndex columns
+def test_hostile_dataframes(df, mode):
+    before = df.copy()
+    report = validate_dataset(df, SCHEMA, mode=mode)
+    check_report(report, n_rows=len(df), columns=[str(c) for c in df.columns])
+    assert df.columns.equals(before.columns)  # the caller's table is left as it was
+    # the same table written as CSV and read back gets a verdict too
+    assume(all(isinstance(c, str) for c in df.columns))
+    check_report(_validate_text(df.to_csv(index=False), mode), n_rows=len(df))
