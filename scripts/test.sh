@@ -4,4 +4,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup_env.sh requirements-dev.txt
 .venv/bin/ruff check .
+bash scripts/audit.sh
 .venv/bin/python -m pytest "$@"

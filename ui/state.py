@@ -14,7 +14,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from model.bundle import MANIFEST, BundleError, sha256_file
+from model.bundle import MANIFEST, sha256_file
 from model.engine import Engine
 from model.registry import Registry, RegistryError
 
@@ -108,7 +108,7 @@ def choose_model() -> Choice | None:
         try:
             engine, sha = _load(root, vid)
             break
-        except (BundleError, RegistryError, OSError, ValueError) as exc:
+        except Exception as exc:  # refused by verification, or a verified file fails to load
             problems.append(f"Bundle {vid} was refused: {exc}")
     else:
         for p in problems:
