@@ -18,6 +18,7 @@ __all__ = [
     "calibration_figure",
     "contributions_figure",
     "km_figure",
+    "prognosis_curve",
     "survival_figure",
 ]
 
@@ -65,6 +66,17 @@ def _layout(fig: go.Figure, title: str | None, height: int) -> go.Figure:
     fig.update_layout(**{k: v for k, v in _base_layout(title, height).items() if k != "template"})
     fig.update_layout(template="plotly_white")
     return fig
+
+
+def prognosis_curve(name: str, p, band: bool = True) -> dict:
+    """A :class:`model.prognosis.Prognosis` as one curve of :func:`survival_figure`."""
+    return {
+        "name": name,
+        "grid": p.grid,
+        "survival": p.survival,
+        "lower": p.lower if band else None,
+        "upper": p.upper if band else None,
+    }
 
 
 def survival_figure(

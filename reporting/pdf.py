@@ -33,6 +33,7 @@ from model.bundle import Bundle
 from model.candidacy import LITERATURE_REFERENCE, Candidacy
 from model.prognosis import Prognosis
 from reporting import card
+from reporting.figures import prognosis_curve
 from reporting.summary import (
     candidacy_scenarios,
     contribution_table,
@@ -293,16 +294,6 @@ class _Report(FPDF):
         self.paragraph(INTENDED_USE, size=7.5, style="B")
 
 
-def _prognosis_curve(name: str, p: Prognosis) -> dict:
-    return {
-        "name": name,
-        "grid": p.grid,
-        "survival": p.survival,
-        "lower": p.lower,
-        "upper": p.upper,
-    }
-
-
 def _factors(pdf: _Report, values: dict, x: float, w: float, stages=("pre", "post")) -> None:
     schema = pdf.context.bundle.schema
     t = factor_table(schema, values)
@@ -331,7 +322,7 @@ def patient_report(
     pdf.heading(
         f"Predicted overall survival{f', given alive at {alive_at:g} months' if alive_at else ''}"
     )
-    pdf.curves([_prognosis_curve("This patient", shown)], 12, pdf.get_y(), 104, 72)
+    pdf.curves([prognosis_curve("This patient", shown)], 12, pdf.get_y(), 104, 72)
     pdf.set_xy(120, top)
     pdf.heading("Survival with 95 % intervals", x=120)
     pdf.kv_table(survival_table(shown), 120, 78, (3.2, 1.9, 1.7), size=7)
@@ -377,9 +368,9 @@ def candidacy_report(
     schema = context.bundle.schema
     top = pdf.get_y()
     pdf.heading("Predicted overall survival if operated")
-    curves = [_prognosis_curve("Overall (weighted by the chances)", cand.overall)]
+    curves = [prognosis_curve("Overall (weighted by the chances)", cand.overall)]
     named = candidacy_scenarios(schema, cand)
-    curves += [{**_prognosis_curve(n, p), "lower": None, "upper": None} for n, p in named]
+    curves += [prognosis_curve(n, p, band=False) for n, p in named]
     pdf.curves(curves, 12, pdf.get_y(), 104, 70, literature=cand.reference)
     pdf.set_xy(120, top)
     pdf.heading("Chances of the operative outcomes", x=120)
@@ -449,7 +440,7 @@ def compare_report(
     pdf = _Report(context, "Scenario comparison: survival after CRS+HIPEC", figures)
     schema = context.bundle.schema
     pdf.heading("Predicted overall survival by scenario")
-    curves = [_prognosis_curve(n, p) for n, p in named]
+    curves = [prognosis_curve(n, p) for n, p in named]
     if len(curves) > 2:
         curves = [{**c, "lower": None, "upper": None} for c in curves]
     pdf.curves(curves, 12, pdf.get_y(), 186, 72)

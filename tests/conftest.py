@@ -77,3 +77,17 @@ def small_bundle(tmp_path_factory, small_cohort, schema):
         small_cohort[0], schema, registry, FitOptions(bootstrap=4, progress=False, n_jobs=1)
     )
     return path
+
+
+def promoted_copy(bundle: Path, root: Path) -> Path:
+    """A registry at ``root`` holding a copy of ``bundle``, registered and promoted."""
+    import shutil
+
+    from model.registry import Registry
+
+    root.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(bundle, root / bundle.name)
+    reg = Registry(root)
+    reg.register(root / bundle.name)
+    reg.promote(bundle.name)
+    return root

@@ -24,16 +24,6 @@ COX_CONTRIBUTION_METHOD = (
 PLOT_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
 
 
-def curve_dict(name: str, p: Prognosis) -> dict:
-    return {
-        "name": name,
-        "grid": p.grid,
-        "survival": p.survival,
-        "lower": p.lower,
-        "upper": p.upper,
-    }
-
-
 def curve(curves: list[dict], key: str, **kwargs) -> None:
     st.plotly_chart(survival_figure(curves, **kwargs), key=key, config=PLOT_CONFIG)
 

@@ -7,7 +7,6 @@ test is skipped with the reason when Chromium is missing, never in CI.
 
 import os
 import re
-import shutil
 
 import pandas as pd
 import pytest
@@ -15,6 +14,7 @@ import pytest
 from model.engine import Engine
 from model.registry import Registry
 from reporting.summary import survival_table
+from tests.conftest import promoted_copy
 from tests.ui.browser import browser, chromium_path, serve, table_cell
 
 if chromium_path() is None:
@@ -27,12 +27,7 @@ THREE_YEARS = "Survival at 3 years (36 months)"
 
 @pytest.fixture(scope="module")
 def models(tmp_path_factory, small_bundle):
-    root = tmp_path_factory.mktemp("browser_models")
-    shutil.copytree(small_bundle, root / small_bundle.name)
-    reg = Registry(root)
-    reg.register(root / small_bundle.name)
-    reg.promote(small_bundle.name)
-    return root
+    return promoted_copy(small_bundle, tmp_path_factory.mktemp("browser") / "models")
 
 
 def test_real_browser_calculator_and_cohort(models, tmp_path, small_cohort):

@@ -5,12 +5,12 @@ this test checks correctness under the same load: no state bleeds between sessio
 """
 
 import os
-import shutil
 
 import pytest
 
 from model.engine import Engine
 from model.registry import Registry
+from tests.conftest import promoted_copy
 from tests.ui.browser import chromium_path, plans, serve, sessions
 
 if chromium_path() is None:
@@ -22,13 +22,8 @@ USERS = 20
 
 
 def test_twenty_simultaneous_sessions_get_their_own_results(tmp_path, small_bundle):
-    root = tmp_path / "models"
-    root.mkdir()
-    shutil.copytree(small_bundle, root / small_bundle.name)
-    reg = Registry(root)
-    reg.register(root / small_bundle.name)
-    reg.promote(small_bundle.name)
-    engine = Engine(reg.load())
+    root = promoted_copy(small_bundle, tmp_path / "models")
+    engine = Engine(Registry(root).load())
     steps = plans(engine, USERS, 1)
     with serve(root, tmp_path / "server.log") as url:
         results = sessions(url, steps, think=(0.0, 0.5))

@@ -7,7 +7,6 @@ and Streamlit's home folder must not contain them.
 """
 
 import os
-import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -15,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from model.registry import Registry
+from tests.conftest import promoted_copy
 from tests.ui.browser import ROOT, browser, chromium_path, serve
 
 if chromium_path() is None:
@@ -50,12 +49,7 @@ def files_to_search(started: float, log: Path) -> list[Path]:
 
 
 def test_entered_and_uploaded_values_are_not_left_anywhere(tmp_path, small_bundle, small_cohort):
-    root = tmp_path / "models"
-    root.mkdir()
-    shutil.copytree(small_bundle, root / small_bundle.name)
-    reg = Registry(root)
-    reg.register(root / small_bundle.name)
-    reg.promote(small_bundle.name)
+    root = promoted_copy(small_bundle, tmp_path / "models")
     log = tmp_path / "server.log"
     cohort = pd.read_csv(small_cohort[0]).head(12)
     cohort.loc[0, "patient_id"] = CANARY_ID

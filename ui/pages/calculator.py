@@ -3,6 +3,7 @@
 import streamlit as st
 
 from model.engine import conditional
+from reporting.figures import prognosis_curve
 from reporting.pdf import patient_report
 from ui import common
 from ui.form import patient_form, show_problems
@@ -43,7 +44,7 @@ if choice is not None:
                 f"Survival given alive at {alive_at} months" if alive_at else "Predicted survival"
             )
             common.curve(
-                [common.curve_dict("This patient", shown)],
+                [prognosis_curve("This patient", shown)],
                 key="calc.curve",
                 title=title,
                 alive_at=alive_at or None,

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from model.candidacy import LITERATURE_REFERENCE
+from reporting.figures import prognosis_curve
 from reporting.pdf import candidacy_report
 from reporting.summary import (
     candidacy_scenarios,
@@ -51,9 +52,9 @@ if choice is not None:
                 short, label, chance = outcome_chance(schema, c)
                 with col:
                     st.metric(f"Chance of {short}", fmt_percent(chance), help=label)
-            curves = [common.curve_dict("Overall (weighted by the chances)", cand.overall)]
+            curves = [prognosis_curve("Overall (weighted by the chances)", cand.overall)]
             named = candidacy_scenarios(schema, cand)
-            curves += [{**common.curve_dict(n, p), "lower": None, "upper": None} for n, p in named]
+            curves += [prognosis_curve(n, p, band=False) for n, p in named]
             common.curve(
                 curves,
                 key="cand.curve",

@@ -3,6 +3,7 @@
 import pandas as pd
 import streamlit as st
 
+from reporting.figures import prognosis_curve
 from reporting.pdf import compare_report
 from reporting.summary import scenario_table
 from ui import common
@@ -80,7 +81,7 @@ if choice is not None:
             bands = st.checkbox("Show 95 % bands", value=len(named) <= 2, key="cmp.bands")
             curves = []
             for name, p in named:
-                c = common.curve_dict(name, p)
+                c = prognosis_curve(name, p)
                 if not bands:
                     c["lower"] = c["upper"] = None
                 curves.append(c)
