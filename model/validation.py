@@ -662,6 +662,19 @@ def _with_lines(problems: list[Problem], from_file: bool) -> list[Problem]:
     return sorted(out, key=lambda p: (p.severity != "error", p.row or 0))
 
 
+def _plain_number(f: Feature, v) -> bool:
+    """A value a float column holds exactly, for a feature coded as a number (or unknown)."""
+    if f.kind == "categorical":
+        return False
+    if v is None:
+        return True
+    if isinstance(v, bool | np.bool_):
+        return False
+    if isinstance(v, float | np.floating):
+        return True
+    return isinstance(v, int | np.integer) and abs(int(v)) < 2**53
+
+
 def validate_patient(values: Mapping[str, Any], schema: Schema) -> ValidationReport:
     """Check one patient's feature values, with the same messages as for a dataset.
 
@@ -686,11 +699,14 @@ def validate_patient(values: Mapping[str, Any], schema: Schema) -> ValidationRep
                 )
             )
     # object columns from the start: letting pandas infer a type first fails on values such
-    # as a 400-digit integer (OverflowError) before they can be reported
+    # as a 400-digit integer (OverflowError) before they can be reported. A plain number
+    # for a numeric feature (what the page sends) goes in as a float column instead: the
+    # same reading, without the text parsing that is most of the time of a one-row check
     raw = pd.DataFrame(
         {
             f.name: pd.Series(
-                [np.nan if values.get(f.name) is None else values.get(f.name)], dtype=object
+                [np.nan if values.get(f.name) is None else values.get(f.name)],
+                dtype=float if _plain_number(f, values.get(f.name)) else object,
             )
             for f in schema.features
         }
