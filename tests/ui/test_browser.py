@@ -7,8 +7,10 @@ test is skipped with the reason when Chromium is missing, never in CI.
 
 import os
 import re
+from pathlib import Path
 
 import pandas as pd
+import pypdfium2 as pdfium
 import pytest
 
 from model.engine import Engine
@@ -61,6 +63,15 @@ def test_real_browser_calculator_and_cohort(models, tmp_path, small_cohort):
         after = table_cell(page, THREE_YEARS)
         assert after == want.loc[THREE_YEARS, "Estimate"] and after != before
         page.screenshot(path=shots / "calculator_changed.png", full_page=True)
+
+        # the tumour-board PDF of this patient carries the numbers on screen
+        with page.expect_download(timeout=90_000) as download:
+            page.get_by_text("Download the one-page PDF report").click()
+        doc = pdfium.PdfDocument(Path(download.value.path()).read_bytes())
+        assert len(doc) == 1
+        text = " ".join(doc[0].get_textpage().get_text_range().split())
+        row = want.loc[THREE_YEARS]
+        assert f"{row['Estimate']} {row['95 % interval']}" in text
 
         # the cohort page: upload a CSV and see its predictions
         csv = tmp_path / "patients.csv"
