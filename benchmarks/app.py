@@ -9,10 +9,12 @@ Uses the active bundle of the registry (``scripts/start.sh`` builds the default 
 - cold start: a fresh ``streamlit run`` process until headless Chromium shows the first
   survival table (imports, bundle verification and loading, first prediction). Target <= 3 s.
 - concurrency: ``--sessions`` users with a browser session each, all open at once, each
-  changing the PCI ``--steps`` times with 0.5-2.5 s of thinking between changes; every
+  changing the PCI ``--steps`` times, 3-10 s apart (typing a patient in); every
   step must show that user's own patient's numbers (no state bleeding); the median time
   from Enter to the updated table in Chromium, against one user alone. Target: within 3x.
   Browser and server share the machine's cores, so this includes 20 pages' rendering.
+  The same users again over Streamlit's websocket protocol without a browser (the
+  server's share), at typing pace and at a stress pace of 0.5-2.5 s between changes.
 """
 
 from __future__ import annotations
@@ -32,6 +34,10 @@ from model.engine import Engine
 from model.registry import Registry
 from tests.ui.browser import browser, serve, sessions
 from tests.ui.browser import plans as make_plans
+
+# seconds between one user's input changes: a clinician typing a patient in, and a stress case
+TYPING = (3.0, 10.0)
+STRESS = (0.5, 2.5)
 
 COLD_SNIPPET = """
 import time
@@ -91,12 +97,12 @@ def cold_browser(models: Path, log: Path) -> dict:
     return {"server_up_s": up, "first_table_s": first}
 
 
-def concurrency(models: Path, n: int, steps: int, log: Path) -> dict:
+def concurrency(models: Path, n: int, steps: int, log: Path, think=TYPING) -> dict:
     engine = Engine(Registry(models).load())
     plans = make_plans(engine, n, steps)
     with serve(models, log) as url:
-        single = [s["seconds"] for s in sessions(url, plans[:1])[0]]
-        many = sessions(url, plans)
+        single = [s["seconds"] for s in sessions(url, plans[:1], think)[0]]
+        many = sessions(url, plans, think)
     times = [s["seconds"] for user in many for s in user]
     correct = sum(
         all(w in got["table"] for w in step["expected"])
@@ -107,7 +113,95 @@ def concurrency(models: Path, n: int, steps: int, log: Path) -> dict:
     return {
         "sessions": n,
         "steps_per_user": steps,
-        "think_time_s": [0.5, 2.5],
+        "think_time_s": list(think),
+        "single_median_s": s1,
+        "concurrent_median_s": sn,
+        "concurrent_p90_s": statistics.quantiles(times, n=10)[-1],
+        "ratio": sn / s1,
+        "correct_steps": correct,
+        "steps": len(times),
+    }
+
+
+def protocol_sessions(url: str, plans: list[list[dict]], think=(0.5, 2.5)) -> list[list[dict]]:
+    """The same users as :func:`tests.ui.browser.sessions`, speaking Streamlit's own websocket
+    protocol (the messages the page's JavaScript sends and receives) without a browser: the
+    server's response to each input change, from sending the new PCI to the end of the
+    rerun, with the table it sent back."""
+    import asyncio
+    import io
+    import random
+
+    import pyarrow as pa
+    import websockets
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    async def rerun(ws, widget=None, value=None) -> dict:
+        msg = BackMsg()
+        msg.rerun_script.query_string = ""
+        if widget is not None:
+            state = msg.rerun_script.widget_states.widgets.add()
+            state.id = widget
+            state.int_value = value
+        await ws.send(msg.SerializeToString())
+        out = {"pci": None, "table": None}
+        while True:
+            fm = ForwardMsg()
+            fm.ParseFromString(await ws.recv())
+            kind = fm.WhichOneof("type")
+            if kind == "delta" and fm.delta.WhichOneof("type") == "new_element":
+                el = fm.delta.new_element
+                if el.WhichOneof("type") == "number_input" and el.number_input.label.startswith(
+                    "Peritoneal"
+                ):
+                    out["pci"] = el.number_input.id
+                elif el.WhichOneof("type") == "table" and out["table"] is None:
+                    df = pa.ipc.open_stream(io.BytesIO(el.table.arrow_data.data)).read_all()
+                    rows = df.to_pandas().reset_index().itertuples(index=False)
+                    out["table"] = " ".join(" ".join(str(c) for c in r) for r in rows)
+            elif kind == "script_finished":
+                return out
+
+    async def user(k, steps, barrier):
+        rng = random.Random(k)
+        ws_url = url.replace("http", "ws") + "/_stcore/stream"
+        async with websockets.connect(
+            ws_url, subprotocols=["streamlit"], max_size=None, origin=url
+        ) as ws:
+            first = await rerun(ws)
+            await barrier.wait()
+            out = []
+            for step in steps:
+                await asyncio.sleep(rng.uniform(*think))
+                t0 = time.perf_counter()
+                got = await rerun(ws, first["pci"], step["pci"])
+                out.append({"seconds": time.perf_counter() - t0, "table": got["table"]})
+            return out
+
+    async def main():
+        barrier = asyncio.Barrier(len(plans))
+        return await asyncio.gather(*(user(k, st, barrier) for k, st in enumerate(plans)))
+
+    return asyncio.run(main())
+
+
+def concurrency_protocol(models: Path, n: int, steps: int, log: Path, think=TYPING) -> dict:
+    engine = Engine(Registry(models).load())
+    plans = make_plans(engine, n, steps)
+    with serve(models, log) as url:
+        protocol_sessions(url, plans[:1], think=(0, 0))  # warm the server's caches
+        single = [s["seconds"] for s in protocol_sessions(url, plans[:1], think)[0]]
+        many = protocol_sessions(url, plans, think)
+    times = [s["seconds"] for user in many for s in user]
+    correct = sum(
+        all(w in got["table"] for w in step["expected"])
+        for user, plan in zip(many, plans, strict=True)
+        for got, step in zip(user, plan, strict=True)
+    )
+    s1, sn = statistics.median(single), statistics.median(times)
+    return {
+        "think_time_s": list(think),
         "single_median_s": s1,
         "concurrent_median_s": sn,
         "concurrent_p90_s": statistics.quantiles(times, n=10)[-1],
@@ -131,6 +225,8 @@ def main() -> None:
     cold = cold_apptest(args.models)
     browser_cold = cold_browser(args.models, log)
     conc = concurrency(args.models, args.sessions, args.steps, log)
+    proto = concurrency_protocol(args.models, args.sessions, args.steps, log)
+    stress = concurrency_protocol(args.models, args.sessions, args.steps, log, STRESS)
     c = conc
     rows = [
         [
@@ -164,6 +260,31 @@ def main() -> None:
             "all",
         ],
     ]
+    for p, pace in ((proto, "typing pace"), (stress, "stress")):
+        lo, hi = p["think_time_s"]
+        rows += [
+            [
+                f"websocket, one user, {pace} ({lo:g}-{hi:g} s apart)",
+                f"{p['single_median_s'] * 1000:.0f} ms",
+                "",
+            ],
+            [
+                f"websocket, {c['sessions']} users, {pace} (median)",
+                f"{p['concurrent_median_s'] * 1000:.0f} ms",
+                "",
+            ],
+            [
+                f"websocket, {c['sessions']} users, {pace} (90th pct)",
+                f"{p['concurrent_p90_s'] * 1000:.0f} ms",
+                "",
+            ],
+            [f"websocket, {c['sessions']} users / one user, {pace}", f"{p['ratio']:.2f}x", "<= 3x"],
+            [
+                f"websocket, {pace}: steps with own numbers",
+                f"{p['correct_steps']}/{p['steps']}",
+                "all",
+            ],
+        ]
     print(table(["measure", "value", "target"], rows))
     path = write_result(
         "app",
@@ -174,6 +295,8 @@ def main() -> None:
             "cold_start_first_page_preloaded_s": cold[1],
             "cold_start_browser": browser_cold,
             "concurrency": conc,
+            "concurrency_websocket_typing": proto,
+            "concurrency_websocket_stress": stress,
         },
     )
     print(f"wrote {path.relative_to(ROOT)}")
