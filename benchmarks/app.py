@@ -97,12 +97,8 @@ def cold_browser(models: Path, log: Path) -> dict:
     return {"server_up_s": up, "first_table_s": first}
 
 
-def concurrency(models: Path, n: int, steps: int, log: Path, think=TYPING) -> dict:
-    engine = Engine(Registry(models).load())
-    plans = make_plans(engine, n, steps)
-    with serve(models, log) as url:
-        single = [s["seconds"] for s in sessions(url, plans[:1], think)[0]]
-        many = sessions(url, plans, think)
+def _summary(single: list[float], many: list[list[dict]], plans, think) -> dict:
+    """Medians for one user and for all, and how many steps showed the user's own numbers."""
     times = [s["seconds"] for user in many for s in user]
     correct = sum(
         all(w in got["table"] for w in step["expected"])
@@ -111,8 +107,6 @@ def concurrency(models: Path, n: int, steps: int, log: Path, think=TYPING) -> di
     )
     s1, sn = statistics.median(single), statistics.median(times)
     return {
-        "sessions": n,
-        "steps_per_user": steps,
         "think_time_s": list(think),
         "single_median_s": s1,
         "concurrent_median_s": sn,
@@ -121,6 +115,15 @@ def concurrency(models: Path, n: int, steps: int, log: Path, think=TYPING) -> di
         "correct_steps": correct,
         "steps": len(times),
     }
+
+
+def concurrency(models: Path, n: int, steps: int, log: Path, think=TYPING) -> dict:
+    engine = Engine(Registry(models).load())
+    plans = make_plans(engine, n, steps)
+    with serve(models, log) as url:
+        single = [s["seconds"] for s in sessions(url, plans[:1], think)[0]]
+        many = sessions(url, plans, think)
+    return {"sessions": n, "steps_per_user": steps, **_summary(single, many, plans, think)}
 
 
 def protocol_sessions(url: str, plans: list[list[dict]], think=(0.5, 2.5)) -> list[list[dict]]:
@@ -193,22 +196,7 @@ def concurrency_protocol(models: Path, n: int, steps: int, log: Path, think=TYPI
         protocol_sessions(url, plans[:1], think=(0, 0))  # warm the server's caches
         single = [s["seconds"] for s in protocol_sessions(url, plans[:1], think)[0]]
         many = protocol_sessions(url, plans, think)
-    times = [s["seconds"] for user in many for s in user]
-    correct = sum(
-        all(w in got["table"] for w in step["expected"])
-        for user, plan in zip(many, plans, strict=True)
-        for got, step in zip(user, plan, strict=True)
-    )
-    s1, sn = statistics.median(single), statistics.median(times)
-    return {
-        "think_time_s": list(think),
-        "single_median_s": s1,
-        "concurrent_median_s": sn,
-        "concurrent_p90_s": statistics.quantiles(times, n=10)[-1],
-        "ratio": sn / s1,
-        "correct_steps": correct,
-        "steps": len(times),
-    }
+    return _summary(single, many, plans, think)
 
 
 def main() -> None:

@@ -20,7 +20,7 @@ from model.prognosis import (
     reference_effects,
 )
 
-__all__ = ["Engine", "NO_BAND", "conditional"]
+__all__ = ["Engine", "NO_BAND"]
 
 NO_BAND = "none: the random survival forest has no uncertainty band in this version"
 
@@ -100,22 +100,3 @@ class Engine:
             raise ValueError(f"bundle {self.bundle.version_id} has no Cox model for candidacy")
         outcomes = self.bundle.artifacts.get("operative_outcomes") or {}
         return candidacy(self._cox, outcomes, self.frame(patient))
-
-
-def conditional(p: Prognosis, alive_at: float) -> Prognosis:
-    """S(t | T > s) for any prognosis; the band only where the model has one."""
-    if p.samples is not None:
-        return p.conditional(alive_at)
-    if alive_at < 0 or alive_at > p.grid[-1]:
-        raise ValueError(f"alive_at must be between 0 and {p.grid[-1]:g} months")
-    i = int(np.searchsorted(p.grid, alive_at, side="right") - 1)
-    point = p.survival[i:] / max(p.survival[i], 1e-12)
-    nan = np.full_like(point, np.nan)
-    return Prognosis(
-        grid=p.grid[i:],
-        survival=point,
-        lower=nan,
-        upper=nan,
-        unknown=p.unknown,
-        band_method=p.band_method,
-    )

@@ -109,7 +109,7 @@ class Prognosis:
         point = np.clip(self.survival[i:] / at_s, 0.0, 1.0)
         if self.samples is None:  # a curve without a band (the forest) keeps none
             nan = np.full_like(point, np.nan)
-            return Prognosis(grid, point, nan, nan, self.unknown, band_method="none")
+            return Prognosis(grid, point, nan, nan, self.unknown, band_method=self.band_method)
         d = self.samples[:, i]
         keep = d > 0
         samples = (

@@ -8,6 +8,7 @@ reports describe exactly the model that made the prediction.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pandas as pd
 
@@ -46,9 +47,9 @@ NOT_FOR = [
 ]
 
 
-def load_report(bundle: Bundle) -> dict:
-    """The bundle's validation report (``report.json``); empty if the bundle has none."""
-    path = bundle.path / "report.json"
+def load_report(folder: Path) -> dict:
+    """A bundle folder's validation report (``report.json``); empty if it has none."""
+    path = Path(folder) / "report.json"
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
 
 

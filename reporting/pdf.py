@@ -314,10 +314,8 @@ def patient_report(
     figures: Figures = "auto",
 ) -> bytes:
     """One patient's report (calculator page); ``context`` has ``bundle``, ``model``, ``manifest_sha256``."""
-    from model.engine import conditional
-
     pdf = _Report(context, "Individual survival estimate after CRS+HIPEC", figures)
-    shown = conditional(prognosis, alive_at) if alive_at else prognosis
+    shown = prognosis.conditional(alive_at) if alive_at else prognosis
     top = pdf.get_y()
     pdf.heading(
         f"Predicted overall survival{f', given alive at {alive_at:g} months' if alive_at else ''}"

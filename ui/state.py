@@ -16,9 +16,9 @@ import streamlit as st
 
 from model.bundle import MANIFEST, sha256_file
 from model.engine import Engine
-from model.registry import Registry, RegistryError
+from model.registry import INDEX, Registry, RegistryError
 
-__all__ = ["MODELS_ENV", "Choice", "choose_model", "models_root"]
+__all__ = ["MODELS_ENV", "Choice", "choose_model", "models_root", "report"]
 
 MODELS_ENV = "HIPEC_MODELS"
 APP_DIR = Path(__file__).resolve().parents[1]
@@ -62,8 +62,42 @@ class Choice:
         return bool(self.bundle.manifest.get("training_data", {}).get("synthetic"))
 
 
+def _stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        st_ = path.stat()
+    except OSError:
+        return None
+    return st_.st_mtime_ns, st_.st_size
+
+
+# Every rerun (each input change) runs choose_model: the registry's files are re-read and
+# re-hashed only when they change on disk, not on every keystroke. Loading still verifies
+# every file's SHA-256 (Registry.load) whenever a bundle enters the cache.
+@st.cache_data(max_entries=8, show_spinner=False)
+def _rows(root: str, stamp) -> list[dict]:
+    return Registry(root).rows()
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _manifest_sha(path: str, stamp) -> str:
+    return sha256_file(Path(path))
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _report(path: str, manifest_sha256: str) -> dict:
+    from reporting.card import load_report
+
+    return load_report(Path(path))
+
+
+def report(choice: Choice) -> dict:
+    """The chosen bundle's validation report (report.json), read once per bundle."""
+    return _report(str(choice.bundle.path), choice.manifest_sha256)
+
+
 def _load(root: Path, vid: str) -> tuple[Engine, str]:
-    sha = sha256_file(root / vid / MANIFEST)
+    manifest = root / vid / MANIFEST
+    sha = _manifest_sha(str(manifest), _stamp(manifest))
     return _engine(str(root), vid, sha), sha
 
 
@@ -79,9 +113,8 @@ def _label(row: dict) -> str:
 def choose_model() -> Choice | None:
     """Sidebar model chooser over the registry; falls back to the last good bundle."""
     root = models_root()
-    registry = Registry(root)
     try:
-        rows = registry.rows()
+        rows = _rows(str(root), _stamp(root / INDEX))
     except RegistryError as exc:
         st.error(f"The model registry cannot be read: {exc}")
         return None

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from model.bundle import MANIFEST, sha256_file
-from model.engine import Engine, conditional
+from model.engine import Engine
 from model.registry import Registry
 from reporting.summary import (
     candidacy_scenarios,
@@ -66,7 +66,7 @@ def shown_table(at, i=0) -> pd.DataFrame:
 
 def expected(engine, values, model="coxnet", alive_at=0):
     p = engine.predict(engine.frame([values]), model, contributions=True)[0]
-    return survival_table(conditional(p, alive_at) if alive_at else p), p
+    return survival_table(p.conditional(alive_at) if alive_at else p), p
 
 
 def reference(engine) -> dict:

@@ -2,7 +2,6 @@
 
 import streamlit as st
 
-from model.engine import conditional
 from reporting.figures import prognosis_curve
 from reporting.pdf import patient_report
 from ui import common
@@ -39,7 +38,12 @@ if choice is not None:
                 "are alive this many months after CRS+HIPEC, S(t | T > s) = S(t) / S(s).",
                 persist_state="session",
             )
-            shown = conditional(prog, alive_at) if alive_at else prog
+            try:
+                shown = prog.conditional(alive_at) if alive_at else prog
+            except ValueError as exc:  # no measurable chance of being alive at that month
+                st.error(f"Conditional survival: {exc}.")
+                shown = prog
+                alive_at = 0
             title = (
                 f"Survival given alive at {alive_at} months" if alive_at else "Predicted survival"
             )
