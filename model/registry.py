@@ -235,12 +235,27 @@ class Registry:
             + "\n".join(f"  - {vid}: {why}" for vid, why in skipped)
         )
 
-    def promote(self, version_id: str) -> None:
-        """Make a verified bundle the active one; the previous one goes on the history."""
+    def promote(self, version_id: str, *, if_active: str | None = None) -> None:
+        """Make a verified bundle the active one; the previous one goes on the history.
+
+        Parameters
+        ----------
+        version_id : str
+            The bundle to activate.
+        if_active : str, optional
+            Promote only while this bundle is still the active one (checked under the
+            registry's lock), so that an unattended build never replaces a bundle that
+            somebody promoted in the meantime. Raises :class:`RegistryError` otherwise.
+        """
         self.verify(version_id)
         with self._locked() as reg:
             if version_id not in reg["bundles"]:
                 raise RegistryError(f"no bundle {version_id!r} in {self.root}")
+            if if_active is not None and reg["active"] != if_active:
+                raise RegistryError(
+                    f"not promoting {version_id}: the active bundle is now {reg['active']}, "
+                    f"not {if_active}"
+                )
             if reg["active"] == version_id:
                 return
             if reg["active"] is not None:

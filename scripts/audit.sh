@@ -70,7 +70,8 @@ if doc is None:
     )
     tail = "\n  ".join(err.strip().splitlines()[-8:])
     if network:
-        print(f"audit: AUDIT NOT DONE: the vulnerability service cannot be reached:\n  {tail}")
+        print(f"audit: AUDIT NOT DONE: the vulnerability service cannot be reached:\n  {tail}\n"
+              "  The last offline review of these pins is docs/security-audit.md.")
         sys.exit(not_done)
     print(f"audit: FAILED: pip-audit exited {rc} without a report:\n  {tail}")
     sys.exit(1)
@@ -105,7 +106,8 @@ if not audited:
     print("audit: AUDIT NOT DONE: the vulnerability service answered for none of the "
           f"{len(deps)} packages ({'; '.join(reasons)}): this machine cannot reach it, so "
           "nothing is claimed. Run the audit where the service is reachable, or set "
-          "AUDIT_STRICT=1 to fail instead.")
+          "AUDIT_STRICT=1 to fail instead. The last offline review of these pins is "
+          "docs/security-audit.md.")
     sys.exit(not_done)
 if skipped:
     print("  not looked up (their vulnerabilities are unknown):\n    "

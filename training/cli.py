@@ -182,6 +182,67 @@ def fit(
 
 
 @app.command()
+def default(
+    out: Annotated[Path, typer.Option("--out", help="Registry folder.")] = Path("models"),
+    data: Annotated[
+        Path | None,
+        typer.Option("--data", help="Cohort CSV (default: the shipped 2,000 simulated patients)."),
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", min=0)] = 0,
+    bootstrap: Annotated[int, typer.Option("--bootstrap", min=0, help="Bootstrap resamples.")] = 50,
+    foreground: Annotated[
+        bool,
+        typer.Option(
+            "--foreground", help="Fit both steps now instead of step 2 in the background."
+        ),
+    ] = False,
+    complete: Annotated[
+        bool,
+        typer.Option("--complete", help="Run only the pending step 2 (what the background runs)."),
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars.")] = False,
+) -> None:
+    """Build the default bundle when none is active: the Cox model now, both models after.
+
+    What `scripts/start.sh` runs. With a bundle already active it fits nothing (and resumes
+    an unfinished step 2).
+    """
+    from model.bundle import BundleError
+    from model.registry import Registry, RegistryError
+    from training.default import (
+        DEFAULT_DATA,
+        LOG,
+        build_default,
+        complete_default,
+        pending,
+        start_background,
+    )
+
+    try:
+        if complete:
+            typer.echo(complete_default(out, progress=not quiet, nice=10))
+            return
+        vid = build_default(
+            out, data or DEFAULT_DATA, seed=seed, bootstrap=bootstrap, progress=not quiet
+        )
+        if vid:
+            typer.echo(f"bundle {vid} (penalised Cox model) is active")
+        if pending(out):
+            if foreground:
+                typer.echo(complete_default(out, progress=not quiet))
+            else:
+                start_background(out)
+                typer.echo(
+                    "The random survival forest and the full validation report are being built in "
+                    f"the background (about two minutes; log: {out / LOG}); the page offers them "
+                    "as a new bundle when they are ready."
+                )
+        typer.echo(f"active bundle: {Registry(out).active_id}")
+    except (ValueError, DataValidationError, BundleError, RegistryError, OSError) as exc:
+        _fail(str(exc))
+
+
+@app.command()
 def evaluate(
     bundle: Annotated[Path, typer.Option("--bundle", help="Bundle folder.")],
     data: Annotated[Path, typer.Option("--data", help="Validation cohort CSV with outcomes.")],

@@ -17,6 +17,7 @@ import streamlit as st
 from model.bundle import MANIFEST, sha256_file
 from model.engine import Engine
 from model.registry import INDEX, Registry, RegistryError
+from training.default import pending
 
 __all__ = ["MODELS_ENV", "Choice", "choose_model", "models_root", "report"]
 
@@ -165,6 +166,13 @@ def choose_model() -> Choice | None:
         "the random survival forest gives a curve without a band.",
         persist_state="session",
     )
+    building = pending(root)
+    if building:
+        st.sidebar.caption(
+            "The default bundle's random survival forest and full validation report are being "
+            f"trained in the background (since {building.get('recorded', '?')}); they will be "
+            "listed here as a new bundle when ready. The Cox model's numbers stay the same."
+        )
     return Choice(
         engine=engine, model=model, version_id=vid, manifest_sha256=sha, problems=problems
     )

@@ -116,3 +116,25 @@ def test_unreachable_service(tmp_path):
 def test_other_failures_fail(tmp_path):
     code, out = run(tmp_path, None, rc=1, stderr="ResolutionImpossible: no matching version")
     assert code == 1 and "FAILED: pip-audit exited 1 without a report" in out
+
+
+def test_the_offline_review_covers_every_direct_pin_at_its_version():
+    """docs/security-audit.md is the audit of record while the service is unreachable: a pin
+    added or moved without reviewing it again fails here."""
+    import re
+
+    review = (ROOT / "docs" / "security-audit.md").read_text()
+    review = review[review.index("## All packages") :].split("\n## ", 1)[0]
+    rows = {
+        m.group(1).lower().replace("_", "-"): m.group(2)
+        for m in re.finditer(r"^\| ([A-Za-z0-9_.\-]+) \| ([^ |]+) \|", review, re.M)
+    }
+    pins = {}
+    for name in ("requirements.txt", "requirements-dev.txt"):
+        for line in (ROOT / name).read_text().splitlines():
+            m = re.match(r"^([A-Za-z0-9_.\-]+)==(\S+)", line)
+            if m:
+                pins[m.group(1).lower().replace("_", "-")] = m.group(2)
+    assert len(pins) > 20
+    stale = {p: (v, rows.get(p)) for p, v in pins.items() if rows.get(p) != v}
+    assert not stale, f"pins not reviewed at their version (pin, reviewed): {stale}"
