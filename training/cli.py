@@ -222,6 +222,11 @@ def default(
         if complete:
             typer.echo(complete_default(out, progress=not quiet, nice=10))
             return
+        if Registry(out).active_id is None:
+            typer.echo(
+                f"No model yet: fitting the penalised Cox model on {data or DEFAULT_DATA} "
+                "(once, about 40 s); the page starts right after."
+            )
         vid = build_default(
             out, data or DEFAULT_DATA, seed=seed, bootstrap=bootstrap, progress=not quiet
         )
