@@ -220,7 +220,7 @@ def default(
 
     try:
         if complete:
-            typer.echo(complete_default(out, progress=not quiet, nice=10))
+            typer.echo(complete_default(out, progress=not quiet, nice=19))
             return
         if Registry(out).active_id is None:
             typer.echo(

@@ -5,7 +5,7 @@ start does not wait for the whole fit:
 
 1. **now** (about 40 s on 2 cores): the penalised Cox model alone, with its bootstrap
    validation and band, written and promoted;
-2. **in the background** (about 2 minutes, at lower CPU priority while the page
+2. **in the background** (about 2 minutes, at the lowest CPU priority while the page
    already serves): both models, the Cox model and the random survival forest, with
    the full validation report. It is promoted only while step 1's bundle is still the
    active one, so a bundle somebody promoted in the meantime is never replaced.
