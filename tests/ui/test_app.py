@@ -252,3 +252,39 @@ def test_tampered_bundle_is_refused_and_the_last_good_one_served(
     errors = " ".join(e.value for e in at.error)
     assert "bad" in errors and "refused" in errors and "Showing bundle good" in errors
     assert len(at.table) == 1  # the calculator still answers, from the good bundle
+
+
+def test_background_build_is_announced_and_an_open_session_keeps_its_bundle(
+    tmp_path, small_bundle, monkeypatch
+):
+    from training.default import PENDING
+
+    root = tmp_path / "models"
+    root.mkdir()
+    reg = Registry(root)
+    for name in ("quick", "full"):
+        shutil.copytree(small_bundle, root / name)
+        m = json.loads((root / name / MANIFEST).read_text())
+        m["version_id"] = name
+        (root / name / MANIFEST).write_text(json.dumps(m))
+    reg.register(root / "quick")
+    reg.promote("quick")
+    (root / PENDING).write_text(
+        json.dumps({"quick": "quick", "data": "d", "seed": 0, "bootstrap": 1, "recorded": "T"})
+    )
+    monkeypatch.setenv("HIPEC_MODELS", str(root))
+    at = st_testing.AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    assert not at.exception
+    assert "background" in " ".join(c.value for c in at.sidebar.caption)
+    assert at.sidebar.selectbox(key="bundle").value == "quick"
+
+    # the background build finishes: the complete bundle becomes active
+    reg.register(root / "full")
+    reg.promote("full", if_active="quick")
+    (root / PENDING).unlink()
+    at.run()
+    assert not at.exception
+    assert "background" not in " ".join(c.value for c in at.sidebar.caption)
+    assert at.sidebar.selectbox(key="bundle").value == "quick"  # nothing changes under the user
+    fresh = st_testing.AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    assert fresh.sidebar.selectbox(key="bundle").value == "full"  # a new session: the active one
