@@ -20,6 +20,7 @@ from __future__ import annotations
 import csv
 import decimal
 import difflib
+import io
 import os
 import warnings
 from collections.abc import Mapping
@@ -491,7 +492,6 @@ def validate_dataset(
         the outcome) when there are no errors. Features are float (NaN when
         missing) or, for categorical features, text.
     """
-    from_file = not isinstance(source, pd.DataFrame)
     raw, problems = read_table(source)
     if problems:
         return ValidationReport(problems)
@@ -572,7 +572,7 @@ def validate_dataset(
         )
 
     if dupes:
-        return ValidationReport(_with_lines(problems, from_file))
+        return ValidationReport(_with_lines(problems, source, len(raw)))
 
     present_features = [schema.feature(c) for c in fnames if c in columns]
     parsed = _parse_features(raw, present_features, problems)
@@ -638,7 +638,7 @@ def validate_dataset(
         check_df.loc[bad, c] = 1.0 if c == schema.time.name else 0.0
     problems += _pandera_problems(check_df, _pandera_schema(schema, list(parsed.columns)), schema)
 
-    problems = _with_lines(problems, from_file)
+    problems = _with_lines(problems, source, len(raw))
     report = ValidationReport(problems)
     if report.ok:
         data = parsed.copy()
@@ -651,13 +651,52 @@ def validate_dataset(
     return report
 
 
-def _with_lines(problems: list[Problem], from_file: bool) -> list[Problem]:
-    if not from_file:
+def _record_lines(source, n_rows: int) -> list[int] | None:
+    """The file line on which each data row starts: blank lines, which pandas skips, and
+    quoted values spanning lines are counted. None when the file cannot be re-read or its
+    records do not match the ``n_rows`` rows pandas read (the caller then says less)."""
+    try:
+        if isinstance(source, str | os.PathLike):
+            with open(source, encoding="utf-8-sig", newline="") as fh:
+                return _data_record_lines(fh, n_rows)
+        if hasattr(source, "seek") and hasattr(source, "read"):
+            source.seek(0)
+            head = source.read(0)
+            if isinstance(head, bytes):
+                text = io.TextIOWrapper(source, encoding="utf-8-sig", newline="")
+                try:
+                    return _data_record_lines(text, n_rows)
+                finally:
+                    text.detach()  # the caller's file stays open
+            return _data_record_lines(source, n_rows)
+    except (OSError, UnicodeDecodeError, csv.Error, ValueError):
+        return None
+    return None
+
+
+def _data_record_lines(fh, n_rows: int) -> list[int] | None:
+    reader = csv.reader(fh)
+    starts, start = [], 1
+    for k, record in enumerate(reader):
+        if k > 0 and record:  # the header, then every non-blank record
+            starts.append(start)
+        start = reader.line_num + 1
+    return starts if len(starts) == n_rows else None
+
+
+def _with_lines(problems: list[Problem], source, n_rows: int) -> list[Problem]:
+    if isinstance(source, pd.DataFrame):
         return problems
+    lines = None
+    if any(p.row is not None for p in problems):
+        lines = _record_lines(source, n_rows)
     out = []
     for p in problems:
         if p.row is not None and p.line is None:
-            p = Problem(p.code, p.message, p.column, p.row, p.value, p.severity, line=p.row + 1)
+            line = lines[p.row - 1] if lines and 0 < p.row <= len(lines) else None
+            if lines is None:
+                line = p.row + 1
+            p = Problem(p.code, p.message, p.column, p.row, p.value, p.severity, line=line)
         out.append(p)
     return sorted(out, key=lambda p: (p.severity != "error", p.row or 0))
 

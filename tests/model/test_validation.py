@@ -247,3 +247,24 @@ def test_a_researchers_own_schema_with_other_variables(tmp_path):
     p = only_error(report)
     assert (p.column, p.row, p.code) == ("albumin", 2, "out_of_range")
     assert "from 10 to 60 g/L" in p.message
+
+
+@pytest.mark.parametrize("as_bytes", [False, True])
+def test_file_lines_count_blank_lines_and_multiline_values(schema, tmp_path, as_bytes):
+    """The line is where the row starts in the file, as an editor shows it, although pandas
+    skips blank lines and a quoted note can span lines; row counts data rows only."""
+    text = csv_of(rows_with(4, r3={"pci": "45"})).getvalue().splitlines()
+    header, r1, r2, r3, r4 = text
+    body = "\n".join(
+        [header + ",note", r1 + ",", "", r2 + ',"two-line\nnote"', "", "", r3 + ",", r4 + ","]
+    )
+    path = tmp_path / "c.csv"
+    path.write_text(body + "\n")
+    source = io.BytesIO((body + "\n").encode()) if as_bytes else path
+    report = validate_dataset(source, schema)
+    p = only_error(report)
+    # lines: 1 header, 2 r1, 3 blank, 4-5 r2 (two-line note), 6-7 blank, 8 r3, 9 r4
+    assert (p.column, p.row, p.line) == ("pci", 4, 9)
+    assert "row 4 (line 9)" in str(p)
+    if as_bytes:
+        assert not source.closed  # the caller's upload stays usable
