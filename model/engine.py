@@ -14,13 +14,15 @@ import pandas as pd
 from model.bundle import Bundle
 from model.candidacy import Candidacy, candidacy
 from model.prognosis import (
+    LANDMARKS,
+    PREDICT_COLUMNS,
     CoxPrognosis,
     Prognosis,
     out_of_range_warnings,
     reference_effects,
 )
 
-__all__ = ["Engine", "NO_BAND"]
+__all__ = ["Engine", "NO_BAND", "predict_table"]
 
 NO_BAND = "none: the random survival forest has no uncertainty band in this version"
 
@@ -90,6 +92,54 @@ class Engine:
             )
         return out
 
+    def predict_table(
+        self, data: pd.DataFrame, model: str | None = None, chunk: int = 200
+    ) -> pd.DataFrame:
+        """One row per patient: risk score, S(12/36/60) with 95 % intervals, median, warnings.
+
+        ``data`` is validated (mode ``predict``); unknown feature values are allowed (the
+        Cox model averages over their plausible values). ``risk_score`` is the cumulative
+        hazard at the bundle's risk horizon, -log S(horizon) (higher = worse). Chunks of
+        ``chunk`` patients bound the memory of the Cox model's bands.
+        """
+        bundle, schema = self.bundle, self.schema
+        name = model or bundle.default_model
+        X = data[schema.feature_names].reset_index(drop=True)
+        ids = (
+            data[schema.id_column].astype(str).reset_index(drop=True)
+            if schema.id_column in data
+            else pd.Series([f"row {i + 1}" for i in range(len(X))])
+        )
+        notes = self.warnings(X)
+        progs = [
+            p
+            for start in range(0, len(X), chunk)
+            for p in self.predict(X.iloc[start : start + chunk], name)
+        ]
+        h = min(bundle.risk_horizon, float(bundle.grid[-1]))
+        rows = []
+        for i, p in enumerate(progs):
+            msgs = list(notes[i])
+            if not self.has_band(name):
+                msgs.append(
+                    "no uncertainty interval for the random survival forest in this version"
+                )
+            rec = {"patient_id": ids[i], "risk_score": float(-np.log(max(p.at(h)[0], 1e-12)))}
+            for t in LANDMARKS:
+                r = p.at(t)
+                rec[f"surv_{t}"], rec[f"surv_{t}_lower"], rec[f"surv_{t}_upper"] = (
+                    r if r else (np.nan,) * 3
+                )
+                if r is None:
+                    msgs.append(f"survival at {t} months is beyond the training follow-up")
+            med = p.median[0]
+            rec["median_os_months"] = np.nan if med is None else med
+            if med is None:
+                msgs.append(f"median survival not reached within {bundle.grid[-1]:g} months")
+            rec["warnings"] = "; ".join(msgs)
+            rows.append(rec)
+        return pd.DataFrame(rows, columns=PREDICT_COLUMNS)
+
     def warnings(self, X: pd.DataFrame) -> list[list[str]]:
         """Per row, the inputs outside what the training data covered."""
         return out_of_range_warnings(self.bundle, self.frame(X))
@@ -100,3 +150,10 @@ class Engine:
             raise ValueError(f"bundle {self.bundle.version_id} has no Cox model for candidacy")
         outcomes = self.bundle.artifacts.get("operative_outcomes") or {}
         return candidacy(self._cox, outcomes, self.frame(patient))
+
+
+def predict_table(
+    bundle: Bundle, data: pd.DataFrame, model: str | None = None, chunk: int = 200
+) -> pd.DataFrame:
+    """:meth:`Engine.predict_table` for a bundle (``python -m training predict``)."""
+    return Engine(bundle).predict_table(data, model, chunk)

@@ -378,8 +378,8 @@ def predict(
     ] = None,
 ) -> None:
     """Score a list of patients: risk score, S(12/36/60) with 95 % intervals, median, warnings."""
+    from model.engine import predict_table
     from model.export import safe_csv
-    from model.prognosis import predict_table
 
     b = _bundle(bundle)
     df = load_valid(data, b.schema, mode="predict")

@@ -189,7 +189,7 @@ def test_cohort_upload_scores_and_lists_problems(at, engine, small_cohort):
         "middle risk third",
         "higher risk third",
     }
-    from model.prognosis import predict_table
+    from model.engine import predict_table
     from model.validation import validate_dataset
 
     want = predict_table(engine.bundle, validate_dataset(data, engine.schema, "predict").data)

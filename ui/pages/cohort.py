@@ -11,7 +11,6 @@ import pandas as pd
 import streamlit as st
 
 from model.export import safe_csv
-from model.prognosis import predict_table
 from model.validation import validate_dataset
 from reporting.figures import km_figure
 from reporting.summary import fmt_percent
@@ -51,7 +50,7 @@ def score(choice, upload) -> dict:
     result = {"key": key, "report": report, "preds": None}
     if report.ok:
         with st.spinner(f"Scoring {len(report.data)} patients…"):
-            preds = predict_table(choice.bundle, report.data, choice.model)
+            preds = choice.engine.predict_table(report.data, choice.model)
         cuts = np.quantile(preds["risk_score"], [1 / 3, 2 / 3])
         preds.insert(
             2, "risk_group", [GROUPS[int(np.searchsorted(cuts, r))] for r in preds["risk_score"]]
