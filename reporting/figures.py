@@ -253,13 +253,12 @@ def km_figure(groups: list[dict], title: str | None = None, height: int = 400) -
     return survival_figure(curves, title=title, height=height)
 
 
-def calibration_figure(calibration: dict, horizon: int, name: str) -> go.Figure:
+def calibration_figure(series: dict[str, dict], horizon: int) -> go.Figure:
     """Predicted against observed (Kaplan-Meier) survival in risk groups at one horizon.
 
-    ``calibration`` is one model's entry of ``report.json``'s ``calibration``.
+    ``series`` maps a model's label to its entry of ``report.json``'s ``calibration``;
+    several models share the axes (the training report), one is the model card's.
     """
-    cal = calibration.get(str(horizon)) or {}
-    groups = [g for g in cal.get("groups", []) if g.get("observed") is not None]
     fig = go.Figure()
     fig.add_scatter(
         x=[0, 1],
@@ -269,20 +268,28 @@ def calibration_figure(calibration: dict, horizon: int, name: str) -> go.Figure:
         line=dict(color="#999999", dash="dash"),
         hoverinfo="skip",
     )
-    fig.add_scatter(
-        x=[g["predicted"] for g in groups],
-        y=[g["observed"] for g in groups],
-        mode="markers+lines",
-        name=name,
-        marker=dict(color=OKABE_ITO[0], size=9),
-        error_y=dict(
-            type="data",
-            symmetric=False,
-            array=[(g["upper"] or g["observed"]) - g["observed"] for g in groups],
-            arrayminus=[g["observed"] - (g["lower"] or g["observed"]) for g in groups],
-        ),
-        hovertemplate="predicted %{x:.0%}<br>observed %{y:.0%}<extra></extra>",
-    )
+    for i, (name, calibration) in enumerate(series.items()):
+        cal = calibration.get(str(horizon)) or {}
+        groups = [g for g in cal.get("groups", []) if g.get("observed") is not None]
+        fig.add_scatter(
+            x=[g["predicted"] for g in groups],
+            y=[g["observed"] for g in groups],
+            mode="markers+lines",
+            name=name,
+            marker=dict(
+                color=OKABE_ITO[i % len(OKABE_ITO)],
+                size=9,
+                symbol=["circle", "square", "diamond", "triangle-up"][i % 4],
+            ),
+            line=dict(dash=DASHES[i % len(DASHES)]),
+            error_y=dict(
+                type="data",
+                symmetric=False,
+                array=[(g["upper"] or g["observed"]) - g["observed"] for g in groups],
+                arrayminus=[g["observed"] - (g["lower"] or g["observed"]) for g in groups],
+            ),
+            hovertemplate=f"{name}<br>predicted %{{x:.0%}}<br>observed %{{y:.0%}}<extra></extra>",
+        )
     fig.update_xaxes(
         title=f"Predicted survival at {horizon} months", range=[0, 1], tickformat=".0%"
     )

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from reporting.figures import OKABE_ITO
+from reporting.figures import OKABE_ITO, calibration_figure
 from training.estimators import MODEL_NAMES
 from training.metrics import HORIZONS
 
@@ -274,36 +274,15 @@ def _html(doc: dict, manifest: dict, dca: pd.DataFrame | None) -> str:
     )
     cal_rows = []
     for h in HORIZONS:
-        f = go.Figure()
-        f.add_scatter(
-            x=[0, 1],
-            y=[0, 1],
-            mode="lines",
-            name="ideal",
-            line=dict(color="#999999", dash="dash"),
-            hoverinfo="skip",
-        )
-        shown = False
-        for i, m in enumerate(models):
+        shown = {
+            MODEL_NAMES[m]: doc["calibration"][m]
+            for m in models
+            if doc["calibration"][m].get(str(h))
+        }
+        for m in models:
             cal = doc["calibration"][m].get(str(h))
             if not cal:
                 continue
-            shown = True
-            g = [x for x in cal["groups"] if x["observed"] is not None]
-            f.add_scatter(
-                x=[x["predicted"] for x in g],
-                y=[x["observed"] for x in g],
-                mode="markers+lines",
-                name=MODEL_NAMES[m],
-                marker=dict(color=OKABE_ITO[i], symbol=["circle", "square"][i % 2]),
-                error_y=dict(
-                    type="data",
-                    symmetric=False,
-                    array=[(x["upper"] or x["observed"]) - x["observed"] for x in g],
-                    arrayminus=[x["observed"] - (x["lower"] or x["observed"]) for x in g],
-                ),
-                hovertemplate="predicted %{x:.2f}<br>observed %{y:.2f}<extra></extra>",
-            )
             cal_rows.append(
                 [
                     f"{h}",
@@ -316,10 +295,7 @@ def _html(doc: dict, manifest: dict, dca: pd.DataFrame | None) -> str:
                 ]
             )
         if shown:
-            f.update_xaxes(title=f"predicted survival at {h} months", range=[0, 1])
-            f.update_yaxes(title=f"observed survival at {h} months", range=[0, 1])
-            f.update_layout(title=f"Calibration at {h} months")
-            parts.append(fig(f))
+            parts.append(fig(calibration_figure(shown, h)))
     parts.append(
         _table(
             [

@@ -6,7 +6,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from model.candidacy import LITERATURE_REFERENCE
-from reporting.figures import contributions_figure, km_figure, survival_figure
+from reporting.figures import calibration_figure, contributions_figure, km_figure, survival_figure
 
 
 def validated(fig: go.Figure) -> go.Figure:
@@ -55,3 +55,25 @@ def test_km_figure_starts_at_one():
     fig = km_figure([{"name": "g", "time": np.array([1.0, 2.0]), "survival": np.array([0.9, 0.8])}])
     validated(fig)
     assert fig.data[0].y[0] == 1.0 and fig.data[0].x[0] == 0.0
+
+
+def test_calibration_figure_draws_each_model_with_its_groups():
+    def cal(pred, obs):
+        groups = [
+            {"n": 50, "predicted": p, "observed": o, "lower": o - 0.05, "upper": o + 0.05}
+            for p, o in zip(pred, obs, strict=True)
+        ]
+        groups.append({"n": 3, "predicted": 0.9, "observed": None, "lower": None, "upper": None})
+        return {"36": {"groups": groups}}
+
+    fig = validated(
+        calibration_figure(
+            {"Cox": cal([0.2, 0.5], [0.25, 0.45]), "Forest": cal([0.3, 0.6], [0.2, 0.7])}, 36
+        )
+    )
+    ideal, cox, forest = fig.data
+    assert ideal.name == "ideal" and (cox.name, forest.name) == ("Cox", "Forest")
+    assert list(cox.x) == [0.2, 0.5] and list(cox.y) == [0.25, 0.45]  # group without KM left out
+    np.testing.assert_allclose(forest.error_y.array, [0.05, 0.05])
+    assert cox.marker.color != forest.marker.color and cox.marker.symbol != forest.marker.symbol
+    assert "36 months" in fig.layout.title.text

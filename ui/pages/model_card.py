@@ -74,7 +74,7 @@ if choice is not None:
         for tab, h in zip(st.tabs([f"{h} months" for h in horizons]), horizons, strict=True):
             with tab:
                 st.plotly_chart(
-                    calibration_figure(cal, int(h), choice.model_label),
+                    calibration_figure({choice.model_label: cal}, int(h)),
                     key=f"card.cal.{h}",
                     config=PLOT_CONFIG,
                 )
