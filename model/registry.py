@@ -275,6 +275,20 @@ class Registry:
             self._write(reg)
             return previous
 
+    def unregistered(self) -> list[str]:
+        """Bundle folders written completely but never registered (training stopped between
+        writing the folder and registering it); they are kept, never deleted."""
+        known = set(self._read()["bundles"])
+        try:
+            folders = sorted(p for p in self.root.iterdir() if p.is_dir())
+        except OSError:
+            return []
+        return [
+            p.name
+            for p in folders
+            if not p.name.startswith(".") and p.name not in known and (p / MANIFEST).is_file()
+        ]
+
     def rows(self) -> list[dict]:
         """One summary per bundle, newest first, for ``models list``."""
         reg = self._read()

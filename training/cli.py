@@ -305,9 +305,18 @@ def models_list(out: RegistryOption = Path("models")) -> None:
     from model.registry import Registry, RegistryError
 
     try:
-        rows = Registry(out).rows()
+        reg = Registry(out)
+        rows, loose = reg.rows(), reg.unregistered()
     except RegistryError as exc:
         _fail(str(exc))
+    for name in loose:
+        typer.echo(
+            f"note: {out / name} is a bundle folder that was never registered (its training "
+            f"stopped before the last step); keep it with: python -m training models register "
+            f"{name}"
+            + (f" --out {out}" if out != Path("models") else "")
+            + ", or delete the folder"
+        )
     if not rows:
         typer.echo(f"no bundles in {out}; train one with: python -m training fit --data X.csv")
         return
@@ -320,6 +329,25 @@ def models_list(out: RegistryOption = Path("models")) -> None:
             f"{(f'{c:.3f}' if c is not None else '-'):>9}"
             + (f"  ({r['problem']})" if r.get("problem") else "")
         )
+
+
+@models_app.command("register")
+def models_register(
+    version_id: Annotated[str, typer.Argument(help="Bundle folder name in the registry.")],
+    out: RegistryOption = Path("models"),
+) -> None:
+    """Record a complete bundle folder that was never registered (not made active)."""
+    from model.bundle import BundleError
+    from model.registry import Registry, RegistryError
+
+    try:
+        Registry(out).register(out / version_id)
+    except (RegistryError, BundleError, OSError) as exc:
+        _fail(str(exc))
+    typer.echo(
+        f"registered {version_id} (not active; make it so with: python -m training models "
+        f"promote {version_id}" + (f" --out {out}" if out != Path("models") else "") + ")"
+    )
 
 
 @models_app.command("promote")

@@ -12,7 +12,7 @@ from model.registry import Registry
 from training.cli import app
 from training.simulate import simulate_cohort
 
-from ..conftest import write_centre_schema
+from ..conftest import promoted_copy, write_centre_schema
 
 runner = CliRunner()
 
@@ -261,3 +261,28 @@ def test_constant_features_and_a_single_operative_outcome_still_fit(tmp_path):
     assert res.exit_code == 0, res.output
     p = pd.read_csv(out, keep_default_na=False)
     assert p["warnings"].str.contains("did not occur in the training data").all()
+
+
+def test_a_bundle_folder_never_registered_is_listed_and_can_be_registered(tmp_path, small_bundle):
+    """A fit stopped between writing its folder and registering it leaves a complete folder:
+    it is kept, `models list` says so, and `models register` records it (not active)."""
+    import shutil
+
+    reg = tmp_path / "models"
+    promoted_copy(small_bundle, reg)
+    loose = reg / "loose-bundle"
+    shutil.copytree(small_bundle, loose)
+    m = json.loads((loose / "manifest.json").read_text())
+    m["version_id"] = loose.name
+    (loose / "manifest.json").write_text(json.dumps(m))
+    (reg / "not-a-bundle").mkdir()  # other folders are not mentioned
+    listing = run("models", "list", "--out", reg).stdout
+    assert "loose-bundle is a bundle folder that was never registered" in listing
+    assert "not-a-bundle" not in listing
+    res = run("models", "register", "loose-bundle", "--out", reg)
+    assert res.exit_code == 0 and "not active" in res.stdout
+    assert Registry(reg).active_id == small_bundle.name
+    listing = run("models", "list", "--out", reg).stdout
+    assert "never registered" not in listing and "  loose-bundle" in listing
+    bad = run("models", "register", "not-a-bundle", "--out", reg)
+    assert bad.exit_code == 1
