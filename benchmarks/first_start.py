@@ -34,7 +34,7 @@ from pathlib import Path
 
 from _common import ROOT, table, write_result
 
-from tests.ui.browser import TABLE_JS, browser, free_port
+from tests.ui.browser import TABLE_JS, browser, free_port, server_args
 
 BAND_JS = (
     "() => [...document.querySelectorAll('.js-plotly-plot')].some(p => (p.data || [])"
@@ -49,16 +49,7 @@ class Run:
         self.t0 = time.perf_counter()
         self.lines: list[tuple[float, str]] = []
         self.proc = subprocess.Popen(
-            [
-                "bash",
-                "scripts/start.sh",
-                "--server.address",
-                "127.0.0.1",
-                "--server.port",
-                str(port),
-                "--server.headless",
-                "true",
-            ],
+            ["bash", "scripts/start.sh", *server_args(port)],
             cwd=repo,
             env=env,
             stdout=subprocess.PIPE,

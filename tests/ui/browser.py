@@ -40,6 +40,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def server_args(port: int) -> list[str]:
+    """Streamlit options for a page on the loopback address only, no browser opened."""
+    return [
+        "--server.address",
+        "127.0.0.1",
+        "--server.port",
+        str(port),
+        "--server.headless",
+        "true",
+    ]
+
+
 @contextmanager
 def serve(models: Path, log: Path, timeout: float = 90):
     """Run ``streamlit run app.py`` on a free loopback port; yield its URL."""
@@ -47,17 +59,7 @@ def serve(models: Path, log: Path, timeout: float = 90):
     env = {**os.environ, "HIPEC_MODELS": str(models)}
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "ui.launch",  # what scripts/start.sh runs
-                "--server.address",
-                "127.0.0.1",
-                "--server.port",
-                str(port),
-                "--server.headless",
-                "true",
-            ],
+            [sys.executable, "-m", "ui.launch", *server_args(port)],  # what start.sh runs
             cwd=ROOT,
             env=env,
             stdout=out,
