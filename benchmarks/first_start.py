@@ -127,7 +127,7 @@ def main() -> None:
         run = Run(repo, port, env)
         try:
             result["server_up_s"] = wait_health(url, run, timeout=600)
-            result["install_s"] = run.first("No model yet")
+            result["install_s"] = run.first("Fitting the penalised Cox model")
             result["cox_bundle_s"] = run.first("is active")
             result["first_curve_s"], first_table = first_curve(page, url, run)
             deadline = time.monotonic() + 900

@@ -135,6 +135,10 @@ class Registry:
         if bundle_path.resolve().parent != self.root.resolve() or bundle_path.name != vid:
             raise RegistryError(f"{bundle_path} is not a bundle folder of {self.root}")
         with self._locked() as reg:
+            if vid in reg["bundles"]:
+                raise RegistryError(
+                    f"{vid} is already registered; its recorded manifest SHA-256 is kept"
+                )
             reg["bundles"][vid] = {
                 "manifest_sha256": sha256_file(bundle_path / MANIFEST),
                 "registered": datetime.now(UTC).isoformat(timespec="seconds"),

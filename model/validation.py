@@ -676,10 +676,14 @@ def _record_lines(source, n_rows: int) -> list[int] | None:
 
 def _data_record_lines(fh, n_rows: int) -> list[int] | None:
     reader = csv.reader(fh)
-    starts, start = [], 1
-    for k, record in enumerate(reader):
-        if k > 0 and record:  # the header, then every non-blank record
-            starts.append(start)
+    starts, start, header_seen = [], 1, False
+    for record in reader:
+        # pandas skips empty and whitespace-only lines, before the header too
+        blank = not record or (len(record) == 1 and not record[0].strip(" \t"))
+        if not blank:
+            if header_seen:
+                starts.append(start)
+            header_seen = True
         start = reader.line_num + 1
     return starts if len(starts) == n_rows else None
 
@@ -693,9 +697,8 @@ def _with_lines(problems: list[Problem], source, n_rows: int) -> list[Problem]:
     out = []
     for p in problems:
         if p.row is not None and p.line is None:
+            # without a reliable mapping the message gives the row only, not a wrong line
             line = lines[p.row - 1] if lines and 0 < p.row <= len(lines) else None
-            if lines is None:
-                line = p.row + 1
             p = Problem(p.code, p.message, p.column, p.row, p.value, p.severity, line=line)
         out.append(p)
     return sorted(out, key=lambda p: (p.severity != "error", p.row or 0))

@@ -202,19 +202,22 @@ def default(
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars.")] = False,
 ) -> None:
-    """Build the default bundle when none is active: the Cox model now, both models after.
+    """Build the default bundle when none can be served: the Cox model now, both models after.
 
-    What `scripts/start.sh` runs. With a bundle already active it fits nothing (and resumes
-    an unfinished step 2).
+    What `scripts/start.sh` runs. With an active bundle that verifies it fits nothing (and
+    starts an unfinished step 2 again).
     """
     from model.bundle import BundleError
     from model.registry import Registry, RegistryError
     from training.default import (
         DEFAULT_DATA,
         LOG,
+        MAX_ATTEMPTS,
+        active_problem,
         build_default,
         complete_default,
         pending,
+        retry_allowed,
         start_background,
     )
 
@@ -222,19 +225,37 @@ def default(
         if complete:
             typer.echo(complete_default(out, progress=not quiet, nice=19))
             return
-        if Registry(out).active_id is None:
+        refused = active_problem(out)
+        if refused:
             typer.echo(
-                f"No model yet: fitting the penalised Cox model on {data or DEFAULT_DATA} "
-                "(once, about 40 s); the page starts right after."
+                f"The active bundle cannot be served ({refused}). The default model is built "
+                "and made active; that bundle stays in the registry."
+            )
+        if Registry(out).active_id is None or refused:
+            typer.echo(
+                f"Fitting the penalised Cox model on {data or DEFAULT_DATA} (about a minute); "
+                "the page starts right after."
             )
         vid = build_default(
             out, data or DEFAULT_DATA, seed=seed, bootstrap=bootstrap, progress=not quiet
         )
         if vid:
             typer.echo(f"bundle {vid} (penalised Cox model) is active")
-        if pending(out):
+        record = pending(out)
+        if record and record.get("last_error"):
+            typer.echo(
+                f"The background build of the complete default bundle failed "
+                f"{record.get('attempts')} time(s); last error: {record['last_error']} "
+                f"(details: {out / LOG})."
+            )
+        if record:
             if foreground:
                 typer.echo(complete_default(out, progress=not quiet))
+            elif not retry_allowed(record):
+                typer.echo(
+                    f"Not trying again after {MAX_ATTEMPTS} failures; once the cause is fixed run: "
+                    f"python -m training default --complete --out {out}"
+                )
             else:
                 start_background(out)
                 typer.echo(

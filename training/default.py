@@ -3,22 +3,27 @@
 The page can draw a curve as soon as a Cox model with its band exists, so the first
 start does not wait for the whole fit:
 
-1. **now** (about 40 s on 2 cores): the penalised Cox model alone, with its bootstrap
-   validation and band, written and promoted;
-2. **in the background** (about 2 minutes, at the lowest CPU priority while the page
-   already serves): both models, the Cox model and the random survival forest, with
-   the full validation report. It is promoted only while step 1's bundle is still the
+1. **now** (about a minute on a fresh 2-core machine): the penalised Cox model alone,
+   with its bootstrap validation and band, written and promoted;
+2. **in the background** (about two minutes, at the lowest CPU priority while the page
+   already serves): both models, the Cox model and the random survival forest, with the
+   full validation report. It is promoted only while step 1's bundle is still the
    active one, so a bundle somebody promoted in the meantime is never replaced.
 
-Both steps fit on the same data with the same seed and folds, so step 2's Cox model
-is the same file, byte for byte, as step 1's (tests/training/test_default.py checks
-the SHA-256): a patient's numbers do not change when the complete bundle takes over.
-A page session that already shows step 1's bundle keeps showing it; new sessions
-open on the complete one.
+Both steps fit on the same data with the same seed and folds, so step 2's Cox model is
+the same file, byte for byte, as step 1's (tests/training/test_default.py checks the
+SHA-256): its numbers do not change when the complete bundle takes over. (The complete
+bundle's default model is the one with the better cross-validated Uno C: the Cox model
+for the shipped cohort; with other ``--data`` it may be the forest.) A page session that
+already shows step 1's bundle keeps showing it; new sessions open on the complete one.
 
-A file ``.default-build.json`` in the registry marks step 2 as pending. If the
-background build is stopped (Ctrl+C stops the page and the build together), the
-next start resumes it. A lock file keeps two starts from running it twice.
+A file ``.default-build.json`` in the registry records the build until step 2 is done,
+with the attempts and the last error; a failed or stopped step 2 (Ctrl+C stops the page
+and the build together) is started again from the beginning at the next start, at most
+:data:`MAX_ATTEMPTS` times, and the page and ``start.sh`` say why it failed. A lock file
+keeps two starts from building at once. An active bundle that can no longer be served
+(altered, or made with other library versions after an upgrade) counts as none: the
+default is built and made active, and the refused bundle stays in the registry.
 """
 
 from __future__ import annotations
@@ -28,18 +33,24 @@ import json
 import os
 import subprocess
 import sys
+import uuid
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+from model.bundle import BundleError
 from model.registry import Registry, RegistryError
 from model.schema import default_schema
 
 __all__ = [
     "DEFAULT_DATA",
+    "MAX_ATTEMPTS",
     "PENDING",
+    "active_problem",
     "build_default",
     "complete_default",
     "pending",
+    "retry_allowed",
     "start_background",
 ]
 
@@ -48,20 +59,71 @@ DEFAULT_DATA = ROOT / "data" / "synthetic" / "dmpm_2000.csv"
 PENDING = ".default-build.json"
 LOCK = ".default-build.lock"
 LOG = "default-build.log"
+MAX_ATTEMPTS = 3
+STEP1_COMMAND = "python -m training default"
 
 
 def pending(out: str | os.PathLike) -> dict | None:
-    """The pending step-2 record of registry ``out``, or None when nothing is pending."""
+    """The default build's record in registry ``out``, or None when nothing is pending."""
     try:
-        return json.loads((Path(out) / PENDING).read_text(encoding="utf-8"))
+        record = json.loads((Path(out) / PENDING).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
+    return record if isinstance(record, dict) else None
 
 
 def _write_pending(out: Path, record: dict) -> None:
     tmp = out / f".{PENDING}.{os.getpid()}"
     tmp.write_text(json.dumps(record, indent=2), encoding="utf-8")
     os.replace(tmp, out / PENDING)
+
+
+def _drop_pending(out: Path, token: str | None) -> None:
+    """Remove the record if it is still this build's (another start may have replaced it)."""
+    current = pending(out)
+    if current is not None and current.get("token") == token:
+        (out / PENDING).unlink(missing_ok=True)
+
+
+@contextmanager
+def _locked(out: Path, wait: bool):
+    """The default build's lock; yields False when ``wait`` is off and another holds it."""
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / LOCK, "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+
+
+def _data_text(data: Path) -> str:
+    """The data path as recorded: relative to the project when inside it, so that a moved
+    or renamed clone still finds the shipped cohort."""
+    data = data.resolve()
+    try:
+        return str(data.relative_to(ROOT))
+    except ValueError:
+        return str(data)
+
+
+def _data_path(text: str) -> Path:
+    p = Path(text)
+    return p if p.is_absolute() else ROOT / p
+
+
+def active_problem(out: str | os.PathLike) -> str | None:
+    """Why the active bundle of ``out`` cannot be served (None when it can, or none is active)."""
+    registry = Registry(out)
+    active = registry.active_id
+    if active is None:
+        return None
+    try:
+        registry.verify(active)
+    except (BundleError, RegistryError, OSError) as exc:
+        return f"{active}: {exc}"
+    return None
 
 
 def _fit(
@@ -92,6 +154,10 @@ def _fit(
     return path.name
 
 
+def _command(data: str, seed: int, bootstrap: int) -> str:
+    return f"{STEP1_COMMAND} --data {data} --seed {seed} --bootstrap {bootstrap}"
+
+
 def build_default(
     out: str | os.PathLike,
     data: str | os.PathLike = DEFAULT_DATA,
@@ -100,96 +166,145 @@ def build_default(
     bootstrap: int = 50,
     progress: bool = True,
 ) -> str | None:
-    """Step 1: when the registry has no active bundle, fit and promote the Cox model alone.
+    """Step 1: when no bundle can be served, fit and promote the Cox model alone.
 
-    Returns the new bundle's id, or None when a bundle is already active (nothing is
+    Returns the new bundle's id, or None when the active bundle verifies (nothing is
     fitted). Step 2 is then recorded as pending; run it with :func:`complete_default`
     or :func:`start_background`.
     """
     out = Path(out)
-    if Registry(out).active_id is not None:
+    registry = Registry(out)
+    if registry.active_id is not None and active_problem(out) is None:
         return None
-    data = Path(data).resolve()
-    vid = _fit(
-        data,
-        out,
-        ("coxnet",),
-        seed,
-        bootstrap,
-        promote=True,
-        progress=progress,
-        command=f"python -m training default --data {data} --seed {seed} --bootstrap {bootstrap}",
-    )
-    _write_pending(
-        out,
-        {
-            "quick": vid,
-            "data": str(data),
+    with _locked(out, wait=True):
+        if registry.active_id is not None and active_problem(out) is None:
+            return None  # another start built it while this one waited
+        text = _data_text(Path(data))
+        record = {
+            "token": uuid.uuid4().hex,
+            "quick": None,
+            "data": text,
             "seed": seed,
             "bootstrap": bootstrap,
             "recorded": datetime.now(UTC).isoformat(timespec="seconds"),
-        },
-    )
-    return vid
+            "attempts": 0,
+            "last_error": None,
+        }
+        _write_pending(out, record)  # first: a stop during step 1 leaves the build on record
+        try:
+            vid = _fit(
+                _data_path(text),
+                out,
+                ("coxnet",),
+                seed,
+                bootstrap,
+                promote=True,
+                progress=progress,
+                command=_command(text, seed, bootstrap),
+            )
+        except Exception:  # bad data and the like: nothing was built, nothing is pending
+            _drop_pending(out, record["token"])
+            raise
+        record["quick"] = vid
+        _write_pending(out, record)
+        return vid
+
+
+def _adopt_quick(out: Path, registry: Registry) -> str | None:
+    """The active bundle when step 1 made it but was stopped before recording its id."""
+    active = registry.active_id
+    if active is None:
+        return None
+    try:
+        manifest = json.loads((out / active / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    made_here = str(manifest.get("command", "")).startswith(STEP1_COMMAND)
+    return active if made_here and list(manifest.get("models", {})) == ["coxnet"] else None
 
 
 def complete_default(out: str | os.PathLike, *, progress: bool = False, nice: int = 0) -> str:
     """Step 2: fit both models and promote them if step 1's bundle is still active.
 
     Returns a one-line account of what happened (also when nothing was to be done).
+    Raises what the fit raises, after recording it as the build's last error.
     """
     out = Path(out)
-    record = pending(out)
-    if record is None:
+    if pending(out) is None:
         return "no default build is pending"
-    out.mkdir(parents=True, exist_ok=True)
-    with open(out / LOCK, "w") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+    with _locked(out, wait=False) as mine:
+        if not mine:
             return "the default build is already running in another process"
         record = pending(out)  # re-read under the lock: another process may have finished
         if record is None:
             return "no default build is pending"
         registry = Registry(out)
-        if registry.active_id != record["quick"]:
-            (out / PENDING).unlink(missing_ok=True)
+        quick = record.get("quick") or _adopt_quick(out, registry)
+        if quick is None:
+            if registry.active_id is None:
+                return "step 1 of the default build has not finished; the next start runs it"
+            _drop_pending(out, record.get("token"))
+            return f"default build not completed: {registry.active_id} is active; it stays active"
+        record["quick"] = quick
+        if registry.active_id != quick:
+            _drop_pending(out, record.get("token"))
             return (
                 f"default build not completed: {registry.active_id} was promoted instead "
-                f"of {record['quick']}; it stays active"
+                f"of {quick}; it stays active"
             )
+        data = _data_path(record["data"])
+        record["attempts"] = int(record.get("attempts") or 0) + 1
+        _write_pending(out, record)
         if nice:
             os.nice(nice)
-        vid = _fit(
-            Path(record["data"]),
-            out,
-            ("coxnet", "rsf"),
-            record["seed"],
-            record["bootstrap"],
-            promote=False,
-            progress=progress,
-            command=(
-                f"python -m training default --data {record['data']} --seed {record['seed']} "
-                f"--bootstrap {record['bootstrap']} (both models)"
-            ),
-        )
         try:
-            registry.promote(vid, if_active=record["quick"])
+            if not data.is_file():
+                raise FileNotFoundError(f"the training data {data} is not there any more")
+            vid = _fit(
+                data,
+                out,
+                ("coxnet", "rsf"),
+                record["seed"],
+                record["bootstrap"],
+                promote=False,
+                progress=progress,
+                command=_command(record["data"], record["seed"], record["bootstrap"])
+                + " (both models)",
+            )
+        except KeyboardInterrupt:  # stopped with the page: not a failure
+            record["attempts"] -= 1
+            if (pending(out) or {}).get("token") == record.get("token"):
+                _write_pending(out, record)
+            raise
+        except Exception as exc:
+            record["last_error"] = f"{type(exc).__name__}: {exc}"[:500]
+            record["failed"] = datetime.now(UTC).isoformat(timespec="seconds")
+            if (pending(out) or {}).get("token") == record.get("token"):
+                _write_pending(out, record)
+            raise
+        try:
+            registry.promote(vid, if_active=quick)
             message = f"default bundle {vid} (Cox model and random survival forest) is active"
         except RegistryError as exc:
             message = f"default bundle {vid} written but not promoted: {exc}"
-        (out / PENDING).unlink(missing_ok=True)
+        _drop_pending(out, record.get("token"))
         return message
+
+
+def retry_allowed(record: dict) -> bool:
+    """Whether a start should launch step 2 again (not after :data:`MAX_ATTEMPTS` failures)."""
+    return int(record.get("attempts") or 0) < MAX_ATTEMPTS or not record.get("last_error")
 
 
 def start_background(out: str | os.PathLike) -> subprocess.Popen | None:
     """Run step 2 in a child process (output to ``default-build.log`` in the registry).
 
     The child stays in the caller's process group, so Ctrl+C in the terminal that started
-    the page stops it too; the next start resumes it.
+    the page stops it too; the next start runs it again.
     """
-    out = Path(out)
-    if pending(out) is None:
+    out = Path(out).resolve()
+    record = pending(out)
+    if record is None or not retry_allowed(record):
         return None
     # the child keeps its own copy of the log's descriptor
     with open(out / LOG, "ab") as log:

@@ -17,7 +17,7 @@ import streamlit as st
 from model.bundle import MANIFEST, sha256_file
 from model.engine import Engine
 from model.registry import INDEX, Registry, RegistryError
-from training.default import pending
+from training.default import pending, retry_allowed
 
 __all__ = ["MODELS_ENV", "Choice", "choose_model", "models_root", "report"]
 
@@ -167,7 +167,18 @@ def choose_model() -> Choice | None:
         persist_state="session",
     )
     building = pending(root)
-    if building:
+    if building and building.get("last_error"):
+        st.sidebar.warning(
+            "The complete default bundle (random survival forest, full validation report) "
+            f"could not be built: {building['last_error']}. The Cox model is unaffected. "
+            f"Details are in {root / 'default-build.log'}; "
+            + (
+                "the next start of the page tries again."
+                if retry_allowed(building)
+                else "once the cause is fixed, run `python -m training default --complete`."
+            )
+        )
+    elif building:
         st.sidebar.caption(
             "The default bundle's random survival forest and full validation report are being "
             f"trained in the background (since {building.get('recorded', '?')}); they will be "

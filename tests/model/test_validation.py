@@ -256,15 +256,26 @@ def test_file_lines_count_blank_lines_and_multiline_values(schema, tmp_path, as_
     text = csv_of(rows_with(4, r3={"pci": "45"})).getvalue().splitlines()
     header, r1, r2, r3, r4 = text
     body = "\n".join(
-        [header + ",note", r1 + ",", "", r2 + ',"two-line\nnote"', "", "", r3 + ",", r4 + ","]
+        [
+            "",
+            header + ",note",
+            r1 + ",",
+            "  ",
+            r2 + ',"two-line\nnote"',
+            "",
+            "\t",
+            r3 + ",",
+            r4 + ",",
+        ]
     )
     path = tmp_path / "c.csv"
     path.write_text(body + "\n")
     source = io.BytesIO((body + "\n").encode()) if as_bytes else path
     report = validate_dataset(source, schema)
     p = only_error(report)
-    # lines: 1 header, 2 r1, 3 blank, 4-5 r2 (two-line note), 6-7 blank, 8 r3, 9 r4
-    assert (p.column, p.row, p.line) == ("pci", 4, 9)
-    assert "row 4 (line 9)" in str(p)
+    # lines: 1 blank, 2 header, 3 r1, 4 spaces, 5-6 r2 (two-line note), 7 blank, 8 tab, 9 r3,
+    # 10 r4 (pandas skips blank and whitespace-only lines, the header's too)
+    assert (p.column, p.row, p.line) == ("pci", 4, 10)
+    assert "row 4 (line 10)" in str(p)
     if as_bytes:
         assert not source.closed  # the caller's upload stays usable

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import shutil
 
 import numpy as np
 from typer.testing import CliRunner
@@ -115,3 +116,76 @@ def test_cli_bad_data_names_the_problem_and_writes_no_bundle(tmp_path, small_coh
     assert res.exit_code == 1
     assert "pci" in res.output and "39" in res.output  # field and allowed range
     assert Registry(root).active_id is None and pending(root) is None
+
+
+def _pending_record(**fields) -> str:
+    base = {"token": "t", "quick": "q", "data": "d.csv", "seed": 0, "bootstrap": 1}
+    return json.dumps({**base, **fields})
+
+
+def test_a_failed_step_2_is_recorded_shown_and_tried_at_most_three_times(tmp_path, small_bundle):
+    import pytest
+
+    from training.default import MAX_ATTEMPTS, retry_allowed
+
+    root = promoted_copy(small_bundle, tmp_path / "models")
+    # a moved clone or a deleted --data file: the recorded training data is gone
+    (root / PENDING).write_text(
+        _pending_record(quick=small_bundle.name, data=str(tmp_path / "gone.csv"))
+    )
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        assert retry_allowed(pending(root))
+        with pytest.raises(FileNotFoundError):
+            complete_default(root)
+        record = pending(root)
+        assert record["attempts"] == attempt and "gone.csv" in record["last_error"]
+    assert not retry_allowed(pending(root)) and start_background(root) is None
+    res = CliRunner().invoke(app, ["default", "--out", str(root), "--quiet"])
+    assert res.exit_code == 0, res.output
+    assert "failed 3 time(s)" in res.output and "gone.csv" in res.output
+    assert "Not trying again" in res.output and "--complete" in res.output
+    assert Registry(root).active_id == small_bundle.name  # nothing else changed
+
+
+def test_step_1_stopped_before_recording_its_bundle_is_adopted(tmp_path, small_bundle):
+    import pytest
+
+    root = tmp_path / "models"
+    root.mkdir()
+    quick = root / "quick"
+    shutil.copytree(small_bundle, quick)
+    m = json.loads((quick / "manifest.json").read_text())
+    m.update(version_id="quick", command="python -m training default --data d.csv --seed 0")
+    m["models"] = {"coxnet": m["models"]["coxnet"]}
+    (quick / "manifest.json").write_text(json.dumps(m))
+    reg = Registry(root)
+    reg.register(quick)
+    reg.promote("quick")
+    (root / PENDING).write_text(_pending_record(quick=None, data=str(tmp_path / "gone.csv")))
+    with pytest.raises(FileNotFoundError):  # it goes on to step 2 (here without data)
+        complete_default(root)
+    assert pending(root)["quick"] == "quick"
+
+
+def test_an_active_bundle_that_cannot_be_served_counts_as_none(
+    tmp_path, small_bundle, small_cohort
+):
+    from training.default import active_problem
+
+    root = promoted_copy(small_bundle, tmp_path / "models")
+    model_file = root / small_bundle.name / "coxnet.joblib"
+    blob = bytearray(model_file.read_bytes())
+    blob[len(blob) // 2] ^= 0xFF
+    model_file.write_bytes(bytes(blob))
+    assert small_bundle.name in active_problem(root)
+    vid = build_default(root, small_cohort[0], bootstrap=1, progress=False)
+    reg = Registry(root)
+    assert reg.active_id == vid != small_bundle.name
+    assert small_bundle.name in reg.ids()  # the refused bundle stays in the registry
+    assert pending(root)["quick"] == vid
+
+
+def test_registering_a_registered_bundle_again_is_refused(tmp_path, small_bundle):
+    root = promoted_copy(small_bundle, tmp_path / "models")
+    res = CliRunner().invoke(app, ["models", "register", small_bundle.name, "--out", str(root)])
+    assert res.exit_code == 1 and "already registered" in res.output
