@@ -2,7 +2,7 @@
 # Install the app's requirements into .venv, build the default model once, start the page.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-echo "Checking the pinned requirements in .venv (the first time installs them, about 15 s)."
+echo "Checking the pinned requirements in .venv (the first time installs them, under a minute)."
 bash scripts/setup_env.sh requirements.txt
 # With no active bundle: the Cox model from data/synthetic/dmpm_2000.csv now (about 40 s),
 # the random survival forest in the background while the page serves (training/default.py).
