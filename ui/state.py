@@ -111,6 +111,16 @@ def _label(row: dict) -> str:
     return " ".join(bits)
 
 
+def _when(iso: str | None) -> str:
+    """A recorded UTC time as people read it ("02:30 UTC, 23 Nov")."""
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(str(iso)).strftime("%H:%M UTC, %d %b")
+    except ValueError:
+        return "earlier"
+
+
 def choose_model() -> Choice | None:
     """Sidebar model chooser over the registry; falls back to the last good bundle."""
     root = models_root()
@@ -181,7 +191,7 @@ def choose_model() -> Choice | None:
     elif building:
         st.sidebar.caption(
             "The default bundle's random survival forest and full validation report are being "
-            f"trained in the background (since {building.get('recorded', '?')}); they will be "
+            f"trained in the background (started {_when(building.get('recorded'))}); they will be "
             "listed here as a new bundle when ready. The Cox model's numbers stay the same."
         )
     return Choice(
