@@ -12,6 +12,8 @@ ignored (and removed by the next write).
 2. Random: the real command line (``python -m training fit ... --promote``,
    ``models promote``, ``models rollback``) in subprocesses, SIGKILLed after random delays.
    Bounded by HARDEN_KILL_SECONDS (default 75 s); set it higher for a longer soak.
+3. The first start's two-step default build (``training default``), killed three times at
+   random, then run to the end.
 """
 
 from __future__ import annotations
@@ -356,3 +358,37 @@ def test_random_sigkill_of_fit_promote_and_rollback_commands(tmp_path, small_bun
         )
     print(f"random SIGKILL loop (HARDEN_SEED={seed}): {outcomes}; leftovers {leftovers(root)}")
     assert sum(n for k, n in outcomes.items() if k.endswith("killed")) >= 1
+
+
+def test_default_build_killed_at_random_completes_at_the_next_start(tmp_path):
+    """`training default` (what start.sh runs) SIGKILLed at random moments of its two steps:
+    after every kill the registry holds, the build's record parses, and the next start
+    finishes the job: the complete bundle (both models) active, nothing left pending."""
+    from training.default import pending
+    from training.simulate import simulate_cohort, write_cohort
+
+    seed = int(os.environ.get("HARDEN_SEED", time.time_ns() % 2**32))
+    rng = random.Random(seed)
+    data, root = tmp_path / "cohort.csv", tmp_path / "models"
+    write_cohort(simulate_cohort(150, seed=5), data)
+    start = cli(
+        "default", "--out", str(root), "--data", str(data), "--bootstrap", "1",
+        "--foreground", "--quiet",
+    )  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    loaded: set = set()
+    outcomes = []
+    for _ in range(3):
+        c = Command(start, env)
+        outcomes.append(c.kill_or_finish(time.monotonic() + rng.uniform(2.0, 14.0)))
+        record = pending(root)
+        assert record is None or isinstance(record.get("token"), str)
+        if (root / INDEX).exists() and Registry(root).active_id is not None:
+            check_registry(root, loaded)
+    c = Command(start, env)
+    assert c.kill_or_finish(time.monotonic() + 300) == "done", c.err.decode(errors="replace")
+    active = check_registry(root, loaded)
+    manifest = json.loads((root / active / "manifest.json").read_text())
+    assert set(manifest["models"]) == {"coxnet", "rsf"}, (outcomes, manifest["models"])
+    assert pending(root) is None
+    print(f"default build kills (HARDEN_SEED={seed}): {outcomes}; leftovers {leftovers(root)}")
