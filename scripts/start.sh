@@ -4,7 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 echo "Checking the pinned requirements in .venv (the first time installs them, under a minute)."
 bash scripts/setup_env.sh requirements.txt
-# With no active bundle: the Cox model from data/synthetic/dmpm_2000.csv now (about 40 s),
+# With no servable bundle: the Cox model from data/synthetic/dmpm_2000.csv now (about a minute),
 # the random survival forest in the background while the page serves (training/default.py).
 .venv/bin/python -m training default --out models
 echo "Open http://localhost:8501 (Ctrl+C stops the page)."
