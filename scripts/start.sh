@@ -7,5 +7,5 @@ bash scripts/setup_env.sh requirements.txt
 # With no servable bundle: the Cox model from data/synthetic/dmpm_2000.csv now (about a minute),
 # the random survival forest in the background while the page serves (training/default.py).
 .venv/bin/python -m training default --out models
-echo "Open http://localhost:8501 (Ctrl+C stops the page)."
+echo "Starting the page at the address below (http://localhost:8501 by default; Ctrl+C stops it)."
 exec .venv/bin/python -m ui.launch "$@"
