@@ -33,7 +33,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from model.predict import survival_on_grid
 from model.schema import Schema
 
 __all__ = [
@@ -329,6 +328,8 @@ class Bundle:
             raise KeyError(
                 f"bundle {self.version_id} has no model {name!r}; it has {list(self.models)}"
             )
+        from model.predict import survival_on_grid  # scikit-learn: imported when used
+
         return survival_on_grid(
             self.models[name], X[self.schema.feature_names], self.grid, times=self._times[name]
         )

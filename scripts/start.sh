@@ -6,6 +6,10 @@ echo "Checking the pinned requirements in .venv (the first time installs them, u
 bash scripts/setup_env.sh requirements.txt
 # With no servable bundle: the Cox model from data/synthetic/dmpm_2000.csv now (about a minute),
 # the random survival forest in the background while the page serves (training/default.py).
-.venv/bin/python -m training default --out models
+# A quick look first (under a second); anything but "nothing to do" runs the command line.
+if ! .venv/bin/python -c 'import sys; from training.default import needs_work
+sys.exit(3 if needs_work("models") else 0)'; then
+  .venv/bin/python -m training default --out models
+fi
 echo "Starting the page at the address below (http://localhost:8501 by default; Ctrl+C stops it)."
 exec .venv/bin/python -m ui.launch "$@"

@@ -49,6 +49,7 @@ __all__ = [
     "active_problem",
     "build_default",
     "complete_default",
+    "needs_work",
     "pending",
     "retry_allowed",
     "start_background",
@@ -124,6 +125,18 @@ def active_problem(out: str | os.PathLike) -> str | None:
     except (BundleError, RegistryError, OSError) as exc:
         return f"{active}: {exc}"
     return None
+
+
+def needs_work(out: str | os.PathLike) -> bool:
+    """Whether ``training default`` has anything to do or say for registry ``out``: no
+    servable active bundle, or a pending build. Cheap (no scikit-learn import), so that a
+    start with everything in place skips the training command line altogether."""
+    try:
+        if Registry(out).active_id is None or active_problem(out) is not None:
+            return True
+    except (RegistryError, OSError):
+        return True  # the command line explains what is wrong
+    return pending(out) is not None
 
 
 def _fit(
