@@ -189,3 +189,17 @@ def test_registering_a_registered_bundle_again_is_refused(tmp_path, small_bundle
     root = promoted_copy(small_bundle, tmp_path / "models")
     res = CliRunner().invoke(app, ["models", "register", small_bundle.name, "--out", str(root)])
     assert res.exit_code == 1 and "already registered" in res.output
+
+
+def test_the_quick_look_of_start_sh(tmp_path, small_bundle):
+    """start.sh skips the training command line only when there is nothing to build or say."""
+    from training.default import needs_work
+
+    assert needs_work(tmp_path / "empty")  # no registry at all
+    root = promoted_copy(small_bundle, tmp_path / "models")
+    assert not needs_work(root)
+    (root / PENDING).write_text(_pending_record(quick=small_bundle.name))
+    assert needs_work(root)  # a build to start again, or its failure to report
+    (root / PENDING).unlink()
+    (root / small_bundle.name / "report.json").write_text("{}")  # altered after registration
+    assert needs_work(root)
