@@ -62,7 +62,7 @@ def main() -> None:
                 page.goto(url + path)
                 if name == "cohort":
                     page.locator("input[type=file]").set_input_files(cohort)
-                page.get_by_text(ready).first.wait_for(timeout=90_000)
+                page.get_by_text(ready).filter(visible=True).first.wait_for(timeout=90_000)
                 page.wait_for_timeout(1500)  # let plotly finish drawing
                 page.screenshot(path=shots / f"{name}.png", full_page=True)
                 print(f"wrote {shots / (name + '.png')}")

@@ -78,9 +78,11 @@ def test_real_browser_calculator_and_cohort(models, tmp_path, small_cohort):
         page.goto(f"{url}/cohort")
         page.locator("input[type=file]").set_input_files(csv)
         page.get_by_text("Predictions for 40 patients").wait_for(timeout=60_000)
-        # the risk-group table arrives after its heading: wait for it, not just the heading
-        page.get_by_text("lower risk third").first.wait_for(timeout=60_000)
-        page.get_by_text("higher risk third").first.wait_for()
+        # the risk-group table arrives after its heading: wait for it, not just the heading.
+        # Visible cells only: the predictions grid above holds the same words in hidden
+        # accessibility cells, which `first` would otherwise pick and wait on forever.
+        page.get_by_text("lower risk third").filter(visible=True).first.wait_for(timeout=60_000)
+        page.get_by_text("higher risk third").filter(visible=True).first.wait_for()
         page.screenshot(path=shots / "cohort.png", full_page=True)
     for name in ("calculator.png", "calculator_changed.png", "cohort.png"):
         assert (shots / name).stat().st_size > 20_000  # a real rendering, not a blank page
