@@ -13,8 +13,9 @@ write leaves at most a hidden temporary (``.tmp-*`` folder or ``.registry.json.*
 file) that nothing reads and the next write removes. So after any crash
 registry.json parses, every bundle it lists verifies, and the active one loads.
 
-The page serves :meth:`Registry.load_last_good`, which falls back to the most
-recent previously active bundle when the active one is refused.
+:meth:`Registry.load_last_good` falls back to the most recent previously active bundle
+when the active one is refused; the page tries bundles in the same
+:meth:`Registry.fallback_order`, starting from the one chosen in its sidebar.
 """
 
 from __future__ import annotations
@@ -190,6 +191,16 @@ class Registry:
         entry = self._entry(vid)
         return load_bundle(self.root / vid, manifest_sha256=entry["manifest_sha256"])
 
+    def fallback_order(self, first: str | None = None) -> list[str]:
+        """Which bundles to serve, in order: ``first`` (a bundle someone chose), the active
+        one, then the previously active ones newest first; each once."""
+        reg = self._read()
+        order: list[str] = []
+        for vid in [first, reg["active"], *reversed(reg["history"])]:
+            if vid is not None and vid not in order:
+                order.append(vid)
+        return order
+
     def load_last_good(self) -> LoadResult:
         """Load the active bundle or, if it is refused, the last good one before it.
 
@@ -217,11 +228,7 @@ class Registry:
             Nothing can be served: registry.json is damaged, no bundle was ever active, or
             every candidate was refused (the message lists each one and why).
         """
-        reg = self._read()
-        candidates = []
-        for vid in [reg["active"], *reversed(reg["history"])]:
-            if vid is not None and vid not in candidates:
-                candidates.append(vid)
+        candidates = self.fallback_order()
         if not candidates:
             raise RegistryError(f"no active bundle in {self.root}; train one and promote it")
         skipped: list[tuple[str, str]] = []

@@ -24,6 +24,7 @@ import io
 import os
 import warnings
 from collections.abc import Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Literal
@@ -202,19 +203,14 @@ def _header_names(source, parsed: list) -> list[str]:
     hide the repetition; names read from the raw header line keep it visible."""
     names = [str(c).strip() for c in parsed]
     try:
-        if isinstance(source, str | os.PathLike):
-            with open(source, encoding="utf-8-sig", newline="") as fh:
-                header = next(csv.reader(fh), [])
-        elif hasattr(source, "seek") and hasattr(source, "readline"):
-            source.seek(0)
-            first = source.readline()
-            if isinstance(first, bytes):
-                first = first.decode("utf-8-sig")
-            header = next(csv.reader([first.lstrip("\ufeff")]), [])
-        else:
-            return names
-    except (OSError, UnicodeDecodeError, csv.Error):
+        with _reread(source) as fh:
+            if fh is None:
+                return names
+            header = next(csv.reader(fh), [])
+    except (OSError, UnicodeDecodeError, csv.Error, ValueError):
         return names
+    if header:
+        header[0] = header[0].lstrip("\ufeff")
     if len(header) != len(names):
         return names
     # keep pandas' "Unnamed: n" for blank names so several blank columns stay distinct
@@ -651,27 +647,37 @@ def validate_dataset(
     return report
 
 
+@contextmanager
+def _reread(source):
+    """The CSV ``source`` from its start as text (None if it is neither a path nor a
+    seekable file): a path opened anew, a file object rewound, bytes decoded; the caller's
+    file object stays open."""
+    if isinstance(source, str | os.PathLike):
+        with open(source, encoding="utf-8-sig", newline="") as fh:
+            yield fh
+    elif hasattr(source, "seek") and hasattr(source, "read"):
+        source.seek(0)
+        if isinstance(source.read(0), bytes):
+            text = io.TextIOWrapper(source, encoding="utf-8-sig", newline="")
+            try:
+                yield text
+            finally:
+                text.detach()
+        else:
+            yield source
+    else:
+        yield None
+
+
 def _record_lines(source, n_rows: int) -> list[int] | None:
     """The file line on which each data row starts: blank lines, which pandas skips, and
     quoted values spanning lines are counted. None when the file cannot be re-read or its
     records do not match the ``n_rows`` rows pandas read (the caller then says less)."""
     try:
-        if isinstance(source, str | os.PathLike):
-            with open(source, encoding="utf-8-sig", newline="") as fh:
-                return _data_record_lines(fh, n_rows)
-        if hasattr(source, "seek") and hasattr(source, "read"):
-            source.seek(0)
-            head = source.read(0)
-            if isinstance(head, bytes):
-                text = io.TextIOWrapper(source, encoding="utf-8-sig", newline="")
-                try:
-                    return _data_record_lines(text, n_rows)
-                finally:
-                    text.detach()  # the caller's file stays open
-            return _data_record_lines(source, n_rows)
+        with _reread(source) as fh:
+            return None if fh is None else _data_record_lines(fh, n_rows)
     except (OSError, UnicodeDecodeError, csv.Error, ValueError):
         return None
-    return None
 
 
 def _data_record_lines(fh, n_rows: int) -> list[int] | None:

@@ -438,9 +438,7 @@ def compare_report(
     pdf = _Report(context, "Scenario comparison: survival after CRS+HIPEC", figures)
     schema = context.bundle.schema
     pdf.heading("Predicted overall survival by scenario")
-    curves = [prognosis_curve(n, p) for n, p in named]
-    if len(curves) > 2:
-        curves = [{**c, "lower": None, "upper": None} for c in curves]
+    curves = [prognosis_curve(n, p, band=len(named) <= 2) for n, p in named]
     pdf.curves(curves, 12, pdf.get_y(), 186, 72)
     pdf.set_y(pdf.get_y() + 84)
     pdf.heading("Side by side (estimate and 95 % interval)", x=12)

@@ -12,6 +12,28 @@ from model.schema import default_schema  # noqa: E402
 SYNTHETIC = ROOT / "data" / "synthetic"
 
 
+# One valid registry row as text, as a CSV holds it (the default schema's columns).
+GOOD_ROW = {
+    "patient_id": "A1",
+    "age": "61",
+    "sex": "F",
+    "kps": "90",
+    "pathology": "epithelioid",
+    "ki67": "8",
+    "vascular_emboli": "0",
+    "lymph_nodes": "0",
+    "pci": "18",
+    "cc": "1",
+    "sae": "0",
+    "ca125": "35.2",
+    "cea": "1.8",
+    "ca199": "12",
+    "rbc_units": "2",
+    "os_months": "40.5",
+    "death": "0",
+}
+
+
 def write_centre_schema(folder: Path, keep: tuple[str, ...] | None = None) -> Path:
     """A researcher's own schema: the DMPM features (or only ``keep``) plus serum albumin."""
     import yaml

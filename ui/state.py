@@ -17,7 +17,7 @@ import streamlit as st
 from model.bundle import MANIFEST, sha256_file
 from model.engine import Engine
 from model.registry import INDEX, Registry, RegistryError
-from training.default import pending, retry_allowed
+from training.default import LOG, PENDING, pending, retry_allowed
 
 __all__ = ["MODELS_ENV", "Choice", "choose_model", "models_root", "report"]
 
@@ -79,6 +79,11 @@ def _rows(root: str, stamp) -> list[dict]:
     return Registry(root).rows()
 
 
+@st.cache_data(max_entries=8, show_spinner=False)
+def _pending(root: str, stamp) -> dict | None:
+    return pending(root)  # the default build's record: no patient data
+
+
 @st.cache_data(max_entries=32, show_spinner=False)
 def _manifest_sha(path: str, stamp) -> str:
     return sha256_file(Path(path))
@@ -121,6 +126,18 @@ def _when(iso: str | None) -> str:
         return "earlier"
 
 
+def _candidates(root: Path, picked: str, listed: list[str]):
+    """The chosen bundle, then, only if it is refused, the registry's fallback order
+    (active, previously active newest first) and any other bundle listed."""
+    yield picked
+    try:
+        order = Registry(root).fallback_order(picked)
+    except RegistryError:
+        order = [picked]
+    rest = [v for v in [*order, *listed] if v in listed and v != picked]
+    yield from dict.fromkeys(rest)  # each once, in that order
+
+
 def choose_model() -> Choice | None:
     """Sidebar model chooser over the registry; falls back to the last good bundle."""
     root = models_root()
@@ -147,8 +164,7 @@ def choose_model() -> Choice | None:
         persist_state="session",
     )
     problems = []
-    order = [picked] + [v for v in labels if v != picked]
-    for vid in order:
+    for vid in _candidates(root, picked, list(labels)):
         try:
             engine, sha = _load(root, vid)
             break
@@ -176,12 +192,12 @@ def choose_model() -> Choice | None:
         "the random survival forest gives a curve without a band.",
         persist_state="session",
     )
-    building = pending(root)
+    building = _pending(str(root), _stamp(root / PENDING))
     if building and building.get("last_error"):
         st.sidebar.warning(
             "The complete default bundle (random survival forest, full validation report) "
             f"could not be built: {building['last_error']}. The Cox model is unaffected. "
-            f"Details are in {root / 'default-build.log'}; "
+            f"Details are in {root / LOG}; "
             + (
                 "the next start of the page tries again."
                 if retry_allowed(building)

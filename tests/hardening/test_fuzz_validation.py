@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from model.schema import default_schema
 from model.validation import ValidationReport, validate_dataset, validate_patient
 
+from ..conftest import GOOD_ROW
 from .strategies import (
     frame_value,
     fuzz_settings,
@@ -33,26 +34,6 @@ SCHEMA = default_schema()  # hypothesis cannot use function-scoped fixtures; the
 FEATURES = {f.name: f for f in SCHEMA.features}
 VALUE_CODES = {"not_numeric", "out_of_range", "not_whole", "off_step", "not_allowed"}
 KNOWN = [SCHEMA.id_column, *SCHEMA.feature_names, *SCHEMA.outcome_names]
-
-GOOD = {
-    "patient_id": "A1",
-    "age": "61",
-    "sex": "F",
-    "kps": "90",
-    "pathology": "epithelioid",
-    "ki67": "8",
-    "vascular_emboli": "0",
-    "lymph_nodes": "0",
-    "pci": "18",
-    "cc": "1",
-    "sae": "0",
-    "ca125": "35.2",
-    "cea": "1.8",
-    "ca199": "12",
-    "rbc_units": "2",
-    "os_months": "40.5",
-    "death": "0",
-}
 
 
 # --------------------------------------------------------------------------- invariants
@@ -247,7 +228,7 @@ def test_a_folder_or_unreadable_path_is_a_problem_not_a_crash(tmp_path):
 def hostile_frames(draw):
     """A few good rows, then hostile cells, dropped, renamed and repeated columns."""
     n = draw(st.integers(1, 4))
-    df = pd.DataFrame([dict(GOOD, patient_id=f"A{i}") for i in range(n)]).astype(object)
+    df = pd.DataFrame([dict(GOOD_ROW, patient_id=f"A{i}") for i in range(n)]).astype(object)
     for _ in range(draw(st.integers(0, 8))):
         col = draw(st.sampled_from(list(df.columns)))
         i = draw(st.integers(0, n - 1))

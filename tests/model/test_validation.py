@@ -9,27 +9,7 @@ import pytest
 from model.schema import load_schema
 from model.validation import DataValidationError, validate_dataset, validate_patient
 
-from ..conftest import write_centre_schema
-
-GOOD_ROW = {
-    "patient_id": "A1",
-    "age": "61",
-    "sex": "F",
-    "kps": "90",
-    "pathology": "epithelioid",
-    "ki67": "8",
-    "vascular_emboli": "0",
-    "lymph_nodes": "0",
-    "pci": "18",
-    "cc": "1",
-    "sae": "0",
-    "ca125": "35.2",
-    "cea": "1.8",
-    "ca199": "12",
-    "rbc_units": "2",
-    "os_months": "40.5",
-    "death": "0",
-}
+from ..conftest import GOOD_ROW, write_centre_schema
 
 
 def csv_of(rows, columns=None):

@@ -79,12 +79,7 @@ if choice is not None:
             progs = choice.engine.predict(pd.concat([r[2] for r in rows]), choice.model)
             named = [(r[0], p) for r, p in zip(rows, progs, strict=True)]
             bands = st.checkbox("Show 95 % bands", value=len(named) <= 2, key="cmp.bands")
-            curves = []
-            for name, p in named:
-                c = prognosis_curve(name, p)
-                if not bands:
-                    c["lower"] = c["upper"] = None
-                curves.append(c)
+            curves = [prognosis_curve(name, p, band=bands) for name, p in named]
             common.curve(curves, key="cmp.curve", title="Predicted survival by scenario")
             st.table(scenario_table(named))
             st.caption("Cells: estimate (95 % interval).")
