@@ -18,8 +18,9 @@ import numpy as np
 from _common import ROOT, table, write_result
 
 from model.bundle import load_bundle
-from model.prognosis import LANDMARKS, CoxPrognosis
+from model.prognosis import CoxPrognosis
 from model.registry import Registry
+from model.timeaxis import LANDMARKS
 from model.validation import validate_dataset
 from training.simulate import simulate_cohort
 

@@ -14,13 +14,13 @@ import pandas as pd
 from model.bundle import Bundle
 from model.candidacy import Candidacy, candidacy
 from model.prognosis import (
-    LANDMARKS,
     PREDICT_COLUMNS,
     CoxPrognosis,
     Prognosis,
     out_of_range_warnings,
     reference_effects,
 )
+from model.timeaxis import LANDMARKS
 
 __all__ = ["Engine", "NO_BAND", "predict_table"]
 

@@ -21,10 +21,10 @@ import pandas as pd
 
 from model.bundle import Bundle
 from model.predict import median_survival
+from model.timeaxis import LANDMARKS
 
 __all__ = [
     "BAND_METHOD",
-    "LANDMARKS",
     "CoxPrognosis",
     "Prognosis",
     "out_of_range_warnings",
@@ -32,7 +32,6 @@ __all__ = [
     "training_ranges",
 ]
 
-LANDMARKS = (12, 36, 60)
 BAND_METHOD = (
     "pointwise 95 % percentile band over bootstrap refits of the Cox model, their "
     "deviations from the final model stretched by a factor calibrated at training time "

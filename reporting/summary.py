@@ -11,8 +11,9 @@ import math
 import numpy as np
 import pandas as pd
 
-from model.prognosis import LANDMARKS, Prognosis
+from model.prognosis import Prognosis
 from model.schema import Feature, Schema
+from model.timeaxis import LANDMARKS
 
 __all__ = [
     "LANDMARK_LABELS",

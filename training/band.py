@@ -42,6 +42,7 @@ from sklearn.base import clone
 from sksurv.nonparametric import kaplan_meier_estimator
 
 from model.predict import cox_baseline_on_grid
+from model.timeaxis import LANDMARKS
 from model.uncertainty import CoxEnsemble
 from training.estimators import fit_quietly
 
@@ -49,7 +50,6 @@ __all__ = ["PSEUDO_PENALTY_RATIO", "BAND_REPLICATES", "calibrate_inflation"]
 
 PSEUDO_PENALTY_RATIO = 0.1
 BAND_REPLICATES = 10
-LANDMARKS = (12.0, 36.0, 60.0)
 COVERAGE = 0.95
 
 

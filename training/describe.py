@@ -14,11 +14,9 @@ import pandas as pd
 from sksurv.nonparametric import kaplan_meier_estimator
 
 from model.schema import Feature, Schema
+from model.timeaxis import LANDMARKS
 
-__all__ = ["LANDMARKS", "KaplanMeier", "describe_cohort", "format_description"]
-
-LANDMARKS = (12, 36, 60)
-
+__all__ = ["KaplanMeier", "describe_cohort", "format_description"]
 
 class KaplanMeier:
     """Kaplan-Meier curve with a pointwise 95 % log-log interval.

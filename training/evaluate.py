@@ -8,8 +8,9 @@ from sksurv.metrics import concordance_index_censored
 
 from model.bundle import Bundle
 from model.predict import survival_at
+from model.timeaxis import LANDMARKS
 from training.estimators import MODEL_NAMES, survival_target
-from training.metrics import HORIZONS, calibration, performance, uno_tau
+from training.metrics import calibration, performance, uno_tau
 
 __all__ = ["evaluate_bundle", "format_evaluation"]
 
@@ -43,7 +44,7 @@ def evaluate_bundle(bundle: Bundle, data: pd.DataFrame, truth: pd.DataFrame | No
         surv = bundle.survival(data, name)
         res = performance(y, y, surv, bundle.grid, bundle.risk_horizon, tau)
         res["calibration"] = {}
-        for h in HORIZONS:
+        for h in LANDMARKS:
             cal = calibration(y, surv, bundle.grid, h)
             res["calibration"][str(h)] = (
                 None
@@ -64,7 +65,7 @@ def evaluate_bundle(bundle: Bundle, data: pd.DataFrame, truth: pd.DataFrame | No
             # information that masked inputs take away from any predictor
             complete = data[schema.feature_names].notna().all(axis=1).to_numpy()
             out["complete_case_share"] = float(complete.mean())
-            for h in HORIZONS:
+            for h in LANDMARKS:
                 res[f"mae_surv_{h}"] = res[f"mae_surv_{h}_complete"] = None
                 if h <= bundle.grid[-1]:
                     err = np.abs(
@@ -107,7 +108,7 @@ def format_evaluation(r: dict) -> str:
     )
     for k, label in keys:
         lines.append(f"{label:<24}" + "".join(f"{f(r['models'][n].get(k)):>12}" for n in names))
-    for h in HORIZONS:
+    for h in LANDMARKS:
         lines.append(
             f"{f'Calib. slope {h} m':<24}"
             + "".join(

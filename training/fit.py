@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import math
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from model.predict import cox_baseline_on_grid, survival_at
 from model.prognosis import training_ranges
 from model.registry import Registry
 from model.schema import Schema
+from model.timeaxis import DECISION_HORIZON, LANDMARKS, RISK_HORIZON, time_grid
 from model.uncertainty import CoxEnsemble, ImputationDraws
 from model.validation import validate_dataset
 from training.band import calibrate_inflation
@@ -42,18 +42,14 @@ from training.estimators import (
     round_times,
     survival_target,
 )
-from training.metrics import HORIZONS, calibration, decision_curve, uno_tau
+from training.metrics import calibration, decision_curve, uno_tau
 from training.tuning import make_folds, tune_coxnet, tune_rsf
 from training.validation import bootstrap_validation
 
-__all__ = ["FitOptions", "GRID_STEP", "fit_bundle", "time_grid"]
+__all__ = ["FitOptions", "fit_bundle"]
 
-GRID_STEP = 0.5  # months between points of every curve
-GRID_MAX = 120.0
-RISK_HORIZON = 36.0
 RSF_TREES = 200
 BOOT_TREES = 50  # trees per forest refit inside the bootstrap (keeps validation within budget)
-DCA_HORIZON = 36.0
 
 
 @dataclass
@@ -67,14 +63,6 @@ class FitOptions:
     progress: bool = True
     command: str = ""
     timings: dict = field(default_factory=dict)
-
-
-def time_grid(y: np.ndarray) -> np.ndarray:
-    """0 to the last observed death (at most 120 months) in steps of GRID_STEP months."""
-    e, t = y.dtype.names
-    last_death = float(y[t][y[e]].max())
-    top = min(GRID_MAX, math.floor(last_death / GRID_STEP) * GRID_STEP)
-    return np.round(np.arange(0.0, top + GRID_STEP / 2, GRID_STEP), 6)
 
 
 def _version_id(schema: Schema, created: datetime, data_sha: str, seed: int) -> str:
@@ -242,8 +230,8 @@ def fit_bundle(
         # flexible model on its own training patients
         surv = validation[name]["oob_surv"]
         extras[name] = {
-            "calibration": {str(h): calibration(y, surv, grid, h) for h in HORIZONS},
-            "risk_36": 1.0 - survival_at(surv, grid, DCA_HORIZON),
+            "calibration": {str(h): calibration(y, surv, grid, h) for h in LANDMARKS},
+            "risk_36": 1.0 - survival_at(surv, grid, DECISION_HORIZON),
         }
         if name == "coxnet":
             point = log_hazard_ratios(finals[name], schema, ref, rows)
@@ -293,7 +281,7 @@ def fit_bundle(
 
     steps.set_description_str("decision curves, report and bundle")
     default = max(tuned, key=lambda m: tuned[m].cv_score)
-    dca = decision_curve(y, {m: extras[m]["risk_36"] for m in finals}, DCA_HORIZON)
+    dca = decision_curve(y, {m: extras[m]["risk_36"] for m in finals}, DECISION_HORIZON)
     created = datetime.now(UTC)
     data_sha = sha256_file(data_path)
     version_id = _version_id(schema, created, data_sha, options.seed)

@@ -24,17 +24,14 @@ from sksurv.nonparametric import kaplan_meier_estimator
 from sksurv.util import Surv
 
 from model.predict import risk_score, survival_at
+from model.timeaxis import LANDMARKS
 from training.describe import KaplanMeier
 
 __all__ = [
-    "HORIZONS",
     "calibration",
     "decision_curve",
     "performance",
 ]
-
-HORIZONS = (12, 36, 60)
-
 
 def _event_time(y):
     return y[y.dtype.names[0]].astype(bool), y[y.dtype.names[1]].astype(float)
@@ -46,7 +43,7 @@ def uno_tau(y: np.ndarray, horizon: float = 60.0) -> float:
     return float(min(horizon, np.quantile(t, 0.95)))
 
 
-def ibs_times(y: np.ndarray, grid: np.ndarray, t_max: float = max(HORIZONS)) -> np.ndarray:
+def ibs_times(y: np.ndarray, grid: np.ndarray, t_max: float = max(LANDMARKS)) -> np.ndarray:
     """Grid times inside the data's follow-up (from 1 month) where the Brier score is integrated."""
     _, t = _event_time(y)
     lo, hi = t.min(), min(t.max(), t_max)
@@ -73,7 +70,7 @@ def performance(
     grid: np.ndarray,
     risk_horizon: float,
     tau: float,
-    horizons=HORIZONS,
+    horizons=LANDMARKS,
 ) -> dict:
     """Scalar measures of one set of predictions.
 

@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from model.timeaxis import LANDMARKS
 from reporting.figures import OKABE_ITO, calibration_figure
 from training.estimators import MODEL_NAMES
-from training.metrics import HORIZONS
 
 __all__ = ["build_report"]
 
@@ -273,7 +273,7 @@ def _html(doc: dict, manifest: dict, dca: pd.DataFrame | None) -> str:
         "(1 is ideal; above 1, predictions are too moderate).</p>"
     )
     cal_rows = []
-    for h in HORIZONS:
+    for h in LANDMARKS:
         shown = {
             MODEL_NAMES[m]: doc["calibration"][m]
             for m in models

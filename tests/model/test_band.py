@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from model.bundle import load_bundle
-from model.prognosis import LANDMARKS, CoxPrognosis
+from model.prognosis import CoxPrognosis
+from model.timeaxis import LANDMARKS
 from model.uncertainty import CoxEnsemble
 from model.validation import validate_dataset
 from training.simulate import simulate_cohort

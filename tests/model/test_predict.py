@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from model.predict import median_survival, risk_score, survival_at, survival_on_grid
+from model.timeaxis import time_grid
 from model.validation import validate_dataset
 from training.estimators import fit_quietly, make_coxnet, make_rsf, round_times, survival_target
-from training.fit import time_grid
 
 
 @pytest.fixture(scope="module")

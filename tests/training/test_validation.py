@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from model.predict import survival_on_grid
+from model.timeaxis import time_grid
 from model.validation import validate_dataset
 from training.estimators import fit_quietly, make_rsf, round_times, survival_target
-from training.fit import time_grid
 from training.validation import bootstrap_validation
 
 
