@@ -18,7 +18,7 @@ import numpy as np
 from _common import ROOT, table, write_result
 
 from model.bundle import load_bundle
-from model.prognosis import CoxPrognosis
+from model.families import CoxnetFamily
 from model.registry import Registry
 from model.timeaxis import LANDMARKS
 from model.validation import validate_dataset
@@ -58,7 +58,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=777)
     args = ap.parse_args()
     bundle = load_bundle(args.bundle) if args.bundle else Registry(ROOT / "models").load()
-    engine = CoxPrognosis(bundle)
+    engine = CoxnetFamily(bundle)
     schema = bundle.schema
     test = simulate_cohort(args.test_n, args.seed)
     masked = validate_dataset(test.data, schema).raise_if_errors()[schema.feature_names]

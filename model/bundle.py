@@ -26,13 +26,14 @@ import os
 import platform
 import shutil
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from model.manifest import Manifest, ManifestError
 from model.schema import Schema
 
 __all__ = [
@@ -41,6 +42,7 @@ __all__ = [
     "BundleError",
     "library_versions",
     "load_bundle",
+    "read_manifest",
     "remove_stale_temporaries",
     "sha256_file",
     "verify_bundle",
@@ -78,7 +80,7 @@ def write_bundle(
     root: Path,
     version_id: str,
     models: dict,
-    manifest: dict,
+    manifest: Manifest,
     extra_files: dict[str, bytes] | None = None,
     artifacts: dict | None = None,
 ) -> Path:
@@ -111,19 +113,17 @@ def write_bundle(
         for fname, content in (extra_files or {}).items():
             (tmp / fname).write_bytes(content)
             files[fname] = sha256_file(tmp / fname)
-        doc = {
-            **manifest,
-            "format": BUNDLE_FORMAT,
-            "version_id": version_id,  # the folder's name, whatever the manifest says
-            "models": {
-                name: {**manifest.get("models", {}).get(name, {}), "file": f"{name}.joblib"}
-                for name in models
+        doc = manifest.replace(
+            format=BUNDLE_FORMAT,
+            version_id=version_id,  # the folder's name, whatever the manifest says
+            models={
+                name: replace(manifest.models[name], file=f"{name}.joblib") for name in models
             },
-            "artifacts": {name: f"{name}.joblib" for name in (artifacts or {})},
-            "libraries": library_versions(),
-            "files": files,
-        }
-        _write_json(tmp / MANIFEST, doc)
+            artifacts={name: f"{name}.joblib" for name in (artifacts or {})},
+            libraries=library_versions(),
+            files=files,
+        )
+        _write_json(tmp / MANIFEST, doc.to_dict())
         for p in tmp.iterdir():
             _fsync(p)
         os.rename(tmp, final)
@@ -203,8 +203,8 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
-def read_manifest(path: Path, expected_sha256: str | None = None) -> dict:
-    """Parse a bundle's manifest (JSON only, nothing executable).
+def read_manifest(path: Path, expected_sha256: str | None = None) -> Manifest:
+    """Parse a bundle's manifest (JSON only, nothing executable); the one reader of it.
 
     With ``expected_sha256`` (what the registry recorded), the bytes parsed are the bytes
     checked: a manifest edited after registration is refused.
@@ -233,20 +233,23 @@ def read_manifest(path: Path, expected_sha256: str | None = None) -> dict:
             f"{path}: bundle format {doc.get('format') if isinstance(doc, dict) else '?'} "
             f"is not supported (this version reads format {BUNDLE_FORMAT})"
         )
-    return doc
+    try:
+        return Manifest.from_dict(doc)
+    except ManifestError as exc:
+        raise BundleError(f"{path}: the manifest is malformed ({exc})") from None
 
 
 def verify_bundle(
     path: Path, check_versions: bool = True, manifest_sha256: str | None = None
-) -> dict:
+) -> Manifest:
     """Check a bundle without unpickling it; return its manifest or raise BundleError.
 
     ``manifest_sha256``: the manifest's recorded hash (see :func:`read_manifest`).
     """
     path = Path(path)
     doc = read_manifest(path, manifest_sha256)
-    files = doc.get("files")
-    if not isinstance(files, dict) or not files:
+    files = doc.files
+    if not files:
         raise BundleError(f"{path}: the manifest lists no files")
     for fname, expected in files.items():
         fpath = path / str(fname)
@@ -261,22 +264,15 @@ def verify_bundle(
         raise BundleError(
             f"{path}: unlisted files {unlisted} were added; the bundle will not be loaded"
         )
-    models, artifacts = doc.get("models", {}), doc.get("artifacts", {})
-    if not isinstance(models, dict) or not isinstance(artifacts, dict):
-        raise BundleError(f"{path}: the manifest's models or artifacts are malformed")
-    for name, info in models.items():
-        if not isinstance(info, dict) or not isinstance(info.get("file"), str):
+    for name, info in doc.models.items():
+        if info.file not in files:
             raise BundleError(f"{path}: model {name} has no verified file")
-        if info["file"] not in files:
-            raise BundleError(f"{path}: model {name} has no verified file")
-    for name, fname in artifacts.items():
+    for name, fname in doc.artifacts.items():
         if not isinstance(fname, str) or fname not in files:
             raise BundleError(f"{path}: {name} has no verified file")
     if check_versions:
         have = library_versions()
-        built = doc.get("libraries", {})
-        if not isinstance(built, dict):
-            built = {}
+        built = doc.libraries
         diff = [
             f"{lib} {built.get(lib)} (installed {have[lib]})"
             for lib in PINNED_LIBRARIES
@@ -295,7 +291,7 @@ class Bundle:
     """A verified, loaded bundle."""
 
     path: Path
-    manifest: dict
+    manifest: Manifest
     schema: Schema
     models: dict
     grid: np.ndarray
@@ -303,19 +299,19 @@ class Bundle:
 
     @property
     def version_id(self) -> str:
-        return self.manifest["version_id"]
+        return self.manifest.version_id
 
     @property
     def default_model(self) -> str:
-        return self.manifest["default_model"]
+        return self.manifest.default_model
 
     @property
     def risk_horizon(self) -> float:
-        return float(self.manifest["risk_horizon_months"])
+        return self.manifest.risk_horizon_months
 
     def reference_patient(self) -> pd.DataFrame:
         """The training data's typical patient (median or most common values), one row."""
-        ref = pd.DataFrame([self.manifest["reference_patient"]])[self.schema.feature_names]
+        ref = pd.DataFrame([self.manifest.reference_patient])[self.schema.feature_names]
         for f in self.schema.features:
             if f.kind != "categorical":
                 ref[f.name] = pd.to_numeric(ref[f.name], errors="coerce").astype(float)
@@ -370,22 +366,22 @@ def load_bundle(
     bytes that are parsed.
     """
     doc = verify_bundle(path, check_versions=check_versions, manifest_sha256=manifest_sha256)
-    files = doc["files"]
+    files = doc.files
     models = {}
-    for name, info in doc["models"].items():
-        models[name] = _load_verified(path, info["file"], files[info["file"]])
+    for name, info in doc.models.items():
+        models[name] = _load_verified(path, info.file, files[info.file])
         est = models[name][-1]
         if hasattr(est, "n_jobs"):
             est.n_jobs = 1
     artifacts = {
         name: _load_verified(path, fname, files[fname])
-        for name, fname in doc.get("artifacts", {}).items()
+        for name, fname in doc.artifacts.items()
     }
     return Bundle(
         path=Path(path),
         manifest=doc,
-        schema=Schema.from_dict(doc["schema"]),
+        schema=Schema.from_dict(doc.schema),
         models=models,
-        grid=np.asarray(doc["grid_months"], dtype=float),
+        grid=np.asarray(doc.grid_months, dtype=float),
         artifacts=artifacts,
     )

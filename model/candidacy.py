@@ -25,8 +25,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
+from model.families import CoxnetFamily
 from model.preprocess import SchemaEncoder
-from model.prognosis import CoxPrognosis, Prognosis
+from model.prognosis import Prognosis
 from model.schema import Schema
 
 __all__ = ["LITERATURE_REFERENCE", "Candidacy", "OperativeOutcomeModel", "candidacy"]
@@ -86,7 +87,7 @@ class Candidacy:
 
 
 def candidacy(
-    engine: CoxPrognosis,
+    engine: CoxnetFamily,
     outcome_models: dict,
     patient: pd.DataFrame,
     n_samples: int = 1000,

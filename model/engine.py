@@ -1,9 +1,8 @@
 """One entry point for every model of a bundle: what the page and the reports call.
 
-The Cox model answers through :class:`model.prognosis.CoxPrognosis` (curve, 95 % band,
-exact additive contributions); the random survival forest through the bundle's
-pipeline (curve without a band; one-factor-at-a-time effects). Both return
-:class:`model.prognosis.Prognosis` objects, so the page draws them the same way.
+The engine holds one :class:`model.families.Family` per model of the bundle, by name;
+each returns :class:`model.prognosis.Prognosis` objects, so the page draws them the same
+way and nothing here depends on which families a bundle holds.
 """
 
 from __future__ import annotations
@@ -13,18 +12,11 @@ import pandas as pd
 
 from model.bundle import Bundle
 from model.candidacy import Candidacy, candidacy
-from model.prognosis import (
-    PREDICT_COLUMNS,
-    CoxPrognosis,
-    Prognosis,
-    out_of_range_warnings,
-    reference_effects,
-)
+from model.families import NO_BAND, Family, family
+from model.prognosis import PREDICT_COLUMNS, Prognosis, out_of_range_warnings
 from model.timeaxis import LANDMARKS
 
 __all__ = ["Engine", "NO_BAND", "predict_table"]
-
-NO_BAND = "none: the random survival forest has no uncertainty band in this version"
 
 
 class Engine:
@@ -40,14 +32,29 @@ class Engine:
         self.bundle = bundle
         self.schema = bundle.schema
         self.grid = bundle.grid
-        self._cox = CoxPrognosis(bundle) if "coxnet" in bundle.models else None
+        self.families: dict[str, Family] = {name: family(name)(bundle) for name in bundle.models}
 
     @property
     def models(self) -> list[str]:
         return list(self.bundle.models)
 
+    def family(self, model: str | None = None) -> Family:
+        """The family serving ``model`` (the bundle's default when None)."""
+        name = model or self.bundle.default_model
+        if name not in self.families:
+            raise ValueError(
+                f"bundle {self.bundle.version_id} has no model {name!r}; "
+                f"it has {', '.join(self.bundle.models)}"
+            )
+        return self.families[name]
+
     def has_band(self, model: str | None = None) -> bool:
-        return (model or self.bundle.default_model) == "coxnet" and self._cox is not None
+        return self.family(model).has_band
+
+    @property
+    def candidacy_model(self) -> str | None:
+        """The model that serves candidacy before surgery (None when no family does)."""
+        return next((n for n, f in self.families.items() if f.supports_candidacy), None)
 
     def frame(self, patients: list[dict] | pd.DataFrame) -> pd.DataFrame:
         """Feature rows in schema order with unknown values as NaN (numeric kinds as float)."""
@@ -65,32 +72,7 @@ class Engine:
         self, X: pd.DataFrame, model: str | None = None, contributions: bool = False
     ) -> list[Prognosis]:
         """Prognoses for validated feature rows (unknown values as NaN)."""
-        name = model or self.bundle.default_model
-        if name not in self.bundle.models:
-            raise ValueError(
-                f"bundle {self.bundle.version_id} has no model {name!r}; "
-                f"it has {', '.join(self.bundle.models)}"
-            )
-        X = self.frame(X)
-        if name == "coxnet":
-            return self._cox.predict(X, contributions=contributions)
-        surv = self.bundle.survival(X, name)
-        effects = reference_effects(self.bundle, X, name) if contributions else None
-        out = []
-        for i, s in enumerate(surv):
-            nan = np.full_like(s, np.nan)
-            out.append(
-                Prognosis(
-                    grid=self.grid,
-                    survival=s,
-                    lower=nan,
-                    upper=nan,
-                    unknown=[f.name for f in self.schema.features if pd.isna(X.iloc[i][f.name])],
-                    band_method=NO_BAND,
-                    contributions=effects[i] if effects else None,
-                )
-            )
-        return out
+        return self.family(model).predict(self.frame(X), contributions=contributions)
 
     def predict_table(
         self, data: pd.DataFrame, model: str | None = None, chunk: int = 200
@@ -103,7 +85,7 @@ class Engine:
         ``chunk`` patients bound the memory of the Cox model's bands.
         """
         bundle, schema = self.bundle, self.schema
-        name = model or bundle.default_model
+        fam = self.family(model)
         X = data[schema.feature_names].reset_index(drop=True)
         ids = (
             data[schema.id_column].astype(str).reset_index(drop=True)
@@ -114,16 +96,14 @@ class Engine:
         progs = [
             p
             for start in range(0, len(X), chunk)
-            for p in self.predict(X.iloc[start : start + chunk], name)
+            for p in self.predict(X.iloc[start : start + chunk], fam.name)
         ]
         h = min(bundle.risk_horizon, float(bundle.grid[-1]))
         rows = []
         for i, p in enumerate(progs):
             msgs = list(notes[i])
-            if not self.has_band(name):
-                msgs.append(
-                    "no uncertainty interval for the random survival forest in this version"
-                )
+            if not fam.has_band:
+                msgs.append(fam.no_band_note)
             rec = {"patient_id": ids[i], "risk_score": float(-np.log(max(p.at(h)[0], 1e-12)))}
             for t in LANDMARKS:
                 r = p.at(t)
@@ -145,11 +125,16 @@ class Engine:
         return out_of_range_warnings(self.bundle, self.frame(X))
 
     def candidacy(self, patient: pd.DataFrame) -> Candidacy:
-        """Pre-operative candidacy (always from the Cox model, which carries the band)."""
-        if self._cox is None:
-            raise ValueError(f"bundle {self.bundle.version_id} has no Cox model for candidacy")
+        """Pre-operative candidacy, from the model whose family serves it (the Cox model,
+        which carries the band), whichever model the page shows."""
+        name = self.candidacy_model
+        if name is None:
+            raise ValueError(
+                f"bundle {self.bundle.version_id} has no model that serves candidacy "
+                f"(it has {', '.join(self.bundle.models)})"
+            )
         outcomes = self.bundle.artifacts.get("operative_outcomes") or {}
-        return candidacy(self._cox, outcomes, self.frame(patient))
+        return candidacy(self.families[name], outcomes, self.frame(patient))
 
 
 def predict_table(

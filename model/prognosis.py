@@ -1,15 +1,8 @@
-"""Individual prognosis from a bundle's Cox model: curve, 95 % band, landmarks, median.
+"""One patient's predicted survival, whatever the model: curve, band, landmarks, median.
 
-Band method (stated on every result): for each plausible completion of the patient's
-unknown inputs (:class:`model.uncertainty.ImputationDraws`; one completion when all
-inputs are known) and each bootstrap refit of the Cox model
-(:class:`model.uncertainty.CoxEnsemble`), a survival curve, with the refit's deviation
-from the final model stretched by the bundle's inflation factor; the band is the
-pointwise 2.5-97.5 percentile of all of them. The factor is estimated at training time
-from the training data alone (training/band.py): a parametric bootstrap from a richer,
-less shrunk stand-in for the truth measures how far the model's refits fall from it,
-which plain bootstrap refits cannot show (they share the final model's shrinkage and
-shape). The curve is the final model's curve averaged over the completions.
+Also what every model family shares: the training data's ranges and the warnings for
+inputs outside them, and model-agnostic one-factor-at-a-time effects. How each family
+computes its curve and band is in :mod:`model.families`.
 """
 
 from __future__ import annotations
@@ -25,13 +18,13 @@ from model.timeaxis import LANDMARKS
 
 __all__ = [
     "BAND_METHOD",
-    "CoxPrognosis",
     "Prognosis",
     "out_of_range_warnings",
     "reference_effects",
     "training_ranges",
 ]
 
+# the Cox family's band (model.families), the default of a result that has a band
 BAND_METHOD = (
     "pointwise 95 % percentile band over bootstrap refits of the Cox model, their "
     "deviations from the final model stretched by a factor calibrated at training time "
@@ -67,6 +60,11 @@ class Prognosis:
             unknown=unknown,
             samples=samples,
         )
+
+    @property
+    def has_band(self) -> bool:
+        """False for a curve drawn without uncertainty (its band is NaN)."""
+        return bool(np.isfinite(self.lower).any())
 
     def at(self, t: float) -> tuple[float, float, float] | None:
         """(estimate, lower, upper) at t months; None beyond the grid."""
@@ -119,123 +117,6 @@ class Prognosis:
         return Prognosis.from_samples(grid, point, samples, self.unknown)
 
 
-class CoxPrognosis:
-    """Prognosis engine for a bundle's Cox model.
-
-    Parameters
-    ----------
-    bundle : Bundle
-        Must carry the ``coxnet_ensemble`` and ``imputation_draws`` artifacts.
-    """
-
-    def __init__(self, bundle: Bundle):
-        missing = [a for a in ("coxnet_ensemble", "imputation_draws") if a not in bundle.artifacts]
-        if "coxnet" not in bundle.models or missing:
-            raise ValueError(
-                f"bundle {bundle.version_id} has no Cox uncertainty ensemble ({', '.join(missing)}); "
-                "retrain it with this version"
-            )
-        self.bundle = bundle
-        self.pipeline = bundle.models["coxnet"]
-        self.ensemble = bundle.artifacts["coxnet_ensemble"]
-        self.draws = bundle.artifacts["imputation_draws"]
-        self.grid = bundle.grid
-        self.schema = bundle.schema
-
-    def _sources(self) -> list[tuple[str, ...]]:
-        """The schema feature(s) each transformed column comes from."""
-        out = []
-        for col in self.ensemble.columns:
-            parts = col.split("*")
-            out.append(tuple(p.split(":")[0].split("=")[0] for p in parts))
-        return out
-
-    def contributions(self, X: pd.DataFrame) -> list[list[dict]]:
-        """What each factor adds to the log hazard compared with the reference patient.
-
-        Exact and additive: the entries of a patient sum to its log hazard ratio against
-        the reference patient (the training data's median or most common values, stored in
-        the bundle). Spline terms count towards their feature; the terms of a declared
-        interaction form their own entry. For an unknown input the contribution is
-        averaged over its plausible values.
-        """
-        Z, owner, _ = self._transformed(X)
-        return self._contributions(X, Z, owner)
-
-    def _reference(self) -> tuple[pd.DataFrame, np.ndarray, dict]:
-        if not hasattr(self, "_ref_cache"):
-            ref = self.bundle.reference_patient()
-            z_ref = self._transformed(ref)[0].mean(axis=0)
-            groups: dict[tuple[str, ...], list[int]] = {}
-            for j, src in enumerate(self._sources()):
-                groups.setdefault(src, []).append(j)
-            self._ref_cache = (ref, z_ref, groups)
-        return self._ref_cache
-
-    def _contributions(self, X: pd.DataFrame, Z: np.ndarray, owner: np.ndarray) -> list[list[dict]]:
-        ref, z_ref, groups = self._reference()
-        labels = {f.name: f.label for f in self.schema.features}
-        out = []
-        for i in range(len(X)):
-            z = Z[owner == i].mean(axis=0)  # linear in z: the mean term is the mean contribution
-            terms = (z - z_ref) * self.ensemble.coef
-            row = X.iloc[i]
-            out.append(
-                [
-                    {
-                        "feature": " x ".join(src),
-                        "label": " x ".join(labels.get(s, s) for s in src),
-                        "value": None if len(src) > 1 else row[src[0]],
-                        "reference": None if len(src) > 1 else ref.iloc[0][src[0]],
-                        "log_hr": float(terms[cols].sum()),
-                        "unknown": any(pd.isna(row[s]) for s in src),
-                    }
-                    for src, cols in groups.items()
-                ]
-            )
-        return out
-
-    def _transformed(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
-        encoded = self.pipeline.named_steps["encode"].transform(X[self.schema.feature_names])
-        rows, owner = self.draws.draws(encoded)
-        steps = self.pipeline.named_steps
-        scale = steps.get("scale")
-        expanded = steps["expand"].transform(rows) if "expand" in steps else None
-        if (
-            expanded is not None
-            and hasattr(scale, "scale_")
-            and list(expanded.columns) == list(self.ensemble.columns)
-        ):
-            # StandardScaler's arithmetic without its per-call checks (about 1 ms a patient)
-            Z = (expanded.to_numpy(dtype=float) - scale.mean_) / scale.scale_
-            return Z, owner, encoded
-        Z = self.pipeline[2:-1].transform(rows)  # splines and interactions, then scaling
-        return np.asarray(Z[self.ensemble.columns], dtype=float), owner, encoded
-
-    def predict(self, X: pd.DataFrame, contributions: bool = False) -> list[Prognosis]:
-        """Prognoses for validated feature rows (unknown values as NaN).
-
-        With ``contributions=True`` each result also carries :meth:`contributions`,
-        computed from the same transformed inputs.
-        """
-        Z, owner, encoded = self._transformed(X)
-        contrib = self._contributions(X, Z, owner) if contributions else None
-        final = self.ensemble.survival(Z)  # rows x G
-        boot = self.ensemble.boot_survival(Z)  # rows x B x G
-        names = self.schema.feature_names
-        missing = X[names].isna().to_numpy()  # once: per-row pandas lookups cost ~1 ms a patient
-        out = []
-        for i in range(len(X)):
-            mine = owner == i
-            point = final[mine].mean(axis=0)
-            samples = boot[mine].reshape(-1, len(self.grid))
-            unknown = [n for n, m in zip(names, missing[i], strict=True) if m]
-            p = Prognosis.from_samples(self.grid, point, samples, unknown)
-            p.contributions = contrib[i] if contrib is not None else None
-            out.append(p)
-        return out
-
-
 def training_ranges(data: pd.DataFrame, schema) -> dict:
     """What the training data covered: min and max of numeric features, levels seen otherwise."""
     out = {}
@@ -253,7 +134,7 @@ def training_ranges(data: pd.DataFrame, schema) -> dict:
 
 def out_of_range_warnings(bundle: Bundle, X: pd.DataFrame) -> list[list[str]]:
     """Per row, a message for every input outside what the training data covered."""
-    ranges = bundle.manifest.get("training_ranges") or {}
+    ranges = bundle.manifest.training_ranges
     out = []
     for _, row in X.iterrows():
         msgs = []

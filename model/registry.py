@@ -35,6 +35,7 @@ from model.bundle import (
     _fsync,
     _pid_alive,
     load_bundle,
+    read_manifest,
     sha256_file,
     verify_bundle,
 )
@@ -132,7 +133,7 @@ class Registry:
         """Record a freshly written bundle (not active until promoted)."""
         bundle_path = Path(bundle_path)
         doc = verify_bundle(bundle_path, check_versions=False)
-        vid = doc["version_id"]
+        vid = doc.version_id
         if bundle_path.resolve().parent != self.root.resolve() or bundle_path.name != vid:
             raise RegistryError(f"{bundle_path} is not a bundle folder of {self.root}")
         with self._locked() as reg:
@@ -220,7 +221,7 @@ class Registry:
                     f"serving {result.version_id}: "
                     + "; ".join(f"{vid} refused ({why})" for vid, why in result.skipped)
                 )
-            engine = CoxPrognosis(result.bundle)
+            engine = Engine(result.bundle)
 
         Raises
         ------
@@ -307,18 +308,17 @@ class Registry:
         for vid in reg["bundles"]:
             row = {"version_id": vid, "active": vid == reg["active"]}
             try:
-                doc = json.loads((self.root / vid / MANIFEST).read_text(encoding="utf-8"))
+                doc = read_manifest(self.root / vid)
                 row.update(
-                    created=doc.get("created"),
-                    default_model=doc.get("default_model"),
-                    models=list(doc.get("models", {})),
-                    rows=doc.get("training_data", {}).get("rows"),
-                    harrell_c=doc.get("metrics", {})
-                    .get(doc.get("default_model"), {})
+                    created=doc.created,
+                    default_model=doc.default_model,
+                    models=list(doc.models),
+                    rows=doc.training_data.rows,
+                    harrell_c=doc.metrics.get(doc.default_model, {})
                     .get("corrected", {})
                     .get("harrell_c"),
                 )
-            except (OSError, json.JSONDecodeError):
+            except BundleError:
                 row["problem"] = "manifest unreadable"
             out.append(row)
         return sorted(out, key=lambda r: r.get("created") or "", reverse=True)

@@ -23,7 +23,7 @@ LANDMARKS = (12, 36, 60)  # months: 1, 3 and 5 years, the figures every report s
 GRID_STEP = 0.5  # months between points of every curve
 GRID_MAX = 120.0
 RISK_HORIZON = 36.0  # the risk score is the cumulative hazard here (or at the grid's end)
-DECISION_HORIZON = 36.0  # decision curves
+DECISION_HORIZON = 36  # months: decision curves
 
 
 def time_grid(y: np.ndarray) -> np.ndarray:

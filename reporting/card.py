@@ -79,7 +79,7 @@ def metrics_table(report: dict, model: str) -> pd.DataFrame:
 
 def c_index_text(bundle: Bundle, model: str) -> str:
     """The headline discrimination figure, e.g. for a report's footer."""
-    m = (bundle.manifest.get("metrics") or {}).get(model) or {}
+    m = bundle.manifest.metrics.get(model) or {}
     c = (m.get("corrected") or {}).get("harrell_c")
     if c is None:
         return "validation C-index not recorded"
@@ -93,15 +93,13 @@ def c_index_text(bundle: Bundle, model: str) -> str:
 
 def training_text(bundle: Bundle) -> str:
     """One sentence on the training data and its provenance."""
-    d = bundle.manifest.get("training_data") or {}
-    kind = "SIMULATED patients" if d.get("synthetic") else "patients"
-    parts = [f"{d.get('rows', '?')} {kind} ({d.get('file', 'unknown file')})"]
-    if d.get("deaths") is not None:
-        parts.append(f"{d['deaths']} deaths")
-    if d.get("median_followup_months") is not None:
-        parts.append(f"median follow-up {d['median_followup_months']:g} months")
-    if d.get("km_median_months") is not None:
-        parts.append(f"Kaplan-Meier median survival {d['km_median_months']:g} months")
+    d = bundle.manifest.training_data
+    kind = "SIMULATED patients" if d.synthetic else "patients"
+    parts = [f"{d.rows} {kind} ({d.file})", f"{d.deaths} deaths"]
+    if d.median_followup_months is not None:
+        parts.append(f"median follow-up {d.median_followup_months:g} months")
+    if d.km_median_months is not None:
+        parts.append(f"Kaplan-Meier median survival {d.km_median_months:g} months")
     return "Trained on " + ", ".join(parts) + "."
 
 

@@ -138,7 +138,7 @@ class _Report(FPDF):
         self.set_font("Helvetica", "", 8)
         stamp = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
         self.cell(0, 4, _t(f"Generated {stamp} by hipec-prognosis"), new_x="LMARGIN", new_y="NEXT")
-        if context.bundle.manifest.get("training_data", {}).get("synthetic"):
+        if context.bundle.manifest.synthetic:
             self.ln(1)
             self.set_font("Helvetica", "B", 8.5)
             self.set_line_width(0.5)
@@ -277,13 +277,13 @@ class _Report(FPDF):
     def footer_block(self, extra: list[str] = ()) -> None:
         ctx = self.context
         bundle, model = ctx.bundle, ctx.model
-        label = bundle.manifest["models"][model].get("label", model)
+        label = bundle.manifest.label(model)
         self.set_y(max(self.get_y() + 2, 246))
         self.set_draw_color(0)
         self.line(12, self.get_y(), 198, self.get_y())
         self.ln(1)
         lines = [
-            f"Model: {label}, bundle {bundle.version_id} (created {bundle.manifest.get('created', '?')}).",
+            f"Model: {label}, bundle {bundle.version_id} (created {bundle.manifest.created}).",
             f"Manifest SHA-256: {ctx.manifest_sha256}",
             card.training_text(bundle),
             f"Validation: {card.c_index_text(bundle, model)}.",

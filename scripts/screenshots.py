@@ -39,7 +39,7 @@ def report_image(models: Path, out: Path) -> None:
     reg = Registry(models)
     bundle = reg.load()
     engine = Engine(bundle)
-    values = dict(bundle.manifest["reference_patient"])
+    values = dict(bundle.manifest.reference_patient)
     values.update(ki67=None)
     p = engine.predict(engine.frame([values]), contributions=True)[0]
     ctx = ReportContext(bundle, bundle.default_model, sha256_file(bundle.path / MANIFEST))

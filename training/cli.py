@@ -118,13 +118,13 @@ def main() -> None:
 
 
 def _models_option(value: str) -> tuple[str, ...]:
-    from training.estimators import MODEL_NAMES
+    from model.families import FAMILIES
 
     names = tuple(v.strip() for v in value.split(",") if v.strip())
-    bad = [n for n in names if n not in MODEL_NAMES]
+    bad = [n for n in names if n not in FAMILIES]
     if bad or not names:
         raise typer.BadParameter(
-            f"{', '.join(bad) or value!r}: choose from {', '.join(MODEL_NAMES)}"
+            f"{', '.join(bad) or value!r}: choose from {', '.join(FAMILIES)}"
         )
     return names
 
@@ -163,12 +163,12 @@ def fit(
         path = fit_bundle(data, sch, out, options, validated=df)
     except (ValueError, DataValidationError, BundleError, RegistryError) as exc:
         _fail(str(exc))
-    import json as _json
+    from model.bundle import read_manifest
 
-    manifest = _json.loads((path / "manifest.json").read_text())
-    default = manifest["default_model"]
-    corrected = manifest["metrics"][default]["corrected"]
-    typer.echo(f"bundle {manifest['version_id']} written to {path}")
+    manifest = read_manifest(path)
+    default = manifest.default_model
+    corrected = manifest.metrics[default]["corrected"]
+    typer.echo(f"bundle {manifest.version_id} written to {path}")
     typer.echo(
         f"default model: {default}; optimism-corrected Harrell C {corrected['harrell_c']:.3f}, "
         f"Uno C {corrected['uno_c']:.3f}; report: {path / 'report.html'}"
@@ -176,7 +176,7 @@ def fit(
     typer.echo(
         "active: yes"
         if promote
-        else f"not active; make it so with: python -m training models promote {manifest['version_id']}"
+        else f"not active; make it so with: python -m training models promote {manifest.version_id}"
         + (f" --out {out}" if out != Path("models") else "")
     )
 

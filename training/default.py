@@ -38,7 +38,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from model.bundle import BundleError
+from model.bundle import BundleError, read_manifest
 from model.registry import Registry, RegistryError
 from model.schema import default_schema
 
@@ -229,11 +229,11 @@ def _adopt_quick(out: Path, registry: Registry) -> str | None:
     if active is None:
         return None
     try:
-        manifest = json.loads((out / active / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        manifest = read_manifest(out / active)
+    except BundleError:
         return None
-    made_here = str(manifest.get("command", "")).startswith(STEP1_COMMAND)
-    return active if made_here and list(manifest.get("models", {})) == ["coxnet"] else None
+    made_here = manifest.command.startswith(STEP1_COMMAND)
+    return active if made_here and list(manifest.models) == ["coxnet"] else None
 
 
 def complete_default(out: str | os.PathLike, *, progress: bool = False, nice: int = 0) -> str:

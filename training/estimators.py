@@ -24,7 +24,6 @@ from model.preprocess import SchemaEncoder, SplineInteractionExpander
 from model.schema import Schema
 
 __all__ = [
-    "MODEL_NAMES",
     "RSF_TIME_GRAIN",
     "fit_quietly",
     "make_coxnet",
@@ -33,7 +32,6 @@ __all__ = [
     "survival_target",
 ]
 
-MODEL_NAMES = {"coxnet": "Penalised Cox (Coxnet)", "rsf": "Random survival forest"}
 # An sksurv forest stores a curve per unique time in every node, so unrounded times make
 # huge bundles. Measured on the 2,000-patient cohort (benchmarks/training.py, same run):
 # a 0.1-month grain gave a 20 MB forest, 146 s of training with validation and 1.4 s to

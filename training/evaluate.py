@@ -7,9 +7,10 @@ import pandas as pd
 from sksurv.metrics import concordance_index_censored
 
 from model.bundle import Bundle
+from model.families import FAMILIES
 from model.predict import survival_at
 from model.timeaxis import LANDMARKS
-from training.estimators import MODEL_NAMES, survival_target
+from training.estimators import survival_target
 from training.metrics import calibration, performance, uno_tau
 
 __all__ = ["evaluate_bundle", "format_evaluation"]
@@ -116,5 +117,5 @@ def format_evaluation(r: dict) -> str:
                 for n in names
             )
         )
-    lines.append("* default model. " + ", ".join(f"{n}: {MODEL_NAMES[n]}" for n in names))
+    lines.append("* default model. " + ", ".join(f"{n}: {FAMILIES[n].label}" for n in names))
     return "\n".join(lines)

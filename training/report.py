@@ -15,9 +15,10 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from model.timeaxis import LANDMARKS
+from model.families import FAMILIES
+from model.manifest import Manifest
+from model.timeaxis import DECISION_HORIZON, LANDMARKS
 from reporting.figures import OKABE_ITO, calibration_figure
-from training.estimators import MODEL_NAMES
 
 __all__ = ["build_report"]
 
@@ -53,15 +54,15 @@ def _clean(o):
     return o
 
 
-def build_report(manifest, summary, tuned, validation, extras, dca, folds) -> tuple[str, str]:
+def build_report(manifest: Manifest, summary, tuned, validation, extras, dca, folds) -> tuple[str, str]:
     """Return (report.json text, report.html text)."""
     models = list(tuned)
     doc = {
-        "version_id": manifest.get("version_id"),
-        "created": manifest["created"],
+        "version_id": manifest.version_id,
+        "created": manifest.created,
         "intended_use": INTENDED_USE,
-        "synthetic_training_data": manifest["training_data"]["synthetic"],
-        "training_data": manifest["training_data"],
+        "synthetic_training_data": manifest.synthetic,
+        "training_data": manifest.training_data.to_dict(),
         "cohort": {k: summary[k] for k in summary if k != "features"},
         "missing_data": [
             {
@@ -77,10 +78,10 @@ def build_report(manifest, summary, tuned, validation, extras, dca, folds) -> tu
             "(scikit-learn IterativeImputer) from the patient's other features, fitted on the "
             "training data inside the model pipeline."
         ),
-        "default_model": manifest["default_model"],
+        "default_model": manifest.default_model,
         "cross_validation": {
             "folds": folds,
-            "score": f"Uno C truncated at {manifest['uno_tau_months']:.1f} months",
+            "score": f"Uno C truncated at {manifest.uno_tau_months:.1f} months",
             "models": {m: tuned[m].to_dict() for m in models},
         },
         "validation": {
@@ -91,12 +92,12 @@ def build_report(manifest, summary, tuned, validation, extras, dca, folds) -> tu
             for m in models
         },
         "calibration": {m: extras[m]["calibration"] for m in models},
-        "hazard_ratios": extras.get("coxnet", {}).get("hazard_ratios"),
-        "permutation_importance": extras.get("rsf", {}).get("permutation_importance"),
+        "hazard_ratios": _first(extras, "hazard_ratios"),
+        "permutation_importance": _first(extras, "permutation_importance"),
         "decision_curve": None
         if dca is None
         else {
-            "horizon_months": 36,
+            "horizon_months": DECISION_HORIZON,
             "rows": dca[["model", "threshold", "net_benefit"]].to_dict(orient="records"),
         },
         "limitations": [
@@ -144,7 +145,15 @@ def _fig(fig: go.Figure, first: bool) -> str:
     )
 
 
-def _html(doc: dict, manifest: dict, dca: pd.DataFrame | None) -> str:
+_LABELS = {name: f.label for name, f in FAMILIES.items()}
+
+
+def _first(extras: dict, key: str):
+    """The first model's entry ``key`` (each explanation belongs to one model family)."""
+    return next((e[key] for e in extras.values() if key in e), None)
+
+
+def _html(doc: dict, manifest: Manifest, dca: pd.DataFrame | None) -> str:
     models = list(doc["validation"])
     parts, first = [], True
 
@@ -155,7 +164,7 @@ def _html(doc: dict, manifest: dict, dca: pd.DataFrame | None) -> str:
         return out
 
     td = doc["training_data"]
-    parts.append(f"<h1>Validation report — {html.escape(manifest['schema']['title'])}</h1>")
+    parts.append(f"<h1>Validation report — {html.escape(manifest.schema['title'])}</h1>")
     if doc["synthetic_training_data"]:
         parts.append(
             "<p class='warn'><b>Trained on simulated patients.</b> This model demonstrates "
@@ -164,7 +173,7 @@ def _html(doc: dict, manifest: dict, dca: pd.DataFrame | None) -> str:
     parts.append(f"<p><b>Intended use.</b> {html.escape(doc['intended_use'])}</p>")
     parts.append(
         f"<p>Created {html.escape(doc['created'])}. Default model: "
-        f"<b>{html.escape(MODEL_NAMES[doc['default_model']])}</b> "
+        f"<b>{html.escape(_LABELS[doc['default_model']])}</b> "
         "(higher cross-validated Uno C).</p>"
     )
 
@@ -210,7 +219,7 @@ def _html(doc: dict, manifest: dict, dca: pd.DataFrame | None) -> str:
             ["Model", "Chosen settings", "CV Uno C", "Per fold"],
             [
                 [
-                    html.escape(MODEL_NAMES[m]),
+                    html.escape(_LABELS[m]),
                     html.escape(json.dumps(cv["models"][m]["params"])),
                     _fmt(cv["models"][m]["cv_uno_c"]),
                     ", ".join(_fmt(v) for v in cv["models"][m]["fold_uno_c"]),
@@ -239,7 +248,7 @@ def _html(doc: dict, manifest: dict, dca: pd.DataFrame | None) -> str:
     parts.append("<h2>Internal validation (bootstrap optimism correction)</h2>")
     for m in models:
         v = doc["validation"][m]
-        parts.append(f"<h3>{html.escape(MODEL_NAMES[m])} ({v['n_boot']} bootstrap resamples)</h3>")
+        parts.append(f"<h3>{html.escape(_LABELS[m])} ({v['n_boot']} bootstrap resamples)</h3>")
         rows = []
         for k, label in METRIC_LABELS.items():
             ci = v["ci"].get(k) or [None, None]
@@ -275,7 +284,7 @@ def _html(doc: dict, manifest: dict, dca: pd.DataFrame | None) -> str:
     cal_rows = []
     for h in LANDMARKS:
         shown = {
-            MODEL_NAMES[m]: doc["calibration"][m]
+            _LABELS[m]: doc["calibration"][m]
             for m in models
             if doc["calibration"][m].get(str(h))
         }
@@ -286,7 +295,7 @@ def _html(doc: dict, manifest: dict, dca: pd.DataFrame | None) -> str:
             cal_rows.append(
                 [
                     f"{h}",
-                    html.escape(MODEL_NAMES[m]),
+                    html.escape(_LABELS[m]),
                     _fmt(cal["observed"]),
                     _fmt(cal["mean_predicted"]),
                     _fmt(cal["in_the_large"]),
@@ -318,7 +327,7 @@ def _html(doc: dict, manifest: dict, dca: pd.DataFrame | None) -> str:
             "36 months exceeds the threshold, against treating all or none.</p>"
         )
         f = go.Figure()
-        names = {**MODEL_NAMES, "all": "Treat all", "none": "Treat none"}
+        names = {**_LABELS, "all": "Treat all", "none": "Treat none"}
         for i, (m, g) in enumerate(dca.groupby("model", sort=False)):
             f.add_scatter(
                 x=g["threshold"],

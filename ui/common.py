@@ -7,20 +7,13 @@ import math
 import numpy as np
 import streamlit as st
 
-from model.engine import NO_BAND
-from model.prognosis import EFFECT_METHOD, Prognosis
+from model.prognosis import Prognosis
 from reporting.figures import contributions_figure, survival_figure
 from reporting.summary import contribution_table, survival_table
 from ui.state import Choice
 
-__all__ = ["COX_CONTRIBUTION_METHOD", "curve", "contributions", "notes", "table"]
+__all__ = ["curve", "contributions", "notes", "table"]
 
-COX_CONTRIBUTION_METHOD = (
-    "Exact and additive for the Cox model: the factors' log hazard ratios add up to this "
-    "patient's log hazard ratio against the reference patient (the training data's typical "
-    "values). Spline terms count towards their factor; the Ki-67 × PCI interaction is its own "
-    "entry. An unknown factor contributes its average over plausible values."
-)
 PLOT_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
 
 
@@ -30,10 +23,10 @@ def curve(curves: list[dict], key: str, **kwargs) -> None:
 
 def table(p: Prognosis) -> None:
     st.table(survival_table(p).set_index("Outcome"))
-    if p.band_method == NO_BAND:
-        st.caption("The random survival forest gives no uncertainty band in this version.")
-    else:
+    if p.has_band:
         st.caption(f"95 % band: {p.band_method}.")
+    else:
+        st.caption(f"No uncertainty band: {p.band_method.removeprefix('none: ')}.")
 
 
 def notes(p: Prognosis, warnings: list[str], choice: Choice) -> None:
@@ -55,12 +48,13 @@ def contributions(p: Prognosis, choice: Choice, key: str) -> None:
         return
     t = contribution_table(p.contributions, choice.schema)
     st.plotly_chart(contributions_figure(t), key=key, config=PLOT_CONFIG)
-    if choice.engine.has_band(choice.model):
+    fam = choice.engine.family(choice.model)
+    if fam.additive_contributions:
         total = float(np.sum(t["log_hr"]))
         st.caption(
-            f"{COX_CONTRIBUTION_METHOD} Together: hazard ratio {math.exp(total):.2f} against the "
-            "reference patient."
+            f"{fam.contribution_method} Together: hazard ratio {math.exp(total):.2f} against "
+            "the reference patient."
         )
     else:
-        st.caption(f"Random survival forest, {EFFECT_METHOD}.")
+        st.caption(fam.contribution_method)
     st.dataframe(t.drop(columns="log_hr"), hide_index=True, key=f"{key}.table", width="stretch")

@@ -56,11 +56,11 @@ class Choice:
 
     @property
     def model_label(self) -> str:
-        return self.bundle.manifest["models"][self.model].get("label", self.model)
+        return self.bundle.manifest.label(self.model)
 
     @property
     def synthetic(self) -> bool:
-        return bool(self.bundle.manifest.get("training_data", {}).get("synthetic"))
+        return self.bundle.manifest.synthetic
 
 
 def _stamp(path: Path) -> tuple[int, int] | None:
@@ -184,7 +184,7 @@ def choose_model() -> Choice | None:
         names,
         index=names.index(default) if default in names else 0,
         format_func=lambda m: (
-            engine.bundle.manifest["models"][m].get("label", m)
+            engine.bundle.manifest.label(m)
             + (" (default)" if m == default else "")
         ),
         key=f"model.{vid}",

@@ -35,7 +35,8 @@ import numpy as np
 import pytest
 
 from model.bundle import TMP_PREFIX, write_bundle
-from model.prognosis import CoxPrognosis
+from model.families import CoxnetFamily
+from model.manifest import Manifest
 from model.registry import INDEX, Registry
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,7 +60,7 @@ def check_registry(root: Path, loaded: set) -> str:
     if key not in loaded:  # bundles never change once written: load each one once
         result = reg.load_last_good()
         assert not result.fell_back and result.version_id == doc["active"], result.skipped
-        (p,) = CoxPrognosis(result.bundle).predict(result.bundle.reference_patient())
+        (p,) = CoxnetFamily(result.bundle).predict(result.bundle.reference_patient())
         assert np.isfinite(p.survival).all() and (np.diff(p.survival) <= 1e-12).all()
         loaded.add(key)
     # leftovers of killed writes are hidden, and nothing lists them
@@ -192,7 +193,7 @@ def cox_parts(small_bundle):
     m["models"] = {"coxnet": m["models"]["coxnet"]}
     m["default_model"] = "coxnet"
     extra = {"report.json": (small_bundle / "report.json").read_bytes()}
-    return models, m, artifacts, extra
+    return models, Manifest.from_dict(m), artifacts, extra
 
 
 def publish(root: Path, parts, vid: str) -> None:

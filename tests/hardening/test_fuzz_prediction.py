@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from model.bundle import load_bundle
-from model.prognosis import CoxPrognosis
+from model.families import CoxnetFamily
 from model.schema import default_schema
 from model.validation import validate_patient
 
@@ -31,7 +31,7 @@ def bundle(small_bundle):
 
 @pytest.fixture(scope="module")
 def engine(bundle):
-    return CoxPrognosis(bundle)
+    return CoxnetFamily(bundle)
 
 
 def row_of(values: dict) -> pd.DataFrame:
@@ -68,7 +68,7 @@ def test_cox_prognosis_of_any_valid_patient(engine, values):
         assert mhi is None or med <= mhi
     else:
         assert mhi is None and (p.survival > 0.5).all()
-    # contributions are finite and exactly additive (see CoxPrognosis.contributions)
+    # contributions are finite and exactly additive (see CoxnetFamily.contributions)
     assert all(np.isfinite(c["log_hr"]) for c in p.contributions)
 
 

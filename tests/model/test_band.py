@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from model.bundle import load_bundle
-from model.prognosis import CoxPrognosis
+from model.families import CoxnetFamily
 from model.timeaxis import LANDMARKS
 from model.uncertainty import CoxEnsemble
 from model.validation import validate_dataset
@@ -66,10 +66,10 @@ def cox_bundle(tmp_path_factory, schema):
 
 
 def test_band_covers_the_true_curve(cox_bundle, schema):
-    engine = CoxPrognosis(cox_bundle)
+    engine = CoxnetFamily(cox_bundle)
     k = engine.ensemble.inflation
     assert 1.0 <= k <= 3.0
-    assert cox_bundle.manifest["models"]["coxnet"]["band"]["inflation"] == pytest.approx(k)
+    assert cox_bundle.manifest.models["coxnet"].band["inflation"] == pytest.approx(k)
     test = simulate_cohort(1500, seed=43)
     X = validate_dataset(test.data, schema).raise_if_errors()[schema.feature_names]
 

@@ -116,12 +116,13 @@ def test_missing_or_broken_manifest(copy, tmp_path):
 
 
 def test_write_is_atomic_when_it_fails(tmp_path, monkeypatch, small_bundle):
-    pipe = load_bundle(small_bundle).models["coxnet"]
+    loaded = load_bundle(small_bundle)
+    pipe = loaded.models["coxnet"]
 
     def boom(path):
         raise OSError("disk full")
 
     monkeypatch.setattr(bundle_mod, "_fsync", boom)
     with pytest.raises(OSError, match="disk full"):
-        bundle_mod.write_bundle(tmp_path, "v1", {"coxnet": pipe}, {"default_model": "coxnet"})
+        bundle_mod.write_bundle(tmp_path, "v1", {"coxnet": pipe}, loaded.manifest)
     assert list(tmp_path.iterdir()) == []  # neither the bundle nor its temporary folder

@@ -5,7 +5,7 @@ import pytest
 
 from model.bundle import load_bundle
 from model.candidacy import LITERATURE_REFERENCE, candidacy
-from model.prognosis import CoxPrognosis
+from model.families import CoxnetFamily
 from model.validation import validate_patient
 
 PRE = {
@@ -24,7 +24,7 @@ PRE = {
 @pytest.fixture(scope="module")
 def setup(small_bundle):
     b = load_bundle(small_bundle)
-    return CoxPrognosis(b), b.artifacts["operative_outcomes"]
+    return CoxnetFamily(b), b.artifacts["operative_outcomes"]
 
 
 def _cand(setup, schema, **changes):

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from model.bundle import load_bundle
-from model.prognosis import CoxPrognosis
+from model.families import CoxnetFamily
 from model.validation import validate_dataset, validate_patient
 
 # a patient with every input known
@@ -29,7 +29,7 @@ PATIENT = {
 
 @pytest.fixture(scope="module")
 def engine(small_bundle):
-    return CoxPrognosis(load_bundle(small_bundle))
+    return CoxnetFamily(load_bundle(small_bundle))
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +114,7 @@ def test_bundle_without_ensemble_is_refused(small_bundle):
     b = load_bundle(small_bundle)
     b.artifacts = {}
     with pytest.raises(ValueError, match="no Cox uncertainty ensemble"):
-        CoxPrognosis(b)
+        CoxnetFamily(b)
 
 
 def test_contributions_are_exact_and_additive(engine, rows):
@@ -133,7 +133,7 @@ def test_sae_contribution_is_positive(engine, schema):
     base = {**PATIENT, "sae": 1}
     rows_ = engine.contributions(validate_patient(base, schema).data)[0]
     sae = next(r for r in rows_ if r["feature"] == "sae")
-    ref_sae = engine.bundle.manifest["reference_patient"]["sae"]
+    ref_sae = engine.bundle.manifest.reference_patient["sae"]
     assert ref_sae == 0 and sae["log_hr"] > 0 and sae["value"] == 1
 
 

@@ -1,6 +1,7 @@
 """PDF reports: one page, the same numbers as the page, figures with and without a browser."""
 
 import io
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -35,7 +36,7 @@ def context(engine, small_bundle):
 
 @pytest.fixture(scope="module")
 def patient(engine):
-    values = dict(engine.bundle.manifest["reference_patient"])
+    values = dict(engine.bundle.manifest.reference_patient)
     values.update(ki67=None, pci=31, cc=2)
     return values
 
@@ -72,11 +73,11 @@ def test_patient_report_holds_the_pages_numbers(engine, context, patient):
 
 def test_simulated_warning_only_for_simulated_training_data(engine, context, patient):
     p = engine.predict(engine.frame([patient]))[0]
-    synthetic = engine.bundle.manifest["training_data"]["synthetic"]
+    synthetic = engine.bundle.manifest.synthetic
     _, text = text_of(patient_report(context, patient, p, figures="native"))
     assert ("TRAINED ON SIMULATED DATA" in text) == bool(synthetic)
-    manifest = {**engine.bundle.manifest}
-    manifest["training_data"] = {**manifest["training_data"], "synthetic": True}
+    real = engine.bundle.manifest
+    manifest = real.replace(training_data=replace(real.training_data, synthetic=True))
     fake = type("B", (), {})()
     fake.manifest, fake.schema, fake.version_id = manifest, engine.schema, engine.bundle.version_id
     _, text = text_of(

@@ -6,7 +6,8 @@ from typer.testing import CliRunner
 
 from model.bundle import load_bundle
 from model.export import safe_csv
-from model.prognosis import PREDICT_COLUMNS, CoxPrognosis
+from model.families import CoxnetFamily
+from model.prognosis import PREDICT_COLUMNS
 from model.validation import validate_dataset
 from training.cli import app
 
@@ -35,14 +36,14 @@ def test_columns_values_and_missing_inputs(small_bundle, small_cohort, schema, t
     assert np.allclose(p.loc[ok, "risk_score"], -np.log(p.loc[ok, "surv_36"]), atol=5e-3)
     # same numbers as the engine, to the written precision
     b = load_bundle(small_bundle)
-    first = CoxPrognosis(b).predict(data[schema.feature_names].iloc[[0]])[0]
+    first = CoxnetFamily(b).predict(data[schema.feature_names].iloc[[0]])[0]
     assert abs(p.loc[0, "surv_36"] - first.at(36)[0]) < 1e-4
 
 
 def test_out_of_range_inputs_are_flagged(small_bundle, small_cohort, schema, tmp_path):
     data = pd.read_csv(small_cohort[0], dtype=str, keep_default_na=False)
     b = load_bundle(small_bundle)
-    top_age = b.manifest["training_ranges"]["age"]["max"]
+    top_age = b.manifest.training_ranges["age"]["max"]
     data.loc[0, "age"] = "99"
     assert 99 > top_age
     path = tmp_path / "in.csv"

@@ -191,7 +191,7 @@ def plans(engine, users: int, steps: int) -> list[list[dict]]:
     """
     from reporting.summary import survival_table
 
-    ref = dict(engine.bundle.manifest["reference_patient"])
+    ref = dict(engine.bundle.manifest.reference_patient)
     rows = {
         pci: row_texts(survival_table(engine.predict(engine.frame([dict(ref, pci=pci)]))[0]))
         for pci in range(40)

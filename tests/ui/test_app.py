@@ -70,7 +70,7 @@ def expected(engine, values, model="coxnet", alive_at=0):
 
 
 def reference(engine) -> dict:
-    return dict(engine.bundle.manifest["reference_patient"])
+    return dict(engine.bundle.manifest.reference_patient)
 
 
 def assert_same(shown: pd.DataFrame, want: pd.DataFrame):
@@ -219,7 +219,7 @@ def test_model_card_describes_the_bundle(at, engine, app_registry):
     text = " ".join(m.value for m in at.markdown)
     assert "Not for" in text and "Intended users" in text
     metrics = at.table[1].value
-    c = engine.bundle.manifest["metrics"]["coxnet"]["corrected"]["harrell_c"]
+    c = engine.bundle.manifest.metrics["coxnet"]["corrected"]["harrell_c"]
     assert metrics.loc["Harrell C", "Optimism-corrected"] == f"{c:.3f}"
 
 

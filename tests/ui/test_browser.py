@@ -35,7 +35,7 @@ def test_real_browser_calculator_and_cohort(models, tmp_path, small_cohort):
     shots = tmp_path / "screenshots"
     shots.mkdir()
     engine = Engine(Registry(models).load())
-    ref = dict(engine.bundle.manifest["reference_patient"])
+    ref = dict(engine.bundle.manifest.reference_patient)
     with serve(models, tmp_path / "server.log") as url, browser() as b:
         page = b.new_page(viewport={"width": 1400, "height": 1100})
         page.goto(url)

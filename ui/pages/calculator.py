@@ -20,7 +20,7 @@ if choice is not None:
     left, right = st.columns([2, 3], gap="large")
     with left:
         st.subheader("Patient")
-        values = patient_form(schema, "patient", choice.bundle.manifest["reference_patient"])
+        values = patient_form(schema, "patient", choice.bundle.manifest.reference_patient)
     with right:
         X = show_problems(values, schema)
         if X is not None:

@@ -15,6 +15,11 @@ from ui import common
 from ui.form import patient_form, show_problems
 from ui.state import choose_model, simulated_banner
 
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
+
+
 choice = choose_model()
 st.title("Candidacy: before the operation")
 if choice is not None:
@@ -26,15 +31,15 @@ if choice is not None:
         "survival is shown for each outcome and overall, weighted by those chances. "
         + (
             ""
-            if choice.model == "coxnet"
-            else "Candidacy always uses the penalised Cox model, which carries the band."
+            if choice.model == choice.engine.candidacy_model
+            else f"Candidacy always uses the {_lower_first(choice.bundle.manifest.label(str(choice.engine.candidacy_model)))}, which carries the band."
         )
     )
     left, right = st.columns([2, 3], gap="large")
     with left:
         st.subheader("Patient (pre-operative)")
         values = patient_form(
-            schema, "patient", choice.bundle.manifest["reference_patient"], stages=("pre",)
+            schema, "patient", choice.bundle.manifest.reference_patient, stages=("pre",)
         )
     with right:
         X = show_problems(values, schema)

@@ -50,7 +50,7 @@ if choice is not None:
         key="cmp.n",
         persist_state="session",
     )
-    starts = presets(schema, choice.bundle.manifest["reference_patient"])
+    starts = presets(schema, choice.bundle.manifest.reference_patient)
     results = st.container()  # drawn above the scenario forms, filled once they are read
     tabs = st.tabs([f"Scenario {i + 1}" for i in range(n)])
     rows = []

@@ -3,6 +3,7 @@
 import pandas as pd
 import streamlit as st
 
+from model.timeaxis import LANDMARKS
 from reporting import card
 from reporting.figures import calibration_figure
 from ui.common import PLOT_CONFIG
@@ -30,13 +31,13 @@ if choice is not None:
                 ],
                 "Value": [
                     choice.version_id,
-                    m.get("created", "–"),
+                    m.created,
                     choice.manifest_sha256,
                     choice.model_label,
-                    m["models"][bundle.default_model].get("label", bundle.default_model),
+                    m.label(bundle.default_model),
                     ", ".join(
                         f"{k} = {v:g}" if isinstance(v, float) else f"{k} = {v}"
-                        for k, v in m["models"][model].get("params", {}).items()
+                        for k, v in m.models[model].params.items()
                     ),
                 ],
             }
@@ -49,8 +50,8 @@ if choice is not None:
 
     st.subheader("Training data")
     st.write(card.training_text(bundle))
-    d = m.get("training_data") or {}
-    st.caption(f"File SHA-256: {d.get('sha256', '–')} · modified {d.get('file_modified', '–')}")
+    d = m.training_data
+    st.caption(f"File SHA-256: {d.sha256} · modified {d.file_modified}")
     if report.get("missing_data"):
         with st.expander("Missing values in the training data"):
             st.dataframe(pd.DataFrame(report["missing_data"]), hide_index=True)
@@ -70,7 +71,7 @@ if choice is not None:
     cal = (report.get("calibration") or {}).get(model)
     if cal:
         st.subheader("Calibration")
-        horizons = [h for h in ("12", "36", "60") if h in cal]
+        horizons = [str(h) for h in LANDMARKS if str(h) in cal]
         for tab, h in zip(st.tabs([f"{h} months" for h in horizons]), horizons, strict=True):
             with tab:
                 st.plotly_chart(

@@ -1,0 +1,239 @@
+"""Model families at prediction time: one class per family behind one interface.
+
+A family turns validated feature rows into :class:`model.prognosis.Prognosis` objects
+(curve on the bundle's grid, a 95 % band or none, factor contributions), so the engine,
+the page and the reports treat every model alike. Training a family is the matching
+class in :mod:`training.families` (the page never imports training code); both are
+registered under the same name, the key of the model in a bundle.
+
+The Cox model's band (stated on every result): for each plausible completion of the
+patient's unknown inputs (:class:`model.uncertainty.ImputationDraws`; one completion when
+all inputs are known) and each bootstrap refit of the Cox model
+(:class:`model.uncertainty.CoxEnsemble`), a survival curve, with the refit's deviation
+from the final model stretched by the bundle's inflation factor; the band is the
+pointwise 2.5-97.5 percentile of all of them. The factor is estimated at training time
+from the training data alone (training/band.py): a parametric bootstrap from a richer,
+less shrunk stand-in for the truth measures how far the model's refits fall from it,
+which plain bootstrap refits cannot show (they share the final model's shrinkage and
+shape). The curve is the final model's curve averaged over the completions.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+
+from model.bundle import Bundle
+from model.prognosis import BAND_METHOD, EFFECT_METHOD, Prognosis, reference_effects
+
+__all__ = ["FAMILIES", "NO_BAND", "CoxnetFamily", "Family", "ForestFamily", "family"]
+
+NO_BAND = "none: the random survival forest has no uncertainty band in this version"
+
+
+class Family(ABC):
+    """One model family of a loaded bundle.
+
+    Class attributes say what the family offers, so callers never branch on its name:
+    ``has_band`` (a 95 % band around the curve), ``band_method`` (stated on every
+    result), ``contribution_method`` (how factor contributions are computed, for the
+    page), ``additive_contributions`` (they add up to the patient's log hazard ratio
+    against the reference patient), ``no_band_note`` (said in tables when there is no band) and
+    ``supports_candidacy`` (serves the pre-operative candidacy view).
+    """
+
+    name: ClassVar[str]
+    label: ClassVar[str]
+    has_band: ClassVar[bool]
+    band_method: ClassVar[str]
+    contribution_method: ClassVar[str]
+    additive_contributions: ClassVar[bool] = False
+    no_band_note: ClassVar[str] = ""
+    supports_candidacy: ClassVar[bool] = False
+
+    def __init__(self, bundle: Bundle):
+        self.bundle = bundle
+        self.schema = bundle.schema
+        self.grid = bundle.grid
+
+    @abstractmethod
+    def predict(self, X: pd.DataFrame, contributions: bool = False) -> list[Prognosis]:
+        """Prognoses for validated feature rows in schema order (unknown values as NaN)."""
+
+
+class CoxnetFamily(Family):
+    """The penalised Cox model: curve, 95 % band, exact additive contributions.
+
+    Parameters
+    ----------
+    bundle : Bundle
+        Must carry the ``coxnet_ensemble`` and ``imputation_draws`` artifacts.
+    """
+
+    name = "coxnet"
+    label = "Penalised Cox (Coxnet)"
+    has_band = True
+    band_method = BAND_METHOD
+    contribution_method = (
+        "Exact and additive for the Cox model: the factors' log hazard ratios add up to this "
+        "patient's log hazard ratio against the reference patient (the training data's typical "
+        "values). Spline terms count towards their factor; a declared interaction is its own "
+        "entry. An unknown factor contributes its average over plausible values."
+    )
+    additive_contributions = True
+    supports_candidacy = True
+
+    def __init__(self, bundle: Bundle):
+        missing = [a for a in ("coxnet_ensemble", "imputation_draws") if a not in bundle.artifacts]
+        if "coxnet" not in bundle.models or missing:
+            raise ValueError(
+                f"bundle {bundle.version_id} has no Cox uncertainty ensemble ({', '.join(missing)}); "
+                "retrain it with this version"
+            )
+        self.bundle = bundle
+        self.pipeline = bundle.models["coxnet"]
+        self.ensemble = bundle.artifacts["coxnet_ensemble"]
+        self.draws = bundle.artifacts["imputation_draws"]
+        self.grid = bundle.grid
+        self.schema = bundle.schema
+
+    def _sources(self) -> list[tuple[str, ...]]:
+        """The schema feature(s) each transformed column comes from."""
+        out = []
+        for col in self.ensemble.columns:
+            parts = col.split("*")
+            out.append(tuple(p.split(":")[0].split("=")[0] for p in parts))
+        return out
+
+    def contributions(self, X: pd.DataFrame) -> list[list[dict]]:
+        """What each factor adds to the log hazard compared with the reference patient.
+
+        Exact and additive: the entries of a patient sum to its log hazard ratio against
+        the reference patient (the training data's median or most common values, stored in
+        the bundle). Spline terms count towards their feature; the terms of a declared
+        interaction form their own entry. For an unknown input the contribution is
+        averaged over its plausible values.
+        """
+        Z, owner, _ = self._transformed(X)
+        return self._contributions(X, Z, owner)
+
+    def _reference(self) -> tuple[pd.DataFrame, np.ndarray, dict]:
+        if not hasattr(self, "_ref_cache"):
+            ref = self.bundle.reference_patient()
+            z_ref = self._transformed(ref)[0].mean(axis=0)
+            groups: dict[tuple[str, ...], list[int]] = {}
+            for j, src in enumerate(self._sources()):
+                groups.setdefault(src, []).append(j)
+            self._ref_cache = (ref, z_ref, groups)
+        return self._ref_cache
+
+    def _contributions(self, X: pd.DataFrame, Z: np.ndarray, owner: np.ndarray) -> list[list[dict]]:
+        ref, z_ref, groups = self._reference()
+        labels = {f.name: f.label for f in self.schema.features}
+        out = []
+        for i in range(len(X)):
+            z = Z[owner == i].mean(axis=0)  # linear in z: the mean term is the mean contribution
+            terms = (z - z_ref) * self.ensemble.coef
+            row = X.iloc[i]
+            out.append(
+                [
+                    {
+                        "feature": " x ".join(src),
+                        "label": " x ".join(labels.get(s, s) for s in src),
+                        "value": None if len(src) > 1 else row[src[0]],
+                        "reference": None if len(src) > 1 else ref.iloc[0][src[0]],
+                        "log_hr": float(terms[cols].sum()),
+                        "unknown": any(pd.isna(row[s]) for s in src),
+                    }
+                    for src, cols in groups.items()
+                ]
+            )
+        return out
+
+    def _transformed(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+        encoded = self.pipeline.named_steps["encode"].transform(X[self.schema.feature_names])
+        rows, owner = self.draws.draws(encoded)
+        steps = self.pipeline.named_steps
+        scale = steps.get("scale")
+        expanded = steps["expand"].transform(rows) if "expand" in steps else None
+        if (
+            expanded is not None
+            and hasattr(scale, "scale_")
+            and list(expanded.columns) == list(self.ensemble.columns)
+        ):
+            # StandardScaler's arithmetic without its per-call checks (about 1 ms a patient)
+            Z = (expanded.to_numpy(dtype=float) - scale.mean_) / scale.scale_
+            return Z, owner, encoded
+        Z = self.pipeline[2:-1].transform(rows)  # splines and interactions, then scaling
+        return np.asarray(Z[self.ensemble.columns], dtype=float), owner, encoded
+
+    def predict(self, X: pd.DataFrame, contributions: bool = False) -> list[Prognosis]:
+        """Prognoses for validated feature rows (unknown values as NaN).
+
+        With ``contributions=True`` each result also carries :meth:`contributions`,
+        computed from the same transformed inputs.
+        """
+        Z, owner, encoded = self._transformed(X)
+        contrib = self._contributions(X, Z, owner) if contributions else None
+        final = self.ensemble.survival(Z)  # rows x G
+        boot = self.ensemble.boot_survival(Z)  # rows x B x G
+        names = self.schema.feature_names
+        missing = X[names].isna().to_numpy()  # once: per-row pandas lookups cost ~1 ms a patient
+        out = []
+        for i in range(len(X)):
+            mine = owner == i
+            point = final[mine].mean(axis=0)
+            samples = boot[mine].reshape(-1, len(self.grid))
+            unknown = [n for n, m in zip(names, missing[i], strict=True) if m]
+            p = Prognosis.from_samples(self.grid, point, samples, unknown)
+            p.contributions = contrib[i] if contrib is not None else None
+            out.append(p)
+        return out
+
+
+class ForestFamily(Family):
+    """The random survival forest: curve without a band; one-factor-at-a-time effects."""
+
+    name = "rsf"
+    label = "Random survival forest"
+    has_band = False
+    band_method = NO_BAND
+    contribution_method = f"Random survival forest, {EFFECT_METHOD}."
+    no_band_note = "no uncertainty interval for the random survival forest in this version"
+
+    def predict(self, X: pd.DataFrame, contributions: bool = False) -> list[Prognosis]:
+        surv = self.bundle.survival(X, self.name)
+        effects = reference_effects(self.bundle, X, self.name) if contributions else None
+        missing = X[self.schema.feature_names].isna().to_numpy()
+        out = []
+        for i, s in enumerate(surv):
+            nan = np.full_like(s, np.nan)
+            unknown = [n for n, m in zip(self.schema.feature_names, missing[i], strict=True) if m]
+            out.append(
+                Prognosis(
+                    grid=self.grid,
+                    survival=s,
+                    lower=nan,
+                    upper=nan,
+                    unknown=unknown,
+                    band_method=self.band_method,
+                    contributions=effects[i] if effects else None,
+                )
+            )
+        return out
+
+
+FAMILIES: dict[str, type[Family]] = {f.name: f for f in (CoxnetFamily, ForestFamily)}
+
+
+def family(name: str) -> type[Family]:
+    """The family registered under ``name``; a clear error names the known ones."""
+    try:
+        return FAMILIES[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown model family {name!r}; this version knows {', '.join(FAMILIES)}"
+        ) from None

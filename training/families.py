@@ -1,0 +1,303 @@
+"""Model families at training time: one class per family behind one interface.
+
+Each trainer tunes its family on the shared folds, fits the final model, says how a
+bootstrap resample refits it, and explains it (tables for the report, files for the
+bundle, details for the manifest). :func:`training.fit.fit_bundle` loops over trainers
+without knowing which families they are; adding a family means adding a trainer here and
+its prediction class in :mod:`model.families` under the same name.
+
+Bootstrap refits are module-level functions bound with :func:`functools.partial` to the
+few objects they need (never the data), so parallel workers receive small tasks.
+"""
+
+from __future__ import annotations
+
+import warnings
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.pipeline import Pipeline
+
+from model.candidacy import OperativeOutcomeModel
+from model.families import CoxnetFamily, Family, ForestFamily
+from model.manifest import ModelEntry
+from model.predict import cox_baseline_on_grid
+from model.schema import Schema
+from model.uncertainty import CoxEnsemble, ImputationDraws
+from training.band import calibrate_inflation
+from training.effects import hazard_ratio_table, log_hazard_ratios, permutation_table
+from training.estimators import RSF_TIME_GRAIN, fit_quietly, make_coxnet, make_rsf, round_times
+from training.tuning import TuningResult, tune_coxnet, tune_rsf
+
+__all__ = [
+    "TRAINERS",
+    "CoxnetTrainer",
+    "Explanation",
+    "ForestTrainer",
+    "Trainer",
+    "TrainingSet",
+    "trainer",
+]
+
+RSF_TREES = 200
+BOOT_TREES = 50  # trees per forest refit inside the bootstrap (keeps validation within budget)
+
+
+@dataclass
+class TrainingSet:
+    """The validated data and the settings every family is trained and validated with."""
+
+    data: pd.DataFrame
+    X: pd.DataFrame
+    y: np.ndarray
+    schema: Schema
+    grid: np.ndarray
+    risk_horizon: float
+    tau: float
+    folds: list
+    reference: dict
+    contrasts: list[dict]
+    seed: int = 0
+    n_jobs: int = 2
+    progress: bool = True
+
+
+@dataclass
+class Explanation:
+    """What a family adds after validation.
+
+    ``tables`` go into the validation report, ``artifacts`` into the bundle (one joblib
+    file each), ``details`` into the model's manifest entry.
+    """
+
+    tables: dict = field(default_factory=dict)
+    artifacts: dict = field(default_factory=dict)
+    details: dict = field(default_factory=dict)
+
+
+class Trainer(ABC):
+    """Trains one model family; ``family`` is its class at prediction time."""
+
+    family: ClassVar[type[Family]]
+
+    def __init__(self, data: TrainingSet):
+        self.data = data
+
+    @property
+    def name(self) -> str:
+        return self.family.name
+
+    @property
+    def label(self) -> str:
+        return self.family.label
+
+    @abstractmethod
+    def tune(self) -> TuningResult:
+        """Hyper-parameters chosen on the shared folds, with their cross-validated score."""
+
+    @abstractmethod
+    def fit(self, params: dict) -> Pipeline:
+        """The final model on all the data."""
+
+    @abstractmethod
+    def refit(self, final: Pipeline, params: dict) -> Callable[..., Pipeline]:
+        """``f(X, y, seed)`` refitting the model on a bootstrap resample."""
+
+    def collect(self, final: Pipeline) -> Callable[[Pipeline], dict] | None:
+        """What to keep of every bootstrap refit (None: nothing)."""
+        return None
+
+    @abstractmethod
+    def explain(self, final: Pipeline, tuned: TuningResult, validation: dict) -> Explanation:
+        """Report tables, bundle artifacts and manifest details after validation."""
+
+    def entry(self, tuned: TuningResult, explanation: Explanation) -> ModelEntry:
+        return ModelEntry(
+            label=self.label,
+            params=tuned.params,
+            cv_uno_c=tuned.cv_score,
+            details=explanation.details,
+        )
+
+
+def _coxnet_refit(Xb, yb, seed, *, schema, params, seed0):
+    return fit_quietly(
+        make_coxnet(
+            schema,
+            params["l1_ratio"],
+            alphas=[params["alpha"]],
+            fit_baseline_model=True,
+            seed=seed0,
+        ),
+        Xb,
+        yb,
+    )
+
+
+def _coxnet_boot_refit(Xb, yb, seed, *, schema, params, pre):
+    # refit the Cox step only: the shared preprocessing never sees the outcome, and shared
+    # features let the refits serve as the bundle's uncertainty ensemble
+    est = make_coxnet(
+        schema, params["l1_ratio"], alphas=[params["alpha"]], fit_baseline_model=True
+    )[-1]
+    est = fit_quietly(est, pre.transform(Xb), yb)
+    return Pipeline([*pre.steps, ("coxnet", est)])
+
+
+def _coxnet_collect(m, *, schema, reference, contrasts, columns, grid):
+    return {
+        "log_hr": log_hazard_ratios(m, schema, reference, contrasts),
+        "coef": m[-1].coef_[:, 0],
+        "h0": cox_baseline_on_grid(m[-1], columns, grid),
+    }
+
+
+class CoxnetTrainer(Trainer):
+    """Penalised Cox: elastic net on splines and declared interactions."""
+
+    family = CoxnetFamily
+
+    def tune(self) -> TuningResult:
+        d = self.data
+        return tune_coxnet(
+            d.X, d.y, d.schema, d.folds, d.tau, d.grid, seed=d.seed, progress=d.progress
+        )
+
+    def fit(self, params: dict) -> Pipeline:
+        d = self.data
+        return _coxnet_refit(d.X, d.y, d.seed, schema=d.schema, params=params, seed0=d.seed)
+
+    def refit(self, final: Pipeline, params: dict) -> Callable[..., Pipeline]:
+        return partial(_coxnet_boot_refit, schema=self.data.schema, params=params, pre=final[:-1])
+
+    def collect(self, final: Pipeline) -> Callable[[Pipeline], dict]:
+        d = self.data
+        return partial(
+            _coxnet_collect,
+            schema=d.schema,
+            reference=d.reference,
+            contrasts=d.contrasts,
+            columns=self._columns(final),
+            grid=d.grid,
+        )
+
+    def _columns(self, final: Pipeline) -> list[str]:
+        return list(final[:-1].transform(self.data.X.iloc[:1]).columns)
+
+    def explain(self, final: Pipeline, tuned: TuningResult, validation: dict) -> Explanation:
+        d = self.data
+        point = log_hazard_ratios(final, d.schema, d.reference, d.contrasts)
+        collected = validation["collected"]
+        out = Explanation(
+            tables={
+                "hazard_ratios": hazard_ratio_table(
+                    point, [c["log_hr"] for c in collected], d.contrasts
+                )
+            }
+        )
+        if not collected:  # no refits: no band, so nothing the page could serve
+            return out
+        est, columns = final[-1], self._columns(final)
+        ensemble = CoxEnsemble(
+            columns=columns,
+            coef=est.coef_[:, 0],
+            h0=cox_baseline_on_grid(est, columns, d.grid),
+            boot_coef=np.array([c["coef"] for c in collected]),
+            boot_h0=np.array([c["h0"] for c in collected]),
+        )
+        params = tuned.params
+        band = calibrate_inflation(
+            final,
+            d.X,
+            d.y,
+            d.grid,
+            ensemble,
+            lambda a: make_coxnet(
+                d.schema, params["l1_ratio"], alphas=[a], fit_baseline_model=True
+            )[-1],
+            seed=d.seed,
+        )
+        ensemble.inflation = band["inflation"]
+        out.details["band"] = band
+        out.artifacts["coxnet_ensemble"] = ensemble
+        out.artifacts["imputation_draws"] = ImputationDraws(seed=d.seed).fit(
+            final.named_steps["encode"].transform(d.X)
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            out.artifacts["operative_outcomes"] = {
+                o["feature"]: OperativeOutcomeModel(d.schema, o["feature"]).fit(d.data)
+                for o in d.schema.operative_outcomes
+                if d.data[o["feature"]].nunique() >= 2  # a chance needs both outcomes seen
+            }
+        return out
+
+
+def _forest_refit(Xb, yb, seed, *, schema, params, trees, n_jobs):
+    return fit_quietly(
+        make_rsf(schema, n_estimators=trees, seed=seed, n_jobs=n_jobs, **params),
+        Xb,
+        round_times(yb),
+    )
+
+
+class ForestTrainer(Trainer):
+    """Random survival forest on times rounded to :data:`RSF_TIME_GRAIN`."""
+
+    family = ForestFamily
+
+    def tune(self) -> TuningResult:
+        d = self.data
+        return tune_rsf(
+            d.X,
+            d.y,
+            d.schema,
+            d.folds,
+            d.tau,
+            d.grid,
+            d.risk_horizon,
+            seed=d.seed,
+            n_jobs=d.n_jobs,
+            progress=d.progress,
+        )
+
+    def fit(self, params: dict) -> Pipeline:
+        d = self.data
+        return _forest_refit(
+            d.X, d.y, d.seed, schema=d.schema, params=params, trees=RSF_TREES, n_jobs=d.n_jobs
+        )
+
+    def refit(self, final: Pipeline, params: dict) -> Callable[..., Pipeline]:
+        # fewer trees per refit keeps validation in budget; one job each, replicates run in
+        # parallel
+        return partial(
+            _forest_refit, schema=self.data.schema, params=params, trees=BOOT_TREES, n_jobs=1
+        )
+
+    def explain(self, final: Pipeline, tuned: TuningResult, validation: dict) -> Explanation:
+        d = self.data
+        return Explanation(
+            tables={
+                "permutation_importance": permutation_table(
+                    final, d.X, d.y, d.grid, d.risk_horizon, seed=d.seed
+                )
+            },
+            details={"time_grain_months": RSF_TIME_GRAIN, "n_estimators": RSF_TREES},
+        )
+
+
+TRAINERS: dict[str, type[Trainer]] = {t.family.name: t for t in (CoxnetTrainer, ForestTrainer)}
+
+
+def trainer(name: str) -> type[Trainer]:
+    """The trainer registered under ``name``; a clear error names the known ones."""
+    try:
+        return TRAINERS[name]
+    except KeyError:
+        raise ValueError(f"unknown model {name!r}; choose from {', '.join(TRAINERS)}") from None
