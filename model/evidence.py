@@ -230,7 +230,9 @@ class Evidence:
         for s in self.systems:
             if s.id == system_id:
                 return s
-        raise KeyError(f"no published system {system_id!r}; there are {[s.id for s in self.systems]}")
+        raise KeyError(
+            f"no published system {system_id!r}; there are {[s.id for s in self.systems]}"
+        )
 
     def assign(self, patient: dict) -> list[Assignment]:
         """Every system's answer for one patient (a mapping of feature name to value)."""
@@ -402,7 +404,7 @@ def _text(d: dict, key: str, where: str, problems: list[str], required=True) -> 
     if value is None and not required:
         return None
     if not isinstance(value, str) or not value.strip():
-        problems.append(f"{where}: {key!r} must be {'' if required else 'a '}non-empty text")
+        problems.append(f"{where}: {key!r} must be non-empty text")
         return None
     return value
 
@@ -607,7 +609,9 @@ def _check_values(feature: Feature, values: list, where: str, problems: list[str
         values = [str(v) for v in values]
     bad = [v for v in values if (v not in allowed if allowed else not _is_number(v))]
     if bad:
-        problems.append(f"{where}: {bad} not allowed; {feature.name} is {feature.describe_allowed()}")
+        problems.append(
+            f"{where}: {bad} not allowed; {feature.name} is {feature.describe_allowed()}"
+        )
     return values
 
 
