@@ -98,9 +98,9 @@ if choice is not None:
     with st.expander("Files and their SHA-256"):
         st.dataframe(
             pd.DataFrame(
-                [{"file": k, "sha256": v} for k, v in m.get("files", {}).items()]
+                [{"file": k, "sha256": v} for k, v in m.files.items()]
                 + [{"file": "manifest.json", "sha256": choice.manifest_sha256}]
             ),
             hide_index=True,
         )
-        st.caption("Libraries: " + ", ".join(f"{k} {v}" for k, v in m.get("libraries", {}).items()))
+        st.caption("Libraries: " + ", ".join(f"{k} {v}" for k, v in m.libraries.items()))
