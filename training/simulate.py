@@ -346,6 +346,7 @@ class World(ABC):
         )
 
     def baseline_cumulative_hazard(self, months) -> np.ndarray:
+        """``H0(t)``, zero in the first ``disease_delay_months``; shape (n_times,)."""
         s = self.settings
         since = np.maximum(
             np.atleast_1d(np.asarray(months, dtype=float)) - s.disease_delay_months, 0.0
