@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -12,6 +13,7 @@ import typer
 from model.bundle import sha256_file
 from model.schema import Schema, SchemaDefinitionError, default_schema, load_schema
 from model.validation import DataValidationError, validate_dataset
+from training.simulate import DEFAULT_WORLD, WORLDS
 
 app = typer.Typer(
     name="training",
@@ -62,6 +64,10 @@ def load_valid(path: Path, schema: Schema, mode: str):
         _fail(str(exc))
 
 
+# the registered worlds as command-line choices (an unknown name is refused with the list)
+WorldName = Enum("WorldName", {name: name for name in WORLDS}, type=str)
+
+
 @app.command()
 def simulate(
     n: Annotated[int, typer.Option("--n", min=1, help="Number of patients.")],
@@ -73,21 +79,37 @@ def simulate(
     ] = None,
     settings: Annotated[
         Path | None,
-        typer.Option("--settings", help="Simulation settings JSON (default: Shijitan-calibrated)."),
+        typer.Option(
+            "--settings",
+            help="Simulation settings JSON; keys left out take the world's defaults.",
+        ),
+    ] = None,
+    world: Annotated[
+        WorldName | None,
+        typer.Option(
+            "--world",
+            help="The true model: "
+            + "; ".join(f"{name}: {w.summary}" for name, w in WORLDS.items())
+            + f". Default: the settings' world, else {DEFAULT_WORLD}.",
+        ),
     ] = None,
 ) -> None:
-    """Draw a simulated cohort from the known true model."""
+    """Draw a simulated cohort from a world's known true model."""
     from training.simulate import SimulationSettings, simulate_cohort, write_cohort
 
     try:
-        s = SimulationSettings.load(settings) if settings else SimulationSettings()
+        if settings:
+            s = SimulationSettings.load(settings, world and world.value)
+        else:
+            s = SimulationSettings.for_world(world.value if world else DEFAULT_WORLD)
     except (OSError, ValueError, TypeError) as exc:
         _fail(f"cannot read settings {settings}: {exc}")
     cohort = simulate_cohort(n, seed, s)
     write_cohort(cohort, out, truth)
     deaths = int(cohort.data["death"].sum())
     typer.echo(
-        f"wrote {n} patients ({deaths} deaths) to {out}" + (f", truth to {truth}" if truth else "")
+        f"wrote {n} patients ({deaths} deaths, {s.world} world) to {out}"
+        + (f", truth to {truth}" if truth else "")
     )
 
 

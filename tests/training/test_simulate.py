@@ -13,6 +13,9 @@ from model.validation import validate_dataset
 from training.cli import app
 from training.describe import KaplanMeier
 from training.simulate import (
+    DEFAULT_WORLD,
+    TRUTH_TIMES,
+    WORLDS,
     SimulationSettings,
     TrueModel,
     cohort_to_csv,
@@ -265,3 +268,186 @@ def test_strong_and_weak_independent_factors(large):
 def test_shipped_settings_are_the_code_defaults():
     # the default world and the shipped cohorts must not drift apart
     assert SimulationSettings.load(SYNTHETIC / "settings.json") == SimulationSettings()
+
+
+# ------------------------------------------------------------------ the worlds
+@pytest.fixture(scope="module")
+def world_cohorts(large):
+    """One draw of N_LARGE patients per world, with the seed of ``large`` (its own world)."""
+    cohorts = {DEFAULT_WORLD: large}
+    for name in WORLDS:
+        if name != DEFAULT_WORLD:
+            cohorts[name] = simulate_cohort(N_LARGE, 20_000, SimulationSettings.for_world(name))
+    return cohorts
+
+
+@pytest.mark.parametrize("world", list(WORLDS))
+def test_every_world_is_calibrated_to_the_shijitan_cohort(world, world_cohorts):
+    # the same targets and tolerances as test_calibrated_to_the_shijitan_cohort (reasons there)
+    d = world_cohorts[world].latent
+    assert (d["pci"] >= 20).mean() == pytest.approx(0.691, abs=0.02)
+    assert (d["cc"] <= 1).mean() == pytest.approx(0.536, abs=0.02)
+    assert d["sae"].mean() == pytest.approx(0.373, abs=0.02)
+    assert d["death"].mean() == pytest.approx(0.564, abs=0.02)
+    periop = ((d["death"] == 1) & (d["os_months"] <= 1.0)).mean()
+    assert periop == pytest.approx(0.027, abs=0.006)
+    assert KaplanMeier(d["os_months"], d["death"]).median == pytest.approx(32.6, abs=2.5)
+    assert KaplanMeier(d["os_months"], d["death"], reverse=True).median == pytest.approx(
+        43.3, abs=2.5
+    )
+
+
+@pytest.mark.parametrize("world", list(WORLDS))
+def test_every_world_draws_the_same_patients_and_writes_the_same_format(world, world_cohorts):
+    this, default = world_cohorts[world], world_cohorts[DEFAULT_WORLD]
+    # one seed: the same patients, missing values and censoring; only the deaths differ
+    outcome = ["os_months", "death"]
+    pd.testing.assert_frame_equal(
+        this.data.drop(columns=outcome), default.data.drop(columns=outcome)
+    )
+    assert (this.latent["censor_time"] == default.latent["censor_time"]).all()
+    assert (
+        cohort_to_csv(this.data).partition("\n")[0]
+        == (SYNTHETIC / "dmpm_110.csv").read_text().partition("\n")[0]
+    )
+    assert (
+        truth_to_csv(this.truth).partition("\n")[0]
+        == (SYNTHETIC / "dmpm_110_truth.csv").read_text().partition("\n")[0]
+    )
+
+
+@pytest.mark.parametrize("world", list(WORLDS))
+def test_every_worlds_truth_is_proper_and_followed_by_the_observed_times(world, world_cohorts):
+    c = world_cohorts[world]
+    s = c.truth[["true_surv_12", "true_surv_36", "true_surv_60"]].to_numpy()
+    assert (s > 0).all() and (s <= 1).all() and (np.diff(s, axis=1) <= 0).all()
+    assert np.allclose(c.truth["true_risk"], -np.log(c.truth["true_surv_36"]))
+    # as in test_observed_times_follow_the_true_survival: 0.015 is 3 SE on 20,000 patients
+    km = KaplanMeier(c.latent["os_months"], c.latent["death"])
+    for months in TRUTH_TIMES:
+        assert km.survival_at(months)[0] == pytest.approx(
+            c.truth[f"true_surv_{months}"].mean(), abs=0.015
+        ), (world, months)
+
+
+def _disease_death_cox(design, time, event):
+    return CoxPHFitter().fit(design.assign(time=time, event=event), "time", "event")
+
+
+def test_cox_on_the_linear_worlds_true_design_recovers_its_log_hazard_ratios(world_cohorts):
+    settings = SimulationSettings.for_world("linear")
+    lat = world_cohorts["linear"].latent
+    disease_death = ((lat["death"] == 1) & (lat["cause"] == "disease")).astype(int)
+    fit = _disease_death_cox(TrueModel(settings).design(lat), lat["os_months"], disease_death)
+    truth = pd.Series(settings.log_hr)
+    z = (fit.params_[truth.index] - truth) / fit.standard_errors_[truth.index]
+    # 17 estimates: |z| < 3.5 keeps the family-wise false alarm rate under 1 %
+    assert (z.abs() < 3.5).all(), z.round(2).to_dict()
+    assert (fit.params_[truth.index] - truth).abs().max() < 0.15
+
+
+def test_nonph_worlds_truth_matches_kaplan_meier_within_groups(world_cohorts):
+    # Uncensored death times (the latent draw): the Kaplan-Meier estimate is the share still
+    # alive, with standard error sqrt(S (1 - S) / n) <= 0.5 / sqrt(n) in a group of n; 4 such
+    # SEs over 4 groups x 6 times keeps the false alarm rate under 0.2 %, and the bound is
+    # below 0.025 in every group (n > 2,000), well under the gaps between the groups.
+    settings = SimulationSettings.for_world("nonph")
+    lat = world_cohorts["nonph"].latent
+    times = (3.0, 6.0, 12.0, 24.0, 36.0, 60.0)
+    true_s = TrueModel(settings).survival(lat, times)
+    groups = {
+        "sae": lat["sae"] == 1,
+        "non_epithelioid": lat["pathology"] != "epithelioid",
+        "cc23": lat["cc"] >= 2,
+        "epithelioid_cc01_no_sae": (lat["pathology"] == "epithelioid")
+        & (lat["cc"] <= 1)
+        & (lat["sae"] == 0),
+    }
+    for name, g in groups.items():
+        n = int(g.sum())
+        assert n > 2000, name
+        km = KaplanMeier(lat.loc[g, "death_time"], np.ones(n, dtype=int))
+        observed = np.array([km.survival_at(t)[0] for t in times])
+        expected = true_s[g.to_numpy()].mean(axis=0)
+        assert np.abs(observed - expected).max() < 4 * 0.5 / np.sqrt(n), (name, observed, expected)
+
+
+def test_nonph_worlds_hazard_ratios_change_over_time(world_cohorts):
+    # Cox fits of disease death on the true design in two windows of the uncensored draw: the
+    # first year (everyone from surgery, followed to 12 months) and 24-60 months (those alive
+    # at 24, all entering then, so the clock may start at 24). Each window lies on one side of
+    # the change, so each fit should find that side's log hazard ratios.
+    settings = SimulationSettings.for_world("nonph")
+    lat = world_cohorts["nonph"].latent
+    design = TrueModel(settings).design(lat)
+    t, disease = lat["death_time"], lat["cause"] == "disease"
+    early = _disease_death_cox(design, np.minimum(t, 12.0), (disease & (t <= 12.0)).astype(int))
+    alive24 = t > 24.0
+    late = _disease_death_cox(
+        design[alive24],
+        np.minimum(t[alive24], 60.0) - 24.0,
+        (disease & (t <= 60.0))[alive24].astype(int),
+    )
+    beta_early = pd.Series(settings.log_hr)
+    beta_late = beta_early.add(pd.Series(settings.log_hr_change), fill_value=0.0)
+    for fit, truth in ((early, beta_early), (late, beta_late)):
+        z = (fit.params_[truth.index] - truth) / fit.standard_errors_[truth.index]
+        # 17 estimates per window: |z| < 3.8 keeps the family-wise false alarm rate under 1 %
+        assert (z.abs() < 3.8).all(), z.round(2).to_dict()
+    # the change is real and in the designed direction: fading SAE and CC3, growing pathology
+    # and Ki-67; |z| > 5 for the difference of the two windows' estimates
+    diff = late.params_ - early.params_
+    se = np.sqrt(late.standard_errors_**2 + early.standard_errors_**2)
+    for term, sign in (("sae", -1), ("cc_3", -1), ("pathology_sarcomatoid", 1), ("log1p_ki67", 1)):
+        assert sign * diff[term] / se[term] > 5, (term, diff[term], se[term])
+    # a hazard ratio the designer did not change stays put
+    assert abs(diff["vascular_emboli"] / se["vascular_emboli"]) < 3.8
+
+
+def test_default_world_cli_output_is_the_shipped_cohort(tmp_path):
+    # no --settings and no --world: the code's defaults are the shipped cohorts' world
+    manifest = json.loads((SYNTHETIC / "settings.json").read_text())
+    for c in manifest["cohorts"]:
+        for extra in ([], ["--world", DEFAULT_WORLD]):
+            out, truth = tmp_path / "c.csv", tmp_path / "t.csv"
+            args = ["simulate", "--n", str(c["n"]), "--seed", str(c["seed"]), "--out", str(out)]
+            res = runner.invoke(app, [*args, "--truth", str(truth), *extra])
+            assert res.exit_code == 0, res.output
+            assert out.read_bytes() == (SYNTHETIC / c["data"]).read_bytes(), (c["data"], extra)
+            assert truth.read_bytes() == (SYNTHETIC / c["truth"]).read_bytes(), (c["truth"], extra)
+    assert manifest["settings"]["world"] == DEFAULT_WORLD
+
+
+def test_cli_world_choices_and_mismatched_settings(tmp_path):
+    out = str(tmp_path / "x.csv")
+    base = ["simulate", "--n", "50", "--seed", "1", "--out", out]
+    res = runner.invoke(app, [*base, "--world", "flat"])
+    assert res.exit_code == 2
+    assert all(name in res.output for name in WORLDS), res.output
+    res = runner.invoke(
+        app, [*base, "--world", "linear", "--settings", str(SYNTHETIC / "settings.json")]
+    )
+    assert res.exit_code == 1 and "for the 'milan' world, not 'linear'" in res.stderr
+    partial = tmp_path / "partial.json"
+    partial.write_text('{"loss_rate_per_month": 0.002}')
+    res = runner.invoke(app, [*base, "--world", "nonph", "--settings", str(partial)])
+    assert res.exit_code == 0 and "nonph world" in res.output, res.output
+
+
+@pytest.mark.parametrize("world", list(WORLDS))
+def test_world_settings_round_trip_and_refuse_what_the_world_lacks(world):
+    s = SimulationSettings.for_world(world)
+    assert s.world == world and json.loads(s.to_json())["world"] == world
+    assert SimulationSettings.from_json(s.to_json()) == s
+    other = next(w for w in WORLDS if w != world)
+    with pytest.raises(ValueError, match=f"for the '{world}' world, not '{other}'"):
+        SimulationSettings.from_json(s.to_json(), world=other)
+    with pytest.raises(ValueError, match="log_hr lacks terms"):
+        SimulationSettings.from_json(json.dumps({"world": world, "log_hr": {"sae": 0.5}}))
+    if WORLDS[world].proportional:
+        with pytest.raises(ValueError, match="proportional hazards: log_hr_change must be empty"):
+            SimulationSettings.from_json(json.dumps({"world": world, "log_hr_change": {"sae": 1}}))
+    with pytest.raises(
+        ValueError, match="unknown world 'flat'; choose one of: milan, linear, nonph"
+    ):
+        SimulationSettings.for_world("flat")
