@@ -105,7 +105,10 @@ def simulate(
     except (OSError, ValueError, TypeError) as exc:
         _fail(f"cannot read settings {settings}: {exc}")
     cohort = simulate_cohort(n, seed, s)
-    write_cohort(cohort, out, truth)
+    about = {"world": s.world, "n": n, "seed": seed}
+    if settings:
+        about["settings"] = settings.name
+    write_cohort(cohort, out, truth, about=about)
     deaths = int(cohort.data["death"].sum())
     typer.echo(
         f"wrote {n} patients ({deaths} deaths, {s.world} world) to {out}"

@@ -48,6 +48,7 @@ Same seed and settings give the same bytes.
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -58,6 +59,7 @@ import numpy as np
 import pandas as pd
 
 from model.schema import default_schema
+from training.provenance import write_provenance
 
 __all__ = [
     "SimulationSettings",
@@ -771,12 +773,28 @@ def truth_to_csv(truth: pd.DataFrame) -> str:
 
 
 def write_cohort(
-    cohort: SimulatedCohort, out: str | Path, truth_out: str | Path | None = None
+    cohort: SimulatedCohort,
+    out: str | Path,
+    truth_out: str | Path | None = None,
+    about: dict | None = None,
 ) -> None:
-    """Write the observed data (and optionally the truth) as CSV, atomically."""
-    _write_text(Path(out), cohort_to_csv(cohort.data))
+    """Write the observed data (and optionally the truth) as CSV, atomically, and beside
+    the data the declaration that its patients are simulated (``about``: how they were
+    drawn, e.g. world, size and seed), which training records in the bundle."""
+    text = cohort_to_csv(cohort.data)
+    _write_text(Path(out), text)
     if truth_out is not None:
         _write_text(Path(truth_out), truth_to_csv(cohort.truth))
+    write_provenance(
+        out,
+        {
+            "synthetic": True,
+            "generator": "hipec-prognosis simulator (python -m training simulate)",
+            **(about or {}),
+            "rows": len(cohort.data),
+            "sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        },
+    )
 
 
 def _write_text(path: Path, text: str) -> None:

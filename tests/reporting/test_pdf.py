@@ -77,13 +77,15 @@ def test_simulated_warning_only_for_simulated_training_data(engine, context, pat
     _, text = text_of(patient_report(context, patient, p, figures="native"))
     assert ("TRAINED ON SIMULATED DATA" in text) == bool(synthetic)
     real = engine.bundle.manifest
-    manifest = real.replace(training_data=replace(real.training_data, synthetic=True))
-    fake = type("B", (), {})()
-    fake.manifest, fake.schema, fake.version_id = manifest, engine.schema, engine.bundle.version_id
-    _, text = text_of(
-        patient_report(ReportContext(fake, "coxnet", "0" * 64), patient, p, figures="native")
-    )
-    assert "TRAINED ON SIMULATED DATA" in text
+    for declared in (True, False):
+        manifest = real.replace(training_data=replace(real.training_data, synthetic=declared))
+        fake = type("B", (), {})()
+        fake.manifest, fake.schema = manifest, engine.schema
+        fake.version_id = engine.bundle.version_id
+        _, text = text_of(
+            patient_report(ReportContext(fake, "coxnet", "0" * 64), patient, p, figures="native")
+        )
+        assert ("TRAINED ON SIMULATED DATA" in text) == declared
 
 
 def test_page_one_renders_to_png(engine, context, patient):
