@@ -23,6 +23,7 @@ __all__ = [
     "clip",
     "is_missing",
     "parse_features",
+    "parse_numeric",
     "parse_outcome",
     "show",
 ]
@@ -100,8 +101,21 @@ def _keep_numbers(s: pd.Series, values: pd.Series, missing: pd.Series) -> None:
 def parse_features(
     raw: pd.DataFrame, features: list[Feature]
 ) -> tuple[pd.DataFrame, list[Problem]]:
-    """The features' columns as float (text for categorical ones), and every cell of a
-    numeric feature that is not a number, with what the feature allows."""
+    """The features' columns as typed values, and every cell that is not a number.
+
+    Parameters
+    ----------
+    raw : DataFrame
+        The table as read, holding a column for each of ``features``.
+    features : list of Feature
+
+    Returns
+    -------
+    parsed : DataFrame
+        Float columns (NaN when missing); text for categorical features.
+    problems : list of Problem
+        A numeric feature's cells that are not numbers, each saying what is allowed.
+    """
     out, problems = {}, []
     for f in features:
         s = raw[f.name]
@@ -121,6 +135,14 @@ def parse_outcome(
     raw: pd.DataFrame, column: str, schema: Schema
 ) -> tuple[pd.Series, pd.Series, list[Problem]]:
     """An outcome column (survival time or event) as float.
+
+    Parameters
+    ----------
+    raw : DataFrame
+        The table as read.
+    column : str
+        ``schema.time.name`` or ``schema.event.name``.
+    schema : Schema
 
     Returns
     -------
