@@ -253,154 +253,26 @@ def load_schema(path: str | Path) -> Schema:
     return _parse(raw, source=str(path))
 
 
+# ------------------------------------------------------------------ parsing
+# Each section of a schema file has its own reader. A reader adds what is wrong to
+# ``problems`` and carries on, so that one error lists every problem in the file.
+_NUMERIC = ("continuous", "integer")
+
+
 def _parse(raw: dict, source: str) -> Schema:
     problems: list[str] = []
-
-    def need(d: dict, key: str, where: str):
-        if key not in d or d[key] in (None, ""):
-            problems.append(f"{where}: '{key}' is required")
-            return None
-        return d[key]
-
     for key in ("name", "id_column", "time", "event", "features"):
-        need(raw, key, "top level")
-    if problems:
-        raise SchemaDefinitionError(f"{source}: " + "; ".join(problems))
-
-    def outcome(d, what) -> OutcomeField:
-        if isinstance(d, str):
-            d = {"name": d}
-        if not isinstance(d, dict) or "name" not in d:
-            problems.append(f"'{what}' must be a mapping with a 'name'")
-            return OutcomeField(name=f"<{what}>", label=what)
-        return OutcomeField(
-            name=str(d["name"]),
-            label=str(d.get("label", d["name"])),
-            unit=d.get("unit"),
-            max=d.get("max"),
-        )
-
-    time = outcome(raw["time"], "time")
-    event = outcome(raw["event"], "event")
+        _need(raw, key, "top level", problems)
+    _raise_if(problems, source)
+    time = _parse_outcome_field(raw["time"], "time", problems)
+    event = _parse_outcome_field(raw["event"], "event", problems)
     if not isinstance(raw["features"], list) or not raw["features"]:
         raise SchemaDefinitionError(f"{source}: 'features' must be a non-empty list")
-
-    features = []
-    for i, fd in enumerate(raw["features"], start=1):
-        where = f"feature {i}"
-        if not isinstance(fd, dict):
-            problems.append(f"{where}: must be a mapping")
-            continue
-        name = need(fd, "name", where)
-        where = f"feature {name or i!r}"
-        kind = need(fd, "kind", where)
-        stage = need(fd, "stage", where)
-        if kind is not None and kind not in KINDS:
-            problems.append(f"{where}: kind {kind!r} is not one of {', '.join(KINDS)}")
-        if stage is not None and stage not in STAGES:
-            problems.append(f"{where}: stage {stage!r} is not one of {', '.join(STAGES)}")
-        transform = fd.get("transform")
-        if transform not in TRANSFORMS:
-            problems.append(f"{where}: transform {transform!r} is not one of none, log1p")
-        lo, hi, step = fd.get("min"), fd.get("max"), fd.get("step")
-        categories = levels = None
-        labels: dict = {}
-        if kind in ("continuous", "integer"):
-            for key, v in (("min", lo), ("max", hi)):
-                if not isinstance(v, int | float) or isinstance(v, bool) or not math.isfinite(v):
-                    problems.append(f"{where}: '{key}' must be a finite number")
-            if isinstance(lo, int | float) and isinstance(hi, int | float) and lo > hi:
-                problems.append(f"{where}: min {lo} is greater than max {hi}")
-            if step is not None and (not isinstance(step, int | float) or step <= 0):
-                problems.append(f"{where}: step must be a positive number")
-            if transform == "log1p" and isinstance(lo, int | float) and lo <= -1:
-                problems.append(f"{where}: log1p needs min > -1")
-        elif kind == "categorical":
-            cats = fd.get("categories")
-            if not isinstance(cats, list) or len(cats) < 2:
-                problems.append(f"{where}: 'categories' must list at least two values")
-            else:
-                categories = tuple(str(c) for c in cats)
-                if len(set(categories)) != len(categories):
-                    problems.append(f"{where}: categories repeat a value")
-            labels = {
-                str(k): str(v)
-                for k, v in (fd.get("category_labels") or fd.get("value_labels") or {}).items()
-            }
-        elif kind == "ordinal":
-            lv = fd.get("levels")
-            if (
-                not isinstance(lv, list)
-                or len(lv) < 2
-                or not all(isinstance(v, int) and not isinstance(v, bool) for v in lv)
-            ):
-                problems.append(f"{where}: 'levels' must list at least two integers")
-            else:
-                levels = tuple(sorted(lv))
-            labels = {
-                int(k): str(v)
-                for k, v in (fd.get("level_labels") or fd.get("value_labels") or {}).items()
-            }
-        nonlinear = fd.get("nonlinear", False)
-        if not isinstance(nonlinear, bool):
-            problems.append(f"{where}: nonlinear must be true or false")
-        elif nonlinear and kind not in ("continuous", "integer"):
-            problems.append(f"{where}: only continuous or integer features can be nonlinear")
-        if name is None or kind not in KINDS or stage not in STAGES:
-            continue
-        features.append(
-            Feature(
-                name=str(name),
-                label=str(fd.get("label", name)),
-                kind=kind,
-                stage=stage,
-                help=str(fd.get("help", "")),
-                unit=fd.get("unit"),
-                min=float(lo) if kind in ("continuous", "integer") and lo is not None else None,
-                max=float(hi) if kind in ("continuous", "integer") and hi is not None else None,
-                step=float(step) if step is not None else None,
-                categories=categories,
-                levels=levels,
-                value_labels=labels,
-                transform=transform,
-                nonlinear=bool(nonlinear),
-            )
-        )
+    features = _parse_features(raw["features"], problems)
     by_name = {f.name: f for f in features}
-    interactions = []
-    for pair in raw.get("interactions") or []:
-        if not isinstance(pair, list | tuple) or len(pair) != 2:
-            problems.append(f"interaction {pair!r}: must be a pair of feature names")
-            continue
-        for name in pair:
-            if name not in by_name:
-                problems.append(f"interaction {pair!r}: {name!r} is not a feature")
-            elif by_name[name].kind not in ("continuous", "integer"):
-                problems.append(f"interaction {pair!r}: {name!r} must be continuous or integer")
-        interactions.append((str(pair[0]), str(pair[1])))
-    outcomes = []
-    for o in raw.get("operative_outcomes") or []:
-        name = o.get("feature") if isinstance(o, dict) else None
-        f = by_name.get(name)
-        if f is None:
-            problems.append(f"operative outcome {o!r}: 'feature' must name a feature")
-            continue
-        if f.stage != "post" or f.kind not in ("binary", "ordinal", "categorical"):
-            problems.append(
-                f"operative outcome {name!r}: must be a post-operative binary, ordinal "
-                "or categorical feature"
-            )
-            continue
-        good = o.get("good")
-        if not isinstance(good, list) or not good or any(g not in f.allowed_values for g in good):
-            problems.append(f"operative outcome {name!r}: 'good' must list values of {name}")
-            continue
-        if len(good) == len(f.allowed_values):
-            problems.append(f"operative outcome {name!r}: 'good' cannot hold every value")
-            continue
-        outcomes.append({"feature": name, "good": tuple(good), "label": str(o.get("label", name))})
-    if problems:
-        raise SchemaDefinitionError(f"{source}: " + "; ".join(problems))
+    interactions = _parse_interactions(raw.get("interactions") or [], by_name, problems)
+    outcomes = _parse_operative_outcomes(raw.get("operative_outcomes") or [], by_name, problems)
+    _raise_if(problems, source)
     try:
         return Schema(
             name=str(raw["name"]),
@@ -415,3 +287,192 @@ def _parse(raw: dict, source: str) -> Schema:
         )
     except SchemaDefinitionError as exc:
         raise SchemaDefinitionError(f"{source}: {exc}") from None
+
+
+def _raise_if(problems: list[str], source: str) -> None:
+    if problems:
+        raise SchemaDefinitionError(f"{source}: " + "; ".join(problems))
+
+
+def _need(d: dict, key: str, where: str, problems: list[str]):
+    if key not in d or d[key] in (None, ""):
+        problems.append(f"{where}: '{key}' is required")
+        return None
+    return d[key]
+
+
+def _parse_outcome_field(d, what: str, problems: list[str]) -> OutcomeField:
+    """``time`` or ``event``: a mapping, or just the column name."""
+    if isinstance(d, str):
+        d = {"name": d}
+    if not isinstance(d, dict) or "name" not in d:
+        problems.append(f"'{what}' must be a mapping with a 'name'")
+        return OutcomeField(name=f"<{what}>", label=what)
+    return OutcomeField(
+        name=str(d["name"]),
+        label=str(d.get("label", d["name"])),
+        unit=d.get("unit"),
+        max=d.get("max"),
+    )
+
+
+def _parse_features(items: list, problems: list[str]) -> list[Feature]:
+    features = []
+    for i, fd in enumerate(items, start=1):
+        if not isinstance(fd, dict):
+            problems.append(f"feature {i}: must be a mapping")
+            continue
+        feature = _parse_feature(fd, i, problems)
+        if feature is not None:
+            features.append(feature)
+    return features
+
+
+def _parse_feature(fd: dict, i: int, problems: list[str]) -> Feature | None:
+    """One feature, or None when its name, kind or stage is unusable (already reported)."""
+    name = _need(fd, "name", f"feature {i}", problems)
+    where = f"feature {name or i!r}"
+    kind = _need(fd, "kind", where, problems)
+    stage = _need(fd, "stage", where, problems)
+    if kind is not None and kind not in KINDS:
+        problems.append(f"{where}: kind {kind!r} is not one of {', '.join(KINDS)}")
+    if stage is not None and stage not in STAGES:
+        problems.append(f"{where}: stage {stage!r} is not one of {', '.join(STAGES)}")
+    transform = fd.get("transform")
+    if transform not in TRANSFORMS:
+        problems.append(f"{where}: transform {transform!r} is not one of none, log1p")
+    categories, levels, labels = _parse_values(fd, kind, transform, where, problems)
+    nonlinear = _parse_nonlinear(fd, kind, where, problems)
+    if name is None or kind not in KINDS or stage not in STAGES:
+        return None
+    lo, hi, step = fd.get("min"), fd.get("max"), fd.get("step")
+    return Feature(
+        name=str(name),
+        label=str(fd.get("label", name)),
+        kind=kind,
+        stage=stage,
+        help=str(fd.get("help", "")),
+        unit=fd.get("unit"),
+        min=float(lo) if kind in _NUMERIC and lo is not None else None,
+        max=float(hi) if kind in _NUMERIC and hi is not None else None,
+        step=float(step) if step is not None else None,
+        categories=categories,
+        levels=levels,
+        value_labels=labels,
+        transform=transform,
+        nonlinear=bool(nonlinear),
+    )
+
+
+def _parse_values(fd: dict, kind, transform, where: str, problems: list[str]):
+    """What values a feature of this kind allows: (categories, levels, value labels)."""
+    if kind in _NUMERIC:
+        _check_range(fd, transform, where, problems)
+        return None, None, {}
+    if kind == "categorical":
+        return _parse_categories(fd, where, problems), None, _labels(fd, "category_labels", str)
+    if kind == "ordinal":
+        return None, _parse_levels(fd, where, problems), _labels(fd, "level_labels", int)
+    return None, None, {}
+
+
+def _check_range(fd: dict, transform, where: str, problems: list[str]) -> None:
+    lo, hi, step = fd.get("min"), fd.get("max"), fd.get("step")
+    for key, v in (("min", lo), ("max", hi)):
+        if not isinstance(v, int | float) or isinstance(v, bool) or not math.isfinite(v):
+            problems.append(f"{where}: '{key}' must be a finite number")
+    if isinstance(lo, int | float) and isinstance(hi, int | float) and lo > hi:
+        problems.append(f"{where}: min {lo} is greater than max {hi}")
+    if step is not None and (not isinstance(step, int | float) or step <= 0):
+        problems.append(f"{where}: step must be a positive number")
+    if transform == "log1p" and isinstance(lo, int | float) and lo <= -1:
+        problems.append(f"{where}: log1p needs min > -1")
+
+
+def _parse_categories(fd: dict, where: str, problems: list[str]) -> tuple[str, ...] | None:
+    cats = fd.get("categories")
+    if not isinstance(cats, list) or len(cats) < 2:
+        problems.append(f"{where}: 'categories' must list at least two values")
+        return None
+    categories = tuple(str(c) for c in cats)
+    if len(set(categories)) != len(categories):
+        problems.append(f"{where}: categories repeat a value")
+    return categories
+
+
+def _parse_levels(fd: dict, where: str, problems: list[str]) -> tuple[int, ...] | None:
+    lv = fd.get("levels")
+    if (
+        not isinstance(lv, list)
+        or len(lv) < 2
+        or not all(isinstance(v, int) and not isinstance(v, bool) for v in lv)
+    ):
+        problems.append(f"{where}: 'levels' must list at least two integers")
+        return None
+    return tuple(sorted(lv))
+
+
+def _labels(fd: dict, key: str, value_type: type) -> dict:
+    """Display labels, under the kind's own key or the shared ``value_labels``."""
+    return {value_type(k): str(v) for k, v in (fd.get(key) or fd.get("value_labels") or {}).items()}
+
+
+def _parse_nonlinear(fd: dict, kind, where: str, problems: list[str]):
+    nonlinear = fd.get("nonlinear", False)
+    if not isinstance(nonlinear, bool):
+        problems.append(f"{where}: nonlinear must be true or false")
+    elif nonlinear and kind not in _NUMERIC:
+        problems.append(f"{where}: only continuous or integer features can be nonlinear")
+    return nonlinear
+
+
+def _parse_interactions(
+    items: list, by_name: dict[str, Feature], problems: list[str]
+) -> list[tuple[str, str]]:
+    interactions = []
+    for pair in items:
+        if not isinstance(pair, list | tuple) or len(pair) != 2:
+            problems.append(f"interaction {pair!r}: must be a pair of feature names")
+            continue
+        for name in pair:
+            if name not in by_name:
+                problems.append(f"interaction {pair!r}: {name!r} is not a feature")
+            elif by_name[name].kind not in _NUMERIC:
+                problems.append(f"interaction {pair!r}: {name!r} must be continuous or integer")
+        interactions.append((str(pair[0]), str(pair[1])))
+    return interactions
+
+
+def _parse_operative_outcomes(
+    items: list, by_name: dict[str, Feature], problems: list[str]
+) -> list[dict]:
+    outcomes = []
+    for o in items:
+        outcome = _parse_operative_outcome(o, by_name, problems)
+        if outcome is not None:
+            outcomes.append(outcome)
+    return outcomes
+
+
+def _parse_operative_outcome(o, by_name: dict[str, Feature], problems: list[str]) -> dict | None:
+    """One outcome of the operation shown on the page: a post-operative feature with a
+    finite set of values, some of them good."""
+    name = o.get("feature") if isinstance(o, dict) else None
+    f = by_name.get(name)
+    if f is None:
+        problems.append(f"operative outcome {o!r}: 'feature' must name a feature")
+        return None
+    if f.stage != "post" or f.kind not in ("binary", "ordinal", "categorical"):
+        problems.append(
+            f"operative outcome {name!r}: must be a post-operative binary, ordinal "
+            "or categorical feature"
+        )
+        return None
+    good = o.get("good")
+    if not isinstance(good, list) or not good or any(g not in f.allowed_values for g in good):
+        problems.append(f"operative outcome {name!r}: 'good' must list values of {name}")
+        return None
+    if len(good) == len(f.allowed_values):
+        problems.append(f"operative outcome {name!r}: 'good' cannot hold every value")
+        return None
+    return {"feature": name, "good": tuple(good), "label": str(o.get("label", name))}

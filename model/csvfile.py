@@ -1,0 +1,202 @@
+"""Reading a CSV file as text cells, and finding the file line of each data row.
+
+pandas reads the table but hides two things a user needs in a message: a column name
+written twice, and where a row is in the file (blank lines are skipped and a quoted
+value can span lines). Both are recovered here by re-reading the raw file, so that
+the checks in :mod:`model.validation` can name the line a spreadsheet shows.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+import pandas as pd
+
+from model.problems import Problem
+
+__all__ = ["read_table", "with_lines"]
+
+
+def read_table(source: str | os.PathLike | IO | pd.DataFrame) -> tuple[pd.DataFrame, list[Problem]]:
+    """Read a CSV file (or take a DataFrame) as text cells, without interpreting them.
+
+    Returns the raw table and any whole-file problems (empty file, bad encoding,
+    no data rows). A UTF-8 byte-order mark is accepted.
+    """
+    if isinstance(source, pd.DataFrame):
+        return _take_frame(source)
+    name = getattr(source, "name", None) or str(source)
+    try:
+        raw = _read_csv(source)
+    except (OSError, ValueError) as exc:
+        return pd.DataFrame(), [_unreadable(exc, name)]
+    if raw is None:
+        return pd.DataFrame(), [Problem("empty", f"the file {name} is empty")]
+    if not isinstance(raw.index, pd.RangeIndex):
+        return pd.DataFrame(), [_extra_values(raw)]
+    raw.columns = _header_names(source, list(raw.columns))
+    if len(raw) == 0:
+        return raw, [Problem("no_rows", "the file has a header but no data rows")]
+    return raw, []
+
+
+def _take_frame(source: pd.DataFrame) -> tuple[pd.DataFrame, list[Problem]]:
+    if source.shape[1] == 0:
+        return source, [Problem("empty", "the table has no columns")]
+    if len(source) == 0:
+        return source, [Problem("no_rows", "the table has a header but no data rows")]
+    table = source.reset_index(drop=True)  # a new frame: the caller's is left as it was
+    table.columns = [_column_name(c, i) for i, c in enumerate(source.columns)]
+    return table, []
+
+
+def _read_csv(source) -> pd.DataFrame | None:
+    """Every cell as written (None for an empty file named by its path)."""
+    if isinstance(source, str | os.PathLike) and Path(source).stat().st_size == 0:
+        return None
+    return pd.read_csv(
+        source,
+        dtype=str,
+        keep_default_na=False,
+        na_filter=False,
+        encoding="utf-8-sig",
+        skip_blank_lines=True,
+    )
+
+
+def _unreadable(exc: OSError | ValueError, name: str) -> Problem:
+    """What a user can do about a file pandas could not read."""
+    if isinstance(exc, FileNotFoundError):
+        return Problem("not_found", f"file not found: {name}")
+    if isinstance(exc, IsADirectoryError):
+        return Problem("unreadable", f"{name} is a folder, not a CSV file")
+    if isinstance(exc, pd.errors.EmptyDataError):
+        return Problem("empty", f"the file {name} is empty")
+    if isinstance(exc, UnicodeDecodeError):
+        return Problem(
+            "encoding",
+            f"the file {name} is not UTF-8 text (byte {exc.start}); "
+            "save it from your spreadsheet as 'CSV UTF-8'",
+        )
+    if isinstance(exc, ValueError):  # pandas' ParserError is a ValueError
+        return Problem("unreadable", f"the file {name} is not a readable CSV: {exc}")
+    return Problem("unreadable", f"the file {name} cannot be read: {exc.strerror or exc}")
+
+
+def _extra_values(raw: pd.DataFrame) -> Problem:
+    """pandas turns the first values of a row longer than the header into an index,
+    shifting every value one column to the right; refuse rather than misread."""
+    extra = raw.index.nlevels
+    return Problem(
+        "extra_values",
+        f"the first data row has {extra} value{'s' * (extra != 1)} more than the header "
+        f"has column names ({len(raw.columns)}); every row needs one value per header "
+        "column (a comma at the end of a row adds an empty value)",
+        row=1,
+    )
+
+
+def _column_name(name: Any, position: int) -> str:
+    """A DataFrame column name as text: a blank one (None, NaN, '') reads as pandas' own
+    'Unnamed: n', as for a CSV header; a number or tuple as it prints."""
+    if name is None or (isinstance(name, float) and np.isnan(name)) or str(name).strip() == "":
+        return f"Unnamed: {position}"
+    return str(name).strip()
+
+
+def _header_names(source, parsed: list) -> list[str]:
+    """Column names as written: pandas renames a repeated name ('pci' -> 'pci.1'), which would
+    hide the repetition; names read from the raw header line keep it visible."""
+    names = [str(c).strip() for c in parsed]
+    try:
+        with _reread(source) as fh:
+            if fh is None:
+                return names
+            header = next(csv.reader(fh), [])
+    except (OSError, UnicodeDecodeError, csv.Error, ValueError):
+        return names
+    if header:
+        header[0] = header[0].lstrip("\ufeff")
+    if len(header) != len(names):
+        return names
+    # keep pandas' "Unnamed: n" for blank names so several blank columns stay distinct
+    return [h.strip() if h.strip() else n for h, n in zip(header, names, strict=True)]
+
+
+@contextmanager
+def _reread(source):
+    """The CSV ``source`` from its start as text (None if it is neither a path nor a
+    seekable file): a path opened anew, a file object rewound, bytes decoded; the caller's
+    file object stays open."""
+    if isinstance(source, str | os.PathLike):
+        with open(source, encoding="utf-8-sig", newline="") as fh:
+            yield fh
+    elif hasattr(source, "seek") and hasattr(source, "read"):
+        source.seek(0)
+        if isinstance(source.read(0), bytes):
+            text = io.TextIOWrapper(source, encoding="utf-8-sig", newline="")
+            try:
+                yield text
+            finally:
+                text.detach()
+        else:
+            yield source
+    else:
+        yield None
+
+
+def _record_lines(source, n_rows: int) -> list[int] | None:
+    """The file line on which each data row starts: blank lines, which pandas skips, and
+    quoted values spanning lines are counted. None when the file cannot be re-read or its
+    records do not match the ``n_rows`` rows pandas read (the caller then says less)."""
+    try:
+        with _reread(source) as fh:
+            return None if fh is None else _data_record_lines(fh, n_rows)
+    except (OSError, UnicodeDecodeError, csv.Error, ValueError):
+        return None
+
+
+def _data_record_lines(fh, n_rows: int) -> list[int] | None:
+    reader = csv.reader(fh)
+    starts, start, header_seen = [], 1, False
+    for record in reader:
+        # pandas skips empty and whitespace-only lines, before the header too
+        blank = not record or (len(record) == 1 and not record[0].strip(" \t"))
+        if not blank:
+            if header_seen:
+                starts.append(start)
+            header_seen = True
+        start = reader.line_num + 1
+    return starts if len(starts) == n_rows else None
+
+
+def with_lines(problems: list[Problem], source, n_rows: int) -> list[Problem]:
+    """The problems with the file line of their row, errors first.
+
+    Parameters
+    ----------
+    problems : list of Problem
+    source : path, file object or DataFrame
+        What :func:`read_table` read; a DataFrame has no lines.
+    n_rows : int
+        Data rows pandas read, to tell whether the re-read records match them.
+    """
+    if isinstance(source, pd.DataFrame):
+        return problems
+    lines = None
+    if any(p.row is not None for p in problems):
+        lines = _record_lines(source, n_rows)
+    out = []
+    for p in problems:
+        if p.row is not None and p.line is None:
+            # without a reliable mapping the message gives the row only, not a wrong line
+            line = lines[p.row - 1] if lines and 0 < p.row <= len(lines) else None
+            p = Problem(p.code, p.message, p.column, p.row, p.value, p.severity, line=line)
+        out.append(p)
+    return sorted(out, key=lambda p: (p.severity != "error", p.row or 0))
