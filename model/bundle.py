@@ -248,7 +248,16 @@ def verify_bundle(
     """
     path = Path(path)
     doc = read_manifest(path, manifest_sha256)
-    files = doc.files
+    _check_files(path, doc.files)
+    _check_nothing_added(path, doc.files)
+    _check_references(path, doc)
+    if check_versions:
+        _check_libraries(path, doc.libraries)
+    return doc
+
+
+def _check_files(path: Path, files: dict) -> None:
+    """Every listed file is present, inside the folder, and has its recorded SHA-256."""
     if not files:
         raise BundleError(f"{path}: the manifest lists no files")
     for fname, expected in files.items():
@@ -257,6 +266,10 @@ def verify_bundle(
             raise BundleError(f"{path}: file {fname} listed in the manifest is missing")
         if sha256_file(fpath) != expected:
             raise BundleError(_altered(path, fname))
+
+
+def _check_nothing_added(path: Path, files: dict) -> None:
+    """No pickle was slipped into the folder beside the listed files."""
     unlisted = sorted(
         p.name for p in path.iterdir() if p.is_file() and p.name != MANIFEST and p.name not in files
     )
@@ -264,26 +277,31 @@ def verify_bundle(
         raise BundleError(
             f"{path}: unlisted files {unlisted} were added; the bundle will not be loaded"
         )
+
+
+def _check_references(path: Path, doc: Manifest) -> None:
+    """Every model and artifact points to a verified file."""
     for name, info in doc.models.items():
-        if info.file not in files:
+        if info.file not in doc.files:
             raise BundleError(f"{path}: model {name} has no verified file")
     for name, fname in doc.artifacts.items():
-        if not isinstance(fname, str) or fname not in files:
+        if not isinstance(fname, str) or fname not in doc.files:
             raise BundleError(f"{path}: {name} has no verified file")
-    if check_versions:
-        have = library_versions()
-        built = doc.libraries
-        diff = [
-            f"{lib} {built.get(lib)} (installed {have[lib]})"
-            for lib in PINNED_LIBRARIES
-            if built.get(lib) != have[lib]
-        ]
-        if diff:
-            raise BundleError(
-                f"{path} was built with other library versions: {', '.join(diff)}. "
-                "Install the versions in requirements.txt or retrain the model."
-            )
-    return doc
+
+
+def _check_libraries(path: Path, built: dict) -> None:
+    """Pickles load faithfully only with the library versions that wrote them."""
+    have = library_versions()
+    diff = [
+        f"{lib} {built.get(lib)} (installed {have[lib]})"
+        for lib in PINNED_LIBRARIES
+        if built.get(lib) != have[lib]
+    ]
+    if diff:
+        raise BundleError(
+            f"{path} was built with other library versions: {', '.join(diff)}. "
+            "Install the versions in requirements.txt or retrain the model."
+        )
 
 
 @dataclass
