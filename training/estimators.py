@@ -25,6 +25,7 @@ from model.schema import Schema
 
 __all__ = [
     "RSF_TIME_GRAIN",
+    "coxnet_step",
     "fit_quietly",
     "make_coxnet",
     "make_rsf",
@@ -90,6 +91,11 @@ def make_coxnet(
         ]
     )
     return pipe.set_output(transform="pandas")
+
+
+def coxnet_step(schema: Schema, l1_ratio: float, alpha: float) -> CoxnetSurvivalAnalysis:
+    """The Cox step of :func:`make_coxnet` alone, with one penalty (refits on fixed features)."""
+    return make_coxnet(schema, l1_ratio, alphas=[alpha], fit_baseline_model=True)[-1]
 
 
 def make_rsf(

@@ -32,7 +32,14 @@ from model.schema import Schema
 from model.uncertainty import CoxEnsemble, ImputationDraws
 from training.band import calibrate_inflation
 from training.effects import hazard_ratio_table, log_hazard_ratios, permutation_table
-from training.estimators import RSF_TIME_GRAIN, fit_quietly, make_coxnet, make_rsf, round_times
+from training.estimators import (
+    RSF_TIME_GRAIN,
+    coxnet_step,
+    fit_quietly,
+    make_coxnet,
+    make_rsf,
+    round_times,
+)
 from training.tuning import TuningResult, tune_coxnet, tune_rsf
 
 __all__ = [
@@ -143,9 +150,7 @@ def _coxnet_refit(Xb, yb, seed, *, schema, params, seed0):
 def _coxnet_boot_refit(Xb, yb, seed, *, schema, params, pre):
     # refit the Cox step only: the shared preprocessing never sees the outcome, and shared
     # features let the refits serve as the bundle's uncertainty ensemble
-    est = make_coxnet(
-        schema, params["l1_ratio"], alphas=[params["alpha"]], fit_baseline_model=True
-    )[-1]
+    est = coxnet_step(schema, params["l1_ratio"], params["alpha"])
     est = fit_quietly(est, pre.transform(Xb), yb)
     return Pipeline([*pre.steps, ("coxnet", est)])
 
@@ -218,9 +223,7 @@ class CoxnetTrainer(Trainer):
             d.y,
             d.grid,
             ensemble,
-            lambda a: make_coxnet(
-                d.schema, params["l1_ratio"], alphas=[a], fit_baseline_model=True
-            )[-1],
+            partial(coxnet_step, d.schema, params["l1_ratio"]),
             seed=d.seed,
         )
         ensemble.inflation = band["inflation"]
