@@ -20,7 +20,6 @@ when the active one is refused; the page tries bundles in the same
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 from contextlib import contextmanager
@@ -28,20 +27,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from model.bundle import (
-    MANIFEST,
-    Bundle,
-    BundleError,
-    _fsync,
-    _pid_alive,
-    load_bundle,
-    sha256_file,
-    verify_bundle,
-)
+from model.bundle import MANIFEST, Bundle, BundleError, load_bundle, sha256_file, verify_bundle
+from model.fileio import atomic_write_json, locked
 
 __all__ = ["LoadResult", "Registry", "RegistryError"]
 
 INDEX = "registry.json"
+LOCK = ".lock"
 
 
 class RegistryError(RuntimeError):
@@ -97,35 +89,13 @@ class Registry:
         return doc
 
     def _write(self, doc: dict) -> None:
-        path = self.root / INDEX
-        self._remove_stale_index_temporaries()
-        tmp = path.with_name(f".{INDEX}.{os.getpid()}.tmp")
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(json.dumps(doc, indent=2))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-        _fsync(self.root)  # the rename itself survives a power cut
-
-    def _remove_stale_index_temporaries(self) -> None:
-        """Temporary registry.json copies left by killed processes (nothing reads them)."""
-        for p in self.root.glob(f".{INDEX}.*.tmp"):
-            try:
-                pid = int(p.name[len(INDEX) + 2 : -len(".tmp")])
-            except ValueError:
-                continue
-            if pid != os.getpid() and not _pid_alive(pid):
-                p.unlink(missing_ok=True)
+        # temporary, fsync, one rename, folder fsync; removes copies left by killed writes
+        atomic_write_json(self.root / INDEX, doc)
 
     @contextmanager
     def _locked(self):
-        self.root.mkdir(parents=True, exist_ok=True)
-        with open(self.root / ".lock", "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                yield self._read()
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+        with locked(self.root / LOCK):
+            yield self._read()
 
     # ------------------------------------------------------------------ verbs
     def register(self, bundle_path: Path) -> str:

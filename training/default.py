@@ -18,8 +18,9 @@ for the shipped cohort; with other ``--data`` it may be the forest.) A page sess
 already shows step 1's bundle keeps showing it; new sessions open on the complete one.
 
 A file ``.default-build.json`` in the registry records the build until step 2 is done,
-with the attempts and the last error; a failed or stopped step 2 (Ctrl+C stops the page
-and the build together) is started again from the beginning at the next start, at most
+with the attempts and the last error (:mod:`model.default_build` reads it, for this module
+and for the page); a failed or stopped step 2 (Ctrl+C stops the page and the build
+together) is started again from the beginning at the next start, at most
 :data:`MAX_ATTEMPTS` times, and the page and ``start.sh`` say why it failed. A lock file
 keeps two starts from building at once. An active bundle that can no longer be served
 (altered, or made with other library versions after an upgrade) counts as none: the
@@ -28,22 +29,24 @@ default is built and made active, and the refused bundle stays in the registry.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import subprocess
 import sys
 import uuid
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 from model.bundle import BundleError
+from model.default_build import LOCK, LOG, MAX_ATTEMPTS, PENDING, pending, retry_allowed
+from model.fileio import atomic_write_json, locked
 from model.registry import Registry, RegistryError
 from model.schema import default_schema
 
 __all__ = [
     "DEFAULT_DATA",
+    "LOCK",
+    "LOG",
     "MAX_ATTEMPTS",
     "PENDING",
     "active_problem",
@@ -57,26 +60,11 @@ __all__ = [
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT / "data" / "synthetic" / "dmpm_2000.csv"
-PENDING = ".default-build.json"
-LOCK = ".default-build.lock"
-LOG = "default-build.log"
-MAX_ATTEMPTS = 3
 STEP1_COMMAND = "python -m training default"
 
 
-def pending(out: str | os.PathLike) -> dict | None:
-    """The default build's record in registry ``out``, or None when nothing is pending."""
-    try:
-        record = json.loads((Path(out) / PENDING).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return record if isinstance(record, dict) else None
-
-
 def _write_pending(out: Path, record: dict) -> None:
-    tmp = out / f".{PENDING}.{os.getpid()}"
-    tmp.write_text(json.dumps(record, indent=2), encoding="utf-8")
-    os.replace(tmp, out / PENDING)
+    atomic_write_json(out / PENDING, record)
 
 
 def _drop_pending(out: Path, token: str | None) -> None:
@@ -84,19 +72,6 @@ def _drop_pending(out: Path, token: str | None) -> None:
     current = pending(out)
     if current is not None and current.get("token") == token:
         (out / PENDING).unlink(missing_ok=True)
-
-
-@contextmanager
-def _locked(out: Path, wait: bool):
-    """The default build's lock; yields False when ``wait`` is off and another holds it."""
-    out.mkdir(parents=True, exist_ok=True)
-    with open(out / LOCK, "w") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-        except BlockingIOError:
-            yield False
-            return
-        yield True
 
 
 def _data_text(data: Path) -> str:
@@ -189,7 +164,7 @@ def build_default(
     registry = Registry(out)
     if registry.active_id is not None and active_problem(out) is None:
         return None
-    with _locked(out, wait=True):
+    with locked(out / LOCK, wait=True):
         if registry.active_id is not None and active_problem(out) is None:
             return None  # another start built it while this one waited
         text = _data_text(Path(data))
@@ -245,7 +220,7 @@ def complete_default(out: str | os.PathLike, *, progress: bool = False, nice: in
     out = Path(out)
     if pending(out) is None:
         return "no default build is pending"
-    with _locked(out, wait=False) as mine:
+    with locked(out / LOCK, wait=False) as mine:
         if not mine:
             return "the default build is already running in another process"
         record = pending(out)  # re-read under the lock: another process may have finished
@@ -302,11 +277,6 @@ def complete_default(out: str | os.PathLike, *, progress: bool = False, nice: in
             message = f"default bundle {vid} written but not promoted: {exc}"
         _drop_pending(out, record.get("token"))
         return message
-
-
-def retry_allowed(record: dict) -> bool:
-    """Whether a start should launch step 2 again (not after :data:`MAX_ATTEMPTS` failures)."""
-    return int(record.get("attempts") or 0) < MAX_ATTEMPTS or not record.get("last_error")
 
 
 def start_background(out: str | os.PathLike) -> subprocess.Popen | None:
