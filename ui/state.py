@@ -19,6 +19,7 @@ from model.bundle import MANIFEST, sha256_file
 from model.default_build import LOG, PENDING, pending, retry_allowed
 from model.engine import Engine
 from model.registry import INDEX, NothingServable, Registry, RegistryError
+from reporting.wording import simulated_warning
 
 __all__ = ["MODELS_ENV", "Choice", "choose_model", "models_root", "report"]
 
@@ -215,8 +216,4 @@ def choose_model() -> Choice | None:
 
 def simulated_banner(choice: Choice) -> None:
     if choice.synthetic:
-        st.warning(
-            "**This model was trained on simulated patients**, not real ones. It demonstrates "
-            "the tool and must not be used for clinical decisions.",
-            icon=":material/science:",
-        )
+        st.warning(simulated_warning(lambda s: f"**{s}**"), icon=":material/science:")
