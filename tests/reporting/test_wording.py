@@ -10,10 +10,12 @@ def test_the_card_and_the_validation_report_use_the_same_words(small_bundle):
     assert card.INTENDED_USERS is wording.INTENDED_USERS and card.NOT_FOR is wording.NOT_FOR
     report = json.loads((small_bundle / "report.json").read_text())
     assert report["intended_use"] == wording.INTENDED_USE
-    assert report["limitations"][0] == wording.SIMULATED_WARNING  # the shipped data is simulated
+    simulated = report["synthetic_training_data"]
+    assert (wording.SIMULATED_WARNING in report["limitations"]) == simulated
     html = (small_bundle / "report.html").read_text()
     for label in wording.METRIC_LABELS.values():
         assert label in html
+    assert (wording.SIMULATED_WARNING.split(",")[1] in html) == simulated
 
 
 def test_a_label_for_every_validation_metric():
