@@ -21,7 +21,7 @@ from model.engine import Engine
 from model.registry import INDEX, NothingServable, Registry, RegistryError
 from reporting.wording import simulated_warning
 
-__all__ = ["MODELS_ENV", "Choice", "choose_model", "models_root", "report"]
+__all__ = ["MODELS_ENV", "Choice", "choose_model", "models_root", "validation_report"]
 
 MODELS_ENV = "HIPEC_MODELS"
 APP_DIR = Path(__file__).resolve().parents[1]
@@ -92,15 +92,18 @@ def _manifest_sha(path: str, stamp) -> str:
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
-def _report(path: str, manifest_sha256: str) -> dict:
+def _validation_report(path: str, manifest_sha256: str) -> dict:
     from reporting.card import load_report
 
     return load_report(Path(path))
 
 
-def report(choice: Choice) -> dict:
+def validation_report(choice: Choice) -> dict:
     """The chosen bundle's validation report (report.json), read once per bundle."""
-    return _report(str(choice.bundle.path), choice.manifest_sha256)
+    return _validation_report(str(choice.bundle.path), choice.manifest_sha256)
+
+
+report = validation_report  # for ui/pages/model_card.py until it imports validation_report
 
 
 def _load(root: Path, vid: str) -> tuple[Engine, str]:

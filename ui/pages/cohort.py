@@ -26,11 +26,11 @@ def score(choice, upload) -> dict:
         return memo
     upload.seek(0)
     with st.spinner("Checking the file…"):
-        report = validate_dataset(upload, choice.schema, mode="predict")
-    result = {"key": key, "report": report, "preds": None}
-    if report.ok:
-        with st.spinner(f"Scoring {len(report.data)} patients…"):
-            preds = choice.engine.predict_table(report.data, choice.model)
+        checked = validate_dataset(upload, choice.schema, mode="predict")
+    result = {"key": key, "checked": checked, "preds": None}
+    if checked.ok:
+        with st.spinner(f"Scoring {len(checked.data)} patients…"):
+            preds = choice.engine.predict_table(checked.data, choice.model)
         result["preds"] = with_risk_thirds(preds)
     st.session_state["cohort.result"] = result
     return result
@@ -51,15 +51,15 @@ if choice is not None:
     upload = st.file_uploader("Patients (CSV)", type=["csv"], key="cohort.file")
     if upload is not None:
         result = score(choice, upload)
-        report = result["report"]
-        if report.problems:
-            errors = sum(p.severity == "error" for p in report.problems)
-            warns = len(report.problems) - errors
+        checked = result["checked"]
+        if checked.problems:
+            errors = sum(p.severity == "error" for p in checked.problems)
+            warns = len(checked.problems) - errors
             msg = f"{errors} error(s) and {warns} warning(s) in {upload.name}"
             (st.error if errors else st.warning)(
                 msg + (": fix them and upload the file again." if errors else ".")
             )
-            st.dataframe(problems_table(report.problems), hide_index=True, key="cohort.problems")
+            st.dataframe(problems_table(checked.problems), hide_index=True, key="cohort.problems")
         preds = result["preds"]
         if preds is not None:
             st.subheader(f"Predictions for {len(preds)} patients")
@@ -77,7 +77,7 @@ if choice is not None:
                 "Thirds of the predicted risk score (cumulative hazard at "
                 f"{choice.bundle.risk_horizon:g} months) within this file."
             )
-            groups = risk_group_summary(preds, report.data, schema)
+            groups = risk_group_summary(preds, checked.data, schema)
             st.table(groups.table)
             if groups.curves:
                 st.plotly_chart(
