@@ -1,4 +1,4 @@
-"""The fixed words every output uses: metric names, intended use, and the warnings.
+"""The fixed words every output uses: metric names, intended use, methods, the warnings.
 
 Defined once here, so that the page, the model card, the validation report and the
 PDF reports say the same thing in the same words.
@@ -9,11 +9,13 @@ from __future__ import annotations
 from model.timeaxis import LANDMARKS
 
 __all__ = [
+    "COX_CONTRIBUTION_METHOD",
     "INTENDED_USE",
     "INTENDED_USE_SHORT",
     "INTENDED_USERS",
     "METRIC_LABELS",
     "NOT_FOR",
+    "NO_BAND_TEXT",
     "SIMULATED_BANNER",
     "SIMULATED_WARNING",
     "simulated_warning",
@@ -26,6 +28,16 @@ METRIC_LABELS = {
     "ibs": "Integrated Brier score (lower is better)",
     "ipa": "Index of prediction accuracy (1 - IBS / IBS of Kaplan-Meier)",
 }
+
+# how the Cox model's factor contributions are obtained, under the contributions chart
+COX_CONTRIBUTION_METHOD = (
+    "Exact and additive for the Cox model: the factors' log hazard ratios add up to this "
+    "patient's log hazard ratio against the reference patient (the training data's typical "
+    "values). Spline terms count towards their factor; the Ki-67 × PCI interaction is its own "
+    "entry. An unknown factor contributes its average over plausible values."
+)
+# a table cell where a model gives no 95 % interval
+NO_BAND_TEXT = "no band for this model"
 
 _PURPOSE = (
     "Estimates overall survival after cytoreductive surgery and HIPEC for diffuse malignant "

@@ -11,16 +11,11 @@ from model.engine import NO_BAND
 from model.prognosis import EFFECT_METHOD, Prognosis
 from reporting.figures import contributions_figure, survival_figure
 from reporting.summary import contribution_table, survival_table
+from reporting.wording import COX_CONTRIBUTION_METHOD
 from ui.state import Choice
 
-__all__ = ["COX_CONTRIBUTION_METHOD", "curve", "contributions", "notes", "table"]
+__all__ = ["curve", "contributions", "notes", "table"]
 
-COX_CONTRIBUTION_METHOD = (
-    "Exact and additive for the Cox model: the factors' log hazard ratios add up to this "
-    "patient's log hazard ratio against the reference patient (the training data's typical "
-    "values). Spline terms count towards their factor; the Ki-67 × PCI interaction is its own "
-    "entry. An unknown factor contributes its average over plausible values."
-)
 PLOT_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
 
 
