@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from model.fileio import atomic_write_json, pid_alive
-from model.fileio import fsync_path as _fsync
+from model.fileio import fsync_path as _fsync  # by this name: tests make it fail
 from model.schema import Schema
 
 __all__ = [
