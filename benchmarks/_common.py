@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import sys
@@ -43,6 +42,8 @@ def write_result(name: str, result: dict) -> Path:
         },
         **result,
     }
+    from model.fileio import atomic_write_json  # after ROOT is on the path
+
     path = RESULTS / f"{name}.json"
-    path.write_text(json.dumps(result, indent=2))
+    atomic_write_json(path, result)
     return path

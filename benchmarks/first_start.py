@@ -10,7 +10,7 @@ running), records the seconds from the command to:
 - install: the pinned requirements installed (start.sh's next message);
 - server up: the page answers its health check;
 - first curve: the calculator shows the survival curve with its band and the 1/3/5-year
-  table. Target: within two minutes (issue 5);
+  table. Target: within two minutes (DESIGN.md);
 - complete bundle: the background build (random survival forest, full report) promoted.
 
 Then a new page session on the complete bundle must show the same 1/3/5-year table (the

@@ -33,6 +33,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from model.fileio import atomic_write_json, pid_alive
+from model.fileio import fsync_path as _fsync  # by this name: tests make it fail
 from model.manifest import Manifest, ManifestError
 from model.schema import Schema
 
@@ -137,16 +139,6 @@ def write_bundle(
 TMP_PREFIX = ".tmp-"  # temporary bundle folders: .tmp-<pid>-<random>-<version id>
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # alive, owned by someone else
-        return True
-    return True
-
-
 def remove_stale_temporaries(root: Path) -> list[str]:
     """Remove the temporary folders of bundle writes whose process has died; return them.
 
@@ -162,7 +154,7 @@ def remove_stale_temporaries(root: Path) -> list[str]:
             continue
         pid_text = p.name[len(TMP_PREFIX) :].split("-", 1)[0]
         try:
-            stale = not _pid_alive(int(pid_text))
+            stale = not pid_alive(int(pid_text))
         except ValueError:
             try:
                 stale = time.time() - p.stat().st_mtime > 86400
@@ -175,9 +167,7 @@ def remove_stale_temporaries(root: Path) -> list[str]:
 
 
 def _write_json(path: Path, doc: dict) -> None:
-    path.write_text(
-        json.dumps(doc, indent=2, sort_keys=False, default=_json_default), encoding="utf-8"
-    )
+    atomic_write_json(path, doc, default=_json_default)
 
 
 def _json_default(o):
@@ -188,19 +178,6 @@ def _json_default(o):
     if isinstance(o, Path):
         return str(o)
     raise TypeError(f"not JSON serialisable: {type(o).__name__}")
-
-
-def _fsync(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def read_manifest(path: Path, expected_sha256: str | None = None) -> Manifest:

@@ -13,16 +13,17 @@ write leaves at most a hidden temporary (``.tmp-*`` folder or ``.registry.json.*
 file) that nothing reads and the next write removes. So after any crash
 registry.json parses, every bundle it lists verifies, and the active one loads.
 
-:meth:`Registry.load_last_good` falls back to the most recent previously active bundle
-when the active one is refused; the page tries bundles in the same
-:meth:`Registry.fallback_order`, starting from the one chosen in its sidebar.
+:meth:`Registry.load_last_good` is the one way to serve a bundle with a fallback: the
+active one (or the one chosen in the page's sidebar), else the most recent previously
+active bundle that passes every check, in :meth:`Registry.fallback_order`. The page calls
+it with its chosen bundle and its cached loader.
 """
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
+from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -32,21 +33,35 @@ from model.bundle import (
     MANIFEST,
     Bundle,
     BundleError,
-    _fsync,
-    _pid_alive,
     load_bundle,
     read_manifest,
     sha256_file,
     verify_bundle,
 )
+from model.fileio import atomic_write_json, locked
 
-__all__ = ["LoadResult", "Registry", "RegistryError"]
+__all__ = ["LoadResult", "NothingServable", "Registry", "RegistryError"]
 
 INDEX = "registry.json"
+LOCK = ".lock"
 
 
 class RegistryError(RuntimeError):
     """A registry operation cannot be done (unknown id, nothing to roll back to, ...)."""
+
+
+class NothingServable(RegistryError):
+    """Every bundle :meth:`Registry.load_last_good` tried was refused.
+
+    Attributes
+    ----------
+    skipped : list of (version id, reason)
+        Each bundle tried, in order, with the message it was refused with.
+    """
+
+    def __init__(self, message: str, skipped: list[tuple[str, str]]):
+        super().__init__(message)
+        self.skipped = skipped
 
 
 @dataclass
@@ -58,8 +73,8 @@ class LoadResult:
     bundle : Bundle
         The loaded, fully verified bundle.
     skipped : list of (version id, reason)
-        Bundles tried before it, newest first, each with the message it was refused with.
-        Empty when the active bundle loaded.
+        Bundles tried before it, in the order tried, each with the message it was refused
+        with. Empty when the first candidate (the chosen or the active bundle) loaded.
     """
 
     bundle: Bundle
@@ -71,7 +86,7 @@ class LoadResult:
 
     @property
     def fell_back(self) -> bool:
-        """True when the active bundle was refused and an earlier one is served."""
+        """True when the first candidate was refused and another one is served."""
         return bool(self.skipped)
 
 
@@ -98,35 +113,13 @@ class Registry:
         return doc
 
     def _write(self, doc: dict) -> None:
-        path = self.root / INDEX
-        self._remove_stale_index_temporaries()
-        tmp = path.with_name(f".{INDEX}.{os.getpid()}.tmp")
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(json.dumps(doc, indent=2))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-        _fsync(self.root)  # the rename itself survives a power cut
-
-    def _remove_stale_index_temporaries(self) -> None:
-        """Temporary registry.json copies left by killed processes (nothing reads them)."""
-        for p in self.root.glob(f".{INDEX}.*.tmp"):
-            try:
-                pid = int(p.name[len(INDEX) + 2 : -len(".tmp")])
-            except ValueError:
-                continue
-            if pid != os.getpid() and not _pid_alive(pid):
-                p.unlink(missing_ok=True)
+        # temporary, fsync, one rename, folder fsync; removes copies left by killed writes
+        atomic_write_json(self.root / INDEX, doc)
 
     @contextmanager
     def _locked(self):
-        self.root.mkdir(parents=True, exist_ok=True)
-        with open(self.root / ".lock", "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                yield self._read()
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+        with locked(self.root / LOCK):
+            yield self._read()
 
     # ------------------------------------------------------------------ verbs
     def register(self, bundle_path: Path) -> str:
@@ -202,16 +195,33 @@ class Registry:
                 order.append(vid)
         return order
 
-    def load_last_good(self) -> LoadResult:
+    def load_last_good(
+        self,
+        first: str | None = None,
+        *,
+        then: Iterable[str] = (),
+        load: Callable[[str], Bundle] | None = None,
+    ) -> LoadResult:
         """Load the active bundle or, if it is refused, the last good one before it.
 
-        For the page: tries the active bundle, then the previously active ones (the
-        rollback history) newest first, and returns the first that passes every check
+        Tries the bundles of :meth:`fallback_order` (``first`` if given, the active one,
+        then the previously active ones, the rollback history, newest first), then those
+        of ``then`` not tried yet, and returns the first that passes every check
         (recorded manifest SHA-256, every file's SHA-256, library versions; see
         :meth:`load`) and unpickles, with the id and reason of each one it skipped.
         Nothing is written: the registry still names the refused bundle as active, so
         ``python -m training models active`` keeps reporting the problem until someone
         rolls back or promotes another bundle.
+
+        Parameters
+        ----------
+        first : str, optional
+            The bundle someone chose (the page's sidebar); tried before the active one.
+        then : iterable of str
+            Further bundles to try last, in this order (the page: every bundle it lists).
+        load : callable, optional
+            How one bundle is loaded, by id; :meth:`load` by default. The page passes a
+            cached loader that calls :meth:`load` once per bundle and process.
 
         Typical use::
 
@@ -226,25 +236,31 @@ class Registry:
         Raises
         ------
         RegistryError
-            Nothing can be served: registry.json is damaged, no bundle was ever active, or
-            every candidate was refused (the message lists each one and why).
+            Nothing can be served: registry.json is damaged, or no bundle was ever active
+            and none was chosen.
+        NothingServable
+            Every candidate was refused (the message lists each one and why; so does its
+            ``skipped``).
         """
-        candidates = self.fallback_order()
+        candidates = self.fallback_order(first)
+        candidates += [vid for vid in dict.fromkeys(then) if vid not in candidates]
         if not candidates:
             raise RegistryError(f"no active bundle in {self.root}; train one and promote it")
+        load = load or self.load
         skipped: list[tuple[str, str]] = []
         for vid in candidates:
             try:
-                bundle = self.load(vid)
+                bundle = load(vid)
             except (BundleError, RegistryError) as exc:
                 skipped.append((vid, str(exc)))
             except Exception as exc:  # unpickling a verified file can still fail
                 skipped.append((vid, f"{type(exc).__name__}: {exc}"))
             else:
                 return LoadResult(bundle=bundle, skipped=skipped)
-        raise RegistryError(
+        raise NothingServable(
             f"no bundle in {self.root} can be served:\n"
-            + "\n".join(f"  - {vid}: {why}" for vid, why in skipped)
+            + "\n".join(f"  - {vid}: {why}" for vid, why in skipped),
+            skipped,
         )
 
     def promote(self, version_id: str, *, if_active: str | None = None) -> None:

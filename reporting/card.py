@@ -2,7 +2,8 @@
 
 Everything comes from the bundle itself (``manifest.json`` and the validation
 ``report.json``, both covered by the manifest's SHA-256s), so the page and the PDF
-reports describe exactly the model that made the prediction.
+reports describe exactly the model that made the prediction. The fixed words (metric
+names, intended users, what the model is not for) are those of :mod:`reporting.wording`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import pandas as pd
 
 from model.bundle import Bundle
 from model.schema import Schema
+from reporting.wording import INTENDED_USERS, METRIC_LABELS, NOT_FOR
 
 __all__ = [
     "INTENDED_USERS",
@@ -24,26 +26,6 @@ __all__ = [
     "load_report",
     "metrics_table",
     "training_text",
-]
-
-METRIC_LABELS = {
-    "harrell_c": "Harrell C",
-    "uno_c": "Uno C",
-    "auc_12": "Time-dependent AUC at 12 months",
-    "auc_36": "Time-dependent AUC at 36 months",
-    "auc_60": "Time-dependent AUC at 60 months",
-    "ibs": "Integrated Brier score (lower is better)",
-    "ipa": "Index of prediction accuracy (1 - IBS / IBS of Kaplan-Meier)",
-}
-INTENDED_USERS = (
-    "Surgical oncologists and tumour boards discussing a patient treated, or considered for "
-    "treatment, with CRS+HIPEC; researchers validating or retraining the model on their own data."
-)
-NOT_FOR = [
-    "Deciding treatment on its own: it supports and does not replace clinical judgement.",
-    "Peritoneal malignancies other than the one it was trained on, or treatment without CRS+HIPEC.",
-    "Patients outside the ranges of the training data (the page warns when an input is).",
-    "Any clinical use while it is trained on simulated data.",
 ]
 
 

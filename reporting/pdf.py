@@ -43,9 +43,9 @@ from reporting.summary import (
     scenario_table,
     survival_table,
 )
+from reporting.wording import INTENDED_USE_SHORT, SIMULATED_BANNER
 
 __all__ = [
-    "INTENDED_USE",
     "Figures",
     "ReportContext",
     "candidacy_report",
@@ -66,14 +66,6 @@ class ReportContext:
     manifest_sha256: str
 
 
-INTENDED_USE = (
-    "Intended use: an estimate of overall survival after CRS+HIPEC to support discussion by "
-    "clinicians and tumour boards. It supports and does not replace clinical judgement."
-)
-SIMULATED = (
-    "TRAINED ON SIMULATED DATA: this model was fitted to simulated patients. It demonstrates "
-    "the tool and must not be used for clinical decisions."
-)
 # black-and-white friendly: grey levels and dash patterns (dash, gap in mm) per curve
 GREYS = [0, 80, 0, 110, 40, 0]
 DASH = [(0, 0), (2.2, 1.2), (0.6, 0.9), (3.5, 1.2), (1.2, 1.2), (4, 1, 0.6)]
@@ -142,7 +134,7 @@ class _Report(FPDF):
             self.ln(1)
             self.set_font("Helvetica", "B", 8.5)
             self.set_line_width(0.5)
-            self.multi_cell(0, 4.2, _t(SIMULATED), border=1, padding=1.2)
+            self.multi_cell(0, 4.2, _t(SIMULATED_BANNER), border=1, padding=1.2)
             self.set_line_width(0.2)
         self.ln(2)
 
@@ -291,7 +283,7 @@ class _Report(FPDF):
         ]
         for s in lines:
             self.paragraph(s, size=7)
-        self.paragraph(INTENDED_USE, size=7.5, style="B")
+        self.paragraph(INTENDED_USE_SHORT, size=7.5, style="B")
 
 
 def _factors(pdf: _Report, values: dict, x: float, w: float, stages=("pre", "post")) -> None:

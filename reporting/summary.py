@@ -14,6 +14,7 @@ import pandas as pd
 from model.prognosis import Prognosis
 from model.schema import Feature, Schema
 from model.timeaxis import LANDMARKS
+from reporting.wording import NO_BAND_TEXT
 
 __all__ = [
     "LANDMARK_LABELS",
@@ -49,7 +50,7 @@ def fmt_months(v: float | None) -> str:
 
 def _interval(lo, hi, fmt) -> str:
     if lo is None or hi is None or any(isinstance(x, float) and math.isnan(x) for x in (lo, hi)):
-        return "no band for this model"
+        return NO_BAND_TEXT
     return f"{fmt(lo)} to {fmt(hi)}"
 
 
@@ -76,7 +77,7 @@ def survival_table(p: Prognosis, horizon_note: bool = True) -> pd.DataFrame:
         rows.append(["Median overall survival (months)", f"not reached (> {end})", "–"])
     else:
         band = (
-            "no band for this model"
+            NO_BAND_TEXT
             if np.isnan(p.lower).all()
             else f"{fmt_months(lo)} to {fmt_months(hi) if hi is not None else f'> {end}'}"
         )
@@ -146,7 +147,7 @@ def scenario_table(named: list[tuple[str, Prognosis]]) -> pd.DataFrame:
     for name, p in named:
         t = survival_table(p)
         cells = [
-            est if ival in ("–", "no band for this model") else f"{est} ({ival})"
+            est if ival in ("–", NO_BAND_TEXT) else f"{est} ({ival})"
             for est, ival in zip(t["Estimate"], t["95 % interval"], strict=True)
         ]
         cols[name] = pd.Series(cells, index=t["Outcome"])

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Known-vulnerability audit of the pinned requirements (issue 7, item 7), for CI and by hand:
+# Known-vulnerability audit of the pinned requirements, for CI and by hand:
 #
 #   bash scripts/audit.sh
 #

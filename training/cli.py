@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from model.bundle import sha256_file
+from model.fileio import atomic_write_bytes, atomic_write_text
 from model.schema import Schema, SchemaDefinitionError, default_schema, load_schema
 from model.validation import DataValidationError, validate_dataset
 from training.simulate import DEFAULT_WORLD, WORLDS
@@ -462,9 +463,7 @@ def predict(
     except ValueError as exc:
         _fail(str(exc))
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text(safe_csv(table), encoding="utf-8")
-    tmp.replace(out)
+    atomic_write_text(out, safe_csv(table))
     flagged = int((table["warnings"] != "").sum())
     typer.echo(f"wrote {len(table)} predictions to {out} ({flagged} with warnings)")
 
@@ -554,6 +553,4 @@ def _write_report(context, values, prognosis, warnings, figures, stem: Path) -> 
     from reporting.pdf import patient_report
 
     pdf = patient_report(context, values, prognosis, warnings, figures=figures)
-    tmp = stem.with_name(f".{stem.name}.pdf.tmp")
-    tmp.write_bytes(pdf)
-    tmp.replace(stem.with_name(f"{stem.name}.pdf"))
+    atomic_write_bytes(stem.with_name(f"{stem.name}.pdf"), pdf, durable=False)

@@ -18,8 +18,9 @@ for the shipped cohort; with other ``--data`` it may be the forest.) A page sess
 already shows step 1's bundle keeps showing it; new sessions open on the complete one.
 
 A file ``.default-build.json`` in the registry records the build until step 2 is done,
-with the attempts and the last error; a failed or stopped step 2 (Ctrl+C stops the page
-and the build together) is started again from the beginning at the next start, at most
+with the attempts and the last error (:mod:`model.default_build` reads it, for this module
+and for the page); a failed or stopped step 2 (Ctrl+C stops the page and the build
+together) is started again from the beginning at the next start, at most
 :data:`MAX_ATTEMPTS` times, and the page and ``start.sh`` say why it failed. A lock file
 keeps two starts from building at once. An active bundle that can no longer be served
 (altered, or made with other library versions after an upgrade) counts as none: the
@@ -28,22 +29,23 @@ default is built and made active, and the refused bundle stays in the registry.
 
 from __future__ import annotations
 
-import fcntl
-import json
 import os
 import subprocess
 import sys
 import uuid
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 from model.bundle import BundleError, read_manifest
+from model.default_build import LOCK, LOG, MAX_ATTEMPTS, PENDING, pending, retry_allowed
+from model.fileio import atomic_write_json, locked
 from model.registry import Registry, RegistryError
 from model.schema import default_schema
 
 __all__ = [
     "DEFAULT_DATA",
+    "LOCK",
+    "LOG",
     "MAX_ATTEMPTS",
     "PENDING",
     "active_problem",
@@ -55,48 +57,20 @@ __all__ = [
     "start_background",
 ]
 
-ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_DATA = ROOT / "data" / "synthetic" / "dmpm_2000.csv"
-PENDING = ".default-build.json"
-LOCK = ".default-build.lock"
-LOG = "default-build.log"
-MAX_ATTEMPTS = 3
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = PROJECT_DIR / "data" / "synthetic" / "dmpm_2000.csv"
 STEP1_COMMAND = "python -m training default"
 
 
-def pending(out: str | os.PathLike) -> dict | None:
-    """The default build's record in registry ``out``, or None when nothing is pending."""
-    try:
-        record = json.loads((Path(out) / PENDING).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return record if isinstance(record, dict) else None
+def _write_pending(root: Path, record: dict) -> None:
+    atomic_write_json(root / PENDING, record)
 
 
-def _write_pending(out: Path, record: dict) -> None:
-    tmp = out / f".{PENDING}.{os.getpid()}"
-    tmp.write_text(json.dumps(record, indent=2), encoding="utf-8")
-    os.replace(tmp, out / PENDING)
-
-
-def _drop_pending(out: Path, token: str | None) -> None:
+def _drop_pending(root: Path, token: str | None) -> None:
     """Remove the record if it is still this build's (another start may have replaced it)."""
-    current = pending(out)
+    current = pending(root)
     if current is not None and current.get("token") == token:
-        (out / PENDING).unlink(missing_ok=True)
-
-
-@contextmanager
-def _locked(out: Path, wait: bool):
-    """The default build's lock; yields False when ``wait`` is off and another holds it."""
-    out.mkdir(parents=True, exist_ok=True)
-    with open(out / LOCK, "w") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-        except BlockingIOError:
-            yield False
-            return
-        yield True
+        (root / PENDING).unlink(missing_ok=True)
 
 
 def _data_text(data: Path) -> str:
@@ -104,19 +78,19 @@ def _data_text(data: Path) -> str:
     or renamed clone still finds the shipped cohort."""
     data = data.resolve()
     try:
-        return str(data.relative_to(ROOT))
+        return str(data.relative_to(PROJECT_DIR))
     except ValueError:
         return str(data)
 
 
 def _data_path(text: str) -> Path:
     p = Path(text)
-    return p if p.is_absolute() else ROOT / p
+    return p if p.is_absolute() else PROJECT_DIR / p
 
 
-def active_problem(out: str | os.PathLike) -> str | None:
-    """Why the active bundle of ``out`` cannot be served (None when it can, or none is active)."""
-    registry = Registry(out)
+def active_problem(root: str | os.PathLike) -> str | None:
+    """Why the active bundle of ``root`` cannot be served (None when it can, or none is active)."""
+    registry = Registry(root)
     active = registry.active_id
     if active is None:
         return None
@@ -127,21 +101,21 @@ def active_problem(out: str | os.PathLike) -> str | None:
     return None
 
 
-def needs_work(out: str | os.PathLike) -> bool:
-    """Whether ``training default`` has anything to do or say for registry ``out``: no
+def needs_work(root: str | os.PathLike) -> bool:
+    """Whether ``training default`` has anything to do or say for registry ``root``: no
     servable active bundle, or a pending build. Cheap (no scikit-learn import), so that a
     start with everything in place skips the training command line altogether."""
     try:
-        if Registry(out).active_id is None or active_problem(out) is not None:
+        if Registry(root).active_id is None or active_problem(root) is not None:
             return True
     except (RegistryError, OSError):
         return True  # the command line explains what is wrong
-    return pending(out) is not None
+    return pending(root) is not None
 
 
 def _fit(
     data: Path,
-    out: Path,
+    root: Path,
     models: tuple[str, ...],
     seed: int,
     bootstrap: int,
@@ -154,7 +128,7 @@ def _fit(
     path = fit_bundle(
         data,
         default_schema(),
-        out,
+        root,
         FitOptions(
             models=models,
             bootstrap=bootstrap,
@@ -172,7 +146,7 @@ def _command(data: str, seed: int, bootstrap: int) -> str:
 
 
 def build_default(
-    out: str | os.PathLike,
+    root: str | os.PathLike,
     data: str | os.PathLike = DEFAULT_DATA,
     *,
     seed: int = 0,
@@ -185,12 +159,12 @@ def build_default(
     fitted). Step 2 is then recorded as pending; run it with :func:`complete_default`
     or :func:`start_background`.
     """
-    out = Path(out)
-    registry = Registry(out)
-    if registry.active_id is not None and active_problem(out) is None:
+    root = Path(root)
+    registry = Registry(root)
+    if registry.active_id is not None and active_problem(root) is None:
         return None
-    with _locked(out, wait=True):
-        if registry.active_id is not None and active_problem(out) is None:
+    with locked(root / LOCK, wait=True):
+        if registry.active_id is not None and active_problem(root) is None:
             return None  # another start built it while this one waited
         text = _data_text(Path(data))
         record = {
@@ -203,11 +177,11 @@ def build_default(
             "attempts": 0,
             "last_error": None,
         }
-        _write_pending(out, record)  # first: a stop during step 1 leaves the build on record
+        _write_pending(root, record)  # first: a stop during step 1 leaves the build on record
         try:
             vid = _fit(
                 _data_path(text),
-                out,
+                root,
                 ("coxnet",),
                 seed,
                 bootstrap,
@@ -216,58 +190,58 @@ def build_default(
                 command=_command(text, seed, bootstrap),
             )
         except Exception:  # bad data and the like: nothing was built, nothing is pending
-            _drop_pending(out, record["token"])
+            _drop_pending(root, record["token"])
             raise
         record["quick"] = vid
-        _write_pending(out, record)
+        _write_pending(root, record)
         return vid
 
 
-def _adopt_quick(out: Path, registry: Registry) -> str | None:
+def _adopt_quick(root: Path, registry: Registry) -> str | None:
     """The active bundle when step 1 made it but was stopped before recording its id."""
     active = registry.active_id
     if active is None:
         return None
     try:
-        manifest = read_manifest(out / active)
+        manifest = read_manifest(root / active)
     except BundleError:
         return None
     made_here = manifest.command.startswith(STEP1_COMMAND)
     return active if made_here and list(manifest.models) == ["coxnet"] else None
 
 
-def complete_default(out: str | os.PathLike, *, progress: bool = False, nice: int = 0) -> str:
+def complete_default(root: str | os.PathLike, *, progress: bool = False, nice: int = 0) -> str:
     """Step 2: fit both models and promote them if step 1's bundle is still active.
 
     Returns a one-line account of what happened (also when nothing was to be done).
     Raises what the fit raises, after recording it as the build's last error.
     """
-    out = Path(out)
-    if pending(out) is None:
+    root = Path(root)
+    if pending(root) is None:
         return "no default build is pending"
-    with _locked(out, wait=False) as mine:
+    with locked(root / LOCK, wait=False) as mine:
         if not mine:
             return "the default build is already running in another process"
-        record = pending(out)  # re-read under the lock: another process may have finished
+        record = pending(root)  # re-read under the lock: another process may have finished
         if record is None:
             return "no default build is pending"
-        registry = Registry(out)
-        quick = record.get("quick") or _adopt_quick(out, registry)
+        registry = Registry(root)
+        quick = record.get("quick") or _adopt_quick(root, registry)
         if quick is None:
             if registry.active_id is None:
                 return "step 1 of the default build has not finished; the next start runs it"
-            _drop_pending(out, record.get("token"))
+            _drop_pending(root, record.get("token"))
             return f"default build not completed: {registry.active_id} is active; it stays active"
         record["quick"] = quick
         if registry.active_id != quick:
-            _drop_pending(out, record.get("token"))
+            _drop_pending(root, record.get("token"))
             return (
                 f"default build not completed: {registry.active_id} was promoted instead "
                 f"of {quick}; it stays active"
             )
         data = _data_path(record["data"])
         record["attempts"] = int(record.get("attempts") or 0) + 1
-        _write_pending(out, record)
+        _write_pending(root, record)
         if nice:
             os.nice(nice)
         try:
@@ -275,7 +249,7 @@ def complete_default(out: str | os.PathLike, *, progress: bool = False, nice: in
                 raise FileNotFoundError(f"the training data {data} is not there any more")
             vid = _fit(
                 data,
-                out,
+                root,
                 ("coxnet", "rsf"),
                 record["seed"],
                 record["bootstrap"],
@@ -286,44 +260,39 @@ def complete_default(out: str | os.PathLike, *, progress: bool = False, nice: in
             )
         except KeyboardInterrupt:  # stopped with the page: not a failure
             record["attempts"] -= 1
-            if (pending(out) or {}).get("token") == record.get("token"):
-                _write_pending(out, record)
+            if (pending(root) or {}).get("token") == record.get("token"):
+                _write_pending(root, record)
             raise
         except Exception as exc:
             record["last_error"] = f"{type(exc).__name__}: {exc}"[:500]
             record["failed"] = datetime.now(UTC).isoformat(timespec="seconds")
-            if (pending(out) or {}).get("token") == record.get("token"):
-                _write_pending(out, record)
+            if (pending(root) or {}).get("token") == record.get("token"):
+                _write_pending(root, record)
             raise
         try:
             registry.promote(vid, if_active=quick)
             message = f"default bundle {vid} (Cox model and random survival forest) is active"
         except RegistryError as exc:
             message = f"default bundle {vid} written but not promoted: {exc}"
-        _drop_pending(out, record.get("token"))
+        _drop_pending(root, record.get("token"))
         return message
 
 
-def retry_allowed(record: dict) -> bool:
-    """Whether a start should launch step 2 again (not after :data:`MAX_ATTEMPTS` failures)."""
-    return int(record.get("attempts") or 0) < MAX_ATTEMPTS or not record.get("last_error")
-
-
-def start_background(out: str | os.PathLike) -> subprocess.Popen | None:
+def start_background(root: str | os.PathLike) -> subprocess.Popen | None:
     """Run step 2 in a child process (output to ``default-build.log`` in the registry).
 
     The child stays in the caller's process group, so Ctrl+C in the terminal that started
     the page stops it too; the next start runs it again.
     """
-    out = Path(out).resolve()
-    record = pending(out)
+    root = Path(root).resolve()
+    record = pending(root)
     if record is None or not retry_allowed(record):
         return None
     # the child keeps its own copy of the log's descriptor
-    with open(out / LOG, "ab") as log:
+    with open(root / LOG, "ab") as log:
         return subprocess.Popen(
-            [sys.executable, "-m", "training", "default", "--out", str(out), "--complete"],
-            cwd=ROOT,
+            [sys.executable, "-m", "training", "default", "--out", str(root), "--complete"],
+            cwd=PROJECT_DIR,
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -20,6 +20,7 @@ from model.registry import Registry
 from model.schema import Schema
 from model.timeaxis import DECISION_HORIZON, LANDMARKS, RISK_HORIZON, time_grid
 from model.validation import validate_dataset
+from training.bootstrap import bootstrap_validation
 from training.describe import describe_cohort
 from training.effects import contrasts, reference_patient
 from training.estimators import survival_target
@@ -27,7 +28,6 @@ from training.families import Explanation, Trainer, TrainingSet, trainer
 from training.metrics import calibration, decision_curve, uno_tau
 from training.provenance import declared_synthetic
 from training.tuning import TuningResult, make_folds
-from training.validation import bootstrap_validation
 
 __all__ = ["FitOptions", "fit_bundle"]
 

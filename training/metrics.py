@@ -4,7 +4,7 @@ accuracy, calibration at fixed horizons and clinical usefulness.
 Every measure is computed from curves on a grid (``surv``, shape n x len(grid)), so
 the Cox model and the forest are judged by the same code. The concordance,
 time-dependent AUC and Brier score come from scikit-survival; the Kaplan-Meier
-estimates from :mod:`training.describe`; decision curves from dcurves.
+estimates from :mod:`model.kaplan_meier`; decision curves from dcurves.
 """
 
 from __future__ import annotations
@@ -23,15 +23,16 @@ from sksurv.metrics import (
 from sksurv.nonparametric import kaplan_meier_estimator
 from sksurv.util import Surv
 
+from model.kaplan_meier import KaplanMeier
 from model.predict import risk_score, survival_at
 from model.timeaxis import LANDMARKS
-from training.describe import KaplanMeier
 
 __all__ = [
     "calibration",
     "decision_curve",
     "performance",
 ]
+
 
 def _event_time(y):
     return y[y.dtype.names[0]].astype(bool), y[y.dtype.names[1]].astype(float)

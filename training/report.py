@@ -19,24 +19,9 @@ from model.families import FAMILIES
 from model.manifest import Manifest
 from model.timeaxis import DECISION_HORIZON, LANDMARKS
 from reporting.figures import OKABE_ITO, calibration_figure
+from reporting.wording import INTENDED_USE, METRIC_LABELS, SIMULATED_WARNING, simulated_warning
 
 __all__ = ["build_report"]
-
-METRIC_LABELS = {
-    "harrell_c": "Harrell C",
-    "uno_c": "Uno C",
-    "auc_12": "AUC at 12 months",
-    "auc_36": "AUC at 36 months",
-    "auc_60": "AUC at 60 months",
-    "ibs": "Integrated Brier score (lower is better)",
-    "ipa": "Index of prediction accuracy (1 - IBS / IBS of Kaplan-Meier)",
-}
-INTENDED_USE = (
-    "Estimates overall survival after cytoreductive surgery and HIPEC for diffuse malignant "
-    "peritoneal mesothelioma, for clinicians and tumour boards. It supports and does not replace "
-    "clinical judgement. It is not validated for other peritoneal malignancies, for treatment "
-    "without CRS+HIPEC, or outside the ranges of the training data."
-)
 
 
 def _clean(o):
@@ -112,11 +97,7 @@ def build_report(manifest: Manifest, summary, tuned, validation, extras, dca, fo
         ],
     }
     if doc["synthetic_training_data"]:
-        doc["limitations"].insert(
-            0,
-            "Trained on SIMULATED patients: for demonstration and testing, "
-            "not for clinical decisions.",
-        )
+        doc["limitations"].insert(0, SIMULATED_WARNING)
     doc = _clean(doc)
     return json.dumps(doc, indent=2), _html(doc, manifest, dca)
 
@@ -166,10 +147,7 @@ def _html(doc: dict, manifest: Manifest, dca: pd.DataFrame | None) -> str:
     td = doc["training_data"]
     parts.append(f"<h1>Validation report — {html.escape(manifest.schema['title'])}</h1>")
     if doc["synthetic_training_data"]:
-        parts.append(
-            "<p class='warn'><b>Trained on simulated patients.</b> This model demonstrates "
-            "the software; it must not be used for clinical decisions.</p>"
-        )
+        parts.append(f"<p class='warn'>{simulated_warning(lambda s: f'<b>{s}</b>')}</p>")
     parts.append(f"<p><b>Intended use.</b> {html.escape(doc['intended_use'])}</p>")
     parts.append(
         f"<p>Created {html.escape(doc['created'])}. Default model: "

@@ -58,6 +58,7 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
+from model.fileio import atomic_write_text
 from model.schema import default_schema
 from training.provenance import write_provenance
 
@@ -799,6 +800,4 @@ def write_cohort(
 
 def _write_text(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8", newline="")
-    tmp.replace(path)
+    atomic_write_text(path, text, newline="")

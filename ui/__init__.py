@@ -1,1 +1,1 @@
-"""The Streamlit page: the only package that imports Streamlit (to come, issue 5)."""
+"""The Streamlit page: with app.py, the only code that imports Streamlit."""

@@ -3,7 +3,8 @@
 Bundles are verified (SHA-256 of every file, library versions) before they are
 unpickled, and only bundles registered in the app's own registry are ever loaded;
 a file uploaded through the page is never unpickled. If the chosen bundle fails
-verification the page says why and serves the last good one instead.
+verification the page says why and serves the last good one instead, through the
+registry's own fallback (:meth:`model.registry.Registry.load_last_good`).
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ from pathlib import Path
 import streamlit as st
 
 from model.bundle import MANIFEST, sha256_file
+from model.default_build import LOG, PENDING, pending, retry_allowed
 from model.engine import Engine
-from model.registry import INDEX, Registry, RegistryError
-from training.default import LOG, PENDING, pending, retry_allowed
+from model.registry import INDEX, NothingServable, Registry, RegistryError
+from reporting.wording import simulated_warning
 
-__all__ = ["MODELS_ENV", "Choice", "choose_model", "models_root", "report"]
+__all__ = ["MODELS_ENV", "Choice", "choose_model", "models_root", "validation_report"]
 
 MODELS_ENV = "HIPEC_MODELS"
 APP_DIR = Path(__file__).resolve().parents[1]
@@ -90,15 +92,17 @@ def _manifest_sha(path: str, stamp) -> str:
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
-def _report(path: str, manifest_sha256: str) -> dict:
+def _validation_report(path: str, manifest_sha256: str) -> dict:
     from reporting.card import load_report
 
     return load_report(Path(path))
 
 
-def report(choice: Choice) -> dict:
+def validation_report(choice: Choice) -> dict:
     """The chosen bundle's validation report (report.json), read once per bundle."""
-    return _report(str(choice.bundle.path), choice.manifest_sha256)
+    return _validation_report(str(choice.bundle.path), choice.manifest_sha256)
+
+
 
 
 def _load(root: Path, vid: str) -> tuple[Engine, str]:
@@ -126,18 +130,6 @@ def _when(iso: str | None) -> str:
         return "earlier"
 
 
-def _candidates(root: Path, picked: str, listed: list[str]):
-    """The chosen bundle, then, only if it is refused, the registry's fallback order
-    (active, previously active newest first) and any other bundle listed."""
-    yield picked
-    try:
-        order = Registry(root).fallback_order(picked)
-    except RegistryError:
-        order = [picked]
-    rest = [v for v in [*order, *listed] if v in listed and v != picked]
-    yield from dict.fromkeys(rest)  # each once, in that order
-
-
 def choose_model() -> Choice | None:
     """Sidebar model chooser over the registry; falls back to the last good bundle."""
     root = models_root()
@@ -152,7 +144,7 @@ def choose_model() -> Choice | None:
             "one with `python -m training fit --data FILE.csv --promote`."
         )
         return None
-    # the active bundle first, then newest first: the order in which to fall back
+    # the active bundle first (the chooser's default), then newest first
     rows.sort(key=lambda r: not r.get("active"))
     labels = {r["version_id"]: _label(r) for r in rows}
     picked = st.sidebar.selectbox(
@@ -163,18 +155,27 @@ def choose_model() -> Choice | None:
         help="Bundles in this app's registry. The active one is the default.",
         persist_state="session",
     )
-    problems = []
-    for vid in _candidates(root, picked, list(labels)):
-        try:
-            engine, sha = _load(root, vid)
-            break
-        except Exception as exc:  # refused by verification, or a verified file fails to load
-            problems.append(f"Bundle {vid} was refused: {exc}")
-    else:
-        for p in problems:
-            st.error(p)
+    served: dict = {}
+
+    def load(vid: str):  # the cached engine: verified and unpickled once per bundle
+        engine, sha = _load(root, vid)
+        served.update(vid=vid, engine=engine, sha=sha)
+        return engine.bundle
+
+    # the chosen bundle, then, only if it is refused, the registry's fallback order
+    # (active, previously active newest first), then any other bundle listed
+    try:
+        result = Registry(root).load_last_good(picked, then=list(labels), load=load)
+    except NothingServable as exc:
+        for vid, why in exc.skipped:
+            st.error(f"Bundle {vid} was refused: {why}")
         st.error("No bundle in the registry passed verification; nothing can be shown.")
         return None
+    except RegistryError as exc:
+        st.error(f"The model registry cannot be read: {exc}")
+        return None
+    vid, engine, sha = served["vid"], served["engine"], served["sha"]
+    problems = [f"Bundle {skipped} was refused: {why}" for skipped, why in result.skipped]
     for p in problems:
         st.error(p + f" Showing bundle {vid} instead.")
     names = engine.models
@@ -217,8 +218,4 @@ def choose_model() -> Choice | None:
 
 def simulated_banner(choice: Choice) -> None:
     if choice.synthetic:
-        st.warning(
-            "**This model was trained on simulated patients**, not real ones. It demonstrates "
-            "the tool and must not be used for clinical decisions.",
-            icon=":material/science:",
-        )
+        st.warning(simulated_warning(lambda s: f"**{s}**"), icon=":material/science:")

@@ -1,4 +1,4 @@
-"""A crash-safe registry (issue 7, item 4): SIGKILL at any point leaves it consistent.
+"""A crash-safe registry: SIGKILL at any point leaves it consistent.
 
 Two complementary loops, each followed after every kill by the same checks
 (:func:`check_registry`): registry.json parses, every bundle it lists verifies, the active

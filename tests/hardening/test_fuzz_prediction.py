@@ -1,4 +1,4 @@
-"""Property-based tests of individual prediction (issue 7, item 2).
+"""Property-based tests of individual prediction.
 
 Any patient the schema allows, with any subset of inputs unknown, gets curves that start at
 1, never increase and stay in [0, 1], with a band that contains the estimate; conditional

@@ -1,4 +1,4 @@
-"""Property-based fuzzing of dataset and patient validation (issue 7, item 2).
+"""Property-based fuzzing of dataset and patient validation.
 
 Whatever arrives (any text or bytes as a CSV file, any DataFrame, any dict from the page),
 validation returns a ValidationReport and never raises; every error names its column and,

@@ -1,4 +1,4 @@
-"""Bundles that cannot be tampered with (issue 7, item 3), at the registry level.
+"""Bundles that cannot be tampered with, at the registry level.
 
 A flipped byte, a swapped file, a bundle from other library versions, a foreign pickle
 dropped into the registry: each is refused before anything is unpickled, with a clear

@@ -4,7 +4,7 @@ import shutil
 import pytest
 
 from model.bundle import BundleError
-from model.registry import Registry, RegistryError
+from model.registry import NothingServable, Registry, RegistryError
 
 
 def _add(registry, src, name):
@@ -76,3 +76,36 @@ def test_rows_list_newest_first_with_active_marker(registry):
     assert {r["version_id"] for r in rows} == {"a", "b", "c"}
     assert [r["version_id"] for r in rows if r["active"]] == ["b"]
     assert all(r["rows"] == 400 for r in rows)
+
+
+def test_load_last_good_starts_from_a_chosen_bundle_then_tries_the_others(registry):
+    registry.promote("a")
+    registry.promote("b")  # history: a ; active b
+    (registry.root / "c" / "report.json").write_text("{}")  # c altered
+    result = registry.load_last_good("c")
+    assert result.version_id == "b" and [vid for vid, _ in result.skipped] == ["c"]
+    # bundles never active are tried only when passed in `then`, after the history
+    (registry.root / "b" / "report.json").write_text("{}")
+    (registry.root / "a" / "report.json").write_text("{}")
+    with pytest.raises(NothingServable) as refused:
+        registry.load_last_good("c")
+    assert [vid for vid, _ in refused.value.skipped] == ["c", "b", "a"]
+
+
+def test_load_last_good_with_the_callers_loader(registry):
+    registry.promote("a")
+    calls = []
+
+    def load(vid):
+        calls.append(vid)
+        if vid == "b":
+            raise BundleError("b refused")
+        return registry.load(vid)
+
+    result = registry.load_last_good("b", then=["c", "b"], load=load)
+    assert calls == ["b", "a"] and result.version_id == "a"
+    assert result.skipped == [("b", "b refused")] and result.fell_back
+    registry.promote("c")
+    (registry.root / "c" / "report.json").write_text("{}")
+    result = registry.load_last_good(None, then=["c", "b", "a"])
+    assert result.version_id == "a" and [v for v, _ in result.skipped] == ["c"]

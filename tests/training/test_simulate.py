@@ -9,9 +9,9 @@ from lifelines import CoxPHFitter
 from sksurv.metrics import concordance_index_censored
 from typer.testing import CliRunner
 
+from model.kaplan_meier import KaplanMeier
 from model.validation import validate_dataset
 from training.cli import app
-from training.describe import KaplanMeier
 from training.simulate import (
     DEFAULT_WORLD,
     TRUTH_TIMES,

@@ -6,35 +6,15 @@ cached across sessions or logged, and it is never unpickled (only parsed as CSV 
 
 import hashlib
 
-import numpy as np
-import pandas as pd
 import streamlit as st
 
 from model.export import safe_csv
+from model.risk_groups import with_risk_thirds
 from model.validation import validate_dataset
+from reporting.cohort import problems_table, risk_group_summary
 from reporting.figures import km_figure
-from reporting.summary import fmt_percent
-from training.describe import KaplanMeier
 from ui.common import PLOT_CONFIG
 from ui.state import choose_model, simulated_banner
-
-GROUPS = ("lower risk third", "middle risk third", "higher risk third")
-
-
-def problems_frame(problems) -> pd.DataFrame:
-    return pd.DataFrame(
-        [
-            {
-                "severity": p.severity,
-                "row": p.row,
-                "file line": p.line,
-                "column": p.column,
-                "value": p.value,
-                "problem": p.message,
-            }
-            for p in problems
-        ]
-    ).astype({"row": "Int64", "file line": "Int64"})
 
 
 def score(choice, upload) -> dict:
@@ -46,16 +26,12 @@ def score(choice, upload) -> dict:
         return memo
     upload.seek(0)
     with st.spinner("Checking the file…"):
-        report = validate_dataset(upload, choice.schema, mode="predict")
-    result = {"key": key, "report": report, "preds": None}
-    if report.ok:
-        with st.spinner(f"Scoring {len(report.data)} patients…"):
-            preds = choice.engine.predict_table(report.data, choice.model)
-        cuts = np.quantile(preds["risk_score"], [1 / 3, 2 / 3])
-        preds.insert(
-            2, "risk_group", [GROUPS[int(np.searchsorted(cuts, r))] for r in preds["risk_score"]]
-        )
-        result["preds"] = preds
+        checked = validate_dataset(upload, choice.schema, mode="predict")
+    result = {"key": key, "checked": checked, "preds": None}
+    if checked.ok:
+        with st.spinner(f"Scoring {len(checked.data)} patients…"):
+            preds = choice.engine.predict_table(checked.data, choice.model)
+        result["preds"] = with_risk_thirds(preds)
     st.session_state["cohort.result"] = result
     return result
 
@@ -75,15 +51,15 @@ if choice is not None:
     upload = st.file_uploader("Patients (CSV)", type=["csv"], key="cohort.file")
     if upload is not None:
         result = score(choice, upload)
-        report = result["report"]
-        if report.problems:
-            errors = sum(p.severity == "error" for p in report.problems)
-            warns = len(report.problems) - errors
+        checked = result["checked"]
+        if checked.problems:
+            errors = sum(p.severity == "error" for p in checked.problems)
+            warns = len(checked.problems) - errors
             msg = f"{errors} error(s) and {warns} warning(s) in {upload.name}"
             (st.error if errors else st.warning)(
                 msg + (": fix them and upload the file again." if errors else ".")
             )
-            st.dataframe(problems_frame(report.problems), hide_index=True, key="cohort.problems")
+            st.dataframe(problems_table(checked.problems), hide_index=True, key="cohort.problems")
         preds = result["preds"]
         if preds is not None:
             st.subheader(f"Predictions for {len(preds)} patients")
@@ -96,44 +72,19 @@ if choice is not None:
                 key="cohort.download",
                 icon=":material/download:",
             )
-            data = report.data
-            has_outcome = (
-                schema.time.name in data
-                and schema.event.name in data
-                and data[schema.time.name].notna().all()
-                and data[schema.event.name].notna().all()
-            )
             st.subheader("Risk groups")
             st.caption(
                 "Thirds of the predicted risk score (cumulative hazard at "
                 f"{choice.bundle.risk_horizon:g} months) within this file."
             )
-            rows, km = [], []
-            for g in GROUPS:
-                idx = (preds["risk_group"] == g).to_numpy()
-                row = {
-                    "group": g,
-                    "patients": int(idx.sum()),
-                    "mean predicted S(36)": fmt_percent(float(preds.loc[idx, "surv_36"].mean())),
-                }
-                if has_outcome and idx.any():
-                    fit = KaplanMeier(data[schema.time.name][idx], data[schema.event.name][idx])
-                    row["observed S(36) (Kaplan-Meier)"] = fmt_percent(fit.survival_at(36)[0])
-                    row["deaths"] = int(data[schema.event.name][idx].sum())
-                    km.append(
-                        {
-                            "name": g,
-                            "time": fit.time,
-                            "survival": fit.surv,
-                            "lower": fit.lower,
-                            "upper": fit.upper,
-                        }
-                    )
-                rows.append(row)
-            st.table(pd.DataFrame(rows).set_index("group"))
-            if km:
+            groups = risk_group_summary(preds, checked.data, schema)
+            st.table(groups.table)
+            if groups.curves:
                 st.plotly_chart(
-                    km_figure(km, title="Observed survival by predicted risk group (Kaplan-Meier)"),
+                    km_figure(
+                        groups.curves,
+                        title="Observed survival by predicted risk group (Kaplan-Meier)",
+                    ),
                     key="cohort.km",
                     config=PLOT_CONFIG,
                 )

@@ -5,33 +5,13 @@ import streamlit as st
 
 from reporting.figures import prognosis_curve
 from reporting.pdf import compare_report
+from reporting.scenarios import starting_scenarios
 from reporting.summary import scenario_table
 from ui import common
 from ui.form import patient_form, show_problems
 from ui.state import choose_model, simulated_banner
 
 MAX_SCENARIOS = 4
-
-
-def presets(schema, reference: dict) -> list[tuple[str, dict]]:
-    """Starting scenarios: the reference patient under good and poor operative outcomes."""
-    outs = [o for o in schema.operative_outcomes if o["feature"] in schema.feature_names]
-    combos = [(True, True), (False, True), (True, False), (False, False)]
-    out = []
-    for flags in combos:
-        values, names = dict(reference), []
-        for o, good in zip(outs[:2], flags, strict=False):
-            f = schema.feature(o["feature"])
-            bad = [v for v in f.allowed_values if v not in o["good"]]
-            v = o["good"][0] if good or not bad else bad[0]
-            values[f.name] = v
-            names.append(
-                f.label_for(v).split(" - ")[0]
-                if f.kind == "ordinal"
-                else f"{f.name.upper()}: {f.label_for(v)}"
-            )
-        out.append((", ".join(names) or f"Scenario {len(out) + 1}", values))
-    return out
 
 
 choice = choose_model()
@@ -50,7 +30,7 @@ if choice is not None:
         key="cmp.n",
         persist_state="session",
     )
-    starts = presets(schema, choice.bundle.manifest.reference_patient)
+    starts = starting_scenarios(schema, choice.bundle.manifest.reference_patient)
     results = st.container()  # drawn above the scenario forms, filled once they are read
     tabs = st.tabs([f"Scenario {i + 1}" for i in range(n)])
     rows = []

@@ -7,15 +7,14 @@ from model.timeaxis import LANDMARKS
 from reporting import card
 from reporting.figures import calibration_figure
 from ui.common import PLOT_CONFIG
-from ui.state import choose_model, simulated_banner
-from ui.state import report as state_report
+from ui.state import choose_model, simulated_banner, validation_report
 
 choice = choose_model()
 st.title("Model card")
 if choice is not None:
     simulated_banner(choice)
     bundle, model = choice.bundle, choice.model
-    report = state_report(choice)
+    report = validation_report(choice)
     m = bundle.manifest
     st.markdown(f"**{choice.schema.title}** · {choice.model_label}")
     st.table(

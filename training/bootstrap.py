@@ -31,11 +31,12 @@ from sklearn.pipeline import Pipeline
 from tqdm.auto import tqdm
 
 from model.predict import survival_on_grid
+from model.timeaxis import LANDMARKS
 from training.metrics import performance
 
 __all__ = ["SCALAR_METRICS", "bootstrap_validation"]
 
-SCALAR_METRICS = ("harrell_c", "uno_c", "auc_12", "auc_36", "auc_60", "ibs", "ipa")
+SCALAR_METRICS = ("harrell_c", "uno_c", *(f"auc_{t}" for t in LANDMARKS), "ibs", "ipa")
 
 
 def _scalars(perf: dict) -> dict:

@@ -6,8 +6,8 @@ import pytest
 from model.predict import survival_on_grid
 from model.timeaxis import time_grid
 from model.validation import validate_dataset
+from training.bootstrap import bootstrap_validation
 from training.estimators import fit_quietly, make_rsf, round_times, survival_target
-from training.validation import bootstrap_validation
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,93 @@
+"""A scored cohort's tables: validation problems, and observed survival per risk group.
+
+The page's cohort view shows these; the risk groups themselves are
+:func:`model.risk_groups.risk_thirds`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from model.kaplan_meier import KaplanMeier
+from model.risk_groups import RISK_THIRDS
+from model.schema import Schema
+from model.timeaxis import RISK_HORIZON
+from reporting.summary import fmt_percent
+
+__all__ = ["RiskGroupSummary", "has_outcome", "problems_table", "risk_group_summary"]
+
+
+def problems_table(problems) -> pd.DataFrame:
+    """Validation problems, one row each: severity, row, file line, column, value, problem."""
+    return pd.DataFrame(
+        [
+            {
+                "severity": p.severity,
+                "row": p.row,
+                "file line": p.line,
+                "column": p.column,
+                "value": p.value,
+                "problem": p.message,
+            }
+            for p in problems
+        ]
+    ).astype({"row": "Int64", "file line": "Int64"})
+
+
+def has_outcome(data: pd.DataFrame, schema: Schema) -> bool:
+    """Whether every row has its observed time and event (so Kaplan-Meier can be drawn)."""
+    return (
+        schema.time.name in data
+        and schema.event.name in data
+        and bool(data[schema.time.name].notna().all())
+        and bool(data[schema.event.name].notna().all())
+    )
+
+
+@dataclass
+class RiskGroupSummary:
+    """Per risk group: the table shown, and the Kaplan-Meier curves (for
+    :func:`reporting.figures.km_figure`; empty without observed outcomes)."""
+
+    table: pd.DataFrame
+    curves: list[dict] = field(default_factory=list)
+
+
+def risk_group_summary(
+    predictions: pd.DataFrame, data: pd.DataFrame, schema: Schema
+) -> RiskGroupSummary:
+    """Patients, mean predicted and (with outcomes) observed survival at the risk horizon.
+
+    The groups are thirds of the risk score, the cumulative hazard at
+    :data:`model.timeaxis.RISK_HORIZON`; survival is summarised there too (a landmark,
+    so ``predictions`` has its ``surv_*`` column). ``predictions`` has a ``risk_group`` column (:func:`model.risk_groups.with_risk_thirds`)
+    and is row-aligned with ``data``, the validated cohort.
+    """
+    h = f"{RISK_HORIZON:g}"
+    observed = has_outcome(data, schema)
+    rows, curves = [], []
+    for g in RISK_THIRDS:
+        idx = (predictions["risk_group"] == g).to_numpy()
+        row = {
+            "group": g,
+            "patients": int(idx.sum()),
+            f"mean predicted S({h})": fmt_percent(float(predictions.loc[idx, f"surv_{h}"].mean())),
+        }
+        if observed and idx.any():
+            time, event = data[schema.time.name][idx], data[schema.event.name][idx]
+            fit = KaplanMeier(time, event)
+            row[f"observed S({h}) (Kaplan-Meier)"] = fmt_percent(fit.survival_at(RISK_HORIZON)[0])
+            row["deaths"] = int(event.sum())
+            curves.append(
+                {
+                    "name": g,
+                    "time": fit.time,
+                    "survival": fit.surv,
+                    "lower": fit.lower,
+                    "upper": fit.upper,
+                }
+            )
+        rows.append(row)
+    return RiskGroupSummary(pd.DataFrame(rows).set_index("group"), curves)
