@@ -14,12 +14,23 @@ st.set_page_config(
     },
 )
 
+from ui.state import offers_candidacy  # noqa: E402 (after set_page_config)
+
 PAGES = [
     st.Page(
         "ui/pages/calculator.py", title="Calculator", icon=":material/calculate:", default=True
     ),
-    st.Page(
-        "ui/pages/candidacy.py", title="Candidacy (before surgery)", icon=":material/stethoscope:"
+    # only for a schema that declares the outcomes of the operation a tumour board weighs
+    *(
+        [
+            st.Page(
+                "ui/pages/candidacy.py",
+                title="Candidacy (before surgery)",
+                icon=":material/stethoscope:",
+            )
+        ]
+        if offers_candidacy()
+        else []
     ),
     st.Page("ui/pages/compare.py", title="Compare scenarios", icon=":material/compare_arrows:"),
     st.Page("ui/pages/cohort.py", title="Score a cohort", icon=":material/groups:"),

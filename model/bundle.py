@@ -308,7 +308,7 @@ class Bundle:
         """The training data's typical patient (median or most common values), one row."""
         ref = pd.DataFrame([self.manifest.reference_patient])[self.schema.feature_names]
         for f in self.schema.features:
-            if f.kind != "categorical":
+            if not f.is_text:
                 ref[f.name] = pd.to_numeric(ref[f.name], errors="coerce").astype(float)
         return ref
 
@@ -330,7 +330,7 @@ class Bundle:
 
         probe = pd.DataFrame([{f.name: np.nan for f in self.schema.features}])
         for f in self.schema.features:
-            if f.kind == "categorical":
+            if f.is_text:
                 probe[f.name] = probe[f.name].astype(object)
         self._times = {name: event_times(m, probe) for name, m in self.models.items()}
 

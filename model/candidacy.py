@@ -103,10 +103,16 @@ def candidacy(
     row = patient[schema.feature_names].iloc[[0]].copy()
     for f in schema.stage_features("post"):
         row[f.name] = np.nan
+    if not schema.operative_outcomes:
+        raise ValueError(
+            f"the schema {schema.title!r} declares no outcomes of the operation, so there is "
+            "nothing to weigh before surgery"
+        )
     outcomes = [o for o in schema.operative_outcomes if o["feature"] in outcome_models]
     if not outcomes:
         raise ValueError(
-            "this bundle has no operative-outcome models; retrain it with this version"
+            "this bundle has no operative-outcome models (its training data may not show "
+            "both outcomes, or it was trained with an older version); retrain it"
         )
     probs = {
         o["feature"]: outcome_models[o["feature"]].probabilities(row).iloc[0] for o in outcomes

@@ -119,7 +119,7 @@ def parse_features(
     out, problems = {}, []
     for f in features:
         s = raw[f.name]
-        if f.kind == "categorical":
+        if f.is_text:
             missing = is_missing(s)
             out[f.name] = (
                 as_text(s).str.strip().where(~missing).astype(object).where(~missing, np.nan)

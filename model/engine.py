@@ -62,7 +62,7 @@ class Engine:
         for f in self.schema.features:
             if f.name not in X:
                 X[f.name] = np.nan
-            if f.kind == "categorical":
+            if f.is_text:
                 X[f.name] = X[f.name].astype(object).where(X[f.name].notna(), np.nan)
             else:
                 X[f.name] = pd.to_numeric(X[f.name]).astype(float)

@@ -336,7 +336,7 @@ def _value(name: str, patient: dict, schema: Schema):
     value = patient.get(name)
     if name not in schema.feature_names or value is None or _isna(value):
         return None
-    if schema.feature(name).kind == "categorical":
+    if schema.feature(name).is_text:
         return str(value)
     try:
         return float(value)
@@ -352,9 +352,11 @@ def _isna(value) -> bool:
 def _show(feature: Feature, value) -> str:
     if _isna(value) or value is None:
         return "unknown"
-    if feature.kind in ("binary", "ordinal"):
+    if feature.is_text:
+        pass
+    elif feature.kind in ("binary", "ordinal"):
         value = int(value) if float(value).is_integer() else value
-    elif feature.kind != "categorical":
+    else:
         return _num(float(value))
     return feature.label_for(value)
 
@@ -589,8 +591,8 @@ def _condition(name: str, spec, where: str, schema: Schema, problems: list[str])
     for key, v in bounds.items():
         if not _is_number(v):
             problems.append(f"{where}: {key!r} must be a number")
-    if bounds and feature is not None and feature.kind == "categorical":
-        problems.append(f"{where}: {name!r} is categorical; use 'in'")
+    if bounds and feature is not None and feature.is_text:
+        problems.append(f"{where}: {name!r} has text values; use 'in'")
     values = spec.get("in")
     if values is not None:
         if not isinstance(values, list) or not values:
@@ -605,7 +607,7 @@ def _condition(name: str, spec, where: str, schema: Schema, problems: list[str])
 
 def _check_values(feature: Feature, values: list, where: str, problems: list[str]) -> list:
     allowed = feature.allowed_values
-    if feature.kind == "categorical":
+    if feature.is_text:
         values = [str(v) for v in values]
     bad = [v for v in values if (v not in allowed if allowed else not _is_number(v))]
     if bad:

@@ -194,7 +194,7 @@ def reference_effects(
             variants.append(v)
         batch = pd.concat(variants, ignore_index=True)
         for f in schema.features:
-            if f.kind != "categorical":
+            if not f.is_text:
                 batch[f.name] = pd.to_numeric(batch[f.name]).astype(float)
         cum_haz = -np.log(np.clip(bundle.survival(batch, name)[:, i_h], 1e-12, 1.0))
         log_h = np.log(np.maximum(cum_haz, 1e-12))

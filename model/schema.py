@@ -9,6 +9,7 @@ schema with other variables works everywhere the default one does.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import math
@@ -56,7 +57,7 @@ class Feature:
         Human-readable name for forms and reports.
     kind : {"continuous", "integer", "binary", "categorical", "ordinal"}
         ``binary`` is coded 0/1; ``categorical`` has text levels; ``ordinal`` has
-        ordered integer levels (e.g. the CC score).
+        ordered levels, integers (e.g. the CC score) or text.
     stage : {"pre", "post"}
         Whether the value is known before surgery or only after it.
     help : str
@@ -68,8 +69,9 @@ class Feature:
         Values must be multiples of ``step`` (e.g. KPS in steps of 10).
     categories : tuple of str, optional
         Allowed text levels of a categorical feature; the first is the reference.
-    levels : tuple of int, optional
-        Allowed integer levels of an ordinal feature.
+    levels : tuple of int or of str, optional
+        Allowed levels of an ordinal feature: integers, or text levels in their order
+        (e.g. tumour grade "I", "II", "III").
     value_labels : dict, optional
         Display labels of categories or levels.
     transform : {None, "log1p"}
@@ -89,10 +91,17 @@ class Feature:
     max: float | None = None
     step: float | None = None
     categories: tuple[str, ...] | None = None
-    levels: tuple[int, ...] | None = None
+    levels: tuple[int, ...] | tuple[str, ...] | None = None
     value_labels: dict[Any, str] = field(default_factory=dict)
     transform: str | None = None
     nonlinear: bool = False
+
+    @property
+    def is_text(self) -> bool:
+        """Values are text (categories, or text levels of an ordinal), not numbers."""
+        return self.kind == "categorical" or (
+            self.kind == "ordinal" and bool(self.levels) and isinstance(self.levels[0], str)
+        )
 
     @property
     def allowed_values(self) -> tuple | None:
@@ -116,11 +125,11 @@ class Feature:
     def describe_allowed(self) -> str:
         """The allowed values in words, for error messages and help text."""
         if self.kind == "binary":
-            return "0 (no) or 1 (yes)"
+            return f"0 ({self.label_for(0)}) or 1 ({self.label_for(1)})"
         if self.kind == "categorical":
             return "one of " + ", ".join(repr(c) for c in self.categories)
         if self.kind == "ordinal":
-            return "one of " + ", ".join(str(v) for v in self.levels)
+            return "one of " + ", ".join(repr(v) if self.is_text else str(v) for v in self.levels)
         unit = f" {self.unit}" if self.unit and self.unit != "%" else (self.unit or "")
         text = f"{_fmt(self.min)} to {_fmt(self.max)}{unit}"
         if self.kind == "integer":
@@ -259,8 +268,51 @@ def load_schema(path: str | Path) -> Schema:
 _NUMERIC = ("continuous", "integer")
 
 
+# the keys each section may hold: anything else is a typo or a feature of another version
+TOP_KEYS = (
+    "name",
+    "version",
+    "title",
+    "id_column",
+    "time",
+    "event",
+    "features",
+    "interactions",
+    "operative_outcomes",
+)
+OUTCOME_KEYS = {"time": ("name", "label", "unit", "max"), "event": ("name", "label", "unit", "max")}
+FEATURE_KEYS = (
+    "name",
+    "label",
+    "kind",
+    "stage",
+    "help",
+    "unit",
+    "min",
+    "max",
+    "step",
+    "categories",
+    "category_labels",
+    "levels",
+    "level_labels",
+    "value_labels",
+    "transform",
+    "nonlinear",
+)
+OPERATIVE_OUTCOME_KEYS = ("feature", "good", "label")
+
+
+def _check_keys(d: dict, allowed, where: str, problems: list[str]) -> None:
+    for key in d:
+        if key not in allowed:
+            close = difflib.get_close_matches(str(key), allowed, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            problems.append(f"{where}: unknown key {key!r}{hint}; allowed: {', '.join(allowed)}")
+
+
 def _parse(raw: dict, source: str) -> Schema:
     problems: list[str] = []
+    _check_keys(raw, TOP_KEYS, "top level", problems)
     for key in ("name", "id_column", "time", "event", "features"):
         _need(raw, key, "top level", problems)
     _raise_if(problems, source)
@@ -308,6 +360,7 @@ def _parse_outcome_field(d, what: str, problems: list[str]) -> OutcomeField:
     if not isinstance(d, dict) or "name" not in d:
         problems.append(f"'{what}' must be a mapping with a 'name'")
         return OutcomeField(name=f"<{what}>", label=what)
+    _check_keys(d, OUTCOME_KEYS[what], f"'{what}'", problems)
     return OutcomeField(
         name=str(d["name"]),
         label=str(d.get("label", d["name"])),
@@ -332,6 +385,7 @@ def _parse_feature(fd: dict, i: int, problems: list[str]) -> Feature | None:
     """One feature, or None when its name, kind or stage is unusable (already reported)."""
     name = _need(fd, "name", f"feature {i}", problems)
     where = f"feature {name or i!r}"
+    _check_keys(fd, FEATURE_KEYS, where, problems)
     kind = _need(fd, "kind", where, problems)
     stage = _need(fd, "stage", where, problems)
     if kind is not None and kind not in KINDS:
@@ -372,7 +426,14 @@ def _parse_values(fd: dict, kind, transform, where: str, problems: list[str]):
     if kind == "categorical":
         return _parse_categories(fd, where, problems), None, _labels(fd, "category_labels", str)
     if kind == "ordinal":
-        return None, _parse_levels(fd, where, problems), _labels(fd, "level_labels", int)
+        levels = _parse_levels(fd, where, problems)
+        key_type = str if levels and isinstance(levels[0], str) else int
+        return None, levels, _labels(fd, "level_labels", key_type)
+    if kind == "binary":
+        labels = _labels(fd, "value_labels", int)
+        if set(labels) - {0, 1}:
+            problems.append(f"{where}: a binary feature's value_labels must be for 0 and 1")
+        return None, None, labels
     return None, None, {}
 
 
@@ -400,16 +461,23 @@ def _parse_categories(fd: dict, where: str, problems: list[str]) -> tuple[str, .
     return categories
 
 
-def _parse_levels(fd: dict, where: str, problems: list[str]) -> tuple[int, ...] | None:
+def _parse_levels(fd: dict, where: str, problems: list[str]) -> tuple | None:
+    """Integer levels (sorted), or text levels in the order written (e.g. grade I, II, III)."""
     lv = fd.get("levels")
-    if (
-        not isinstance(lv, list)
-        or len(lv) < 2
-        or not all(isinstance(v, int) and not isinstance(v, bool) for v in lv)
-    ):
-        problems.append(f"{where}: 'levels' must list at least two integers")
+    integers = isinstance(lv, list) and all(
+        isinstance(v, int) and not isinstance(v, bool) for v in lv
+    )
+    texts = isinstance(lv, list) and all(isinstance(v, str) and v.strip() for v in lv)
+    if not isinstance(lv, list) or len(lv) < 2 or not (integers or texts):
+        problems.append(
+            f"{where}: 'levels' must list at least two integers, or at least two text levels "
+            "in their order"
+        )
         return None
-    return tuple(sorted(lv))
+    if len(set(lv)) != len(lv):
+        problems.append(f"{where}: levels repeat a value")
+        return None
+    return tuple(sorted(lv)) if integers else tuple(lv)
 
 
 def _labels(fd: dict, key: str, value_type: type) -> dict:
@@ -458,6 +526,8 @@ def _parse_operative_outcome(o, by_name: dict[str, Feature], problems: list[str]
     """One outcome of the operation shown on the page: a post-operative feature with a
     finite set of values, some of them good."""
     name = o.get("feature") if isinstance(o, dict) else None
+    if isinstance(o, dict):
+        _check_keys(o, OPERATIVE_OUTCOME_KEYS, f"operative outcome {name!r}", problems)
     f = by_name.get(name)
     if f is None:
         problems.append(f"operative outcome {o!r}: 'feature' must name a feature")

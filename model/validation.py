@@ -383,7 +383,7 @@ def validate_patient(values: Mapping[str, Any], schema: Schema) -> ValidationRep
 
 def _plain_number(f: Feature, v) -> bool:
     """A value a float column holds exactly, for a feature coded as a number (or unknown)."""
-    if f.kind == "categorical":
+    if f.is_text:
         return False
     if v is None:
         return True
@@ -455,7 +455,7 @@ def _pandera_schema(schema: Schema, columns: list[str]) -> pa.DataFrameSchema:
     cols = {}
     for f in schema.features:
         if f.name in columns:
-            dtype = object if f.kind == "categorical" else float
+            dtype = object if f.is_text else float
             cols[f.name] = pa.Column(dtype, checks=_checks_for(f), nullable=True, coerce=False)
     if schema.time.name in columns:
         tmax = schema.time.max

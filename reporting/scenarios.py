@@ -15,7 +15,7 @@ __all__ = ["starting_scenarios", "value_name"]
 def value_name(f: Feature, value) -> str:
     """A short name for one value of an outcome feature, from its column name: "CC0" for
     a level of an ordinal score, "SAE: no" for a yes/no or a category."""
-    if f.kind == "ordinal":
+    if f.kind == "ordinal" and not f.is_text:
         return f"{f.name.upper()}{value}"
     return f"{f.name.upper()}: {f.label_for(value)}"
 

@@ -92,7 +92,7 @@ def value_text(f: Feature, v) -> str:
     if f.kind in ("continuous", "integer"):
         unit = f" {f.unit}" if f.unit and f.unit != "%" else (f.unit or "")
         return f"{float(v):g}{unit}"
-    if f.kind in ("binary", "ordinal"):
+    if f.kind == "binary" or (f.kind == "ordinal" and not f.is_text):
         return f.label_for(int(v))
     return f.label_for(v)
 

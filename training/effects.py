@@ -91,7 +91,7 @@ def _frame(ref: dict, schema: Schema, rows: list[dict]) -> pd.DataFrame:
     for i, r in enumerate(rows):
         df.at[i, r["feature"]] = r["value"]
     for f in schema.features:
-        if f.kind != "categorical":
+        if not f.is_text:
             df[f.name] = pd.to_numeric(df[f.name], errors="coerce").astype(float)
     return df[schema.feature_names]
 

@@ -64,7 +64,7 @@ def _numeric(f: Feature, key: str, default) -> float | None:
 def _choice(f: Feature, key: str, default):
     options = [None, *f.allowed_values]
     if default is not None and not (isinstance(default, float) and math.isnan(default)):
-        default = default if f.kind == "categorical" else int(default)
+        default = default if f.is_text else int(default)
     index = options.index(default) if default in options else 0
 
     def label(v):

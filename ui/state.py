@@ -15,7 +15,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from model.bundle import MANIFEST, sha256_file
+from model.bundle import MANIFEST, BundleError, read_manifest, sha256_file
 from model.default_build import LOG, PENDING, pending, retry_allowed
 from model.engine import Engine
 from model.registry import INDEX, NothingServable, Registry, RegistryError
@@ -89,6 +89,32 @@ def _pending(root: str, stamp) -> dict | None:
 @st.cache_data(max_entries=32, show_spinner=False)
 def _manifest_sha(path: str, stamp) -> str:
     return sha256_file(Path(path))
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _declares_operative_outcomes(path: str, stamp) -> bool | None:
+    try:
+        return bool(read_manifest(Path(path).parent).schema.get("operative_outcomes"))
+    except BundleError:
+        return None
+
+
+def offers_candidacy() -> bool:
+    """Whether the bundle the sidebar will show declares operative outcomes, read from its
+    manifest alone (the navigation is drawn before the bundle is loaded). When that cannot
+    be told, the page is offered and says itself why it cannot be used."""
+    root = models_root()
+    vid = st.session_state.get("bundle")
+    if vid is None:
+        try:
+            vid = Registry(root).active_id
+        except RegistryError:
+            return True
+    if not isinstance(vid, str) or vid.startswith(".") or "/" in vid:
+        return True
+    manifest = root / vid / MANIFEST
+    declared = _declares_operative_outcomes(str(manifest), _stamp(manifest))
+    return True if declared is None else declared
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)

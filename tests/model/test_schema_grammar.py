@@ -1,0 +1,154 @@
+"""What a researcher's schema may say: text ordinal levels, labelled yes/no values, and
+unknown keys refused with the allowed ones."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from model.schema import SchemaDefinitionError, default_schema_path, load_schema
+
+
+def _doc():
+    return yaml.safe_load(default_schema_path().read_text())
+
+
+def _write(tmp_path, doc):
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return path
+
+
+def _grade_and_albumin(doc):
+    doc["name"] = "centre_g"
+    doc["features"].append(
+        {
+            "name": "grade",
+            "label": "Tumour grade",
+            "kind": "ordinal",
+            "levels": ["I", "II", "III"],
+            "level_labels": {"I": "grade I (low)", "III": "grade III (high)"},
+            "stage": "pre",
+            "help": "Histological grade.",
+        }
+    )
+    doc["features"].append(
+        {
+            "name": "ascites",
+            "label": "Ascites",
+            "kind": "binary",
+            "value_labels": {0: "absent", 1: "present"},
+            "stage": "pre",
+            "help": "Ascites on imaging.",
+        }
+    )
+    return doc
+
+
+def test_text_ordinal_levels_keep_their_order_and_labels(tmp_path):
+    s = load_schema(_write(tmp_path, _grade_and_albumin(_doc())))
+    grade = s.feature("grade")
+    assert grade.levels == ("I", "II", "III")  # as written, not sorted as text
+    assert grade.is_text and grade.allowed_values == ("I", "II", "III")
+    assert grade.label_for("III") == "grade III (high)" and grade.label_for("II") == "II"
+    assert grade.describe_allowed() == "one of 'I', 'II', 'III'"
+    ascites = s.feature("ascites")
+    assert ascites.label_for(1) == "present" and ascites.label_for(0) == "absent"
+    assert ascites.describe_allowed() == "0 (absent) or 1 (present)"
+    assert load_schema(_write(tmp_path, s.to_dict())) == s  # round trip
+
+
+@pytest.mark.parametrize(
+    "where, key, expected",
+    [
+        ("top", "landmark", "top level: unknown key 'landmark'"),
+        ("feature", "mn", "feature 'age': unknown key 'mn' (did you mean 'min'?)"),
+        ("time", "units", "'time': unknown key 'units' (did you mean 'unit'?)"),
+        ("outcome", "goods", "operative outcome 'cc': unknown key 'goods' (did you mean 'good'?)"),
+    ],
+)
+def test_unknown_keys_are_named_with_the_allowed_ones(tmp_path, where, key, expected):
+    doc = _doc()
+    target = {
+        "top": doc,
+        "feature": doc["features"][0],
+        "time": doc["time"],
+        "outcome": doc["operative_outcomes"][0],
+    }[where]
+    target[key] = 1
+    with pytest.raises(SchemaDefinitionError) as err:
+        load_schema(_write(tmp_path, doc))
+    assert expected in str(err.value)
+    assert "allowed: " in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "levels, labels, expected",
+    [
+        (["I", 2], None, "at least two integers, or at least two text levels"),
+        (["I", "I"], None, "levels repeat a value"),
+        ([0, 1], {"2": "x"}, None),  # labels of unknown levels are harmless
+    ],
+)
+def test_malformed_ordinal_levels(tmp_path, levels, labels, expected):
+    doc = _doc()
+    f = next(f for f in doc["features"] if f["name"] == "cc")
+    f["levels"] = levels
+    f.pop("level_labels")
+    if labels:
+        f["level_labels"] = labels
+    doc["operative_outcomes"] = []
+    if expected is None:
+        load_schema(_write(tmp_path, doc))
+        return
+    with pytest.raises(SchemaDefinitionError, match=expected):
+        load_schema(_write(tmp_path, doc))
+
+
+def test_binary_labels_for_other_values_are_refused(tmp_path):
+    doc = _doc()
+    f = next(f for f in doc["features"] if f["name"] == "sae")
+    f["value_labels"] = {1: "yes", 2: "maybe"}
+    with pytest.raises(SchemaDefinitionError, match="value_labels must be for 0 and 1"):
+        load_schema(_write(tmp_path, doc))
+
+
+def test_a_text_ordinal_trains_validates_and_predicts(tmp_path, small_cohort):
+    """End to end: the data are checked against the levels, the model learns the grade's
+    effect, and the engine predicts for each grade and for an unknown one."""
+    from model.bundle import load_bundle
+    from model.engine import Engine
+    from model.validation import validate_dataset
+    from training.fit import FitOptions, fit_bundle
+
+    schema = load_schema(_write(tmp_path, _grade_and_albumin(_doc())))
+    data = small_cohort[2].data.copy()
+    rng = np.random.default_rng(5)
+    # grade made from the outcome itself, so that any model must give it an effect
+    short = (data["death"] == 1) & (data["os_months"] < 24)
+    grade = np.where(short, "III", np.where(data["os_months"] < 48, "II", "I"))
+    data["grade"] = np.where(rng.random(len(data)) < 0.1, "", grade)
+    data["ascites"] = (rng.random(len(data)) < 0.3).astype(int)
+    path = tmp_path / "centre.csv"
+    data.to_csv(path, index=False)
+
+    bad = data.copy()
+    bad.loc[3, "grade"] = "IV"
+    bad.to_csv(tmp_path / "bad.csv", index=False)
+    report = validate_dataset(tmp_path / "bad.csv", schema, mode="train")
+    assert any(p.column == "grade" and "'I', 'II', 'III'" in p.message for p in report.errors)
+
+    bundle = fit_bundle(
+        path,
+        schema,
+        tmp_path / "models",
+        FitOptions(models=("coxnet",), bootstrap=3, progress=False, n_jobs=1),
+    )
+    engine = Engine(load_bundle(bundle))
+    ref = engine.bundle.manifest.reference_patient
+    rows = [{**ref, "grade": g} for g in ("I", "II", "III", None)]
+    progs = engine.predict(pd.DataFrame(rows), contributions=True)
+    s36 = [p.at(36)[0] for p in progs]
+    assert s36[0] > s36[2], "higher grade, lower survival"
+    assert progs[3].unknown == ["grade"]
+    assert any(c["feature"] == "grade" for c in progs[1].contributions)
