@@ -29,7 +29,16 @@ import pandas as pd
 from model.bundle import Bundle
 from model.prognosis import BAND_METHOD, EFFECT_METHOD, Prognosis, reference_effects
 
-__all__ = ["FAMILIES", "NO_BAND", "CoxnetFamily", "Family", "ForestFamily", "family"]
+__all__ = [
+    "FAMILIES",
+    "HEADLINE_WORDS",
+    "NO_BAND",
+    "CoxnetFamily",
+    "Family",
+    "ForestFamily",
+    "family",
+    "headline_metrics",
+]
 
 NO_BAND = "none: the random survival forest has no uncertainty band in this version"
 
@@ -50,6 +59,9 @@ class Family(ABC):
     has_band: ClassVar[bool]
     band_method: ClassVar[str]
     contribution_method: ClassVar[str]
+    # which internal validation to headline: Harrell's optimism correction suits a model
+    # that does not memorise its training rows; a forest's stays optimistic (out-of-bag)
+    headline: ClassVar[str] = "corrected"
     additive_contributions: ClassVar[bool] = False
     no_band_note: ClassVar[str] = ""
     supports_candidacy: ClassVar[bool] = False
@@ -202,6 +214,7 @@ class ForestFamily(Family):
     has_band = False
     band_method = NO_BAND
     contribution_method = f"Random survival forest, {EFFECT_METHOD}."
+    headline = "out_of_bag"
     no_band_note = "no uncertainty interval for the random survival forest in this version"
 
     def predict(self, X: pd.DataFrame, contributions: bool = False) -> list[Prognosis]:
@@ -227,6 +240,25 @@ class ForestFamily(Family):
 
 
 FAMILIES: dict[str, type[Family]] = {f.name: f for f in (CoxnetFamily, ForestFamily)}
+
+
+HEADLINE_WORDS = {
+    "corrected": "bootstrap optimism-corrected",
+    "out_of_bag": "out-of-bag (each patient scored by bootstrap refits that did not see them)",
+}
+
+
+def headline_metrics(manifest, model: str) -> tuple[str, dict, dict | None]:
+    """The honest internal-validation figures of ``model``: (which, metrics, intervals).
+
+    ``which`` is "corrected" or "out_of_bag" (see :attr:`Family.headline`); intervals are
+    recorded for the corrected figures only.
+    """
+    m = manifest.metrics.get(model) or {}
+    which = FAMILIES[model].headline if model in FAMILIES else "corrected"
+    if not m.get(which):
+        which = "corrected"
+    return which, m.get(which) or {}, (m.get("ci") or None) if which == "corrected" else None
 
 
 def family(name: str) -> type[Family]:

@@ -324,15 +324,15 @@ class Registry:
         for vid in reg["bundles"]:
             row = {"version_id": vid, "active": vid == reg["active"]}
             try:
+                from model.families import headline_metrics  # numpy and pandas: when listing
+
                 doc = read_manifest(self.root / vid)
                 row.update(
                     created=doc.created,
                     default_model=doc.default_model,
                     models=list(doc.models),
                     rows=doc.training_data.rows,
-                    harrell_c=doc.metrics.get(doc.default_model, {})
-                    .get("corrected", {})
-                    .get("harrell_c"),
+                    harrell_c=headline_metrics(doc, doc.default_model)[1].get("harrell_c"),
                 )
             except BundleError:
                 row["problem"] = "manifest unreadable"

@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from model.bundle import Bundle
+from model.families import HEADLINE_WORDS, headline_metrics
 from model.schema import Schema
 from reporting.wording import INTENDED_USERS, METRIC_LABELS, NOT_FOR
 
@@ -61,16 +62,16 @@ def metrics_table(report: dict, model: str) -> pd.DataFrame:
 
 def c_index_text(bundle: Bundle, model: str) -> str:
     """The headline discrimination figure, e.g. for a report's footer."""
-    m = bundle.manifest.metrics.get(model) or {}
-    c = (m.get("corrected") or {}).get("harrell_c")
+    which, figures, intervals = headline_metrics(bundle.manifest, model)
+    c = figures.get("harrell_c")
     if c is None:
         return "validation C-index not recorded"
-    ci = (m.get("ci") or {}).get("harrell_c")
-    n = m.get("n_boot")
+    ci = (intervals or {}).get("harrell_c")
+    n = (bundle.manifest.metrics.get(model) or {}).get("n_boot")
     text = f"Harrell C {c:.3f}"
     if ci:
         text += f" (95 % interval {ci[0]:.3f} to {ci[1]:.3f})"
-    return text + f", bootstrap optimism-corrected{f' over {n} resamples' if n else ''}"
+    return text + f", {HEADLINE_WORDS[which]}{f' over {n} resamples' if n else ''}"
 
 
 def training_text(bundle: Bundle) -> str:
@@ -79,9 +80,9 @@ def training_text(bundle: Bundle) -> str:
     kind = "SIMULATED patients" if d.synthetic else "patients"
     parts = [f"{d.rows} {kind} ({d.file})", f"{d.deaths} deaths"]
     if d.median_followup_months is not None:
-        parts.append(f"median follow-up {d.median_followup_months:g} months")
+        parts.append(f"median follow-up {d.median_followup_months:.1f} months")
     if d.km_median_months is not None:
-        parts.append(f"Kaplan-Meier median survival {d.km_median_months:g} months")
+        parts.append(f"Kaplan-Meier median survival {d.km_median_months:.1f} months")
     return "Trained on " + ", ".join(parts) + "."
 
 

@@ -190,14 +190,15 @@ def fit(
     except (ValueError, DataValidationError, BundleError, RegistryError) as exc:
         _fail(str(exc))
     from model.bundle import read_manifest
+    from model.families import HEADLINE_WORDS, headline_metrics
 
     manifest = read_manifest(path)
     default = manifest.default_model
-    corrected = manifest.metrics[default]["corrected"]
+    which, figures, _ = headline_metrics(manifest, default)
     typer.echo(f"bundle {manifest.version_id} written to {path}")
     typer.echo(
-        f"default model: {default}; optimism-corrected Harrell C {corrected['harrell_c']:.3f}, "
-        f"Uno C {corrected['uno_c']:.3f}; report: {path / 'report.html'}"
+        f"default model: {default}; {HEADLINE_WORDS[which].split(' (')[0]} Harrell C "
+        f"{figures['harrell_c']:.3f}, Uno C {figures['uno_c']:.3f}; report: {path / 'report.html'}"
     )
     typer.echo(
         "active: yes"

@@ -131,3 +131,16 @@ def test_bundle_round_trip(small_bundle, engine, patients, family_name):
 def test_unknown_family_is_named(engine):
     with pytest.raises(ValueError, match="has no model 'cart'; it has coxnet, rsf"):
         engine.predict(engine.bundle.reference_patient(), "cart")
+
+
+def test_headline_figures_are_the_honest_ones(engine, family_name):
+    """A forest nearly memorises its rows, so its optimism-corrected C stays optimistic:
+    the headline (footer, model card, CLI, models list) is its out-of-bag figure."""
+    from reporting.card import c_index_text
+
+    m = engine.bundle.manifest.metrics[family_name]
+    which = FAMILIES[family_name].headline
+    text = c_index_text(engine.bundle, family_name)
+    assert f"Harrell C {m[which]['harrell_c']:.3f}" in text
+    assert ("out-of-bag" in text) == (family_name == "rsf")
+    assert ("optimism-corrected" in text) == (family_name == "coxnet")

@@ -47,7 +47,9 @@ def test_report_covers_tripod_items(small_bundle):
             # around the same quantity, not centred elsewhere
             assert lo < hi and abs((lo + hi) / 2 - v["corrected"][k]) < (hi - lo) + 0.02, (model, k)
         assert set(rep["calibration"][model]) == {"12", "36", "60"}
-    assert rep["synthetic_training_data"] is False  # a temporary file, not data/synthetic
+    # simulated patients, declared so by the simulator beside the file (in a temporary
+    # folder: the folder's name no longer decides)
+    assert rep["synthetic_training_data"] is True
     html = (small_bundle / "report.html").read_text()
     for text in (
         "Calibration at 36 months",
