@@ -34,6 +34,7 @@ from pathlib import Path
 
 from _common import ROOT, table, write_result
 
+from model.bundle import read_manifest
 from tests.ui.browser import TABLE_JS, browser, free_port, server_args
 
 BAND_JS = (
@@ -100,7 +101,7 @@ def first_curve(page, url: str, run: Run) -> tuple[float, str]:
 def active_models(models: Path) -> list[str]:
     try:
         vid = json.loads((models / "registry.json").read_text())["active"]
-        return list(json.loads((models / vid / "manifest.json").read_text())["models"])
+        return list(read_manifest(models / vid).models)
     except (OSError, ValueError, KeyError, TypeError):
         return []
 

@@ -10,7 +10,6 @@ size on disk (and per model file), and the time to load and verify it.
 from __future__ import annotations
 
 import argparse
-import json
 import resource
 import subprocess
 import sys
@@ -20,6 +19,7 @@ from pathlib import Path
 
 from _common import ROOT, table, write_result
 
+from model.bundle import read_manifest
 from model.registry import Registry
 
 
@@ -52,7 +52,7 @@ def main() -> None:
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     registry = Registry(reg)
     path = registry.root / registry.active_id
-    manifest = json.loads((path / "manifest.json").read_text())
+    manifest = read_manifest(path)
     sizes = {p.name: p.stat().st_size / 1e6 for p in path.iterdir()}
     loads = []
     for _ in range(args.loads):
@@ -71,7 +71,7 @@ def main() -> None:
     ]
     print(f"{Path(args.data).name}, bootstrap {args.bootstrap}, 2 worker processes")
     print(table(["measure", "value", "target"], rows))
-    print("steps (s): " + ", ".join(f"{k} {v}" for k, v in manifest["timings_seconds"].items()))
+    print("steps (s): " + ", ".join(f"{k} {v}" for k, v in manifest.timings_seconds.items()))
     out = write_result(
         "training",
         {
@@ -81,7 +81,7 @@ def main() -> None:
             "peak_memory_mb": peak_mb,
             "file_sizes_mb": sizes,
             "load_seconds": loads,
-            "steps_seconds": manifest["timings_seconds"],
+            "steps_seconds": manifest.timings_seconds,
         },
     )
     print(f"wrote {out}")

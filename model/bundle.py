@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from model.errors import HipecError
 from model.fileio import atomic_write_json, pid_alive
 from model.fileio import fsync_path as _fsync  # by this name: tests make it fail
 from model.manifest import Manifest, ManifestError
@@ -59,7 +60,7 @@ PINNED_LIBRARIES = ("scikit-learn", "scikit-survival", "numpy", "scipy", "pandas
 COMPRESSION = ("lz4", 3)
 
 
-class BundleError(RuntimeError):
+class BundleError(HipecError, RuntimeError):
     """A bundle cannot be used: missing, altered, or made with other library versions."""
 
 

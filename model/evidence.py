@@ -21,6 +21,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from model.errors import HipecError
 from model.schema import Feature, Schema, default_schema, default_schema_path
 
 __all__ = [
@@ -70,7 +71,7 @@ _FIGURE_KEYS = ("group", "measure", "years", "value", "interval", "note", "sourc
 _CONDITION_KEYS = ("min", "max", "above", "below", "in")
 
 
-class EvidenceDefinitionError(ValueError):
+class EvidenceDefinitionError(HipecError, ValueError):
     """An evidence file itself is malformed (not the patient it is applied to)."""
 
 

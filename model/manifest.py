@@ -11,10 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
+from model.errors import HipecError
+
 __all__ = ["Manifest", "ManifestError", "ModelEntry", "TrainingData"]
 
 
-class ManifestError(ValueError):
+class ManifestError(HipecError, ValueError):
     """A manifest lacks a key or holds a value of the wrong type."""
 
 

@@ -38,6 +38,7 @@ from model.bundle import (
     sha256_file,
     verify_bundle,
 )
+from model.errors import HipecError
 from model.fileio import atomic_write_json, locked
 
 __all__ = ["LoadResult", "NothingServable", "Registry", "RegistryError"]
@@ -46,7 +47,7 @@ INDEX = "registry.json"
 LOCK = ".lock"
 
 
-class RegistryError(RuntimeError):
+class RegistryError(HipecError, RuntimeError):
     """A registry operation cannot be done (unknown id, nothing to roll back to, ...)."""
 
 

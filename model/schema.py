@@ -19,6 +19,8 @@ from typing import Any, Literal
 
 import yaml
 
+from model.errors import HipecError
+
 __all__ = [
     "KINDS",
     "STAGES",
@@ -41,7 +43,7 @@ Stage = Literal["pre", "post"]
 _SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
 
 
-class SchemaDefinitionError(ValueError):
+class SchemaDefinitionError(HipecError, ValueError):
     """A schema file itself is malformed (not the data it describes)."""
 
 

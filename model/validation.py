@@ -41,6 +41,7 @@ from model.cells import (
     show,
 )
 from model.csvfile import read_table, with_lines
+from model.errors import HipecError
 from model.problems import Problem
 from model.schema import Feature, Schema
 
@@ -60,7 +61,7 @@ _MAX_OTHER_ROWS = 5  # other rows named in a duplicate-id message
 _SEPARATORS = (";", "\t", "|")  # what a spreadsheet may put between values instead of ","
 
 
-class DataValidationError(ValueError):
+class DataValidationError(HipecError, ValueError):
     """Raised when data has errors; ``problems`` lists all of them."""
 
     def __init__(self, problems: list[Problem], what: str = "data"):

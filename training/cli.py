@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from model.bundle import sha256_file
+from model.errors import HipecError
 from model.fileio import atomic_write_bytes, atomic_write_text
 from model.schema import Schema, SchemaDefinitionError, default_schema, load_schema
 from model.validation import DataValidationError, validate_dataset
@@ -182,12 +183,10 @@ def fit(
         progress=not quiet,
         command=" ".join(["python -m training", *sys.argv[1:]]),
     )
-    from model.bundle import BundleError
-    from model.registry import RegistryError
 
     try:
         path = fit_bundle(data, sch, out, options, validated=df)
-    except (ValueError, DataValidationError, BundleError, RegistryError) as exc:
+    except (ValueError, HipecError) as exc:
         _fail(str(exc))
     from model.bundle import read_manifest
     from model.families import HEADLINE_WORDS, headline_metrics
@@ -234,8 +233,7 @@ def default(
     What `scripts/start.sh` runs. With an active bundle that verifies it fits nothing (and
     starts an unfinished step 2 again).
     """
-    from model.bundle import BundleError
-    from model.registry import Registry, RegistryError
+    from model.registry import Registry
     from training.default import (
         DEFAULT_DATA,
         LOG,
@@ -291,7 +289,7 @@ def default(
                     "as a new bundle when they are ready."
                 )
         typer.echo(f"active bundle: {Registry(out).active_id}")
-    except (ValueError, DataValidationError, BundleError, RegistryError, OSError) as exc:
+    except (ValueError, HipecError, OSError) as exc:
         _fail(str(exc))
 
 
@@ -385,12 +383,11 @@ def models_register(
     out: RegistryOption = Path("models"),
 ) -> None:
     """Record a complete bundle folder that was never registered (not made active)."""
-    from model.bundle import BundleError
-    from model.registry import Registry, RegistryError
+    from model.registry import Registry
 
     try:
         Registry(out).register(out / version_id)
-    except (RegistryError, BundleError, OSError) as exc:
+    except (HipecError, OSError) as exc:
         _fail(str(exc))
     typer.echo(
         f"registered {version_id} (not active; make it so with: python -m training models "
@@ -404,12 +401,11 @@ def models_promote(
     out: RegistryOption = Path("models"),
 ) -> None:
     """Make a bundle active (after verifying it)."""
-    from model.bundle import BundleError
-    from model.registry import Registry, RegistryError
+    from model.registry import Registry
 
     try:
         Registry(out).promote(version_id)
-    except (RegistryError, BundleError) as exc:
+    except HipecError as exc:
         _fail(str(exc))
     typer.echo(f"active bundle: {version_id}")
 
@@ -417,12 +413,11 @@ def models_promote(
 @models_app.command("rollback")
 def models_rollback(out: RegistryOption = Path("models")) -> None:
     """Re-activate the previously active bundle."""
-    from model.bundle import BundleError
-    from model.registry import Registry, RegistryError
+    from model.registry import Registry
 
     try:
         vid = Registry(out).rollback()
-    except (RegistryError, BundleError) as exc:
+    except HipecError as exc:
         _fail(str(exc))
     typer.echo(f"active bundle: {vid}")
 
@@ -430,8 +425,7 @@ def models_rollback(out: RegistryOption = Path("models")) -> None:
 @models_app.command("active")
 def models_active(out: RegistryOption = Path("models")) -> None:
     """Print the active bundle's id after verifying it; exit 1 if there is none or it is broken."""
-    from model.bundle import BundleError
-    from model.registry import Registry, RegistryError
+    from model.registry import Registry
 
     reg = Registry(out)
     try:
@@ -439,7 +433,7 @@ def models_active(out: RegistryOption = Path("models")) -> None:
         if vid is None:
             _fail(f"no active bundle in {out}")
         reg.verify(vid)
-    except (RegistryError, BundleError) as exc:
+    except HipecError as exc:
         _fail(str(exc))
     typer.echo(vid)
 

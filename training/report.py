@@ -39,7 +39,9 @@ def _clean(o):
     return o
 
 
-def build_report(manifest: Manifest, summary, tuned, validation, extras, dca, folds) -> tuple[str, str]:
+def build_report(
+    manifest: Manifest, summary, tuned, validation, extras, dca, folds
+) -> tuple[str, str]:
     """Return (report.json text, report.html text)."""
     models = list(tuned)
     doc = {
@@ -206,8 +208,15 @@ def _html(doc: dict, manifest: Manifest, dca: pd.DataFrame | None) -> str:
             ],
         )
     )
-    if "coxnet" in cv["models"]:
-        cands = pd.DataFrame(cv["models"]["coxnet"]["candidates"])
+    # a penalty path (l1 ratio x penalty), whichever family tuned one
+    paths = [
+        m
+        for m in models
+        if cv["models"][m]["candidates"]
+        and {"l1_ratio", "alpha"} <= set(cv["models"][m]["candidates"][0])
+    ]
+    for m in paths:
+        cands = pd.DataFrame(cv["models"][m]["candidates"])
         f = go.Figure()
         for i, (l1, g) in enumerate(cands.groupby("l1_ratio")):
             f.add_scatter(
@@ -220,7 +229,7 @@ def _html(doc: dict, manifest: Manifest, dca: pd.DataFrame | None) -> str:
             )
         f.update_xaxes(type="log", title="penalty (alpha)")
         f.update_yaxes(title="cross-validated Uno C")
-        f.update_layout(title="Penalised Cox: tuning")
+        f.update_layout(title=f"{_LABELS[m]}: tuning")
         parts.append(fig(f))
 
     parts.append("<h2>Internal validation (bootstrap optimism correction)</h2>")
@@ -262,9 +271,7 @@ def _html(doc: dict, manifest: Manifest, dca: pd.DataFrame | None) -> str:
     cal_rows = []
     for h in LANDMARKS:
         shown = {
-            _LABELS[m]: doc["calibration"][m]
-            for m in models
-            if doc["calibration"][m].get(str(h))
+            _LABELS[m]: doc["calibration"][m] for m in models if doc["calibration"][m].get(str(h))
         }
         for m in models:
             cal = doc["calibration"][m].get(str(h))
