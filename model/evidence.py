@@ -19,10 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
 from model.errors import HipecError
-from model.schema import Feature, Schema, default_schema, default_schema_path
+from model.schema import Feature, Schema, default_schema, default_schema_path, read_yaml
 
 __all__ = [
     "MEASURES",
@@ -379,12 +378,7 @@ def load_evidence(path: str | Path, schema: Schema) -> Evidence:
         With every problem found, each naming the file and the system.
     """
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise EvidenceDefinitionError(f"evidence file not found: {path}") from None
-    except yaml.YAMLError as exc:
-        raise EvidenceDefinitionError(f"evidence file {path} is not valid YAML: {exc}") from None
+    raw = read_yaml(path, "evidence", EvidenceDefinitionError)
     problems: list[str] = []
     evidence = _parse(raw, schema, path, problems)
     if problems:

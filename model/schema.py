@@ -244,6 +244,16 @@ def default_schema() -> Schema:
     return load_schema(default_schema_path())
 
 
+def read_yaml(path: Path, what: str, error: type[Exception]):
+    """A declaration file's YAML, or ``error`` saying the file is missing or not YAML."""
+    try:
+        return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise error(f"{what} file not found: {path}") from None
+    except yaml.YAMLError as exc:
+        raise error(f"{what} file {path} is not valid YAML: {exc}") from None
+
+
 def load_schema(path: str | Path) -> Schema:
     """Read and check a schema file.
 
@@ -253,12 +263,7 @@ def load_schema(path: str | Path) -> Schema:
         With every problem found in the file.
     """
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SchemaDefinitionError(f"schema file not found: {path}") from None
-    except yaml.YAMLError as exc:
-        raise SchemaDefinitionError(f"schema file {path} is not valid YAML: {exc}") from None
+    raw = read_yaml(path, "schema", SchemaDefinitionError)
     if not isinstance(raw, dict):
         raise SchemaDefinitionError(f"schema file {path} must hold a mapping at the top level")
     return _parse(raw, source=str(path))
