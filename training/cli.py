@@ -130,10 +130,25 @@ def describe(
     df = load_valid(data, sch, mode="outcome")
     result = describe_cohort(df, sch)
     result["source"] = {"file": str(data), "sha256": sha256_file(data)}
+    result["sample_size"] = _sample_size(df, sch)
     if as_json:
         typer.echo(json.dumps(result, indent=2))
     else:
         typer.echo(format_description(result, title=f"Cohort {data.name} ({sch.title})"))
+        if result["sample_size"] is not None:
+            from training.adequacy import format_sample_size
+
+            typer.echo("\n" + format_sample_size(result["sample_size"]))
+
+
+def _sample_size(df, schema: Schema) -> dict | None:
+    """Riley's criteria for the cohort and the Cox design (None without events)."""
+    from training.adequacy import cohort_sample_size
+
+    try:
+        return cohort_sample_size(df, schema).to_dict()
+    except ValueError:
+        return None
 
 
 def main() -> None:
