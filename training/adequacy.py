@@ -82,15 +82,16 @@ def cohort_sample_size(
     return assess(n, events, person_time, DECISION_HORIZON, parameters, r2_cs, r2_source)
 
 
-def fitted_sample_size(data: pd.DataFrame, schema: Schema, coxnet=None) -> dict:
+def fitted_sample_size(data: pd.DataFrame, schema: Schema, models: dict | None = None) -> dict:
     """What ``fit`` reports: the parameters the data support and those the model spends.
 
-    With the fitted Cox pipeline the anticipated R² is its apparent Cox-Snell R² (from the
-    partial likelihood of its linear predictor, penalised, on these data) and the design is
-    its own; without it, the conservative default and the design counted from the data.
-    The conservative figure is always given beside it.
+    With a fitted Cox pipeline among ``models`` (name -> pipeline; the one whose last step
+    has coefficients) the anticipated R² is its apparent Cox-Snell R² (from the partial
+    likelihood of its penalised linear predictor on these data) and the design is its own;
+    without one, the conservative default and the design counted from the data. The
+    conservative figure is always given beside it.
     """
-    n, events, person_time = _follow_up(data, schema)
+    coxnet = next((m for m in (models or {}).values() if hasattr(m[-1], "coef_")), None)
     out: dict = {"source": SOURCE, "timepoint": DECISION_HORIZON}
     model_r2 = None
     if coxnet is not None:
@@ -186,6 +187,16 @@ def format_sample_size(d: dict) -> str:
     return "\n".join([title, "-" * len(title)] + [f"{a:<{width}}{b}" for a, b in rows])
 
 
+def _short_of_precision(s: dict) -> str:
+    if s["precision_met"]:
+        return ""
+    return (
+        f" (criteria i and ii alone: "
+        f"{min(s['max_parameters_shrinkage'], s['max_parameters_optimism'])}; the overall "
+        f"risk needs {s['n_precision']:,} patients)"
+    )
+
+
 def sample_size_lines(d: dict) -> list[str]:
     """Lines for ``fit``'s summary (``d``: :func:`fitted_sample_size`)."""
     s, c = d["assessment"], d["conservative"]
@@ -195,8 +206,9 @@ def sample_size_lines(d: dict) -> list[str]:
         else ""
     )
     lines = [
-        f"sample size ({SOURCE}): the data support {d['supported']} candidate parameters at "
-        f"Cox-Snell R² {s['r2_cs']:.3f} ({s['r2_source']})"
+        f"sample size ({SOURCE}): the data support {d['supported']} candidate parameters"
+        + _short_of_precision(s)
+        + f" at Cox-Snell R² {s['r2_cs']:.3f} ({s['r2_source']})"
         + (
             f", {c['max_parameters']} at the conservative {c['r2_cs']:.3f}"
             if s["r2_cs"] != c["r2_cs"]

@@ -220,6 +220,17 @@ def fit(
         else f"not active; make it so with: python -m training models promote {manifest.version_id}"
         + (f" --out {out}" if out != Path("models") else "")
     )
+    _echo_sample_size(path)
+
+
+def _echo_sample_size(path: Path) -> None:
+    """The parameters the data support and the model spends; a warning (stderr) when short."""
+    from training.adequacy import sample_size_lines
+
+    report = json.loads((path / "report.json").read_text(encoding="utf-8"))
+    if report.get("sample_size"):
+        for line in sample_size_lines(report["sample_size"]):
+            typer.echo(line, err=line.startswith("warning:"))
 
 
 @app.command()

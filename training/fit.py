@@ -20,6 +20,7 @@ from model.registry import Registry
 from model.schema import Schema
 from model.timeaxis import DECISION_HORIZON, LANDMARKS, RISK_HORIZON, time_grid
 from model.validation import validate_dataset
+from training.adequacy import fitted_sample_size, sample_size_html
 from training.bootstrap import bootstrap_validation
 from training.describe import describe_cohort
 from training.effects import contrasts, reference_patient
@@ -230,6 +231,8 @@ def fit_bundle(
         d.y, {m: r.extras["risk_36"] for m, r in trained.items()}, DECISION_HORIZON
     )
     summary = describe_cohort(df, schema)
+    sample_size = fitted_sample_size(df, schema, {m: r.final for m, r in trained.items()})
+    sections = {"sample_size": (sample_size, sample_size_html(sample_size))}
     manifest = _manifest(data_path, d, trained, summary, options)
     report_json, report_html = build_report(
         manifest=manifest,
@@ -239,6 +242,7 @@ def fit_bundle(
         extras={m: r.extras for m, r in trained.items()},
         dca=dca,
         folds=len(d.folds),
+        sections=sections,
     )
     options.timings["total_before_write"] = time.perf_counter() - t_start
     manifest = manifest.replace(

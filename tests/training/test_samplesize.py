@@ -124,3 +124,35 @@ def test_describe_appends_the_block_and_keeps_every_line_before_it(cohort_110_pa
     s = d["sample_size"]
     assert (s["parameters"], s["events"], s["max_parameters_optimism"]) == (36, 70, 5)
     assert s["events_per_parameter"] == pytest.approx(70 / 36)
+
+
+def test_fit_reports_what_the_data_support_and_what_the_model_spends(small_bundle):
+    rep = json.loads((small_bundle / "report.json").read_text())
+    s = rep["sample_size"]
+    manifest = json.loads((small_bundle / "manifest.json").read_text())
+    assert s["design_columns"] == 36 and 0 < s["nonzero_coefficients"] <= 36
+    assert s["assessment"]["n"] == manifest["training_data"]["rows"] == 400
+    assert "apparent Cox-Snell R²" in s["assessment"]["r2_source"]
+    assert 0 < s["model_r2_cs"] < s["assessment"]["max_r2_cs"]
+    assert "conservative" in s["conservative"]["r2_source"]
+    assert s["supported"] == s["assessment"]["max_parameters"]
+    assert (s["warning"] is None) == s["assessment"]["adequate"]
+    html = (small_bundle / "report.html").read_text()
+    assert "<h2>Sample size</h2>" in html and "Patients needed for 36" in html
+    assert html.index("<h2>Sample size</h2>") < html.index("<h2>Limitations</h2>")
+
+
+def test_cli_fit_states_the_sample_size_and_warns_when_short(tmp_path):
+    from training.simulate import simulate_cohort
+
+    data = tmp_path / "c.csv"
+    simulate_cohort(150, seed=12).data.to_csv(data, index=False)
+    res = runner.invoke(
+        app,
+        ["fit", "--data", str(data), "--out", str(tmp_path / "m"), "--models", "coxnet"]
+        + ["--bootstrap", "2", "--quiet"],
+    )
+    assert res.exit_code == 0, res.output
+    assert "sample size (Riley et al., BMJ 2020;368:m441): the data support" in res.stdout
+    assert "the Cox design spends 36" in res.stdout
+    assert "warning: the Cox design has 36 candidate parameters" in res.stderr
