@@ -128,7 +128,9 @@ class Manifest:
     """What a bundle is: provenance, settings, metrics and the hash of every file.
 
     The last four fields (``format``, ``artifacts``, ``libraries``, ``files``) are filled
-    in when the bundle is written (:func:`model.bundle.write_bundle`).
+    in when the bundle is written (:func:`model.bundle.write_bundle`). ``parent`` names the
+    bundle an updated one came from (``version_id``, ``manifest_sha256``, ``method``:
+    ``python -m training update``); it is absent from the JSON of every other bundle.
     """
 
     version_id: str
@@ -147,6 +149,7 @@ class Manifest:
     seed: int
     command: str
     timings_seconds: dict = field(default_factory=dict)
+    parent: dict | None = None
     format: int | None = None
     artifacts: dict[str, str] = field(default_factory=dict)
     libraries: dict[str, str] = field(default_factory=dict)
@@ -180,6 +183,7 @@ class Manifest:
             seed=_need(doc, "seed", int, where),
             command=_need(doc, "command", str, where),
             timings_seconds=doc.get("timings_seconds") or {},
+            parent=_need(doc, "parent", dict, where) if "parent" in doc else None,
             format=fmt if isinstance(fmt, int) and not isinstance(fmt, bool) else None,
             artifacts=_need(doc, "artifacts", dict, where) if "artifacts" in doc else {},
             libraries=_need(doc, "libraries", dict, where) if "libraries" in doc else {},
@@ -203,7 +207,7 @@ class Manifest:
                 value = {k: m.to_dict() for k, m in value.items()}
             elif f.name == "grid_months":
                 value = list(value)
-            elif f.name == "format" and value is None:
+            elif f.name in ("format", "parent") and value is None:
                 continue
             doc[f.name] = value
         return doc

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from enum import Enum
+from enum import Enum, StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -131,10 +131,25 @@ def describe(
     df = load_valid(data, sch, mode="outcome")
     result = describe_cohort(df, sch)
     result["source"] = {"file": str(data), "sha256": sha256_file(data)}
+    result["sample_size"] = _sample_size(df, sch)
     if as_json:
         typer.echo(json.dumps(result, indent=2))
     else:
         typer.echo(format_description(result, title=f"Cohort {data.name} ({sch.title})"))
+        if result["sample_size"] is not None:
+            from training.adequacy import format_sample_size
+
+            typer.echo("\n" + format_sample_size(result["sample_size"]))
+
+
+def _sample_size(df, schema: Schema) -> dict | None:
+    """Riley's criteria for the cohort and the Cox design (None without events)."""
+    from training.adequacy import cohort_sample_size
+
+    try:
+        return cohort_sample_size(df, schema).to_dict()
+    except ValueError:
+        return None
 
 
 def main() -> None:
@@ -205,6 +220,17 @@ def fit(
         else f"not active; make it so with: python -m training models promote {manifest.version_id}"
         + (f" --out {out}" if out != Path("models") else "")
     )
+    _echo_sample_size(path)
+
+
+def _echo_sample_size(path: Path) -> None:
+    """The parameters the data support and the model spends; a warning (stderr) when short."""
+    from training.adequacy import sample_size_lines
+
+    report = json.loads((path / "report.json").read_text(encoding="utf-8"))
+    if report.get("sample_size"):
+        for line in sample_size_lines(report["sample_size"]):
+            typer.echo(line, err=line.startswith("warning:"))
 
 
 @app.command()
@@ -291,6 +317,75 @@ def default(
         typer.echo(f"active bundle: {Registry(out).active_id}")
     except (ValueError, HipecError, OSError) as exc:
         _fail(str(exc))
+
+
+class UpdateMethod(StrEnum):
+    recalibrate = "recalibrate"
+    refit = "refit"
+
+
+@app.command()
+def update(
+    bundle: Annotated[
+        Path, typer.Option("--bundle", help="The bundle to update (its files are only read).")
+    ],
+    data: Annotated[Path, typer.Option("--data", help="The new centre's cohort CSV.")],
+    method: Annotated[
+        UpdateMethod,
+        typer.Option(
+            "--method",
+            help="recalibrate: keep the Cox model's coefficients, re-estimate its calibration "
+            "slope and baseline hazard on the new data; refit: retrain the bundle's model "
+            "families on the new data with its schema and the same hyper-parameter search.",
+        ),
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Registry folder.")] = Path("models"),
+    bootstrap: Annotated[
+        int | None,
+        typer.Option("--bootstrap", min=0, help="Bootstrap resamples (default: the parent's)."),
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option("--seed", min=0, help="Random seed (default: the parent's).")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars.")] = False,
+) -> None:
+    """External validation and updating: a new bundle from BUNDLE on new data.
+
+    The new bundle is registered but not active, names its parent in its manifest, and its
+    report compares the parent's and the updated models on the new data.
+    """
+    from model.bundle import BundleError, read_manifest
+    from model.registry import RegistryError
+    from training.update import UpdateOptions, format_update, update_bundle
+
+    b = _bundle(bundle)
+    df = load_valid(data, b.schema, mode="train")
+    options = UpdateOptions(
+        method=method.value,
+        bootstrap=bootstrap,
+        seed=seed,
+        progress=not quiet,
+        command=" ".join(["python -m training", *sys.argv[1:]]),
+    )
+    try:
+        path = update_bundle(b, data, out, options, validated=df)
+    except (ValueError, DataValidationError, BundleError, RegistryError) as exc:
+        _fail(str(exc))
+    manifest = read_manifest(path)
+    section = json.loads((path / "report.json").read_text(encoding="utf-8"))["update"]
+    typer.echo(
+        f"bundle {manifest.version_id} written to {path}: {b.version_id} updated by "
+        f"{method.value} on {data.name}"
+    )
+    typer.echo(section["about"])
+    labels = {m: b.manifest.label(m) for m in b.models}
+    typer.echo(format_update(section, labels))
+    typer.echo(f"report: {path / 'report.html'}")
+    _echo_sample_size(path)
+    typer.echo(
+        f"not active; make it so with: python -m training models promote {manifest.version_id}"
+        + (f" --out {out}" if out != Path("models") else "")
+    )
 
 
 @app.command()

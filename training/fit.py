@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from sklearn.pipeline import Pipeline
 from tqdm.auto import tqdm
@@ -20,6 +22,7 @@ from model.registry import Registry
 from model.schema import Schema
 from model.timeaxis import DECISION_HORIZON, LANDMARKS, RISK_HORIZON, time_grid
 from model.validation import validate_dataset
+from training.adequacy import fitted_sample_size, sample_size_html
 from training.bootstrap import bootstrap_validation
 from training.describe import describe_cohort
 from training.effects import contrasts, reference_patient
@@ -43,6 +46,10 @@ class FitOptions:
     progress: bool = True
     command: str = ""
     timings: dict = field(default_factory=dict)
+    # an update of another bundle (python -m training update): the manifest names the parent,
+    # and report_sections(final models by name, grid) adds {key: (value, HTML)} to the report
+    parent: dict | None = None
+    report_sections: Callable[[dict, np.ndarray], dict] | None = None
 
 
 @dataclass
@@ -184,6 +191,7 @@ def _manifest(
         training_ranges=training_ranges(d.data, d.schema),
         seed=options.seed,
         command=options.command,
+        parent=options.parent,
     )
 
 
@@ -230,6 +238,10 @@ def fit_bundle(
         d.y, {m: r.extras["risk_36"] for m, r in trained.items()}, DECISION_HORIZON
     )
     summary = describe_cohort(df, schema)
+    sample_size = fitted_sample_size(df, schema, {m: r.final for m, r in trained.items()})
+    sections = {"sample_size": (sample_size, sample_size_html(sample_size))}
+    if options.report_sections is not None:
+        sections.update(options.report_sections({m: r.final for m, r in trained.items()}, d.grid))
     manifest = _manifest(data_path, d, trained, summary, options)
     report_json, report_html = build_report(
         manifest=manifest,
@@ -239,6 +251,7 @@ def fit_bundle(
         extras={m: r.extras for m, r in trained.items()},
         dca=dca,
         folds=len(d.folds),
+        sections=sections,
     )
     options.timings["total_before_write"] = time.perf_counter() - t_start
     manifest = manifest.replace(

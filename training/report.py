@@ -40,9 +40,13 @@ def _clean(o):
 
 
 def build_report(
-    manifest: Manifest, summary, tuned, validation, extras, dca, folds
+    manifest: Manifest, summary, tuned, validation, extras, dca, folds, sections=None
 ) -> tuple[str, str]:
-    """Return (report.json text, report.html text)."""
+    """Return (report.json text, report.html text).
+
+    ``sections`` maps further report.json keys to (value, HTML fragment); the fragments
+    come before the limitations (sample size, an update's before and after).
+    """
     models = list(tuned)
     doc = {
         "version_id": manifest.version_id,
@@ -100,8 +104,11 @@ def build_report(
     }
     if doc["synthetic_training_data"]:
         doc["limitations"].insert(0, SIMULATED_WARNING)
+    sections = sections or {}
+    doc.update({key: value for key, (value, _) in sections.items()})
     doc = _clean(doc)
-    return json.dumps(doc, indent=2), _html(doc, manifest, dca)
+    fragments = [fragment for _, fragment in sections.values()]
+    return json.dumps(doc, indent=2), _html(doc, manifest, dca, fragments)
 
 
 # ------------------------------------------------------------------------ HTML
@@ -136,7 +143,7 @@ def _first(extras: dict, key: str):
     return next((e[key] for e in extras.values() if key in e), None)
 
 
-def _html(doc: dict, manifest: Manifest, dca: pd.DataFrame | None) -> str:
+def _html(doc: dict, manifest: Manifest, dca: pd.DataFrame | None, fragments=()) -> str:
     models = list(doc["validation"])
     parts, first = [], True
 
@@ -389,6 +396,7 @@ def _html(doc: dict, manifest: Manifest, dca: pd.DataFrame | None) -> str:
         f.update_xaxes(title="drop in Harrell C when the factor is shuffled")
         parts.append(fig(f))
 
+    parts.extend(fragments)
     parts.append(
         "<h2>Limitations</h2><ul>"
         + "".join(f"<li>{html.escape(x)}</li>" for x in doc["limitations"])

@@ -1,0 +1,158 @@
+"""Riley's sample-size criteria against the published figures, and in `describe`."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from lifelines import CoxPHFitter
+from typer.testing import CliRunner
+
+from training.cli import app
+from training.samplesize import (
+    assess,
+    cox_partial_loglik,
+    cox_snell_r2,
+    max_cox_snell_r2,
+    n_for_precision,
+    n_for_shrinkage,
+    parameters_for_shrinkage,
+    pmsampsize_survival,
+    risk_interval,
+)
+
+runner = CliRunner()
+
+# pmsampsize's own checks of its survival calculation (CRAN package pmsampsize,
+# tests/testthat/test_surv.R, tests 3.1-3.9): R², parameters, rate, time point, mean
+# follow-up -> minimum n for criteria 1 and 2, and events per parameter at the final n.
+PMSAMPSIZE_TESTS = [
+    (0.051, 25, 0.065, 2, 2.07, 4286, 866, 23.07),
+    (0.065, 25, 0.065, 2, 2.07, 3335, 859, 17.95),
+    (0.051, 50, 0.065, 2, 2.07, 8572, 1731, 23.07),
+    (0.051, 25, 0.1, 2, 2.07, 4286, 731, 35.49),
+    (0.051, 25, 0.065, 4, 2.07, 4286, 866, 23.07),
+    (0.051, 25, 0.065, 2, 4, 4286, 679, 44.57),
+    (0.06, 40, 0.08, 3, 5, 5798, 969, 57.98),
+    (0.03, 10, 0.09, 3, 3, 2950, 272, 79.65),
+    (0.3, 80, 0.03, 1, 5, 1974, 2272, 4.26),
+]
+
+
+def test_reproduces_the_published_time_to_event_example():
+    """Riley et al., BMJ 2020;368:m441 and Stat Med 2019;38:1276 (recurrent venous
+    thromboembolism; pmsampsize's help example): anticipated Cox-Snell R² 0.051, 30 candidate
+    parameters, rate 0.065 a year, mean follow-up 2.07 years, time point 2 years ->
+    5143 participants, 692 events, 23.07 events per candidate parameter."""
+    r = pmsampsize_survival(r2=0.051, parameters=30, rate=0.065, timepoint=2, mean_followup=2.07)
+    assert r["n_shrinkage"] == 5143 and r["n"] == 5143
+    assert round(r["events"]) == 692
+    assert round(r["events_per_parameter"], 2) == 23.07
+    # the 2-year risk at that size is precise (pmsampsize's criterion-3 interval at that size)
+    assert [round(v, 3) for v in (r["risk"], *r["risk_ci"])] == [0.122, 0.113, 0.130]
+    assert r["n_precision"] < r["n"]
+
+
+@pytest.mark.parametrize("r2, p, rate, t, fu, n1, n2, epp", PMSAMPSIZE_TESTS)
+def test_agrees_with_pmsampsize_own_tests(r2, p, rate, t, fu, n1, n2, epp):
+    r = pmsampsize_survival(r2=r2, parameters=p, rate=rate, timepoint=t, mean_followup=fu)
+    assert (r["n_shrinkage"], r["n_optimism"], r["n"]) == (n1, n2, max(n1, n2))
+    assert round(r["events_per_parameter"], 2) == epp
+
+
+def test_supported_parameters_invert_the_required_size():
+    for n in (110, 500, 2000, 5143):
+        for r2 in (0.05, 0.126, 0.3):
+            p = parameters_for_shrinkage(n, r2)
+            assert n_for_shrinkage(p, r2) <= n < n_for_shrinkage(p + 1, r2)
+
+
+def _margin(rate, fu, t, n):
+    risk, lo, hi = risk_interval(rate, n * fu, t)
+    return max(risk - lo, hi - risk)
+
+
+def test_precision_criterion_is_the_smallest_size_within_the_margin():
+    for rate, fu, t in ((0.065, 2.07, 2), (0.0248, 25.6, 36), (0.01, 40, 60), (0.1, 3, 30)):
+        n = n_for_precision(rate, fu, t)
+        assert _margin(rate, fu, t, n) <= 0.05 + 1e-12
+        assert n == 1 or _margin(rate, fu, t, n - 1) > 0.05
+
+
+def test_partial_likelihood_and_r2_match_lifelines():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=300)
+    t = rng.exponential(np.exp(-0.7 * x)) + 0.1  # no ties: Efron and Breslow agree
+    e = rng.random(300) < 0.7
+    cph = CoxPHFitter().fit(pd.DataFrame({"x": x, "t": t, "e": e.astype(int)}), "t", "e")
+    lp = cph.params_["x"] * x
+    assert cox_partial_loglik(lp, e, t) == pytest.approx(cph.log_likelihood_, rel=1e-10)
+    lr = cph.log_likelihood_ratio_test().test_statistic
+    assert cox_snell_r2(lp, e, t) == pytest.approx(1 - np.exp(-lr / 300), rel=1e-8)
+
+
+def test_assessment_of_a_cohort():
+    # the shipped 110-patient cohort's figures: 70 deaths over 2,820.7 person-months
+    s = assess(110, 70, 2820.7, 36, parameters=36)
+    assert s.max_r2_cs == pytest.approx(max_cox_snell_r2(70, 110))
+    assert s.r2_cs == pytest.approx(0.15 * s.max_r2_cs) and "conservative" in s.r2_source
+    assert s.shrinkage_optimism == pytest.approx(0.75)  # 0.15 / (0.15 + 0.05)
+    assert (s.max_parameters_shrinkage, s.max_parameters_optimism) == (1, 5)
+    assert not s.precision_met and s.max_parameters == 0 and not s.adequate
+    assert s.n_required == max(s.n_shrinkage, s.n_optimism, s.n_precision)
+    big = assess(20_000, 12_700, 20_000 * 25.6, 36, parameters=36, r2_cs=0.2, r2_source="m")
+    assert big.adequate and big.max_parameters >= 36 and big.r2_source == "m"
+    # an R² no model can reach falls back to the conservative default
+    assert "conservative" in assess(110, 70, 2820.7, 36, 36, r2_cs=0.99).r2_source
+
+
+def test_describe_appends_the_block_and_keeps_every_line_before_it(cohort_110_path):
+    text = runner.invoke(app, ["describe", "--data", str(cohort_110_path)]).stdout
+    head, block = text.split("\n\nSample size (Riley et al., BMJ 2020;368:m441)\n")
+    assert head.splitlines()[2] == "Patients                       110"
+    assert "Table 1" in head and "Sample size" not in head
+    for line in (
+        "Candidate parameters            36 (columns of the Cox design",
+        "Events per candidate parameter  1.9",
+        "Anticipated Cox-Snell R²        0.126 (conservative: 15 % of the maximum, 0.842)",
+        "Parameters the data support     0 (shrinkage >= 0.9: 1;",
+    ):
+        assert line in block, line
+    d = json.loads(
+        runner.invoke(app, ["describe", "--data", str(cohort_110_path), "--json"]).stdout
+    )
+    s = d["sample_size"]
+    assert (s["parameters"], s["events"], s["max_parameters_optimism"]) == (36, 70, 5)
+    assert s["events_per_parameter"] == pytest.approx(70 / 36)
+
+
+def test_fit_reports_what_the_data_support_and_what_the_model_spends(small_bundle):
+    rep = json.loads((small_bundle / "report.json").read_text())
+    s = rep["sample_size"]
+    manifest = json.loads((small_bundle / "manifest.json").read_text())
+    assert s["design_columns"] == 36 and 0 < s["nonzero_coefficients"] <= 36
+    assert s["assessment"]["n"] == manifest["training_data"]["rows"] == 400
+    assert "apparent Cox-Snell R²" in s["assessment"]["r2_source"]
+    assert 0 < s["model_r2_cs"] < s["assessment"]["max_r2_cs"]
+    assert "conservative" in s["conservative"]["r2_source"]
+    assert s["supported"] == s["assessment"]["max_parameters"]
+    assert (s["warning"] is None) == s["assessment"]["adequate"]
+    html = (small_bundle / "report.html").read_text()
+    assert "<h2>Sample size</h2>" in html and "Patients needed for 36" in html
+    assert html.index("<h2>Sample size</h2>") < html.index("<h2>Limitations</h2>")
+
+
+def test_cli_fit_states_the_sample_size_and_warns_when_short(tmp_path):
+    from training.simulate import simulate_cohort
+
+    data = tmp_path / "c.csv"
+    simulate_cohort(150, seed=12).data.to_csv(data, index=False)
+    res = runner.invoke(
+        app,
+        ["fit", "--data", str(data), "--out", str(tmp_path / "m"), "--models", "coxnet"]
+        + ["--bootstrap", "2", "--quiet"],
+    )
+    assert res.exit_code == 0, res.output
+    assert "sample size (Riley et al., BMJ 2020;368:m441): the data support" in res.stdout
+    assert "the Cox design spends 36" in res.stdout
+    assert "warning: the Cox design has 36 candidate parameters" in res.stderr

@@ -1,0 +1,227 @@
+"""`update`: external validation and updating of a bundle at a new centre."""
+
+import json
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from model.bundle import MANIFEST, load_bundle, sha256_file
+from model.engine import Engine
+from model.manifest import Manifest
+from model.registry import Registry
+from model.validation import validate_dataset
+from training.cli import app
+from training.evaluate import evaluate_bundle
+from training.simulate import SimulationSettings, simulate_cohort, write_cohort
+from training.update import recalibrate_pipeline
+
+from ..conftest import promoted_copy
+
+runner = CliRunner()
+
+# The new centre: a higher baseline hazard (Weibull scale 0.4 x) and weaker effects (every
+# log hazard ratio 0.6 x), so the parent's predictions are too optimistic and too extreme.
+BASE = SimulationSettings()
+CENTRE = replace(
+    BASE,
+    weibull_scale_months=0.4 * BASE.weibull_scale_months,
+    log_hr={k: 0.6 * v for k, v in BASE.log_hr.items()},
+)
+
+
+def run(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def _hashes(folder):
+    return {p.name: sha256_file(p) for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def centre(tmp_path_factory):
+    d = tmp_path_factory.mktemp("centre")
+    write_cohort(simulate_cohort(700, seed=5, settings=CENTRE), d / "new.csv")
+    write_cohort(simulate_cohort(1000, seed=6, settings=CENTRE), d / "held_out.csv")
+    return d
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory, small_bundle):
+    """The shared parent (Cox model and forest), copied into a registry and made active."""
+    root = promoted_copy(small_bundle, tmp_path_factory.mktemp("reg") / "models")
+    return root, root / small_bundle.name, _hashes(root / small_bundle.name)
+
+
+@pytest.fixture(scope="module")
+def recalibrated(registry, centre):
+    root, parent, _ = registry
+    res = run(
+        "update", "--bundle", parent, "--data", centre / "new.csv", "--method", "recalibrate",
+        "--out", root, "--bootstrap", "3", "--quiet",
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    new = next(v for v in Registry(root).ids() if v != parent.name)
+    return res, root / new
+
+
+def test_recalibration_moves_calibration_to_ideal_on_held_out_patients(
+    registry, centre, recalibrated
+):
+    parent, updated = load_bundle(registry[1]), load_bundle(recalibrated[1])
+    held = validate_dataset(centre / "held_out.csv", parent.schema).raise_if_errors()
+    before = evaluate_bundle(parent, held)["models"]["coxnet"]
+    after = evaluate_bundle(updated, held)["models"]["coxnet"]
+    for h in ("36", "60"):
+        b, a = before["calibration"][h], after["calibration"][h]
+        assert abs(a["in_the_large"]) < abs(b["in_the_large"]) and abs(a["in_the_large"]) < 0.05
+        assert abs(a["slope"] - 1) < abs(b["slope"] - 1) and abs(a["slope"] - 1) < 0.15
+        assert b["slope"] < 0.85  # the parent is too extreme there
+    assert after["harrell_c"] == pytest.approx(before["harrell_c"], abs=1e-9)  # same ranking
+    assert after["ibs"] < before["ibs"]
+
+
+def test_new_bundle_is_registered_not_active_and_names_its_parent(registry, recalibrated):
+    root, parent, _ = registry
+    res, path = recalibrated
+    reg = Registry(root)
+    assert reg.active_id == parent.name and path.name in reg.ids()
+    b = reg.load(path.name)  # every check the page's loader makes
+    assert b.manifest.parent == {
+        "version_id": parent.name,
+        "manifest_sha256": sha256_file(parent / MANIFEST),
+        "method": "recalibrate",
+    }
+    assert list(b.models) == ["coxnet"] and b.default_model == "coxnet"
+    rec = b.manifest.models["coxnet"].details["recalibration"]
+    lo, hi = rec["slope_interval"]
+    assert 0.3 < rec["slope"] < 0.9 and lo < hi
+    # the page's runtime serves it with a band; the curve is the recalibrated pipeline's
+    X = b.reference_patient()
+    p = Engine(b).predict(X)[0]
+    assert np.all(p.lower <= p.survival + 1e-12) and np.all(p.survival <= p.upper + 1e-12)
+    assert (p.upper - p.lower)[np.searchsorted(b.grid, 36)] > 0.01
+    assert np.abs(p.survival - b.survival(X)[0]).max() < 1e-9
+    rep = json.loads((path / "report.json").read_text())
+    assert rep["update"]["parent"] == b.manifest.parent
+    assert set(rep["update"]["before"]) == {"coxnet", "rsf"} and set(rep["update"]["after"]) == {
+        "coxnet"
+    }
+    assert rep["validation"]["coxnet"]["n_boot"] == 3 and rep["calibration"]["coxnet"]["36"]
+    html = (path / "report.html").read_text()
+    assert "Update on the new data: before and after" in html
+    assert "Calibration at 36 months" in html and "Not carried over: Random survival forest" in html
+    # the CLI said what it did
+    assert "updated by recalibrate on new.csv" in res.stdout
+    assert "Calibration slope, 36 m" in res.stdout and "not active" in res.stdout
+
+
+def test_parent_files_are_untouched(registry, recalibrated):
+    _, parent, before = registry
+    assert _hashes(parent) == before
+
+
+def test_manifest_parent_round_trip_and_absent_otherwise(small_bundle, recalibrated):
+    doc = json.loads((recalibrated[1] / MANIFEST).read_text())
+    assert Manifest.from_dict(doc).to_dict() == doc and "parent" in doc
+    plain = json.loads((small_bundle / MANIFEST).read_text())
+    m = Manifest.from_dict(plain)
+    assert m.parent is None and m.to_dict() == plain and "parent" not in plain
+
+
+def test_recalibration_recovers_a_known_slope_and_baseline(small_bundle):
+    """Outcomes drawn from H(t | x) = 0.02 t exp(1.5 lp(x)) with the parent's own lp."""
+    b = load_bundle(small_bundle)
+    pipe = b.models["coxnet"]
+    data = simulate_cohort(1500, seed=11).data
+    X = data[b.schema.feature_names]
+    lp = pipe.predict(X)
+    rng = np.random.default_rng(0)
+    t = rng.exponential(1.0 / (0.02 * np.exp(1.5 * lp)))
+    y = np.array(
+        list(zip(t <= 60, np.minimum(t, 60.0), strict=True)), dtype=[("e", bool), ("t", float)]
+    )
+    new, slope = recalibrate_pipeline(pipe, X, y)
+    assert slope == pytest.approx(1.5, abs=0.12)
+    true_s24 = np.exp(-0.02 * 24 * np.exp(1.5 * lp))
+    pred = new.predict_survival_function(X.iloc[:200])
+    s24 = np.array([f(24.0) for f in pred])
+    assert np.abs(s24 - true_s24[:200]).mean() < 0.03
+    assert pipe[-1].coef_ is not new[-1].coef_ and not hasattr(pipe[-1], "calibration_slope_")
+
+
+@pytest.fixture(scope="module")
+def forest_only(tmp_path_factory, schema):
+    from training.fit import FitOptions, fit_bundle
+
+    d = tmp_path_factory.mktemp("forest")
+    write_cohort(simulate_cohort(150, seed=21), d / "dev.csv")
+    path = fit_bundle(
+        d / "dev.csv", schema, d / "models",
+        FitOptions(models=("rsf",), bootstrap=1, progress=False, n_jobs=1),
+    )  # fmt: skip
+    return path
+
+
+def test_recalibrating_a_forest_is_refused_naming_refit(forest_only, centre):
+    res = run(
+        "update", "--bundle", forest_only, "--data", centre / "new.csv", "--method",
+        "recalibrate", "--out", forest_only.parent, "--quiet",
+    )  # fmt: skip
+    assert res.exit_code == 1
+    assert "no Cox model to recalibrate" in res.stderr and "--method refit" in res.stderr
+    assert Registry(forest_only.parent).ids() == [forest_only.name]
+
+
+def test_refit_retrains_the_parents_families_with_its_settings(forest_only, tmp_path):
+    new = tmp_path / "new.csv"
+    write_cohort(simulate_cohort(200, seed=9, settings=CENTRE), new)
+    before = _hashes(forest_only)
+    res = run(
+        "update", "--bundle", forest_only, "--data", new, "--method", "refit",
+        "--out", forest_only.parent, "--bootstrap", "1", "--quiet",
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert "updated by refit on new.csv" in res.stdout and "sample size (Riley" in res.stdout
+    reg = Registry(forest_only.parent)
+    vid = next(v for v in reg.ids() if v != forest_only.name)
+    b, parent = reg.load(vid), load_bundle(forest_only)
+    assert reg.active_id is None and _hashes(forest_only) == before
+    assert b.manifest.parent["method"] == "refit"
+    assert b.manifest.parent["version_id"] == forest_only.name
+    assert list(b.models) == ["rsf"] and b.schema.sha256 == parent.schema.sha256
+    assert b.manifest.seed == parent.manifest.seed and b.manifest.training_data.rows == 200
+    rep = json.loads((b.path / "report.json").read_text())
+    assert set(rep["update"]["before"]) == set(rep["update"]["after"]) == {"rsf"}
+    assert rep["sample_size"]["design_columns"] > 0
+    assert "Update on the new data" in (b.path / "report.html").read_text()
+
+
+def test_unknown_method_and_too_few_deaths(registry, tmp_path):
+    _, parent, _ = registry
+    res = run("update", "--bundle", parent, "--data", tmp_path / "x.csv", "--method", "shrink")
+    assert res.exit_code == 2 and "recalibrate" in res.output
+    few = simulate_cohort(40, seed=3).data.assign(death=0)
+    few.loc[:4, "death"] = 1
+    few.to_csv(tmp_path / "few.csv", index=False)
+    res = run(
+        "update", "--bundle", parent, "--data", tmp_path / "few.csv", "--method", "recalibrate",
+        "--out", tmp_path / "m",
+    )  # fmt: skip
+    assert res.exit_code == 1 and "fewer than 10 deaths" in res.stderr
+    assert not (tmp_path / "m").exists()
+
+
+def test_evaluate_the_parent_is_the_before_column(registry, centre, recalibrated):
+    """`update` reports the parent on the new data as `evaluate` would."""
+    parent = load_bundle(registry[1])
+    df = validate_dataset(centre / "new.csv", parent.schema).raise_if_errors()
+    ev = evaluate_bundle(parent, df)["models"]["coxnet"]
+    before = json.loads((recalibrated[1] / "report.json").read_text())["update"]["before"]
+    assert before["coxnet"]["harrell_c"] == pytest.approx(ev["harrell_c"])
+    assert before["coxnet"]["calibration"]["36"]["slope"] == pytest.approx(
+        ev["calibration"]["36"]["slope"]
+    )
+    assert isinstance(pd.DataFrame(before["coxnet"]["calibration"]["36"]["groups"]), pd.DataFrame)

@@ -1,0 +1,259 @@
+"""Sample-size adequacy of a cohort for the Cox model's design (for ``describe`` and ``fit``).
+
+The criteria themselves are in :mod:`training.samplesize`; here they meet the data: the
+candidate parameters are the columns of the penalised Cox model's design (indicators,
+spline ramps and interaction products, before the penalty selects any), the anticipated
+Cox-Snell R² is the conservative default or, after ``fit``, the Cox model's own, and the
+time point is :data:`model.timeaxis.DECISION_HORIZON`.
+"""
+
+from __future__ import annotations
+
+import html
+
+import numpy as np
+import pandas as pd
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import Pipeline
+
+from model.schema import Schema
+from model.timeaxis import DECISION_HORIZON
+from training.samplesize import (
+    NAGELKERKE_OPTIMISM,
+    PRECISION_MARGIN,
+    SHRINKAGE,
+    SampleSize,
+    assess,
+    cox_snell_r2,
+)
+
+__all__ = [
+    "SOURCE",
+    "cohort_sample_size",
+    "design_columns",
+    "fitted_sample_size",
+    "format_sample_size",
+    "sample_size_html",
+    "sample_size_lines",
+]
+
+SOURCE = "Riley et al., BMJ 2020;368:m441"
+
+
+def design_columns(data: pd.DataFrame, schema: Schema) -> int:
+    """How many columns the Cox model's design has on these data (before any selection).
+
+    The outcome-free part of :func:`training.estimators.make_coxnet` (encoding, splines
+    and declared interactions), with median imputation standing in for the conditional
+    one (only the knots, not the count, could differ). Features absent from the data
+    count as one column each.
+    """
+    from training.estimators import make_coxnet
+
+    X = data.reindex(columns=schema.feature_names)
+    pipe = make_coxnet(schema)
+    design = Pipeline(
+        [
+            ("encode", pipe.named_steps["encode"]),
+            ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
+            ("expand", pipe.named_steps["expand"]),
+        ]
+    ).set_output(transform="pandas")
+    return int(design.fit_transform(X).shape[1])
+
+
+def _follow_up(data: pd.DataFrame, schema: Schema) -> tuple[int, int, float]:
+    time = data[schema.time.name].to_numpy(dtype=float)
+    event = data[schema.event.name].to_numpy().astype(bool)
+    return len(time), int(event.sum()), float(time.sum())
+
+
+def cohort_sample_size(
+    data: pd.DataFrame,
+    schema: Schema,
+    parameters: int | None = None,
+    r2_cs: float | None = None,
+    r2_source: str | None = None,
+) -> SampleSize:
+    """Riley's criteria for this cohort and ``parameters`` (default: the Cox design's)."""
+    n, events, person_time = _follow_up(data, schema)
+    if parameters is None:
+        parameters = design_columns(data, schema)
+    return assess(n, events, person_time, DECISION_HORIZON, parameters, r2_cs, r2_source)
+
+
+def fitted_sample_size(data: pd.DataFrame, schema: Schema, models: dict | None = None) -> dict:
+    """What ``fit`` reports: the parameters the data support and those the model spends.
+
+    With a fitted Cox pipeline among ``models`` (name -> pipeline; the one whose last step
+    has coefficients) the anticipated R² is its apparent Cox-Snell R² (from the partial
+    likelihood of its penalised linear predictor on these data) and the design is its own;
+    without one, the conservative default and the design counted from the data. The
+    conservative figure is always given beside it.
+    """
+    coxnet = next((m for m in (models or {}).values() if hasattr(m[-1], "coef_")), None)
+    out: dict = {"source": SOURCE, "timepoint": DECISION_HORIZON}
+    model_r2 = None
+    if coxnet is not None:
+        coef = np.asarray(coxnet[-1].coef_)[:, -1]
+        out["design_columns"] = int(len(coef))
+        out["nonzero_coefficients"] = int(np.count_nonzero(coef))
+        lp = coxnet.predict(data[schema.feature_names])
+        event = data[schema.event.name].to_numpy().astype(bool)
+        model_r2 = cox_snell_r2(lp, event, data[schema.time.name].to_numpy(dtype=float))
+        out["model_r2_cs"] = model_r2
+    else:
+        out["design_columns"] = design_columns(data, schema)
+        out["nonzero_coefficients"] = None
+    p = out["design_columns"]
+    conservative = cohort_sample_size(data, schema, p)
+    used = conservative
+    if model_r2 is not None:
+        used = cohort_sample_size(
+            data,
+            schema,
+            p,
+            model_r2,
+            "apparent Cox-Snell R² of the fitted penalised Cox model on these data",
+        )
+    out["conservative"] = conservative.to_dict()
+    out["assessment"] = used.to_dict()
+    out["supported"] = used.max_parameters
+    out["warning"] = _warning(used, out)
+    return out
+
+
+def _warning(s: SampleSize, d: dict) -> str | None:
+    if s.adequate:
+        return None
+    spent = d["design_columns"]
+    nonzero = d.get("nonzero_coefficients")
+    said = (
+        f"the Cox design has {spent} candidate parameters"
+        + (f" ({nonzero} kept by the penalty)" if nonzero is not None else "")
+        + f" and these {s.n} patients ({s.events} events) support {s.max_parameters}"
+        f" ({SOURCE}; {s.n_required:,} patients would be needed)"
+    )
+    if not s.precision_met:
+        said += (
+            f"; the overall risk by {s.timepoint:g} months is not estimated to within "
+            f"{PRECISION_MARGIN:g}"
+        )
+    return (
+        said + ". The penalty reduces overfitting but cannot remove it: read the bootstrap "
+        "optimism and the calibration slopes in the report, and keep the model's use in "
+        "proportion."
+    )
+
+
+def _fmt_count(x: int) -> str:
+    return f"{x:,}"
+
+
+def format_sample_size(d: dict) -> str:
+    """Plain-text block for ``describe`` (``d``: :meth:`SampleSize.to_dict` of the cohort)."""
+    title = f"Sample size ({SOURCE})"
+    lo, hi = d["risk_ci"]
+    epp = d["events_per_parameter"]
+    margin = max(d["risk"] - lo, hi - d["risk"])
+    rows = [
+        (
+            "Candidate parameters",
+            f"{d['parameters']} (columns of the Cox design: indicators, splines, interactions)",
+        ),
+        ("Events per candidate parameter", "n/a" if epp is None else f"{epp:.1f}"),
+        ("Anticipated Cox-Snell R²", f"{d['r2_cs']:.3f} ({d['r2_source']})"),
+        (
+            "Parameters the data support",
+            f"{d['max_parameters']} (shrinkage >= {SHRINKAGE:g}: "
+            f"{d['max_parameters_shrinkage']}; Nagelkerke R² optimism <= "
+            f"{NAGELKERKE_OPTIMISM:g}: {d['max_parameters_optimism']}"
+            + ("" if d["precision_met"] else "; overall risk not precise enough")
+            + ")",
+        ),
+        (
+            f"Patients needed for {d['parameters']}",
+            f"{_fmt_count(d['n_required'])} (i: {_fmt_count(d['n_shrinkage'])}, "
+            f"ii: {_fmt_count(d['n_optimism'])}, iii: {_fmt_count(d['n_precision'])}); "
+            f"this cohort has {_fmt_count(d['n'])}",
+        ),
+        (
+            f"Overall risk by {d['timepoint']:g} months",
+            f"{100 * d['risk']:.1f} % (95 % CI {100 * lo:.1f} % to {100 * hi:.1f} %, "
+            f"exponential model; ±{100 * margin:.1f} points, target ±{100 * PRECISION_MARGIN:g})",
+        ),
+    ]
+    width = max(len(a) for a, _ in rows) + 2
+    return "\n".join([title, "-" * len(title)] + [f"{a:<{width}}{b}" for a, b in rows])
+
+
+def _short_of_precision(s: dict) -> str:
+    if s["precision_met"]:
+        return ""
+    return (
+        f" (criteria i and ii alone: "
+        f"{min(s['max_parameters_shrinkage'], s['max_parameters_optimism'])}; the overall "
+        f"risk needs {s['n_precision']:,} patients)"
+    )
+
+
+def sample_size_lines(d: dict) -> list[str]:
+    """Lines for ``fit``'s summary (``d``: :func:`fitted_sample_size`)."""
+    s, c = d["assessment"], d["conservative"]
+    kept = (
+        f", {d['nonzero_coefficients']} coefficients not zero"
+        if d.get("nonzero_coefficients") is not None
+        else ""
+    )
+    lines = [
+        f"sample size ({SOURCE}): the data support {d['supported']} candidate parameters"
+        + _short_of_precision(s)
+        + f" at Cox-Snell R² {s['r2_cs']:.3f} ({s['r2_source']})"
+        + (
+            f", {c['max_parameters']} at the conservative {c['r2_cs']:.3f}"
+            if s["r2_cs"] != c["r2_cs"]
+            else ""
+        )
+        + f"; the Cox design spends {d['design_columns']}{kept}"
+    ]
+    if d.get("warning"):
+        lines.append(f"warning: {d['warning']}")
+    return lines
+
+
+def sample_size_html(d: dict) -> str:
+    """A short report section (``d``: :func:`fitted_sample_size`)."""
+    s, c = d["assessment"], d["conservative"]
+
+    def row(label, assessed):
+        return (
+            f"<tr><td>{html.escape(label)}</td><td>{assessed['r2_cs']:.3f}</td>"
+            f"<td>{assessed['max_parameters']}</td><td>{assessed['max_parameters_shrinkage']}</td>"
+            f"<td>{assessed['max_parameters_optimism']}</td>"
+            f"<td>{'yes' if assessed['precision_met'] else 'no'}</td>"
+            f"<td>{assessed['n_required']:,}</td></tr>"
+        )
+
+    rows = [row(s["r2_source"], s)]
+    if s["r2_cs"] != c["r2_cs"]:
+        rows.append(row(c["r2_source"], c))
+    kept = d.get("nonzero_coefficients")
+    parts = [
+        "<h2>Sample size</h2>",
+        f"<p>Riley's criteria for a time-to-event model ({html.escape(SOURCE)}): expected "
+        f"shrinkage at least {SHRINKAGE:g} (i), optimism in Nagelkerke's R² at most "
+        f"{NAGELKERKE_OPTIMISM:g} (ii), and the overall risk by {d['timepoint']} months "
+        f"estimated to within {PRECISION_MARGIN:g} (iii). The Cox design spends "
+        f"<b>{d['design_columns']}</b> candidate parameters"
+        + (f" ({kept} coefficients not zero after the penalty)" if kept is not None else "")
+        + f"; {s['n']} patients with {s['events']} events "
+        f"({s['events'] / max(d['design_columns'], 1):.1f} per candidate parameter).</p>",
+        "<table><thead><tr><th>Anticipated Cox-Snell R²</th><th>Value</th>"
+        "<th>Parameters supported</th><th>(i)</th><th>(ii)</th><th>(iii) met</th>"
+        f"<th>Patients needed for {d['design_columns']}</th></tr></thead><tbody>"
+        + "".join(rows)
+        + "</tbody></table>",
+    ]
+    if d.get("warning"):
+        parts.append(f"<p class='warn'>{html.escape(d['warning'])}</p>")
+    return "".join(parts)

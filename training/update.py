@@ -1,0 +1,571 @@
+"""External validation and updating of a bundle on a new centre's data: recalibrate or refit.
+
+Both methods write a new bundle into a registry (registered, never active until promoted)
+whose manifest names its parent (version id, manifest SHA-256, method), with a report on
+the new data before (the parent's models) and after (the updated ones): Harrell and Uno C,
+integrated Brier score, calibration in the large and slope at the landmarks, and
+calibration plots. "After" is apparent: the updated model on the patients it was updated
+with; the bootstrap figures of the report correct that.
+
+**Recalibrate** (Cox model only; Van Houwelingen, Stat Med 2000;19:3401-15; Steyerberg,
+Clinical Prediction Models, 2nd ed. 2019, ch. 20). The parent's linear predictor ``lp``
+keeps its coefficients' proportions; on the new data
+
+* the calibration slope ``s`` is a one-parameter Cox fit of the new outcomes on ``lp``
+  (Breslow's method for ties), and
+* the baseline cumulative hazard is Breslow's estimator with ``s lp`` as offset,
+
+so that ``H(t | x) = H0_new(t) exp(s lp(x))``: the model's ranking of patients (its C) is
+unchanged, its spread (slope) and level (calibration in the large) are the new centre's.
+The fitted Cox step is the parent's with its coefficients multiplied by ``s`` and its
+baseline replaced, inside the parent's (outcome-free) preprocessing, so the page serves
+the updated bundle exactly as a trained one. Its band: each of the parent's bootstrap
+refits (deviations already stretched by the parent's inflation factor) is recalibrated in
+turn on a bootstrap resample of the new data, so the band carries both the parent's
+uncertainty about the coefficients' proportions (what recalibration cannot fix) and the
+new data's about the slope and baseline. Internal validation repeats the recalibration on
+bootstrap resamples of the new data.
+
+**Refit**: the parent's model families retrained on the new data with the parent's
+schema, seed and the same hyper-parameter search (:func:`training.fit.fit_bundle`).
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import html
+import time
+import warnings
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.pipeline import Pipeline
+from sksurv.linear_model import CoxPHSurvivalAnalysis
+from sksurv.linear_model.coxph import BreslowEstimator
+from sksurv.util import Surv
+
+from model.bundle import MANIFEST, Bundle, sha256_file, write_bundle
+from model.manifest import Manifest, ModelEntry, TrainingData
+from model.predict import cox_baseline_on_grid, survival_at, survival_on_grid
+from model.registry import Registry
+from model.timeaxis import DECISION_HORIZON, LANDMARKS, RISK_HORIZON, time_grid
+from model.uncertainty import CoxEnsemble
+from reporting.figures import calibration_figure
+from training.bootstrap import bootstrap_validation
+from training.describe import describe_cohort
+from training.estimators import survival_target
+from training.metrics import calibration, decision_curve, performance, uno_tau
+from training.provenance import declared_synthetic
+from training.tuning import TuningResult
+
+__all__ = [
+    "METHODS",
+    "UpdateOptions",
+    "before_after",
+    "calibration_slope",
+    "format_update",
+    "recalibrate_pipeline",
+    "update_bundle",
+]
+
+METHODS = ("recalibrate", "refit")
+MIN_DEATHS = 10
+CALIBRATION_KEYS = ("observed", "mean_predicted", "in_the_large", "slope", "grouped_error")
+SCORE_KEYS = ("harrell_c", "uno_c", "ibs", "ipa")
+
+
+@dataclass
+class UpdateOptions:
+    """How to update; ``bootstrap`` and ``seed`` default to the parent's."""
+
+    method: str
+    bootstrap: int | None = None
+    seed: int | None = None
+    n_jobs: int = 2
+    progress: bool = True
+    command: str = ""
+
+
+# --------------------------------------------------------------------- recalibration
+def calibration_slope(lp: np.ndarray, event: np.ndarray, time: np.ndarray) -> float:
+    """One-parameter Cox fit of the outcomes on a linear predictor (Breslow ties)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = CoxPHSurvivalAnalysis(ties="breslow").fit(
+            np.asarray(lp, dtype=float).reshape(-1, 1), Surv.from_arrays(event, time)
+        )
+    return float(fit.coef_[0])
+
+
+def _breslow_on_grid(lp, event, time, grid) -> np.ndarray:
+    """Breslow's baseline cumulative hazard with ``lp`` as offset, held beyond the last time."""
+    fn = BreslowEstimator().fit(lp, event, time).cum_baseline_hazard_
+    idx = np.searchsorted(fn.x, grid, side="right") - 1
+    return np.maximum.accumulate(np.where(idx >= 0, fn.y[np.clip(idx, 0, None)], 0.0))
+
+
+def _recalibrated_step(step, Z: pd.DataFrame, event, time):
+    """The parent's fitted Cox step with coefficients times ``s`` and a new baseline.
+
+    scikit-survival's Coxnet predicts ``Z coef - offset`` and keeps one Breslow baseline
+    per penalty (its ``_baseline_models``, fitted on that linear predictor); the copy gets
+    ``s coef``, ``s offset`` and Breslow baselines fitted on the new data with ``s lp``.
+    """
+    lp = step.predict(Z)
+    s = calibration_slope(lp, event, time)
+    new = copy.deepcopy(step)
+    new.calibration_slope_ = s  # recorded for the bootstrap's interval of the slope
+    new.coef_ = step.coef_ * s
+    new.offset_ = step.offset_ * s
+    Zn = np.asarray(Z, dtype=float)
+    new._baseline_models = tuple(
+        BreslowEstimator().fit(Zn @ new.coef_[:, k] - new.offset_[k], event, time)
+        for k in range(new.coef_.shape[1])
+    )
+    return new, s
+
+
+def recalibrate_pipeline(pipe: Pipeline, X: pd.DataFrame, y: np.ndarray) -> tuple[Pipeline, float]:
+    """A fitted Cox pipeline recalibrated on (X, y): same preprocessing; returns it and ``s``."""
+    e, t = y.dtype.names
+    step, s = _recalibrated_step(pipe[-1], pipe[:-1].transform(X), y[e].astype(bool), y[t])
+    return Pipeline([*pipe.steps[:-1], (pipe.steps[-1][0], step)]), s
+
+
+def _recalibrate_refit(Xb, yb, seed, *, base):
+    return recalibrate_pipeline(base, Xb, yb)[0]
+
+
+def _collect_slope(pipe: Pipeline) -> dict:
+    return {"slope": pipe[-1].calibration_slope_}
+
+
+def _recalibrated_ensemble(
+    parent: CoxEnsemble | None, final: Pipeline, Z: pd.DataFrame, y, grid, n_boot: int, seed: int
+) -> CoxEnsemble:
+    """The updated model and, per bootstrap resample of the new data, one of the parent's
+    (inflated) refits recalibrated on it."""
+    e, t = y.dtype.names
+    event, time = y[e].astype(bool), y[t].astype(float)
+    step = final[-1]
+    coef = np.asarray(step.coef_)[:, -1]
+    columns = list(Z.columns)
+    Zn = Z.to_numpy(dtype=float)
+    members = parent.inflated()[0] if parent is not None and parent.n_boot else coef[None, :]
+    rng = np.random.default_rng(seed)
+    boot_coef, boot_h0 = [], []
+    for b in range(n_boot):
+        idx = rng.integers(0, len(time), len(time))
+        if event[idx].sum() < 2:
+            continue
+        beta = members[b % len(members)]
+        lp = Zn[idx] @ beta
+        s = calibration_slope(lp, event[idx], time[idx])
+        boot_coef.append(s * beta)
+        boot_h0.append(_breslow_on_grid(s * lp, event[idx], time[idx], grid))
+    ensemble = CoxEnsemble(
+        columns=columns,
+        coef=coef,
+        h0=cox_baseline_on_grid(step, columns, grid),
+        boot_coef=np.array(boot_coef).reshape(-1, len(coef)),
+        boot_h0=np.array(boot_h0).reshape(-1, len(grid)),
+        inflation=1.0,  # the parent's members carry its inflation already
+    )
+    return ensemble
+
+
+# --------------------------------------------------------------------- before and after
+def _scores(pipe: Pipeline, X, y, grid, risk_horizon: float, tau: float) -> dict:
+    surv = survival_on_grid(pipe, X, grid)
+    perf = performance(y, y, surv, grid, risk_horizon, tau)
+    out = {k: perf.get(k) for k in SCORE_KEYS}
+    out["calibration"] = {str(h): calibration(y, surv, grid, h) for h in LANDMARKS}
+    return out
+
+
+def before_after(
+    parent: Bundle, after: dict[str, Pipeline], grid: np.ndarray, data: pd.DataFrame
+) -> dict:
+    """The parent's models and the updated ones scored on the new data.
+
+    Returns
+    -------
+    dict
+        ``n``, ``deaths``, ``uno_tau_months``, and ``before`` / ``after``: per model,
+        ``harrell_c``, ``uno_c``, ``ibs``, ``ipa`` and ``calibration`` at each landmark
+        (groups, in the large, slope; None beyond follow-up).
+    """
+    schema = parent.schema
+    X, y = data[schema.feature_names], survival_target(data, schema)
+    tau = uno_tau(y)
+    return {
+        "n": int(len(y)),
+        "deaths": int(y[y.dtype.names[0]].sum()),
+        "uno_tau_months": tau,
+        "before": {
+            m: _scores(p, X, y, parent.grid, parent.risk_horizon, tau)
+            for m, p in parent.models.items()
+        },
+        "after": {
+            m: _scores(p, X, y, grid, min(RISK_HORIZON, float(grid[-1])), tau)
+            for m, p in after.items()
+        },
+        "note": "after: apparent, the updated models on the patients they were updated with",
+    }
+
+
+def _rows(doc: dict, model: str) -> list[tuple[str, float | None, float | None]]:
+    before, after = doc["before"].get(model) or {}, doc["after"][model]
+    rows = [
+        ("Harrell C", before.get("harrell_c"), after["harrell_c"]),
+        (f"Uno C (tau {doc['uno_tau_months']:.0f} m)", before.get("uno_c"), after["uno_c"]),
+        ("Integrated Brier score", before.get("ibs"), after["ibs"]),
+    ]
+    for h in LANDMARKS:
+        b = (before.get("calibration") or {}).get(str(h)) or {}
+        a = after["calibration"].get(str(h)) or {}
+        rows.append(
+            (f"Calibration in the large, {h} m", b.get("in_the_large"), a.get("in_the_large"))
+        )
+        rows.append((f"Calibration slope, {h} m", b.get("slope"), a.get("slope")))
+    return rows
+
+
+def _f(v) -> str:
+    return "—" if v is None else f"{v:.3f}"
+
+
+def format_update(doc: dict, labels: dict[str, str]) -> str:
+    """Plain-text before/after table per updated model (``doc``: :func:`before_after`)."""
+    lines = [
+        f"On the new data ({doc['n']} patients, {doc['deaths']} deaths); after = apparent, "
+        "on the patients the update used:"
+    ]
+    for model in doc["after"]:
+        lines.append(f"{labels.get(model, model):<36}{'before':>10}{'after':>10}")
+        lines += [f"  {name:<34}{_f(b):>10}{_f(a):>10}" for name, b, a in _rows(doc, model)]
+    return "\n".join(lines)
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _update_html(doc: dict, labels: dict[str, str], parent_ref: dict, about: str) -> str:
+    parts = [
+        "<h2>Update on the new data: before and after</h2>",
+        f"<p>Parent bundle <code>{html.escape(parent_ref['version_id'])}</code> (manifest "
+        f"SHA-256 <code>{parent_ref['manifest_sha256']}</code>), updated by "
+        f"<b>{html.escape(parent_ref['method'])}</b>. {html.escape(about)} Before: the "
+        "parent's models on these data (external validation). After: the updated models on "
+        f"the same {doc['n']} patients ({doc['deaths']} deaths), so apparent; the bootstrap "
+        "figures above correct for that.</p>",
+    ]
+    for model in doc["after"]:
+        parts.append(f"<h3>{html.escape(labels.get(model, model))}</h3>")
+        parts.append(
+            _table(
+                ["Measure", "Before (parent)", "After (updated)"],
+                [[html.escape(n), _f(b), _f(a)] for n, b, a in _rows(doc, model)],
+            )
+        )
+        for h in LANDMARKS:
+            series = {
+                f"{labels.get(model, model)}, before": (doc["before"].get(model) or {}).get(
+                    "calibration", {}
+                ),
+                f"{labels.get(model, model)}, after": doc["after"][model]["calibration"],
+            }
+            if any((c or {}).get(str(h)) for c in series.values()):
+                fig = calibration_figure(series, h)
+                fig.update_layout(template="simple_white", height=420)
+                parts.append(fig.to_html(full_html=False, include_plotlyjs=False))
+    return "".join(parts)
+
+
+def update_section(
+    parent: Bundle,
+    after: dict[str, Pipeline],
+    grid: np.ndarray,
+    data: pd.DataFrame,
+    parent_ref: dict,
+    about: str,
+) -> tuple[dict, str]:
+    """The report's ``update`` entry and its HTML (before/after table and calibration plots)."""
+    doc = before_after(parent, after, grid, data)
+    doc["parent"] = parent_ref
+    doc["about"] = about
+    labels = {m: parent.manifest.label(m) for m in {*parent.models, *after}}
+    return doc, _update_html(doc, labels, parent_ref, about)
+
+
+# --------------------------------------------------------------------- the verb
+def _check(parent: Bundle, data: pd.DataFrame, method: str) -> None:
+    if method not in METHODS:
+        raise ValueError(f"unknown update method {method!r}; choose recalibrate or refit")
+    y = survival_target(data, parent.schema)
+    if y[y.dtype.names[0]].sum() < MIN_DEATHS:
+        raise ValueError(
+            f"the new data have fewer than {MIN_DEATHS} deaths; too few to update a model"
+        )
+    if method == "recalibrate" and not _cox_models(parent):
+        names = ", ".join(parent.manifest.label(m) for m in parent.models)
+        raise ValueError(
+            f"bundle {parent.version_id} has no Cox model to recalibrate (it holds: {names}); a "
+            "random survival forest has no linear predictor whose slope and baseline could be "
+            "re-estimated. Update it with --method refit."
+        )
+
+
+def _cox_models(bundle: Bundle) -> list[str]:
+    """The bundle's models with a linear predictor and a Breslow baseline (recalibratable)."""
+    return [
+        m
+        for m, p in bundle.models.items()
+        if hasattr(p[-1], "coef_") and getattr(p[-1], "fit_baseline_model", False)
+    ]
+
+
+def parent_reference(parent: Bundle, method: str) -> dict:
+    """What the updated bundle's manifest records about its parent."""
+    return {
+        "version_id": parent.version_id,
+        "manifest_sha256": sha256_file(Path(parent.path) / MANIFEST),
+        "method": method,
+    }
+
+
+def update_bundle(
+    parent: Bundle,
+    data_path: Path,
+    out: Path,
+    options: UpdateOptions,
+    validated: pd.DataFrame,
+) -> Path:
+    """Update ``parent`` on validated new data; write and register the new bundle.
+
+    The new bundle is registered in ``out`` and never made active; the parent's files are
+    only read.
+
+    Raises
+    ------
+    ValueError
+        Unknown method, too few deaths, or ``recalibrate`` asked of a bundle without a Cox
+        model (the message names the allowed method).
+    """
+    _check(parent, validated, options.method)
+    ref = parent_reference(parent, options.method)
+    if options.method == "refit":
+        return _refit(parent, Path(data_path), out, options, validated, ref)
+    return _recalibrate(parent, Path(data_path), out, options, validated, ref)
+
+
+def _parent_boot(parent: Bundle) -> int:
+    return int(parent.manifest.metrics.get(parent.default_model, {}).get("n_boot") or 0)
+
+
+def _refit(parent, data_path, out, options: UpdateOptions, data, ref) -> Path:
+    from training.fit import FitOptions, fit_bundle
+
+    about = (
+        "The parent's model families were retrained on these data with its schema, seed and "
+        "the same hyper-parameter search."
+    )
+    fit_options = FitOptions(
+        models=tuple(parent.models),
+        bootstrap=_parent_boot(parent) if options.bootstrap is None else options.bootstrap,
+        seed=parent.manifest.seed if options.seed is None else options.seed,
+        n_jobs=options.n_jobs,
+        progress=options.progress,
+        command=options.command,
+        parent=ref,
+        report_sections=lambda models, grid: {
+            "update": update_section(parent, models, grid, data, ref, about)
+        },
+    )
+    return fit_bundle(data_path, parent.schema, out, fit_options, validated=data)
+
+
+@dataclass
+class _Recalibrated:
+    pipeline: Pipeline
+    slope: float
+    grid: np.ndarray
+    validation: dict
+    ensemble: CoxEnsemble
+    slopes: list[float]
+
+
+def _recalibrate_cox(parent: Bundle, name: str, data, n_boot: int, options, seed) -> _Recalibrated:
+    schema = parent.schema
+    X, y = data[schema.feature_names], survival_target(data, schema)
+    base = parent.models[name]
+    final, slope = recalibrate_pipeline(base, X, y)
+    grid = time_grid(y)
+    validation = bootstrap_validation(
+        final,
+        partial(_recalibrate_refit, base=base),
+        X,
+        y,
+        grid,
+        min(RISK_HORIZON, float(grid[-1])),
+        uno_tau(y),
+        n_boot,
+        seed=seed,
+        collect=_collect_slope,
+        progress=options.progress,
+        desc=f"bootstrap recalibration {name}",
+        n_jobs=options.n_jobs,
+    )
+    ensemble = _recalibrated_ensemble(
+        parent.artifacts.get(f"{name}_ensemble"),
+        final,
+        base[:-1].transform(X),
+        y,
+        grid,
+        n_boot,
+        seed,
+    )
+    slopes = [c["slope"] for c in validation["collected"]]
+    return _Recalibrated(final, slope, grid, validation, ensemble, slopes)
+
+
+def _recalibration_details(r: _Recalibrated, parent: Bundle, name: str) -> dict:
+    lo, hi = np.percentile(r.slopes, [2.5, 97.5]) if len(r.slopes) >= 2 else (None, None)
+    parent_band = parent.manifest.models[name].band or {}
+    return {
+        "slope": r.slope,
+        "slope_interval": [None if lo is None else float(lo), None if hi is None else float(hi)],
+        "baseline": "Breslow's estimator on the new data with the slope times the parent's "
+        "linear predictor as offset",
+        "band": "each of the parent's bootstrap refits (deviations stretched by its inflation "
+        f"factor, {parent_band.get('inflation', 1.0):.2f}) recalibrated on a bootstrap "
+        f"resample of the new data ({r.ensemble.n_boot} resamples)",
+        "references": "Van Houwelingen, Stat Med 2000;19:3401-15; Steyerberg, Clinical "
+        "Prediction Models, 2nd ed. 2019, ch. 20",
+    }
+
+
+def _version_id(parent: Bundle, created: datetime, data_sha: str, method: str, seed: int) -> str:
+    tag = hashlib.sha256(f"{parent.version_id}:{data_sha}:{method}:{seed}".encode()).hexdigest()
+    return f"{parent.schema.name}-{created:%Y%m%d-%H%M%S}-{tag[:6]}"
+
+
+def _recalibrated_manifest(
+    parent: Bundle, name: str, r: _Recalibrated, data_path: Path, data, ref, options, seed
+) -> Manifest:
+    created = datetime.now(UTC)
+    data_sha = sha256_file(data_path)
+    summary = describe_cohort(data, parent.schema)
+    y = survival_target(data, parent.schema)
+    entry = parent.manifest.models[name]
+    details = {**entry.details, "recalibration": _recalibration_details(r, parent, name)}
+    return parent.manifest.replace(
+        version_id=_version_id(parent, created, data_sha, options.method, seed),
+        created=created.isoformat(timespec="seconds"),
+        training_data=TrainingData(
+            file=data_path.name,
+            sha256=data_sha,
+            rows=int(len(data)),
+            deaths=int(summary["deaths"]),
+            median_followup_months=summary["median_followup_months"],
+            km_median_months=summary["km_median_months"],
+            file_modified=datetime.fromtimestamp(data_path.stat().st_mtime, UTC).isoformat(
+                timespec="seconds"
+            ),
+            # the coefficients come from the parent's data: simulated if either was
+            synthetic=declared_synthetic(data_path) or parent.manifest.synthetic,
+        ),
+        grid_months=tuple(r.grid.tolist()),
+        risk_horizon_months=min(RISK_HORIZON, float(r.grid[-1])),
+        uno_tau_months=uno_tau(y),
+        default_model=name,
+        models={name: ModelEntry(entry.label, entry.params, entry.cv_uno_c, details)},
+        metrics={
+            name: {
+                k: r.validation[k]
+                for k in ("apparent", "optimism", "corrected", "ci", "out_of_bag", "n_boot")
+            }
+        },
+        seed=seed,
+        command=options.command,
+        timings_seconds={},
+        parent=ref,
+        format=None,
+        artifacts={},
+        libraries={},
+        files={},
+    )
+
+
+def _parent_tuning(parent: Bundle, name: str) -> TuningResult:
+    """The parent's tuning, from its report (the recalibrated model keeps its settings)."""
+    from reporting.card import load_report
+
+    cv = ((load_report(parent.path).get("cross_validation") or {}).get("models") or {}).get(name)
+    entry = parent.manifest.models[name]
+    if cv is None or not cv.get("candidates"):
+        point = {**entry.params, "cv_uno_c": entry.cv_uno_c}
+        cv = {"fold_uno_c": [], "candidates": [point]}
+    return TuningResult(name, entry.params, entry.cv_uno_c, cv["fold_uno_c"], cv["candidates"])
+
+
+def _recalibrate(parent: Bundle, data_path: Path, out: Path, options, data, ref) -> Path:
+    from training.report import build_report
+
+    t0 = time.perf_counter()
+    name = _cox_models(parent)[0]
+    n_boot = _parent_boot(parent) if options.bootstrap is None else options.bootstrap
+    seed = parent.manifest.seed if options.seed is None else options.seed
+    r = _recalibrate_cox(parent, name, data, n_boot, options, seed)
+    manifest = _recalibrated_manifest(parent, name, r, data_path, data, ref, options, seed)
+    y = survival_target(data, parent.schema)
+    oob = r.validation["oob_surv"]
+    dropped = [parent.manifest.label(m) for m in parent.models if m != name]
+    about = (
+        f"Calibration slope {r.slope:.3f} applied to the parent's linear predictor and the "
+        "baseline hazard re-estimated on these data (Breslow); the coefficients' proportions, "
+        "the preprocessing and the imputation models are the parent's."
+        + (
+            f" Not carried over: {', '.join(dropped)} (cannot be recalibrated; "
+            "--method refit updates every model)."
+            if dropped
+            else ""
+        )
+    )
+    tuned = _parent_tuning(parent, name)
+    json_text, html_text = build_report(
+        manifest=manifest,
+        summary=describe_cohort(data, parent.schema),
+        tuned={name: tuned},
+        validation={name: r.validation},
+        extras={name: {"calibration": {str(h): calibration(y, oob, r.grid, h) for h in LANDMARKS}}},
+        dca=decision_curve(
+            y, {name: 1.0 - survival_at(oob, r.grid, DECISION_HORIZON)}, DECISION_HORIZON
+        ),
+        folds=len(tuned.fold_scores) or 5,
+        sections={"update": update_section(parent, {name: r.pipeline}, r.grid, data, ref, about)},
+    )
+    # the parent's other artifacts (imputation draws, operative outcomes) belong to the
+    # preprocessing it keeps; without resamples there is no band to serve (as in fit)
+    artifacts = {k: v for k, v in parent.artifacts.items() if not k.endswith("_ensemble")}
+    if r.ensemble.n_boot:
+        artifacts[f"{name}_ensemble"] = r.ensemble
+    manifest = manifest.replace(timings_seconds={"total": round(time.perf_counter() - t0, 2)})
+    path = write_bundle(
+        out,
+        manifest.version_id,
+        {name: r.pipeline},
+        manifest,
+        extra_files={"report.json": json_text.encode(), "report.html": html_text.encode()},
+        artifacts=artifacts,
+    )
+    Registry(out).register(path)
+    return path
