@@ -119,9 +119,7 @@ def write_bundle(
         doc = manifest.replace(
             format=BUNDLE_FORMAT,
             version_id=version_id,  # the folder's name, whatever the manifest says
-            models={
-                name: replace(manifest.models[name], file=f"{name}.joblib") for name in models
-            },
+            models={name: replace(manifest.models[name], file=f"{name}.joblib") for name in models},
             artifacts={name: f"{name}.joblib" for name in (artifacts or {})},
             libraries=library_versions(),
             files=files,
@@ -370,8 +368,7 @@ def load_bundle(
         if hasattr(est, "n_jobs"):
             est.n_jobs = 1
     artifacts = {
-        name: _load_verified(path, fname, files[fname])
-        for name, fname in doc.artifacts.items()
+        name: _load_verified(path, fname, files[fname]) for name, fname in doc.artifacts.items()
     }
     return Bundle(
         path=Path(path),

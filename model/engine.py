@@ -13,8 +13,7 @@ import pandas as pd
 from model.bundle import Bundle
 from model.candidacy import Candidacy, candidacy
 from model.families import NO_BAND, Family, family
-from model.prognosis import PREDICT_COLUMNS, Prognosis, out_of_range_warnings
-from model.timeaxis import LANDMARKS
+from model.prognosis import Prognosis, out_of_range_warnings, predict_columns
 
 __all__ = ["Engine", "NO_BAND", "predict_table"]
 
@@ -99,26 +98,34 @@ class Engine:
             for p in self.predict(X.iloc[start : start + chunk], fam.name)
         ]
         h = min(bundle.risk_horizon, float(bundle.grid[-1]))
+        axis = schema.time_axis
+        columns = predict_columns(schema)
+        median_column = columns[-2]
         rows = []
         for i, p in enumerate(progs):
             msgs = list(notes[i])
             if not fam.has_band:
                 msgs.append(fam.no_band_note)
             rec = {"patient_id": ids[i], "risk_score": float(-np.log(max(p.at(h)[0], 1e-12)))}
-            for t in LANDMARKS:
-                r = p.at(t)
-                rec[f"surv_{t}"], rec[f"surv_{t}_lower"], rec[f"surv_{t}_upper"] = (
+            for m in axis.marks:
+                r = p.at(m.months)
+                n = m.name
+                rec[f"surv_{n}"], rec[f"surv_{n}_lower"], rec[f"surv_{n}_upper"] = (
                     r if r else (np.nan,) * 3
                 )
                 if r is None:
-                    msgs.append(f"survival at {t} months is beyond the training follow-up")
+                    msgs.append(
+                        f"survival at {axis.text(m.value)} is beyond the training follow-up"
+                    )
             med = p.median[0]
-            rec["median_os_months"] = np.nan if med is None else med
+            rec[median_column] = np.nan if med is None else float(axis.from_months(med))
             if med is None:
-                msgs.append(f"median survival not reached within {bundle.grid[-1]:g} months")
+                msgs.append(
+                    f"median survival not reached within {axis.text_months(bundle.grid[-1])}"
+                )
             rec["warnings"] = "; ".join(msgs)
             rows.append(rec)
-        return pd.DataFrame(rows, columns=PREDICT_COLUMNS)
+        return pd.DataFrame(rows, columns=columns)
 
     def warnings(self, X: pd.DataFrame) -> list[list[str]]:
         """Per row, the inputs outside what the training data covered."""

@@ -20,6 +20,7 @@ from typing import Any, Literal
 import yaml
 
 from model.errors import HipecError
+from model.timeaxis import UNITS, TimeAxis, default_landmarks
 
 __all__ = [
     "KINDS",
@@ -166,6 +167,7 @@ class Schema:
     features: tuple[Feature, ...]
     interactions: tuple[tuple[str, str], ...] = ()
     operative_outcomes: tuple[dict, ...] = ()
+    landmarks: tuple[float, ...] | None = None  # in the time unit; None: 1, 3 and 5 years
 
     def __post_init__(self):
         names = [f.name for f in self.features]
@@ -188,6 +190,12 @@ class Schema:
             if f.name == name:
                 return f
         raise KeyError(f"schema {self.name!r} has no feature {name!r}; it has {self.feature_names}")
+
+    @property
+    def time_axis(self) -> TimeAxis:
+        """The data's time unit and the landmarks every table and column uses."""
+        unit = self.time.unit or "months"
+        return TimeAxis(unit, self.landmarks or default_landmarks(unit))
 
     def stage_features(self, stage: Stage) -> list[Feature]:
         return [f for f in self.features if f.stage == stage]
@@ -286,6 +294,7 @@ TOP_KEYS = (
     "features",
     "interactions",
     "operative_outcomes",
+    "landmarks",
 )
 OUTCOME_KEYS = {"time": ("name", "label", "unit", "max"), "event": ("name", "label", "unit", "max")}
 FEATURE_KEYS = (
@@ -331,6 +340,7 @@ def _parse(raw: dict, source: str) -> Schema:
     by_name = {f.name: f for f in features}
     interactions = _parse_interactions(raw.get("interactions") or [], by_name, problems)
     outcomes = _parse_operative_outcomes(raw.get("operative_outcomes") or [], by_name, problems)
+    landmarks = _parse_landmarks(raw.get("landmarks"), problems)
     _raise_if(problems, source)
     try:
         return Schema(
@@ -343,6 +353,7 @@ def _parse(raw: dict, source: str) -> Schema:
             features=tuple(features),
             interactions=tuple(interactions),
             operative_outcomes=tuple(outcomes),
+            landmarks=landmarks,
         )
     except SchemaDefinitionError as exc:
         raise SchemaDefinitionError(f"{source}: {exc}") from None
@@ -368,12 +379,30 @@ def _parse_outcome_field(d, what: str, problems: list[str]) -> OutcomeField:
         problems.append(f"'{what}' must be a mapping with a 'name'")
         return OutcomeField(name=f"<{what}>", label=what)
     _check_keys(d, OUTCOME_KEYS[what], f"'{what}'", problems)
+    if what == "time" and d.get("unit") is not None and d["unit"] not in UNITS:
+        problems.append(f"'time': unit {d['unit']!r} is not one of {', '.join(UNITS)}")
     return OutcomeField(
         name=str(d["name"]),
         label=str(d.get("label", d["name"])),
         unit=d.get("unit"),
         max=d.get("max"),
     )
+
+
+def _parse_landmarks(value, problems: list[str]) -> tuple[float, ...] | None:
+    """Time points in the data's unit, increasing (None: 1, 3 and 5 years)."""
+    if value is None:
+        return None
+    ok = (
+        isinstance(value, list)
+        and value
+        and all(isinstance(v, int | float) and not isinstance(v, bool) and v > 0 for v in value)
+        and all(a < b for a, b in zip(value, value[1:], strict=False))
+    )
+    if not ok:
+        problems.append("'landmarks' must list increasing positive times in the time unit")
+        return None
+    return tuple(float(v) for v in value)
 
 
 def _parse_features(items: list, problems: list[str]) -> list[Feature]:

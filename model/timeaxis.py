@@ -1,21 +1,31 @@
-"""The time axis every curve, table and metric shares (months).
+"""The time axis every curve, table and metric shares.
 
-One definition, so that the curves of every model, their bands, the validation report,
-the page and the prediction columns line up on the same points and landmarks.
+Inside, time is in months: the grid, the curves, the bands and the bundle's manifest all
+use months, so every modelling constant below has one meaning. A schema declares the unit
+its data use (days, weeks, months or years) and the landmarks its users read (by default
+1, 3 and 5 years in that unit); :class:`TimeAxis` converts at the edges, where data are
+read and where numbers are shown or written.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
 __all__ = [
     "DECISION_HORIZON",
+    "DEFAULT_AXIS",
     "GRID_MAX",
     "GRID_STEP",
     "LANDMARKS",
+    "MONTHS_PER_UNIT",
     "RISK_HORIZON",
+    "UNITS",
+    "Landmark",
+    "TimeAxis",
+    "default_landmarks",
     "time_grid",
 ]
 
@@ -25,10 +35,82 @@ GRID_MAX = 120.0
 RISK_HORIZON = 36.0  # the risk score is the cumulative hazard here (or at the grid's end)
 DECISION_HORIZON = 36  # months: decision curves
 
+UNITS = ("days", "weeks", "months", "years")
+MONTHS_PER_UNIT = {"days": 12 / 365.25, "weeks": 7 * 12 / 365.25, "months": 1.0, "years": 12.0}
+_YEARS = (1, 3, 5)
 
-def time_grid(y: np.ndarray) -> np.ndarray:
-    """0 to the last observed death (at most GRID_MAX months) in steps of GRID_STEP months."""
+
+def default_landmarks(unit: str) -> tuple[float, ...]:
+    """1, 3 and 5 years in ``unit``, rounded to whole units (365, 1095, 1826 days)."""
+    per_year = 12 / MONTHS_PER_UNIT[unit]
+    return tuple(float(round(y * per_year)) for y in _YEARS)
+
+
+@dataclass(frozen=True)
+class Landmark:
+    """A time point users read, in the schema's unit and in months."""
+
+    value: float
+    months: float
+
+    @property
+    def name(self) -> str:
+        """How the landmark is written in keys and column names (``surv_12``)."""
+        return f"{self.value:g}"
+
+
+@dataclass(frozen=True)
+class TimeAxis:
+    """The schema's time unit and landmarks, and the conversions to and from months."""
+
+    unit: str = "months"
+    landmarks: tuple[float, ...] = tuple(float(t) for t in LANDMARKS)
+
+    def __post_init__(self):
+        if self.unit not in UNITS:
+            raise ValueError(f"time unit {self.unit!r} is not one of {', '.join(UNITS)}")
+
+    @property
+    def months_per_unit(self) -> float:
+        return MONTHS_PER_UNIT[self.unit]
+
+    def to_months(self, t):
+        return t * self.months_per_unit
+
+    def from_months(self, months):
+        return months / self.months_per_unit
+
+    @property
+    def marks(self) -> tuple[Landmark, ...]:
+        return tuple(Landmark(float(t), float(self.to_months(t))) for t in self.landmarks)
+
+    @property
+    def risk_horizon_months(self) -> float:
+        """The middle landmark (3 years by default): the risk score and decision curves."""
+        return self.marks[len(self.marks) // 2].months
+
+    @property
+    def last_months(self) -> float:
+        return self.marks[-1].months
+
+    def text(self, value: float, digits: int | None = None) -> str:
+        """``value`` (in the unit) with its unit, e.g. "12 months", "1 year", "365 days"."""
+        shown = f"{value:g}" if digits is None else f"{value:.{digits}f}"
+        unit = self.unit[:-1] if float(shown) == 1 else self.unit
+        return f"{shown} {unit}"
+
+    def text_months(self, months: float, digits: int | None = None) -> str:
+        """A time held in months, said in the unit."""
+        return self.text(float(self.from_months(months)), digits)
+
+
+DEFAULT_AXIS = TimeAxis()
+
+
+def time_grid(y: np.ndarray, axis: TimeAxis = DEFAULT_AXIS) -> np.ndarray:
+    """0 to the last observed death in steps of GRID_STEP months; at most GRID_MAX months or
+    the last landmark, whichever is later. ``y`` holds times in months."""
     e, t = y.dtype.names
     last_death = float(y[t][y[e]].max())
-    top = min(GRID_MAX, math.floor(last_death / GRID_STEP) * GRID_STEP)
+    top = min(max(GRID_MAX, axis.last_months), math.floor(last_death / GRID_STEP) * GRID_STEP)
     return np.round(np.arange(0.0, top + GRID_STEP / 2, GRID_STEP), 6)

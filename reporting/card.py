@@ -16,7 +16,8 @@ import pandas as pd
 from model.bundle import Bundle
 from model.families import HEADLINE_WORDS, headline_metrics
 from model.schema import Schema
-from reporting.wording import INTENDED_USERS, METRIC_LABELS, NOT_FOR
+from model.timeaxis import DEFAULT_AXIS, TimeAxis
+from reporting.wording import INTENDED_USERS, METRIC_LABELS, NOT_FOR, metric_labels
 
 __all__ = [
     "INTENDED_USERS",
@@ -36,11 +37,11 @@ def load_report(folder: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
 
 
-def metrics_table(report: dict, model: str) -> pd.DataFrame:
+def metrics_table(report: dict, model: str, axis: TimeAxis = DEFAULT_AXIS) -> pd.DataFrame:
     """Apparent and bootstrap optimism-corrected metrics with 95 % bootstrap intervals."""
     v = (report.get("validation") or {}).get(model) or {}
     rows = []
-    for key, label in METRIC_LABELS.items():
+    for key, label in metric_labels(axis).items():
         if key not in v.get("apparent", {}):
             continue
         ci = (v.get("ci") or {}).get(key)

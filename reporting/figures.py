@@ -253,11 +253,14 @@ def km_figure(groups: list[dict], title: str | None = None, height: int = 400) -
     return survival_figure(curves, title=title, height=height)
 
 
-def calibration_figure(series: dict[str, dict], horizon: int) -> go.Figure:
+def calibration_figure(
+    series: dict[str, dict], horizon: int | str, unit: str = "months"
+) -> go.Figure:
     """Predicted against observed (Kaplan-Meier) survival in risk groups at one horizon.
 
     ``series`` maps a model's label to its entry of ``report.json``'s ``calibration``;
     several models share the axes (the training report), one is the model card's.
+    ``horizon`` is the landmark as the calibration is keyed (in the schema's ``unit``).
     """
     fig = go.Figure()
     fig.add_scatter(
@@ -291,9 +294,9 @@ def calibration_figure(series: dict[str, dict], horizon: int) -> go.Figure:
             hovertemplate=f"{name}<br>predicted %{{x:.0%}}<br>observed %{{y:.0%}}<extra></extra>",
         )
     fig.update_xaxes(
-        title=f"Predicted survival at {horizon} months", range=[0, 1], tickformat=".0%"
+        title=f"Predicted survival at {horizon} {unit}", range=[0, 1], tickformat=".0%"
     )
-    fig.update_yaxes(title=f"Observed survival at {horizon} months", range=[0, 1], tickformat=".0%")
-    fig = _layout(fig, f"Calibration at {horizon} months", 380)
+    fig.update_yaxes(title=f"Observed survival at {horizon} {unit}", range=[0, 1], tickformat=".0%")
+    fig = _layout(fig, f"Calibration at {horizon} {unit}", 380)
     fig.update_layout(hovermode="closest")
     return fig

@@ -6,13 +6,14 @@ PDF reports say the same thing in the same words.
 
 from __future__ import annotations
 
-from model.timeaxis import LANDMARKS
+from model.timeaxis import DEFAULT_AXIS, TimeAxis
 
 __all__ = [
     "INTENDED_USE",
     "INTENDED_USE_SHORT",
     "INTENDED_USERS",
     "METRIC_LABELS",
+    "metric_labels",
     "NOT_FOR",
     "NO_BAND_TEXT",
     "SIMULATED_BANNER",
@@ -20,13 +21,19 @@ __all__ = [
     "simulated_warning",
 ]
 
-METRIC_LABELS = {
-    "harrell_c": "Harrell C",
-    "uno_c": "Uno C",
-    **{f"auc_{t}": f"Time-dependent AUC at {t} months" for t in LANDMARKS},
-    "ibs": "Integrated Brier score (lower is better)",
-    "ipa": "Index of prediction accuracy (1 - IBS / IBS of Kaplan-Meier)",
-}
+
+def metric_labels(axis: TimeAxis = DEFAULT_AXIS) -> dict[str, str]:
+    """The validation measures' names, the time-dependent ones at the schema's landmarks."""
+    return {
+        "harrell_c": "Harrell C",
+        "uno_c": "Uno C",
+        **{f"auc_{m.name}": f"Time-dependent AUC at {axis.text(m.value)}" for m in axis.marks},
+        "ibs": "Integrated Brier score (lower is better)",
+        "ipa": "Index of prediction accuracy (1 - IBS / IBS of Kaplan-Meier)",
+    }
+
+
+METRIC_LABELS = metric_labels()
 
 # a table cell where a model gives no 95 % interval
 NO_BAND_TEXT = "no band for this model"

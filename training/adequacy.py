@@ -17,7 +17,6 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 
 from model.schema import Schema
-from model.timeaxis import DECISION_HORIZON
 from training.samplesize import (
     NAGELKERKE_OPTIMISM,
     PRECISION_MARGIN,
@@ -63,7 +62,8 @@ def design_columns(data: pd.DataFrame, schema: Schema) -> int:
 
 
 def _follow_up(data: pd.DataFrame, schema: Schema) -> tuple[int, int, float]:
-    time = data[schema.time.name].to_numpy(dtype=float)
+    # in months, as the timepoint: the criteria depend on rate x time only
+    time = schema.time_axis.to_months(data[schema.time.name].to_numpy(dtype=float))
     event = data[schema.event.name].to_numpy().astype(bool)
     return len(time), int(event.sum()), float(time.sum())
 
@@ -79,7 +79,8 @@ def cohort_sample_size(
     n, events, person_time = _follow_up(data, schema)
     if parameters is None:
         parameters = design_columns(data, schema)
-    return assess(n, events, person_time, DECISION_HORIZON, parameters, r2_cs, r2_source)
+    timepoint = schema.time_axis.risk_horizon_months
+    return assess(n, events, person_time, timepoint, parameters, r2_cs, r2_source)
 
 
 def fitted_sample_size(data: pd.DataFrame, schema: Schema, models: dict | None = None) -> dict:
@@ -92,7 +93,7 @@ def fitted_sample_size(data: pd.DataFrame, schema: Schema, models: dict | None =
     conservative figure is always given beside it.
     """
     coxnet = next((m for m in (models or {}).values() if hasattr(m[-1], "coef_")), None)
-    out: dict = {"source": SOURCE, "timepoint": DECISION_HORIZON}
+    out: dict = {"source": SOURCE, "timepoint": schema.time_axis.risk_horizon_months}
     model_r2 = None
     if coxnet is not None:
         coef = np.asarray(coxnet[-1].coef_)[:, -1]
@@ -242,7 +243,7 @@ def sample_size_html(d: dict) -> str:
         "<h2>Sample size</h2>",
         f"<p>Riley's criteria for a time-to-event model ({html.escape(SOURCE)}): expected "
         f"shrinkage at least {SHRINKAGE:g} (i), optimism in Nagelkerke's R² at most "
-        f"{NAGELKERKE_OPTIMISM:g} (ii), and the overall risk by {d['timepoint']} months "
+        f"{NAGELKERKE_OPTIMISM:g} (ii), and the overall risk by {d['timepoint']:g} months "
         f"estimated to within {PRECISION_MARGIN:g} (iii). The Cox design spends "
         f"<b>{d['design_columns']}</b> candidate parameters"
         + (f" ({kept} coefficients not zero after the penalty)" if kept is not None else "")

@@ -45,6 +45,7 @@ from model.predict import cox_baseline_on_grid
 from model.timeaxis import LANDMARKS
 from model.uncertainty import CoxEnsemble
 from training.estimators import fit_quietly
+from training.metrics import horizon_names
 
 __all__ = ["PSEUDO_PENALTY_RATIO", "BAND_REPLICATES", "calibrate_inflation"]
 
@@ -72,6 +73,7 @@ def calibrate_inflation(
     n_rep: int = BAND_REPLICATES,
     ratio: float = PSEUDO_PENALTY_RATIO,
     seed: int = 0,
+    landmarks=LANDMARKS,
 ) -> dict:
     """Inflation factor for the bootstrap band of ``final`` (a fitted Coxnet pipeline).
 
@@ -83,6 +85,8 @@ def calibrate_inflation(
         The final model's bootstrap refits on the same transformed features.
     make_step : callable (alpha) -> unfitted CoxnetSurvivalAnalysis
         The shipped Cox step with a given single penalty (same l1 ratio).
+    landmarks : sequence of float (months), or dict ``{name: months}``
+        Where the band's error is measured.
 
     Returns
     -------
@@ -92,7 +96,8 @@ def calibrate_inflation(
     e_name, t_name = y.dtype.names
     event, time = y[e_name].astype(bool), y[t_name].astype(float)
     alpha = float(final[-1].alphas_[0])
-    marks = [int(np.searchsorted(grid, t)) for t in LANDMARKS if t <= grid[-1]]
+    inside = {n: t for n, t in horizon_names(landmarks).items() if t <= grid[-1]}
+    marks = [int(np.searchsorted(grid, t)) for t in inside.values()]
     if not marks or ensemble.n_boot < 2:
         return {"inflation": 1.0, "replicates": 0, "note": "no landmark or no refits to calibrate"}
     Z = final[:-1].transform(X)
@@ -144,8 +149,7 @@ def calibrate_inflation(
     return {
         "inflation": float(max(1.0, np.quantile(r, COVERAGE))),
         "by_landmark": {
-            str(int(t)): float(np.quantile(r[:, i], COVERAGE))
-            for i, t in enumerate(t for t in LANDMARKS if t <= grid[-1])
+            name: float(np.quantile(r[:, i], COVERAGE)) for i, name in enumerate(inside)
         },
         "replicates": len(ratios),
         "pseudo_penalty_ratio": ratio,

@@ -32,15 +32,36 @@ from tqdm.auto import tqdm
 
 from model.predict import survival_on_grid
 from model.timeaxis import LANDMARKS
-from training.metrics import performance
+from training.metrics import horizon_names, performance
 
-__all__ = ["SCALAR_METRICS", "bootstrap_validation"]
+__all__ = ["SCALAR_METRICS", "bootstrap_validation", "scalar_metrics"]
 
 SCALAR_METRICS = ("harrell_c", "uno_c", *(f"auc_{t}" for t in LANDMARKS), "ibs", "ipa")
 
 
-def _scalars(perf: dict) -> dict:
-    return {k: perf.get(k) for k in SCALAR_METRICS}
+def _summarise(keys, apparent, optimism, final_on_boot, out_of_bag):
+    """Mean optimism, corrected figures, their 95 % intervals and out-of-bag means."""
+    mean_opt, corrected, ci, oob_mean = {}, {}, {}, {}
+    for k in keys:
+        vals = [o[k] for o in out_of_bag if o[k] is not None]
+        oob_mean[k] = float(np.mean(vals)) if vals else None
+        vals = [o[k] for o in optimism if o[k] is not None]
+        if apparent.get(k) is None or not vals:
+            mean_opt[k] = corrected[k] = None
+            ci[k] = [None, None]
+            continue
+        mean_opt[k] = float(np.mean(vals))
+        corrected[k] = float(apparent[k] - mean_opt[k])
+        dist = [r[k] for r in final_on_boot if r[k] is not None]
+        lo, hi = np.percentile(dist, [2.5, 97.5])
+        ci[k] = [float(lo - mean_opt[k]), float(hi - mean_opt[k])]
+    return mean_opt, corrected, ci, oob_mean
+
+
+def scalar_metrics(horizons=LANDMARKS) -> tuple[str, ...]:
+    """The scalar measures for these landmarks (:data:`SCALAR_METRICS` for the default)."""
+    names = horizon_names(horizons)
+    return ("harrell_c", "uno_c", *(f"auc_{n}" for n in names), "ibs", "ipa")
 
 
 def bootstrap_validation(
@@ -57,6 +78,7 @@ def bootstrap_validation(
     progress: bool = True,
     desc: str = "bootstrap",
     n_jobs: int = 1,
+    horizons=LANDMARKS,
 ) -> dict:
     """Apparent, optimism and optimism-corrected performance with 95 % intervals.
 
@@ -78,8 +100,16 @@ def bootstrap_validation(
         (per scalar measure), ``out_of_bag`` (mean measures on left-out patients),
         ``oob_surv`` (out-of-bag curve per patient), ``n_boot``, ``collected``.
     """
+    keys = scalar_metrics(horizons)
+
+    def perf(y_eval, surv):
+        return performance(y, y_eval, surv, grid, risk_horizon, tau, horizons)
+
+    def scalars(measures: dict) -> dict:
+        return {k: measures.get(k) for k in keys}
+
     surv_final = survival_on_grid(final, X, grid)
-    apparent = performance(y, y, surv_final, grid, risk_horizon, tau)
+    apparent = perf(y, surv_final)
     rng = np.random.default_rng(seed)
     n = len(y)
     event = y[y.dtype.names[0]]
@@ -92,19 +122,15 @@ def bootstrap_validation(
     def replicate(b, idx):
         model = refit(X.iloc[idx], y[idx], seed + b + 1)
         surv_all = survival_on_grid(model, X, grid, extend=True)
-        on_boot = performance(y, y[idx], surv_all[idx], grid, risk_horizon, tau)
-        on_orig = performance(y, y, surv_all, grid, risk_horizon, tau)
+        on_boot = perf(y[idx], surv_all[idx])
+        on_orig = perf(y, surv_all)
         opt = {
             k: (None if on_boot[k] is None or on_orig[k] is None else on_boot[k] - on_orig[k])
-            for k in SCALAR_METRICS
+            for k in keys
         }
-        fin = _scalars(performance(y, y[idx], surv_final[idx], grid, risk_horizon, tau))
+        fin = scalars(perf(y[idx], surv_final[idx]))
         oob = np.setdiff1d(np.arange(n), idx)
-        out_of_bag = (
-            _scalars(performance(y, y[oob], surv_all[oob], grid, risk_horizon, tau))
-            if event[oob].sum() >= 2
-            else None
-        )
+        out_of_bag = scalars(perf(y[oob], surv_all[oob])) if event[oob].sum() >= 2 else None
         oob_curves = (oob, surv_all[oob].astype(np.float32))
         return opt, fin, out_of_bag, oob_curves, (collect(model) if collect is not None else None)
 
@@ -126,20 +152,9 @@ def bootstrap_validation(
             out_of_bag.append(oob)
         if col is not None:
             collected.append(col)
-    mean_opt, corrected, ci, oob_mean = {}, {}, {}, {}
-    for k in SCALAR_METRICS:
-        vals = [o[k] for o in out_of_bag if o[k] is not None]
-        oob_mean[k] = float(np.mean(vals)) if vals else None
-        vals = [o[k] for o in optimism if o[k] is not None]
-        if apparent.get(k) is None or not vals:
-            mean_opt[k] = corrected[k] = None
-            ci[k] = [None, None]
-            continue
-        mean_opt[k] = float(np.mean(vals))
-        corrected[k] = float(apparent[k] - mean_opt[k])
-        dist = [r[k] for r in final_on_boot if r[k] is not None]
-        lo, hi = np.percentile(dist, [2.5, 97.5])
-        ci[k] = [float(lo - mean_opt[k]), float(hi - mean_opt[k])]
+    mean_opt, corrected, ci, oob_mean = _summarise(
+        keys, apparent, optimism, final_on_boot, out_of_bag
+    )
     return {
         "apparent": apparent,
         "optimism": mean_opt,

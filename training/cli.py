@@ -135,7 +135,11 @@ def describe(
     if as_json:
         typer.echo(json.dumps(result, indent=2))
     else:
-        typer.echo(format_description(result, title=f"Cohort {data.name} ({sch.title})"))
+        typer.echo(
+            format_description(
+                result, title=f"Cohort {data.name} ({sch.title})", axis=sch.time_axis
+            )
+        )
         if result["sample_size"] is not None:
             from training.adequacy import format_sample_size
 
@@ -165,9 +169,7 @@ def _models_option(value: str) -> tuple[str, ...]:
     names = tuple(v.strip() for v in value.split(",") if v.strip())
     bad = [n for n in names if n not in FAMILIES]
     if bad or not names:
-        raise typer.BadParameter(
-            f"{', '.join(bad) or value!r}: choose from {', '.join(FAMILIES)}"
-        )
+        raise typer.BadParameter(f"{', '.join(bad) or value!r}: choose from {', '.join(FAMILIES)}")
     return names
 
 

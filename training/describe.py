@@ -12,9 +12,9 @@ import pandas as pd
 
 from model.kaplan_meier import KaplanMeier
 from model.schema import Feature, Schema
-from model.timeaxis import LANDMARKS
+from model.timeaxis import DEFAULT_AXIS, TimeAxis
 
-__all__ = ["describe_cohort", "format_description"]
+__all__ = ["describe_cohort", "format_description", "in_months"]
 
 
 def _summarise_feature(f: Feature, s: pd.Series) -> dict:
@@ -67,10 +67,13 @@ def describe_cohort(data: pd.DataFrame, schema: Schema) -> dict:
     Returns
     -------
     dict
-        ``n``, ``deaths``, ``median_followup_months``, ``km_median_months``,
-        ``km_median_ci``, ``surv_12``/``36``/``60`` with ``surv_*_ci``, and
-        ``features`` (a Table 1 entry per schema feature present).
+        ``n``, ``deaths``, ``median_followup_<unit>``, ``km_median_<unit>``,
+        ``km_median_ci``, ``surv_<landmark>`` with ``surv_<landmark>_ci`` (``surv_12``
+        for 12 months), and ``features`` (a Table 1 entry per schema feature present).
+        Times are in the schema's unit, as the data hold them.
     """
+    axis = schema.time_axis
+    unit = axis.unit
     time = data[schema.time.name].to_numpy(dtype=float)
     event = data[schema.event.name].to_numpy().astype(bool)
     km = KaplanMeier(time, event)
@@ -79,19 +82,26 @@ def describe_cohort(data: pd.DataFrame, schema: Schema) -> dict:
         "n": int(len(data)),
         "deaths": int(event.sum()),
         "death_percent": 100.0 * float(event.mean()),
-        "median_followup_months": rkm.median,
-        "max_followup_months": float(time.max()),
-        "km_median_months": km.median,
+        f"median_followup_{unit}": rkm.median,
+        f"max_followup_{unit}": float(time.max()),
+        f"km_median_{unit}": km.median,
         "km_median_ci": list(km.median_ci),
     }
-    for t in LANDMARKS:
-        est, lo, hi = km.survival_at(t)
-        out[f"surv_{t}"] = est
-        out[f"surv_{t}_ci"] = [lo, hi]
+    for m in axis.marks:
+        est, lo, hi = km.survival_at(m.value)
+        out[f"surv_{m.name}"] = est
+        out[f"surv_{m.name}_ci"] = [lo, hi]
     out["features"] = [
         _summarise_feature(f, data[f.name]) for f in schema.features if f.name in data.columns
     ]
     return out
+
+
+def in_months(summary: dict, schema: Schema, key: str) -> float | None:
+    """A time of :func:`describe_cohort` (``median_followup``, ``km_median``) in months, as
+    bundles record it."""
+    value = summary[f"{key}_{schema.time_axis.unit}"]
+    return None if value is None else float(schema.time_axis.to_months(value))
 
 
 def _num(x: float | None, digits: int = 1) -> str:
@@ -104,25 +114,29 @@ def _pct(x: float | None) -> str:
     return "n/a" if x is None else f"{100 * x:.1f} %"
 
 
-def format_description(d: dict, title: str = "Cohort") -> str:
-    """Plain-text clinical summary of :func:`describe_cohort`'s result."""
+def format_description(d: dict, title: str = "Cohort", axis: TimeAxis = DEFAULT_AXIS) -> str:
+    """Plain-text clinical summary of :func:`describe_cohort`'s result (``axis``: the
+    schema's time unit and landmarks, as it was computed with)."""
     lo, hi = d["km_median_ci"]
+    unit = axis.unit
     lines = [
         title,
         "=" * len(title),
         f"Patients                       {d['n']}",
         f"Deaths                         {d['deaths']} ({d['death_percent']:.1f} %)",
-        f"Median follow-up (reverse KM)  {_num(d['median_followup_months'])} months"
-        f" (longest {d['max_followup_months']:.1f})",
-        f"Median overall survival (KM)   {_num(d['km_median_months'])} months"
+        f"Median follow-up (reverse KM)  {_num(d[f'median_followup_{unit}'])} {unit}"
+        f" (longest {d[f'max_followup_{unit}']:.1f})",
+        f"Median overall survival (KM)   {_num(d[f'km_median_{unit}'])} {unit}"
         f" (95 % CI {_num(lo)} to {_num(hi)})",
     ]
-    for t in LANDMARKS:
-        est = d[f"surv_{t}"]
-        ci_lo, ci_hi = d[f"surv_{t}_ci"]
+    width = max(len(m.name) for m in axis.marks)
+    for m in axis.marks:
+        est = d[f"surv_{m.name}"]
+        ci_lo, ci_hi = d[f"surv_{m.name}_ci"]
         ci = "" if est is None else f" (95 % CI {_pct(ci_lo)} to {_pct(ci_hi)})"
         note = " (beyond the longest follow-up)" if est is None else ""
-        lines.append(f"Survival at {t:>2} months          {_pct(est)}{ci}{note}")
+        head = f"Survival at {m.name:>{max(width, 2)}} {unit}"
+        lines.append(f"{head:<31}{_pct(est)}{ci}{note}")
     if d["features"]:
         lines += ["", "Table 1", "-------"]
         rows = []

@@ -28,9 +28,13 @@ def evaluate_bundle(bundle: Bundle, data: pd.DataFrame, truth: pd.DataFrame | No
     e, t = y.dtype.names
     if y[e].sum() < 2:
         raise ValueError("external validation needs at least two deaths in the data")
-    tau = uno_tau(y)
+    axis = schema.time_axis
+    horizons = {m.name: m.months for m in axis.marks}
+    tau = uno_tau(y, axis.last_months)
     out = {
         "bundle": bundle.version_id,
+        "time_unit": axis.unit,
+        "landmarks": list(horizons),
         "default_model": bundle.default_model,
         "n": int(len(y)),
         "deaths": int(y[e].sum()),
@@ -43,11 +47,11 @@ def evaluate_bundle(bundle: Bundle, data: pd.DataFrame, truth: pd.DataFrame | No
         )
     for name in bundle.models:
         surv = bundle.survival(data, name)
-        res = performance(y, y, surv, bundle.grid, bundle.risk_horizon, tau)
+        res = performance(y, y, surv, bundle.grid, bundle.risk_horizon, tau, horizons)
         res["calibration"] = {}
-        for h in LANDMARKS:
+        for mark, h in horizons.items():
             cal = calibration(y, surv, bundle.grid, h)
-            res["calibration"][str(h)] = (
+            res["calibration"][mark] = (
                 None
                 if cal is None
                 else {
@@ -66,17 +70,20 @@ def evaluate_bundle(bundle: Bundle, data: pd.DataFrame, truth: pd.DataFrame | No
             # information that masked inputs take away from any predictor
             complete = data[schema.feature_names].notna().all(axis=1).to_numpy()
             out["complete_case_share"] = float(complete.mean())
-            for h in LANDMARKS:
-                res[f"mae_surv_{h}"] = res[f"mae_surv_{h}_complete"] = None
-                if h <= bundle.grid[-1]:
+            for mark, h in horizons.items():
+                res[f"mae_surv_{mark}"] = res[f"mae_surv_{mark}_complete"] = None
+                if h <= bundle.grid[-1] and f"true_surv_{mark}" in truth:
                     err = np.abs(
-                        survival_at(surv, bundle.grid, h) - truth[f"true_surv_{h}"].to_numpy()
+                        survival_at(surv, bundle.grid, h) - truth[f"true_surv_{mark}"].to_numpy()
                     )
-                    res[f"mae_surv_{h}"] = float(err.mean())
+                    res[f"mae_surv_{mark}"] = float(err.mean())
                     if complete.any():
-                        res[f"mae_surv_{h}_complete"] = float(err[complete].mean())
+                        res[f"mae_surv_{mark}_complete"] = float(err[complete].mean())
         out["models"][name] = res
     return out
+
+
+_UNIT_SHORT = {"days": "d", "weeks": "w", "months": "m", "years": "y"}
 
 
 def format_evaluation(r: dict) -> str:
@@ -86,35 +93,30 @@ def format_evaluation(r: dict) -> str:
     lines = [f"Bundle {r['bundle']} on {r['n']} patients ({r['deaths']} deaths)"]
     if "oracle_harrell_c" in r:
         lines.append(f"Oracle Harrell C (true risk): {r['oracle_harrell_c']:.3f}")
+    marks = r.get("landmarks") or [str(t) for t in LANDMARKS]
+    short = _UNIT_SHORT.get(r.get("time_unit", "months"), "")
     keys = [
         ("harrell_c", "Harrell C"),
         ("uno_c", f"Uno C (tau {r['uno_tau_months']:.0f} m)"),
-        ("auc_12", "AUC 12 m"),
-        ("auc_36", "AUC 36 m"),
-        ("auc_60", "AUC 60 m"),
+        *((f"auc_{t}", f"AUC {t} {short}") for t in marks),
         ("ibs", "Integrated Brier"),
         ("ibs_null", "  Kaplan-Meier IBS"),
         ("ipa", "IPA"),
     ]
     if "oracle_harrell_c" in r:
-        keys += [
-            ("mae_surv_12", "MAE S(12) vs truth"),
-            ("mae_surv_36", "MAE S(36) vs truth"),
-            ("mae_surv_60", "MAE S(60) vs truth"),
-            ("mae_surv_36_complete", "  complete inputs only"),
-        ]
+        keys += [(f"mae_surv_{t}", f"MAE S({t}) vs truth") for t in marks]
+        keys.append((f"mae_surv_{marks[len(marks) // 2]}_complete", "  complete inputs only"))
     names = list(r["models"])
     lines.append(
         f"{'':<24}" + "".join(f"{n + (' *' if n == r['default_model'] else ''):>12}" for n in names)
     )
     for k, label in keys:
         lines.append(f"{label:<24}" + "".join(f"{f(r['models'][n].get(k)):>12}" for n in names))
-    for h in LANDMARKS:
+    for h in marks:
         lines.append(
-            f"{f'Calib. slope {h} m':<24}"
+            f"{f'Calib. slope {h} {short}':<24}"
             + "".join(
-                f"{f((r['models'][n]['calibration'].get(str(h)) or {}).get('slope')):>12}"
-                for n in names
+                f"{f((r['models'][n]['calibration'].get(h) or {}).get('slope')):>12}" for n in names
             )
         )
     lines.append("* default model. " + ", ".join(f"{n}: {FAMILIES[n].label}" for n in names))

@@ -74,6 +74,16 @@ class TrainingSet:
     n_jobs: int = 2
     progress: bool = True
 
+    @property
+    def horizons(self) -> dict[str, float]:
+        """The schema's landmarks, ``{name in its unit: months}``."""
+        return {m.name: m.months for m in self.schema.time_axis.marks}
+
+    @property
+    def decision_horizon(self) -> float:
+        """Decision curves and the risk score: the middle landmark (3 years by default)."""
+        return self.risk_horizon
+
 
 @dataclass
 class Explanation:
@@ -171,7 +181,15 @@ class CoxnetTrainer(Trainer):
     def tune(self) -> TuningResult:
         d = self.data
         return tune_coxnet(
-            d.X, d.y, d.schema, d.folds, d.tau, d.grid, seed=d.seed, progress=d.progress
+            d.X,
+            d.y,
+            d.schema,
+            d.folds,
+            d.tau,
+            d.grid,
+            seed=d.seed,
+            progress=d.progress,
+            ibs_max=d.schema.time_axis.last_months,
         )
 
     def fit(self, params: dict) -> Pipeline:
@@ -225,6 +243,7 @@ class CoxnetTrainer(Trainer):
             ensemble,
             partial(coxnet_step, d.schema, params["l1_ratio"]),
             seed=d.seed,
+            landmarks=d.horizons,
         )
         ensemble.inflation = band["inflation"]
         out.details["band"] = band

@@ -20,11 +20,11 @@ from model.predict import survival_at
 from model.prognosis import training_ranges
 from model.registry import Registry
 from model.schema import Schema
-from model.timeaxis import DECISION_HORIZON, LANDMARKS, RISK_HORIZON, time_grid
+from model.timeaxis import time_grid
 from model.validation import validate_dataset
 from training.adequacy import fitted_sample_size, sample_size_html
 from training.bootstrap import bootstrap_validation
-from training.describe import describe_cohort
+from training.describe import describe_cohort, in_months
 from training.effects import contrasts, reference_patient
 from training.estimators import survival_target
 from training.families import Explanation, Trainer, TrainingSet, trainer
@@ -88,15 +88,16 @@ def _check_trainable(data_path: Path, df: pd.DataFrame, schema: Schema, y, model
 
 def _training_set(df: pd.DataFrame, schema: Schema, options: FitOptions) -> TrainingSet:
     y = survival_target(df, schema)
-    grid = time_grid(y)
+    axis = schema.time_axis
+    grid = time_grid(y, axis)
     return TrainingSet(
         data=df,
         X=df[schema.feature_names],
         y=y,
         schema=schema,
         grid=grid,
-        risk_horizon=min(RISK_HORIZON, float(grid[-1])),
-        tau=uno_tau(y),
+        risk_horizon=min(axis.risk_horizon_months, float(grid[-1])),
+        tau=uno_tau(y, axis.last_months),
         folds=make_folds(y, options.n_folds, options.seed),
         reference=reference_patient(df, schema),
         contrasts=contrasts(df, schema),
@@ -133,6 +134,7 @@ def _train(t: Trainer, d: TrainingSet, options: FitOptions, steps, say) -> Train
         progress=options.progress,
         desc=f"bootstrap {t.name}",
         n_jobs=options.n_jobs,
+        horizons=d.horizons,
     )
     timings[f"bootstrap_{t.name}"] = time.perf_counter() - t0
     steps.update()
@@ -143,8 +145,8 @@ def _train(t: Trainer, d: TrainingSet, options: FitOptions, steps, say) -> Train
     # flexible model on its own training patients
     surv = validation["oob_surv"]
     extras = {
-        "calibration": {str(h): calibration(d.y, surv, d.grid, h) for h in LANDMARKS},
-        "risk_36": 1.0 - survival_at(surv, d.grid, DECISION_HORIZON),
+        "calibration": {n: calibration(d.y, surv, d.grid, h) for n, h in d.horizons.items()},
+        "decision_risk": 1.0 - survival_at(surv, d.grid, d.decision_horizon),
     }
     explanation = t.explain(final, tuned, validation)
     extras.update(explanation.tables)
@@ -169,8 +171,8 @@ def _manifest(
             sha256=data_sha,
             rows=int(len(d.data)),
             deaths=int(summary["deaths"]),
-            median_followup_months=summary["median_followup_months"],
-            km_median_months=summary["km_median_months"],
+            median_followup_months=in_months(summary, d.schema, "median_followup"),
+            km_median_months=in_months(summary, d.schema, "km_median"),
             file_modified=datetime.fromtimestamp(stat.st_mtime, UTC).isoformat(timespec="seconds"),
             synthetic=declared_synthetic(data_path),
         ),
@@ -235,7 +237,7 @@ def fit_bundle(
 
     steps.set_description_str("decision curves, report and bundle")
     dca = decision_curve(
-        d.y, {m: r.extras["risk_36"] for m, r in trained.items()}, DECISION_HORIZON
+        d.y, {m: r.extras["decision_risk"] for m, r in trained.items()}, d.decision_horizon
     )
     summary = describe_cohort(df, schema)
     sample_size = fitted_sample_size(df, schema, {m: r.final for m, r in trained.items()})

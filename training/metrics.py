@@ -51,6 +51,13 @@ def ibs_times(y: np.ndarray, grid: np.ndarray, t_max: float = max(LANDMARKS)) ->
     return grid[(grid >= max(lo, 1.0)) & (grid < hi)]
 
 
+def horizon_names(horizons) -> dict[str, float]:
+    """``{name: months}`` for landmarks given in months or already named."""
+    if isinstance(horizons, dict):
+        return {str(k): float(v) for k, v in horizons.items()}
+    return {f"{h:g}": float(h) for h in horizons}
+
+
 def _ipcw(compute) -> float | None:
     """An inverse-probability-of-censoring measure, or None where it is not estimable.
 
@@ -89,6 +96,9 @@ def performance(
         The risk score is the cumulative hazard at this time.
     tau : float
         Truncation time of Uno's C.
+    horizons : sequence of float, or dict
+        Landmarks in months (keys ``auc_12`` ...), or ``{name: months}`` for landmarks
+        named in another unit (``auc_365`` for 365 days).
 
     Returns
     -------
@@ -104,16 +114,17 @@ def performance(
         "uno_c": _ipcw(lambda: concordance_index_ipcw(y_ref, y, risk, tau=tau)[0]),
     }
     t_min, t_max = time.min(), time.max()
-    for h in horizons:
+    named = horizon_names(horizons)
+    for name, h in named.items():
         ok = t_min < h < t_max and event[time <= h].any()
         if ok:
             est = 1.0 - survival_at(surv, grid, h)
-            out[f"auc_{h}"] = _ipcw(
+            out[f"auc_{name}"] = _ipcw(
                 lambda est=est, h=h: cumulative_dynamic_auc(y_ref, y, est, [h])[0][0]
             )
         else:
-            out[f"auc_{h}"] = None
-    times = ibs_times(y, grid, max(horizons))
+            out[f"auc_{name}"] = None
+    times = ibs_times(y, grid, max(named.values()))
     if len(times) >= 2:
         cols = np.searchsorted(grid, times)
         out["ibs"] = _ipcw(lambda: integrated_brier_score(y_ref, y, surv[:, cols], times))

@@ -17,9 +17,9 @@ import plotly.graph_objects as go
 
 from model.families import FAMILIES
 from model.manifest import Manifest
-from model.timeaxis import DECISION_HORIZON, LANDMARKS
+from model.schema import Schema
 from reporting.figures import OKABE_ITO, calibration_figure
-from reporting.wording import INTENDED_USE, METRIC_LABELS, SIMULATED_WARNING, simulated_warning
+from reporting.wording import INTENDED_USE, SIMULATED_WARNING, metric_labels, simulated_warning
 
 __all__ = ["build_report"]
 
@@ -88,7 +88,7 @@ def build_report(
         "decision_curve": None
         if dca is None
         else {
-            "horizon_months": DECISION_HORIZON,
+            "horizon_months": _whole(manifest.risk_horizon_months),
             "rows": dca[["model", "threshold", "net_benefit"]].to_dict(orient="records"),
         },
         "limitations": [
@@ -138,6 +138,10 @@ def _fig(fig: go.Figure, first: bool) -> str:
 _LABELS = {name: f.label for name, f in FAMILIES.items()}
 
 
+def _whole(x: float) -> float | int:
+    return int(x) if float(x).is_integer() else x
+
+
 def _first(extras: dict, key: str):
     """The first model's entry ``key`` (each explanation belongs to one model family)."""
     return next((e[key] for e in extras.values() if key in e), None)
@@ -154,6 +158,8 @@ def _html(doc: dict, manifest: Manifest, dca: pd.DataFrame | None, fragments=())
         return out
 
     td = doc["training_data"]
+    axis = Schema.from_dict(manifest.schema).time_axis
+    unit = axis.unit
     parts.append(f"<h1>Validation report — {html.escape(manifest.schema['title'])}</h1>")
     if doc["synthetic_training_data"]:
         parts.append(f"<p class='warn'>{simulated_warning(lambda s: f'<b>{s}</b>')}</p>")
@@ -175,10 +181,10 @@ def _html(doc: dict, manifest: Manifest, dca: pd.DataFrame | None, fragments=())
                 ["File modified", _fmt(td["file_modified"])],
                 ["Patients", _fmt(c["n"])],
                 ["Deaths", f"{c['deaths']} ({c['death_percent']:.1f} %)"],
-                ["Median follow-up (reverse KM), months", _fmt(c["median_followup_months"], 1)],
+                [f"Median follow-up (reverse KM), {unit}", _fmt(c[f"median_followup_{unit}"], 1)],
                 [
-                    "Kaplan-Meier median OS, months (95 % CI)",
-                    f"{_fmt(c['km_median_months'], 1)} ({_fmt(c['km_median_ci'][0], 1)} to {_fmt(c['km_median_ci'][1], 1)})",
+                    f"Kaplan-Meier median OS, {unit} (95 % CI)",
+                    f"{_fmt(c[f'km_median_{unit}'], 1)} ({_fmt(c['km_median_ci'][0], 1)} to {_fmt(c['km_median_ci'][1], 1)})",
                 ],
             ],
         )
@@ -244,7 +250,7 @@ def _html(doc: dict, manifest: Manifest, dca: pd.DataFrame | None, fragments=())
         v = doc["validation"][m]
         parts.append(f"<h3>{html.escape(_LABELS[m])} ({v['n_boot']} bootstrap resamples)</h3>")
         rows = []
-        for k, label in METRIC_LABELS.items():
+        for k, label in metric_labels(axis).items():
             ci = v["ci"].get(k) or [None, None]
             rows.append(
                 [
@@ -276,12 +282,10 @@ def _html(doc: dict, manifest: Manifest, dca: pd.DataFrame | None, fragments=())
         "(1 is ideal; above 1, predictions are too moderate).</p>"
     )
     cal_rows = []
-    for h in LANDMARKS:
-        shown = {
-            _LABELS[m]: doc["calibration"][m] for m in models if doc["calibration"][m].get(str(h))
-        }
+    for h in (mark.name for mark in axis.marks):
+        shown = {_LABELS[m]: doc["calibration"][m] for m in models if doc["calibration"][m].get(h)}
         for m in models:
-            cal = doc["calibration"][m].get(str(h))
+            cal = doc["calibration"][m].get(h)
             if not cal:
                 continue
             cal_rows.append(
@@ -296,11 +300,11 @@ def _html(doc: dict, manifest: Manifest, dca: pd.DataFrame | None, fragments=())
                 ]
             )
         if shown:
-            parts.append(fig(calibration_figure(shown, h)))
+            parts.append(fig(calibration_figure(shown, h, unit)))
     parts.append(
         _table(
             [
-                "Months",
+                unit.capitalize(),
                 "Model",
                 "Observed (KM)",
                 "Mean predicted",
@@ -313,10 +317,11 @@ def _html(doc: dict, manifest: Manifest, dca: pd.DataFrame | None, fragments=())
     )
 
     if dca is not None:
-        parts.append("<h2>Clinical usefulness: decision curve at 36 months</h2>")
+        at = axis.text_months(manifest.risk_horizon_months)
+        parts.append(f"<h2>Clinical usefulness: decision curve at {at}</h2>")
         parts.append(
             "<p>Net benefit of treating patients whose out-of-bag predicted risk of death by "
-            "36 months exceeds the threshold, against treating all or none.</p>"
+            f"{at} exceeds the threshold, against treating all or none.</p>"
         )
         f = go.Figure()
         names = {**_LABELS, "all": "Treat all", "none": "Treat none"}

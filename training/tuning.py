@@ -19,6 +19,7 @@ from tqdm.auto import tqdm
 
 from model.predict import risk_score, survival_on_grid
 from model.schema import Schema
+from model.timeaxis import LANDMARKS
 from training.estimators import fit_quietly, make_coxnet, make_rsf, round_times
 from training.metrics import ibs_times
 
@@ -78,6 +79,7 @@ def tune_coxnet(
     seed: int = 0,
     l1_ratios=COXNET_L1_RATIOS,
     progress: bool = True,
+    ibs_max: float = max(LANDMARKS),
 ) -> TuningResult:
     """Choose the l1 ratio and the penalty on the cross-validated Uno C.
 
@@ -127,7 +129,8 @@ def tune_coxnet(
         ibs = []
         for k, (tr, te) in enumerate(folds):
             est, z_tr, z_te = fitted[c["l1_ratio"], k]
-            times = ibs_times(y[te], grid[::2])  # monthly points suffice to rank candidates
+            # monthly points suffice to rank candidates
+            times = ibs_times(y[te], grid[::2], ibs_max)
             # the Breslow baseline that fit_baseline_model=True would store, for this penalty only
             breslow = BreslowEstimator().fit(
                 est.predict(z_tr, alpha=c["alpha"]),

@@ -53,11 +53,11 @@ from model.bundle import MANIFEST, Bundle, sha256_file, write_bundle
 from model.manifest import Manifest, ModelEntry, TrainingData
 from model.predict import cox_baseline_on_grid, survival_at, survival_on_grid
 from model.registry import Registry
-from model.timeaxis import DECISION_HORIZON, LANDMARKS, RISK_HORIZON, time_grid
+from model.timeaxis import LANDMARKS, time_grid
 from model.uncertainty import CoxEnsemble
 from reporting.figures import calibration_figure
 from training.bootstrap import bootstrap_validation
-from training.describe import describe_cohort
+from training.describe import describe_cohort, in_months
 from training.estimators import survival_target
 from training.metrics import calibration, decision_curve, performance, uno_tau
 from training.provenance import declared_synthetic
@@ -180,11 +180,11 @@ def _recalibrated_ensemble(
 
 
 # --------------------------------------------------------------------- before and after
-def _scores(pipe: Pipeline, X, y, grid, risk_horizon: float, tau: float) -> dict:
+def _scores(pipe: Pipeline, X, y, grid, risk_horizon: float, tau: float, horizons) -> dict:
     surv = survival_on_grid(pipe, X, grid)
-    perf = performance(y, y, surv, grid, risk_horizon, tau)
+    perf = performance(y, y, surv, grid, risk_horizon, tau, horizons)
     out = {k: perf.get(k) for k in SCORE_KEYS}
-    out["calibration"] = {str(h): calibration(y, surv, grid, h) for h in LANDMARKS}
+    out["calibration"] = {n: calibration(y, surv, grid, h) for n, h in horizons.items()}
     return out
 
 
@@ -202,17 +202,27 @@ def before_after(
     """
     schema = parent.schema
     X, y = data[schema.feature_names], survival_target(data, schema)
-    tau = uno_tau(y)
+    horizons = {m.name: m.months for m in schema.time_axis.marks}
+    tau = uno_tau(y, schema.time_axis.last_months)
     return {
+        "landmarks": list(horizons),
         "n": int(len(y)),
         "deaths": int(y[y.dtype.names[0]].sum()),
         "uno_tau_months": tau,
         "before": {
-            m: _scores(p, X, y, parent.grid, parent.risk_horizon, tau)
+            m: _scores(p, X, y, parent.grid, parent.risk_horizon, tau, horizons)
             for m, p in parent.models.items()
         },
         "after": {
-            m: _scores(p, X, y, grid, min(RISK_HORIZON, float(grid[-1])), tau)
+            m: _scores(
+                p,
+                X,
+                y,
+                grid,
+                min(schema.time_axis.risk_horizon_months, float(grid[-1])),
+                tau,
+                horizons,
+            )
             for m, p in after.items()
         },
         "note": "after: apparent, the updated models on the patients they were updated with",
@@ -226,9 +236,9 @@ def _rows(doc: dict, model: str) -> list[tuple[str, float | None, float | None]]
         (f"Uno C (tau {doc['uno_tau_months']:.0f} m)", before.get("uno_c"), after["uno_c"]),
         ("Integrated Brier score", before.get("ibs"), after["ibs"]),
     ]
-    for h in LANDMARKS:
-        b = (before.get("calibration") or {}).get(str(h)) or {}
-        a = after["calibration"].get(str(h)) or {}
+    for h in doc.get("landmarks") or [str(t) for t in LANDMARKS]:
+        b = (before.get("calibration") or {}).get(h) or {}
+        a = after["calibration"].get(h) or {}
         rows.append(
             (f"Calibration in the large, {h} m", b.get("in_the_large"), a.get("in_the_large"))
         )
@@ -276,7 +286,7 @@ def _update_html(doc: dict, labels: dict[str, str], parent_ref: dict, about: str
                 [[html.escape(n), _f(b), _f(a)] for n, b, a in _rows(doc, model)],
             )
         )
-        for h in LANDMARKS:
+        for h in doc.get("landmarks") or [str(t) for t in LANDMARKS]:
             series = {
                 f"{labels.get(model, model)}, before": (doc["before"].get(model) or {}).get(
                     "calibration", {}
@@ -408,21 +418,23 @@ def _recalibrate_cox(parent: Bundle, name: str, data, n_boot: int, options, seed
     X, y = data[schema.feature_names], survival_target(data, schema)
     base = parent.models[name]
     final, slope = recalibrate_pipeline(base, X, y)
-    grid = time_grid(y)
+    axis = schema.time_axis
+    grid = time_grid(y, axis)
     validation = bootstrap_validation(
         final,
         partial(_recalibrate_refit, base=base),
         X,
         y,
         grid,
-        min(RISK_HORIZON, float(grid[-1])),
-        uno_tau(y),
+        min(axis.risk_horizon_months, float(grid[-1])),
+        uno_tau(y, axis.last_months),
         n_boot,
         seed=seed,
         collect=_collect_slope,
         progress=options.progress,
         desc=f"bootstrap recalibration {name}",
         n_jobs=options.n_jobs,
+        horizons={m.name: m.months for m in axis.marks},
     )
     ensemble = _recalibrated_ensemble(
         parent.artifacts.get(f"{name}_ensemble"),
@@ -465,6 +477,7 @@ def _recalibrated_manifest(
     data_sha = sha256_file(data_path)
     summary = describe_cohort(data, parent.schema)
     y = survival_target(data, parent.schema)
+    axis = parent.schema.time_axis
     entry = parent.manifest.models[name]
     details = {**entry.details, "recalibration": _recalibration_details(r, parent, name)}
     return parent.manifest.replace(
@@ -475,8 +488,8 @@ def _recalibrated_manifest(
             sha256=data_sha,
             rows=int(len(data)),
             deaths=int(summary["deaths"]),
-            median_followup_months=summary["median_followup_months"],
-            km_median_months=summary["km_median_months"],
+            median_followup_months=in_months(summary, parent.schema, "median_followup"),
+            km_median_months=in_months(summary, parent.schema, "km_median"),
             file_modified=datetime.fromtimestamp(data_path.stat().st_mtime, UTC).isoformat(
                 timespec="seconds"
             ),
@@ -484,8 +497,8 @@ def _recalibrated_manifest(
             synthetic=declared_synthetic(data_path) or parent.manifest.synthetic,
         ),
         grid_months=tuple(r.grid.tolist()),
-        risk_horizon_months=min(RISK_HORIZON, float(r.grid[-1])),
-        uno_tau_months=uno_tau(y),
+        risk_horizon_months=min(axis.risk_horizon_months, float(r.grid[-1])),
+        uno_tau_months=uno_tau(y, axis.last_months),
         default_model=name,
         models={name: ModelEntry(entry.label, entry.params, entry.cv_uno_c, details)},
         metrics={
@@ -528,6 +541,8 @@ def _recalibrate(parent: Bundle, data_path: Path, out: Path, options, data, ref)
     manifest = _recalibrated_manifest(parent, name, r, data_path, data, ref, options, seed)
     y = survival_target(data, parent.schema)
     oob = r.validation["oob_surv"]
+    horizons = {m.name: m.months for m in parent.schema.time_axis.marks}
+    decision = manifest.risk_horizon_months
     dropped = [parent.manifest.label(m) for m in parent.models if m != name]
     about = (
         f"Calibration slope {r.slope:.3f} applied to the parent's linear predictor and the "
@@ -546,10 +561,10 @@ def _recalibrate(parent: Bundle, data_path: Path, out: Path, options, data, ref)
         summary=describe_cohort(data, parent.schema),
         tuned={name: tuned},
         validation={name: r.validation},
-        extras={name: {"calibration": {str(h): calibration(y, oob, r.grid, h) for h in LANDMARKS}}},
-        dca=decision_curve(
-            y, {name: 1.0 - survival_at(oob, r.grid, DECISION_HORIZON)}, DECISION_HORIZON
-        ),
+        extras={
+            name: {"calibration": {n: calibration(y, oob, r.grid, h) for n, h in horizons.items()}}
+        },
+        dca=decision_curve(y, {name: 1.0 - survival_at(oob, r.grid, decision)}, decision),
         folds=len(tuned.fold_scores) or 5,
         sections={"update": update_section(parent, {name: r.pipeline}, r.grid, data, ref, about)},
     )

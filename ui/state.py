@@ -129,8 +129,6 @@ def validation_report(choice: Choice) -> dict:
     return _validation_report(str(choice.bundle.path), choice.manifest_sha256)
 
 
-
-
 def _load(root: Path, vid: str) -> tuple[Engine, str]:
     manifest = root / vid / MANIFEST
     sha = _manifest_sha(str(manifest), _stamp(manifest))
@@ -211,8 +209,7 @@ def choose_model() -> Choice | None:
         names,
         index=names.index(default) if default in names else 0,
         format_func=lambda m: (
-            engine.bundle.manifest.label(m)
-            + (" (default)" if m == default else "")
+            engine.bundle.manifest.label(m) + (" (default)" if m == default else "")
         ),
         key=f"model.{vid}",
         help="The penalised Cox model gives a 95 % band and exact factor contributions; "

@@ -3,7 +3,6 @@
 import pandas as pd
 import streamlit as st
 
-from model.timeaxis import LANDMARKS
 from reporting import card
 from reporting.figures import calibration_figure
 from ui.common import PLOT_CONFIG
@@ -58,7 +57,7 @@ if choice is not None:
 
     st.subheader("Performance (internal validation)")
     st.write(card.c_index_text(bundle, model) + ".")
-    metrics = card.metrics_table(report, model)
+    metrics = card.metrics_table(report, model, choice.schema.time_axis)
     if len(metrics):
         st.table(metrics.set_index("Metric"))
     st.caption(
@@ -70,11 +69,12 @@ if choice is not None:
     cal = (report.get("calibration") or {}).get(model)
     if cal:
         st.subheader("Calibration")
-        horizons = [str(h) for h in LANDMARKS if str(h) in cal]
-        for tab, h in zip(st.tabs([f"{h} months" for h in horizons]), horizons, strict=True):
+        axis = choice.schema.time_axis
+        horizons = [m.name for m in axis.marks if m.name in cal]
+        for tab, h in zip(st.tabs([f"{h} {axis.unit}" for h in horizons]), horizons, strict=True):
             with tab:
                 st.plotly_chart(
-                    calibration_figure({choice.model_label: cal}, int(h)),
+                    calibration_figure({choice.model_label: cal}, h, axis.unit),
                     key=f"card.cal.{h}",
                     config=PLOT_CONFIG,
                 )
