@@ -44,6 +44,7 @@ from model.csvfile import read_table, with_lines
 from model.errors import HipecError
 from model.problems import Problem
 from model.schema import Feature, Schema
+from model.timeaxis import MONTHS_PER_UNIT
 
 __all__ = [
     "MISSING_TOKENS",
@@ -146,7 +147,40 @@ def validate_dataset(
     parsed = _with_ids(raw, parsed, schema)
     problems += _check_ids(parsed, schema, mode)
     problems += _check_values(parsed, outcome_bad, schema)
+    problems += _check_time_unit(parsed, schema)
     return _dataset_report(with_lines(problems, source, len(raw)), parsed, schema)
+
+
+def _check_time_unit(parsed: pd.DataFrame, schema: Schema) -> list[Problem]:
+    """A survival time whose median is implausible in the declared unit (over 40 years, or
+    under a day) is most often written in another unit: warn, naming both."""
+    name = schema.time.name
+    if name not in parsed:
+        return []
+    times = pd.to_numeric(parsed[name], errors="coerce")
+    times = times[times > 0]
+    if len(times) < 5:
+        return []
+    axis = schema.time_axis
+    median = float(times.median())
+
+    def years(unit: str) -> float:
+        return median * MONTHS_PER_UNIT[unit] / 12
+
+    if 1 / 365.25 <= years(axis.unit) <= 40:
+        return []
+    plausible = [u for u in MONTHS_PER_UNIT if 0.1 <= years(u) <= 20]
+    guess = f"; it looks like {plausible[0]}" if plausible else ""
+    return [
+        Problem(
+            "time_unit",
+            f"the median survival time is {median:g} {axis.unit}, {years(axis.unit):.3g} "
+            f"years, which is implausible{guess}. The schema declares {axis.unit} "
+            f"(time: unit); check the unit of '{name}'.",
+            column=name,
+            severity="warning",
+        )
+    ]
 
 
 def _check_delimiter(columns: list[str]) -> list[Problem]:

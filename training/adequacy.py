@@ -62,8 +62,8 @@ def design_columns(data: pd.DataFrame, schema: Schema) -> int:
 
 
 def _follow_up(data: pd.DataFrame, schema: Schema) -> tuple[int, int, float]:
-    # in months, as the timepoint: the criteria depend on rate x time only
-    time = schema.time_axis.to_months(data[schema.time.name].to_numpy(dtype=float))
+    # in the data's unit, as the timepoint (the middle landmark): rate x time is what counts
+    time = data[schema.time.name].to_numpy(dtype=float)
     event = data[schema.event.name].to_numpy().astype(bool)
     return len(time), int(event.sum()), float(time.sum())
 
@@ -79,7 +79,7 @@ def cohort_sample_size(
     n, events, person_time = _follow_up(data, schema)
     if parameters is None:
         parameters = design_columns(data, schema)
-    timepoint = schema.time_axis.risk_horizon_months
+    timepoint = _timepoint(schema)
     return assess(n, events, person_time, timepoint, parameters, r2_cs, r2_source)
 
 
@@ -93,7 +93,7 @@ def fitted_sample_size(data: pd.DataFrame, schema: Schema, models: dict | None =
     conservative figure is always given beside it.
     """
     coxnet = next((m for m in (models or {}).values() if hasattr(m[-1], "coef_")), None)
-    out: dict = {"source": SOURCE, "timepoint": schema.time_axis.risk_horizon_months}
+    out: dict = {"source": SOURCE, "timepoint": _timepoint(schema), "unit": schema.time_axis.unit}
     model_r2 = None
     if coxnet is not None:
         coef = np.asarray(coxnet[-1].coef_)[:, -1]
@@ -120,11 +120,17 @@ def fitted_sample_size(data: pd.DataFrame, schema: Schema, models: dict | None =
     out["conservative"] = conservative.to_dict()
     out["assessment"] = used.to_dict()
     out["supported"] = used.max_parameters
-    out["warning"] = _warning(used, out)
+    out["warning"] = _warning(used, out, out["unit"])
     return out
 
 
-def _warning(s: SampleSize, d: dict) -> str | None:
+def _timepoint(schema: Schema) -> float:
+    """The middle landmark (3 years by default), in the data's unit."""
+    marks = schema.time_axis.marks
+    return marks[len(marks) // 2].value
+
+
+def _warning(s: SampleSize, d: dict, unit: str) -> str | None:
     if s.adequate:
         return None
     spent = d["design_columns"]
@@ -137,7 +143,7 @@ def _warning(s: SampleSize, d: dict) -> str | None:
     )
     if not s.precision_met:
         said += (
-            f"; the overall risk by {s.timepoint:g} months is not estimated to within "
+            f"; the overall risk by {s.timepoint:g} {unit} is not estimated to within "
             f"{PRECISION_MARGIN:g}"
         )
     return (
@@ -151,7 +157,7 @@ def _fmt_count(x: int) -> str:
     return f"{x:,}"
 
 
-def format_sample_size(d: dict) -> str:
+def format_sample_size(d: dict, unit: str = "months") -> str:
     """Plain-text block for ``describe`` (``d``: :meth:`SampleSize.to_dict` of the cohort)."""
     title = f"Sample size ({SOURCE})"
     lo, hi = d["risk_ci"]
@@ -179,7 +185,7 @@ def format_sample_size(d: dict) -> str:
             f"this cohort has {_fmt_count(d['n'])}",
         ),
         (
-            f"Overall risk by {d['timepoint']:g} months",
+            f"Overall risk by {d['timepoint']:g} {unit}",
             f"{100 * d['risk']:.1f} % (95 % CI {100 * lo:.1f} % to {100 * hi:.1f} %, "
             f"exponential model; ±{100 * margin:.1f} points, target ±{100 * PRECISION_MARGIN:g})",
         ),
@@ -243,7 +249,7 @@ def sample_size_html(d: dict) -> str:
         "<h2>Sample size</h2>",
         f"<p>Riley's criteria for a time-to-event model ({html.escape(SOURCE)}): expected "
         f"shrinkage at least {SHRINKAGE:g} (i), optimism in Nagelkerke's R² at most "
-        f"{NAGELKERKE_OPTIMISM:g} (ii), and the overall risk by {d['timepoint']:g} months "
+        f"{NAGELKERKE_OPTIMISM:g} (ii), and the overall risk by {d['timepoint']:g} {d.get('unit', 'months')} "
         f"estimated to within {PRECISION_MARGIN:g} (iii). The Cox design spends "
         f"<b>{d['design_columns']}</b> candidate parameters"
         + (f" ({kept} coefficients not zero after the penalty)" if kept is not None else "")

@@ -143,7 +143,7 @@ def describe(
         if result["sample_size"] is not None:
             from training.adequacy import format_sample_size
 
-            typer.echo("\n" + format_sample_size(result["sample_size"]))
+            typer.echo("\n" + format_sample_size(result["sample_size"], sch.time_axis.unit))
 
 
 def _sample_size(df, schema: Schema) -> dict | None:

@@ -1,0 +1,136 @@
+"""A schema in days: every verb reads, computes and writes in days, while the model inside
+works in months exactly as for the default schema."""
+
+import json
+
+import pandas as pd
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from model.bundle import load_bundle
+from model.engine import Engine
+from model.schema import default_schema_path, load_schema
+from model.timeaxis import MONTHS_PER_UNIT, TimeAxis, default_landmarks
+from model.validation import validate_dataset
+from training.cli import app
+from training.describe import describe_cohort
+
+DAYS_PER_MONTH = 365.25 / 12
+
+
+@pytest.fixture(scope="module")
+def days(tmp_path_factory, small_cohort):
+    """The small cohort with its survival in days, under a schema that says so."""
+    folder = tmp_path_factory.mktemp("days")
+    doc = yaml.safe_load(default_schema_path().read_text())
+    doc["name"] = "dmpm_days"
+    doc["time"] = {"name": "os_days", "label": "Overall survival", "unit": "days", "max": 20000}
+    schema_path = folder / "days.yaml"
+    schema_path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    data = pd.read_csv(small_cohort[0])
+    data["os_days"] = data.pop("os_months") * DAYS_PER_MONTH
+    data_path = folder / "cohort_days.csv"
+    data.to_csv(data_path, index=False)
+    return schema_path, data_path, folder
+
+
+def run(*args):
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+def test_default_landmarks_are_one_three_and_five_years():
+    assert default_landmarks("days") == (365.0, 1096.0, 1826.0)
+    assert default_landmarks("months") == (12.0, 36.0, 60.0)
+    assert default_landmarks("years") == (1.0, 3.0, 5.0)
+    axis = TimeAxis("days", default_landmarks("days"))
+    assert axis.text(365) == "365 days" and TimeAxis("years", (1, 3)).text(1) == "1 year"
+    assert axis.to_months(365.25) == pytest.approx(12.0)
+    with pytest.raises(ValueError, match="not one of days, weeks, months, years"):
+        TimeAxis("fortnights")
+
+
+def test_describe_speaks_days_and_equals_the_months_result_scaled(days, small_cohort, schema):
+    schema_path, data_path, _ = days
+    res = run("describe", "--data", data_path, "--schema", schema_path, "--json")
+    assert res.exit_code == 0, res.output
+    d = json.loads(res.stdout)
+    months = describe_cohort(
+        validate_dataset(small_cohort[0], schema, mode="train").raise_if_errors(), schema
+    )
+    # Kaplan-Meier is equivariant under a change of time scale
+    assert d["km_median_days"] == pytest.approx(months["km_median_months"] * DAYS_PER_MONTH)
+    assert d["median_followup_days"] == pytest.approx(
+        months["median_followup_months"] * DAYS_PER_MONTH
+    )
+    assert set(d) >= {"surv_365", "surv_1096", "surv_1826"}
+    text = run("describe", "--data", data_path, "--schema", schema_path).stdout
+    assert "Median overall survival (KM)" in text and " days (95 % CI" in text
+    assert "Survival at  365 days" in text and "months" not in text
+
+
+def test_fit_predict_and_evaluate_in_days(days, small_cohort):
+    schema_path, data_path, folder = days
+    res = run(
+        "fit", "--data", data_path, "--schema", schema_path, "--out", folder / "models",
+        "--models", "coxnet", "--bootstrap", "3", "--quiet",
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    bundle = load_bundle(
+        next(p for p in (folder / "models").iterdir() if p.name.startswith("dmpm_days"))
+    )
+    m = bundle.manifest
+    assert m.grid_months[-1] <= 120.0 and m.risk_horizon_months == pytest.approx(
+        1096 / DAYS_PER_MONTH
+    )
+    assert set(m.metrics["coxnet"]["apparent"]) >= {"auc_365", "auc_1096", "auc_1826"}
+    report = json.loads((bundle.path / "report.json").read_text())
+    assert set(report["calibration"]["coxnet"]) == {"365", "1096", "1826"}
+    assert (
+        "months" not in (bundle.path / "report.html").read_text().split("Calibration", 1)[1][:400]
+    )
+
+    out = folder / "preds.csv"
+    res = run("predict", "--bundle", bundle.path, "--data", data_path, "--out", out)
+    assert res.exit_code == 0, res.output
+    preds = pd.read_csv(out)
+    assert {"surv_365", "surv_1826_upper", "median_os_days"} <= set(preds.columns)
+    # the column is the curve at 365 days; the median is in days
+    engine = Engine(bundle)
+    schema = load_schema(schema_path)
+    X = pd.read_csv(data_path)[schema.feature_names]
+    complete = X.notna().all(axis=1).to_numpy()  # no imputation draws: the same in any batch
+    X = X[complete].iloc[:5]
+    preds = preds[complete].iloc[:5].reset_index(drop=True)
+    for i, p in enumerate(engine.predict(X)):
+        # the file holds 4 decimals
+        assert preds["surv_365"][i] == pytest.approx(
+            p.at(365 * MONTHS_PER_UNIT["days"])[0], abs=5e-5
+        )
+        if p.median[0] is not None:
+            assert preds["median_os_days"][i] == pytest.approx(
+                p.median[0] * DAYS_PER_MONTH, abs=5e-3
+            )
+
+    res = run("evaluate", "--bundle", bundle.path, "--data", data_path, "--json")
+    assert res.exit_code == 0, res.output
+    r = json.loads(res.stdout)
+    assert r["landmarks"] == ["365", "1096", "1826"] and "auc_365" in r["models"]["coxnet"]
+    assert "AUC 365 d" in run("evaluate", "--bundle", bundle.path, "--data", data_path).stdout
+
+
+def test_a_time_column_in_another_unit_is_named(days, small_cohort, schema):
+    """Days written under a schema in months: a warning naming both units."""
+    _, data_path, folder = days
+    data = pd.read_csv(data_path).rename(columns={"os_days": "os_months"})
+    # survival in days (median about 900) read as months: 75 years
+    path = folder / "wrong_unit.csv"
+    data.to_csv(path, index=False)
+    report = validate_dataset(path, schema, mode="train")
+    (w,) = [p for p in report.warnings if p.code == "time_unit"]
+    assert "declares months" in w.message and "it looks like days" in w.message
+    assert not [
+        p
+        for p in validate_dataset(small_cohort[0], schema, mode="train").warnings
+        if p.code == "time_unit"
+    ]
