@@ -46,7 +46,7 @@ Harrell C within 0.01 of the oracle at n = 2,000 (every world); milan, n = 2,000
 <= 0.042; milan, complete inputs, n = 500 and 2,000: MAE S(36) at most 1.3 x the correctly
 specified Cox model's on the same patients.
 
-An optional floor table (``--floor-n``, off by default: it adds about two minutes a world)
+An optional floor table (``--floor-n``, off by default: it adds a few minutes a world)
 asks what any predictor can reach from the inputs as recorded. A gradient-boosting
 regression (scikit-learn's HistGradientBoostingRegressor, which takes unknown values as
 they are) is fitted to the true S(36) of a large simulated cohort of the world (seed 3636)
@@ -61,7 +61,7 @@ is the learner's own. Settings (learning rate 0.15, 15 leaves, at least 50 patie
 early stopping on a tenth of the training cohort) were picked from a small grid (learning
 rate 0.1-0.3, 15-255 leaves, with and without the transform): none did better.
 
-    .venv/bin/python benchmarks/accuracy.py                     # everything, 30-45 min on 2 cores
+    .venv/bin/python benchmarks/accuracy.py                     # everything, about 25 min on 2 cores
     .venv/bin/python benchmarks/accuracy.py --floor-n 200000    # and the floor
     .venv/bin/python benchmarks/accuracy.py --worlds linear --n 110 --bootstrap 5   # a quick look
 
