@@ -1,54 +1,132 @@
-"""Accuracy against the simulator's truth.
+"""Accuracy against the simulator's truth, in every world, at every training size, in one run.
 
-Train on 110 (the shipped one-centre cohort), 500 (simulated) and 2,000 (the shipped
-registry cohort) patients; test on 5,000 fresh simulated patients with known true
-curves. For each model: Harrell C next to the oracle C (ranking by the true risk),
-integrated Brier score next to the oracle's (the true curves), and the mean absolute
-error of predicted S(36) against the true S(36), for all test patients and for those
-with every input known. A reference table gives the error of a Cox model fitted on the
-simulator's true design terms with every input known: the best a Cox model can do at each n.
+Worlds ``milan`` (today's; the shipped cohorts), ``linear`` and ``nonph`` (see
+``training.simulate``) x training n = 110, 500 and 2,000 x these models:
 
-A second table, the floor, asks what any predictor can reach from the inputs as recorded.
-A gradient-boosting regression (scikit-learn's HistGradientBoostingRegressor, which takes
-unknown values as they are) is fitted to the true S(36) of a large simulated cohort (default
-200,000 patients, seed 3636) from the schema's inputs exactly as recorded, unknowns left
-unknown. With absolute-error loss it estimates the conditional median, the best predictor
-under mean absolute error; it is fitted on log(-log S(36)), which changes nothing about the
-target (the median of a monotone transform is the transform of the median) but is a scale on
-which the truth is nearly additive. Its error on the same 5,000 test patients, overall, with
-every input known, with any input unknown and with Ki-67 unknown, is set against each
-bundle's default model. The same learner fitted on the complete (latent) inputs shows how
-much of that error is the learner's own. Settings (learning rate 0.15, 15 leaves, at least 50
-patients a leaf, early stopping on a tenth of the training cohort) were picked from a small
-grid (learning rate 0.1-0.3, 15-255 leaves, with and without the transform): none did better.
+* the bundle's two families, ``coxnet`` and ``rsf``, fitted by ``fit_bundle`` with the
+  default options (50 bootstrap refits, which the Cox band depends on; no progress bars);
+  the bundle's default model is marked ``*``. The Cox model's curve and band are the
+  served ones (``Engine.predict``: the final model averaged over the imputation draws of
+  unknown inputs, the band from the bootstrap ensemble); the forest's curve is
+  ``Bundle.survival``, as ``Engine.predict`` gives it;
+* two plain scikit-survival peers on main effects: median imputation of numbers (Ki-67 and
+  the markers on the schema's log1p scale), most-frequent imputation of binary and
+  categorical inputs, categories one-hot against their first level, standardised; then
+  ``CoxPHSurvivalAnalysis`` (ridge alpha 1e-4, for stability only) or
+  ``RandomSurvivalForest`` (500 trees, at least 15 patients a leaf);
+* ``cox true design``: lifelines' unpenalised Cox model on the world's own design terms
+  with every input known (the training cohort's complete latent inputs; also the test
+  patients' complete latent inputs): the correctly specified Cox model, the best a Cox
+  model can do at each n. In the ``nonph`` world the true log hazard ratios change at 12
+  months; this row is the proportional-hazards approximation on the true terms.
 
-    .venv/bin/python benchmarks/accuracy.py            # prints two tables, writes results/accuracy.json
-    .venv/bin/python benchmarks/accuracy.py --floor-n 0   # without the floor
+Training cohorts are fresh draws per world and n with seeds 2022 (n = 110), 500 and 2009
+(n = 2,000); one seed draws the same patients, unknown values and censoring in every world
+(only the disease death times differ), and in the milan world seeds 2022 and 2009 give the
+shipped ``data/synthetic/dmpm_110.csv`` and ``dmpm_2000.csv`` byte for byte (checked, and
+recorded in the JSON). Test: 5,000 fresh patients per world (seed 777), the same patients
+in every world.
+
+Per (world, n, model): Harrell C next to the oracle C (ranking by the true risk) and their
+gap; the integrated Brier score next to the oracle's (the true curves); the mean absolute
+error of predicted against true S(12), S(36) and S(60), over test patients with every input
+known, with any input unknown, and all; two calibration slopes at 36 months: **against the
+truth**, the least-squares slope of log(-log true S(36)) on log(-log predicted S(36)) (1 is
+ideal, below 1 means predictions too extreme), which the targets use, and **against the
+outcomes**, ``training.metrics.calibration`` (Cox regression of the outcome, censored at 36
+months, on log(-log predicted S(36))). For the Cox model's 95 % band: the share of test
+patients whose true S(12), S(36), S(60) lies inside it, with complete and with masked
+inputs, and its mean width at 36 months.
+
+A targets table checks DESIGN.md's numbers cell by cell: default model's MAE S(36) at most
+1.1 x the better plain peer (every world and n); band coverage 0.90-0.98 (every world and n,
+complete and masked, at 12, 36 and 60 months); calibration slope against the truth
+0.85-1.15 (n >= 500); band width at 36 months <= 0.30 at n = 500 and <= 0.20 at 2,000;
+Harrell C within 0.01 of the oracle at n = 2,000 (every world); milan, n = 2,000: MAE S(36)
+<= 0.042; milan, complete inputs, n = 500 and 2,000: MAE S(36) at most 1.3 x the correctly
+specified Cox model's on the same patients.
+
+An optional floor table (``--floor-n``, off by default: it adds a few minutes a world)
+asks what any predictor can reach from the inputs as recorded. A gradient-boosting
+regression (scikit-learn's HistGradientBoostingRegressor, which takes unknown values as
+they are) is fitted to the true S(36) of a large simulated cohort of the world (seed 3636)
+from the schema's inputs exactly as recorded, unknowns left unknown. With absolute-error
+loss it estimates the conditional median, the best predictor under mean absolute error; it
+is fitted on log(-log S(36)), which changes nothing about the target (the median of a
+monotone transform is the transform of the median) but is a scale on which the truth is
+nearly additive. Its error on the same 5,000 test patients, overall, with every input
+known, with any input unknown and with Ki-67 unknown, is set against each bundle's default
+model. The same learner fitted on the complete (latent) inputs shows how much of that error
+is the learner's own. Settings (learning rate 0.15, 15 leaves, at least 50 patients a leaf,
+early stopping on a tenth of the training cohort) were picked from a small grid (learning
+rate 0.1-0.3, 15-255 leaves, with and without the transform): none did better.
+
+    .venv/bin/python benchmarks/accuracy.py                     # everything, about 25 min on 2 cores
+    .venv/bin/python benchmarks/accuracy.py --floor-n 200000    # and the floor
+    .venv/bin/python benchmarks/accuracy.py --worlds linear --n 110 --bootstrap 5   # a quick look
+
+``--bootstrap`` below 50 is for trying the script out: the band then is not the shipped one.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import tempfile
 import time
+import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from _common import ROOT, table, write_result
 from lifelines import CoxPHFitter
+from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingRegressor
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
+from sksurv.ensemble import RandomSurvivalForest
+from sksurv.linear_model import CoxPHSurvivalAnalysis
+from sksurv.metrics import concordance_index_censored
 
-from model.bundle import load_bundle
-from model.predict import survival_at
+from model.bundle import Bundle, load_bundle
+from model.engine import Engine
+from model.predict import survival_at, survival_on_grid
 from model.schema import Schema, default_schema
+from model.timeaxis import LANDMARKS, RISK_HORIZON, time_grid
 from model.validation import validate_dataset
 from training.estimators import survival_target
-from training.evaluate import evaluate_bundle
 from training.fit import FitOptions, fit_bundle
-from training.metrics import performance
-from training.simulate import SimulationSettings, TrueModel, simulate_cohort, write_cohort
+from training.metrics import calibration, performance, uno_tau
+from training.simulate import (
+    WORLDS,
+    SimulatedCohort,
+    SimulationSettings,
+    TrueModel,
+    cohort_to_csv,
+    simulate_cohort,
+    write_cohort,
+)
 
+FAMILY_MODELS = ("coxnet", "rsf")
+PEER_MODELS = ("coxph_peer", "rsf_peer")
+ORACLE_MODEL = "cox_true_design"
+MODELS = (*FAMILY_MODELS, *PEER_MODELS, ORACLE_MODEL)
+LABELS = {
+    "coxnet": "coxnet",
+    "rsf": "rsf",
+    "coxph_peer": "CoxPH peer",
+    "rsf_peer": "RSF peer",
+    ORACLE_MODEL: "Cox true design",
+}
+BAND_MODEL = "coxnet"  # the family with a 95 % band
+TRAIN_SEEDS = {110: 2022, 500: 500, 2000: 2009}
+SHIPPED = {110: "data/synthetic/dmpm_110.csv", 2000: "data/synthetic/dmpm_2000.csv"}
+SUBSETS = ("complete", "any_unknown", "all")
+PEER_COX_ALPHA = 1e-4
+PEER_FOREST = {"n_estimators": 500, "min_samples_leaf": 15, "random_state": 0, "n_jobs": 2}
 FLOOR_BOOSTING = {
     "loss": "absolute_error",
     "learning_rate": 0.15,
@@ -60,6 +138,386 @@ FLOOR_BOOSTING = {
     "n_iter_no_change": 30,
     "random_state": 0,
 }
+
+
+# ------------------------------------------------------------------ test patients
+
+
+@dataclass
+class TestSet:
+    """One world's test patients: what a registry records, their outcomes and their truth."""
+
+    world: str
+    settings: SimulationSettings
+    cohort: SimulatedCohort
+    data: pd.DataFrame  # validated, as the models see it
+    y: np.ndarray
+    masks: dict[str, np.ndarray]
+    oracle_c: float
+    tau: float
+
+    def truth_at(self, t: int) -> np.ndarray:
+        return self.cohort.truth[f"true_surv_{t}"].to_numpy()
+
+
+def subsets(data: pd.DataFrame, schema: Schema) -> dict[str, np.ndarray]:
+    """The test patients every error is split over."""
+    known = data[schema.feature_names].notna()
+    complete = known.all(axis=1).to_numpy()
+    return {
+        "complete": complete,
+        "any_unknown": ~complete,
+        "all": np.ones(len(data), dtype=bool),
+        "ki67_unknown": ~known["ki67"].to_numpy(),
+    }
+
+
+def test_set(world: str, n: int, seed: int, schema: Schema, tmp: Path) -> TestSet:
+    settings = SimulationSettings.for_world(world)
+    cohort = simulate_cohort(n, seed, settings)
+    path = tmp / f"test_{world}.csv"
+    write_cohort(cohort, path, about={"world": world, "n": n, "seed": seed})
+    data = validate_dataset(path, schema).raise_if_errors()
+    y = survival_target(data, schema)
+    e, t = y.dtype.names
+    oracle_c = concordance_index_censored(
+        y[e].astype(bool), y[t], cohort.truth["true_risk"].to_numpy()
+    )[0]
+    return TestSet(
+        world, settings, cohort, data, y, subsets(data, schema), float(oracle_c), uno_tau(y)
+    )
+
+
+# ------------------------------------------------------------------ models
+
+
+@dataclass
+class Curves:
+    """One model's curves for the test patients on the grid; the band where it has one."""
+
+    surv: np.ndarray
+    lower: np.ndarray | None = None
+    upper: np.ndarray | None = None
+    extra: dict = field(default_factory=dict)
+
+
+def peer_pipeline(schema: Schema, estimator) -> Pipeline:
+    """Main effects with median / most-frequent imputation, categories one-hot, standardised."""
+    logged = [f.name for f in schema.features if f.transform == "log1p"]
+    numbers = [
+        f.name
+        for f in schema.features
+        if f.kind in ("continuous", "integer") and f.name not in logged
+    ]
+    binary = [f.name for f in schema.features if f.kind == "binary"]
+    cats = [f for f in schema.features if f.kind in ("categorical", "ordinal")]
+    levels = [
+        [float(v) for v in f.allowed_values] if f.kind == "ordinal" else list(f.allowed_values)
+        for f in cats
+    ]
+    encode = ColumnTransformer(
+        [
+            (
+                "log1p",
+                make_pipeline(FunctionTransformer(np.log1p), SimpleImputer(strategy="median")),
+                logged,
+            ),
+            ("number", SimpleImputer(strategy="median"), numbers),
+            ("binary", SimpleImputer(strategy="most_frequent"), binary),
+            (
+                "category",
+                make_pipeline(
+                    SimpleImputer(strategy="most_frequent"),
+                    OneHotEncoder(categories=levels, drop="first", sparse_output=False),
+                ),
+                [f.name for f in cats],
+            ),
+        ]
+    )
+    return Pipeline([("encode", encode), ("scale", StandardScaler()), ("model", estimator)])
+
+
+def peer_curves(name: str, train: pd.DataFrame, schema: Schema, test: TestSet, grid) -> Curves:
+    estimator = (
+        CoxPHSurvivalAnalysis(alpha=PEER_COX_ALPHA)
+        if name == "coxph_peer"
+        else RandomSurvivalForest(**PEER_FOREST)
+    )
+    pipe = peer_pipeline(schema, estimator)
+    pipe.fit(train[schema.feature_names], survival_target(train, schema))
+    surv = survival_on_grid(pipe, test.data[schema.feature_names], grid, extend=True)
+    return Curves(surv)
+
+
+def oracle_curves(train: SimulatedCohort, test: TestSet, grid: np.ndarray) -> Curves:
+    """Unpenalised Cox on the world's true design terms, every input known."""
+    true = TrueModel(test.settings)
+    lat = train.latent
+    design = true.design(lat).assign(t=lat["os_months"], e=lat["death"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # lifelines' convergence advice at n = 110
+        fit = CoxPHFitter().fit(design, "t", "e")
+    surv = fit.predict_survival_function(true.design(test.cohort.latent), times=grid).to_numpy().T
+    return Curves(np.clip(np.minimum.accumulate(surv, axis=1), 0.0, 1.0))
+
+
+def served_cox_curves(bundle: Bundle, X: pd.DataFrame, chunk: int = 200) -> Curves:
+    """The Cox model's curve and 95 % band as the engine serves them, ``chunk`` patients
+    at a time (each prognosis keeps its sampled curves: drop them chunk by chunk)."""
+    engine = Engine(bundle)
+    parts = []
+    for start in range(0, len(X), chunk):
+        progs = engine.predict(X.iloc[start : start + chunk], BAND_MODEL)
+        parts.append(
+            [np.vstack([getattr(p, a) for p in progs]) for a in ("survival", "lower", "upper")]
+        )
+    surv, lower, upper = (np.vstack([p[i] for p in parts]) for i in range(3))
+    # the pipeline's own curve (one conditional-mean imputation), as `training evaluate` scores
+    pipeline = bundle.survival(X, BAND_MODEL)
+    return Curves(surv, lower, upper, extra={"pipeline_surv": pipeline})
+
+
+def bundle_curves(bundle: Bundle, test: TestSet) -> dict[str, Curves]:
+    X = test.data[bundle.schema.feature_names]
+    out = {}
+    for name in bundle.models:
+        if name == BAND_MODEL:
+            out[name] = served_cox_curves(bundle, X)
+        else:
+            bundle.models[name][-1].n_jobs = 2  # load_bundle sets one job for single patients
+            out[name] = Curves(bundle.survival(X, name))
+    return out
+
+
+# ------------------------------------------------------------------ scores
+
+
+def split_mean(v: np.ndarray, masks: dict[str, np.ndarray]) -> dict[str, float | None]:
+    return {k: float(v[m].mean()) if m.any() else None for k, m in masks.items()}
+
+
+def cloglog(s: np.ndarray) -> np.ndarray:
+    return np.log(-np.log(np.clip(s, 1e-9, 1 - 1e-9)))
+
+
+def slope_vs_truth(pred: np.ndarray, truth: np.ndarray) -> float | None:
+    """Least-squares slope of log(-log true S) on log(-log predicted S)."""
+    x = cloglog(pred)
+    if np.ptp(x) == 0:
+        return None
+    return float(np.polyfit(x, cloglog(truth), 1)[0])
+
+
+def point_scores(c: Curves, grid: np.ndarray, test: TestSet) -> dict:
+    """Discrimination, overall accuracy, error against the truth and calibration."""
+    horizon = min(RISK_HORIZON, float(grid[-1]))
+    perf = performance(test.y, test.y, c.surv, grid, horizon, test.tau)
+    mae = {}
+    for t in LANDMARKS:
+        err = np.abs(survival_at(c.surv, grid, t) - test.truth_at(t)) if t <= grid[-1] else None
+        mae[str(t)] = None if err is None else split_mean(err, test.masks)
+    s36 = survival_at(c.surv, grid, 36)
+    cal = calibration(test.y, c.surv, grid, 36)
+    return {
+        "harrell_c": perf["harrell_c"],
+        "oracle_c": test.oracle_c,
+        "c_gap": test.oracle_c - perf["harrell_c"],
+        "uno_c": perf["uno_c"],
+        "ibs": perf["ibs"],
+        "mae": mae,
+        "slope_36_truth": slope_vs_truth(s36, test.truth_at(36)),
+        "slope_36_outcome": None if cal is None else cal["slope"],
+    }
+
+
+def band_scores(c: Curves, grid: np.ndarray, test: TestSet) -> dict:
+    """Coverage of the true S(12/36/60) by the 95 % band, and its width at 36 months."""
+    coverage, width = {}, None
+    for t in LANDMARKS:
+        if t > grid[-1]:
+            continue
+        lo, hi = survival_at(c.lower, grid, t), survival_at(c.upper, grid, t)
+        truth = test.truth_at(t)
+        coverage[str(t)] = split_mean(((lo <= truth) & (truth <= hi)).astype(float), test.masks)
+        if t == 36:
+            width = split_mean(hi - lo, test.masks)
+    return {"coverage": coverage, "width_36": width}
+
+
+def score(name: str, c: Curves, grid: np.ndarray, test: TestSet, oracle_ibs) -> dict:
+    rec = {"model": name, **point_scores(c, grid, test), "oracle_ibs": oracle_ibs}
+    if c.lower is not None:
+        rec["band"] = band_scores(c, grid, test)
+    if "pipeline_surv" in c.extra:
+        err = np.abs(survival_at(c.extra["pipeline_surv"], grid, 36) - test.truth_at(36))
+        rec["mae_36_pipeline"] = split_mean(err, test.masks)
+    return rec
+
+
+# ------------------------------------------------------------------ one world, one n
+
+
+def training_cohort(world: str, n: int, tmp: Path) -> tuple[SimulatedCohort, Path, bool | None]:
+    """The world's training draw, written as a registry would hold it; for the milan world
+    at n = 110 and 2,000 also whether it is byte for byte the shipped cohort."""
+    seed = TRAIN_SEEDS.get(n, n)
+    cohort = simulate_cohort(n, seed, SimulationSettings.for_world(world))
+    path = tmp / f"train_{world}_{n}.csv"
+    write_cohort(cohort, path, about={"world": world, "n": n, "seed": seed})
+    same = None
+    if world == "milan" and n in SHIPPED and seed == TRAIN_SEEDS[n]:
+        shipped = (ROOT / SHIPPED[n]).read_bytes()
+        ours = cohort_to_csv(cohort.data).encode()
+        same = hashlib.sha256(shipped).digest() == hashlib.sha256(ours).digest()
+    return cohort, path, same
+
+
+def fit_families(path: Path, schema: Schema, out: Path, families, bootstrap: int):
+    options = FitOptions(models=tuple(families), bootstrap=bootstrap, progress=False, n_jobs=2)
+    t0 = time.perf_counter()
+    bundle = load_bundle(fit_bundle(path, schema, out, options))
+    timings = {k: round(v, 1) for k, v in options.timings.items()}
+    return bundle, time.perf_counter() - t0, timings
+
+
+def run_cell(world: str, n: int, models, test: TestSet, schema: Schema, args, tmp: Path):
+    """Every requested model of one world at one training size, scored on its test set."""
+    cohort, path, shipped = training_cohort(world, n, tmp)
+    train = validate_dataset(path, schema).raise_if_errors()
+    families = [m for m in FAMILY_MODELS if m in models]
+    curves, seconds, info = {}, {}, {"shipped_cohort": shipped}
+    bundle = None
+    if families:
+        bundle, seconds["bundle"], info["fit_timings"] = fit_families(
+            path, schema, tmp / f"reg_{world}_{n}", families, args.bootstrap
+        )
+        grid = bundle.grid
+        info.update(default_model=bundle.default_model, bundle=bundle.version_id)
+        ensemble = bundle.artifacts.get("coxnet_ensemble")
+        if ensemble is not None:
+            info["band_inflation"] = float(getattr(ensemble, "inflation", 1.0))
+        t0 = time.perf_counter()
+        curves.update(bundle_curves(bundle, test))
+        seconds["bundle_predict"] = time.perf_counter() - t0
+    else:
+        grid = time_grid(survival_target(train, schema))
+    for name in (m for m in PEER_MODELS if m in models):
+        t0 = time.perf_counter()
+        curves[name] = peer_curves(name, train, schema, test, grid)
+        seconds[name] = time.perf_counter() - t0
+    if ORACLE_MODEL in models:
+        t0 = time.perf_counter()
+        curves[ORACLE_MODEL] = oracle_curves(cohort, test, grid)
+        seconds[ORACLE_MODEL] = time.perf_counter() - t0
+    truth = TrueModel(test.settings).survival(test.cohort.latent, grid)
+    oracle_ibs = performance(
+        test.y, test.y, truth, grid, min(RISK_HORIZON, float(grid[-1])), test.tau
+    )["ibs"]
+    default = info.get("default_model")
+    rows = [
+        {
+            "world": world,
+            "train_n": n,
+            "default": name == default,
+            **score(name, c, grid, test, oracle_ibs),
+        }
+        for name, c in curves.items()
+    ]
+    return rows, {"world": world, "train_n": n, "seconds": seconds, **info}
+
+
+# ------------------------------------------------------------------ targets
+
+
+def _check(target, world, n, measured, limit, ok) -> dict:
+    return {
+        "target": target,
+        "world": world,
+        "train_n": n,
+        "measured": measured,
+        "limit": limit,
+        "pass": bool(ok),
+    }
+
+
+def _fmt(v) -> str:
+    return "—" if v is None else f"{v:.3f}"
+
+
+def cell_targets(cell: dict[str, dict], world: str, n: int) -> list[dict]:
+    """DESIGN.md's accuracy targets that concern one (world, n)."""
+    out = []
+    default = next((r for r in cell.values() if r["default"]), None)
+    peers = [cell[p]["mae"]["36"]["all"] for p in PEER_MODELS if p in cell]
+    if default and len(peers) == len(PEER_MODELS):
+        limit = 1.1 * min(peers)
+        mae = default["mae"]["36"]["all"]
+        out.append(
+            _check("default MAE S(36) <= 1.1 x better peer", world, n, mae, limit, mae <= limit)
+        )
+    if default and n >= 500 and default["slope_36_truth"] is not None:
+        s = default["slope_36_truth"]
+        out.append(
+            _check(
+                "default calib. slope 36 (vs truth)", world, n, s, "0.85-1.15", 0.85 <= s <= 1.15
+            )
+        )
+    if default and n >= 2000:
+        gap = default["c_gap"]
+        out.append(_check("default Harrell C gap to oracle", world, n, gap, 0.01, gap <= 0.01))
+    band = cell.get(BAND_MODEL, {}).get("band")
+    if band:
+        out += band_targets(band, world, n)
+    if world == "milan" and default:
+        out += milan_targets(cell, default, n)
+    return out
+
+
+def band_targets(band: dict, world: str, n: int) -> list[dict]:
+    out = []
+    for subset, label in (("complete", "complete"), ("any_unknown", "masked")):
+        cov = [(band["coverage"].get(str(t)) or {}).get(subset) for t in LANDMARKS]
+        text = "/".join(_fmt(c) for c in cov)
+        cov = [c for c in cov if c is not None]
+        if cov:
+            ok = all(0.90 <= c <= 0.98 for c in cov)
+            out.append(_check(f"band coverage 12/36/60, {label}", world, n, text, "0.90-0.98", ok))
+    limit = {500: 0.30, 2000: 0.20}.get(n)
+    if limit is not None and band["width_36"]:
+        w = band["width_36"]["all"]
+        out.append(_check("band mean width at 36 months", world, n, w, limit, w <= limit))
+    return out
+
+
+def milan_targets(cell: dict[str, dict], default: dict, n: int) -> list[dict]:
+    out = []
+    if n == 2000:
+        mae = default["mae"]["36"]["all"]
+        out.append(_check("default MAE S(36), all patients", "milan", n, mae, 0.042, mae <= 0.042))
+    if n in (500, 2000) and ORACLE_MODEL in cell:
+        mae = default["mae"]["36"]["complete"]
+        limit = 1.3 * cell[ORACLE_MODEL]["mae"]["36"]["complete"]
+        out.append(
+            _check(
+                "default MAE S(36) complete <= 1.3 x true-design Cox",
+                "milan",
+                n,
+                mae,
+                limit,
+                mae <= limit,
+            )
+        )
+    return out
+
+
+def targets(rows: list[dict]) -> list[dict]:
+    cells: dict[tuple, dict[str, dict]] = {}
+    for r in rows:
+        cells.setdefault((r["world"], r["train_n"]), {})[r["model"]] = r
+    return [t for (w, n), cell in cells.items() for t in cell_targets(cell, w, n)]
+
+
+# ------------------------------------------------------------------ floor
 
 
 def encode(df: pd.DataFrame, schema: Schema) -> tuple[np.ndarray, np.ndarray]:
@@ -74,33 +532,17 @@ def encode(df: pd.DataFrame, schema: Schema) -> tuple[np.ndarray, np.ndarray]:
     return np.column_stack(cols), np.asarray(categorical)
 
 
-def subsets(test_df: pd.DataFrame, schema: Schema) -> dict[str, np.ndarray]:
-    """The test patients the floor table splits the error over."""
-    known = test_df[schema.feature_names].notna()
-    return {
-        "all": np.ones(len(test_df), dtype=bool),
-        "complete": known.all(axis=1).to_numpy(),
-        "any_unknown": ~known.all(axis=1).to_numpy(),
-        "ki67_unknown": ~known["ki67"].to_numpy(),
-    }
-
-
-def split_mae(err: np.ndarray, masks: dict[str, np.ndarray]) -> dict[str, float | None]:
-    return {k: float(err[m].mean()) if m.any() else None for k, m in masks.items()}
-
-
-def floor_fits(n: int, seed: int, schema: Schema, test, test_df: pd.DataFrame, masks) -> list[dict]:
+def floor_fits(n: int, seed: int, schema: Schema, test: TestSet) -> list[dict]:
     """Boosting on the recorded and on the complete inputs of ``n`` simulated patients."""
     t0 = time.perf_counter()
-    train = simulate_cohort(n, seed)
+    train = simulate_cohort(n, seed, test.settings)
     sim_s = time.perf_counter() - t0
     s36 = np.clip(train.truth["true_surv_36"].to_numpy(), 1e-12, 1 - 1e-12)
     target = np.log(-np.log(s36))
-    truth = test.truth["true_surv_36"].to_numpy()
     out = []
     for name, train_x, test_x in (
-        ("boosting_recorded_inputs", train.data, test_df),
-        ("boosting_complete_latent_inputs", train.latent, test.latent),
+        ("boosting_recorded_inputs", train.data, test.data),
+        ("boosting_complete_latent_inputs", train.latent, test.cohort.latent),
     ):
         x, categorical = encode(train_x, schema)
         t0 = time.perf_counter()
@@ -110,10 +552,11 @@ def floor_fits(n: int, seed: int, schema: Schema, test, test_df: pd.DataFrame, m
         pred = np.exp(-np.exp(reg.predict(encode(test_x, schema)[0])))
         out.append(
             {
+                "world": test.world,
                 "model": name,
                 "train_n": n,
                 "train_seed": seed,
-                "mae_s36": split_mae(np.abs(pred - truth), masks),
+                "mae_s36": split_mean(np.abs(pred - test.truth_at(36)), test.masks),
                 "iterations": int(reg.n_iter_),
                 "fit_seconds": fit_s,
                 "simulate_seconds": sim_s,
@@ -122,167 +565,255 @@ def floor_fits(n: int, seed: int, schema: Schema, test, test_df: pd.DataFrame, m
     return out
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    ap.add_argument("--test-n", type=int, default=5000)
-    ap.add_argument("--test-seed", type=int, default=777)
-    ap.add_argument(
-        "--floor-n",
-        type=int,
-        default=200_000,
-        help="simulated patients for the floor's boosting regressions (0: no floor)",
-    )
-    ap.add_argument("--floor-seed", type=int, default=3636)
-    args = ap.parse_args()
-    if args.floor_seed in (args.test_seed, 500, 2022, 2009):
-        ap.error("--floor-seed must differ from the test seed and the training cohorts' seeds")
-    schema = default_schema()
-    tmp = Path(tempfile.mkdtemp(prefix="hipec-acc-"))
-    test = simulate_cohort(args.test_n, args.test_seed)
-    write_cohort(test, tmp / "test.csv")
-    test_df = validate_dataset(tmp / "test.csv", schema).raise_if_errors()
-    y_test = survival_target(test_df, schema)
-    masks = subsets(test_df, schema)
-    true_s36 = test.truth["true_surv_36"].to_numpy()
+# ------------------------------------------------------------------ printing
 
-    train_sets = {
-        110: ROOT / "data/synthetic/dmpm_110.csv",
-        2000: ROOT / "data/synthetic/dmpm_2000.csv",
-    }
-    write_cohort(simulate_cohort(500, 500), tmp / "train_500.csv")
-    train_sets[500] = tmp / "train_500.csv"
 
-    rows, records, floor_records = [], [], []
-    for n in sorted(train_sets):
-        t0 = time.perf_counter()
-        path = fit_bundle(
-            train_sets[n], schema, tmp / f"reg{n}", FitOptions(bootstrap=0, progress=False)
-        )
-        fit_s = time.perf_counter() - t0
-        bundle = load_bundle(path)
-        result = evaluate_bundle(bundle, test_df, test.truth)
-        truth_curves = TrueModel(SimulationSettings()).survival(test.latent, bundle.grid)
-        oracle = performance(
-            y_test, y_test, truth_curves, bundle.grid, bundle.risk_horizon, result["uno_tau_months"]
-        )
-        pred = survival_at(bundle.survival(test_df), bundle.grid, 36.0)
-        floor_records.append(
-            {
-                "model": f"default_{bundle.default_model}",
-                "train_n": n,
-                "mae_s36": split_mae(np.abs(pred - true_s36), masks),
-            }
-        )
-        for name, m in result["models"].items():
-            rec = {
-                "train_n": n,
-                "model": name,
-                "default": name == bundle.default_model,
-                "harrell_c": m["harrell_c"],
-                "oracle_c": result["oracle_harrell_c"],
-                "c_gap": result["oracle_harrell_c"] - m["harrell_c"],
-                "ibs": m["ibs"],
-                "oracle_ibs": oracle["ibs"],
-                "mae_s36": m["mae_surv_36"],
-                "mae_s36_complete": m["mae_surv_36_complete"],
-                "calibration_slope_36": m["calibration"]["36"]["slope"],
-                "fit_seconds_no_bootstrap": fit_s,
-            }
-            records.append(rec)
-            rows.append(
-                [
-                    n,
-                    name + (" *" if rec["default"] else ""),
-                    rec["harrell_c"],
-                    rec["oracle_c"],
-                    rec["c_gap"],
-                    rec["ibs"],
-                    rec["oracle_ibs"],
-                    rec["mae_s36"],
-                    rec["mae_s36_complete"],
-                    rec["calibration_slope_36"],
-                ]
-            )
-    # the best any Cox model could do: the simulator's own design terms, every input known
-    ideal_rows = []
-    design_test = TrueModel(SimulationSettings()).design(test.latent)
-    for n, seed in ((110, 2022), (500, 500), (2000, 2009)):
-        lat = simulate_cohort(n, seed).latent  # the same draws as the training files
-        fit = CoxPHFitter().fit(
-            TrueModel(SimulationSettings()).design(lat).assign(t=lat["os_months"], e=lat["death"]),
-            "t",
-            "e",
-        )
-        s36 = fit.predict_survival_function(design_test, times=[36.0]).to_numpy()[0]
-        mae = float(np.mean(np.abs(s36 - test.truth["true_surv_36"].to_numpy())))
-        ideal_rows.append([n, mae])
-        records.append({"train_n": n, "model": "cox_true_design_complete_inputs", "mae_s36": mae})
-    if args.floor_n > 0:
-        floor_records += floor_fits(args.floor_n, args.floor_seed, schema, test, test_df, masks)
-    header = [
-        "train n",
-        "model",
-        "Harrell C",
-        "oracle C",
-        "gap",
-        "IBS",
-        "oracle IBS",
-        "MAE S(36)",
-        "MAE S(36) complete inputs",
-        "calib. slope 36",
-    ]
+def _name(r: dict) -> str:
+    return LABELS[r["model"]] + (" *" if r["default"] else "")
+
+
+def print_tables(rows: list[dict], checks: list[dict], floor: list[dict], cells: list[dict]):
+    fit_s = {(c["world"], c["train_n"]): c["seconds"] for c in cells}
+
+    def seconds(r):
+        s = fit_s[(r["world"], r["train_n"])]
+        return s.get("bundle") if r["model"] in FAMILY_MODELS else s.get(r["model"])
+
     print(
-        f"Test: {args.test_n} simulated patients (seed {args.test_seed}); "
-        f"{100 * np.mean(test_df[schema.feature_names].notna().all(axis=1)):.0f} % have every input known. "
-        "* = the bundle's default model."
-    )
-    print(table(header, rows))
-    print("Reference: Cox model on the simulator's true design terms, all inputs known")
-    print(table(["train n", "MAE S(36)"], ideal_rows))
-    counts = {k: int(m.sum()) for k, m in masks.items()}
-    print(
-        "Floor: MAE S(36) on the same test patients "
-        f"({counts['complete']} with every input known, {counts['any_unknown']} with an "
-        f"input unknown, {counts['ki67_unknown']} of them with Ki-67 unknown); boosting = "
-        "gradient-boosted regression of the true S(36), its fit seconds and iterations last"
+        "Discrimination and calibration (* = the bundle's default model; fit s: for coxnet and "
+        "rsf, the whole bundle, both families with their bootstrap)"
     )
     print(
         table(
             [
+                "world",
+                "n",
+                "model",
+                "Harrell C",
+                "oracle C",
+                "gap",
+                "IBS",
+                "oracle IBS",
+                "slope 36 vs truth",
+                "slope 36 vs outcome",
+                "fit s",
+            ],
+            [
+                [
+                    r["world"],
+                    r["train_n"],
+                    _name(r),
+                    r["harrell_c"],
+                    r["oracle_c"],
+                    r["c_gap"],
+                    r["ibs"],
+                    r["oracle_ibs"],
+                    r["slope_36_truth"],
+                    r["slope_36_outcome"],
+                    None if seconds(r) is None else f"{seconds(r):.0f}",
+                ]
+                for r in rows
+            ],
+        )
+    )
+    print(
+        "\nMean absolute error against the true S(t): complete = every input known, "
+        "unknown = any input unknown"
+    )
+    mae_cols = [(str(t), s) for t in LANDMARKS for s in SUBSETS]
+    print(
+        table(
+            ["world", "n", "model"] + [f"S({t}) {s.replace('any_', '')}" for t, s in mae_cols],
+            [
+                [r["world"], r["train_n"], _name(r)]
+                + [None if r["mae"][t] is None else r["mae"][t][s] for t, s in mae_cols]
+                for r in rows
+            ],
+        )
+    )
+    print_band(rows)
+    if floor:
+        print_floor(rows, floor)
+    print("\nTargets (DESIGN.md, 'Numbers we hold ourselves to')")
+    print(
+        table(
+            ["target", "world", "n", "measured", "limit", "result"],
+            [
+                [
+                    c["target"],
+                    c["world"],
+                    c["train_n"],
+                    c["measured"] if isinstance(c["measured"], str) else _fmt(c["measured"]),
+                    c["limit"] if isinstance(c["limit"], str) else _fmt(c["limit"]),
+                    "pass" if c["pass"] else "FAIL",
+                ]
+                for c in checks
+            ],
+        )
+    )
+    print(f"{sum(c['pass'] for c in checks)} of {len(checks)} checks pass")
+
+
+def print_band(rows: list[dict]) -> None:
+    banded = [r for r in rows if "band" in r]
+    if not banded:
+        return
+    print(
+        "\nThe Cox model's 95 % band: share of test patients whose true S(t) lies inside "
+        "(complete / masked inputs), and mean width at 36 months"
+    )
+    cols = [(str(t), s) for t in LANDMARKS for s in ("complete", "any_unknown")]
+
+    def cov(r, t, s):
+        c = r["band"]["coverage"].get(t)
+        return None if c is None else c[s]
+
+    print(
+        table(
+            ["world", "n", "model"]
+            + [f"cover {t} {'complete' if s == 'complete' else 'masked'}" for t, s in cols]
+            + ["width 36 all", "width 36 complete", "width 36 masked"],
+            [
+                [r["world"], r["train_n"], _name(r)]
+                + [cov(r, t, s) for t, s in cols]
+                + [r["band"]["width_36"][s] for s in SUBSETS[::-1][:1] + SUBSETS[:2]]
+                for r in banded
+            ],
+        )
+    )
+
+
+def print_floor(rows: list[dict], floor: list[dict]) -> None:
+    print(
+        "\nFloor: MAE S(36) against what any predictor reaches from the recorded inputs "
+        "(boosting = gradient-boosted regression of the true S(36); fit s, iterations last)"
+    )
+    keys = ("all", "complete", "any_unknown", "ki67_unknown")
+    defaults = [
+        [r["world"], f"default {r['model']}", r["train_n"]]
+        + [r["mae"]["36"][k] for k in keys]
+        + [None, None]
+        for r in rows
+        if r["default"]
+    ]
+    boost = [
+        [f["world"], f["model"], f["train_n"]]
+        + [f["mae_s36"][k] for k in keys]
+        + [f"{f['fit_seconds']:.0f}", f["iterations"]]
+        for f in floor
+    ]
+    print(
+        table(
+            [
+                "world",
                 "predictor",
                 "train n",
                 "all",
-                "complete inputs",
-                "any input unknown",
+                "complete",
+                "any unknown",
                 "Ki-67 unknown",
                 "fit s",
                 "iterations",
             ],
-            [
-                [
-                    r["model"],
-                    r["train_n"],
-                    *r["mae_s36"].values(),
-                    None if "fit_seconds" not in r else f"{r['fit_seconds']:.0f}",
-                    r.get("iterations"),
-                ]
-                for r in floor_records
-            ],
+            sorted(defaults + boost, key=lambda r: r[0]),
         )
     )
-    floor = {
-        "train_n": args.floor_n,
-        "train_seed": args.floor_seed,
-        "boosting": dict(FLOOR_BOOSTING),
-        "target": "log(-log true S(36)), back-transformed",
-        "test_counts": counts,
-        "rows": floor_records,
-    }
+
+
+# ------------------------------------------------------------------ main
+
+
+def parse_args() -> argparse.Namespace:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "--worlds", nargs="+", choices=list(WORLDS), default=["milan", "linear", "nonph"]
+    )
+    ap.add_argument("--n", nargs="+", type=int, default=sorted(TRAIN_SEEDS), help="training sizes")
+    ap.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS))
+    ap.add_argument("--test-n", type=int, default=5000)
+    ap.add_argument("--test-seed", type=int, default=777)
+    ap.add_argument(
+        "--bootstrap",
+        type=int,
+        default=50,
+        help="bootstrap refits of each bundle (the band depends on them; lower only to try the script)",
+    )
+    ap.add_argument(
+        "--floor-n",
+        type=int,
+        default=0,
+        help="simulated patients a world for the floor's boosting regressions (0: no floor)",
+    )
+    ap.add_argument("--floor-seed", type=int, default=3636)
+    args = ap.parse_args()
+    taken = {args.test_seed, *(TRAIN_SEEDS.get(n, n) for n in args.n)}
+    if args.test_seed in {TRAIN_SEEDS.get(n, n) for n in args.n}:
+        ap.error("--test-seed must differ from the training cohorts' seeds")
+    if args.floor_n and args.floor_seed in taken:
+        ap.error("--floor-seed must differ from the test seed and the training cohorts' seeds")
+    return args
+
+
+def main() -> None:
+    args = parse_args()
+    with tempfile.TemporaryDirectory(prefix="hipec-acc-") as tmp:
+        run(args, Path(tmp))
+
+
+def run(args: argparse.Namespace, tmp: Path) -> None:
+    schema = default_schema()
+    start = time.perf_counter()
+    rows, cells, floor, tests = [], [], [], {}
+    for world in args.worlds:
+        test = test_set(world, args.test_n, args.test_seed, schema, tmp)
+        tests[world] = {
+            "complete": int(test.masks["complete"].sum()),
+            "any_unknown": int(test.masks["any_unknown"].sum()),
+            "ki67_unknown": int(test.masks["ki67_unknown"].sum()),
+            "deaths": int(test.y[test.y.dtype.names[0]].sum()),
+            "oracle_harrell_c": test.oracle_c,
+        }
+        for n in args.n:
+            cell_rows, info = run_cell(world, n, args.models, test, schema, args, tmp)
+            rows += cell_rows
+            cells.append(info)
+            print(f"[{time.perf_counter() - start:.0f} s] {world} n={n} done", flush=True)
+        if args.floor_n > 0:
+            floor += floor_fits(args.floor_n, args.floor_seed, schema, test)
+    checks = targets(rows)
+    wall = time.perf_counter() - start
+    print(
+        f"\nTest: {args.test_n} simulated patients a world (seed {args.test_seed}), "
+        + "; ".join(f"{w}: {t['complete']} with every input known" for w, t in tests.items())
+        + f". Bootstrap refits a bundle: {args.bootstrap}. Wall time {wall / 60:.1f} min.\n"
+    )
+    print_tables(rows, checks, floor, cells)
     out = write_result(
         "accuracy",
-        {"test_n": args.test_n, "test_seed": args.test_seed, "rows": records, "floor": floor},
+        {
+            "worlds": args.worlds,
+            "train_n": args.n,
+            "train_seeds": {n: TRAIN_SEEDS.get(n, n) for n in args.n},
+            "models": args.models,
+            "test_n": args.test_n,
+            "test_seed": args.test_seed,
+            "bootstrap": args.bootstrap,
+            "test_sets": tests,
+            "peers": {"coxph_alpha": PEER_COX_ALPHA, "rsf": PEER_FOREST},
+            "wall_seconds": wall,
+            "cells": cells,
+            "rows": rows,
+            "targets": checks,
+            "floor": {
+                "train_n": args.floor_n,
+                "train_seed": args.floor_seed,
+                "boosting": dict(FLOOR_BOOSTING),
+                "target": "log(-log true S(36)), back-transformed",
+                "rows": floor,
+            },
+        },
     )
     print(f"wrote {out}")
 
