@@ -30,7 +30,7 @@ import numpy as np
 from fpdf import FPDF
 
 from model.bundle import Bundle
-from model.candidacy import LITERATURE_REFERENCE, Candidacy
+from model.candidacy import Candidacy
 from model.prognosis import Prognosis
 from reporting import card
 from reporting.figures import prognosis_curve
@@ -388,20 +388,21 @@ def candidacy_report(
     pdf.heading("Pre-operative factors as entered", x=12)
     _factors(pdf, values, 12, 90, stages=("pre",))
     pdf.set_xy(108, yy)
-    ref = LITERATURE_REFERENCE
-    pdf.heading("Published reference (not a model output)", x=108)
-    pdf.set_x(108)
-    pdf.set_font("Helvetica", "", 7)
-    pdf.multi_cell(
-        90,
-        3.3,
-        _t(
-            f"{ref['label']}: median survival {ref['median_months'][0]:g}-{ref['median_months'][1]:g} months. "
-            f"{ref['source']}. {ref['note']}"
-        ),
-        new_x="LEFT",
-        new_y="NEXT",
-    )
+    ref = cand.reference
+    if ref:
+        pdf.heading("Published reference (not a model output)", x=108)
+        pdf.set_x(108)
+        pdf.set_font("Helvetica", "", 7)
+        pdf.multi_cell(
+            90,
+            3.3,
+            _t(
+                f"{ref['label']}: median survival {ref['median_months'][0]:g}-{ref['median_months'][1]:g} months. "
+                f"{ref['source']}. {ref['note']}"
+            ),
+            new_x="LEFT",
+            new_y="NEXT",
+        )
     pdf.set_x(108)
     pdf.multi_cell(
         90,
