@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from reporting.evidence import evidence_panel
 from reporting.figures import prognosis_curve
 from reporting.pdf import candidacy_report
 from reporting.summary import (
@@ -87,3 +88,5 @@ if choice is not None:
                 key="cand.pdf",
                 icon=":material/picture_as_pdf:",
             )
+    if cand is not None:
+        common.evidence(evidence_panel(schema, values, "candidacy"), key="cand.evidence")
