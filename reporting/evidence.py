@@ -28,6 +28,8 @@ from reporting.wording import NO_BAND_TEXT
 __all__ = [
     "PANEL_COLUMNS",
     "PANEL_INTRO",
+    "MODEL_MEDIAN",
+    "MODEL_PREFIX",
     "PLAUSIBILITY_NOTE",
     "REPEAT_SURGERY",
     "Panel",
@@ -53,9 +55,13 @@ PANEL_INTRO = (
     "Each published system places the patient by the paper's own definition and cut-offs; "
     "the figures are the paper's, for its own cohort."
 )
+# the plausibility table's model columns say whose numbers they are
+MODEL_PREFIX = "This model, typical patient in the group"
+MODEL_MEDIAN = f"{MODEL_PREFIX}: median OS (months)"
 PLAUSIBILITY_NOTE = (
-    "Model columns: the model's prediction for a typical patient in this group (the training "
-    "data's typical patient with the group's defining inputs set inside the group), not for "
+    'The columns headed "This model" give the model\'s prediction for a typical patient in '
+    "this group (the training data's typical patient with the group's defining inputs set "
+    "inside the group), not for "
     "the training patients of the group, which the bundle does not hold. Agreement with the "
     "published figure means the model orders and spaces these groups roughly as the series "
     "did; disagreement need not mean it is wrong: cohorts differ in case mix, era and "
@@ -77,6 +83,19 @@ class PanelRow:
     placed: bool  # the patient is in one of the system's groups
     conditional: bool = False  # figures about years already survived
     other_path: bool = False  # about another treatment path than the operation entered
+    series: bool = False  # the system has no groups to place a patient in
+
+    def markdown(self) -> str:
+        """The row as a short Markdown card: system and the patient's group, then figures."""
+        patient = _md(self.patient)
+        if not self.series:  # the group in bold; why there is none in italics
+            patient = f"**{patient}**" if self.placed else f"*{patient}*"
+        return f"**{_md(self.system)}** · {patient}  \n{_md(self.figures)}"
+
+    @property
+    def note(self) -> str:
+        """Source, then the system's assumptions and caveats."""
+        return " ".join([f"Source: {self.source}.", *self.caveats])
 
 
 @dataclass(frozen=True)
@@ -111,15 +130,6 @@ class Panel:
         """The rows about other treatment paths (without the operation, repeat surgery)."""
         return tuple(r for r in self.rows if r.other_path)
 
-    def markdown(self, rows: tuple[PanelRow, ...] | None = None) -> str:
-        """A Markdown table of ``rows`` (default: :attr:`main`)."""
-        rows = self.main if rows is None else rows
-        lines = ["| " + " | ".join(PANEL_COLUMNS) + " |", "|" + "---|" * len(PANEL_COLUMNS)]
-        for r in rows:
-            cells = [f"**{r.system}**", r.patient, r.figures, r.source]
-            lines.append("| " + " | ".join(_md(c) for c in cells) + " |")
-        return "\n".join(lines)
-
     def caveat_lines(self, rows: tuple[PanelRow, ...] | None = None) -> list[str]:
         """ "System: its assumptions and caveats", one per row that has any."""
         rows = self.rows if rows is None else rows
@@ -130,8 +140,10 @@ _READ: dict[tuple[str, str], Evidence | None] = {}
 
 
 def _md(text: str) -> str:
-    """Text safe inside a Markdown table cell."""
-    return text.replace("|", "\\|").replace("\n", " ")
+    """Text shown as itself in Markdown (no emphasis, maths or strike-through by accident)."""
+    for c in "\\*_$~`":
+        text = text.replace(c, "\\" + c)
+    return text.replace("\n", " ")
 
 
 def evidence_of(schema: Schema) -> Evidence | None:
@@ -235,6 +247,7 @@ def _row(a: Assignment, later=frozenset(), labels: dict | None = None) -> PanelR
         placed=a.group is not None,
         conditional=_is_conditional(a),
         other_path=system.id in OTHER_PATHS,
+        series=not system.assignable,
     )
 
 
@@ -271,8 +284,8 @@ def plausibility_table(predictions: list[GroupPrediction], schema: Schema) -> pd
                     f"{schema.feature(n).label}: {_short(value_text(schema.feature(n), v))}"
                     for n, v in g.defining.items()
                 ),
-                "Model: median OS (months)": _cell(table, "Median"),
-                f"Model: survival at {when}": (
+                MODEL_MEDIAN: _cell(table, "Median"),
+                f"{MODEL_PREFIX}: survival at {when}": (
                     _cell(table, five) if (table["Outcome"].str.startswith(five)).any() else "–"
                 ),
             }

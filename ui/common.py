@@ -71,8 +71,12 @@ def contributions(p: Prognosis, choice: Choice, key: str) -> None:
     st.dataframe(t.drop(columns="log_hr"), hide_index=True, key=f"{key}.table", width="stretch")
 
 
-def evidence(panel: Panel | None, key: str) -> None:
-    """The evidence panel: the label up front, a table of systems, then every caveat."""
+def evidence(panel: Panel | None, other_first: bool = False) -> None:
+    """The evidence panel: the label up front, then one card per published system.
+
+    Rows about other treatment paths (without the operation, repeat surgery) carry their
+    caveats as a warning; ``other_first`` shows them before the patient's own path.
+    """
     if panel is None or not panel.rows:
         return
     st.subheader(panel.heading)
@@ -80,17 +84,27 @@ def evidence(panel: Panel | None, key: str) -> None:
         f"**{panel.heading}.** {PANEL_INTRO} " + " ".join(panel.caveats),
         icon=":material/menu_book:",
     )
-    if panel.main:
-        st.markdown(panel.markdown(panel.main))
-    if panel.other:
-        st.markdown(f"**Other treatment paths** ({panel.label})")
-        st.markdown(panel.markdown(panel.other))
-        for r in panel.other:
-            st.warning(f"**{r.system}**: {' '.join(r.caveats)}", icon=":material/warning:")
-    lines = panel.caveat_lines(panel.main)
-    if lines:
-        with st.expander("Assumptions and caveats of each published system", expanded=False):
-            st.markdown("\n".join(f"- {line}" for line in lines))
+    parts = [_own_path, _other_paths]
+    for part in reversed(parts) if other_first else parts:
+        part(panel)
+
+
+def _own_path(panel: Panel) -> None:
+    for r in panel.main:
+        with st.container(border=True):
+            st.markdown(r.markdown())
+            st.caption(r.note)
+
+
+def _other_paths(panel: Panel) -> None:
+    if not panel.other:
+        return
+    st.markdown(f"**Other treatment paths** ({panel.label})")
+    for r in panel.other:
+        with st.container(border=True):
+            st.markdown(r.markdown())
+            st.caption(f"Source: {r.source}.")
+            st.warning(" ".join(r.caveats), icon=":material/warning:")
 
 
 def evidence_beside_conditional(panel: Panel | None, alive_at: float) -> None:
@@ -99,7 +113,7 @@ def evidence_beside_conditional(panel: Panel | None, alive_at: float) -> None:
         return
     for r in conditional_rows(panel):
         st.caption(
-            f"**{panel.heading}**: {r.system.lower()}, {r.figures} ({r.source}). "
+            f"**{panel.heading}** ({r.system.lower()}): {r.figures} ({r.source}). "
             + " ".join(r.caveats)
         )
 

@@ -8,6 +8,8 @@ from model.bundle import load_bundle
 from model.engine import Engine
 from model.plausibility import group_predictions
 from reporting.evidence import (
+    MODEL_MEDIAN,
+    MODEL_PREFIX,
     NOT_YET,
     PANEL_COLUMNS,
     conditional_rows,
@@ -90,13 +92,13 @@ def test_no_evidence_file_no_panel(schema):
     assert conditional_rows(None) == []
 
 
-def test_markdown_table_keeps_cells_apart(schema):
-    panel = evidence_panel(schema, {"ki67": None}, "candidacy")
-    md = panel.markdown()
-    lines = md.splitlines()
-    assert lines[0] == "| " + " | ".join(PANEL_COLUMNS) + " |"
-    assert len(lines) == 2 + len(panel.main)
-    assert all(line.count(" | ") - line.count("\\|") == 3 for line in lines[2:])
+def test_markdown_card_shows_text_as_itself(schema):
+    panel = evidence_panel(schema, {"ki67": 5, "pci": 12})
+    card = panel.row("milan").markdown()
+    assert card == "**Milan Ki-67/PCI tree** · **Group I: Ki-67 ≤ 9 %**  \nmedian OS 86.6 months"
+    odd = replace(panel.row("milan"), figures="2*3 $5 a_b", placed=False)
+    assert odd.markdown().endswith("*  \n2\\*3 \\$5 a\\_b")
+    assert panel.row("milan").note.startswith("Source: Kusamura S et al.")
 
 
 def test_unknown_view_is_refused(schema):
@@ -109,15 +111,19 @@ def engine(small_bundle):
     return Engine(load_bundle(small_bundle))
 
 
+def five_in(t) -> bool:
+    return f"{MODEL_PREFIX}: survival at 5 years" in t.columns
+
+
 def test_plausibility_table_is_the_engines_prediction_beside_the_paper(engine, schema):
     preds = group_predictions(engine, "coxnet")
     t = plausibility_table(preds, schema)
-    assert len(t) == len(preds)
-    five = [c for c in t.columns if c.startswith("Model: survival at")][0]
+    assert len(t) == len(preds) and five_in(t)
+    five = f"{MODEL_PREFIX}: survival at 5 years"
     for (_, r), g in zip(t.iterrows(), preds, strict=True):
         table = survival_table(g.prognosis).set_index("Outcome")
         med = table.loc["Median overall survival (months)"]
-        assert r["Model: median OS (months)"].startswith(med["Estimate"])
+        assert r[MODEL_MEDIAN].startswith(med["Estimate"])
         assert r["Published figure"] == "; ".join(f.text for f in g.figures)
         assert r["Group"] == g.group.label
         label = [x for x in table.index if x.startswith("Survival at 5 years")]
@@ -139,4 +145,13 @@ def test_plausibility_table_changes_with_the_engine(engine, schema, monkeypatch)
     monkeypatch.setattr(engine, "predict", worse)
     after = plausibility_table(group_predictions(engine, "coxnet"), schema)
     assert (before["Published figure"] == after["Published figure"]).all()
-    assert (before["Model: median OS (months)"] != after["Model: median OS (months)"]).any()
+    assert (before[MODEL_MEDIAN] != after[MODEL_MEDIAN]).any()
+
+
+def test_a_series_without_groups_reads_plainly(schema):
+    panel = evidence_panel(schema, {"ki67": 5})
+    assert (
+        panel.row("psogi_registry")
+        .markdown()
+        .startswith("**PSOGI registry, all patients** · all patients of the series  \n")
+    )

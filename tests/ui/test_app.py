@@ -319,14 +319,16 @@ def test_calculator_evidence_panel_places_the_patient(at, engine):
     assert "Published series, not this model" in [s.value for s in at.subheader]
     assert any(i.value.startswith("**Published series, not this model.**") for i in at.info)
     md = markdown_text(at)
-    assert "| **Milan Ki-67/PCI tree** | Group I: Ki-67 ≤ 9 % | median OS 86.6 months |" in md
-    assert "doi 10.1002/cncr.25640" in md  # PSOGI TNM stage, with its DOI
+    assert "**Milan Ki-67/PCI tree** · **Group I: Ki-67 ≤ 9 %**  \nmedian OS 86.6 months" in md
+    captions = " ".join(c.value for c in at.caption)
+    assert "doi 10.1002/cncr.25640" in captions  # PSOGI TNM stage, with its DOI
+    assert "every patient is taken as M0" in captions  # and its assumptions
     assert "Systemic chemotherapy" not in md  # not operated: the candidacy page's row
 
     at.checkbox(key="patient.ki67.unknown").check().run()
     assert not at.exception
     md = markdown_text(at)
-    assert "| **Milan Ki-67/PCI tree** | not placed: Ki-67 index unknown |" in md
+    assert "**Milan Ki-67/PCI tree** · *not placed: Ki-67 index unknown*" in md
 
 
 def test_calculator_icon_array_and_sentences_carry_the_tables_numbers(at, engine):
@@ -371,7 +373,7 @@ def test_candidacy_evidence_panel_with_other_paths(at, engine):
     assert "**Repeat CRS/HIPEC at recurrence**" in md
     assert any("Immortal-time bias" in w.value for w in at.warning)
     # post-operative facts are not known yet: systems that need them say so
-    assert "| **Sydney, by CC** | not placed before surgery" in md
+    assert "**Sydney, by CC** · *not placed before surgery" in md
 
 
 def test_model_card_sets_published_groups_beside_the_model(at, engine):

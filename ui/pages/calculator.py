@@ -72,4 +72,5 @@ if choice is not None:
                 key="calc.pdf",
                 icon=":material/picture_as_pdf:",
             )
-    common.evidence(panel, key="calc.evidence")
+    with left:
+        common.evidence(panel)

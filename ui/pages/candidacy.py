@@ -88,5 +88,4 @@ if choice is not None:
                 key="cand.pdf",
                 icon=":material/picture_as_pdf:",
             )
-    if cand is not None:
-        common.evidence(evidence_panel(schema, values, "candidacy"), key="cand.evidence")
+            common.evidence(evidence_panel(schema, values, "candidacy"), other_first=True)
