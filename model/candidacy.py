@@ -9,7 +9,8 @@ averaged over by the prognosis engine. The outcomes are treated as independent g
 the pre-operative facts.
 
 Beside it, clearly labelled as a published figure and not a model output: survival of
-unresectable disease on systemic chemotherapy (CLINICAL.md).
+patients not operated on, on systemic chemotherapy, taken from the schema's published
+evidence file (:mod:`model.evidence`); a schema without that figure has no such reference.
 """
 
 from __future__ import annotations
@@ -25,20 +26,51 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
+from model.evidence import Evidence, evidence_for
 from model.families import CoxnetFamily
 from model.preprocess import SchemaEncoder
 from model.prognosis import Prognosis
 from model.schema import Schema
 
-__all__ = ["LITERATURE_REFERENCE", "Candidacy", "OperativeOutcomeModel", "candidacy"]
+__all__ = [
+    "NOT_OPERATED",
+    "REFERENCE_NOTE",
+    "Candidacy",
+    "OperativeOutcomeModel",
+    "candidacy",
+    "literature_reference",
+]
 
-LITERATURE_REFERENCE = {
-    "label": "Unresectable disease on systemic chemotherapy alone",
-    "median_months": [11.0, 13.0],
-    "source": "Turkish multi-centre MPeM study, Ann Surg Oncol 2024;31:6228 "
-    "(doi 10.1245/s10434-024-15506-3)",
-    "note": "A published figure for comparison, not an output of this model.",
-}
+# the evidence file's system for patients who are not operated on (systemic chemotherapy)
+NOT_OPERATED = "chemotherapy"
+REFERENCE_NOTE = "A published figure for comparison, not an output of this model."
+
+
+def literature_reference(schema: Schema, evidence: Evidence | None = None) -> dict | None:
+    """The published median survival of patients not operated on, as a range, or None.
+
+    From the schema's evidence file (``evidence`` when given): the first median-survival
+    range of its :data:`NOT_OPERATED` system. Keys: ``label``, ``median_months`` [low,
+    high], ``source`` (the figure's note and source), ``note`` (that it is not this model's).
+    """
+    evidence = evidence if evidence is not None else evidence_for(schema)
+    if evidence is None or NOT_OPERATED not in {s.id for s in evidence.systems}:
+        return None
+    system = evidence.system(NOT_OPERATED)
+    figure = next(
+        (f for f in system.figures if f.measure == "median_os" and isinstance(f.value, tuple)),
+        None,
+    )
+    if figure is None:
+        return None
+    source = f"{figure.note} ({figure.source.text})" if figure.note else figure.source.text
+    source = source[:1].upper() + source[1:]
+    return {
+        "label": system.title,
+        "median_months": [float(figure.value[0]), float(figure.value[1])],
+        "source": source,
+        "note": REFERENCE_NOTE,
+    }
 
 
 class OperativeOutcomeModel:
@@ -83,7 +115,7 @@ class Candidacy:
     chances: list[dict]  # feature, label, probability of the good outcome
     scenarios: list[dict]  # label, weight, prognosis
     overall: Prognosis
-    reference: dict
+    reference: dict | None
 
 
 def candidacy(
@@ -174,5 +206,8 @@ def candidacy(
     ]
     overall = mixture(list(range(len(combos))))
     return Candidacy(
-        chances=chances, scenarios=scenarios, overall=overall, reference=dict(LITERATURE_REFERENCE)
+        chances=chances,
+        scenarios=scenarios,
+        overall=overall,
+        reference=literature_reference(schema),
     )

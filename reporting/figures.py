@@ -12,11 +12,15 @@ import math
 import numpy as np
 import plotly.graph_objects as go
 
+from reporting.plain import ICON_LABELS
+
 __all__ = [
     "DASHES",
+    "ICON_STYLES",
     "OKABE_ITO",
     "calibration_figure",
     "contributions_figure",
+    "icon_array_figure",
     "km_figure",
     "prognosis_curve",
     "survival_figure",
@@ -300,3 +304,56 @@ def calibration_figure(
     fig = _layout(fig, f"Calibration at {horizon} {unit}", 380)
     fig.update_layout(hovermode="closest")
     return fig
+
+
+# icon array: shape, fill and colour differ, so the kinds read apart in black and white
+ICON_STYLES = {
+    "alive": {"symbol": "circle", "color": OKABE_ITO[0], "line": "#00456B"},
+    "uncertain": {"symbol": "diamond", "color": OKABE_ITO[4], "line": "#6B4A00"},
+    "died": {"symbol": "circle-open", "color": "#888888", "line": "#888888"},
+}
+
+
+def icon_array_figure(counts, title: str | None = None, columns: int = 10, height: int = 330):
+    """100 people as icons: alive, may be either (the band), died.
+
+    ``counts`` is a :class:`reporting.plain.IconCounts`. Icons are filled row by row
+    from the top left: first those alive, then the uncertain ones, then those who died.
+    Each kind is one trace named with its count (the legend reads like the sentence).
+    """
+    kinds = [("alive", counts.certain), ("uncertain", counts.uncertain), ("died", counts.died)]
+    total = sum(n for _, n in kinds)
+    rows = math.ceil(total / columns)
+    data, start = [], 0
+    for kind, n in kinds:
+        cells = range(start, start + n)
+        start += n
+        style = ICON_STYLES[kind]
+        label = ICON_LABELS[kind]
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "markers",
+                "x": [i % columns for i in cells],
+                "y": [rows - 1 - i // columns for i in cells],
+                "name": f"{n} {label}",
+                "marker": {
+                    "symbol": style["symbol"],
+                    "size": 19,
+                    "color": style["color"],
+                    "line": {"color": style["line"], "width": 2},
+                },
+                "hovertemplate": f"{label}<extra></extra>",
+                "showlegend": True,
+            }
+        )
+    layout = _base_layout(title, height)
+    hidden = {"visible": False, "fixedrange": True}
+    layout.update(
+        hovermode="closest",
+        margin={"l": 10, "r": 10, "t": 50 if title else 10, "b": 10},
+        legend={"orientation": "v", "yanchor": "middle", "y": 0.5, "x": 1.02, "xanchor": "left"},
+        xaxis={**hidden, "range": [-0.6, columns - 0.4]},
+        yaxis={**hidden, "range": [-0.6, rows - 0.4], "scaleanchor": "x"},
+    )
+    return _figure(data, layout)

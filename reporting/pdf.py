@@ -27,12 +27,15 @@ from datetime import datetime
 from typing import Literal
 
 import numpy as np
+import pandas as pd
 from fpdf import FPDF
+from fpdf.fonts import FontFace
 
 from model.bundle import Bundle
-from model.candidacy import LITERATURE_REFERENCE, Candidacy
+from model.candidacy import Candidacy
 from model.prognosis import Prognosis
 from reporting import card
+from reporting.evidence import PANEL_INTRO, Panel, evidence_panel
 from reporting.figures import prognosis_curve
 from reporting.summary import (
     candidacy_scenarios,
@@ -70,6 +73,11 @@ class ReportContext:
 GREYS = [0, 80, 0, 110, 40, 0]
 DASH = [(0, 0), (2.2, 1.2), (0.6, 0.9), (3.5, 1.2), (1.2, 1.2), (4, 1, 0.6)]
 WIDTHS = [0.7, 0.45, 0.45, 0.45, 0.45, 0.3]
+_HEADINGS = FontFace(emphasis="BOLD")
+# the lowest the footer can start and stay on the page (mm from the top)
+FOOTER_LATEST = 266
+# type sizes (pt) the evidence panel may take, largest first
+EVIDENCE_SIZES = (5.8, 5.3, 4.8, 4.4)
 _REPLACE = {"–": "-", "—": "-", "…": "...", "≥": ">=", "≤": "<=", "×": "x", "’": "'", "→": "->"}
 
 
@@ -257,6 +265,55 @@ class _Report(FPDF):
         for j, note in enumerate(notes):
             self.text(px, ly + 3.4 * ((len(curves) + 1) // 2) + 0.6 + 3 * j, _t(note))
 
+    def evidence(self, panel: Panel | None) -> None:
+        """The evidence panel across the page: its label boxed, a wrapped table, caveats.
+
+        Set in the largest of a few small type sizes that leaves the footer on the page
+        (each size is tried on a throw-away copy first).
+        """
+        if panel is None or not panel.rows:
+            return
+        for size in EVIDENCE_SIZES:
+            with self.offset_rendering():
+                self._evidence(panel, size)
+                end = self.get_y()
+            if end <= FOOTER_LATEST - 2:
+                break
+        self._evidence(panel, size)
+
+    def _evidence(self, panel: Panel, size: float) -> None:
+        line = size * 0.42
+        self.ln(1)
+        self.set_x(12)
+        self.set_font("Helvetica", "B", 8.5)
+        self.set_line_width(0.4)
+        label = _t(panel.heading.upper())
+        self.cell(self.get_string_width(label) + 3, 4.6, label, border=1, align="C")
+        self.set_line_width(0.2)
+        self.set_font("Helvetica", "I", 6)
+        self.cell(0, 4.6, _t(f"  {PANEL_INTRO}"))
+        self.ln(5.2)
+        t = panel.table()
+        self.set_font("Helvetica", "", size)
+        self.set_fill_color(255)  # the table takes the current fill as its cells' background
+        with self.table(
+            col_widths=(25, 31, 62, 68),
+            width=186,
+            align="LEFT",
+            line_height=line,
+            text_align="LEFT",
+            borders_layout="HORIZONTAL_LINES",
+            cell_fill_mode="NONE",
+            padding=(0.2, 0.6),
+            headings_style=_HEADINGS,
+        ) as table:
+            table.row([_t(c) for c in t.columns])
+            for cells in t.itertuples(index=False):
+                table.row([_t(c) for c in cells])
+        self.set_font("Helvetica", "I", size - 0.2)
+        text = " ".join([*panel.caveats, *panel.caveat_lines()])
+        self.multi_cell(0, line, _t(text), new_x="LMARGIN", new_y="NEXT")
+
     def paragraph(self, text: str, size: float = 7.5, style: str = "") -> None:
         self.set_font("Helvetica", style, size)
         text = _t(text)
@@ -293,6 +350,17 @@ def _factors(pdf: _Report, values: dict, x: float, w: float, stages=("pre", "pos
     pdf.kv_table(t[keep][["Factor", "Value"]], x, w, (3, 2))
 
 
+def _factors_wide(pdf: _Report, values: dict, stages=("pre", "post")) -> None:
+    """The factors as entered in two side-by-side column pairs across the page."""
+    schema = pdf.context.bundle.schema
+    t = factor_table(schema, values)
+    t = t[[f.stage in stages for f in schema.features]][["Factor", "Value"]].reset_index(drop=True)
+    half = (len(t) + 1) // 2
+    right = t.iloc[half:].reset_index(drop=True).rename(columns=lambda c: f"{c} ")
+    wide = pd.concat([t.iloc[:half].reset_index(drop=True), right], axis=1).fillna("")
+    pdf.kv_table(wide, 12, 186, (3, 2, 3, 2), size=7)
+
+
 def _output(pdf: _Report) -> bytes:
     return bytes(pdf.output())
 
@@ -323,7 +391,7 @@ def patient_report(
         pdf.multi_cell(
             78, 3, _t(f"Unknown inputs ({names}) are averaged over their plausible values.")
         )
-    y = top + 92
+    y = top + 88
     pdf.set_xy(12, y)
     pdf.heading("Factors as entered", x=12)
     _factors(pdf, values, 12, 78)
@@ -342,6 +410,7 @@ def patient_report(
     pdf.set_xy(12, max(left_end, pdf.get_y()) + 2)
     for w in warnings:
         pdf.paragraph(f"Warning: {w}", size=7, style="I")
+    pdf.evidence(evidence_panel(pdf.context.bundle.schema, values, "calculator", alive_at))
     return _output(_finish(pdf))
 
 
@@ -361,7 +430,7 @@ def candidacy_report(
     curves = [prognosis_curve("Overall (weighted by the chances)", cand.overall)]
     named = candidacy_scenarios(schema, cand)
     curves += [prognosis_curve(n, p, band=False) for n, p in named]
-    pdf.curves(curves, 12, pdf.get_y(), 104, 70, literature=cand.reference)
+    pdf.curves(curves, 12, pdf.get_y(), 104, 62, literature=cand.reference)
     pdf.set_xy(120, top)
     pdf.heading("Chances of the operative outcomes", x=120)
     pdf.set_font("Helvetica", "", 7.5)
@@ -378,34 +447,27 @@ def candidacy_report(
     pdf.ln(1)
     pdf.heading("Overall, with 95 % intervals", x=120)
     pdf.kv_table(survival_table(cand.overall), 120, 78, (3.2, 1.9, 1.7), size=7)
-    y = top + 92
-    pdf.set_xy(12, y)
-    pdf.heading("By operative outcome (estimate and 95 % interval)", x=12)
-    st = scenario_table(named).reset_index()
-    pdf.kv_table(st, 12, 186, (2.2,) + (2,) * (st.shape[1] - 1), size=6.3)
-    pdf.ln(2)
-    yy = pdf.get_y()
-    pdf.heading("Pre-operative factors as entered", x=12)
-    _factors(pdf, values, 12, 90, stages=("pre",))
-    pdf.set_xy(108, yy)
-    ref = LITERATURE_REFERENCE
-    pdf.heading("Published reference (not a model output)", x=108)
-    pdf.set_x(108)
-    pdf.set_font("Helvetica", "", 7)
+    pdf.ln(1)
+    ref = cand.reference
+    if ref:
+        pdf.heading("Published reference (not a model output)", x=120)
+        pdf.set_x(120)
+        pdf.set_font("Helvetica", "", 6.8)
+        pdf.multi_cell(
+            78,
+            3.1,
+            _t(
+                f"{ref['label']}: median survival {ref['median_months'][0]:g}-{ref['median_months'][1]:g} months. "
+                f"{ref['source']}. {ref['note']}"
+            ),
+            new_x="LEFT",
+            new_y="NEXT",
+        )
+    pdf.set_x(120)
+    pdf.set_font("Helvetica", "", 6.8)
     pdf.multi_cell(
-        90,
-        3.3,
-        _t(
-            f"{ref['label']}: median survival {ref['median_months'][0]:g}-{ref['median_months'][1]:g} months. "
-            f"{ref['source']}. {ref['note']}"
-        ),
-        new_x="LEFT",
-        new_y="NEXT",
-    )
-    pdf.set_x(108)
-    pdf.multi_cell(
-        90,
-        3.3,
+        78,
+        3.1,
         _t(
             "Post-operative facts are unknown before surgery: the model averages over them. "
             "The outcome chances come from logistic models fitted on the training data and are "
@@ -414,9 +476,17 @@ def candidacy_report(
         new_x="LEFT",
         new_y="NEXT",
     )
-    pdf.set_x(12)
+    pdf.set_xy(12, max(top + 84, pdf.get_y() + 2))
+    pdf.heading("By operative outcome (estimate and 95 % interval)", x=12)
+    st = scenario_table(named).reset_index()
+    pdf.kv_table(st, 12, 186, (2.2,) + (2,) * (st.shape[1] - 1), size=6.3)
+    pdf.ln(2)
+    pdf.heading("Pre-operative factors as entered", x=12)
+    _factors_wide(pdf, values, stages=("pre",))
+    pdf.ln(1)
     for w in warnings:
         pdf.paragraph(f"Warning: {w}", size=7, style="I")
+    pdf.evidence(evidence_panel(schema, values, "candidacy"))
     return _output(_finish(pdf))
 
 

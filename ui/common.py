@@ -8,11 +8,22 @@ import numpy as np
 import streamlit as st
 
 from model.prognosis import Prognosis
-from reporting.figures import contributions_figure, survival_figure
+from reporting.evidence import PANEL_INTRO, Panel, conditional_rows
+from reporting.figures import contributions_figure, icon_array_figure, survival_figure
+from reporting.plain import TIME_ORIGIN, icon_counts, icon_years, landmark_sentence, sentences
 from reporting.summary import contribution_table, survival_table
 from ui.state import Choice
 
-__all__ = ["curve", "contributions", "notes", "table"]
+__all__ = [
+    "contributions",
+    "curve",
+    "evidence",
+    "evidence_beside_conditional",
+    "icon_array",
+    "notes",
+    "plain_words",
+    "table",
+]
 
 PLOT_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
 
@@ -58,3 +69,80 @@ def contributions(p: Prognosis, choice: Choice, key: str) -> None:
     else:
         st.caption(fam.contribution_method)
     st.dataframe(t.drop(columns="log_hr"), hide_index=True, key=f"{key}.table", width="stretch")
+
+
+def evidence(panel: Panel | None, other_first: bool = False) -> None:
+    """The evidence panel: the label up front, then one card per published system.
+
+    Rows about other treatment paths (without the operation, repeat surgery) carry their
+    caveats as a warning; ``other_first`` shows them before the patient's own path.
+    """
+    if panel is None or not panel.rows:
+        return
+    st.subheader(panel.heading)
+    st.info(
+        f"**{panel.heading}.** {PANEL_INTRO} " + " ".join(panel.caveats),
+        icon=":material/menu_book:",
+    )
+    parts = [_own_path, _other_paths]
+    for part in reversed(parts) if other_first else parts:
+        part(panel)
+
+
+def _own_path(panel: Panel) -> None:
+    for r in panel.main:
+        with st.container(border=True):
+            st.markdown(r.markdown())
+            st.caption(r.note)
+
+
+def _other_paths(panel: Panel) -> None:
+    if not panel.other:
+        return
+    st.markdown(f"**Other treatment paths** ({panel.label})")
+    for r in panel.other:
+        with st.container(border=True):
+            st.markdown(r.markdown())
+            st.caption(f"Source: {r.source}.")
+            st.warning(" ".join(r.caveats), icon=":material/warning:")
+
+
+def evidence_beside_conditional(panel: Panel | None, alive_at: float) -> None:
+    """Published conditional-survival figures, under the conditional table."""
+    if not alive_at:
+        return
+    for r in conditional_rows(panel):
+        st.caption(
+            f"**{panel.heading}** ({r.system.lower()}): {r.figures} ({r.source}). "
+            + " ".join(r.caveats)
+        )
+
+
+def plain_words(p: Prognosis, alive_at: float = 0) -> None:
+    """One plain sentence per landmark of the table, and the median."""
+    st.markdown("\n".join(f"- {s}" for s in sentences(p, alive_at)))
+
+
+def icon_array(p: Prognosis, alive_at: float, key: str) -> None:
+    """100 people like this patient at a year the user picks (1-5 years)."""
+    years = icon_years(p)
+    if not years:
+        st.caption("No year from 1 to 5 lies within the model's follow-up here.")
+        return
+    year = st.select_slider(
+        "Show 100 patients like this at",
+        options=years,
+        value=3 if 3 in years else years[0],
+        format_func=lambda y: f"{y} year{'s' if y > 1 else ''} after {TIME_ORIGIN}",
+        key=f"{key}.year.{years[0]}-{years[-1]}",
+    )
+    months = 12 * year
+    counts = icon_counts(p, months)
+    st.markdown(f"**{landmark_sentence(p, months, alive_at)}**")
+    st.plotly_chart(icon_array_figure(counts), key=key, config=PLOT_CONFIG)
+    st.caption(
+        "Filled circles: alive. Diamonds: may be alive or not, the 95 % band's uncertainty. "
+        "Open circles: died. Counts are whole percentages, rounded as in the table."
+        if counts.has_band
+        else "Filled circles: alive. Open circles: died. This model gives no band."
+    )

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from model.bundle import load_bundle
-from model.candidacy import LITERATURE_REFERENCE, candidacy
+from model.candidacy import candidacy, literature_reference
 from model.families import CoxnetFamily
 from model.validation import validate_patient
 
@@ -65,5 +65,19 @@ def test_more_disease_lowers_the_chance_of_complete_cytoreduction(setup, schema)
 
 def test_literature_reference_is_labelled_as_not_a_model_output(setup, schema):
     ref = _cand(setup, schema).reference
-    assert ref == LITERATURE_REFERENCE
-    assert ref["median_months"] == [11.0, 13.0] and "not an output of this model" in ref["note"]
+    assert ref == literature_reference(schema)
+    assert "not an output of this model" in ref["note"]
+
+
+def test_literature_reference_is_the_evidence_files_chemotherapy_range(schema):
+    from dataclasses import replace
+
+    from model.evidence import default_evidence
+
+    figure = default_evidence().system("chemotherapy").figures[0]
+    ref = literature_reference(schema)
+    assert ref["median_months"] == list(figure.value) == [10, 17]
+    assert ref["label"] == "Systemic chemotherapy, not operated"
+    assert figure.note[1:] in ref["source"] and figure.source.text in ref["source"]
+    # a schema without published evidence has no reference strip
+    assert literature_reference(replace(schema, name="centre_without_evidence")) is None

@@ -5,8 +5,15 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from model.candidacy import LITERATURE_REFERENCE
 from reporting.figures import calibration_figure, contributions_figure, km_figure, survival_figure
+
+# a published median range, as model.candidacy.literature_reference gives one
+LITERATURE = {
+    "label": "Published series",
+    "median_months": [11.0, 13.0],
+    "source": "a paper",
+    "note": "A published figure for comparison, not an output of this model.",
+}
 
 
 def validated(fig: go.Figure) -> go.Figure:
@@ -28,9 +35,7 @@ def test_survival_figure_spec_is_valid_plotly():
         {"name": "b", "grid": grid, "survival": s**2, "lower": None, "upper": None},
         {"name": "c", "grid": grid, "survival": s**3, "lower": np.full_like(s, np.nan), "upper": s},
     ]
-    fig = validated(
-        survival_figure(curves, title="t", literature=LITERATURE_REFERENCE, alive_at=12)
-    )
+    fig = validated(survival_figure(curves, title="t", literature=LITERATURE, alive_at=12))
     # a band only where both limits are finite: two band traces for "a", none for b and c
     assert [t.name for t in fig.data] == [None, "a: 95 % band", "a", "b", "c"]
     assert fig.layout.shapes[0].x0 == 11 and fig.layout.shapes[1].x0 == 12

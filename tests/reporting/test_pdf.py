@@ -169,3 +169,35 @@ def test_report_cli_refuses_bad_data(small_bundle, small_cohort, tmp_path):
     assert res.exit_code != 0
     assert "kps" in res.output and "row 3" in res.output
     assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
+
+
+def test_patient_report_has_the_evidence_panel(engine, context, patient):
+    from reporting.evidence import evidence_panel
+
+    values = dict(patient, ki67=5.0)
+    p = engine.predict(engine.frame([values]), contributions=True)[0]
+    pages, text = text_of(patient_report(context, values, p, figures="native"))
+    assert pages == 1
+    assert "PUBLISHED SERIES, NOT THIS MODEL" in text
+    panel = evidence_panel(engine.schema, values, "calculator")
+    milan = panel.row("milan")
+    assert norm(milan.patient) in text  # "Group I: Ki-67 <= 9 %"
+    assert "Kusamura S et al." in text
+    assert "doi 10.1002/cncr.25640" in text  # PSOGI TNM, Yan 2011
+    assert "not an input of this model" in text  # a caveat (M0 assumed)
+    # conditional survival's published figures only when alive at a later month
+    assert "Liang XL" not in text
+    _, later = text_of(patient_report(context, values, p, alive_at=24, figures="native"))
+    assert "Liang XL et al." in later
+
+
+def test_candidacy_report_has_the_evidence_panel(engine, context, patient):
+    pre = {f.name: patient[f.name] for f in engine.schema.stage_features("pre")}
+    cand = engine.candidacy(engine.frame([pre]))
+    pages, text = text_of(candidacy_report(context, pre, cand, figures="native"))
+    assert pages == 1
+    assert "PUBLISHED SERIES, NOT THIS MODEL" in text
+    assert "not placed: Ki-67 index unknown" in text  # the patient's Ki-67 is unknown
+    assert "Systemic chemotherapy, not operated" in text and "10-17 months" in text
+    assert "Repeat CRS/HIPEC at recurrence" in text and "Immortal-time bias" in text
+    assert "doi 10.1245/s10434-013-3341-7" in text

@@ -288,3 +288,102 @@ def test_background_build_is_announced_and_an_open_session_keeps_its_bundle(
     assert at.sidebar.selectbox(key="bundle").value == "quick"  # nothing changes under the user
     fresh = st_testing.AppTest.from_file(APP, default_timeout=TIMEOUT).run()
     assert fresh.sidebar.selectbox(key="bundle").value == "full"  # a new session: the active one
+
+
+# ------------------------------------------------ published evidence, words and pictures
+def markdown_text(at) -> str:
+    return "\n".join(m.value for m in at.markdown)
+
+
+def icon_chart(at) -> dict:
+    """The icon array's figure: the plotly chart whose traces are the three kinds of icon."""
+    from reporting.plain import ICON_LABELS
+
+    for chart in at.get("plotly_chart"):
+        spec = json.loads(chart.proto.spec)
+        names = [t.get("name", "") for t in spec["data"]]
+        if len(names) == 3 and names[1].endswith(ICON_LABELS["uncertain"]):
+            return spec
+    raise AssertionError("no icon array on the page")
+
+
+def table_percentages(at, label: str) -> tuple[int, int, int]:
+    row = shown_table(at).set_index("Outcome").loc[label]
+    lo, hi = row["95 % interval"].split(" to ")
+    return tuple(int(x.strip().removesuffix(" %")) for x in (row["Estimate"], lo, hi))
+
+
+def test_calculator_evidence_panel_places_the_patient(at, engine):
+    at.number_input(key="patient.ki67").set_value(5.0).run()
+    assert not at.exception
+    assert "Published series, not this model" in [s.value for s in at.subheader]
+    assert any(i.value.startswith("**Published series, not this model.**") for i in at.info)
+    md = markdown_text(at)
+    assert "**Milan Ki-67/PCI tree** · **Group I: Ki-67 ≤ 9 %**  \nmedian OS 86.6 months" in md
+    captions = " ".join(c.value for c in at.caption)
+    assert "doi 10.1002/cncr.25640" in captions  # PSOGI TNM stage, with its DOI
+    assert "every patient is taken as M0" in captions  # and its assumptions
+    assert "Systemic chemotherapy" not in md  # not operated: the candidacy page's row
+
+    at.checkbox(key="patient.ki67.unknown").check().run()
+    assert not at.exception
+    md = markdown_text(at)
+    assert "**Milan Ki-67/PCI tree** · *not placed: Ki-67 index unknown*" in md
+
+
+def test_calculator_icon_array_and_sentences_carry_the_tables_numbers(at, engine):
+    from reporting.plain import sentences
+
+    assert not at.exception
+    est, lo, hi = table_percentages(at, "Survival at 3 years (36 months)")
+    alive, uncertain, died = icon_chart(at)["data"]
+    assert (len(alive["x"]), len(uncertain["x"]), len(died["x"])) == (lo, hi - lo, 100 - hi)
+    sentence = (
+        f"Of 100 patients like this, about {est} are alive 3 years after surgery; "
+        f"given the uncertainty, between {lo} and {hi}."
+    )
+    md = markdown_text(at)
+    assert f"**{sentence}**" in md  # above the icon array
+    p = engine.predict(engine.frame([reference(engine)]), "coxnet")[0]
+    for s in sentences(p):
+        assert s in md
+    # another year: the icons follow
+    slider = at.select_slider[0]
+    slider.set_value(1).run()
+    assert not at.exception
+    est, lo, hi = table_percentages(at, "Survival at 1 year (12 months)")
+    alive, uncertain, died = icon_chart(at)["data"]
+    assert (len(alive["x"]), len(uncertain["x"])) == (lo, hi - lo)
+    assert f"about {est} are alive 1 year after surgery" in markdown_text(at)
+
+
+def test_calculator_conditional_shows_the_published_conditional_figures(at, engine):
+    at.number_input(key="alive_at").set_value(24).run()
+    assert not at.exception
+    captions = " ".join(c.value for c in at.caption)
+    assert "5-year conditional survival 27 %" in captions and "Liang XL et al." in captions
+    assert "Of 100 patients like this who are alive 2 years after surgery" in markdown_text(at)
+
+
+def test_candidacy_evidence_panel_with_other_paths(at, engine):
+    at.switch_page("ui/pages/candidacy.py").run()
+    assert not at.exception
+    md = markdown_text(at)
+    assert "**Systemic chemotherapy, not operated**" in md and "10-17 months" in md
+    assert "**Repeat CRS/HIPEC at recurrence**" in md
+    assert any("Immortal-time bias" in w.value for w in at.warning)
+    # post-operative facts are not known yet: systems that need them say so
+    assert "**Sydney, by CC** · *not placed before surgery" in md
+
+
+def test_model_card_sets_published_groups_beside_the_model(at, engine):
+    from model.plausibility import group_predictions
+    from reporting.evidence import PLAUSIBILITY_NOTE, plausibility_table
+
+    at.switch_page("ui/pages/model_card.py").run()
+    assert not at.exception
+    assert "Beside published series" in [s.value for s in at.subheader]
+    assert any(c.value == PLAUSIBILITY_NOTE for c in at.caption)
+    want = plausibility_table(group_predictions(engine, "coxnet"), engine.schema)
+    shown = next(t.value for t in at.table if t.value.index.name == "Published system")
+    pd.testing.assert_frame_equal(shown.reset_index(), want, check_names=False)

@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from reporting.evidence import evidence_panel
 from reporting.figures import prognosis_curve
 from reporting.pdf import patient_report
 from ui import common
@@ -17,6 +18,7 @@ if choice is not None:
         f"{choice.model_label}, bundle {choice.version_id}. The inputs start at the training "
         "data's typical patient: change each one to your patient's value, or mark it unknown."
     )
+    panel = None
     left, right = st.columns([2, 3], gap="large")
     with left:
         st.subheader("Patient")
@@ -54,7 +56,12 @@ if choice is not None:
                 alive_at=alive_at or None,
             )
             common.table(shown)
+            panel = evidence_panel(schema, values, "calculator", alive_at)
+            common.evidence_beside_conditional(panel, alive_at)
             common.notes(prog, warnings, choice)
+            st.subheader("In words and pictures")
+            common.plain_words(shown, alive_at)
+            common.icon_array(shown, alive_at, key="calc.icons")
             st.subheader("What each factor contributes")
             common.contributions(prog, choice, key="calc.contrib")
             st.download_button(
@@ -65,3 +72,5 @@ if choice is not None:
                 key="calc.pdf",
                 icon=":material/picture_as_pdf:",
             )
+    with left:
+        common.evidence(panel)

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from model.candidacy import LITERATURE_REFERENCE
+from reporting.evidence import evidence_panel
 from reporting.figures import prognosis_curve
 from reporting.pdf import candidacy_report
 from reporting.summary import (
@@ -60,18 +60,19 @@ if choice is not None:
             curves = [prognosis_curve("Overall (weighted by the chances)", cand.overall)]
             named = candidacy_scenarios(schema, cand)
             curves += [prognosis_curve(n, p, band=False) for n, p in named]
+            ref = cand.reference
             common.curve(
                 curves,
                 key="cand.curve",
                 title="Predicted survival if operated",
-                literature=LITERATURE_REFERENCE,
+                literature=ref,
             )
-            st.caption(
-                f"Grey strip: {LITERATURE_REFERENCE['label'].lower()}, median "
-                f"{LITERATURE_REFERENCE['median_months'][0]:g}-"
-                f"{LITERATURE_REFERENCE['median_months'][1]:g} months "
-                f"({LITERATURE_REFERENCE['source']}). {LITERATURE_REFERENCE['note']}"
-            )
+            if ref:
+                st.caption(
+                    f"Grey strip: {ref['label'].lower()}, median "
+                    f"{ref['median_months'][0]:g}-{ref['median_months'][1]:g} months "
+                    f"({ref['source']}). {ref['note']}"
+                )
             st.markdown("**Overall, if operated**")
             common.table(cand.overall)
             st.markdown("**By operative outcome**")
@@ -87,3 +88,4 @@ if choice is not None:
                 key="cand.pdf",
                 icon=":material/picture_as_pdf:",
             )
+            common.evidence(evidence_panel(schema, values, "candidacy"), other_first=True)

@@ -3,7 +3,9 @@
 import pandas as pd
 import streamlit as st
 
+from model.plausibility import group_predictions
 from reporting import card
+from reporting.evidence import PLAUSIBILITY_NOTE, plausibility_table
 from reporting.figures import calibration_figure
 from ui.common import PLOT_CONFIG
 from ui.state import choose_model, simulated_banner, validation_report
@@ -90,6 +92,11 @@ if choice is not None:
                     f"Calibration slope {c['slope']:.2f} (1 is ideal), calibration-in-the-large "
                     f"{c['in_the_large']:+.3f}; out-of-bag predictions against Kaplan-Meier."
                 )
+    beside = plausibility_table(group_predictions(choice.engine, model), choice.schema)
+    if len(beside):
+        st.subheader("Beside published series")
+        st.caption(PLAUSIBILITY_NOTE)
+        st.table(beside.set_index("Published system"))
     st.subheader("Inputs")
     st.dataframe(card.feature_table(choice.schema), hide_index=True, key="card.features")
     st.subheader("Limitations")

@@ -1,0 +1,293 @@
+"""Published evidence beside the model, worded once for the page, the PDF and the tests.
+
+The evidence panel: for the patient as entered, each published system's group by the
+paper's own definition (or why the patient cannot be placed), its published figures, its
+source and its caveats, under the label "published series, not this model". The model
+card's plausibility table: each published group's figure beside the model's prediction
+for a typical patient of the group (:mod:`model.plausibility`).
+
+Nothing here is a model output except the plausibility table's model columns, which say
+so in their headings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from model.candidacy import NOT_OPERATED
+from model.evidence import Assignment, Evidence, Figure, evidence_for
+from model.plausibility import GroupPrediction
+from model.schema import Schema
+from model.timeaxis import LANDMARKS
+from reporting.plain import TIME_ORIGIN
+from reporting.summary import LANDMARK_LABELS, survival_table, value_text
+from reporting.wording import NO_BAND_TEXT
+
+__all__ = [
+    "PANEL_COLUMNS",
+    "PANEL_INTRO",
+    "MODEL_MEDIAN",
+    "MODEL_PREFIX",
+    "PLAUSIBILITY_NOTE",
+    "REPEAT_SURGERY",
+    "Panel",
+    "PanelRow",
+    "conditional_rows",
+    "evidence_of",
+    "evidence_panel",
+    "plausibility_table",
+]
+
+# the evidence file's systems about other treatment paths than the one operation entered:
+# shown where a tumour board weighs whether to operate, not beside one operated patient
+REPEAT_SURGERY = "repeat_crs"
+OTHER_PATHS = (NOT_OPERATED, REPEAT_SURGERY)
+# a system whose figures are all of this measure is about years already survived
+CONDITIONAL_MEASURE = "conditional_os"
+
+# a system that needs facts only the operation gives, shown before it
+NOT_YET_SHORT = f"it needs facts known only after {TIME_ORIGIN}"
+NOT_YET = f"not placed before {TIME_ORIGIN}: {NOT_YET_SHORT}"
+PANEL_COLUMNS = ["Published system", "This patient", "Published figures", "Source"]
+PANEL_INTRO = (
+    "Each published system places the patient by the paper's own definition and cut-offs; "
+    "the figures are the paper's, for its own cohort."
+)
+# the plausibility table's model columns say whose numbers they are
+MODEL_PREFIX = "This model, typical patient in the group"
+MODEL_MEDIAN = f"{MODEL_PREFIX}: median OS (months)"
+PLAUSIBILITY_NOTE = (
+    'The columns headed "This model" give the model\'s prediction for a typical patient in '
+    "this group (the training data's typical patient with the group's defining inputs set "
+    "inside the group), not for "
+    "the training patients of the group, which the bundle does not hold. Agreement with the "
+    "published figure means the model orders and spaces these groups roughly as the series "
+    "did; disagreement need not mean it is wrong: cohorts differ in case mix, era and "
+    "treatment, a group's median is not its typical patient's, and the default model is "
+    "trained on simulated patients."
+)
+
+
+@dataclass(frozen=True)
+class PanelRow:
+    """One published system's answer for the patient, as text."""
+
+    system_id: str
+    system: str
+    patient: str
+    figures: str
+    source: str
+    caveats: tuple[str, ...]
+    placed: bool  # the patient is in one of the system's groups
+    conditional: bool = False  # figures about years already survived
+    other_path: bool = False  # about another treatment path than the operation entered
+    series: bool = False  # the system has no groups to place a patient in
+
+    def markdown(self) -> str:
+        """The row as a short Markdown card: system and the patient's group, then figures."""
+        patient = _md(self.patient)
+        if not self.series:  # the group in bold; why there is none in italics
+            patient = f"**{patient}**" if self.placed else f"*{patient}*"
+        return f"**{_md(self.system)}** · {patient}  \n{_md(self.figures)}"
+
+    @property
+    def note(self) -> str:
+        """Source, then the system's assumptions and caveats."""
+        return " ".join([f"Source: {self.source}.", *self.caveats])
+
+
+@dataclass(frozen=True)
+class Panel:
+    """The evidence panel for one patient."""
+
+    label: str  # "published series, not this model"
+    rows: tuple[PanelRow, ...]
+    caveats: tuple[str, ...]  # the evidence file's own, about every row
+
+    @property
+    def heading(self) -> str:
+        """The label as a heading: "Published series, not this model"."""
+        return self.label[:1].upper() + self.label[1:]
+
+    def table(self) -> pd.DataFrame:
+        return pd.DataFrame(
+            [[r.system, r.patient, r.figures, r.source] for r in self.rows],
+            columns=PANEL_COLUMNS,
+        )
+
+    def row(self, system_id: str) -> PanelRow | None:
+        return next((r for r in self.rows if r.system_id == system_id), None)
+
+    @property
+    def main(self) -> tuple[PanelRow, ...]:
+        """The rows about the patient's own path (not :attr:`other`)."""
+        return tuple(r for r in self.rows if not r.other_path)
+
+    @property
+    def other(self) -> tuple[PanelRow, ...]:
+        """The rows about other treatment paths (without the operation, repeat surgery)."""
+        return tuple(r for r in self.rows if r.other_path)
+
+    def caveat_lines(self, rows: tuple[PanelRow, ...] | None = None) -> list[str]:
+        """ "System: its assumptions and caveats", one per row that has any."""
+        rows = self.rows if rows is None else rows
+        return [f"{r.system}: {' '.join(r.caveats)}" for r in rows if r.caveats]
+
+
+_READ: dict[tuple[str, str], Evidence | None] = {}
+
+
+def _md(text: str) -> str:
+    """Text shown as itself in Markdown (no emphasis, maths or strike-through by accident)."""
+    for c in "\\*_$~`":
+        text = text.replace(c, "\\" + c)
+    return text.replace("\n", " ")
+
+
+def evidence_of(schema: Schema) -> Evidence | None:
+    """The schema's published evidence (None without a file), read once per schema."""
+    key = (schema.name, schema.sha256)
+    if key not in _READ:
+        if len(_READ) >= 8:
+            _READ.clear()
+        _READ[key] = evidence_for(schema)
+    return _READ[key]
+
+
+def _is_conditional(a: Assignment) -> bool:
+    return bool(a.system.figures) and all(
+        f.measure == CONDITIONAL_MEASURE for f in a.system.figures
+    )
+
+
+def _shown(a: Assignment, view: str, alive_at: float) -> bool:
+    if _is_conditional(a):
+        return view == "calculator" and alive_at > 0
+    if a.system.id in OTHER_PATHS:
+        return view == "candidacy"
+    return True
+
+
+def evidence_panel(
+    schema: Schema, patient: dict, view: str = "calculator", alive_at: float = 0
+) -> Panel | None:
+    """The panel for a patient as entered; None when the schema has no published evidence.
+
+    ``view`` is ``"calculator"`` (every fact; conditional survival's published figures
+    when ``alive_at`` > 0) or ``"candidacy"`` (pre-operative facts only; the other
+    treatment paths: chemotherapy without surgery, repeat surgery).
+    """
+    if view not in ("calculator", "candidacy"):
+        raise ValueError(f"view must be 'calculator' or 'candidacy', not {view!r}")
+    evidence = evidence_of(schema)
+    if evidence is None:
+        return None
+    later: set[str] = set()
+    if view == "candidacy":
+        pre = {f.name for f in schema.stage_features("pre")}
+        patient = {k: v for k, v in patient.items() if k in pre}
+        later = {f.name for f in schema.stage_features("post")}
+    labels = {f.name: f.label for f in schema.features}
+    rows = tuple(
+        _row(a, later, labels) for a in evidence.assign(patient) if _shown(a, view, alive_at)
+    )
+    return Panel(label=evidence.label, rows=rows, caveats=evidence.caveats)
+
+
+def conditional_rows(panel: Panel | None) -> list[PanelRow]:
+    """The panel's published conditional-survival rows (shown beside the conditional table)."""
+    return [r for r in panel.rows if r.conditional] if panel is not None else []
+
+
+def _row(a: Assignment, later=frozenset(), labels: dict | None = None) -> PanelRow:
+    """``later``: inputs not known yet (post-operative ones, before the operation);
+    ``labels``: the inputs' labels."""
+    labels = labels or {}
+    system = a.system
+    numbered = len({f.source.id for f in a.figures}) > 1
+    tags = {s.id: f" [{i}]" for i, s in enumerate(system.sources, start=1)} if numbered else {}
+    groups = {g.id: g.label for g in system.groups}
+
+    def figure_text(f: Figure) -> str:
+        return f.text + tags.get(f.source.id, "")
+
+    # figures of one group together, after the group's label when the patient has no group
+    by_group: dict[str | None, list[str]] = {}
+    for f in a.figures:
+        by_group.setdefault(f.group, []).append(figure_text(f))
+    figures = " · ".join(
+        f"{groups[g]}: {'; '.join(texts)}"
+        if a.group is None and g is not None
+        else "; ".join(texts)
+        for g, texts in by_group.items()
+    )
+
+    if a.group is not None:
+        patient = a.group.label
+    elif a.missing and set(a.missing) & later:
+        # before the operation: name the unknown pre-operative inputs, not the later ones
+        known_later = [n for n in a.missing if n not in later]
+        unknown = "; ".join(f"{labels.get(n, n)} unknown" for n in known_later)
+        patient = f"not placed: {unknown}; {NOT_YET_SHORT}" if unknown else NOT_YET
+    elif a.reason is not None:
+        patient = f"not placed: {a.reason}"
+    else:
+        patient = system.population or "all patients of the series"
+    used = [s for s in system.sources if any(f.source.id == s.id for f in a.figures)]
+    source = "; ".join(f"{tags.get(s.id, '').strip()} {s.text}".strip() for s in used)
+    return PanelRow(
+        system_id=system.id,
+        system=system.title,
+        patient=patient,
+        figures=figures,
+        source=source,
+        caveats=a.caveats,
+        placed=a.group is not None,
+        conditional=_is_conditional(a),
+        other_path=system.id in OTHER_PATHS,
+        series=not system.assignable,
+    )
+
+
+# ----------------------------------------------------------------- model card
+def _cell(table: pd.DataFrame, outcome_start: str) -> str:
+    row = table[table["Outcome"].str.startswith(outcome_start)].iloc[0]
+    est, ival = row["Estimate"], row["95 % interval"]
+    return est if ival in ("–", NO_BAND_TEXT) else f"{est} ({ival})"
+
+
+def _short(text: str) -> str:
+    """ "CC1" from "CC1 - residual nodules < 2.5 mm"."""
+    return text.split(" - ")[0]
+
+
+def plausibility_table(predictions: list[GroupPrediction], schema: Schema) -> pd.DataFrame:
+    """Each published group's figure beside the model's prediction for a typical patient.
+
+    The model's cells are those of :func:`reporting.summary.survival_table` for the
+    typical patient: "estimate (95 % interval)".
+    """
+    horizon = LANDMARKS[-1]
+    when = LANDMARK_LABELS.get(horizon, f"{horizon} months")
+    five = f"Survival at {when}"
+    rows = []
+    for g in predictions:
+        table = survival_table(g.prognosis)
+        rows.append(
+            {
+                "Published system": g.system.title,
+                "Group": g.group.label,
+                "Published figure": "; ".join(f.text for f in g.figures),
+                "Typical patient in the group": "; ".join(
+                    f"{schema.feature(n).label}: {_short(value_text(schema.feature(n), v))}"
+                    for n, v in g.defining.items()
+                ),
+                MODEL_MEDIAN: _cell(table, "Median"),
+                f"{MODEL_PREFIX}: survival at {when}": (
+                    _cell(table, five) if (table["Outcome"].str.startswith(five)).any() else "–"
+                ),
+            }
+        )
+    return pd.DataFrame(rows)

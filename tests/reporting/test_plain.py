@@ -1,0 +1,139 @@
+"""Survival in words and pictures: the same numbers as the survival table, rounded alike."""
+
+import json
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+
+from model.bundle import load_bundle
+from model.engine import Engine
+from model.prognosis import Prognosis
+from model.timeaxis import LANDMARKS
+from reporting.figures import ICON_STYLES, OKABE_ITO, icon_array_figure
+from reporting.plain import (
+    PEOPLE,
+    TIME_ORIGIN,
+    icon_counts,
+    icon_years,
+    landmark_sentence,
+    median_sentence,
+    percent,
+    sentences,
+)
+from reporting.summary import LANDMARK_LABELS, fmt_percent, survival_table
+
+
+@pytest.fixture(scope="module")
+def engine(small_bundle):
+    return Engine(load_bundle(small_bundle))
+
+
+@pytest.fixture(scope="module")
+def patients(engine):
+    ref = dict(engine.bundle.manifest.reference_patient)
+    worse = dict(ref, ki67=40.0, pci=30, cc=3)
+    unknown = dict(ref, ki67=None)
+    return [ref, worse, unknown]
+
+
+def table_numbers(p: Prognosis) -> dict[int, tuple[int, int | None, int | None]]:
+    """(estimate, lower, upper) as the table prints them, by landmark month."""
+    out = {}
+    table = survival_table(p).set_index("Outcome")
+    for t in LANDMARKS:
+        label = f"Survival at {LANDMARK_LABELS[t]} ({t} months)"
+        if label not in table.index or table.loc[label, "Estimate"] == "beyond follow-up":
+            assert icon_counts(p, t) is None and landmark_sentence(p, t) is None
+            continue
+        row = table.loc[label]
+        est = int(row["Estimate"].removesuffix(" %"))
+        if " to " in row["95 % interval"]:
+            lo, hi = (int(x.strip().removesuffix(" %")) for x in row["95 % interval"].split(" to "))
+        else:
+            lo = hi = None
+        out[t] = (est, lo, hi)
+    return out
+
+
+def test_percent_rounds_as_the_table_does():
+    for v in [*np.linspace(0, 1, 20001), 0.005, 0.015, 0.125, 0.685, 0.695]:
+        assert f"{percent(v)} %" == fmt_percent(v), v
+
+
+def test_icon_counts_equal_the_tables_percentages(engine, patients):
+    for p in engine.predict(engine.frame(patients), "coxnet"):
+        for t, (est, lo, hi) in table_numbers(p).items():
+            c = icon_counts(p, t)
+            assert (c.alive, c.lower, c.upper) == (est, lo, hi)
+            assert (c.certain, c.uncertain, c.died) == (lo, hi - lo, PEOPLE - hi)
+            assert c.certain + c.uncertain + c.died == PEOPLE
+
+
+def test_without_a_band_nobody_is_uncertain(engine, patients):
+    p = engine.predict(engine.frame(patients[:1]), "rsf")[0]
+    for t, (est, lo, _) in table_numbers(p).items():
+        c = icon_counts(p, t)
+        assert lo is None and (c.certain, c.uncertain, c.died) == (est, 0, PEOPLE - est)
+        s = landmark_sentence(p, t)
+        assert f"about {est} are alive" in s and "uncertainty" not in s
+
+
+def test_sentences_carry_the_tables_numbers(engine, patients):
+    for p in engine.predict(engine.frame(patients), "coxnet"):
+        for t, (est, lo, hi) in table_numbers(p).items():
+            s = landmark_sentence(p, t)
+            assert s == (
+                f"Of 100 patients like this, about {est} are alive {LANDMARK_LABELS[t]} after "
+                f"{TIME_ORIGIN}; given the uncertainty, between {lo} and {hi}."
+            )
+        table = survival_table(p).set_index("Outcome")
+        med = table.loc["Median overall survival (months)"]
+        m = median_sentence(p)
+        if med["Estimate"].startswith("not reached"):
+            assert "not reached" in m and f"{p.grid[-1]:g} months" in m
+        else:
+            assert f"{med['Estimate']} months" in m
+            lo, hi = med["95 % interval"].split(" to ")
+            assert f"between {lo} months and " in m
+            assert (f"{hi} months" if not hi.startswith(">") else f"more than {hi[2:]} months") in m
+        assert sentences(p) == [
+            *(landmark_sentence(p, t) for t in table_numbers(p)),
+            m,
+        ]
+
+
+def test_conditional_sentences_follow_the_conditional_table(engine, patients):
+    p = engine.predict(engine.frame(patients[:1]), "coxnet")[0].conditional(24)
+    shown = sentences(p, alive_at=24)
+    # the 1-year landmark is before the condition, so neither the table nor the words have it
+    assert len(shown) == len(table_numbers(p)) + 1 and 12 not in table_numbers(p)
+    est, lo, hi = table_numbers(p)[36]
+    assert shown[0] == (
+        f"Of 100 patients like this who are alive 2 years after {TIME_ORIGIN}, about {est} are "
+        f"alive 3 years after {TIME_ORIGIN}; given the uncertainty, between {lo} and {hi}."
+    )
+    assert shown[-1].startswith("Of patients like this who are alive 2 years after")
+    assert icon_counts(p, 12) is None and icon_years(p)[0] == 2
+
+
+def test_icon_array_draws_the_counts_with_shapes_not_colour_alone(engine, patients):
+    p = engine.predict(engine.frame(patients[:1]), "coxnet")[0]
+    c = icon_counts(p, 36)
+    fig = go.Figure(icon_array_figure(c).to_dict())  # validates every property
+    alive, uncertain, died = fig.data
+    assert [len(t.x) for t in fig.data] == [c.certain, c.uncertain, c.died]
+    assert alive.name.startswith(f"{c.certain} ") and died.name.startswith(f"{c.died} ")
+    symbols = {t.marker.symbol for t in fig.data}
+    assert len(symbols) == 3  # legible in black and white
+    assert {ICON_STYLES[k]["color"] for k in ("alive", "uncertain")} <= set(OKABE_ITO)
+    # every cell of the 10 x 10 grid holds exactly one icon
+    cells = {(x, y) for t in fig.data for x, y in zip(t.x, t.y, strict=True)}
+    assert len(cells) == PEOPLE
+    json.dumps(fig.to_plotly_json(), default=str)
+
+
+def test_icon_years_stop_at_the_follow_up(engine, patients):
+    p = engine.predict(engine.frame(patients[:1]), "coxnet")[0]
+    end = p.grid[-1]
+    assert icon_years(p) == [y for y in range(1, 6) if 12 * y <= end]
