@@ -13,8 +13,8 @@ start does not wait for the whole fit:
 Both steps fit on the same data with the same seed and folds, so step 2's Cox model is
 the same file, byte for byte, as step 1's (tests/training/test_default.py checks the
 SHA-256): its numbers do not change when the complete bundle takes over. (The complete
-bundle's default model is the one with the better cross-validated Uno C: the Cox model
-for the shipped cohort; with other ``--data`` it may be the forest.) A page session that
+bundle's default model is the one with the lower cross-validated integrated Brier score:
+the Cox model for the shipped cohort; with other ``--data`` it may be the forest.) A page session that
 already shows step 1's bundle keeps showing it; new sessions open on the complete one.
 
 A file ``.default-build.json`` in the registry records the build until step 2 is done,

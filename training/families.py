@@ -135,11 +135,12 @@ class Trainer(ABC):
         """Report tables, bundle artifacts and manifest details after validation."""
 
     def entry(self, tuned: TuningResult, explanation: Explanation) -> ModelEntry:
+        cv = {} if tuned.cv_ibs is None else {"cv_ibs": tuned.cv_ibs}
         return ModelEntry(
             label=self.label,
             params=tuned.params,
             cv_uno_c=tuned.cv_score,
-            details=explanation.details,
+            details={**cv, **explanation.details},
         )
 
 
@@ -287,6 +288,7 @@ class ForestTrainer(Trainer):
             seed=d.seed,
             n_jobs=d.n_jobs,
             progress=d.progress,
+            ibs_max=d.schema.time_axis.last_months,
         )
 
     def fit(self, params: dict) -> Pipeline:

@@ -167,7 +167,8 @@ def _html(doc: dict, manifest: Manifest, dca: pd.DataFrame | None, fragments=())
     parts.append(
         f"<p>Created {html.escape(doc['created'])}. Default model: "
         f"<b>{html.escape(_LABELS[doc['default_model']])}</b> "
-        "(higher cross-validated Uno C).</p>"
+        "(lower cross-validated integrated Brier score, which weighs calibration as well as "
+        "ranking).</p>"
     )
 
     c = doc["cohort"]
@@ -209,11 +210,12 @@ def _html(doc: dict, manifest: Manifest, dca: pd.DataFrame | None, fragments=())
     )
     parts.append(
         _table(
-            ["Model", "Chosen settings", "CV Uno C", "Per fold"],
+            ["Model", "Chosen settings", "CV integrated Brier score", "CV Uno C", "Per fold"],
             [
                 [
                     html.escape(_LABELS[m]),
                     html.escape(json.dumps(cv["models"][m]["params"])),
+                    _fmt(cv["models"][m].get("cv_ibs")),
                     _fmt(cv["models"][m]["cv_uno_c"]),
                     ", ".join(_fmt(v) for v in cv["models"][m]["fold_uno_c"]),
                 ]
