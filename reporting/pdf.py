@@ -78,6 +78,7 @@ _HEADINGS = FontFace(emphasis="BOLD")
 FOOTER_LATEST = 266
 # type sizes (pt) the evidence panel may take, largest first
 EVIDENCE_SIZES = (5.8, 5.3, 4.8, 4.4)
+_PANEL_SIZES: dict[tuple, float] = {}  # the type size chosen for a panel's text and position
 _REPLACE = {"–": "-", "—": "-", "…": "...", "≥": ">=", "≤": "<=", "×": "x", "’": "'", "→": "->"}
 
 
@@ -273,12 +274,24 @@ class _Report(FPDF):
         """
         if panel is None or not panel.rows:
             return
-        for size in EVIDENCE_SIZES:
-            with self.offset_rendering():
-                self._evidence(panel, size)
-                end = self.get_y()
-            if end <= FOOTER_LATEST - 2:
-                break
+        # the size depends only on the panel's text and where it starts: patients placed in
+        # the same groups share it, and a batch of reports tries the sizes once, not each time
+        key = (
+            repr(panel.table().to_numpy().tolist()),
+            tuple(panel.caveats),
+            round(self.get_y(), 2),
+        )
+        size = _PANEL_SIZES.get(key)
+        if size is None:
+            for size in EVIDENCE_SIZES:
+                with self.offset_rendering():
+                    self._evidence(panel, size)
+                    end = self.get_y()
+                if end <= FOOTER_LATEST - 2:
+                    break
+            if len(_PANEL_SIZES) > 512:
+                _PANEL_SIZES.clear()
+            _PANEL_SIZES[key] = size
         self._evidence(panel, size)
 
     def _evidence(self, panel: Panel, size: float) -> None:
