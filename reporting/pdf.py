@@ -29,7 +29,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 from fpdf import FPDF
-from fpdf.fonts import FontFace
+from fpdf.enums import MethodReturnValue
 
 from model.bundle import Bundle
 from model.candidacy import Candidacy
@@ -73,12 +73,14 @@ class ReportContext:
 GREYS = [0, 80, 0, 110, 40, 0]
 DASH = [(0, 0), (2.2, 1.2), (0.6, 0.9), (3.5, 1.2), (1.2, 1.2), (4, 1, 0.6)]
 WIDTHS = [0.7, 0.45, 0.45, 0.45, 0.45, 0.3]
-_HEADINGS = FontFace(emphasis="BOLD")
 # the lowest the footer can start and stay on the page (mm from the top)
 FOOTER_LATEST = 266
 # type sizes (pt) the evidence panel may take, largest first
 EVIDENCE_SIZES = (5.8, 5.3, 4.8, 4.4)
-_PANEL_SIZES: dict[tuple, float] = {}  # the type size chosen for a panel's text and position
+_PANEL_SIZES: dict[tuple, float] = {}
+_WRAPPED: dict[
+    tuple, list[str]
+] = {}  # a cell's text broken into lines, by width and type  # the type size chosen for a panel's text and position
 _REPLACE = {"–": "-", "—": "-", "…": "...", "≥": ">=", "≤": "<=", "×": "x", "’": "'", "→": "->"}
 
 
@@ -307,25 +309,46 @@ class _Report(FPDF):
         self.cell(0, 4.6, _t(f"  {PANEL_INTRO}"))
         self.ln(5.2)
         t = panel.table()
-        self.set_font("Helvetica", "", size)
-        self.set_fill_color(255)  # the table takes the current fill as its cells' background
-        with self.table(
-            col_widths=(25, 31, 62, 68),
-            width=186,
-            align="LEFT",
-            line_height=line,
-            text_align="LEFT",
-            borders_layout="HORIZONTAL_LINES",
-            cell_fill_mode="NONE",
-            padding=(0.2, 0.6),
-            headings_style=_HEADINGS,
-        ) as table:
-            table.row([_t(c) for c in t.columns])
-            for cells in t.itertuples(index=False):
-                table.row([_t(c) for c in cells])
+        self.ruled_table(list(t.columns), t.itertuples(index=False), (25, 31, 62, 68), size, line)
         self.set_font("Helvetica", "I", size - 0.2)
         text = " ".join([*panel.caveats, *panel.caveat_lines()])
         self.multi_cell(0, line, _t(text), new_x="LMARGIN", new_y="NEXT")
+
+    def _lines(self, text: str, width: float, style: str, size: float) -> list[str]:
+        """``text`` broken into lines of ``width`` mm (cached: a batch repeats its texts)."""
+        key = (text, width, style, size)
+        lines = _WRAPPED.get(key)
+        if lines is None:
+            self.set_font("Helvetica", style, size)
+            lines = self.multi_cell(
+                width, 1, text, dry_run=True, output=MethodReturnValue.LINES
+            ) or [""]
+            if len(_WRAPPED) > 4096:
+                _WRAPPED.clear()
+            _WRAPPED[key] = lines
+        return lines
+
+    def ruled_table(self, header, rows, widths, size: float, line: float, pad=0.6) -> None:
+        """A table of wrapped cells ruled below each row, header in bold, from the left
+        margin; lines are set with cell(), which is far cheaper than fpdf's table."""
+        x = self.l_margin
+        for i, cells in enumerate([header, *rows]):
+            style = "B" if i == 0 else ""
+            wrapped = [
+                self._lines(_t(str(c)), w - 2 * pad, style, size)
+                for c, w in zip(cells, widths, strict=True)
+            ]
+            height = max(len(lines) for lines in wrapped) * line + 0.4
+            y = self.get_y()
+            self.set_font("Helvetica", style, size)
+            left = x
+            for lines, w in zip(wrapped, widths, strict=True):
+                for j, text in enumerate(lines):
+                    self.set_xy(left + pad, y + 0.2 + j * line)
+                    self.cell(w - 2 * pad, line, text)
+                left += w
+            self.set_y(y + height)
+            self.line(x, y + height, x + sum(widths), y + height)
 
     def paragraph(self, text: str, size: float = 7.5, style: str = "") -> None:
         self.set_font("Helvetica", style, size)
