@@ -12,10 +12,10 @@ import pandas as pd
 
 from model.bundle import Bundle
 from model.candidacy import Candidacy, candidacy
-from model.families import NO_BAND, Family, family
+from model.families import Family, family
 from model.prognosis import Prognosis, out_of_range_warnings, predict_columns
 
-__all__ = ["Engine", "NO_BAND", "predict_table"]
+__all__ = ["Engine", "predict_table"]
 
 
 class Engine:

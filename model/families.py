@@ -31,6 +31,7 @@ from model.prognosis import BAND_METHOD, EFFECT_METHOD, Prognosis, reference_eff
 
 __all__ = [
     "FAMILIES",
+    "HEADLINE_MEANING",
     "HEADLINE_WORDS",
     "NO_BAND",
     "CoxnetFamily",
@@ -40,6 +41,7 @@ __all__ = [
     "headline_metrics",
 ]
 
+# the forest's band statement (the page and tables test has_band, not this text)
 NO_BAND = "none: the random survival forest has no uncertainty band in this version"
 
 
@@ -105,12 +107,10 @@ class CoxnetFamily(Family):
                 f"bundle {bundle.version_id} has no Cox uncertainty ensemble ({', '.join(missing)}); "
                 "retrain it with this version"
             )
-        self.bundle = bundle
+        super().__init__(bundle)
         self.pipeline = bundle.models["coxnet"]
         self.ensemble = bundle.artifacts["coxnet_ensemble"]
         self.draws = bundle.artifacts["imputation_draws"]
-        self.grid = bundle.grid
-        self.schema = bundle.schema
 
     def _sources(self) -> list[tuple[str, ...]]:
         """The schema feature(s) each transformed column comes from."""
@@ -242,9 +242,11 @@ class ForestFamily(Family):
 FAMILIES: dict[str, type[Family]] = {f.name: f for f in (CoxnetFamily, ForestFamily)}
 
 
-HEADLINE_WORDS = {
-    "corrected": "bootstrap optimism-corrected",
-    "out_of_bag": "out-of-bag (each patient scored by bootstrap refits that did not see them)",
+HEADLINE_WORDS = {"corrected": "bootstrap optimism-corrected", "out_of_bag": "out-of-bag"}
+# what the figure means, where there is room to say it (report footers, the model card)
+HEADLINE_MEANING = {
+    "corrected": "",
+    "out_of_bag": " (each patient scored by bootstrap refits that did not see them)",
 }
 
 

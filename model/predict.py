@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
-from sklearn.pipeline import Pipeline
+
+if TYPE_CHECKING:  # annotations only: loading a manifest or listing needs no scikit-learn
+    from sklearn.pipeline import Pipeline
 
 __all__ = [
     "cox_baseline_on_grid",

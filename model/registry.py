@@ -39,6 +39,7 @@ from model.bundle import (
     verify_bundle,
 )
 from model.errors import HipecError
+from model.families import headline_metrics
 from model.fileio import atomic_write_json, locked
 
 __all__ = ["LoadResult", "NothingServable", "Registry", "RegistryError"]
@@ -325,8 +326,6 @@ class Registry:
         for vid in reg["bundles"]:
             row = {"version_id": vid, "active": vid == reg["active"]}
             try:
-                from model.families import headline_metrics  # numpy and pandas: when listing
-
                 doc = read_manifest(self.root / vid)
                 row.update(
                     created=doc.created,

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from model.bundle import Bundle
-from model.families import HEADLINE_WORDS, headline_metrics
+from model.families import HEADLINE_MEANING, HEADLINE_WORDS, headline_metrics
 from model.schema import Schema
 from model.timeaxis import DEFAULT_AXIS, TimeAxis
 from reporting.wording import INTENDED_USERS, METRIC_LABELS, NOT_FOR, metric_labels
@@ -72,7 +72,10 @@ def c_index_text(bundle: Bundle, model: str) -> str:
     text = f"Harrell C {c:.3f}"
     if ci:
         text += f" (95 % interval {ci[0]:.3f} to {ci[1]:.3f})"
-    return text + f", {HEADLINE_WORDS[which]}{f' over {n} resamples' if n else ''}"
+    return (
+        text
+        + f", {HEADLINE_WORDS[which]}{HEADLINE_MEANING[which]}{f' over {n} resamples' if n else ''}"
+    )
 
 
 def training_text(bundle: Bundle) -> str:

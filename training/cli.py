@@ -213,7 +213,7 @@ def fit(
     which, figures, _ = headline_metrics(manifest, default)
     typer.echo(f"bundle {manifest.version_id} written to {path}")
     typer.echo(
-        f"default model: {default}; {HEADLINE_WORDS[which].split(' (')[0]} Harrell C "
+        f"default model: {default}; {HEADLINE_WORDS[which]} Harrell C "
         f"{figures['harrell_c']:.3f}, Uno C {figures['uno_c']:.3f}; report: {path / 'report.html'}"
     )
     typer.echo(
