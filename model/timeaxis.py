@@ -15,7 +15,6 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = [
-    "DECISION_HORIZON",
     "DEFAULT_AXIS",
     "GRID_MAX",
     "GRID_STEP",
@@ -33,7 +32,6 @@ LANDMARKS = (12, 36, 60)  # months: 1, 3 and 5 years, the figures every report s
 GRID_STEP = 0.5  # months between points of every curve
 GRID_MAX = 120.0
 RISK_HORIZON = 36.0  # the risk score is the cumulative hazard here (or at the grid's end)
-DECISION_HORIZON = 36  # months: decision curves
 
 UNITS = ("days", "weeks", "months", "years")
 MONTHS_PER_UNIT = {"days": 12 / 365.25, "weeks": 7 * 12 / 365.25, "months": 1.0, "years": 12.0}

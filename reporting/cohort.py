@@ -13,7 +13,6 @@ import pandas as pd
 from model.kaplan_meier import KaplanMeier
 from model.risk_groups import RISK_THIRDS
 from model.schema import Schema
-from model.timeaxis import RISK_HORIZON
 from reporting.summary import fmt_percent
 
 __all__ = ["RiskGroupSummary", "has_outcome", "problems_table", "risk_group_summary"]
@@ -60,12 +59,14 @@ def risk_group_summary(
 ) -> RiskGroupSummary:
     """Patients, mean predicted and (with outcomes) observed survival at the risk horizon.
 
-    The groups are thirds of the risk score, the cumulative hazard at
-    :data:`model.timeaxis.RISK_HORIZON`; survival is summarised there too (a landmark,
-    so ``predictions`` has its ``surv_*`` column). ``predictions`` has a ``risk_group`` column (:func:`model.risk_groups.with_risk_thirds`)
+    The groups are thirds of the risk score, the cumulative hazard at the schema's middle
+    landmark (3 years by default); survival is summarised there too, in the data's time
+    unit (``predictions`` has its ``surv_*`` column). ``predictions`` has a ``risk_group`` column (:func:`model.risk_groups.with_risk_thirds`)
     and is row-aligned with ``data``, the validated cohort.
     """
-    h = f"{RISK_HORIZON:g}"
+    marks = schema.time_axis.marks
+    mark = marks[len(marks) // 2]
+    h = mark.name
     observed = has_outcome(data, schema)
     rows, curves = [], []
     for g in RISK_THIRDS:
@@ -78,7 +79,7 @@ def risk_group_summary(
         if observed and idx.any():
             time, event = data[schema.time.name][idx], data[schema.event.name][idx]
             fit = KaplanMeier(time, event)
-            row[f"observed S({h}) (Kaplan-Meier)"] = fmt_percent(fit.survival_at(RISK_HORIZON)[0])
+            row[f"observed S({h}) (Kaplan-Meier)"] = fmt_percent(fit.survival_at(mark.value)[0])
             row["deaths"] = int(event.sum())
             curves.append(
                 {

@@ -4,7 +4,7 @@ The criteria themselves are in :mod:`training.samplesize`; here they meet the da
 candidate parameters are the columns of the penalised Cox model's design (indicators,
 spline ramps and interaction products, before the penalty selects any), the anticipated
 Cox-Snell R² is the conservative default or, after ``fit``, the Cox model's own, and the
-time point is :data:`model.timeaxis.DECISION_HORIZON`.
+time point is the schema's middle landmark (3 years by default), in the data's unit.
 """
 
 from __future__ import annotations

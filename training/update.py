@@ -53,7 +53,7 @@ from model.bundle import MANIFEST, Bundle, sha256_file, write_bundle
 from model.manifest import Manifest, ModelEntry, TrainingData
 from model.predict import cox_baseline_on_grid, survival_at, survival_on_grid
 from model.registry import Registry
-from model.timeaxis import LANDMARKS, time_grid
+from model.timeaxis import time_grid
 from model.uncertainty import CoxEnsemble
 from reporting.figures import calibration_figure
 from training.bootstrap import bootstrap_validation
@@ -236,7 +236,7 @@ def _rows(doc: dict, model: str) -> list[tuple[str, float | None, float | None]]
         (f"Uno C (tau {doc['uno_tau_months']:.0f} m)", before.get("uno_c"), after["uno_c"]),
         ("Integrated Brier score", before.get("ibs"), after["ibs"]),
     ]
-    for h in doc.get("landmarks") or [str(t) for t in LANDMARKS]:
+    for h in doc["landmarks"]:
         b = (before.get("calibration") or {}).get(h) or {}
         a = after["calibration"].get(h) or {}
         rows.append(
@@ -286,7 +286,7 @@ def _update_html(doc: dict, labels: dict[str, str], parent_ref: dict, about: str
                 [[html.escape(n), _f(b), _f(a)] for n, b, a in _rows(doc, model)],
             )
         )
-        for h in doc.get("landmarks") or [str(t) for t in LANDMARKS]:
+        for h in doc["landmarks"]:
             series = {
                 f"{labels.get(model, model)}, before": (doc["before"].get(model) or {}).get(
                     "calibration", {}
