@@ -124,6 +124,19 @@ def _validation_report(path: str, manifest_sha256: str) -> dict:
     return load_report(Path(path))
 
 
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _group_predictions(root: str, version_id: str, manifest_sha256: str, model: str):
+    from model.plausibility import group_predictions
+
+    return group_predictions(_engine(root, version_id, manifest_sha256), model)
+
+
+def group_predictions(choice: Choice, model: str):
+    """The model's prediction for a typical patient of each published group: from the
+    bundle alone (no patient's data), so computed once per bundle and model."""
+    return _group_predictions(str(models_root()), choice.version_id, choice.manifest_sha256, model)
+
+
 def validation_report(choice: Choice) -> dict:
     """The chosen bundle's validation report (report.json), read once per bundle."""
     return _validation_report(str(choice.bundle.path), choice.manifest_sha256)

@@ -3,12 +3,11 @@
 import pandas as pd
 import streamlit as st
 
-from model.plausibility import group_predictions
 from reporting import card
 from reporting.evidence import PLAUSIBILITY_NOTE, plausibility_table
 from reporting.figures import calibration_figure
 from ui.common import PLOT_CONFIG
-from ui.state import choose_model, simulated_banner, validation_report
+from ui.state import choose_model, group_predictions, simulated_banner, validation_report
 
 choice = choose_model()
 st.title("Model card")
@@ -92,7 +91,7 @@ if choice is not None:
                     f"Calibration slope {c['slope']:.2f} (1 is ideal), calibration-in-the-large "
                     f"{c['in_the_large']:+.3f}; out-of-bag predictions against Kaplan-Meier."
                 )
-    beside = plausibility_table(group_predictions(choice.engine, model), choice.schema)
+    beside = plausibility_table(group_predictions(choice, model), choice.schema)
     if len(beside):
         st.subheader("Beside published series")
         st.caption(PLAUSIBILITY_NOTE)
