@@ -295,7 +295,29 @@ def evidence_for(schema: Schema, schema_path: str | Path | None = None) -> Evide
     if schema_path is None:
         schema_path = default_schema_path().with_name(f"{schema.name}.yaml")
     path = evidence_path(schema_path)
-    return load_evidence(path, schema) if path.is_file() else None
+    try:
+        stamp = path.stat().st_mtime_ns
+    except OSError:
+        return None
+    return _read_for(str(path), stamp, schema.sha256, schema)
+
+
+_READ: dict[tuple, Evidence | None] = {}
+
+
+def _read_for(path: str, stamp: int, schema_sha: str, schema: Schema) -> Evidence | None:
+    """Read once per file version and schema (every page rerun asks). An evidence file
+    that does not fit the schema (a researcher's schema under a shipped name, with other
+    categories) gives no evidence rather than stopping a prediction."""
+    key = (path, stamp, schema_sha)
+    if key not in _READ:
+        if len(_READ) >= 8:
+            _READ.clear()
+        try:
+            _READ[key] = load_evidence(Path(path), schema)
+        except EvidenceDefinitionError:
+            _READ[key] = None
+    return _READ[key]
 
 
 @functools.cache

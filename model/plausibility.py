@@ -146,10 +146,10 @@ def _missing(v) -> bool:
 
 
 def _as_rule_value(f: Feature, v):
-    return str(v) if f.kind == "categorical" else float(v)
+    return str(v) if f.is_text else float(v)
 
 
 def _as_feature_value(f: Feature, v):
-    if f.kind == "categorical":
+    if f.is_text:
         return str(v)
     return int(v) if f.kind in ("binary", "ordinal", "integer") else float(v)

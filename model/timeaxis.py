@@ -72,6 +72,11 @@ class TimeAxis:
     def months_per_unit(self) -> float:
         return MONTHS_PER_UNIT[self.unit]
 
+    @property
+    def short(self) -> str:
+        """The unit's letter for narrow table labels ("AUC 12 m", "365 d")."""
+        return self.unit[0]
+
     def to_months(self, t):
         return t * self.months_per_unit
 

@@ -136,9 +136,6 @@ class Panel:
         return [f"{r.system}: {' '.join(r.caveats)}" for r in rows if r.caveats]
 
 
-_READ: dict[tuple[str, str], Evidence | None] = {}
-
-
 def _md(text: str) -> str:
     """Text shown as itself in Markdown (no emphasis, maths or strike-through by accident)."""
     for c in "\\*_$~`":
@@ -147,13 +144,8 @@ def _md(text: str) -> str:
 
 
 def evidence_of(schema: Schema) -> Evidence | None:
-    """The schema's published evidence (None without a file), read once per schema."""
-    key = (schema.name, schema.sha256)
-    if key not in _READ:
-        if len(_READ) >= 8:
-            _READ.clear()
-        _READ[key] = evidence_for(schema)
-    return _READ[key]
+    """The schema's published evidence (None without a usable file)."""
+    return evidence_for(schema)
 
 
 def _is_conditional(a: Assignment) -> bool:

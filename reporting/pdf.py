@@ -77,10 +77,31 @@ WIDTHS = [0.7, 0.45, 0.45, 0.45, 0.45, 0.3]
 FOOTER_LATEST = 266
 # type sizes (pt) the evidence panel may take, largest first
 EVIDENCE_SIZES = (5.8, 5.3, 4.8, 4.4)
-_PANEL_SIZES: dict[tuple, float] = {}
-_WRAPPED: dict[
-    tuple, list[str]
-] = {}  # a cell's text broken into lines, by width and type  # the type size chosen for a panel's text and position
+# Layout caches, keyed on a panel's text (which depends on the patient): on only in a batch
+# of reports (``python -m training report``, a process that ends with the batch), never in
+# the page's long-running server, where nothing a user entered may outlive the session.
+_LAYOUT: dict | None = None
+
+
+def cache_layouts() -> None:
+    """Keep panel type sizes and cell line breaks for the rest of this process (batches)."""
+    global _LAYOUT
+    if _LAYOUT is None:
+        _LAYOUT = {}
+
+
+def _cached(key: tuple, compute):
+    if _LAYOUT is None:
+        return compute()
+    if key not in _LAYOUT:
+        if len(_LAYOUT) > 4096:
+            _LAYOUT.clear()
+        _LAYOUT[key] = compute()
+    return _LAYOUT[
+        key
+    ]  # a cell's text broken into lines, by width and type  # the type size chosen for a panel's text and position
+
+
 _REPLACE = {"–": "-", "—": "-", "…": "...", "≥": ">=", "≤": "<=", "×": "x", "’": "'", "→": "->"}
 
 
@@ -276,25 +297,24 @@ class _Report(FPDF):
         """
         if panel is None or not panel.rows:
             return
-        # the size depends only on the panel's text and where it starts: patients placed in
-        # the same groups share it, and a batch of reports tries the sizes once, not each time
+        # the size depends only on the panel's text and where it starts
         key = (
+            "size",
             repr(panel.table().to_numpy().tolist()),
             tuple(panel.caveats),
             round(self.get_y(), 2),
         )
-        size = _PANEL_SIZES.get(key)
-        if size is None:
-            for size in EVIDENCE_SIZES:
-                with self.offset_rendering():
-                    self._evidence(panel, size)
-                    end = self.get_y()
-                if end <= FOOTER_LATEST - 2:
-                    break
-            if len(_PANEL_SIZES) > 512:
-                _PANEL_SIZES.clear()
-            _PANEL_SIZES[key] = size
+        size = _cached(key, lambda: self._panel_size(panel))
         self._evidence(panel, size)
+
+    def _panel_size(self, panel: Panel) -> float:
+        for size in EVIDENCE_SIZES:
+            with self.offset_rendering():
+                self._evidence(panel, size)
+                end = self.get_y()
+            if end <= FOOTER_LATEST - 2:
+                return size
+        return EVIDENCE_SIZES[-1]
 
     def _evidence(self, panel: Panel, size: float) -> None:
         line = size * 0.42
@@ -315,17 +335,15 @@ class _Report(FPDF):
         self.multi_cell(0, line, _t(text), new_x="LMARGIN", new_y="NEXT")
 
     def _lines(self, text: str, width: float, style: str, size: float) -> list[str]:
-        """``text`` broken into lines of ``width`` mm (cached: a batch repeats its texts)."""
-        key = (text, width, style, size)
-        lines = _WRAPPED.get(key)
-        if lines is None:
+        """``text`` broken into lines of ``width`` mm."""
+
+        def wrap():
             self.set_font("Helvetica", style, size)
-            lines = self.multi_cell(
+            return self.multi_cell(
                 width, 1, text, dry_run=True, output=MethodReturnValue.LINES
             ) or [""]
-            if len(_WRAPPED) > 4096:
-                _WRAPPED.clear()
-            _WRAPPED[key] = lines
+
+        lines = _cached(("lines", text, width, style, size), wrap)
         return lines
 
     def ruled_table(self, header, rows, widths, size: float, line: float, pad=0.6) -> None:

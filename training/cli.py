@@ -463,7 +463,7 @@ def models_list(out: RegistryOption = Path("models")) -> None:
     if not rows:
         typer.echo(f"no bundles in {out}; train one with: python -m training fit --data X.csv")
         return
-    typer.echo(f"  {'version':<34} {'created':<26} {'default':<8} {'rows':>6} {'C (corr.)':>9}")
+    typer.echo(f"  {'version':<34} {'created':<26} {'default':<8} {'rows':>6} {'Harrell C':>9}")
     for r in rows:
         c = r.get("harrell_c")
         typer.echo(
@@ -472,6 +472,7 @@ def models_list(out: RegistryOption = Path("models")) -> None:
             f"{(f'{c:.3f}' if c is not None else '-'):>9}"
             + (f"  ({r['problem']})" if r.get("problem") else "")
         )
+    typer.echo("Harrell C: bootstrap optimism-corrected (Cox model), out-of-bag (forest)")
 
 
 @models_app.command("register")
@@ -642,7 +643,8 @@ def _isna(v) -> bool:
 
 def _write_report(context, values, prognosis, warnings, figures, stem: Path) -> None:
     """One PDF, written atomically (temp file, then rename)."""
-    from reporting.pdf import patient_report
+    from reporting.pdf import cache_layouts, patient_report
 
+    cache_layouts()  # a batch process: panels repeat from patient to patient
     pdf = patient_report(context, values, prognosis, warnings, figures=figures)
     atomic_write_bytes(stem.with_name(f"{stem.name}.pdf"), pdf, durable=False)

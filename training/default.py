@@ -41,6 +41,7 @@ from model.default_build import LOCK, LOG, MAX_ATTEMPTS, PENDING, pending, retry
 from model.fileio import atomic_write_json, locked
 from model.registry import Registry, RegistryError
 from model.schema import default_schema
+from model.validation import DataValidationError
 
 __all__ = [
     "DEFAULT_DATA",
@@ -71,6 +72,20 @@ def _drop_pending(root: Path, token: str | None) -> None:
     current = pending(root)
     if current is not None and current.get("token") == token:
         (root / PENDING).unlink(missing_ok=True)
+
+
+def _error_summary(exc: BaseException) -> str:
+    """What the record (shown on the page) says of a failure: a data error by its columns
+    only, since its messages quote cells of the data."""
+    if isinstance(exc, DataValidationError):
+        errors = [p for p in exc.problems if p.severity == "error"]
+        columns = sorted({p.column for p in errors if p.column})
+        return (
+            f"DataValidationError: {len(errors)} problem(s) in the data"
+            + (f" (columns {', '.join(columns)})" if columns else "")
+            + "; run python -m training describe --data on the file for the details"
+        )
+    return f"{type(exc).__name__}: {exc}"[:500]
 
 
 def _data_text(data: Path) -> str:
@@ -264,7 +279,7 @@ def complete_default(root: str | os.PathLike, *, progress: bool = False, nice: i
                 _write_pending(root, record)
             raise
         except Exception as exc:
-            record["last_error"] = f"{type(exc).__name__}: {exc}"[:500]
+            record["last_error"] = _error_summary(exc)
             record["failed"] = datetime.now(UTC).isoformat(timespec="seconds")
             if (pending(root) or {}).get("token") == record.get("token"):
                 _write_pending(root, record)

@@ -9,7 +9,7 @@ from sksurv.metrics import concordance_index_censored
 from model.bundle import Bundle
 from model.families import FAMILIES
 from model.predict import survival_at
-from model.timeaxis import LANDMARKS
+from model.timeaxis import LANDMARKS, TimeAxis
 from training.estimators import survival_target
 from training.metrics import calibration, performance, uno_tau
 
@@ -83,9 +83,6 @@ def evaluate_bundle(bundle: Bundle, data: pd.DataFrame, truth: pd.DataFrame | No
     return out
 
 
-_UNIT_SHORT = {"days": "d", "weeks": "w", "months": "m", "years": "y"}
-
-
 def format_evaluation(r: dict) -> str:
     def f(v):
         return "—" if v is None else f"{v:.3f}"
@@ -94,7 +91,7 @@ def format_evaluation(r: dict) -> str:
     if "oracle_harrell_c" in r:
         lines.append(f"Oracle Harrell C (true risk): {r['oracle_harrell_c']:.3f}")
     marks = r.get("landmarks") or [str(t) for t in LANDMARKS]
-    short = _UNIT_SHORT.get(r.get("time_unit", "months"), "")
+    short = TimeAxis(r.get("time_unit", "months")).short
     keys = [
         ("harrell_c", "Harrell C"),
         ("uno_c", f"Uno C (tau {r['uno_tau_months']:.0f} m)"),

@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from model.fileio import atomic_write_text
+
 __all__ = ["declared_synthetic", "provenance_path", "read_provenance", "write_provenance"]
 
 SUFFIX = ".provenance.json"
@@ -46,5 +48,5 @@ def write_provenance(data_path: str | Path, doc: dict) -> Path:
     if not isinstance(doc.get("synthetic"), bool):
         raise ValueError("a provenance declaration must state 'synthetic': true or false")
     path = provenance_path(data_path)
-    path.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+    atomic_write_text(path, json.dumps(doc, indent=2) + "\n")
     return path

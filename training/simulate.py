@@ -783,9 +783,8 @@ def write_cohort(
     the data the declaration that its patients are simulated (``about``: how they were
     drawn, e.g. world, size and seed), which training records in the bundle."""
     text = cohort_to_csv(cohort.data)
-    _write_text(Path(out), text)
-    if truth_out is not None:
-        _write_text(Path(truth_out), truth_to_csv(cohort.truth))
+    # the declaration first: a crash between the two never leaves simulated data undeclared
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
     write_provenance(
         out,
         {
@@ -796,6 +795,9 @@ def write_cohort(
             "sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
         },
     )
+    _write_text(Path(out), text)
+    if truth_out is not None:
+        _write_text(Path(truth_out), truth_to_csv(cohort.truth))
 
 
 def _write_text(path: Path, text: str) -> None:

@@ -53,7 +53,7 @@ from model.bundle import MANIFEST, Bundle, sha256_file, write_bundle
 from model.manifest import Manifest, ModelEntry, TrainingData
 from model.predict import cox_baseline_on_grid, survival_at, survival_on_grid
 from model.registry import Registry
-from model.timeaxis import time_grid
+from model.timeaxis import TimeAxis, time_grid
 from model.uncertainty import CoxEnsemble
 from reporting.figures import calibration_figure
 from training.bootstrap import bootstrap_validation
@@ -206,6 +206,7 @@ def before_after(
     tau = uno_tau(y, schema.time_axis.last_months)
     return {
         "landmarks": list(horizons),
+        "time_unit": schema.time_axis.unit,
         "n": int(len(y)),
         "deaths": int(y[y.dtype.names[0]].sum()),
         "uno_tau_months": tau,
@@ -240,9 +241,19 @@ def _rows(doc: dict, model: str) -> list[tuple[str, float | None, float | None]]
         b = (before.get("calibration") or {}).get(h) or {}
         a = after["calibration"].get(h) or {}
         rows.append(
-            (f"Calibration in the large, {h} m", b.get("in_the_large"), a.get("in_the_large"))
+            (
+                f"Calibration in the large, {h} {doc['time_unit']}",
+                b.get("in_the_large"),
+                a.get("in_the_large"),
+            )
         )
-        rows.append((f"Calibration slope, {h} m", b.get("slope"), a.get("slope")))
+        rows.append(
+            (
+                f"Calibration slope, {h} {TimeAxis(doc['time_unit']).short}",
+                b.get("slope"),
+                a.get("slope"),
+            )
+        )
     return rows
 
 
@@ -294,7 +305,7 @@ def _update_html(doc: dict, labels: dict[str, str], parent_ref: dict, about: str
                 f"{labels.get(model, model)}, after": doc["after"][model]["calibration"],
             }
             if any((c or {}).get(str(h)) for c in series.values()):
-                fig = calibration_figure(series, h)
+                fig = calibration_figure(series, h, doc["time_unit"])
                 fig.update_layout(template="simple_white", height=420)
                 parts.append(fig.to_html(full_html=False, include_plotlyjs=False))
     return "".join(parts)
