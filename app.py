@@ -10,7 +10,7 @@ st.set_page_config(
     page_icon=":material/monitoring:",
     layout="wide",
     menu_items={
-        "About": "Prognostic calculator after CRS+HIPEC. Supports, never replaces, clinical judgement."
+        "About": "Prognostic survival calculator. Supports, never replaces, clinical judgement."
     },
 )
 

@@ -37,7 +37,7 @@ from model.errors import HipecError
 from model.fileio import atomic_write_json, pid_alive
 from model.fileio import fsync_path as _fsync  # by this name: tests make it fail
 from model.manifest import Manifest, ManifestError
-from model.schema import Schema
+from model.schema import Schema, bundled_schema
 
 __all__ = [
     "BUNDLE_FORMAT",
@@ -373,7 +373,7 @@ def load_bundle(
     return Bundle(
         path=Path(path),
         manifest=doc,
-        schema=Schema.from_dict(doc.schema),
+        schema=bundled_schema(doc.schema),
         models=models,
         grid=np.asarray(doc.grid_months, dtype=float),
         artifacts=artifacts,

@@ -78,7 +78,7 @@ class OperativeOutcomeModel:
 
     def __init__(self, schema: Schema, feature: str):
         self.feature = feature
-        pre = schema.subset([f.name for f in schema.stage_features("pre")])
+        pre = schema.subset([f.name for f in schema.stage_features(schema.decision_stage)])
         self.pre_features = pre.feature_names
         self.levels = list(schema.feature(feature).allowed_values)
         self.pipeline = Pipeline(
@@ -133,12 +133,13 @@ def candidacy(
     if len(patient) != 1:
         raise ValueError("candidacy is computed for one patient at a time")
     row = patient[schema.feature_names].iloc[[0]].copy()
-    for f in schema.stage_features("post"):
-        row[f.name] = np.nan
+    for f in schema.features:
+        if f.stage != schema.decision_stage:
+            row[f.name] = np.nan
     if not schema.operative_outcomes:
         raise ValueError(
             f"the schema {schema.title!r} declares no outcomes of the operation, so there is "
-            "nothing to weigh before surgery"
+            f"nothing to weigh {schema.stage_label(schema.decision_stage)}"
         )
     outcomes = [o for o in schema.operative_outcomes if o["feature"] in outcome_models]
     if not outcomes:

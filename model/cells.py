@@ -18,6 +18,7 @@ from model.problems import Problem
 from model.schema import Feature, Schema
 
 __all__ = [
+    "event_rule",
     "MISSING_TOKENS",
     "as_text",
     "clip",
@@ -153,11 +154,17 @@ def parse_outcome(
     """
     values, _, bad = parse_numeric(raw[column])
     what = (
-        "survival time must be a number of months"
+        f"survival time must be a number of {schema.time_axis.unit}"
         if column == schema.time.name
-        else "event must be 1 (died) or 0 (alive at last follow-up)"
+        else event_rule(schema)
     )
     return values, bad, _not_numeric(raw[column], bad, column, what)
+
+
+def event_rule(schema: Schema) -> str:
+    """What the event column may hold, in the schema's words."""
+    w = schema.words
+    return f"event must be 1 ({w.event_happened}) or 0 ({w.event_free} at last follow-up)"
 
 
 def _not_numeric(s: pd.Series, bad: pd.Series, column: str, what: str) -> list[Problem]:

@@ -21,25 +21,24 @@ import yaml
 
 from model.errors import HipecError
 from model.timeaxis import UNITS, TimeAxis, default_landmarks
+from model.words import DEFAULT_STAGES, Stage, Words, parse_stages, parse_words
 
 __all__ = [
     "KINDS",
-    "STAGES",
     "Feature",
     "OutcomeField",
     "Schema",
     "SchemaDefinitionError",
+    "bundled_schema",
     "default_schema",
     "default_schema_path",
     "load_schema",
 ]
 
 KINDS = ("continuous", "integer", "binary", "categorical", "ordinal")
-STAGES = ("pre", "post")
 TRANSFORMS = (None, "log1p")
 
 Kind = Literal["continuous", "integer", "binary", "categorical", "ordinal"]
-Stage = Literal["pre", "post"]
 
 _SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
 
@@ -61,8 +60,9 @@ class Feature:
     kind : {"continuous", "integer", "binary", "categorical", "ordinal"}
         ``binary`` is coded 0/1; ``categorical`` has text levels; ``ordinal`` has
         ordered levels, integers (e.g. the CC score) or text.
-    stage : {"pre", "post"}
-        Whether the value is known before surgery or only after it.
+    stage : str
+        When the value becomes known: a stage the schema declares (by default ``pre``,
+        known when the decision is made, or ``post``, known only after it).
     help : str
         One-line clinical definition.
     unit : str, optional
@@ -87,7 +87,7 @@ class Feature:
     name: str
     label: str
     kind: Kind
-    stage: Stage
+    stage: str
     help: str
     unit: str | None = None
     min: float | None = None
@@ -168,6 +168,8 @@ class Schema:
     interactions: tuple[tuple[str, str], ...] = ()
     operative_outcomes: tuple[dict, ...] = ()
     landmarks: tuple[float, ...] | None = None  # in the time unit; None: 1, 3 and 5 years
+    words: Words = Words()
+    stages: tuple[Stage, ...] = DEFAULT_STAGES
 
     def __post_init__(self):
         names = [f.name for f in self.features]
@@ -197,8 +199,21 @@ class Schema:
         unit = self.time.unit or "months"
         return TimeAxis(unit, self.landmarks or default_landmarks(unit))
 
-    def stage_features(self, stage: Stage) -> list[Feature]:
+    def stage_features(self, stage: str) -> list[Feature]:
         return [f for f in self.features if f.stage == stage]
+
+    @property
+    def decision_stage(self) -> str:
+        """The stage known when a decision is made (the first declared)."""
+        return self.stages[0].name
+
+    @property
+    def later_stages(self) -> tuple[str, ...]:
+        return tuple(s.name for s in self.stages[1:])
+
+    def stage_label(self, stage: str) -> str:
+        """ "before surgery": when values of ``stage`` become known."""
+        return next(s.label for s in self.stages if s.name == stage)
 
     # ------------------------------------------------------------ serialising
     def to_dict(self) -> dict:
@@ -206,6 +221,10 @@ class Schema:
         d["features"] = [_feature_to_dict(f) for f in self.features]
         d["interactions"] = [list(pair) for pair in self.interactions]
         d["operative_outcomes"] = [dict(o, good=list(o["good"])) for o in self.operative_outcomes]
+        if self.landmarks is not None:
+            d["landmarks"] = list(self.landmarks)
+        d["words"] = self.words.to_dict()
+        d["stages"] = [asdict(s) for s in self.stages]
         return d
 
     def subset(self, names) -> Schema:
@@ -252,6 +271,15 @@ def default_schema() -> Schema:
     return load_schema(default_schema_path())
 
 
+def bundled_schema(d: dict) -> Schema:
+    """The schema a bundle carries. Bundles trained before schemas declared their words and
+    stages hold none; for the shipped schema they get its words back, not neutral ones."""
+    if "words" not in d and d.get("name") == default_schema().name:
+        shipped = default_schema()
+        d = {**d, "words": shipped.words.to_dict(), "stages": [asdict(s) for s in shipped.stages]}
+    return Schema.from_dict(d)
+
+
 def read_yaml(path: Path, what: str, error: type[Exception]):
     """A declaration file's YAML, or ``error`` saying the file is missing or not YAML."""
     try:
@@ -295,6 +323,8 @@ TOP_KEYS = (
     "interactions",
     "operative_outcomes",
     "landmarks",
+    "words",
+    "stages",
 )
 OUTCOME_KEYS = {"time": ("name", "label", "unit", "max"), "event": ("name", "label", "unit", "max")}
 FEATURE_KEYS = (
@@ -336,11 +366,15 @@ def _parse(raw: dict, source: str) -> Schema:
     event = _parse_outcome_field(raw["event"], "event", problems)
     if not isinstance(raw["features"], list) or not raw["features"]:
         raise SchemaDefinitionError(f"{source}: 'features' must be a non-empty list")
-    features = _parse_features(raw["features"], problems)
+    stages = parse_stages(raw.get("stages"), problems, _check_keys)
+    features = _parse_features(raw["features"], tuple(s.name for s in stages), problems)
     by_name = {f.name: f for f in features}
     interactions = _parse_interactions(raw.get("interactions") or [], by_name, problems)
-    outcomes = _parse_operative_outcomes(raw.get("operative_outcomes") or [], by_name, problems)
+    outcomes = _parse_operative_outcomes(
+        raw.get("operative_outcomes") or [], by_name, stages[0].name, problems
+    )
     landmarks = _parse_landmarks(raw.get("landmarks"), problems)
+    words = parse_words(raw.get("words"), problems, _check_keys)
     _raise_if(problems, source)
     try:
         return Schema(
@@ -354,6 +388,8 @@ def _parse(raw: dict, source: str) -> Schema:
             interactions=tuple(interactions),
             operative_outcomes=tuple(outcomes),
             landmarks=landmarks,
+            words=words,
+            stages=stages,
         )
     except SchemaDefinitionError as exc:
         raise SchemaDefinitionError(f"{source}: {exc}") from None
@@ -405,19 +441,21 @@ def _parse_landmarks(value, problems: list[str]) -> tuple[float, ...] | None:
     return tuple(float(v) for v in value)
 
 
-def _parse_features(items: list, problems: list[str]) -> list[Feature]:
+def _parse_features(items: list, stages: tuple[str, ...], problems: list[str]) -> list[Feature]:
     features = []
     for i, fd in enumerate(items, start=1):
         if not isinstance(fd, dict):
             problems.append(f"feature {i}: must be a mapping")
             continue
-        feature = _parse_feature(fd, i, problems)
+        feature = _parse_feature(fd, i, stages, problems)
         if feature is not None:
             features.append(feature)
     return features
 
 
-def _parse_feature(fd: dict, i: int, problems: list[str]) -> Feature | None:
+def _parse_feature(
+    fd: dict, i: int, stages: tuple[str, ...], problems: list[str]
+) -> Feature | None:
     """One feature, or None when its name, kind or stage is unusable (already reported)."""
     name = _need(fd, "name", f"feature {i}", problems)
     where = f"feature {name or i!r}"
@@ -426,14 +464,14 @@ def _parse_feature(fd: dict, i: int, problems: list[str]) -> Feature | None:
     stage = _need(fd, "stage", where, problems)
     if kind is not None and kind not in KINDS:
         problems.append(f"{where}: kind {kind!r} is not one of {', '.join(KINDS)}")
-    if stage is not None and stage not in STAGES:
-        problems.append(f"{where}: stage {stage!r} is not one of {', '.join(STAGES)}")
+    if stage is not None and stage not in stages:
+        problems.append(f"{where}: stage {stage!r} is not one of {', '.join(stages)}")
     transform = fd.get("transform")
     if transform not in TRANSFORMS:
         problems.append(f"{where}: transform {transform!r} is not one of none, log1p")
     categories, levels, labels = _parse_values(fd, kind, transform, where, problems)
     nonlinear = _parse_nonlinear(fd, kind, where, problems)
-    if name is None or kind not in KINDS or stage not in STAGES:
+    if name is None or kind not in KINDS or stage not in stages:
         return None
     lo, hi, step = fd.get("min"), fd.get("max"), fd.get("step")
     return Feature(
@@ -548,19 +586,21 @@ def _parse_interactions(
 
 
 def _parse_operative_outcomes(
-    items: list, by_name: dict[str, Feature], problems: list[str]
+    items: list, by_name: dict[str, Feature], decision: str, problems: list[str]
 ) -> list[dict]:
     outcomes = []
     for o in items:
-        outcome = _parse_operative_outcome(o, by_name, problems)
+        outcome = _parse_operative_outcome(o, by_name, decision, problems)
         if outcome is not None:
             outcomes.append(outcome)
     return outcomes
 
 
-def _parse_operative_outcome(o, by_name: dict[str, Feature], problems: list[str]) -> dict | None:
-    """One outcome of the operation shown on the page: a post-operative feature with a
-    finite set of values, some of them good."""
+def _parse_operative_outcome(
+    o, by_name: dict[str, Feature], decision: str, problems: list[str]
+) -> dict | None:
+    """One outcome of the operation shown on the page: a feature known only after the
+    decision stage, with a finite set of values, some of them good."""
     name = o.get("feature") if isinstance(o, dict) else None
     if isinstance(o, dict):
         _check_keys(o, OPERATIVE_OUTCOME_KEYS, f"operative outcome {name!r}", problems)
@@ -568,10 +608,10 @@ def _parse_operative_outcome(o, by_name: dict[str, Feature], problems: list[str]
     if f is None:
         problems.append(f"operative outcome {o!r}: 'feature' must name a feature")
         return None
-    if f.stage != "post" or f.kind not in ("binary", "ordinal", "categorical"):
+    if f.stage == decision or f.kind not in ("binary", "ordinal", "categorical"):
         problems.append(
-            f"operative outcome {name!r}: must be a post-operative binary, ordinal "
-            "or categorical feature"
+            f"operative outcome {name!r}: must be a binary, ordinal or categorical feature "
+            f"known only after the first stage ({decision!r})"
         )
         return None
     good = o.get("good")

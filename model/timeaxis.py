@@ -106,6 +106,50 @@ class TimeAxis:
         """A time held in months, said in the unit."""
         return self.text(float(self.from_months(months)), digits)
 
+    @property
+    def digits(self) -> int:
+        """Decimals of an estimated time (a median): whole days, tenths otherwise."""
+        return {"days": 0, "weeks": 1, "months": 1, "years": 2}[self.unit]
+
+    def number(self, months: float | None) -> str:
+        """A time held in months as a number in the unit, e.g. "33.0" (months), "1004" (days);
+        an en dash where there is none."""
+        if months is None or math.isnan(months):
+            return "–"
+        return f"{float(self.from_months(months)):.{self.digits}f}"
+
+    def years(self, months: float) -> str | None:
+        """ "3 years" when ``months`` is a whole number of years, within about 4 days (so that
+        157 weeks and 1096 days, the landmarks' rounding, still read as 3 years)."""
+        y = months / 12
+        if y < 0.5 or abs(y - round(y)) > 0.01:
+            return None
+        return f"{round(y)} year{'s' if round(y) != 1 else ''}"
+
+    def said(self, months: float) -> str:
+        """A time held in months, in the unit with as few digits as it needs: "24 months",
+        "91 days" (for 3 months)."""
+        return self.text(round(float(self.from_months(months)), self.digits))
+
+    def when(self, months: float) -> str:
+        """A time as people say it: "3 years" at whole years, else in the unit ("18 months")."""
+        return self.years(months) or self.said(months)
+
+    def landmark_text(self, value: float) -> str:
+        """A landmark (in the unit) for a table row: "1 year (12 months)", "1 year (365 days)",
+        "18 months", "2 years" (when the unit is years)."""
+        said, exact = self.years(self.to_months(value)), self.text(value)
+        return f"{said} ({exact})" if said and self.unit != "years" else exact
+
+    @property
+    def Unit(self) -> str:
+        return self.unit.capitalize()
+
+    @property
+    def year_step(self) -> float:
+        """One year in the unit, rounded: the spacing of an axis's ticks."""
+        return float(round(12 / self.months_per_unit))
+
 
 DEFAULT_AXIS = TimeAxis()
 

@@ -35,6 +35,7 @@ from model.cells import (
     MISSING_TOKENS,
     as_text,
     clip,
+    event_rule,
     is_missing,
     parse_features,
     parse_outcome,
@@ -518,7 +519,7 @@ def _pandera_schema(schema: Schema, columns: list[str]) -> pa.DataFrameSchema:
                 pa.Check.isin(
                     [0, 1],
                     name="bad_event",
-                    error="is not allowed: event must be 1 (died) or 0 (alive at last follow-up)",
+                    error=f"is not allowed: {event_rule(schema)}",
                 )
             ],
             nullable=False,

@@ -2,8 +2,9 @@
 
 Everything comes from the bundle itself (``manifest.json`` and the validation
 ``report.json``, both covered by the manifest's SHA-256s), so the page and the PDF
-reports describe exactly the model that made the prediction. The fixed words (metric
-names, intended users, what the model is not for) are those of :mod:`reporting.wording`.
+reports describe exactly the model that made the prediction. The words (metric names,
+intended users, what the model is not for) are those of :mod:`reporting.wording` and of
+the bundle's schema.
 """
 
 from __future__ import annotations
@@ -17,12 +18,10 @@ from model.bundle import Bundle
 from model.families import HEADLINE_MEANING, HEADLINE_WORDS, headline_metrics
 from model.schema import Schema
 from model.timeaxis import DEFAULT_AXIS, TimeAxis
-from reporting.wording import INTENDED_USERS, METRIC_LABELS, NOT_FOR, metric_labels
+from reporting.wording import METRIC_LABELS, metric_labels
 
 __all__ = [
-    "INTENDED_USERS",
     "METRIC_LABELS",
-    "NOT_FOR",
     "c_index_text",
     "feature_table",
     "load_report",
@@ -81,12 +80,16 @@ def c_index_text(bundle: Bundle, model: str) -> str:
 def training_text(bundle: Bundle) -> str:
     """One sentence on the training data and its provenance."""
     d = bundle.manifest.training_data
+    axis, words = bundle.schema.time_axis, bundle.schema.words
     kind = "SIMULATED patients" if d.synthetic else "patients"
-    parts = [f"{d.rows} {kind} ({d.file})", f"{d.deaths} deaths"]
+    parts = [f"{d.rows} {kind} ({d.file})", f"{d.deaths} {words.events}"]
     if d.median_followup_months is not None:
-        parts.append(f"median follow-up {d.median_followup_months:.1f} months")
+        parts.append(f"median follow-up {axis.text_months(d.median_followup_months, axis.digits)}")
     if d.km_median_months is not None:
-        parts.append(f"Kaplan-Meier median survival {d.km_median_months:.1f} months")
+        parts.append(
+            f"Kaplan-Meier median {words.endpoint} "
+            f"{axis.text_months(d.km_median_months, axis.digits)}"
+        )
     return "Trained on " + ", ".join(parts) + "."
 
 
@@ -97,7 +100,7 @@ def feature_table(schema: Schema) -> pd.DataFrame:
             {
                 "Factor": f.label,
                 "Column": f.name,
-                "Known": "before surgery" if f.stage == "pre" else "after surgery",
+                "Known": schema.stage_label(f.stage),
                 "Allowed": f.describe_allowed(),
                 "Definition": f.help,
             }

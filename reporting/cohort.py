@@ -80,11 +80,11 @@ def risk_group_summary(
             time, event = data[schema.time.name][idx], data[schema.event.name][idx]
             fit = KaplanMeier(time, event)
             row[f"observed S({h}) (Kaplan-Meier)"] = fmt_percent(fit.survival_at(mark.value)[0])
-            row["deaths"] = int(event.sum())
+            row[schema.words.events] = int(event.sum())
             curves.append(
                 {
                     "name": g,
-                    "time": fit.time,
+                    "time": schema.time_axis.to_months(fit.time),
                     "survival": fit.surv,
                     "lower": fit.lower,
                     "upper": fit.upper,

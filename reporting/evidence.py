@@ -20,15 +20,12 @@ from model.candidacy import NOT_OPERATED
 from model.evidence import Assignment, Evidence, Figure, evidence_for
 from model.plausibility import GroupPrediction
 from model.schema import Schema
-from model.timeaxis import LANDMARKS
-from reporting.plain import TIME_ORIGIN
-from reporting.summary import LANDMARK_LABELS, survival_table, value_text
+from reporting.summary import survival_table, value_text
 from reporting.wording import NO_BAND_TEXT
 
 __all__ = [
     "PANEL_COLUMNS",
     "PANEL_INTRO",
-    "MODEL_MEDIAN",
     "MODEL_PREFIX",
     "PLAUSIBILITY_NOTE",
     "REPEAT_SURGERY",
@@ -37,6 +34,8 @@ __all__ = [
     "conditional_rows",
     "evidence_of",
     "evidence_panel",
+    "model_median",
+    "not_yet",
     "plausibility_table",
 ]
 
@@ -47,9 +46,6 @@ OTHER_PATHS = (NOT_OPERATED, REPEAT_SURGERY)
 # a system whose figures are all of this measure is about years already survived
 CONDITIONAL_MEASURE = "conditional_os"
 
-# a system that needs facts only the operation gives, shown before it
-NOT_YET_SHORT = f"it needs facts known only after {TIME_ORIGIN}"
-NOT_YET = f"not placed before {TIME_ORIGIN}: {NOT_YET_SHORT}"
 PANEL_COLUMNS = ["Published system", "This patient", "Published figures", "Source"]
 PANEL_INTRO = (
     "Each published system places the patient by the paper's own definition and cut-offs; "
@@ -57,7 +53,21 @@ PANEL_INTRO = (
 )
 # the plausibility table's model columns say whose numbers they are
 MODEL_PREFIX = "This model, typical patient in the group"
-MODEL_MEDIAN = f"{MODEL_PREFIX}: median OS (months)"
+
+
+def model_median(schema: Schema) -> str:
+    """The plausibility table's column of the model's median."""
+    return f"{MODEL_PREFIX}: median {schema.words.endpoint} ({schema.time_axis.unit})"
+
+
+def not_yet(schema: Schema) -> tuple[str, str]:
+    """What a system that needs facts known only after the decision reads before it:
+    (the reason, the whole cell)."""
+    later = " or ".join(schema.stage_label(s) for s in schema.later_stages) or "later"
+    short = f"it needs facts known only {later}"
+    return short, f"not placed {schema.stage_label(schema.decision_stage)}: {short}"
+
+
 PLAUSIBILITY_NOTE = (
     'The columns headed "This model" give the model\'s prediction for a typical patient in '
     "this group (the training data's typical patient with the group's defining inputs set "
@@ -178,12 +188,14 @@ def evidence_panel(
         return None
     later: set[str] = set()
     if view == "candidacy":
-        pre = {f.name for f in schema.stage_features("pre")}
+        pre = {f.name for f in schema.stage_features(schema.decision_stage)}
         patient = {k: v for k, v in patient.items() if k in pre}
-        later = {f.name for f in schema.stage_features("post")}
+        later = {f.name for f in schema.features if f.name not in pre}
     labels = {f.name: f.label for f in schema.features}
     rows = tuple(
-        _row(a, later, labels) for a in evidence.assign(patient) if _shown(a, view, alive_at)
+        _row(a, later, labels, not_yet(schema))
+        for a in evidence.assign(patient)
+        if _shown(a, view, alive_at)
     )
     return Panel(label=evidence.label, rows=rows, caveats=evidence.caveats)
 
@@ -193,10 +205,9 @@ def conditional_rows(panel: Panel | None) -> list[PanelRow]:
     return [r for r in panel.rows if r.conditional] if panel is not None else []
 
 
-def _row(a: Assignment, later=frozenset(), labels: dict | None = None) -> PanelRow:
+def _row(a: Assignment, later, labels: dict, waiting: tuple[str, str]) -> PanelRow:
     """``later``: inputs not known yet (post-operative ones, before the operation);
-    ``labels``: the inputs' labels."""
-    labels = labels or {}
+    ``labels``: the inputs' labels; ``waiting``: :func:`not_yet`'s words."""
     system = a.system
     numbered = len({f.source.id for f in a.figures}) > 1
     tags = {s.id: f" [{i}]" for i, s in enumerate(system.sources, start=1)} if numbered else {}
@@ -222,7 +233,7 @@ def _row(a: Assignment, later=frozenset(), labels: dict | None = None) -> PanelR
         # before the operation: name the unknown pre-operative inputs, not the later ones
         known_later = [n for n in a.missing if n not in later]
         unknown = "; ".join(f"{labels.get(n, n)} unknown" for n in known_later)
-        patient = f"not placed: {unknown}; {NOT_YET_SHORT}" if unknown else NOT_YET
+        patient = f"not placed: {unknown}; {waiting[0]}" if unknown else waiting[1]
     elif a.reason is not None:
         patient = f"not placed: {a.reason}"
     else:
@@ -261,12 +272,13 @@ def plausibility_table(predictions: list[GroupPrediction], schema: Schema) -> pd
     The model's cells are those of :func:`reporting.summary.survival_table` for the
     typical patient: "estimate (95 % interval)".
     """
-    horizon = LANDMARKS[-1]
-    when = LANDMARK_LABELS.get(horizon, f"{horizon} months")
-    five = f"Survival at {when}"
+    axis = schema.time_axis
+    last = axis.marks[-1]
+    when = axis.years(last.months) or axis.text(last.value)
+    five = f"Survival at {axis.landmark_text(last.value)}"
     rows = []
     for g in predictions:
-        table = survival_table(g.prognosis)
+        table = survival_table(g.prognosis, schema)
         rows.append(
             {
                 "Published system": g.system.title,
@@ -276,7 +288,7 @@ def plausibility_table(predictions: list[GroupPrediction], schema: Schema) -> pd
                     f"{schema.feature(n).label}: {_short(value_text(schema.feature(n), v))}"
                     for n, v in g.defining.items()
                 ),
-                MODEL_MEDIAN: _cell(table, "Median"),
+                model_median(schema): _cell(table, "Median"),
                 f"{MODEL_PREFIX}: survival at {when}": (
                     _cell(table, five) if (table["Outcome"].str.startswith(five)).any() else "–"
                 ),

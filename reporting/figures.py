@@ -12,7 +12,8 @@ import math
 import numpy as np
 import plotly.graph_objects as go
 
-from reporting.plain import ICON_LABELS
+from model.schema import Schema
+from reporting.plain import icon_labels
 
 __all__ = [
     "DASHES",
@@ -23,7 +24,9 @@ __all__ = [
     "icon_array_figure",
     "km_figure",
     "prognosis_curve",
+    "span_text",
     "survival_figure",
+    "time_title",
 ]
 
 OKABE_ITO = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
@@ -85,6 +88,7 @@ def prognosis_curve(name: str, p, band: bool = True) -> dict:
 
 def survival_figure(
     curves: list[dict],
+    schema: Schema,
     title: str | None = None,
     literature: dict | None = None,
     alive_at: float | None = None,
@@ -95,18 +99,21 @@ def survival_figure(
     Parameters
     ----------
     curves : list of dict
-        Each with ``name``, ``grid``, ``survival`` and optionally ``lower``/``upper``
-        (no band is drawn where they are missing or NaN).
+        Each with ``name``, ``grid`` (months), ``survival`` and optionally
+        ``lower``/``upper`` (no band is drawn where they are missing or NaN).
+    schema : Schema
+        Its time unit (the x axis) and words (the axes' titles).
     literature : dict, optional
         A published median range (``label``, ``median_months`` [lo, hi]) drawn as a
         labelled vertical strip, clearly marked as not a model output.
     alive_at : float, optional
-        Conditional survival: marks the month the patient is known to be alive at.
+        Conditional survival: marks the time (months) the patient is known to be alive at.
     """
+    axis, words = schema.time_axis, schema.words
     data = []
     for k, c in enumerate(curves):
         colour = OKABE_ITO[k % len(OKABE_ITO)]
-        x = np.asarray(c["grid"], dtype=float)
+        x = axis.from_months(np.asarray(c["grid"], dtype=float))
         lo, hi = c.get("lower"), c.get("upper")
         if lo is not None and hi is not None and np.isfinite(lo).all() and np.isfinite(hi).all():
             band = {"type": "scatter", "x": x, "mode": "lines", "legendgroup": c["name"]}
@@ -144,12 +151,15 @@ def survival_figure(
                     "dash": DASHES[k % len(DASHES)],
                     "shape": "hv",
                 },
-                "hovertemplate": "%{x:.1f} months: %{y:.1%}<extra>" + c["name"] + "</extra>",
+                "hovertemplate": f"%{{x:.{axis.digits}f}} {axis.unit}: %{{y:.1%}}<extra>"
+                + c["name"]
+                + "</extra>",
             }
         )
     shapes, annotations = [], []
     if literature:
         lo, hi = literature["median_months"]
+        lo, hi = axis.from_months(lo), axis.from_months(hi)
         shapes.append(
             {
                 "type": "rect",
@@ -172,7 +182,8 @@ def survival_figure(
                 "xref": "x",
                 "yref": "y",
                 "showarrow": False,
-                "text": f"{literature['label']}: median {lo:g}-{hi:g} months<br>"
+                "text": f"{literature['label']}: median "
+                f"{span_text(literature['median_months'], axis)}<br>"
                 "(published figure, not this model)",
                 "xanchor": "left",
                 "align": "left",
@@ -181,13 +192,14 @@ def survival_figure(
             }
         )
     if alive_at:
+        at = float(axis.from_months(alive_at))
         shapes.append(
             {
                 "type": "line",
                 "xref": "x",
                 "yref": "paper",
-                "x0": alive_at,
-                "x1": alive_at,
+                "x0": at,
+                "x1": at,
                 "y0": 0,
                 "y1": 1,
                 "line": {"color": "#555555", "dash": "dot"},
@@ -198,10 +210,25 @@ def survival_figure(
     layout.update(
         shapes=shapes,
         annotations=annotations,
-        xaxis={"title": {"text": "Months after CRS+HIPEC"}, "range": [0, end], "dtick": 12},
-        yaxis={"title": {"text": "Overall survival"}, "range": [0, 1.02], "tickformat": ".0%"},
+        xaxis={
+            "title": {"text": time_title(schema)},
+            "range": [0, float(axis.from_months(end))],
+            "dtick": axis.year_step,
+        },
+        yaxis={"title": {"text": words.Endpoint}, "range": [0, 1.02], "tickformat": ".0%"},
     )
     return _figure(data, layout)
+
+
+def time_title(schema: Schema) -> str:
+    """The time axis's title: "Months after CRS+HIPEC", "Days from randomisation"."""
+    return f"{schema.time_axis.Unit} {schema.words.origin}"
+
+
+def span_text(months, axis) -> str:
+    """A published range held in months, in the unit: "10-17 months", "304-517 days"."""
+    lo, hi = (round(float(axis.from_months(m)), axis.digits) for m in months)
+    return f"{lo:g}-{hi:g} {axis.unit}"
 
 
 def contributions_figure(table, title: str | None = None, height: int | None = None) -> go.Figure:
@@ -242,8 +269,10 @@ def contributions_figure(table, title: str | None = None, height: int | None = N
     return _figure([bar], layout)
 
 
-def km_figure(groups: list[dict], title: str | None = None, height: int = 400) -> go.Figure:
-    """Kaplan-Meier curves (``name``, ``time``, ``survival``, ``lower``, ``upper`` each)."""
+def km_figure(
+    groups: list[dict], schema: Schema, title: str | None = None, height: int = 400
+) -> go.Figure:
+    """Kaplan-Meier curves (``name``, ``time`` in months, ``survival``, ``lower``, ``upper``)."""
     curves = [
         {
             "name": g["name"],
@@ -254,7 +283,7 @@ def km_figure(groups: list[dict], title: str | None = None, height: int = 400) -
         }
         for g in groups
     ]
-    return survival_figure(curves, title=title, height=height)
+    return survival_figure(curves, schema, title=title, height=height)
 
 
 def calibration_figure(
@@ -314,14 +343,17 @@ ICON_STYLES = {
 }
 
 
-def icon_array_figure(counts, title: str | None = None, columns: int = 10, height: int = 330):
-    """100 people as icons: alive, may be either (the band), died.
+def icon_array_figure(
+    counts, schema: Schema, title: str | None = None, columns: int = 10, height: int = 330
+):
+    """100 people as icons: alive, may be either (the band), died (in the schema's words).
 
     ``counts`` is a :class:`reporting.plain.IconCounts`. Icons are filled row by row
     from the top left: first those alive, then the uncertain ones, then those who died.
     Each kind is one trace named with its count (the legend reads like the sentence).
     """
     kinds = [("alive", counts.certain), ("uncertain", counts.uncertain), ("died", counts.died)]
+    labels = icon_labels(schema.words)
     total = sum(n for _, n in kinds)
     rows = math.ceil(total / columns)
     data, start = [], 0
@@ -329,7 +361,7 @@ def icon_array_figure(counts, title: str | None = None, columns: int = 10, heigh
         cells = range(start, start + n)
         start += n
         style = ICON_STYLES[kind]
-        label = ICON_LABELS[kind]
+        label = labels[kind]
         data.append(
             {
                 "type": "scatter",

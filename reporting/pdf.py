@@ -36,7 +36,7 @@ from model.candidacy import Candidacy
 from model.prognosis import Prognosis
 from reporting import card
 from reporting.evidence import PANEL_INTRO, Panel, evidence_panel
-from reporting.figures import prognosis_curve
+from reporting.figures import prognosis_curve, span_text, time_title
 from reporting.summary import (
     candidacy_scenarios,
     contribution_table,
@@ -46,7 +46,7 @@ from reporting.summary import (
     scenario_table,
     survival_table,
 )
-from reporting.wording import INTENDED_USE_SHORT, SIMULATED_BANNER
+from reporting.wording import SIMULATED_BANNER, intended_use_short
 
 __all__ = [
     "Figures",
@@ -122,12 +122,12 @@ def plotly_available() -> bool:
     return any(shutil.which(b) for b in ("chromium", "chromium-browser", "google-chrome"))
 
 
-def _plotly_png(curves: list[dict], literature: dict | None, width_mm: float, height_mm: float):
+def _plotly_png(curves, schema, literature: dict | None, width_mm: float, height_mm: float):
     import kaleido
 
     from reporting.figures import survival_figure
 
-    fig = survival_figure(curves, literature=literature, height=int(height_mm * 4))
+    fig = survival_figure(curves, schema, literature=literature, height=int(height_mm * 4))
     fig.update_layout(
         width=int(width_mm * 4),
         template="simple_white",
@@ -205,7 +205,7 @@ class _Report(FPDF):
         use_plotly = self.figures == "plotly" or (self.figures == "auto" and plotly_available())
         if use_plotly:
             try:
-                png = _plotly_png(curves, literature, w, h)
+                png = _plotly_png(curves, self.context.bundle.schema, literature, w, h)
                 self.image(io.BytesIO(png), x=x, y=y, w=w, h=h)
                 return
             except Exception:  # any export failure falls back to drawing
@@ -216,6 +216,8 @@ class _Report(FPDF):
     def _draw_curves(self, curves, x, y, w, h, literature) -> None:
         left, bottom = 11, 9
         px, py, pw, ph = x + left, y + 2, w - left - 2, h - bottom - 2
+        schema = self.context.bundle.schema
+        axis = schema.time_axis
         tmax = max(float(np.asarray(c["grid"])[-1]) for c in curves)
 
         def X(t):
@@ -230,9 +232,11 @@ class _Report(FPDF):
         for s in (0, 0.25, 0.5, 0.75, 1):
             self.line(px, float(Y(s)), px + pw, float(Y(s)))
             self.text(x + 1, float(Y(s)) + 1, f"{100 * s:.0f}%")
-        for t in np.arange(0, tmax + 1e-9, 12):
-            self.text(float(X(t)) - 1.5, py + ph + 3.5, f"{t:.0f}")
-        self.text(px + pw / 2 - 18, py + ph + 7.5, "Months after CRS+HIPEC")
+        step = axis.to_months(axis.year_step)
+        for t in np.arange(0, tmax + 1e-9, step):
+            self.text(float(X(t)) - 1.5, py + ph + 3.5, f"{axis.from_months(t):.0f}")
+        title = _t(time_title(schema))
+        self.text(px + pw / 2 - self.get_string_width(title) / 2, py + ph + 7.5, title)
         if literature:
             lo, hi = literature["median_months"]
             self.set_fill_color(225)
@@ -282,8 +286,8 @@ class _Report(FPDF):
         if literature:
             lo, hi = literature["median_months"]
             notes.append(
-                f"Grey strip at {lo:g}-{hi:g} months: {literature['label'].lower()}, published "
-                "median (not this model)."
+                f"Grey strip at {span_text((lo, hi), axis)}: {literature['label'].lower()}, "
+                "published median (not this model)."
             )
         self.set_font("Helvetica", "I", 6.5)
         for j, note in enumerate(notes):
@@ -394,17 +398,16 @@ class _Report(FPDF):
         ]
         for s in lines:
             self.paragraph(s, size=7)
-        self.paragraph(INTENDED_USE_SHORT, size=7.5, style="B")
+        self.paragraph(intended_use_short(bundle.schema.words), size=7.5, style="B")
 
 
-def _factors(pdf: _Report, values: dict, x: float, w: float, stages=("pre", "post")) -> None:
+def _factors(pdf: _Report, values: dict, x: float, w: float) -> None:
     schema = pdf.context.bundle.schema
     t = factor_table(schema, values)
-    keep = [f.stage in stages for f in schema.features]
-    pdf.kv_table(t[keep][["Factor", "Value"]], x, w, (3, 2))
+    pdf.kv_table(t[["Factor", "Value"]], x, w, (3, 2))
 
 
-def _factors_wide(pdf: _Report, values: dict, stages=("pre", "post")) -> None:
+def _factors_wide(pdf: _Report, values: dict, stages: tuple[str, ...]) -> None:
     """The factors as entered in two side-by-side column pairs across the page."""
     schema = pdf.context.bundle.schema
     t = factor_table(schema, values)
@@ -428,16 +431,17 @@ def patient_report(
     figures: Figures = "auto",
 ) -> bytes:
     """One patient's report (calculator page); ``context`` has ``bundle``, ``model``, ``manifest_sha256``."""
-    pdf = _Report(context, "Individual survival estimate after CRS+HIPEC", figures)
+    schema = context.bundle.schema
+    words, axis = schema.words, schema.time_axis
+    pdf = _Report(context, f"Individual survival estimate {words.origin}", figures)
     shown = prognosis.conditional(alive_at) if alive_at else prognosis
     top = pdf.get_y()
-    pdf.heading(
-        f"Predicted overall survival{f', given alive at {alive_at:g} months' if alive_at else ''}"
-    )
+    given = f", given {words.event_free} at {axis.said(alive_at)}" if alive_at else ""
+    pdf.heading(f"Predicted {words.endpoint}{given}")
     pdf.curves([prognosis_curve("This patient", shown)], 12, pdf.get_y(), 104, 72)
     pdf.set_xy(120, top)
     pdf.heading("Survival with 95 % intervals", x=120)
-    pdf.kv_table(survival_table(shown), 120, 78, (3.2, 1.9, 1.7), size=7)
+    pdf.kv_table(survival_table(shown, schema), 120, 78, (3.2, 1.9, 1.7), size=7)
     if prognosis.unknown:
         pdf.set_x(120)
         pdf.set_font("Helvetica", "I", 6.5)
@@ -468,6 +472,11 @@ def patient_report(
     return _output(_finish(pdf))
 
 
+def _later(schema) -> str:
+    """ "after surgery": when the facts the decision stage lacks become known."""
+    return " or ".join(schema.stage_label(s) for s in schema.later_stages) or "later"
+
+
 def _finish(pdf: _Report) -> _Report:
     pdf.footer_block()
     return pdf
@@ -477,10 +486,12 @@ def candidacy_report(
     context, values: dict, cand: Candidacy, warnings: list[str] = (), figures: Figures = "auto"
 ) -> bytes:
     """Candidacy before surgery: pre-operative factors, outcome chances, weighted curves."""
-    pdf = _Report(context, "Candidacy for CRS+HIPEC: pre-operative survival estimate", figures)
     schema = context.bundle.schema
+    words, axis = schema.words, schema.time_axis
+    title = f"Candidacy for {words.treatment or 'the operation'}: pre-operative survival estimate"
+    pdf = _Report(context, title, figures)
     top = pdf.get_y()
-    pdf.heading("Predicted overall survival if operated")
+    pdf.heading(f"Predicted {words.endpoint} if operated")
     curves = [prognosis_curve("Overall (weighted by the chances)", cand.overall)]
     named = candidacy_scenarios(schema, cand)
     curves += [prognosis_curve(n, p, band=False) for n, p in named]
@@ -500,7 +511,7 @@ def candidacy_report(
         )
     pdf.ln(1)
     pdf.heading("Overall, with 95 % intervals", x=120)
-    pdf.kv_table(survival_table(cand.overall), 120, 78, (3.2, 1.9, 1.7), size=7)
+    pdf.kv_table(survival_table(cand.overall, schema), 120, 78, (3.2, 1.9, 1.7), size=7)
     pdf.ln(1)
     ref = cand.reference
     if ref:
@@ -511,7 +522,7 @@ def candidacy_report(
             78,
             3.1,
             _t(
-                f"{ref['label']}: median survival {ref['median_months'][0]:g}-{ref['median_months'][1]:g} months. "
+                f"{ref['label']}: median survival {span_text(ref['median_months'], axis)}. "
                 f"{ref['source']}. {ref['note']}"
             ),
             new_x="LEFT",
@@ -523,7 +534,8 @@ def candidacy_report(
         78,
         3.1,
         _t(
-            "Post-operative facts are unknown before surgery: the model averages over them. "
+            f"Facts known only {_later(schema)} are unknown "
+            f"{schema.stage_label(schema.decision_stage)}: the model averages over them. "
             "The outcome chances come from logistic models fitted on the training data and are "
             "treated as independent given the pre-operative facts."
         ),
@@ -532,11 +544,11 @@ def candidacy_report(
     )
     pdf.set_xy(12, max(top + 84, pdf.get_y() + 2))
     pdf.heading("By operative outcome (estimate and 95 % interval)", x=12)
-    st = scenario_table(named).reset_index()
+    st = scenario_table(named, schema).reset_index()
     pdf.kv_table(st, 12, 186, (2.2,) + (2,) * (st.shape[1] - 1), size=6.3)
     pdf.ln(2)
-    pdf.heading("Pre-operative factors as entered", x=12)
-    _factors_wide(pdf, values, stages=("pre",))
+    pdf.heading(f"Factors known {schema.stage_label(schema.decision_stage)}, as entered", x=12)
+    _factors_wide(pdf, values, stages=(schema.decision_stage,))
     pdf.ln(1)
     for w in warnings:
         pdf.paragraph(f"Warning: {w}", size=7, style="I")
@@ -551,14 +563,14 @@ def compare_report(
     figures: Figures = "auto",
 ) -> bytes:
     """Up to four named scenarios: overlaid curves, side-by-side table, each one's factors."""
-    pdf = _Report(context, "Scenario comparison: survival after CRS+HIPEC", figures)
     schema = context.bundle.schema
-    pdf.heading("Predicted overall survival by scenario")
+    pdf = _Report(context, f"Scenario comparison: survival {schema.words.origin}", figures)
+    pdf.heading(f"Predicted {schema.words.endpoint} by scenario")
     curves = [prognosis_curve(n, p, band=len(named) <= 2) for n, p in named]
     pdf.curves(curves, 12, pdf.get_y(), 186, 72)
     pdf.set_y(pdf.get_y() + 84)
     pdf.heading("Side by side (estimate and 95 % interval)", x=12)
-    t = scenario_table(named).reset_index()
+    t = scenario_table(named, schema).reset_index()
     pdf.kv_table(t, 12, 186, (2.2,) + (2,) * (t.shape[1] - 1), size=6.8)
     pdf.ln(2)
     pdf.heading("Factors of each scenario", x=12)

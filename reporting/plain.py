@@ -6,7 +6,8 @@ the same prognosis, rounded the same way: "about 69 of 100" is the table's "69 %
 certainly alive, ``round(100 × upper) - round(100 × lower)`` who may be either (the 95 %
 band), and the rest as died; without a band, ``round(100 × S)`` alive and no uncertainty.
 
-The words for where survival is counted from are one constant, :data:`TIME_ORIGIN`.
+The words (what is counted from when, what the event is called) and the time unit are
+the schema's (:mod:`model.words`, :class:`model.timeaxis.TimeAxis`).
 """
 
 from __future__ import annotations
@@ -15,47 +16,40 @@ import math
 from dataclasses import dataclass
 
 from model.prognosis import Prognosis
-from model.timeaxis import LANDMARKS
-from reporting.summary import LANDMARK_LABELS, fmt_months
+from model.schema import Schema
+from model.words import Words
+from reporting.summary import grid_end
 
 __all__ = [
-    "ICON_LABELS",
+    "ICON_KINDS",
     "PEOPLE",
-    "TIME_ORIGIN",
     "IconCounts",
     "icon_counts",
+    "icon_labels",
     "icon_years",
     "landmark_sentence",
     "median_sentence",
     "percent",
     "sentences",
-    "when_text",
 ]
 
-# what survival is counted from, in the words a patient uses ("3 years after surgery")
-TIME_ORIGIN = "surgery"
 PEOPLE = 100
-# the three kinds of icon, as the legend and the hover text name them
-ICON_LABELS = {
-    "alive": "alive",
-    "uncertain": "may be alive or not (the uncertainty)",
-    "died": "died",
-}
+# the three kinds of icon, in the order they are drawn
+ICON_KINDS = ("alive", "uncertain", "died")
+
+
+def icon_labels(words: Words) -> dict[str, str]:
+    """The icons' names in the legend and the hover text, in the schema's words."""
+    return {
+        "alive": words.event_free,
+        "uncertain": f"may be {words.event_free} or not (the uncertainty)",
+        "died": words.event_happened,
+    }
 
 
 def percent(v: float) -> int:
     """A survival probability as a whole percentage, rounded as the table rounds it."""
     return int(f"{100 * v:.0f}")
-
-
-def when_text(months: float) -> str:
-    """ "3 years" for 36 months, "18 months" otherwise (the table's landmark words)."""
-    if months in LANDMARK_LABELS:
-        return LANDMARK_LABELS[months]
-    if float(months).is_integer() and int(months) % 12 == 0 and months > 0:
-        years = int(months) // 12
-        return f"{years} year{'s' if years != 1 else ''}"
-    return f"{months:g} months"
 
 
 @dataclass(frozen=True)
@@ -73,7 +67,7 @@ class IconCounts:
 
     @property
     def certain(self) -> int:
-        """Icons drawn as alive."""
+        """Icons drawn as alive (event-free)."""
         return self.lower if self.has_band else self.alive
 
     @property
@@ -83,6 +77,7 @@ class IconCounts:
 
     @property
     def died(self) -> int:
+        """Icons drawn as having had the event."""
         return PEOPLE - self.certain - self.uncertain
 
 
@@ -106,9 +101,11 @@ def icon_years(p: Prognosis, most: int = 5) -> list[int]:
     return [y for y in range(1, most + 1) if icon_counts(p, 12 * y) is not None]
 
 
-def _who(alive_at: float) -> str:
+def _who(schema: Schema, alive_at: float) -> str:
+    w = schema.words
     if alive_at:
-        return f"Of {PEOPLE} patients like this who are alive {when_text(alive_at)} after {TIME_ORIGIN}"
+        when = schema.time_axis.when(alive_at)
+        return f"Of {PEOPLE} patients like this who are {w.event_free} {when} {w.origin}"
     return f"Of {PEOPLE} patients like this"
 
 
@@ -116,43 +113,51 @@ def _are(n: int) -> str:
     return f"{n} is" if n == 1 else f"{n} are"
 
 
-def landmark_sentence(p: Prognosis, months: float, alive_at: float = 0) -> str | None:
-    """ "Of 100 patients like this, about 69 are alive 3 years after surgery; given the
+def landmark_sentence(
+    p: Prognosis, schema: Schema, months: float, alive_at: float = 0
+) -> str | None:
+    """ "Of 100 patients like this, about 69 are alive 3 years after CRS+HIPEC; given the
     uncertainty, between 61 and 79." (no band: the first clause only); None where the
-    table has no number."""
+    table has no number. Times in months; words from the schema."""
     c = icon_counts(p, months)
     if c is None:
         return None
-    text = f"{_who(alive_at)}, about {_are(c.alive)} alive {when_text(months)} after {TIME_ORIGIN}"
+    w, when = schema.words, schema.time_axis.when(months)
+    text = f"{_who(schema, alive_at)}, about {_are(c.alive)} {w.event_free} {when} {w.origin}"
     if c.has_band:
         text += f"; given the uncertainty, between {c.lower} and {c.upper}"
     return text + "."
 
 
-def median_sentence(p: Prognosis, alive_at: float = 0) -> str:
-    """The median survival in words, with the table's numbers."""
+def median_sentence(p: Prognosis, schema: Schema, alive_at: float = 0) -> str:
+    """The median in words, with the table's numbers."""
+    w, axis = schema.words, schema.time_axis
     med, lo, hi = p.median
-    end = f"{p.grid[-1]:g}"
+    end = axis.text(float(grid_end(axis, p)))
     share = "about half" if med is not None else "more than half"
     if alive_at:
-        who = f"Of patients like this who are alive {when_text(alive_at)} after {TIME_ORIGIN}, {share}"
+        when = axis.when(alive_at)
+        who = f"Of patients like this who are {w.event_free} {when} {w.origin}, {share}"
     else:
         who = f"{share[:1].upper()}{share[1:]} of patients like this"
     if med is None:
         return (
-            f"{who} are still alive {end} months after {TIME_ORIGIN}, the end of the "
-            "model's follow-up: the median survival is not reached."
+            f"{who} are still {w.event_free} {end} {w.origin}, the end of the model's "
+            f"follow-up: the median {w.endpoint} is not reached."
         )
-    text = (
-        f"{who} are still alive {fmt_months(med)} months after {TIME_ORIGIN} (the median survival)"
-    )
+    text = f"{who} are still {w.event_free} {_time(axis, med)} {w.origin} (the median {w.endpoint})"
     if p.has_band and lo is not None:
-        upper = f"{fmt_months(hi)} months" if hi is not None else f"more than {end} months"
-        text += f"; given the uncertainty, between {fmt_months(lo)} months and {upper}"
+        upper = _time(axis, hi) if hi is not None else f"more than {end}"
+        text += f"; given the uncertainty, between {_time(axis, lo)} and {upper}"
     return text + "."
 
 
-def sentences(p: Prognosis, alive_at: float = 0) -> list[str]:
+def _time(axis, months: float) -> str:
+    """A time with the table's digits and its unit: "33.0 months", "1004 days"."""
+    return f"{axis.number(months)} {axis.unit}"
+
+
+def sentences(p: Prognosis, schema: Schema, alive_at: float = 0) -> list[str]:
     """One sentence per landmark the table shows, then the median."""
-    out = [landmark_sentence(p, t, alive_at) for t in LANDMARKS]
-    return [s for s in out if s] + [median_sentence(p, alive_at)]
+    out = [landmark_sentence(p, schema, m.months, alive_at) for m in schema.time_axis.marks]
+    return [s for s in out if s] + [median_sentence(p, schema, alive_at)]

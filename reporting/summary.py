@@ -13,16 +13,15 @@ import pandas as pd
 
 from model.prognosis import Prognosis
 from model.schema import Feature, Schema
-from model.timeaxis import LANDMARKS
+from model.timeaxis import TimeAxis
 from reporting.wording import NO_BAND_TEXT
 
 __all__ = [
-    "LANDMARK_LABELS",
     "candidacy_scenarios",
     "contribution_table",
     "factor_table",
-    "fmt_months",
     "fmt_percent",
+    "grid_end",
     "outcome_chance",
     "outcome_label",
     "scenario_label",
@@ -31,7 +30,6 @@ __all__ = [
     "value_text",
 ]
 
-LANDMARK_LABELS = {12: "1 year", 36: "3 years", 60: "5 years"}
 UNKNOWN = "unknown"
 
 
@@ -42,46 +40,48 @@ def fmt_percent(v: float | None) -> str:
     return f"{100 * v:.0f} %"
 
 
-def fmt_months(v: float | None) -> str:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return "–"
-    return f"{v:.1f}"
-
-
 def _interval(lo, hi, fmt) -> str:
     if lo is None or hi is None or any(isinstance(x, float) and math.isnan(x) for x in (lo, hi)):
         return NO_BAND_TEXT
     return f"{fmt(lo)} to {fmt(hi)}"
 
 
-def survival_table(p: Prognosis, horizon_note: bool = True) -> pd.DataFrame:
-    """1/3/5-year survival and median overall survival with 95 % intervals, as text.
+def grid_end(axis: TimeAxis, p: Prognosis) -> str:
+    """The end of a prognosis's grid in the unit, as few digits as it needs ("120")."""
+    return f"{round(float(axis.from_months(p.grid[-1])), axis.digits):g}"
 
-    Columns: ``Outcome``, ``Estimate``, ``95 % interval``. A landmark beyond the grid
-    reads "beyond follow-up"; a median not reached reads "not reached (> N months)".
+
+def survival_table(p: Prognosis, schema: Schema) -> pd.DataFrame:
+    """Survival at the schema's landmarks and the median, with 95 % intervals, as text.
+
+    Columns: ``Outcome``, ``Estimate``, ``95 % interval``; times in the schema's unit. A
+    landmark beyond the grid reads "beyond follow-up"; a median not reached reads "not
+    reached (> N)".
     """
+    axis, words = schema.time_axis, schema.words
     rows = []
-    for t in LANDMARKS:
-        label = f"Survival at {LANDMARK_LABELS.get(t, f'{t} months')} ({t} months)"
+    for m in axis.marks:
+        label = f"Survival at {axis.landmark_text(m.value)}"
         # after conditioning on survival to s, the grid starts at s
-        if t < p.grid[0]:
+        if m.months < p.grid[0]:
             continue
-        r = p.at(t)
+        r = p.at(m.months)
         if r is None:
             rows.append([label, "beyond follow-up", "–"])
         else:
             rows.append([label, fmt_percent(r[0]), _interval(r[1], r[2], fmt_percent)])
     med, lo, hi = p.median
-    end = f"{p.grid[-1]:g}"
+    end = grid_end(axis, p)
+    median = f"Median {words.endpoint} ({axis.unit})"
     if med is None:
-        rows.append(["Median overall survival (months)", f"not reached (> {end})", "–"])
+        rows.append([median, f"not reached (> {end})", "–"])
     else:
         band = (
             NO_BAND_TEXT
             if np.isnan(p.lower).all()
-            else f"{fmt_months(lo)} to {fmt_months(hi) if hi is not None else f'> {end}'}"
+            else f"{axis.number(lo)} to {axis.number(hi) if hi is not None else f'> {end}'}"
         )
-        rows.append(["Median overall survival (months)", fmt_months(med), band])
+        rows.append([median, axis.number(med), band])
     return pd.DataFrame(rows, columns=["Outcome", "Estimate", "95 % interval"])
 
 
@@ -104,7 +104,7 @@ def factor_table(schema: Schema, patient: dict | pd.Series) -> pd.DataFrame:
             [
                 f.label,
                 value_text(f, patient.get(f.name)),
-                "before surgery" if f.stage == "pre" else "after surgery",
+                schema.stage_label(f.stage),
             ]
             for f in schema.features
         ],
@@ -141,11 +141,11 @@ def contribution_table(contributions: list[dict], schema: Schema) -> pd.DataFram
     return df.reindex(df["log_hr"].abs().sort_values(ascending=False).index).reset_index(drop=True)
 
 
-def scenario_table(named: list[tuple[str, Prognosis]]) -> pd.DataFrame:
+def scenario_table(named: list[tuple[str, Prognosis]], schema: Schema) -> pd.DataFrame:
     """Side by side: one column per scenario, cells "estimate (lower to upper)"."""
     cols = {}
     for name, p in named:
-        t = survival_table(p)
+        t = survival_table(p, schema)
         cells = [
             est if ival in ("–", NO_BAND_TEXT) else f"{est} ({ival})"
             for est, ival in zip(t["Estimate"], t["95 % interval"], strict=True)

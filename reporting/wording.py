@@ -1,20 +1,21 @@
-"""The fixed words every output uses: metric names, intended use, methods, the warnings.
+"""The words every output uses: metric names, intended use, methods, the warnings.
 
 Defined once here, so that the page, the model card, the validation report and the
-PDF reports say the same thing in the same words.
+PDF reports say the same thing in the same words; what depends on the population
+(its purpose, users and limits) comes from the schema's words (:mod:`model.words`).
 """
 
 from __future__ import annotations
 
 from model.timeaxis import DEFAULT_AXIS, TimeAxis
+from model.words import Words
 
 __all__ = [
-    "INTENDED_USE",
-    "INTENDED_USE_SHORT",
-    "INTENDED_USERS",
     "METRIC_LABELS",
+    "intended_use",
+    "intended_use_short",
     "metric_labels",
-    "NOT_FOR",
+    "not_for",
     "NO_BAND_TEXT",
     "SIMULATED_BANNER",
     "SIMULATED_WARNING",
@@ -38,29 +39,34 @@ METRIC_LABELS = metric_labels()
 # a table cell where a model gives no 95 % interval
 NO_BAND_TEXT = "no band for this model"
 
-_PURPOSE = (
-    "Estimates overall survival after cytoreductive surgery and HIPEC for diffuse malignant "
-    "peritoneal mesothelioma, for clinicians and tumour boards."
-)
 _SUPPORTS_JUDGEMENT = "It supports and does not replace clinical judgement."
-_NOT_VALIDATED = (
-    "It is not validated for other peritoneal malignancies, for treatment without CRS+HIPEC, "
-    "or outside the ranges of the training data."
-)
-# the validation report records it (report.json), and the model card shows it from there
-INTENDED_USE = f"{_PURPOSE} {_SUPPORTS_JUDGEMENT} {_NOT_VALIDATED}"
-# the one-line form at the foot of a printed report
-INTENDED_USE_SHORT = f"Intended use: {_PURPOSE} {_SUPPORTS_JUDGEMENT}"
-INTENDED_USERS = (
-    "Surgical oncologists and tumour boards discussing a patient treated, or considered for "
-    "treatment, with CRS+HIPEC; researchers validating or retraining the model on their own data."
-)
-NOT_FOR = [
-    "Deciding treatment on its own: it supports and does not replace clinical judgement.",
-    "Peritoneal malignancies other than the one it was trained on, or treatment without CRS+HIPEC.",
-    "Patients outside the ranges of the training data (the page warns when an input is).",
-    "Any clinical use while it is trained on simulated data.",
-]
+_RANGES = "Patients outside the ranges of the training data (the page warns when an input is)."
+
+
+def intended_use(words: Words) -> str:
+    """The intended use the validation report records (report.json) and the model card shows:
+    the schema's purpose, that it supports judgement, and what it is not validated for."""
+    limits = "; ".join(x.rstrip(".") for x in words.not_for)
+    return (
+        f"{words.purpose()} {_SUPPORTS_JUDGEMENT} It is not validated for: {limits}; "
+        "nor outside the ranges of the training data."
+    )
+
+
+def intended_use_short(words: Words) -> str:
+    """The one-line form at the foot of a printed report."""
+    return f"Intended use: {words.purpose()} {_SUPPORTS_JUDGEMENT}"
+
+
+def not_for(words: Words) -> list[str]:
+    """The model card's "Not for" list: the schema's own, between the ones every model has."""
+    return [
+        "Deciding treatment on its own: it supports and does not replace clinical judgement.",
+        *words.not_for,
+        _RANGES,
+        "Any clinical use while it is trained on simulated data.",
+    ]
+
 
 _SIMULATED_HEAD = "This model was trained on simulated patients"
 _SIMULATED_REST = (

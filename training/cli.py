@@ -19,7 +19,7 @@ from training.simulate import DEFAULT_WORLD, WORLDS
 
 app = typer.Typer(
     name="training",
-    help="Simulate, describe, train and validate CRS+HIPEC survival models.",
+    help="Simulate, describe, train, validate and update prognostic survival models.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -135,11 +135,7 @@ def describe(
     if as_json:
         typer.echo(json.dumps(result, indent=2))
     else:
-        typer.echo(
-            format_description(
-                result, title=f"Cohort {data.name} ({sch.title})", axis=sch.time_axis
-            )
-        )
+        typer.echo(format_description(result, sch, title=f"Cohort {data.name} ({sch.title})"))
         if result["sample_size"] is not None:
             from training.adequacy import format_sample_size
 
@@ -381,7 +377,7 @@ def update(
     )
     typer.echo(section["about"])
     labels = {m: b.manifest.label(m) for m in b.models}
-    typer.echo(format_update(section, labels))
+    typer.echo(format_update(section, labels, b.schema.words.events))
     typer.echo(f"report: {path / 'report.html'}")
     _echo_sample_size(path)
     typer.echo(
@@ -413,7 +409,7 @@ def evaluate(
     if as_json:
         typer.echo(json.dumps(result, indent=2))
     else:
-        typer.echo(format_evaluation(result))
+        typer.echo(format_evaluation(result, b.schema.words.events))
 
 
 def _read_truth(path: Path, df, schema: Schema):

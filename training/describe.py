@@ -12,7 +12,6 @@ import pandas as pd
 
 from model.kaplan_meier import KaplanMeier
 from model.schema import Feature, Schema
-from model.timeaxis import DEFAULT_AXIS, TimeAxis
 
 __all__ = ["describe_cohort", "format_description", "in_months"]
 
@@ -110,23 +109,28 @@ def _num(x: float | None, digits: int = 1) -> str:
     return f"{x:.{digits}f}"
 
 
+def _time(x: float | None, unit: str) -> str:
+    return _num(x) if x is None else f"{_num(x)} {unit}"
+
+
 def _pct(x: float | None) -> str:
     return "n/a" if x is None else f"{100 * x:.1f} %"
 
 
-def format_description(d: dict, title: str = "Cohort", axis: TimeAxis = DEFAULT_AXIS) -> str:
-    """Plain-text clinical summary of :func:`describe_cohort`'s result (``axis``: the
-    schema's time unit and landmarks, as it was computed with)."""
+def format_description(d: dict, schema: Schema, title: str = "Cohort") -> str:
+    """Plain-text clinical summary of :func:`describe_cohort`'s result, in the schema's time
+    unit, landmarks and words (as it was computed with)."""
     lo, hi = d["km_median_ci"]
+    axis, words = schema.time_axis, schema.words
     unit = axis.unit
     lines = [
         title,
         "=" * len(title),
-        f"Patients                       {d['n']}",
-        f"Deaths                         {d['deaths']} ({d['death_percent']:.1f} %)",
-        f"Median follow-up (reverse KM)  {_num(d[f'median_followup_{unit}'])} {unit}"
+        f"{'Patients':<31}{d['n']}",
+        f"{words.Events:<31}{d['deaths']} ({d['death_percent']:.1f} %)",
+        f"{'Median follow-up (reverse KM)':<31}{_time(d[f'median_followup_{unit}'], unit)}"
         f" (longest {d[f'max_followup_{unit}']:.1f})",
-        f"Median overall survival (KM)   {_num(d[f'km_median_{unit}'])} {unit}"
+        f"{f'Median {words.endpoint} (KM)':<31}{_time(d[f'km_median_{unit}'], unit)}"
         f" (95 % CI {_num(lo)} to {_num(hi)})",
     ]
     width = max(len(m.name) for m in axis.marks)

@@ -27,7 +27,9 @@ def evaluate_bundle(bundle: Bundle, data: pd.DataFrame, truth: pd.DataFrame | No
     y = survival_target(data, schema)
     e, t = y.dtype.names
     if y[e].sum() < 2:
-        raise ValueError("external validation needs at least two deaths in the data")
+        raise ValueError(
+            f"external validation needs at least two {schema.words.events} in the data"
+        )
     axis = schema.time_axis
     horizons = {m.name: m.months for m in axis.marks}
     tau = uno_tau(y, axis.last_months)
@@ -83,11 +85,13 @@ def evaluate_bundle(bundle: Bundle, data: pd.DataFrame, truth: pd.DataFrame | No
     return out
 
 
-def format_evaluation(r: dict) -> str:
+def format_evaluation(r: dict, events: str = "events") -> str:
+    """The evaluation as text; ``events``: the schema's word for them ("deaths")."""
+
     def f(v):
         return "—" if v is None else f"{v:.3f}"
 
-    lines = [f"Bundle {r['bundle']} on {r['n']} patients ({r['deaths']} deaths)"]
+    lines = [f"Bundle {r['bundle']} on {r['n']} patients ({r['deaths']} {events})"]
     if "oracle_harrell_c" in r:
         lines.append(f"Oracle Harrell C (true risk): {r['oracle_harrell_c']:.3f}")
     marks = r.get("landmarks") or [str(t) for t in LANDMARKS]

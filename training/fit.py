@@ -87,7 +87,8 @@ def _check_trainable(data_path: Path, df: pd.DataFrame, schema: Schema, y, model
         )
     if y[y.dtype.names[0]].sum() < 10:
         raise ValueError(
-            f"{data_path} has fewer than 10 deaths; too few to fit and validate a model"
+            f"{data_path} has fewer than 10 {schema.words.events}; too few to fit and validate "
+            "a model"
         )
     if not models:
         raise ValueError("no model requested")

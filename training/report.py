@@ -19,7 +19,7 @@ from model.families import FAMILIES
 from model.manifest import Manifest
 from model.schema import Schema
 from reporting.figures import OKABE_ITO, calibration_figure
-from reporting.wording import INTENDED_USE, SIMULATED_WARNING, metric_labels, simulated_warning
+from reporting.wording import SIMULATED_WARNING, intended_use, metric_labels, simulated_warning
 
 __all__ = ["build_report"]
 
@@ -51,7 +51,7 @@ def build_report(
     doc = {
         "version_id": manifest.version_id,
         "created": manifest.created,
-        "intended_use": INTENDED_USE,
+        "intended_use": intended_use(Schema.from_dict(manifest.schema).words),
         "synthetic_training_data": manifest.synthetic,
         "training_data": manifest.training_data.to_dict(),
         "cohort": {k: summary[k] for k in summary if k != "features"},
@@ -72,7 +72,8 @@ def build_report(
         "default_model": manifest.default_model,
         "cross_validation": {
             "folds": folds,
-            "score": f"Uno C truncated at {manifest.uno_tau_months:.1f} months",
+            "score": "Uno C truncated at "
+            + Schema.from_dict(manifest.schema).time_axis.text_months(manifest.uno_tau_months, 1),
             "models": {m: tuned[m].to_dict() for m in models},
         },
         "validation": {
@@ -158,7 +159,8 @@ def _html(doc: dict, manifest: Manifest, dca: pd.DataFrame | None, fragments=())
         return out
 
     td = doc["training_data"]
-    axis = Schema.from_dict(manifest.schema).time_axis
+    schema = Schema.from_dict(manifest.schema)
+    axis, words = schema.time_axis, schema.words
     unit = axis.unit
     parts.append(f"<h1>Validation report — {html.escape(manifest.schema['title'])}</h1>")
     if doc["synthetic_training_data"]:
@@ -181,10 +183,10 @@ def _html(doc: dict, manifest: Manifest, dca: pd.DataFrame | None, fragments=())
                 ["SHA-256", f"<code>{td['sha256']}</code>"],
                 ["File modified", _fmt(td["file_modified"])],
                 ["Patients", _fmt(c["n"])],
-                ["Deaths", f"{c['deaths']} ({c['death_percent']:.1f} %)"],
+                [words.Events, f"{c['deaths']} ({c['death_percent']:.1f} %)"],
                 [f"Median follow-up (reverse KM), {unit}", _fmt(c[f"median_followup_{unit}"], 1)],
                 [
-                    f"Kaplan-Meier median OS, {unit} (95 % CI)",
+                    f"Kaplan-Meier median {words.endpoint}, {unit} (95 % CI)",
                     f"{_fmt(c[f'km_median_{unit}'], 1)} ({_fmt(c['km_median_ci'][0], 1)} to {_fmt(c['km_median_ci'][1], 1)})",
                 ],
             ],
@@ -322,7 +324,8 @@ def _html(doc: dict, manifest: Manifest, dca: pd.DataFrame | None, fragments=())
         at = axis.text_months(manifest.risk_horizon_months)
         parts.append(f"<h2>Clinical usefulness: decision curve at {at}</h2>")
         parts.append(
-            "<p>Net benefit of treating patients whose out-of-bag predicted risk of death by "
+            "<p>Net benefit of treating patients whose out-of-bag predicted risk of "
+            f"{words.event} by "
             f"{at} exceeds the threshold, against treating all or none.</p>"
         )
         f = go.Figure()

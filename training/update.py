@@ -261,10 +261,11 @@ def _f(v) -> str:
     return "—" if v is None else f"{v:.3f}"
 
 
-def format_update(doc: dict, labels: dict[str, str]) -> str:
-    """Plain-text before/after table per updated model (``doc``: :func:`before_after`)."""
+def format_update(doc: dict, labels: dict[str, str], events: str = "events") -> str:
+    """Plain-text before/after table per updated model (``doc``: :func:`before_after`;
+    ``events``: the schema's word for them)."""
     lines = [
-        f"On the new data ({doc['n']} patients, {doc['deaths']} deaths); after = apparent, "
+        f"On the new data ({doc['n']} patients, {doc['deaths']} {events}); after = apparent, "
         "on the patients the update used:"
     ]
     for model in doc["after"]:
@@ -279,14 +280,16 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def _update_html(doc: dict, labels: dict[str, str], parent_ref: dict, about: str) -> str:
+def _update_html(
+    doc: dict, labels: dict[str, str], parent_ref: dict, about: str, events: str
+) -> str:
     parts = [
         "<h2>Update on the new data: before and after</h2>",
         f"<p>Parent bundle <code>{html.escape(parent_ref['version_id'])}</code> (manifest "
         f"SHA-256 <code>{parent_ref['manifest_sha256']}</code>), updated by "
         f"<b>{html.escape(parent_ref['method'])}</b>. {html.escape(about)} Before: the "
         "parent's models on these data (external validation). After: the updated models on "
-        f"the same {doc['n']} patients ({doc['deaths']} deaths), so apparent; the bootstrap "
+        f"the same {doc['n']} patients ({doc['deaths']} {events}), so apparent; the bootstrap "
         "figures above correct for that.</p>",
     ]
     for model in doc["after"]:
@@ -324,7 +327,7 @@ def update_section(
     doc["parent"] = parent_ref
     doc["about"] = about
     labels = {m: parent.manifest.label(m) for m in {*parent.models, *after}}
-    return doc, _update_html(doc, labels, parent_ref, about)
+    return doc, _update_html(doc, labels, parent_ref, about, parent.schema.words.events)
 
 
 # --------------------------------------------------------------------- the verb
@@ -334,7 +337,8 @@ def _check(parent: Bundle, data: pd.DataFrame, method: str) -> None:
     y = survival_target(data, parent.schema)
     if y[y.dtype.names[0]].sum() < MIN_DEATHS:
         raise ValueError(
-            f"the new data have fewer than {MIN_DEATHS} deaths; too few to update a model"
+            f"the new data have fewer than {MIN_DEATHS} {parent.schema.words.events}; too few "
+            "to update a model"
         )
     if method == "recalibrate" and not _cox_models(parent):
         names = ", ".join(parent.manifest.label(m) for m in parent.models)

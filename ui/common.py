@@ -8,9 +8,10 @@ import numpy as np
 import streamlit as st
 
 from model.prognosis import Prognosis
+from model.schema import Schema
 from reporting.evidence import PANEL_INTRO, Panel, conditional_rows
 from reporting.figures import contributions_figure, icon_array_figure, survival_figure
-from reporting.plain import TIME_ORIGIN, icon_counts, icon_years, landmark_sentence, sentences
+from reporting.plain import icon_counts, icon_labels, icon_years, landmark_sentence, sentences
 from reporting.summary import contribution_table, survival_table
 from ui.state import Choice
 
@@ -28,12 +29,12 @@ __all__ = [
 PLOT_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
 
 
-def curve(curves: list[dict], key: str, **kwargs) -> None:
-    st.plotly_chart(survival_figure(curves, **kwargs), key=key, config=PLOT_CONFIG)
+def curve(curves: list[dict], schema: Schema, key: str, **kwargs) -> None:
+    st.plotly_chart(survival_figure(curves, schema, **kwargs), key=key, config=PLOT_CONFIG)
 
 
-def table(p: Prognosis) -> None:
-    st.table(survival_table(p).set_index("Outcome"))
+def table(p: Prognosis, schema: Schema) -> None:
+    st.table(survival_table(p, schema).set_index("Outcome"))
     if p.has_band:
         st.caption(f"95 % band: {p.band_method}.")
     else:
@@ -118,12 +119,12 @@ def evidence_beside_conditional(panel: Panel | None, alive_at: float) -> None:
         )
 
 
-def plain_words(p: Prognosis, alive_at: float = 0) -> None:
+def plain_words(p: Prognosis, schema: Schema, alive_at: float = 0) -> None:
     """One plain sentence per landmark of the table, and the median."""
-    st.markdown("\n".join(f"- {s}" for s in sentences(p, alive_at)))
+    st.markdown("\n".join(f"- {s}" for s in sentences(p, schema, alive_at)))
 
 
-def icon_array(p: Prognosis, alive_at: float, key: str) -> None:
+def icon_array(p: Prognosis, schema: Schema, alive_at: float, key: str) -> None:
     """100 people like this patient at a year the user picks (1-5 years)."""
     years = icon_years(p)
     if not years:
@@ -133,16 +134,19 @@ def icon_array(p: Prognosis, alive_at: float, key: str) -> None:
         "Show 100 patients like this at",
         options=years,
         value=3 if 3 in years else years[0],
-        format_func=lambda y: f"{y} year{'s' if y > 1 else ''} after {TIME_ORIGIN}",
+        format_func=lambda y: f"{y} year{'s' if y > 1 else ''} {schema.words.origin}",
         key=f"{key}.year.{years[0]}-{years[-1]}",
     )
     months = 12 * year
     counts = icon_counts(p, months)
-    st.markdown(f"**{landmark_sentence(p, months, alive_at)}**")
-    st.plotly_chart(icon_array_figure(counts), key=key, config=PLOT_CONFIG)
+    st.markdown(f"**{landmark_sentence(p, schema, months, alive_at)}**")
+    st.plotly_chart(icon_array_figure(counts, schema), key=key, config=PLOT_CONFIG)
+    said = icon_labels(schema.words)
     st.caption(
-        "Filled circles: alive. Diamonds: may be alive or not, the 95 % band's uncertainty. "
-        "Open circles: died. Counts are whole percentages, rounded as in the table."
+        f"Filled circles: {said['alive']}. Diamonds: may be {said['alive']} or not, the 95 % "
+        f"band's uncertainty. Open circles: {said['died']}. Counts are whole percentages, "
+        "rounded as in the table."
         if counts.has_band
-        else "Filled circles: alive. Open circles: died. This model gives no band."
+        else f"Filled circles: {said['alive']}. Open circles: {said['died']}. "
+        "This model gives no band."
     )

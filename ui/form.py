@@ -97,18 +97,19 @@ def patient_form(
     schema: Schema,
     prefix: str,
     defaults: dict,
-    stages: tuple[str, ...] = ("pre", "post"),
+    stages: tuple[str, ...] | None = None,
     columns: int = 2,
 ) -> dict:
-    """Draw the inputs for the features of the given stages; return {feature: value or None}."""
+    """Draw the inputs for the features of the given stages (all, in the schema's order, by
+    default); return {feature: value or None}."""
     values: dict = {}
-    titles = {"pre": "Known before surgery", "post": "Known after surgery"}
+    stages = stages or tuple(s.name for s in schema.stages)
     for stage in stages:
         feats = schema.stage_features(stage)
         if not feats:
             continue
         if len(stages) > 1:
-            st.markdown(f"**{titles[stage]}**")
+            st.markdown(f"**Known {schema.stage_label(stage)}**")
         cols = st.columns(columns)
         for i, f in enumerate(feats):
             with cols[i % columns]:

@@ -86,7 +86,7 @@ def _base():
         (lambda d: d.update(interactions=[["ki67", "sex"]]), "'sex' must be continuous"),
         (
             lambda d: d.update(operative_outcomes=[{"feature": "pci", "good": [1]}]),
-            "must be a post-operative",
+            "known only after the first stage",
         ),
         (
             lambda d: d.update(operative_outcomes=[{"feature": "cc", "good": [7]}]),

@@ -152,3 +152,78 @@ def test_a_text_ordinal_trains_validates_and_predicts(tmp_path, small_cohort):
     assert s36[0] > s36[2], "higher grade, lower survival"
     assert progs[3].unknown == ["grade"]
     assert any(c["feature"] == "grade" for c in progs[1].contributions)
+
+
+def test_words_and_stages_come_from_the_schema(tmp_path):
+    doc = _doc()
+    doc["words"] = {
+        "origin": "from randomisation",
+        "endpoint": "recurrence-free survival",
+        "event": "recurrence or death",
+        "events": "recurrences or deaths",
+        "not_for": ["Men."],
+    }
+    doc["stages"] = [
+        {"name": "pre", "label": "at diagnosis"},
+        {"name": "post", "label": "after surgery"},
+        {"name": "adjuvant", "label": "after adjuvant therapy"},
+    ]
+    doc["features"][0]["stage"] = "adjuvant"
+    s = load_schema(_write(tmp_path, doc))
+    assert (
+        s.words.Endpoint == "Recurrence-free survival" and s.words.Events == "Recurrences or deaths"
+    )
+    assert s.words.event_free == "event-free"  # not declared: the neutral word
+    assert [x.name for x in s.stages] == ["pre", "post", "adjuvant"]
+    assert s.decision_stage == "pre" and s.later_stages == ("post", "adjuvant")
+    assert s.stage_label("adjuvant") == "after adjuvant therapy"
+    assert load_schema(_write(tmp_path, s.to_dict())) == s  # round trip
+
+
+def test_a_schema_without_words_gets_neutral_ones(tmp_path):
+    doc = _doc()
+    del doc["words"], doc["stages"]
+    s = load_schema(_write(tmp_path, doc))
+    assert (s.words.endpoint, s.words.events, s.words.origin) == (
+        "survival",
+        "events",
+        "from the start of follow-up",
+    )
+    assert s.stage_label("pre") == "before treatment"
+    assert s.words.purpose() == (
+        "Estimates survival from the start of follow-up for patients like those it was trained on."
+    )
+
+
+@pytest.mark.parametrize(
+    "mutate, expected",
+    [
+        (
+            lambda d: d["words"].update(endpont="x"),
+            "'words': unknown key 'endpont' .*did you mean 'endpoint'",
+        ),
+        (lambda d: d["words"].update(events=""), "'events' must be a non-empty phrase"),
+        (lambda d: d["words"].update(not_for="Men."), "'not_for' must be a list of sentences"),
+        (lambda d: d.update(words=["x"]), "'words' must be a mapping"),
+        (lambda d: d.update(stages=[{"name": "pre"}]), "stage 1: 'name' and 'label' are required"),
+        (lambda d: d["stages"].append({"name": "pre", "label": "x"}), "names used twice"),
+        (lambda d: d["stages"][0].update(when="x"), "stage 1: unknown key 'when'"),
+        (lambda d: d["features"][0].update(stage="later"), "stage 'later' is not one of pre, post"),
+    ],
+)
+def test_malformed_words_and_stages_are_refused_naming_the_key(tmp_path, mutate, expected):
+    doc = _doc()
+    mutate(doc)
+    with pytest.raises(SchemaDefinitionError, match=expected):
+        load_schema(_write(tmp_path, doc))
+
+
+def test_a_bundle_of_the_shipped_schema_from_before_words_keeps_its_words(schema):
+    from model.schema import bundled_schema
+
+    old = schema.to_dict()
+    del old["words"], old["stages"]
+    assert bundled_schema(old).words == schema.words
+    assert bundled_schema(old).stage_label("pre") == "before surgery"
+    other = dict(old, name="centre_g")
+    assert bundled_schema(other).words.endpoint == "survival"  # another schema: neutral words

@@ -8,12 +8,12 @@ from model.bundle import load_bundle
 from model.engine import Engine
 from model.plausibility import group_predictions
 from reporting.evidence import (
-    MODEL_MEDIAN,
     MODEL_PREFIX,
-    NOT_YET,
     PANEL_COLUMNS,
     conditional_rows,
     evidence_panel,
+    model_median,
+    not_yet,
     plausibility_table,
 )
 from reporting.summary import survival_table
@@ -72,10 +72,13 @@ def test_the_calculator_and_candidacy_show_different_systems(schema):
 def test_before_surgery_post_operative_facts_are_not_used(schema):
     # values of post-operative inputs left in the form do not place the patient
     cand = evidence_panel(schema, {"pci": 12, "cc": 0, "lymph_nodes": 0}, "candidacy")
-    assert row(cand, "sydney_cc").patient == NOT_YET
-    assert row(cand, "psogi_tnm").patient == NOT_YET
+    reason, cell = not_yet(schema)
+    assert cell == f"not placed before surgery: {reason}"
+    assert reason == "it needs facts known only after surgery"
+    assert row(cand, "sydney_cc").patient == cell
+    assert row(cand, "psogi_tnm").patient == cell
     hist = row(cand, "histology")
-    assert hist.patient == f"not placed: Pathological type unknown; {NOT_YET.split(': ')[1]}"
+    assert hist.patient == f"not placed: Pathological type unknown; {reason}"
     assert "Completeness of cytoreduction" not in " ".join(r.patient for r in cand.rows)
 
 
@@ -121,9 +124,9 @@ def test_plausibility_table_is_the_engines_prediction_beside_the_paper(engine, s
     assert len(t) == len(preds) and five_in(t)
     five = f"{MODEL_PREFIX}: survival at 5 years"
     for (_, r), g in zip(t.iterrows(), preds, strict=True):
-        table = survival_table(g.prognosis).set_index("Outcome")
+        table = survival_table(g.prognosis, schema).set_index("Outcome")
         med = table.loc["Median overall survival (months)"]
-        assert r[MODEL_MEDIAN].startswith(med["Estimate"])
+        assert r[model_median(schema)].startswith(med["Estimate"])
         assert r["Published figure"] == "; ".join(f.text for f in g.figures)
         assert r["Group"] == g.group.label
         label = [x for x in table.index if x.startswith("Survival at 5 years")]
@@ -145,7 +148,7 @@ def test_plausibility_table_changes_with_the_engine(engine, schema, monkeypatch)
     monkeypatch.setattr(engine, "predict", worse)
     after = plausibility_table(group_predictions(engine, "coxnet"), schema)
     assert (before["Published figure"] == after["Published figure"]).all()
-    assert (before[MODEL_MEDIAN] != after[MODEL_MEDIAN]).any()
+    assert (before[model_median(schema)] != after[model_median(schema)]).any()
 
 
 def test_a_series_without_groups_reads_plainly(schema):

@@ -4,7 +4,9 @@ check here, once, that every spec they produce is valid plotly."""
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+import pytest
 
+from model.schema import Schema
 from reporting.figures import calibration_figure, contributions_figure, km_figure, survival_figure
 
 # a published median range, as model.candidacy.literature_reference gives one
@@ -21,7 +23,7 @@ def validated(fig: go.Figure) -> go.Figure:
     return go.Figure(fig.to_dict())
 
 
-def test_survival_figure_spec_is_valid_plotly():
+def test_survival_figure_spec_is_valid_plotly(schema):
     grid = np.arange(0, 60.5, 0.5)
     s = np.exp(-grid / 40)
     curves = [
@@ -35,14 +37,35 @@ def test_survival_figure_spec_is_valid_plotly():
         {"name": "b", "grid": grid, "survival": s**2, "lower": None, "upper": None},
         {"name": "c", "grid": grid, "survival": s**3, "lower": np.full_like(s, np.nan), "upper": s},
     ]
-    fig = validated(survival_figure(curves, title="t", literature=LITERATURE, alive_at=12))
+    fig = validated(survival_figure(curves, schema, title="t", literature=LITERATURE, alive_at=12))
     # a band only where both limits are finite: two band traces for "a", none for b and c
     assert [t.name for t in fig.data] == [None, "a: 95 % band", "a", "b", "c"]
     assert fig.layout.shapes[0].x0 == 11 and fig.layout.shapes[1].x0 == 12
     assert "not this model" in fig.layout.annotations[0].text
     assert fig.layout.xaxis.range == (0, 60)
     assert fig.layout.template.layout.paper_bgcolor is not None  # a real template, not a name
-    validated(survival_figure(curves[:1]))  # no title, no extras
+    assert fig.layout.xaxis.title.text == "Months after CRS+HIPEC"
+    assert fig.layout.yaxis.title.text == "Overall survival"
+    validated(survival_figure(curves[:1], schema))  # no title, no extras
+
+
+def test_survival_figure_speaks_the_schemas_unit_and_words(schema):
+    d = schema.to_dict()
+    d["time"] = dict(d["time"], unit="days", max=20000)
+    d["words"] = {"origin": "from randomisation", "endpoint": "progression-free survival"}
+    days = Schema.from_dict(d)
+    grid = np.arange(0, 60.5, 0.5)
+    curves = [{"name": "a", "grid": grid, "survival": np.exp(-grid / 40)}]
+    raw = survival_figure(curves, days, literature=LITERATURE, alive_at=12)
+    fig = validated(raw)
+    assert fig.layout.xaxis.title.text == "Days from randomisation"
+    assert fig.layout.yaxis.title.text == "Progression-free survival"
+    # curves are held in months and drawn in days: 60 months is 1826.25 days
+    assert fig.layout.xaxis.range[1] == pytest.approx(1826.25)
+    assert raw.data[0].x[-1] == pytest.approx(1826.25)
+    assert fig.layout.shapes[1].x0 == pytest.approx(365.25)  # alive at 12 months
+    assert fig.layout.xaxis.dtick == 365
+    assert "335-396 days" in fig.layout.annotations[0].text  # 11-13 months, published
 
 
 def test_contributions_figure_spec_is_valid_plotly():
@@ -56,8 +79,10 @@ def test_contributions_figure_spec_is_valid_plotly():
     assert list(bar.text) == ["×0.82", "×2.01"]
 
 
-def test_km_figure_starts_at_one():
-    fig = km_figure([{"name": "g", "time": np.array([1.0, 2.0]), "survival": np.array([0.9, 0.8])}])
+def test_km_figure_starts_at_one(schema):
+    fig = km_figure(
+        [{"name": "g", "time": np.array([1.0, 2.0]), "survival": np.array([0.9, 0.8])}], schema
+    )
     validated(fig)
     assert fig.data[0].y[0] == 1.0 and fig.data[0].x[0] == 0.0
 

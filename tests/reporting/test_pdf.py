@@ -57,7 +57,7 @@ def test_patient_report_holds_the_pages_numbers(engine, context, patient):
     blob = patient_report(context, patient, p, ["PCI 31 is outside"], figures="native")
     pages, text = text_of(blob)
     assert pages == 1
-    for _, row in survival_table(p).iterrows():
+    for _, row in survival_table(p, engine.schema).iterrows():
         assert norm(f"{row['Estimate']} {row['95 % interval']}") in text
     for _, row in factor_table(engine.schema, patient).iterrows():
         # a long level label is cut to its code where the column is narrow ("CC2 - ..." -> "CC2")
@@ -108,12 +108,12 @@ def test_candidacy_report(engine, context, patient):
     for c in cand.chances:
         _, label, chance = outcome_chance(engine.schema, c)
         assert f"{100 * chance:.0f} %" in text
-    table = scenario_table(candidacy_scenarios(engine.schema, cand))
+    table = scenario_table(candidacy_scenarios(engine.schema, cand), engine.schema)
     for cell in table.to_numpy().ravel():
         assert norm(cell) in text
     assert "not a model output" in text
     # post-operative facts are not listed as entered before surgery
-    assert "Completeness of cytoreduction" not in text.split("Pre-operative factors")[1]
+    assert "Completeness of cytoreduction" not in text.split("Factors known before surgery")[1]
 
 
 def test_compare_report(engine, context, patient):
@@ -123,7 +123,7 @@ def test_compare_report(engine, context, patient):
     named = [("CC0", progs[0]), ("CC3", progs[1])]
     pages, text = text_of(compare_report(context, [("CC0", a), ("CC3", b)], named, "native"))
     assert pages == 1
-    for cell in scenario_table(named).to_numpy().ravel():
+    for cell in scenario_table(named, engine.schema).to_numpy().ravel():
         assert norm(cell) in text
 
 

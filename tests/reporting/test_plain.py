@@ -13,7 +13,6 @@ from model.timeaxis import LANDMARKS
 from reporting.figures import ICON_STYLES, OKABE_ITO, icon_array_figure
 from reporting.plain import (
     PEOPLE,
-    TIME_ORIGIN,
     icon_counts,
     icon_years,
     landmark_sentence,
@@ -21,7 +20,10 @@ from reporting.plain import (
     percent,
     sentences,
 )
-from reporting.summary import LANDMARK_LABELS, fmt_percent, survival_table
+from reporting.summary import fmt_percent, survival_table
+
+LANDMARK_LABELS = {12: "1 year", 36: "3 years", 60: "5 years"}
+ORIGIN = "after CRS+HIPEC"  # the DMPM schema's time origin
 
 
 @pytest.fixture(scope="module")
@@ -37,14 +39,14 @@ def patients(engine):
     return [ref, worse, unknown]
 
 
-def table_numbers(p: Prognosis) -> dict[int, tuple[int, int | None, int | None]]:
+def table_numbers(p: Prognosis, schema) -> dict[int, tuple[int, int | None, int | None]]:
     """(estimate, lower, upper) as the table prints them, by landmark month."""
     out = {}
-    table = survival_table(p).set_index("Outcome")
+    table = survival_table(p, schema).set_index("Outcome")
     for t in LANDMARKS:
         label = f"Survival at {LANDMARK_LABELS[t]} ({t} months)"
         if label not in table.index or table.loc[label, "Estimate"] == "beyond follow-up":
-            assert icon_counts(p, t) is None and landmark_sentence(p, t) is None
+            assert icon_counts(p, t) is None and landmark_sentence(p, schema, t) is None
             continue
         row = table.loc[label]
         est = int(row["Estimate"].removesuffix(" %"))
@@ -63,7 +65,7 @@ def test_percent_rounds_as_the_table_does():
 
 def test_icon_counts_equal_the_tables_percentages(engine, patients):
     for p in engine.predict(engine.frame(patients), "coxnet"):
-        for t, (est, lo, hi) in table_numbers(p).items():
+        for t, (est, lo, hi) in table_numbers(p, engine.schema).items():
             c = icon_counts(p, t)
             assert (c.alive, c.lower, c.upper) == (est, lo, hi)
             assert (c.certain, c.uncertain, c.died) == (lo, hi - lo, PEOPLE - hi)
@@ -72,24 +74,25 @@ def test_icon_counts_equal_the_tables_percentages(engine, patients):
 
 def test_without_a_band_nobody_is_uncertain(engine, patients):
     p = engine.predict(engine.frame(patients[:1]), "rsf")[0]
-    for t, (est, lo, _) in table_numbers(p).items():
+    for t, (est, lo, _) in table_numbers(p, engine.schema).items():
         c = icon_counts(p, t)
         assert lo is None and (c.certain, c.uncertain, c.died) == (est, 0, PEOPLE - est)
-        s = landmark_sentence(p, t)
+        s = landmark_sentence(p, engine.schema, t)
         assert f"about {est} are alive" in s and "uncertainty" not in s
 
 
 def test_sentences_carry_the_tables_numbers(engine, patients):
+    schema = engine.schema
     for p in engine.predict(engine.frame(patients), "coxnet"):
-        for t, (est, lo, hi) in table_numbers(p).items():
-            s = landmark_sentence(p, t)
+        for t, (est, lo, hi) in table_numbers(p, schema).items():
+            s = landmark_sentence(p, schema, t)
             assert s == (
-                f"Of 100 patients like this, about {est} are alive {LANDMARK_LABELS[t]} after "
-                f"{TIME_ORIGIN}; given the uncertainty, between {lo} and {hi}."
+                f"Of 100 patients like this, about {est} are alive {LANDMARK_LABELS[t]} "
+                f"{ORIGIN}; given the uncertainty, between {lo} and {hi}."
             )
-        table = survival_table(p).set_index("Outcome")
+        table = survival_table(p, schema).set_index("Outcome")
         med = table.loc["Median overall survival (months)"]
-        m = median_sentence(p)
+        m = median_sentence(p, schema)
         if med["Estimate"].startswith("not reached"):
             assert "not reached" in m and f"{p.grid[-1]:g} months" in m
         else:
@@ -97,30 +100,32 @@ def test_sentences_carry_the_tables_numbers(engine, patients):
             lo, hi = med["95 % interval"].split(" to ")
             assert f"between {lo} months and " in m
             assert (f"{hi} months" if not hi.startswith(">") else f"more than {hi[2:]} months") in m
-        assert sentences(p) == [
-            *(landmark_sentence(p, t) for t in table_numbers(p)),
+        assert sentences(p, schema) == [
+            *(landmark_sentence(p, schema, t) for t in table_numbers(p, schema)),
             m,
         ]
 
 
 def test_conditional_sentences_follow_the_conditional_table(engine, patients):
+    schema = engine.schema
     p = engine.predict(engine.frame(patients[:1]), "coxnet")[0].conditional(24)
-    shown = sentences(p, alive_at=24)
+    shown = sentences(p, schema, alive_at=24)
     # the 1-year landmark is before the condition, so neither the table nor the words have it
-    assert len(shown) == len(table_numbers(p)) + 1 and 12 not in table_numbers(p)
-    est, lo, hi = table_numbers(p)[36]
+    numbers = table_numbers(p, schema)
+    assert len(shown) == len(numbers) + 1 and 12 not in numbers
+    est, lo, hi = numbers[36]
     assert shown[0] == (
-        f"Of 100 patients like this who are alive 2 years after {TIME_ORIGIN}, about {est} are "
-        f"alive 3 years after {TIME_ORIGIN}; given the uncertainty, between {lo} and {hi}."
+        f"Of 100 patients like this who are alive 2 years {ORIGIN}, about {est} are "
+        f"alive 3 years {ORIGIN}; given the uncertainty, between {lo} and {hi}."
     )
-    assert shown[-1].startswith("Of patients like this who are alive 2 years after")
+    assert shown[-1].startswith(f"Of patients like this who are alive 2 years {ORIGIN}")
     assert icon_counts(p, 12) is None and icon_years(p)[0] == 2
 
 
 def test_icon_array_draws_the_counts_with_shapes_not_colour_alone(engine, patients):
     p = engine.predict(engine.frame(patients[:1]), "coxnet")[0]
     c = icon_counts(p, 36)
-    fig = go.Figure(icon_array_figure(c).to_dict())  # validates every property
+    fig = go.Figure(icon_array_figure(c, engine.schema).to_dict())  # validates every property
     alive, uncertain, died = fig.data
     assert [len(t.x) for t in fig.data] == [c.certain, c.uncertain, c.died]
     assert alive.name.startswith(f"{c.certain} ") and died.name.startswith(f"{c.died} ")

@@ -2,14 +2,15 @@
 
 import json
 
+from model.words import Words
 from reporting import card, wording
 
 
-def test_the_card_and_the_validation_report_use_the_same_words(small_bundle):
+def test_the_card_and_the_validation_report_use_the_same_words(small_bundle, schema):
     assert card.METRIC_LABELS is wording.METRIC_LABELS
-    assert card.INTENDED_USERS is wording.INTENDED_USERS and card.NOT_FOR is wording.NOT_FOR
     report = json.loads((small_bundle / "report.json").read_text())
-    assert report["intended_use"] == wording.INTENDED_USE
+    assert report["intended_use"] == wording.intended_use(schema.words)
+    assert report["intended_use"].startswith(schema.words.intended_use)
     simulated = report["synthetic_training_data"]
     assert (wording.SIMULATED_WARNING in report["limitations"]) == simulated
     html = (small_bundle / "report.html").read_text()
@@ -29,6 +30,18 @@ def test_the_simulated_data_warning_in_every_form():
         wording.SIMULATED_WARNING
     )
     assert wording.SIMULATED_BANNER.startswith("TRAINED ON SIMULATED DATA: this model was")
-    assert wording.INTENDED_USE.startswith(
-        wording.INTENDED_USE_SHORT.removeprefix("Intended use: ")
+
+
+def test_the_intended_use_is_the_schemas_in_every_form(schema):
+    words = schema.words
+    assert wording.intended_use(words).startswith(
+        wording.intended_use_short(words).removeprefix("Intended use: ")
+    )
+    assert all(x in wording.intended_use(words) for x in ("CRS+HIPEC", "mesothelioma"))
+    assert set(words.not_for) < set(wording.not_for(words))
+    # a schema without words of its own gets neutral ones, built from what it declares
+    plain = Words(endpoint="recurrence-free survival", origin="from surgery")
+    assert wording.intended_use_short(plain) == (
+        "Intended use: Estimates recurrence-free survival from surgery for patients like "
+        "those it was trained on. It supports and does not replace clinical judgement."
     )

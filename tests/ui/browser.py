@@ -193,10 +193,12 @@ def plans(engine, users: int, steps: int) -> list[list[dict]]:
 
     ref = dict(engine.bundle.manifest.reference_patient)
     rows = {
-        pci: row_texts(survival_table(engine.predict(engine.frame([dict(ref, pci=pci)]))[0]))
+        pci: row_texts(
+            survival_table(engine.predict(engine.frame([dict(ref, pci=pci)]))[0], engine.schema)
+        )
         for pci in range(40)
     }
-    start = row_texts(survival_table(engine.predict(engine.frame([ref]))[0]))
+    start = row_texts(survival_table(engine.predict(engine.frame([ref]))[0], engine.schema))
     out = []
     for k in range(users):
         shown, steps_k, pci = start, [], (3 * k + 1) % 40

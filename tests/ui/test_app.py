@@ -66,7 +66,7 @@ def shown_table(at, i=0) -> pd.DataFrame:
 
 def expected(engine, values, model="coxnet", alive_at=0):
     p = engine.predict(engine.frame([values]), model, contributions=True)[0]
-    return survival_table(p.conditional(alive_at) if alive_at else p), p
+    return survival_table(p.conditional(alive_at) if alive_at else p, engine.schema), p
 
 
 def reference(engine) -> dict:
@@ -142,10 +142,12 @@ def test_candidacy_chances_and_curves(at, engine):
     for c in cand.chances:
         short, _, chance = outcome_chance(engine.schema, c)
         assert shown[f"Chance of {short}"] == fmt_percent(chance)
-    assert_same(shown_table(at, 0), survival_table(cand.overall))
+    assert_same(shown_table(at, 0), survival_table(cand.overall, engine.schema))
     by_outcome = at.table[1].value
     pd.testing.assert_frame_equal(
-        by_outcome, scenario_table(candidacy_scenarios(engine.schema, cand)), check_names=False
+        by_outcome,
+        scenario_table(candidacy_scenarios(engine.schema, cand), engine.schema),
+        check_names=False,
     )
     # the literature figure is labelled as such
     assert any("not an output of this model" in c.value for c in at.caption)
@@ -170,7 +172,9 @@ def test_compare_scenarios_side_by_side(at, engine):
         rows.append(v)
     progs = engine.predict(engine.frame(rows))
     pd.testing.assert_frame_equal(
-        table, scenario_table(list(zip(names, progs, strict=True))), check_names=False
+        table,
+        scenario_table(list(zip(names, progs, strict=True)), engine.schema),
+        check_names=False,
     )
     assert table.loc["Survival at 3 years (36 months)", "Sarcomatoid"] != table.iloc[1, 0]
 
@@ -297,12 +301,14 @@ def markdown_text(at) -> str:
 
 def icon_chart(at) -> dict:
     """The icon array's figure: the plotly chart whose traces are the three kinds of icon."""
-    from reporting.plain import ICON_LABELS
+    from model.schema import default_schema
+    from reporting.plain import icon_labels
 
+    uncertain = icon_labels(default_schema().words)["uncertain"]
     for chart in at.get("plotly_chart"):
         spec = json.loads(chart.proto.spec)
         names = [t.get("name", "") for t in spec["data"]]
-        if len(names) == 3 and names[1].endswith(ICON_LABELS["uncertain"]):
+        if len(names) == 3 and names[1].endswith(uncertain):
             return spec
     raise AssertionError("no icon array on the page")
 
@@ -339,7 +345,7 @@ def test_calculator_icon_array_and_sentences_carry_the_tables_numbers(at, engine
     alive, uncertain, died = icon_chart(at)["data"]
     assert (len(alive["x"]), len(uncertain["x"]), len(died["x"])) == (lo, hi - lo, 100 - hi)
     sentence = (
-        f"Of 100 patients like this, about {est} are alive 3 years after surgery; "
+        f"Of 100 patients like this, about {est} are alive 3 years after CRS+HIPEC; "
         f"given the uncertainty, between {lo} and {hi}."
     )
     md = markdown_text(at)
@@ -354,7 +360,7 @@ def test_calculator_icon_array_and_sentences_carry_the_tables_numbers(at, engine
     est, lo, hi = table_percentages(at, "Survival at 1 year (12 months)")
     alive, uncertain, died = icon_chart(at)["data"]
     assert (len(alive["x"]), len(uncertain["x"])) == (lo, hi - lo)
-    assert f"about {est} are alive 1 year after surgery" in markdown_text(at)
+    assert f"about {est} are alive 1 year after CRS+HIPEC" in markdown_text(at)
 
 
 def test_calculator_conditional_shows_the_published_conditional_figures(at, engine):
@@ -362,7 +368,7 @@ def test_calculator_conditional_shows_the_published_conditional_figures(at, engi
     assert not at.exception
     captions = " ".join(c.value for c in at.caption)
     assert "5-year conditional survival 27 %" in captions and "Liang XL et al." in captions
-    assert "Of 100 patients like this who are alive 2 years after surgery" in markdown_text(at)
+    assert "Of 100 patients like this who are alive 2 years after CRS+HIPEC" in markdown_text(at)
 
 
 def test_candidacy_evidence_panel_with_other_paths(at, engine):

@@ -42,7 +42,9 @@ def test_real_browser_calculator_and_cohort(models, tmp_path, small_cohort):
         page.get_by_text(THREE_YEARS).first.wait_for(timeout=60_000)
         page.locator(".js-plotly-plot").first.wait_for()
         before = table_cell(page, THREE_YEARS)
-        want = survival_table(engine.predict(engine.frame([ref]))[0]).set_index("Outcome")
+        want = survival_table(engine.predict(engine.frame([ref]))[0], engine.schema).set_index(
+            "Outcome"
+        )
         assert before == want.loc[THREE_YEARS, "Estimate"]
         page.screenshot(path=shots / "calculator.png", full_page=True)
 
@@ -52,7 +54,9 @@ def test_real_browser_calculator_and_cohort(models, tmp_path, small_cohort):
             box.fill(value)
             box.press("Enter")
         ref.update(ki67=45.0, pci=33)
-        want = survival_table(engine.predict(engine.frame([ref]))[0]).set_index("Outcome")
+        want = survival_table(engine.predict(engine.frame([ref]))[0], engine.schema).set_index(
+            "Outcome"
+        )
         page.wait_for_function(
             "([o, v]) => [...document.querySelectorAll('table tr')].some("
             "r => r.innerText.includes(o) && r.innerText.includes(v))",

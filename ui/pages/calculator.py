@@ -10,10 +10,11 @@ from ui.form import patient_form, show_problems
 from ui.state import choose_model, simulated_banner
 
 choice = choose_model()
-st.title("Survival after CRS+HIPEC")
+st.title(f"Survival {choice.schema.words.origin}" if choice is not None else "Survival")
 if choice is not None:
     simulated_banner(choice)
     schema = choice.schema
+    words, axis = schema.words, schema.time_axis
     st.caption(
         f"{choice.model_label}, bundle {choice.version_id}. The inputs start at the training "
         "data's typical patient: change each one to your patient's value, or mark it unknown."
@@ -28,40 +29,49 @@ if choice is not None:
         if X is not None:
             prog = choice.engine.predict(X, choice.model, contributions=True)[0]
             warnings = choice.engine.warnings(X)[0]
-            end = int(prog.grid[-1])
-            alive_at = st.number_input(
-                "Conditional survival: alive at … months after surgery (0 = from surgery)",
+            end = int(axis.from_months(prog.grid[-1]))
+            alive_in_unit = st.number_input(
+                f"Conditional survival: {words.event_free} at … {axis.unit} {words.origin} "
+                "(0 = from the start)",
                 min_value=0,
                 max_value=end - 1,
                 value=0,
                 step=1,
                 key="alive_at",
-                help="For a patient seen in follow-up: survival from now on, given that they "
-                "are alive this many months after CRS+HIPEC, S(t | T > s) = S(t) / S(s).",
+                help=f"For a patient seen in follow-up: {words.endpoint} from now on, given "
+                f"that they are {words.event_free} this many {axis.unit} {words.origin}, "
+                "S(t | T > s) = S(t) / S(s).",
                 persist_state="session",
             )
+            alive_at = float(axis.to_months(alive_in_unit))  # the model's curves are in months
             try:
                 shown = prog.conditional(alive_at) if alive_at else prog
-            except ValueError as exc:  # no measurable chance of being alive at that month
-                st.error(f"Conditional survival: {exc}.")
+            except ValueError:  # no measurable chance of being event-free then
+                st.error(
+                    f"Conditional survival: the model gives no measurable chance of being "
+                    f"{words.event_free} at {axis.text(alive_in_unit)}."
+                )
                 shown = prog
                 alive_at = 0
             title = (
-                f"Survival given alive at {alive_at} months" if alive_at else "Predicted survival"
+                f"Survival given {words.event_free} at {axis.text(alive_in_unit)}"
+                if alive_at
+                else "Predicted survival"
             )
             common.curve(
                 [prognosis_curve("This patient", shown)],
+                schema,
                 key="calc.curve",
                 title=title,
                 alive_at=alive_at or None,
             )
-            common.table(shown)
+            common.table(shown, schema)
             panel = evidence_panel(schema, values, "calculator", alive_at)
             common.evidence_beside_conditional(panel, alive_at)
             common.notes(prog, warnings, choice)
             st.subheader("In words and pictures")
-            common.plain_words(shown, alive_at)
-            common.icon_array(shown, alive_at, key="calc.icons")
+            common.plain_words(shown, schema, alive_at)
+            common.icon_array(shown, schema, alive_at, key="calc.icons")
             st.subheader("What each factor contributes")
             common.contributions(prog, choice, key="calc.contrib")
             st.download_button(

@@ -1,9 +1,9 @@
-"""Candidacy before surgery: pre-operative facts only, the operation's likely outcomes."""
+"""Candidacy: only the facts known when the decision is made, the operation's likely outcomes."""
 
 import streamlit as st
 
 from reporting.evidence import evidence_panel
-from reporting.figures import prognosis_curve
+from reporting.figures import prognosis_curve, span_text
 from reporting.pdf import candidacy_report
 from reporting.summary import (
     candidacy_scenarios,
@@ -25,8 +25,9 @@ st.title("Candidacy: before the operation")
 if choice is not None:
     simulated_banner(choice)
     schema = choice.schema
+    before = schema.stage_label(schema.decision_stage)
     st.caption(
-        "For a tumour board deciding whether to operate: only what is known before surgery. "
+        f"For a tumour board deciding whether to operate: only what is known {before}. "
         "The chance of each operative outcome comes from a model fitted on the training data; "
         "survival is shown for each outcome and overall, weighted by those chances. "
         + (
@@ -37,9 +38,12 @@ if choice is not None:
     )
     left, right = st.columns([2, 3], gap="large")
     with left:
-        st.subheader("Patient (pre-operative)")
+        st.subheader(f"Patient (known {before})")
         values = patient_form(
-            schema, "patient", choice.bundle.manifest.reference_patient, stages=("pre",)
+            schema,
+            "patient",
+            choice.bundle.manifest.reference_patient,
+            stages=(schema.decision_stage,),
         )
     with right:
         X = show_problems(values, schema)
@@ -63,6 +67,7 @@ if choice is not None:
             ref = cand.reference
             common.curve(
                 curves,
+                schema,
                 key="cand.curve",
                 title="Predicted survival if operated",
                 literature=ref,
@@ -70,13 +75,13 @@ if choice is not None:
             if ref:
                 st.caption(
                     f"Grey strip: {ref['label'].lower()}, median "
-                    f"{ref['median_months'][0]:g}-{ref['median_months'][1]:g} months "
+                    f"{span_text(ref['median_months'], schema.time_axis)} "
                     f"({ref['source']}). {ref['note']}"
                 )
             st.markdown("**Overall, if operated**")
-            common.table(cand.overall)
+            common.table(cand.overall, schema)
             st.markdown("**By operative outcome**")
-            st.table(scenario_table(named))
+            st.table(scenario_table(named, schema))
             warnings = choice.engine.warnings(X)[0]
             for w in warnings:
                 st.warning(w)

@@ -75,7 +75,7 @@ if choice is not None:
             st.subheader("Risk groups")
             st.caption(
                 "Thirds of the predicted risk score (cumulative hazard at "
-                f"{choice.bundle.risk_horizon:g} months) within this file."
+                f"{schema.time_axis.text_months(choice.bundle.risk_horizon, 0)}) within this file."
             )
             groups = risk_group_summary(preds, checked.data, schema)
             st.table(groups.table)
@@ -83,7 +83,9 @@ if choice is not None:
                 st.plotly_chart(
                     km_figure(
                         groups.curves,
-                        title="Observed survival by predicted risk group (Kaplan-Meier)",
+                        schema,
+                        title=f"Observed {schema.words.endpoint} by predicted risk group "
+                        "(Kaplan-Meier)",
                     ),
                     key="cohort.km",
                     config=PLOT_CONFIG,

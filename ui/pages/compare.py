@@ -19,9 +19,14 @@ st.title("Compare scenarios")
 if choice is not None:
     simulated_banner(choice)
     schema = choice.schema
+    outcomes = [o["label"] for o in schema.operative_outcomes]
     st.caption(
-        "Up to four versions of a patient side by side, for example the same patient after a "
-        "complete or an incomplete cytoreduction, with or without a serious complication."
+        "Up to four versions of a patient side by side"
+        + (
+            f", for example under good and poor outcomes of: {'; '.join(outcomes[:2])}."
+            if outcomes
+            else "."
+        )
     )
     n = st.radio(
         "Number of scenarios",
@@ -60,8 +65,8 @@ if choice is not None:
             named = [(r[0], p) for r, p in zip(rows, progs, strict=True)]
             bands = st.checkbox("Show 95 % bands", value=len(named) <= 2, key="cmp.bands")
             curves = [prognosis_curve(name, p, band=bands) for name, p in named]
-            common.curve(curves, key="cmp.curve", title="Predicted survival by scenario")
-            st.table(scenario_table(named))
+            common.curve(curves, schema, key="cmp.curve", title="Predicted survival by scenario")
+            st.table(scenario_table(named, schema))
             st.caption("Cells: estimate (95 % interval).")
             st.download_button(
                 "Download the one-page PDF report",

@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from reporting import card
+from reporting import card, wording
 from reporting.evidence import PLAUSIBILITY_NOTE, plausibility_table
 from reporting.figures import calibration_figure
 from ui.common import PLOT_CONFIG
@@ -44,8 +44,9 @@ if choice is not None:
     )
     st.subheader("Intended use")
     st.write(report.get("intended_use") or "Not recorded in this bundle.")
-    st.markdown(f"**Intended users.** {card.INTENDED_USERS}")
-    st.markdown("**Not for:**\n" + "\n".join(f"- {x}" for x in card.NOT_FOR))
+    words = choice.schema.words
+    st.markdown(f"**Intended users.** {words.intended_users}")
+    st.markdown("**Not for:**\n" + "\n".join(f"- {x}" for x in wording.not_for(words)))
 
     st.subheader("Training data")
     st.write(card.training_text(bundle))

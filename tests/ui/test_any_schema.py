@@ -1,0 +1,195 @@
+"""A researcher's own schema, end to end (verbs, PDFs and the page), on real public data: the
+Veterans' Administration lung cancer trial (days from randomisation, one stage, no operation; data/public/).
+
+Every verb (describe, fit, models, evaluate, predict, report, update), every page and every
+PDF speaks the schema's unit and words; none of them says what only the DMPM schema may
+(mesothelioma, CRS+HIPEC, PCI, Ki-67, surgery) or gives a time in months.
+"""
+
+import json
+import re
+import shutil
+
+import pandas as pd
+import pypdfium2 as pdfium
+import pytest
+from typer.testing import CliRunner
+
+from model.bundle import load_bundle
+from model.engine import Engine
+from model.registry import Registry
+from model.schema import load_schema
+from reporting.pdf import ReportContext, compare_report, patient_report
+from tests.conftest import ROOT
+from training.cli import app
+
+PUBLIC = ROOT / "data" / "public"
+SCHEMA = PUBLIC / "veterans.yaml"
+# words only the DMPM schema, its evidence file and the product's name may use
+FORBIDDEN = re.compile(
+    r"mesothelioma|peritone|CRS|HIPEC|\bPCI\b|Ki-?67|cytoreduct|surg|\b(?:pre|post)-?operative",
+    re.IGNORECASE,
+)
+# the product's name is allowed (lower case, a proper noun)
+PRODUCT = re.compile(r"hipec-prognosis")
+# the schema's own months: a feature measured in months since diagnosis
+OWN_MONTHS = re.compile(r"diagnosis|months_from_diagnosis", re.IGNORECASE)
+
+
+def leaks(text: str) -> list[str]:
+    """Lines that say a DMPM-only word, or a time in months (outside the schema's own
+    months-since-diagnosis feature)."""
+    bad = []
+    for line in PRODUCT.sub("", text).splitlines():
+        if FORBIDDEN.search(line) or (
+            re.search(r"\bmonths?\b", line, re.IGNORECASE) and not OWN_MONTHS.search(line)
+        ):
+            bad.append(line.strip()[:200])
+    return bad
+
+
+def run(*args) -> str:
+    res = CliRunner().invoke(app, [str(a) for a in args])
+    assert res.exit_code == 0, res.output
+    return res.output
+
+
+def pdf_text(blob: bytes) -> str:
+    doc = pdfium.PdfDocument(blob)
+    return "\n".join(doc[i].get_textpage().get_text_range() for i in range(len(doc)))
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """Outputs of every verb on the public trial, and the registry it leaves."""
+    root = tmp_path_factory.mktemp("veterans")
+    models = root / "models"
+    out = {"describe": run("describe", "--data", PUBLIC / "veterans.csv", "--schema", SCHEMA)}
+    out["fit"] = run(
+        "fit", "--data", PUBLIC / "veterans_dev.csv", "--schema", SCHEMA, "--out", models,
+        "--bootstrap", "3", "--quiet", "--promote",
+    )  # fmt: skip
+    reg = Registry(models)
+    bundle = reg.path(reg.active_id)
+    out["models"] = run("models", "list", "--out", models)
+    out["evaluate"] = run("evaluate", "--bundle", bundle, "--data", PUBLIC / "veterans_new.csv")
+    run(
+        "predict",
+        "--bundle",
+        bundle,
+        "--data",
+        PUBLIC / "veterans_new.csv",
+        "--out",
+        root / "p.csv",
+    )
+    out["predict"] = (root / "p.csv").read_text().splitlines()[0]
+    run("report", "--bundle", bundle, "--data", PUBLIC / "veterans_new.csv", "--out", root / "pdf")
+    out["report pdf"] = pdf_text(sorted((root / "pdf").glob("*.pdf"))[0].read_bytes())
+    out["update"] = run(
+        "update", "--bundle", bundle, "--data", PUBLIC / "veterans_new.csv",
+        "--method", "recalibrate", "--out", models, "--bootstrap", "3",
+    )  # fmt: skip
+    for b in sorted(p for p in models.iterdir() if p.name.startswith("veterans")):
+        # the page's words, without the inline plotly library
+        html = re.sub(r"<script.*?</script>", "", (b / "report.html").read_text(), flags=re.S)
+        out[f"{b.name} report.html"] = html
+        out[f"{b.name} report.json"] = json.dumps(
+            json.loads((b / "report.json").read_text()), indent=1
+        )
+    return out, models, bundle
+
+
+def test_every_verb_speaks_the_schemas_unit_and_words(trained):
+    out, _, _ = trained
+    found = {name: leaks(text) for name, text in out.items()}
+    assert not {k: v for k, v in found.items() if v}, found
+    assert "Deaths                         " in out["describe"]
+    assert "Median overall survival (KM)   80.0 days" in out["describe"]  # KM median of the trial
+    assert "Survival at 182 days" in out["describe"]
+    header = out["predict"].split(",")
+    assert {"surv_91", "surv_182_lower", "surv_365_upper", "median_survival_days"} <= set(header)
+    assert "Survival at 3 months" not in out["report pdf"]
+    report = json.loads(next(v for k, v in out.items() if k.endswith("report.json")))
+    assert report["intended_use"].startswith("Demonstrates the tool on a public trial")
+
+
+def test_the_pdfs_speak_days_from_randomisation(trained):
+    _, _, bundle = trained
+    b = load_bundle(bundle)
+    engine = Engine(b)
+    context = ReportContext(b, b.default_model, "0" * 64)
+    patient = dict(b.manifest.reference_patient)
+    p = engine.predict(engine.frame([patient]), contributions=True)[0]
+    one = pdf_text(patient_report(context, patient, p, alive_at=3.0, figures="native"))
+    assert "Individual survival estimate from randomisation" in one
+    assert "Survival at 1 year (365 days)" in " ".join(one.split())
+    assert "given alive at 91 days" in " ".join(one.split())
+    assert "Days from randomisation" in one
+    other = dict(patient, celltype="smallcell")
+    named = list(zip(["A", "B"], engine.predict(engine.frame([patient, other])), strict=True))
+    two = pdf_text(compare_report(context, [("A", patient), ("B", other)], named, "native"))
+    assert not leaks(one) and not leaks(two), (leaks(one), leaks(two))
+
+
+@pytest.fixture
+def page(trained, monkeypatch, tmp_path):
+    from streamlit.testing.v1 import AppTest
+
+    _, models, _ = trained
+    copy = tmp_path / "models"
+    shutil.copytree(models, copy)
+    monkeypatch.setenv("HIPEC_MODELS", str(copy))
+    return AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+
+
+def page_text(at) -> str:
+    """Everything a page shows as text: titles, words, tables, labels and figure specs."""
+    parts = [
+        e.value for kind in ("title", "subheader", "markdown", "caption") for e in at.get(kind)
+    ]
+    parts += [e.value for kind in ("info", "warning", "error") for e in at.get(kind)]
+    parts += [t.value.to_csv() for t in at.table] + [d.value.to_csv() for d in at.dataframe]
+    parts += [
+        w.label
+        for kind in ("number_input", "selectbox", "select_slider", "radio")
+        for w in at.get(kind)
+    ]
+    parts += [w.help or "" for kind in ("number_input", "selectbox") for w in at.get(kind)]
+    for chart in at.get("plotly_chart"):
+        spec = json.loads(chart.proto.spec)
+        layout = spec.get("layout", {})
+        parts += [json.dumps(layout.get(k, {}).get("title", "")) for k in ("xaxis", "yaxis")]
+        parts += [t.get("name", "") + "\n" + t.get("hovertemplate", "") for t in spec["data"]]
+    return "\n".join(parts)
+
+
+def test_every_page_speaks_the_schemas_unit_and_words(page):
+    at = page
+    assert not at.exception
+    text = page_text(at)
+    assert "Survival from randomisation" in [t.value for t in at.title]
+    assert "Median overall survival (days)" in text and "Days from randomisation" in text
+    assert "Known at randomisation" not in text  # one stage: no stage headings
+    at.number_input(key="alive_at").set_value(30).run()
+    text += page_text(at)
+    assert "who are alive 30 days from randomisation" in text
+    for path in ("ui/pages/compare.py", "ui/pages/model_card.py", "ui/pages/cohort.py"):
+        at.switch_page(path).run()
+        assert not at.exception, path
+        if path.endswith("cohort.py"):
+            data = pd.read_csv(PUBLIC / "veterans_new.csv")
+            at.file_uploader(key="cohort.file").set_value(
+                ("cohort.csv", data.to_csv(index=False).encode(), "text/csv")
+            ).run()
+            assert not at.exception
+        text += page_text(at)
+    nav = [p.title for p in at.get("navigation")] if at.get("navigation") else []
+    assert not any("Candidacy" in t for t in nav)
+    assert not leaks(text), leaks(text)
+    assert "Not for" in text and "Any patient decision" in text
+
+
+def test_the_schema_declares_its_own_words():
+    s = load_schema(SCHEMA)
+    assert s.time_axis.unit == "days" and s.landmarks == (91.0, 182.0, 365.0)
+    assert s.words.origin == "from randomisation" and [x.name for x in s.stages] == ["baseline"]
