@@ -109,6 +109,11 @@ def _num(x: float | None, digits: int = 1) -> str:
     return f"{x:.{digits}f}"
 
 
+def _line(label: str, value) -> str:
+    """One line of the summary: the label in a column of 31, and at least one space."""
+    return f"{label:<30} {value}"
+
+
 def _time(x: float | None, unit: str) -> str:
     return _num(x) if x is None else f"{_num(x)} {unit}"
 
@@ -126,12 +131,17 @@ def format_description(d: dict, schema: Schema, title: str = "Cohort") -> str:
     lines = [
         title,
         "=" * len(title),
-        f"{'Patients':<31}{d['n']}",
-        f"{words.Events:<31}{d['deaths']} ({d['death_percent']:.1f} %)",
-        f"{'Median follow-up (reverse KM)':<31}{_time(d[f'median_followup_{unit}'], unit)}"
-        f" (longest {d[f'max_followup_{unit}']:.1f})",
-        f"{f'Median {words.endpoint} (KM)':<31}{_time(d[f'km_median_{unit}'], unit)}"
-        f" (95 % CI {_num(lo)} to {_num(hi)})",
+        _line("Patients", d["n"]),
+        _line(words.Events, f"{d['deaths']} ({d['death_percent']:.1f} %)"),
+        _line(
+            "Median follow-up (reverse KM)",
+            f"{_time(d[f'median_followup_{unit}'], unit)} "
+            f"(longest {d[f'max_followup_{unit}']:.1f})",
+        ),
+        _line(
+            f"Median {words.endpoint} (KM)",
+            f"{_time(d[f'km_median_{unit}'], unit)} (95 % CI {_num(lo)} to {_num(hi)})",
+        ),
     ]
     width = max(len(m.name) for m in axis.marks)
     for m in axis.marks:
@@ -139,8 +149,9 @@ def format_description(d: dict, schema: Schema, title: str = "Cohort") -> str:
         ci_lo, ci_hi = d[f"surv_{m.name}_ci"]
         ci = "" if est is None else f" (95 % CI {_pct(ci_lo)} to {_pct(ci_hi)})"
         note = " (beyond the longest follow-up)" if est is None else ""
-        head = f"Survival at {m.name:>{max(width, 2)}} {unit}"
-        lines.append(f"{head:<31}{_pct(est)}{ci}{note}")
+        lines.append(
+            _line(f"Survival at {m.name:>{max(width, 2)}} {unit}", f"{_pct(est)}{ci}{note}")
+        )
     if d["features"]:
         lines += ["", "Table 1", "-------"]
         rows = []

@@ -95,10 +95,11 @@ def format_evaluation(r: dict, events: str = "events") -> str:
     if "oracle_harrell_c" in r:
         lines.append(f"Oracle Harrell C (true risk): {r['oracle_harrell_c']:.3f}")
     marks = r.get("landmarks") or [str(t) for t in LANDMARKS]
-    short = TimeAxis(r.get("time_unit", "months")).short
+    axis = TimeAxis(r.get("time_unit", "months"))
+    short = axis.short
     keys = [
         ("harrell_c", "Harrell C"),
-        ("uno_c", f"Uno C (tau {r['uno_tau_months']:.0f} m)"),
+        ("uno_c", f"Uno C (tau {axis.said(r['uno_tau_months'])})"),
         *((f"auc_{t}", f"AUC {t} {short}") for t in marks),
         ("ibs", "Integrated Brier"),
         ("ibs_null", "  Kaplan-Meier IBS"),

@@ -234,7 +234,11 @@ def _rows(doc: dict, model: str) -> list[tuple[str, float | None, float | None]]
     before, after = doc["before"].get(model) or {}, doc["after"][model]
     rows = [
         ("Harrell C", before.get("harrell_c"), after["harrell_c"]),
-        (f"Uno C (tau {doc['uno_tau_months']:.0f} m)", before.get("uno_c"), after["uno_c"]),
+        (
+            f"Uno C (tau {TimeAxis(doc['time_unit']).said(doc['uno_tau_months'])})",
+            before.get("uno_c"),
+            after["uno_c"],
+        ),
         ("Integrated Brier score", before.get("ibs"), after["ibs"]),
     ]
     for h in doc["landmarks"]:
