@@ -36,7 +36,16 @@ from model.candidacy import Candidacy
 from model.prognosis import Prognosis
 from reporting import card
 from reporting.evidence import PANEL_INTRO, Panel, evidence_panel
-from reporting.figures import prognosis_curve, span_text, time_title
+from reporting.figures import ICON_STYLES, prognosis_curve, span_text, time_title
+from reporting.plain import (
+    ICON_KINDS,
+    IconCounts,
+    icon_counts,
+    icon_labels,
+    icon_years,
+    patient_notes,
+    sentences,
+)
 from reporting.summary import (
     candidacy_scenarios,
     contribution_table,
@@ -53,6 +62,7 @@ __all__ = [
     "ReportContext",
     "candidacy_report",
     "compare_report",
+    "patient_leaflet",
     "patient_report",
     "plotly_available",
 ]
@@ -372,6 +382,26 @@ class _Report(FPDF):
             self.set_y(y + height)
             self.line(x, y + height, x + sum(widths), y + height)
 
+    def icons(self, c: IconCounts, x: float, y: float, cell: float = 4.4) -> None:
+        """100 people, 10 by 10 from the top left: alive (filled circles), may be either
+        (diamonds), had the event (open circles); told apart by shape in black and white."""
+        kinds = [k for k, n in zip(ICON_KINDS, (c.certain, c.uncertain, c.died), strict=True)
+                 for _ in range(n)]  # fmt: skip
+        r = cell * 0.36
+        self.set_line_width(0.3)
+        for i, kind in enumerate(kinds):
+            cx, cy = x + (i % 10 + 0.5) * cell, y + (i // 10 + 0.5) * cell
+            style = ICON_STYLES[kind]
+            self.set_draw_color(*_rgb(style["line"]))
+            self.set_fill_color(*_rgb(style["color"]))
+            if kind == "uncertain":
+                d = r * 1.25
+                self.polygon([(cx, cy - d), (cx + d, cy), (cx, cy + d), (cx - d, cy)], style="DF")
+            else:
+                self.ellipse(cx - r, cy - r, 2 * r, 2 * r, style="DF" if kind == "alive" else "D")
+        self.set_draw_color(0)
+        self.set_line_width(0.2)
+
     def paragraph(self, text: str, size: float = 7.5, style: str = "") -> None:
         self.set_font("Helvetica", style, size)
         text = _t(text)
@@ -469,6 +499,67 @@ def patient_report(
     for w in warnings:
         pdf.paragraph(f"Warning: {w}", size=7, style="I")
     pdf.evidence(evidence_panel(pdf.context.bundle.schema, values, "calculator", alive_at))
+    return _output(_finish(pdf))
+
+
+def _rgb(hex_colour: str) -> tuple[int, int, int]:
+    h = hex_colour.lstrip("#")
+    return tuple(int(h[i : i + 2], 16) for i in (0, 2, 4))
+
+
+def patient_leaflet(
+    context,
+    values: dict,
+    prognosis: Prognosis,
+    alive_at: float = 0,
+    figures: Figures = "auto",
+) -> bytes:
+    """The patient's version of :func:`patient_report`: the same numbers in plain sentences
+    and pictures of 100 people, in large type, without tables, ratios or jargon."""
+    schema = context.bundle.schema
+    words = schema.words
+    shown = prognosis.conditional(alive_at) if alive_at else prognosis
+    pdf = _Report(context, f"Your survival estimate, in plain words ({words.endpoint})", figures)
+    pdf.set_font("Helvetica", "", 12)
+    for text in sentences(shown, schema, alive_at):
+        pdf.multi_cell(0, 6, _t(text), new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(1.5)
+    years = [y for y in (1, 3, 5) if y in icon_years(shown)]
+    if years:
+        pdf.ln(2)
+        pdf.heading("100 patients like you")
+        top, said = pdf.get_y() + 1, icon_labels(words)
+        for i, year in enumerate(years):
+            c = icon_counts(shown, 12 * year)
+            x = 12 + i * 62
+            pdf.set_xy(x, top)
+            pdf.set_font("Helvetica", "B", 10)
+            pdf.cell(44, 5, _t(f"{year} year{'s' if year > 1 else ''} {words.origin}"))
+            pdf.icons(c, x, top + 6)
+            pdf.set_xy(x, top + 52)
+            pdf.set_font("Helvetica", "", 9)
+            counts = [f"{c.certain} {said['alive']}", f"{c.died} {said['died']}"]
+            if c.has_band:
+                counts.insert(1, f"{c.uncertain} may be either")
+            pdf.multi_cell(48, 4.4, _t("\n".join(counts)), new_x="LMARGIN", new_y="NEXT")
+        pdf.set_y(top + 68)
+        pdf.set_font("Helvetica", "I", 9)
+        pdf.multi_cell(
+            0,
+            4.4,
+            _t(
+                f"Filled circles: {said['alive']}. Open circles: {said['died']}."
+                + (" Diamonds: may be either, because no model is exact." if shown.has_band else "")
+            ),
+            new_x="LMARGIN",
+            new_y="NEXT",
+        )
+    pdf.ln(2)
+    pdf.heading("What these numbers mean")
+    for note in patient_notes(schema, shown, prognosis.unknown):
+        pdf.set_font("Helvetica", "", 11)
+        pdf.multi_cell(0, 5.4, _t(note), new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(1)
     return _output(_finish(pdf))
 
 

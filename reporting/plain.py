@@ -29,6 +29,7 @@ __all__ = [
     "icon_years",
     "landmark_sentence",
     "median_sentence",
+    "patient_notes",
     "percent",
     "sentences",
 ]
@@ -161,3 +162,28 @@ def sentences(p: Prognosis, schema: Schema, alive_at: float = 0) -> list[str]:
     """One sentence per landmark the table shows, then the median."""
     out = [landmark_sentence(p, schema, m.months, alive_at) for m in schema.time_axis.marks]
     return [s for s in out if s] + [median_sentence(p, schema, alive_at)]
+
+
+def patient_notes(schema: Schema, p: Prognosis, unknown: list[str] = ()) -> list[str]:
+    """What a patient should know to read the numbers, in plain words (no jargon): where
+    they come from, what they cannot say, the uncertainty, and unknown facts."""
+    w = schema.words
+    notes = [
+        "These numbers come from a computer model that learned from the records of "
+        f"{w.population or 'earlier patients'}. They say how a group of patients like you fared; they "
+        "cannot say what will happen to you.",
+        "Your doctors know things about you that the model does not. Please talk the numbers "
+        "through with them.",
+    ]
+    if p.has_band:
+        notes.append(
+            'No model is exact. "Between 61 and 79" means that the true number for patients '
+            "like you is very likely somewhere in that range."
+        )
+    if unknown:
+        names = ", ".join(schema.feature(n).label for n in unknown)
+        notes.append(
+            f"Some facts were not known ({names}). The estimate allows for every value they "
+            "could have, which makes the range wider."
+        )
+    return notes

@@ -252,6 +252,35 @@ def choose_model() -> Choice | None:
     )
 
 
+READING_MODES = {"clinician": "Clinician", "patient": "For the patient"}
+# larger type for the patient's reading mode (CSS only: no user data goes into it)
+PATIENT_CSS = """<style>
+[data-testid="stMainBlockContainer"] [data-testid="stMarkdownContainer"] p,
+[data-testid="stMainBlockContainer"] [data-testid="stMarkdownContainer"] li {
+  font-size: 1.3rem; line-height: 1.6;
+}
+</style>"""
+
+
+def reading_mode() -> str:
+    """The sidebar's reading mode: ``clinician`` (every number) or ``patient`` (larger type,
+    the same figures in words and pictures, no tables or jargon)."""
+    mode = st.sidebar.segmented_control(
+        "Reading mode",
+        list(READING_MODES),
+        format_func=READING_MODES.get,
+        default="clinician",
+        key="mode",
+        help="For the patient: larger type, the same numbers in plain words and pictures of "
+        "100 people, without tables, ratios or jargon; a patient version of the PDF.",
+        persist_state="session",
+    )
+    mode = mode or "clinician"  # a second click deselects: stay on the clinician's view
+    if mode == "patient":
+        st.markdown(PATIENT_CSS, unsafe_allow_html=True)
+    return mode
+
+
 def simulated_banner(choice: Choice) -> None:
     if choice.synthetic:
         st.warning(simulated_warning(lambda s: f"**{s}**"), icon=":material/science:")

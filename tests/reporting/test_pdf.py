@@ -13,7 +13,14 @@ from model.bundle import MANIFEST, load_bundle, sha256_file
 from model.engine import Engine
 from reporting import pdf as pdfmod
 from reporting.card import c_index_text
-from reporting.pdf import ReportContext, candidacy_report, compare_report, patient_report
+from reporting.pdf import (
+    ReportContext,
+    candidacy_report,
+    compare_report,
+    patient_leaflet,
+    patient_report,
+)
+from reporting.plain import icon_counts, patient_notes, sentences
 from reporting.summary import (
     candidacy_scenarios,
     factor_table,
@@ -201,3 +208,26 @@ def test_candidacy_report_has_the_evidence_panel(engine, context, patient):
     assert "Systemic chemotherapy, not operated" in text and "10-17 months" in text
     assert "Repeat CRS/HIPEC at recurrence" in text and "Immortal-time bias" in text
     assert "doi 10.1245/s10434-013-3341-7" in text
+
+
+def test_the_patients_version_has_the_same_numbers_in_words_and_pictures(engine, context, patient):
+    p = engine.predict(engine.frame([patient]), contributions=True)[0]
+    pages, text = text_of(patient_leaflet(context, patient, p, alive_at=24, figures="native"))
+    assert pages == 1
+    shown = p.conditional(24)
+    for s in sentences(shown, engine.schema, alive_at=24):
+        assert norm(s) in text
+    for note in patient_notes(engine.schema, shown, p.unknown):
+        assert norm(note) in text
+    assert "Ki-67 index" in text  # unknown here: named among the facts not known
+    years = [y for y in (3, 5) if icon_counts(shown, 12 * y) is not None]
+    assert years  # 1 year is before the condition; 5 years may be beyond the follow-up
+    for year in years:
+        c = icon_counts(shown, 12 * year)
+        assert f"{c.certain} alive {c.uncertain} may be either {c.died} died" in text
+    assert "1 year after CRS+HIPEC" not in text.split("100 patients like you")[1]
+    # no tables, ratios or jargon above the small print
+    body = text.split("Model: ")[0]
+    for jargon in ("Hazard", "hazard", "95 %", "Kaplan", "Harrell", "Outcome", "Estimate"):
+        assert jargon not in body, jargon
+    assert "Intended use" in text

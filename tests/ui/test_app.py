@@ -351,7 +351,7 @@ def test_calculator_icon_array_and_sentences_carry_the_tables_numbers(at, engine
     md = markdown_text(at)
     assert f"**{sentence}**" in md  # above the icon array
     p = engine.predict(engine.frame([reference(engine)]), "coxnet")[0]
-    for s in sentences(p):
+    for s in sentences(p, engine.schema):
         assert s in md
     # another year: the icons follow
     slider = at.select_slider[0]
@@ -361,6 +361,32 @@ def test_calculator_icon_array_and_sentences_carry_the_tables_numbers(at, engine
     alive, uncertain, died = icon_chart(at)["data"]
     assert (len(alive["x"]), len(uncertain["x"])) == (lo, hi - lo)
     assert f"about {est} are alive 1 year after CRS+HIPEC" in markdown_text(at)
+
+
+def test_the_patients_reading_mode_shows_the_same_numbers_without_tables(at, engine):
+    from reporting.plain import patient_notes, sentences
+
+    clinician = table_percentages(at, "Survival at 3 years (36 months)")
+    at.sidebar.segmented_control(key="mode").set_value("patient").run()
+    assert not at.exception
+    assert not at.table and not at.dataframe  # no tables, no hazard ratios
+    md = markdown_text(at)
+    p = engine.predict(engine.frame([reference(engine)]), "coxnet")[0]
+    for s in [*sentences(p, engine.schema), *patient_notes(engine.schema, p)]:
+        assert s in md
+    est, lo, hi = clinician
+    alive, uncertain, died = icon_chart(at)["data"]
+    assert (len(alive["x"]), len(uncertain["x"]), len(died["x"])) == (lo, hi - lo, 100 - hi)
+    assert f"about {est} are alive 3 years after CRS+HIPEC" in md
+    assert "font-size: 1.3rem" in md  # larger type
+    assert "Hazard" not in md and "95 %" not in md
+    labels = [b.label for b in at.get("download_button")]
+    assert labels == ["Download the patient's version (PDF)"]
+    # the inputs are kept, folded away; back to the clinician's view with every number
+    at.number_input(key="patient.ki67").set_value(40.0).run()
+    at.sidebar.segmented_control(key="mode").set_value("clinician").run()
+    assert not at.exception and at.table
+    assert at.number_input(key="patient.ki67").value == 40.0
 
 
 def test_calculator_conditional_shows_the_published_conditional_figures(at, engine):

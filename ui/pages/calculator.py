@@ -1,86 +1,116 @@
-"""Calculator: one patient's survival curve, band, landmarks, contributions, conditional survival."""
+"""Calculator: one patient's survival curve, band, landmarks, contributions, conditional survival.
+
+Read by the clinician (every number) or, in the patient's reading mode, by the patient
+(:mod:`ui.patient`: the same figures in words and pictures)."""
 
 import streamlit as st
 
 from reporting.evidence import evidence_panel
 from reporting.figures import prognosis_curve
 from reporting.pdf import patient_report
-from ui import common
+from ui import common, patient
 from ui.form import patient_form, show_problems
-from ui.state import choose_model, simulated_banner
+from ui.state import Choice, choose_model, reading_mode, simulated_banner
+
+
+def conditional_on(choice: Choice, prog, for_patient: bool):
+    """The "alive at" input (in the schema's unit) and the curve given it: (shown, months)."""
+    words, axis = choice.schema.words, choice.schema.time_axis
+    end = int(axis.from_months(prog.grid[-1]))
+    label = (
+        f"Already {words.event_free} some time {words.origin}? How many {axis.unit} (0 if not)"
+        if for_patient
+        else f"Conditional survival: {words.event_free} at … {axis.unit} {words.origin} "
+        "(0 = from the start)"
+    )
+    alive_in_unit = st.number_input(
+        label,
+        min_value=0,
+        max_value=end - 1,
+        value=0,
+        step=1,
+        key="alive_at",
+        help=f"For a patient seen in follow-up: {words.endpoint} from now on, given that they "
+        f"are {words.event_free} this many {axis.unit} {words.origin}, S(t | T > s) = S(t) / S(s).",
+        persist_state="session",
+    )
+    alive_at = float(axis.to_months(alive_in_unit))  # the model's curves are in months
+    try:
+        return (prog.conditional(alive_at) if alive_at else prog), alive_at
+    except ValueError:  # no measurable chance of being event-free then
+        st.error(
+            "Conditional survival: the model gives no measurable chance of being "
+            f"{words.event_free} at {axis.text(alive_in_unit)}."
+        )
+        return prog, 0.0
+
+
+def clinician_view(choice: Choice, values: dict, prog, shown, alive_at: float, warnings):
+    """Every number: curve and band, table, evidence, words and pictures, contributions, PDF.
+    Returns the evidence panel (drawn under the form)."""
+    schema = choice.schema
+    words, axis = schema.words, schema.time_axis
+    title = (
+        f"Survival given {words.event_free} at {axis.said(alive_at)}"
+        if alive_at
+        else "Predicted survival"
+    )
+    common.curve(
+        [prognosis_curve("This patient", shown)],
+        schema,
+        key="calc.curve",
+        title=title,
+        alive_at=alive_at or None,
+    )
+    common.table(shown, schema)
+    panel = evidence_panel(schema, values, "calculator", alive_at)
+    common.evidence_beside_conditional(panel, alive_at)
+    common.notes(prog, warnings, choice)
+    st.subheader("In words and pictures")
+    common.plain_words(shown, schema, alive_at)
+    common.icon_array(shown, schema, alive_at, key="calc.icons")
+    st.subheader("What each factor contributes")
+    common.contributions(prog, choice, key="calc.contrib")
+    st.download_button(
+        "Download the one-page PDF report",
+        data=lambda: patient_report(choice, values, prog, warnings, alive_at=alive_at),
+        file_name="hipec-prognosis-report.pdf",
+        mime="application/pdf",
+        key="calc.pdf",
+        icon=":material/picture_as_pdf:",
+    )
+    return panel
+
 
 choice = choose_model()
+mode = reading_mode()
 st.title(f"Survival {choice.schema.words.origin}" if choice is not None else "Survival")
 if choice is not None:
     simulated_banner(choice)
     schema = choice.schema
-    words, axis = schema.words, schema.time_axis
-    st.caption(
-        f"{choice.model_label}, bundle {choice.version_id}. The inputs start at the training "
-        "data's typical patient: change each one to your patient's value, or mark it unknown."
-    )
+    for_patient = mode == "patient"
+    if not for_patient:
+        st.caption(
+            f"{choice.model_label}, bundle {choice.version_id}. The inputs start at the "
+            "training data's typical patient: change each one to your patient's value, or mark "
+            "it unknown."
+        )
     panel = None
     left, right = st.columns([2, 3], gap="large")
     with left:
         st.subheader("Patient")
-        values = patient_form(schema, "patient", choice.bundle.manifest.reference_patient)
+        facts = st.expander("The facts the estimate uses") if for_patient else st.container()
+        with facts:
+            values = patient_form(schema, "patient", choice.bundle.manifest.reference_patient)
     with right:
         X = show_problems(values, schema)
         if X is not None:
             prog = choice.engine.predict(X, choice.model, contributions=True)[0]
             warnings = choice.engine.warnings(X)[0]
-            end = int(axis.from_months(prog.grid[-1]))
-            alive_in_unit = st.number_input(
-                f"Conditional survival: {words.event_free} at … {axis.unit} {words.origin} "
-                "(0 = from the start)",
-                min_value=0,
-                max_value=end - 1,
-                value=0,
-                step=1,
-                key="alive_at",
-                help=f"For a patient seen in follow-up: {words.endpoint} from now on, given "
-                f"that they are {words.event_free} this many {axis.unit} {words.origin}, "
-                "S(t | T > s) = S(t) / S(s).",
-                persist_state="session",
-            )
-            alive_at = float(axis.to_months(alive_in_unit))  # the model's curves are in months
-            try:
-                shown = prog.conditional(alive_at) if alive_at else prog
-            except ValueError:  # no measurable chance of being event-free then
-                st.error(
-                    f"Conditional survival: the model gives no measurable chance of being "
-                    f"{words.event_free} at {axis.text(alive_in_unit)}."
-                )
-                shown = prog
-                alive_at = 0
-            title = (
-                f"Survival given {words.event_free} at {axis.text(alive_in_unit)}"
-                if alive_at
-                else "Predicted survival"
-            )
-            common.curve(
-                [prognosis_curve("This patient", shown)],
-                schema,
-                key="calc.curve",
-                title=title,
-                alive_at=alive_at or None,
-            )
-            common.table(shown, schema)
-            panel = evidence_panel(schema, values, "calculator", alive_at)
-            common.evidence_beside_conditional(panel, alive_at)
-            common.notes(prog, warnings, choice)
-            st.subheader("In words and pictures")
-            common.plain_words(shown, schema, alive_at)
-            common.icon_array(shown, schema, alive_at, key="calc.icons")
-            st.subheader("What each factor contributes")
-            common.contributions(prog, choice, key="calc.contrib")
-            st.download_button(
-                "Download the one-page PDF report",
-                data=lambda: patient_report(choice, values, prog, warnings, alive_at=alive_at),
-                file_name="hipec-prognosis-report.pdf",
-                mime="application/pdf",
-                key="calc.pdf",
-                icon=":material/picture_as_pdf:",
-            )
+            shown, alive_at = conditional_on(choice, prog, for_patient)
+            if for_patient:
+                patient.view(choice, values, prog, shown, alive_at)
+            else:
+                panel = clinician_view(choice, values, prog, shown, alive_at, warnings)
     with left:
         common.evidence(panel)

@@ -1,0 +1,41 @@
+"""The calculator read by the patient: the same figures in plain words and pictures of 100
+people, in larger type, without tables, ratios or jargon, and a patient version of the PDF."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from model.prognosis import Prognosis
+from reporting.figures import prognosis_curve
+from reporting.pdf import patient_leaflet
+from reporting.plain import patient_notes, sentences
+from ui import common
+from ui.state import Choice
+
+__all__ = ["view"]
+
+
+def view(choice: Choice, values: dict, prog: Prognosis, shown: Prognosis, alive_at: float) -> None:
+    """The patient's view of one prediction (``shown``: conditional on ``alive_at`` if set)."""
+    schema = choice.schema
+    st.subheader("What the numbers say")
+    st.markdown("\n".join(f"- {s}" for s in sentences(shown, schema, alive_at)))
+    st.subheader("100 patients like you")
+    common.icon_array(shown, schema, alive_at, key="patient.icons")
+    st.subheader("What these numbers mean")
+    st.markdown("\n".join(f"- {s}" for s in patient_notes(schema, shown, prog.unknown)))
+    with st.expander("The same numbers as a curve"):
+        common.curve(
+            [prognosis_curve("Patients like you", shown)],
+            schema,
+            key="patient.curve",
+            alive_at=alive_at or None,
+        )
+    st.download_button(
+        "Download the patient's version (PDF)",
+        data=lambda: patient_leaflet(choice, values, prog, alive_at=alive_at),
+        file_name="hipec-prognosis-for-the-patient.pdf",
+        mime="application/pdf",
+        key="patient.pdf",
+        icon=":material/picture_as_pdf:",
+    )
