@@ -90,3 +90,35 @@ def test_real_browser_calculator_and_cohort(models, tmp_path, small_cohort):
         page.screenshot(path=shots / "cohort.png", full_page=True)
     for name in ("calculator.png", "calculator_changed.png", "cohort.png"):
         assert (shots / name).stat().st_size > 20_000  # a real rendering, not a blank page
+
+
+def test_real_browser_patient_reading_mode(models, tmp_path):
+    engine = Engine(Registry(models).load())
+    ref = dict(engine.bundle.manifest.reference_patient)
+    p = engine.predict(engine.frame([ref]))[0]
+    from reporting.plain import sentences
+
+    first = sentences(p, engine.schema)[0]
+    with serve(models, tmp_path / "server.log") as url, browser() as b:
+        page = b.new_page(viewport={"width": 1400, "height": 1100})
+        page.goto(url)
+        page.get_by_text(THREE_YEARS).first.wait_for(timeout=60_000)
+        page.get_by_text("For the patient").first.click()
+        page.get_by_text("What the numbers say").wait_for(timeout=30_000)
+        page.get_by_text(first).first.wait_for(timeout=30_000)
+        # no tables in the patient's view (the clinician's fades out after the rerun)
+        page.locator("table").first.wait_for(state="detached", timeout=30_000)
+        size = page.get_by_text(first).first.evaluate(
+            "e => parseFloat(getComputedStyle(e).fontSize)"
+        )
+        assert size >= 20  # larger type (1.3 rem), the clinician's view is 16 px
+        page.screenshot(path=tmp_path / "patient.png", full_page=True)
+        with page.expect_download(timeout=90_000) as download:
+            page.get_by_text("Download the patient's version (PDF)").click()
+        doc = pdfium.PdfDocument(Path(download.value.path()).read_bytes())
+        text = " ".join(doc[0].get_textpage().get_text_range().split())
+        assert " ".join(first.split()) in text
+        # and back: the clinician's table again
+        page.get_by_text("Clinician").first.click()
+        page.get_by_text(THREE_YEARS).first.wait_for(timeout=30_000)
+    assert (tmp_path / "patient.png").stat().st_size > 20_000
