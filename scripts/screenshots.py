@@ -3,8 +3,9 @@
     .venv/bin/python scripts/screenshots.py [--models models] [--out docs]
 
 Serves the app on the registry's active bundle, opens each page in headless Chromium,
-and writes ``docs/screenshots/<page>.png`` and ``docs/report-example.png`` (page one of
-the calculator's PDF report for the reference patient, rendered with PDFium).
+and writes ``docs/screenshots/<page>.png`` (the calculator also in the patient's reading
+mode), ``docs/report-example.png`` and ``docs/patient-report-example.png`` (page one of the
+calculator's tumour-board and patient PDFs for the reference patient, rendered with PDFium).
 """
 
 from __future__ import annotations
@@ -31,10 +32,10 @@ PAGES = [
 ]
 
 
-def report_image(models: Path, out: Path) -> None:
+def report_images(models: Path, out: Path) -> None:
     import pypdfium2 as pdfium
 
-    from reporting.pdf import ReportContext, patient_report
+    from reporting.pdf import ReportContext, patient_leaflet, patient_report
 
     reg = Registry(models)
     bundle = reg.load()
@@ -44,7 +45,11 @@ def report_image(models: Path, out: Path) -> None:
     p = engine.predict(engine.frame([values]), contributions=True)[0]
     ctx = ReportContext(bundle, bundle.default_model, sha256_file(bundle.path / MANIFEST))
     pdf = patient_report(ctx, values, p, engine.warnings(engine.frame([values]))[0])
-    pdfium.PdfDocument(pdf)[0].render(scale=1.4).to_pil().save(out)
+    pdfium.PdfDocument(pdf)[0].render(scale=1.4).to_pil().save(out / "report-example.png")
+    leaflet = patient_leaflet(ctx, values, p)
+    pdfium.PdfDocument(leaflet)[0].render(scale=1.4).to_pil().save(
+        out / "patient-report-example.png"
+    )
 
 
 def main() -> None:
@@ -66,8 +71,14 @@ def main() -> None:
                 page.wait_for_timeout(1500)  # let plotly finish drawing
                 page.screenshot(path=shots / f"{name}.png", full_page=True)
                 print(f"wrote {shots / (name + '.png')}")
-    report_image(args.models, args.out / "report-example.png")
-    print(f"wrote {args.out / 'report-example.png'}")
+            page.goto(url)
+            page.get_by_text("For the patient").first.click()
+            page.get_by_text("What these numbers mean").first.wait_for(timeout=90_000)
+            page.wait_for_timeout(1500)
+            page.screenshot(path=shots / "patient.png", full_page=True)
+            print(f"wrote {shots / 'patient.png'}")
+    report_images(args.models, args.out)
+    print(f"wrote {args.out / 'report-example.png'}, {args.out / 'patient-report-example.png'}")
 
 
 if __name__ == "__main__":
