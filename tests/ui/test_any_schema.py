@@ -222,3 +222,29 @@ def test_another_endpoint_is_named_in_its_own_words(trained, tmp_path):
     assert " are free of recurrence 91 days from randomisation" in said[0]
     assert said[-1].endswith(".") and "(the median recurrence-free survival)" in said[-1]
     assert icon_labels(rfs.words)["died"] == "had a recurrence or died"
+
+
+def test_the_figures_equal_independent_implementations(trained, tmp_path):
+    """describe's Kaplan-Meier against lifelines, evaluate's Harrell C against scikit-survival,
+    on the real trial in days."""
+    from lifelines import KaplanMeierFitter
+    from sksurv.metrics import concordance_index_censored
+
+    from model.engine import predict_table
+    from model.validation import validate_dataset
+
+    data = pd.read_csv(PUBLIC / "veterans.csv")
+    d = json.loads(run("describe", "--data", PUBLIC / "veterans.csv", "--schema", SCHEMA, "--json"))
+    km = KaplanMeierFitter().fit(data["survival_days"], data["died"])
+    assert d["km_median_days"] == pytest.approx(km.median_survival_time_)
+    for t in (91, 182, 365):
+        assert d[f"surv_{t}"] == pytest.approx(float(km.survival_function_at_times(t).iloc[0]))
+    _, _, bundle = trained
+    new = pd.read_csv(PUBLIC / "veterans_new.csv")
+    r = json.loads(
+        run("evaluate", "--bundle", bundle, "--data", PUBLIC / "veterans_new.csv", "--json")
+    )
+    b = load_bundle(bundle)
+    risk = predict_table(b, validate_dataset(new, b.schema, "predict").data)["risk_score"]
+    c = concordance_index_censored(new["died"].astype(bool), new["survival_days"], risk)[0]
+    assert r["models"][b.default_model]["harrell_c"] == pytest.approx(c, abs=1e-9)
