@@ -16,6 +16,8 @@ st.set_page_config(
 
 from ui.state import offers_candidacy  # noqa: E402 (after set_page_config)
 
+CANDIDACY = offers_candidacy()
+
 PAGES = [
     st.Page(
         "ui/pages/calculator.py", title="Calculator", icon=":material/calculate:", default=True
@@ -25,11 +27,11 @@ PAGES = [
         [
             st.Page(
                 "ui/pages/candidacy.py",
-                title="Candidacy (before surgery)",
+                title=f"Candidacy ({CANDIDACY})" if CANDIDACY else "Candidacy",
                 icon=":material/stethoscope:",
             )
         ]
-        if offers_candidacy()
+        if CANDIDACY != ""
         else []
     ),
     st.Page("ui/pages/compare.py", title="Compare scenarios", icon=":material/compare_arrows:"),

@@ -120,9 +120,7 @@ class Engine:
             med = p.median[0]
             rec[median_column] = np.nan if med is None else float(axis.from_months(med))
             if med is None:
-                msgs.append(
-                    f"median survival not reached within {axis.text_months(bundle.grid[-1])}"
-                )
+                msgs.append(f"median survival not reached within {axis.said(bundle.grid[-1])}")
             rec["warnings"] = "; ".join(msgs)
             rows.append(rec)
         return pd.DataFrame(rows, columns=columns)

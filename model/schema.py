@@ -213,7 +213,19 @@ class Schema:
 
     def stage_label(self, stage: str) -> str:
         """ "before surgery": when values of ``stage`` become known."""
-        return next(s.label for s in self.stages if s.name == stage)
+        for s in self.stages:
+            if s.name == stage:
+                return s.label
+        raise KeyError(f"schema {self.name!r} has no stage {stage!r}; it has {self.stage_names}")
+
+    @property
+    def stage_names(self) -> list[str]:
+        return [s.name for s in self.stages]
+
+    @property
+    def later_label(self) -> str:
+        """ "after surgery": when the facts the decision stage lacks become known."""
+        return " or ".join(self.stage_label(s) for s in self.later_stages) or "later"
 
     # ------------------------------------------------------------ serialising
     def to_dict(self) -> dict:
@@ -274,9 +286,14 @@ def default_schema() -> Schema:
 def bundled_schema(d: dict) -> Schema:
     """The schema a bundle carries. Bundles trained before schemas declared their words and
     stages hold none; for the shipped schema they get its words back, not neutral ones."""
-    if "words" not in d and d.get("name") == default_schema().name:
+    if "words" not in d:
         shipped = default_schema()
-        d = {**d, "words": shipped.words.to_dict(), "stages": [asdict(s) for s in shipped.stages]}
+        if d.get("name") == shipped.name:
+            d = {
+                **d,
+                "words": shipped.words.to_dict(),
+                "stages": [asdict(s) for s in shipped.stages],
+            }
     return Schema.from_dict(d)
 
 

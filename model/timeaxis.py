@@ -25,6 +25,7 @@ __all__ = [
     "Landmark",
     "TimeAxis",
     "default_landmarks",
+    "years_text",
     "time_grid",
 ]
 
@@ -36,6 +37,11 @@ RISK_HORIZON = 36.0  # the risk score is the cumulative hazard here (or at the g
 UNITS = ("days", "weeks", "months", "years")
 MONTHS_PER_UNIT = {"days": 12 / 365.25, "weeks": 7 * 12 / 365.25, "months": 1.0, "years": 12.0}
 _YEARS = (1, 3, 5)
+
+
+def years_text(n: int) -> str:
+    """ "1 year", "3 years"."""
+    return f"{n} year{'s' if n != 1 else ''}"
 
 
 def default_landmarks(unit: str) -> tuple[float, ...]:
@@ -85,7 +91,8 @@ class TimeAxis:
 
     @property
     def marks(self) -> tuple[Landmark, ...]:
-        return tuple(Landmark(float(t), float(self.to_months(t))) for t in self.landmarks)
+        # rounded as the grid is, so that a landmark is one of its points exactly
+        return tuple(Landmark(float(t), round(float(self.to_months(t)), 6)) for t in self.landmarks)
 
     @property
     def risk_horizon_months(self) -> float:
@@ -118,13 +125,18 @@ class TimeAxis:
             return "–"
         return f"{float(self.from_months(months)):.{self.digits}f}"
 
+    def nearest(self, grid: np.ndarray, months: float) -> float:
+        """The point of a curve's ``grid`` (months) nearest to ``months``: where a time
+        entered in the unit (alive at 30 days) is read."""
+        return float(grid[int(np.abs(np.asarray(grid) - months).argmin())])
+
     def years(self, months: float) -> str | None:
         """ "3 years" when ``months`` is a whole number of years, within about 4 days (so that
         157 weeks and 1096 days, the landmarks' rounding, still read as 3 years)."""
         y = months / 12
         if y < 0.5 or abs(y - round(y)) > 0.01:
             return None
-        return f"{round(y)} year{'s' if round(y) != 1 else ''}"
+        return years_text(round(y))
 
     def said(self, months: float) -> str:
         """A time held in months, in the unit with as few digits as it needs: "24 months",
@@ -141,6 +153,11 @@ class TimeAxis:
         said, exact = self.years(self.to_months(value)), self.text(value)
         return f"{said} ({exact})" if said and self.unit != "years" else exact
 
+    def span(self, months) -> str:
+        """A range held in months, in the unit: "10-17 months", "304-517 days"."""
+        lo, hi = (round(float(self.from_months(m)), self.digits) for m in months)
+        return f"{lo:g}-{hi:g} {self.unit}"
+
     @property
     def Unit(self) -> str:
         return self.unit.capitalize()
@@ -156,8 +173,12 @@ DEFAULT_AXIS = TimeAxis()
 
 def time_grid(y: np.ndarray, axis: TimeAxis = DEFAULT_AXIS) -> np.ndarray:
     """0 to the last observed death in steps of GRID_STEP months; at most GRID_MAX months or
-    the last landmark, whichever is later. ``y`` holds times in months."""
+    the last landmark, whichever is later; and every landmark within that span, so that a
+    landmark in days or weeks (365 days = 11.99 months) is read at itself, not at the grid
+    point before it. ``y`` holds times in months."""
     e, t = y.dtype.names
     last_death = float(y[t][y[e]].max())
     top = min(max(GRID_MAX, axis.last_months), math.floor(last_death / GRID_STEP) * GRID_STEP)
-    return np.round(np.arange(0.0, top + GRID_STEP / 2, GRID_STEP), 6)
+    grid = np.arange(0.0, top + GRID_STEP / 2, GRID_STEP)
+    marks = [m.months for m in axis.marks if m.months <= top]
+    return np.round(np.union1d(grid, marks), 6)

@@ -48,6 +48,7 @@ class Words:
 
     population: str | None = None  # "patients with ... treated with ..."
     origin: str = "from the start of follow-up"  # "after CRS+HIPEC", "from randomisation"
+    origin_plain: str | None = None  # the origin in a patient's words ("after surgery")
     endpoint: str = "survival"  # "overall survival", "recurrence-free survival"
     event: str = "event"  # "death", "recurrence or death": "risk of {event}"
     events: str = "events"  # plural noun: "deaths", "recurrences or deaths"
@@ -59,12 +60,27 @@ class Words:
     not_for: tuple[str, ...] = (_GENERIC_NOT_FOR,)
 
     @property
+    def said_origin(self) -> str:
+        """The time origin in plain words, for sentences a patient reads."""
+        return self.origin_plain or self.origin
+
+    @property
     def Endpoint(self) -> str:
         return _capital(self.endpoint)
 
     @property
     def Events(self) -> str:
         return _capital(self.events)
+
+    @property
+    def if_treated(self) -> str:
+        """ "if treated with CRS+HIPEC", "if treated": the candidacy view's condition."""
+        return f"if treated with {self.treatment}" if self.treatment else "if treated"
+
+    @property
+    def outcomes_of(self) -> str:
+        """ "outcomes of CRS+HIPEC": what the candidacy view weighs."""
+        return f"outcomes of {self.treatment}" if self.treatment else "outcomes of the treatment"
 
     def purpose(self) -> str:
         """What the model estimates, for whom: the intended use's first sentence."""

@@ -63,8 +63,7 @@ def model_median(schema: Schema) -> str:
 def not_yet(schema: Schema) -> tuple[str, str]:
     """What a system that needs facts known only after the decision reads before it:
     (the reason, the whole cell)."""
-    later = " or ".join(schema.stage_label(s) for s in schema.later_stages) or "later"
-    short = f"it needs facts known only {later}"
+    short = f"it needs facts known only {schema.later_label}"
     return short, f"not placed {schema.stage_label(schema.decision_stage)}: {short}"
 
 

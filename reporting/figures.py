@@ -24,7 +24,6 @@ __all__ = [
     "icon_array_figure",
     "km_figure",
     "prognosis_curve",
-    "span_text",
     "survival_figure",
     "time_title",
 ]
@@ -183,7 +182,7 @@ def survival_figure(
                 "yref": "y",
                 "showarrow": False,
                 "text": f"{literature['label']}: median "
-                f"{span_text(literature['median_months'], axis)}<br>"
+                f"{axis.span(literature['median_months'])}<br>"
                 "(published figure, not this model)",
                 "xanchor": "left",
                 "align": "left",
@@ -223,12 +222,6 @@ def survival_figure(
 def time_title(schema: Schema) -> str:
     """The time axis's title: "Months after CRS+HIPEC", "Days from randomisation"."""
     return f"{schema.time_axis.Unit} {schema.words.origin}"
-
-
-def span_text(months, axis) -> str:
-    """A published range held in months, in the unit: "10-17 months", "304-517 days"."""
-    lo, hi = (round(float(axis.from_months(m)), axis.digits) for m in months)
-    return f"{lo:g}-{hi:g} {axis.unit}"
 
 
 def contributions_figure(table, title: str | None = None, height: int | None = None) -> go.Figure:

@@ -34,9 +34,10 @@ from fpdf.enums import MethodReturnValue
 from model.bundle import Bundle
 from model.candidacy import Candidacy
 from model.prognosis import Prognosis
+from model.timeaxis import years_text
 from reporting import card
 from reporting.evidence import PANEL_INTRO, Panel, evidence_panel
-from reporting.figures import ICON_STYLES, prognosis_curve, span_text, time_title
+from reporting.figures import ICON_STYLES, prognosis_curve, time_title
 from reporting.plain import (
     ICON_KINDS,
     IconCounts,
@@ -45,6 +46,7 @@ from reporting.plain import (
     icon_years,
     patient_notes,
     sentences,
+    year_months,
 )
 from reporting.summary import (
     candidacy_scenarios,
@@ -296,7 +298,7 @@ class _Report(FPDF):
         if literature:
             lo, hi = literature["median_months"]
             notes.append(
-                f"Grey strip at {span_text((lo, hi), axis)}: {literature['label'].lower()}, "
+                f"Grey strip at {axis.span((lo, hi))}: {literature['label'].lower()}, "
                 "published median (not this model)."
             )
         self.set_font("Helvetica", "I", 6.5)
@@ -509,8 +511,8 @@ def _rgb(hex_colour: str) -> tuple[int, int, int]:
 
 def patient_leaflet(
     context,
-    values: dict,
     prognosis: Prognosis,
+    warnings: list[str] = (),
     alive_at: float = 0,
     figures: Figures = "auto",
 ) -> bytes:
@@ -524,17 +526,17 @@ def patient_leaflet(
     for text in sentences(shown, schema, alive_at):
         pdf.multi_cell(0, 6, _t(text), new_x="LMARGIN", new_y="NEXT")
         pdf.ln(1.5)
-    years = [y for y in (1, 3, 5) if y in icon_years(shown)]
+    years = [y for y in (1, 3, 5) if y in icon_years(shown, schema)]
     if years:
         pdf.ln(2)
         pdf.heading("100 patients like you")
         top, said = pdf.get_y() + 1, icon_labels(words)
         for i, year in enumerate(years):
-            c = icon_counts(shown, 12 * year)
+            c = icon_counts(shown, year_months(schema, year))
             x = 12 + i * 62
             pdf.set_xy(x, top)
             pdf.set_font("Helvetica", "B", 10)
-            pdf.cell(44, 5, _t(f"{year} year{'s' if year > 1 else ''} {words.origin}"))
+            pdf.cell(44, 5, _t(f"{years_text(year)} {words.said_origin}"))
             pdf.icons(c, x, top + 6)
             pdf.set_xy(x, top + 52)
             pdf.set_font("Helvetica", "", 9)
@@ -556,16 +558,11 @@ def patient_leaflet(
         )
     pdf.ln(2)
     pdf.heading("What these numbers mean")
-    for note in patient_notes(schema, shown, prognosis.unknown):
+    for note in patient_notes(schema, shown, prognosis.unknown, warnings):
         pdf.set_font("Helvetica", "", 11)
         pdf.multi_cell(0, 5.4, _t(note), new_x="LMARGIN", new_y="NEXT")
         pdf.ln(1)
     return _output(_finish(pdf))
-
-
-def _later(schema) -> str:
-    """ "after surgery": when the facts the decision stage lacks become known."""
-    return " or ".join(schema.stage_label(s) for s in schema.later_stages) or "later"
 
 
 def _finish(pdf: _Report) -> _Report:
@@ -579,16 +576,17 @@ def candidacy_report(
     """Candidacy before surgery: pre-operative factors, outcome chances, weighted curves."""
     schema = context.bundle.schema
     words, axis = schema.words, schema.time_axis
-    title = f"Candidacy for {words.treatment or 'the operation'}: pre-operative survival estimate"
+    before = schema.stage_label(schema.decision_stage)
+    title = f"Candidacy for {words.treatment or 'treatment'}: survival estimate {before}"
     pdf = _Report(context, title, figures)
     top = pdf.get_y()
-    pdf.heading(f"Predicted {words.endpoint} if operated")
+    pdf.heading(f"Predicted {words.endpoint} {words.if_treated}")
     curves = [prognosis_curve("Overall (weighted by the chances)", cand.overall)]
     named = candidacy_scenarios(schema, cand)
     curves += [prognosis_curve(n, p, band=False) for n, p in named]
     pdf.curves(curves, 12, pdf.get_y(), 104, 62, literature=cand.reference)
     pdf.set_xy(120, top)
-    pdf.heading("Chances of the operative outcomes", x=120)
+    pdf.heading(f"Chances of the {words.outcomes_of}", x=120)
     pdf.set_font("Helvetica", "", 7.5)
     for c in cand.chances:
         _, label, chance = outcome_chance(schema, c)
@@ -613,7 +611,7 @@ def candidacy_report(
             78,
             3.1,
             _t(
-                f"{ref['label']}: median survival {span_text(ref['median_months'], axis)}. "
+                f"{ref['label']}: median survival {axis.span(ref['median_months'])}. "
                 f"{ref['source']}. {ref['note']}"
             ),
             new_x="LEFT",
@@ -625,20 +623,20 @@ def candidacy_report(
         78,
         3.1,
         _t(
-            f"Facts known only {_later(schema)} are unknown "
+            f"Facts known only {schema.later_label} are unknown "
             f"{schema.stage_label(schema.decision_stage)}: the model averages over them. "
             "The outcome chances come from logistic models fitted on the training data and are "
-            "treated as independent given the pre-operative facts."
+            f"treated as independent given the facts known {before}."
         ),
         new_x="LEFT",
         new_y="NEXT",
     )
     pdf.set_xy(12, max(top + 84, pdf.get_y() + 2))
-    pdf.heading("By operative outcome (estimate and 95 % interval)", x=12)
+    pdf.heading(f"By the {words.outcomes_of} (estimate and 95 % interval)", x=12)
     st = scenario_table(named, schema).reset_index()
     pdf.kv_table(st, 12, 186, (2.2,) + (2,) * (st.shape[1] - 1), size=6.3)
     pdf.ln(2)
-    pdf.heading(f"Factors known {schema.stage_label(schema.decision_stage)}, as entered", x=12)
+    pdf.heading(f"Factors known {before}, as entered", x=12)
     _factors_wide(pdf, values, stages=(schema.decision_stage,))
     pdf.ln(1)
     for w in warnings:

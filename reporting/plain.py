@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from model.prognosis import Prognosis
 from model.schema import Schema
+from model.timeaxis import years_text
 from model.words import Words
 from reporting.summary import grid_end
 
@@ -27,6 +28,7 @@ __all__ = [
     "icon_counts",
     "icon_labels",
     "icon_years",
+    "year_months",
     "landmark_sentence",
     "median_sentence",
     "patient_notes",
@@ -97,16 +99,24 @@ def icon_counts(p: Prognosis, months: float) -> IconCounts | None:
     )
 
 
-def icon_years(p: Prognosis, most: int = 5) -> list[int]:
+def year_months(schema: Schema, year: int) -> float:
+    """Where the picture of ``year`` is read (months): the schema's landmark at that year
+    when it has one (365 days = 11.99 months), so that it shows the table's numbers."""
+    axis = schema.time_axis
+    at = [m.months for m in axis.marks if axis.years(m.months) == years_text(year)]
+    return at[0] if at else 12.0 * year
+
+
+def icon_years(p: Prognosis, schema: Schema, most: int = 5) -> list[int]:
     """Whole years (1 to ``most``) at which the icon array can be drawn for ``p``."""
-    return [y for y in range(1, most + 1) if icon_counts(p, 12 * y) is not None]
+    return [y for y in range(1, most + 1) if icon_counts(p, year_months(schema, y)) is not None]
 
 
 def _who(schema: Schema, alive_at: float) -> str:
     w = schema.words
     if alive_at:
         when = schema.time_axis.when(alive_at)
-        return f"Of {PEOPLE} patients like this who are {w.event_free} {when} {w.origin}"
+        return f"Of {PEOPLE} patients like this who are {w.event_free} {when} {w.said_origin}"
     return f"Of {PEOPLE} patients like this"
 
 
@@ -124,7 +134,7 @@ def landmark_sentence(
     if c is None:
         return None
     w, when = schema.words, schema.time_axis.when(months)
-    text = f"{_who(schema, alive_at)}, about {_are(c.alive)} {w.event_free} {when} {w.origin}"
+    text = f"{_who(schema, alive_at)}, about {_are(c.alive)} {w.event_free} {when} {w.said_origin}"
     if c.has_band:
         text += f"; given the uncertainty, between {c.lower} and {c.upper}"
     return text + "."
@@ -138,15 +148,15 @@ def median_sentence(p: Prognosis, schema: Schema, alive_at: float = 0) -> str:
     share = "about half" if med is not None else "more than half"
     if alive_at:
         when = axis.when(alive_at)
-        who = f"Of patients like this who are {w.event_free} {when} {w.origin}, {share}"
+        who = f"Of patients like this who are {w.event_free} {when} {w.said_origin}, {share}"
     else:
         who = f"{share[:1].upper()}{share[1:]} of patients like this"
     if med is None:
         return (
-            f"{who} are still {w.event_free} {end} {w.origin}, the end of the model's "
+            f"{who} are still {w.event_free} {end} {w.said_origin}, the end of the model's "
             f"follow-up: the median {w.endpoint} is not reached."
         )
-    text = f"{who} are still {w.event_free} {_time(axis, med)} {w.origin} (the median {w.endpoint})"
+    text = f"{who} are still {w.event_free} {_time(axis, med)} {w.said_origin} (the median {w.endpoint})"
     if p.has_band and lo is not None:
         upper = _time(axis, hi) if hi is not None else f"more than {end}"
         text += f"; given the uncertainty, between {_time(axis, lo)} and {upper}"
@@ -164,9 +174,12 @@ def sentences(p: Prognosis, schema: Schema, alive_at: float = 0) -> list[str]:
     return [s for s in out if s] + [median_sentence(p, schema, alive_at)]
 
 
-def patient_notes(schema: Schema, p: Prognosis, unknown: list[str] = ()) -> list[str]:
+def patient_notes(
+    schema: Schema, p: Prognosis, unknown: list[str] = (), warnings: list[str] = ()
+) -> list[str]:
     """What a patient should know to read the numbers, in plain words (no jargon): where
-    they come from, what they cannot say, the uncertainty, and unknown facts."""
+    they come from, what they cannot say, the uncertainty, unknown facts, and values
+    outside those the model learned from (``warnings``, the clinician's out-of-range ones)."""
     w = schema.words
     notes = [
         "These numbers come from a computer model that learned from the records of "
@@ -185,5 +198,10 @@ def patient_notes(schema: Schema, p: Prognosis, unknown: list[str] = ()) -> list
         notes.append(
             f"Some facts were not known ({names}). The estimate allows for every value they "
             "could have, which makes the range wider."
+        )
+    if warnings:
+        notes.append(
+            "Some of the facts entered are outside what the model learned from, so these "
+            "numbers are less reliable: " + " ".join(warnings)
         )
     return notes

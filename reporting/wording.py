@@ -46,10 +46,10 @@ _RANGES = "Patients outside the ranges of the training data (the page warns when
 def intended_use(words: Words) -> str:
     """The intended use the validation report records (report.json) and the model card shows:
     the schema's purpose, that it supports judgement, and what it is not validated for."""
-    limits = "; ".join(x.rstrip(".") for x in words.not_for)
+    limits = f" Not for: {' '.join(words.not_for)}" if words.not_for else ""
     return (
-        f"{words.purpose()} {_SUPPORTS_JUDGEMENT} It is not validated for: {limits}; "
-        "nor outside the ranges of the training data."
+        f"{words.purpose()} {_SUPPORTS_JUDGEMENT}{limits} It is not validated outside the "
+        "ranges of the training data."
     )
 
 

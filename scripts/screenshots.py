@@ -46,7 +46,7 @@ def report_images(models: Path, out: Path) -> None:
     ctx = ReportContext(bundle, bundle.default_model, sha256_file(bundle.path / MANIFEST))
     pdf = patient_report(ctx, values, p, engine.warnings(engine.frame([values]))[0])
     pdfium.PdfDocument(pdf)[0].render(scale=1.4).to_pil().save(out / "report-example.png")
-    leaflet = patient_leaflet(ctx, values, p)
+    leaflet = patient_leaflet(ctx, p, engine.warnings(engine.frame([values]))[0])
     pdfium.PdfDocument(leaflet)[0].render(scale=1.4).to_pil().save(
         out / "patient-report-example.png"
     )

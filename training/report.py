@@ -48,10 +48,11 @@ def build_report(
     come before the limitations (sample size, an update's before and after).
     """
     models = list(tuned)
+    schema = Schema.from_dict(manifest.schema)
     doc = {
         "version_id": manifest.version_id,
         "created": manifest.created,
-        "intended_use": intended_use(Schema.from_dict(manifest.schema).words),
+        "intended_use": intended_use(schema.words),
         "synthetic_training_data": manifest.synthetic,
         "training_data": manifest.training_data.to_dict(),
         "cohort": {k: summary[k] for k in summary if k != "features"},
@@ -72,8 +73,7 @@ def build_report(
         "default_model": manifest.default_model,
         "cross_validation": {
             "folds": folds,
-            "score": "Uno C truncated at "
-            + Schema.from_dict(manifest.schema).time_axis.text_months(manifest.uno_tau_months, 1),
+            "score": f"Uno C truncated at {schema.time_axis.said(manifest.uno_tau_months)}",
             "models": {m: tuned[m].to_dict() for m in models},
         },
         "validation": {
@@ -321,7 +321,7 @@ def _html(doc: dict, manifest: Manifest, dca: pd.DataFrame | None, fragments=())
     )
 
     if dca is not None:
-        at = axis.text_months(manifest.risk_horizon_months)
+        at = axis.said(manifest.risk_horizon_months)
         parts.append(f"<h2>Clinical usefulness: decision curve at {at}</h2>")
         parts.append(
             "<p>Net benefit of treating patients whose out-of-bag predicted risk of "

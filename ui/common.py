@@ -9,9 +9,17 @@ import streamlit as st
 
 from model.prognosis import Prognosis
 from model.schema import Schema
+from model.timeaxis import years_text
 from reporting.evidence import PANEL_INTRO, Panel, conditional_rows
 from reporting.figures import contributions_figure, icon_array_figure, survival_figure
-from reporting.plain import icon_counts, icon_labels, icon_years, landmark_sentence, sentences
+from reporting.plain import (
+    icon_counts,
+    icon_labels,
+    icon_years,
+    landmark_sentence,
+    sentences,
+    year_months,
+)
 from reporting.summary import contribution_table, survival_table
 from ui.state import Choice
 
@@ -124,9 +132,11 @@ def plain_words(p: Prognosis, schema: Schema, alive_at: float = 0) -> None:
     st.markdown("\n".join(f"- {s}" for s in sentences(p, schema, alive_at)))
 
 
-def icon_array(p: Prognosis, schema: Schema, alive_at: float, key: str) -> None:
+def icon_array(
+    p: Prognosis, schema: Schema, alive_at: float, key: str, for_patient: bool = False
+) -> None:
     """100 people like this patient at a year the user picks (1-5 years)."""
-    years = icon_years(p)
+    years = icon_years(p, schema)
     if not years:
         st.caption("No year from 1 to 5 lies within the model's follow-up here.")
         return
@@ -134,14 +144,20 @@ def icon_array(p: Prognosis, schema: Schema, alive_at: float, key: str) -> None:
         "Show 100 patients like this at",
         options=years,
         value=3 if 3 in years else years[0],
-        format_func=lambda y: f"{y} year{'s' if y > 1 else ''} {schema.words.origin}",
+        format_func=lambda y: f"{years_text(y)} {schema.words.said_origin}",
         key=f"{key}.year.{years[0]}-{years[-1]}",
     )
-    months = 12 * year
+    months = year_months(schema, year)
     counts = icon_counts(p, months)
     st.markdown(f"**{landmark_sentence(p, schema, months, alive_at)}**")
     st.plotly_chart(icon_array_figure(counts, schema), key=key, config=PLOT_CONFIG)
     said = icon_labels(schema.words)
+    if for_patient:
+        st.caption(
+            f"Filled circles: {said['alive']}. Open circles: {said['died']}."
+            + (" Diamonds: may be either, because no model is exact." if counts.has_band else "")
+        )
+        return
     st.caption(
         f"Filled circles: {said['alive']}. Diamonds: may be {said['alive']} or not, the 95 % "
         f"band's uncertainty. Open circles: {said['died']}. Counts are whole percentages, "

@@ -15,15 +15,19 @@ from ui.state import Choice
 __all__ = ["view"]
 
 
-def view(choice: Choice, values: dict, prog: Prognosis, shown: Prognosis, alive_at: float) -> None:
-    """The patient's view of one prediction (``shown``: conditional on ``alive_at`` if set)."""
+def view(
+    choice: Choice, prog: Prognosis, shown: Prognosis, alive_at: float, warnings: list[str]
+) -> None:
+    """The patient's view of one prediction (``shown``: conditional on ``alive_at`` if set;
+    ``warnings``: inputs outside the training data, said again in plain words)."""
     schema = choice.schema
     st.subheader("What the numbers say")
     st.markdown("\n".join(f"- {s}" for s in sentences(shown, schema, alive_at)))
     st.subheader("100 patients like you")
-    common.icon_array(shown, schema, alive_at, key="patient.icons")
+    common.icon_array(shown, schema, alive_at, key="patient.icons", for_patient=True)
     st.subheader("What these numbers mean")
-    st.markdown("\n".join(f"- {s}" for s in patient_notes(schema, shown, prog.unknown)))
+    notes = patient_notes(schema, shown, prog.unknown, warnings)
+    st.markdown("\n".join(f"- {s}" for s in notes))
     with st.expander("The same numbers as a curve"):
         common.curve(
             [prognosis_curve("Patients like you", shown)],
@@ -33,7 +37,7 @@ def view(choice: Choice, values: dict, prog: Prognosis, shown: Prognosis, alive_
         )
     st.download_button(
         "Download the patient's version (PDF)",
-        data=lambda: patient_leaflet(choice, values, prog, alive_at=alive_at),
+        data=lambda: patient_leaflet(choice, prog, warnings, alive_at=alive_at),
         file_name="hipec-prognosis-for-the-patient.pdf",
         mime="application/pdf",
         key="patient.pdf",

@@ -19,6 +19,7 @@ from model.bundle import MANIFEST, BundleError, read_manifest, sha256_file
 from model.default_build import LOG, PENDING, pending, retry_allowed
 from model.engine import Engine
 from model.registry import INDEX, NothingServable, Registry, RegistryError
+from model.schema import SchemaDefinitionError, bundled_schema
 from reporting.wording import simulated_warning
 
 __all__ = ["MODELS_ENV", "Choice", "choose_model", "models_root", "validation_report"]
@@ -92,29 +93,32 @@ def _manifest_sha(path: str, stamp) -> str:
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def _declares_operative_outcomes(path: str, stamp) -> bool | None:
+def _candidacy_stage(path: str, stamp) -> str | None:
+    """The decision stage's label ("before surgery") of a schema that declares operative
+    outcomes, "" for one that does not, None when the manifest cannot be read."""
     try:
-        return bool(read_manifest(Path(path).parent).schema.get("operative_outcomes"))
-    except BundleError:
+        schema = bundled_schema(read_manifest(Path(path).parent).schema)
+    except (BundleError, SchemaDefinitionError):
         return None
+    return schema.stage_label(schema.decision_stage) if schema.operative_outcomes else ""
 
 
-def offers_candidacy() -> bool:
+def offers_candidacy() -> str | None:
     """Whether the bundle the sidebar will show declares operative outcomes, read from its
-    manifest alone (the navigation is drawn before the bundle is loaded). When that cannot
-    be told, the page is offered and says itself why it cannot be used."""
+    manifest alone (the navigation is drawn before the bundle is loaded): the label of its
+    decision stage ("before surgery"), "" when it declares none, None when that cannot be
+    told (the page is then offered and says itself why it cannot be used)."""
     root = models_root()
     vid = st.session_state.get("bundle")
     if vid is None:
         try:
             vid = Registry(root).active_id
         except RegistryError:
-            return True
+            return None
     if not isinstance(vid, str) or vid.startswith(".") or "/" in vid:
-        return True
+        return None
     manifest = root / vid / MANIFEST
-    declared = _declares_operative_outcomes(str(manifest), _stamp(manifest))
-    return True if declared is None else declared
+    return _candidacy_stage(str(manifest), _stamp(manifest))
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)

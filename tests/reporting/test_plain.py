@@ -23,7 +23,7 @@ from reporting.plain import (
 from reporting.summary import fmt_percent, survival_table
 
 LANDMARK_LABELS = {12: "1 year", 36: "3 years", 60: "5 years"}
-ORIGIN = "after CRS+HIPEC"  # the DMPM schema's time origin
+ORIGIN = "after surgery"  # the DMPM schema's time origin, in plain words
 
 
 @pytest.fixture(scope="module")
@@ -119,7 +119,7 @@ def test_conditional_sentences_follow_the_conditional_table(engine, patients):
         f"alive 3 years {ORIGIN}; given the uncertainty, between {lo} and {hi}."
     )
     assert shown[-1].startswith(f"Of patients like this who are alive 2 years {ORIGIN}")
-    assert icon_counts(p, 12) is None and icon_years(p)[0] == 2
+    assert icon_counts(p, 12) is None and icon_years(p, schema)[0] == 2
 
 
 def test_icon_array_draws_the_counts_with_shapes_not_colour_alone(engine, patients):
@@ -141,4 +141,4 @@ def test_icon_array_draws_the_counts_with_shapes_not_colour_alone(engine, patien
 def test_icon_years_stop_at_the_follow_up(engine, patients):
     p = engine.predict(engine.frame(patients[:1]), "coxnet")[0]
     end = p.grid[-1]
-    assert icon_years(p) == [y for y in range(1, 6) if 12 * y <= end]
+    assert icon_years(p, engine.schema) == [y for y in range(1, 6) if 12 * y <= end]

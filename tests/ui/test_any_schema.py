@@ -248,3 +248,99 @@ def test_the_figures_equal_independent_implementations(trained, tmp_path):
     risk = predict_table(b, validate_dataset(new, b.schema, "predict").data)["risk_score"]
     c = concordance_index_censored(new["died"].astype(bool), new["survival_days"], risk)[0]
     assert r["models"][b.default_model]["harrell_c"] == pytest.approx(c, abs=1e-9)
+
+
+@pytest.fixture(scope="module")
+def other_treatment(tmp_path_factory):
+    """A schema with operative outcomes of another treatment, three stages, time in weeks and
+    another endpoint, over the shipped simulated columns renamed (so that no column, label or
+    word of the DMPM schema is left); its registry, fitted and promoted."""
+    root = tmp_path_factory.mktemp("other")
+    doc = yaml.safe_load((ROOT / "model" / "schemas" / "dmpm.yaml").read_text())
+    rename = {f["name"]: f"x{i}" for i, f in enumerate(doc["features"], start=1)}
+    for i, f in enumerate(doc["features"], start=1):
+        for key in ("category_labels", "level_labels", "value_labels"):
+            f.pop(key, None)
+        f.update(name=rename[f["name"]], label=f"Factor {i}", help="A factor.")
+        f["stage"] = {"pre": "diagnosis", "post": "response"}[f["stage"]]
+        if f["name"] == rename["rbc_units"]:
+            f["stage"] = "follow_up"
+        if f.get("unit") not in (None, "%", "years"):
+            f["unit"] = "units"
+    doc["interactions"] = [[rename[a], rename[b]] for a, b in doc["interactions"]]
+    for o in doc["operative_outcomes"]:
+        o.update(feature=rename[o["feature"]], label=f"a good outcome of {o['feature']}")
+    doc["operative_outcomes"][0]["label"] = "a complete response"
+    doc["operative_outcomes"][1]["label"] = "no serious toxicity"
+    doc.update(
+        name="rt_centre",
+        title="A radiotherapy series",
+        time={
+            "name": "pfs_weeks",
+            "label": "Progression-free survival",
+            "unit": "weeks",
+            "max": 5000,
+        },
+        event={"name": "progressed", "label": "Progression or death"},
+        stages=[
+            {"name": "diagnosis", "label": "at diagnosis"},
+            {"name": "response", "label": "after radiotherapy"},
+            {"name": "follow_up", "label": "at follow-up"},
+        ],
+        words={
+            "origin": "from the start of radiotherapy",
+            "endpoint": "progression-free survival",
+            "event": "progression or death",
+            "events": "progressions or deaths",
+            "event_happened": "progressed or died",
+            "event_free": "free of progression",
+            "treatment": "radiotherapy",
+        },
+    )
+    schema_path = root / "rt.yaml"
+    schema_path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    data = pd.read_csv(ROOT / "data" / "synthetic" / "dmpm_110.csv").rename(columns=rename)
+    data["pfs_weeks"] = data.pop("os_months") * 365.25 / 12 / 7
+    data["progressed"] = data.pop("death")
+    data_path = root / "rt.csv"
+    data.to_csv(data_path, index=False)
+    models = root / "models"
+    out = run(
+        "fit", "--data", data_path, "--schema", schema_path, "--out", models,
+        "--models", "coxnet", "--bootstrap", "3", "--quiet", "--promote",
+    )  # fmt: skip
+    return models, out
+
+
+def test_candidacy_for_another_treatment_speaks_its_words(other_treatment, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from reporting.pdf import candidacy_report
+
+    models, out = other_treatment
+    assert not leaks(out)
+    monkeypatch.setenv("HIPEC_MODELS", str(models))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    assert not at.exception
+    text = page_text(at)
+    assert "Known at diagnosis" in text and "Known at follow-up" in text  # three stages, in order
+    assert text.index("Known at diagnosis") < text.index("Known after radiotherapy")
+    at.sidebar.segmented_control(key="mode").set_value("patient").run()
+    text += page_text(at)
+    at.switch_page("ui/pages/candidacy.py").run()
+    assert not at.exception
+    text += page_text(at)
+    assert "Candidacy: at diagnosis" in [t.value for t in at.title]
+    assert "Overall, if treated with radiotherapy" in text
+    assert not leaks(text), leaks(text)
+    b = Registry(models).load()
+    engine = Engine(b)
+    pre = {
+        f.name: b.manifest.reference_patient[f.name] for f in b.schema.stage_features("diagnosis")
+    }
+    cand = engine.candidacy(engine.frame([pre]))
+    context = ReportContext(b, "coxnet", "0" * 64)
+    pdf = pdf_text(candidacy_report(context, pre, cand, figures="native"))
+    assert "Candidacy for radiotherapy: survival estimate at diagnosis" in pdf
+    assert "Weeks from the start of radiotherapy" in pdf
+    assert not leaks(pdf), leaks(pdf)

@@ -345,7 +345,7 @@ def test_calculator_icon_array_and_sentences_carry_the_tables_numbers(at, engine
     alive, uncertain, died = icon_chart(at)["data"]
     assert (len(alive["x"]), len(uncertain["x"]), len(died["x"])) == (lo, hi - lo, 100 - hi)
     sentence = (
-        f"Of 100 patients like this, about {est} are alive 3 years after CRS+HIPEC; "
+        f"Of 100 patients like this, about {est} are alive 3 years after surgery; "
         f"given the uncertainty, between {lo} and {hi}."
     )
     md = markdown_text(at)
@@ -360,7 +360,7 @@ def test_calculator_icon_array_and_sentences_carry_the_tables_numbers(at, engine
     est, lo, hi = table_percentages(at, "Survival at 1 year (12 months)")
     alive, uncertain, died = icon_chart(at)["data"]
     assert (len(alive["x"]), len(uncertain["x"])) == (lo, hi - lo)
-    assert f"about {est} are alive 1 year after CRS+HIPEC" in markdown_text(at)
+    assert f"about {est} are alive 1 year after surgery" in markdown_text(at)
 
 
 def test_the_patients_reading_mode_shows_the_same_numbers_without_tables(at, engine):
@@ -377,9 +377,20 @@ def test_the_patients_reading_mode_shows_the_same_numbers_without_tables(at, eng
     est, lo, hi = clinician
     alive, uncertain, died = icon_chart(at)["data"]
     assert (len(alive["x"]), len(uncertain["x"]), len(died["x"])) == (lo, hi - lo, 100 - hi)
-    assert f"about {est} are alive 3 years after CRS+HIPEC" in md
+    assert f"about {est} are alive 3 years after surgery" in md
     assert "font-size: 1.3rem" in md  # larger type
-    assert "Hazard" not in md and "95 %" not in md
+    shown = "\n".join(
+        [
+            md,
+            *(
+                e.value
+                for kind in ("caption", "info", "warning", "subheader")
+                for e in at.get(kind)
+            ),
+        ]
+    )
+    for jargon in ("Hazard", "hazard", "95 %", "band", "table", "Kaplan", "Harrell"):
+        assert jargon not in shown, jargon
     labels = [b.label for b in at.get("download_button")]
     assert labels == ["Download the patient's version (PDF)"]
     # the inputs are kept, folded away; back to the clinician's view with every number
@@ -394,7 +405,7 @@ def test_calculator_conditional_shows_the_published_conditional_figures(at, engi
     assert not at.exception
     captions = " ".join(c.value for c in at.caption)
     assert "5-year conditional survival 27 %" in captions and "Liang XL et al." in captions
-    assert "Of 100 patients like this who are alive 2 years after CRS+HIPEC" in markdown_text(at)
+    assert "Of 100 patients like this who are alive 2 years after surgery" in markdown_text(at)
 
 
 def test_candidacy_evidence_panel_with_other_paths(at, engine):

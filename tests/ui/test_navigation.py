@@ -12,7 +12,7 @@ from tests.conftest import ROOT
 
 st_testing = pytest.importorskip("streamlit.testing.v1")
 APP = str(ROOT / "app.py")
-CANDIDACY_TITLE = "Candidacy: before the operation"
+CANDIDACY_TITLE = "Candidacy: before surgery"
 
 
 def _registry(root, small_bundle, outcomes: bool):

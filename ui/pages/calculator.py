@@ -18,7 +18,7 @@ def conditional_on(choice: Choice, prog, for_patient: bool):
     words, axis = choice.schema.words, choice.schema.time_axis
     end = int(axis.from_months(prog.grid[-1]))
     label = (
-        f"Already {words.event_free} some time {words.origin}? How many {axis.unit} (0 if not)"
+        f"Already {words.event_free} some time {words.said_origin}? How many {axis.unit} (0 if not)"
         if for_patient
         else f"Conditional survival: {words.event_free} at … {axis.unit} {words.origin} "
         "(0 = from the start)"
@@ -26,7 +26,7 @@ def conditional_on(choice: Choice, prog, for_patient: bool):
     alive_in_unit = st.number_input(
         label,
         min_value=0,
-        max_value=end - 1,
+        max_value=max(end - 1, 0),
         value=0,
         step=1,
         key="alive_at",
@@ -34,7 +34,10 @@ def conditional_on(choice: Choice, prog, for_patient: bool):
         f"are {words.event_free} this many {axis.unit} {words.origin}, S(t | T > s) = S(t) / S(s).",
         persist_state="session",
     )
-    alive_at = float(axis.to_months(alive_in_unit))  # the model's curves are in months
+    # the curves are on a grid in months: read the entered time at its nearest point
+    alive_at = (
+        axis.nearest(prog.grid, float(axis.to_months(alive_in_unit))) if alive_in_unit else 0.0
+    )
     try:
         return (prog.conditional(alive_at) if alive_at else prog), alive_at
     except ValueError:  # no measurable chance of being event-free then
@@ -109,7 +112,7 @@ if choice is not None:
             warnings = choice.engine.warnings(X)[0]
             shown, alive_at = conditional_on(choice, prog, for_patient)
             if for_patient:
-                patient.view(choice, values, prog, shown, alive_at)
+                patient.view(choice, prog, shown, alive_at, warnings)
             else:
                 panel = clinician_view(choice, values, prog, shown, alive_at, warnings)
     with left:

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from reporting.evidence import evidence_panel
-from reporting.figures import prognosis_curve, span_text
+from reporting.figures import prognosis_curve
 from reporting.pdf import candidacy_report
 from reporting.summary import (
     candidacy_scenarios,
@@ -21,15 +21,17 @@ def _lower_first(text: str) -> str:
 
 
 choice = choose_model()
-st.title("Candidacy: before the operation")
+before = choice.schema.stage_label(choice.schema.decision_stage) if choice else "before it"
+st.title(f"Candidacy: {before}")
 if choice is not None:
     simulated_banner(choice)
     schema = choice.schema
-    before = schema.stage_label(schema.decision_stage)
+    words = schema.words
     st.caption(
-        f"For a tumour board deciding whether to operate: only what is known {before}. "
-        "The chance of each operative outcome comes from a model fitted on the training data; "
-        "survival is shown for each outcome and overall, weighted by those chances. "
+        f"For a tumour board deciding whether to treat: only what is known {before}. "
+        f"The chance of each of the {words.outcomes_of} comes from a model fitted on the "
+        "training data; survival is shown for each outcome and overall, weighted by those "
+        "chances. "
         + (
             ""
             if choice.model == choice.engine.candidacy_model
@@ -69,18 +71,18 @@ if choice is not None:
                 curves,
                 schema,
                 key="cand.curve",
-                title="Predicted survival if operated",
+                title=f"Predicted survival {words.if_treated}",
                 literature=ref,
             )
             if ref:
                 st.caption(
                     f"Grey strip: {ref['label'].lower()}, median "
-                    f"{span_text(ref['median_months'], schema.time_axis)} "
+                    f"{schema.time_axis.span(ref['median_months'])} "
                     f"({ref['source']}). {ref['note']}"
                 )
-            st.markdown("**Overall, if operated**")
+            st.markdown(f"**Overall, {words.if_treated}**")
             common.table(cand.overall, schema)
-            st.markdown("**By operative outcome**")
+            st.markdown(f"**By the {words.outcomes_of}**")
             st.table(scenario_table(named, schema))
             warnings = choice.engine.warnings(X)[0]
             for w in warnings:

@@ -75,7 +75,7 @@ if choice is not None:
             st.subheader("Risk groups")
             st.caption(
                 "Thirds of the predicted risk score (cumulative hazard at "
-                f"{schema.time_axis.text_months(choice.bundle.risk_horizon, 0)}) within this file."
+                f"{schema.time_axis.said(choice.bundle.risk_horizon)}) within this file."
             )
             groups = risk_group_summary(preds, checked.data, schema)
             st.table(groups.table)
