@@ -159,7 +159,8 @@ class TimeAxis:
         return f"{lo:g}-{hi:g} {self.unit}"
 
     @property
-    def Unit(self) -> str:
+    def unit_title(self) -> str:
+        """The unit at the start of an axis title: "Months"."""
         return self.unit.capitalize()
 
     @property

@@ -65,11 +65,13 @@ class Words:
         return self.origin_plain or self.origin
 
     @property
-    def Endpoint(self) -> str:
+    def endpoint_title(self) -> str:
+        """The endpoint at the start of a line: "Overall survival"."""
         return _capital(self.endpoint)
 
     @property
-    def Events(self) -> str:
+    def events_title(self) -> str:
+        """ "Deaths", at the start of a line."""
         return _capital(self.events)
 
     @property

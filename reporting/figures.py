@@ -214,14 +214,14 @@ def survival_figure(
             "range": [0, float(axis.from_months(end))],
             "dtick": axis.year_step,
         },
-        yaxis={"title": {"text": words.Endpoint}, "range": [0, 1.02], "tickformat": ".0%"},
+        yaxis={"title": {"text": words.endpoint_title}, "range": [0, 1.02], "tickformat": ".0%"},
     )
     return _figure(data, layout)
 
 
 def time_title(schema: Schema) -> str:
     """The time axis's title: "Months after CRS+HIPEC", "Days from randomisation"."""
-    return f"{schema.time_axis.Unit} {schema.words.origin}"
+    return f"{schema.time_axis.unit_title} {schema.words.origin}"
 
 
 def contributions_figure(table, title: str | None = None, height: int | None = None) -> go.Figure:

@@ -132,7 +132,7 @@ def format_description(d: dict, schema: Schema, title: str = "Cohort") -> str:
         title,
         "=" * len(title),
         _line("Patients", d["n"]),
-        _line(words.Events, f"{d['deaths']} ({d['death_percent']:.1f} %)"),
+        _line(words.events_title, f"{d['deaths']} ({d['death_percent']:.1f} %)"),
         _line(
             "Median follow-up (reverse KM)",
             f"{_time(d[f'median_followup_{unit}'], unit)} "

@@ -183,7 +183,7 @@ def _html(doc: dict, manifest: Manifest, dca: pd.DataFrame | None, fragments=())
                 ["SHA-256", f"<code>{td['sha256']}</code>"],
                 ["File modified", _fmt(td["file_modified"])],
                 ["Patients", _fmt(c["n"])],
-                [words.Events, f"{c['deaths']} ({c['death_percent']:.1f} %)"],
+                [words.events_title, f"{c['deaths']} ({c['death_percent']:.1f} %)"],
                 [f"Median follow-up (reverse KM), {unit}", _fmt(c[f"median_followup_{unit}"], 1)],
                 [
                     f"Kaplan-Meier median {words.endpoint}, {unit} (95 % CI)",

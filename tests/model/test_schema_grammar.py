@@ -171,7 +171,8 @@ def test_words_and_stages_come_from_the_schema(tmp_path):
     doc["features"][0]["stage"] = "adjuvant"
     s = load_schema(_write(tmp_path, doc))
     assert (
-        s.words.Endpoint == "Recurrence-free survival" and s.words.Events == "Recurrences or deaths"
+        s.words.endpoint_title == "Recurrence-free survival"
+        and s.words.events_title == "Recurrences or deaths"
     )
     assert s.words.event_free == "event-free"  # not declared: the neutral word
     assert [x.name for x in s.stages] == ["pre", "post", "adjuvant"]

@@ -1,5 +1,6 @@
-"""A researcher's own schema, end to end (verbs, PDFs and the page), on real public data: the
-Veterans' Administration lung cancer trial (days from randomisation, one stage, no operation; data/public/).
+"""A researcher's own schema, end to end (verbs, PDFs and the page), on real public data:
+the Veterans' Administration lung cancer trial (days from randomisation, one stage, no
+operation; data/public/); and a schema with another treatment, three stages and weeks.
 
 Every verb (describe, fit, models, evaluate, predict, report, update), every page and every
 PDF speaks the schema's unit and words; none of them says what only the DMPM schema may
