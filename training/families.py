@@ -33,6 +33,7 @@ from model.uncertainty import CoxEnsemble, ImputationDraws
 from training.band import calibrate_inflation
 from training.effects import hazard_ratio_table, log_hazard_ratios, permutation_table
 from training.estimators import (
+    FULL_TERMS,
     RSF_TIME_GRAIN,
     coxnet_step,
     fit_quietly,
@@ -152,6 +153,7 @@ def _coxnet_refit(Xb, yb, seed, *, schema, params, seed0):
             alphas=[params["alpha"]],
             fit_baseline_model=True,
             seed=seed0,
+            terms=params.get("terms", FULL_TERMS),
         ),
         Xb,
         yb,
