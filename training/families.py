@@ -249,6 +249,8 @@ class CoxnetTrainer(Trainer):
             landmarks=d.horizons,
         )
         ensemble.inflation = band["inflation"]
+        if "grid" in band:  # per grid time: in the ensemble, not the manifest
+            ensemble.inflation_grid = np.asarray(band.pop("grid"))
         out.details["band"] = band
         out.artifacts["coxnet_ensemble"] = ensemble
         out.artifacts["imputation_draws"] = ImputationDraws(seed=d.seed).fit(
