@@ -26,14 +26,17 @@ assumption:
    the error 95 times in 100 in the stand-in world. Between landmarks the factor is
    interpolated linearly (held constant before the first and after the last).
 
-Measured against the simulators' truths (benchmarks/accuracy.py, three worlds, n = 110,
-500 and 2,000; the "oracle" factor being the 95th percentile of the same ratio computed
+Measured against the simulators' truths (three worlds at n = 110, 500 and 2,000, one
+training draw each; the "oracle" factor is the 95th percentile of the same ratio computed
 against the true curves of 5,000 test patients with complete inputs): the piecewise
-stand-in tracked the oracle within about 0.2 in the proportional-hazards worlds (for
-example 1.42/1.19 against 1.34/1.21 at 12/36 months, linear world, n = 110), where a
-proportional-hazards stand-in with every interaction (the former convention) overshot by
-up to 0.9 and a plain bootstrap fell short; in the non-proportional world it widens the
-band at 12 months but not as far as the truth requires at n = 2,000 (2.2 against 3.8).
+stand-in's factors lay within 0.4 of the oracle's at every landmark in the
+proportional-hazards worlds (1.42/1.19 against 1.34/1.21 at 12/36 months in the linear
+world at n = 110; 1.13/1.08 against 0.97/0.73 at n = 500; 1.21/1.08 against 1.29/1.47 in
+the milan world at n = 110), where a proportional-hazards stand-in with every interaction
+at the same penalty overshot by up to 0.9 (linear world, n = 500). In the world whose
+hazard ratios change at 12 months it widens the band there, but less than the truth
+requires at n = 2,000 (2.2 against 3.8): the proportional-hazards curve's own bias at 12
+months grows relative to its sampling error as n grows.
 """
 
 from __future__ import annotations
