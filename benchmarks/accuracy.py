@@ -63,7 +63,8 @@ rate 0.1-0.3, 15-255 leaves, with and without the transform): none did better.
 
     .venv/bin/python benchmarks/accuracy.py                     # everything, about 25 min on 2 cores
     .venv/bin/python benchmarks/accuracy.py --floor-n 200000    # and the floor
-    .venv/bin/python benchmarks/accuracy.py --worlds linear --n 110 --bootstrap 5   # a quick look
+    .venv/bin/python benchmarks/accuracy.py --worlds linear --n 110 --bootstrap 5 --result try
+                                                                # a quick look, written apart
 
 ``--bootstrap`` below 50 is for trying the script out: the band then is not the shipped one.
 """
@@ -747,6 +748,11 @@ def parse_args() -> argparse.Namespace:
         help="simulated patients a world for the floor's boosting regressions (0: no floor)",
     )
     ap.add_argument("--floor-seed", type=int, default=3636)
+    ap.add_argument(
+        "--result",
+        default="accuracy",
+        help="name of the JSON written to benchmarks/results/ (a partial run: another name)",
+    )
     args = ap.parse_args()
     taken = {args.test_seed, *(TRAIN_SEEDS.get(n, n) for n in args.n)}
     if args.test_seed in {TRAIN_SEEDS.get(n, n) for n in args.n}:
@@ -791,7 +797,7 @@ def run(args: argparse.Namespace, tmp: Path) -> None:
     )
     print_tables(rows, checks, floor, cells)
     out = write_result(
-        "accuracy",
+        args.result,
         {
             "worlds": args.worlds,
             "train_n": args.n,

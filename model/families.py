@@ -10,12 +10,13 @@ The Cox model's band (stated on every result): for each plausible completion of 
 patient's unknown inputs (:class:`model.uncertainty.ImputationDraws`; one completion when
 all inputs are known) and each bootstrap refit of the Cox model
 (:class:`model.uncertainty.CoxEnsemble`), a survival curve, with the refit's deviation
-from the final model stretched by the bundle's inflation factor; the band is the
-pointwise 2.5-97.5 percentile of all of them. The factor is estimated at training time
-from the training data alone (training/band.py): a parametric bootstrap from a richer,
-less shrunk stand-in for the truth measures how far the model's refits fall from it,
-which plain bootstrap refits cannot show (they share the final model's shrinkage and
-shape). The curve is the final model's curve averaged over the completions.
+from the final model stretched by the bundle's inflation factor at that time; the band is
+the pointwise 2.5-97.5 percentile of all of them. The factors are estimated at training
+time from the training data alone (training/band.py): a parametric bootstrap from a
+stand-in for the truth whose hazard ratios may change over time measures how far the
+model's refits fall from it at each landmark, which plain bootstrap refits cannot show
+(they share the final model's shrinkage and its proportional hazards). The curve is the
+final model's curve averaged over the completions.
 """
 
 from __future__ import annotations

@@ -28,7 +28,8 @@ __all__ = [
 BAND_METHOD = (
     "pointwise 95 % percentile band over bootstrap refits of the Cox model, their "
     "deviations from the final model stretched by a factor calibrated at training time "
-    "(parametric bootstrap from a richer, less penalised Cox fit to the training data), "
+    "per landmark (parametric bootstrap from a Cox fit to the training data whose hazard "
+    "ratios may change over time), "
     "and over plausible values of unknown inputs (conditional imputation draws)"
 )
 

@@ -45,6 +45,10 @@ class CoxEnsemble:
         Each bootstrap model's deviation from the final one, on the log cumulative
         hazard scale, is multiplied by this factor (1 = plain bootstrap):
         ``coef + k (boot_coef - coef)`` and ``log h0 + k (log boot_h0 - log h0)``.
+    inflation_grid : ndarray (G,), optional
+        The factor at each grid time; when given, curves use it instead of ``inflation``
+        (a patient's deviation ``log H_b(t) - log H(t)`` is stretched by ``k(t)``), and
+        ``inflation`` is its largest value (what :meth:`inflated` applies to coefficients).
     """
 
     columns: list
@@ -53,6 +57,7 @@ class CoxEnsemble:
     boot_coef: np.ndarray
     boot_h0: np.ndarray
     inflation: float = 1.0
+    inflation_grid: np.ndarray | None = None
 
     @property
     def n_boot(self) -> int:
@@ -88,9 +93,24 @@ class CoxEnsemble:
 
     def boot_survival(self, Z: np.ndarray) -> np.ndarray:
         """Every (inflated) bootstrap model's S on the grid, shape (rows, B, G)."""
-        coef, h0 = self.inflated()
-        lp = np.asarray(Z, dtype=float) @ coef.T  # rows x B
-        return np.exp(-np.exp(lp)[:, :, None] * h0[None, :, :])
+        k = getattr(self, "inflation_grid", None)  # bundles written before it existed: None
+        if k is None:
+            coef, h0 = self.inflated()
+            lp = np.asarray(Z, dtype=float) @ coef.T  # rows x B
+            return np.exp(-np.exp(lp)[:, :, None] * h0[None, :, :])
+        Z = np.asarray(Z, dtype=float)
+        lp, lp_b = Z @ self.coef, Z @ self.boot_coef.T  # rows, rows x B
+        # log H_b(t) = log H(t) + k(t) (log H_b(t) - log H(t)), where both baselines are > 0;
+        # before the first death of either, the refit's own cumulative hazard
+        both = (self.h0[None, :] > 0) & (self.boot_h0 > 0)  # B x G
+        log_h0 = np.log(np.where(self.h0 > 0, self.h0, 1.0))
+        log_h0_b = np.log(np.where(both, self.boot_h0, 1.0))
+        dev = (lp_b - lp[:, None])[:, :, None] + np.where(both, log_h0_b - log_h0, 0.0)[None]
+        stretched = np.exp(log_h0[None, None, :] + lp[:, None, None] + k[None, None, :] * dev)
+        own = np.exp(lp_b)[:, :, None] * self.boot_h0[None, :, :]
+        H = np.where(both[None, :, :], stretched, own)
+        # a factor that changes with time could make a curve rise: keep it non-increasing
+        return np.exp(-np.maximum.accumulate(H, axis=2))
 
 
 class ImputationDraws:

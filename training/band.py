@@ -1,44 +1,48 @@
 """How much to widen the Cox model's bootstrap band: a calibration from the training data alone.
 
 Bootstrap refits of a penalised Cox model vary around the final model, but the final
-model itself is off the true curve in ways the refits share: the penalty shrinks it,
-and its basis smooths shapes the truth may have (a sharp threshold, an interaction).
-A band made of refits alone therefore covers the true curve for too few patients
-(measured: 0.71-0.83 against a nominal 0.95).
+model itself is off the true curve in ways the refits share: the penalty shrinks it, and
+it assumes that every effect is the same at every time (proportional hazards), which the
+truth need not (an effect that fades after the first year). A band made of refits alone
+therefore covers the true curve for too few patients where that matters.
 
-The factor is estimated by a parametric bootstrap from a deliberately *richer* stand-in
-for the truth, fitted to the training data:
+The widening is estimated by a parametric bootstrap from a stand-in for the truth that
+is fitted to the training data and deliberately free of the proportional-hazards
+assumption:
 
-1. **Stand-in truth**: the same encoded and imputed features, with every declared
-   interaction expanded on the main-effect knots (the richest tensor basis the schema
-   allows) and a tenth of the chosen penalty (``PSEUDO_PENALTY_RATIO``), plus its
-   Breslow baseline. It is more flexible and less shrunk than the model we ship, so the
-   ways in which our model cannot follow it stand in for the ways in which it cannot
-   follow the real truth.
+1. **Stand-in truth**: the shipped design (same features, same penalty), fitted
+   separately in ``STAND_IN_PIECES`` time pieces cut at quantiles of the death times
+   (tertiles by default): each piece's Cox model is fitted on the patients still at risk
+   at its start, followed to its end. Its hazard ratios may change from piece to piece.
 2. **Replicates** (``n_rep``): new survival times for the training patients drawn from
    the stand-in, censoring times drawn from the training data's censoring distribution
    (reverse Kaplan-Meier), and the shipped model's Cox step refitted on them with the
-   chosen penalty and basis.
+   chosen penalty and design.
 3. For each replicate, training patient and landmark (12/36/60 months), the error of
    the refit against the stand-in on the log cumulative hazard scale, divided by the
    half-width of that patient's bootstrap band at that time (from the real ensemble).
-   The factor is the 95th percentile of these ratios (at least 1): stretching every
-   refit's deviation from the final model by it makes the band's half-width reach the
-   error 95 times in 100 in the stand-in world.
+   The factor at a landmark is the 95th percentile of these ratios (at least 1):
+   stretching every refit's deviation from the final model by it makes the band reach
+   the error 95 times in 100 in the stand-in world. Between landmarks the factor is
+   interpolated linearly (held constant before the first and after the last).
 
-The choice of stand-in is a convention, stated here and in the bundle's manifest. On the
-shipped 2,000-patient cohort (one run): a tenth of the penalty gave 1.63, three tenths
-1.50, three hundredths 1.70, the shipped basis itself (no richer interaction) at a tenth
-1.28; against the simulator's truth (2,000 test patients, 12/36/60 months) the band covered
-0.86-0.91 at 1.28, 0.92-0.94 at 1.5, 0.94-0.96 at 1.63 and 0.97-0.99 at 2.0, so any of the
-richer stand-ins lands in the 0.90-0.98 target and the shipped basis alone would not.
+Measured against the simulators' truths (three worlds at n = 110, 500 and 2,000, one
+training draw each; the "oracle" factor is the 95th percentile of the same ratio computed
+against the true curves of 5,000 test patients with complete inputs): the piecewise
+stand-in's factors lay within 0.4 of the oracle's at every landmark in the
+proportional-hazards worlds (1.42/1.19 against 1.34/1.21 at 12/36 months in the linear
+world at n = 110; 1.13/1.08 against 0.97/0.73 at n = 500; 1.21/1.08 against 1.29/1.47 in
+the milan world at n = 110), where a proportional-hazards stand-in with every interaction
+at the same penalty overshot by up to 0.9 (linear world, n = 500). In the world whose
+hazard ratios change at 12 months it widens the band there, but less than the truth
+requires at n = 2,000 (2.2 against 3.8): the proportional-hazards curve's own bias at 12
+months grows relative to its sampling error as n grows.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.base import clone
 from sksurv.nonparametric import kaplan_meier_estimator
 
 from model.predict import cox_baseline_on_grid
@@ -47,9 +51,9 @@ from model.uncertainty import CoxEnsemble
 from training.estimators import fit_quietly
 from training.metrics import horizon_names
 
-__all__ = ["PSEUDO_PENALTY_RATIO", "BAND_REPLICATES", "calibrate_inflation"]
+__all__ = ["BAND_REPLICATES", "STAND_IN_PIECES", "calibrate_inflation", "piecewise_stand_in"]
 
-PSEUDO_PENALTY_RATIO = 0.1
+STAND_IN_PIECES = 3
 BAND_REPLICATES = 10
 COVERAGE = 0.95
 
@@ -59,8 +63,80 @@ def _fit_cox(make_step, Z: pd.DataFrame, y: np.ndarray, grid: np.ndarray):
     return est.coef_[:, 0], cox_baseline_on_grid(est, list(Z.columns), grid)
 
 
+def _fit_piece(make_step, alpha: float, Z: pd.DataFrame, y: np.ndarray, grid: np.ndarray):
+    """A piece's Cox fit; where a piece's few deaths cannot support the chosen penalty
+    (coefficients diverge), the penalty is raised tenfold, at most three times."""
+    for scale in (1.0, 10.0, 100.0):
+        try:
+            return _fit_cox(lambda: make_step(alpha * scale), Z, y, grid)  # noqa: B023
+        except ArithmeticError:
+            continue
+    return _fit_cox(lambda: make_step(alpha * 1000.0), Z, y, grid)
+
+
 def _log_h(h0: np.ndarray, lp: np.ndarray) -> np.ndarray:
     return np.log(np.maximum(h0, 1e-300))[None, :] + lp[:, None]
+
+
+def piecewise_stand_in(
+    Z: pd.DataFrame,
+    y: np.ndarray,
+    grid: np.ndarray,
+    make_step,
+    alpha: float,
+    pieces: int = STAND_IN_PIECES,
+) -> tuple[np.ndarray, list[float]]:
+    """Cumulative hazard on the grid (patients x grid) of a Cox model whose coefficients
+    change between time pieces cut at quantiles of the death times; and the cuts.
+
+    Each piece [a, b) is fitted on the patients alive at ``a``, their times counted from
+    ``a`` and censored at ``b``: the partial likelihood of the hazard inside the piece.
+    """
+    e, t = y.dtype.names
+    deaths = y[t][y[e]]
+    cuts = [float(np.quantile(deaths, q)) for q in np.arange(1, pieces) / pieces]
+    edges = [0.0, *cuts, np.inf]
+    Zn = Z.to_numpy(dtype=float)
+    H = np.zeros((len(y), len(grid)))
+    for a, b in zip(edges[:-1], edges[1:], strict=True):
+        alive = y[t] > a
+        piece = y[alive].copy()
+        piece[e] = piece[e] & (piece[t] <= b)
+        piece[t] = np.minimum(piece[t], b) - a
+        coef, h0 = _fit_piece(make_step, alpha, Z[alive], piece, np.clip(grid - a, 0.0, b - a))
+        H += h0[None, :] * np.exp(Zn @ coef)[:, None]
+    return H, cuts
+
+
+def _replicate(H: np.ndarray, grid, cens_t, cens_s, t_max, rng, dtype) -> np.ndarray:
+    """Survival times drawn from cumulative hazards ``H`` (patients x grid), censored by
+    times drawn from the reverse Kaplan-Meier curve (the last time if never reached)."""
+    e_name, t_name = dtype.names
+    # event time: first grid time where the cumulative hazard passes an Exp(1) draw
+    j = (H < rng.exponential(size=len(H))[:, None]).sum(axis=1)
+    t_event = np.where(j < len(grid), grid[np.minimum(j, len(grid) - 1)], np.inf)
+    t_event = np.maximum(t_event, grid[1] / 2)
+    k = np.searchsorted(-cens_s, -rng.random(len(H)), side="left")
+    t_cens = np.where(k < len(cens_t), cens_t[np.minimum(k, len(cens_t) - 1)], t_max)
+    out = np.empty(len(H), dtype=dtype)
+    out[e_name] = t_event <= t_cens
+    out[t_name] = np.minimum(t_event, t_cens)
+    return out
+
+
+def _half_widths(ensemble: CoxEnsemble, Zn: np.ndarray, marks: list[int]) -> np.ndarray:
+    """The plain bootstrap band's half-width per patient and landmark, log cumulative hazard."""
+    boot = (
+        np.log(np.maximum(ensemble.boot_h0[:, marks], 1e-300))[None, :, :]
+        + (Zn @ ensemble.boot_coef.T)[:, :, None]
+    )
+    half = (np.percentile(boot, 97.5, axis=1) - np.percentile(boot, 2.5, axis=1)) / 2
+    return np.maximum(half, 1e-6)
+
+
+def inflation_on_grid(grid: np.ndarray, months: list[float], factors: list[float]) -> np.ndarray:
+    """The factors at the landmarks, linear between them, constant outside."""
+    return np.interp(grid, np.asarray(months, dtype=float), np.asarray(factors, dtype=float))
 
 
 def calibrate_inflation(
@@ -71,11 +147,11 @@ def calibrate_inflation(
     ensemble: CoxEnsemble,
     make_step,
     n_rep: int = BAND_REPLICATES,
-    ratio: float = PSEUDO_PENALTY_RATIO,
     seed: int = 0,
     landmarks=LANDMARKS,
+    pieces: int = STAND_IN_PIECES,
 ) -> dict:
-    """Inflation factor for the bootstrap band of ``final`` (a fitted Coxnet pipeline).
+    """Inflation factors for the bootstrap band of ``final`` (a fitted Coxnet pipeline).
 
     Parameters
     ----------
@@ -91,7 +167,8 @@ def calibrate_inflation(
     Returns
     -------
     dict
-        ``inflation`` and its inputs, for the manifest.
+        ``inflation`` (the largest factor), ``by_landmark``, ``grid`` (the factor at every
+        grid time, for :class:`CoxEnsemble`) and how they were obtained, for the manifest.
     """
     e_name, t_name = y.dtype.names
     event, time = y[e_name].astype(bool), y[t_name].astype(float)
@@ -102,57 +179,32 @@ def calibrate_inflation(
         return {"inflation": 1.0, "replicates": 0, "note": "no landmark or no refits to calibrate"}
     Z = final[:-1].transform(X)
     Zn = Z.to_numpy(dtype=float)
-
-    # the band's half-width per training patient and landmark, log cumulative hazard scale
-    boot = (
-        np.log(np.maximum(ensemble.boot_h0[:, marks], 1e-300))[None, :, :]
-        + (Zn @ ensemble.boot_coef.T)[:, :, None]
-    )
-    half = (np.percentile(boot, 97.5, axis=1) - np.percentile(boot, 2.5, axis=1)) / 2
-    half = np.maximum(half, 1e-6)
-
-    # the stand-in truth: richest declared interaction basis, a fraction of the penalty
-    imputed = final[:2].transform(X)
-    expand = clone(final.named_steps["expand"])
-    expand.set_params(interaction_knots=expand.n_knots)
-    rich = clone(final[2:-1])
-    rich.steps[0] = ("expand", expand)
-    Zr = rich.fit_transform(imputed)
-    coef_t, h0_t = _fit_cox(lambda: make_step(alpha * ratio), Zr, y, grid)
-    lp_t = Zr.to_numpy(dtype=float) @ coef_t
-    true_log_h = _log_h(h0_t[marks], lp_t)
+    half = _half_widths(ensemble, Zn, marks)
+    H_true, cuts = piecewise_stand_in(Z, y, grid, make_step, alpha, pieces)
+    true_log_h = np.log(np.maximum(H_true[:, marks], 1e-300))
 
     cens_t, cens_s = kaplan_meier_estimator(~event, time)
     rng = np.random.default_rng(seed)
     ratios = []
     for _ in range(n_rep):
-        # event time: first grid time where the stand-in's cumulative hazard passes Exp(1)
-        need = rng.exponential(size=len(y))
-        H = h0_t[None, :] * np.exp(lp_t)[:, None]
-        j = (H < need[:, None]).sum(axis=1)
-        t_event = np.where(j < len(grid), grid[np.minimum(j, len(grid) - 1)], np.inf)
-        t_event = np.maximum(t_event, grid[1] / 2)
-        # censoring time from the reverse Kaplan-Meier curve (the last time if never reached)
-        k = np.searchsorted(-cens_s, -rng.random(len(y)), side="left")
-        t_cens = np.where(k < len(cens_t), cens_t[np.minimum(k, len(cens_t) - 1)], time.max())
-        y_rep = np.empty(len(y), dtype=y.dtype)
-        y_rep[e_name] = t_event <= t_cens
-        y_rep[t_name] = np.minimum(t_event, t_cens)
+        y_rep = _replicate(H_true, grid, cens_t, cens_s, time.max(), rng, y.dtype)
         if y_rep[e_name].sum() < 10:
             continue
-        coef_r, h0_r = _fit_cox(lambda: make_step(alpha), Z, y_rep, grid)
-        err = np.abs(_log_h(h0_r[marks], Zn @ coef_r) - true_log_h)
-        ratios.append(err / half)
+        try:
+            coef_r, h0_r = _fit_cox(lambda: make_step(alpha), Z, y_rep, grid)
+        except ArithmeticError:  # a replicate the shipped penalty cannot fit: none to measure
+            continue
+        ratios.append(np.abs(_log_h(h0_r[marks], Zn @ coef_r) - true_log_h) / half)
     if not ratios:
         return {"inflation": 1.0, "replicates": 0, "note": "too few simulated deaths"}
     r = np.concatenate(ratios)
+    factors = [float(max(1.0, np.quantile(r[:, i], COVERAGE))) for i in range(len(inside))]
     return {
-        "inflation": float(max(1.0, np.quantile(r, COVERAGE))),
-        "by_landmark": {
-            name: float(np.quantile(r[:, i], COVERAGE)) for i, name in enumerate(inside)
-        },
+        "inflation": max(factors),
+        "by_landmark": dict(zip(inside, factors, strict=True)),
+        "grid": inflation_on_grid(grid, list(inside.values()), factors).tolist(),
         "replicates": len(ratios),
-        "pseudo_penalty_ratio": ratio,
-        "stand_in": "every declared interaction on the main-effect knots, "
-        f"{ratio:g} x the chosen penalty",
+        "stand_in": f"the shipped design and penalty fitted in {pieces} time pieces cut at "
+        "quantiles of the death times (hazard ratios free to change between pieces)",
+        "stand_in_cuts_months": cuts,
     }

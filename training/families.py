@@ -33,6 +33,7 @@ from model.uncertainty import CoxEnsemble, ImputationDraws
 from training.band import calibrate_inflation
 from training.effects import hazard_ratio_table, log_hazard_ratios, permutation_table
 from training.estimators import (
+    FULL_TERMS,
     RSF_TIME_GRAIN,
     coxnet_step,
     fit_quietly,
@@ -152,6 +153,7 @@ def _coxnet_refit(Xb, yb, seed, *, schema, params, seed0):
             alphas=[params["alpha"]],
             fit_baseline_model=True,
             seed=seed0,
+            terms=params.get("terms", FULL_TERMS),
         ),
         Xb,
         yb,
@@ -247,6 +249,8 @@ class CoxnetTrainer(Trainer):
             landmarks=d.horizons,
         )
         ensemble.inflation = band["inflation"]
+        if "grid" in band:  # per grid time: in the ensemble, not the manifest
+            ensemble.inflation_grid = np.asarray(band.pop("grid"))
         out.details["band"] = band
         out.artifacts["coxnet_ensemble"] = ensemble
         out.artifacts["imputation_draws"] = ImputationDraws(seed=d.seed).fit(

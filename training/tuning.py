@@ -1,9 +1,11 @@
 """Cross-validated tuning of both model families on the same folds.
 
-The score is Uno's concordance truncated at a stated horizon (``tau``), with the
-censoring distribution estimated from the whole training set. Both families are
-scored on identical folds, so their cross-validated scores can be compared
-directly and the better one becomes the bundle's default.
+Two scores, with the censoring distribution estimated from the whole training set: the
+integrated Brier score (IBS, a proper score: it rewards right curves, not only a right
+ranking) and Uno's concordance truncated at a stated horizon (``tau``). The Cox model's
+design and penalty are chosen by the IBS; the forest's settings by Uno's C. Both families
+are scored on identical folds, so their cross-validated IBS decide the bundle's default
+(training/fit.py).
 """
 
 from __future__ import annotations
@@ -13,17 +15,26 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 from sklearn.model_selection import StratifiedKFold
-from sksurv.linear_model.coxph import BreslowEstimator
 from sksurv.metrics import concordance_index_ipcw, integrated_brier_score
 from tqdm.auto import tqdm
 
 from model.predict import risk_score, survival_on_grid
 from model.schema import Schema
 from model.timeaxis import LANDMARKS
-from training.estimators import fit_quietly, make_coxnet, make_rsf, round_times
+from training.estimators import distinct_terms, fit_quietly, make_coxnet, make_rsf, round_times
 from training.metrics import ibs_times
 
-__all__ = ["TuningResult", "make_folds", "tune_coxnet", "tune_rsf", "COXNET_L1_RATIOS", "RSF_GRID"]
+__all__ = [
+    "COXNET_L1_RATIOS",
+    "RSF_GRID",
+    "TuningResult",
+    "breslow_on_times",
+    "brier_weights",
+    "integrated_brier",
+    "make_folds",
+    "tune_coxnet",
+    "tune_rsf",
+]
 
 COXNET_L1_RATIOS = (0.2, 0.5, 0.9)
 RSF_GRID = (
@@ -33,8 +44,6 @@ RSF_GRID = (
     {"min_samples_leaf": 15, "max_features": 0.5},
 )
 RSF_TUNING_TREES = 100
-# Uno C differences below this are within fold-to-fold noise (fold SDs are near 0.01)
-C_TOLERANCE = 0.002
 
 
 @dataclass
@@ -47,6 +56,7 @@ class TuningResult:
     fold_scores: list[float]
     candidates: list[dict] = field(default_factory=list)
     cv_ibs: float | None = None  # cross-validated integrated Brier score of the chosen settings
+    designs: list[dict] = field(default_factory=list)  # the best settings of each design
 
     def to_dict(self) -> dict:
         return {
@@ -56,6 +66,7 @@ class TuningResult:
             "cv_ibs": self.cv_ibs,
             "fold_uno_c": self.fold_scores,
             "candidates": self.candidates,
+            **({"designs": self.designs} if self.designs else {}),
         }
 
 
@@ -71,6 +82,146 @@ def _uno(y_all, y_test, risk, tau) -> float:
     return float(concordance_index_ipcw(y_all, y_test, risk, tau=tau)[0])
 
 
+def breslow_on_times(
+    time: np.ndarray, event: np.ndarray, lp: np.ndarray, times: np.ndarray
+) -> np.ndarray:
+    """Breslow's baseline cumulative hazard at ``times`` for several linear predictors at once.
+
+    ``lp`` is (patients, models); the result is (models, len(times)), what
+    :class:`sksurv.linear_model.coxph.BreslowEstimator` gives model by model: at each
+    distinct event time the deaths divided by the summed risk of everyone still at risk,
+    summed up to the time asked.
+    """
+    order = np.argsort(time, kind="stable")
+    t, d = time[order], event[order].astype(bool)
+    risk = np.exp(lp[order] - lp.max(axis=0, keepdims=True))  # common shift per model
+    at_risk = np.cumsum(risk[::-1], axis=0)[::-1]  # row j: risk summed over rows >= j
+    u, deaths = np.unique(t[d], return_counts=True)
+    first = np.searchsorted(t, u, side="left")
+    h0 = np.cumsum(deaths[:, None] / at_risk[first], axis=0)  # (event times, models)
+    k = np.searchsorted(u, times, side="right") - 1
+    out = np.where(k[:, None] >= 0, h0[np.clip(k, 0, None)], 0.0).T
+    # undo the shift: exp(lp - m) * H = exp(lp) * H exp(-m)
+    return out * np.exp(-lp.max(axis=0))[:, None]
+
+
+def brier_weights(y_all: np.ndarray, y_test: np.ndarray, times: np.ndarray):
+    """Inverse-probability-of-censoring weights of the Brier score at ``times``, as
+    :func:`sksurv.metrics.brier_score` computes them (censoring distribution from ``y_all``).
+
+    Returns (case, control), each (test patients, times): a death by t weighs 1/G(T),
+    a patient still at risk after t weighs 1/G(t), anyone else 0.
+    """
+    from sksurv.nonparametric import CensoringDistributionEstimator
+
+    event, time = y_test[y_test.dtype.names[0]].astype(bool), y_test[y_test.dtype.names[1]]
+    cens = CensoringDistributionEstimator().fit(y_all)
+    g_t, g_y = cens.predict_proba(times), cens.predict_proba(time)
+    g_t[g_t == 0], g_y[g_y == 0] = np.inf, np.inf
+    case = ((time[:, None] <= times[None, :]) & event[:, None]) / g_y[:, None]
+    control = (time[:, None] > times[None, :]) / g_t[None, :]
+    return case, control
+
+
+def integrated_brier(surv: np.ndarray, case: np.ndarray, control: np.ndarray, times) -> np.ndarray:
+    """Integrated Brier score of several models' curves at once: ``surv`` is (models,
+    patients, times); the trapezoid rule over ``times`` as in scikit-survival."""
+    bs = np.mean(surv**2 * case[None] + (1.0 - surv) ** 2 * control[None], axis=1)
+    return np.trapezoid(bs, times, axis=1) / (times[-1] - times[0])
+
+
+@dataclass
+class _Path:
+    """One design and l1 ratio: the penalty path and its scores on every fold."""
+
+    terms: str
+    l1_ratio: float
+    alphas: np.ndarray
+    ibs: np.ndarray  # (folds, alphas)
+    test_lp: list  # per fold, (test patients, alphas)
+
+    @property
+    def mean_ibs(self) -> np.ndarray:
+        return self.ibs.mean(axis=0)
+
+
+def _fold_designs(X, y, schema, folds, designs, seed):
+    """Per fold, the imputed features (imputer fitted on the fold's training rows) expanded
+    and scaled for every design: the outcome-free preprocessing is fitted once per fold."""
+    out = []
+    for tr, te in folds:
+        pre = make_coxnet(schema, seed=seed)[:2]
+        imp_tr, imp_te = pre.fit_transform(X.iloc[tr]), pre.transform(X.iloc[te])
+        per = {}
+        for terms in designs:
+            post = make_coxnet(schema, seed=seed, terms=terms)[2:-1]
+            per[terms] = (post.fit_transform(imp_tr), post.transform(imp_te))
+        out.append(per)
+    return out
+
+
+def _cv_path(y, schema, folds, fold_z, full_z, terms, l1, times, seed) -> _Path:
+    """The penalty path of one design and l1 ratio, scored by IBS on every fold."""
+    e, t = y.dtype.names
+    path = fit_quietly(make_coxnet(schema, l1, seed=seed)[-1], full_z[terms], y).alphas_
+    ibs = np.full((len(folds), len(path)), np.nan)
+    test_lp = []
+    for k, (tr, te) in enumerate(folds):
+        z_tr, z_te = fold_z[k][terms]
+        est = fit_quietly(make_coxnet(schema, l1, alphas=path, seed=seed)[-1], z_tr, y[tr])
+        # (features, alphas); the offset cancels in the Breslow curve. A fold's path may stop
+        # early once the fit no longer improves: its last model stands for the rest.
+        coef = est.coef_[:, np.minimum(np.arange(len(path)), est.coef_.shape[1] - 1)]
+        lp_tr, lp_te = z_tr.to_numpy() @ coef, z_te.to_numpy() @ coef
+        h0 = breslow_on_times(y[tr][t], y[tr][e], lp_tr, times[k])
+        surv = np.exp(-np.exp(lp_te.T)[:, :, None] * h0[:, None, :])
+        ibs[k] = integrated_brier(surv, *brier_weights(y, y[te], times[k]), times[k])
+        test_lp.append(lp_te)
+    return _Path(terms, l1, np.asarray(path), ibs, test_lp)
+
+
+def _choose_terms(best: dict[str, tuple[_Path, int]]) -> str:
+    """The simplest design whose best IBS is not beaten by a richer one by more than the
+    fold-to-fold standard error of their paired difference: a richer design must earn its
+    terms on every fold, not by chance on one."""
+    designs = list(best)
+    chosen = designs[0]
+    for richer in designs[1:]:
+        a, b = best[chosen], best[richer]
+        diff = a[0].ibs[:, a[1]] - b[0].ibs[:, b[1]]  # > 0: the richer design is better
+        se = diff.std(ddof=1) / np.sqrt(len(diff)) if len(diff) > 1 else 0.0
+        if diff.mean() > se:
+            chosen = richer
+    return chosen
+
+
+def _paired_worse(path: _Path, j: int, best: int) -> bool:
+    """Whether penalty ``j`` scores worse than ``best`` by more than the standard error of
+    their paired fold differences."""
+    diff = path.ibs[:, j] - path.ibs[:, best]
+    se = diff.std(ddof=1) / np.sqrt(len(diff)) if len(diff) > 1 else 0.0
+    return diff.mean() > se
+
+
+def _least_penalty(path: _Path, best: int) -> int:
+    """The smallest penalty of the path whose IBS is not worse than the best one's by more
+    than the standard error of their paired differences.
+
+    The cross-validated IBS is nearly flat around its minimum, and where it is flat it cannot
+    tell a shrunk model from a less shrunk one; shrinkage, though, biases every curve towards
+    the average (calibration slopes above 1 against the truth in every simulated world) and
+    the band inherits that bias. So among the penalties the folds cannot tell apart, the
+    least shrunk is kept (the mirror image of the one-standard-error rule, which looks for
+    sparsity, not accuracy).
+    """
+    j = best
+    for k in range(best + 1, len(path.alphas)):  # alphas decrease along the path
+        if _paired_worse(path, k, best):
+            break
+        j = k
+    return j
+
+
 def tune_coxnet(
     X: pd.DataFrame,
     y: np.ndarray,
@@ -82,78 +233,99 @@ def tune_coxnet(
     l1_ratios=COXNET_L1_RATIOS,
     progress: bool = True,
     ibs_max: float = max(LANDMARKS),
+    designs: tuple[str, ...] | None = None,
 ) -> TuningResult:
-    """Choose the l1 ratio and the penalty on the cross-validated Uno C.
+    """Choose the design (main effects, splines, declared interactions), the l1 ratio and
+    the penalty by cross-validated integrated Brier score.
 
-    Uno's C is flat near its optimum, where a range of penalties rank patients
-    equally well but shrink predicted survival towards the average by different
-    amounts. Among the penalties within ``C_TOLERANCE`` of the best mean Uno C,
-    the one with the lowest cross-validated integrated Brier score is chosen, so
-    discrimination decides first and accuracy of the predicted curves breaks ties.
+    The IBS is a proper score: it rewards curves that are right, not only a right ranking,
+    so it does not favour the over-shrunk penalties a concordance-based choice settles on
+    (Uno's C is flat near its optimum). Within a design the penalty and l1 ratio with the
+    lowest mean IBS over the folds are chosen; between designs a richer one is kept only
+    when it beats the simpler by more than the standard error of their paired fold
+    differences (:func:`_choose_terms`). Uno's C of the chosen design's candidates is
+    reported beside, as before.
     """
-    candidates, fitted = [], {}
+    designs = distinct_terms(schema) if designs is None else tuple(designs)
     bar = tqdm(
-        total=len(l1_ratios) * (len(folds) + 1),
+        total=len(designs) * len(l1_ratios) + 1,
         desc="tune coxnet",
         disable=not progress,
         mininterval=1.0,
         leave=False,
     )
-    for l1 in l1_ratios:
-        path = fit_quietly(make_coxnet(schema, l1, seed=seed), X, y)[-1].alphas_
-        bar.update()
-        scores = np.full((len(folds), len(path)), np.nan)
-        for k, (tr, te) in enumerate(folds):
-            pipe = fit_quietly(make_coxnet(schema, l1, alphas=path, seed=seed), X.iloc[tr], y[tr])
-            z = pipe[:-1].transform(X.iloc[te])  # transform once, score every penalty
-            fitted[l1, k] = (pipe[-1], pipe[:-1].transform(X.iloc[tr]), z)
-            for j, a in enumerate(pipe[-1].alphas_):
-                risk = pipe[-1].predict(z, alpha=a)
-                if np.ptp(risk) > 0:  # the largest penalty gives every patient the same risk
-                    scores[k, j] = _uno(y, y[te], risk, tau)
+    fold_z = _fold_designs(X, y, schema, folds, designs, seed)
+    pre = make_coxnet(schema, seed=seed)[:2]
+    imputed = pre.fit_transform(X)
+    full_z = {
+        d: make_coxnet(schema, seed=seed, terms=d)[2:-1].fit_transform(imputed) for d in designs
+    }
+    bar.update()
+    # monthly points suffice to rank candidates
+    times = [ibs_times(y[te], grid[::2], ibs_max) for _, te in folds]
+    paths = []
+    for terms in designs:
+        for l1 in l1_ratios:
+            paths.append(_cv_path(y, schema, folds, fold_z, full_z, terms, l1, times, seed))
             bar.update()
-        mean = np.nanmean(scores, axis=0)
-        for j, a in enumerate(path):
-            if np.isfinite(mean[j]):
-                candidates.append(
-                    {
-                        "l1_ratio": l1,
-                        "alpha": float(a),
-                        "cv_uno_c": float(mean[j]),
-                        "sd": float(np.nanstd(scores[:, j])),
-                        "folds": scores[:, j].tolist(),
-                    }
-                )
     bar.close()
-    top = max(c["cv_uno_c"] for c in candidates)
-    near = [c for c in candidates if c["cv_uno_c"] >= top - C_TOLERANCE]
-    for c in near:
-        ibs = []
-        for k, (tr, te) in enumerate(folds):
-            est, z_tr, z_te = fitted[c["l1_ratio"], k]
-            # monthly points suffice to rank candidates
-            times = ibs_times(y[te], grid[::2], ibs_max)
-            # the Breslow baseline that fit_baseline_model=True would store, for this penalty only
-            breslow = BreslowEstimator().fit(
-                est.predict(z_tr, alpha=c["alpha"]),
-                y[tr][y.dtype.names[0]],
-                y[tr][y.dtype.names[1]],
-            )
-            h0 = breslow.cum_baseline_hazard_
-            cols = np.clip(np.searchsorted(h0.x, times, side="right") - 1, 0, None)
-            lp = est.predict(z_te, alpha=c["alpha"])
-            surv = np.exp(-np.outer(np.exp(lp), np.where(times < h0.x[0], 0.0, h0.y[cols])))
-            ibs.append(float(integrated_brier_score(y, y[te], surv, times)))
-        c["cv_ibs"] = float(np.mean(ibs))
-    best = min(near, key=lambda c: c["cv_ibs"])
+    best = {}
+    for p in paths:
+        j = int(np.argmin(p.mean_ibs))
+        if p.terms not in best or p.mean_ibs[j] < best[p.terms][0].mean_ibs[best[p.terms][1]]:
+            best[p.terms] = (p, j)
+    terms = _choose_terms(best)
+    chosen, j = best[terms]
+    j = _least_penalty(chosen, j)
+    candidates = _candidates([p for p in paths if p.terms == terms], y, folds, tau)
+    pick = next(
+        c for c in candidates if c["l1_ratio"] == chosen.l1_ratio and c["alpha"] == chosen.alphas[j]
+    )
     return TuningResult(
         model="coxnet",
-        params={"l1_ratio": best["l1_ratio"], "alpha": best["alpha"]},
-        cv_score=best["cv_uno_c"],
-        fold_scores=best["folds"],
+        params={"l1_ratio": chosen.l1_ratio, "alpha": float(chosen.alphas[j]), "terms": terms},
+        cv_score=pick["cv_uno_c"],
+        fold_scores=pick["folds"],
         candidates=candidates,
-        cv_ibs=best["cv_ibs"],
+        cv_ibs=float(chosen.mean_ibs[j]),
+        designs=[
+            {
+                "terms": d,
+                "l1_ratio": p.l1_ratio,
+                "alpha": float(p.alphas[i]),
+                "cv_ibs": float(p.mean_ibs[i]),
+                "fold_ibs": p.ibs[:, i].tolist(),
+            }
+            for d, (p, i) in best.items()
+        ],
     )
+
+
+def _candidates(paths: list[_Path], y, folds, tau) -> list[dict]:
+    """Every penalty of the chosen design with its cross-validated IBS and Uno C."""
+    out = []
+    for p in paths:
+        for j, a in enumerate(p.alphas):
+            scores = [
+                _uno(y, y[te], p.test_lp[k][:, j], tau)
+                if np.ptp(p.test_lp[k][:, j]) > 0
+                else np.nan
+                for k, (_, te) in enumerate(folds)
+            ]
+            if np.isnan(scores).all():  # the largest penalty gives every patient the same risk
+                continue
+            out.append(
+                {
+                    "terms": p.terms,
+                    "l1_ratio": p.l1_ratio,
+                    "alpha": float(a),
+                    "cv_ibs": float(p.mean_ibs[j]),
+                    "cv_uno_c": float(np.nanmean(scores)),
+                    "sd": float(np.nanstd(scores)),
+                    "folds": scores,
+                }
+            )
+    return out
 
 
 def tune_rsf(

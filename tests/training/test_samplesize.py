@@ -154,5 +154,8 @@ def test_cli_fit_states_the_sample_size_and_warns_when_short(tmp_path):
     )
     assert res.exit_code == 0, res.output
     assert "sample size (Riley et al., BMJ 2020;368:m441): the data support" in res.stdout
-    assert "the Cox design spends 36" in res.stdout
-    assert "warning: the Cox design has 36 candidate parameters" in res.stderr
+    # the design is the one tuning chose (main effects, splines, interactions): its columns
+    (bundle,) = [p for p in (tmp_path / "m").iterdir() if (p / "report.json").exists()]
+    spent = json.loads((bundle / "report.json").read_text())["sample_size"]["design_columns"]
+    assert f"the Cox design spends {spent}" in res.stdout
+    assert f"warning: the Cox design has {spent} candidate parameters" in res.stderr
