@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from joblib import delayed
 from sklearn.model_selection import StratifiedKFold
 from sksurv.linear_model.coxph import BreslowEstimator
 from sksurv.metrics import concordance_index_ipcw, integrated_brier_score
@@ -20,6 +21,7 @@ from tqdm.auto import tqdm
 from model.predict import risk_score, survival_on_grid
 from model.schema import Schema
 from model.timeaxis import LANDMARKS
+from training import cluster
 from training.estimators import fit_quietly, make_coxnet, make_rsf, round_times
 from training.metrics import ibs_times
 
@@ -71,6 +73,19 @@ def _uno(y_all, y_test, risk, tau) -> float:
     return float(concordance_index_ipcw(y_all, y_test, risk, tau=tau)[0])
 
 
+def _coxnet_fold(schema, l1, path, seed, tau, X, y, tr, te):
+    """One fold of one l1 ratio's penalty path (a task): the fitted Cox step, both folds'
+    features and the held-out Uno C of every penalty (NaN where all risks are equal)."""
+    pipe = fit_quietly(make_coxnet(schema, l1, alphas=path, seed=seed), X.iloc[tr], y[tr])
+    z = pipe[:-1].transform(X.iloc[te])  # transform once, score every penalty
+    scores = np.full(len(pipe[-1].alphas_), np.nan)
+    for j, a in enumerate(pipe[-1].alphas_):
+        risk = pipe[-1].predict(z, alpha=a)
+        if np.ptp(risk) > 0:  # the largest penalty gives every patient the same risk
+            scores[j] = _uno(y, y[te], risk, tau)
+    return pipe[-1], pipe[:-1].transform(X.iloc[tr]), z, scores
+
+
 def tune_coxnet(
     X: pd.DataFrame,
     y: np.ndarray,
@@ -82,6 +97,7 @@ def tune_coxnet(
     l1_ratios=COXNET_L1_RATIOS,
     progress: bool = True,
     ibs_max: float = max(LANDMARKS),
+    n_jobs: int = 2,
 ) -> TuningResult:
     """Choose the l1 ratio and the penalty on the cross-validated Uno C.
 
@@ -103,14 +119,12 @@ def tune_coxnet(
         path = fit_quietly(make_coxnet(schema, l1, seed=seed), X, y)[-1].alphas_
         bar.update()
         scores = np.full((len(folds), len(path)), np.nan)
-        for k, (tr, te) in enumerate(folds):
-            pipe = fit_quietly(make_coxnet(schema, l1, alphas=path, seed=seed), X.iloc[tr], y[tr])
-            z = pipe[:-1].transform(X.iloc[te])  # transform once, score every penalty
-            fitted[l1, k] = (pipe[-1], pipe[:-1].transform(X.iloc[tr]), z)
-            for j, a in enumerate(pipe[-1].alphas_):
-                risk = pipe[-1].predict(z, alpha=a)
-                if np.ptp(risk) > 0:  # the largest penalty gives every patient the same risk
-                    scores[k, j] = _uno(y, y[te], risk, tau)
+        tasks = cluster.parallel(n_jobs, return_as="generator")(
+            delayed(_coxnet_fold)(schema, l1, path, seed, tau, X, y, tr, te) for tr, te in folds
+        )
+        for k, (est, z_tr, z_te, fold_scores) in enumerate(tasks):
+            fitted[l1, k] = (est, z_tr, z_te)
+            scores[k, : len(fold_scores)] = fold_scores
             bar.update()
         mean = np.nanmean(scores, axis=0)
         for j, a in enumerate(path):
@@ -156,6 +170,22 @@ def tune_coxnet(
     )
 
 
+def _forest_fold(schema, params, seed, tau, grid, risk_horizon, ibs_max, X, y, tr, te):
+    """One forest candidate on one fold (a task): held-out Uno C and integrated Brier score."""
+    pipe = fit_quietly(
+        make_rsf(schema, n_estimators=RSF_TUNING_TREES, seed=seed, n_jobs=1, **params),
+        X.iloc[tr],
+        round_times(y[tr]),
+    )
+    g = grid[grid <= pipe[-1].unique_times_[-1]]
+    surv = survival_on_grid(pipe, X.iloc[te], g)
+    uno = _uno(y, y[te], risk_score(surv, g, min(risk_horizon, g[-1])), tau)
+    times = ibs_times(y[te], grid[::2], ibs_max)
+    # the curve held at its last value past the forest's last time
+    cols = np.clip(np.searchsorted(g, times, side="right") - 1, 0, len(g) - 1)
+    return uno, float(integrated_brier_score(y, y[te], surv[:, cols], times))
+
+
 def tune_rsf(
     X: pd.DataFrame,
     y: np.ndarray,
@@ -173,7 +203,6 @@ def tune_rsf(
     """Choose leaf size and features per split on the cross-validated Uno C; the chosen
     settings' integrated Brier score on the same folds and times as the Cox model's is kept,
     so that the two families can be compared by a proper score."""
-    y_rounded = round_times(y)
     candidates = []
     bar = tqdm(
         total=len(param_grid) * len(folds),
@@ -182,21 +211,19 @@ def tune_rsf(
         mininterval=1.0,
         leave=False,
     )
+    # every (candidate, fold) pair is one single-threaded task, so both cores (or every
+    # worker of a cluster) stay busy; results come back in submission order
+    tasks = cluster.parallel(n_jobs, return_as="generator")(
+        delayed(_forest_fold)(schema, params, seed, tau, grid, risk_horizon, ibs_max, X, y, tr, te)
+        for params in param_grid
+        for tr, te in folds
+    )
     for params in param_grid:
         scores, ibs = [], []
-        for tr, te in folds:
-            pipe = fit_quietly(
-                make_rsf(schema, n_estimators=RSF_TUNING_TREES, seed=seed, n_jobs=n_jobs, **params),
-                X.iloc[tr],
-                y_rounded[tr],
-            )
-            g = grid[grid <= pipe[-1].unique_times_[-1]]
-            surv = survival_on_grid(pipe, X.iloc[te], g)
-            scores.append(_uno(y, y[te], risk_score(surv, g, min(risk_horizon, g[-1])), tau))
-            times = ibs_times(y[te], grid[::2], ibs_max)
-            # the curve held at its last value past the forest's last time
-            cols = np.clip(np.searchsorted(g, times, side="right") - 1, 0, len(g) - 1)
-            ibs.append(float(integrated_brier_score(y, y[te], surv[:, cols], times)))
+        for _ in folds:
+            uno, brier = next(tasks)
+            scores.append(uno)
+            ibs.append(brier)
             bar.update()
         candidates.append(
             {
