@@ -159,7 +159,7 @@ def bootstrap_validation(
     # replicates are independent: spread them over processes (or a cluster's workers), each
     # fitting single-threaded; the data, the final curves and the settings are the same
     # objects in every task, so a cluster receives them once
-    jobs = cluster.parallel(n_jobs, return_as="generator")(
+    jobs = cluster.parallel(n_jobs, shared=(surv_final,), return_as="generator")(
         delayed(_replicate)(refit, collect, setting, X, y, surv_final, seed + b + 1, idx)
         for b, idx in samples
     )

@@ -2,32 +2,33 @@
 
 Cross-validation folds and bootstrap replicates are joblib tasks. Locally they run in
 joblib's worker processes; inside :func:`use_cluster` the same tasks go to a Dask
-scheduler through joblib's dask backend, an existing engine: it sends the shared data to
-every worker once, and reruns on another worker the task of a worker lost mid-run.
-Every task is seeded by its own arguments, never by where or when it runs, so a bundle
-fitted on a cluster is the bundle fitted locally with the same seed.
+scheduler through joblib's dask backend, an existing engine that reruns on another worker
+the task of a worker lost mid-run. Every task is seeded by its own arguments, never by
+where or when it runs, so a bundle fitted on a cluster is the bundle fitted locally with
+the same seed.
 
-Patient data reach the workers only as scattered objects (Dask keys in its logs, never
-values); task arguments that are not shared are row indices and settings.
+Shared objects (the training data, the final model's curves) are sent to every worker
+once and reach tasks as Dask keys, so patient values never appear in the cluster's logs,
+and a lost worker loses no data that another worker does not hold. Everything else a task
+takes (row indices, settings) travels with the task itself, so a rerun has all it needs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
 
 from joblib import Parallel, parallel_config
 from joblib.parallel import get_active_backend
 
 from model.errors import HipecError
 
-__all__ = ["ClusterError", "active", "parallel", "use_cluster"]
+__all__ = ["ClusterError", "parallel", "use_cluster"]
 
-# the dask backend of the cluster in use (None: local processes)
-_BACKEND: ContextVar = ContextVar("hipec_task_backend", default=None)
 CONNECT_TIMEOUT_S = 10
-
 START_HINT = (
     "start a scheduler with `dask scheduler` (it prints its address, tcp://HOST:8786) and "
     "one or more workers with `dask worker tcp://HOST:8786`, then pass that address to --cluster"
@@ -38,18 +39,69 @@ class ClusterError(HipecError, RuntimeError):
     """The Dask scheduler cannot be reached, or has no worker."""
 
 
-def parallel(n_jobs: int, **kwargs) -> Parallel:
-    """A joblib ``Parallel`` over ``n_jobs`` local processes, or over every worker thread of
-    the cluster in use (see :func:`use_cluster`)."""
-    backend = _BACKEND.get()
-    if backend is None:
+@dataclass
+class _Cluster:
+    client: Any
+    backend: Any  # joblib's dask backend on ``client``
+    shared: dict = field(default_factory=dict)  # id(obj) -> (obj, its future on every worker)
+
+    def share(self, objects: Sequence) -> None:
+        """Send ``objects`` to every worker (once each; the object is kept so its id is not
+        reused while the cluster is in use)."""
+        new = [o for o in objects if id(o) not in self.shared]
+        if new:
+            futures = self.client.scatter(new, broadcast=True, hash=False)
+            self.shared.update({id(o): (o, f) for o, f in zip(new, futures, strict=True)})
+
+    def as_sent(self, value):
+        """A shared object's future (resolved to the worker's copy), else the value itself."""
+        entry = self.shared.get(id(value))
+        return value if entry is None else entry[1]
+
+
+_CLUSTER: ContextVar[_Cluster | None] = ContextVar("hipec_cluster", default=None)
+
+
+def parallel(n_jobs: int, shared: Sequence = (), **kwargs) -> Callable[[Iterable], Any]:
+    """A joblib ``Parallel`` (called on ``delayed`` tasks) over ``n_jobs`` local processes,
+    or over every worker thread of the cluster in use (see :func:`use_cluster`).
+
+    ``shared``: large arguments common to the tasks of this call, sent to every worker once
+    (besides those shared for the whole :func:`use_cluster`).
+    """
+    cl = _CLUSTER.get()
+    if cl is None:
         return Parallel(n_jobs=n_jobs, **kwargs)
-    return Parallel(backend=backend, **kwargs)
+    cl.share(shared)
+    run = Parallel(backend=cl.backend, **kwargs)
+
+    def call(tasks):
+        # one tuple per task: joblib leaves tuples with the task (it would scatter other
+        # large arguments to a single worker, whose loss would lose them)
+        return run(
+            (
+                _InOneProcess(f),
+                ((tuple(cl.as_sent(a) for a in args), {k: cl.as_sent(v) for k, v in kw.items()}),),
+                {},
+            )
+            for f, args, kw in tasks
+        )
+
+    return call
 
 
-def active() -> bool:
-    """Whether tasks currently go to a cluster."""
-    return _BACKEND.get() is not None
+class _InOneProcess:
+    """Runs a task with joblib's sequential backend: on a dask worker, joblib would otherwise
+    send the task's own inner loops (a forest's trees) back to the cluster as sub-tasks."""
+
+    def __init__(self, func):
+        self.func = func
+        self.__name__ = getattr(func, "__name__", type(func).__name__)  # dask's task name
+
+    def __call__(self, packed):
+        args, kwargs = packed
+        with parallel_config(backend="sequential"):
+            return self.func(*args, **kwargs)
 
 
 @contextmanager
@@ -78,18 +130,19 @@ def use_cluster(address: str | None, shared: Sequence = ()) -> Iterator[None]:
             f"no Dask scheduler answered at {address} ({reason}); {START_HINT}"
         ) from None
     try:
-        backend = _dask_backend(client, address, shared)
-        token = _BACKEND.set(backend)
+        cl = _Cluster(client, _dask_backend(client, address))
+        cl.share(shared)
+        token = _CLUSTER.set(cl)
         try:
             yield
         finally:
-            _BACKEND.reset(token)
+            _CLUSTER.reset(token)
     finally:
         client.close()
 
 
-def _dask_backend(client, address: str, shared: Sequence):
-    """joblib's dask backend on ``client``, with ``shared`` broadcast to every worker."""
+def _dask_backend(client, address: str):
+    """joblib's dask backend on ``client``, once the scheduler has a worker."""
     try:
         client.wait_for_workers(1, timeout=CONNECT_TIMEOUT_S)
     except TimeoutError:
@@ -97,8 +150,8 @@ def _dask_backend(client, address: str, shared: Sequence):
             f"the Dask scheduler at {address} has no worker after {CONNECT_TIMEOUT_S} s; "
             f"{START_HINT}"
         ) from None
-    # the backend is built (and the data scattered) once; the configuration is left at
-    # once so that scikit-learn's own parallel loops in this process stay local
-    with parallel_config(backend="dask", client=client, scatter=list(shared)):
+    # the configuration is left at once: scikit-learn's own parallel loops in this process
+    # (the final forest's trees) stay local
+    with parallel_config(backend="dask", client=client):
         backend, _ = get_active_backend()
     return backend
