@@ -7,10 +7,10 @@ the task of a worker lost mid-run. Every task is seeded by its own arguments, ne
 where or when it runs, so a bundle fitted on a cluster is the bundle fitted locally with
 the same seed.
 
-Shared objects (the training data, the final model's curves) are sent to every worker
-once and reach tasks as Dask keys, so patient values never appear in the cluster's logs,
-and a lost worker loses no data that another worker does not hold. Everything else a task
-takes (row indices, settings) travels with the task itself, so a rerun has all it needs.
+Shared objects (the training data, the final model's curves) are sent to the cluster once
+and reach tasks as Dask keys, so patient values never appear in the cluster's logs; a
+worker lost with them costs their recomputation. Everything else a task takes (row
+indices, settings) travels with the task itself, so a rerun has all it needs.
 """
 
 from __future__ import annotations
@@ -46,17 +46,39 @@ class _Cluster:
     shared: dict = field(default_factory=dict)  # id(obj) -> (obj, its future on every worker)
 
     def share(self, objects: Sequence) -> None:
-        """Send ``objects`` to every worker (once each; the object is kept so its id is not
-        reused while the cluster is in use)."""
+        """Send ``objects`` to the cluster once each (the object is kept so that its id is not
+        reused while the cluster is in use).
+
+        Each is the result of a task that returns it, not scattered data: Dask recomputes a
+        task's result lost with its worker, whereas scattered data lost with their worker
+        are gone (and its memory manager keeps one copy of data no task waits for yet).
+        """
+        import dask
+
         new = [o for o in objects if id(o) not in self.shared]
-        if new:
-            futures = self.client.scatter(new, broadcast=True, hash=False)
-            self.shared.update({id(o): (o, f) for o, f in zip(new, futures, strict=True)})
+        # the data travel inside the task, once, to the scheduler: not a graph to warn about
+        with dask.config.set({"distributed.admin.large-graph-warning-threshold": "64GB"}):
+            for o in new:
+                self.shared[id(o)] = (o, self.client.submit(_opened, _Sealed(o), pure=False))
 
     def as_sent(self, value):
         """A shared object's future (resolved to the worker's copy), else the value itself."""
         entry = self.shared.get(id(value))
         return value if entry is None else entry[1]
+
+
+class _Sealed:
+    """Shared data whose description never shows the values (Dask may log a task's)."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def __repr__(self) -> str:
+        return f"<shared {type(self.value).__name__}>"
+
+
+def _opened(sealed: _Sealed):
+    return sealed.value
 
 
 _CLUSTER: ContextVar[_Cluster | None] = ContextVar("hipec_cluster", default=None)
@@ -76,6 +98,9 @@ def parallel(n_jobs: int, shared: Sequence = (), **kwargs) -> Callable[[Iterable
     run = Parallel(backend=cl.backend, **kwargs)
 
     def call(tasks):
+        if cl.backend.effective_n_jobs(-1) == 1:
+            # joblib runs the tasks of a one-thread cluster here, in order, with the data
+            return run(tasks)
         # one tuple per task: joblib leaves tuples with the task (it would scatter other
         # large arguments to a single worker, whose loss would lose them)
         return run(
