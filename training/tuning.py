@@ -15,13 +15,14 @@ import pandas as pd
 from joblib import delayed
 from sklearn.model_selection import StratifiedKFold
 from sksurv.linear_model.coxph import BreslowEstimator
-from sksurv.metrics import concordance_index_ipcw, integrated_brier_score
+from sksurv.metrics import integrated_brier_score
 from tqdm.auto import tqdm
 
 from model.predict import risk_score, survival_on_grid
 from model.schema import Schema
 from model.timeaxis import LANDMARKS
 from training import cluster
+from training.concordance import concordance_ipcw
 from training.estimators import fit_quietly, make_coxnet, make_rsf, round_times
 from training.metrics import ibs_times
 
@@ -70,7 +71,7 @@ def make_folds(y: np.ndarray, n_splits: int, seed: int) -> list[tuple[np.ndarray
 
 
 def _uno(y_all, y_test, risk, tau) -> float:
-    return float(concordance_index_ipcw(y_all, y_test, risk, tau=tau)[0])
+    return concordance_ipcw(y_all, y_test, risk, tau=tau)
 
 
 def _coxnet_fold(schema, l1, path, seed, tau, X, y, tr, te):
