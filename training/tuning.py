@@ -36,6 +36,11 @@ RSF_GRID = (
     {"min_samples_leaf": 15, "max_features": 0.5},
 )
 RSF_TUNING_TREES = 100
+# Leaf sizes grow with the square root of the data beyond this many patients: a forest's
+# leaves (each storing a curve over the time grid) then grow as sqrt(n), not n, so its file,
+# load and prediction times stay within budget at 20,000 patients, while each leaf rests on
+# more patients; at and below this size the grid is used as written.
+RSF_LEAF_REFERENCE_N = 2000
 # Uno C differences below this are within fold-to-fold noise (fold SDs are near 0.01)
 C_TOLERANCE = 0.002
 
@@ -171,6 +176,14 @@ def tune_coxnet(
     )
 
 
+def leaf_sizes_for(param_grid, n: int) -> tuple[dict, ...]:
+    """The forest candidates with leaf sizes for ``n`` patients (see RSF_LEAF_REFERENCE_N)."""
+    scale = max(1.0, n / RSF_LEAF_REFERENCE_N) ** 0.5
+    return tuple(
+        {**p, "min_samples_leaf": int(round(p["min_samples_leaf"] * scale))} for p in param_grid
+    )
+
+
 def _forest_fold(schema, params, seed, tau, grid, risk_horizon, ibs_max, X, y, tr, te):
     """One forest candidate on one fold (a task): held-out Uno C and integrated Brier score."""
     pipe = fit_quietly(
@@ -204,6 +217,7 @@ def tune_rsf(
     """Choose leaf size and features per split on the cross-validated Uno C; the chosen
     settings' integrated Brier score on the same folds and times as the Cox model's is kept,
     so that the two families can be compared by a proper score."""
+    param_grid = leaf_sizes_for(param_grid, len(y))
     candidates = []
     bar = tqdm(
         total=len(param_grid) * len(folds),
