@@ -29,7 +29,7 @@ from functools import wraps
 from pathlib import Path
 
 import numpy as np
-from _common import ROOT, table, write_result
+from _common import RESULTS, ROOT, table, write_result
 
 STEPS = (
     "tuning",
@@ -303,6 +303,7 @@ def main() -> None:
     ap.add_argument(
         "--cluster-n", type=int, default=0, help="also fit this size on 1 and 2 workers"
     )
+    ap.add_argument("--add", action="store_true", help="keep the other sizes of results/scale.json")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--data", help=argparse.SUPPRESS)
     ap.add_argument("--out", help=argparse.SUPPRESS)
@@ -322,8 +323,14 @@ def main() -> None:
         bundles[n, models] = Path(prof["bundle"])
         results.append({"n": n, "models": models, **prof, **measure_bundle(Path(prof["bundle"]))})
         print(f"n={n:,} {models}: {prof['wall_s']:.0f} s", flush=True)
-    print_tables(results)
     cluster = None
+    if args.add and (RESULTS / "scale.json").exists():
+        before = json.loads((RESULTS / "scale.json").read_text())
+        done = {(r["n"], r["models"]) for r in results}
+        kept = [r for r in before["results"] if (r["n"], r["models"]) not in done]
+        results = sorted(kept + results, key=lambda r: (r["models"], r["n"]))
+        cluster = before.get("cluster")
+    print_tables(results)
     if args.cluster_n:
         n = args.cluster_n
         if (n, "coxnet,rsf") not in bundles:
