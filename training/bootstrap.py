@@ -23,15 +23,17 @@ more honest figure there and the report shows both.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
+from joblib import delayed
 from sklearn.pipeline import Pipeline
 from tqdm.auto import tqdm
 
 from model.predict import survival_on_grid
 from model.timeaxis import LANDMARKS
+from training import cluster
 from training.metrics import horizon_names, performance
 
 __all__ = ["SCALAR_METRICS", "bootstrap_validation", "scalar_metrics"]
@@ -56,6 +58,47 @@ def _summarise(keys, apparent, optimism, final_on_boot, out_of_bag):
         lo, hi = np.percentile(dist, [2.5, 97.5])
         ci[k] = [float(lo - mean_opt[k]), float(hi - mean_opt[k])]
     return mean_opt, corrected, ci, oob_mean
+
+
+@dataclass(frozen=True)
+class _Setting:
+    """What every replicate scores with."""
+
+    grid: np.ndarray
+    risk_horizon: float
+    tau: float
+    horizons: object  # landmarks, as training.metrics.performance takes them
+
+
+def _perf(s: _Setting, y, y_eval, surv) -> dict:
+    return performance(y, y_eval, surv, s.grid, s.risk_horizon, s.tau, s.horizons)
+
+
+def _replicate(refit, collect, s: _Setting, X, y, surv_final, seed, idx):
+    """One bootstrap replicate: refit on the resample ``idx``, score it (a module-level
+    function of its arguments alone, so that it runs the same in any process)."""
+    keys = scalar_metrics(s.horizons)
+    n = len(y)
+    event = y[y.dtype.names[0]]
+    model = refit(X.iloc[idx], y[idx], seed)
+    surv_all = survival_on_grid(model, X, s.grid, extend=True)
+    on_boot = _perf(s, y, y[idx], surv_all[idx])
+    on_orig = _perf(s, y, y, surv_all)
+    opt = {
+        k: (None if on_boot[k] is None or on_orig[k] is None else on_boot[k] - on_orig[k])
+        for k in keys
+    }
+    fin = _scalars(keys, _perf(s, y, y[idx], surv_final[idx]))
+    oob = np.setdiff1d(np.arange(n), idx)
+    out_of_bag = (
+        _scalars(keys, _perf(s, y, y[oob], surv_all[oob])) if event[oob].sum() >= 2 else None
+    )
+    oob_curves = (oob, surv_all[oob].astype(np.float32))
+    return opt, fin, out_of_bag, oob_curves, (collect(model) if collect is not None else None)
+
+
+def _scalars(keys, measures: dict) -> dict:
+    return {k: measures.get(k) for k in keys}
 
 
 def scalar_metrics(horizons=LANDMARKS) -> tuple[str, ...]:
@@ -101,15 +144,9 @@ def bootstrap_validation(
         ``oob_surv`` (out-of-bag curve per patient), ``n_boot``, ``collected``.
     """
     keys = scalar_metrics(horizons)
-
-    def perf(y_eval, surv):
-        return performance(y, y_eval, surv, grid, risk_horizon, tau, horizons)
-
-    def scalars(measures: dict) -> dict:
-        return {k: measures.get(k) for k in keys}
-
     surv_final = survival_on_grid(final, X, grid)
-    apparent = perf(y, surv_final)
+    setting = _Setting(grid, risk_horizon, tau, horizons)
+    apparent = _perf(setting, y, y, surv_final)
     rng = np.random.default_rng(seed)
     n = len(y)
     event = y[y.dtype.names[0]]
@@ -119,24 +156,12 @@ def bootstrap_validation(
         if event[idx].sum() >= 2:
             samples.append((b, idx))
 
-    def replicate(b, idx):
-        model = refit(X.iloc[idx], y[idx], seed + b + 1)
-        surv_all = survival_on_grid(model, X, grid, extend=True)
-        on_boot = perf(y[idx], surv_all[idx])
-        on_orig = perf(y, surv_all)
-        opt = {
-            k: (None if on_boot[k] is None or on_orig[k] is None else on_boot[k] - on_orig[k])
-            for k in keys
-        }
-        fin = scalars(perf(y[idx], surv_final[idx]))
-        oob = np.setdiff1d(np.arange(n), idx)
-        out_of_bag = scalars(perf(y[oob], surv_all[oob])) if event[oob].sum() >= 2 else None
-        oob_curves = (oob, surv_all[oob].astype(np.float32))
-        return opt, fin, out_of_bag, oob_curves, (collect(model) if collect is not None else None)
-
-    # replicates are independent: spread them over processes, each fitting single-threaded
-    jobs = Parallel(n_jobs=n_jobs, return_as="generator")(
-        delayed(replicate)(b, idx) for b, idx in samples
+    # replicates are independent: spread them over processes (or a cluster's workers), each
+    # fitting single-threaded; the data, the final curves and the settings are the same
+    # objects in every task, so a cluster receives them once
+    jobs = cluster.parallel(n_jobs, shared=(surv_final,), return_as="generator")(
+        delayed(_replicate)(refit, collect, setting, X, y, surv_final, seed + b + 1, idx)
+        for b, idx in samples
     )
     optimism, final_on_boot, out_of_bag, collected = [], [], [], []
     oob_sum = np.zeros_like(surv_final)

@@ -181,6 +181,15 @@ def fit(
     out: Annotated[Path, typer.Option("--out", help="Registry folder.")] = Path("models"),
     promote: Annotated[bool, typer.Option("--promote", help="Make the new bundle active.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars.")] = False,
+    cluster: Annotated[
+        str | None,
+        typer.Option(
+            "--cluster",
+            metavar="ADDRESS",
+            help="A Dask scheduler (tcp://HOST:8786): cross-validation folds and bootstrap "
+            "replicates run on its workers; the bundle is the one a local run writes.",
+        ),
+    ] = None,
 ) -> None:
     """Tune, fit and validate Coxnet and a random survival forest; write a bundle."""
     from training.fit import FitOptions, fit_bundle
@@ -195,6 +204,7 @@ def fit(
         promote=promote,
         progress=not quiet,
         command=" ".join(["python -m training", *sys.argv[1:]]),
+        cluster=cluster,
     )
 
     try:

@@ -24,6 +24,7 @@ from model.timeaxis import time_grid
 from model.validation import validate_dataset
 from training.adequacy import fitted_sample_size, sample_size_html
 from training.bootstrap import bootstrap_validation
+from training.cluster import use_cluster
 from training.describe import describe_cohort, in_months
 from training.effects import contrasts, reference_patient
 from training.estimators import survival_target
@@ -42,6 +43,8 @@ class FitOptions:
     seed: int = 0
     n_folds: int = 5
     n_jobs: int = 2
+    # a Dask scheduler's address: folds and bootstrap replicates run on its workers
+    cluster: str | None = None
     promote: bool = False
     progress: bool = True
     command: str = ""
@@ -117,13 +120,26 @@ def _training_set(df: pd.DataFrame, schema: Schema, options: FitOptions) -> Trai
     )
 
 
+def _predicting_alone(final: Pipeline) -> Pipeline:
+    """The final model set to predict single-threaded, as a loaded bundle does.
+
+    A forest predicting on threads adds its trees' curves in whatever order the threads
+    finish, which changes the last digits of the validation figures from run to run; one
+    thread keeps a run reproducible bit for bit (and a cluster run equal to a local one).
+    """
+    for _, step in final.steps:
+        if hasattr(step, "n_jobs"):
+            step.n_jobs = 1
+    return final
+
+
 def _train(t: Trainer, d: TrainingSet, options: FitOptions, steps, say) -> Trained:
     """Tune, fit, validate by bootstrap, then calibrate and explain one family."""
     timings = options.timings
     t0 = time.perf_counter()
     steps.set_description_str(f"{t.name}: tuning and final fit")
     tuned = t.tune()
-    final = t.fit(tuned.params)
+    final = _predicting_alone(t.fit(tuned.params))
     timings[f"tune_fit_{t.name}"] = time.perf_counter() - t0
     say(f"{t.label}: cross-validated Uno C {tuned.cv_score:.3f} with {tuned.params}")
     steps.update()
@@ -242,7 +258,11 @@ def fit_bundle(
         disable=not options.progress,
         bar_format="{desc} | step {n_fmt}/{total_fmt} [{elapsed}]",
     )
-    trained = {name: _train(trainer(name)(d), d, options, steps, say) for name in options.models}
+    # folds and bootstrap replicates go to the cluster, if any; the data are sent to it once
+    with use_cluster(options.cluster, shared=(d.X, d.y)):
+        trained = {
+            name: _train(trainer(name)(d), d, options, steps, say) for name in options.models
+        }
 
     steps.set_description_str("decision curves, report and bundle")
     dca = decision_curve(

@@ -15,8 +15,6 @@ import numpy as np
 import pandas as pd
 from sksurv.linear_model import CoxPHSurvivalAnalysis
 from sksurv.metrics import (
-    concordance_index_censored,
-    concordance_index_ipcw,
     cumulative_dynamic_auc,
     integrated_brier_score,
 )
@@ -26,6 +24,7 @@ from sksurv.util import Surv
 from model.kaplan_meier import KaplanMeier
 from model.predict import risk_score, survival_at
 from model.timeaxis import LANDMARKS
+from training.concordance import concordance_censored, concordance_ipcw
 
 __all__ = [
     "calibration",
@@ -110,8 +109,8 @@ def performance(
     event, time = _event_time(y)
     risk = risk_score(surv, grid, risk_horizon)
     out = {
-        "harrell_c": float(concordance_index_censored(event, time, risk)[0]),
-        "uno_c": _ipcw(lambda: concordance_index_ipcw(y_ref, y, risk, tau=tau)[0]),
+        "harrell_c": concordance_censored(event, time, risk),
+        "uno_c": _ipcw(lambda: concordance_ipcw(y_ref, y, risk, tau=tau)),
     }
     t_min, t_max = time.min(), time.max()
     named = horizon_names(horizons)

@@ -14,13 +14,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from joblib import delayed
 from sklearn.model_selection import StratifiedKFold
-from sksurv.metrics import concordance_index_ipcw, integrated_brier_score
+from sksurv.metrics import integrated_brier_score
 from tqdm.auto import tqdm
 
 from model.predict import risk_score, survival_on_grid
 from model.schema import Schema
 from model.timeaxis import LANDMARKS
+from training import cluster
+from training.concordance import concordance_ipcw
 from training.estimators import distinct_terms, fit_quietly, make_coxnet, make_rsf, round_times
 from training.metrics import ibs_times
 
@@ -44,6 +47,13 @@ RSF_GRID = (
     {"min_samples_leaf": 15, "max_features": 0.5},
 )
 RSF_TUNING_TREES = 100
+# Leaf sizes grow in proportion to the data beyond this many patients, so a forest keeps
+# about as many nodes (each storing a curve over the time grid) as at this size: its file,
+# load and prediction times stay those of 2,000 patients, and each leaf's curve rests on more
+# patients. Growing as sqrt(n) instead gave a 26 MB forest at 5,000 patients (9.9 MB at
+# 2,000), on course for twice the 50 MB budget at 20,000 (benchmarks/scale.py). At and
+# below this size the grid is used as written.
+RSF_LEAF_REFERENCE_N = 2000
 
 
 @dataclass
@@ -79,7 +89,7 @@ def make_folds(y: np.ndarray, n_splits: int, seed: int) -> list[tuple[np.ndarray
 
 
 def _uno(y_all, y_test, risk, tau) -> float:
-    return float(concordance_index_ipcw(y_all, y_test, risk, tau=tau)[0])
+    return concordance_ipcw(y_all, y_test, risk, tau=tau)
 
 
 def breslow_on_times(
@@ -234,6 +244,7 @@ def tune_coxnet(
     progress: bool = True,
     ibs_max: float = max(LANDMARKS),
     designs: tuple[str, ...] | None = None,
+    n_jobs: int = 2,
 ) -> TuningResult:
     """Choose the design (main effects, splines, declared interactions), the l1 ratio and
     the penalty by cross-validated integrated Brier score.
@@ -263,11 +274,16 @@ def tune_coxnet(
     bar.update()
     # monthly points suffice to rank candidates
     times = [ibs_times(y[te], grid[::2], ibs_max) for _, te in folds]
+    # one task per design and l1 ratio (its penalty path over every fold), in order
+    tasks = cluster.parallel(n_jobs, shared=(fold_z, full_z), return_as="generator")(
+        delayed(_cv_path)(y, schema, folds, fold_z, full_z, terms, l1, times, seed)
+        for terms in designs
+        for l1 in l1_ratios
+    )
     paths = []
-    for terms in designs:
-        for l1 in l1_ratios:
-            paths.append(_cv_path(y, schema, folds, fold_z, full_z, terms, l1, times, seed))
-            bar.update()
+    for path in tasks:
+        paths.append(path)
+        bar.update()
     bar.close()
     best = {}
     for p in paths:
@@ -328,6 +344,30 @@ def _candidates(paths: list[_Path], y, folds, tau) -> list[dict]:
     return out
 
 
+def leaf_sizes_for(param_grid, n: int) -> tuple[dict, ...]:
+    """The forest candidates with leaf sizes for ``n`` patients (see RSF_LEAF_REFERENCE_N)."""
+    scale = max(1.0, n / RSF_LEAF_REFERENCE_N)
+    return tuple(
+        {**p, "min_samples_leaf": int(round(p["min_samples_leaf"] * scale))} for p in param_grid
+    )
+
+
+def _forest_fold(schema, params, seed, tau, grid, risk_horizon, ibs_max, X, y, tr, te):
+    """One forest candidate on one fold (a task): held-out Uno C and integrated Brier score."""
+    pipe = fit_quietly(
+        make_rsf(schema, n_estimators=RSF_TUNING_TREES, seed=seed, n_jobs=1, **params),
+        X.iloc[tr],
+        round_times(y[tr]),
+    )
+    g = grid[grid <= pipe[-1].unique_times_[-1]]
+    surv = survival_on_grid(pipe, X.iloc[te], g)
+    uno = _uno(y, y[te], risk_score(surv, g, min(risk_horizon, g[-1])), tau)
+    times = ibs_times(y[te], grid[::2], ibs_max)
+    # the curve held at its last value past the forest's last time
+    cols = np.clip(np.searchsorted(g, times, side="right") - 1, 0, len(g) - 1)
+    return uno, float(integrated_brier_score(y, y[te], surv[:, cols], times))
+
+
 def tune_rsf(
     X: pd.DataFrame,
     y: np.ndarray,
@@ -345,7 +385,7 @@ def tune_rsf(
     """Choose leaf size and features per split on the cross-validated Uno C; the chosen
     settings' integrated Brier score on the same folds and times as the Cox model's is kept,
     so that the two families can be compared by a proper score."""
-    y_rounded = round_times(y)
+    param_grid = leaf_sizes_for(param_grid, len(y))
     candidates = []
     bar = tqdm(
         total=len(param_grid) * len(folds),
@@ -354,21 +394,19 @@ def tune_rsf(
         mininterval=1.0,
         leave=False,
     )
+    # every (candidate, fold) pair is one single-threaded task, so both cores (or every
+    # worker of a cluster) stay busy; results come back in submission order
+    tasks = cluster.parallel(n_jobs, return_as="generator")(
+        delayed(_forest_fold)(schema, params, seed, tau, grid, risk_horizon, ibs_max, X, y, tr, te)
+        for params in param_grid
+        for tr, te in folds
+    )
     for params in param_grid:
         scores, ibs = [], []
-        for tr, te in folds:
-            pipe = fit_quietly(
-                make_rsf(schema, n_estimators=RSF_TUNING_TREES, seed=seed, n_jobs=n_jobs, **params),
-                X.iloc[tr],
-                y_rounded[tr],
-            )
-            g = grid[grid <= pipe[-1].unique_times_[-1]]
-            surv = survival_on_grid(pipe, X.iloc[te], g)
-            scores.append(_uno(y, y[te], risk_score(surv, g, min(risk_horizon, g[-1])), tau))
-            times = ibs_times(y[te], grid[::2], ibs_max)
-            # the curve held at its last value past the forest's last time
-            cols = np.clip(np.searchsorted(g, times, side="right") - 1, 0, len(g) - 1)
-            ibs.append(float(integrated_brier_score(y, y[te], surv[:, cols], times)))
+        for _ in folds:
+            uno, brier = next(tasks)
+            scores.append(uno)
+            ibs.append(brier)
             bar.update()
         candidates.append(
             {
