@@ -43,6 +43,7 @@ from reporting.plain import (
     IconCounts,
     icon_counts,
     icon_labels,
+    icon_legend,
     icon_years,
     patient_notes,
     sentences,
@@ -549,10 +550,7 @@ def patient_leaflet(
         pdf.multi_cell(
             0,
             4.4,
-            _t(
-                f"Filled circles: {said['alive']}. Open circles: {said['died']}."
-                + (" Diamonds: may be either, because no model is exact." if shown.has_band else "")
-            ),
+            _t(icon_legend(words, shown.has_band)),
             new_x="LMARGIN",
             new_y="NEXT",
         )
@@ -563,6 +561,13 @@ def patient_leaflet(
         pdf.multi_cell(0, 5.4, _t(note), new_x="LMARGIN", new_y="NEXT")
         pdf.ln(1)
     return _output(_finish(pdf))
+
+
+def _side_note(pdf: _Report, text: str) -> None:
+    """A small paragraph in the right-hand column (x 120, 78 mm wide)."""
+    pdf.set_x(120)
+    pdf.set_font("Helvetica", "", 6.8)
+    pdf.multi_cell(78, 3.1, _t(text), new_x="LEFT", new_y="NEXT")
 
 
 def _finish(pdf: _Report) -> _Report:
@@ -605,31 +610,19 @@ def candidacy_report(
     ref = cand.reference
     if ref:
         pdf.heading("Published reference (not a model output)", x=120)
-        pdf.set_x(120)
-        pdf.set_font("Helvetica", "", 6.8)
-        pdf.multi_cell(
-            78,
-            3.1,
-            _t(
-                f"{ref['label']}: median survival {axis.span(ref['median_months'])}. "
-                f"{ref['source']}. {ref['note']}"
-            ),
-            new_x="LEFT",
-            new_y="NEXT",
+        _side_note(
+            pdf,
+            f"{ref['label']}: median survival {axis.span(ref['median_months'])}. "
+            f"{ref['source']}. {ref['note']}",
         )
-    pdf.set_x(120)
-    pdf.set_font("Helvetica", "", 6.8)
-    pdf.multi_cell(
-        78,
-        3.1,
-        _t(
+    _side_note(
+        pdf,
+        (
             f"Facts known only {schema.later_label} are unknown "
             f"{schema.stage_label(schema.decision_stage)}: the model averages over them. "
             "The outcome chances come from logistic models fitted on the training data and are "
             f"treated as independent given the facts known {before}."
         ),
-        new_x="LEFT",
-        new_y="NEXT",
     )
     pdf.set_xy(12, max(top + 84, pdf.get_y() + 2))
     pdf.heading(f"By the {words.outcomes_of} (estimate and 95 % interval)", x=12)

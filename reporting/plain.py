@@ -27,6 +27,7 @@ __all__ = [
     "IconCounts",
     "icon_counts",
     "icon_labels",
+    "icon_legend",
     "icon_years",
     "year_months",
     "landmark_sentence",
@@ -48,6 +49,13 @@ def icon_labels(words: Words) -> dict[str, str]:
         "uncertain": f"may be {words.event_free} or not (the uncertainty)",
         "died": words.event_happened,
     }
+
+
+def icon_legend(words: Words, has_band: bool) -> str:
+    """The icon array's legend in plain words, for the patient's page and PDF."""
+    said = icon_labels(words)
+    text = f"Filled circles: {said['alive']}. Open circles: {said['died']}."
+    return text + (" Diamonds: may be either, because no model is exact." if has_band else "")
 
 
 def percent(v: float) -> int:

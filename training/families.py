@@ -191,6 +191,7 @@ class CoxnetTrainer(Trainer):
             d.tau,
             d.grid,
             seed=d.seed,
+            n_jobs=d.n_jobs,
             progress=d.progress,
             ibs_max=d.schema.time_axis.last_months,
         )

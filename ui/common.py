@@ -15,6 +15,7 @@ from reporting.figures import contributions_figure, icon_array_figure, survival_
 from reporting.plain import (
     icon_counts,
     icon_labels,
+    icon_legend,
     icon_years,
     landmark_sentence,
     sentences,
@@ -153,10 +154,7 @@ def icon_array(
     st.plotly_chart(icon_array_figure(counts, schema), key=key, config=PLOT_CONFIG)
     said = icon_labels(schema.words)
     if for_patient:
-        st.caption(
-            f"Filled circles: {said['alive']}. Open circles: {said['died']}."
-            + (" Diamonds: may be either, because no model is exact." if counts.has_band else "")
-        )
+        st.caption(icon_legend(schema.words, counts.has_band))
         return
     st.caption(
         f"Filled circles: {said['alive']}. Diamonds: may be {said['alive']} or not, the 95 % "
