@@ -14,13 +14,14 @@ inputs are unknown is not guessed into a group: the answer names what is missing
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from model.errors import HipecError
+from model.i18n import DEFAULT, LANGUAGES, _, language
 from model.schema import Feature, Schema, default_schema, default_schema_path, read_yaml
 
 __all__ = [
@@ -50,7 +51,17 @@ MEASURES = {
     "auc": ("AUC at {years} years", ""),
 }
 
-_TOP_KEYS = ("schema", "label", "caveats", "systems")
+_TOP_KEYS = ("schema", "label", "caveats", "systems", "translations")
+# translations: {language: {label, caveats, systems: {id: {...}}}}; lists in the English order
+_TRANSLATED_SYSTEM_KEYS = (
+    "title",
+    "population",
+    "groups",
+    "no_group",
+    "assumptions",
+    "caveats",
+    "notes",
+)
 _SYSTEM_KEYS = (
     "id",
     "title",
@@ -225,6 +236,21 @@ class Evidence:
     systems: tuple[System, ...]
     caveats: tuple[str, ...] = ()
     path: Path | None = None
+    translations: dict = field(default_factory=dict)
+
+    def localized(self, lang: str | None = None) -> Evidence:
+        """The evidence with its texts in ``lang`` (the current language by default) where
+        the file translates them; citations stay as published."""
+        texts = self.translations.get(lang or language())
+        if not texts:
+            return self
+        by_id = texts.get("systems", {})
+        return replace(
+            self,
+            label=texts.get("label", self.label),
+            caveats=tuple(texts.get("caveats", self.caveats)),
+            systems=tuple(_localize_system(s, by_id.get(s.id, {})) for s in self.systems),
+        )
 
     def system(self, system_id: str) -> System:
         for s in self.systems:
@@ -264,10 +290,10 @@ class Evidence:
 
     def _missing_text(self, names) -> str:
         known = set(self.schema.feature_names)
-        return "; ".join(
-            f"{self.schema.feature(n).label} unknown"
+        return _("; ").join(
+            _("{label} unknown").format(label=self.schema.feature(n).label)
             if n in known
-            else f"{n!r} is not an input of this model"
+            else _("{name!r} is not an input of this model").format(name=n)
             for n in names
         )
 
@@ -277,7 +303,7 @@ class Evidence:
             for n in system.inputs
             if n in patient and n in self.schema.feature_names
         ]
-        return "outside the published groups (" + "; ".join(values) + ")"
+        return _("outside the published groups ({values})").format(values=_("; ").join(values))
 
 
 def evidence_path(schema_path: str | Path) -> Path:
@@ -373,7 +399,7 @@ def _isna(value) -> bool:
 
 def _show(feature: Feature, value) -> str:
     if _isna(value) or value is None:
-        return "unknown"
+        return _("unknown")
     if feature.is_text:
         pass
     elif feature.kind in ("binary", "ordinal"):
@@ -461,12 +487,79 @@ def _parse(raw, schema: Schema, path: Path, problems: list[str]) -> Evidence | N
     ids = [s.id for s in systems]
     for dupe in sorted({x for x in ids if ids.count(x) > 1}):
         problems.append(f"system {dupe!r}: id used twice")
-    return Evidence(
+    evidence = Evidence(
         schema=schema,
         label=label or "",
         systems=tuple(systems),
         caveats=_texts(raw, "caveats", "top level", problems),
         path=path,
+    )
+    return replace(
+        evidence, translations=_translations(raw.get("translations"), evidence, problems)
+    )
+
+
+def _translations(raw, evidence: Evidence, problems: list[str]) -> dict:
+    """The ``translations`` section, checked against the English texts it translates."""
+    if raw is None:
+        return {}
+    if not _keys(raw, [lang for lang in LANGUAGES if lang != DEFAULT], "translations", problems):
+        return {}
+    for lang, texts in raw.items():
+        where = f"translations {lang!r}"
+        if not _keys(texts, ("label", "caveats", "systems"), where, problems):
+            continue
+        _same_length(texts, "caveats", evidence.caveats, where, problems)
+        systems = texts.get("systems", {})
+        if not _keys(systems, [s.id for s in evidence.systems], f"{where} systems", problems):
+            continue
+        for sid, st in systems.items():
+            _check_system_texts(st, evidence.system(sid), f"{where} system {sid!r}", problems)
+    return raw
+
+
+def _check_system_texts(st, system: System, where: str, problems: list[str]) -> None:
+    if not _keys(st, _TRANSLATED_SYSTEM_KEYS, where, problems):
+        return
+    _keys(st.get("groups", {}), [g.id for g in system.groups], f"{where} groups", problems)
+    _same_length(st, "no_group", [x.reason for x in system.no_group], where, problems)
+    _same_length(st, "assumptions", system.assumptions, where, problems)
+    _same_length(st, "caveats", system.caveats, where, problems)
+
+
+def _same_length(texts: dict, key: str, english, where: str, problems: list[str]) -> None:
+    if key in texts and (not isinstance(texts[key], list) or len(texts[key]) != len(english)):
+        problems.append(
+            f"{where}: {key!r} must translate each of the {len(english)} texts, in order"
+        )
+
+
+def _localize_system(system: System, st: dict) -> System:
+    if not st:
+        return system
+    groups = st.get("groups", {})
+    notes = st.get("notes", {})
+
+    def note(text):
+        return notes.get(text, text) if text else text
+
+    return replace(
+        system,
+        title=st.get("title", system.title),
+        population=st.get("population", system.population),
+        groups=tuple(replace(g, label=groups.get(g.id, g.label)) for g in system.groups),
+        no_group=tuple(
+            replace(x, reason=r)
+            for x, r in zip(
+                system.no_group,
+                st.get("no_group", [x.reason for x in system.no_group]),
+                strict=True,
+            )
+        ),
+        assumptions=tuple(st.get("assumptions", system.assumptions)),
+        caveats=tuple(st.get("caveats", system.caveats)),
+        figures=tuple(replace(f, note=note(f.note)) for f in system.figures),
+        sources=tuple(replace(src, note=note(src.note)) for src in system.sources),
     )
 
 

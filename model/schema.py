@@ -20,7 +20,9 @@ from typing import Any, Literal
 import yaml
 
 from model.errors import HipecError
+from model.i18n import _, language
 from model.timeaxis import UNITS, TimeAxis, default_landmarks
+from model.translations import localize, parse_translations
 from model.words import DEFAULT_STAGES, Stage, Words, parse_stages, parse_words
 
 __all__ = [
@@ -122,7 +124,7 @@ class Feature:
         if value in self.value_labels:
             return self.value_labels[value]
         if self.kind == "binary" and value in (0, 1):
-            return ("no", "yes")[int(value)]
+            return (_("no"), _("yes"))[int(value)]
         return str(value)
 
     def describe_allowed(self) -> str:
@@ -170,6 +172,7 @@ class Schema:
     landmarks: tuple[float, ...] | None = None  # in the time unit; None: 1, 3 and 5 years
     words: Words = Words()
     stages: tuple[Stage, ...] = DEFAULT_STAGES
+    translations: dict = field(default_factory=dict)  # language -> texts (model/translations)
 
     def __post_init__(self):
         names = [f.name for f in self.features]
@@ -226,6 +229,11 @@ class Schema:
     def later_label(self) -> str:
         """ "after surgery": when the facts the decision stage lacks become known."""
         return " or ".join(self.stage_label(s) for s in self.later_stages) or "later"
+
+    def localized(self, lang: str | None = None) -> Schema:
+        """The schema with its labels, help texts and words in ``lang`` (the current
+        language by default) where its file translates them: what the page shows."""
+        return localize(self, lang or language())
 
     # ------------------------------------------------------------ serialising
     def to_dict(self) -> dict:
@@ -284,16 +292,15 @@ def default_schema() -> Schema:
 
 
 def bundled_schema(d: dict) -> Schema:
-    """The schema a bundle carries. Bundles trained before schemas declared their words and
-    stages hold none; for the shipped schema they get its words back, not neutral ones."""
-    if "words" not in d:
-        shipped = default_schema()
-        if d.get("name") == shipped.name:
-            d = {
-                **d,
-                "words": shipped.words.to_dict(),
-                "stages": [asdict(s) for s in shipped.stages],
-            }
+    """The schema a bundle carries. Bundles trained before schemas declared their words,
+    stages and translations hold none; for the shipped schema they get its own back, not
+    neutral ones."""
+    shipped = default_schema()
+    if d.get("name") == shipped.name:
+        if "words" not in d:
+            d = {**d, "words": shipped.words.to_dict(), "stages": [asdict(s) for s in shipped.stages]}
+        if "translations" not in d:
+            d = {**d, "translations": shipped.translations}
     return Schema.from_dict(d)
 
 
@@ -342,6 +349,7 @@ TOP_KEYS = (
     "landmarks",
     "words",
     "stages",
+    "translations",
 )
 OUTCOME_KEYS = {"time": ("name", "label", "unit", "max"), "event": ("name", "label", "unit", "max")}
 FEATURE_KEYS = (
@@ -392,6 +400,9 @@ def _parse(raw: dict, source: str) -> Schema:
     )
     landmarks = _parse_landmarks(raw.get("landmarks"), problems)
     words = parse_words(raw.get("words"), problems, _check_keys)
+    translations = parse_translations(
+        raw.get("translations"), features, stages, outcomes, problems, _check_keys
+    )
     _raise_if(problems, source)
     try:
         return Schema(
@@ -407,6 +418,7 @@ def _parse(raw: dict, source: str) -> Schema:
             landmarks=landmarks,
             words=words,
             stages=stages,
+            translations=translations,
         )
     except SchemaDefinitionError as exc:
         raise SchemaDefinitionError(f"{source}: {exc}") from None

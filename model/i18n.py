@@ -1,0 +1,132 @@
+"""Languages: every message the page and the PDFs show, in the reader's language.
+
+Messages are marked in the source with ``_()`` (``N_()`` for a constant translated where it
+is used, ``ngettext()`` where English has a plural) and kept in Babel catalogues under
+``locale/`` (``scripts/messages.py`` extracts them; a test fails on any message without a
+translation). Messages with values use named fields (``_("Survival at {when}")``) so that a
+translation may put them in its own order.
+
+The language is a context variable, not a process-wide setting: the page sets it at the
+start of each rerun, and Streamlit runs every session's script in a thread of its own, so
+one reader's language never reaches another's. Outside the page (training, the command
+line) it stays English.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from collections.abc import Iterator
+from contextvars import ContextVar
+from pathlib import Path
+
+__all__ = [
+    "DEFAULT",
+    "LANGUAGES",
+    "N_",
+    "_",
+    "check_language",
+    "language",
+    "ngettext",
+    "number",
+    "percent",
+    "set_language",
+    "use",
+]
+
+# language tag -> its own name, as the sidebar offers it
+LANGUAGES = {"en": "English", "zh-CN": "简体中文"}
+DEFAULT = "en"
+LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
+# language tag -> Babel/gettext locale name (the catalogue's folder)
+_LOCALES = {"en": "en", "zh-CN": "zh_CN"}
+
+_current: ContextVar[str] = ContextVar("language", default=DEFAULT)
+
+
+def check_language(lang: str) -> str:
+    if lang not in LANGUAGES:
+        raise ValueError(f"language {lang!r} is not one of {', '.join(LANGUAGES)}")
+    return lang
+
+
+def language() -> str:
+    """The language of the current rerun or call ("en" outside the page)."""
+    return _current.get()
+
+
+def set_language(lang: str) -> None:
+    """Set the language for the rest of this thread's work (a rerun of the page)."""
+    _current.set(check_language(lang))
+
+
+@contextlib.contextmanager
+def use(lang: str) -> Iterator[None]:
+    """Messages within the block in ``lang``; the previous language afterwards."""
+    token = _current.set(check_language(lang))
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
+@functools.cache
+def catalogue(lang: str) -> dict[str, str | tuple[str, ...]]:
+    """msgid -> translation (a tuple of plural forms for plural messages) of one language;
+    empty for English, the language the messages are written in. Untranslated and fuzzy
+    entries are left out, so they fall back to English rather than show a guess."""
+    if lang == DEFAULT:
+        return {}
+    from babel.messages.pofile import read_po
+
+    path = LOCALE_DIR / _LOCALES[lang] / "LC_MESSAGES" / "messages.po"
+    with path.open("rb") as fh:
+        cat = read_po(fh, locale=_LOCALES[lang])
+    out: dict[str, str | tuple[str, ...]] = {}
+    for m in cat:
+        if not m.id or m.fuzzy:
+            continue
+        if isinstance(m.id, tuple):
+            if all(m.string):
+                out[m.id[0]] = tuple(m.string)
+        elif m.string:
+            out[m.id] = m.string
+    return out
+
+
+def _(message: str) -> str:
+    """``message`` in the current language."""
+    found = catalogue(language()).get(message)
+    return found if isinstance(found, str) else message
+
+
+def N_(message: str) -> str:
+    """Marks a constant for the catalogue; it is translated where it is shown, with ``_()``."""
+    return message
+
+
+def ngettext(singular: str, plural: str, n: float) -> str:
+    """The form of a message for ``n`` in the current language (Chinese has one form)."""
+    found = catalogue(language()).get(singular)
+    if isinstance(found, tuple):
+        return found[0] if len(found) == 1 else found[0 if n == 1 else 1]
+    return singular if n == 1 else plural
+
+
+def _babel_locale() -> str:
+    return _LOCALES[language()]
+
+
+def number(x: float, digits: int = 0) -> str:
+    """A number with ``digits`` decimals and the language's separators."""
+    from babel.numbers import format_decimal
+
+    pattern = "#,##0" + ("." + "0" * digits if digits else "")
+    return format_decimal(x, format=pattern, locale=_babel_locale())
+
+
+def percent(x: float, digits: int = 0) -> str:
+    """A percentage (``x`` in 0-100) as the language writes it: "69 %" in English as this
+    project always has, "69%" in Chinese."""
+    text = number(x, digits)
+    return text + ("%" if language() == "zh-CN" else " %")

@@ -1,0 +1,154 @@
+"""A schema's own words in other languages: the ``translations`` section of a schema file.
+
+The page's messages are in the catalogues under ``locale/``; what only a schema knows (its
+title, feature labels, help texts, units, value labels, words and stage names) is translated
+in the schema file itself, so that a centre's own schema carries its own translations::
+
+    translations:
+      zh-CN:
+        title: 腹膜恶性间皮瘤
+        words: {endpoint: 总生存期, origin: CRS+HIPEC 后}
+        stages: {pre: 手术前, post: 手术后}
+        features:
+          sex: {label: 性别, value_labels: {F: 女, M: 男}}
+        operative_outcomes: {cc: 完全或接近完全的减瘤 (CC0/1)}
+
+Anything not translated is shown as the schema writes it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from model.i18n import DEFAULT, LANGUAGES
+from model.words import WORD_KEYS
+
+__all__ = ["TRANSLATION_KEYS", "localize", "parse_translations"]
+
+TRANSLATION_KEYS = (
+    "title",
+    "time",
+    "event",
+    "words",
+    "stages",
+    "features",
+    "operative_outcomes",
+)
+FEATURE_TEXT_KEYS = ("label", "help", "unit", "value_labels")
+_PHRASE = (str,)
+
+
+def _phrases(d, allowed, where: str, problems: list[str], check_keys) -> dict:
+    """A mapping of names to non-empty phrases, its keys among ``allowed``."""
+    if not isinstance(d, dict):
+        problems.append(f"{where} must be a mapping")
+        return {}
+    if allowed is not None:
+        check_keys(d, tuple(allowed), where, problems)
+    for key, value in d.items():
+        ok = isinstance(value, str) and value.strip()
+        if key == "not_for":
+            ok = isinstance(value, list) and all(isinstance(v, str) and v for v in value)
+        if not ok:
+            problems.append(f"{where}: {key!r} must be a non-empty phrase")
+    return d
+
+
+def _features(d, by_name: dict, where: str, problems: list[str], check_keys) -> dict:
+    if not isinstance(d, dict):
+        problems.append(f"{where} must be a mapping of feature names")
+        return {}
+    check_keys(d, tuple(by_name), where, problems)
+    for name, texts in d.items():
+        here = f"{where} {name!r}"
+        if not isinstance(texts, dict):
+            problems.append(f"{here} must be a mapping of {', '.join(FEATURE_TEXT_KEYS)}")
+            continue
+        check_keys(texts, FEATURE_TEXT_KEYS, here, problems)
+        labels = texts.get("value_labels", {})
+        f = by_name.get(name)
+        allowed = {str(v) for v in (f.allowed_values or ())} if f is not None else set()
+        if not isinstance(labels, dict) or any(str(k) not in allowed for k in labels):
+            problems.append(
+                f"{here}: 'value_labels' must map values of {name} "
+                f"({', '.join(sorted(allowed)) or 'none'}) to phrases"
+            )
+        _phrases(
+            {k: v for k, v in texts.items() if k != "value_labels"},
+            None,
+            here,
+            problems,
+            check_keys,
+        )
+    return d
+
+
+def parse_translations(raw, features, stages, outcomes, problems: list[str], check_keys) -> dict:
+    """The ``translations`` section: language tag -> the schema's texts in that language."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        problems.append("'translations' must be a mapping of language tags, e.g. {zh-CN: {...}}")
+        return {}
+    others = tuple(lang for lang in LANGUAGES if lang != DEFAULT)
+    check_keys(raw, others, "'translations'", problems)
+    by_name = {f.name: f for f in features}
+    out = {}
+    for lang, texts in raw.items():
+        where = f"'translations' {lang!r}"
+        if not isinstance(texts, dict):
+            problems.append(f"{where} must be a mapping of {', '.join(TRANSLATION_KEYS)}")
+            continue
+        check_keys(texts, TRANSLATION_KEYS, where, problems)
+        for key, allowed in (
+            ("words", WORD_KEYS),
+            ("stages", [s.name for s in stages]),
+            ("operative_outcomes", [o["feature"] for o in outcomes]),
+            ("time", ("label",)),
+            ("event", ("label",)),
+        ):
+            if key in texts:
+                _phrases(texts[key], allowed, f"{where} {key}", problems, check_keys)
+        if "title" in texts:
+            _phrases({"title": texts["title"]}, None, where, problems, check_keys)
+        if "features" in texts:
+            _features(texts["features"], by_name, f"{where} features", problems, check_keys)
+        out[str(lang)] = texts
+    return out
+
+
+def _feature(f, texts: dict):
+    if not texts:
+        return f
+    labels = dict(f.value_labels)
+    by_text = {str(v): v for v in (f.allowed_values or ())}
+    for key, label in texts.get("value_labels", {}).items():
+        labels[by_text[str(key)]] = label
+    plain = {k: texts[k] for k in ("label", "help", "unit") if k in texts}
+    return replace(f, value_labels=labels, **plain)
+
+
+def localize(schema, lang: str):
+    """``schema`` with its texts in ``lang`` where the schema file translates them."""
+    texts = schema.translations.get(lang)
+    if not texts:
+        return schema
+    words = texts.get("words", {})
+    if words:
+        words = {k: tuple(v) if k == "not_for" else v for k, v in words.items()}
+    names = texts.get("stages", {})
+    outcome_labels = texts.get("operative_outcomes", {})
+    feature_texts = texts.get("features", {})
+    return replace(
+        schema,
+        title=texts.get("title", schema.title),
+        time=replace(schema.time, **texts.get("time", {})),
+        event=replace(schema.event, **texts.get("event", {})),
+        features=tuple(_feature(f, feature_texts.get(f.name, {})) for f in schema.features),
+        operative_outcomes=tuple(
+            dict(o, label=outcome_labels.get(o["feature"], o["label"]))
+            for o in schema.operative_outcomes
+        ),
+        words=replace(schema.words, **words),
+        stages=tuple(replace(s, label=names.get(s.name, s.label)) for s in schema.stages),
+    )
