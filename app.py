@@ -14,33 +14,40 @@ st.set_page_config(
     },
 )
 
-from ui.state import offers_candidacy  # noqa: E402 (after set_page_config)
+from model.i18n import _  # noqa: E402
+from ui.state import choose_language, offers_candidacy  # noqa: E402 (after set_page_config)
 
+# first, so that everything below (the navigation too) is in the reader's language
+choose_language()
 CANDIDACY = offers_candidacy()
 
 PAGES = [
     st.Page(
-        "ui/pages/calculator.py", title="Calculator", icon=":material/calculate:", default=True
+        "ui/pages/calculator.py", title=_("Calculator"), icon=":material/calculate:", default=True
     ),
     # only for a schema that declares the outcomes of the operation a tumour board weighs
     *(
         [
             st.Page(
                 "ui/pages/candidacy.py",
-                title=f"Candidacy ({CANDIDACY})" if CANDIDACY else "Candidacy",
+                title=_("Candidacy ({stage})").format(stage=CANDIDACY)
+                if CANDIDACY
+                else _("Candidacy"),
                 icon=":material/stethoscope:",
             )
         ]
         if CANDIDACY != ""
         else []
     ),
-    st.Page("ui/pages/compare.py", title="Compare scenarios", icon=":material/compare_arrows:"),
-    st.Page("ui/pages/cohort.py", title="Score a cohort", icon=":material/groups:"),
-    st.Page("ui/pages/model_card.py", title="Model card", icon=":material/description:"),
+    st.Page("ui/pages/compare.py", title=_("Compare scenarios"), icon=":material/compare_arrows:"),
+    st.Page("ui/pages/cohort.py", title=_("Score a cohort"), icon=":material/groups:"),
+    st.Page("ui/pages/model_card.py", title=_("Model card"), icon=":material/description:"),
 ]
 
 st.navigation(PAGES).run()
 st.sidebar.caption(
-    "Supports and does not replace clinical judgement. Nothing entered on these pages is "
-    "stored or logged."
+    _(
+        "Supports and does not replace clinical judgement. Nothing entered on these pages is "
+        "stored or logged."
+    )
 )

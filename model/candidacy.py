@@ -28,6 +28,7 @@ from sklearn.preprocessing import StandardScaler
 
 from model.evidence import Evidence, evidence_for
 from model.families import CoxnetFamily
+from model.i18n import N_, _
 from model.preprocess import SchemaEncoder
 from model.prognosis import Prognosis
 from model.schema import Schema
@@ -43,7 +44,7 @@ __all__ = [
 
 # the evidence file's system for patients who are not operated on (systemic chemotherapy)
 NOT_OPERATED = "chemotherapy"
-REFERENCE_NOTE = "A published figure for comparison, not an output of this model."
+REFERENCE_NOTE = N_("A published figure for comparison, not an output of this model.")
 
 
 def literature_reference(schema: Schema, evidence: Evidence | None = None) -> dict | None:
@@ -56,6 +57,7 @@ def literature_reference(schema: Schema, evidence: Evidence | None = None) -> di
     evidence = evidence if evidence is not None else evidence_for(schema)
     if evidence is None or NOT_OPERATED not in {s.id for s in evidence.systems}:
         return None
+    evidence = evidence.localized()
     system = evidence.system(NOT_OPERATED)
     figure = next(
         (f for f in system.figures if f.measure == "median_os" and isinstance(f.value, tuple)),
@@ -69,7 +71,7 @@ def literature_reference(schema: Schema, evidence: Evidence | None = None) -> di
         "label": system.title,
         "median_months": [float(figure.value[0]), float(figure.value[1])],
         "source": source,
-        "note": REFERENCE_NOTE,
+        "note": _(REFERENCE_NOTE),
     }
 
 

@@ -21,8 +21,9 @@ from typing import Any
 import pandas as pd
 
 from model.errors import HipecError
-from model.i18n import DEFAULT, LANGUAGES, _, language
+from model.i18n import DEFAULT, LANGUAGES, N_, _, language
 from model.schema import Feature, Schema, default_schema, default_schema_path, read_yaml
+from model.timeaxis import unit_name
 
 __all__ = [
     "MEASURES",
@@ -44,11 +45,11 @@ __all__ = [
 
 # measure: (how it reads, with {years} where it needs them; unit of its value)
 MEASURES = {
-    "median_os": ("median OS", "months"),
-    "os": ("{years}-year OS", "%"),
-    "conditional_os": ("{years}-year conditional survival", "%"),
-    "hazard_ratio": ("HR", ""),
-    "auc": ("AUC at {years} years", ""),
+    "median_os": (N_("median OS"), "months"),
+    "os": (N_("{years}-year OS"), "%"),
+    "conditional_os": (N_("{years}-year conditional survival"), "%"),
+    "hazard_ratio": (N_("HR"), ""),
+    "auc": (N_("AUC at {years} years"), ""),
 }
 
 _TOP_KEYS = ("schema", "label", "caveats", "systems", "translations")
@@ -159,7 +160,7 @@ class Figure:
 
     @property
     def measure_text(self) -> str:
-        return MEASURES[self.measure][0].format(years=self.years)
+        return _(MEASURES[self.measure][0]).format(years=self.years)
 
     @property
     def value_text(self) -> str:
@@ -168,7 +169,9 @@ class Figure:
         if self.interval:
             text += f" ({_num(self.interval[0])}-{_num(self.interval[1])})"
         unit = MEASURES[self.measure][1]
-        return f"{text} {unit}" if unit else text
+        if unit == "%":
+            return _("{value} %").format(value=text)
+        return _("{number} {unit}").format(number=text, unit=unit_name(unit)) if unit else text
 
     @property
     def text(self) -> str:

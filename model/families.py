@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from model.bundle import Bundle
+from model.i18n import N_
 from model.prognosis import BAND_METHOD, EFFECT_METHOD, Prognosis, reference_effects
 
 __all__ = [
@@ -43,7 +44,7 @@ __all__ = [
 ]
 
 # the forest's band statement (the page and tables test has_band, not this text)
-NO_BAND = "none: the random survival forest has no uncertainty band in this version"
+NO_BAND = N_("none: the random survival forest has no uncertainty band in this version")
 
 
 class Family(ABC):
@@ -89,10 +90,10 @@ class CoxnetFamily(Family):
     """
 
     name = "coxnet"
-    label = "Penalised Cox (Coxnet)"
+    label = N_("Penalised Cox (Coxnet)")
     has_band = True
     band_method = BAND_METHOD
-    contribution_method = (
+    contribution_method = N_(
         "Exact and additive for the Cox model: the factors' log hazard ratios add up to this "
         "patient's log hazard ratio against the reference patient (the training data's typical "
         "values). Spline terms count towards their factor; a declared interaction is its own "
@@ -211,7 +212,7 @@ class ForestFamily(Family):
     """The random survival forest: curve without a band; one-factor-at-a-time effects."""
 
     name = "rsf"
-    label = "Random survival forest"
+    label = N_("Random survival forest")
     has_band = False
     band_method = NO_BAND
     contribution_method = f"Random survival forest, {EFFECT_METHOD}."
@@ -243,11 +244,11 @@ class ForestFamily(Family):
 FAMILIES: dict[str, type[Family]] = {f.name: f for f in (CoxnetFamily, ForestFamily)}
 
 
-HEADLINE_WORDS = {"corrected": "bootstrap optimism-corrected", "out_of_bag": "out-of-bag"}
+HEADLINE_WORDS = {"corrected": N_("bootstrap optimism-corrected"), "out_of_bag": N_("out-of-bag")}
 # what the figure means, where there is room to say it (report footers, the model card)
 HEADLINE_MEANING = {
     "corrected": "",
-    "out_of_bag": " (each patient scored by bootstrap refits that did not see them)",
+    "out_of_bag": N_(" (each patient scored by bootstrap refits that did not see them)"),
 }
 
 

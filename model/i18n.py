@@ -113,20 +113,26 @@ def ngettext(singular: str, plural: str, n: float) -> str:
     return singular if n == 1 else plural
 
 
-def _babel_locale() -> str:
-    return _LOCALES[language()]
+@functools.cache
+def _symbols(lang: str) -> tuple[str, str]:
+    """(decimal mark, group separator) of a language, from Babel's locale data."""
+    from babel import Locale
+
+    symbols = Locale.parse(_LOCALES[lang]).number_symbols["latn"]
+    return symbols["decimal"], symbols["group"]
 
 
-def number(x: float, digits: int = 0) -> str:
-    """A number with ``digits`` decimals and the language's separators."""
-    from babel.numbers import format_decimal
-
-    pattern = "#,##0" + ("." + "0" * digits if digits else "")
-    return format_decimal(x, format=pattern, locale=_babel_locale())
+def number(x: float, digits: int = 0, grouped: bool = False) -> str:
+    """``x`` with ``digits`` decimals in the language's marks. Rounded as Python rounds
+    (as every table of this project always has), so that a number is the same in every
+    language and only its marks change."""
+    text = f"{x:,.{digits}f}" if grouped else f"{x:.{digits}f}"
+    decimal, group = _symbols(language())
+    return text.translate(str.maketrans({".": decimal, ",": group}))
 
 
 def percent(x: float, digits: int = 0) -> str:
-    """A percentage (``x`` in 0-100) as the language writes it: "69 %" in English as this
+    """A percentage (``x`` in 0-100) as the language writes it: "69 %" in English, as this
     project always has, "69%" in Chinese."""
     text = number(x, digits)
     return text + ("%" if language() == "zh-CN" else " %")

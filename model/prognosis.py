@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from model.bundle import Bundle
+from model.i18n import N_, _
 from model.predict import median_survival
 from model.timeaxis import LANDMARKS
 
@@ -25,7 +26,7 @@ __all__ = [
 ]
 
 # the Cox family's band (model.families), the default of a result that has a band
-BAND_METHOD = (
+BAND_METHOD = N_(
     "pointwise 95 % percentile band over bootstrap refits of the Cox model, their "
     "deviations from the final model stretched by a factor calibrated at training time "
     "per landmark (parametric bootstrap from a Cox fit to the training data whose hazard "
@@ -137,21 +138,28 @@ def out_of_range_warnings(bundle: Bundle, X: pd.DataFrame) -> list[list[str]]:
     """Per row, a message for every input outside what the training data covered."""
     ranges = bundle.manifest.training_ranges
     out = []
-    for _, row in X.iterrows():
+    schema = bundle.schema.localized()
+    for _i, row in X.iterrows():
         msgs = []
-        for f in bundle.schema.features:
+        for f in schema.features:
             r, v = ranges.get(f.name), row.get(f.name)
             if r is None or v is None or pd.isna(v):
                 continue
             if "min" in r and not (r["min"] <= v <= r["max"]):
                 msgs.append(
-                    f"{f.label} {v:g} is outside the training data ({r['min']:g} to {r['max']:g}); "
-                    "the prediction extrapolates"
+                    _(
+                        "{label} {value} is outside the training data ({low} to {high}); the "
+                        "prediction extrapolates"
+                    ).format(
+                        label=f.label, value=f"{v:g}", low=f"{r['min']:g}", high=f"{r['max']:g}"
+                    )
                 )
             elif "levels" in r and v not in r["levels"]:
                 msgs.append(
-                    f"{f.label} {f.label_for(v)!r} did not occur in the training data; "
-                    "the prediction extrapolates"
+                    _(
+                        "{label} {value!r} did not occur in the training data; the prediction "
+                        "extrapolates"
+                    ).format(label=f.label, value=f.label_for(v))
                 )
         out.append(msgs)
     return out
@@ -177,7 +185,7 @@ PREDICT_COLUMNS = (
 )
 
 
-EFFECT_METHOD = (
+EFFECT_METHOD = N_(
     "one factor at a time: the change in log cumulative hazard at the risk horizon when this "
     "factor alone is set to the reference patient's value; effects need not add up"
 )

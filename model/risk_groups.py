@@ -5,9 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from model.i18n import N_
+
 __all__ = ["RISK_THIRDS", "risk_thirds", "with_risk_thirds"]
 
-RISK_THIRDS = ("lower risk third", "middle risk third", "higher risk third")
+# also the values of the ``risk_group`` column that ``predict`` writes: translated only where shown
+RISK_THIRDS = (N_("lower risk third"), N_("middle risk third"), N_("higher risk third"))
 
 
 def risk_thirds(scores) -> list[str]:

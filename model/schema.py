@@ -130,20 +130,17 @@ class Feature:
     def describe_allowed(self) -> str:
         """The allowed values in words, for error messages and help text."""
         if self.kind == "binary":
-            return f"0 ({self.label_for(0)}) or 1 ({self.label_for(1)})"
-        if self.kind == "categorical":
-            return "one of " + ", ".join(repr(c) for c in self.categories)
-        if self.kind == "ordinal":
-            return "one of " + ", ".join(repr(v) if self.is_text else str(v) for v in self.levels)
+            return _("0 ({no}) or 1 ({yes})").format(no=self.label_for(0), yes=self.label_for(1))
+        if self.kind in ("categorical", "ordinal"):
+            shown = (repr(v) if self.is_text else str(v) for v in self.allowed_values)
+            return _("one of {values}").format(values=", ".join(shown))
         unit = f" {self.unit}" if self.unit and self.unit != "%" else (self.unit or "")
-        text = f"{_fmt(self.min)} to {_fmt(self.max)}{unit}"
-        if self.kind == "integer":
-            text = "a whole number from " + text
-            if self.step and self.step != 1:
-                text += f" in steps of {_fmt(self.step)}"
-        else:
-            text = "a number from " + text
-        return text
+        span = dict(low=_fmt(self.min), high=_fmt(self.max), unit=unit, step=_fmt(self.step))
+        if self.kind != "integer":
+            return _("a number from {low} to {high}{unit}").format(**span)
+        if self.step and self.step != 1:
+            return _("a whole number from {low} to {high}{unit} in steps of {step}").format(**span)
+        return _("a whole number from {low} to {high}{unit}").format(**span)
 
 
 @dataclass(frozen=True)
@@ -298,7 +295,11 @@ def bundled_schema(d: dict) -> Schema:
     shipped = default_schema()
     if d.get("name") == shipped.name:
         if "words" not in d:
-            d = {**d, "words": shipped.words.to_dict(), "stages": [asdict(s) for s in shipped.stages]}
+            d = {
+                **d,
+                "words": shipped.words.to_dict(),
+                "stages": [asdict(s) for s in shipped.stages],
+            }
         if "translations" not in d:
             d = {**d, "translations": shipped.translations}
     return Schema.from_dict(d)

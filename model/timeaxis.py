@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from model.i18n import N_, _, ngettext
+
 __all__ = [
     "DEFAULT_AXIS",
     "GRID_MAX",
@@ -39,9 +41,43 @@ MONTHS_PER_UNIT = {"days": 12 / 365.25, "weeks": 7 * 12 / 365.25, "months": 1.0,
 _YEARS = (1, 3, 5)
 
 
+# unit -> (singular, plural) of "{n} months"; marked here, translated where shown
+_AMOUNTS = {
+    "days": (N_("{n} day"), N_("{n} days")),
+    "weeks": (N_("{n} week"), N_("{n} weeks")),
+    "months": (N_("{n} month"), N_("{n} months")),
+    "years": (N_("{n} year"), N_("{n} years")),
+}
+# unit -> the unit as an axis or column title
+_UNIT_TITLES = {
+    "days": N_("Days"),
+    "weeks": N_("Weeks"),
+    "months": N_("Months"),
+    "years": N_("Years"),
+}
+_UNIT_NAMES = {
+    "days": N_("days"),
+    "weeks": N_("weeks"),
+    "months": N_("months"),
+    "years": N_("years"),
+}
+
+
+def amount(n: float, unit: str, shown: str | None = None) -> str:
+    """ "1 year", "3 years", "365 days" in the current language; ``shown`` is ``n`` as it
+    is to be written."""
+    one, many = _AMOUNTS[unit]
+    return ngettext(one, many, n).format(n=f"{n:g}" if shown is None else shown)
+
+
+def unit_name(unit: str) -> str:
+    """The unit in the current language ("months"), e.g. after a number in a column title."""
+    return _(_UNIT_NAMES[unit])
+
+
 def years_text(n: int) -> str:
     """ "1 year", "3 years"."""
-    return f"{n} year{'s' if n != 1 else ''}"
+    return amount(n, "years")
 
 
 def default_landmarks(unit: str) -> tuple[float, ...]:
@@ -106,8 +142,7 @@ class TimeAxis:
     def text(self, value: float, digits: int | None = None) -> str:
         """``value`` (in the unit) with its unit, e.g. "12 months", "1 year", "365 days"."""
         shown = f"{value:g}" if digits is None else f"{value:.{digits}f}"
-        unit = self.unit[:-1] if float(shown) == 1 else self.unit
-        return f"{shown} {unit}"
+        return amount(float(shown), self.unit, shown)
 
     def text_months(self, months: float, digits: int | None = None) -> str:
         """A time held in months, said in the unit."""
@@ -151,17 +186,21 @@ class TimeAxis:
         """A landmark (in the unit) for a table row: "1 year (12 months)", "1 year (365 days)",
         "18 months", "2 years" (when the unit is years)."""
         said, exact = self.years(self.to_months(value)), self.text(value)
-        return f"{said} ({exact})" if said and self.unit != "years" else exact
+        if said and self.unit != "years":
+            return _("{said} ({exact})").format(said=said, exact=exact)
+        return exact
 
     def span(self, months) -> str:
         """A range held in months, in the unit: "10-17 months", "304-517 days"."""
         lo, hi = (round(float(self.from_months(m)), self.digits) for m in months)
-        return f"{lo:g}-{hi:g} {self.unit}"
+        return _("{low}-{high} {unit}").format(
+            low=f"{lo:g}", high=f"{hi:g}", unit=unit_name(self.unit)
+        )
 
     @property
     def unit_title(self) -> str:
         """The unit at the start of an axis title: "Months"."""
-        return self.unit.capitalize()
+        return _(_UNIT_TITLES[self.unit])
 
     @property
     def year_step(self) -> float:

@@ -16,6 +16,7 @@ import pandas as pd
 
 from model.bundle import Bundle
 from model.families import HEADLINE_MEANING, HEADLINE_WORDS, headline_metrics
+from model.i18n import N_, _, number
 from model.schema import Schema
 from model.timeaxis import DEFAULT_AXIS, TimeAxis
 from reporting.wording import METRIC_LABELS, metric_labels
@@ -46,18 +47,22 @@ def metrics_table(report: dict, model: str, axis: TimeAxis = DEFAULT_AXIS) -> pd
         ci = (v.get("ci") or {}).get(key)
         rows.append(
             {
-                "Metric": label,
-                "Apparent": f"{v['apparent'][key]:.3f}",
-                "Optimism-corrected": f"{v['corrected'][key]:.3f}"
-                if key in v.get("corrected", {})
+                N_("Metric"): label,
+                N_("Apparent"): _three(v["apparent"][key]),
+                N_("Optimism-corrected"): _three(v.get("corrected", {}).get(key)),
+                N_("95 % interval"): _("{low} to {high}").format(
+                    low=_three(ci[0]), high=_three(ci[1])
+                )
+                if ci
                 else "–",
-                "95 % interval": f"{ci[0]:.3f} to {ci[1]:.3f}" if ci else "–",
-                "Out-of-bag": f"{v['out_of_bag'][key]:.3f}"
-                if key in v.get("out_of_bag", {})
-                else "–",
+                N_("Out-of-bag"): _three(v.get("out_of_bag", {}).get(key)),
             }
         )
     return pd.DataFrame(rows)
+
+
+def _three(x) -> str:
+    return "–" if x is None else number(x, 3)
 
 
 def c_index_text(bundle: Bundle, model: str) -> str:
@@ -65,32 +70,45 @@ def c_index_text(bundle: Bundle, model: str) -> str:
     which, figures, intervals = headline_metrics(bundle.manifest, model)
     c = figures.get("harrell_c")
     if c is None:
-        return "validation C-index not recorded"
+        return _("validation C-index not recorded")
     ci = (intervals or {}).get("harrell_c")
     n = (bundle.manifest.metrics.get(model) or {}).get("n_boot")
-    text = f"Harrell C {c:.3f}"
+    text = _("Harrell C {c}").format(c=_three(c))
     if ci:
-        text += f" (95 % interval {ci[0]:.3f} to {ci[1]:.3f})"
-    return (
-        text
-        + f", {HEADLINE_WORDS[which]}{HEADLINE_MEANING[which]}{f' over {n} resamples' if n else ''}"
-    )
+        text += " " + _("(95 % interval {low} to {high})").format(
+            low=_three(ci[0]), high=_three(ci[1])
+        )
+    text += _(", ") + _(HEADLINE_WORDS[which])
+    if HEADLINE_MEANING[which]:
+        text += _(HEADLINE_MEANING[which])
+    if n:
+        text += " " + _("over {n} resamples").format(n=n)
+    return text
 
 
 def training_text(bundle: Bundle) -> str:
     """One sentence on the training data and its provenance."""
     d = bundle.manifest.training_data
     axis, words = bundle.schema.time_axis, bundle.schema.words
-    kind = "SIMULATED patients" if d.synthetic else "patients"
-    parts = [f"{d.rows} {kind} ({d.file})", f"{d.deaths} {words.events}"]
+    kind = _("{n} SIMULATED patients") if d.synthetic else _("{n} patients")
+    parts = [
+        kind.format(n=d.rows) + f" ({d.file})",
+        _("{n} {events}").format(n=d.deaths, events=words.events),
+    ]
     if d.median_followup_months is not None:
-        parts.append(f"median follow-up {axis.text_months(d.median_followup_months, axis.digits)}")
+        parts.append(
+            _("median follow-up {time}").format(
+                time=axis.text_months(d.median_followup_months, axis.digits)
+            )
+        )
     if d.km_median_months is not None:
         parts.append(
-            f"Kaplan-Meier median {words.endpoint} "
-            f"{axis.text_months(d.km_median_months, axis.digits)}"
+            _("Kaplan-Meier median {endpoint} {time}").format(
+                endpoint=words.endpoint,
+                time=axis.text_months(d.km_median_months, axis.digits),
+            )
         )
-    return "Trained on " + ", ".join(parts) + "."
+    return _("Trained on {parts}.").format(parts=_(", ").join(parts))
 
 
 def feature_table(schema: Schema) -> pd.DataFrame:
@@ -98,11 +116,11 @@ def feature_table(schema: Schema) -> pd.DataFrame:
     return pd.DataFrame(
         [
             {
-                "Factor": f.label,
-                "Column": f.name,
-                "Known": schema.stage_label(f.stage),
-                "Allowed": f.describe_allowed(),
-                "Definition": f.help,
+                N_("Factor"): f.label,
+                N_("Column"): f.name,
+                N_("Known"): schema.stage_label(f.stage),
+                N_("Allowed"): f.describe_allowed(),
+                N_("Definition"): f.help,
             }
             for f in schema.features
         ]

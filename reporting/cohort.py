@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from model.i18n import N_, _
 from model.kaplan_meier import KaplanMeier
 from model.risk_groups import RISK_THIRDS
 from model.schema import Schema
@@ -23,12 +24,12 @@ def problems_table(problems) -> pd.DataFrame:
     return pd.DataFrame(
         [
             {
-                "severity": p.severity,
-                "row": p.row,
-                "file line": p.line,
-                "column": p.column,
-                "value": p.value,
-                "problem": p.message,
+                N_("severity"): p.severity,
+                N_("row"): p.row,
+                N_("file line"): p.line,
+                N_("column"): p.column,
+                N_("value"): p.value,
+                N_("problem"): p.message,
             }
             for p in problems
         ]
@@ -72,18 +73,22 @@ def risk_group_summary(
     for g in RISK_THIRDS:
         idx = (predictions["risk_group"] == g).to_numpy()
         row = {
-            "group": g,
-            "patients": int(idx.sum()),
-            f"mean predicted S({h})": fmt_percent(float(predictions.loc[idx, f"surv_{h}"].mean())),
+            N_("group"): _(g),
+            _("patients"): int(idx.sum()),
+            _("mean predicted S({h})").format(h=h): fmt_percent(
+                float(predictions.loc[idx, f"surv_{h}"].mean())
+            ),
         }
         if observed and idx.any():
             time, event = data[schema.time.name][idx], data[schema.event.name][idx]
             fit = KaplanMeier(time, event)
-            row[f"observed S({h}) (Kaplan-Meier)"] = fmt_percent(fit.survival_at(mark.value)[0])
+            row[_("observed S({h}) (Kaplan-Meier)").format(h=h)] = fmt_percent(
+                fit.survival_at(mark.value)[0]
+            )
             row[schema.words.events] = int(event.sum())
             curves.append(
                 {
-                    "name": g,
+                    "name": _(g),
                     "time": schema.time_axis.to_months(fit.time),
                     "survival": fit.surv,
                     "lower": fit.lower,
@@ -91,4 +96,4 @@ def risk_group_summary(
                 }
             )
         rows.append(row)
-    return RiskGroupSummary(pd.DataFrame(rows).set_index("group"), curves)
+    return RiskGroupSummary(pd.DataFrame(rows).set_index("group").rename_axis(_("group")), curves)

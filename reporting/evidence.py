@@ -18,10 +18,11 @@ import pandas as pd
 
 from model.candidacy import NOT_OPERATED
 from model.evidence import Assignment, Evidence, Figure, evidence_for
+from model.i18n import N_, _
 from model.plausibility import GroupPrediction
 from model.schema import Schema
-from reporting.summary import survival_table, value_text
-from reporting.wording import NO_BAND_TEXT
+from model.timeaxis import unit_name
+from reporting.summary import ESTIMATE, INTERVAL, OUTCOME, no_band, survival_table, value_text
 
 __all__ = [
     "PANEL_COLUMNS",
@@ -46,28 +47,40 @@ OTHER_PATHS = (NOT_OPERATED, REPEAT_SURGERY)
 # a system whose figures are all of this measure is about years already survived
 CONDITIONAL_MEASURE = "conditional_os"
 
-PANEL_COLUMNS = ["Published system", "This patient", "Published figures", "Source"]
-PANEL_INTRO = (
+PANEL_COLUMNS = [
+    N_("Published system"),
+    N_("This patient"),
+    N_("Published figures"),
+    N_("Source"),
+]
+PANEL_INTRO = N_(
     "Each published system places the patient by the paper's own definition and cut-offs; "
     "the figures are the paper's, for its own cohort."
 )
 # the plausibility table's model columns say whose numbers they are
-MODEL_PREFIX = "This model, typical patient in the group"
+MODEL_PREFIX = N_("This model, typical patient in the group")
 
 
 def model_median(schema: Schema) -> str:
     """The plausibility table's column of the model's median."""
-    return f"{MODEL_PREFIX}: median {schema.words.endpoint} ({schema.time_axis.unit})"
+    return _("{prefix}: median {endpoint} ({unit})").format(
+        prefix=_(MODEL_PREFIX),
+        endpoint=schema.words.endpoint,
+        unit=unit_name(schema.time_axis.unit),
+    )
 
 
 def not_yet(schema: Schema) -> tuple[str, str]:
     """What a system that needs facts known only after the decision reads before it:
     (the reason, the whole cell)."""
-    short = f"it needs facts known only {schema.later_label}"
-    return short, f"not placed {schema.stage_label(schema.decision_stage)}: {short}"
+    short = _("it needs facts known only {later}").format(later=schema.later_label)
+    whole = _("not placed {stage}: {reason}").format(
+        stage=schema.stage_label(schema.decision_stage), reason=short
+    )
+    return short, whole
 
 
-PLAUSIBILITY_NOTE = (
+PLAUSIBILITY_NOTE = N_(
     'The columns headed "This model" give the model\'s prediction for a typical patient in '
     "this group (the training data's typical patient with the group's defining inputs set "
     "inside the group), not for "
@@ -104,7 +117,7 @@ class PanelRow:
     @property
     def note(self) -> str:
         """Source, then the system's assumptions and caveats."""
-        return " ".join([f"Source: {self.source}.", *self.caveats])
+        return " ".join([_("Source: {source}.").format(source=self.source), *self.caveats])
 
 
 @dataclass(frozen=True)
@@ -123,7 +136,7 @@ class Panel:
     def table(self) -> pd.DataFrame:
         return pd.DataFrame(
             [[r.system, r.patient, r.figures, r.source] for r in self.rows],
-            columns=PANEL_COLUMNS,
+            columns=[_(c) for c in PANEL_COLUMNS],
         )
 
     def row(self, system_id: str) -> PanelRow | None:
@@ -185,6 +198,7 @@ def evidence_panel(
     evidence = evidence_of(schema)
     if evidence is None:
         return None
+    evidence = evidence.localized()
     later: set[str] = set()
     if view == "candidacy":
         pre = {f.name for f in schema.stage_features(schema.decision_stage)}
@@ -219,10 +233,11 @@ def _row(a: Assignment, later, labels: dict, waiting: tuple[str, str]) -> PanelR
     by_group: dict[str | None, list[str]] = {}
     for f in a.figures:
         by_group.setdefault(f.group, []).append(figure_text(f))
+    sep = _("; ")
     figures = " · ".join(
-        f"{groups[g]}: {'; '.join(texts)}"
+        _("{group}: {figures}").format(group=groups[g], figures=sep.join(texts))
         if a.group is None and g is not None
-        else "; ".join(texts)
+        else sep.join(texts)
         for g, texts in by_group.items()
     )
 
@@ -231,14 +246,18 @@ def _row(a: Assignment, later, labels: dict, waiting: tuple[str, str]) -> PanelR
     elif a.missing and set(a.missing) & later:
         # before the operation: name the unknown pre-operative inputs, not the later ones
         known_later = [n for n in a.missing if n not in later]
-        unknown = "; ".join(f"{labels.get(n, n)} unknown" for n in known_later)
-        patient = f"not placed: {unknown}; {waiting[0]}" if unknown else waiting[1]
+        unknown = sep.join(_("{label} unknown").format(label=labels.get(n, n)) for n in known_later)
+        patient = (
+            _("not placed: {reason}").format(reason=f"{unknown}{sep}{waiting[0]}")
+            if unknown
+            else waiting[1]
+        )
     elif a.reason is not None:
-        patient = f"not placed: {a.reason}"
+        patient = _("not placed: {reason}").format(reason=a.reason)
     else:
-        patient = system.population or "all patients of the series"
+        patient = system.population or _("all patients of the series")
     used = [s for s in system.sources if any(f.source.id == s.id for f in a.figures)]
-    source = "; ".join(f"{tags.get(s.id, '').strip()} {s.text}".strip() for s in used)
+    source = sep.join(f"{tags.get(s.id, '').strip()} {s.text}".strip() for s in used)
     return PanelRow(
         system_id=system.id,
         system=system.title,
@@ -254,10 +273,19 @@ def _row(a: Assignment, later, labels: dict, waiting: tuple[str, str]) -> PanelR
 
 
 # ----------------------------------------------------------------- model card
-def _cell(table: pd.DataFrame, outcome_start: str) -> str:
-    row = table[table["Outcome"].str.startswith(outcome_start)].iloc[0]
-    est, ival = row["Estimate"], row["95 % interval"]
-    return est if ival in ("–", NO_BAND_TEXT) else f"{est} ({ival})"
+def _cell(row: pd.Series) -> str:
+    est, ival = row[ESTIMATE], row[INTERVAL]
+    return est if no_band(ival) else f"{est} ({ival})"
+
+
+def _localized_system(evidence: Evidence | None, system):
+    """A system as its evidence file translates it into the current language."""
+    if evidence is None:
+        return system
+    try:
+        return evidence.localized().system(system.id)
+    except KeyError:
+        return system
 
 
 def _short(text: str) -> str:
@@ -274,22 +302,31 @@ def plausibility_table(predictions: list[GroupPrediction], schema: Schema) -> pd
     axis = schema.time_axis
     last = axis.marks[-1]
     when = axis.years(last.months) or axis.text(last.value)
-    five = f"Survival at {axis.landmark_text(last.value)}"
+    five = _("Survival at {when}").format(when=axis.landmark_text(last.value))
+    sep = _("; ")
+    evidence = evidence_of(schema)
     rows = []
     for g in predictions:
         table = survival_table(g.prognosis, schema)
+        at_five = table[table[OUTCOME] == five]
+        system = _localized_system(evidence, g.system)
+        groups = {x.id: x.label for x in system.groups}
         rows.append(
             {
-                "Published system": g.system.title,
-                "Group": g.group.label,
-                "Published figure": "; ".join(f.text for f in g.figures),
-                "Typical patient in the group": "; ".join(
-                    f"{schema.feature(n).label}: {_short(value_text(schema.feature(n), v))}"
+                _("Published system"): system.title,
+                _("Group"): groups.get(g.group.id, g.group.label),
+                _("Published figure"): sep.join(f.text for f in g.figures),
+                _("Typical patient in the group"): sep.join(
+                    _("{label}: {value}").format(
+                        label=schema.feature(n).label,
+                        value=_short(value_text(schema.feature(n), v)),
+                    )
                     for n, v in g.defining.items()
                 ),
-                model_median(schema): _cell(table, "Median"),
-                f"{MODEL_PREFIX}: survival at {when}": (
-                    _cell(table, five) if (table["Outcome"].str.startswith(five)).any() else "–"
+                # the survival table's last row is the median
+                model_median(schema): _cell(table.iloc[-1]),
+                _("{prefix}: survival at {when}").format(prefix=_(MODEL_PREFIX), when=when): (
+                    _cell(at_five.iloc[0]) if len(at_five) else "–"
                 ),
             }
         )

@@ -12,7 +12,9 @@ import math
 import numpy as np
 import plotly.graph_objects as go
 
+from model.i18n import _
 from model.schema import Schema
+from model.timeaxis import amount, unit_name
 from reporting.plain import icon_labels
 
 __all__ = [
@@ -132,7 +134,7 @@ def survival_figure(
                     "line": {"width": 0, "shape": "hv"},
                     "fill": "tonexty",
                     "fillcolor": _rgba(colour, 0.18),
-                    "name": f"{c['name']}: 95 % band",
+                    "name": _("{name}: 95 % band").format(name=c["name"]),
                     "hoverinfo": "skip",
                 }
             )
@@ -150,7 +152,7 @@ def survival_figure(
                     "dash": DASHES[k % len(DASHES)],
                     "shape": "hv",
                 },
-                "hovertemplate": f"%{{x:.{axis.digits}f}} {axis.unit}: %{{y:.1%}}<extra>"
+                "hovertemplate": f"%{{x:.{axis.digits}f}} {unit_name(axis.unit)}: %{{y:.1%}}<extra>"
                 + c["name"]
                 + "</extra>",
             }
@@ -181,9 +183,11 @@ def survival_figure(
                 "xref": "x",
                 "yref": "y",
                 "showarrow": False,
-                "text": f"{literature['label']}: median "
-                f"{axis.span(literature['median_months'])}<br>"
-                "(published figure, not this model)",
+                "text": _("{label}: median {span}").format(
+                    label=literature["label"], span=axis.span(literature["median_months"])
+                )
+                + "<br>"
+                + _("(published figure, not this model)"),
                 "xanchor": "left",
                 "align": "left",
                 "font": {"size": 11},
@@ -221,7 +225,7 @@ def survival_figure(
 
 def time_title(schema: Schema) -> str:
     """The time axis's title: "Months after CRS+HIPEC", "Days from randomisation"."""
-    return f"{schema.time_axis.unit_title} {schema.words.origin}"
+    return _("{unit} {origin}").format(unit=schema.time_axis.unit_title, origin=schema.words.origin)
 
 
 def contributions_figure(table, title: str | None = None, height: int | None = None) -> go.Figure:
@@ -243,7 +247,7 @@ def contributions_figure(table, title: str | None = None, height: int | None = N
         },
         "text": [f"×{math.exp(v):.2f}" for v in x],
         "textposition": "outside",
-        "hovertemplate": "%{y}<br>hazard ratio %{text}<extra></extra>",
+        "hovertemplate": "%{y}<br>" + _("hazard ratio") + " %{text}<extra></extra>",
     }
     span = max(0.7, float(np.abs(x).max()) * 1.3) if len(x) else 1.0
     ticks = [r for r in (0.1, 0.25, 0.5, 1, 2, 4, 10) if abs(math.log(r)) <= span]
@@ -251,7 +255,7 @@ def contributions_figure(table, title: str | None = None, height: int | None = N
     layout.update(
         showlegend=False,
         xaxis={
-            "title": {"text": "Hazard ratio against the reference patient (right: higher risk)"},
+            "title": {"text": _("Hazard ratio against the reference patient (right: higher risk)")},
             "tickvals": [math.log(r) for r in ticks],
             "ticktext": [f"{r:g}" for r in ticks],
             "range": [-span, span],
@@ -293,7 +297,7 @@ def calibration_figure(
         x=[0, 1],
         y=[0, 1],
         mode="lines",
-        name="ideal",
+        name=_("ideal"),
         line=dict(color="#999999", dash="dash"),
         hoverinfo="skip",
     )
@@ -317,13 +321,20 @@ def calibration_figure(
                 array=[(g["upper"] or g["observed"]) - g["observed"] for g in groups],
                 arrayminus=[g["observed"] - (g["lower"] or g["observed"]) for g in groups],
             ),
-            hovertemplate=f"{name}<br>predicted %{{x:.0%}}<br>observed %{{y:.0%}}<extra></extra>",
+            hovertemplate=f"{name}<br>"
+            + _("predicted")
+            + " %{x:.0%}<br>"
+            + _("observed")
+            + " %{y:.0%}<extra></extra>",
         )
+    when = amount(float(horizon), unit)
     fig.update_xaxes(
-        title=f"Predicted survival at {horizon} {unit}", range=[0, 1], tickformat=".0%"
+        title=_("Predicted survival at {when}").format(when=when), range=[0, 1], tickformat=".0%"
     )
-    fig.update_yaxes(title=f"Observed survival at {horizon} {unit}", range=[0, 1], tickformat=".0%")
-    fig = _layout(fig, f"Calibration at {horizon} {unit}", 380)
+    fig.update_yaxes(
+        title=_("Observed survival at {when}").format(when=when), range=[0, 1], tickformat=".0%"
+    )
+    fig = _layout(fig, _("Calibration at {when}").format(when=when), 380)
     fig.update_layout(hovermode="closest")
     return fig
 
@@ -347,7 +358,7 @@ def icon_array_figure(
     """
     kinds = [("alive", counts.certain), ("uncertain", counts.uncertain), ("died", counts.died)]
     labels = icon_labels(schema.words)
-    total = sum(n for _, n in kinds)
+    total = sum(n for _kind, n in kinds)
     rows = math.ceil(total / columns)
     data, start = [], 0
     for kind, n in kinds:
@@ -361,7 +372,7 @@ def icon_array_figure(
                 "mode": "markers",
                 "x": [i % columns for i in cells],
                 "y": [rows - 1 - i // columns for i in cells],
-                "name": f"{n} {label}",
+                "name": _("{n} {label}").format(n=n, label=label),
                 "marker": {
                     "symbol": style["symbol"],
                     "size": 19,

@@ -33,11 +33,13 @@ from fpdf.enums import MethodReturnValue
 
 from model.bundle import Bundle
 from model.candidacy import Candidacy
+from model.i18n import _, language
 from model.prognosis import Prognosis
 from model.timeaxis import years_text
 from reporting import card
 from reporting.evidence import PANEL_INTRO, Panel, evidence_panel
 from reporting.figures import ICON_STYLES, prognosis_curve, time_title
+from reporting.fonts import cjk_font
 from reporting.plain import (
     ICON_KINDS,
     IconCounts,
@@ -56,9 +58,10 @@ from reporting.summary import (
     fmt_percent,
     outcome_chance,
     scenario_table,
+    shown_columns,
     survival_table,
 )
-from reporting.wording import SIMULATED_BANNER, intended_use_short
+from reporting.wording import intended_use_short, simulated_banner
 
 __all__ = [
     "Figures",
@@ -119,8 +122,11 @@ _REPLACE = {"–": "-", "—": "-", "…": "...", "≥": ">=", "≤": "<=", "×"
 
 
 def _t(text) -> str:
-    """Core PDF fonts are Latin-1: replace the few typographic characters we use."""
+    """Core PDF fonts are Latin-1: replace the few typographic characters we use (the CJK
+    font of the other languages has them all)."""
     s = str(text)
+    if language() != "en":
+        return s
     for a, b in _REPLACE.items():
         s = s.replace(a, b)
     return s.encode("latin-1", "replace").decode("latin-1")
@@ -165,6 +171,12 @@ class _Report(FPDF):
         super().__init__(orientation="P", unit="mm", format="A4")
         self.context = context
         self.figures = figures
+        self.schema = context.bundle.schema.localized()
+        # Chinese (and any language beyond Latin-1) is set in an embedded CJK font
+        self.cjk = language() != "en"
+        if self.cjk:
+            for style, (path, face) in cjk_font().items():
+                self.add_font("cjk", style, path, collection_font_number=face)
         self.set_auto_page_break(False)
         self.set_margins(12, 10, 12)
         self.set_title(title)
@@ -174,14 +186,21 @@ class _Report(FPDF):
         self.cell(0, 7, _t(title), new_x="LMARGIN", new_y="NEXT")
         self.set_font("Helvetica", "", 8)
         stamp = datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
-        self.cell(0, 4, _t(f"Generated {stamp} by hipec-prognosis"), new_x="LMARGIN", new_y="NEXT")
+        generated = _("Generated {stamp} by hipec-prognosis").format(stamp=stamp)
+        self.cell(0, 4, _t(generated), new_x="LMARGIN", new_y="NEXT")
         if context.bundle.manifest.synthetic:
             self.ln(1)
             self.set_font("Helvetica", "B", 8.5)
             self.set_line_width(0.5)
-            self.multi_cell(0, 4.2, _t(SIMULATED_BANNER), border=1, padding=1.2)
+            self.multi_cell(0, 4.2, _t(simulated_banner()), border=1, padding=1.2)
             self.set_line_width(0.2)
         self.ln(2)
+
+    def set_font(self, family=None, style="", size=0):
+        """Every text in the CJK font when the language needs it (it has no italic)."""
+        if self.cjk:
+            family, style = "cjk", style.replace("I", "")
+        super().set_font(family, style, size)
 
     # ----------------------------------------------------------------- blocks
     def heading(self, text: str, x: float | None = None, w: float = 0) -> None:
@@ -194,6 +213,7 @@ class _Report(FPDF):
         """A plain ruled table: header in bold, thin rules, fits in width ``w``."""
         self.set_font("Helvetica", "", size)
         line = size * 0.52
+        df = shown_columns(df)
         cols = list(df.columns)
         fr = [wi / sum(widths) * w for wi in widths]
         if header:
@@ -203,7 +223,7 @@ class _Report(FPDF):
                 self.cell(wi, line, _t(c), border="B")
             self.ln(line)
             self.set_font("Helvetica", "", size)
-        for _, row in df.iterrows():
+        for _i, row in df.iterrows():
             self.set_x(x)
             for c, wi in zip(cols, fr, strict=True):
                 text = _t(row[c])
@@ -218,7 +238,7 @@ class _Report(FPDF):
         use_plotly = self.figures == "plotly" or (self.figures == "auto" and plotly_available())
         if use_plotly:
             try:
-                png = _plotly_png(curves, self.context.bundle.schema, literature, w, h)
+                png = _plotly_png(curves, self.schema, literature, w, h)
                 self.image(io.BytesIO(png), x=x, y=y, w=w, h=h)
                 return
             except Exception:  # any export failure falls back to drawing
@@ -229,7 +249,7 @@ class _Report(FPDF):
     def _draw_curves(self, curves, x, y, w, h, literature) -> None:
         left, bottom = 11, 9
         px, py, pw, ph = x + left, y + 2, w - left - 2, h - bottom - 2
-        schema = self.context.bundle.schema
+        schema = self.schema
         axis = schema.time_axis
         tmax = max(float(np.asarray(c["grid"])[-1]) for c in curves)
 
@@ -295,12 +315,13 @@ class _Report(FPDF):
         self.set_line_width(0.2)
         notes = []
         if any(c.get("lower") is not None and np.isfinite(c["lower"]).all() for c in curves):
-            notes.append("Shaded: 95 % band.")
+            notes.append(_("Shaded: 95 % band."))
         if literature:
             lo, hi = literature["median_months"]
             notes.append(
-                f"Grey strip at {axis.span((lo, hi))}: {literature['label'].lower()}, "
-                "published median (not this model)."
+                _("Grey strip at {span}: {label}, published median (not this model).").format(
+                    span=axis.span((lo, hi)), label=literature["label"].lower()
+                )
             )
         self.set_font("Helvetica", "I", 6.5)
         for j, note in enumerate(notes):
@@ -343,7 +364,7 @@ class _Report(FPDF):
         self.cell(self.get_string_width(label) + 3, 4.6, label, border=1, align="C")
         self.set_line_width(0.2)
         self.set_font("Helvetica", "I", 6)
-        self.cell(0, 4.6, _t(f"  {PANEL_INTRO}"))
+        self.cell(0, 4.6, _t(f"  {_(PANEL_INTRO)}"))
         self.ln(5.2)
         t = panel.table()
         self.ruled_table(list(t.columns), t.itertuples(index=False), (25, 31, 62, 68), size, line)
@@ -389,7 +410,7 @@ class _Report(FPDF):
         """100 people, 10 by 10 from the top left: alive (filled circles), may be either
         (diamonds), had the event (open circles); told apart by shape in black and white."""
         kinds = [k for k, n in zip(ICON_KINDS, (c.certain, c.uncertain, c.died), strict=True)
-                 for _ in range(n)]  # fmt: skip
+                 for _i in range(n)]  # fmt: skip
         r = cell * 0.36
         self.set_line_width(0.3)
         for i, kind in enumerate(kinds):
@@ -423,28 +444,30 @@ class _Report(FPDF):
         self.line(12, self.get_y(), 198, self.get_y())
         self.ln(1)
         lines = [
-            f"Model: {label}, bundle {bundle.version_id} (created {bundle.manifest.created}).",
-            f"Manifest SHA-256: {ctx.manifest_sha256}",
+            _("Model: {label}, bundle {version} (created {created}).").format(
+                label=label, version=bundle.version_id, created=bundle.manifest.created
+            ),
+            _("Manifest SHA-256: {sha}").format(sha=ctx.manifest_sha256),
             card.training_text(bundle),
-            f"Validation: {card.c_index_text(bundle, model)}.",
+            _("Validation: {c_index}.").format(c_index=card.c_index_text(bundle, model)),
             *extra,
         ]
         for s in lines:
             self.paragraph(s, size=7)
-        self.paragraph(intended_use_short(bundle.schema.words), size=7.5, style="B")
+        self.paragraph(intended_use_short(self.schema.words), size=7.5, style="B")
 
 
 def _factors(pdf: _Report, values: dict, x: float, w: float) -> None:
-    schema = pdf.context.bundle.schema
-    t = factor_table(schema, values)
+    t = factor_table(pdf.schema, values)
     pdf.kv_table(t[["Factor", "Value"]], x, w, (3, 2))
 
 
 def _factors_wide(pdf: _Report, values: dict, stages: tuple[str, ...]) -> None:
     """The factors as entered in two side-by-side column pairs across the page."""
-    schema = pdf.context.bundle.schema
-    t = factor_table(schema, values)
-    t = t[[f.stage in stages for f in schema.features]][["Factor", "Value"]].reset_index(drop=True)
+    schema = pdf.schema
+    t = shown_columns(factor_table(schema, values))
+    columns = [_("Factor"), _("Value")]
+    t = t[[f.stage in stages for f in schema.features]][columns].reset_index(drop=True)
     half = (len(t) + 1) // 2
     right = t.iloc[half:].reset_index(drop=True).rename(columns=lambda c: f"{c} ")
     wide = pd.concat([t.iloc[:half].reset_index(drop=True), right], axis=1).fillna("")
@@ -464,33 +487,39 @@ def patient_report(
     figures: Figures = "auto",
 ) -> bytes:
     """One patient's report (calculator page); ``context`` has ``bundle``, ``model``, ``manifest_sha256``."""
-    schema = context.bundle.schema
+    schema = context.bundle.schema.localized()
     words, axis = schema.words, schema.time_axis
-    pdf = _Report(context, f"Individual survival estimate {words.origin}", figures)
+    pdf = _Report(
+        context, _("Individual survival estimate {origin}").format(origin=words.origin), figures
+    )
     shown = prognosis.conditional(alive_at) if alive_at else prognosis
     top = pdf.get_y()
-    given = f", given {words.event_free} at {axis.said(alive_at)}" if alive_at else ""
-    pdf.heading(f"Predicted {words.endpoint}{given}")
-    pdf.curves([prognosis_curve("This patient", shown)], 12, pdf.get_y(), 104, 72)
+    if alive_at:
+        heading = _("Predicted {endpoint}, given {event_free} at {when}").format(
+            endpoint=words.endpoint, event_free=words.event_free, when=axis.said(alive_at)
+        )
+    else:
+        heading = _("Predicted {endpoint}").format(endpoint=words.endpoint)
+    pdf.heading(heading)
+    pdf.curves([prognosis_curve(_("This patient"), shown)], 12, pdf.get_y(), 104, 72)
     pdf.set_xy(120, top)
-    pdf.heading("Survival with 95 % intervals", x=120)
+    pdf.heading(_("Survival with 95 % intervals"), x=120)
     pdf.kv_table(survival_table(shown, schema), 120, 78, (3.2, 1.9, 1.7), size=7)
     if prognosis.unknown:
         pdf.set_x(120)
         pdf.set_font("Helvetica", "I", 6.5)
-        names = ", ".join(pdf.context.bundle.schema.feature(n).label for n in prognosis.unknown)
-        pdf.multi_cell(
-            78, 3, _t(f"Unknown inputs ({names}) are averaged over their plausible values.")
-        )
+        names = _(", ").join(schema.feature(n).label for n in prognosis.unknown)
+        text = _("Unknown inputs ({names}) are averaged over their plausible values.")
+        pdf.multi_cell(78, 3, _t(text.format(names=names)))
     y = top + 88
     pdf.set_xy(12, y)
-    pdf.heading("Factors as entered", x=12)
+    pdf.heading(_("Factors as entered"), x=12)
     _factors(pdf, values, 12, 78)
     left_end = pdf.get_y()
     pdf.set_xy(96, y)
-    pdf.heading("What each factor contributes (hazard ratio vs reference)", x=96)
+    pdf.heading(_("What each factor contributes (hazard ratio vs reference)"), x=96)
     if prognosis.contributions:
-        t = contribution_table(prognosis.contributions, pdf.context.bundle.schema)
+        t = contribution_table(prognosis.contributions, schema)
         pdf.kv_table(
             t[["Factor", "Patient", "Reference", "Hazard ratio"]],
             96,
@@ -500,8 +529,8 @@ def patient_report(
         )
     pdf.set_xy(12, max(left_end, pdf.get_y()) + 2)
     for w in warnings:
-        pdf.paragraph(f"Warning: {w}", size=7, style="I")
-    pdf.evidence(evidence_panel(pdf.context.bundle.schema, values, "calculator", alive_at))
+        pdf.paragraph(_("Warning: {warning}").format(warning=w), size=7, style="I")
+    pdf.evidence(evidence_panel(schema, values, "calculator", alive_at))
     return _output(_finish(pdf))
 
 
@@ -519,10 +548,14 @@ def patient_leaflet(
 ) -> bytes:
     """The patient's version of :func:`patient_report`: the same numbers in plain sentences
     and pictures of 100 people, in large type, without tables, ratios or jargon."""
-    schema = context.bundle.schema
+    schema = context.bundle.schema.localized()
     words = schema.words
     shown = prognosis.conditional(alive_at) if alive_at else prognosis
-    pdf = _Report(context, f"Your survival estimate, in plain words ({words.endpoint})", figures)
+    pdf = _Report(
+        context,
+        _("Your survival estimate, in plain words ({endpoint})").format(endpoint=words.endpoint),
+        figures,
+    )
     pdf.set_font("Helvetica", "", 12)
     for text in sentences(shown, schema, alive_at):
         pdf.multi_cell(0, 6, _t(text), new_x="LMARGIN", new_y="NEXT")
@@ -530,20 +563,24 @@ def patient_leaflet(
     years = [y for y in (1, 3, 5) if y in icon_years(shown, schema)]
     if years:
         pdf.ln(2)
-        pdf.heading("100 patients like you")
+        pdf.heading(_("100 patients like you"))
         top, said = pdf.get_y() + 1, icon_labels(words)
         for i, year in enumerate(years):
             c = icon_counts(shown, year_months(schema, year))
             x = 12 + i * 62
             pdf.set_xy(x, top)
             pdf.set_font("Helvetica", "B", 10)
-            pdf.cell(44, 5, _t(f"{years_text(year)} {words.said_origin}"))
+            when = _("{when} {origin}").format(when=years_text(year), origin=words.said_origin)
+            pdf.cell(44, 5, _t(when))
             pdf.icons(c, x, top + 6)
             pdf.set_xy(x, top + 52)
             pdf.set_font("Helvetica", "", 9)
-            counts = [f"{c.certain} {said['alive']}", f"{c.died} {said['died']}"]
+            counts = [
+                _("{n} {label}").format(n=c.certain, label=said["alive"]),
+                _("{n} {label}").format(n=c.died, label=said["died"]),
+            ]
             if c.has_band:
-                counts.insert(1, f"{c.uncertain} may be either")
+                counts.insert(1, _("{n} may be either").format(n=c.uncertain))
             pdf.multi_cell(48, 4.4, _t("\n".join(counts)), new_x="LMARGIN", new_y="NEXT")
         pdf.set_y(top + 68)
         pdf.set_font("Helvetica", "I", 9)
@@ -555,7 +592,7 @@ def patient_leaflet(
             new_y="NEXT",
         )
     pdf.ln(2)
-    pdf.heading("What these numbers mean")
+    pdf.heading(_("What these numbers mean"))
     for note in patient_notes(schema, shown, prognosis.unknown, warnings):
         pdf.set_font("Helvetica", "", 11)
         pdf.multi_cell(0, 5.4, _t(note), new_x="LMARGIN", new_y="NEXT")
@@ -579,61 +616,71 @@ def candidacy_report(
     context, values: dict, cand: Candidacy, warnings: list[str] = (), figures: Figures = "auto"
 ) -> bytes:
     """Candidacy before surgery: pre-operative factors, outcome chances, weighted curves."""
-    schema = context.bundle.schema
+    schema = context.bundle.schema.localized()
     words, axis = schema.words, schema.time_axis
     before = schema.stage_label(schema.decision_stage)
-    title = f"Candidacy for {words.treatment or 'treatment'}: survival estimate {before}"
-    pdf = _Report(context, title, figures)
+    pdf = _Report(
+        context,
+        _("Candidacy for {treatment}: survival estimate {before}").format(
+            treatment=words.treatment or _("treatment"), before=before
+        ),
+        figures,
+    )
     top = pdf.get_y()
-    pdf.heading(f"Predicted {words.endpoint} {words.if_treated}")
-    curves = [prognosis_curve("Overall (weighted by the chances)", cand.overall)]
+    pdf.heading(
+        _("Predicted {endpoint} {if_treated}").format(
+            endpoint=words.endpoint, if_treated=words.if_treated
+        )
+    )
+    curves = [prognosis_curve(_("Overall (weighted by the chances)"), cand.overall)]
     named = candidacy_scenarios(schema, cand)
     curves += [prognosis_curve(n, p, band=False) for n, p in named]
     pdf.curves(curves, 12, pdf.get_y(), 104, 62, literature=cand.reference)
     pdf.set_xy(120, top)
-    pdf.heading(f"Chances of the {words.outcomes_of}", x=120)
+    pdf.heading(_("Chances of the {outcomes}").format(outcomes=words.outcomes_of), x=120)
     pdf.set_font("Helvetica", "", 7.5)
     for c in cand.chances:
-        _, label, chance = outcome_chance(schema, c)
+        _short, label, chance = outcome_chance(schema, c)
         pdf.set_x(120)
-        pdf.multi_cell(
-            78,
-            3.6,
-            _t(f"Chance of {label[0].lower() + label[1:]}: {fmt_percent(chance)}"),
-            new_x="LEFT",
-            new_y="NEXT",
+        text = _("Chance of {outcome}: {chance}").format(
+            outcome=label[0].lower() + label[1:], chance=fmt_percent(chance)
         )
+        pdf.multi_cell(78, 3.6, _t(text), new_x="LEFT", new_y="NEXT")
     pdf.ln(1)
-    pdf.heading("Overall, with 95 % intervals", x=120)
+    pdf.heading(_("Overall, with 95 % intervals"), x=120)
     pdf.kv_table(survival_table(cand.overall, schema), 120, 78, (3.2, 1.9, 1.7), size=7)
     pdf.ln(1)
     ref = cand.reference
     if ref:
-        pdf.heading("Published reference (not a model output)", x=120)
+        pdf.heading(_("Published reference (not a model output)"), x=120)
         _side_note(
             pdf,
-            f"{ref['label']}: median survival {axis.span(ref['median_months'])}. "
-            f"{ref['source']}. {ref['note']}",
+            _("{label}: median survival {span}.").format(
+                label=ref["label"], span=axis.span(ref["median_months"])
+            )
+            + f" {ref['source']}. {ref['note']}",
         )
     _side_note(
         pdf,
-        (
-            f"Facts known only {schema.later_label} are unknown "
-            f"{schema.stage_label(schema.decision_stage)}: the model averages over them. "
-            "The outcome chances come from logistic models fitted on the training data and are "
-            f"treated as independent given the facts known {before}."
-        ),
+        _(
+            "Facts known only {later} are unknown {before}: the model averages over them. "
+            "The outcome chances come from logistic models fitted on the training data and "
+            "are treated as independent given the facts known {before}."
+        ).format(later=schema.later_label, before=before),
     )
     pdf.set_xy(12, max(top + 84, pdf.get_y() + 2))
-    pdf.heading(f"By the {words.outcomes_of} (estimate and 95 % interval)", x=12)
+    pdf.heading(
+        _("By the {outcomes} (estimate and 95 % interval)").format(outcomes=words.outcomes_of),
+        x=12,
+    )
     st = scenario_table(named, schema).reset_index()
     pdf.kv_table(st, 12, 186, (2.2,) + (2,) * (st.shape[1] - 1), size=6.3)
     pdf.ln(2)
-    pdf.heading(f"Factors known {before}, as entered", x=12)
+    pdf.heading(_("Factors known {before}, as entered").format(before=before), x=12)
     _factors_wide(pdf, values, stages=(schema.decision_stage,))
     pdf.ln(1)
     for w in warnings:
-        pdf.paragraph(f"Warning: {w}", size=7, style="I")
+        pdf.paragraph(_("Warning: {warning}").format(warning=w), size=7, style="I")
     pdf.evidence(evidence_panel(schema, values, "candidacy"))
     return _output(_finish(pdf))
 
@@ -645,17 +692,21 @@ def compare_report(
     figures: Figures = "auto",
 ) -> bytes:
     """Up to four named scenarios: overlaid curves, side-by-side table, each one's factors."""
-    schema = context.bundle.schema
-    pdf = _Report(context, f"Scenario comparison: survival {schema.words.origin}", figures)
-    pdf.heading(f"Predicted {schema.words.endpoint} by scenario")
+    schema = context.bundle.schema.localized()
+    pdf = _Report(
+        context,
+        _("Scenario comparison: survival {origin}").format(origin=schema.words.origin),
+        figures,
+    )
+    pdf.heading(_("Predicted {endpoint} by scenario").format(endpoint=schema.words.endpoint))
     curves = [prognosis_curve(n, p, band=len(named) <= 2) for n, p in named]
     pdf.curves(curves, 12, pdf.get_y(), 186, 72)
     pdf.set_y(pdf.get_y() + 84)
-    pdf.heading("Side by side (estimate and 95 % interval)", x=12)
+    pdf.heading(_("Side by side (estimate and 95 % interval)"), x=12)
     t = scenario_table(named, schema).reset_index()
     pdf.kv_table(t, 12, 186, (2.2,) + (2,) * (t.shape[1] - 1), size=6.8)
     pdf.ln(2)
-    pdf.heading("Factors of each scenario", x=12)
+    pdf.heading(_("Factors of each scenario"), x=12)
     rows = factor_table(schema, scenarios[0][1])[["Factor"]].copy()
     for name, values in scenarios:
         rows[name] = factor_table(schema, values)["Value"].to_numpy()

@@ -15,9 +15,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from model.i18n import _, ngettext
 from model.prognosis import Prognosis
 from model.schema import Schema
-from model.timeaxis import years_text
+from model.timeaxis import unit_name, years_text
 from model.words import Words
 from reporting.summary import grid_end
 
@@ -46,7 +47,9 @@ def icon_labels(words: Words) -> dict[str, str]:
     """The icons' names in the legend and the hover text, in the schema's words."""
     return {
         "alive": words.event_free,
-        "uncertain": f"may be {words.event_free} or not (the uncertainty)",
+        "uncertain": _("may be {event_free} or not (the uncertainty)").format(
+            event_free=words.event_free
+        ),
         "died": words.event_happened,
     }
 
@@ -54,8 +57,12 @@ def icon_labels(words: Words) -> dict[str, str]:
 def icon_legend(words: Words, has_band: bool) -> str:
     """The icon array's legend in plain words, for the patient's page and PDF."""
     said = icon_labels(words)
-    text = f"Filled circles: {said['alive']}. Open circles: {said['died']}."
-    return text + (" Diamonds: may be either, because no model is exact." if has_band else "")
+    text = _("Filled circles: {alive}. Open circles: {died}.").format(
+        alive=said["alive"], died=said["died"]
+    )
+    if has_band:
+        text += " " + _("Diamonds: may be either, because no model is exact.")
+    return text
 
 
 def percent(v: float) -> int:
@@ -124,12 +131,10 @@ def _who(schema: Schema, alive_at: float) -> str:
     w = schema.words
     if alive_at:
         when = schema.time_axis.when(alive_at)
-        return f"Of {PEOPLE} patients like this who are {w.event_free} {when} {w.said_origin}"
-    return f"Of {PEOPLE} patients like this"
-
-
-def _are(n: int) -> str:
-    return f"{n} is" if n == 1 else f"{n} are"
+        return _("Of {people} patients like this who are {event_free} {when} {origin}").format(
+            people=PEOPLE, event_free=w.event_free, when=when, origin=w.said_origin
+        )
+    return _("Of {people} patients like this").format(people=PEOPLE)
 
 
 def landmark_sentence(
@@ -142,10 +147,28 @@ def landmark_sentence(
     if c is None:
         return None
     w, when = schema.words, schema.time_axis.when(months)
-    text = f"{_who(schema, alive_at)}, about {_are(c.alive)} {w.event_free} {when} {w.said_origin}"
+    fields = dict(
+        who=_who(schema, alive_at),
+        n=c.alive,
+        event_free=w.event_free,
+        when=when,
+        origin=w.said_origin,
+        lower=c.lower,
+        upper=c.upper,
+    )
     if c.has_band:
-        text += f"; given the uncertainty, between {c.lower} and {c.upper}"
-    return text + "."
+        return ngettext(
+            "{who}, about {n} is {event_free} {when} {origin}; given the uncertainty, "
+            "between {lower} and {upper}.",
+            "{who}, about {n} are {event_free} {when} {origin}; given the uncertainty, "
+            "between {lower} and {upper}.",
+            c.alive,
+        ).format(**fields)
+    return ngettext(
+        "{who}, about {n} is {event_free} {when} {origin}.",
+        "{who}, about {n} are {event_free} {when} {origin}.",
+        c.alive,
+    ).format(**fields)
 
 
 def median_sentence(p: Prognosis, schema: Schema, alive_at: float = 0) -> str:
@@ -153,27 +176,46 @@ def median_sentence(p: Prognosis, schema: Schema, alive_at: float = 0) -> str:
     w, axis = schema.words, schema.time_axis
     med, lo, hi = p.median
     end = axis.text(float(grid_end(axis, p)))
-    share = "about half" if med is not None else "more than half"
+    fields = dict(event_free=w.event_free, origin=w.said_origin, endpoint=w.endpoint, end=end)
     if alive_at:
-        when = axis.when(alive_at)
-        who = f"Of patients like this who are {w.event_free} {when} {w.said_origin}, {share}"
-    else:
-        who = f"{share[:1].upper()}{share[1:]} of patients like this"
-    if med is None:
-        return (
-            f"{who} are still {w.event_free} {end} {w.said_origin}, the end of the model's "
-            f"follow-up: the median {w.endpoint} is not reached."
+        fields["when_alive"] = axis.when(alive_at)
+        who = (
+            _("Of patients like this who are {event_free} {when_alive} {origin}, about half")
+            if med is not None
+            else _(
+                "Of patients like this who are {event_free} {when_alive} {origin}, more than half"
+            )
         )
-    text = f"{who} are still {w.event_free} {_time(axis, med)} {w.said_origin} (the median {w.endpoint})"
+    else:
+        who = (
+            _("About half of patients like this")
+            if med is not None
+            else _("More than half of patients like this")
+        )
+    fields["who"] = who.format(**fields)
+    if med is None:
+        return _(
+            "{who} are still {event_free} {end} {origin}, the end of the model's follow-up: "
+            "the median {endpoint} is not reached."
+        ).format(**fields)
+    fields["median"] = _time(axis, med)
     if p.has_band and lo is not None:
-        upper = _time(axis, hi) if hi is not None else f"more than {end}"
-        text += f"; given the uncertainty, between {_time(axis, lo)} and {upper}"
-    return text + "."
+        fields["lower"] = _time(axis, lo)
+        fields["upper"] = (
+            _time(axis, hi) if hi is not None else _("more than {end}").format(end=end)
+        )
+        return _(
+            "{who} are still {event_free} {median} {origin} (the median {endpoint}); given "
+            "the uncertainty, between {lower} and {upper}."
+        ).format(**fields)
+    return _("{who} are still {event_free} {median} {origin} (the median {endpoint}).").format(
+        **fields
+    )
 
 
 def _time(axis, months: float) -> str:
     """A time with the table's digits and its unit: "33.0 months", "1004 days"."""
-    return f"{axis.number(months)} {axis.unit}"
+    return _("{number} {unit}").format(number=axis.number(months), unit=unit_name(axis.unit))
 
 
 def sentences(p: Prognosis, schema: Schema, alive_at: float = 0) -> list[str]:
@@ -190,26 +232,38 @@ def patient_notes(
     outside those the model learned from (``warnings``, the clinician's out-of-range ones)."""
     w = schema.words
     notes = [
-        "These numbers come from a computer model that learned from the records of "
-        f"{w.population or 'earlier patients'}. They say how a group of patients like you fared; they "
-        "cannot say what will happen to you.",
-        "Your doctors know things about you that the model does not. Please talk the numbers "
-        "through with them.",
+        _(
+            "These numbers come from a computer model that learned from the records of "
+            "{population}. They say how a group of patients like you fared; they cannot say "
+            "what will happen to you."
+        ).format(population=w.population or _("earlier patients")),
+        _(
+            "Your doctors know things about you that the model does not. Please talk the "
+            "numbers through with them."
+        ),
     ]
     if p.has_band:
         notes.append(
-            'No model is exact. "Between 61 and 79" means that the true number for patients '
-            "like you is very likely somewhere in that range."
+            _(
+                'No model is exact. "Between 61 and 79" means that the true number for '
+                "patients like you is very likely somewhere in that range."
+            )
         )
     if unknown:
-        names = ", ".join(schema.feature(n).label for n in unknown)
+        names = _(", ").join(schema.feature(n).label for n in unknown)
         notes.append(
-            f"Some facts were not known ({names}). The estimate allows for every value they "
-            "could have, which makes the range wider."
+            _(
+                "Some facts were not known ({names}). The estimate allows for every value "
+                "they could have, which makes the range wider."
+            ).format(names=names)
         )
     if warnings:
         notes.append(
-            "Some of the facts entered are outside what the model learned from, so these "
-            "numbers are less reliable: " + " ".join(warnings)
+            _(
+                "Some of the facts entered are outside what the model learned from, so these "
+                "numbers are less reliable:"
+            )
+            + " "
+            + " ".join(warnings)
         )
     return notes

@@ -7,6 +7,7 @@ presets are the reference patient under each combination of the first two.
 
 from __future__ import annotations
 
+from model.i18n import _
 from model.schema import Feature, Schema
 
 __all__ = ["starting_scenarios", "value_name"]
@@ -39,5 +40,6 @@ def starting_scenarios(schema: Schema, reference: dict) -> list[tuple[str, dict]
             v = o["good"][0] if good or not poor else poor[0]
             values[f.name] = v
             names.append(value_name(f, v))
-        out.append((", ".join(names) or f"Scenario {len(out) + 1}", values))
+        name = _(", ").join(names) or _("Scenario {n}").format(n=len(out) + 1)
+        out.append((name, values))
     return out

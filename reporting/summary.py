@@ -11,9 +11,10 @@ import math
 import numpy as np
 import pandas as pd
 
+from model.i18n import N_, _, number, percent
 from model.prognosis import Prognosis
 from model.schema import Feature, Schema
-from model.timeaxis import TimeAxis
+from model.timeaxis import TimeAxis, unit_name
 from reporting.wording import NO_BAND_TEXT
 
 __all__ = [
@@ -22,6 +23,8 @@ __all__ = [
     "factor_table",
     "fmt_percent",
     "grid_end",
+    "no_band",
+    "shown_columns",
     "outcome_chance",
     "outcome_label",
     "scenario_label",
@@ -30,20 +33,39 @@ __all__ = [
     "value_text",
 ]
 
-UNKNOWN = "unknown"
+UNKNOWN = N_("unknown")
+# the survival table's columns: keys in code, translated where a table is drawn
+OUTCOME, ESTIMATE, INTERVAL = N_("Outcome"), N_("Estimate"), N_("95 % interval")
+
+
+def shown_columns(df: pd.DataFrame) -> pd.DataFrame:
+    """A table with its column and index names in the reader's language, to draw it."""
+    out = df.rename(columns=lambda c: _(c) if isinstance(c, str) else c)
+    if isinstance(out.index.name, str):
+        out.index.name = _(out.index.name)
+    return out
 
 
 def fmt_percent(v: float | None) -> str:
     """Survival as a whole percentage ("62 %"); an en dash where there is none."""
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "–"
-    return f"{100 * v:.0f} %"
+    return percent(100 * v)
+
+
+def no_band(text: str) -> bool:
+    """Whether an interval cell says there is none."""
+    return text in ("–", _(NO_BAND_TEXT))
+
+
+def _range(low: str, high: str) -> str:
+    return _("{low} to {high}").format(low=low, high=high)
 
 
 def _interval(lo, hi, fmt) -> str:
     if lo is None or hi is None or any(isinstance(x, float) and math.isnan(x) for x in (lo, hi)):
-        return NO_BAND_TEXT
-    return f"{fmt(lo)} to {fmt(hi)}"
+        return _(NO_BAND_TEXT)
+    return _range(fmt(lo), fmt(hi))
 
 
 def grid_end(axis: TimeAxis, p: Prognosis) -> str:
@@ -61,34 +83,36 @@ def survival_table(p: Prognosis, schema: Schema) -> pd.DataFrame:
     axis, words = schema.time_axis, schema.words
     rows = []
     for m in axis.marks:
-        label = f"Survival at {axis.landmark_text(m.value)}"
+        label = _("Survival at {when}").format(when=axis.landmark_text(m.value))
         # after conditioning on survival to s, the grid starts at s
         if m.months < p.grid[0]:
             continue
         r = p.at(m.months)
         if r is None:
-            rows.append([label, "beyond follow-up", "–"])
+            rows.append([label, _("beyond follow-up"), "–"])
         else:
             rows.append([label, fmt_percent(r[0]), _interval(r[1], r[2], fmt_percent)])
     med, lo, hi = p.median
     end = grid_end(axis, p)
-    median = f"Median {words.endpoint} ({axis.unit})"
+    median = _("Median {endpoint} ({unit})").format(
+        endpoint=words.endpoint, unit=unit_name(axis.unit)
+    )
     if med is None:
-        rows.append([median, f"not reached (> {end})", "–"])
+        rows.append([median, _("not reached (> {end})").format(end=end), "–"])
     else:
         band = (
-            NO_BAND_TEXT
+            _(NO_BAND_TEXT)
             if np.isnan(p.lower).all()
-            else f"{axis.number(lo)} to {axis.number(hi) if hi is not None else f'> {end}'}"
+            else _range(axis.number(lo), axis.number(hi) if hi is not None else f"> {end}")
         )
         rows.append([median, axis.number(med), band])
-    return pd.DataFrame(rows, columns=["Outcome", "Estimate", "95 % interval"])
+    return pd.DataFrame(rows, columns=[OUTCOME, ESTIMATE, INTERVAL])
 
 
 def value_text(f: Feature, v) -> str:
     """A feature value as a clinician reads it: unit, category label, or "unknown"."""
     if v is None or (not isinstance(v, str) and pd.isna(v)):
-        return UNKNOWN
+        return _(UNKNOWN)
     if f.kind in ("continuous", "integer"):
         unit = f" {f.unit}" if f.unit and f.unit != "%" else (f.unit or "")
         return f"{float(v):g}{unit}"
@@ -108,7 +132,7 @@ def factor_table(schema: Schema, patient: dict | pd.Series) -> pd.DataFrame:
             ]
             for f in schema.features
         ],
-        columns=["Factor", "Value", "Known"],
+        columns=[N_("Factor"), N_("Value"), N_("Known")],
     )
 
 
@@ -125,19 +149,20 @@ def contribution_table(contributions: list[dict], schema: Schema) -> pd.DataFram
             value = value_text(f, c["value"])
             ref = value_text(f, c["reference"])
         else:
-            value, ref = "(interaction)", "–"
-        if c.get("unknown"):
-            value = f"{UNKNOWN} (imputed)" if value == UNKNOWN else value
+            value, ref = _("(interaction)"), "–"
+        if c.get("unknown") and value == _(UNKNOWN):
+            value = _("unknown (imputed)")
         rows.append(
             {
                 "Factor": c["label"],
                 "Patient": value,
                 "Reference": ref,
-                "Hazard ratio": f"{math.exp(c['log_hr']):.2f}",
+                "Hazard ratio": number(math.exp(c["log_hr"]), 2),
                 "log_hr": c["log_hr"],
             }
         )
-    df = pd.DataFrame(rows, columns=["Factor", "Patient", "Reference", "Hazard ratio", "log_hr"])
+    columns = [N_("Factor"), N_("Patient"), N_("Reference"), N_("Hazard ratio"), "log_hr"]
+    df = pd.DataFrame(rows, columns=columns)
     return df.reindex(df["log_hr"].abs().sort_values(ascending=False).index).reset_index(drop=True)
 
 
@@ -147,19 +172,20 @@ def scenario_table(named: list[tuple[str, Prognosis]], schema: Schema) -> pd.Dat
     for name, p in named:
         t = survival_table(p, schema)
         cells = [
-            est if ival in ("–", NO_BAND_TEXT) else f"{est} ({ival})"
-            for est, ival in zip(t["Estimate"], t["95 % interval"], strict=True)
+            est if no_band(ival) else f"{est} ({ival})"
+            for est, ival in zip(t[ESTIMATE], t[INTERVAL], strict=True)
         ]
-        cols[name] = pd.Series(cells, index=t["Outcome"])
+        cols[name] = pd.Series(cells, index=t[OUTCOME])
     df = pd.DataFrame(cols)
-    df.index.name = "Outcome"
+    df.index.name = OUTCOME
     return df
 
 
 def _short(f: Feature, values) -> str:
     """ "CC0/1" from levels labelled "CC0 - ...", "CC1 - ..."; "SAE" / "no SAE" for a binary."""
     if f.kind == "binary":
-        return f.name.upper() if list(values) == [1] else f"no {f.name.upper()}"
+        name = f.name.upper()
+        return name if list(values) == [1] else _("no {name}").format(name=name)
     heads = [f.label_for(v).split(" - ")[0] for v in values]
     prefix = heads[0].rstrip("0123456789")
     if all(h.startswith(prefix) and h[len(prefix) :].isdigit() for h in heads):
@@ -184,12 +210,12 @@ def outcome_chance(schema: Schema, chance: dict) -> tuple[str, str, float]:
     o = next(o for o in schema.operative_outcomes if o["feature"] == chance["feature"])
     if f.kind == "binary" and list(o["good"]) == [0]:
         return outcome_label(schema, o, False), f.label, 1.0 - chance["probability"]
-    return outcome_label(schema, o, True), chance["label"], chance["probability"]
+    return outcome_label(schema, o, True), o["label"], chance["probability"]
 
 
 def scenario_label(schema: Schema, good_flags: list[bool]) -> str:
     """ "CC0/1, no SAE" for a candidacy scenario's outcome flags."""
-    return ", ".join(
+    return _(", ").join(
         outcome_label(schema, o, g)
         for o, g in zip(schema.operative_outcomes, good_flags, strict=False)
     )

@@ -7,6 +7,7 @@ PDF reports say the same thing in the same words; what depends on the population
 
 from __future__ import annotations
 
+from model.i18n import N_, _
 from model.timeaxis import DEFAULT_AXIS, TimeAxis
 from model.words import Words
 
@@ -19,6 +20,7 @@ __all__ = [
     "NO_BAND_TEXT",
     "SIMULATED_BANNER",
     "SIMULATED_WARNING",
+    "simulated_banner",
     "simulated_warning",
 ]
 
@@ -26,50 +28,56 @@ __all__ = [
 def metric_labels(axis: TimeAxis = DEFAULT_AXIS) -> dict[str, str]:
     """The validation measures' names, the time-dependent ones at the schema's landmarks."""
     return {
-        "harrell_c": "Harrell C",
-        "uno_c": "Uno C",
-        **{f"auc_{m.name}": f"Time-dependent AUC at {axis.text(m.value)}" for m in axis.marks},
-        "ibs": "Integrated Brier score (lower is better)",
-        "ipa": "Index of prediction accuracy (1 - IBS / IBS of Kaplan-Meier)",
+        "harrell_c": _("Harrell C"),
+        "uno_c": _("Uno C"),
+        **{
+            f"auc_{m.name}": _("Time-dependent AUC at {when}").format(when=axis.text(m.value))
+            for m in axis.marks
+        },
+        "ibs": _("Integrated Brier score (lower is better)"),
+        "ipa": _("Index of prediction accuracy (1 - IBS / IBS of Kaplan-Meier)"),
     }
 
 
 METRIC_LABELS = metric_labels()
 
 # a table cell where a model gives no 95 % interval
-NO_BAND_TEXT = "no band for this model"
+NO_BAND_TEXT = N_("no band for this model")
 
-_SUPPORTS_JUDGEMENT = "It supports and does not replace clinical judgement."
-_RANGES = "Patients outside the ranges of the training data (the page warns when an input is)."
+_SUPPORTS_JUDGEMENT = N_("It supports and does not replace clinical judgement.")
+_RANGES = N_("Patients outside the ranges of the training data (the page warns when an input is).")
 
 
 def intended_use(words: Words) -> str:
     """The intended use the validation report records (report.json) and the model card shows:
     the schema's purpose, that it supports judgement, and what it is not validated for."""
-    limits = f" Not for: {' '.join(words.not_for)}" if words.not_for else ""
-    return (
-        f"{words.purpose()} {_SUPPORTS_JUDGEMENT}{limits} It is not validated outside the "
-        "ranges of the training data."
+    limits = (
+        " " + _("Not for: {limits}").format(limits=" ".join(words.not_for)) if words.not_for else ""
+    )
+    return f"{words.purpose()} {_(_SUPPORTS_JUDGEMENT)}{limits} " + _(
+        "It is not validated outside the ranges of the training data."
     )
 
 
 def intended_use_short(words: Words) -> str:
     """The one-line form at the foot of a printed report."""
-    return f"Intended use: {words.purpose()} {_SUPPORTS_JUDGEMENT}"
+    return (
+        _("Intended use: {purpose}").format(purpose=words.purpose()) + " " + _(_SUPPORTS_JUDGEMENT)
+    )
 
 
 def not_for(words: Words) -> list[str]:
     """The model card's "Not for" list: the schema's own, between the ones every model has."""
     return [
-        "Deciding treatment on its own: it supports and does not replace clinical judgement.",
+        _("Deciding treatment on its own: it supports and does not replace clinical judgement."),
         *words.not_for,
-        _RANGES,
-        "Any clinical use while it is trained on simulated data.",
+        _(_RANGES),
+        _("Any clinical use while it is trained on simulated data."),
     ]
 
 
-_SIMULATED_HEAD = "This model was trained on simulated patients"
-_SIMULATED_REST = (
+_SIMULATED_HEAD = N_("This model was trained on simulated patients")
+_SIMULATED_REST = N_(
     ", not real ones. It demonstrates the tool and must not be used for clinical decisions."
 )
 
@@ -77,11 +85,17 @@ _SIMULATED_REST = (
 def simulated_warning(emphasis=lambda text: text) -> str:
     """The warning on everything made by a model trained on simulated data, its first words
     passed through ``emphasis`` (e.g. ``lambda s: f"**{s}**"`` for Markdown)."""
-    return emphasis(_SIMULATED_HEAD) + _SIMULATED_REST
+    return emphasis(_(_SIMULATED_HEAD)) + _(_SIMULATED_REST)
 
 
+def simulated_banner() -> str:
+    """The boxed warning at the top of a printed report."""
+    warning = simulated_warning()
+    return _("TRAINED ON SIMULATED DATA: {warning}").format(
+        warning=warning[0].lower() + warning[1:]
+    )
+
+
+# English forms for the training side (the validation report, the command line)
 SIMULATED_WARNING = simulated_warning()
-# the boxed warning at the top of a printed report
-SIMULATED_BANNER = (
-    f"TRAINED ON SIMULATED DATA: {SIMULATED_WARNING[0].lower()}{SIMULATED_WARNING[1:]}"
-)
+SIMULATED_BANNER = simulated_banner()

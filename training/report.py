@@ -16,6 +16,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from model.families import FAMILIES
+from model.i18n import N_
 from model.manifest import Manifest
 from model.schema import Schema
 from reporting.figures import OKABE_ITO, calibration_figure
@@ -93,14 +94,20 @@ def build_report(
             "rows": dca[["model", "threshold", "net_benefit"]].to_dict(orient="records"),
         },
         "limitations": [
-            "Bootstrap refits reuse the hyper-parameters chosen by cross-validation (tuning is "
-            "not repeated), so optimism may be slightly underestimated.",
-            "Forest refits during the bootstrap use 50 trees instead of the final 200.",
-            "Cox refits during the bootstrap reuse the final model's outcome-free preprocessing "
-            "(imputation, splines, scaling) and refit the Cox step only.",
-            "Calibration and decision curves are internal (out-of-bag predictions on the training "
-            "data); external validation "
-            "needs `python -m training evaluate` on independent data.",
+            N_(
+                "Bootstrap refits reuse the hyper-parameters chosen by cross-validation (tuning "
+                "is not repeated), so optimism may be slightly underestimated."
+            ),
+            N_("Forest refits during the bootstrap use 50 trees instead of the final 200."),
+            N_(
+                "Cox refits during the bootstrap reuse the final model's outcome-free "
+                "preprocessing (imputation, splines, scaling) and refit the Cox step only."
+            ),
+            N_(
+                "Calibration and decision curves are internal (out-of-bag predictions on the "
+                "training data); external validation needs `python -m training evaluate` on "
+                "independent data."
+            ),
         ],
     }
     if doc["synthetic_training_data"]:

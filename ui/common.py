@@ -7,6 +7,7 @@ import math
 import numpy as np
 import streamlit as st
 
+from model.i18n import _, language, number, use
 from model.prognosis import Prognosis
 from model.schema import Schema
 from model.timeaxis import years_text
@@ -21,7 +22,7 @@ from reporting.plain import (
     sentences,
     year_months,
 )
-from reporting.summary import contribution_table, survival_table
+from reporting.summary import OUTCOME, contribution_table, shown_columns, survival_table
 from ui.state import Choice
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "evidence",
     "evidence_beside_conditional",
     "icon_array",
+    "in_language",
     "notes",
     "plain_words",
     "table",
@@ -38,28 +40,43 @@ __all__ = [
 PLOT_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
 
 
+def in_language(make):
+    """``make`` (a download's deferred data) run in the language of this rerun, whenever
+    Streamlit calls it."""
+    lang = language()
+
+    def run():
+        with use(lang):
+            return make()
+
+    return run
+
+
 def curve(curves: list[dict], schema: Schema, key: str, **kwargs) -> None:
     st.plotly_chart(survival_figure(curves, schema, **kwargs), key=key, config=PLOT_CONFIG)
 
 
 def table(p: Prognosis, schema: Schema) -> None:
-    st.table(survival_table(p, schema).set_index("Outcome"))
+    st.table(shown_columns(survival_table(p, schema).set_index(OUTCOME)))
     if p.has_band:
-        st.caption(f"95 % band: {p.band_method}.")
+        st.caption(_("95 % band: {method}.").format(method=_(p.band_method)))
     else:
-        st.caption(f"No uncertainty band: {p.band_method.removeprefix('none: ')}.")
+        reason = _(p.band_method).removeprefix("none: ")
+        st.caption(_("No uncertainty band: {reason}.").format(reason=reason))
 
 
 def notes(p: Prognosis, warnings: list[str], choice: Choice) -> None:
     if p.unknown:
-        names = ", ".join(choice.schema.feature(n).label for n in p.unknown)
+        names = _(", ").join(choice.schema.feature(n).label for n in p.unknown)
         how = (
-            "the prediction averages over their plausible values given the known ones, and the "
-            "band widens accordingly"
+            _(
+                "The prediction averages over their plausible values given the known ones, "
+                "and the band widens accordingly."
+            )
             if choice.engine.has_band(choice.model)
-            else "the model fills them in from the known ones"
+            else _("The model fills them in from the known ones.")
         )
-        st.info(f"Unknown: {names}. {how[0].upper() + how[1:]}.")
+        st.info(_("Unknown: {names}.").format(names=names) + " " + how)
     for w in warnings:
         st.warning(w)
 
@@ -72,13 +89,18 @@ def contributions(p: Prognosis, choice: Choice, key: str) -> None:
     fam = choice.engine.family(choice.model)
     if fam.additive_contributions:
         total = float(np.sum(t["log_hr"]))
+        together = _("Together: hazard ratio {hr} against the reference patient.")
         st.caption(
-            f"{fam.contribution_method} Together: hazard ratio {math.exp(total):.2f} against "
-            "the reference patient."
+            _(fam.contribution_method) + " " + together.format(hr=number(math.exp(total), 2))
         )
     else:
-        st.caption(fam.contribution_method)
-    st.dataframe(t.drop(columns="log_hr"), hide_index=True, key=f"{key}.table", width="stretch")
+        st.caption(_(fam.contribution_method))
+    st.dataframe(
+        shown_columns(t.drop(columns="log_hr")),
+        hide_index=True,
+        key=f"{key}.table",
+        width="stretch",
+    )
 
 
 def evidence(panel: Panel | None, other_first: bool = False) -> None:
@@ -91,7 +113,7 @@ def evidence(panel: Panel | None, other_first: bool = False) -> None:
         return
     st.subheader(panel.heading)
     st.info(
-        f"**{panel.heading}.** {PANEL_INTRO} " + " ".join(panel.caveats),
+        f"**{panel.heading}.** {_(PANEL_INTRO)} " + " ".join(panel.caveats),
         icon=":material/menu_book:",
     )
     parts = [_own_path, _other_paths]
@@ -109,11 +131,11 @@ def _own_path(panel: Panel) -> None:
 def _other_paths(panel: Panel) -> None:
     if not panel.other:
         return
-    st.markdown(f"**Other treatment paths** ({panel.label})")
+    st.markdown(_("**Other treatment paths** ({label})").format(label=panel.label))
     for r in panel.other:
         with st.container(border=True):
             st.markdown(r.markdown())
-            st.caption(f"Source: {r.source}.")
+            st.caption(_("Source: {source}.").format(source=r.source))
             st.warning(" ".join(r.caveats), icon=":material/warning:")
 
 
@@ -123,7 +145,10 @@ def evidence_beside_conditional(panel: Panel | None, alive_at: float) -> None:
         return
     for r in conditional_rows(panel):
         st.caption(
-            f"**{panel.heading}** ({r.system.lower()}): {r.figures} ({r.source}). "
+            _("**{heading}** ({system}): {figures} ({source}).").format(
+                heading=panel.heading, system=r.system.lower(), figures=r.figures, source=r.source
+            )
+            + " "
             + " ".join(r.caveats)
         )
 
@@ -139,13 +164,15 @@ def icon_array(
     """100 people like this patient at a year the user picks (1-5 years)."""
     years = icon_years(p, schema)
     if not years:
-        st.caption("No year from 1 to 5 lies within the model's follow-up here.")
+        st.caption(_("No year from 1 to 5 lies within the model's follow-up here."))
         return
     year = st.select_slider(
-        "Show 100 patients like this at",
+        _("Show 100 patients like this at"),
         options=years,
         value=3 if 3 in years else years[0],
-        format_func=lambda y: f"{years_text(y)} {schema.words.said_origin}",
+        format_func=lambda y: _("{when} {origin}").format(
+            when=years_text(y), origin=schema.words.said_origin
+        ),
         key=f"{key}.year.{years[0]}-{years[-1]}",
     )
     months = year_months(schema, year)
@@ -156,11 +183,13 @@ def icon_array(
     if for_patient:
         st.caption(icon_legend(schema.words, counts.has_band))
         return
-    st.caption(
-        f"Filled circles: {said['alive']}. Diamonds: may be {said['alive']} or not, the 95 % "
-        f"band's uncertainty. Open circles: {said['died']}. Counts are whole percentages, "
-        "rounded as in the table."
+    legend = (
+        _(
+            "Filled circles: {alive}. Diamonds: may be {alive} or not, the 95 % band's "
+            "uncertainty. Open circles: {died}. Counts are whole percentages, rounded as in "
+            "the table."
+        )
         if counts.has_band
-        else f"Filled circles: {said['alive']}. Open circles: {said['died']}. "
-        "This model gives no band."
+        else _("Filled circles: {alive}. Open circles: {died}. This model gives no band.")
     )
+    st.caption(legend.format(alive=said["alive"], died=said["died"]))

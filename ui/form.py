@@ -13,12 +13,13 @@ import math
 import pandas as pd
 import streamlit as st
 
+from model.i18n import N_, _
 from model.schema import Feature, Schema
 from model.validation import validate_patient
 
 __all__ = ["patient_form", "show_problems"]
 
-UNKNOWN_LABEL = "unknown"
+UNKNOWN_LABEL = N_("unknown")
 
 
 def _num_format(f: Feature) -> tuple[float | int, str]:
@@ -31,7 +32,9 @@ def _num_format(f: Feature) -> tuple[float | int, str]:
 def _numeric(f: Feature, key: str, default) -> float | None:
     step, fmt = _num_format(f)
     unit = f" ({f.unit})" if f.unit else ""
-    help_text = f"{f.help} Allowed: {f.describe_allowed()}. Tick 'unknown' if not known."
+    help_text = f"{f.help} " + _("Allowed: {allowed}. Tick 'unknown' if not known.").format(
+        allowed=f.describe_allowed()
+    )
     known_default = default is not None and not (isinstance(default, float) and math.isnan(default))
     if known_default:
         start = int(round(default)) if f.kind == "integer" else float(default)
@@ -52,10 +55,12 @@ def _numeric(f: Feature, key: str, default) -> float | None:
     )
     # the box sits under its input and switches it off (read above, before the input is drawn)
     unknown = st.checkbox(
-        "unknown",
+        _(UNKNOWN_LABEL),
         value=not known_default,
         key=f"{key}.unknown",
-        help=f"{f.label} is not known: the prediction averages over its plausible values.",
+        help=_("{label} is not known: the prediction averages over its plausible values.").format(
+            label=f.label
+        ),
         persist_state="session",
     )
     return None if unknown or v is None else float(v)
@@ -68,9 +73,11 @@ def _choice(f: Feature, key: str, default):
     index = options.index(default) if default in options else 0
 
     def label(v):
-        return UNKNOWN_LABEL if v is None else f.label_for(v)
+        return _(UNKNOWN_LABEL) if v is None else f.label_for(v)
 
-    help_text = f"{f.help} Allowed: {f.describe_allowed()}, or unknown."
+    help_text = f"{f.help} " + _("Allowed: {allowed}, or unknown.").format(
+        allowed=f.describe_allowed()
+    )
     if f.kind == "binary":
         return st.radio(
             f.label,
@@ -109,7 +116,7 @@ def patient_form(
         if not feats:
             continue
         if len(stages) > 1:
-            st.markdown(f"**Known {schema.stage_label(stage)}**")
+            st.markdown("**" + _("Known {stage}").format(stage=schema.stage_label(stage)) + "**")
         cols = st.columns(columns)
         for i, f in enumerate(feats):
             with cols[i % columns]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from model.i18n import _
 from model.prognosis import Prognosis
 from reporting.figures import prognosis_curve
 from reporting.pdf import patient_leaflet
@@ -21,23 +22,23 @@ def view(
     """The patient's view of one prediction (``shown``: conditional on ``alive_at`` if set;
     ``warnings``: inputs outside the training data, said again in plain words)."""
     schema = choice.schema
-    st.subheader("What the numbers say")
+    st.subheader(_("What the numbers say"))
     st.markdown("\n".join(f"- {s}" for s in sentences(shown, schema, alive_at)))
-    st.subheader("100 patients like you")
+    st.subheader(_("100 patients like you"))
     common.icon_array(shown, schema, alive_at, key="patient.icons", for_patient=True)
-    st.subheader("What these numbers mean")
+    st.subheader(_("What these numbers mean"))
     notes = patient_notes(schema, shown, prog.unknown, warnings)
     st.markdown("\n".join(f"- {s}" for s in notes))
-    with st.expander("The same numbers as a curve"):
+    with st.expander(_("The same numbers as a curve")):
         common.curve(
-            [prognosis_curve("Patients like you", shown)],
+            [prognosis_curve(_("Patients like you"), shown)],
             schema,
             key="patient.curve",
             alive_at=alive_at or None,
         )
     st.download_button(
-        "Download the patient's version (PDF)",
-        data=lambda: patient_leaflet(choice, prog, warnings, alive_at=alive_at),
+        _("Download the patient's version (PDF)"),
+        data=common.in_language(lambda: patient_leaflet(choice, prog, warnings, alive_at=alive_at)),
         file_name="hipec-prognosis-for-the-patient.pdf",
         mime="application/pdf",
         key="patient.pdf",

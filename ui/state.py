@@ -18,11 +18,19 @@ import streamlit as st
 from model.bundle import MANIFEST, BundleError, read_manifest, sha256_file
 from model.default_build import LOG, PENDING, pending, retry_allowed
 from model.engine import Engine
+from model.i18n import DEFAULT, LANGUAGES, N_, _, language, set_language
 from model.registry import INDEX, NothingServable, Registry, RegistryError
 from model.schema import SchemaDefinitionError, bundled_schema
 from reporting.wording import simulated_warning
 
-__all__ = ["MODELS_ENV", "Choice", "choose_model", "models_root", "validation_report"]
+__all__ = [
+    "MODELS_ENV",
+    "Choice",
+    "choose_language",
+    "choose_model",
+    "models_root",
+    "validation_report",
+]
 
 MODELS_ENV = "HIPEC_MODELS"
 APP_DIR = Path(__file__).resolve().parents[1]
@@ -55,11 +63,12 @@ class Choice:
 
     @property
     def schema(self):
-        return self.engine.schema
+        """The bundle's schema in the reader's language (labels, help texts, words)."""
+        return self.engine.schema.localized()
 
     @property
     def model_label(self) -> str:
-        return self.bundle.manifest.label(self.model)
+        return _(self.bundle.manifest.label(self.model))
 
     @property
     def synthetic(self) -> bool:
@@ -93,13 +102,14 @@ def _manifest_sha(path: str, stamp) -> str:
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def _candidacy_stage(path: str, stamp) -> str | None:
+def _candidacy_stage(path: str, stamp, lang: str) -> str | None:
     """The decision stage's label ("before surgery") of a schema that declares operative
     outcomes, "" for one that does not, None when the manifest cannot be read."""
     try:
         schema = bundled_schema(read_manifest(Path(path).parent).schema)
     except (BundleError, SchemaDefinitionError):
         return None
+    schema = schema.localized(lang)
     return schema.stage_label(schema.decision_stage) if schema.operative_outcomes else ""
 
 
@@ -118,7 +128,7 @@ def offers_candidacy() -> str | None:
     if not isinstance(vid, str) or vid.startswith(".") or "/" in vid:
         return None
     manifest = root / vid / MANIFEST
-    return _candidacy_stage(str(manifest), _stamp(manifest))
+    return _candidacy_stage(str(manifest), _stamp(manifest), language())
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
@@ -155,9 +165,9 @@ def _load(root: Path, vid: str) -> tuple[Engine, str]:
 def _label(row: dict) -> str:
     bits = [row["version_id"]]
     if row.get("active"):
-        bits.append("(active)")
+        bits.append(_("(active)"))
     if row.get("rows"):
-        bits.append(f"· {row['rows']} patients")
+        bits.append("· " + _("{n} patients").format(n=row["rows"]))
     return " ".join(bits)
 
 
@@ -168,7 +178,7 @@ def _when(iso: str | None) -> str:
     try:
         return datetime.fromisoformat(str(iso)).strftime("%H:%M UTC, %d %b")
     except ValueError:
-        return "earlier"
+        return _("earlier")
 
 
 def choose_model() -> Choice | None:
@@ -177,23 +187,25 @@ def choose_model() -> Choice | None:
     try:
         rows = _rows(str(root), _stamp(root / INDEX))
     except RegistryError as exc:
-        st.error(f"The model registry cannot be read: {exc}")
+        st.error(_("The model registry cannot be read: {error}").format(error=exc))
         return None
     if not rows:
         st.error(
-            f"No model in {root}. Build the default one with `bash scripts/start.sh`, or train "
-            "one with `python -m training fit --data FILE.csv --promote`."
+            _(
+                "No model in {root}. Build the default one with `bash scripts/start.sh`, or "
+                "train one with `python -m training fit --data FILE.csv --promote`."
+            ).format(root=root)
         )
         return None
     # the active bundle first (the chooser's default), then newest first
     rows.sort(key=lambda r: not r.get("active"))
     labels = {r["version_id"]: _label(r) for r in rows}
     picked = st.sidebar.selectbox(
-        "Model bundle",
+        _("Model bundle"),
         list(labels),
         format_func=labels.get,
         key="bundle",
-        help="Bundles in this app's registry. The active one is the default.",
+        help=_("Bundles in this app's registry. The active one is the default."),
         persist_state="session",
     )
     served: dict = {}
@@ -209,54 +221,63 @@ def choose_model() -> Choice | None:
         result = Registry(root).load_last_good(picked, then=list(labels), load=load)
     except NothingServable as exc:
         for vid, why in exc.skipped:
-            st.error(f"Bundle {vid} was refused: {why}")
-        st.error("No bundle in the registry passed verification; nothing can be shown.")
+            st.error(_("Bundle {vid} was refused: {why}").format(vid=vid, why=why))
+        st.error(_("No bundle in the registry passed verification; nothing can be shown."))
         return None
     except RegistryError as exc:
-        st.error(f"The model registry cannot be read: {exc}")
+        st.error(_("The model registry cannot be read: {error}").format(error=exc))
         return None
     vid, engine, sha = served["vid"], served["engine"], served["sha"]
-    problems = [f"Bundle {skipped} was refused: {why}" for skipped, why in result.skipped]
+    problems = [
+        _("Bundle {vid} was refused: {why}").format(vid=skipped, why=why)
+        for skipped, why in result.skipped
+    ]
     for p in problems:
-        st.error(p + f" Showing bundle {vid} instead.")
+        st.error(p + " " + _("Showing bundle {vid} instead.").format(vid=vid))
     names = engine.models
     default = engine.bundle.default_model
     model = st.sidebar.radio(
-        "Model",
+        _("Model"),
         names,
         index=names.index(default) if default in names else 0,
         format_func=lambda m: (
-            engine.bundle.manifest.label(m) + (" (default)" if m == default else "")
+            _(engine.bundle.manifest.label(m)) + (" " + _("(default)") if m == default else "")
         ),
         key=f"model.{vid}",
-        help="The penalised Cox model gives a 95 % band and exact factor contributions; "
-        "the random survival forest gives a curve without a band.",
+        help=_(
+            "The penalised Cox model gives a 95 % band and exact factor contributions; "
+            "the random survival forest gives a curve without a band."
+        ),
         persist_state="session",
     )
     building = _pending(str(root), _stamp(root / PENDING))
     if building and building.get("last_error"):
         st.sidebar.warning(
-            "The complete default bundle (random survival forest, full validation report) "
-            f"could not be built: {building['last_error']}. The Cox model is unaffected. "
-            f"Details are in {root / LOG}; "
+            _(
+                "The complete default bundle (random survival forest, full validation report) "
+                "could not be built: {error}. The Cox model is unaffected. Details are in {log};"
+            ).format(error=building["last_error"], log=root / LOG)
+            + " "
             + (
-                "the next start of the page tries again."
+                _("the next start of the page tries again.")
                 if retry_allowed(building)
-                else "once the cause is fixed, run `python -m training default --complete`."
+                else _("once the cause is fixed, run `python -m training default --complete`.")
             )
         )
     elif building:
         st.sidebar.caption(
-            "The default bundle's random survival forest and full validation report are being "
-            f"trained in the background (started {_when(building.get('recorded'))}); they will be "
-            "listed here as a new bundle when ready. The Cox model's numbers stay the same."
+            _(
+                "The default bundle's random survival forest and full validation report are "
+                "being trained in the background (started {when}); they will be listed here as "
+                "a new bundle when ready. The Cox model's numbers stay the same."
+            ).format(when=_when(building.get("recorded")))
         )
     return Choice(
         engine=engine, model=model, version_id=vid, manifest_sha256=sha, problems=problems
     )
 
 
-READING_MODES = {"clinician": "Clinician", "patient": "For the patient"}
+READING_MODES = {"clinician": N_("Clinician"), "patient": N_("For the patient")}
 # larger type for the patient's reading mode (CSS only: no user data goes into it)
 PATIENT_CSS = """<style>
 [data-testid="stMainBlockContainer"] [data-testid="stMarkdownContainer"] p,
@@ -270,19 +291,36 @@ def reading_mode() -> str:
     """The sidebar's reading mode: ``clinician`` (every number) or ``patient`` (larger type,
     the same figures in words and pictures, no tables or jargon)."""
     mode = st.sidebar.segmented_control(
-        "Reading mode",
+        _("Reading mode"),
         list(READING_MODES),
-        format_func=READING_MODES.get,
+        format_func=lambda m: _(READING_MODES[m]),
         default="clinician",
         key="mode",
-        help="For the patient: larger type, the same numbers in plain words and pictures of "
-        "100 people, without tables, ratios or jargon; a patient version of the PDF.",
+        help=_(
+            "For the patient: larger type, the same numbers in plain words and pictures of "
+            "100 people, without tables, ratios or jargon; a patient version of the PDF."
+        ),
         persist_state="session",
     )
     mode = mode or "clinician"  # a second click deselects: stay on the clinician's view
     if mode == "patient":
         st.markdown(PATIENT_CSS, unsafe_allow_html=True)
     return mode
+
+
+def choose_language() -> str:
+    """The sidebar's language, set for the rest of this rerun (every message, the schema's
+    labels and words, the PDFs); English by default."""
+    lang = st.sidebar.selectbox(
+        "Language / 语言",
+        list(LANGUAGES),
+        format_func=LANGUAGES.get,
+        index=list(LANGUAGES).index(DEFAULT),
+        key="lang",
+        persist_state="session",
+    )
+    set_language(lang or DEFAULT)
+    return language()
 
 
 def simulated_banner(choice: Choice) -> None:

@@ -5,6 +5,8 @@ Read by the clinician (every number) or, in the patient's reading mode, by the p
 
 import streamlit as st
 
+from model.i18n import _
+from model.timeaxis import unit_name
 from reporting.evidence import evidence_panel
 from reporting.figures import prognosis_curve
 from reporting.pdf import patient_report
@@ -17,12 +19,18 @@ def conditional_on(choice: Choice, prog, for_patient: bool):
     """The "alive at" input (in the schema's unit) and the curve given it: (shown, months)."""
     words, axis = choice.schema.words, choice.schema.time_axis
     end = int(axis.from_months(prog.grid[-1]))
-    label = (
-        f"Already {words.event_free} some time {words.said_origin}? How many {axis.unit} (0 if not)"
-        if for_patient
-        else f"Conditional survival: {words.event_free} at … {axis.unit} {words.origin} "
-        "(0 = from the start)"
+    fields = dict(
+        event_free=words.event_free,
+        origin=words.origin,
+        said_origin=words.said_origin,
+        unit=unit_name(axis.unit),
+        endpoint=words.endpoint,
     )
+    label = (
+        _("Already {event_free} some time {said_origin}? How many {unit} (0 if not)")
+        if for_patient
+        else _("Conditional survival: {event_free} at … {unit} {origin} (0 = from the start)")
+    ).format(**fields)
     alive_in_unit = st.number_input(
         label,
         min_value=0,
@@ -30,8 +38,10 @@ def conditional_on(choice: Choice, prog, for_patient: bool):
         value=0,
         step=1,
         key="alive_at",
-        help=f"For a patient seen in follow-up: {words.endpoint} from now on, given that they "
-        f"are {words.event_free} this many {axis.unit} {words.origin}, S(t | T > s) = S(t) / S(s).",
+        help=_(
+            "For a patient seen in follow-up: {endpoint} from now on, given that they are "
+            "{event_free} this many {unit} {origin}, S(t | T > s) = S(t) / S(s)."
+        ).format(**fields),
         persist_state="session",
     )
     # the curves are on a grid in months: read the entered time at its nearest point
@@ -42,8 +52,10 @@ def conditional_on(choice: Choice, prog, for_patient: bool):
         return (prog.conditional(alive_at) if alive_at else prog), alive_at
     except ValueError:  # no measurable chance of being event-free then
         st.error(
-            "Conditional survival: the model gives no measurable chance of being "
-            f"{words.event_free} at {axis.text(alive_in_unit)}."
+            _(
+                "Conditional survival: the model gives no measurable chance of being "
+                "{event_free} at {when}."
+            ).format(event_free=words.event_free, when=axis.text(alive_in_unit))
         )
         return prog, 0.0
 
@@ -54,12 +66,14 @@ def clinician_view(choice: Choice, values: dict, prog, shown, alive_at: float, w
     schema = choice.schema
     words, axis = schema.words, schema.time_axis
     title = (
-        f"Survival given {words.event_free} at {axis.said(alive_at)}"
+        _("Survival given {event_free} at {when}").format(
+            event_free=words.event_free, when=axis.said(alive_at)
+        )
         if alive_at
-        else "Predicted survival"
+        else _("Predicted survival")
     )
     common.curve(
-        [prognosis_curve("This patient", shown)],
+        [prognosis_curve(_("This patient"), shown)],
         schema,
         key="calc.curve",
         title=title,
@@ -69,14 +83,16 @@ def clinician_view(choice: Choice, values: dict, prog, shown, alive_at: float, w
     panel = evidence_panel(schema, values, "calculator", alive_at)
     common.evidence_beside_conditional(panel, alive_at)
     common.notes(prog, warnings, choice)
-    st.subheader("In words and pictures")
+    st.subheader(_("In words and pictures"))
     common.plain_words(shown, schema, alive_at)
     common.icon_array(shown, schema, alive_at, key="calc.icons")
-    st.subheader("What each factor contributes")
+    st.subheader(_("What each factor contributes"))
     common.contributions(prog, choice, key="calc.contrib")
     st.download_button(
-        "Download the one-page PDF report",
-        data=lambda: patient_report(choice, values, prog, warnings, alive_at=alive_at),
+        _("Download the one-page PDF report"),
+        data=common.in_language(
+            lambda: patient_report(choice, values, prog, warnings, alive_at=alive_at)
+        ),
         file_name="hipec-prognosis-report.pdf",
         mime="application/pdf",
         key="calc.pdf",
@@ -87,22 +103,27 @@ def clinician_view(choice: Choice, values: dict, prog, shown, alive_at: float, w
 
 choice = choose_model()
 mode = reading_mode()
-st.title(f"Survival {choice.schema.words.origin}" if choice is not None else "Survival")
+st.title(
+    _("Survival {origin}").format(origin=choice.schema.words.origin)
+    if choice is not None
+    else _("Survival")
+)
 if choice is not None:
     simulated_banner(choice)
     schema = choice.schema
     for_patient = mode == "patient"
     if not for_patient:
         st.caption(
-            f"{choice.model_label}, bundle {choice.version_id}. The inputs start at the "
-            "training data's typical patient: change each one to your patient's value, or mark "
-            "it unknown."
+            _(
+                "{model}, bundle {version}. The inputs start at the training data's typical "
+                "patient: change each one to your patient's value, or mark it unknown."
+            ).format(model=choice.model_label, version=choice.version_id)
         )
     panel = None
     left, right = st.columns([2, 3], gap="large")
     with left:
-        st.subheader("Patient")
-        facts = st.expander("The facts the estimate uses") if for_patient else st.container()
+        st.subheader(_("Patient"))
+        facts = st.expander(_("The facts the estimate uses")) if for_patient else st.container()
         with facts:
             values = patient_form(schema, "patient", choice.bundle.manifest.reference_patient)
     with right:

@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from model.i18n import _
 from reporting.evidence import evidence_panel
 from reporting.figures import prognosis_curve
 from reporting.pdf import candidacy_report
@@ -10,6 +11,7 @@ from reporting.summary import (
     fmt_percent,
     outcome_chance,
     scenario_table,
+    shown_columns,
 )
 from ui import common
 from ui.form import patient_form, show_problems
@@ -21,26 +23,26 @@ def _lower_first(text: str) -> str:
 
 
 choice = choose_model()
-before = choice.schema.stage_label(choice.schema.decision_stage) if choice else "before it"
-st.title(f"Candidacy: {before}")
+before = choice.schema.stage_label(choice.schema.decision_stage) if choice else _("before it")
+st.title(_("Candidacy: {before}").format(before=before))
 if choice is not None:
     simulated_banner(choice)
     schema = choice.schema
     words = schema.words
-    st.caption(
-        f"For a tumour board deciding whether to treat: only what is known {before}. "
-        f"The chance of each of the {words.outcomes_of} comes from a model fitted on the "
-        "training data; survival is shown for each outcome and overall, weighted by those "
-        "chances. "
-        + (
-            ""
-            if choice.model == choice.engine.candidacy_model
-            else f"Candidacy always uses the {_lower_first(choice.bundle.manifest.label(str(choice.engine.candidacy_model)))}, which carries the band."
+    caption = _(
+        "For a tumour board deciding whether to treat: only what is known {before}. The "
+        "chance of each of the {outcomes} comes from a model fitted on the training data; "
+        "survival is shown for each outcome and overall, weighted by those chances."
+    ).format(before=before, outcomes=words.outcomes_of)
+    if choice.model != choice.engine.candidacy_model:
+        used = _(choice.bundle.manifest.label(str(choice.engine.candidacy_model)))
+        caption += " " + _("Candidacy always uses the {model}, which carries the band.").format(
+            model=_lower_first(used)
         )
-    )
+    st.caption(caption)
     left, right = st.columns([2, 3], gap="large")
     with left:
-        st.subheader(f"Patient (known {before})")
+        st.subheader(_("Patient (known {before})").format(before=before))
         values = patient_form(
             schema,
             "patient",
@@ -62,8 +64,12 @@ if choice is not None:
             for col, c in zip(cols, cand.chances, strict=True):
                 short, label, chance = outcome_chance(schema, c)
                 with col:
-                    st.metric(f"Chance of {short}", fmt_percent(chance), help=label)
-            curves = [prognosis_curve("Overall (weighted by the chances)", cand.overall)]
+                    st.metric(
+                        _("Chance of {outcome}").format(outcome=short),
+                        fmt_percent(chance),
+                        help=label,
+                    )
+            curves = [prognosis_curve(_("Overall (weighted by the chances)"), cand.overall)]
             named = candidacy_scenarios(schema, cand)
             curves += [prognosis_curve(n, p, band=False) for n, p in named]
             ref = cand.reference
@@ -71,25 +77,30 @@ if choice is not None:
                 curves,
                 schema,
                 key="cand.curve",
-                title=f"Predicted survival {words.if_treated}",
+                title=_("Predicted survival {if_treated}").format(if_treated=words.if_treated),
                 literature=ref,
             )
             if ref:
                 st.caption(
-                    f"Grey strip: {ref['label'].lower()}, median "
-                    f"{schema.time_axis.span(ref['median_months'])} "
-                    f"({ref['source']}). {ref['note']}"
+                    _("Grey strip: {label}, median {span} ({source}).").format(
+                        label=ref["label"].lower(),
+                        span=schema.time_axis.span(ref["median_months"]),
+                        source=ref["source"],
+                    )
+                    + f" {ref['note']}"
                 )
-            st.markdown(f"**Overall, {words.if_treated}**")
+            st.markdown(
+                "**" + _("Overall, {if_treated}").format(if_treated=words.if_treated) + "**"
+            )
             common.table(cand.overall, schema)
-            st.markdown(f"**By the {words.outcomes_of}**")
-            st.table(scenario_table(named, schema))
+            st.markdown("**" + _("By the {outcomes}").format(outcomes=words.outcomes_of) + "**")
+            st.table(shown_columns(scenario_table(named, schema)))
             warnings = choice.engine.warnings(X)[0]
             for w in warnings:
                 st.warning(w)
             st.download_button(
-                "Download the one-page PDF report",
-                data=lambda: candidacy_report(choice, values, cand, warnings),
+                _("Download the one-page PDF report"),
+                data=common.in_language(lambda: candidacy_report(choice, values, cand, warnings)),
                 file_name="hipec-prognosis-candidacy.pdf",
                 mime="application/pdf",
                 key="cand.pdf",

@@ -9,10 +9,12 @@ import hashlib
 import streamlit as st
 
 from model.export import safe_csv
+from model.i18n import _
 from model.risk_groups import with_risk_thirds
 from model.validation import validate_dataset
 from reporting.cohort import problems_table, risk_group_summary
 from reporting.figures import km_figure
+from reporting.summary import shown_columns
 from ui.common import PLOT_CONFIG
 from ui.state import choose_model, simulated_banner
 
@@ -25,11 +27,11 @@ def score(choice, upload) -> dict:
     if memo and memo["key"] == key:
         return memo
     upload.seek(0)
-    with st.spinner("Checking the file…"):
+    with st.spinner(_("Checking the file…")):
         checked = validate_dataset(upload, choice.schema, mode="predict")
     result = {"key": key, "checked": checked, "preds": None}
     if checked.ok:
-        with st.spinner(f"Scoring {len(checked.data)} patients…"):
+        with st.spinner(_("Scoring {n} patients…").format(n=len(checked.data))):
             preds = choice.engine.predict_table(checked.data, choice.model)
         result["preds"] = with_risk_thirds(preds)
     st.session_state["cohort.result"] = result
@@ -37,45 +39,59 @@ def score(choice, upload) -> dict:
 
 
 choice = choose_model()
-st.title("Score a cohort")
+st.title(_("Score a cohort"))
 if choice is not None:
     simulated_banner(choice)
     schema = choice.schema
     needed = ", ".join(schema.feature_names)
     st.caption(
-        f"Upload a comma-separated file with a header row and the columns {needed} (optional: "
-        f"{schema.id_column}; with {schema.time.name} and {schema.event.name} the page also "
-        "draws observed survival per risk group). Empty cells, NA and 'unknown' mean unknown. "
-        "The file stays in this session's memory and is never stored."
+        _(
+            "Upload a comma-separated file with a header row and the columns {needed} "
+            "(optional: {id}; with {time} and {event} the page also draws observed survival per "
+            "risk group). Empty cells, NA and 'unknown' mean unknown. The file stays in this "
+            "session's memory and is never stored."
+        ).format(needed=needed, id=schema.id_column, time=schema.time.name, event=schema.event.name)
     )
-    upload = st.file_uploader("Patients (CSV)", type=["csv"], key="cohort.file")
+    upload = st.file_uploader(_("Patients (CSV)"), type=["csv"], key="cohort.file")
     if upload is not None:
         result = score(choice, upload)
         checked = result["checked"]
         if checked.problems:
             errors = sum(p.severity == "error" for p in checked.problems)
             warns = len(checked.problems) - errors
-            msg = f"{errors} error(s) and {warns} warning(s) in {upload.name}"
-            (st.error if errors else st.warning)(
-                msg + (": fix them and upload the file again." if errors else ".")
+            msg = (
+                _(
+                    "{errors} error(s) and {warnings} warning(s) in {file}: fix them and upload the file again."
+                )
+                if errors
+                else _("{errors} error(s) and {warnings} warning(s) in {file}.")
             )
-            st.dataframe(problems_table(checked.problems), hide_index=True, key="cohort.problems")
+            (st.error if errors else st.warning)(
+                msg.format(errors=errors, warnings=warns, file=upload.name)
+            )
+            st.dataframe(
+                shown_columns(problems_table(checked.problems)),
+                hide_index=True,
+                key="cohort.problems",
+            )
         preds = result["preds"]
         if preds is not None:
-            st.subheader(f"Predictions for {len(preds)} patients")
+            st.subheader(_("Predictions for {n} patients").format(n=len(preds)))
             st.dataframe(preds, hide_index=True, key="cohort.preds")
             st.download_button(
-                "Download predictions (CSV)",
+                _("Download predictions (CSV)"),
                 data=safe_csv(preds),
                 file_name="predictions.csv",
                 mime="text/csv",
                 key="cohort.download",
                 icon=":material/download:",
             )
-            st.subheader("Risk groups")
+            st.subheader(_("Risk groups"))
             st.caption(
-                "Thirds of the predicted risk score (cumulative hazard at "
-                f"{schema.time_axis.said(choice.bundle.risk_horizon)}) within this file."
+                _(
+                    "Thirds of the predicted risk score (cumulative hazard at {when}) within "
+                    "this file."
+                ).format(when=schema.time_axis.said(choice.bundle.risk_horizon))
             )
             groups = risk_group_summary(preds, checked.data, schema)
             st.table(groups.table)
@@ -84,14 +100,17 @@ if choice is not None:
                     km_figure(
                         groups.curves,
                         schema,
-                        title=f"Observed {schema.words.endpoint} by predicted risk group "
-                        "(Kaplan-Meier)",
+                        title=_(
+                            "Observed {endpoint} by predicted risk group (Kaplan-Meier)"
+                        ).format(endpoint=schema.words.endpoint),
                     ),
                     key="cohort.km",
                     config=PLOT_CONFIG,
                 )
             else:
                 st.caption(
-                    f"No complete {schema.time.name}/{schema.event.name} columns: observed "
-                    "survival per group is not drawn."
+                    _(
+                        "No complete {time}/{event} columns: observed survival per group is not "
+                        "drawn."
+                    ).format(time=schema.time.name, event=schema.event.name)
                 )

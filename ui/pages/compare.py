@@ -3,10 +3,11 @@
 import pandas as pd
 import streamlit as st
 
+from model.i18n import _
 from reporting.figures import prognosis_curve
 from reporting.pdf import compare_report
 from reporting.scenarios import starting_scenarios
-from reporting.summary import scenario_table
+from reporting.summary import scenario_table, shown_columns
 from ui import common
 from ui.form import patient_form, show_problems
 from ui.state import choose_model, simulated_banner
@@ -15,21 +16,21 @@ MAX_SCENARIOS = 4
 
 
 choice = choose_model()
-st.title("Compare scenarios")
+st.title(_("Compare scenarios"))
 if choice is not None:
     simulated_banner(choice)
     schema = choice.schema
     outcomes = [o["label"] for o in schema.operative_outcomes]
     st.caption(
-        "Up to four versions of a patient side by side"
-        + (
-            f", for example under good and poor outcomes of: {'; '.join(outcomes[:2])}."
-            if outcomes
-            else "."
-        )
+        _(
+            "Up to four versions of a patient side by side, for example under good and poor "
+            "outcomes of: {outcomes}."
+        ).format(outcomes=_("; ").join(outcomes[:2]))
+        if outcomes
+        else _("Up to four versions of a patient side by side.")
     )
     n = st.radio(
-        "Number of scenarios",
+        _("Number of scenarios"),
         list(range(2, MAX_SCENARIOS + 1)),
         horizontal=True,
         key="cmp.n",
@@ -37,24 +38,25 @@ if choice is not None:
     )
     starts = starting_scenarios(schema, choice.bundle.manifest.reference_patient)
     results = st.container()  # drawn above the scenario forms, filled once they are read
-    tabs = st.tabs([f"Scenario {i + 1}" for i in range(n)])
+    tabs = st.tabs([_("Scenario {n}").format(n=i + 1) for i in range(n)])
     rows = []
     for i, tab in enumerate(tabs):
         with tab:
-            name = (
-                st.text_input(
-                    "Scenario name",
-                    value=starts[i][0],
-                    max_chars=40,
-                    key=f"cmp{i}.name",
-                    persist_state="session",
-                ).strip()
-                or f"Scenario {i + 1}"
-            )
+            name = st.text_input(
+                _("Scenario name"),
+                value=starts[i][0],
+                max_chars=40,
+                key=f"cmp{i}.name",
+                persist_state="session",
+            ).strip() or _("Scenario {n}").format(n=i + 1)
             values = patient_form(schema, f"cmp{i}", starts[i][1], columns=3)
             X = show_problems(values, schema)
             if X is None:
-                st.error(f"Scenario {i + 1} has errors; it is left out until they are fixed.")
+                st.error(
+                    _("Scenario {n} has errors; it is left out until they are fixed.").format(
+                        n=i + 1
+                    )
+                )
                 continue
             if name in [r[0] for r in rows]:
                 name = f"{name} ({i + 1})"
@@ -63,14 +65,16 @@ if choice is not None:
         with results:
             progs = choice.engine.predict(pd.concat([r[2] for r in rows]), choice.model)
             named = [(r[0], p) for r, p in zip(rows, progs, strict=True)]
-            bands = st.checkbox("Show 95 % bands", value=len(named) <= 2, key="cmp.bands")
+            bands = st.checkbox(_("Show 95 % bands"), value=len(named) <= 2, key="cmp.bands")
             curves = [prognosis_curve(name, p, band=bands) for name, p in named]
-            common.curve(curves, schema, key="cmp.curve", title="Predicted survival by scenario")
-            st.table(scenario_table(named, schema))
-            st.caption("Cells: estimate (95 % interval).")
+            common.curve(curves, schema, key="cmp.curve", title=_("Predicted survival by scenario"))
+            st.table(shown_columns(scenario_table(named, schema)))
+            st.caption(_("Cells: estimate (95 % interval)."))
             st.download_button(
-                "Download the one-page PDF report",
-                data=lambda: compare_report(choice, [(r[0], r[1]) for r in rows], named),
+                _("Download the one-page PDF report"),
+                data=common.in_language(
+                    lambda: compare_report(choice, [(r[0], r[1]) for r in rows], named)
+                ),
                 file_name="hipec-prognosis-scenarios.pdf",
                 mime="application/pdf",
                 key="cmp.pdf",

@@ -3,14 +3,16 @@
 import pandas as pd
 import streamlit as st
 
+from model.i18n import DEFAULT, _, language, number
 from reporting import card, wording
 from reporting.evidence import PLAUSIBILITY_NOTE, plausibility_table
 from reporting.figures import calibration_figure
+from reporting.summary import shown_columns
 from ui.common import PLOT_CONFIG
 from ui.state import choose_model, group_predictions, simulated_banner, validation_report
 
 choice = choose_model()
-st.title("Model card")
+st.title(_("Model card"))
 if choice is not None:
     simulated_banner(choice)
     bundle, model = choice.bundle, choice.model
@@ -21,19 +23,19 @@ if choice is not None:
         pd.DataFrame(
             {
                 "": [
-                    "Bundle version",
-                    "Created",
-                    "Manifest SHA-256",
-                    "Model",
-                    "Default model of the bundle",
-                    "Tuned parameters",
+                    _("Bundle version"),
+                    _("Created"),
+                    _("Manifest SHA-256"),
+                    _("Model"),
+                    _("Default model of the bundle"),
+                    _("Tuned parameters"),
                 ],
-                "Value": [
+                _("Value"): [
                     choice.version_id,
                     m.created,
                     choice.manifest_sha256,
                     choice.model_label,
-                    m.label(bundle.default_model),
+                    _(m.label(bundle.default_model)),
                     ", ".join(
                         f"{k} = {v:g}" if isinstance(v, float) else f"{k} = {v}"
                         for k, v in m.models[model].params.items()
@@ -42,38 +44,49 @@ if choice is not None:
             }
         ).set_index("")
     )
-    st.subheader("Intended use")
-    st.write(report.get("intended_use") or "Not recorded in this bundle.")
+    st.subheader(_("Intended use"))
     words = choice.schema.words
-    st.markdown(f"**Intended users.** {words.intended_users}")
-    st.markdown("**Not for:**\n" + "\n".join(f"- {x}" for x in wording.not_for(words)))
+    # the report records it in English; in another language it is said again from the words
+    recorded = report.get("intended_use")
+    if recorded and language() != DEFAULT:
+        recorded = wording.intended_use(words)
+    st.write(recorded or _("Not recorded in this bundle."))
+    st.markdown("**" + _("Intended users.") + f"** {words.intended_users}")
+    st.markdown("**" + _("Not for:") + "**\n" + "\n".join(f"- {x}" for x in wording.not_for(words)))
 
-    st.subheader("Training data")
+    st.subheader(_("Training data"))
     st.write(card.training_text(bundle))
     d = m.training_data
-    st.caption(f"File SHA-256: {d.sha256} · modified {d.file_modified}")
+    st.caption(
+        _("File SHA-256: {sha} · modified {modified}").format(
+            sha=d.sha256, modified=d.file_modified
+        )
+    )
     if report.get("missing_data"):
-        with st.expander("Missing values in the training data"):
+        with st.expander(_("Missing values in the training data")):
             st.dataframe(pd.DataFrame(report["missing_data"]), hide_index=True)
-            st.caption(report.get("missing_data_handling", ""))
+            st.caption(_(report.get("missing_data_handling", "")))
 
-    st.subheader("Performance (internal validation)")
-    st.write(card.c_index_text(bundle, model) + ".")
+    st.subheader(_("Performance (internal validation)"))
+    st.write(card.c_index_text(bundle, model) + _("."))
     metrics = card.metrics_table(report, model, choice.schema.time_axis)
     if len(metrics):
-        st.table(metrics.set_index("Metric"))
+        st.table(shown_columns(metrics.set_index("Metric")))
     st.caption(
-        "Apparent: on the training data. Optimism-corrected: apparent minus the average "
-        "optimism over bootstrap refits (Harrell). Out-of-bag: each patient scored only by refits "
-        "that did not see them. External validation needs independent data "
-        "(`python -m training evaluate`)."
+        _(
+            "Apparent: on the training data. Optimism-corrected: apparent minus the average "
+            "optimism over bootstrap refits (Harrell). Out-of-bag: each patient scored only by "
+            "refits that did not see them. External validation needs independent data "
+            "(`python -m training evaluate`)."
+        )
     )
     cal = (report.get("calibration") or {}).get(model)
     if cal:
-        st.subheader("Calibration")
+        st.subheader(_("Calibration"))
         axis = choice.schema.time_axis
         horizons = [m.name for m in axis.marks if m.name in cal]
-        for tab, h in zip(st.tabs([f"{h} {axis.unit}" for h in horizons]), horizons, strict=True):
+        tabs = st.tabs([axis.text(float(h)) for h in horizons])
+        for tab, h in zip(tabs, horizons, strict=True):
             with tab:
                 st.plotly_chart(
                     calibration_figure({choice.model_label: cal}, h, axis.unit),
@@ -83,25 +96,44 @@ if choice is not None:
                 c = cal[h]
                 st.dataframe(
                     pd.DataFrame(c["groups"]).rename(
-                        columns={"n": "patients", "predicted": "mean predicted"}
+                        columns={
+                            "n": _("patients"),
+                            "predicted": _("mean predicted"),
+                            "observed": _("observed"),
+                            "lower": _("lower"),
+                            "upper": _("upper"),
+                            "group": _("group"),
+                        }
                     ),
                     hide_index=True,
                     key=f"card.cal.{h}.table",
                 )
                 st.caption(
-                    f"Calibration slope {c['slope']:.2f} (1 is ideal), calibration-in-the-large "
-                    f"{c['in_the_large']:+.3f}; out-of-bag predictions against Kaplan-Meier."
+                    _(
+                        "Calibration slope {slope} (1 is ideal), calibration-in-the-large "
+                        "{large}; out-of-bag predictions against Kaplan-Meier."
+                    ).format(
+                        slope=number(c["slope"], 2),
+                        large=("+" if c["in_the_large"] >= 0 else "")
+                        + number(c["in_the_large"], 3),
+                    )
                 )
     beside = plausibility_table(group_predictions(choice, model), choice.schema)
     if len(beside):
-        st.subheader("Beside published series")
-        st.caption(PLAUSIBILITY_NOTE)
-        st.table(beside.set_index("Published system"))
-    st.subheader("Inputs")
-    st.dataframe(card.feature_table(choice.schema), hide_index=True, key="card.features")
-    st.subheader("Limitations")
-    st.markdown("\n".join(f"- {x}" for x in report.get("limitations", [])) or "Not recorded.")
-    with st.expander("Files and their SHA-256"):
+        st.subheader(_("Beside published series"))
+        st.caption(_(PLAUSIBILITY_NOTE))
+        st.table(beside.set_index(_("Published system")))
+    st.subheader(_("Inputs"))
+    st.dataframe(
+        shown_columns(card.feature_table(choice.schema)), hide_index=True, key="card.features"
+    )
+    st.subheader(_("Limitations"))
+    limits = [
+        wording.simulated_warning() if x == wording.SIMULATED_WARNING else _(x)
+        for x in report.get("limitations", [])
+    ]
+    st.markdown("\n".join(f"- {x}" for x in limits) or _("Not recorded."))
+    with st.expander(_("Files and their SHA-256")):
         st.dataframe(
             pd.DataFrame(
                 [{"file": k, "sha256": v} for k, v in m.files.items()]
@@ -109,4 +141,8 @@ if choice is not None:
             ),
             hide_index=True,
         )
-        st.caption("Libraries: " + ", ".join(f"{k} {v}" for k, v in m.libraries.items()))
+        st.caption(
+            _("Libraries: {libraries}").format(
+                libraries=", ".join(f"{k} {v}" for k, v in m.libraries.items())
+            )
+        )
