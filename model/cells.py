@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from model.i18n import _
 from model.problems import Problem
 from model.schema import Feature, Schema
 
@@ -126,8 +127,10 @@ def parse_features(
                 as_text(s).str.strip().where(~missing).astype(object).where(~missing, np.nan)
             )
             continue
-        values, _, bad = parse_numeric(s)
-        problems += _not_numeric(s, bad, f.name, f"must be {f.describe_allowed()}")
+        values, _missing, bad = parse_numeric(s)
+        problems += _not_numeric(
+            s, bad, f.name, _("must be {allowed}").format(allowed=f.describe_allowed())
+        )
         out[f.name] = values
     return pd.DataFrame(out, index=raw.index), problems
 
@@ -152,9 +155,9 @@ def parse_outcome(
     problems : list of Problem
         One per such cell, saying what the column holds.
     """
-    values, _, bad = parse_numeric(raw[column])
+    values, _missing, bad = parse_numeric(raw[column])
     what = (
-        f"survival time must be a number of {schema.time_axis.unit}"
+        _("survival time must be a number of {unit}").format(unit=schema.time_axis.unit)
         if column == schema.time.name
         else event_rule(schema)
     )
@@ -164,7 +167,9 @@ def parse_outcome(
 def event_rule(schema: Schema) -> str:
     """What the event column may hold, in the schema's words."""
     w = schema.words
-    return f"event must be 1 ({w.event_happened}) or 0 ({w.event_free} at last follow-up)"
+    return _("event must be 1 ({event_happened}) or 0 ({event_free} at last follow-up)").format(
+        event_happened=w.event_happened, event_free=w.event_free
+    )
 
 
 def _not_numeric(s: pd.Series, bad: pd.Series, column: str, what: str) -> list[Problem]:
@@ -174,7 +179,7 @@ def _not_numeric(s: pd.Series, bad: pd.Series, column: str, what: str) -> list[P
         problems.append(
             Problem(
                 "not_numeric",
-                f"{cell!r} is not a number; {what}",
+                _("{cell!r} is not a number; {what}").format(cell=cell, what=what),
                 column=column,
                 row=i + 1,
                 value=cell,

@@ -43,6 +43,7 @@ from model.cells import (
 )
 from model.csvfile import read_table, with_lines
 from model.errors import HipecError
+from model.i18n import _
 from model.problems import Problem
 from model.schema import Feature, Schema
 from model.timeaxis import MONTHS_PER_UNIT
@@ -136,7 +137,7 @@ def validate_dataset(
         return ValidationReport(problems)
     dupes = sorted({c for c in columns if columns.count(c) > 1})
     problems += [
-        Problem("duplicate_column", "the column appears more than once", column=c) for c in dupes
+        Problem("duplicate_column", _("the column appears more than once"), column=c) for c in dupes
     ]
     problems += _check_required_columns(columns, schema, mode)
     problems += _check_other_columns(raw, schema, dupes)
@@ -171,13 +172,21 @@ def _check_time_unit(parsed: pd.DataFrame, schema: Schema) -> list[Problem]:
     if 1 / 365.25 <= years(axis.unit) <= 40:
         return []
     plausible = [u for u in MONTHS_PER_UNIT if 0.1 <= years(u) <= 20]
-    guess = f"; it looks like {plausible[0]}" if plausible else ""
+    guess = _("; it looks like {unit}").format(unit=plausible[0]) if plausible else ""
     return [
         Problem(
             "time_unit",
-            f"the median survival time is {median:g} {axis.unit}, {years(axis.unit):.3g} "
-            f"years, which is implausible{guess}. The schema declares {axis.unit} "
-            f"(time: unit); check the unit of '{name}'.",
+            _(
+                "the median survival time is {median} {unit}, {years} years, which is "
+                "implausible{guess}. The schema declares {unit} (time: unit); check the unit "
+                "of '{name}'."
+            ).format(
+                median=f"{median:g}",
+                unit=axis.unit,
+                years=f"{years(axis.unit):.3g}",
+                guess=guess,
+                name=name,
+            ),
             column=name,
             severity="warning",
         )
@@ -193,8 +202,10 @@ def _check_delimiter(columns: list[str]) -> list[Problem]:
     return [
         Problem(
             "delimiter",
-            f"the header is one column that contains {sep!r}: the file seems to use {sep!r} "
-            "between values; save it as comma-separated CSV",
+            _(
+                "the header is one column that contains {sep!r}: the file seems to use {sep!r} "
+                "between values; save it as comma-separated CSV"
+            ).format(sep=sep),
         )
     ]
 
@@ -214,10 +225,12 @@ def _check_required_columns(columns: list[str], schema: Schema, mode: Mode) -> l
     for c in required:
         if c not in columns:
             hint = _suggest(c, [x for x in columns if x not in known])
-            kind = "outcome" if c in schema.outcome_names else "feature"
-            problems.append(
-                Problem("missing_column", f"required {kind} column is missing{hint}", column=c)
+            message = (
+                _("required outcome column is missing{hint}")
+                if c in schema.outcome_names
+                else _("required feature column is missing{hint}")
             )
+            problems.append(Problem("missing_column", message.format(hint=hint), column=c))
     if mode == "predict":
         problems += _check_outcome_pair(columns, schema)
     return problems
@@ -233,7 +246,9 @@ def _check_outcome_pair(columns: list[str], schema: Schema) -> list[Problem]:
     return [
         Problem(
             "missing_column",
-            f"'{present}' is present, so '{absent}' is required too",
+            _("'{present}' is present, so '{absent}' is required too").format(
+                present=present, absent=absent
+            ),
             column=absent,
         )
     ]
@@ -255,7 +270,9 @@ def _check_other_columns(raw: pd.DataFrame, schema: Schema, dupes: list[str]) ->
         problems.append(
             Problem(
                 "unknown_column",
-                f"not in schema {schema.name!r}; it is ignored{hint}",
+                _("not in schema {name!r}; it is ignored{hint}").format(
+                    name=schema.name, hint=hint
+                ),
                 column=c,
                 severity="warning",
             )
@@ -268,12 +285,16 @@ def _unnamed_column(raw: pd.DataFrame, column: str, position: int) -> Problem:
     if blank:
         return Problem(
             "empty_column",
-            f"column {position} has no header and no values; it is ignored",
+            _("column {position} has no header and no values; it is ignored").format(
+                position=position
+            ),
             severity="warning",
         )
     return Problem(
         "unnamed_column",
-        f"column {position} has no header but holds values; name it or remove it",
+        _("column {position} has no header but holds values; name it or remove it").format(
+            position=position
+        ),
     )
 
 
@@ -311,7 +332,9 @@ def _check_ids(parsed: pd.DataFrame, schema: Schema, mode: Mode) -> list[Problem
         return [
             Problem(
                 "missing_id",
-                f"no '{schema.id_column}' column; rows are identified by their number",
+                _("no '{id}' column; rows are identified by their number").format(
+                    id=schema.id_column
+                ),
                 column=schema.id_column,
                 severity="warning",
             )
@@ -333,11 +356,13 @@ def _duplicate_id(value: Any, rows: list[int], column: str) -> list[Problem]:
         others = [x for x in rows if x != r]
         listed = ", ".join(str(x) for x in others[:_MAX_OTHER_ROWS])
         if len(others) > _MAX_OTHER_ROWS:
-            listed += f" and {len(others) - _MAX_OTHER_ROWS} more"
+            listed += " " + _("and {n} more").format(n=len(others) - _MAX_OTHER_ROWS)
         problems.append(
             Problem(
                 "duplicate_id",
-                f"{clip(repr(value))} is also used in row {listed}",
+                _("{value} is also used in row {rows}").format(
+                    value=clip(repr(value)), rows=listed
+                ),
                 column=column,
                 row=r,
                 value=clip(str(value)),
@@ -389,7 +414,9 @@ def validate_patient(values: Mapping[str, Any], schema: Schema) -> ValidationRep
             problems.append(
                 Problem(
                     "unknown_column",
-                    f"not in schema {schema.name!r}; it is ignored{hint}",
+                    _("not in schema {name!r}; it is ignored{hint}").format(
+                        name=schema.name, hint=hint
+                    ),
                     column=clip(str(k)),
                     severity="warning",
                 )
@@ -436,7 +463,7 @@ def _suggest(value: str, choices) -> str:
     if not match:
         return ""
     original = next(c for c in choices if str(c).lower() == match[0])
-    return f"; did you mean {original!r}?"
+    return _("; did you mean {value!r}?").format(value=original)
 
 
 def _whole(s: pd.Series) -> pd.Series:
@@ -461,19 +488,25 @@ def _checks_for(f: Feature) -> list[pa.Check]:
                 f.min,
                 f.max,
                 name="out_of_range",
-                error=f"is outside the allowed range: must be {allowed}",
+                error=_("is outside the allowed range: must be {allowed}").format(allowed=allowed),
             )
         )
     if f.kind == "integer":
         checks.append(
-            pa.Check(_whole, name="not_whole", error=f"is not a whole number: must be {allowed}")
+            pa.Check(
+                _whole,
+                name="not_whole",
+                error=_("is not a whole number: must be {allowed}").format(allowed=allowed),
+            )
         )
         if f.step and f.step != 1:
             checks.append(
                 pa.Check(
                     _on_step(f.min or 0.0, f.step),
                     name="off_step",
-                    error=f"is not a multiple of {f.step:g}: must be {allowed}",
+                    error=_("is not a multiple of {step}: must be {allowed}").format(
+                        step=f"{f.step:g}", allowed=allowed
+                    ),
                 )
             )
     if f.kind in ("binary", "ordinal", "categorical"):
@@ -481,7 +514,7 @@ def _checks_for(f: Feature) -> list[pa.Check]:
             pa.Check.isin(
                 list(f.allowed_values),
                 name="not_allowed",
-                error=f"is not an allowed value: must be {allowed}",
+                error=_("is not an allowed value: must be {allowed}").format(allowed=allowed),
             )
         )
     return checks
@@ -499,7 +532,7 @@ def _pandera_schema(schema: Schema, columns: list[str]) -> pa.DataFrameSchema:
             pa.Check.gt(
                 0,
                 name="nonpositive_time",
-                error="is not allowed: survival time must be greater than 0",
+                error=_("is not allowed: survival time must be greater than 0"),
             )
         ]
         if tmax is not None:
@@ -507,8 +540,9 @@ def _pandera_schema(schema: Schema, columns: list[str]) -> pa.DataFrameSchema:
                 pa.Check.le(
                     tmax,
                     name="out_of_range",
-                    error=f"is too long: survival time must be at most {tmax:g} "
-                    f"{schema.time.unit or ''}".rstrip(),
+                    error=_("is too long: survival time must be at most {most}").format(
+                        most=f"{tmax:g} {schema.time.unit or ''}".rstrip()
+                    ),
                 )
             )
         cols[schema.time.name] = pa.Column(float, checks=checks, nullable=False)
@@ -519,7 +553,7 @@ def _pandera_schema(schema: Schema, columns: list[str]) -> pa.DataFrameSchema:
                 pa.Check.isin(
                     [0, 1],
                     name="bad_event",
-                    error=f"is not allowed: {event_rule(schema)}",
+                    error=_("is not allowed: {rule}").format(rule=event_rule(schema)),
                 )
             ],
             nullable=False,
@@ -557,9 +591,10 @@ def _pandera_problems(df: pd.DataFrame, ps: pa.DataFrameSchema, schema: Schema) 
         if check == "not_nullable":
             # only the id and the outcome are non-nullable: features may be unknown
             if col == schema.id_column:
-                msg, code = f"{col} is empty; every row needs an identifier", "missing_id"
+                msg = _("{column} is empty; every row needs an identifier").format(column=col)
+                code = "missing_id"
             else:
-                msg, code = "the outcome may not be missing", "missing_outcome"
+                msg, code = _("the outcome may not be missing"), "missing_outcome"
             problems.append(Problem(code, msg, column=col, row=row))
             continue
         name = names.get((col, check))
