@@ -20,6 +20,8 @@ sys.path.insert(0, str(ROOT))
 
 from model.bundle import MANIFEST, sha256_file  # noqa: E402
 from model.engine import Engine  # noqa: E402
+from model.i18n import _, use  # noqa: E402
+from model.timeaxis import DEFAULT_AXIS  # noqa: E402
 from model.registry import Registry  # noqa: E402
 from tests.ui.browser import browser, serve  # noqa: E402
 
@@ -32,7 +34,7 @@ PAGES = [
 ]
 
 
-def report_images(models: Path, out: Path) -> None:
+def report_images(models: Path, out: Path, suffix: str = "") -> None:
     import pypdfium2 as pdfium
 
     from reporting.pdf import ReportContext, patient_leaflet, patient_report
@@ -45,10 +47,10 @@ def report_images(models: Path, out: Path) -> None:
     p = engine.predict(engine.frame([values]), contributions=True)[0]
     ctx = ReportContext(bundle, bundle.default_model, sha256_file(bundle.path / MANIFEST))
     pdf = patient_report(ctx, values, p, engine.warnings(engine.frame([values]))[0])
-    pdfium.PdfDocument(pdf)[0].render(scale=1.4).to_pil().save(out / "report-example.png")
+    pdfium.PdfDocument(pdf)[0].render(scale=1.4).to_pil().save(out / f"report-example{suffix}.png")
     leaflet = patient_leaflet(ctx, p, engine.warnings(engine.frame([values]))[0])
     pdfium.PdfDocument(leaflet)[0].render(scale=1.4).to_pil().save(
-        out / "patient-report-example.png"
+        out / f"patient-report-example{suffix}.png"
     )
 
 
@@ -77,8 +79,33 @@ def main() -> None:
             page.wait_for_timeout(1500)
             page.screenshot(path=shots / "patient.png", full_page=True)
             print(f"wrote {shots / 'patient.png'}")
+            chinese(page, url, shots)
     report_images(args.models, args.out)
+    with use("zh-CN"):
+        report_images(args.models, args.out, suffix="-zh")
     print(f"wrote {args.out / 'report-example.png'}, {args.out / 'patient-report-example.png'}")
+
+
+def chinese(page, url: str, shots: Path) -> None:
+    """The calculator and the patient's mode in Chinese (``*_zh.png``)."""
+    with use("zh-CN"):
+        patient, says, three = (
+            _("For the patient"),
+            _("What these numbers mean"),
+            _("Survival at {when}"),
+        )
+        three = three.format(when=_("{n} years").format(n=3))
+    page.goto(url)
+    page.get_by_label("Language / 语言").click()
+    page.get_by_role("option", name="简体中文").click()
+    page.get_by_text(three).first.wait_for(timeout=90_000)
+    page.wait_for_timeout(1500)
+    page.screenshot(path=shots / "calculator_zh.png", full_page=True)
+    page.get_by_text(patient).first.click()
+    page.get_by_text(says).first.wait_for(timeout=90_000)
+    page.wait_for_timeout(1500)
+    page.screenshot(path=shots / "patient_zh.png", full_page=True)
+    print(f"wrote {shots / 'calculator_zh.png'}, {shots / 'patient_zh.png'}")
 
 
 if __name__ == "__main__":

@@ -25,22 +25,6 @@ TIMEOUT = 60  # first run imports scikit-learn and loads the bundle; generous fo
 
 
 @pytest.fixture(scope="module")
-def app_registry(tmp_path_factory, small_bundle):
-    """A registry holding a copy of the session bundle, promoted."""
-    root = tmp_path_factory.mktemp("app_models")
-    dest = root / small_bundle.name
-    shutil.copytree(small_bundle, dest)
-    # the session cohort lives in a temp folder; declare it simulated, as the shipped ones are
-    manifest = json.loads((dest / MANIFEST).read_text())
-    manifest["training_data"]["synthetic"] = True
-    (dest / MANIFEST).write_text(json.dumps(manifest))
-    reg = Registry(root)
-    reg.register(dest)
-    reg.promote(dest.name)
-    return root
-
-
-@pytest.fixture(scope="module")
 def engine(app_registry):
     return Engine(Registry(app_registry).load())
 

@@ -122,3 +122,48 @@ def test_real_browser_patient_reading_mode(models, tmp_path):
         page.get_by_text("Clinician").first.click()
         page.get_by_text(THREE_YEARS).first.wait_for(timeout=30_000)
     assert (tmp_path / "patient.png").stat().st_size > 20_000
+
+
+def test_real_browser_language_and_patient_mode(models, tmp_path):
+    """Switch the page to Chinese in the sidebar, read the patient's mode and its PDF in
+    Chinese, and back to English; a value entered before survives both switches."""
+    from model.i18n import _, use
+    from reporting.plain import sentences
+
+    engine = Engine(Registry(models).load())
+    ref = dict(engine.bundle.manifest.reference_patient)
+    ref.update(pci=33)
+    p = engine.predict(engine.frame([ref]))[0]
+    with use("zh-CN"):
+        schema = engine.schema.localized()
+        title = _("Survival {origin}").format(origin=schema.words.origin)
+        for_patient, clinician = _("For the patient"), _("Clinician")
+        says = _("What the numbers say")
+        first = sentences(p, schema)[0]
+        download = _("Download the patient's version (PDF)")
+    with serve(models, tmp_path / "server.log") as url, browser() as b:
+        page = b.new_page(viewport={"width": 1400, "height": 1100})
+        page.goto(url)
+        page.get_by_text(THREE_YEARS).first.wait_for(timeout=60_000)
+        box = page.get_by_label("Peritoneal cancer index (PCI)", exact=True)
+        box.fill("33")
+        box.press("Enter")
+        page.get_by_text("Language / 语言").wait_for()
+        page.get_by_label("Language / 语言").click()
+        page.get_by_role("option", name="简体中文").click()
+        page.get_by_text(title).first.wait_for(timeout=30_000)
+        page.get_by_text(for_patient).first.click()
+        page.get_by_text(says).wait_for(timeout=30_000)
+        page.get_by_text(first).first.wait_for(timeout=30_000)  # PCI 33 kept
+        page.screenshot(path=tmp_path / "patient_zh.png", full_page=True)
+        with page.expect_download(timeout=90_000) as dl:
+            page.get_by_text(download).click()
+        doc = pdfium.PdfDocument(Path(dl.value.path()).read_bytes())
+        text = "".join(doc[0].get_textpage().get_text_range().split())
+        assert "".join(first.split()) in text
+        page.get_by_text(clinician).first.click()
+        page.get_by_label("Language / 语言").click()
+        page.get_by_role("option", name="English").click()
+        page.get_by_text(THREE_YEARS).first.wait_for(timeout=30_000)
+        assert page.get_by_label("Peritoneal cancer index (PCI)", exact=True).input_value() == "33"
+    assert (tmp_path / "patient_zh.png").stat().st_size > 20_000
