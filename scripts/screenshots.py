@@ -21,7 +21,6 @@ sys.path.insert(0, str(ROOT))
 from model.bundle import MANIFEST, sha256_file  # noqa: E402
 from model.engine import Engine  # noqa: E402
 from model.i18n import _, use  # noqa: E402
-from model.timeaxis import DEFAULT_AXIS  # noqa: E402
 from model.registry import Registry  # noqa: E402
 from tests.ui.browser import browser, serve  # noqa: E402
 
