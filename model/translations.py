@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from model.i18n import DEFAULT, LANGUAGES
-from model.words import WORD_KEYS
+from model.i18n import DEFAULT, LANGUAGES, _
+from model.words import DEFAULT_STAGES, WORD_KEYS, Words
 
 __all__ = ["TRANSLATION_KEYS", "localize", "parse_translations"]
 
@@ -128,15 +128,33 @@ def _feature(f, texts: dict):
     return replace(f, value_labels=labels, **plain)
 
 
+def _neutral(schema) -> tuple[dict, dict]:
+    """The neutral words and stage names a schema left as they are, in the current language
+    (the schema's own words are its to translate)."""
+    plain = Words()
+    words = {
+        k: _(getattr(plain, k))
+        for k in WORD_KEYS
+        if isinstance(getattr(plain, k), str) and getattr(schema.words, k) == getattr(plain, k)
+    }
+    if schema.words.not_for == plain.not_for:
+        words["not_for"] = tuple(_(x) for x in plain.not_for)
+    if schema.words.intended_users == plain.intended_users:
+        words["intended_users"] = _(plain.intended_users)
+    stages = {s.name: _(s.label) for s in DEFAULT_STAGES if s in schema.stages}
+    return words, stages
+
+
 def localize(schema, lang: str):
-    """``schema`` with its texts in ``lang`` where the schema file translates them."""
-    texts = schema.translations.get(lang)
-    if not texts:
+    """``schema`` with its texts in ``lang`` where the schema file translates them (and its
+    neutral words, where it declares none, in the catalogue's words)."""
+    texts = schema.translations.get(lang, {})
+    if lang == DEFAULT:
         return schema
-    words = texts.get("words", {})
-    if words:
-        words = {k: tuple(v) if k == "not_for" else v for k, v in words.items()}
-    names = texts.get("stages", {})
+    neutral_words, neutral_stages = _neutral(schema)
+    words = {**neutral_words, **texts.get("words", {})}
+    words = {k: tuple(v) if k == "not_for" else v for k, v in words.items()}
+    names = {**neutral_stages, **texts.get("stages", {})}
     outcome_labels = texts.get("operative_outcomes", {})
     feature_texts = texts.get("features", {})
     return replace(

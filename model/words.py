@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 
+from model.i18n import N_, _
+
 __all__ = [
     "DEFAULT_STAGES",
     "STAGE_KEYS",
@@ -30,12 +32,12 @@ class Stage:
 
 
 # pre: known when the decision is made (the candidacy view); post: known only later
-DEFAULT_STAGES = (Stage("pre", "before treatment"), Stage("post", "after treatment"))
+DEFAULT_STAGES = (Stage("pre", N_("before treatment")), Stage("post", N_("after treatment")))
 
-_GENERIC_USERS = (
+_GENERIC_USERS = N_(
     "Clinicians and researchers working with patients like those the model was trained on."
 )
-_GENERIC_NOT_FOR = "Patients from a population other than the one the model was trained on."
+_GENERIC_NOT_FOR = N_("Patients from a population other than the one the model was trained on.")
 
 
 @dataclass(frozen=True)
@@ -47,13 +49,13 @@ class Words:
     """
 
     population: str | None = None  # "patients with ... treated with ..."
-    origin: str = "from the start of follow-up"  # "after CRS+HIPEC", "from randomisation"
+    origin: str = N_("from the start of follow-up")  # "after CRS+HIPEC", "from randomisation"
     origin_plain: str | None = None  # the origin in a patient's words ("after surgery")
-    endpoint: str = "survival"  # "overall survival", "recurrence-free survival"
-    event: str = "event"  # "death", "recurrence or death": "risk of {event}"
-    events: str = "events"  # plural noun: "deaths", "recurrences or deaths"
-    event_happened: str = "had the event"  # "died", "had a recurrence or died"
-    event_free: str = "event-free"  # "alive", "free of recurrence"
+    endpoint: str = N_("survival")  # "overall survival", "recurrence-free survival"
+    event: str = N_("event")  # "death", "recurrence or death": "risk of {event}"
+    events: str = N_("events")  # plural noun: "deaths", "recurrences or deaths"
+    event_happened: str = N_("had the event")  # "died", "had a recurrence or died"
+    event_free: str = N_("event-free")  # "alive", "free of recurrence"
     treatment: str | None = None  # what a candidacy view decides on: "CRS+HIPEC"
     intended_use: str | None = None  # one sentence; built from the words above when absent
     intended_users: str = _GENERIC_USERS
@@ -77,19 +79,25 @@ class Words:
     @property
     def if_treated(self) -> str:
         """ "if treated with CRS+HIPEC", "if treated": the candidacy view's condition."""
-        return f"if treated with {self.treatment}" if self.treatment else "if treated"
+        if self.treatment:
+            return _("if treated with {treatment}").format(treatment=self.treatment)
+        return _("if treated")
 
     @property
     def outcomes_of(self) -> str:
         """ "outcomes of CRS+HIPEC": what the candidacy view weighs."""
-        return f"outcomes of {self.treatment}" if self.treatment else "outcomes of the treatment"
+        if self.treatment:
+            return _("outcomes of {treatment}").format(treatment=self.treatment)
+        return _("outcomes of the treatment")
 
     def purpose(self) -> str:
         """What the model estimates, for whom: the intended use's first sentence."""
         if self.intended_use:
             return self.intended_use
-        who = self.population or "patients like those it was trained on"
-        return f"Estimates {self.endpoint} {self.origin} for {who}."
+        who = self.population or _("patients like those it was trained on")
+        return _("Estimates {endpoint} {origin} for {who}.").format(
+            endpoint=self.endpoint, origin=self.origin, who=who
+        )
 
     def to_dict(self) -> dict:
         d = asdict(self)
