@@ -296,7 +296,7 @@ class Evidence:
         return _("; ").join(
             _("{label} unknown").format(label=self.schema.feature(n).label)
             if n in known
-            else _("{name!r} is not an input of this model").format(name=n)
+            else _("'{name}' is not an input of this model").format(name=n)
             for n in names
         )
 

@@ -29,7 +29,7 @@ import pandas as pd
 
 from model.bundle import Bundle
 from model.i18n import N_
-from model.prognosis import BAND_METHOD, EFFECT_METHOD, Prognosis, reference_effects
+from model.prognosis import BAND_METHOD, Prognosis, reference_effects
 
 __all__ = [
     "FAMILIES",
@@ -215,7 +215,11 @@ class ForestFamily(Family):
     label = N_("Random survival forest")
     has_band = False
     band_method = NO_BAND
-    contribution_method = f"Random survival forest, {EFFECT_METHOD}."
+    contribution_method = N_(
+        "Random survival forest, one factor at a time: the change in log cumulative hazard at "
+        "the risk horizon when this factor alone is set to the reference patient's value; "
+        "effects need not add up."
+    )
     headline = "out_of_bag"
     no_band_note = "no uncertainty interval for the random survival forest in this version"
 

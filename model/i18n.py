@@ -30,6 +30,7 @@ __all__ = [
     "ngettext",
     "number",
     "percent",
+    "pgettext",
     "set_language",
     "use",
 ]
@@ -71,8 +72,8 @@ def use(lang: str) -> Iterator[None]:
 
 
 @functools.cache
-def catalogue(lang: str) -> dict[str, str | tuple[str, ...]]:
-    """msgid -> translation (a tuple of plural forms for plural messages) of one language;
+def catalogue(lang: str) -> dict[tuple[str | None, str], str | tuple[str, ...]]:
+    """(context, msgid) -> translation (a tuple of plural forms for plural messages) of one language;
     empty for English, the language the messages are written in. Untranslated and fuzzy
     entries are left out, so they fall back to English rather than show a guess."""
     if lang == DEFAULT:
@@ -82,21 +83,28 @@ def catalogue(lang: str) -> dict[str, str | tuple[str, ...]]:
     path = LOCALE_DIR / _LOCALES[lang] / "LC_MESSAGES" / "messages.po"
     with path.open("rb") as fh:
         cat = read_po(fh, locale=_LOCALES[lang])
-    out: dict[str, str | tuple[str, ...]] = {}
+    out: dict[tuple[str | None, str], str | tuple[str, ...]] = {}
     for m in cat:
         if not m.id or m.fuzzy:
             continue
         if isinstance(m.id, tuple):
             if all(m.string):
-                out[m.id[0]] = tuple(m.string)
+                out[m.context, m.id[0]] = tuple(m.string)
         elif m.string:
-            out[m.id] = m.string
+            out[m.context, m.id] = m.string
     return out
 
 
 def _(message: str) -> str:
     """``message`` in the current language."""
-    found = catalogue(language()).get(message)
+    found = catalogue(language()).get((None, message))
+    return found if isinstance(found, str) else message
+
+
+def pgettext(context: str, message: str) -> str:
+    """``message`` in the current language where the same English needs two translations
+    (``pgettext("clauses", ", ")`` between clauses, ``_(", ")`` between names)."""
+    found = catalogue(language()).get((context, message))
     return found if isinstance(found, str) else message
 
 
@@ -107,7 +115,7 @@ def N_(message: str) -> str:
 
 def ngettext(singular: str, plural: str, n: float) -> str:
     """The form of a message for ``n`` in the current language (Chinese has one form)."""
-    found = catalogue(language()).get(singular)
+    found = catalogue(language()).get((None, singular))
     if isinstance(found, tuple):
         return found[0] if len(found) == 1 else found[0 if n == 1 else 1]
     return singular if n == 1 else plural

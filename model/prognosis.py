@@ -157,7 +157,7 @@ def out_of_range_warnings(bundle: Bundle, X: pd.DataFrame) -> list[list[str]]:
             elif "levels" in r and v not in r["levels"]:
                 msgs.append(
                     _(
-                        "{label} {value!r} did not occur in the training data; the prediction "
+                        "{label} '{value}' did not occur in the training data; the prediction "
                         "extrapolates"
                     ).format(label=f.label, value=f.label_for(v))
                 )

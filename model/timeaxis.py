@@ -41,13 +41,6 @@ MONTHS_PER_UNIT = {"days": 12 / 365.25, "weeks": 7 * 12 / 365.25, "months": 1.0,
 _YEARS = (1, 3, 5)
 
 
-# unit -> (singular, plural) of "{n} months"; marked here, translated where shown
-_AMOUNTS = {
-    "days": (N_("{n} day"), N_("{n} days")),
-    "weeks": (N_("{n} week"), N_("{n} weeks")),
-    "months": (N_("{n} month"), N_("{n} months")),
-    "years": (N_("{n} year"), N_("{n} years")),
-}
 # unit -> the unit as an axis or column title
 _UNIT_TITLES = {
     "days": N_("Days"),
@@ -66,8 +59,13 @@ _UNIT_NAMES = {
 def amount(n: float, unit: str, shown: str | None = None) -> str:
     """ "1 year", "3 years", "365 days" in the current language; ``shown`` is ``n`` as it
     is to be written."""
-    one, many = _AMOUNTS[unit]
-    return ngettext(one, many, n).format(n=f"{n:g}" if shown is None else shown)
+    forms = {  # each written out, so that the catalogue holds them as plural messages
+        "days": lambda: ngettext("{n} day", "{n} days", n),
+        "weeks": lambda: ngettext("{n} week", "{n} weeks", n),
+        "months": lambda: ngettext("{n} month", "{n} months", n),
+        "years": lambda: ngettext("{n} year", "{n} years", n),
+    }
+    return forms[unit]().format(n=f"{n:g}" if shown is None else shown)
 
 
 def unit_name(unit: str) -> str:

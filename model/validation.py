@@ -463,7 +463,7 @@ def _suggest(value: str, choices) -> str:
     if not match:
         return ""
     original = next(c for c in choices if str(c).lower() == match[0])
-    return _("; did you mean {value!r}?").format(value=original)
+    return _("; did you mean '{value}'?").format(value=original)
 
 
 def _whole(s: pd.Series) -> pd.Series:

@@ -16,7 +16,7 @@ import pandas as pd
 
 from model.bundle import Bundle
 from model.families import HEADLINE_MEANING, HEADLINE_WORDS, headline_metrics
-from model.i18n import N_, _, number
+from model.i18n import N_, _, number, pgettext
 from model.schema import Schema
 from model.timeaxis import DEFAULT_AXIS, TimeAxis
 from reporting.wording import METRIC_LABELS, metric_labels
@@ -73,17 +73,14 @@ def c_index_text(bundle: Bundle, model: str) -> str:
         return _("validation C-index not recorded")
     ci = (intervals or {}).get("harrell_c")
     n = (bundle.manifest.metrics.get(model) or {}).get("n_boot")
-    text = _("Harrell C {c}").format(c=_three(c))
-    if ci:
-        text += " " + _("(95 % interval {low} to {high})").format(
-            low=_three(ci[0]), high=_three(ci[1])
-        )
-    text += _(", ") + _(HEADLINE_WORDS[which])
-    if HEADLINE_MEANING[which]:
-        text += _(HEADLINE_MEANING[which])
+    how = _(HEADLINE_WORDS[which]) + (_(HEADLINE_MEANING[which]) if HEADLINE_MEANING[which] else "")
     if n:
-        text += " " + _("over {n} resamples").format(n=n)
-    return text
+        how = _("{how} over {n} resamples").format(how=how, n=n)
+    if ci:
+        return _("Harrell C {c} (95 % interval {low} to {high}), {how}").format(
+            c=_three(c), low=_three(ci[0]), high=_three(ci[1]), how=how
+        )
+    return _("Harrell C {c}, {how}").format(c=_three(c), how=how)
 
 
 def training_text(bundle: Bundle) -> str:
@@ -108,7 +105,7 @@ def training_text(bundle: Bundle) -> str:
                 time=axis.text_months(d.km_median_months, axis.digits),
             )
         )
-    return _("Trained on {parts}.").format(parts=_(", ").join(parts))
+    return _("Trained on {parts}.").format(parts=pgettext("clauses", ", ").join(parts))
 
 
 def feature_table(schema: Schema) -> pd.DataFrame:

@@ -29,7 +29,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 from fpdf import FPDF
-from fpdf.enums import MethodReturnValue
+from fpdf.enums import MethodReturnValue, WrapMode
 
 from model.bundle import Bundle
 from model.candidacy import Candidacy
@@ -195,6 +195,14 @@ class _Report(FPDF):
             self.multi_cell(0, 4.2, _t(simulated_banner()), border=1, padding=1.2)
             self.set_line_width(0.2)
         self.ln(2)
+
+    def multi_cell(self, *args, **kwargs):
+        """Chinese has no spaces to break at: break at any character, flush left."""
+        if self.cjk:
+            kwargs.setdefault("wrapmode", WrapMode.CHAR)
+            if kwargs.get("align", "J") == "J":
+                kwargs["align"] = "L"
+        return super().multi_cell(*args, **kwargs)
 
     def set_font(self, family=None, style="", size=0):
         """Every text in the CJK font when the language needs it (it has no italic)."""

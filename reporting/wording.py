@@ -45,7 +45,10 @@ METRIC_LABELS = metric_labels()
 NO_BAND_TEXT = N_("no band for this model")
 
 _SUPPORTS_JUDGEMENT = N_("It supports and does not replace clinical judgement.")
-_RANGES = N_("Patients outside the ranges of the training data (the page warns when an input is).")
+_RANGES = N_(
+    "Patients outside the ranges of the training data (the page warns when an input is "
+    "outside them)."
+)
 
 
 def intended_use(words: Words) -> str:

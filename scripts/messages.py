@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 LOCALE_DIR = ROOT / "locale"
 # the page's code, and the validation report's fixed sentences that the model card shows
 SOURCES = ("app.py", "ui", "reporting", "model", "training/report.py")
-KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2)}
+KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2), "pgettext": ((1, "c"), 2)}
 OPTIONS = {"encoding": "utf-8"}
 # locale folder of each language the page offers besides English (model.i18n.LANGUAGES)
 TRANSLATED = ("zh_CN",)

@@ -259,7 +259,7 @@ def choose_model() -> Choice | None:
             ).format(error=building["last_error"], log=root / LOG)
             + " "
             + (
-                _("the next start of the page tries again.")
+                _("the page tries again the next time it starts.")
                 if retry_allowed(building)
                 else _("once the cause is fixed, run `python -m training default --complete`.")
             )

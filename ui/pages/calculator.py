@@ -27,7 +27,7 @@ def conditional_on(choice: Choice, prog, for_patient: bool):
         endpoint=words.endpoint,
     )
     label = (
-        _("Already {event_free} some time {said_origin}? How many {unit} (0 if not)")
+        _("Already {event_free} for some time {said_origin}? For how many {unit}? (0 if not)")
         if for_patient
         else _("Conditional survival: {event_free} at … {unit} {origin} (0 = from the start)")
     ).format(**fields)

@@ -111,7 +111,7 @@ if choice is not None:
                 st.caption(
                     _(
                         "Calibration slope {slope} (1 is ideal), calibration-in-the-large "
-                        "{large}; out-of-bag predictions against Kaplan-Meier."
+                        "{large}; out-of-bag predictions compared with Kaplan-Meier."
                     ).format(
                         slope=number(c["slope"], 2),
                         large=("+" if c["in_the_large"] >= 0 else "")
