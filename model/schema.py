@@ -22,7 +22,7 @@ import yaml
 from model.errors import HipecError
 from model.i18n import _, language
 from model.timeaxis import UNITS, TimeAxis, default_landmarks
-from model.translations import localize, parse_translations
+from model.translations import localize, parse_translations, restrict
 from model.words import DEFAULT_STAGES, Stage, Words, parse_stages, parse_words
 
 __all__ = [
@@ -251,6 +251,9 @@ class Schema:
         d["features"] = [f for f in d["features"] if f["name"] in keep]
         d["interactions"] = [p for p in d["interactions"] if set(p) <= keep]
         d["operative_outcomes"] = [o for o in d["operative_outcomes"] if o["feature"] in keep]
+        d["translations"] = restrict(
+            d["translations"], keep, [o["feature"] for o in d["operative_outcomes"]]
+        )
         return Schema.from_dict(d)
 
     @classmethod

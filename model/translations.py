@@ -13,7 +13,12 @@ in the schema file itself, so that a centre's own schema carries its own transla
           sex: {label: 性别, value_labels: {F: 女, M: 男}}
         operative_outcomes: {cc: 完全或接近完全的减瘤 (CC0/1)}
 
-Anything not translated is shown as the schema writes it.
+Anything not translated is shown as the schema writes it. As in the schema's own
+``level_labels``, labels of values a categorical or ordinal feature does not allow are
+harmless (ignored), and so is an ``operative_outcomes`` label for a feature that is not an
+operative outcome; names that are no feature at all are refused. A schema cut down to some
+features (:meth:`model.schema.Schema.subset`) keeps the translations of those it keeps
+(:func:`restrict`).
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from dataclasses import replace
 from model.i18n import DEFAULT, LANGUAGES, _
 from model.words import DEFAULT_STAGES, WORD_KEYS, Words
 
-__all__ = ["TRANSLATION_KEYS", "localize", "parse_translations"]
+__all__ = ["TRANSLATION_KEYS", "localize", "parse_translations", "restrict"]
 
 TRANSLATION_KEYS = (
     "title",
@@ -68,7 +73,14 @@ def _features(d, by_name: dict, where: str, problems: list[str], check_keys) -> 
         labels = texts.get("value_labels", {})
         f = by_name.get(name)
         allowed = {str(v) for v in (f.allowed_values or ())} if f is not None else set()
-        if not isinstance(labels, dict) or any(str(k) not in allowed for k in labels):
+        # as in the schema: labels of unknown levels or categories are harmless, a binary
+        # feature's are for 0 and 1 only
+        strict = f is None or f.kind not in ("categorical", "ordinal")
+        if (
+            not isinstance(labels, dict)
+            or (strict and any(str(k) not in allowed for k in labels))
+            or any(not isinstance(v, str) or not v.strip() for v in labels.values())
+        ):
             problems.append(
                 f"{here}: 'value_labels' must map values of {name} "
                 f"({', '.join(sorted(allowed)) or 'none'}) to phrases"
@@ -103,7 +115,8 @@ def parse_translations(raw, features, stages, outcomes, problems: list[str], che
         for key, allowed in (
             ("words", WORD_KEYS),
             ("stages", [s.name for s in stages]),
-            ("operative_outcomes", [o["feature"] for o in outcomes]),
+            # a label for a feature that is not (or no longer) an outcome is harmless
+            ("operative_outcomes", [f.name for f in features]),
             ("time", ("label",)),
             ("event", ("label",)),
         ):
@@ -117,13 +130,31 @@ def parse_translations(raw, features, stages, outcomes, problems: list[str], che
     return out
 
 
+def restrict(translations: dict, names, outcome_features) -> dict:
+    """``translations`` without the texts of features and operative outcomes a cut-down
+    schema no longer has (features ``names``, outcomes of ``outcome_features``)."""
+    keep, outcomes = set(names), set(outcome_features)
+    out = {}
+    for lang, texts in translations.items():
+        texts = dict(texts)
+        if "features" in texts:
+            texts["features"] = {k: v for k, v in texts["features"].items() if k in keep}
+        if "operative_outcomes" in texts:
+            texts["operative_outcomes"] = {
+                k: v for k, v in texts["operative_outcomes"].items() if k in outcomes
+            }
+        out[lang] = texts
+    return out
+
+
 def _feature(f, texts: dict):
     if not texts:
         return f
     labels = dict(f.value_labels)
     by_text = {str(v): v for v in (f.allowed_values or ())}
     for key, label in texts.get("value_labels", {}).items():
-        labels[by_text[str(key)]] = label
+        if str(key) in by_text:
+            labels[by_text[str(key)]] = label
     plain = {k: texts[k] for k in ("label", "help", "unit") if k in texts}
     return replace(f, value_labels=labels, **plain)
 
