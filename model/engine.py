@@ -13,6 +13,7 @@ import pandas as pd
 from model.bundle import Bundle
 from model.candidacy import Candidacy, candidacy
 from model.families import Family, family
+from model.i18n import _
 from model.prognosis import Prognosis, out_of_range_warnings, predict_columns
 
 __all__ = ["Engine", "predict_table"]
@@ -115,12 +116,18 @@ class Engine:
                 )
                 if r is None:
                     msgs.append(
-                        f"survival at {axis.text(m.value)} is beyond the training follow-up"
+                        _("survival at {when} is beyond the training follow-up").format(
+                            when=axis.text(m.value)
+                        )
                     )
             med = p.median[0]
             rec[median_column] = np.nan if med is None else float(axis.from_months(med))
             if med is None:
-                msgs.append(f"median survival not reached within {axis.said(bundle.grid[-1])}")
+                msgs.append(
+                    _("median survival not reached within {when}").format(
+                        when=axis.said(bundle.grid[-1])
+                    )
+                )
             rec["warnings"] = "; ".join(msgs)
             rows.append(rec)
         return pd.DataFrame(rows, columns=columns)

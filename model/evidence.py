@@ -563,7 +563,10 @@ def _localize_system(system: System, st: dict) -> System:
         ),
         assumptions=tuple(st.get("assumptions", system.assumptions)),
         caveats=tuple(st.get("caveats", system.caveats)),
-        figures=tuple(replace(f, note=note(f.note)) for f in system.figures),
+        figures=tuple(
+            replace(f, note=note(f.note), source=replace(f.source, note=note(f.source.note)))
+            for f in system.figures
+        ),
         sources=tuple(replace(src, note=note(src.note)) for src in system.sources),
     )
 

@@ -86,7 +86,8 @@ def c_index_text(bundle: Bundle, model: str) -> str:
 def training_text(bundle: Bundle) -> str:
     """One sentence on the training data and its provenance."""
     d = bundle.manifest.training_data
-    axis, words = bundle.schema.time_axis, bundle.schema.words
+    schema = bundle.schema.localized()
+    axis, words = schema.time_axis, schema.words
     kind = _("{n} SIMULATED patients") if d.synthetic else _("{n} patients")
     parts = [
         kind.format(n=d.rows) + f" ({d.file})",

@@ -19,12 +19,16 @@ from reporting.summary import fmt_percent
 __all__ = ["RiskGroupSummary", "has_outcome", "problems_table", "risk_group_summary"]
 
 
+# a problem's severity, translated where shown
+SEVERITIES = (N_("error"), N_("warning"))
+
+
 def problems_table(problems) -> pd.DataFrame:
     """Validation problems, one row each: severity, row, file line, column, value, problem."""
     return pd.DataFrame(
         [
             {
-                N_("severity"): p.severity,
+                N_("severity"): _(p.severity),
                 N_("row"): p.row,
                 N_("file line"): p.line,
                 N_("column"): p.column,

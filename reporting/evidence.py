@@ -288,6 +288,19 @@ def _localized_system(evidence: Evidence | None, system):
         return system
 
 
+def _localized_figure(system, figure: Figure) -> Figure:
+    """A figure with its note as the localised ``system`` words it."""
+    for f in system.figures:
+        if (f.group, f.measure, f.years, f.value) == (
+            figure.group,
+            figure.measure,
+            figure.years,
+            figure.value,
+        ):
+            return f
+    return figure
+
+
 def _short(text: str) -> str:
     """ "CC1" from "CC1 - residual nodules < 2.5 mm"."""
     return text.split(" - ")[0]
@@ -315,7 +328,9 @@ def plausibility_table(predictions: list[GroupPrediction], schema: Schema) -> pd
             {
                 _("Published system"): system.title,
                 _("Group"): groups.get(g.group.id, g.group.label),
-                _("Published figure"): sep.join(f.text for f in g.figures),
+                _("Published figure"): sep.join(
+                    _localized_figure(system, f).text for f in g.figures
+                ),
                 _("Typical patient in the group"): sep.join(
                     _("{label}: {value}").format(
                         label=schema.feature(n).label,

@@ -446,7 +446,7 @@ class _Report(FPDF):
     def footer_block(self, extra: list[str] = ()) -> None:
         ctx = self.context
         bundle, model = ctx.bundle, ctx.model
-        label = bundle.manifest.label(model)
+        label = _(bundle.manifest.label(model))
         self.set_y(max(self.get_y() + 2, 246))
         self.set_draw_color(0)
         self.line(12, self.get_y(), 198, self.get_y())

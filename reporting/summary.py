@@ -144,7 +144,10 @@ def contribution_table(contributions: list[dict], schema: Schema) -> pd.DataFram
     rows = []
     for c in contributions:
         parts = c["feature"].split(" x ")
-        if len(parts) == 1 and parts[0] in schema.feature_names:
+        known = all(x in schema.feature_names for x in parts)
+        # the schema's labels (in the reader's language), not the ones the model recorded
+        label = " x ".join(schema.feature(x).label for x in parts) if known else c["label"]
+        if len(parts) == 1 and known:
             f = schema.feature(parts[0])
             value = value_text(f, c["value"])
             ref = value_text(f, c["reference"])
@@ -154,7 +157,7 @@ def contribution_table(contributions: list[dict], schema: Schema) -> pd.DataFram
             value = _("unknown (imputed)")
         rows.append(
             {
-                "Factor": c["label"],
+                "Factor": label,
                 "Patient": value,
                 "Reference": ref,
                 "Hazard ratio": number(math.exp(c["log_hr"]), 2),

@@ -66,7 +66,7 @@ def build_report(
             }
             for f in summary["features"]
         ],
-        "missing_data_handling": (
+        "missing_data_handling": N_(
             "Missing feature values are filled by iterative conditional imputation "
             "(scikit-learn IterativeImputer) from the patient's other features, fitted on the "
             "training data inside the model pipeline."

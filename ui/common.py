@@ -170,9 +170,11 @@ def icon_array(
         _("Show 100 patients like this at"),
         options=years,
         value=3 if 3 in years else years[0],
-        format_func=lambda y: _("{when} {origin}").format(
-            when=years_text(y), origin=schema.words.said_origin
-        ),
+        # labels made now: Streamlit may format options outside this rerun's language
+        format_func={
+            y: _("{when} {origin}").format(when=years_text(y), origin=schema.words.said_origin)
+            for y in years
+        }.get,
         key=f"{key}.year.{years[0]}-{years[-1]}",
     )
     months = year_months(schema, year)

@@ -72,8 +72,8 @@ def _choice(f: Feature, key: str, default):
         default = default if f.is_text else int(default)
     index = options.index(default) if default in options else 0
 
-    def label(v):
-        return _(UNKNOWN_LABEL) if v is None else f.label_for(v)
+    # labels made now: Streamlit may format options outside this rerun's language
+    label = {v: _(UNKNOWN_LABEL) if v is None else f.label_for(v) for v in options}.get
 
     help_text = f"{f.help} " + _("Allowed: {allowed}, or unknown.").format(
         allowed=f.describe_allowed()

@@ -240,9 +240,11 @@ def choose_model() -> Choice | None:
         _("Model"),
         names,
         index=names.index(default) if default in names else 0,
-        format_func=lambda m: (
-            _(engine.bundle.manifest.label(m)) + (" " + _("(default)") if m == default else "")
-        ),
+        # labels made now: Streamlit may format options outside this rerun's language
+        format_func={
+            m: _(engine.bundle.manifest.label(m)) + (" " + _("(default)") if m == default else "")
+            for m in names
+        }.get,
         key=f"model.{vid}",
         help=_(
             "The penalised Cox model gives a 95 % band and exact factor contributions; "
@@ -293,7 +295,7 @@ def reading_mode() -> str:
     mode = st.sidebar.segmented_control(
         _("Reading mode"),
         list(READING_MODES),
-        format_func=lambda m: _(READING_MODES[m]),
+        format_func={m: _(label) for m, label in READING_MODES.items()}.get,
         default="clinician",
         key="mode",
         help=_(

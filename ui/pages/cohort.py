@@ -77,7 +77,9 @@ if choice is not None:
         preds = result["preds"]
         if preds is not None:
             st.subheader(_("Predictions for {n} patients").format(n=len(preds)))
-            st.dataframe(preds, hide_index=True, key="cohort.preds")
+            # the risk groups shown in the reader's words; the download keeps the file's values
+            shown = preds.assign(risk_group=preds["risk_group"].map(_))
+            st.dataframe(shown, hide_index=True, key="cohort.preds")
             st.download_button(
                 _("Download predictions (CSV)"),
                 data=safe_csv(preds),

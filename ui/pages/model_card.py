@@ -64,7 +64,22 @@ if choice is not None:
     )
     if report.get("missing_data"):
         with st.expander(_("Missing values in the training data")):
-            st.dataframe(pd.DataFrame(report["missing_data"]), hide_index=True)
+            missing = pd.DataFrame(report["missing_data"])
+            known = missing["feature"].isin(choice.schema.feature_names)
+            missing.loc[known, "label"] = [
+                choice.schema.feature(n).label for n in missing.loc[known, "feature"]
+            ]
+            st.dataframe(
+                missing.rename(
+                    columns={
+                        "feature": _("Column"),
+                        "label": _("Factor"),
+                        "missing": _("missing"),
+                        "percent": _("percent"),
+                    }
+                ),
+                hide_index=True,
+            )
             st.caption(_(report.get("missing_data_handling", "")))
 
     st.subheader(_("Performance (internal validation)"))
@@ -138,7 +153,7 @@ if choice is not None:
             pd.DataFrame(
                 [{"file": k, "sha256": v} for k, v in m.files.items()]
                 + [{"file": "manifest.json", "sha256": choice.manifest_sha256}]
-            ),
+            ).rename(columns={"file": _("file"), "sha256": "SHA-256"}),
             hide_index=True,
         )
         st.caption(
