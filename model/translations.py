@@ -63,7 +63,15 @@ def _features(d, by_name: dict, where: str, problems: list[str], check_keys) -> 
     if not isinstance(d, dict):
         problems.append(f"{where} must be a mapping of feature names")
         return {}
-    check_keys(d, tuple(by_name), where, problems)
+    strangers = [str(n) for n in d if n not in by_name]
+    if len(strangers) > 2:  # most likely a section copied from another schema
+        problems.append(
+            f"{where}: texts of {len(strangers)} features this schema does not have "
+            f"({', '.join(strangers)}); was the section copied from another schema? Remove "
+            f"them, or translate this schema's features: {', '.join(by_name)}"
+        )
+    else:
+        check_keys(d, tuple(by_name), where, problems)
     for name, texts in d.items():
         here = f"{where} {name!r}"
         if not isinstance(texts, dict):
@@ -126,8 +134,23 @@ def parse_translations(raw, features, stages, outcomes, problems: list[str], che
             _phrases({"title": texts["title"]}, None, where, problems, check_keys)
         if "features" in texts:
             _features(texts["features"], by_name, f"{where} features", problems, check_keys)
-        out[str(lang)] = texts
+        out[str(lang)] = _normalised(texts)
     return out
+
+
+def _normalised(texts: dict) -> dict:
+    """Value labels keyed by the value as text, as a schema read back from a bundle's JSON
+    has them, so that the file's schema and the bundle's are equal."""
+    features = texts.get("features")
+    if not isinstance(features, dict):
+        return texts
+    fixed = {
+        name: dict(t, value_labels={str(k): v for k, v in t["value_labels"].items()})
+        if isinstance(t, dict) and isinstance(t.get("value_labels"), dict)
+        else t
+        for name, t in features.items()
+    }
+    return {**texts, "features": fixed}
 
 
 def restrict(translations: dict, names, outcome_features) -> dict:

@@ -42,6 +42,7 @@ def write_centre_schema(folder: Path, keep: tuple[str, ...] | None = None) -> Pa
 
     doc = yaml.safe_load(default_schema_path().read_text())
     doc["name"] = "centre_x"
+    doc.pop("translations")  # the DMPM schema's Chinese texts are not this centre's
     if keep is not None:
         doc["features"] = [f for f in doc["features"] if f["name"] in keep]
         doc["interactions"] = [p for p in doc["interactions"] if set(p) <= set(keep)]
