@@ -8,10 +8,10 @@ the Simplified Chinese face is embedded (subset to the characters used).
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 
 from model.errors import HipecError
+from model.i18n import _
 
 __all__ = ["FontMissingError", "cjk_font"]
 
@@ -30,14 +30,16 @@ class FontMissingError(HipecError, RuntimeError):
     """No CJK font is installed, so a Chinese PDF cannot be set."""
 
 
-@functools.cache
 def cjk_font() -> dict[str, tuple[str, int]]:
-    """fpdf2 style -> (font file, face in the collection) of the Simplified Chinese font."""
+    """fpdf2 style -> (font file, face in the collection) of the Simplified Chinese font
+    (looked up each time: a few stat calls, and a font installed while the page runs counts)."""
     for folder in _FOLDERS:
         paths = {style: folder / name for style, name in _FILES.items()}
         if all(p.is_file() for p in paths.values()):
             return {style: (str(p), SIMPLIFIED_CHINESE) for style, p in paths.items()}
     raise FontMissingError(
-        "a Chinese PDF needs the Noto Sans CJK font, which is not installed: "
-        "run 'apt-get install fonts-noto-cjk' (Debian/Ubuntu) and try again"
+        _(
+            "a Chinese PDF needs the Noto Sans CJK font, which is not installed: run "
+            "'apt-get install fonts-noto-cjk' (Debian/Ubuntu) and try again"
+        )
     )

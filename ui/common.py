@@ -7,12 +7,13 @@ import math
 import numpy as np
 import streamlit as st
 
-from model.i18n import _, language, number, use
+from model.i18n import DEFAULT, _, language, number, use
 from model.prognosis import Prognosis
 from model.schema import Schema
 from model.timeaxis import years_text
 from reporting.evidence import PANEL_INTRO, Panel, conditional_rows
 from reporting.figures import contributions_figure, icon_array_figure, survival_figure
+from reporting.fonts import FontMissingError, cjk_font
 from reporting.plain import (
     icon_counts,
     icon_labels,
@@ -32,12 +33,34 @@ __all__ = [
     "evidence_beside_conditional",
     "icon_array",
     "in_language",
+    "pdf_download",
     "notes",
     "plain_words",
     "table",
 ]
 
 PLOT_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
+
+
+def pdf_download(label: str, make, file_name: str, key: str) -> None:
+    """A download of a PDF made on click (``make``), in this rerun's language; where that
+    language needs a font the machine lacks, the page says which package to install."""
+    if language() != DEFAULT:
+        try:
+            cjk_font()
+        except FontMissingError as exc:
+            st.warning(
+                _("The PDF cannot be made in this language here: {reason}.").format(reason=exc)
+            )
+            return
+    st.download_button(
+        label,
+        data=in_language(make),
+        file_name=file_name,
+        mime="application/pdf",
+        key=key,
+        icon=":material/picture_as_pdf:",
+    )
 
 
 def in_language(make):

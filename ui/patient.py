@@ -36,11 +36,9 @@ def view(
             key="patient.curve",
             alive_at=alive_at or None,
         )
-    st.download_button(
+    common.pdf_download(
         _("Download the patient's version (PDF)"),
-        data=common.in_language(lambda: patient_leaflet(choice, prog, warnings, alive_at=alive_at)),
+        lambda: patient_leaflet(choice, prog, warnings, alive_at=alive_at),
         file_name="hipec-prognosis-for-the-patient.pdf",
-        mime="application/pdf",
         key="patient.pdf",
-        icon=":material/picture_as_pdf:",
     )

@@ -1,12 +1,14 @@
 """What a researcher's schema may say: text ordinal levels, labelled yes/no values, and
 unknown keys refused with the allowed ones."""
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
 import yaml
 
-from model.schema import SchemaDefinitionError, default_schema_path, load_schema
+from model.schema import Schema, SchemaDefinitionError, default_schema_path, load_schema
 
 
 def _doc():
@@ -228,3 +230,62 @@ def test_a_bundle_of_the_shipped_schema_from_before_words_keeps_its_words(schema
     assert bundled_schema(old).stage_label("pre") == "before surgery"
     other = dict(old, name="centre_g")
     assert bundled_schema(other).words.endpoint == "survival"  # another schema: neutral words
+
+
+def _with_translations(tmp_path, translations: dict):
+    import yaml
+
+    doc = yaml.safe_load(default_schema_path().read_text())
+    doc["translations"] = translations
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True))
+    return path
+
+
+@pytest.mark.parametrize(
+    "translations, message",
+    [
+        ({"fr": {"title": "x"}}, "'translations': unknown key 'fr'"),
+        ({"zh-CN": {"titel": "x"}}, "unknown key 'titel' (did you mean 'title'?)"),
+        ({"zh-CN": {"features": {"pcii": {"label": "x"}}}}, "unknown key 'pcii'"),
+        ({"zh-CN": {"features": {"sae": {"value_labels": {2: "x"}}}}}, "'value_labels'"),
+        ({"zh-CN": {"stages": {"during": "x"}}}, "stages: unknown key 'during'"),
+        ({"zh-CN": {"words": {"endpoint": ""}}}, "'endpoint' must be a non-empty phrase"),
+        (
+            {"zh-CN": {"features": {"a": {"label": "x"}, "b": {}, "c": {}}}},
+            "copied from another schema",
+        ),
+    ],
+)
+def test_a_bad_translation_is_named(tmp_path, translations, message):
+    with pytest.raises(SchemaDefinitionError, match=re.escape(message)):
+        load_schema(_with_translations(tmp_path, translations))
+
+
+def test_translations_reach_the_schemas_texts_and_survive_a_bundle(tmp_path):
+    from model.i18n import use
+
+    path = _with_translations(
+        tmp_path,
+        {
+            "zh-CN": {
+                "title": "标题",
+                "words": {"endpoint": "总生存期"},
+                "stages": {"pre": "手术前"},
+                "features": {"cc": {"label": "细胞减灭程度", "value_labels": {0: "无残留"}}},
+                "operative_outcomes": {"sae": "无严重不良事件"},
+            }
+        },
+    )
+    schema = load_schema(path)
+    assert schema.localized("en") == schema  # English is the file's own words
+    with use("zh-CN"):
+        zh = schema.localized()
+    assert (zh.title, zh.words.endpoint, zh.stage_label("pre")) == ("标题", "总生存期", "手术前")
+    assert zh.feature("cc").label == "细胞减灭程度" and zh.feature("cc").label_for(0) == "无残留"
+    assert zh.feature("cc").label_for(1) == schema.feature("cc").label_for(1)  # untranslated
+    assert [o["label"] for o in zh.operative_outcomes][1] == "无严重不良事件"
+    # a bundle carries the schema as JSON: the same schema, translations included
+    assert Schema.from_dict(schema.to_dict()) == schema
+    pre = schema.subset([f.name for f in schema.stage_features("pre")])
+    assert "cc" not in pre.translations["zh-CN"].get("features", {})

@@ -310,3 +310,16 @@ def test_chinese_pdfs_are_set_in_chinese_with_the_same_numbers(engine, app_regis
         assert (row.iloc[1] + row.iloc[2]).replace(" ", "") in report
     leaflet = pdf_text(blobs["leaflet"]).replace(" ", "")
     assert said[0].replace(" ", "") in leaflet
+
+
+def test_without_the_cjk_font_the_page_says_what_to_install(chinese, monkeypatch, tmp_path):
+    import reporting.fonts
+
+    monkeypatch.setattr(reporting.fonts, "_FOLDERS", (tmp_path,))
+    at = chinese.run()
+    assert not at.exception
+    said = [w.value for w in at.warning]
+    assert any("fonts-noto-cjk" in w for w in said), said
+    # English needs no such font: its PDF is offered as before
+    at.selectbox(key="lang").set_value("en").run()
+    assert not any("fonts-noto-cjk" in w.value for w in at.warning)

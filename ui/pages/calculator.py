@@ -88,15 +88,11 @@ def clinician_view(choice: Choice, values: dict, prog, shown, alive_at: float, w
     common.icon_array(shown, schema, alive_at, key="calc.icons")
     st.subheader(_("What each factor contributes"))
     common.contributions(prog, choice, key="calc.contrib")
-    st.download_button(
+    common.pdf_download(
         _("Download the one-page PDF report"),
-        data=common.in_language(
-            lambda: patient_report(choice, values, prog, warnings, alive_at=alive_at)
-        ),
+        lambda: patient_report(choice, values, prog, warnings, alive_at=alive_at),
         file_name="hipec-prognosis-report.pdf",
-        mime="application/pdf",
         key="calc.pdf",
-        icon=":material/picture_as_pdf:",
     )
     return panel
 

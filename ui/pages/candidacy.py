@@ -98,12 +98,10 @@ if choice is not None:
             warnings = choice.engine.warnings(X)[0]
             for w in warnings:
                 st.warning(w)
-            st.download_button(
+            common.pdf_download(
                 _("Download the one-page PDF report"),
-                data=common.in_language(lambda: candidacy_report(choice, values, cand, warnings)),
+                lambda: candidacy_report(choice, values, cand, warnings),
                 file_name="hipec-prognosis-candidacy.pdf",
-                mime="application/pdf",
                 key="cand.pdf",
-                icon=":material/picture_as_pdf:",
             )
             common.evidence(evidence_panel(schema, values, "candidacy"), other_first=True)

@@ -70,13 +70,9 @@ if choice is not None:
             common.curve(curves, schema, key="cmp.curve", title=_("Predicted survival by scenario"))
             st.table(shown_columns(scenario_table(named, schema)))
             st.caption(_("Cells: estimate (95 % interval)."))
-            st.download_button(
+            common.pdf_download(
                 _("Download the one-page PDF report"),
-                data=common.in_language(
-                    lambda: compare_report(choice, [(r[0], r[1]) for r in rows], named)
-                ),
+                lambda: compare_report(choice, [(r[0], r[1]) for r in rows], named),
                 file_name="hipec-prognosis-scenarios.pdf",
-                mime="application/pdf",
                 key="cmp.pdf",
-                icon=":material/picture_as_pdf:",
             )
