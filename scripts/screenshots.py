@@ -22,6 +22,7 @@ from model.bundle import MANIFEST, sha256_file  # noqa: E402
 from model.engine import Engine  # noqa: E402
 from model.i18n import _, use  # noqa: E402
 from model.registry import Registry  # noqa: E402
+from model.timeaxis import DEFAULT_AXIS  # noqa: E402
 from tests.ui.browser import browser, serve  # noqa: E402
 
 PAGES = [
@@ -88,12 +89,8 @@ def main() -> None:
 def chinese(page, url: str, shots: Path) -> None:
     """The calculator and the patient's mode in Chinese (``*_zh.png``)."""
     with use("zh-CN"):
-        patient, says, three = (
-            _("For the patient"),
-            _("What these numbers mean"),
-            _("Survival at {when}"),
-        )
-        three = three.format(when=_("{n} years").format(n=3))
+        patient, says = _("For the patient"), _("What these numbers mean")
+        three = _("Survival at {when}").format(when=DEFAULT_AXIS.landmark_text(36))
     page.goto(url)
     page.get_by_label("Language / 语言").click()
     page.get_by_role("option", name="简体中文").click()
