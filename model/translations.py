@@ -59,6 +59,15 @@ def _phrases(d, allowed, where: str, problems: list[str], check_keys) -> dict:
     return d
 
 
+def _mapping_of(d, keys, where: str, problems: list[str], check_keys) -> bool:
+    """Whether ``d`` is a mapping (its keys among ``keys``, each stranger named)."""
+    if not isinstance(d, dict):
+        problems.append(f"{where} must be a mapping of {', '.join(keys)}")
+        return False
+    check_keys(d, keys, where, problems)
+    return True
+
+
 def _features(d, by_name: dict, where: str, problems: list[str], check_keys) -> dict:
     if not isinstance(d, dict):
         problems.append(f"{where} must be a mapping of feature names")
@@ -74,10 +83,8 @@ def _features(d, by_name: dict, where: str, problems: list[str], check_keys) -> 
         check_keys(d, tuple(by_name), where, problems)
     for name, texts in d.items():
         here = f"{where} {name!r}"
-        if not isinstance(texts, dict):
-            problems.append(f"{here} must be a mapping of {', '.join(FEATURE_TEXT_KEYS)}")
+        if not _mapping_of(texts, FEATURE_TEXT_KEYS, here, problems, check_keys):
             continue
-        check_keys(texts, FEATURE_TEXT_KEYS, here, problems)
         labels = texts.get("value_labels", {})
         f = by_name.get(name)
         allowed = {str(v) for v in (f.allowed_values or ())} if f is not None else set()
@@ -116,10 +123,8 @@ def parse_translations(raw, features, stages, outcomes, problems: list[str], che
     out = {}
     for lang, texts in raw.items():
         where = f"'translations' {lang!r}"
-        if not isinstance(texts, dict):
-            problems.append(f"{where} must be a mapping of {', '.join(TRANSLATION_KEYS)}")
+        if not _mapping_of(texts, TRANSLATION_KEYS, where, problems, check_keys):
             continue
-        check_keys(texts, TRANSLATION_KEYS, where, problems)
         for key, allowed in (
             ("words", WORD_KEYS),
             ("stages", [s.name for s in stages]),
