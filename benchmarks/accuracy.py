@@ -393,7 +393,11 @@ def run_cell(world: str, n: int, models, test: TestSet, schema: Schema, args, tm
             path, schema, tmp / f"reg_{world}_{n}", families, args.bootstrap
         )
         grid = bundle.grid
-        info.update(default_model=bundle.default_model, bundle=bundle.version_id)
+        info.update(
+            default_model=bundle.default_model,
+            clinical_models=Engine(bundle).clinical_models,
+            bundle=bundle.version_id,
+        )
         ensemble = bundle.artifacts.get("coxnet_ensemble")
         if ensemble is not None:
             info["band_inflation"] = float(getattr(ensemble, "inflation", 1.0))

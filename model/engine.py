@@ -12,7 +12,7 @@ import pandas as pd
 
 from model.bundle import Bundle
 from model.candidacy import Candidacy, candidacy
-from model.families import Family, family
+from model.families import Family, ModelChoiceError, clinical_models, family
 from model.i18n import _
 from model.prognosis import Prognosis, out_of_range_warnings, predict_columns
 
@@ -38,9 +38,61 @@ class Engine:
     def models(self) -> list[str]:
         return list(self.bundle.models)
 
+    @property
+    def clinical_models(self) -> list[str]:
+        """The models that may be offered for clinical predictions (page, patient PDF).
+
+        Those the manifest names (all whose family is clinical, for bundles written before
+        the manifest named them); a family that is not clinical never is, whatever an old
+        manifest says.
+        """
+        recorded = self.bundle.manifest.clinical_models
+        named = self.models if recorded is None else list(recorded)
+        return [n for n in clinical_models(self.models) if n in named]
+
+    @property
+    def comparison_models(self) -> list[str]:
+        """The bundle's other models: comparisons for the validation report only."""
+        return [n for n in self.models if n not in self.clinical_models]
+
+    @property
+    def default_model(self) -> str | None:
+        """The model to show first: the manifest's default when it is clinical, else the
+        first clinical model (a bundle chosen by an older rule may default to the forest);
+        None when the bundle has no clinical model."""
+        clinical = self.clinical_models
+        if self.bundle.default_model in clinical:
+            return self.bundle.default_model
+        return clinical[0] if clinical else None
+
+    def clinical(self, model: str | None = None) -> str:
+        """``model`` (the default when None) if it may serve clinical predictions.
+
+        Raises
+        ------
+        ModelChoiceError
+            Naming the allowed models, or saying the bundle has none.
+        """
+        allowed = self.clinical_models
+        if not allowed:
+            raise ModelChoiceError(
+                f"bundle {self.bundle.version_id} has no model for clinical predictions (it "
+                f"holds {', '.join(self.models)}, offered only as a comparison); retrain it "
+                "with the Cox model (--models coxnet,rsf)"
+            )
+        name = model or self.default_model
+        if name not in allowed:
+            why = (
+                f"cannot serve clinical predictions ({self.families[name].comparison_note})"
+                if name in self.families
+                else f"is not in bundle {self.bundle.version_id}"
+            )
+            raise ModelChoiceError(f"model {name!r} {why}; choose from: {', '.join(allowed)}")
+        return name
+
     def family(self, model: str | None = None) -> Family:
-        """The family serving ``model`` (the bundle's default when None)."""
-        name = model or self.bundle.default_model
+        """The family serving ``model`` (the default model when None)."""
+        name = model or self.default_model or self.bundle.default_model
         if name not in self.families:
             raise ValueError(
                 f"bundle {self.bundle.version_id} has no model {name!r}; "
@@ -80,7 +132,8 @@ class Engine:
         """One row per patient: risk score, S(12/36/60) with 95 % intervals, median, warnings.
 
         ``data`` is validated (mode ``predict``); unknown feature values are allowed (the
-        Cox model averages over their plausible values). ``risk_score`` is the cumulative
+        Cox model averages over their plausible values). A comparison model's rows say so
+        in their warnings. ``risk_score`` is the cumulative
         hazard at the bundle's risk horizon, -log S(horizon) (higher = worse). Chunks of
         ``chunk`` patients bound the memory of the Cox model's bands.
         """
@@ -105,6 +158,8 @@ class Engine:
         rows = []
         for i, p in enumerate(progs):
             msgs = list(notes[i])
+            if fam.comparison_note:
+                msgs.append(fam.comparison_note)
             if not fam.has_band:
                 msgs.append(fam.no_band_note)
             rec = {"patient_id": ids[i], "risk_score": float(-np.log(max(p.at(h)[0], 1e-12)))}

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from model.bundle import Bundle
+from model.errors import HipecError
 from model.i18n import N_
 from model.prognosis import BAND_METHOD, Prognosis, reference_effects
 
@@ -37,14 +38,20 @@ __all__ = [
     "HEADLINE_WORDS",
     "NO_BAND",
     "CoxnetFamily",
+    "ModelChoiceError",
     "Family",
     "ForestFamily",
+    "clinical_models",
     "family",
     "headline_metrics",
 ]
 
 # the forest's band statement (the page and tables test has_band, not this text)
 NO_BAND = N_("none: the random survival forest has no uncertainty band in this version")
+
+
+class ModelChoiceError(ValueError, HipecError):
+    """A model asked for where only a clinical model may serve, or a bundle without one."""
 
 
 class Family(ABC):
@@ -55,7 +62,10 @@ class Family(ABC):
     result), ``contribution_method`` (how factor contributions are computed, for the
     page), ``additive_contributions`` (they add up to the patient's log hazard ratio
     against the reference patient), ``no_band_note`` (said in tables when there is no band) and
-    ``supports_candidacy`` (serves the pre-operative candidacy view).
+    ``supports_candidacy`` (serves the pre-operative candidacy view), ``clinical`` (may be
+    offered for clinical predictions: page, patient PDF, default model; otherwise it is a
+    comparison in the validation report only) and ``comparison_note`` (why not, said
+    wherever its predictions are written).
     """
 
     name: ClassVar[str]
@@ -69,6 +79,8 @@ class Family(ABC):
     additive_contributions: ClassVar[bool] = False
     no_band_note: ClassVar[str] = ""
     supports_candidacy: ClassVar[bool] = False
+    clinical: ClassVar[bool] = False
+    comparison_note: ClassVar[str] = ""
 
     def __init__(self, bundle: Bundle):
         self.bundle = bundle
@@ -101,6 +113,7 @@ class CoxnetFamily(Family):
     )
     additive_contributions = True
     supports_candidacy = True
+    clinical = True
 
     def __init__(self, bundle: Bundle):
         missing = [a for a in ("coxnet_ensemble", "imputation_draws") if a not in bundle.artifacts]
@@ -221,7 +234,13 @@ class ForestFamily(Family):
         "effects need not add up."
     )
     headline = "out_of_bag"
-    no_band_note = "no uncertainty interval for the random survival forest in this version"
+    no_band_note = N_("no uncertainty interval for the random survival forest in this version")
+    # its curves are too moderate where a centre retrains (calibration slope 1.4-1.9 against
+    # the simulators' truths at 110-2,000 patients) and nothing measures a band's coverage
+    comparison_note = N_(
+        "comparison only, not for clinical use: the random survival forest's survival "
+        "probabilities are not calibrated and carry no uncertainty interval"
+    )
 
     def predict(self, X: pd.DataFrame, contributions: bool = False) -> list[Prognosis]:
         surv = self.bundle.survival(X, self.name)
@@ -267,6 +286,11 @@ def headline_metrics(manifest, model: str) -> tuple[str, dict, dict | None]:
     if not m.get(which):
         which = "corrected"
     return which, m.get(which) or {}, (m.get("ci") or None) if which == "corrected" else None
+
+
+def clinical_models(names) -> list[str]:
+    """The names among ``names`` whose family may serve clinical predictions, in order."""
+    return [n for n in names if n in FAMILIES and FAMILIES[n].clinical]
 
 
 def family(name: str) -> type[Family]:

@@ -78,6 +78,19 @@ class TrainingData:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
+def _clinical(doc: dict, models: dict) -> tuple[str, ...] | None:
+    if "clinical_models" not in doc:
+        return None
+    names = _need(doc, "clinical_models", list, "the manifest")
+    unknown = [n for n in names if not isinstance(n, str) or n not in models]
+    if unknown:
+        raise ManifestError(
+            f"the manifest's clinical models {unknown!r} are not among its models "
+            f"({', '.join(map(str, models)) or 'none'})"
+        )
+    return tuple(names)
+
+
 @dataclass(frozen=True)
 class ModelEntry:
     """One fitted model of the bundle: its chosen settings and cross-validated score.
@@ -131,6 +144,9 @@ class Manifest:
     in when the bundle is written (:func:`model.bundle.write_bundle`). ``parent`` names the
     bundle an updated one came from (``version_id``, ``manifest_sha256``, ``method``:
     ``python -m training update``); it is absent from the JSON of every other bundle.
+    ``clinical_models`` names the models that may serve clinical predictions (the page, the
+    patient PDF); the others are comparisons for the validation report. ``default_model``
+    is one of them whenever there is one. Bundles written before it existed have None.
     """
 
     version_id: str
@@ -150,6 +166,7 @@ class Manifest:
     command: str
     timings_seconds: dict = field(default_factory=dict)
     parent: dict | None = None
+    clinical_models: tuple[str, ...] | None = None
     format: int | None = None
     artifacts: dict[str, str] = field(default_factory=dict)
     libraries: dict[str, str] = field(default_factory=dict)
@@ -184,6 +201,7 @@ class Manifest:
             command=_need(doc, "command", str, where),
             timings_seconds=doc.get("timings_seconds") or {},
             parent=_need(doc, "parent", dict, where) if "parent" in doc else None,
+            clinical_models=_clinical(doc, models),
             format=fmt if isinstance(fmt, int) and not isinstance(fmt, bool) else None,
             artifacts=_need(doc, "artifacts", dict, where) if "artifacts" in doc else {},
             libraries=_need(doc, "libraries", dict, where) if "libraries" in doc else {},
@@ -193,6 +211,12 @@ class Manifest:
             raise ManifestError(
                 f"the manifest's default model {manifest.default_model!r} is not one of its "
                 f"models ({', '.join(manifest.models) or 'none'})"
+            )
+        clinical = manifest.clinical_models
+        if clinical and manifest.default_model not in clinical:
+            raise ManifestError(
+                f"the manifest's default model {manifest.default_model!r} is not one of its "
+                f"clinical models ({', '.join(clinical)})"
             )
         return manifest
 
@@ -207,8 +231,10 @@ class Manifest:
                 value = {k: m.to_dict() for k, m in value.items()}
             elif f.name == "grid_months":
                 value = list(value)
-            elif f.name in ("format", "parent") and value is None:
+            elif f.name in ("format", "parent", "clinical_models") and value is None:
                 continue
+            elif f.name == "clinical_models":
+                value = list(value)
             doc[f.name] = value
         return doc
 

@@ -548,23 +548,36 @@ def predict(
     data: Annotated[Path, typer.Option("--data", help="Patients CSV (unknown values allowed).")],
     out: Annotated[Path, typer.Option("--out", help="Predictions CSV to write.")],
     model: Annotated[
-        str | None, typer.Option("--model", help="coxnet or rsf (default: the bundle's).")
+        str | None,
+        typer.Option(
+            "--model",
+            help="coxnet (default: the bundle's clinical model), or rsf as a comparison only: "
+            "its rows say they are not for clinical use.",
+        ),
     ] = None,
 ) -> None:
     """Score a list of patients: risk score, S(12/36/60) with 95 % intervals, median, warnings."""
-    from model.engine import predict_table
+    from model.engine import Engine
     from model.export import safe_csv
 
     b = _bundle(bundle)
     df = load_valid(data, b.schema, mode="predict")
+    engine = Engine(b)
     try:
-        table = predict_table(b, df, model)
+        table = engine.predict_table(df, model)
     except ValueError as exc:
         _fail(str(exc))
     out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out, safe_csv(table))
     flagged = int((table["warnings"] != "").sum())
     typer.echo(f"wrote {len(table)} predictions to {out} ({flagged} with warnings)")
+    note = engine.family(model).comparison_note
+    if note:
+        typer.echo(
+            f"note: {engine.family(model).label}: {note}; clinical models: "
+            f"{', '.join(engine.clinical_models) or 'none in this bundle'}",
+            err=True,
+        )
 
 
 @app.command()
@@ -573,7 +586,12 @@ def report(
     data: Annotated[Path, typer.Option("--data", help="Patients CSV (unknown values allowed).")],
     out: Annotated[Path, typer.Option("--out", help="Folder for the PDF reports.")],
     model: Annotated[
-        str | None, typer.Option("--model", help="coxnet or rsf (default: the bundle's).")
+        str | None,
+        typer.Option(
+            "--model",
+            help="A clinical model of the bundle: coxnet (default); the forest is a comparison "
+            "in the validation report, not for patients' reports.",
+        ),
     ] = None,
     figures: Annotated[
         str,
@@ -602,9 +620,10 @@ def report(
     b = _bundle(bundle)
     df = load_valid(data, b.schema, mode="predict")
     engine = Engine(b)
-    name = model or b.default_model
-    if name not in b.models:
-        _fail(f"bundle {b.version_id} has no model {name!r}; it has {', '.join(b.models)}")
+    try:
+        name = engine.clinical(model)
+    except ValueError as exc:
+        _fail(str(exc))
     context = ReportContext(b, name, sha256_file(Path(bundle) / MANIFEST))
     ids = (
         df[b.schema.id_column].astype(str).tolist()

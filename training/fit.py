@@ -15,6 +15,7 @@ from sklearn.pipeline import Pipeline
 from tqdm.auto import tqdm
 
 from model.bundle import sha256_file, write_bundle
+from model.families import clinical_models
 from model.manifest import Manifest, TrainingData
 from model.predict import survival_at
 from model.prognosis import training_ranges
@@ -68,12 +69,15 @@ class Trained:
 
 
 def default_model(tuned: dict[str, TuningResult]) -> str:
-    """The family with the lower cross-validated integrated Brier score, a proper score that
-    weighs calibration as well as ranking (C alone let a miscalibrated forest win on small
-    data); the higher cross-validated Uno C where a score is missing."""
-    if all(t.cv_ibs is not None for t in tuned.values()):
-        return min(tuned, key=lambda m: tuned[m].cv_ibs)
-    return max(tuned, key=lambda m: tuned[m].cv_score)
+    """Among the clinical families (:attr:`model.families.Family.clinical`), the one with
+    the lower cross-validated integrated Brier score, a proper score that weighs
+    calibration as well as ranking; the higher cross-validated Uno C where a score is
+    missing. A comparison model (the forest) is never the default while a clinical one
+    was trained: a lower Brier score does not make its probabilities calibrated."""
+    pool = {m: tuned[m] for m in clinical_models(tuned)} or tuned
+    if all(t.cv_ibs is not None for t in pool.values()):
+        return min(pool, key=lambda m: pool[m].cv_ibs)
+    return max(pool, key=lambda m: pool[m].cv_score)
 
 
 def _version_id(schema: Schema, created: datetime, data_sha: str, seed: int) -> str:
@@ -206,6 +210,7 @@ def _manifest(
         risk_horizon_months=d.risk_horizon,
         uno_tau_months=d.tau,
         default_model=default_model({m: r.tuned for m, r in trained.items()}),
+        clinical_models=tuple(clinical_models(trained)),
         models={m: r.trainer.entry(r.tuned, r.explanation) for m, r in trained.items()},
         metrics={
             m: {

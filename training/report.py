@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from model.families import FAMILIES
+from model.families import FAMILIES, clinical_models
 from model.i18n import N_
 from model.manifest import Manifest
 from model.schema import Schema
@@ -72,6 +72,9 @@ def build_report(
             "training data inside the model pipeline."
         ),
         "default_model": manifest.default_model,
+        # the others are comparisons, shown here only: never on the page or in a patient's PDF
+        "clinical_models": clinical_models(models),
+        "headline": {m: FAMILIES[m].headline if m in FAMILIES else "corrected" for m in models},
         "cross_validation": {
             "folds": folds,
             "score": f"Uno C truncated at {schema.time_axis.said(manifest.uno_tau_months)}",
@@ -176,9 +179,17 @@ def _html(doc: dict, manifest: Manifest, dca: pd.DataFrame | None, fragments=())
     parts.append(
         f"<p>Created {html.escape(doc['created'])}. Default model: "
         f"<b>{html.escape(_LABELS[doc['default_model']])}</b> "
-        "(lower cross-validated integrated Brier score, which weighs calibration as well as "
-        "ranking).</p>"
+        "(of the clinical models, the one with the lower cross-validated integrated Brier "
+        "score, which weighs calibration as well as ranking).</p>"
     )
+    for m in models:
+        note = FAMILIES[m].comparison_note if m in FAMILIES else ""
+        if note:
+            parts.append(
+                f"<p class='warn'><b>{html.escape(_LABELS[m])}</b>: {html.escape(note)}. It is "
+                "reported here as a comparison and is not offered on the calculator page or "
+                "in patients' reports; its headline figures are out-of-bag.</p>"
+            )
 
     c = doc["cohort"]
     parts.append("<h2>Training data</h2>")
@@ -261,16 +272,19 @@ def _html(doc: dict, manifest: Manifest, dca: pd.DataFrame | None, fragments=())
         v = doc["validation"][m]
         parts.append(f"<h3>{html.escape(_LABELS[m])} ({v['n_boot']} bootstrap resamples)</h3>")
         rows = []
+        bold = doc["headline"][m]  # the honest figure in bold: out-of-bag for a forest
         for k, label in metric_labels(axis).items():
             ci = v["ci"].get(k) or [None, None]
+            shown = {w: _fmt(v[w].get(k)) for w in ("corrected", "out_of_bag")}
+            shown[bold] = f"<b>{shown[bold]}</b>"
             rows.append(
                 [
                     html.escape(label),
                     _fmt(v["apparent"].get(k)),
                     _fmt(v["optimism"].get(k)),
-                    f"<b>{_fmt(v['corrected'].get(k))}</b>",
+                    shown["corrected"],
                     f"{_fmt(ci[0])} to {_fmt(ci[1])}",
-                    _fmt(v["out_of_bag"].get(k)),
+                    shown["out_of_bag"],
                 ]
             )
         parts.append(

@@ -181,6 +181,64 @@ def _when(iso: str | None) -> str:
         return _("earlier")
 
 
+def _model_radio(engine: Engine, vid: str) -> str | None:
+    """The sidebar's model: only clinical models are offered (the forest is a comparison on
+    the model card); None, said on the page, when the bundle has none."""
+    names, default = engine.clinical_models, engine.default_model
+    if not names:
+        st.error(
+            _(
+                "Bundle {vid} holds no model for clinical predictions ({models}: a comparison "
+                "only). Retrain it with the Cox model, or choose another bundle."
+            ).format(vid=vid, models=", ".join(engine.models))
+        )
+        return None
+    model = st.sidebar.radio(
+        _("Model"),
+        names,
+        index=names.index(default) if default in names else 0,
+        # labels made now: Streamlit may format options outside this rerun's language
+        format_func={
+            m: _(engine.bundle.manifest.label(m)) + (" " + _("(default)") if m == default else "")
+            for m in names
+        }.get,
+        key=f"model.{vid}",
+        help=_(
+            "The models that may serve a patient's prediction. The penalised Cox model gives a "
+            "95 % band and exact factor contributions; the random survival forest, not "
+            "calibrated and without a band, is a comparison on the model card only."
+        ),
+        persist_state="session",
+    )
+    return model
+
+
+def _build_notes(root: Path) -> None:
+    """The default bundle's background build, if any: running, or why it failed."""
+    building = _pending(str(root), _stamp(root / PENDING))
+    if building and building.get("last_error"):
+        st.sidebar.warning(
+            _(
+                "The complete default bundle (random survival forest, full validation report) "
+                "could not be built: {error}. The Cox model is unaffected. Details are in {log};"
+            ).format(error=building["last_error"], log=root / LOG)
+            + " "
+            + (
+                _("the page tries again the next time it starts.")
+                if retry_allowed(building)
+                else _("once the cause is fixed, run `python -m training default --complete`.")
+            )
+        )
+    elif building:
+        st.sidebar.caption(
+            _(
+                "The default bundle's random survival forest and full validation report are "
+                "being trained in the background (started {when}); they will be listed here as "
+                "a new bundle when ready. The Cox model's numbers stay the same."
+            ).format(when=_when(building.get("recorded")))
+        )
+
+
 def choose_model() -> Choice | None:
     """Sidebar model chooser over the registry; falls back to the last good bundle."""
     root = models_root()
@@ -234,46 +292,10 @@ def choose_model() -> Choice | None:
     ]
     for p in problems:
         st.error(p + " " + _("Showing bundle {vid} instead.").format(vid=vid))
-    names = engine.models
-    default = engine.bundle.default_model
-    model = st.sidebar.radio(
-        _("Model"),
-        names,
-        index=names.index(default) if default in names else 0,
-        # labels made now: Streamlit may format options outside this rerun's language
-        format_func={
-            m: _(engine.bundle.manifest.label(m)) + (" " + _("(default)") if m == default else "")
-            for m in names
-        }.get,
-        key=f"model.{vid}",
-        help=_(
-            "The penalised Cox model gives a 95 % band and exact factor contributions; "
-            "the random survival forest gives a curve without a band."
-        ),
-        persist_state="session",
-    )
-    building = _pending(str(root), _stamp(root / PENDING))
-    if building and building.get("last_error"):
-        st.sidebar.warning(
-            _(
-                "The complete default bundle (random survival forest, full validation report) "
-                "could not be built: {error}. The Cox model is unaffected. Details are in {log};"
-            ).format(error=building["last_error"], log=root / LOG)
-            + " "
-            + (
-                _("the page tries again the next time it starts.")
-                if retry_allowed(building)
-                else _("once the cause is fixed, run `python -m training default --complete`.")
-            )
-        )
-    elif building:
-        st.sidebar.caption(
-            _(
-                "The default bundle's random survival forest and full validation report are "
-                "being trained in the background (started {when}); they will be listed here as "
-                "a new bundle when ready. The Cox model's numbers stay the same."
-            ).format(when=_when(building.get("recorded")))
-        )
+    model = _model_radio(engine, vid)
+    if model is None:
+        return None
+    _build_notes(root)
     return Choice(
         engine=engine, model=model, version_id=vid, manifest_sha256=sha, problems=problems
     )

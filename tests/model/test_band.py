@@ -121,3 +121,30 @@ def test_band_covers_the_true_curve(cox_bundle, schema):
         # plain bootstrap never covers more than the calibrated band.
         assert 0.85 <= calibrated[t] <= 0.995, (t, calibrated, plain)
         assert plain[t] <= calibrated[t]
+
+
+def test_the_stand_in_places_a_change_in_hazard_ratios_once_deaths_allow(schema):
+    """In the world whose hazard ratios change at 12 months, the stand-in's cumulative
+    hazard at 12 months is nearer the truth than a proportional-hazards fit's."""
+    from model.timeaxis import time_grid
+    from training.band import piecewise_stand_in, stand_in_pieces
+    from training.estimators import coxnet_step, fit_quietly, make_coxnet, survival_target
+    from training.simulate import SimulationSettings
+
+    assert [stand_in_pieces(d) for d in (60, 290, 650, 1080)] == [3, 3, 6, 6]
+    cohort = simulate_cohort(1200, seed=5, settings=SimulationSettings.for_world("nonph"))
+    df = validate_dataset(cohort.data, schema).raise_if_errors()
+    y, X = survival_target(df, schema), df[schema.feature_names]
+    pipe = make_coxnet(schema, 0.5, alphas=[0.005], fit_baseline_model=True, terms="main")
+    Z = fit_quietly(pipe, X, y)[:-1].transform(X)
+    grid = time_grid(y)
+    m = int(np.searchsorted(grid, 12))
+    truth = np.log(-np.log(np.clip(cohort.truth["true_surv_12"].to_numpy(), 1e-12, 1 - 1e-12)))
+
+    def error(pieces):
+        H, _ = piecewise_stand_in(Z, y, grid, lambda a: coxnet_step(schema, 0.5, a), 0.005, pieces)
+        return float(np.mean(np.abs(np.log(H[:, m]) - truth)))
+
+    # measured over three seeds: 0.41-0.44 with one piece, 0.24 with the rule's six; 0.7
+    # leaves room for the draw while failing a stand-in that cannot see the change
+    assert error(None) < 0.7 * error(1)

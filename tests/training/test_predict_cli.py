@@ -54,27 +54,28 @@ def test_out_of_range_inputs_are_flagged(small_bundle, small_cohort, schema, tmp
     assert "Age at surgery 99 is outside the training data" in p.loc[0, "warnings"]
 
 
-def test_forest_predictions_say_they_have_no_interval(small_bundle, small_cohort, tmp_path):
+def test_forest_predictions_say_they_are_a_comparison_without_interval(
+    small_bundle, small_cohort, tmp_path
+):
     out = tmp_path / "o.csv"
-    assert (
-        run(
-            "predict",
-            "--bundle",
-            small_bundle,
-            "--data",
-            small_cohort[0],
-            "--out",
-            out,
-            "--model",
-            "rsf",
-        ).exit_code
-        == 0
-    )
+    res = run(
+        "predict", "--bundle", small_bundle, "--data", small_cohort[0], "--out", out,
+        "--model", "rsf",
+    )  # fmt: skip
+    assert res.exit_code == 0
+    assert "comparison only" in res.stderr and "clinical models: coxnet" in res.stderr
     p = pd.read_csv(out, keep_default_na=False, na_values=[""])
-    assert (
-        p["surv_36_lower"].isna().all()
-        and p["warnings"].str.contains("no uncertainty interval").all()
-    )
+    assert p["surv_36_lower"].isna().all()
+    assert p["warnings"].str.contains("no uncertainty interval").all()
+    assert p["warnings"].str.contains("comparison only, not for clinical use").all()
+
+
+def test_an_unknown_model_is_refused_naming_the_bundles(small_bundle, small_cohort, tmp_path):
+    res = run(
+        "predict", "--bundle", small_bundle, "--data", small_cohort[0], "--out",
+        tmp_path / "o.csv", "--model", "gbm",
+    )  # fmt: skip
+    assert res.exit_code == 1 and "coxnet, rsf" in res.stderr
 
 
 def test_bad_rows_are_listed_and_nothing_is_written(small_bundle, tmp_path):
@@ -92,3 +93,26 @@ def test_formula_like_cells_are_neutralised():
     )
     text = safe_csv(df)
     assert "'=HYPERLINK" in text and "'+1" in text and "\nP1," in text and "-0.5000" in text
+
+
+def test_patient_reports_refuse_the_comparison_forest_naming_the_clinical_models(
+    small_bundle, small_cohort, tmp_path
+):
+    res = run(
+        "report", "--bundle", small_bundle, "--data", small_cohort[0], "--out", tmp_path / "r",
+        "--model", "rsf",
+    )  # fmt: skip
+    assert res.exit_code == 1 and "choose from: coxnet" in res.stderr
+    assert not (tmp_path / "r").exists()
+
+
+def test_the_validation_report_shows_the_forest_as_a_comparison_with_out_of_bag_figures(
+    small_bundle,
+):
+    import json
+
+    rep = json.loads((small_bundle / "report.json").read_text())
+    assert rep["clinical_models"] == ["coxnet"] and rep["default_model"] == "coxnet"
+    assert rep["headline"] == {"coxnet": "corrected", "rsf": "out_of_bag"}
+    html = (small_bundle / "report.html").read_text()
+    assert "comparison only, not for clinical use" in html

@@ -10,6 +10,7 @@ import pytest
 from model.bundle import MANIFEST, sha256_file
 from model.engine import Engine
 from model.registry import Registry
+from reporting.card import c_index_text
 from reporting.summary import (
     candidacy_scenarios,
     fmt_percent,
@@ -109,12 +110,17 @@ def test_calculator_off_step_value_is_refused_with_field_and_range(at):
     assert len(at.table) == 0  # no prediction from bad input
 
 
-def test_calculator_forest_has_no_band(at, engine):
-    at.radio(key=f"model.{engine.bundle.version_id}").set_value("rsf").run()
+def test_the_forest_is_a_comparison_on_the_model_card_only(at, engine):
+    # the page offers the clinical models; the forest is not calibrated and has no band
+    assert at.radio(key=f"model.{engine.bundle.version_id}").options == [
+        "Penalised Cox (Coxnet) (default)"
+    ]
+    assert "rsf" in engine.models and engine.comparison_models == ["rsf"]
+    at.switch_page("ui/pages/model_card.py").run()
     assert not at.exception
-    want, _ = expected(engine, reference(engine), model="rsf")
-    assert_same(shown_table(at), want)
-    assert "no band for this model" in shown_table(at)["95 % interval"].tolist()
+    assert any(e.label == "Random survival forest: a comparison only" for e in at.get("expander"))
+    assert any("comparison only, not for clinical use" in w.value for w in at.warning)
+    assert any(c_index_text(engine.bundle, "rsf") in m.value for m in at.markdown)
 
 
 def test_candidacy_chances_and_curves(at, engine):

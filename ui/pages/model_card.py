@@ -35,7 +35,7 @@ if choice is not None:
                     m.created,
                     choice.manifest_sha256,
                     choice.model_label,
-                    _(m.label(bundle.default_model)),
+                    _(m.label(choice.engine.default_model)),
                     ", ".join(
                         f"{k} = {v:g}" if isinstance(v, float) else f"{k} = {v}"
                         for k, v in m.models[model].params.items()
@@ -95,6 +95,15 @@ if choice is not None:
             "(`python -m training evaluate`)."
         )
     )
+    for other in choice.engine.comparison_models:
+        with st.expander(
+            _("{model}: a comparison only").format(model=_(m.label(other))), expanded=False
+        ):
+            st.warning(_(choice.engine.family(other).comparison_note))
+            st.write(card.c_index_text(bundle, other) + _("."))
+            others = card.metrics_table(report, other, choice.schema.time_axis)
+            if len(others):
+                st.table(shown_columns(others.set_index("Metric")))
     cal = (report.get("calibration") or {}).get(model)
     if cal:
         st.subheader(_("Calibration"))

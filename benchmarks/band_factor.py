@@ -1,0 +1,248 @@
+"""The Cox band's inflation factor: what the training-time stand-in estimates against what
+the truth asks for, per simulated world x training n x landmark.
+
+For each cell the shipped Cox model is tuned and fitted as ``fit`` does (the design and
+penalty search by cross-validated IBS) with ``--bootstrap`` refits of its Cox step (the
+band's ensemble). Then, at 12/36/60 months:
+
+* **oracle factor**: over the test patients with every input known, the 95th percentile
+  of |log H_model(t) - log H_true(t)| divided by the half-width of that patient's plain
+  bootstrap band (log cumulative hazard): the smallest factor with which the band would
+  reach the true curve for 95 in 100 of them;
+* **stand-in factor**: what training/band.py estimates from the training data alone
+  (the factor the bundle ships);
+* **coverage implied**: the share of those test patients whose ratio is within the
+  stand-in's factor, i.e. roughly the band's coverage on complete inputs.
+
+One training draw says little about a band: its coverage is a property of the method over
+draws, and at n = 110 a single draw's error is large or small by luck (the oracle factor of
+one draw is itself random). Each cell therefore takes ``--draws`` training draws: the first
+is ``benchmarks/accuracy.py``'s (same seed), the others fresh seeds; the summary gives the
+mean factors and the mean, lowest and highest coverage implied over the draws.
+
+Fits are cached in ``--cache`` (one joblib file a draw) so that the calibration can be
+re-run alone on the same models. Reduced scale by default: run in minutes on 2 cores.
+
+    .venv/bin/python benchmarks/band_factor.py --worlds milan linear nonph --n 110 500 2000
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import joblib
+import numpy as np
+from _common import table, write_result
+from accuracy import TRAIN_SEEDS, test_set
+
+from model.predict import cox_baseline_on_grid
+from model.schema import default_schema
+from model.timeaxis import LANDMARKS
+from model.uncertainty import CoxEnsemble
+from model.validation import validate_dataset
+from training.band import BAND_REPLICATES, _half_widths, calibrate_inflation
+from training.estimators import coxnet_step
+from training.families import CoxnetTrainer
+from training.fit import FitOptions, _predicting_alone, _training_set
+from training.simulate import WORLDS, SimulationSettings, simulate_cohort, write_cohort
+
+DRAW_SEED_STEP = 1000  # draw k > 0 of a cell uses accuracy.py's seed + k x this
+
+
+def fitted(world: str, n: int, seed: int, schema, tmp: Path, boot: int, cache) -> dict:
+    """One draw's tuned and fitted Cox model, its bootstrap ensemble and training set."""
+    hit = cache / f"{world}_{n}_{seed}_{boot}.joblib" if cache else None
+    if hit is not None and hit.exists():
+        return joblib.load(hit)
+    path = tmp / f"train_{world}_{n}_{seed}.csv"
+    write_cohort(simulate_cohort(n, seed, SimulationSettings.for_world(world)), path)
+    df = validate_dataset(path, schema).raise_if_errors()
+    d = _training_set(df, schema, FitOptions(progress=False, n_jobs=2))
+    t = CoxnetTrainer(d)
+    t0 = time.perf_counter()
+    tuned = t.tune()
+    final = _predicting_alone(t.fit(tuned.params))
+    refit = t.refit(final, tuned.params)
+    columns = list(final[:-1].transform(d.X.iloc[:1]).columns)
+    rng = np.random.default_rng(d.seed)
+    coefs, h0s = [], []
+    while len(coefs) < boot:
+        idx = rng.integers(0, len(d.y), len(d.y))
+        try:
+            m = refit(d.X.iloc[idx], d.y[idx], 0)
+        except ArithmeticError:
+            continue
+        coefs.append(m[-1].coef_[:, 0])
+        h0s.append(cox_baseline_on_grid(m[-1], columns, d.grid))
+    est = final[-1]
+    ensemble = CoxEnsemble(
+        columns, est.coef_[:, 0], cox_baseline_on_grid(est, columns, d.grid),
+        np.array(coefs), np.array(h0s),
+    )  # fmt: skip
+    cell = {
+        "final": final,
+        "ensemble": ensemble,
+        "X": d.X,
+        "y": d.y,
+        "grid": d.grid,
+        "params": tuned.params,
+        "horizons": d.horizons,
+        "fit_seconds": time.perf_counter() - t0,
+    }
+    if hit is not None:
+        hit.parent.mkdir(parents=True, exist_ok=True)
+        joblib.dump(cell, hit)
+    return cell
+
+
+def oracle_ratios(cell: dict, test, schema) -> dict[str, np.ndarray]:
+    """|log H_model - log H_true| / plain half-width, test patients with every input known."""
+    final, ens, grid = cell["final"], cell["ensemble"], cell["grid"]
+    keep = test.masks["complete"]
+    Z = final[:-1].transform(test.data[schema.feature_names][keep]).to_numpy(dtype=float)
+    inside = {str(t): t for t in LANDMARKS if t <= grid[-1]}
+    marks = [int(np.searchsorted(grid, t)) for t in inside.values()]
+    half = _half_widths(ens, Z, marks)
+    log_h = np.log(np.maximum(ens.h0[marks], 1e-300))[None, :] + (Z @ ens.coef)[:, None]
+    out = {}
+    for i, name in enumerate(inside):
+        s_true = np.clip(test.truth_at(int(name))[keep], 1e-12, 1 - 1e-12)
+        out[name] = np.abs(log_h[:, i] - np.log(-np.log(s_true))) / half[:, i]
+    return out
+
+
+def run_draw(world, n, seed, schema, test, tmp, args) -> dict:
+    cell = fitted(world, n, seed, schema, tmp, args.bootstrap, args.cache)
+    params = cell["params"]
+    t0 = time.perf_counter()
+    band = calibrate_inflation(
+        cell["final"], cell["X"], cell["y"], cell["grid"], cell["ensemble"],
+        lambda alpha: coxnet_step(schema, params["l1_ratio"], alpha),
+        n_rep=args.replicates, landmarks=cell["horizons"], pieces=args.pieces,
+    )  # fmt: skip
+    seconds = time.perf_counter() - t0
+    ratios = oracle_ratios(cell, test, schema)
+    y = cell["y"]
+    rec = {
+        "world": world,
+        "train_n": n,
+        "seed": seed,
+        "deaths": int(y[y.dtype.names[0]].sum()),
+        "columns": len(cell["ensemble"].columns),
+        "params": {k: v for k, v in params.items() if k != "terms"}
+        | {"terms": str(params.get("terms"))},
+        "fit_seconds": round(cell["fit_seconds"], 1),
+        "calibration_seconds": round(seconds, 1),
+        "band": {k: v for k, v in band.items() if k != "grid"},
+        "landmarks": {},
+    }
+    for name, r in ratios.items():
+        k = (band.get("by_landmark") or {}).get(name)
+        rec["landmarks"][name] = {
+            "oracle_factor": float(np.quantile(r, 0.95)),
+            "stand_in_factor": k,
+            "coverage_implied": None if k is None else float(np.mean(r <= k)),
+            "coverage_plain": float(np.mean(r <= 1.0)),
+        }
+    return rec
+
+
+def summarise(rows: list[dict]) -> list[dict]:
+    """Per world, n and landmark: factors and implied coverage over the draws."""
+    out = []
+    for world, n in dict.fromkeys((r["world"], r["train_n"]) for r in rows):
+        mine = [r for r in rows if (r["world"], r["train_n"]) == (world, n)]
+        for name in dict.fromkeys(k for r in mine for k in r["landmarks"]):
+            v = [r["landmarks"][name] for r in mine if name in r["landmarks"]]
+            cov = [x["coverage_implied"] for x in v if x["coverage_implied"] is not None]
+            out.append(
+                {
+                    "world": world,
+                    "train_n": n,
+                    "month": name,
+                    "draws": len(v),
+                    "oracle_factor": float(np.mean([x["oracle_factor"] for x in v])),
+                    "stand_in_factor": float(np.mean([x["stand_in_factor"] or 1.0 for x in v])),
+                    "coverage_mean": float(np.mean(cov)) if cov else None,
+                    "coverage_min": min(cov, default=None),
+                    "coverage_max": max(cov, default=None),
+                    "coverage_plain_mean": float(np.mean([x["coverage_plain"] for x in v])),
+                    "coverage_first_draw": v[0]["coverage_implied"],
+                }
+            )
+    return out
+
+
+def print_table(summary: list[dict]) -> None:
+    keys = ["world", "train_n", "month", "draws", "oracle_factor", "stand_in_factor",
+            "coverage_mean", "coverage_min", "coverage_max", "coverage_plain_mean",
+            "coverage_first_draw"]  # fmt: skip
+    header = ["world", "n", "month", "draws", "oracle factor", "stand-in factor",
+              "coverage mean", "min", "max", "plain band", "accuracy.py's draw"]  # fmt: skip
+    print(table(header, [[s[k] for k in keys] for s in summary]))
+
+
+def parse_args() -> argparse.Namespace:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--worlds", nargs="+", choices=list(WORLDS), default=list(WORLDS))
+    ap.add_argument("--n", nargs="+", type=int, default=sorted(TRAIN_SEEDS))
+    ap.add_argument("--test-n", type=int, default=2000)
+    ap.add_argument("--test-seed", type=int, default=777)
+    ap.add_argument("--bootstrap", type=int, default=30, help="Cox refits of each draw's band")
+    ap.add_argument("--draws", nargs="+", type=int, default=[3], help="training draws a cell "
+                    "(one number, or one per --n)")  # fmt: skip
+    ap.add_argument("--replicates", type=int, default=BAND_REPLICATES,
+                    help="stand-in replicates (the trainer's by default)")  # fmt: skip
+    ap.add_argument("--pieces", type=int, default=None,
+                    help="stand-in time pieces (default: the trainer's rule by deaths)")  # fmt: skip
+    ap.add_argument("--cache", type=Path, default=None, help="folder caching the fitted cells")
+    ap.add_argument("--result", default="band_factor")
+    return ap.parse_args()
+
+
+def draws_per_n(args) -> list[int]:
+    return args.draws * len(args.n) if len(args.draws) == 1 else args.draws
+
+
+def main() -> None:
+    args = parse_args()
+    schema = default_schema()
+    start = time.perf_counter()
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="hipec-band-") as tmp:
+        for world in args.worlds:
+            test = test_set(world, args.test_n, args.test_seed, schema, Path(tmp))
+            for n, draws in zip(args.n, draws_per_n(args), strict=True):
+                for k in range(draws):
+                    seed = TRAIN_SEEDS.get(n, n) + k * DRAW_SEED_STEP
+                    rows.append(run_draw(world, n, seed, schema, test, Path(tmp), args))
+                    print(f"[{time.perf_counter() - start:.0f} s] {world} n={n} seed {seed}",
+                          flush=True)  # fmt: skip
+    summary = summarise(rows)
+    print_table(summary)
+    out = write_result(
+        args.result,
+        {
+            "worlds": args.worlds,
+            "train_n": args.n,
+            "test_n": args.test_n,
+            "test_seed": args.test_seed,
+            "bootstrap": args.bootstrap,
+            "replicates": args.replicates,
+            "pieces": args.pieces or "by deaths (training/band.py stand_in_pieces)",
+            "draws": dict(zip(args.n, draws_per_n(args), strict=True)),
+            "wall_seconds": time.perf_counter() - start,
+            "summary": summary,
+            "rows": rows,
+        },
+    )
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
