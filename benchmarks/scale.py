@@ -5,13 +5,13 @@ For each size a simulated cohort is drawn (same seed) and `fit` runs in a fresh 
 at the sizes given to --cox-sizes), timing each step and sampling the resident memory of the
 process and its workers (every 0.1 s, summed over the process tree). Then the bundle's size,
 the time to verify and load it and one patient's prediction (curve, band, contributions)
-are measured. The growth table gives, for each step, the exponent k in time ~ n^k between
-successive sizes (1 is linear). With --cluster-n, the same fit also runs on a local Dask
-cluster of 1 and of 2 worker processes (`fit --cluster`), and its bundle is compared with
-the local one.
+are measured, with the machine's load before and after each fit. The growth table gives,
+for each step, the exponent k in time ~ n^k between successive sizes (1 is linear). With
+--cluster-n (2,000 by default), the same fit also runs on a local Dask cluster of 1 and of
+2 worker processes (`fit --cluster`), and its bundle is compared with the local one.
 
-    .venv/bin/python benchmarks/scale.py                      # 2,000, 5,000, 20,000; Cox 100,000
-    .venv/bin/python benchmarks/scale.py --sizes 2000,5000 --cox-sizes '' --cluster-n 2000
+    .venv/bin/python benchmarks/scale.py    # 2,000, 5,000, 20,000; Cox 100,000; cluster at 2,000
+    .venv/bin/python benchmarks/scale.py --sizes 2000,5000 --cox-sizes '' --cluster-n 0
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import subprocess
 import sys
 import tempfile
@@ -162,10 +163,14 @@ def run_fit(data: Path, out: Path, models: str, bootstrap: int, cluster: str | N
     cmd += ["--models", models, "--bootstrap", str(bootstrap)]
     if cluster:
         cmd += ["--cluster", cluster]
+    # the machine may be shared: its load (1-minute average, runnable processes) before and
+    # after says how far the times stand from a quiet machine's
+    load_before = os.getloadavg()[0]
     res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     if res.returncode:
         sys.exit(f"fit at {data.name} failed:\n{res.stderr[-3000:]}")
     prof = json.loads(res.stdout.strip().splitlines()[-1])
+    prof["load_1min"] = [load_before, os.getloadavg()[0]]
     prof["seconds"] = {_family_of(k): v for k, v in prof["seconds"].items()}
     prof["peak_mb"] = {_family_of(k): v for k, v in prof["peak_mb"].items()}
     return prof
@@ -250,12 +255,17 @@ def run_cluster(data: Path, work: Path, bootstrap: int, local_bundle: Path) -> d
             )
             out[f"{workers}_workers_wall_s"] = time.perf_counter() - t
             out[f"{workers}_workers_steps_s"] = prof["seconds"]
+            out[f"{workers}_workers_load_1min"] = prof["load_1min"]
             out[f"{workers}_workers_vs_local"] = same_bundle(local_bundle, Path(prof["bundle"]))
     return out
 
 
 def _sizes(text: str) -> list[int]:
     return [int(x) for x in text.split(",") if x.strip()]
+
+
+def _load(r: dict) -> str | None:
+    return "{:.1f} / {:.1f}".format(*r["load_1min"]) if "load_1min" in r else None
 
 
 def print_tables(results: list[dict]) -> None:
@@ -278,6 +288,7 @@ def print_tables(results: list[dict]) -> None:
         body += [
             ["total wall (s)", *(f"{r['wall_s']:.0f}" for r in rows)],
             ["peak memory, process tree (MB)", *(f"{r['peak_mb_all']:.0f}" for r in rows)],
+            ["load before / after (1 min)", *(_load(r) for r in rows)],
             ["bundle (MB)", *(f"{r['bundle_mb']:.1f}" for r in rows)],
             ["forest file (MB)", *(r["file_mb"].get("rsf.joblib") for r in rows)],
             ["verify + load (s)", *(r["load_s"] for r in rows)],
@@ -301,7 +312,10 @@ def main() -> None:
     ap.add_argument("--cox-sizes", default="100000", help="the Cox family alone")
     ap.add_argument("--bootstrap", type=int, default=50)
     ap.add_argument(
-        "--cluster-n", type=int, default=0, help="also fit this size on 1 and 2 workers"
+        "--cluster-n",
+        type=int,
+        default=2000,
+        help="also fit this size on a local Dask cluster of 1 and of 2 workers (0: not)",
     )
     ap.add_argument("--add", action="store_true", help="keep the other sizes of results/scale.json")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
@@ -350,14 +364,16 @@ def main() -> None:
                 [
                     "run",
                     "wall (s)",
+                    "load before / after",
                     "files identical to the local bundle",
                     "manifest keys differing",
                 ],
-                [["local, 2 processes", local["wall_s"], "—", "—"]]
+                [["local, 2 processes", local["wall_s"], _load(local), "—", "—"]]
                 + [
                     [
                         f"{w} worker{'s' if w > 1 else ''}",
                         cluster[f"{w}_workers_wall_s"],
+                        "{:.1f} / {:.1f}".format(*cluster[f"{w}_workers_load_1min"]),
                         ", ".join(
                             f
                             for f, same in cluster[f"{w}_workers_vs_local"][
