@@ -49,14 +49,22 @@ STEPS = (
 
 
 class _Profile:
-    """Exclusive wall time and peak tree memory per step (nested steps are not counted twice)."""
+    """Exclusive wall time, CPU time and peak tree memory per step (nested steps are not
+    counted twice).
+
+    CPU time is summed over the process and its workers: on a machine shared with other
+    jobs the wall time stretches with their load, while the CPU time a step needs does not,
+    so CPU seconds / 2 estimates a quiet 2-core machine's wall time where the work is spread.
+    """
 
     def __init__(self):
         import psutil
 
         self.proc = psutil.Process()
-        self.stack: list[list] = []  # [label, start, time spent in nested steps]
+        # [label, start, time spent in nested steps, CPU at start, CPU of nested steps]
+        self.stack: list[list] = []
         self.seconds: dict[str, float] = {}
+        self.cpu_s: dict[str, float] = {}
         self.peak_mb: dict[str, float] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
@@ -70,6 +78,18 @@ class _Profile:
                 pass
         return total / 1e6
 
+    def tree_cpu(self) -> float:
+        """CPU seconds of the process, its ended children and its live workers."""
+        t = self.proc.cpu_times()
+        total = t.user + t.system + t.children_user + t.children_system
+        for p in self.proc.children(recursive=True):
+            try:
+                c = p.cpu_times()
+                total += c.user + c.system
+            except Exception:  # a worker that has just ended
+                pass
+        return total
+
     def _sample(self):
         while not self._stop.wait(0.1):
             label = self.stack[-1][0] if self.stack else "other"
@@ -78,16 +98,19 @@ class _Profile:
 
     @contextmanager
     def step(self, label):
-        frame = [label, time.perf_counter(), 0.0]
+        frame = [label, time.perf_counter(), 0.0, self.tree_cpu(), 0.0]
         self.stack.append(frame)
         try:
             yield
         finally:
             self.stack.pop()
             spent = time.perf_counter() - frame[1]
+            cpu = self.tree_cpu() - frame[3]
             self.seconds[label] = self.seconds.get(label, 0.0) + spent - frame[2]
+            self.cpu_s[label] = self.cpu_s.get(label, 0.0) + cpu - frame[4]
             if self.stack:
                 self.stack[-1][2] += spent
+                self.stack[-1][4] += cpu
 
     def wrap(self, owner, name, label):
         original = getattr(owner, name)
@@ -139,6 +162,8 @@ def child(args) -> None:
                 "bundle": str(path),
                 "wall_s": wall,
                 "seconds": prof.seconds,
+                "cpu_s": prof.cpu_s,
+                "cpu_s_all": sum(prof.cpu_s.values()),
                 "peak_mb": prof.peak_mb,
                 "peak_mb_all": max(prof.peak_mb.values(), default=0.0),
             }
@@ -173,6 +198,7 @@ def run_fit(data: Path, out: Path, models: str, bootstrap: int, cluster: str | N
     prof["load_1min"] = [load_before, os.getloadavg()[0]]
     prof["seconds"] = {_family_of(k): v for k, v in prof["seconds"].items()}
     prof["peak_mb"] = {_family_of(k): v for k, v in prof["peak_mb"].items()}
+    prof["cpu_s"] = {_family_of(k): v for k, v in prof["cpu_s"].items()}
     return prof
 
 
@@ -272,12 +298,13 @@ def print_tables(results: list[dict]) -> None:
     for models in sorted({r["models"] for r in results}):
         rows = [r for r in results if r["models"] == models]
         steps = sorted({s for r in rows for s in r["seconds"]})
-        print(f"\n{models}: seconds (peak tree memory MB) per step")
+        print(f"\n{models}: wall seconds / CPU seconds, all processes (peak tree memory MB)")
         body = [
             [
                 s,
                 *(
-                    f"{r['seconds'][s]:.1f} ({r['peak_mb'].get(s, 0):.0f})"
+                    f"{r['seconds'][s]:.1f} / {r.get('cpu_s', {}).get(s, 0):.1f}"
+                    f" ({r['peak_mb'].get(s, 0):.0f})"
                     if s in r["seconds"]
                     else None
                     for r in rows
@@ -287,6 +314,7 @@ def print_tables(results: list[dict]) -> None:
         ]
         body += [
             ["total wall (s)", *(f"{r['wall_s']:.0f}" for r in rows)],
+            ["total CPU, all processes (s)", *(f"{r.get('cpu_s_all', 0):.0f}" for r in rows)],
             ["peak memory, process tree (MB)", *(f"{r['peak_mb_all']:.0f}" for r in rows)],
             ["load before / after (1 min)", *(_load(r) for r in rows)],
             ["bundle (MB)", *(f"{r['bundle_mb']:.1f}" for r in rows)],
