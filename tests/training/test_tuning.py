@@ -21,9 +21,12 @@ from training.families import CoxnetTrainer
 from training.fit import FitOptions, _training_set
 from training.simulate import SimulationSettings, simulate_cohort
 from training.tuning import (
+    COXNET_L1_RATIOS,
+    COXNET_ONE_L1_N,
     RSF_TREE_SAMPLE,
     breslow_on_times,
     brier_weights,
+    coxnet_l1_ratios,
     forest_candidates,
     integrated_brier,
 )
@@ -134,3 +137,8 @@ def test_large_forests_grow_each_tree_on_a_sample_of_the_reference_size(schema):
     # a tree's root holds its bootstrap sample, each draw weighing one
     roots = [t.tree_.weighted_n_node_samples[0] for t in forest.estimators_]
     assert roots == [RSF_TREE_SAMPLE] * 3
+
+
+def test_large_cohorts_try_one_l1_ratio():
+    assert coxnet_l1_ratios(COXNET_ONE_L1_N) == COXNET_L1_RATIOS
+    assert coxnet_l1_ratios(COXNET_ONE_L1_N + 1) == (0.5,)
