@@ -64,7 +64,7 @@ RSF_TUNING_TREES = 100
 # registry. Measured at 20,000 patients (200 trees, leaf 15, test 5,000 against the
 # simulator's truth): trees on 2,000 patients each gave Harrell C 0.754, IBS 0.152 and mean
 # absolute error of S(36) 0.081 in 11.5 s; leaves grown in proportion to n on full
-# resamples (150 patients a leaf), the previous rule, gave 0.752, 0.154 and 0.089 in 157 s.
+# resamples instead (150 patients a leaf) gave 0.752, 0.154 and 0.089 in 157 s.
 # At and below this size the forest is unchanged (full bootstrap samples).
 RSF_TREE_SAMPLE = 2000
 
@@ -199,7 +199,7 @@ def _cv_path(y, schema, folds, fold_z, full_z, terms, l1, times, seed) -> _Path:
         h0 = breslow_on_times(y[tr][t], y[tr][e], lp_tr, times[k])
         weights = brier_weights(y, y[te], times[k])
         # a few penalties at a time: all curves of a path at once are (penalties x patients
-        # x times), some 300 MB per array on a 20,000-patient fold
+        # x times), some 300 MB per array for a fold of 20,000 test patients (100,000 in all)
         for a in range(0, len(path), IBS_CHUNK):
             part = slice(a, a + IBS_CHUNK)
             surv = np.exp(-np.exp(lp_te[:, part].T)[:, :, None] * h0[part, None, :])
