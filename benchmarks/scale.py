@@ -254,13 +254,16 @@ def same_bundle(a: Path, b: Path) -> dict:
 
 
 def growth(rows: list[dict]) -> list[list]:
-    """Exponent k of time ~ n^k for each step between successive sizes of one family set."""
+    """Exponent k of cost ~ n^k for each step between successive sizes of one family set:
+    of CPU seconds where both sizes have them (a shared machine's load stretches wall time
+    by different factors at different sizes), else of wall seconds."""
     out = []
     steps = sorted({s for r in rows for s in r["seconds"]})
     for s in steps:
         line = [s]
         for r1, r2 in zip(rows, rows[1:], strict=False):
-            t1, t2 = r1["seconds"].get(s), r2["seconds"].get(s)
+            key = "cpu_s" if "cpu_s" in r1 and "cpu_s" in r2 else "seconds"
+            t1, t2 = r1[key].get(s), r2[key].get(s)
             ok = t1 and t2 and t1 > 0.05
             line.append(math.log(t2 / t1) / math.log(r2["n"] / r1["n"]) if ok else None)
         out.append(line)
@@ -327,7 +330,7 @@ def print_tables(results: list[dict]) -> None:
         ]
         print(table(["step", *(f"n={r['n']:,}" for r in rows)], body))
         if len(rows) > 1:
-            print(f"\n{models}: growth exponent k (time ~ n^k) between sizes")
+            print(f"\n{models}: growth exponent k (CPU seconds ~ n^k) between sizes")
             heads = [f"{a['n']:,}->{b['n']:,}" for a, b in zip(rows, rows[1:], strict=False)]
             print(table(["step", *heads], growth(rows)))
 
