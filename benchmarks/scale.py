@@ -5,13 +5,13 @@ For each size a simulated cohort is drawn (same seed) and `fit` runs in a fresh 
 at the sizes given to --cox-sizes), timing each step and sampling the resident memory of the
 process and its workers (every 0.1 s, summed over the process tree). Then the bundle's size,
 the time to verify and load it and one patient's prediction (curve, band, contributions)
-are measured. The growth table gives, for each step, the exponent k in time ~ n^k between
-successive sizes (1 is linear). With --cluster-n, the same fit also runs on a local Dask
-cluster of 1 and of 2 worker processes (`fit --cluster`), and its bundle is compared with
-the local one.
+are measured, with the machine's load before and after each fit. The growth table gives,
+for each step, the exponent k in time ~ n^k between successive sizes (1 is linear). With
+--cluster-n (2,000 by default), the same fit also runs on a local Dask cluster of 1 and of
+2 worker processes (`fit --cluster`), and its bundle is compared with the local one.
 
-    .venv/bin/python benchmarks/scale.py                      # 2,000, 5,000, 20,000; Cox 100,000
-    .venv/bin/python benchmarks/scale.py --sizes 2000,5000 --cox-sizes '' --cluster-n 2000
+    .venv/bin/python benchmarks/scale.py    # 2,000, 5,000, 20,000; Cox 100,000; cluster at 2,000
+    .venv/bin/python benchmarks/scale.py --sizes 2000,5000 --cox-sizes '' --cluster-n 0
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import subprocess
 import sys
 import tempfile
@@ -48,14 +49,22 @@ STEPS = (
 
 
 class _Profile:
-    """Exclusive wall time and peak tree memory per step (nested steps are not counted twice)."""
+    """Exclusive wall time, CPU time and peak tree memory per step (nested steps are not
+    counted twice).
+
+    CPU time is summed over the process and its workers: on a machine shared with other
+    jobs the wall time stretches with their load, while the CPU time a step needs does not,
+    so CPU seconds / 2 estimates a quiet 2-core machine's wall time where the work is spread.
+    """
 
     def __init__(self):
         import psutil
 
         self.proc = psutil.Process()
-        self.stack: list[list] = []  # [label, start, time spent in nested steps]
+        # [label, start, time spent in nested steps, CPU at start, CPU of nested steps]
+        self.stack: list[list] = []
         self.seconds: dict[str, float] = {}
+        self.cpu_s: dict[str, float] = {}
         self.peak_mb: dict[str, float] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
@@ -69,6 +78,18 @@ class _Profile:
                 pass
         return total / 1e6
 
+    def tree_cpu(self) -> float:
+        """CPU seconds of the process, its ended children and its live workers."""
+        t = self.proc.cpu_times()
+        total = t.user + t.system + t.children_user + t.children_system
+        for p in self.proc.children(recursive=True):
+            try:
+                c = p.cpu_times()
+                total += c.user + c.system
+            except Exception:  # a worker that has just ended
+                pass
+        return total
+
     def _sample(self):
         while not self._stop.wait(0.1):
             label = self.stack[-1][0] if self.stack else "other"
@@ -77,16 +98,19 @@ class _Profile:
 
     @contextmanager
     def step(self, label):
-        frame = [label, time.perf_counter(), 0.0]
+        frame = [label, time.perf_counter(), 0.0, self.tree_cpu(), 0.0]
         self.stack.append(frame)
         try:
             yield
         finally:
             self.stack.pop()
             spent = time.perf_counter() - frame[1]
+            cpu = self.tree_cpu() - frame[3]
             self.seconds[label] = self.seconds.get(label, 0.0) + spent - frame[2]
+            self.cpu_s[label] = self.cpu_s.get(label, 0.0) + cpu - frame[4]
             if self.stack:
                 self.stack[-1][2] += spent
+                self.stack[-1][4] += cpu
 
     def wrap(self, owner, name, label):
         original = getattr(owner, name)
@@ -138,6 +162,8 @@ def child(args) -> None:
                 "bundle": str(path),
                 "wall_s": wall,
                 "seconds": prof.seconds,
+                "cpu_s": prof.cpu_s,
+                "cpu_s_all": sum(prof.cpu_s.values()),
                 "peak_mb": prof.peak_mb,
                 "peak_mb_all": max(prof.peak_mb.values(), default=0.0),
             }
@@ -162,12 +188,17 @@ def run_fit(data: Path, out: Path, models: str, bootstrap: int, cluster: str | N
     cmd += ["--models", models, "--bootstrap", str(bootstrap)]
     if cluster:
         cmd += ["--cluster", cluster]
+    # the machine may be shared: its load (1-minute average, runnable processes) before and
+    # after says how far the times stand from a quiet machine's
+    load_before = os.getloadavg()[0]
     res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     if res.returncode:
         sys.exit(f"fit at {data.name} failed:\n{res.stderr[-3000:]}")
     prof = json.loads(res.stdout.strip().splitlines()[-1])
+    prof["load_1min"] = [load_before, os.getloadavg()[0]]
     prof["seconds"] = {_family_of(k): v for k, v in prof["seconds"].items()}
     prof["peak_mb"] = {_family_of(k): v for k, v in prof["peak_mb"].items()}
+    prof["cpu_s"] = {_family_of(k): v for k, v in prof["cpu_s"].items()}
     return prof
 
 
@@ -223,13 +254,16 @@ def same_bundle(a: Path, b: Path) -> dict:
 
 
 def growth(rows: list[dict]) -> list[list]:
-    """Exponent k of time ~ n^k for each step between successive sizes of one family set."""
+    """Exponent k of cost ~ n^k for each step between successive sizes of one family set:
+    of CPU seconds where both sizes have them (a shared machine's load stretches wall time
+    by different factors at different sizes), else of wall seconds."""
     out = []
     steps = sorted({s for r in rows for s in r["seconds"]})
     for s in steps:
         line = [s]
         for r1, r2 in zip(rows, rows[1:], strict=False):
-            t1, t2 = r1["seconds"].get(s), r2["seconds"].get(s)
+            key = "cpu_s" if "cpu_s" in r1 and "cpu_s" in r2 else "seconds"
+            t1, t2 = r1[key].get(s), r2[key].get(s)
             ok = t1 and t2 and t1 > 0.05
             line.append(math.log(t2 / t1) / math.log(r2["n"] / r1["n"]) if ok else None)
         out.append(line)
@@ -250,6 +284,7 @@ def run_cluster(data: Path, work: Path, bootstrap: int, local_bundle: Path) -> d
             )
             out[f"{workers}_workers_wall_s"] = time.perf_counter() - t
             out[f"{workers}_workers_steps_s"] = prof["seconds"]
+            out[f"{workers}_workers_load_1min"] = prof["load_1min"]
             out[f"{workers}_workers_vs_local"] = same_bundle(local_bundle, Path(prof["bundle"]))
     return out
 
@@ -258,16 +293,21 @@ def _sizes(text: str) -> list[int]:
     return [int(x) for x in text.split(",") if x.strip()]
 
 
+def _load(r: dict) -> str | None:
+    return "{:.1f} / {:.1f}".format(*r["load_1min"]) if "load_1min" in r else None
+
+
 def print_tables(results: list[dict]) -> None:
     for models in sorted({r["models"] for r in results}):
         rows = [r for r in results if r["models"] == models]
         steps = sorted({s for r in rows for s in r["seconds"]})
-        print(f"\n{models}: seconds (peak tree memory MB) per step")
+        print(f"\n{models}: wall seconds / CPU seconds, all processes (peak tree memory MB)")
         body = [
             [
                 s,
                 *(
-                    f"{r['seconds'][s]:.1f} ({r['peak_mb'].get(s, 0):.0f})"
+                    f"{r['seconds'][s]:.1f} / {r.get('cpu_s', {}).get(s, 0):.1f}"
+                    f" ({r['peak_mb'].get(s, 0):.0f})"
                     if s in r["seconds"]
                     else None
                     for r in rows
@@ -277,7 +317,9 @@ def print_tables(results: list[dict]) -> None:
         ]
         body += [
             ["total wall (s)", *(f"{r['wall_s']:.0f}" for r in rows)],
+            ["total CPU, all processes (s)", *(f"{r.get('cpu_s_all', 0):.0f}" for r in rows)],
             ["peak memory, process tree (MB)", *(f"{r['peak_mb_all']:.0f}" for r in rows)],
+            ["load before / after (1 min)", *(_load(r) for r in rows)],
             ["bundle (MB)", *(f"{r['bundle_mb']:.1f}" for r in rows)],
             ["forest file (MB)", *(r["file_mb"].get("rsf.joblib") for r in rows)],
             ["verify + load (s)", *(r["load_s"] for r in rows)],
@@ -288,7 +330,7 @@ def print_tables(results: list[dict]) -> None:
         ]
         print(table(["step", *(f"n={r['n']:,}" for r in rows)], body))
         if len(rows) > 1:
-            print(f"\n{models}: growth exponent k (time ~ n^k) between sizes")
+            print(f"\n{models}: growth exponent k (CPU seconds ~ n^k) between sizes")
             heads = [f"{a['n']:,}->{b['n']:,}" for a, b in zip(rows, rows[1:], strict=False)]
             print(table(["step", *heads], growth(rows)))
 
@@ -301,7 +343,10 @@ def main() -> None:
     ap.add_argument("--cox-sizes", default="100000", help="the Cox family alone")
     ap.add_argument("--bootstrap", type=int, default=50)
     ap.add_argument(
-        "--cluster-n", type=int, default=0, help="also fit this size on 1 and 2 workers"
+        "--cluster-n",
+        type=int,
+        default=2000,
+        help="also fit this size on a local Dask cluster of 1 and of 2 workers (0: not)",
     )
     ap.add_argument("--add", action="store_true", help="keep the other sizes of results/scale.json")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
@@ -350,14 +395,16 @@ def main() -> None:
                 [
                     "run",
                     "wall (s)",
+                    "load before / after",
                     "files identical to the local bundle",
                     "manifest keys differing",
                 ],
-                [["local, 2 processes", local["wall_s"], "—", "—"]]
+                [["local, 2 processes", local["wall_s"], _load(local), "—", "—"]]
                 + [
                     [
                         f"{w} worker{'s' if w > 1 else ''}",
                         cluster[f"{w}_workers_wall_s"],
+                        "{:.1f} / {:.1f}".format(*cluster[f"{w}_workers_load_1min"]),
                         ", ".join(
                             f
                             for f, same in cluster[f"{w}_workers_vs_local"][

@@ -3,11 +3,13 @@
 scikit-survival compares every event with every patient at risk after it (a mask of all
 patients per event), which is quadratic: one Uno C on 8,000 patients took 2 s and on
 20,000 some 15 s, and validation computes several per bootstrap replicate. Here the
-patients still at risk are counted in a Fenwick tree over the ranks of their risk
-estimates, which gives the same counts. The sums run over the events in scikit-survival's
-order with its expressions, so the result is the same number, bit for bit, except where
-two estimates differ by the tie tolerance itself to within rounding (never seen on
-continuous scores; the tests compare on scores with many exact ties).
+patients still at risk below each event's risk estimate are counted by ranks, in a merge
+count vectorised over all events (:func:`_count_after`), which gives the same counts: at
+100,000 patients one C takes about 0.5 s (a Fenwick tree walked in Python took 0.9 s).
+The sums run over the events in scikit-survival's order with its expressions, so the
+result is the same number, bit for bit, except where two estimates differ by the tie
+tolerance itself to within rounding (never seen on continuous scores; the tests compare
+on scores with many exact ties).
 """
 
 from __future__ import annotations
@@ -50,64 +52,74 @@ def _concordance(event, time, estimate, weights, tied_tol) -> float:
     t, e, ev, w = time[order], estimate[order], event[order], weights[order]
     starts = np.flatnonzero(np.r_[True, t[1:] != t[:-1]])
     ends = np.r_[starts[1:], n]
+    group = np.cumsum(np.r_[True, t[1:] != t[:-1]]) - 1
     ranked = np.sort(e)
-    rank = np.searchsorted(ranked, e, side="left")  # Fenwick slot of each patient
-    below = np.searchsorted(ranked, e - tied_tol, side="left")  # slots of e_k < e - tol
-    upto = np.searchsorted(ranked, e + tied_tol, side="right")  # slots of e_k <= e + tol
-    tree = [0] * (n + 1)
-    con, tie, size = {}, {}, {}
-    after = 0  # patients with a later time, already in the tree
-    events, lows, highs, slots = ev.tolist(), below.tolist(), upto.tolist(), rank.tolist()
-    for s, f in zip(starts[::-1].tolist(), ends[::-1].tolist(), strict=True):
-        if s < n - 1:  # scikit-survival leaves a lone last patient out
-            if f - s == 1:  # one patient at this time (the usual case): the tree alone
-                if events[s]:
-                    lo = _sum(tree, lows[s])
-                    con[s], tie[s], size[s] = lo, _sum(tree, highs[s]) - lo, after
-            else:
-                _count_group(s, f, e, ev, below, upto, tree, tied_tol, after, con, tie, size)
-        for r in slots[s:f]:
-            _add(tree, r)
-        after += f - s
-    if not con:
+    rank = np.searchsorted(ranked, e, side="left")  # patients with a smaller estimate
+    below = np.searchsorted(ranked, e - tied_tol, side="left")  # rank < below: e_k < e - tol
+    upto = np.searchsorted(ranked, e + tied_tol, side="right")  # rank < upto: e_k <= e + tol
+    # comparable with event j: every patient of a later time, and the censored patients of
+    # j's own time; scikit-survival leaves a lone last patient out
+    first, after = starts[group], ends[group]
+    q = np.flatnonzero(ev & (first < n - 1))
+    if len(q) == 0:
         raise NoComparablePairException(
             "Data has no comparable pairs, cannot estimate concordance index."
         )
+    cens = np.flatnonzero(~ev)
+
+    # below each event's two limits at once: [e_k < e_j - tol, e_k <= e_j + tol]
+    limits, m = np.r_[below[q], upto[q]], len(q)
+    twice = lambda a: np.r_[a, a]  # noqa: E731
+    counted = (
+        _count_after(rank, twice(after[q]), limits)
+        + _count_after(rank[cens], twice(np.searchsorted(cens, first[q])), limits)
+        - _count_after(rank[cens], twice(np.searchsorted(cens, after[q])), limits)
+    )
+    con, tie = counted[:m], counted[m:] - counted[:m]
+    same_censored = np.searchsorted(cens, after[q]) - np.searchsorted(cens, first[q])
+    size = (n - after[q]) + same_censored
     numerator = denominator = 0.0
-    weight = w.tolist()  # float64 either way: Python's arithmetic on them is numpy's
-    for j in sorted(con):  # events in scikit-survival's order, with its expressions
-        w_j = weight[j]
-        numerator += w_j * con[j] + 0.5 * w_j * tie[j]
-        denominator += w_j * size[j]
+    # events in scikit-survival's order, with its expressions in Python's float arithmetic
+    # (numpy's on float64), so the sums are its sums
+    for w_j, c, ti, sz in zip(
+        w[q].tolist(), con.tolist(), tie.tolist(), size.tolist(), strict=True
+    ):
+        numerator += w_j * c + 0.5 * w_j * ti
+        denominator += w_j * sz
     return float(numerator / denominator)
 
 
-def _count_group(s, f, e, ev, below, upto, tree, tied_tol, after, con, tie, size) -> None:
-    """Concordant and tied counts of each event in the group of equal times ``s:f``: against
-    every later patient (in the tree) and the censored patients of the same time."""
-    same_censored = e[s:f][~ev[s:f]]
-    for j in range(s, f):
-        if not ev[j]:
-            continue
-        lo, hi = _sum(tree, below[j]), _sum(tree, upto[j])
-        near = np.absolute(same_censored - e[j]) <= tied_tol
-        con[j] = lo + int((same_censored[~near] < e[j]).sum())
-        tie[j] = hi - lo + int(near.sum())
-        size[j] = after + len(same_censored)
+def _count_after(values: np.ndarray, start: np.ndarray, limit: np.ndarray) -> np.ndarray:
+    """For each query i, how many of ``values[start[i]:]`` are below ``limit[i]``.
 
-
-def _add(tree: list, slot: int) -> None:
-    i = slot + 1
-    n = len(tree)
-    while i < n:
-        tree[i] += 1
-        i += i & -i
-
-
-def _sum(tree: list, slots: int) -> int:
-    """How many patients in the tree sit in slots below ``slots``."""
-    total, i = 0, int(slots)
-    while i > 0:
-        total += tree[i]
-        i -= i & -i
-    return total
+    An offline dominance count in O(m log^2 m) numpy work: points (position p, value) and
+    queries (from position s) are laid out by position, a query just before the point at
+    its start; over the levels of a bottom-up merge sort, each query in the left half of a
+    block counts the points of the right half below its limit, with one sort and one
+    binary search per level for all blocks at once. Every point after a query is in the
+    right half of exactly one block whose left half holds the query.
+    """
+    n, m = len(values), len(start)
+    key = np.r_[2 * np.arange(n) + 1, 2 * np.asarray(start)]
+    order = np.argsort(key, kind="stable")
+    is_point = order < n
+    item_val = np.where(is_point, np.r_[values, np.zeros(m, dtype=values.dtype)][order], 0)
+    item_lim = np.where(is_point, 0, np.r_[np.zeros(n, dtype=np.int64), limit][order])
+    span = int(max(values.max(initial=0), np.max(limit, initial=0))) + 1
+    idx = np.arange(n + m)
+    counts = np.zeros(n + m, dtype=np.int64)
+    level = 0
+    while (1 << level) < n + m:
+        block, right = idx >> (level + 1), ((idx >> level) & 1).astype(bool)
+        pts = np.sort(block[right & is_point] * span + item_val[right & is_point])
+        ask = ~right & ~is_point
+        base = block[ask] * span  # non-decreasing, as binary search runs fastest
+        wanted = base + item_lim[ask]
+        by = np.argsort(wanted, kind="stable")
+        found = np.empty(len(wanted), dtype=np.int64)
+        found[by] = np.searchsorted(pts, wanted[by])
+        counts[ask] += found - np.searchsorted(pts, base)
+        level += 1
+    out = np.empty(m, dtype=np.int64)
+    out[order[~is_point] - n] = counts[~is_point]
+    return out

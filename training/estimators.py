@@ -144,8 +144,10 @@ def make_rsf(
     n_estimators: int = 200,
     seed: int = 0,
     n_jobs: int = 1,
+    max_samples: int | None = None,
 ) -> Pipeline:
-    """Encode, impute, random survival forest (times must be rounded by the caller)."""
+    """Encode, impute, random survival forest (times must be rounded by the caller);
+    ``max_samples`` patients in each tree's bootstrap sample (None: as many as the data)."""
     pipe = Pipeline(
         [
             ("encode", SchemaEncoder(schema.to_dict())),
@@ -158,6 +160,7 @@ def make_rsf(
                     max_features=max_features,
                     n_jobs=n_jobs,
                     random_state=seed,
+                    max_samples=max_samples,
                 ),
             ),
         ]

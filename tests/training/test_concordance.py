@@ -6,7 +6,7 @@ from sksurv.exceptions import NoComparablePairException
 from sksurv.metrics import concordance_index_censored, concordance_index_ipcw
 from sksurv.util import Surv
 
-from training.concordance import concordance_censored, concordance_ipcw
+from training.concordance import _count_after, concordance_censored, concordance_ipcw
 
 
 @pytest.mark.parametrize("seed", range(40))
@@ -34,3 +34,14 @@ def test_no_comparable_pair_is_refused_as_scikit_survival_does():
         concordance_index_censored(event, time, risk)
     with pytest.raises(NoComparablePairException):
         concordance_censored(event, time, risk)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_merge_count_equals_counting_each_query_by_hand(seed):
+    rng = np.random.default_rng(seed)
+    n, m = int(rng.integers(1, 300)), int(rng.integers(1, 300))
+    values = rng.integers(0, 50, n)
+    start = rng.integers(0, n + 1, m)  # n: nothing after
+    limit = rng.integers(0, 52, m)
+    expected = [int((values[s:] < lim).sum()) for s, lim in zip(start, limit, strict=True)]
+    assert _count_after(values, start, limit).tolist() == expected

@@ -9,11 +9,27 @@ from sksurv.util import Surv
 
 from model.predict import survival_at, survival_on_grid
 from model.validation import validate_dataset
-from training.estimators import COX_TERMS, distinct_terms, make_coxnet
+from training.estimators import (
+    COX_TERMS,
+    distinct_terms,
+    make_coxnet,
+    make_rsf,
+    round_times,
+    survival_target,
+)
 from training.families import CoxnetTrainer
 from training.fit import FitOptions, _training_set
 from training.simulate import SimulationSettings, simulate_cohort
-from training.tuning import breslow_on_times, brier_weights, integrated_brier
+from training.tuning import (
+    COXNET_L1_RATIOS,
+    COXNET_ONE_L1_N,
+    RSF_TREE_SAMPLE,
+    breslow_on_times,
+    brier_weights,
+    coxnet_l1_ratios,
+    forest_candidates,
+    integrated_brier,
+)
 
 
 @pytest.fixture(scope="module")
@@ -107,3 +123,22 @@ def test_in_the_milan_world_the_threshold_earns_its_splines(schema, cohort_2000_
     assert best <= tuned.cv_ibs <= best + 0.003
     chosen = [c for c in tuned.candidates if c["l1_ratio"] == tuned.params["l1_ratio"]]
     assert tuned.params["alpha"] <= min(c["alpha"] for c in chosen if c["cv_ibs"] == best)
+
+
+def test_large_forests_grow_each_tree_on_a_sample_of_the_reference_size(schema):
+    grid = ({"min_samples_leaf": 15, "max_features": "sqrt"},)
+    assert forest_candidates(grid, RSF_TREE_SAMPLE) == grid  # unchanged up to the reference
+    (big,) = forest_candidates(grid, 3 * RSF_TREE_SAMPLE)
+    assert big == {**grid[0], "max_samples": RSF_TREE_SAMPLE}
+    cohort = simulate_cohort(RSF_TREE_SAMPLE + 500, seed=3)
+    X = cohort.data[schema.feature_names]
+    y = round_times(survival_target(cohort.data, schema))
+    forest = make_rsf(schema, n_estimators=3, **big).fit(X, y)[-1]
+    # a tree's root holds its bootstrap sample, each draw weighing one
+    roots = [t.tree_.weighted_n_node_samples[0] for t in forest.estimators_]
+    assert roots == [RSF_TREE_SAMPLE] * 3
+
+
+def test_large_cohorts_try_one_l1_ratio():
+    assert coxnet_l1_ratios(COXNET_ONE_L1_N) == COXNET_L1_RATIOS
+    assert coxnet_l1_ratios(COXNET_ONE_L1_N + 1) == (0.5,)
