@@ -23,6 +23,7 @@ from pathlib import Path
 __all__ = [
     "DEFAULT",
     "LANGUAGES",
+    "LOCALES",
     "N_",
     "_",
     "check_language",
@@ -40,7 +41,7 @@ LANGUAGES = {"en": "English", "zh-CN": "简体中文"}
 DEFAULT = "en"
 LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
 # language tag -> Babel/gettext locale name (the catalogue's folder)
-_LOCALES = {"en": "en", "zh-CN": "zh_CN"}
+LOCALES = {"en": "en", "zh-CN": "zh_CN"}
 
 _current: ContextVar[str] = ContextVar("language", default=DEFAULT)
 
@@ -80,9 +81,9 @@ def catalogue(lang: str) -> dict[tuple[str | None, str], str | tuple[str, ...]]:
         return {}
     from babel.messages.pofile import read_po
 
-    path = LOCALE_DIR / _LOCALES[lang] / "LC_MESSAGES" / "messages.po"
+    path = LOCALE_DIR / LOCALES[lang] / "LC_MESSAGES" / "messages.po"
     with path.open("rb") as fh:
-        cat = read_po(fh, locale=_LOCALES[lang])
+        cat = read_po(fh, locale=LOCALES[lang])
     out: dict[tuple[str | None, str], str | tuple[str, ...]] = {}
     for m in cat:
         if not m.id or m.fuzzy:
@@ -126,7 +127,7 @@ def _symbols(lang: str) -> tuple[str, str]:
     """(decimal mark, group separator) of a language, from Babel's locale data."""
     from babel import Locale
 
-    symbols = Locale.parse(_LOCALES[lang]).number_symbols["latn"]
+    symbols = Locale.parse(LOCALES[lang]).number_symbols["latn"]
     return symbols["decimal"], symbols["group"]
 
 

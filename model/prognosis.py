@@ -185,12 +185,6 @@ PREDICT_COLUMNS = (
 )
 
 
-EFFECT_METHOD = N_(
-    "one factor at a time: the change in log cumulative hazard at the risk horizon when this "
-    "factor alone is set to the reference patient's value; effects need not add up"
-)
-
-
 def reference_effects(
     bundle: Bundle, X: pd.DataFrame, model: str | None = None
 ) -> list[list[dict]]:

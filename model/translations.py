@@ -207,9 +207,9 @@ def _neutral(schema) -> tuple[dict, dict]:
 def localize(schema, lang: str):
     """``schema`` with its texts in ``lang`` where the schema file translates them (and its
     neutral words, where it declares none, in the catalogue's words)."""
-    texts = schema.translations.get(lang, {})
     if lang == DEFAULT:
         return schema
+    texts = schema.translations.get(lang, {})
     neutral_words, neutral_stages = _neutral(schema)
     words = {**neutral_words, **texts.get("words", {})}
     words = {k: tuple(v) if k == "not_for" else v for k, v in words.items()}

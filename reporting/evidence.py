@@ -278,12 +278,12 @@ def _cell(row: pd.Series) -> str:
     return est if no_band(ival) else f"{est} ({ival})"
 
 
-def _localized_system(evidence: Evidence | None, system):
-    """A system as its evidence file translates it into the current language."""
-    if evidence is None:
+def _localized_system(localized: Evidence | None, system):
+    """A system as the localised evidence words it (itself where there is none)."""
+    if localized is None:
         return system
     try:
-        return evidence.localized().system(system.id)
+        return localized.system(system.id)
     except KeyError:
         return system
 
@@ -318,11 +318,12 @@ def plausibility_table(predictions: list[GroupPrediction], schema: Schema) -> pd
     five = _("Survival at {when}").format(when=axis.landmark_text(last.value))
     sep = _("; ")
     evidence = evidence_of(schema)
+    localized = evidence.localized() if evidence is not None else None
     rows = []
     for g in predictions:
         table = survival_table(g.prognosis, schema)
         at_five = table[table[OUTCOME] == five]
-        system = _localized_system(evidence, g.system)
+        system = _localized_system(localized, g.system)
         groups = {x.id: x.label for x in system.groups}
         rows.append(
             {

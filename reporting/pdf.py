@@ -33,7 +33,7 @@ from fpdf.enums import MethodReturnValue, WrapMode
 
 from model.bundle import Bundle
 from model.candidacy import Candidacy
-from model.i18n import _, language
+from model.i18n import DEFAULT, _, language
 from model.prognosis import Prognosis
 from model.timeaxis import years_text
 from reporting import card
@@ -125,7 +125,7 @@ def _t(text) -> str:
     """Core PDF fonts are Latin-1: replace the few typographic characters we use (the CJK
     font of the other languages has them all)."""
     s = str(text)
-    if language() != "en":
+    if language() != DEFAULT:
         return s
     for a, b in _REPLACE.items():
         s = s.replace(a, b)
@@ -173,7 +173,7 @@ class _Report(FPDF):
         self.figures = figures
         self.schema = context.bundle.schema.localized()
         # Chinese (and any language beyond Latin-1) is set in an embedded CJK font
-        self.cjk = language() != "en"
+        self.cjk = language() != DEFAULT
         if self.cjk:
             for style, (path, face) in cjk_font().items():
                 self.add_font("cjk", style, path, collection_font_number=face)

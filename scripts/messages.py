@@ -20,14 +20,17 @@ from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir, extract_from_file
 from babel.messages.pofile import read_po, write_po
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from model.i18n import DEFAULT, LOCALES
+
 ROOT = Path(__file__).resolve().parent.parent
 LOCALE_DIR = ROOT / "locale"
 # the page's code, and the validation report's fixed sentences that the model card shows
 SOURCES = ("app.py", "ui", "reporting", "model", "training/report.py")
 KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2), "pgettext": ((1, "c"), 2)}
 OPTIONS = {"encoding": "utf-8"}
-# locale folder of each language the page offers besides English (model.i18n.LANGUAGES)
-TRANSLATED = ("zh_CN",)
+# locale folder of each language the page offers besides English
+TRANSLATED = tuple(locale for lang, locale in LOCALES.items() if lang != DEFAULT)
 
 
 def extract() -> Catalog:

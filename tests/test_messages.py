@@ -30,8 +30,8 @@ def template():
 
 
 def _catalogue(lang: str):
-    with messages.catalogue_path(i18n._LOCALES[lang]).open("rb") as fh:
-        return read_po(fh, locale=i18n._LOCALES[lang])
+    with messages.catalogue_path(i18n.LOCALES[lang]).open("rb") as fh:
+        return read_po(fh, locale=i18n.LOCALES[lang])
 
 
 @pytest.mark.parametrize("lang", OTHER_LANGUAGES)
