@@ -19,7 +19,7 @@ from sksurv.exceptions import NoComparablePairException
 from sksurv.nonparametric import CensoringDistributionEstimator
 from sksurv.util import check_y_survival
 
-__all__ = ["concordance_censored", "concordance_ipcw"]
+__all__ = ["concordance_both", "concordance_censored", "concordance_ipcw"]
 
 TIED_TOL = 1e-8  # scikit-survival's default: risks this close count as tied
 
@@ -30,26 +30,67 @@ def concordance_censored(event, time, estimate, tied_tol: float = TIED_TOL) -> f
     estimate = np.asarray(estimate, dtype=float)
     if not event.any():
         raise ValueError("All samples are censored")
-    return _concordance(
-        event, np.asarray(time, dtype=float), estimate, np.ones_like(estimate), tied_tol
-    )
+    pairs = _Pairs(event, np.asarray(time, dtype=float), estimate, tied_tol)
+    return pairs.concordance(np.ones_like(estimate))
 
 
 def concordance_ipcw(survival_train, survival_test, estimate, tau=None, tied_tol=TIED_TOL) -> float:
     """Uno's C truncated at ``tau``, as ``sksurv.metrics.concordance_index_ipcw(...)[0]``."""
     test_event, test_time = check_y_survival(survival_test)
     estimate = np.asarray(estimate, dtype=float)
+    weights = _uno_weights(survival_train, survival_test, tau)
+    return _Pairs(test_event, test_time, estimate, tied_tol).concordance(weights)
+
+
+def concordance_both(survival_train, survival_test, estimate, tau=None, tied_tol=TIED_TOL):
+    """``(Harrell's C, Uno's C)`` from one count of the pairs; Uno's is None where the
+    censoring distribution is not estimable (scikit-survival's ValueError)."""
+    event, time = check_y_survival(survival_test)
+    estimate = np.asarray(estimate, dtype=float)
+    pairs = _Pairs(event, time, estimate, tied_tol)
+    harrell = pairs.concordance(np.ones_like(estimate))
+    try:
+        weights = _uno_weights(survival_train, survival_test, tau)
+    except ValueError:
+        return harrell, None
+    return harrell, pairs.concordance(weights)
+
+
+def _uno_weights(survival_train, survival_test, tau) -> np.ndarray:
+    _, test_time = check_y_survival(survival_test)
     mask = np.ones(len(test_time), dtype=bool) if tau is None else test_time < tau
     cens = CensoringDistributionEstimator().fit(survival_train)
-    ipcw = np.zeros(len(estimate))
+    ipcw = np.zeros(len(test_time))
     ipcw[mask] = cens.predict_ipcw(survival_test[mask])
-    return _concordance(test_event, test_time, estimate, np.square(ipcw), tied_tol)
+    return np.square(ipcw)
 
 
-def _concordance(event, time, estimate, weights, tied_tol) -> float:
-    n = len(time)
-    order = np.argsort(time)  # scikit-survival's order (same call), so its sums are ours
-    t, e, ev, w = time[order], estimate[order], event[order], weights[order]
+class _Pairs:
+    """The comparable pairs of one set of estimates, counted once: for each event, the
+    patients at risk after it with a lower, a tied and any estimate. A weighting of the
+    events then gives Harrell's C (weights 1) or Uno's (squared IPCW)."""
+
+    def __init__(self, event, time, estimate, tied_tol):
+        self.order = np.argsort(time)  # scikit-survival's order (same call), so its sums are ours
+        self.q, self.con, self.tie, self.size = _count_pairs(
+            event[self.order], time[self.order], estimate[self.order], tied_tol
+        )
+
+    def concordance(self, weights) -> float:
+        numerator = denominator = 0.0
+        # events in scikit-survival's order, with its expressions in Python's float arithmetic
+        # (numpy's on float64), so the sums are its sums
+        w = np.asarray(weights)[self.order][self.q]
+        for w_j, c, ti, sz in zip(w.tolist(), self.con, self.tie, self.size, strict=True):
+            numerator += w_j * c + 0.5 * w_j * ti
+            denominator += w_j * sz
+        return float(numerator / denominator)
+
+
+def _count_pairs(ev, t, e, tied_tol):
+    """Per event (in time order): its index, and the counts of concordant, tied and all
+    comparable patients, as Python lists."""
+    n = len(t)
     starts = np.flatnonzero(np.r_[True, t[1:] != t[:-1]])
     ends = np.r_[starts[1:], n]
     group = np.cumsum(np.r_[True, t[1:] != t[:-1]]) - 1
@@ -78,15 +119,7 @@ def _concordance(event, time, estimate, weights, tied_tol) -> float:
     con, tie = counted[:m], counted[m:] - counted[:m]
     same_censored = np.searchsorted(cens, after[q]) - np.searchsorted(cens, first[q])
     size = (n - after[q]) + same_censored
-    numerator = denominator = 0.0
-    # events in scikit-survival's order, with its expressions in Python's float arithmetic
-    # (numpy's on float64), so the sums are its sums
-    for w_j, c, ti, sz in zip(
-        w[q].tolist(), con.tolist(), tie.tolist(), size.tolist(), strict=True
-    ):
-        numerator += w_j * c + 0.5 * w_j * ti
-        denominator += w_j * sz
-    return float(numerator / denominator)
+    return q, con.tolist(), tie.tolist(), size.tolist()
 
 
 def _count_after(values: np.ndarray, start: np.ndarray, limit: np.ndarray) -> np.ndarray:

@@ -24,7 +24,7 @@ from sksurv.util import Surv
 from model.kaplan_meier import KaplanMeier
 from model.predict import risk_score, survival_at
 from model.timeaxis import LANDMARKS
-from training.concordance import concordance_censored, concordance_ipcw
+from training.concordance import concordance_both
 
 __all__ = [
     "calibration",
@@ -70,6 +70,38 @@ def _ipcw(compute) -> float | None:
         return None
 
 
+def _aucs(y_ref, y, surv, grid, named: dict[str, float]) -> dict:
+    """Time-dependent AUC at each landmark inside follow-up (None outside), all landmarks
+    in one call so that the censoring distribution is estimated once; one call each when
+    that fails, so that one landmark's failure does not take the others with it."""
+    event, time = _event_time(y)
+    inside = {
+        name: h
+        for name, h in named.items()
+        if time.min() < h < time.max() and event[time <= h].any()
+    }
+    out = {f"auc_{name}": None for name in named}
+    if not inside:
+        return out
+    ordered = sorted(inside.items(), key=lambda kv: kv[1])
+    hs = [h for _, h in ordered]
+    est = np.column_stack([1.0 - survival_at(surv, grid, h) for h in hs])
+    try:
+        aucs = cumulative_dynamic_auc(y_ref, y, est, hs)[0]
+    except ValueError:
+        aucs = [
+            _ipcw(lambda j=j, h=h: cumulative_dynamic_auc(y_ref, y, est[:, j], [h])[0][0])
+            for j, h in enumerate(hs)
+        ]
+    out.update(
+        {
+            f"auc_{name}": None if a is None else float(a)
+            for (name, _), a in zip(ordered, aucs, strict=True)
+        }
+    )
+    return out
+
+
 def performance(
     y_ref: np.ndarray,
     y: np.ndarray,
@@ -106,23 +138,11 @@ def performance(
         horizon lies beyond follow-up), ``ibs``, ``ibs_null`` (Kaplan-Meier
         curve for everyone) and ``ipa`` (1 - ibs / ibs_null).
     """
-    event, time = _event_time(y)
     risk = risk_score(surv, grid, risk_horizon)
-    out = {
-        "harrell_c": concordance_censored(event, time, risk),
-        "uno_c": _ipcw(lambda: concordance_ipcw(y_ref, y, risk, tau=tau)),
-    }
-    t_min, t_max = time.min(), time.max()
+    harrell, uno = concordance_both(y_ref, y, risk, tau=tau)
+    out = {"harrell_c": harrell, "uno_c": uno}
     named = horizon_names(horizons)
-    for name, h in named.items():
-        ok = t_min < h < t_max and event[time <= h].any()
-        if ok:
-            est = 1.0 - survival_at(surv, grid, h)
-            out[f"auc_{name}"] = _ipcw(
-                lambda est=est, h=h: cumulative_dynamic_auc(y_ref, y, est, [h])[0][0]
-            )
-        else:
-            out[f"auc_{name}"] = None
+    out.update(_aucs(y_ref, y, surv, grid, named))
     times = ibs_times(y, grid, max(named.values()))
     if len(times) >= 2:
         cols = np.searchsorted(grid, times)

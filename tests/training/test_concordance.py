@@ -6,7 +6,12 @@ from sksurv.exceptions import NoComparablePairException
 from sksurv.metrics import concordance_index_censored, concordance_index_ipcw
 from sksurv.util import Surv
 
-from training.concordance import _count_after, concordance_censored, concordance_ipcw
+from training.concordance import (
+    _count_after,
+    concordance_both,
+    concordance_censored,
+    concordance_ipcw,
+)
 
 
 @pytest.mark.parametrize("seed", range(40))
@@ -25,6 +30,12 @@ def test_equals_scikit_survival_with_tied_times_and_risks(seed):
     tau = float(np.quantile(time, 0.8))
     assert concordance_ipcw(y, y[: n // 2], risk[: n // 2], tau=tau) == pytest.approx(
         concordance_index_ipcw(y, y[: n // 2], risk[: n // 2], tau=tau)[0], abs=0
+    )
+    # both from one count of the pairs: the same two numbers
+    half = slice(0, n // 2)
+    assert concordance_both(y, y[half], risk[half], tau=tau) == (
+        concordance_censored(event[half], time[half], risk[half]),
+        concordance_ipcw(y, y[half], risk[half], tau=tau),
     )
 
 
@@ -45,3 +56,15 @@ def test_merge_count_equals_counting_each_query_by_hand(seed):
     limit = rng.integers(0, 52, m)
     expected = [int((values[s:] < lim).sum()) for s, lim in zip(start, limit, strict=True)]
     assert _count_after(values, start, limit).tolist() == expected
+
+
+def test_both_leaves_uno_out_where_the_censoring_distribution_reaches_zero():
+    # all but one of those left at 10 months are censored then: the censoring survival is 0
+    # there, and scikit-survival refuses the IPCW weight of the death at 10 months
+    time = np.array([1.0, 2.0, 3.0, 4.0, 10.0, 10.0, 10.0])
+    event = np.array([True, True, False, True, True, False, False])
+    risk = np.arange(7.0)[::-1]
+    y = Surv.from_arrays(event, time)
+    with pytest.raises(ValueError):
+        concordance_ipcw(y, y, risk)
+    assert concordance_both(y, y, risk) == (concordance_censored(event, time, risk), None)
