@@ -57,11 +57,13 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from joblib import delayed
 from sksurv.nonparametric import kaplan_meier_estimator
 
 from model.predict import cox_baseline_on_grid
 from model.timeaxis import LANDMARKS
 from model.uncertainty import CoxEnsemble
+from training import cluster
 from training.estimators import fit_quietly
 from training.metrics import horizon_names
 
@@ -100,6 +102,16 @@ def _fit_piece(make_step, alpha: float, Z: pd.DataFrame, y: np.ndarray, grid: np
         except ArithmeticError:
             continue
     return _fit_cox(lambda: make_step(alpha * 1000.0), Z, y, grid)
+
+
+def _refit(make_step, alpha, Z, y_rep, grid, marks) -> tuple | None:
+    """The shipped Cox step refitted on one replicate: coefficients and the baseline at the
+    landmarks; None for a replicate the shipped penalty cannot fit (none to measure)."""
+    try:
+        coef, h0 = _fit_cox(lambda: make_step(alpha), Z, y_rep, grid)
+    except ArithmeticError:
+        return None
+    return coef, h0[marks]
 
 
 def _log_h(h0: np.ndarray, lp: np.ndarray) -> np.ndarray:
@@ -179,6 +191,7 @@ def calibrate_inflation(
     seed: int = 0,
     landmarks=LANDMARKS,
     pieces: int | None = None,
+    n_jobs: int = 1,
 ) -> dict:
     """Inflation factors for the bootstrap band of ``final`` (a fitted Coxnet pipeline).
 
@@ -194,6 +207,9 @@ def calibrate_inflation(
         Where the band's error is measured.
     pieces : int, optional
         The stand-in's time pieces (default: :func:`stand_in_pieces` of the deaths).
+    n_jobs : int
+        Processes for the replicates' refits (or the cluster's workers, see
+        :mod:`training.cluster`); the result does not depend on it.
 
     Returns
     -------
@@ -216,16 +232,20 @@ def calibrate_inflation(
 
     cens_t, cens_s = kaplan_meier_estimator(~event, time)
     rng = np.random.default_rng(seed)
-    ratios = []
-    for _ in range(n_rep):
-        y_rep = _replicate(H_true, grid, cens_t, cens_s, time.max(), rng, y.dtype)
-        if y_rep[e_name].sum() < 10:
-            continue
-        try:
-            coef_r, h0_r = _fit_cox(lambda: make_step(alpha), Z, y_rep, grid)
-        except ArithmeticError:  # a replicate the shipped penalty cannot fit: none to measure
-            continue
-        ratios.append(np.abs(_log_h(h0_r[marks], Zn @ coef_r) - true_log_h) / half)
+    # every replicate's times are drawn here, in order, so the draws do not depend on where
+    # the refits run; the refits are independent tasks (local processes or a cluster)
+    draws = [
+        _replicate(H_true, grid, cens_t, cens_s, time.max(), rng, y.dtype) for _ in range(n_rep)
+    ]
+    fits = cluster.parallel(n_jobs, shared=(Z,))(
+        delayed(_refit)(make_step, alpha, Z, y_rep, grid, marks)
+        for y_rep in draws
+        if y_rep[e_name].sum() >= 10
+    )
+    ratios = [
+        np.abs(_log_h(h0_r, Zn @ coef_r) - true_log_h) / half
+        for coef_r, h0_r in (f for f in fits if f is not None)
+    ]
     if not ratios:
         return {"inflation": 1.0, "replicates": 0, "note": "too few simulated deaths"}
     r = np.concatenate(ratios)

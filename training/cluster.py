@@ -95,7 +95,10 @@ def parallel(n_jobs: int, shared: Sequence = (), **kwargs) -> Callable[[Iterable
     if cl is None:
         return Parallel(n_jobs=n_jobs, **kwargs)
     cl.share(shared)
-    run = Parallel(backend=cl.backend, **kwargs)
+    # one task a batch: joblib would carry the batch size it learnt on one call's quick tasks
+    # (the band's refits) over to the next call's slow ones (a forest's folds) on the same
+    # backend, and a batch of eight folds on one worker leaves the other idle
+    run = Parallel(backend=cl.backend, **{"batch_size": 1, **kwargs})
 
     def call(tasks):
         if cl.backend.effective_n_jobs(-1) == 1:

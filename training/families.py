@@ -248,6 +248,7 @@ class CoxnetTrainer(Trainer):
             partial(coxnet_step, d.schema, params["l1_ratio"]),
             seed=d.seed,
             landmarks=d.horizons,
+            n_jobs=d.n_jobs,
         )
         ensemble.inflation = band["inflation"]
         if "grid" in band:  # per grid time: in the ensemble, not the manifest
