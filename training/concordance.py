@@ -19,7 +19,12 @@ from sksurv.exceptions import NoComparablePairException
 from sksurv.nonparametric import CensoringDistributionEstimator
 from sksurv.util import check_y_survival
 
-__all__ = ["concordance_both", "concordance_censored", "concordance_ipcw"]
+__all__ = [
+    "concordance_both",
+    "concordance_censored",
+    "concordance_ipcw",
+    "concordance_ipcw_each",
+]
 
 TIED_TOL = 1e-8  # scikit-survival's default: risks this close count as tied
 
@@ -54,6 +59,18 @@ def concordance_both(survival_train, survival_test, estimate, tau=None, tied_tol
     except ValueError:
         return harrell, None
     return harrell, pairs.concordance(weights)
+
+
+def concordance_ipcw_each(survival_train, survival_test, estimates, tau=None, tied_tol=TIED_TOL):
+    """Uno's C of each column of ``estimates`` (patients x models) for the same patients, the
+    censoring weights estimated once; NaN for a column that ranks every patient the same."""
+    event, time = check_y_survival(survival_test)
+    weights = _uno_weights(survival_train, survival_test, tau)
+    estimates = np.asarray(estimates, dtype=float)
+    return [
+        _Pairs(event, time, e, tied_tol).concordance(weights) if np.ptp(e) > 0 else np.nan
+        for e in estimates.T
+    ]
 
 
 def _uno_weights(survival_train, survival_test, tau) -> np.ndarray:

@@ -23,7 +23,7 @@ from model.predict import risk_score, survival_on_grid
 from model.schema import Schema
 from model.timeaxis import LANDMARKS
 from training import cluster
-from training.concordance import concordance_ipcw
+from training.concordance import concordance_ipcw, concordance_ipcw_each
 from training.estimators import distinct_terms, fit_quietly, make_coxnet, make_rsf, round_times
 from training.metrics import ibs_times
 
@@ -168,13 +168,18 @@ class _Path:
         return self.ibs.mean(axis=0)
 
 
-def _fold_designs(X, y, schema, folds, designs, seed):
-    """Per fold, the imputed features (imputer fitted on the fold's training rows) expanded
-    and scaled for every design: the outcome-free preprocessing is fitted once per fold."""
+def _imputed(X, schema, seed, train, test) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """The encoded, imputed rows ``train`` (imputer fitted on them) and ``test`` (or None)."""
+    pre = make_coxnet(schema, seed=seed)[:2]
+    fitted = pre.fit_transform(X.iloc[train])
+    return fitted, (None if test is None else pre.transform(X.iloc[test]))
+
+
+def _fold_designs(imputed, schema, designs, seed):
+    """Per fold, the imputed features expanded and scaled for every design: the outcome-free
+    preprocessing is fitted once per fold."""
     out = []
-    for tr, te in folds:
-        pre = make_coxnet(schema, seed=seed)[:2]
-        imp_tr, imp_te = pre.fit_transform(X.iloc[tr]), pre.transform(X.iloc[te])
+    for imp_tr, imp_te in imputed:
         per = {}
         for terms in designs:
             post = make_coxnet(schema, seed=seed, terms=terms)[2:-1]
@@ -290,9 +295,12 @@ def tune_coxnet(
         mininterval=1.0,
         leave=False,
     )
-    fold_z = _fold_designs(X, y, schema, folds, designs, seed)
-    pre = make_coxnet(schema, seed=seed)[:2]
-    imputed = pre.fit_transform(X)
+    # the imputers (the slowest preprocessing, on every fold and on all patients) in parallel
+    every = np.arange(len(y))
+    *per_fold, (imputed, _) = cluster.parallel(n_jobs, shared=(X,))(
+        delayed(_imputed)(X, schema, seed, tr, te) for tr, te in [*folds, (every, None)]
+    )
+    fold_z = _fold_designs(per_fold, schema, designs, seed)
     full_z = {
         d: make_coxnet(schema, seed=seed, terms=d)[2:-1].fit_transform(imputed) for d in designs
     }
@@ -318,7 +326,7 @@ def tune_coxnet(
     terms = _choose_terms(best)
     chosen, j = best[terms]
     j = _least_penalty(chosen, j)
-    candidates = _candidates([p for p in paths if p.terms == terms], y, folds, tau)
+    candidates = _candidates([p for p in paths if p.terms == terms], y, folds, tau, n_jobs)
     pick = next(
         c for c in candidates if c["l1_ratio"] == chosen.l1_ratio and c["alpha"] == chosen.alphas[j]
     )
@@ -342,17 +350,19 @@ def tune_coxnet(
     )
 
 
-def _candidates(paths: list[_Path], y, folds, tau) -> list[dict]:
-    """Every penalty of the chosen design with its cross-validated IBS and Uno C."""
+def _candidates(paths: list[_Path], y, folds, tau, n_jobs: int = 1) -> list[dict]:
+    """Every penalty of the chosen design with its cross-validated IBS and Uno C (one task
+    per path and fold: the fold's censoring weights once for all its penalties)."""
+    per_fold = cluster.parallel(n_jobs, shared=(y,))(
+        delayed(concordance_ipcw_each)(y, y[te], p.test_lp[k], tau)
+        for p in paths
+        for k, (_, te) in enumerate(folds)
+    )
     out = []
-    for p in paths:
+    for i, p in enumerate(paths):
+        fold_scores = per_fold[i * len(folds) : (i + 1) * len(folds)]
         for j, a in enumerate(p.alphas):
-            scores = [
-                _uno(y, y[te], p.test_lp[k][:, j], tau)
-                if np.ptp(p.test_lp[k][:, j]) > 0
-                else np.nan
-                for k, (_, te) in enumerate(folds)
-            ]
+            scores = [f[j] for f in fold_scores]
             if np.isnan(scores).all():  # the largest penalty gives every patient the same risk
                 continue
             out.append(

@@ -50,11 +50,18 @@ def test_cluster_bundle_equals_local_bundle(
         tmp_path / "models",
         FitOptions(bootstrap=4, progress=False, cluster=local_cluster.scheduler_address),
     )
-    # the folds, the bootstrap replicates and the band calibration's refits ran on the
-    # workers, and nothing else did (a forest's trees are built inside its task, not sent
-    # back as tasks of their own)
+    # the imputers and penalty paths of the folds, their Uno C, the bootstrap replicates and
+    # the band calibration's refits ran on the workers, and nothing else did (a forest's
+    # trees are built inside its task, not sent back as tasks of their own)
     ran = _task_names(local_cluster) - {"opened"}  # the shared data, sent once (_opened)
-    assert ran == {"_cv_path", "_forest_fold", "_replicate", "_refit"}
+    assert ran == {
+        "_imputed",
+        "_cv_path",
+        "concordance_ipcw_each",
+        "_forest_fold",
+        "_replicate",
+        "_refit",
+    }
     local = json.loads((small_bundle / "manifest.json").read_text())
     remote = json.loads((path / "manifest.json").read_text())
     models = [f for f in local["files"] if f.endswith(".joblib")]

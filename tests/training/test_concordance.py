@@ -11,6 +11,7 @@ from training.concordance import (
     concordance_both,
     concordance_censored,
     concordance_ipcw,
+    concordance_ipcw_each,
 )
 
 
@@ -68,3 +69,15 @@ def test_both_leaves_uno_out_where_the_censoring_distribution_reaches_zero():
     with pytest.raises(ValueError):
         concordance_ipcw(y, y, risk)
     assert concordance_both(y, y, risk) == (concordance_censored(event, time, risk), None)
+
+
+def test_each_column_is_its_own_uno_c():
+    rng = np.random.default_rng(3)
+    n = 300
+    time, event = np.round(rng.exponential(30, n), 1) + 0.5, rng.random(n) < 0.6
+    y = Surv.from_arrays(event, time)
+    risks = np.column_stack([rng.normal(size=n), np.round(rng.normal(size=n), 1), np.ones(n)])
+    got = concordance_ipcw_each(y, y[:200], risks[:200], tau=40.0)
+    want = [concordance_ipcw(y, y[:200], risks[:200, j], tau=40.0) for j in range(2)]
+    assert got[:2] == want
+    assert np.isnan(got[2])  # one risk for everyone ranks no one
