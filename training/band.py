@@ -59,6 +59,7 @@ import numpy as np
 import pandas as pd
 from joblib import delayed
 from sksurv.nonparametric import kaplan_meier_estimator
+from tqdm.auto import tqdm
 
 from model.predict import cox_baseline_on_grid
 from model.timeaxis import LANDMARKS
@@ -192,6 +193,7 @@ def calibrate_inflation(
     landmarks=LANDMARKS,
     pieces: int | None = None,
     n_jobs: int = 1,
+    progress: bool = False,
 ) -> dict:
     """Inflation factors for the bootstrap band of ``final`` (a fitted Coxnet pipeline).
 
@@ -210,6 +212,8 @@ def calibrate_inflation(
     n_jobs : int
         Processes for the replicates' refits (or the cluster's workers, see
         :mod:`training.cluster`); the result does not depend on it.
+    progress : bool
+        A progress bar over the replicates, with the time left.
 
     Returns
     -------
@@ -237,15 +241,14 @@ def calibrate_inflation(
     draws = [
         _replicate(H_true, grid, cens_t, cens_s, time.max(), rng, y.dtype) for _ in range(n_rep)
     ]
-    fits = cluster.parallel(n_jobs, shared=(Z,))(
-        delayed(_refit)(make_step, alpha, Z, y_rep, grid, marks)
-        for y_rep in draws
-        if y_rep[e_name].sum() >= 10
+    usable = [y_rep for y_rep in draws if y_rep[e_name].sum() >= 10]
+    fits = cluster.parallel(n_jobs, shared=(Z,), return_as="generator")(
+        delayed(_refit)(make_step, alpha, Z, y_rep, grid, marks) for y_rep in usable
     )
-    ratios = [
-        np.abs(_log_h(h0_r, Zn @ coef_r) - true_log_h) / half
-        for coef_r, h0_r in (f for f in fits if f is not None)
-    ]
+    bar = tqdm(
+        fits, total=len(usable), desc="band", disable=not progress, mininterval=1.0, leave=False
+    )
+    ratios = [np.abs(_log_h(f[1], Zn @ f[0]) - true_log_h) / half for f in bar if f is not None]
     if not ratios:
         return {"inflation": 1.0, "replicates": 0, "note": "too few simulated deaths"}
     r = np.concatenate(ratios)

@@ -249,6 +249,7 @@ class CoxnetTrainer(Trainer):
             seed=d.seed,
             landmarks=d.horizons,
             n_jobs=d.n_jobs,
+            progress=d.progress,
         )
         ensemble.inflation = band["inflation"]
         if "grid" in band:  # per grid time: in the ensemble, not the manifest
