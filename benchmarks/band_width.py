@@ -97,7 +97,10 @@ shipped model is not: all-patient width 0.303 and 0.165 at 500 and 2,000 (shippe
 0.273), coverage 0.90-0.98, MAE S(36) 0.053 and 0.036 (shipped 0.065, 0.045), slope
 1.06, the truth asking a factor of 0.78-1.13 of it. In linear it costs accuracy (MAE
 0.055 against 0.046 at 500, 0.037 against 0.035 at 2,000) for no narrower band (0.305,
-0.166) and covers 0.898 at 2,000. A model to choose by cross-validation, not a band.
+0.166) and covers 0.898 at 2,000; in milan (results/band_width_piecewise_milan.json) it
+is less accurate (MAE 0.092 against 0.076 at 500) and, without a factor, covers 0.89 at
+500 and 0.76-0.94 at 2,000 (width 0.395, 0.196). A model to choose by cross-validation
+where the hazard ratios change, not a band.
 
     .venv/bin/python benchmarks/band_width.py    # three worlds x n = 500, 2,000: about 5 min
 """
