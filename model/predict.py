@@ -29,19 +29,30 @@ def event_times(pipeline: Pipeline, X_one: pd.DataFrame) -> np.ndarray:
     return np.asarray(times, dtype=float)
 
 
-def cox_baseline_on_grid(estimator, columns, grid: np.ndarray) -> np.ndarray:
-    """Baseline cumulative hazard H0 at the grid times of a fitted scikit-survival Cox model.
+def _steps_on_grid(fn, grid: np.ndarray, scale: float = 1.0) -> np.ndarray:
+    """``scale`` x a step function's stored values at the grid times (0 before its first
+    step, the last value held beyond its last)."""
+    idx = np.searchsorted(fn.x, grid, side="right") - 1
+    h = np.where(idx >= 0, scale * fn.y[np.clip(idx, 0, None)], 0.0)
+    return np.maximum.accumulate(h)
 
-    The linear predictor of an all-zero feature row is 0, so its cumulative hazard is the
-    baseline; asking for it through ``predict_cumulative_hazard_function`` keeps to the
-    public API. Beyond the last event time the last value is held.
+
+def cox_baseline_on_grid(estimator, columns, grid: np.ndarray) -> np.ndarray:
+    """Baseline cumulative hazard H0 at the grid times of a fitted scikit-survival Cox model:
+    the cumulative hazard of an all-zero feature row, so that H(t | z) = H0(t) exp(z . coef).
+
+    Asked for through ``predict_cumulative_hazard_function`` (the public API). Its step
+    function stores the Breslow curve of the *centred* linear predictor and keeps the row's
+    own factor apart (``fn.a``): Coxnet centres the features it is fitted on, so for an
+    all-zero row ``fn.a = exp(-mean(z) . coef)``, 1 only where the fitting data's features
+    have mean 0 (the final model on its own scaler) and not on a bootstrap resample or on
+    the patients still at risk in a later time piece. The factor is applied here; reading
+    the stored values alone put those baselines ``exp(mean(z) . coef)`` off. Beyond the last
+    event time the last value is held.
     """
     zero = pd.DataFrame(np.zeros((1, len(columns))), columns=list(columns))
     fn = estimator.predict_cumulative_hazard_function(zero)[0]
-    x, y = fn.x, fn.y
-    idx = np.searchsorted(x, grid, side="right") - 1
-    h0 = np.where(idx >= 0, y[np.clip(idx, 0, None)], 0.0)
-    return np.maximum.accumulate(h0)
+    return _steps_on_grid(fn, grid, float(fn.a))
 
 
 def _is_cox(pipeline: Pipeline) -> bool:
@@ -72,8 +83,13 @@ def survival_on_grid(
         )
     if _is_cox(pipeline):
         # S(t | x) = exp(-H0(t) exp(lp(x))): one transform and one product for all patients
+        # predict() gives the centred linear predictor, which goes with the stored (centred)
+        # Breslow curve (see cox_baseline_on_grid)
         est = pipeline[-1]
-        h0 = cox_baseline_on_grid(est, est.feature_names_in_, grid)
+        zero = pd.DataFrame(
+            np.zeros((1, len(est.feature_names_in_))), columns=est.feature_names_in_
+        )
+        h0 = _steps_on_grid(est.predict_cumulative_hazard_function(zero)[0], grid)
         out = np.exp(-np.exp(pipeline.predict(X))[:, None] * h0[None, :])
     else:
         arr = pipeline.predict_survival_function(X, return_array=True)

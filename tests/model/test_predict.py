@@ -3,10 +3,23 @@
 import numpy as np
 import pytest
 
-from model.predict import median_survival, risk_score, survival_at, survival_on_grid
+from model.predict import (
+    cox_baseline_on_grid,
+    median_survival,
+    risk_score,
+    survival_at,
+    survival_on_grid,
+)
 from model.timeaxis import time_grid
 from model.validation import validate_dataset
-from training.estimators import fit_quietly, make_coxnet, make_rsf, round_times, survival_target
+from training.estimators import (
+    coxnet_step,
+    fit_quietly,
+    make_coxnet,
+    make_rsf,
+    round_times,
+    survival_target,
+)
 
 
 @pytest.fixture(scope="module")
@@ -26,6 +39,33 @@ def test_curves_equal_sksurv_step_functions(fitted, name):
     fns = models[name].predict_survival_function(X.iloc[:25])
     ref = np.array([[fn(t) if t >= fn.x[0] else 1.0 for t in grid] for fn in fns])
     assert np.allclose(surv, ref, atol=1e-10)
+
+
+@pytest.mark.parametrize("where", ["resample", "at_risk_later"])
+def test_cox_baseline_is_the_zero_rows_on_uncentred_features(fitted, schema, where):
+    """H0(t) exp(z . coef) must be scikit-survival's own H(t | z) for a Cox step fitted where
+    the features do not have mean 0: a bootstrap resample (the band's refits) or the patients
+    still at risk after a cut (the band's stand-in). Coxnet centres what it is fitted on and
+    keeps exp(-mean . coef) apart in the step function; a baseline read without it is
+    exp(mean . coef) off, at least 5 % here (checked first), far above the rounding allowed."""
+    X, y, models = fitted
+    Z = models["coxnet"][:-1].transform(X)  # scaled on all patients: mean 0 there only
+    e, t = y.dtype.names
+    if where == "resample":
+        idx = np.random.default_rng(1).integers(0, len(y), len(y))
+        Zf, yf = Z.iloc[idx], y[idx]
+    else:
+        alive = y[t] > np.quantile(y[t][y[e]], 0.5)
+        Zf, yf = Z[alive], y[alive].copy()
+        yf[t] = yf[t] - yf[t].min() / 2
+    step = fit_quietly(coxnet_step(schema, 0.5, 0.01), Zf, yf)
+    assert abs(float(Zf.mean(axis=0).to_numpy() @ step.coef_[:, 0])) > 0.05  # really uncentred
+    grid = time_grid(yf)
+    h0 = cox_baseline_on_grid(step, list(Z.columns), grid)
+    mine = np.exp(Z.iloc[:25].to_numpy() @ step.coef_[:, 0])[:, None] * h0[None, :]
+    fns = step.predict_cumulative_hazard_function(Z.iloc[:25])
+    ref = np.array([[fn(g) if g >= fn.x[0] else 0.0 for g in grid] for fn in fns])
+    assert np.allclose(mine, ref, rtol=1e-9, atol=1e-12)
 
 
 @pytest.mark.parametrize("name", ["coxnet", "rsf"])
