@@ -235,6 +235,18 @@ def test_feature_with_no_known_values_is_refused_clearly(tmp_path):
     assert "Traceback" not in res.output
 
 
+def test_no_bootstrap_is_refused_before_anything_is_fitted(tmp_path):
+    # the band and the corrected figures come from the refits: a bundle without any could
+    # not be served, so the option is refused by name with its range and nothing is written
+    path = tmp_path / "c.csv"
+    simulate_cohort(80, seed=5).data.to_csv(path, index=False)
+    for verb in ("fit", "default"):
+        res = run(verb, "--data", path, "--out", tmp_path / "m", "--quiet", "--bootstrap", "0")
+        assert res.exit_code == 2 and "--bootstrap" in res.output, res.output
+        assert "greater than or equal to 1" in res.output and "Traceback" not in res.output
+    assert not (tmp_path / "m").exists()
+
+
 def test_constant_features_and_a_single_operative_outcome_still_fit(tmp_path):
     df = simulate_cohort(120, seed=6).data
     df["pathology"], df["sex"], df["sae"] = "epithelioid", "F", 0
