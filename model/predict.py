@@ -37,6 +37,12 @@ def _steps_on_grid(fn, grid: np.ndarray, scale: float = 1.0) -> np.ndarray:
     return np.maximum.accumulate(h)
 
 
+def _zero_row_hazard(estimator, columns):
+    """scikit-survival's cumulative hazard step function of an all-zero feature row."""
+    zero = pd.DataFrame(np.zeros((1, len(columns))), columns=list(columns))
+    return estimator.predict_cumulative_hazard_function(zero)[0]
+
+
 def cox_baseline_on_grid(estimator, columns, grid: np.ndarray) -> np.ndarray:
     """Baseline cumulative hazard H0 at the grid times of a fitted scikit-survival Cox model:
     the cumulative hazard of an all-zero feature row, so that H(t | z) = H0(t) exp(z . coef).
@@ -50,8 +56,7 @@ def cox_baseline_on_grid(estimator, columns, grid: np.ndarray) -> np.ndarray:
     the stored values alone put those baselines ``exp(mean(z) . coef)`` off. Beyond the last
     event time the last value is held.
     """
-    zero = pd.DataFrame(np.zeros((1, len(columns))), columns=list(columns))
-    fn = estimator.predict_cumulative_hazard_function(zero)[0]
+    fn = _zero_row_hazard(estimator, columns)
     return _steps_on_grid(fn, grid, float(fn.a))
 
 
@@ -86,10 +91,7 @@ def survival_on_grid(
         # predict() gives the centred linear predictor, which goes with the stored (centred)
         # Breslow curve (see cox_baseline_on_grid)
         est = pipeline[-1]
-        zero = pd.DataFrame(
-            np.zeros((1, len(est.feature_names_in_))), columns=est.feature_names_in_
-        )
-        h0 = _steps_on_grid(est.predict_cumulative_hazard_function(zero)[0], grid)
+        h0 = _steps_on_grid(_zero_row_hazard(est, est.feature_names_in_), grid)
         out = np.exp(-np.exp(pipeline.predict(X))[:, None] * h0[None, :])
     else:
         arr = pipeline.predict_survival_function(X, return_array=True)

@@ -74,7 +74,7 @@ WorldName = Enum("WorldName", {name: name for name in WORLDS}, type=str)
 # bundle the page cannot serve
 BOOTSTRAP_HELP = (
     "Bootstrap resamples: at least 1; the band and the optimism-corrected figures come from "
-    "them (50 or more for a bundle in use)."
+    "them (50 or more for a bundle in use)"
 )
 
 
@@ -184,7 +184,7 @@ def fit(
     models: Annotated[
         str, typer.Option("--models", help="Comma-separated: coxnet, rsf.")
     ] = "coxnet,rsf",
-    bootstrap: Annotated[int, typer.Option("--bootstrap", min=1, help=BOOTSTRAP_HELP)] = 50,
+    bootstrap: Annotated[int, typer.Option("--bootstrap", min=1, help=BOOTSTRAP_HELP + ".")] = 50,
     seed: Annotated[int, typer.Option("--seed", min=0)] = 0,
     out: Annotated[Path, typer.Option("--out", help="Registry folder.")] = Path("models"),
     promote: Annotated[bool, typer.Option("--promote", help="Make the new bundle active.")] = False,
@@ -257,7 +257,7 @@ def default(
         typer.Option("--data", help="Cohort CSV (default: the shipped 2,000 simulated patients)."),
     ] = None,
     seed: Annotated[int, typer.Option("--seed", min=0)] = 0,
-    bootstrap: Annotated[int, typer.Option("--bootstrap", min=1, help=BOOTSTRAP_HELP)] = 50,
+    bootstrap: Annotated[int, typer.Option("--bootstrap", min=1, help=BOOTSTRAP_HELP + ".")] = 50,
     foreground: Annotated[
         bool,
         typer.Option(
@@ -358,9 +358,7 @@ def update(
     out: Annotated[Path, typer.Option("--out", help="Registry folder.")] = Path("models"),
     bootstrap: Annotated[
         int | None,
-        typer.Option(
-            "--bootstrap", min=1, help=BOOTSTRAP_HELP.replace(").", "); default: the parent's.")
-        ),
+        typer.Option("--bootstrap", min=1, help=BOOTSTRAP_HELP + "; default: the parent's."),
     ] = None,
     seed: Annotated[
         int | None, typer.Option("--seed", min=0, help="Random seed (default: the parent's).")

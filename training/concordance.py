@@ -43,7 +43,7 @@ def concordance_ipcw(survival_train, survival_test, estimate, tau=None, tied_tol
     """Uno's C truncated at ``tau``, as ``sksurv.metrics.concordance_index_ipcw(...)[0]``."""
     test_event, test_time = check_y_survival(survival_test)
     estimate = np.asarray(estimate, dtype=float)
-    weights = _uno_weights(survival_train, survival_test, tau)
+    weights = _uno_weights(survival_train, survival_test, test_time, tau)
     return _Pairs(test_event, test_time, estimate, tied_tol).concordance(weights)
 
 
@@ -55,7 +55,7 @@ def concordance_both(survival_train, survival_test, estimate, tau=None, tied_tol
     pairs = _Pairs(event, time, estimate, tied_tol)
     harrell = pairs.concordance(np.ones_like(estimate))
     try:
-        weights = _uno_weights(survival_train, survival_test, tau)
+        weights = _uno_weights(survival_train, survival_test, time, tau)
     except ValueError:
         return harrell, None
     return harrell, pairs.concordance(weights)
@@ -65,7 +65,7 @@ def concordance_ipcw_each(survival_train, survival_test, estimates, tau=None, ti
     """Uno's C of each column of ``estimates`` (patients x models) for the same patients, the
     censoring weights estimated once; NaN for a column that ranks every patient the same."""
     event, time = check_y_survival(survival_test)
-    weights = _uno_weights(survival_train, survival_test, tau)
+    weights = _uno_weights(survival_train, survival_test, time, tau)
     estimates = np.asarray(estimates, dtype=float)
     return [
         _Pairs(event, time, e, tied_tol).concordance(weights) if np.ptp(e) > 0 else np.nan
@@ -73,8 +73,8 @@ def concordance_ipcw_each(survival_train, survival_test, estimates, tau=None, ti
     ]
 
 
-def _uno_weights(survival_train, survival_test, tau) -> np.ndarray:
-    _, test_time = check_y_survival(survival_test)
+def _uno_weights(survival_train, survival_test, test_time, tau) -> np.ndarray:
+    """Squared inverse probabilities of being uncensored (0 from ``tau`` on)."""
     mask = np.ones(len(test_time), dtype=bool) if tau is None else test_time < tau
     cens = CensoringDistributionEstimator().fit(survival_train)
     ipcw = np.zeros(len(test_time))
@@ -108,9 +108,10 @@ def _count_pairs(ev, t, e, tied_tol):
     """Per event (in time order): its index, and the counts of concordant, tied and all
     comparable patients, as Python lists."""
     n = len(t)
-    starts = np.flatnonzero(np.r_[True, t[1:] != t[:-1]])
+    new_time = np.r_[True, t[1:] != t[:-1]]
+    starts = np.flatnonzero(new_time)
     ends = np.r_[starts[1:], n]
-    group = np.cumsum(np.r_[True, t[1:] != t[:-1]]) - 1
+    group = np.cumsum(new_time) - 1
     ranked = np.sort(e)
     rank = np.searchsorted(ranked, e, side="left")  # patients with a smaller estimate
     below = np.searchsorted(ranked, e - tied_tol, side="left")  # rank < below: e_k < e - tol

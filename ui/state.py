@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import streamlit as st
@@ -61,9 +62,10 @@ class Choice:
     def bundle(self):
         return self.engine.bundle
 
-    @property
+    @cached_property
     def schema(self):
-        """The bundle's schema in the reader's language (labels, help texts, words)."""
+        """The bundle's schema in the reader's language (labels, help texts, words); a Choice
+        lives for one rerun, whose language is fixed, so it is localised once."""
         return self.engine.schema.localized()
 
     @property
