@@ -42,7 +42,7 @@ def models_root() -> Path:
     return Path(os.environ.get(MODELS_ENV) or APP_DIR / "models")
 
 
-@st.cache_resource(show_spinner="Verifying and loading the model…", max_entries=4)
+@st.cache_resource(show_spinner=False, max_entries=4)
 def _engine(root: str, version_id: str, manifest_sha256: str) -> Engine:
     # keyed by the manifest's hash: a retrained bundle under the same id is loaded afresh
     return Engine(Registry(root).load(version_id))
@@ -161,7 +161,10 @@ def validation_report(choice: Choice) -> dict:
 def _load(root: Path, vid: str) -> tuple[Engine, str]:
     manifest = root / vid / MANIFEST
     sha = _manifest_sha(str(manifest), _stamp(manifest))
-    return _engine(str(root), vid, sha), sha
+    # the spinner here, not on the cache, so that its text is in the reader's language (it
+    # shows only when loading takes over half a second, i.e. not on a cached rerun)
+    with st.spinner(_("Verifying and loading the model…")):
+        return _engine(str(root), vid, sha), sha
 
 
 def _label(row: dict) -> str:

@@ -323,3 +323,23 @@ def test_without_the_cjk_font_the_page_says_what_to_install(chinese, monkeypatch
     # English needs no such font: its PDF is offered as before
     at.selectbox(key="lang").set_value("en").run()
     assert not any("fonts-noto-cjk" in w.value for w in at.warning)
+
+
+def test_the_model_loading_message_is_in_the_readers_language(app_registry, monkeypatch):
+    import contextlib
+
+    import ui.state as state
+
+    shown = []
+
+    @contextlib.contextmanager
+    def spinner(text, *args, **kwargs):
+        shown.append(text)
+        yield
+
+    monkeypatch.setattr(state.st, "spinner", spinner)
+    vid = Registry(app_registry).active_id
+    with use("zh-CN"):
+        engine, _sha = state._load(app_registry, vid)
+    assert isinstance(engine, Engine)
+    assert shown == ["正在校验并加载模型…"]
