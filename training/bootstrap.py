@@ -36,8 +36,10 @@ from model.timeaxis import LANDMARKS
 from training import cluster
 from training.metrics import horizon_names, performance
 
-__all__ = ["SCALAR_METRICS", "bootstrap_validation", "scalar_metrics"]
+__all__ = ["SCALAR_METRICS", "VALIDATION_KEYS", "bootstrap_validation", "scalar_metrics"]
 
+# what a bundle's manifest and report keep of a validation
+VALIDATION_KEYS = ("apparent", "optimism", "corrected", "ci", "out_of_bag", "n_boot", "n_failed")
 SCALAR_METRICS = ("harrell_c", "uno_c", *(f"auc_{t}" for t in LANDMARKS), "ibs", "ipa")
 
 
@@ -80,7 +82,12 @@ def _replicate(refit, collect, s: _Setting, X, y, surv_final, seed, idx):
     keys = scalar_metrics(s.horizons)
     n = len(y)
     event = y[y.dtype.names[0]]
-    model = refit(X.iloc[idx], y[idx], seed)
+    try:
+        model = refit(X.iloc[idx], y[idx], seed)
+    except ArithmeticError:
+        # the chosen penalty cannot hold this resample's coefficients (they diverge: e.g. a
+        # rare category whose every resampled patient died); counted, and left out
+        return None
     surv_all = survival_on_grid(model, X, s.grid, extend=True)
     on_boot = _perf(s, y, y[idx], surv_all[idx])
     on_orig = _perf(s, y, y, surv_all)
@@ -141,7 +148,8 @@ def bootstrap_validation(
     dict
         ``apparent`` (all measures), ``optimism``, ``corrected``, ``ci``
         (per scalar measure), ``out_of_bag`` (mean measures on left-out patients),
-        ``oob_surv`` (out-of-bag curve per patient), ``n_boot``, ``collected``.
+        ``oob_surv`` (out-of-bag curve per patient), ``n_boot`` (refits made), ``n_failed``
+        (resamples the settings could not be refitted on, left out), ``collected``.
     """
     keys = scalar_metrics(horizons)
     surv_final = survival_on_grid(final, X, grid)
@@ -166,9 +174,14 @@ def bootstrap_validation(
     optimism, final_on_boot, out_of_bag, collected = [], [], [], []
     oob_sum = np.zeros_like(surv_final)
     oob_count = np.zeros(n)
-    for opt, fin, oob, (oob_idx, oob_surv), col in tqdm(
+    failed = 0
+    for done in tqdm(
         jobs, total=len(samples), desc=desc, disable=not progress, mininterval=1.0, leave=False
     ):
+        if done is None:
+            failed += 1
+            continue
+        opt, fin, oob, (oob_idx, oob_surv), col = done
         optimism.append(opt)
         final_on_boot.append(fin)
         oob_sum[oob_idx] += oob_surv
@@ -177,6 +190,12 @@ def bootstrap_validation(
             out_of_bag.append(oob)
         if col is not None:
             collected.append(col)
+    if samples and not optimism:
+        raise ValueError(
+            f"bootstrap: the chosen settings could not be refitted on any of {failed} "
+            "resamples (the coefficients diverge at the chosen penalty); the data may hold a "
+            "category or value that only a few patients share"
+        )
     mean_opt, corrected, ci, oob_mean = _summarise(
         keys, apparent, optimism, final_on_boot, out_of_bag
     )
@@ -192,5 +211,6 @@ def bootstrap_validation(
             oob_count[:, None] > 0, oob_sum / np.maximum(oob_count, 1)[:, None], surv_final
         ),
         "n_boot": len(optimism),
+        "n_failed": failed,
         "collected": collected,
     }

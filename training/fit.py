@@ -24,7 +24,7 @@ from model.schema import Schema
 from model.timeaxis import time_grid
 from model.validation import validate_dataset
 from training.adequacy import fitted_sample_size, sample_size_html
-from training.bootstrap import bootstrap_validation
+from training.bootstrap import VALIDATION_KEYS, bootstrap_validation
 from training.cluster import use_cluster
 from training.describe import describe_cohort, in_months
 from training.effects import contrasts, reference_patient
@@ -212,13 +212,7 @@ def _manifest(
         default_model=default_model({m: r.tuned for m, r in trained.items()}),
         clinical_models=tuple(clinical_models(trained)),
         models={m: r.trainer.entry(r.tuned, r.explanation) for m, r in trained.items()},
-        metrics={
-            m: {
-                k: r.validation[k]
-                for k in ("apparent", "optimism", "corrected", "ci", "out_of_bag", "n_boot")
-            }
-            for m, r in trained.items()
-        },
+        metrics={m: {k: r.validation.get(k) for k in VALIDATION_KEYS} for m, r in trained.items()},
         reference_patient=d.reference,
         training_ranges=training_ranges(d.data, d.schema),
         seed=options.seed,

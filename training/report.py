@@ -21,6 +21,7 @@ from model.manifest import Manifest
 from model.schema import Schema
 from reporting.figures import OKABE_ITO, calibration_figure
 from reporting.wording import SIMULATED_WARNING, intended_use, metric_labels, simulated_warning
+from training.bootstrap import VALIDATION_KEYS
 
 __all__ = ["build_report"]
 
@@ -80,13 +81,7 @@ def build_report(
             "score": f"Uno C truncated at {schema.time_axis.said(manifest.uno_tau_months)}",
             "models": {m: tuned[m].to_dict() for m in models},
         },
-        "validation": {
-            m: {
-                k: validation[m][k]
-                for k in ("apparent", "optimism", "corrected", "ci", "out_of_bag", "n_boot")
-            }
-            for m in models
-        },
+        "validation": {m: {k: validation[m].get(k) for k in VALIDATION_KEYS} for m in models},
         "calibration": {m: extras[m]["calibration"] for m in models},
         "hazard_ratios": _first(extras, "hazard_ratios"),
         "permutation_importance": _first(extras, "permutation_importance"),
@@ -270,7 +265,16 @@ def _html(doc: dict, manifest: Manifest, dca: pd.DataFrame | None, fragments=())
     parts.append("<h2>Internal validation (bootstrap optimism correction)</h2>")
     for m in models:
         v = doc["validation"][m]
-        parts.append(f"<h3>{html.escape(_LABELS[m])} ({v['n_boot']} bootstrap resamples)</h3>")
+        failed = (
+            f"; {v['n_failed']} more could not be refitted at the chosen settings and "
+            + ("was" if v["n_failed"] == 1 else "were")
+            + " left out"
+            if v.get("n_failed")
+            else ""
+        )
+        parts.append(
+            f"<h3>{html.escape(_LABELS[m])} ({v['n_boot']} bootstrap resamples{failed})</h3>"
+        )
         rows = []
         bold = doc["headline"][m]  # the honest figure in bold: out-of-bag for a forest
         for k, label in metric_labels(axis).items():

@@ -56,7 +56,7 @@ from model.registry import Registry
 from model.timeaxis import TimeAxis, time_grid
 from model.uncertainty import CoxEnsemble
 from reporting.figures import calibration_figure
-from training.bootstrap import bootstrap_validation
+from training.bootstrap import VALIDATION_KEYS, bootstrap_validation
 from training.describe import describe_cohort, in_months
 from training.estimators import survival_target
 from training.metrics import calibration, decision_curve, performance, uno_tau
@@ -520,12 +520,7 @@ def _recalibrated_manifest(
         uno_tau_months=uno_tau(y, axis.last_months),
         default_model=name,
         models={name: ModelEntry(entry.label, entry.params, entry.cv_uno_c, details)},
-        metrics={
-            name: {
-                k: r.validation[k]
-                for k in ("apparent", "optimism", "corrected", "ci", "out_of_bag", "n_boot")
-            }
-        },
+        metrics={name: {k: r.validation.get(k) for k in VALIDATION_KEYS}},
         seed=seed,
         command=options.command,
         timings_seconds={},

@@ -41,3 +41,29 @@ def test_forest_optimism_is_positive_and_out_of_bag_is_below_apparent(forest_val
     assert res["out_of_bag"]["harrell_c"] < res["apparent"]["harrell_c"]
     lo, hi = res["ci"]["harrell_c"]
     assert lo < hi
+
+
+def test_resamples_the_settings_cannot_fit_are_counted_and_left_out(small_cohort, schema):
+    df = validate_dataset(small_cohort[0], schema).data
+    X, y = df[schema.feature_names], survival_target(df, schema)
+    grid = time_grid(y)
+    rare = X.index[0]  # resamples holding this patient "diverge", as Coxnet raises then
+
+    def refit(Xb, yb, seed):
+        if rare in Xb.index:
+            raise ArithmeticError("Numerical error, because weights are too large.")
+        return fit_quietly(make_rsf(schema, n_estimators=10, seed=seed), Xb, round_times(yb))
+
+    final = fit_quietly(make_rsf(schema, n_estimators=10), X, round_times(y))
+    res = bootstrap_validation(final, refit, X, y, grid, 36.0, 40.0, n_boot=12, progress=False)
+    # a resample of n rows misses a given row with probability (1 - 1/n)^n, about 0.37: of
+    # 12 resamples some hold it and some do not (seeded, so the split is fixed)
+    assert res["n_failed"] > 0 and res["n_boot"] > 0
+    assert res["n_boot"] + res["n_failed"] == 12
+    assert res["corrected"]["harrell_c"] is not None
+
+    def never(Xb, yb, seed):
+        raise ArithmeticError("Numerical error, because weights are too large.")
+
+    with pytest.raises(ValueError, match="could not be refitted on any of 4 resamples"):
+        bootstrap_validation(final, never, X, y, grid, 36.0, 40.0, n_boot=4, progress=False)
