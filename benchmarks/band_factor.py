@@ -107,10 +107,19 @@ def oracle_ratios(cell: dict, test, schema) -> dict[str, np.ndarray]:
     marks = [int(np.searchsorted(grid, t)) for t in inside.values()]
     half = _half_widths(ens, Z, marks)
     log_h = np.log(np.maximum(ens.h0[marks], 1e-300))[None, :] + (Z @ ens.coef)[:, None]
+    boot = (
+        np.log(np.maximum(ens.boot_h0[:, marks], 1e-300))[None, :, :]
+        + (Z @ ens.boot_coef.T)[:, :, None]
+    )
+    lo, hi = np.percentile(boot, 2.5, axis=1), np.percentile(boot, 97.5, axis=1)
     out = {}
     for i, name in enumerate(inside):
         s_true = np.clip(test.truth_at(int(name))[keep], 1e-12, 1 - 1e-12)
-        out[name] = np.abs(log_h[:, i] - np.log(-np.log(s_true))) / half[:, i]
+        err = np.log(-np.log(s_true)) - log_h[:, i]
+        out[name] = np.abs(err) / half[:, i]
+        # the band as served: each side stretched from the final model by the factor
+        side = np.where(err > 0, hi[:, i] - log_h[:, i], log_h[:, i] - lo[:, i])
+        out[name + "_served"] = np.abs(err) / np.maximum(side, 1e-6)
     return out
 
 
@@ -139,13 +148,16 @@ def run_draw(world, n, seed, schema, test, tmp, args) -> dict:
         "band": {k: v for k, v in band.items() if k != "grid"},
         "landmarks": {},
     }
-    for name, r in ratios.items():
+    for name, r in ((k, v) for k, v in ratios.items() if not k.endswith("_served")):
         k = (band.get("by_landmark") or {}).get(name)
         rec["landmarks"][name] = {
             "oracle_factor": float(np.quantile(r, 0.95)),
             "stand_in_factor": k,
             "coverage_implied": None if k is None else float(np.mean(r <= k)),
             "coverage_plain": float(np.mean(r <= 1.0)),
+            "coverage_served": None
+            if k is None
+            else float(np.mean(ratios[name + "_served"] <= k)),
         }
     return rec
 
@@ -171,6 +183,9 @@ def summarise(rows: list[dict]) -> list[dict]:
                     "coverage_max": max(cov, default=None),
                     "coverage_plain_mean": float(np.mean([x["coverage_plain"] for x in v])),
                     "coverage_first_draw": v[0]["coverage_implied"],
+                    "coverage_served_mean": float(np.mean([x["coverage_served"] for x in v]))
+                    if all(x["coverage_served"] is not None for x in v)
+                    else None,
                 }
             )
     return out
@@ -179,9 +194,10 @@ def summarise(rows: list[dict]) -> list[dict]:
 def print_table(summary: list[dict]) -> None:
     keys = ["world", "train_n", "month", "draws", "oracle_factor", "stand_in_factor",
             "coverage_mean", "coverage_min", "coverage_max", "coverage_plain_mean",
-            "coverage_first_draw"]  # fmt: skip
+            "coverage_first_draw", "coverage_served_mean"]  # fmt: skip
     header = ["world", "n", "month", "draws", "oracle factor", "stand-in factor",
-              "coverage mean", "min", "max", "plain band", "accuracy.py's draw"]  # fmt: skip
+              "coverage mean", "min", "max", "plain band", "accuracy.py's draw",
+              "served band"]  # fmt: skip
     print(table(header, [[s[k] for k in keys] for s in summary]))
 
 

@@ -21,8 +21,10 @@ assumption:
    (reverse Kaplan-Meier), and the shipped model's Cox step refitted on them with the
    chosen penalty and design.
 3. For each replicate, training patient and landmark (12/36/60 months), the error of
-   the refit against the stand-in on the log cumulative hazard scale, divided by the
-   half-width of that patient's bootstrap band at that time (from the real ensemble).
+   the refit against the stand-in on the log cumulative hazard scale, divided by how far
+   that patient's bootstrap band (from the real ensemble) reaches from the final model on
+   the side the error falls on: the served band stretches each side by the factor, and
+   its refits need not be centred on the final model.
    The factor at a landmark is the 95th percentile of these ratios (at least 1):
    stretching every refit's deviation from the final model by it makes the band reach
    the error 95 times in 100 in the stand-in world. Between landmarks the factor is
@@ -176,6 +178,27 @@ def _half_widths(ensemble: CoxEnsemble, Zn: np.ndarray, marks: list[int]) -> np.
     return np.maximum(half, 1e-6)
 
 
+def _band_sides(ensemble: CoxEnsemble, Zn: np.ndarray, marks: list[int]):
+    """How far the plain bootstrap band reaches below and above the final model, per patient
+    and landmark, on the log cumulative hazard scale. The served band stretches each side
+    by the factor, and at small n the refits are not centred on the final model, so a miss
+    is measured against the side it falls on."""
+    boot = (
+        np.log(np.maximum(ensemble.boot_h0[:, marks], 1e-300))[None, :, :]
+        + (Zn @ ensemble.boot_coef.T)[:, :, None]
+    )
+    lo, hi = np.percentile(boot, [2.5, 97.5], axis=1)
+    final = _log_h(ensemble.h0[marks], Zn @ ensemble.coef)
+    return np.maximum(final - lo, 1e-6), np.maximum(hi - final, 1e-6)
+
+
+def _ratios(fitted: np.ndarray, true_log_h: np.ndarray, sides) -> np.ndarray:
+    """Each error of a refit against the stand-in, in units of the band's side it falls on."""
+    below, above = sides
+    d = true_log_h - fitted
+    return np.where(d > 0, d / above, -d / below)
+
+
 def inflation_on_grid(grid: np.ndarray, months: list[float], factors: list[float]) -> np.ndarray:
     """The factors at the landmarks, linear between them, constant outside."""
     return np.interp(grid, np.asarray(months, dtype=float), np.asarray(factors, dtype=float))
@@ -230,12 +253,12 @@ def calibrate_inflation(
         return {"inflation": 1.0, "replicates": 0, "note": "no landmark or no refits to calibrate"}
     Z = final[:-1].transform(X)
     Zn = Z.to_numpy(dtype=float)
-    half = _half_widths(ensemble, Zn, marks)
+    sides = _band_sides(ensemble, Zn, marks)
     H_true, cuts = piecewise_stand_in(Z, y, grid, make_step, alpha, pieces)
     true_log_h = np.log(np.maximum(H_true[:, marks], 1e-300))
-
     cens_t, cens_s = kaplan_meier_estimator(~event, time)
     rng = np.random.default_rng(seed)
+
     # every replicate's times are drawn here, in order, so the draws do not depend on where
     # the refits run; the refits are independent tasks (local processes or a cluster)
     draws = [
@@ -248,7 +271,7 @@ def calibrate_inflation(
     bar = tqdm(
         fits, total=len(usable), desc="band", disable=not progress, mininterval=1.0, leave=False
     )
-    ratios = [np.abs(_log_h(f[1], Zn @ f[0]) - true_log_h) / half for f in bar if f is not None]
+    ratios = [_ratios(_log_h(f[1], Zn @ f[0]), true_log_h, sides) for f in bar if f is not None]
     if not ratios:
         return {"inflation": 1.0, "replicates": 0, "note": "too few simulated deaths"}
     r = np.concatenate(ratios)

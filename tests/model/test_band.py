@@ -7,6 +7,7 @@ import pytest
 
 from model.bundle import load_bundle
 from model.families import CoxnetFamily
+from model.prognosis import Prognosis
 from model.timeaxis import LANDMARKS
 from model.uncertainty import CoxEnsemble
 from model.validation import validate_dataset
@@ -148,3 +149,42 @@ def test_the_stand_in_places_a_change_in_hazard_ratios_once_deaths_allow(schema)
     # measured over three seeds: 0.41-0.44 with one piece, 0.24 with the rule's six; 0.7
     # leaves room for the draw while failing a stand-in that cannot see the change
     assert error(None) < 0.7 * error(1)
+
+
+def test_the_calibration_measures_a_miss_as_the_served_band_sees_it():
+    """The factor is calibrated on errors in units of the band; those units must be the
+    served band's: each side of the percentile band stretched from the final model. With
+    refits that are not centred on the final model (as at small n) a symmetric half-width
+    would misjudge which true curves the served band reaches."""
+    from training.band import _band_sides, _half_widths, _log_h, _ratios
+
+    rng = np.random.default_rng(5)
+    p, b, g, k = 3, 60, 6, 1.3
+    grid = np.linspace(0.0, 60.0, g)
+    coef = rng.normal(size=p) * 0.3
+    h0 = np.linspace(0.02, 0.6, g)
+    ens = CoxEnsemble(
+        columns=list("abc"),
+        coef=coef,
+        h0=h0,
+        boot_coef=coef + rng.normal(0.15, 0.1, size=(b, p)),  # refits mostly above the model
+        boot_h0=h0 * np.exp(rng.normal(0.2, 0.1, size=(b, 1))),
+        inflation=k,
+        inflation_grid=np.full(g, k),
+    )
+    marks = [2, 5]
+    Z = rng.normal(size=(400, p))
+    final = _log_h(h0[marks], Z @ coef)
+    true_log_h = final + rng.normal(0.0, 0.6, size=final.shape)
+    s_true = np.exp(-np.exp(true_log_h))
+    point, boot = ens.survival(Z), ens.boot_survival(Z)
+    bands = [Prognosis.from_samples(grid, point[i], boot[i], []) for i in range(len(Z))]
+    lo = np.array([band.lower[marks] for band in bands])
+    hi = np.array([band.upper[marks] for band in bands])
+    served = (lo <= s_true) & (s_true <= hi)
+    calibrated = _ratios(final, true_log_h, _band_sides(ens, Z, marks)) <= k
+    symmetric = np.abs(true_log_h - final) / _half_widths(ens, Z, marks) <= k
+    # percentiles interpolate on the survival scale when served and on the log cumulative
+    # hazard scale here: they may disagree only for a curve on the band's very edge
+    assert np.mean(calibrated == served) > 0.99
+    assert np.mean(symmetric == served) < 0.9  # the measure this replaces
