@@ -194,13 +194,16 @@ def format_sample_size(d: dict, unit: str = "months") -> str:
     return "\n".join([title, "-" * len(title)] + [f"{a:<{width}}{b}" for a, b in rows])
 
 
-def _short_of_precision(s: dict) -> str:
+def _short_of_precision(s: dict, d: dict) -> str:
     if s["precision_met"]:
         return ""
+    # criterion iii is about the cohort, not the design: short of it no design is adequate,
+    # whatever criteria i and ii would allow
     return (
-        f" (criteria i and ii alone: "
-        f"{min(s['max_parameters_shrinkage'], s['max_parameters_optimism'])}; the overall "
-        f"risk needs {s['n_precision']:,} patients)"
+        f" (the overall risk by {d['timepoint']:g} {d.get('unit', 'months')} needs "
+        f"{s['n_precision']:,} patients to be estimated to within {PRECISION_MARGIN:g}; "
+        f"criteria i and ii alone would allow "
+        f"{min(s['max_parameters_shrinkage'], s['max_parameters_optimism'])})"
     )
 
 
@@ -214,7 +217,7 @@ def sample_size_lines(d: dict) -> list[str]:
     )
     lines = [
         f"sample size ({SOURCE}): the data support {d['supported']} candidate parameters"
-        + _short_of_precision(s)
+        + _short_of_precision(s, d)
         + f" at Cox-Snell R² {s['r2_cs']:.3f} ({s['r2_source']})"
         + (
             f", {c['max_parameters']} at the conservative {c['r2_cs']:.3f}"

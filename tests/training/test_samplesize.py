@@ -159,3 +159,9 @@ def test_cli_fit_states_the_sample_size_and_warns_when_short(tmp_path):
     spent = json.loads((bundle / "report.json").read_text())["sample_size"]["design_columns"]
     assert f"the Cox design spends {spent}" in res.stdout
     assert f"warning: the Cox design has {spent} candidate parameters" in res.stderr
+    # 150 patients are too few for the overall risk at 36 months (criterion iii): the line
+    # says so, and what criteria i and ii alone would allow, instead of a bare 0
+    ss = json.loads((bundle / "report.json").read_text())["sample_size"]["assessment"]
+    assert not ss["precision_met"]
+    assert f"the overall risk by 36 months needs {ss['n_precision']:,} patients" in res.stdout
+    assert "criteria i and ii alone would allow" in res.stdout
