@@ -84,6 +84,9 @@ BAND_REPLICATES = 40
 DEATHS_PER_PIECE = 100
 MIN_PIECES, MAX_PIECES = 3, 6
 COVERAGE = 0.95
+# Measured factors reach 3.9 (a hazard ratio that changes at 12 months, n = 2,000); one far
+# beyond means the band's side is all but absent, not that the band should be that wide
+MAX_SIDED_FACTOR = 10.0
 
 
 def stand_in_pieces(deaths: int) -> int:
@@ -180,23 +183,38 @@ def _half_widths(ensemble: CoxEnsemble, Zn: np.ndarray, marks: list[int]) -> np.
 
 def _band_sides(ensemble: CoxEnsemble, Zn: np.ndarray, marks: list[int]):
     """How far the plain bootstrap band reaches below and above the final model, per patient
-    and landmark, on the log cumulative hazard scale. The served band stretches each side
-    by the factor, and at small n the refits are not centred on the final model, so a miss
-    is measured against the side it falls on."""
+    and landmark, on the log cumulative hazard scale (0 where every refit lies on the other
+    side: the served band, kept around the curve, has no extent there). The served band
+    stretches each side by the factor, and at small n the refits are not centred on the
+    final model, so a miss is measured against the side it falls on."""
     boot = (
         np.log(np.maximum(ensemble.boot_h0[:, marks], 1e-300))[None, :, :]
         + (Zn @ ensemble.boot_coef.T)[:, :, None]
     )
     lo, hi = np.percentile(boot, [2.5, 97.5], axis=1)
     final = _log_h(ensemble.h0[marks], Zn @ ensemble.coef)
-    return np.maximum(final - lo, 1e-6), np.maximum(hi - final, 1e-6)
+    return np.maximum(final - lo, 0.0), np.maximum(hi - final, 0.0)
 
 
 def _ratios(fitted: np.ndarray, true_log_h: np.ndarray, sides) -> np.ndarray:
-    """Each error of a refit against the stand-in, in units of the band's side it falls on."""
+    """Each error of a refit against the stand-in, in units of the band's side it falls on
+    (infinite where that side has no extent: no factor reaches it)."""
     below, above = sides
     d = true_log_h - fitted
-    return np.where(d > 0, d / above, -d / below)
+    side = np.where(d > 0, above, below)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(d == 0, 0.0, np.where(side > 0, np.abs(d) / side, np.inf))
+
+
+def _factor(sided: np.ndarray, symmetric: np.ndarray) -> float:
+    """The smallest factor (at least 1) with which the served band reaches 95 in 100 misses.
+    Where that would take more than :data:`MAX_SIDED_FACTOR` (misses on a side the band
+    barely reaches: a few refits all on one side of the curve), the sides have collapsed and
+    no factor helps: the symmetric half-width's measure stands in."""
+    k = float(np.quantile(np.minimum(sided, 1e6), COVERAGE))  # no arithmetic on infinities
+    if k > MAX_SIDED_FACTOR:
+        k = float(np.quantile(symmetric, COVERAGE))
+    return max(1.0, k)
 
 
 def inflation_on_grid(grid: np.ndarray, months: list[float], factors: list[float]) -> np.ndarray:
@@ -253,7 +271,7 @@ def calibrate_inflation(
         return {"inflation": 1.0, "replicates": 0, "note": "no landmark or no refits to calibrate"}
     Z = final[:-1].transform(X)
     Zn = Z.to_numpy(dtype=float)
-    sides = _band_sides(ensemble, Zn, marks)
+    sides, half = _band_sides(ensemble, Zn, marks), _half_widths(ensemble, Zn, marks)
     H_true, cuts = piecewise_stand_in(Z, y, grid, make_step, alpha, pieces)
     true_log_h = np.log(np.maximum(H_true[:, marks], 1e-300))
     cens_t, cens_s = kaplan_meier_estimator(~event, time)
@@ -271,11 +289,13 @@ def calibrate_inflation(
     bar = tqdm(
         fits, total=len(usable), desc="band", disable=not progress, mininterval=1.0, leave=False
     )
-    ratios = [_ratios(_log_h(f[1], Zn @ f[0]), true_log_h, sides) for f in bar if f is not None]
+    fitted = [_log_h(f[1], Zn @ f[0]) for f in bar if f is not None]
+    ratios = [_ratios(f, true_log_h, sides) for f in fitted]
+    symmetric = [np.abs(f - true_log_h) / half for f in fitted]
     if not ratios:
         return {"inflation": 1.0, "replicates": 0, "note": "too few simulated deaths"}
-    r = np.concatenate(ratios)
-    factors = [float(max(1.0, np.quantile(r[:, i], COVERAGE))) for i in range(len(inside))]
+    r, r_sym = np.concatenate(ratios), np.concatenate(symmetric)
+    factors = [_factor(r[:, i], r_sym[:, i]) for i in range(len(inside))]
     return {
         "inflation": max(factors),
         "by_landmark": dict(zip(inside, factors, strict=True)),

@@ -188,3 +188,22 @@ def test_the_calibration_measures_a_miss_as_the_served_band_sees_it():
     # hazard scale here: they may disagree only for a curve on the band's very edge
     assert np.mean(calibrated == served) > 0.99
     assert np.mean(symmetric == served) < 0.9  # the measure this replaces
+
+
+def test_a_band_side_that_collapsed_onto_the_curve_does_not_blow_up_the_factor():
+    """With a few refits all on one side of the curve the served band has no extent on the
+    other, and misses there are out of any factor's reach: the factor then falls back to
+    the symmetric half-width's measure instead of growing without bound (a factor of 10^5
+    once overflowed every curve of a bundle fitted with 2 refits)."""
+    from training.band import MAX_SIDED_FACTOR, _factor, _ratios
+
+    rng = np.random.default_rng(3)
+    d = rng.normal(size=2000)
+    below, above = np.full(2000, 0.5), np.full(2000, 0.5)
+    reach = _ratios(np.zeros(2000), d, (below, above))
+    assert _factor(reach, np.zeros(2000)) == pytest.approx(np.quantile(np.abs(d) / 0.5, 0.95))
+    collapsed = _ratios(np.zeros(2000), d, (np.zeros(2000), above))  # nothing below the curve
+    assert np.isinf(collapsed[d < 0]).all()
+    symmetric = np.abs(d) / 0.25
+    k = _factor(collapsed, symmetric)
+    assert k == pytest.approx(np.quantile(symmetric, 0.95)) and k < MAX_SIDED_FACTOR
