@@ -155,9 +155,7 @@ def run_draw(world, n, seed, schema, test, tmp, args) -> dict:
             "stand_in_factor": k,
             "coverage_implied": None if k is None else float(np.mean(r <= k)),
             "coverage_plain": float(np.mean(r <= 1.0)),
-            "coverage_served": None
-            if k is None
-            else float(np.mean(ratios[name + "_served"] <= k)),
+            "coverage_served": None if k is None else float(np.mean(ratios[name + "_served"] <= k)),
         }
     return rec
 
