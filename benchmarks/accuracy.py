@@ -485,9 +485,9 @@ def run_cell(world: str, n: int, models, test: TestSet, schema: Schema, args, tm
         curves[ORACLE_MODEL] = oracle_curves(cohort, test, grid, args.floor_boot, seed)
         seconds[ORACLE_MODEL] = time.perf_counter() - t0
     if args.band_draws.get(n, 1) > 1 and BAND_MODEL in curves:
-        seconds["band_draws"] = time.perf_counter()
+        t0 = time.perf_counter()
         more = band_draws(world, n, args.band_draws[n], models, test, schema, args, tmp)
-        seconds["band_draws"] = time.perf_counter() - seconds["band_draws"]
+        seconds["band_draws"] = time.perf_counter() - t0
         info["band_draw_seeds"] = [draw_seed(n, k) for k in range(args.band_draws[n])]
     else:
         more = {}

@@ -43,7 +43,14 @@ from model.schema import default_schema
 from model.timeaxis import LANDMARKS
 from model.uncertainty import CoxEnsemble
 from model.validation import validate_dataset
-from training.band import BAND_REPLICATES, _half_widths, calibrate_inflation
+from training.band import (
+    BAND_REPLICATES,
+    _half,
+    _plain_band,
+    _ratios,
+    _sides,
+    calibrate_inflation,
+)
 from training.estimators import coxnet_step
 from training.families import CoxnetTrainer
 from training.fit import FitOptions, _predicting_alone, _training_set
@@ -105,21 +112,17 @@ def oracle_ratios(cell: dict, test, schema) -> dict[str, np.ndarray]:
     Z = final[:-1].transform(test.data[schema.feature_names][keep]).to_numpy(dtype=float)
     inside = {str(t): t for t in LANDMARKS if t <= grid[-1]}
     marks = [int(np.searchsorted(grid, t)) for t in inside.values()]
-    half = _half_widths(ens, Z, marks)
-    log_h = np.log(np.maximum(ens.h0[marks], 1e-300))[None, :] + (Z @ ens.coef)[:, None]
-    boot = (
-        np.log(np.maximum(ens.boot_h0[:, marks], 1e-300))[None, :, :]
-        + (Z @ ens.boot_coef.T)[:, :, None]
-    )
-    lo, hi = np.percentile(boot, 2.5, axis=1), np.percentile(boot, 97.5, axis=1)
+    log_h, lo, hi = _plain_band(ens, Z, marks)
+    half = _half(lo, hi)
+    # the band as served: each side stretched from the final model by the factor
+    served = _sides(log_h, lo, hi)
     out = {}
     for i, name in enumerate(inside):
         s_true = np.clip(test.truth_at(int(name))[keep], 1e-12, 1 - 1e-12)
-        err = np.log(-np.log(s_true)) - log_h[:, i]
-        out[name] = np.abs(err) / half[:, i]
-        # the band as served: each side stretched from the final model by the factor
-        side = np.where(err > 0, hi[:, i] - log_h[:, i], log_h[:, i] - lo[:, i])
-        out[name + "_served"] = np.abs(err) / np.maximum(side, 1e-6)
+        true_log_h = np.log(-np.log(s_true))
+        out[name] = np.abs(log_h[:, i] - true_log_h) / half[:, i]
+        sides = (served[0][:, i], served[1][:, i])
+        out[name + "_served"] = _ratios(log_h[:, i], true_log_h, sides)
     return out
 
 

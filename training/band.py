@@ -171,29 +171,37 @@ def _replicate(H: np.ndarray, grid, cens_t, cens_s, t_max, rng, dtype) -> np.nda
     return out
 
 
-def _half_widths(ensemble: CoxEnsemble, Zn: np.ndarray, marks: list[int]) -> np.ndarray:
-    """The plain bootstrap band's half-width per patient and landmark, log cumulative hazard."""
-    boot = (
-        np.log(np.maximum(ensemble.boot_h0[:, marks], 1e-300))[None, :, :]
-        + (Zn @ ensemble.boot_coef.T)[:, :, None]
-    )
-    half = (np.percentile(boot, 97.5, axis=1) - np.percentile(boot, 2.5, axis=1)) / 2
-    return np.maximum(half, 1e-6)
-
-
-def _band_sides(ensemble: CoxEnsemble, Zn: np.ndarray, marks: list[int]):
-    """How far the plain bootstrap band reaches below and above the final model, per patient
-    and landmark, on the log cumulative hazard scale (0 where every refit lies on the other
-    side: the served band, kept around the curve, has no extent there). The served band
-    stretches each side by the factor, and at small n the refits are not centred on the
-    final model, so a miss is measured against the side it falls on."""
+def _plain_band(ensemble: CoxEnsemble, Zn: np.ndarray, marks: list[int]):
+    """The final model's log cumulative hazard per patient and landmark, and the plain
+    bootstrap band's 2.5 and 97.5 percentiles on the same scale."""
     boot = (
         np.log(np.maximum(ensemble.boot_h0[:, marks], 1e-300))[None, :, :]
         + (Zn @ ensemble.boot_coef.T)[:, :, None]
     )
     lo, hi = np.percentile(boot, [2.5, 97.5], axis=1)
-    final = _log_h(ensemble.h0[marks], Zn @ ensemble.coef)
+    return _log_h(ensemble.h0[marks], Zn @ ensemble.coef), lo, hi
+
+
+def _half(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    return np.maximum((hi - lo) / 2, 1e-6)
+
+
+def _sides(final: np.ndarray, lo: np.ndarray, hi: np.ndarray):
+    """How far the band reaches below and above the final model (0 where every refit lies
+    on the other side: the served band, kept around the curve, has no extent there). The
+    served band stretches each side by the factor, and at small n the refits are not
+    centred on the final model, so a miss is measured against the side it falls on."""
     return np.maximum(final - lo, 0.0), np.maximum(hi - final, 0.0)
+
+
+def _half_widths(ensemble: CoxEnsemble, Zn: np.ndarray, marks: list[int]) -> np.ndarray:
+    """The plain bootstrap band's half-width per patient and landmark, log cumulative hazard."""
+    return _half(*_plain_band(ensemble, Zn, marks)[1:])
+
+
+def _band_sides(ensemble: CoxEnsemble, Zn: np.ndarray, marks: list[int]):
+    """:func:`_sides` of the plain bootstrap band, per patient and landmark."""
+    return _sides(*_plain_band(ensemble, Zn, marks))
 
 
 def _ratios(fitted: np.ndarray, true_log_h: np.ndarray, sides) -> np.ndarray:
@@ -271,7 +279,8 @@ def calibrate_inflation(
         return {"inflation": 1.0, "replicates": 0, "note": "no landmark or no refits to calibrate"}
     Z = final[:-1].transform(X)
     Zn = Z.to_numpy(dtype=float)
-    sides, half = _band_sides(ensemble, Zn, marks), _half_widths(ensemble, Zn, marks)
+    final_log_h, lo, hi = _plain_band(ensemble, Zn, marks)
+    sides, half = _sides(final_log_h, lo, hi), _half(lo, hi)
     H_true, cuts = piecewise_stand_in(Z, y, grid, make_step, alpha, pieces)
     true_log_h = np.log(np.maximum(H_true[:, marks], 1e-300))
     cens_t, cens_s = kaplan_meier_estimator(~event, time)
