@@ -65,6 +65,7 @@ message), is recorded in the JSON.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -265,6 +266,12 @@ def fit_and_predict(train: Path, test: Path, reg: Path, bootstrap: int) -> dict:
     if active.returncode != 0:
         return {**out, "steps": steps}
     bundle = reg / active.stdout.strip().splitlines()[-1]
+    cox = json.loads((bundle / "manifest.json").read_text())["models"]["coxnet"]
+    out["design"] = {
+        "terms": cox["params"].get("terms"),
+        "stand_in": cox["band"].get("stand_in_design", cox["params"].get("terms")),
+        "factors": cox["band"].get("by_landmark"),
+    }
     preds_path = reg.parent / f"{reg.name}_preds.csv"
     t0 = time.perf_counter()
     pred = cli("predict", "--bundle", str(bundle), "--data", str(test), "--out", str(preds_path))
@@ -355,6 +362,7 @@ def one_draw(n: int, draw: int, test: dict, args, tmp: Path) -> dict:
     )
     run = fit_and_predict(path, test["path"], tmp / f"reg_{n}_{draw}", args.bootstrap)
     rec["steps"] = run["steps"]
+    rec["design"] = run.get("design")  # the served design, the band's stand-in, its factors
     if run["preds"] is not None:
         rec["tool"] = tool_scores(run["preds"], test["data"], test["truth"], test["masks"])
     rec["peer_mae_36"] = peer_mae_36(

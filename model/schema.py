@@ -336,7 +336,7 @@ def load_schema(path: str | Path) -> Schema:
 # ------------------------------------------------------------------ parsing
 # Each section of a schema file has its own reader. A reader adds what is wrong to
 # ``problems`` and carries on, so that one error lists every problem in the file.
-_NUMERIC = ("continuous", "integer")
+NUMERIC_KINDS = ("continuous", "integer")
 
 
 # the keys each section may hold: anything else is a typo or a feature of another version
@@ -514,8 +514,8 @@ def _parse_feature(
         stage=stage,
         help=str(fd.get("help", "")),
         unit=fd.get("unit"),
-        min=float(lo) if kind in _NUMERIC and lo is not None else None,
-        max=float(hi) if kind in _NUMERIC and hi is not None else None,
+        min=float(lo) if kind in NUMERIC_KINDS and lo is not None else None,
+        max=float(hi) if kind in NUMERIC_KINDS and hi is not None else None,
         step=float(step) if step is not None else None,
         categories=categories,
         levels=levels,
@@ -527,7 +527,7 @@ def _parse_feature(
 
 def _parse_values(fd: dict, kind, transform, where: str, problems: list[str]):
     """What values a feature of this kind allows: (categories, levels, value labels)."""
-    if kind in _NUMERIC:
+    if kind in NUMERIC_KINDS:
         _check_range(fd, transform, where, problems)
         return None, None, {}
     if kind == "categorical":
@@ -596,7 +596,7 @@ def _parse_nonlinear(fd: dict, kind, where: str, problems: list[str]):
     nonlinear = fd.get("nonlinear", False)
     if not isinstance(nonlinear, bool):
         problems.append(f"{where}: nonlinear must be true or false")
-    elif nonlinear and kind not in _NUMERIC:
+    elif nonlinear and kind not in NUMERIC_KINDS:
         problems.append(f"{where}: only continuous or integer features can be nonlinear")
     return nonlinear
 
@@ -612,7 +612,7 @@ def _parse_interactions(
         for name in pair:
             if name not in by_name:
                 problems.append(f"interaction {pair!r}: {name!r} is not a feature")
-            elif by_name[name].kind not in _NUMERIC:
+            elif by_name[name].kind not in NUMERIC_KINDS:
                 problems.append(f"interaction {pair!r}: {name!r} must be continuous or integer")
         interactions.append((str(pair[0]), str(pair[1])))
     return interactions

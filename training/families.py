@@ -30,7 +30,7 @@ from model.manifest import ModelEntry
 from model.predict import cox_baseline_on_grid
 from model.schema import Schema
 from model.uncertainty import CoxEnsemble, ImputationDraws
-from training.band import calibrate_inflation
+from training.band import StandIn, calibrate_inflation
 from training.effects import hazard_ratio_table, log_hazard_ratios, permutation_table
 from training.estimators import (
     FULL_TERMS,
@@ -217,6 +217,18 @@ class CoxnetTrainer(Trainer):
     def _columns(self, final: Pipeline) -> list[str]:
         return list(final[:-1].transform(self.data.X.iloc[:1]).columns)
 
+    def _stand_in(self, final: Pipeline, tuned: TuningResult) -> StandIn | None:
+        """The band's stand-in truth: the design with the lowest cross-validated IBS, where
+        tuning served a more parsimonious one (None: the served design is that one)."""
+        best = min(tuned.designs, key=lambda x: x["cv_ibs"], default=None)
+        if best is None or best["terms"] == tuned.params.get("terms", FULL_TERMS):
+            return None
+        d = self.data
+        imputed = final[:2].transform(d.X)
+        Z = make_coxnet(d.schema, seed=d.seed, terms=best["terms"])[2:-1].fit_transform(imputed)
+        step = partial(coxnet_step, d.schema, best["l1_ratio"])
+        return StandIn(Z, step, best["alpha"], best["terms"])
+
     def explain(self, final: Pipeline, tuned: TuningResult, validation: dict) -> Explanation:
         d = self.data
         point = log_hazard_ratios(final, d.schema, d.reference, d.contrasts)
@@ -250,6 +262,7 @@ class CoxnetTrainer(Trainer):
             landmarks=d.horizons,
             n_jobs=d.n_jobs,
             progress=d.progress,
+            stand_in=self._stand_in(final, tuned),
         )
         ensemble.inflation = band["inflation"]
         if "grid" in band:  # per grid time: in the ensemble, not the manifest

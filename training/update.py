@@ -541,7 +541,14 @@ def _parent_tuning(parent: Bundle, name: str) -> TuningResult:
     if cv is None or not cv.get("candidates"):
         point = {**entry.params, "cv_uno_c": entry.cv_uno_c}
         cv = {"fold_uno_c": [], "candidates": [point]}
-    return TuningResult(name, entry.params, entry.cv_uno_c, cv["fold_uno_c"], cv["candidates"])
+    return TuningResult(
+        name,
+        entry.params,
+        entry.cv_uno_c,
+        cv["fold_uno_c"],
+        cv["candidates"],
+        designs=cv.get("designs", []),
+    )
 
 
 def _recalibrate(parent: Bundle, data_path: Path, out: Path, options, data, ref) -> Path:
