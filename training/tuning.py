@@ -294,6 +294,8 @@ def tune_coxnet(
     candidates is reported beside, as before.
     """
     designs = distinct_terms(schema) if designs is None else tuple(designs)
+    if not set(designs) & set(SERVED_TERMS):
+        raise ValueError(f"designs must include one of {', '.join(SERVED_TERMS)}")
     if l1_ratios is None:
         l1_ratios = coxnet_l1_ratios(len(y))
     bar = tqdm(

@@ -32,6 +32,7 @@ from training.tuning import (
     coxnet_l1_ratios,
     forest_candidates,
     integrated_brier,
+    tune_coxnet,
 )
 
 
@@ -130,8 +131,9 @@ def test_every_numeric_feature_bent_is_scored_but_never_served(schema):
     tuned, _, _ = _tuned("milan", 110, 5022, schema)
     scores = {x["terms"]: x["cv_ibs"] for x in tuned.designs}
     assert min(scores, key=scores.get) == COX_TERMS[3]
-    assert tuned.params["terms"] == "splines"
-    assert COX_TERMS[3] not in SERVED_TERMS
+    assert tuned.params["terms"] == "splines" and "splines" in SERVED_TERMS
+    with pytest.raises(ValueError, match="designs must include one of main"):
+        tune_coxnet(None, None, schema, None, None, None, designs=(COX_TERMS[3],))
 
 
 def test_in_the_milan_world_the_threshold_earns_its_splines(schema, cohort_2000_path):
