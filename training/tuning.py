@@ -280,7 +280,8 @@ def tune_coxnet(
     designs: tuple[str, ...] | None = None,
     n_jobs: int = 2,
 ) -> TuningResult:
-    """Choose the design (main effects, splines, declared interactions), the l1 ratio and
+    """Choose the design (main effects, declared splines and interactions, every numeric
+    feature as splines), the l1 ratio and
     the penalty by cross-validated integrated Brier score.
 
     The IBS is a proper score: it rewards curves that are right, not only a right ranking,
