@@ -281,8 +281,8 @@ def tune_coxnet(
     n_jobs: int = 2,
 ) -> TuningResult:
     """Choose the design (main effects, declared splines and interactions, every numeric
-    feature as splines), the l1 ratio and
-    the penalty by cross-validated integrated Brier score.
+    feature as splines), the l1 ratio and the penalty by cross-validated integrated Brier
+    score.
 
     The IBS is a proper score: it rewards curves that are right, not only a right ranking,
     so it does not favour the over-shrunk penalties a concordance-based choice settles on
