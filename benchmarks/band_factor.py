@@ -71,8 +71,7 @@ def fitted(world: str, n: int, seed: int, schema, tmp: Path, boot: int, cache) -
     if hit is not None and hit.exists():
         cell = joblib.load(hit)
         if "designs" not in cell:  # cached before the stand-in took the best-scoring design
-            tuned = t.tune()
-            cell["designs"], cell["terms_retuned"] = tuned.designs, tuned.params["terms"]
+            cell["designs"] = t.tune().designs
             joblib.dump(cell, hit)
         return {**cell, "trainer": t}
     t0 = time.perf_counter()
@@ -157,7 +156,6 @@ def run_draw(world, n, seed, schema, test, tmp, args) -> dict:
         "params": {k: v for k, v in params.items() if k != "terms"}
         | {"terms": str(params.get("terms"))},
         "fit_seconds": round(cell["fit_seconds"], 1),
-        "terms_retuned": cell.get("terms_retuned"),
         "calibration_seconds": round(seconds, 1),
         "band": {k: v for k, v in band.items() if k != "grid"},
         "landmarks": {},

@@ -267,10 +267,11 @@ def fit_and_predict(train: Path, test: Path, reg: Path, bootstrap: int) -> dict:
         return {**out, "steps": steps}
     bundle = reg / active.stdout.strip().splitlines()[-1]
     cox = json.loads((bundle / "manifest.json").read_text())["models"]["coxnet"]
+    band = cox.get("band") or {}
     out["design"] = {
         "terms": cox["params"].get("terms"),
-        "stand_in": cox["band"].get("stand_in_design", cox["params"].get("terms")),
-        "factors": cox["band"].get("by_landmark"),
+        "stand_in": band.get("stand_in_design", cox["params"].get("terms")),
+        "factors": band.get("by_landmark"),
     }
     preds_path = reg.parent / f"{reg.name}_preds.csv"
     t0 = time.perf_counter()

@@ -27,6 +27,7 @@ from model.words import DEFAULT_STAGES, Stage, Words, parse_stages, parse_words
 
 __all__ = [
     "KINDS",
+    "NUMERIC_KINDS",
     "Feature",
     "OutcomeField",
     "Schema",
@@ -38,6 +39,7 @@ __all__ = [
 ]
 
 KINDS = ("continuous", "integer", "binary", "categorical", "ordinal")
+NUMERIC_KINDS = KINDS[:2]  # the kinds with a range, which a spline can bend
 TRANSFORMS = (None, "log1p")
 
 Kind = Literal["continuous", "integer", "binary", "categorical", "ordinal"]
@@ -336,7 +338,6 @@ def load_schema(path: str | Path) -> Schema:
 # ------------------------------------------------------------------ parsing
 # Each section of a schema file has its own reader. A reader adds what is wrong to
 # ``problems`` and carries on, so that one error lists every problem in the file.
-NUMERIC_KINDS = ("continuous", "integer")
 
 
 # the keys each section may hold: anything else is a typo or a feature of another version

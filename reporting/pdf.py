@@ -167,11 +167,11 @@ _KALEIDO_STARTED = False
 
 
 class _Report(FPDF):
-    def __init__(self, context, title: str, figures: Figures):
+    def __init__(self, context, title: str, figures: Figures, schema):
         super().__init__(orientation="P", unit="mm", format="A4")
         self.context = context
         self.figures = figures
-        self.schema = context.bundle.schema.localized()
+        self.schema = schema  # the bundle's, localised once by the caller
         # Chinese (and any language beyond Latin-1) is set in an embedded CJK font
         self.cjk = language() != DEFAULT
         if self.cjk:
@@ -503,7 +503,10 @@ def patient_report(
     schema = context.bundle.schema.localized()
     words, axis = schema.words, schema.time_axis
     pdf = _Report(
-        context, _("Individual survival estimate {origin}").format(origin=words.origin), figures
+        context,
+        _("Individual survival estimate {origin}").format(origin=words.origin),
+        figures,
+        schema,
     )
     shown = prognosis.conditional(alive_at) if alive_at else prognosis
     top = pdf.get_y()
@@ -568,6 +571,7 @@ def patient_leaflet(
         context,
         _("Your survival estimate, in plain words ({endpoint})").format(endpoint=words.endpoint),
         figures,
+        schema,
     )
     pdf.set_font("Helvetica", "", 12)
     for text in sentences(shown, schema, alive_at):
@@ -638,6 +642,7 @@ def candidacy_report(
             treatment=words.treatment or _("treatment"), before=before
         ),
         figures,
+        schema,
     )
     top = pdf.get_y()
     pdf.heading(
@@ -710,6 +715,7 @@ def compare_report(
         context,
         _("Scenario comparison: survival {origin}").format(origin=schema.words.origin),
         figures,
+        schema,
     )
     pdf.heading(_("Predicted {endpoint} by scenario").format(endpoint=schema.words.endpoint))
     curves = [prognosis_curve(n, p, band=len(named) <= 2) for n, p in named]

@@ -218,8 +218,8 @@ class CoxnetTrainer(Trainer):
         return list(final[:-1].transform(self.data.X.iloc[:1]).columns)
 
     def _stand_in(self, final: Pipeline, tuned: TuningResult) -> StandIn | None:
-        """The band's stand-in truth: the design with the lowest cross-validated IBS, where
-        tuning served a more parsimonious one (None: the served design is that one)."""
+        """The band's second stand-in truth: the design with the lowest cross-validated IBS
+        at its own penalty, where that is not the served design (None where it is)."""
         best = min(tuned.designs, key=lambda x: x["cv_ibs"], default=None)
         if best is None or best["terms"] == tuned.params.get("terms", FULL_TERMS):
             return None

@@ -254,12 +254,13 @@ def test_a_richer_stand_in_sees_a_shape_the_parsimonious_served_design_misses(sc
     assert trainer._stand_in(final, tuned) is None
 
 
-def test_with_a_second_stand_in_the_band_reaches_the_misses_of_either(schema):
+def test_with_a_second_stand_in_the_band_reaches_the_misses_of_either(schema, monkeypatch):
     """The served design's own stand-in gives the same factors with or without a second
     one (same replicate draws), and the band takes the larger factor at each landmark."""
     from functools import partial
 
     from model.predict import cox_baseline_on_grid
+    from training import band
     from training.band import calibrate_inflation
     from training.estimators import COX_TERMS, coxnet_step
     from training.families import CoxnetTrainer
@@ -285,12 +286,23 @@ def test_with_a_second_stand_in_the_band_reaches_the_misses_of_either(schema):
     step = partial(coxnet_step, schema, 0.5)
     kw = {"n_rep": 12, "landmarks": d.horizons}
     alone = calibrate_inflation(final, d.X, d.y, d.grid, ensemble, step, **kw)
-    designs = [{**served, "cv_ibs": 0.150}, {**served, "terms": COX_TERMS[2], "cv_ibs": 0.149}]
+    designs = [{**served, "cv_ibs": 0.150}, {**served, "terms": COX_TERMS[3], "cv_ibs": 0.149}]
     second = trainer._stand_in(final, TuningResult("coxnet", served, 0.7, [], designs=designs))
     both = calibrate_inflation(final, d.X, d.y, d.grid, ensemble, step, stand_in=second, **kw)
-    assert "stand_in_design" not in alone and both["stand_in_design"] == COX_TERMS[2]
+    assert "stand_in_design" not in alone and both["stand_in_design"] == COX_TERMS[3]
     each = both["by_stand_in"]
-    assert each["the shipped design"] == alone["by_landmark"]
+    assert each[band.SHIPPED] == alone["by_landmark"]
     for mark, factor in both["by_landmark"].items():
         assert factor == max(f[mark] for f in each.values())
-    assert both["inflation"] == max(both["by_landmark"].values()) >= alone["inflation"]
+    assert both["inflation"] == max(both["by_landmark"].values())
+    # a second stand-in that cannot be measured (too few simulated deaths) leaves the
+    # shipped design's factors, never the plain band
+    measure = band._misses
+    monkeypatch.setattr(
+        band,
+        "_misses",
+        lambda si, *a: (None, None, []) if si.terms == COX_TERMS[3] else measure(si, *a),
+    )
+    lost = calibrate_inflation(final, d.X, d.y, d.grid, ensemble, step, stand_in=second, **kw)
+    assert lost["by_landmark"] == alone["by_landmark"] and "by_stand_in" not in lost
+    assert COX_TERMS[3] in lost["stand_in_note"]
