@@ -563,6 +563,8 @@ def _parse_categories(fd: dict, where: str, problems: list[str]) -> tuple[str, .
     if not isinstance(cats, list) or len(cats) < 2:
         problems.append(f"{where}: 'categories' must list at least two values")
         return None
+    if _read_as_booleans(cats, "categories", where, problems):
+        return None
     categories = tuple(str(c) for c in cats)
     if len(set(categories)) != len(categories):
         problems.append(f"{where}: categories repeat a value")
@@ -572,6 +574,8 @@ def _parse_categories(fd: dict, where: str, problems: list[str]) -> tuple[str, .
 def _parse_levels(fd: dict, where: str, problems: list[str]) -> tuple | None:
     """Integer levels (sorted), or text levels in the order written (e.g. grade I, II, III)."""
     lv = fd.get("levels")
+    if isinstance(lv, list) and _read_as_booleans(lv, "levels", where, problems):
+        return None
     integers = isinstance(lv, list) and all(
         isinstance(v, int) and not isinstance(v, bool) for v in lv
     )
@@ -586,6 +590,17 @@ def _parse_levels(fd: dict, where: str, problems: list[str]) -> tuple | None:
         problems.append(f"{where}: levels repeat a value")
         return None
     return tuple(sorted(lv)) if integers else tuple(lv)
+
+
+def _read_as_booleans(values: list, key: str, where: str, problems: list[str]) -> bool:
+    """Whether YAML turned unquoted yes/no (or true/false, on/off) into booleans; says so."""
+    if not any(isinstance(v, bool) for v in values):
+        return False
+    problems.append(
+        f"{where}: {key} {values} were read as true/false: YAML takes unquoted yes/no, "
+        "true/false and on/off for booleans; quote them, e.g. ['no', 'yes']"
+    )
+    return True
 
 
 def _labels(fd: dict, key: str, value_type: type) -> dict:

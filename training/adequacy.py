@@ -135,16 +135,19 @@ def _warning(s: SampleSize, d: dict, unit: str) -> str | None:
         return None
     spent = d["design_columns"]
     nonzero = d.get("nonzero_coefficients")
+    # short of criterion iii no design is adequate: say what criteria i and ii would allow
+    # rather than "support 0"
+    supported = min(s.max_parameters_shrinkage, s.max_parameters_optimism)
     said = (
         f"the Cox design has {spent} candidate parameters"
         + (f" ({nonzero} kept by the penalty)" if nonzero is not None else "")
-        + f" and these {s.n} patients ({s.events} events) support {s.max_parameters}"
+        + f" and these {s.n} patients ({s.events} events) support {supported}"
         f" ({SOURCE}; {s.n_required:,} patients would be needed)"
     )
     if not s.precision_met:
         said += (
             f"; the overall risk by {s.timepoint:g} {unit} is not estimated to within "
-            f"{PRECISION_MARGIN:g}"
+            f"{PRECISION_MARGIN:g} ({s.n_precision:,} patients would be needed for that alone)"
         )
     return (
         said + ". The penalty reduces overfitting but cannot remove it: read the bootstrap "

@@ -564,7 +564,8 @@ def predict(
         ),
     ] = None,
 ) -> None:
-    """Score a list of patients: risk score, S(12/36/60) with 95 % intervals, median, warnings."""
+    """Score a list of patients: risk score, survival at the schema's landmarks with 95 %
+    intervals, median, warnings."""
     from model.engine import Engine
     from model.export import safe_csv
 

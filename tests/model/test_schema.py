@@ -79,6 +79,10 @@ def _base():
         (lambda d: d["features"][0].update(stage="during"), "stage 'during' is not one of"),
         (lambda d: d["features"][0].update(min=200), "min 200 is greater than max"),
         (lambda d: d["features"][1].update(categories=["F"]), "at least two values"),
+        (
+            lambda d: d["features"][1].update(categories=[False, True]),
+            r"read as true/false: YAML takes unquoted yes/no.*quote them",
+        ),
         (lambda d: d["features"][0].pop("name"), "'name' is required"),
         (lambda d: d["features"].append(dict(d["features"][0])), "used twice"),
         (lambda d: d.pop("time"), "'time' is required"),
