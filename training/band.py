@@ -137,6 +137,8 @@ def _refit(make_step, alpha, Z, y_rep, grid, marks) -> tuple | None:
         coef, h0 = _fit_cox(lambda: make_step(alpha), Z, y_rep, grid)
     except ArithmeticError:
         return None
+    if not (np.isfinite(coef).all() and np.isfinite(h0[marks]).all()):
+        return None  # a refit run off to infinity: as unfittable as one that raised
     return coef, h0[marks]
 
 

@@ -89,6 +89,11 @@ def _replicate(refit, collect, s: _Setting, X, y, surv_final, seed, idx):
         # rare category whose every resampled patient died); counted, and left out
         return None
     surv_all = survival_on_grid(model, X, s.grid, extend=True)
+    if not np.isfinite(surv_all).all():
+        # a refit so extreme that its baseline hazard divides by an infinite risk set (a
+        # spline term's coefficient run off on a small resample): no curve to score, the
+        # same as a fit that failed
+        return None
     on_boot = _perf(s, y, y[idx], surv_all[idx])
     on_orig = _perf(s, y, y, surv_all)
     opt = {

@@ -152,7 +152,8 @@ def performance(
         null = km_s[np.clip(np.searchsorted(km_t, times, side="right") - 1, 0, None)]
         null = np.where(times < km_t[0], 1.0, null)
         out["ibs_null"] = float(integrated_brier_score(y_ref, y, np.tile(null, (len(y), 1)), times))
-        out["ipa"] = 1.0 - out["ibs"] / out["ibs_null"] if out["ibs_null"] > 0 else None
+        scored = out["ibs"] is not None and out["ibs_null"] > 0
+        out["ipa"] = 1.0 - out["ibs"] / out["ibs_null"] if scored else None
         out["ibs_window"] = [float(times[0]), float(times[-1])]
     else:
         out.update(ibs=None, ibs_null=None, ipa=None, ibs_window=None)
