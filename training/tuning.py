@@ -25,6 +25,7 @@ from model.timeaxis import LANDMARKS
 from training import cluster
 from training.concordance import concordance_ipcw, concordance_ipcw_each
 from training.estimators import (
+    SERVED_TERMS,
     distinct_terms,
     fit_quietly,
     make_coxnet,
@@ -289,10 +290,13 @@ def tune_coxnet(
     (Uno's C is flat near its optimum). Within a design the penalty and l1 ratio with the
     lowest mean IBS over the folds are chosen; between designs a richer one is kept only
     when it beats the simpler by more than the standard error of their paired fold
-    differences (:func:`_choose_terms`). Uno's C of the chosen design's candidates is
-    reported beside, as before.
+    differences (:func:`_choose_terms`); a design outside ``SERVED_TERMS`` is scored (its
+    best settings are in ``designs``) but never chosen. Uno's C of the chosen design's
+    candidates is reported beside, as before.
     """
     designs = distinct_terms(schema) if designs is None else tuple(designs)
+    if not set(designs) & set(SERVED_TERMS):
+        raise ValueError(f"designs must include one of {', '.join(SERVED_TERMS)}")
     if l1_ratios is None:
         l1_ratios = coxnet_l1_ratios(len(y))
     bar = tqdm(
@@ -330,7 +334,7 @@ def tune_coxnet(
         j = int(np.argmin(p.mean_ibs))
         if p.terms not in best or p.mean_ibs[j] < best[p.terms][0].mean_ibs[best[p.terms][1]]:
             best[p.terms] = (p, j)
-    terms = _choose_terms(best)
+    terms = _choose_terms({d: b for d, b in best.items() if d in SERVED_TERMS})
     chosen, j = best[terms]
     j = _least_penalty(chosen, j)
     candidates = _candidates([p for p in paths if p.terms == terms], y, folds, tau, n_jobs)
