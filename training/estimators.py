@@ -64,9 +64,10 @@ def round_times(y: np.ndarray, grain: float = RSF_TIME_GRAIN) -> np.ndarray:
 # one by cross-validated integrated Brier score (training/tuning.py). The last, every numeric
 # feature as splines, is scored but never served: where it scores best it is the band's
 # second stand-in truth (training/band.py), so the band sees a shape the schema did not
-# declare (a U-shaped age effect). Served, it was chosen in 1 of 27 draws of the three
-# simulated worlds at n = 110 and 500 and was less accurate there (MAE S(36) 0.137 against
-# 0.127 for the declared splines).
+# declare (a U-shaped age effect). Served where it won the standard-error rule, it erred
+# more at n = 110 (milan: MAE S(36) 0.137 against 0.127; the independent world of
+# benchmarks/independent_world.py: 0.133 against 0.097) and less at n = 2,000 (independent
+# world, two of six draws: 0.027 and 0.032 against 0.034 and 0.043).
 COX_TERMS = ("main", "splines", "splines+interactions", "all-splines+interactions")
 FULL_TERMS = COX_TERMS[2]  # bundles tuned before the design was chosen used these terms
 SERVED_TERMS = COX_TERMS[:3]
