@@ -67,3 +67,33 @@ def test_resamples_the_settings_cannot_fit_are_counted_and_left_out(small_cohort
 
     with pytest.raises(ValueError, match="could not be refitted on any of 4 resamples"):
         bootstrap_validation(final, never, X, y, grid, 36.0, 40.0, n_boot=4, progress=False)
+
+
+def test_a_refit_whose_curves_are_not_finite_is_left_out_like_one_that_raised(
+    small_cohort, schema, monkeypatch
+):
+    """A refit run off to infinity gives NaN curves (its baseline divides by an infinite
+    risk set) without raising; scoring them stopped fit with a TypeError."""
+    from training import bootstrap
+
+    df = validate_dataset(small_cohort[0], schema).data
+    X, y = df[schema.feature_names], survival_target(df, schema)
+    grid = time_grid(y)
+    rare = X.index[0]
+    curves = bootstrap.survival_on_grid
+
+    def run_off(model, *a, **k):
+        out = curves(model, *a, **k)
+        return np.full_like(out, np.nan) if getattr(model, "run_off", False) else out
+
+    monkeypatch.setattr(bootstrap, "survival_on_grid", run_off)
+
+    def refit(Xb, yb, seed):
+        model = fit_quietly(make_rsf(schema, n_estimators=10, seed=seed), Xb, round_times(yb))
+        model.run_off = rare in Xb.index
+        return model
+
+    final = fit_quietly(make_rsf(schema, n_estimators=10), X, round_times(y))
+    res = bootstrap_validation(final, refit, X, y, grid, 36.0, 40.0, n_boot=12, progress=False)
+    assert res["n_failed"] > 0 and res["n_boot"] + res["n_failed"] == 12
+    assert res["corrected"]["ibs"] is not None and np.isfinite(res["corrected"]["ibs"])
