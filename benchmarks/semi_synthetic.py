@@ -709,12 +709,15 @@ def main() -> None:
             cases[name] = run_case(CASES[name], args, tmp)
             for s in cases[name]["slips"] or []:
                 print(f"  slip: {s['case']} (exit {s['rc']}): {' | '.join(s['messages'][:3])}")
-    result = {
-        "bootstrap": args.bootstrap,
-        "cases": cases,
-        "wall_seconds": round(time.perf_counter() - t0, 1),
-    }
-    print(f"wrote {write_result(args.result, result)}")
+            # written after each cohort, so a long run stopped early keeps what it measured
+            result = {
+                "bootstrap": args.bootstrap,
+                "cases": cases,
+                "cases_to_run": args.cases,
+                "wall_seconds": round(time.perf_counter() - t0, 1),
+            }
+            path = write_result(args.result, result)
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":
