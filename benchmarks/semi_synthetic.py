@@ -70,7 +70,7 @@ each bundle's manifest; every refusal and warning line is kept. A few deliberate
 GBSG2 files are also given to ``describe`` (a grade the schema does not know, a capitalised
 category, an event coded 2, yes/no unquoted in the schema) and its messages recorded.
 
-    .venv/bin/python benchmarks/semi_synthetic.py                  # about 25 min on 2 cores
+    .venv/bin/python benchmarks/semi_synthetic.py                  # about 13 min on 2 cores
     .venv/bin/python benchmarks/semi_synthetic.py --cases gbsg2 --sizes 110 --draws 1 \\
         --bootstrap 5 --result semi_synthetic_try                  # a quick look, written apart
     .venv/bin/python benchmarks/semi_synthetic.py --cases gbsg2 --sizes 500 2000 \\
