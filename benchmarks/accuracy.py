@@ -235,9 +235,9 @@ def peer_pipeline(schema: Schema, estimator) -> Pipeline:
     ]
     binary = [f.name for f in schema.features if f.kind == "binary"]
     cats = [f for f in schema.features if f.kind in ("categorical", "ordinal")]
+    # integer ordinal levels are read as numbers; text levels (grade I, II, III) stay text
     levels = [
-        [float(v) for v in f.allowed_values] if f.kind == "ordinal" else list(f.allowed_values)
-        for f in cats
+        list(f.allowed_values) if f.is_text else [float(v) for v in f.allowed_values] for f in cats
     ]
     encode = ColumnTransformer(
         [

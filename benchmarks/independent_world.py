@@ -249,13 +249,17 @@ def _lines(proc: subprocess.CompletedProcess) -> list[str]:
     return [ln.strip() for ln in (proc.stdout + proc.stderr).splitlines() if ln.strip()]
 
 
-def fit_and_predict(train: Path, test: Path, reg: Path, bootstrap: int) -> dict:
-    """fit (promote), find the active bundle, predict; every message and refusal kept."""
+def fit_and_predict(
+    train: Path, test: Path, reg: Path, bootstrap: int, schema: Path | None = None
+) -> dict:
+    """fit (promote), find the active bundle, predict; every message and refusal kept.
+    ``schema``: a schema file for fit (default: the DMPM schema)."""
     steps, out = {}, {"preds": None}
     t0 = time.perf_counter()
     fit = cli(
         *["fit", "--data", str(train), "--models", "coxnet", "--out", str(reg)],
         *["--bootstrap", str(bootstrap), "--quiet", "--promote"],
+        *(["--schema", str(schema)] if schema else []),
     )
     steps["fit"] = {"rc": fit.returncode, "seconds": round(time.perf_counter() - t0, 1)}
     steps["fit"]["messages"] = _lines(fit)
@@ -458,12 +462,12 @@ def findings(draws: list[dict]) -> list[str]:
                 out[f"n = {d['n']} draw {d['draw']}: {step} exited {rec['rc']}"] = None
             for line in rec["messages"]:
                 said = line.lower()
-            if (
-                rec["rc"] != 0
-                or ("warn" in said and not said.startswith("wrote"))
-                or "error" in said
-            ):
-                out[f"{step}: {line}"] = None
+                if (
+                    rec["rc"] != 0
+                    or ("warn" in said and not said.startswith("wrote"))
+                    or "error" in said
+                ):
+                    out[f"{step}: {line}"] = None
         for kind, count in d.get("tool", {}).get("warning_kinds", {}).items():
             out[f"n = {d['n']} draw {d['draw']}: predict rows warned '{kind}': {count}"] = None
     return list(out)
