@@ -97,6 +97,7 @@ from independent_world import (
     SLOPE_OK,
     _lines,
     cli,
+    findings,
     fit_and_predict,
     warning_kinds,
 )
@@ -560,26 +561,6 @@ def print_tables(rows: list[dict], ctx: dict) -> None:
             print(f"  n = {r['n']}: {s}")
     slopes = ", ".join(f"{t} {v:.2f}" for t, v in non_ph(ctx["test"]["true_s"]).items())
     print(f"the truth's own log(-log S) slope on the middle landmark's: {slopes}")
-
-
-def findings(draws: list[dict]) -> list[str]:
-    """Every refusal and every warning line ``fit`` or ``predict`` printed, once each, and
-    the kinds of per-patient warnings in ``predict``'s CSV with their row counts."""
-    out: dict[str, None] = {}
-    for d in draws:
-        for step, rec in d["steps"].items():
-            if rec["rc"] != 0:
-                out[f"n = {d['n']} draw {d['draw']}: {step} exited {rec['rc']}"] = None
-            for line in rec["messages"]:
-                said = line.lower()
-                warned = "warn" in said and not said.startswith("wrote")
-                if rec["rc"] != 0 or warned or "error" in said:
-                    out[f"{step}: {line}"] = None
-        for kind, count in d.get("tool", {}).get("warning_kinds", {}).items():
-            if kind == "the prediction extrapolates":
-                continue  # the tail of each out-of-range message, counted with it
-            out[f"n = {d['n']} draw {d['draw']}: predict rows warned '{kind}': {count}"] = None
-    return list(out)
 
 
 # ------------------------------------------------------------------ a user's slips
