@@ -92,9 +92,8 @@ def cox_expander(schema: Schema, terms: str = FULL_TERMS) -> SplineInteractionEx
     """The design step of :func:`make_coxnet` for one of :data:`COX_TERMS`."""
     if terms not in COX_TERMS:
         raise ValueError(f"terms must be one of {', '.join(COX_TERMS)} (got {terms!r})")
-    rank = COX_TERMS.index(terms)
-    splines = _spline_columns(schema, every=rank == 3) if rank else []
-    interactions = schema.interactions if rank >= 2 else []
+    splines = _spline_columns(schema, every=terms == COX_TERMS[3]) if terms != "main" else []
+    interactions = schema.interactions if terms in COX_TERMS[2:] else []
     return SplineInteractionExpander(splines, interactions)
 
 
