@@ -38,7 +38,9 @@ __all__ = [
     "COXNET_L1_RATIOS",
     "RSF_GRID",
     "TuningResult",
+    "best_by_design",
     "breslow_on_times",
+    "coxnet_paths",
     "brier_weights",
     "coxnet_l1_ratios",
     "forest_candidates",
@@ -267,12 +269,11 @@ def coxnet_l1_ratios(n: int) -> tuple[float, ...]:
     return COXNET_L1_RATIOS if n <= COXNET_ONE_L1_N else (COXNET_L1_RATIOS[1],)
 
 
-def tune_coxnet(
+def coxnet_paths(
     X: pd.DataFrame,
     y: np.ndarray,
     schema: Schema,
     folds,
-    tau: float,
     grid: np.ndarray,
     seed: int = 0,
     l1_ratios=None,
@@ -280,23 +281,10 @@ def tune_coxnet(
     ibs_max: float = max(LANDMARKS),
     designs: tuple[str, ...] | None = None,
     n_jobs: int = 2,
-) -> TuningResult:
-    """Choose the design (main effects, declared splines and interactions, every numeric
-    feature as splines), the l1 ratio and the penalty by cross-validated integrated Brier
-    score.
-
-    The IBS is a proper score: it rewards curves that are right, not only a right ranking,
-    so it does not favour the over-shrunk penalties a concordance-based choice settles on
-    (Uno's C is flat near its optimum). Within a design the penalty and l1 ratio with the
-    lowest mean IBS over the folds are chosen; between designs a richer one is kept only
-    when it beats the simpler by more than the standard error of their paired fold
-    differences (:func:`_choose_terms`); a design outside ``SERVED_TERMS`` is scored (its
-    best settings are in ``designs``) but never chosen. Uno's C of the chosen design's
-    candidates is reported beside, as before.
-    """
+) -> list[_Path]:
+    """The penalty path of every design and l1 ratio, each penalty scored by integrated Brier
+    score on every fold (``designs``: :func:`distinct_terms` of the schema by default)."""
     designs = distinct_terms(schema) if designs is None else tuple(designs)
-    if not set(designs) & set(SERVED_TERMS):
-        raise ValueError(f"designs must include one of {', '.join(SERVED_TERMS)}")
     if l1_ratios is None:
         l1_ratios = coxnet_l1_ratios(len(y))
     bar = tqdm(
@@ -329,11 +317,53 @@ def tune_coxnet(
         paths.append(path)
         bar.update()
     bar.close()
+    return paths
+
+
+def best_by_design(paths: list[_Path]) -> dict[str, tuple[_Path, int]]:
+    """Per design, the path (l1 ratio) and penalty index with the lowest mean IBS."""
     best = {}
     for p in paths:
         j = int(np.argmin(p.mean_ibs))
         if p.terms not in best or p.mean_ibs[j] < best[p.terms][0].mean_ibs[best[p.terms][1]]:
             best[p.terms] = (p, j)
+    return best
+
+
+def tune_coxnet(
+    X: pd.DataFrame,
+    y: np.ndarray,
+    schema: Schema,
+    folds,
+    tau: float,
+    grid: np.ndarray,
+    seed: int = 0,
+    l1_ratios=None,
+    progress: bool = True,
+    ibs_max: float = max(LANDMARKS),
+    designs: tuple[str, ...] | None = None,
+    n_jobs: int = 2,
+) -> TuningResult:
+    """Choose the design (main effects, declared splines and interactions, every numeric
+    feature as splines), the l1 ratio and the penalty by cross-validated integrated Brier
+    score.
+
+    The IBS is a proper score: it rewards curves that are right, not only a right ranking,
+    so it does not favour the over-shrunk penalties a concordance-based choice settles on
+    (Uno's C is flat near its optimum). Within a design the penalty and l1 ratio with the
+    lowest mean IBS over the folds are chosen; between designs a richer one is kept only
+    when it beats the simpler by more than the standard error of their paired fold
+    differences (:func:`_choose_terms`); a design outside ``SERVED_TERMS`` is scored (its
+    best settings are in ``designs``) but never chosen. Uno's C of the chosen design's
+    candidates is reported beside, as before.
+    """
+    designs = distinct_terms(schema) if designs is None else tuple(designs)
+    if not set(designs) & set(SERVED_TERMS):
+        raise ValueError(f"designs must include one of {', '.join(SERVED_TERMS)}")
+    paths = coxnet_paths(
+        X, y, schema, folds, grid, seed, l1_ratios, progress, ibs_max, designs, n_jobs
+    )
+    best = best_by_design(paths)
     terms = _choose_terms({d: b for d, b in best.items() if d in SERVED_TERMS})
     chosen, j = best[terms]
     j = _least_penalty(chosen, j)
