@@ -19,7 +19,7 @@ fits:
 * ``se_all``: the same with the every-input-bent design served too;
 * ``best_all``: the lowest mean IBS on the shipped folds, no standard-error margin;
 * ``rep_se_all`` / ``rep_se_served``: the standard-error rule on all splits pooled;
-* ``rep_nb_all``: the same with the standard error of a cross-validated difference
+* ``rep_nb_all`` / ``rep_nb_served``: the same with the standard error of a cross-validated difference
   corrected for overlapping training sets (Nadeau & Bengio 2003: the variance of the mean
   of J fold differences is (1/J + n_test/n_train) times their variance, not 1/J);
 * ``rep_best_all``: the lowest mean IBS over all splits pooled.
@@ -58,6 +58,7 @@ RULES = (
     "best_all",
     "rep_se_served",
     "rep_se_all",
+    "rep_nb_served",
     "rep_nb_all",
     "rep_best_all",
 )
@@ -116,6 +117,7 @@ def choices(paths: list, folds_each: int) -> tuple[dict, dict]:
         "best_all": lowest(first, every),
         "rep_se_served": se_rule(pooled, served),
         "rep_se_all": se_rule(pooled, every),
+        "rep_nb_served": se_rule(pooled, served, nb),
         "rep_nb_all": se_rule(pooled, every, nb),
         "rep_best_all": lowest(pooled, every),
     }
