@@ -46,7 +46,7 @@ from accuracy import draw_seed
 
 from model.schema import default_schema
 from model.validation import validate_dataset
-from training.estimators import COX_TERMS, SERVED_TERMS
+from training.estimators import COX_TERMS, DECLARED_TERMS
 from training.families import _coxnet_refit
 from training.fit import FitOptions, _training_set
 from training.simulate import WORLDS, SimulationSettings, simulate_cohort
@@ -120,7 +120,7 @@ def choices(paths: list, folds_each: int) -> tuple[dict, dict]:
     of all splits pooled."""
     first = best_by_design([_sliced(p, slice(0, folds_each)) for p in paths])
     pooled = best_by_design(paths)
-    served = [d for d in COX_TERMS if d in first and d in SERVED_TERMS]
+    served = [d for d in COX_TERMS if d in first and d in DECLARED_TERMS]
     every = [d for d in COX_TERMS if d in first]
     nb = 1 / (folds_each - 1)  # a fold's test patients over its training patients
     rules = {

@@ -223,6 +223,13 @@ def _html(doc: dict, manifest: Manifest, dca: pd.DataFrame | None, fragments=())
         f"<p>{cv['folds']}-fold cross-validation on identical folds, scored by "
         f"{html.escape(cv['score'])}.</p>"
     )
+    repeats = {m: r for m in models if (r := cv["models"][m].get("cv_repeats", 1)) > 1}
+    for m, r in repeats.items():
+        parts.append(
+            f"<p>{html.escape(_LABELS[m])}: design and penalty chosen on {r} different "
+            f"splits into {cv['folds']} folds, pooled (one split's choice is noisy in a small "
+            "cohort); the scores below are on the folds shared by every model.</p>"
+        )
     parts.append(
         _table(
             ["Model", "Chosen settings", "CV integrated Brier score", "CV Uno C", "Per fold"],

@@ -13,7 +13,7 @@ from model.predict import survival_at, survival_on_grid
 from model.validation import validate_dataset
 from training.estimators import (
     COX_TERMS,
-    SERVED_TERMS,
+    DECLARED_TERMS,
     distinct_terms,
     make_coxnet,
     make_rsf,
@@ -26,12 +26,19 @@ from training.simulate import SimulationSettings, simulate_cohort
 from training.tuning import (
     COXNET_L1_RATIOS,
     COXNET_ONE_L1_N,
+    CV_REPEATS,
     RSF_TREE_SAMPLE,
+    _choose_design,
+    _choose_terms,
+    _Path,
     breslow_on_times,
     brier_weights,
     coxnet_l1_ratios,
+    cv_repeats,
     forest_candidates,
     integrated_brier,
+    make_folds,
+    repeated_folds,
     tune_coxnet,
 )
 
@@ -123,17 +130,39 @@ def test_in_a_linear_world_the_choice_is_as_good_as_plain_cox(schema):
     assert 0.85 <= slope <= 1.15
 
 
-def test_every_numeric_feature_bent_is_scored_but_never_served(schema):
-    """The design that bends every numeric feature only checks for shapes the schema did
-    not declare (the band's second stand-in): in a 110-patient milan draw where it scored
-    the best IBS, the declared splines are served (served, it erred more: 0.137 against
-    0.127 in S(36))."""
+def test_a_design_the_schema_did_not_declare_must_clear_a_higher_bar(schema):
+    """The design that bends every numeric feature scores best on this 110-patient milan
+    draw, but only by noise: served, it erred more (mean absolute error of S(36) 0.127
+    against 0.115 for the declared design chosen instead, benchmarks/design_choice.py), and
+    the corrected standard error keeps it out."""
     tuned, _, _ = _tuned("milan", 110, 5022, schema)
     scores = {x["terms"]: x["cv_ibs"] for x in tuned.designs}
     assert min(scores, key=scores.get) == COX_TERMS[3]
-    assert tuned.params["terms"] == "splines" and "splines" in SERVED_TERMS
-    with pytest.raises(ValueError, match="designs must include one of main"):
-        tune_coxnet(None, None, schema, None, None, None, designs=(COX_TERMS[3],))
+    assert tuned.params["terms"] in DECLARED_TERMS
+
+
+def test_the_undeclared_design_is_judged_against_the_declared_choice():
+    """Plain standard error among the declared designs, the corrected one for the other."""
+    rng = np.random.default_rng(0)
+    base = 0.2 + rng.normal(0, 0.02, 15)
+    noise = rng.normal(0, 0.01, 15)
+    noise -= noise.mean()
+    plain_se = noise.std(ddof=1) / np.sqrt(15)
+    corrected = noise.std(ddof=1) * np.sqrt(1 / 15 + 1 / 4)
+    gain = (plain_se + corrected) / 2  # between the two bars
+    best = {
+        "main": _scored("main", base),
+        "splines": _scored("splines", base - gain - noise),
+        COX_TERMS[3]: _scored(COX_TERMS[3], base - 2 * gain - 2 * noise),
+    }
+    # the declared splines clear the plain bar; the undeclared design beats them by the same
+    # margin, which is short of the corrected bar
+    assert _choose_design(best, test_share=1 / 4) == "splines"
+    best[COX_TERMS[3]] = _scored(COX_TERMS[3], base - gain - noise - 2 * corrected)
+    assert _choose_design(best, test_share=1 / 4) == COX_TERMS[3]
+    # a schema that declares nothing: the undeclared design against main effects
+    only = {"main": best["main"], COX_TERMS[3]: best[COX_TERMS[3]]}
+    assert _choose_design(only, test_share=1 / 4) == COX_TERMS[3]
 
 
 def test_in_the_milan_world_the_threshold_earns_its_splines(schema, cohort_2000_path):
@@ -170,3 +199,69 @@ def test_large_forests_grow_each_tree_on_a_sample_of_the_reference_size(schema):
 def test_large_cohorts_try_one_l1_ratio():
     assert coxnet_l1_ratios(COXNET_ONE_L1_N) == COXNET_L1_RATIOS
     assert coxnet_l1_ratios(COXNET_ONE_L1_N + 1) == (0.5,)
+
+
+def test_repeated_folds_start_with_the_shared_ones_and_each_split_covers_every_patient():
+    rng = np.random.default_rng(3)
+    y = Surv.from_arrays(rng.random(110) < 0.6, rng.exponential(20, 110) + 0.1)
+    folds = make_folds(y, 5, 0)
+    every = repeated_folds(y, folds, 0, 3)
+    assert len(every) == 15
+    assert all(np.array_equal(a[1], b[1]) for a, b in zip(every[:5], folds, strict=True))
+    for r in range(3):
+        tests = np.sort(np.concatenate([te for _, te in every[5 * r : 5 * r + 5]]))
+        np.testing.assert_array_equal(tests, np.arange(110))
+    # the further splits are other splits, not copies of the shared one
+    assert not np.array_equal(every[5][1], folds[0][1])
+    assert repeated_folds(y, folds, 0, 1) == folds
+    assert cv_repeats(COXNET_ONE_L1_N) == CV_REPEATS > 1 == cv_repeats(COXNET_ONE_L1_N + 1)
+
+
+def _scored(terms: str, fold_ibs) -> tuple:
+    ibs = np.asarray(fold_ibs, dtype=float)[:, None]
+    return _Path(terms, 0.5, np.array([0.1]), ibs, []), 0
+
+
+def test_a_richer_design_must_beat_the_corrected_standard_error_of_overlapping_folds():
+    """Folds share most training patients, so their differences understate the error of the
+    mean; the corrected rule (Nadeau & Bengio) asks more of a richer design than the plain
+    standard error over the same 15 folds."""
+    rng = np.random.default_rng(0)
+    gain = 0.004 + rng.normal(0, 0.01, 15)  # the richer design wins by 0.4 points on average
+    gain -= gain.mean() - 0.004
+    plain = 0.2 + rng.normal(0, 0.02, 15)
+    best = {"main": _scored("main", plain), "splines": _scored("splines", plain - gain)}
+    se = gain.std(ddof=1) / np.sqrt(15)
+    corrected = gain.std(ddof=1) * np.sqrt(1 / 15 + 1 / 4)
+    assert se < 0.004 < corrected  # the case is between the two rules
+    assert _choose_terms(best) == "splines"
+    assert _choose_terms(best, test_share=1 / 4) == "main"
+    # a gain beyond the corrected error is taken by both
+    best["splines"] = _scored("splines", plain - gain - 0.01)
+    assert _choose_terms(best, test_share=1 / 4) == "splines"
+
+
+def test_pooled_splits_keep_a_small_cohort_from_a_penalty_one_split_happens_to_favour(schema):
+    """In 110 patients one split's scores are noisy, and the least penalty within a standard
+    error of the best can fall far down the path. On this milan draw (one of two in twelve
+    where that happened, benchmarks/design_choice.py) one split served a penalty of 0.002 and
+    missed the true S(36) by 0.19 on average; three splits pooled gave 0.17 and 0.10."""
+    tuned = {}
+    cohort = simulate_cohort(110, 7022, SimulationSettings.for_world("milan"))
+    data = validate_dataset(cohort.data, schema).raise_if_errors()
+    d = _training_set(data, schema, FitOptions(progress=False))
+    args = (d.X, d.y, schema, d.folds, d.tau, d.grid)
+    for repeats in (1, CV_REPEATS):
+        tuned[repeats] = tune_coxnet(*args, seed=d.seed, progress=False, repeats=repeats)
+    test = simulate_cohort(2000, 777, SimulationSettings.for_world("milan"))
+    X = validate_dataset(test.data, schema).raise_if_errors()[schema.feature_names]
+    truth = test.truth["true_surv_36"].to_numpy()
+    error = {}
+    for repeats, t in tuned.items():
+        final = CoxnetTrainer(d).fit(t.params)
+        s36 = survival_at(survival_on_grid(final, X, d.grid, extend=True), d.grid, 36)
+        error[repeats] = np.abs(s36 - truth).mean()
+    assert tuned[CV_REPEATS].params["alpha"] > 10 * tuned[1].params["alpha"]
+    # measured 0.193 against 0.104 on 3,000 test patients; the margin is most of that gap
+    assert error[CV_REPEATS] < error[1] - 0.05
+    assert tuned[CV_REPEATS].to_dict()["cv_repeats"] == CV_REPEATS
