@@ -12,8 +12,8 @@ assumption:
 
 1. **Stand-in truth**: the shipped design (same features, same penalty) and, where
    another design had the lowest cross-validated IBS (tuning serves the simplest design
-   within a standard error, and scores one that bends every numeric feature without ever
-   serving it), that design too at its own best penalty (:class:`StandIn`): a shape the
+   within a standard error, and one that bends every numeric feature only past a stricter
+   one), that design too at its own best penalty (:class:`StandIn`): a shape the
    served design cannot bend to (a U-shaped age effect the schema did not declare) is
    then seen. Each is fitted separately
    in time pieces cut at quantiles of the death times (:func:`stand_in_pieces`: about one
