@@ -92,13 +92,16 @@ def small_cohort(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def small_bundle(tmp_path_factory, small_cohort, schema):
-    """One bundle fitted on the small cohort (both models, 4 bootstrap resamples)."""
+    """One bundle fitted on the small cohort (both models, 4 bootstrap resamples), its Cox
+    design pinned to the declared splines and interaction, so that every kind of term the
+    page explains is there (tuning alone serves the splines on this cohort)."""
     from training.fit import FitOptions, fit_bundle
 
     registry = tmp_path_factory.mktemp("registry")
-    path = fit_bundle(
-        small_cohort[0], schema, registry, FitOptions(bootstrap=4, progress=False, n_jobs=1)
+    options = FitOptions(
+        bootstrap=4, progress=False, n_jobs=1, cox_designs=("splines+interactions",)
     )
+    path = fit_bundle(small_cohort[0], schema, registry, options)
     return path
 
 

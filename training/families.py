@@ -74,6 +74,7 @@ class TrainingSet:
     seed: int = 0
     n_jobs: int = 2
     progress: bool = True
+    cox_designs: tuple[str, ...] | None = None  # None: every design the schema tells apart
 
     @property
     def horizons(self) -> dict[str, float]:
@@ -194,6 +195,7 @@ class CoxnetTrainer(Trainer):
             n_jobs=d.n_jobs,
             progress=d.progress,
             ibs_max=d.schema.time_axis.last_months,
+            designs=d.cox_designs,
         )
 
     def fit(self, params: dict) -> Pipeline:

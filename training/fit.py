@@ -48,6 +48,9 @@ class FitOptions:
     cluster: str | None = None
     promote: bool = False
     progress: bool = True
+    # the Cox designs tuning may choose among (training.estimators.COX_TERMS), for a
+    # pre-specified model; None: every design the schema tells apart
+    cox_designs: tuple[str, ...] | None = None
     command: str = ""
     timings: dict = field(default_factory=dict)
     # an update of another bundle (python -m training update): the manifest names the parent,
@@ -121,6 +124,7 @@ def _training_set(df: pd.DataFrame, schema: Schema, options: FitOptions) -> Trai
         seed=options.seed,
         n_jobs=options.n_jobs,
         progress=options.progress,
+        cox_designs=options.cox_designs,
     )
 
 

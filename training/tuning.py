@@ -25,6 +25,7 @@ from model.timeaxis import LANDMARKS
 from training import cluster
 from training.concordance import concordance_ipcw, concordance_ipcw_each
 from training.estimators import (
+    COX_TERMS,
     DECLARED_TERMS,
     distinct_terms,
     fit_quietly,
@@ -414,6 +415,10 @@ def tune_coxnet(
     family's on the same folds.
     """
     designs = distinct_terms(schema) if designs is None else tuple(designs)
+    if not designs or not set(designs) <= set(COX_TERMS):
+        raise ValueError(
+            f"Cox designs must be among {', '.join(COX_TERMS)} (got {', '.join(designs) or 'none'})"
+        )
     repeats = cv_repeats(len(y)) if repeats is None else repeats
     every = repeated_folds(y, folds, seed, repeats)
     paths = coxnet_paths(

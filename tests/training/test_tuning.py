@@ -139,6 +139,9 @@ def test_a_design_the_schema_did_not_declare_must_clear_a_higher_bar(schema):
     scores = {x["terms"]: x["cv_ibs"] for x in tuned.designs}
     assert min(scores, key=scores.get) == COX_TERMS[3]
     assert tuned.params["terms"] in DECLARED_TERMS
+    for bad in ((), ("main", "cubic")):
+        with pytest.raises(ValueError, match="Cox designs must be among main, splines"):
+            tune_coxnet(None, None, schema, None, None, None, designs=bad)
 
 
 def test_the_undeclared_design_is_judged_against_the_declared_choice():
