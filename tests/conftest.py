@@ -90,6 +90,9 @@ def small_cohort(tmp_path_factory):
     return d / "cohort.csv", d / "truth.csv", cohort
 
 
+SMALL_BUNDLE_DESIGNS = ("splines+interactions",)
+
+
 @pytest.fixture(scope="session")
 def small_bundle(tmp_path_factory, small_cohort, schema):
     """One bundle fitted on the small cohort (both models, 4 bootstrap resamples), its Cox
@@ -98,9 +101,7 @@ def small_bundle(tmp_path_factory, small_cohort, schema):
     from training.fit import FitOptions, fit_bundle
 
     registry = tmp_path_factory.mktemp("registry")
-    options = FitOptions(
-        bootstrap=4, progress=False, n_jobs=1, cox_designs=("splines+interactions",)
-    )
+    options = FitOptions(bootstrap=4, progress=False, n_jobs=1, cox_designs=SMALL_BUNDLE_DESIGNS)
     path = fit_bundle(small_cohort[0], schema, registry, options)
     return path
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from tests.conftest import SMALL_BUNDLE_DESIGNS
 from training import cluster
 from training.cli import app
 from training.fit import FitOptions, fit_bundle
@@ -48,7 +49,12 @@ def test_cluster_bundle_equals_local_bundle(
         small_cohort[0],
         schema,
         tmp_path / "models",
-        FitOptions(bootstrap=4, progress=False, cluster=local_cluster.scheduler_address),
+        FitOptions(
+            bootstrap=4,
+            progress=False,
+            cluster=local_cluster.scheduler_address,
+            cox_designs=SMALL_BUNDLE_DESIGNS,
+        ),
     )
     # the imputers and penalty paths of the folds, their Uno C, the bootstrap replicates and
     # the band calibration's refits ran on the workers, and nothing else did (a forest's
@@ -132,7 +138,11 @@ def test_lost_worker_costs_a_retry_not_the_bundle(small_bundle, small_cohort, sc
             schema,
             tmp_path / "models",
             FitOptions(
-                models=("coxnet",), bootstrap=4, progress=False, cluster=lc.scheduler_address
+                models=("coxnet",),
+                bootstrap=4,
+                progress=False,
+                cluster=lc.scheduler_address,
+                cox_designs=SMALL_BUNDLE_DESIGNS,
             ),
         )
     assert mark.exists()  # a worker did die during the bootstrap
