@@ -50,7 +50,14 @@ from training.estimators import COX_TERMS, DECLARED_TERMS
 from training.families import _coxnet_refit
 from training.fit import FitOptions, _training_set
 from training.simulate import WORLDS, SimulationSettings, simulate_cohort
-from training.tuning import _least_penalty, best_by_design, coxnet_paths, make_folds
+from training.tuning import (
+    _choose_design,
+    _choose_terms,
+    _least_penalty,
+    best_by_design,
+    coxnet_paths,
+    make_folds,
+)
 
 WORLD_NAMES = (*WORLDS, "independent")
 SPLIT_SEED_STEP = 7919  # further 5-fold splits: the shipped split's seed + k x this
@@ -88,27 +95,10 @@ def _sliced(path, folds: slice):
     return out
 
 
-def se_rule(best: dict, designs, nb: float | None = None) -> str:
-    """The simplest design of ``designs`` (in their order) not beaten by a richer one by more
-    than the standard error of the paired fold differences; ``nb`` the Nadeau-Bengio
-    test/train ratio (None: the plain standard error)."""
-    chosen = designs[0]
-    for richer in designs[1:]:
-        a, b = best[chosen], best[richer]
-        diff = a[0].ibs[:, a[1]] - b[0].ibs[:, b[1]]
-        var = diff.var(ddof=1) * (1 / len(diff) + (nb or 0.0))
-        if diff.mean() > np.sqrt(var):
-            chosen = richer
-    return chosen
-
-
-def declared_first(best: dict, served, every, nb: float) -> str:
-    """The plain standard-error rule among the designs the schema declares, then the design
-    that bends every input only where it beats that choice by the corrected standard
-    error."""
-    chosen = se_rule(best, served)
-    extra = [d for d in every if d not in served]
-    return se_rule(best, [chosen, *extra], nb) if extra else chosen
+def se_rule(best: dict, designs, nb: float = 0.0) -> str:
+    """:func:`training.tuning._choose_terms` over ``designs`` (in their order); ``nb`` the
+    Nadeau-Bengio test/train ratio (0: the plain standard error)."""
+    return _choose_terms({d: best[d] for d in designs}, test_share=nb)
 
 
 def lowest(best: dict, designs) -> str:
@@ -131,7 +121,7 @@ def choices(paths: list, folds_each: int) -> tuple[dict, dict]:
         "rep_se_all": se_rule(pooled, every),
         "rep_nb_served": se_rule(pooled, served, nb),
         "rep_nb_all": se_rule(pooled, every, nb),
-        "rep_declared": declared_first(pooled, served, every, nb),
+        "rep_declared": _choose_design(pooled, test_share=nb),  # fit's rule
         "rep_best_all": lowest(pooled, every),
     }
     return rules, {"first": first, "pooled": pooled}
