@@ -198,12 +198,29 @@ def fit(
             "replicates run on its workers; the bundle is the one a local run writes.",
         ),
     ] = None,
+    cox_designs: Annotated[
+        str | None,
+        typer.Option(
+            "--cox-designs",
+            help="Comma-separated Cox designs tuning may choose among, for a pre-specified "
+            "model: main, splines (the schema's declared splines), splines+interactions (and "
+            "its declared interactions), all-splines+interactions (every numeric input bent). "
+            "Default: every design the schema tells apart.",
+        ),
+    ] = None,
 ) -> None:
     """Tune, fit and validate Coxnet and a random survival forest; write a bundle."""
     from training.fit import FitOptions, fit_bundle
+    from training.tuning import prespecified_designs
 
     sch = _schema(schema)
     names = _models_option(models)
+    designs = None
+    if cox_designs is not None:
+        try:
+            designs = prespecified_designs(sch, cox_designs.split(","))
+        except ValueError as exc:
+            _fail(f"--cox-designs: {exc}", code=2)
     df = load_valid(data, sch, mode="train")  # every data error at once, before any fitting
     options = FitOptions(
         models=names,
@@ -213,6 +230,7 @@ def fit(
         progress=not quiet,
         command=" ".join(["python -m training", *sys.argv[1:]]),
         cluster=cluster,
+        cox_designs=designs,
     )
 
     try:

@@ -230,6 +230,12 @@ def _html(doc: dict, manifest: Manifest, dca: pd.DataFrame | None, fragments=())
             f"splits into {cv['folds']} folds, pooled (one split's choice is noisy in a small "
             "cohort); the scores below are on the folds shared by every model.</p>"
         )
+    for m in models:
+        if allowed := cv["models"][m].get("designs_allowed"):
+            parts.append(
+                f"<p>{html.escape(_LABELS[m])}: pre-specified; tuning chose among "
+                f"{html.escape(', '.join(allowed))} only.</p>"
+            )
     parts.append(
         _table(
             ["Model", "Chosen settings", "CV integrated Brier score", "CV Uno C", "Per fold"],

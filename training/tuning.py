@@ -48,6 +48,7 @@ __all__ = [
     "forest_candidates",
     "integrated_brier",
     "make_folds",
+    "prespecified_designs",
     "repeated_folds",
     "tune_coxnet",
     "tune_rsf",
@@ -103,6 +104,7 @@ class TuningResult:
     cv_ibs: float | None = None  # cross-validated integrated Brier score of the chosen settings
     designs: list[dict] = field(default_factory=list)  # the best settings of each design
     repeats: int = 1  # splits into folds pooled in the choice (designs' scores are over all)
+    allowed: list[str] | None = None  # a pre-specified search's designs; None: every one
 
     def to_dict(self) -> dict:
         return {
@@ -114,6 +116,7 @@ class TuningResult:
             "candidates": self.candidates,
             **({"designs": self.designs} if self.designs else {}),
             **({"cv_repeats": self.repeats} if self.repeats > 1 else {}),
+            **({"designs_allowed": self.allowed} if self.allowed else {}),
         }
 
 
@@ -414,11 +417,8 @@ def tune_coxnet(
     candidates is reported beside, on ``folds``; so is ``cv_ibs``, comparable with another
     family's on the same folds.
     """
-    designs = distinct_terms(schema) if designs is None else tuple(designs)
-    if not designs or not set(designs) <= set(COX_TERMS):
-        raise ValueError(
-            f"Cox designs must be among {', '.join(COX_TERMS)} (got {', '.join(designs) or 'none'})"
-        )
+    allowed = None if designs is None else prespecified_designs(schema, designs)
+    designs = allowed or distinct_terms(schema)
     repeats = cv_repeats(len(y)) if repeats is None else repeats
     every = repeated_folds(y, folds, seed, repeats)
     paths = coxnet_paths(
@@ -450,7 +450,29 @@ def tune_coxnet(
             for d, (p, i) in best.items()
         ],
         repeats=repeats,
+        allowed=list(allowed) if allowed else None,
     )
+
+
+def prespecified_designs(schema: Schema, names) -> tuple[str, ...]:
+    """The Cox designs a pre-specified search may choose among, simplest first (the order
+    the choice between designs needs, whatever order they were given in); refused, naming
+    the allowed ones, where a name is unknown or is a design this schema does not tell apart
+    from a simpler one (splines with no spline declared, interactions with none declared)."""
+    names = tuple(dict.fromkeys(str(n).strip() for n in names))
+    distinct = distinct_terms(schema)
+    bad = [n for n in names if n not in distinct]
+    if bad or not names:
+        why = [
+            f"{n} is the same model as a simpler design on this schema"
+            for n in bad
+            if n in COX_TERMS
+        ]
+        raise ValueError(
+            f"Cox designs must be among {', '.join(distinct)} on this schema "
+            f"(got {', '.join(names) or 'none'}" + (f"; {'; '.join(why)}" if why else "") + ")"
+        )
+    return tuple(d for d in distinct if d in names)
 
 
 def _candidates(paths: list[_Path], y, folds, tau, n_jobs: int = 1) -> list[dict]:

@@ -409,6 +409,7 @@ def _refit(parent, data_path, out, options: UpdateOptions, data, ref) -> Path:
     )
     fit_options = FitOptions(
         models=tuple(parent.models),
+        cox_designs=_parent_designs(parent),
         bootstrap=_parent_boot(parent) if options.bootstrap is None else options.bootstrap,
         seed=parent.manifest.seed if options.seed is None else options.seed,
         n_jobs=options.n_jobs,
@@ -530,6 +531,18 @@ def _recalibrated_manifest(
         libraries={},
         files={},
     )
+
+
+def _parent_designs(parent: Bundle) -> tuple[str, ...] | None:
+    """The Cox designs the parent's search was restricted to (a pre-specified model), or
+    None where it searched every design its schema tells apart."""
+    from reporting.card import load_report
+
+    cv = (load_report(parent.path).get("cross_validation") or {}).get("models") or {}
+    allowed = [
+        d for m in _cox_models(parent) for d in (cv.get(m) or {}).get("designs_allowed") or []
+    ]
+    return tuple(dict.fromkeys(allowed)) or None
 
 
 def _parent_tuning(parent: Bundle, name: str) -> TuningResult:

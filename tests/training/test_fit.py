@@ -300,3 +300,46 @@ def test_a_bundle_folder_never_registered_is_listed_and_can_be_registered(tmp_pa
     assert "never registered" not in listing and "  loose-bundle" in listing
     bad = run("models", "register", "not-a-bundle", "--out", reg)
     assert bad.exit_code == 1
+
+
+def test_a_pre_specified_cox_design_is_kept_by_fit_and_by_a_refit(tmp_path):
+    """`fit --cox-designs` restricts the search (names in any order), the report says so,
+    and `update --method refit` repeats the parent's search, restriction included."""
+    dev, new, reg = tmp_path / "dev.csv", tmp_path / "new.csv", tmp_path / "models"
+    simulate_cohort(150, seed=41).data.to_csv(dev, index=False)
+    simulate_cohort(150, seed=42).data.to_csv(new, index=False)
+    res = run(
+        "fit", "--data", dev, "--out", reg, "--models", "coxnet", "--bootstrap", "2",
+        "--cox-designs", "splines, main", "--quiet",
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    parent = Registry(reg).ids()[-1]
+    res = run(
+        "update", "--bundle", reg / parent, "--data", new, "--method", "refit",
+        "--out", reg, "--bootstrap", "1", "--quiet",
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    child = next(v for v in Registry(reg).ids() if v != parent)
+    for vid in (parent, child):
+        cv = json.loads((reg / vid / "report.json").read_text())["cross_validation"]
+        tuned = cv["models"]["coxnet"]
+        assert tuned["designs_allowed"] == ["main", "splines"]
+        assert sorted(d["terms"] for d in tuned["designs"]) == ["main", "splines"]
+        assert tuned["params"]["terms"] in ("main", "splines")
+        html = (reg / vid / "report.html").read_text()
+        assert "pre-specified; tuning chose among main, splines only" in html
+
+
+def test_fit_refuses_a_cox_design_the_schema_cannot_tell_apart(tmp_path, small_cohort):
+    res = run("fit", "--data", small_cohort[0], "--cox-designs", "main,cubic", "--out", tmp_path)
+    assert res.exit_code == 2 and "cubic" in res.stderr
+    assert "main, splines, splines+interactions, all-splines+interactions" in res.stderr
+    # without Ki-67 the schema declares no interaction: that design is the spline one
+    schema = write_centre_schema(tmp_path, keep=("age", "pci", "cc_score", "kps"))
+    res = run(
+        "fit", "--data", small_cohort[0], "--schema", schema, "--cox-designs",
+        "splines+interactions", "--out", tmp_path / "m",
+    )  # fmt: skip
+    assert res.exit_code == 2
+    assert "splines+interactions is the same model as a simpler design" in res.stderr
+    assert not (tmp_path / "m").exists()
