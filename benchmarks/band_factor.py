@@ -45,6 +45,7 @@ from model.uncertainty import CoxEnsemble
 from model.validation import validate_dataset
 from training.band import (
     BAND_REPLICATES,
+    STAND_IN_PENALTY_SHARE,
     _half,
     _plain_band,
     _ratios,
@@ -140,6 +141,7 @@ def run_draw(world, n, seed, schema, test, tmp, args) -> dict:
         cell["final"], cell["X"], cell["y"], cell["grid"], cell["ensemble"],
         lambda alpha: coxnet_step(schema, params["l1_ratio"], alpha),
         n_rep=args.replicates, landmarks=cell["horizons"], pieces=args.pieces,
+        share=args.stand_in_share,
         stand_in=cell["trainer"]._stand_in(
             cell["final"], TuningResult("coxnet", params, 0.0, [], designs=cell["designs"])
         ),
@@ -226,6 +228,8 @@ def parse_args() -> argparse.Namespace:
                     help="stand-in replicates (the trainer's by default)")  # fmt: skip
     ap.add_argument("--pieces", type=int, default=None,
                     help="stand-in time pieces (default: the trainer's rule by deaths)")  # fmt: skip
+    ap.add_argument("--stand-in-share", type=float, default=STAND_IN_PENALTY_SHARE,
+                    help="the shipped design's stand-in at this share of the penalty")  # fmt: skip
     ap.add_argument("--cache", type=Path, default=None, help="folder caching the fitted cells")
     ap.add_argument("--result", default="band_factor")
     return ap.parse_args()
@@ -261,6 +265,7 @@ def main() -> None:
             "bootstrap": args.bootstrap,
             "replicates": args.replicates,
             "pieces": args.pieces or "by deaths (training/band.py stand_in_pieces)",
+            "stand_in_share": args.stand_in_share,
             "draws": dict(zip(args.n, draws_per_n(args), strict=True)),
             "wall_seconds": time.perf_counter() - start,
             "summary": summary,
