@@ -104,8 +104,8 @@ MAX_SIDED_FACTOR = 10.0
 # Measured over 6/3/2 training draws at n = 110/500/2,000 in three worlds
 # (benchmarks/band_factor.py --stand-in-share): 1 -> 0.5 -> 0.25 moved the served band's
 # mean coverage at n = 110 from 0.87-0.93 to 0.90-0.95 to 0.93-0.97 (12/36 months), and
-# the draws under 0.90 from 18 to 11 to 5 of 75, those over 0.98 from 6 to 10 to 19; at
-# n >= 500 it moved by at most 0.03.
+# the draws under 0.90 from 18 to 11 to 5 of 72, those over 0.98 from 6 to 10 to 19; at
+# n >= 500 the means moved by at most 0.03.
 STAND_IN_PENALTY_SHARE = 0.25
 
 
