@@ -217,6 +217,8 @@ def fit(
     names = _models_option(models)
     designs = None
     if cox_designs is not None:
+        if "coxnet" not in names:
+            _fail("--cox-designs: the Cox model (coxnet) is not among --models", code=2)
         try:
             designs = prespecified_designs(sch, cox_designs.split(","))
         except ValueError as exc:

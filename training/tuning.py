@@ -459,18 +459,19 @@ def prespecified_designs(schema: Schema, names) -> tuple[str, ...]:
     the choice between designs needs, whatever order they were given in); refused, naming
     the allowed ones, where a name is unknown or is a design this schema does not tell apart
     from a simpler one (splines with no spline declared, interactions with none declared)."""
-    names = tuple(dict.fromkeys(str(n).strip() for n in names))
+    names = tuple(dict.fromkeys(n for n in (str(x).strip().lower() for x in names) if n))
     distinct = distinct_terms(schema)
     bad = [n for n in names if n not in distinct]
     if bad or not names:
         why = [
             f"{n} is the same model as a simpler design on this schema"
-            for n in bad
             if n in COX_TERMS
+            else f"{n} is not a design"
+            for n in bad
         ]
         raise ValueError(
             f"Cox designs must be among {', '.join(distinct)} on this schema "
-            f"(got {', '.join(names) or 'none'}" + (f"; {'; '.join(why)}" if why else "") + ")"
+            f"({'; '.join(why) if why else 'none given'})"
         )
     return tuple(d for d in distinct if d in names)
 

@@ -561,6 +561,8 @@ def _parent_tuning(parent: Bundle, name: str) -> TuningResult:
         cv["fold_uno_c"],
         cv["candidates"],
         designs=cv.get("designs", []),
+        repeats=int(cv.get("cv_repeats", 1)),
+        allowed=cv.get("designs_allowed"),
     )
 
 

@@ -302,9 +302,10 @@ def test_a_bundle_folder_never_registered_is_listed_and_can_be_registered(tmp_pa
     assert bad.exit_code == 1
 
 
-def test_a_pre_specified_cox_design_is_kept_by_fit_and_by_a_refit(tmp_path):
+def test_a_pre_specified_cox_design_is_kept_by_fit_recalibration_and_refit(tmp_path):
     """`fit --cox-designs` restricts the search (names in any order), the report says so,
-    and `update --method refit` repeats the parent's search, restriction included."""
+    a recalibrated bundle keeps the record, and `update --method refit` of that bundle
+    repeats the original search, restriction included."""
     dev, new, reg = tmp_path / "dev.csv", tmp_path / "new.csv", tmp_path / "models"
     simulate_cohort(150, seed=41).data.to_csv(dev, index=False)
     simulate_cohort(150, seed=42).data.to_csv(new, index=False)
@@ -313,14 +314,16 @@ def test_a_pre_specified_cox_design_is_kept_by_fit_and_by_a_refit(tmp_path):
         "--cox-designs", "splines, main", "--quiet",
     )  # fmt: skip
     assert res.exit_code == 0, res.output
-    parent = Registry(reg).ids()[-1]
-    res = run(
-        "update", "--bundle", reg / parent, "--data", new, "--method", "refit",
-        "--out", reg, "--bootstrap", "1", "--quiet",
-    )  # fmt: skip
-    assert res.exit_code == 0, res.output
-    child = next(v for v in Registry(reg).ids() if v != parent)
-    for vid in (parent, child):
+    versions = []
+    for method in ("fit", "recalibrate", "refit"):
+        if method != "fit":
+            res = run(
+                "update", "--bundle", reg / versions[-1], "--data", new, "--method", method,
+                "--out", reg, "--bootstrap", "1", "--quiet",
+            )  # fmt: skip
+            assert res.exit_code == 0, res.output
+        versions.append(next(v for v in Registry(reg).ids() if v not in versions))
+    for vid in versions:
         cv = json.loads((reg / vid / "report.json").read_text())["cross_validation"]
         tuned = cv["models"]["coxnet"]
         assert tuned["designs_allowed"] == ["main", "splines"]
@@ -343,3 +346,5 @@ def test_fit_refuses_a_cox_design_the_schema_cannot_tell_apart(tmp_path, small_c
     assert res.exit_code == 2
     assert "splines+interactions is the same model as a simpler design" in res.stderr
     assert not (tmp_path / "m").exists()
+    res = run("fit", "--data", small_cohort[0], "--models", "rsf", "--cox-designs", "main")
+    assert res.exit_code == 2 and "coxnet" in res.stderr
