@@ -31,6 +31,31 @@ def _ensemble(k: float) -> CoxEnsemble:
     )
 
 
+def _fitted_with_refits(df, schema, params: dict, n_boot: int, seed: int):
+    """The Cox trainer's final model at ``params`` on ``df``, its training set, and an
+    ensemble of ``n_boot`` bootstrap refits (the band's raw material, as fit builds it)."""
+    from model.predict import cox_baseline_on_grid
+    from training.families import CoxnetTrainer
+    from training.fit import FitOptions, _training_set
+
+    d = _training_set(df, schema, FitOptions(progress=False, n_jobs=1))
+    trainer = CoxnetTrainer(d)
+    final = trainer.fit(params)
+    refit, columns = trainer.refit(final, params), list(final[:-1].transform(d.X).columns)
+    rng = np.random.default_rng(seed)
+    n = len(d.y)
+    boots = [refit(d.X.iloc[i], d.y[i], 0)[-1] for i in rng.integers(0, n, (n_boot, n))]
+    est = final[-1]
+    ensemble = CoxEnsemble(
+        columns,
+        est.coef_[:, 0],
+        cox_baseline_on_grid(est, columns, d.grid),
+        np.array([b.coef_[:, 0] for b in boots]),
+        np.array([cox_baseline_on_grid(b, columns, d.grid) for b in boots]),
+    )
+    return trainer, d, final, ensemble
+
+
 def test_inflation_one_is_the_plain_bootstrap():
     e = _ensemble(1.0)
     coef, h0 = e.inflated()
@@ -259,30 +284,14 @@ def test_with_a_second_stand_in_the_band_reaches_the_misses_of_either(schema, mo
     one (same replicate draws), and the band takes the larger factor at each landmark."""
     from functools import partial
 
-    from model.predict import cox_baseline_on_grid
     from training import band
     from training.band import calibrate_inflation
     from training.estimators import COX_TERMS, coxnet_step
-    from training.families import CoxnetTrainer
-    from training.fit import FitOptions, _training_set
     from training.tuning import TuningResult
 
     df = validate_dataset(simulate_cohort(400, seed=9).data, schema).raise_if_errors()
-    d = _training_set(df, schema, FitOptions(progress=False, n_jobs=1))
-    trainer = CoxnetTrainer(d)
     served = {"l1_ratio": 0.5, "alpha": 0.01, "terms": "main"}
-    final = trainer.fit(served)
-    refit, columns = trainer.refit(final, served), list(final[:-1].transform(d.X).columns)
-    rng = np.random.default_rng(3)
-    boots = [refit(d.X.iloc[i], d.y[i], 0)[-1] for i in rng.integers(0, 400, (12, 400))]
-    est = final[-1]
-    ensemble = CoxEnsemble(
-        columns,
-        est.coef_[:, 0],
-        cox_baseline_on_grid(est, columns, d.grid),
-        np.array([b.coef_[:, 0] for b in boots]),
-        np.array([cox_baseline_on_grid(b, columns, d.grid) for b in boots]),
-    )
+    trainer, d, final, ensemble = _fitted_with_refits(df, schema, served, 12, seed=3)
     step = partial(coxnet_step, schema, 0.5)
     kw = {"n_rep": 12, "landmarks": d.horizons}
     alone = calibrate_inflation(final, d.X, d.y, d.grid, ensemble, step, **kw)
@@ -316,7 +325,6 @@ def test_a_stand_in_lighter_than_the_model_sees_the_penalty_shrinkage(schema):
     draw, 2,000 test patients: 0.81 -> 0.92)."""
     from functools import partial
 
-    from model.predict import cox_baseline_on_grid
     from training.band import (
         STAND_IN_PENALTY_SHARE,
         _band_sides,
@@ -325,27 +333,12 @@ def test_a_stand_in_lighter_than_the_model_sees_the_penalty_shrinkage(schema):
         calibrate_inflation,
     )
     from training.estimators import coxnet_step
-    from training.families import CoxnetTrainer
-    from training.fit import FitOptions, _training_set
     from training.simulate import SimulationSettings
 
     milan = SimulationSettings.for_world("milan")
     df = validate_dataset(simulate_cohort(110, 4022, milan).data, schema).raise_if_errors()
-    d = _training_set(df, schema, FitOptions(progress=False, n_jobs=1))
-    trainer = CoxnetTrainer(d)
     params = {"l1_ratio": 0.2, "alpha": 0.1453, "terms": "main"}  # the draw's tuned choice
-    final = trainer.fit(params)
-    refit, columns = trainer.refit(final, params), list(final[:-1].transform(d.X).columns)
-    rng = np.random.default_rng(0)
-    boots = [refit(d.X.iloc[i], d.y[i], 0)[-1] for i in rng.integers(0, 110, (30, 110))]
-    est = final[-1]
-    ensemble = CoxEnsemble(
-        columns,
-        est.coef_[:, 0],
-        cox_baseline_on_grid(est, columns, d.grid),
-        np.array([b.coef_[:, 0] for b in boots]),
-        np.array([cox_baseline_on_grid(b, columns, d.grid) for b in boots]),
-    )
+    _, d, final, ensemble = _fitted_with_refits(df, schema, params, 30, seed=0)
     step = partial(coxnet_step, schema, params["l1_ratio"])
 
     test = simulate_cohort(2000, seed=777, settings=milan)
