@@ -59,7 +59,12 @@ factor):
   worlds stayed within 0.94-0.98. At n = 500 (about 290 deaths) five pieces widened the
   band where nothing changes (linear world 0.997 at 12 months) without a gain elsewhere
   beyond the draws' spread, and at n = 110 the number of pieces (2 to 6) made no
-  difference: hence a piece per 100 deaths, three at least.
+  difference: hence a piece per 100 deaths, three at least. With the pooled tuning and the
+  stand-in at half the penalty, three pieces left nonph's band at n = 500 short at 12
+  months (0.886 over three draws) while four gave 0.946 and six 0.939, linear at
+  0.974/0.965/0.991 and 0.977/0.970/0.993 against 0.978/0.965/0.986 with three, milan
+  within 0.01 (benchmarks/band_factor.py --n 500 --draws 3 --pieces 3/4/6 on cached fits;
+  274-305 deaths): hence a piece per 65 deaths, four from 260.
 """
 
 from __future__ import annotations
@@ -93,7 +98,7 @@ __all__ = [
 BAND_REPLICATES = 40
 # a penalised Cox fit of the shipped design per piece needs some deaths; more pieces place a
 # change in hazard ratios more closely once the deaths allow it
-DEATHS_PER_PIECE = 100
+DEATHS_PER_PIECE = 65
 MIN_PIECES, MAX_PIECES = 3, 6
 COVERAGE = 0.95
 # Measured factors reach 3.9 (a hazard ratio that changes at 12 months, n = 2,000); one far

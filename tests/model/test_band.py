@@ -157,7 +157,7 @@ def test_the_stand_in_places_a_change_in_hazard_ratios_once_deaths_allow(schema)
     from training.estimators import coxnet_step, fit_quietly, make_coxnet, survival_target
     from training.simulate import SimulationSettings
 
-    assert [stand_in_pieces(d) for d in (60, 290, 650, 1080)] == [3, 3, 6, 6]
+    assert [stand_in_pieces(d) for d in (60, 290, 650, 1080)] == [3, 4, 6, 6]
     cohort = simulate_cohort(1200, seed=5, settings=SimulationSettings.for_world("nonph"))
     df = validate_dataset(cohort.data, schema).raise_if_errors()
     y, X = survival_target(df, schema), df[schema.feature_names]
