@@ -64,8 +64,8 @@ factor):
   months (0.886 over three draws) while four gave 0.946 and six 0.939, linear at
   0.974/0.965/0.991 and 0.977/0.970/0.993 against 0.978/0.965/0.986 with three, milan
   within 0.01 (benchmarks/band_factor.py --n 500 --draws 3 --pieces 3/4/6 on cached fits,
-  results/band_factor_500_pieces_*.json;
-  274-305 deaths): hence a piece per 65 deaths, four from 260.
+  results/band_factor_500_pieces_*.json; 274-305 deaths): hence a piece per 65 deaths,
+  four from 260.
 """
 
 from __future__ import annotations
