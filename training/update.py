@@ -536,12 +536,7 @@ def _recalibrated_manifest(
 def _parent_designs(parent: Bundle) -> tuple[str, ...] | None:
     """The Cox designs the parent's search was restricted to (a pre-specified model), or
     None where it searched every design its schema tells apart."""
-    from reporting.card import load_report
-
-    cv = (load_report(parent.path).get("cross_validation") or {}).get("models") or {}
-    allowed = [
-        d for m in _cox_models(parent) for d in (cv.get(m) or {}).get("designs_allowed") or []
-    ]
+    allowed = [d for m in _cox_models(parent) for d in _parent_tuning(parent, m).allowed or []]
     return tuple(dict.fromkeys(allowed)) or None
 
 
