@@ -110,7 +110,8 @@ MAX_SIDED_FACTOR = 10.0
 # effect: the band misses the shrinkage (milan, n = 110, 36 months: 0.86 over six draws).
 # A lighter stand-in sees more of it but also takes more of its own noise for truth. Over
 # training draws (benchmarks/accuracy.py --result accuracy_draws: three worlds x n = 110,
-# 500, 2,000; benchmarks/independent_world.py at n = 110), shares 1 / 0.5 / 0.25 left the
+# 500, 2,000, summed by benchmarks/band_targets.py; benchmarks/independent_world.py at
+# n = 110), shares 1 / 0.5 / 0.25 left the
 # mean coverage short of 0.90 by 0.135 / 0.025 / 0.009 summed over cells and over 0.98 by
 # 0.026 / 0.026 / 0.039, and covered 0.956 / 0.980 / 0.992 at 12 months in the independent
 # world at n = 110 (width 0.46 / 0.51 / 0.61): a half is the share that over-covers no more
@@ -340,6 +341,8 @@ def calibrate_inflation(
         ``inflation`` (the largest factor), ``by_landmark``, ``grid`` (the factor at every
         grid time, for :class:`CoxEnsemble`) and how they were obtained, for the manifest.
     """
+    if not 0 < share <= 1:
+        raise ValueError(f"share (of the shipped penalty) must be in (0, 1], got {share}")
     alpha = float(final[-1].alphas_[0])
     inside = {n: t for n, t in horizon_names(landmarks).items() if t <= grid[-1]}
     marks = [int(np.searchsorted(grid, t)) for t in inside.values()]
