@@ -151,6 +151,22 @@ def _fit_piece(make_step, alpha: float, Z: pd.DataFrame, y: np.ndarray, grid: np
     return _fit_cox(lambda: make_step(alpha * 1000.0), Z, y, grid)
 
 
+def _cuts(y: np.ndarray, pieces: int) -> list[float]:
+    e, t = y.dtype.names
+    deaths = y[t][y[e]]
+    return [float(np.quantile(deaths, q)) for q in np.arange(1, pieces) / pieces]
+
+
+def _piece(y: np.ndarray, a: float, b: float) -> tuple[np.ndarray, np.ndarray]:
+    """The patients alive at ``a``, and their outcomes counted from ``a``, censored at ``b``."""
+    e, t = y.dtype.names
+    alive = y[t] > a
+    piece = y[alive].copy()
+    piece[e] = piece[e] & (piece[t] <= b)
+    piece[t] = np.minimum(piece[t], b) - a
+    return alive, piece
+
+
 def _refit(make_step, alpha, Z, y_rep, grid, marks) -> tuple | None:
     """The shipped Cox step refitted on one replicate: coefficients and the baseline at the
     landmarks; None for a replicate the shipped penalty cannot fit (none to measure)."""
@@ -181,18 +197,14 @@ def piecewise_stand_in(
     Each piece [a, b) is fitted on the patients alive at ``a``, their times counted from
     ``a`` and censored at ``b``: the partial likelihood of the hazard inside the piece.
     """
-    e, t = y.dtype.names
-    deaths = y[t][y[e]]
-    pieces = pieces or stand_in_pieces(len(deaths))
-    cuts = [float(np.quantile(deaths, q)) for q in np.arange(1, pieces) / pieces]
+    e, _ = y.dtype.names
+    pieces = pieces or stand_in_pieces(int(y[e].sum()))
+    cuts = _cuts(y, pieces)
     edges = [0.0, *cuts, np.inf]
     Zn = Z.to_numpy(dtype=float)
     H = np.zeros((len(y), len(grid)))
     for a, b in zip(edges[:-1], edges[1:], strict=True):
-        alive = y[t] > a
-        piece = y[alive].copy()
-        piece[e] = piece[e] & (piece[t] <= b)
-        piece[t] = np.minimum(piece[t], b) - a
+        alive, piece = _piece(y, a, b)
         coef, h0 = _fit_piece(make_step, alpha, Z[alive], piece, np.clip(grid - a, 0.0, b - a))
         H += h0[None, :] * np.exp(Zn @ coef)[:, None]
     return H, cuts
