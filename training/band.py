@@ -471,11 +471,9 @@ def calibrate_inflation(
     scores, asked = {}, pieces is not None
     if not asked:
         pieces, scores = stand_in_piece_count(Z, y, make_step, own.alpha)
-    measured, cuts = {}, {}
+    measured = {}
     for si in (own, *stand_ins):
-        r, r_sym, cuts[si.terms] = _misses(
-            si, served, y, grid, n_rep, seed, pieces, n_jobs, progress
-        )
+        r, r_sym, cuts = _misses(si, served, y, grid, n_rep, seed, pieces, n_jobs, progress)
         if r is not None:
             factors = [_factor(r[:, i], r_sym[:, i]) for i in range(len(inside))]
             measured[si.terms] = (factors, len(r) // len(y))
@@ -493,12 +491,11 @@ def calibrate_inflation(
         "quantiles of the death times (hazard ratios free to change between pieces): "
         + ("as asked" if asked else _pieces_words(int(y[y.dtype.names[0]].sum()), scores)),
         "stand_in_pieces_cv_loglik": {str(k): v for k, v in scores.items()},
-        "stand_in_cuts_months": cuts[SHIPPED],
+        "stand_in_cuts_months": cuts,
         "stand_in_penalty_share": share,
     }
     if others:
         out["stand_in_designs"] = [si.terms for si in others]
-        out["stand_in_cuts_by_design"] = {si.terms: cuts[si.terms] for si in others}
         out["by_stand_in"] = {k: dict(zip(inside, m[0], strict=True)) for k, m in measured.items()}
     lost = [si.terms for si in stand_ins if si.terms not in measured]
     if lost:

@@ -407,5 +407,8 @@ def test_a_served_design_with_splines_gets_a_stand_in_with_finer_ones(schema):
     )  # fmt: skip
     assert band["stand_in_designs"] == [finer.terms]
     assert f"finer splines ({STAND_IN_KNOTS[0]} knots" in band["stand_in"]
+    # about 335 deaths: the pieces, one for every stand-in, chosen by their scores
+    scores = band["stand_in_pieces_cv_loglik"]
+    assert len(band["stand_in_cuts_months"]) + 1 == int(max(scores, key=scores.get))
     for mark, factor in band["by_landmark"].items():
         assert factor == max(f[mark] for f in band["by_stand_in"].values())
