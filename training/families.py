@@ -30,7 +30,13 @@ from model.manifest import ModelEntry
 from model.predict import cox_baseline_on_grid
 from model.schema import Schema
 from model.uncertainty import CoxEnsemble, ImputationDraws
-from training.band import STAND_IN_KNOTS, STAND_IN_PENALTY_SHARE, StandIn, calibrate_inflation
+from training.band import (
+    STAND_IN_KNOTS,
+    STAND_IN_PENALTY_SHARE,
+    StandIn,
+    calibrate_inflation,
+    pieces_from_data,
+)
 from training.effects import hazard_ratio_table, log_hazard_ratios, permutation_table
 from training.estimators import (
     FULL_TERMS,
@@ -221,8 +227,9 @@ class CoxnetTrainer(Trainer):
 
     def _stand_ins(self, final: Pipeline, tuned: TuningResult) -> list[StandIn]:
         """The band's further stand-in truths: the design with the lowest cross-validated IBS
-        at its own penalty, where that is not the served design; and the served design with
-        finer splines (where it has any) at the shipped stand-in's share of the penalty."""
+        at its own penalty, where that is not the served design; and, where the data choose
+        the pieces (:func:`training.band.pieces_from_data`), the served design with finer
+        splines (where it has any) at the shipped stand-in's share of the penalty."""
         d = self.data
         imputed = final[:2].transform(d.X)
         out = []
@@ -237,6 +244,8 @@ class CoxnetTrainer(Trainer):
 
     def _finer_stand_in(self, final: Pipeline, tuned: TuningResult, imputed) -> StandIn | None:
         d = self.data
+        if not pieces_from_data(int(d.y[d.y.dtype.names[0]].sum())):
+            return None  # the rule's pieces are the allowance for shape there
         terms = tuned.params.get("terms", FULL_TERMS)
         expand = make_coxnet(d.schema, seed=d.seed, terms=terms)[2:-1]
         expand[0].set_params(n_knots=STAND_IN_KNOTS[0], interaction_knots=STAND_IN_KNOTS[1])
