@@ -20,9 +20,9 @@ one draw is itself random). Each cell therefore takes ``--draws`` training draws
 is ``benchmarks/accuracy.py``'s (same seed), the others fresh seeds; the summary gives the
 mean factors and the mean, lowest and highest coverage implied over the draws.
 
-``--pieces cv`` takes the number of pieces with the highest cross-validated partial
-likelihood (one up to the rule's; training/band.py ``choose_pieces``) at every size, where
-the trainer does so only from ``CV_PIECES_DEATHS`` deaths.
+``--pieces cv`` replaces the stand-in's rule (a piece per 65 deaths) by the number of
+pieces, from one up to the rule's, with the highest cross-validated partial likelihood
+(:func:`choose_pieces`): time pieces only where the data show hazard ratios that change.
 
 Fits are cached in ``--cache`` (one joblib file a draw) so that the calibration can be
 re-run alone on the same models. Reduced scale by default: run in minutes on 2 cores.
@@ -41,6 +41,7 @@ import joblib
 import numpy as np
 from _common import table, write_result
 from accuracy import TRAIN_SEEDS, test_set
+from sklearn.model_selection import StratifiedKFold
 
 from model.predict import cox_baseline_on_grid
 from model.schema import default_schema
@@ -50,18 +51,19 @@ from model.validation import validate_dataset
 from training.band import (
     BAND_REPLICATES,
     STAND_IN_PENALTY_SHARE,
+    _cuts,
     _half,
+    _piece,
     _plain_band,
     _ratios,
     _sides,
-    best_pieces,
     calibrate_inflation,
-    choose_pieces,
     stand_in_pieces,
 )
-from training.estimators import coxnet_step
+from training.estimators import coxnet_step, fit_quietly
 from training.families import CoxnetTrainer
 from training.fit import FitOptions, _predicting_alone, _training_set
+from training.samplesize import cox_partial_loglik
 from training.simulate import WORLDS, SimulationSettings, simulate_cohort, write_cohort
 from training.tuning import TuningResult
 
@@ -140,6 +142,50 @@ def oracle_ratios(cell: dict, test, schema) -> dict[str, np.ndarray]:
     return out
 
 
+def _piece_loglik(make_step, alpha, Zn, y, train, edges) -> float:
+    """Held-out partial log-likelihood of the pieces fitted on ``train``: the full data's
+    minus the training part's at the training coefficients (Verweij & van Houwelingen 1993),
+    summed over pieces (a model whose coefficients change between pieces has the sum of the
+    pieces' partial likelihoods as its own)."""
+    e, t = y.dtype.names
+    total = 0.0
+    for a, b in zip(edges[:-1], edges[1:], strict=True):
+        alive, piece = _piece(y, a, b)
+        fit = alive & train
+        if not piece[e][train[alive]].any():
+            continue  # no training death in the piece: nothing it can be judged on
+        coef = _fit_piece_coef(make_step, alpha, Zn[fit], piece[train[alive]])
+        lp = Zn[alive] @ coef
+        total += cox_partial_loglik(lp, piece[e], piece[t]) - cox_partial_loglik(
+            lp[train[alive]], piece[e][train[alive]], piece[t][train[alive]]
+        )
+    return total
+
+
+def _fit_piece_coef(make_step, alpha, Zn, y) -> np.ndarray:
+    for scale in (1.0, 10.0, 100.0, 1000.0):
+        try:
+            return fit_quietly(make_step(alpha * scale), Zn, y).coef_[:, 0]
+        except ArithmeticError:
+            continue
+    return np.zeros(Zn.shape[1])
+
+
+def choose_pieces(Z, y: np.ndarray, make_step, alpha: float, most: int, folds=5, seed=0) -> dict:
+    """Cross-validated partial log-likelihood of the stand-in in 1 to ``most`` time pieces."""
+    e, _ = y.dtype.names
+    Zn = Z.to_numpy(dtype=float)
+    split = StratifiedKFold(folds, shuffle=True, random_state=seed).split(Zn, y[e])
+    trains = [np.isin(np.arange(len(y)), tr) for tr, _ in split]
+    out = {}
+    with np.errstate(all="ignore"):  # a piece's fit run off to infinity: None, never chosen
+        for k in range(1, most + 1):
+            edges = [0.0, *_cuts(y, k), np.inf]
+            ll = sum(_piece_loglik(make_step, alpha, Zn, y, tr, edges) for tr in trains)
+            out[k] = float(ll) if np.isfinite(ll) else None
+    return out
+
+
 def cv_pieces(cell, schema, share) -> tuple[int, dict]:
     """The stand-in's pieces chosen by cross-validated partial likelihood (shipped design)."""
     final, y = cell["final"], cell["y"]
@@ -147,7 +193,7 @@ def cv_pieces(cell, schema, share) -> tuple[int, dict]:
     most = stand_in_pieces(int(y[y.dtype.names[0]].sum()))
     step = lambda a: coxnet_step(schema, cell["params"]["l1_ratio"], a)  # noqa: E731
     scores = choose_pieces(final[:-1].transform(cell["X"]), y, step, alpha, most)
-    return best_pieces(scores), scores
+    return max(scores, key=lambda k: -np.inf if scores[k] is None else scores[k]), scores
 
 
 def run_draw(world, n, seed, schema, test, tmp, args) -> dict:
@@ -162,7 +208,7 @@ def run_draw(world, n, seed, schema, test, tmp, args) -> dict:
         lambda alpha: coxnet_step(schema, params["l1_ratio"], alpha),
         n_rep=args.replicates, landmarks=cell["horizons"], pieces=pieces,
         share=args.stand_in_share,
-        stand_ins=cell["trainer"]._stand_ins(
+        stand_in=cell["trainer"]._stand_in(
             cell["final"], TuningResult("coxnet", params, 0.0, [], designs=cell["designs"])
         ),
     )  # fmt: skip

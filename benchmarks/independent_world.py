@@ -274,7 +274,7 @@ def fit_and_predict(
     band = cox.get("band") or {}
     out["design"] = {
         "terms": cox["params"].get("terms"),
-        "stand_ins": band.get("stand_in_designs", []),
+        "stand_in": band.get("stand_in_design", cox["params"].get("terms")),
         "factors": band.get("by_landmark"),
     }
     preds_path = reg.parent / f"{reg.name}_preds.csv"

@@ -12,11 +12,10 @@ all inputs are known) and each bootstrap refit of the Cox model
 (:class:`model.uncertainty.CoxEnsemble`), a survival curve, with the refit's deviation
 from the final model stretched by the bundle's inflation factor at that time; the band is
 the pointwise 2.5-97.5 percentile of all of them. The factors are estimated at training
-time from the training data alone (training/band.py): a parametric bootstrap from
-stand-ins for the truth (less shrunk, with hazard ratios that change over time where the
-data say so, and with finer splines where the model bends) measures how far the model's
-refits fall from them at each landmark, which plain bootstrap refits cannot show (they
-share the final model's shrinkage, shape and proportional hazards). The curve is the
+time from the training data alone (training/band.py): a parametric bootstrap from a
+stand-in for the truth whose hazard ratios may change over time measures how far the
+model's refits fall from it at each landmark, which plain bootstrap refits cannot show
+(they share the final model's shrinkage and its proportional hazards). The curve is the
 final model's curve averaged over the completions.
 """
 

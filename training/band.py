@@ -6,27 +6,21 @@ it assumes that every effect is the same at every time (proportional hazards), w
 truth need not (an effect that fades after the first year). A band made of refits alone
 therefore covers the true curve for too few patients where that matters.
 
-The widening is estimated by a parametric bootstrap from stand-ins for the truth that
-are fitted to the training data and free of assumptions the served model makes:
+The widening is estimated by a parametric bootstrap from a stand-in for the truth that
+is fitted to the training data and deliberately free of the proportional-hazards
+assumption:
 
-1. **Stand-in truths** (:class:`StandIn`): the shipped design (same features, half the
-   penalty: :data:`STAND_IN_PENALTY_SHARE`); where another design had the lowest
-   cross-validated IBS (tuning serves the simplest design within a standard error, and one
-   that bends every numeric feature only past a stricter one), that design at its own best
-   penalty, so that a shape the schema did not declare (a U-shaped age effect) is seen;
-   and, from :data:`CV_PIECES_DEATHS` deaths where the served design bends (splines,
-   interactions), the same design with finer splines (:data:`STAND_IN_KNOTS`) at the same
-   share of the penalty, which allows for a shape the served splines cannot follow (a
-   near-step effect). Each is fitted separately
-   in time pieces cut at quantiles of the death times: each piece's Cox model is fitted on
-   the patients still at risk at its start, followed to its end, so its hazard ratios may
-   change from piece to piece. How many pieces: from :data:`CV_PIECES_DEATHS` deaths, the
-   number (one up to :func:`stand_in_pieces`: about one piece per ``DEATHS_PER_PIECE``
-   deaths, at most ``MAX_PIECES``) with the highest cross-validated partial likelihood
-   (:func:`choose_pieces`) of the shipped design's stand-in, for every stand-in; below
-   it, the rule's pieces (at least ``MIN_PIECES``): with fewer deaths cross-validation
-   misses changes and shapes that are there, and the pieces' freedom, noise included, is
-   the allowance for them.
+1. **Stand-in truth**: the shipped design (same features, half the penalty:
+   :data:`STAND_IN_PENALTY_SHARE`) and, where
+   another design had the lowest cross-validated IBS (tuning serves the simplest design
+   within a standard error, and one that bends every numeric feature only past a stricter
+   one), that design too at its own best penalty (:class:`StandIn`): a shape the
+   served design cannot bend to (a U-shaped age effect the schema did not declare) is
+   then seen. Each is fitted separately
+   in time pieces cut at quantiles of the death times (:func:`stand_in_pieces`: about one
+   piece per ``DEATHS_PER_PIECE`` deaths, at least ``MIN_PIECES``, at most
+   ``MAX_PIECES``): each piece's Cox model is fitted on the patients still at risk at its
+   start, followed to its end. Its hazard ratios may change from piece to piece.
 2. **Replicates** (``n_rep``): new survival times for the training patients drawn from
    a stand-in, censoring times drawn from the training data's censoring distribution
    (reverse Kaplan-Meier), and the shipped model's Cox step refitted on them with the
@@ -38,9 +32,9 @@ are fitted to the training data and free of assumptions the served model makes:
    its refits need not be centred on the final model.
    The factor at a landmark is the 95th percentile of these ratios (at least 1):
    stretching every refit's deviation from the final model by it makes the band reach
-   the error 95 times in 100 in the stand-in world; with several stand-ins, in each of
-   their worlds (the largest factor). Between landmarks the factor is interpolated
-   linearly (held constant before the first and after the last).
+   the error 95 times in 100 in the stand-in world; with two stand-ins, in either world
+   (the larger factor). Between landmarks the factor is interpolated linearly (held
+   constant before the first and after the last).
 
 Measured against the simulators' truths (benchmarks/band_factor.py: three worlds at
 n = 110, 500 and 2,000, several training draws each; the "oracle" factor is the 95th
@@ -72,33 +66,16 @@ factor):
   within 0.01 (benchmarks/band_factor.py --n 500 --draws 3 --pieces 3/4/6 on cached fits,
   results/band_factor_500_pieces_*.json; 274-305 deaths): hence a piece per 65 deaths,
   four from 260.
-* Pieces chosen by the data (results/band_factor_data_pieces_260.json, from 260 deaths;
-  the same cached draws): cross-validation chose one piece in every milan and linear draw
-  and two in every nonph draw. Linear's over-coverage from the rule's pieces went (0.991
-  and 0.994 at 60 months, n = 500 and 2,000, to 0.942 and 0.953), nonph kept its coverage,
-  and milan fell to 0.87-0.89 at n = 2,000: the rule's pieces had been paying, with their
-  noise, for the served design's misfit of a near-step effect. The finer-spline stand-in
-  pays for it instead (0.93-0.95, factors 1.58-1.64 where the truth asks 1.51-1.66). It is
-  no nearer the truth than the shipped design's (it is noisier); where nothing needs
-  bending (the linear world with splines served on purpose) it raised the factors by
-  0.05-0.1 and coverage by 0.00-0.02. But in the independent world of
-  benchmarks/independent_world.py at n = 500 (a U-shaped age effect the schema enters
-  linearly) the band then fell from 0.92-0.98 to 0.85-0.89: cross-validation preferred the
-  served design to the one that bends every input in all six draws, so no stand-in chosen
-  by the data could see that shape, and the rule's pieces had been covering it too. Hence
-  the data choose only from :data:`CV_PIECES_DEATHS` deaths (n = 2,000 in these worlds:
-  every cell 0.922-0.960, results/band_factor_data_pieces.json).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from joblib import delayed
-from sklearn.model_selection import StratifiedKFold
 from sksurv.nonparametric import kaplan_meier_estimator
 from tqdm.auto import tqdm
 
@@ -108,20 +85,13 @@ from model.uncertainty import CoxEnsemble
 from training import cluster
 from training.estimators import fit_quietly
 from training.metrics import horizon_names
-from training.samplesize import cox_partial_loglik
 
 __all__ = [
     "BAND_REPLICATES",
     "DEATHS_PER_PIECE",
-    "CV_PIECES_DEATHS",
-    "STAND_IN_KNOTS",
     "STAND_IN_PENALTY_SHARE",
     "StandIn",
-    "best_pieces",
     "calibrate_inflation",
-    "choose_pieces",
-    "pieces_from_data",
-    "stand_in_piece_count",
     "piecewise_stand_in",
     "stand_in_pieces",
 ]
@@ -131,22 +101,6 @@ BAND_REPLICATES = 40
 # change in hazard ratios more closely once the deaths allow it
 DEATHS_PER_PIECE = 65
 MIN_PIECES, MAX_PIECES = 3, 6
-# From this many deaths (where the rule reaches its most pieces) the stand-in's pieces are
-# chosen by cross-validated partial likelihood and a finer-spline stand-in allows for shape;
-# below, the rule's pieces stay, and their noise is the allowance for what the data cannot
-# yet show. Cross-validation chose one piece in every PH draw and two in every nonph draw
-# at 274-1,093 deaths, but at n = 500 (274-305 deaths) the band then fell to 0.85-0.89 in
-# the independent world, whose U-shaped age effect no cross-validated comparison saw there
-# (6 of 6 draws), and at n = 110 it chose one piece in all six nonph draws.
-CV_PIECES_DEATHS = MAX_PIECES * DEATHS_PER_PIECE
-
-
-def pieces_from_data(deaths: int) -> bool:
-    """Whether a training set with ``deaths`` deaths has its stand-ins' pieces chosen by
-    cross-validation and a finer-spline stand-in (see :data:`CV_PIECES_DEATHS`)."""
-    return deaths >= CV_PIECES_DEATHS
-
-
 COVERAGE = 0.95
 # Measured factors reach 3.9 (a hazard ratio that changes at 12 months, n = 2,000); one far
 # beyond means the band's side is all but absent, not that the band should be that wide
@@ -163,24 +117,17 @@ MAX_SIDED_FACTOR = 10.0
 # world at n = 110 (width 0.46 / 0.51 / 0.61): a half is the share that over-covers no more
 # than the same penalty did.
 STAND_IN_PENALTY_SHARE = 0.5
-# Knots (an input's spline, an interaction's) of the stand-in that bends where the shipped
-# splines (7 and 4) cannot: milan's near-step Ki-67 effect left the band at 0.87-0.89 at
-# n = 2,000 once the pieces were chosen by the data, and this stand-in took it to 0.93-0.95
-# with the factor the truth asks for (1.58-1.64 against 1.51-1.66).
-STAND_IN_KNOTS = (11, 6)
 
 
 @dataclass
 class StandIn:
     """A stand-in's design: the features expanded by it (same patients, same imputation), its
-    Cox step at a given penalty, the penalty, the design's name, and how the manifest says
-    what it is."""
+    Cox step at a given penalty, the penalty, and the design's name."""
 
     Z: pd.DataFrame
     make_step: Callable[[float], object]
     alpha: float
     terms: str
-    words: str = ""
 
 
 def stand_in_pieces(deaths: int) -> int:
@@ -220,73 +167,6 @@ def _piece(y: np.ndarray, a: float, b: float) -> tuple[np.ndarray, np.ndarray]:
     return alive, piece
 
 
-def _piece_loglik(make_step, alpha, Zn, y, train, edges) -> float:
-    """Held-out partial log-likelihood of the pieces fitted on ``train``: the full data's
-    minus the training part's at the training coefficients (Verweij & van Houwelingen 1993),
-    summed over pieces (a model whose coefficients change between pieces has the sum of the
-    pieces' partial likelihoods as its own)."""
-    e, t = y.dtype.names
-    total = 0.0
-    for a, b in zip(edges[:-1], edges[1:], strict=True):
-        alive, piece = _piece(y, a, b)
-        fit = alive & train
-        if not piece[e][train[alive]].any():
-            continue  # no training death in the piece: nothing it can be judged on
-        coef = _fit_piece_coef(make_step, alpha, Zn[fit], piece[train[alive]])
-        lp = Zn[alive] @ coef
-        total += cox_partial_loglik(lp, piece[e], piece[t]) - cox_partial_loglik(
-            lp[train[alive]], piece[e][train[alive]], piece[t][train[alive]]
-        )
-    return total
-
-
-def _fit_piece_coef(make_step, alpha, Zn, y) -> np.ndarray:
-    for scale in (1.0, 10.0, 100.0, 1000.0):
-        try:
-            return fit_quietly(make_step(alpha * scale), Zn, y).coef_[:, 0]
-        except ArithmeticError:
-            continue
-    return np.zeros(Zn.shape[1])
-
-
-def choose_pieces(
-    Z: pd.DataFrame, y: np.ndarray, make_step, alpha: float, most: int, folds: int = 5, seed=0
-) -> dict[int, float | None]:
-    """Cross-validated partial log-likelihood of the stand-in in 1, 2, ... time pieces, up
-    to ``most`` or the first that scores worse than one fewer (None where a piece's fit ran
-    off to infinity: never chosen). Stopping there costs 3-6 piece fits a fold instead of
-    up to 21, and chose what the full search chose on every benchmark draw from 260 deaths
-    (three worlds, n = 500 and 2,000)."""
-    e, _ = y.dtype.names
-    Zn = Z.to_numpy(dtype=float)
-    split = StratifiedKFold(folds, shuffle=True, random_state=seed).split(Zn, y[e])
-    trains = [np.isin(np.arange(len(y)), tr) for tr, _ in split]
-    out: dict[int, float | None] = {}
-    with np.errstate(all="ignore"):
-        for k in range(1, most + 1):
-            edges = [0.0, *_cuts(y, k), np.inf]
-            ll = sum(_piece_loglik(make_step, alpha, Zn, y, tr, edges) for tr in trains)
-            out[k] = float(ll) if np.isfinite(ll) else None
-            if k > 1 and (out[k] is None or out[k] < out[k - 1]):
-                break
-    return out
-
-
-def best_pieces(scores: dict[int, float | None]) -> int:
-    return max(scores, key=lambda k: -np.inf if scores[k] is None else scores[k])
-
-
-def stand_in_piece_count(Z, y: np.ndarray, make_step, alpha: float) -> tuple[int, dict]:
-    """The stand-in's time pieces for this training set, and the cross-validated scores
-    behind them (empty below :data:`CV_PIECES_DEATHS` deaths: the rule's pieces)."""
-    deaths = int(y[y.dtype.names[0]].sum())
-    most = stand_in_pieces(deaths)
-    if not pieces_from_data(deaths):
-        return most, {}
-    scores = choose_pieces(Z, y, make_step, alpha, most)
-    return best_pieces(scores), scores
-
-
 def _refit(make_step, alpha, Z, y_rep, grid, marks) -> tuple | None:
     """The shipped Cox step refitted on one replicate: coefficients and the baseline at the
     landmarks; None for a replicate the shipped penalty cannot fit (none to measure)."""
@@ -317,8 +197,8 @@ def piecewise_stand_in(
     Each piece [a, b) is fitted on the patients alive at ``a``, their times counted from
     ``a`` and censored at ``b``: the partial likelihood of the hazard inside the piece.
     """
-    if pieces is None:
-        pieces = stand_in_piece_count(Z, y, make_step, alpha)[0]
+    e, _ = y.dtype.names
+    pieces = pieces or stand_in_pieces(int(y[e].sum()))
     cuts = _cuts(y, pieces)
     edges = [0.0, *cuts, np.inf]
     Zn = Z.to_numpy(dtype=float)
@@ -403,7 +283,7 @@ def _factor(sided: np.ndarray, symmetric: np.ndarray) -> float:
 SHIPPED = "the shipped design"
 
 
-def _stand_in_words(share: float, others: list[StandIn]) -> str:
+def _stand_in_words(share: float, stand_in: StandIn | None) -> str:
     own = (
         "the shipped design at its penalty"
         if share == 1
@@ -412,9 +292,12 @@ def _stand_in_words(share: float, others: list[StandIn]) -> str:
             "the replicates' refits show the shrinkage)"
         )
     )
-    if not others:
+    if stand_in is None:
         return own
-    return f"{own}, and {' and '.join(si.words for si in others)}, each"
+    return (
+        f"{own}, and the design with the lowest cross-validated IBS ({stand_in.terms}) at its "
+        "own penalty, each"
+    )
 
 
 def inflation_on_grid(grid: np.ndarray, months: list[float], factors: list[float]) -> np.ndarray:
@@ -435,7 +318,7 @@ def calibrate_inflation(
     pieces: int | None = None,
     n_jobs: int = 1,
     progress: bool = False,
-    stand_ins: Sequence[StandIn] = (),
+    stand_in: StandIn | None = None,
     share: float = STAND_IN_PENALTY_SHARE,
 ) -> dict:
     """Inflation factors for the bootstrap band of ``final`` (a fitted Coxnet pipeline).
@@ -451,16 +334,15 @@ def calibrate_inflation(
     landmarks : sequence of float (months), or dict ``{name: months}``
         Where the band's error is measured.
     pieces : int, optional
-        The stand-ins' time pieces (default: :func:`stand_in_pieces` of the deaths, chosen
-        by cross-validation from :data:`CV_PIECES_DEATHS` deaths).
+        The stand-in's time pieces (default: :func:`stand_in_pieces` of the deaths).
     n_jobs : int
         Processes for the replicates' refits (or the cluster's workers, see
         :mod:`training.cluster`); the result does not depend on it.
     progress : bool
         A progress bar over the replicates, with the time left.
-    stand_ins : sequence of StandIn
-        Further stand-ins (other designs at their own penalties) beside the shipped design's;
-        the band takes the largest factor at each landmark.
+    stand_in : StandIn, optional
+        A second stand-in (another design at its own penalty) beside the shipped design's;
+        the band takes the larger factor at each landmark.
     share : float
         The shipped design's stand-in is fitted at this share of the shipped penalty
         (:data:`STAND_IN_PENALTY_SHARE`; 1: the same penalty).
@@ -483,56 +365,36 @@ def calibrate_inflation(
     final_log_h, lo, hi = _plain_band(ensemble, Zn, marks)
     served = _Served(Z, Zn, make_step, alpha, marks, _sides(final_log_h, lo, hi), _half(lo, hi))
     own = StandIn(Z, make_step, alpha * share, SHIPPED)
-    # one choice of pieces for every stand-in, on the shipped design's: a finer design's
-    # search cost minutes at n = 2,000 and chose the same
-    scores, asked = {}, pieces is not None
-    if not asked:
-        pieces, scores = stand_in_piece_count(Z, y, make_step, own.alpha)
     measured = {}
-    for si in (own, *stand_ins):
+    for si in (own, stand_in) if stand_in else (own,):
         r, r_sym, cuts = _misses(si, served, y, grid, n_rep, seed, pieces, n_jobs, progress)
         if r is not None:
             factors = [_factor(r[:, i], r_sym[:, i]) for i in range(len(inside))]
             measured[si.terms] = (factors, len(r) // len(y))
     if SHIPPED not in measured:
         return {"inflation": 1.0, "replicates": 0, "note": "too few simulated deaths"}
-    others = [si for si in stand_ins if si.terms in measured]
-    # the band must reach the misses of every stand-in: the largest factor
+    second = stand_in if stand_in is not None and stand_in.terms in measured else None
+    # with a second stand-in the band must reach the misses of either: the larger factor
     factors = np.max([m[0] for m in measured.values()], axis=0).tolist()
     out = {
         "inflation": max(factors),
         "by_landmark": dict(zip(inside, factors, strict=True)),
         "grid": inflation_on_grid(grid, list(inside.values()), factors).tolist(),
         "replicates": min(m[1] for m in measured.values()),
-        "stand_in": f"{_stand_in_words(share, others)} fitted in {pieces} time pieces cut at "
-        "quantiles of the death times (hazard ratios free to change between pieces): "
-        + ("as asked" if asked else _pieces_words(int(y[y.dtype.names[0]].sum()), scores)),
-        "stand_in_pieces_cv_loglik": {str(k): v for k, v in scores.items()},
+        "stand_in": f"{_stand_in_words(share, second)} fitted in {len(cuts) + 1} time pieces cut "
+        "at quantiles of the death times (hazard ratios free to change between pieces)",
         "stand_in_cuts_months": cuts,
         "stand_in_penalty_share": share,
     }
-    if others:
-        out["stand_in_designs"] = [si.terms for si in others]
+    if second is not None:
+        out["stand_in_design"] = second.terms
         out["by_stand_in"] = {k: dict(zip(inside, m[0], strict=True)) for k, m in measured.items()}
-    lost = [si.terms for si in stand_ins if si.terms not in measured]
-    if lost:
+    elif stand_in is not None:
         out["stand_in_note"] = (
-            f"stand-ins that drew too few deaths to be measured: {', '.join(lost)}; "
-            "the band takes the others' factors"
+            f"the second stand-in ({stand_in.terms}) drew too few deaths to be measured; "
+            "the shipped design's alone"
         )
     return out
-
-
-def _pieces_words(deaths: int, scores: dict) -> str:
-    if scores:
-        return (
-            "the number of pieces with the highest cross-validated partial likelihood, chosen "
-            "on the shipped design's stand-in"
-        )
-    return (
-        f"the rule's pieces: {deaths} deaths are too few for cross-validation to see every "
-        "change or shape the band must allow for"
-    )
 
 
 @dataclass

@@ -30,13 +30,7 @@ from model.manifest import ModelEntry
 from model.predict import cox_baseline_on_grid
 from model.schema import Schema
 from model.uncertainty import CoxEnsemble, ImputationDraws
-from training.band import (
-    STAND_IN_KNOTS,
-    STAND_IN_PENALTY_SHARE,
-    StandIn,
-    calibrate_inflation,
-    pieces_from_data,
-)
+from training.band import StandIn, calibrate_inflation
 from training.effects import hazard_ratio_table, log_hazard_ratios, permutation_table
 from training.estimators import (
     FULL_TERMS,
@@ -225,41 +219,17 @@ class CoxnetTrainer(Trainer):
     def _columns(self, final: Pipeline) -> list[str]:
         return list(final[:-1].transform(self.data.X.iloc[:1]).columns)
 
-    def _stand_ins(self, final: Pipeline, tuned: TuningResult) -> list[StandIn]:
-        """The band's further stand-in truths: the design with the lowest cross-validated IBS
-        at its own penalty, where that is not the served design; and, where the data choose
-        the pieces (:func:`training.band.pieces_from_data`), the served design with finer
-        splines (where it has any) at the shipped stand-in's share of the penalty."""
+    def _stand_in(self, final: Pipeline, tuned: TuningResult) -> StandIn | None:
+        """The band's second stand-in truth: the design with the lowest cross-validated IBS
+        at its own penalty, where that is not the served design (None where it is)."""
+        best = min(tuned.designs, key=lambda x: x["cv_ibs"], default=None)
+        if best is None or best["terms"] == tuned.params.get("terms", FULL_TERMS):
+            return None
         d = self.data
         imputed = final[:2].transform(d.X)
-        out = []
-        best = min(tuned.designs, key=lambda x: x["cv_ibs"], default=None)
-        if best is not None and best["terms"] != tuned.params.get("terms", FULL_TERMS):
-            Z = make_coxnet(d.schema, seed=d.seed, terms=best["terms"])[2:-1].fit_transform(imputed)
-            step = partial(coxnet_step, d.schema, best["l1_ratio"])
-            words = f"the design with the lowest cross-validated IBS ({best['terms']}) at its own penalty"
-            out.append(StandIn(Z, step, best["alpha"], best["terms"], words))
-        finer = self._finer_stand_in(final, tuned, imputed)
-        return out if finer is None else [*out, finer]
-
-    def _finer_stand_in(self, final: Pipeline, tuned: TuningResult, imputed) -> StandIn | None:
-        d = self.data
-        if not pieces_from_data(int(d.y[d.y.dtype.names[0]].sum())):
-            return None  # the rule's pieces are the allowance for shape there
-        terms = tuned.params.get("terms", FULL_TERMS)
-        expand = make_coxnet(d.schema, seed=d.seed, terms=terms)[2:-1]
-        expand[0].set_params(n_knots=STAND_IN_KNOTS[0], interaction_knots=STAND_IN_KNOTS[1])
-        Z = expand.fit_transform(imputed)
-        if Z.shape[1] <= final[-1].coef_.shape[0]:
-            return None  # nothing bent or crossed: the shipped stand-in already is this design
-        words = (
-            f"the shipped design with finer splines ({STAND_IN_KNOTS[0]} knots an input, "
-            f"{STAND_IN_KNOTS[1]} a pair) at the same share of its penalty, which bends to a "
-            "shape the shipped splines cannot follow"
-        )
-        step = partial(coxnet_step, d.schema, tuned.params["l1_ratio"])
-        alpha = float(final[-1].alphas_[0]) * STAND_IN_PENALTY_SHARE
-        return StandIn(Z, step, alpha, f"{terms}, finer splines", words)
+        Z = make_coxnet(d.schema, seed=d.seed, terms=best["terms"])[2:-1].fit_transform(imputed)
+        step = partial(coxnet_step, d.schema, best["l1_ratio"])
+        return StandIn(Z, step, best["alpha"], best["terms"])
 
     def explain(self, final: Pipeline, tuned: TuningResult, validation: dict) -> Explanation:
         d = self.data
@@ -294,7 +264,7 @@ class CoxnetTrainer(Trainer):
             landmarks=d.horizons,
             n_jobs=d.n_jobs,
             progress=d.progress,
-            stand_ins=self._stand_ins(final, tuned),
+            stand_in=self._stand_in(final, tuned),
         )
         ensemble.inflation = band["inflation"]
         if "grid" in band:  # per grid time: in the ensemble, not the manifest
