@@ -71,7 +71,7 @@ factor):
   linear's over-coverage at 60 months (0.991/0.994 -> 0.942/0.953 at n = 500/2,000) but
   drops milan at n = 2,000 to 0.87-0.89 (the pieces' noise pays for the served design's
   misfit of a near-step effect), and with a finer-spline stand-in added for that, the
-  independent world of benchmarks/independent_world.py fell to 0.85-0.89 at n = 500 and
+  independent world of benchmarks/independent_world.py fell to 0.83-0.89 at n = 500 and
   800 (an undeclared U-shaped age effect no cross-validated comparison sees there) where
   the rule covers 0.91-0.98. The rule's freedom is the allowance for what the data cannot
   show; the README's band section has the figures.
