@@ -58,6 +58,7 @@ from training.band import (
     _ratios,
     _sides,
     calibrate_inflation,
+    heavier_until_fitted,
     stand_in_pieces,
 )
 from training.estimators import coxnet_step, fit_quietly
@@ -163,12 +164,12 @@ def _piece_loglik(make_step, alpha, Zn, y, train, edges) -> float:
 
 
 def _fit_piece_coef(make_step, alpha, Zn, y) -> np.ndarray:
-    for scale in (1.0, 10.0, 100.0, 1000.0):
-        try:
-            return fit_quietly(make_step(alpha * scale), Zn, y).coef_[:, 0]
-        except ArithmeticError:
-            continue
-    return np.zeros(Zn.shape[1])
+    """A piece's coefficients (the trainer's heavier-penalty retries); none where even the
+    heaviest fails, so that the piece scores as a flat model."""
+    try:
+        return heavier_until_fitted(lambda a: fit_quietly(make_step(a), Zn, y).coef_[:, 0], alpha)
+    except ArithmeticError:
+        return np.zeros(Zn.shape[1])
 
 
 def choose_pieces(Z, y: np.ndarray, make_step, alpha: float, most: int, folds=5, seed=0) -> dict:

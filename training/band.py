@@ -101,6 +101,7 @@ __all__ = [
     "STAND_IN_PENALTY_SHARE",
     "StandIn",
     "calibrate_inflation",
+    "heavier_until_fitted",
     "piecewise_stand_in",
     "stand_in_pieces",
 ]
@@ -149,15 +150,20 @@ def _fit_cox(make_step, Z: pd.DataFrame, y: np.ndarray, grid: np.ndarray):
     return est.coef_[:, 0], cox_baseline_on_grid(est, list(Z.columns), grid)
 
 
-def _fit_piece(make_step, alpha: float, Z: pd.DataFrame, y: np.ndarray, grid: np.ndarray):
-    """A piece's Cox fit; where a piece's few deaths cannot support the chosen penalty
-    (coefficients diverge), the penalty is raised tenfold, at most three times."""
+def heavier_until_fitted(fit: Callable[[float], object], alpha: float):
+    """``fit(alpha)``; where a piece's few deaths cannot support the penalty (coefficients
+    diverge), the penalty is raised tenfold, at most three times (the last error is raised)."""
     for scale in (1.0, 10.0, 100.0):
         try:
-            return _fit_cox(lambda: make_step(alpha * scale), Z, y, grid)  # noqa: B023
+            return fit(alpha * scale)
         except ArithmeticError:
             continue
-    return _fit_cox(lambda: make_step(alpha * 1000.0), Z, y, grid)
+    return fit(alpha * 1000.0)
+
+
+def _fit_piece(make_step, alpha: float, Z: pd.DataFrame, y: np.ndarray, grid: np.ndarray):
+    """A piece's Cox fit, at a heavier penalty where the chosen one cannot be fitted."""
+    return heavier_until_fitted(lambda a: _fit_cox(lambda: make_step(a), Z, y, grid), alpha)
 
 
 def _cuts(y: np.ndarray, pieces: int) -> list[float]:
