@@ -281,6 +281,17 @@ def print_table(summary: list[dict]) -> None:
     print(table(header, [[s[k] for k in keys] for s in summary]))
 
 
+def pieces_arg(value: str) -> int | str:
+    """``--pieces``: a whole number of pieces (1 or more), or ``cv``."""
+    if value == "cv":
+        return value
+    if value.isdigit() and int(value) >= 1:
+        return int(value)
+    raise argparse.ArgumentTypeError(
+        f"--pieces must be a whole number of pieces (1 or more) or 'cv', got {value!r}"
+    )
+
+
 def parse_args() -> argparse.Namespace:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -294,7 +305,7 @@ def parse_args() -> argparse.Namespace:
                     "(one number, or one per --n)")  # fmt: skip
     ap.add_argument("--replicates", type=int, default=BAND_REPLICATES,
                     help="stand-in replicates (the trainer's by default)")  # fmt: skip
-    ap.add_argument("--pieces", type=lambda v: v if v == "cv" else int(v), default=None,
+    ap.add_argument("--pieces", type=pieces_arg, default=None,
                     help="stand-in time pieces, or 'cv' (default: the trainer's rule by deaths)")  # fmt: skip
     ap.add_argument("--stand-in-share", type=float, default=STAND_IN_PENALTY_SHARE,
                     help="the shipped design's stand-in at this share of the penalty")  # fmt: skip
