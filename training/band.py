@@ -100,7 +100,9 @@ __all__ = [
     "DEATHS_PER_PIECE",
     "STAND_IN_PENALTY_SHARE",
     "StandIn",
+    "TimePieces",
     "calibrate_inflation",
+    "fit_time_pieces",
     "heavier_until_fitted",
     "piecewise_stand_in",
     "stand_in_pieces",
@@ -198,6 +200,49 @@ def _log_h(h0: np.ndarray, lp: np.ndarray) -> np.ndarray:
     return np.log(np.maximum(h0, 1e-300))[None, :] + lp[:, None]
 
 
+@dataclass
+class TimePieces:
+    """A Cox model whose coefficients change between time pieces: per piece [a, b) its
+    coefficients and its baseline cumulative hazard on the grid (0 before ``a``, held after
+    ``b``), so that H(t | z) = sum over pieces of h0_k(t) exp(z . coef_k)."""
+
+    cuts: list[float]
+    coefs: list[np.ndarray]
+    h0s: list[np.ndarray]
+
+    def cumulative_hazard(self, Z: np.ndarray) -> np.ndarray:
+        """H on the grid (rows x grid) for expanded, scaled features ``Z``."""
+        Zn = np.asarray(Z, dtype=float)
+        H = np.zeros((len(Zn), len(self.h0s[0])))
+        for coef, h0 in zip(self.coefs, self.h0s, strict=True):
+            H += h0[None, :] * np.exp(Zn @ coef)[:, None]
+        return H
+
+
+def fit_time_pieces(
+    Z: pd.DataFrame,
+    y: np.ndarray,
+    grid: np.ndarray,
+    make_step,
+    alpha: float,
+    pieces: int,
+) -> TimePieces:
+    """A Cox model in ``pieces`` time pieces cut at quantiles of the death times.
+
+    Each piece [a, b) is fitted on the patients alive at ``a``, their times counted from
+    ``a`` and censored at ``b``: the partial likelihood of the hazard inside the piece.
+    """
+    cuts = _cuts(y, pieces)
+    edges = [0.0, *cuts, np.inf]
+    coefs, h0s = [], []
+    for a, b in zip(edges[:-1], edges[1:], strict=True):
+        alive, piece = _piece(y, a, b)
+        coef, h0 = _fit_piece(make_step, alpha, Z[alive], piece, np.clip(grid - a, 0.0, b - a))
+        coefs.append(coef)
+        h0s.append(h0)
+    return TimePieces(cuts, coefs, h0s)
+
+
 def piecewise_stand_in(
     Z: pd.DataFrame,
     y: np.ndarray,
@@ -206,23 +251,14 @@ def piecewise_stand_in(
     alpha: float,
     pieces: int | None = None,
 ) -> tuple[np.ndarray, list[float]]:
-    """Cumulative hazard on the grid (patients x grid) of a Cox model whose coefficients
-    change between time pieces cut at quantiles of the death times; and the cuts.
-
-    Each piece [a, b) is fitted on the patients alive at ``a``, their times counted from
-    ``a`` and censored at ``b``: the partial likelihood of the hazard inside the piece.
-    """
+    """Cumulative hazard on the grid (patients x grid) of the training patients under a Cox
+    model whose coefficients change between time pieces (:func:`fit_time_pieces`; by
+    default :func:`stand_in_pieces` of the deaths); and the cuts."""
     e, _ = y.dtype.names
-    pieces = pieces or stand_in_pieces(int(y[e].sum()))
-    cuts = _cuts(y, pieces)
-    edges = [0.0, *cuts, np.inf]
-    Zn = Z.to_numpy(dtype=float)
-    H = np.zeros((len(y), len(grid)))
-    for a, b in zip(edges[:-1], edges[1:], strict=True):
-        alive, piece = _piece(y, a, b)
-        coef, h0 = _fit_piece(make_step, alpha, Z[alive], piece, np.clip(grid - a, 0.0, b - a))
-        H += h0[None, :] * np.exp(Zn @ coef)[:, None]
-    return H, cuts
+    model = fit_time_pieces(
+        Z, y, grid, make_step, alpha, pieces or stand_in_pieces(int(y[e].sum()))
+    )
+    return model.cumulative_hazard(Z), model.cuts
 
 
 def _replicate(H: np.ndarray, grid, cens_t, cens_s, t_max, rng, dtype) -> np.ndarray:

@@ -1,0 +1,200 @@
+"""A Cox model in time pieces as a candidate design: what it would gain, measured before it
+is built.
+
+The served Cox model assumes that every hazard ratio holds at every time. Where an effect
+fades or grows (the ``nonph`` world: hazard ratios that change after 12 months) no design
+of main effects, splines and interactions can follow it, and the curves at 12 months are
+biased for every patient alike. The band's stand-in (training/band.py) already fits the
+served design separately in time pieces; here the same pieces are scored as the *model*.
+
+For each world x training n x draw the Cox family is tuned and fitted as ``fit`` does it
+(design, l1 ratio and penalty by cross-validated IBS). On the served design's features and
+at its penalty, the model is then refitted in K time pieces cut at quantiles of the death
+times (:func:`training.band.fit_time_pieces`), for
+
+* ``K = 1``: the served model itself (one piece is the whole time axis);
+* ``K = cv``: the number of pieces, one up to the band's rule, with the highest
+  cross-validated partial likelihood (5 folds, Verweij & van Houwelingen 1993;
+  ``band_factor.choose_pieces``): pieces only where the data show a change;
+* ``K = 2`` and ``K = rule`` (the band stand-in's one piece per 65 deaths, 3-6).
+
+The error of S(12/36/60) against the world's truth is measured on test patients with every
+input known (c) and with an input unknown (m; the unknown imputed by the served pipeline's
+conditional mean, the same for every K). Worlds: the three of ``training simulate`` and the
+independent world of ``benchmarks/independent_world.py``.
+
+    .venv/bin/python benchmarks/time_pieces.py --n 500 2000 --draws 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import warnings
+
+import independent_world as iw
+import numpy as np
+from _common import table, write_result
+from band_factor import choose_pieces
+from design_choice import train_seed
+
+from model.predict import cox_baseline_on_grid
+from model.schema import default_schema
+from model.validation import validate_dataset
+from training.band import fit_time_pieces, stand_in_pieces
+from training.estimators import coxnet_step
+from training.families import CoxnetTrainer
+from training.fit import FitOptions, _predicting_alone, _training_set
+from training.simulate import WORLDS, SimulationSettings, simulate_cohort
+
+WORLD_NAMES = (*WORLDS, "independent")
+TIMES = (12, 36, 60)
+VARIANTS = ("1", "cv", "2", "rule")
+
+
+def cohort(world: str, n: int, seed: int):
+    """Patients of a world and their true S(12/36/60) (columns named by month)."""
+    if world == "independent":
+        data, truth = iw.simulate(n, seed)
+        return data, {t: truth[f"s{t}"].to_numpy() for t in TIMES}
+    c = simulate_cohort(n, seed, SimulationSettings.for_world(world))
+    return c.data, {t: c.truth[f"true_surv_{t}"].to_numpy() for t in TIMES}
+
+
+def errors(surv: np.ndarray, grid: np.ndarray, truth: dict, complete: np.ndarray) -> dict:
+    """MAE of S(t) at each landmark the grid reaches, complete and masked inputs."""
+    out = {}
+    for t in TIMES:
+        if t > grid[-1]:
+            continue
+        err = np.abs(surv[:, int(np.searchsorted(grid, t))] - truth[t])
+        out[str(t)] = {"c": float(err[complete].mean()), "m": float(err[~complete].mean())}
+    return out
+
+
+def one_draw(world: str, n: int, draw: int, test, schema) -> dict:
+    t0 = time.perf_counter()
+    seed = train_seed(world, n, draw)
+    data, _ = cohort(world, n, seed)
+    df = validate_dataset(data, schema).raise_if_errors()
+    d = _training_set(df, schema, FitOptions(progress=False, n_jobs=2))
+    trainer = CoxnetTrainer(d)
+    tuned = trainer.tune()
+    final = _predicting_alone(trainer.fit(tuned.params))
+    est = final[-1]
+    alpha = float(est.alphas_[0])
+    step = lambda a: coxnet_step(schema, tuned.params["l1_ratio"], a)  # noqa: E731
+    Z = final[:-1].transform(d.X)
+    X_test, truth, complete = test
+    Zt = final[:-1].transform(X_test).to_numpy(dtype=float)
+    deaths = int(d.y[d.y.dtype.names[0]].sum())
+    rule = stand_in_pieces(deaths)
+    scores = choose_pieces(Z, d.y, step, alpha, rule)
+    cv = max(scores, key=lambda k: -np.inf if scores[k] is None else scores[k])
+    served_h0 = cox_baseline_on_grid(est, list(Z.columns), d.grid)
+    surv = {"1": np.exp(-served_h0[None, :] * np.exp(Zt @ est.coef_[:, 0])[:, None])}
+    counts = {"1": 1, "cv": cv, "2": 2, "rule": rule}
+    for name in VARIANTS[1:]:
+        k = counts[name]
+        if k == 1:
+            surv[name] = surv["1"]
+            continue
+        model = fit_time_pieces(Z, d.y, d.grid, step, alpha, k)
+        surv[name] = np.exp(-model.cumulative_hazard(Zt))
+    return {
+        "world": world,
+        "n": n,
+        "draw": draw,
+        "seed": seed,
+        "deaths": deaths,
+        "design": tuned.params["terms"],
+        "pieces": counts,
+        "cv_loglik": scores,
+        "errors": {v: errors(surv[v], d.grid, truth, complete) for v in VARIANTS},
+        "seconds": round(time.perf_counter() - t0, 1),
+    }
+
+
+def summarise(rows: list[dict]) -> list[dict]:
+    """Per world, n, landmark and variant: mean error over draws (draws reaching it)."""
+    out = []
+    for world, n in dict.fromkeys((r["world"], r["n"]) for r in rows):
+        mine = [r for r in rows if (r["world"], r["n"]) == (world, n)]
+        for t in map(str, TIMES):
+            reach = [r for r in mine if t in r["errors"]["1"]]
+            if not reach:
+                continue
+            row = {"world": world, "n": n, "month": t, "draws": len(reach)}
+            row["cv_pieces"] = "/".join(str(r["pieces"]["cv"]) for r in reach)
+            for v in VARIANTS:
+                for kind in ("c", "m"):
+                    row[f"{v}_{kind}"] = float(np.mean([r["errors"][v][t][kind] for r in reach]))
+            out.append(row)
+    return out
+
+
+def print_table(summary: list[dict]) -> None:
+    header = ["world", "n", "month", "draws", "K by CV"] + [
+        f"K={v} {kind}" for v in VARIANTS for kind in ("c", "m")
+    ]
+    keys = ["world", "n", "month", "draws", "cv_pieces"] + [
+        f"{v}_{kind}" for v in VARIANTS for kind in ("c", "m")
+    ]
+    print(table(header, [[s[k] for k in keys] for s in summary]))
+
+
+def parse_args() -> argparse.Namespace:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--worlds", nargs="+", choices=WORLD_NAMES, default=list(WORLD_NAMES))
+    ap.add_argument("--n", nargs="+", type=int, default=[500, 2000])
+    ap.add_argument("--draws", type=int, default=2, help="training draws per world and n")
+    ap.add_argument("--test-n", type=int, default=3000)
+    ap.add_argument("--result", default="time_pieces")
+    return ap.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
+    warnings.filterwarnings("ignore")
+    schema = default_schema()
+    t0 = time.perf_counter()
+    rows = []
+    for world in args.worlds:
+        test_data, truth = cohort(
+            world, args.test_n, iw.TEST_SEED if world == "independent" else 777
+        )
+        X_test = validate_dataset(test_data, schema).raise_if_errors()[schema.feature_names]
+        complete = X_test.notna().all(axis=1).to_numpy()
+        for n in args.n:
+            for draw in range(args.draws):
+                row = one_draw(world, n, draw, (X_test, truth, complete), schema)
+                e36 = row["errors"]
+                print(
+                    f"{world} n={n} draw {draw}: {row['design']}, K by CV {row['pieces']['cv']} "
+                    f"of {row['pieces']['rule']}; MAE S(12) c K=1 {e36['1']['12']['c']:.3f} "
+                    f"K=cv {e36['cv']['12']['c']:.3f} ({row['seconds']} s)",
+                    flush=True,
+                )
+                rows.append(row)
+    summary = summarise(rows)
+    print_table(summary)
+    path = write_result(
+        args.result,
+        {
+            "worlds": args.worlds,
+            "train_n": args.n,
+            "draws": args.draws,
+            "test_n": args.test_n,
+            "variants": list(VARIANTS),
+            "summary": summary,
+            "rows": rows,
+            "wall_seconds": round(time.perf_counter() - t0, 1),
+        },
+    )
+    print(f"\nwrote {path}")
+
+
+if __name__ == "__main__":
+    main()
