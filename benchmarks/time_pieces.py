@@ -20,8 +20,10 @@ times (:func:`training.band.fit_time_pieces`), for
 
 The error of S(12/36/60) against the world's truth is measured on test patients with every
 input known (c) and with an input unknown (m; the unknown imputed by the served pipeline's
-conditional mean, the same for every K). Worlds: the three of ``training simulate`` and the
-independent world of ``benchmarks/independent_world.py``.
+conditional mean, the same for every K). Worlds: the three of ``training simulate``, the
+independent world of ``benchmarks/independent_world.py`` and the two real-covariate cohorts
+of ``benchmarks/semi_synthetic.py`` (GBSG2: a log-normal truth, hazards not proportional;
+WHAS500: Weibull), each with its own schema, in days.
 
     .venv/bin/python benchmarks/time_pieces.py --n 500 2000 --draws 2
 """
@@ -34,12 +36,13 @@ import warnings
 
 import independent_world as iw
 import numpy as np
+import semi_synthetic as ss
 from _common import table, write_result
 from band_factor import choose_pieces
 from design_choice import train_seed
 
 from model.predict import cox_baseline_on_grid
-from model.schema import default_schema
+from model.schema import default_schema, load_schema
 from model.validation import validate_dataset
 from training.band import fit_time_pieces, stand_in_pieces
 from training.estimators import coxnet_step
@@ -47,35 +50,69 @@ from training.families import CoxnetTrainer
 from training.fit import FitOptions, _predicting_alone, _training_set
 from training.simulate import WORLDS, SimulationSettings, simulate_cohort
 
-WORLD_NAMES = (*WORLDS, "independent")
-TIMES = (12, 36, 60)
+WORLD_NAMES = (*WORLDS, "independent", *ss.CASES)
 VARIANTS = ("1", "cv", "2", "rule")
+TEST_SEED = 777  # the simulated worlds' test patients (accuracy.py's)
 
 
-def cohort(world: str, n: int, seed: int):
-    """Patients of a world and their true S(12/36/60) (columns named by month)."""
-    if world == "independent":
-        data, truth = iw.simulate(n, seed)
-        return data, {t: truth[f"s{t}"].to_numpy() for t in TIMES}
-    c = simulate_cohort(n, seed, SimulationSettings.for_world(world))
-    return c.data, {t: c.truth[f"true_surv_{t}"].to_numpy() for t in TIMES}
+class World:
+    """A world's schema and a way to draw patients with their true S at its landmarks."""
+
+    def __init__(self, name: str):
+        self.name = name
+        if name in ss.CASES:
+            case = ss.CASES[name]
+            self.schema = load_schema(case.schema_path)
+            real = case.load().reset_index(drop=True)
+            self.ctx = {
+                "real": real,
+                "truth": ss.fit_truth(case, real, self.schema),
+                "schema": self.schema,
+                "cens": ss.Censoring.of(real, self.schema),
+            }
+        else:
+            self.schema = default_schema()
+        self.marks = {m.name: m.value for m in self.schema.time_axis.marks}
+
+    def seed(self, n: int, draw: int) -> int:
+        if self.name in ss.CASES:
+            return ss.TRAIN_SEED + 1000 * draw + n
+        return train_seed(self.name, n, draw)
+
+    def test_seed(self) -> int:
+        return {"independent": iw.TEST_SEED}.get(
+            self.name, ss.TEST_SEED if self.name in ss.CASES else TEST_SEED
+        )
+
+    def cohort(self, n: int, seed: int):
+        """Patients and their true S at each landmark (by the schema's landmark names)."""
+        if self.name in ss.CASES:
+            data, mu, _ = ss.draw(self.ctx, n, seed)
+            truth = self.ctx["truth"]
+            return data, {k: truth.survival(mu, v) for k, v in self.marks.items()}
+        if self.name == "independent":
+            data, truth = iw.simulate(n, seed)
+            return data, {k: truth[f"s{k}"].to_numpy() for k in self.marks}
+        c = simulate_cohort(n, seed, SimulationSettings.for_world(self.name))
+        return c.data, {k: c.truth[f"true_surv_{k}"].to_numpy() for k in self.marks}
 
 
-def errors(surv: np.ndarray, grid: np.ndarray, truth: dict, complete: np.ndarray) -> dict:
+def errors(surv: np.ndarray, d, truth: dict, complete: np.ndarray) -> dict:
     """MAE of S(t) at each landmark the grid reaches, complete and masked inputs."""
     out = {}
-    for t in TIMES:
-        if t > grid[-1]:
+    for name, months in d.horizons.items():
+        if months > d.grid[-1]:
             continue
-        err = np.abs(surv[:, int(np.searchsorted(grid, t))] - truth[t])
-        out[str(t)] = {"c": float(err[complete].mean()), "m": float(err[~complete].mean())}
+        err = np.abs(surv[:, int(np.searchsorted(d.grid, months))] - truth[name])
+        out[name] = {"c": float(err[complete].mean()), "m": float(err[~complete].mean())}
     return out
 
 
-def one_draw(world: str, n: int, draw: int, test, schema) -> dict:
+def one_draw(world: World, n: int, draw: int, test) -> dict:
     t0 = time.perf_counter()
-    seed = train_seed(world, n, draw)
-    data, _ = cohort(world, n, seed)
+    schema = world.schema
+    seed = world.seed(n, draw)
+    data, _ = world.cohort(n, seed)
     df = validate_dataset(data, schema).raise_if_errors()
     d = _training_set(df, schema, FitOptions(progress=False, n_jobs=2))
     trainer = CoxnetTrainer(d)
@@ -102,7 +139,7 @@ def one_draw(world: str, n: int, draw: int, test, schema) -> dict:
         model = fit_time_pieces(Z, d.y, d.grid, step, alpha, k)
         surv[name] = np.exp(-model.cumulative_hazard(Zt))
     return {
-        "world": world,
+        "world": world.name,
         "n": n,
         "draw": draw,
         "seed": seed,
@@ -110,7 +147,7 @@ def one_draw(world: str, n: int, draw: int, test, schema) -> dict:
         "design": tuned.params["terms"],
         "pieces": counts,
         "cv_loglik": scores,
-        "errors": {v: errors(surv[v], d.grid, truth, complete) for v in VARIANTS},
+        "errors": {v: errors(surv[v], d, truth, complete) for v in VARIANTS},
         "seconds": round(time.perf_counter() - t0, 1),
     }
 
@@ -120,7 +157,7 @@ def summarise(rows: list[dict]) -> list[dict]:
     out = []
     for world, n in dict.fromkeys((r["world"], r["n"]) for r in rows):
         mine = [r for r in rows if (r["world"], r["n"]) == (world, n)]
-        for t in map(str, TIMES):
+        for t in dict.fromkeys(k for r in mine for k in r["errors"]["1"]):
             reach = [r for r in mine if t in r["errors"]["1"]]
             if not reach:
                 continue
@@ -134,7 +171,7 @@ def summarise(rows: list[dict]) -> list[dict]:
 
 
 def print_table(summary: list[dict]) -> None:
-    header = ["world", "n", "month", "draws", "K by CV"] + [
+    header = ["world", "n", "landmark", "draws", "K by CV"] + [
         f"K={v} {kind}" for v in VARIANTS for kind in ("c", "m")
     ]
     keys = ["world", "n", "month", "draws", "cv_pieces"] + [
@@ -158,23 +195,23 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     args = parse_args()
     warnings.filterwarnings("ignore")
-    schema = default_schema()
     t0 = time.perf_counter()
     rows = []
-    for world in args.worlds:
-        test_data, truth = cohort(
-            world, args.test_n, iw.TEST_SEED if world == "independent" else 777
-        )
+    for name in args.worlds:
+        world = World(name)
+        schema = world.schema
+        test_data, truth = world.cohort(args.test_n, world.test_seed())
         X_test = validate_dataset(test_data, schema).raise_if_errors()[schema.feature_names]
         complete = X_test.notna().all(axis=1).to_numpy()
+        first = next(iter(world.marks))
         for n in args.n:
             for draw in range(args.draws):
-                row = one_draw(world, n, draw, (X_test, truth, complete), schema)
-                e36 = row["errors"]
+                row = one_draw(world, n, draw, (X_test, truth, complete))
+                e = row["errors"]
                 print(
-                    f"{world} n={n} draw {draw}: {row['design']}, K by CV {row['pieces']['cv']} "
-                    f"of {row['pieces']['rule']}; MAE S(12) c K=1 {e36['1']['12']['c']:.3f} "
-                    f"K=cv {e36['cv']['12']['c']:.3f} ({row['seconds']} s)",
+                    f"{name} n={n} draw {draw}: {row['design']}, K by CV {row['pieces']['cv']} "
+                    f"of {row['pieces']['rule']}; MAE S({first}) c K=1 {e['1'][first]['c']:.3f} "
+                    f"K=cv {e['cv'][first]['c']:.3f} ({row['seconds']} s)",
                     flush=True,
                 )
                 rows.append(row)
