@@ -51,21 +51,18 @@ from model.validation import validate_dataset
 from training.band import (
     BAND_REPLICATES,
     STAND_IN_PENALTY_SHARE,
-    _cuts,
     _half,
-    _piece,
     _plain_band,
     _ratios,
     _sides,
     calibrate_inflation,
-    heavier_until_fitted,
     stand_in_pieces,
 )
-from training.estimators import coxnet_step, fit_quietly
+from training.estimators import coxnet_step
 from training.families import CoxnetTrainer
 from training.fit import FitOptions, _predicting_alone, _training_set
-from training.samplesize import cox_partial_loglik
 from training.simulate import WORLDS, SimulationSettings, simulate_cohort, write_cohort
+from training.time_pieces import piece_logliks
 from training.tuning import TuningResult
 
 DRAW_SEED_STEP = 1000  # draw k > 0 of a cell uses accuracy.py's seed + k x this
@@ -143,48 +140,13 @@ def oracle_ratios(cell: dict, test, schema) -> dict[str, np.ndarray]:
     return out
 
 
-def _piece_loglik(make_step, alpha, Zn, y, train, edges) -> float:
-    """Held-out partial log-likelihood of the pieces fitted on ``train``: the full data's
-    minus the training part's at the training coefficients (Verweij & van Houwelingen 1993),
-    summed over pieces (a model whose coefficients change between pieces has the sum of the
-    pieces' partial likelihoods as its own)."""
-    e, t = y.dtype.names
-    total = 0.0
-    for a, b in zip(edges[:-1], edges[1:], strict=True):
-        alive, piece = _piece(y, a, b)
-        fit = alive & train
-        if not piece[e][train[alive]].any():
-            continue  # no training death in the piece: nothing it can be judged on
-        coef = _fit_piece_coef(make_step, alpha, Zn[fit], piece[train[alive]])
-        lp = Zn[alive] @ coef
-        total += cox_partial_loglik(lp, piece[e], piece[t]) - cox_partial_loglik(
-            lp[train[alive]], piece[e][train[alive]], piece[t][train[alive]]
-        )
-    return total
-
-
-def _fit_piece_coef(make_step, alpha, Zn, y) -> np.ndarray:
-    """A piece's coefficients (the trainer's heavier-penalty retries); none where even the
-    heaviest fails, so that the piece scores as a flat model."""
-    try:
-        return heavier_until_fitted(lambda a: fit_quietly(make_step(a), Zn, y).coef_[:, 0], alpha)
-    except ArithmeticError:
-        return np.zeros(Zn.shape[1])
-
-
 def choose_pieces(Z, y: np.ndarray, make_step, alpha: float, most: int, folds=5, seed=0) -> dict:
-    """Cross-validated partial log-likelihood of the stand-in in 1 to ``most`` time pieces."""
+    """Held-out partial log-likelihood of the stand-in in 1 to ``most`` time pieces, summed
+    over ``folds`` stratified folds (None where a fit ran off to infinity)."""
     e, _ = y.dtype.names
-    Zn = Z.to_numpy(dtype=float)
-    split = StratifiedKFold(folds, shuffle=True, random_state=seed).split(Zn, y[e])
-    trains = [np.isin(np.arange(len(y)), tr) for tr, _ in split]
-    out = {}
-    with np.errstate(all="ignore"):  # a piece's fit run off to infinity: None, never chosen
-        for k in range(1, most + 1):
-            edges = [0.0, *_cuts(y, k), np.inf]
-            ll = sum(_piece_loglik(make_step, alpha, Zn, y, tr, edges) for tr in trains)
-            out[k] = float(ll) if np.isfinite(ll) else None
-    return out
+    split = list(StratifiedKFold(folds, shuffle=True, random_state=seed).split(Z, y[e]))
+    total = piece_logliks(Z, y, make_step, alpha, most, split).sum(axis=0)
+    return {k + 1: float(v) if np.isfinite(v) else None for k, v in enumerate(total)}
 
 
 def cv_pieces(cell, schema, share) -> tuple[int, dict]:

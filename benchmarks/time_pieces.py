@@ -13,9 +13,10 @@ at its penalty, the model is then refitted in K time pieces cut at quantiles of 
 times (:func:`training.band.fit_time_pieces`), for
 
 * ``K = 1``: the served model itself (one piece is the whole time axis);
-* ``K = cv``: the number of pieces, one up to the band's rule, with the highest
-  cross-validated partial likelihood (5 folds, Verweij & van Houwelingen 1993;
-  ``band_factor.choose_pieces``): pieces only where the data show a change;
+* ``K = cv``: the number of pieces ``fit``'s check of proportional hazards chooses
+  (:func:`training.time_pieces.hazards_over_time`: cross-validated partial likelihood on
+  the shipped folds, more pieces only past the corrected standard error, 50 deaths a piece
+  at least): pieces only where the data show a change;
 * ``K = 2`` and ``K = rule`` (the band stand-in's one piece per 65 deaths, 3-6).
 
 The error of S(12/36/60) against the world's truth is measured on test patients with every
@@ -38,7 +39,6 @@ import independent_world as iw
 import numpy as np
 import semi_synthetic as ss
 from _common import table, write_result
-from band_factor import choose_pieces
 from design_choice import train_seed
 
 from model.predict import cox_baseline_on_grid
@@ -49,6 +49,7 @@ from training.estimators import coxnet_step
 from training.families import CoxnetTrainer
 from training.fit import FitOptions, _predicting_alone, _training_set
 from training.simulate import WORLDS, SimulationSettings, simulate_cohort
+from training.time_pieces import hazards_over_time
 
 WORLD_NAMES = (*WORLDS, "independent", *ss.CASES)
 VARIANTS = ("1", "cv", "2", "rule")
@@ -126,8 +127,11 @@ def one_draw(world: World, n: int, draw: int, test) -> dict:
     Zt = final[:-1].transform(X_test).to_numpy(dtype=float)
     deaths = int(d.y[d.y.dtype.names[0]].sum())
     rule = stand_in_pieces(deaths)
-    scores = choose_pieces(Z, d.y, step, alpha, rule)
-    cv = max(scores, key=lambda k: -np.inf if scores[k] is None else scores[k])
+    check = hazards_over_time(
+        final, d.X, d.y, schema, tuned.params["l1_ratio"], d.folds, d.grid,
+        d.reference, d.contrasts,
+    )  # fmt: skip
+    cv = check["pieces"]
     served_h0 = cox_baseline_on_grid(est, list(Z.columns), d.grid)
     surv = {"1": np.exp(-served_h0[None, :] * np.exp(Zt @ est.coef_[:, 0])[:, None])}
     counts = {"1": 1, "cv": cv, "2": 2, "rule": rule}
@@ -146,7 +150,7 @@ def one_draw(world: World, n: int, draw: int, test) -> dict:
         "deaths": deaths,
         "design": tuned.params["terms"],
         "pieces": counts,
-        "cv_loglik": scores,
+        "cv_loglik": check.get("heldout_loglik"),
         "errors": {v: errors(surv[v], d, truth, complete) for v in VARIANTS},
         "seconds": round(time.perf_counter() - t0, 1),
     }

@@ -260,13 +260,20 @@ def fit(
 
 
 def _echo_sample_size(path: Path) -> None:
-    """The parameters the data support and the model spends; a warning (stderr) when short."""
+    """The parameters the data support and the model spends, and whether the hazard ratios
+    hold over time; a warning (stderr) when short or where they change."""
+    from model.bundle import read_manifest
+    from model.schema import Schema
     from training.adequacy import sample_size_lines
+    from training.time_pieces import hazards_over_time_lines
 
     report = json.loads((path / "report.json").read_text(encoding="utf-8"))
-    if report.get("sample_size"):
-        for line in sample_size_lines(report["sample_size"]):
-            typer.echo(line, err=line.startswith("warning:"))
+    lines = sample_size_lines(report["sample_size"]) if report.get("sample_size") else []
+    if report.get("proportional_hazards"):
+        schema = Schema.from_dict(read_manifest(path).schema)
+        lines += hazards_over_time_lines(report["proportional_hazards"], schema)
+    for line in lines:
+        typer.echo(line, err=line.startswith("warning:"))
 
 
 @app.command()

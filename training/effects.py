@@ -23,6 +23,7 @@ from model.predict import risk_score, survival_on_grid
 from model.schema import Schema
 
 __all__ = [
+    "contrast_frames",
     "contrasts",
     "hazard_ratio_table",
     "log_hazard_ratios",
@@ -96,10 +97,18 @@ def _frame(ref: dict, schema: Schema, rows: list[dict]) -> pd.DataFrame:
     return df[schema.feature_names]
 
 
-def log_hazard_ratios(pipe: Pipeline, schema: Schema, ref: dict, rows: list[dict]) -> np.ndarray:
-    """log HR of each contrast for a Cox pipeline (difference of linear predictors)."""
+def contrast_frames(
+    ref: dict, schema: Schema, rows: list[dict]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The reference patient with each contrast's value, and with its reference value."""
     hi = _frame(ref, schema, rows)
     lo = _frame(ref, schema, [dict(r, value=r["reference"]) for r in rows])
+    return hi, lo
+
+
+def log_hazard_ratios(pipe: Pipeline, schema: Schema, ref: dict, rows: list[dict]) -> np.ndarray:
+    """log HR of each contrast for a Cox pipeline (difference of linear predictors)."""
+    hi, lo = contrast_frames(ref, schema, rows)
     return pipe.predict(hi) - pipe.predict(lo)
 
 
