@@ -165,6 +165,9 @@ def test_cli_fit_states_the_sample_size_and_warns_when_short(tmp_path):
     assert not ss["precision_met"]
     assert f"the overall risk by 36 months needs {ss['n_precision']:,} patients" in res.stdout
     assert "criteria i and ii alone would allow" in res.stdout
+    # and whether the hazard ratios hold over time: too few deaths to tell, said so
+    deaths = json.loads((bundle / "report.json").read_text())["proportional_hazards"]["deaths"]
+    assert f"proportional hazards: not checked; {deaths} deaths are too few" in res.stdout
     # the warning names what criteria i and ii support, not the 0 of criterion iii
     supported = min(ss["max_parameters_shrinkage"], ss["max_parameters_optimism"])
     assert f"support {supported} (" in res.stderr and "support 0 (" not in res.stderr

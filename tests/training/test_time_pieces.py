@@ -1,0 +1,98 @@
+"""fit's check of proportional hazards against worlds whose truth is known."""
+
+import numpy as np
+import pytest
+
+from model.schema import default_schema
+from model.validation import validate_dataset
+from training.families import CoxnetTrainer
+from training.fit import FitOptions, _predicting_alone, _training_set
+from training.simulate import SimulationSettings, simulate_cohort
+from training.time_pieces import (
+    DEATHS_PER_PIECE,
+    choose_pieces,
+    hazards_over_time,
+    hazards_over_time_html,
+    hazards_over_time_lines,
+)
+
+
+def _check(world: str, n: int, seed: int) -> dict:
+    schema = default_schema()
+    data = simulate_cohort(n, seed, SimulationSettings.for_world(world)).data
+    d = _training_set(
+        validate_dataset(data, schema).raise_if_errors(), schema, FitOptions(progress=False)
+    )
+    t = CoxnetTrainer(d)
+    tuned = t.tune()
+    final = _predicting_alone(t.fit(tuned.params))
+    return hazards_over_time(
+        final, d.X, d.y, schema, tuned.params["l1_ratio"], d.folds, d.grid, d.reference,
+        d.contrasts,
+    )  # fmt: skip
+
+
+def test_choose_pieces_keeps_more_pieces_only_past_the_corrected_standard_error():
+    one = np.array([-100.0, -101.0, -99.0, -100.5, -99.5])
+    # two pieces better on every fold by about 3: kept; three no better than two: not
+    ll = np.column_stack([one, one + [3.0, 2.5, 3.5, 2.8, 3.2], one + [3.1, 2.0, 4.0, 2.5, 3.0]])
+    assert choose_pieces(ll, test_share=0.25) == 2
+    # a mean gain of 1 with folds that disagree (-4 to +6): within the error, one piece
+    noisy = np.column_stack([one, one + [6.0, -4.0, 5.0, -3.0, 1.0]])
+    assert choose_pieces(noisy, test_share=0.25) == 1
+    # a fit that ran off to infinity on a fold is never chosen
+    broken = np.column_stack([one, one + [9.0, np.nan, 9.0, 9.0, 9.0]])
+    assert choose_pieces(broken, test_share=0.25) == 1
+
+
+@pytest.mark.parametrize("world", ["nonph", "linear"])
+def test_the_check_finds_the_change_where_the_truth_has_one_and_none_where_it_has_none(world):
+    check = _check(world, 500, seed=500)
+    schema = default_schema()
+    lines = hazards_over_time_lines(check, schema)
+    html = hazards_over_time_html(check, schema)
+    assert check["checked"] and check["deaths"] >= 2 * DEATHS_PER_PIECE
+    if world == "linear":
+        # proportional hazards: one piece, no warning, no table by piece
+        assert check["pieces"] == 1 and check["cuts_months"] == []
+        assert "1 piece chosen" in lines[0] and len(lines) == 1
+        assert "do not show hazard ratios that change" in html and "<table>" not in html
+        return
+    # the nonph world's hazard ratios change at 12 months: two pieces, cut near there (the
+    # cut is a quantile of the death times, not the truth's time; 9-15 months allows for it)
+    assert check["pieces"] == 2 and 9.0 <= check["cuts_months"][0] <= 15.0
+    gain = check["gain_over_one_piece"]
+    assert gain > 5.0  # benchmarks/time_pieces.py: 17-28 at n = 500 over three draws
+    assert lines[1].startswith("warning: the data show hazard ratios that change over time")
+    sae = next(r for r in check["hazard_ratios"] if r["feature"] == "sae")
+    sarcomatoid = next(r for r in check["hazard_ratios"] if "sarcomatoid" in r["contrast"])
+    # the truth: SAE's log HR 1.2 in the first year, 0.2 after; sarcomatoid's 0.5, then 1.5.
+    # Estimates from 500 patients are shrunk and noisy: only the direction and a clear
+    # margin are asserted (ratio of HRs > 1.5, i.e. a log HR change beyond 0.4)
+    early, late = sae["hr_by_piece"]
+    assert early / late > 1.5
+    early, late = sarcomatoid["hr_by_piece"]
+    assert late / early > 1.5
+    assert "<h2>Hazard ratios over time</h2>" in html and "<table>" in html
+    assert "up to " in html and "after " in html
+
+
+def test_too_few_deaths_are_not_checked_and_the_summary_says_why():
+    check = _check("nonph", 110, seed=2022)
+    assert check["deaths"] < 2 * DEATHS_PER_PIECE and not check["checked"]
+    assert check["pieces"] == 1
+    (line,) = hazards_over_time_lines(check, default_schema())
+    assert line.startswith(f"proportional hazards: not checked; {check['deaths']} deaths")
+    assert f"needs {2 * DEATHS_PER_PIECE}" in line
+
+
+def test_fit_writes_the_check_to_the_report(small_bundle):
+    import json
+
+    rep = json.loads((small_bundle / "report.json").read_text())
+    check = rep["proportional_hazards"]
+    # 400 milan patients (proportional hazards) with over 100 deaths: checked, one piece
+    assert check["checked"] and check["deaths"] >= 2 * DEATHS_PER_PIECE
+    assert check["pieces"] == 1 and len(check["heldout_loglik"]) == check["most_pieces"] >= 2
+    html = (small_bundle / "report.html").read_text()
+    assert html.index("<h2>Hazard ratios over time</h2>") < html.index("<h2>Limitations</h2>")
