@@ -26,11 +26,12 @@ Bonferroni threshold is named in a note.
 
 Measured (benchmarks/time_pieces.py, three draws each): where hazard ratios change after
 12 months (the nonph world) two pieces in every draw from n = 500 (290-1,120 deaths), cut at
-11.2-12.4 months, with gains of 17 to 106 log-likelihood units over one piece; in the four
-proportional-hazards worlds and WHAS500, one piece in every draw from n = 500. With 38-72
-deaths (n = 110) single draws chose two pieces by 1.3-3.8 units where hazards are
-proportional: the standard-error rule keeps all but one of those from a warning, and below
-:data:`DEATHS_PER_PIECE` deaths a piece the check is not made.
+11.2-12.4 months, with gains of 17 to 106 log-likelihood units over one piece; one piece in
+every draw from n = 500 of the milan, linear and independent worlds and of the GBSG2 and
+WHAS500 cohorts (GBSG2's hazards change gradually). With 38-72 deaths (n = 110) the
+best-scoring number was two pieces in one draw of three in four worlds, by 1.3-3.8 units,
+three of them with proportional hazards: the standard-error rule keeps all but one of those
+from a warning, and below :data:`DEATHS_PER_PIECE` deaths a piece the check is not made.
 """
 
 from __future__ import annotations
