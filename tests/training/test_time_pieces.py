@@ -131,3 +131,24 @@ def test_a_real_trial_whose_karnofsky_effect_fades_is_named_in_a_note():
     assert note.startswith(
         "note: the hazard ratio changes over time for Karnofsky performance score (p = 0.0002"
     )
+
+
+def test_a_large_registry_is_checked_on_a_seeded_sample_with_folds_of_its_own(monkeypatch):
+    import pandas as pd
+
+    import training.time_pieces as tp
+
+    monkeypatch.setattr(tp, "MAX_TEST_ROWS", 300)
+    rng = np.random.default_rng(1)
+    y = np.empty(1000, dtype=[("death", bool), ("os_months", float)])
+    y["death"], y["os_months"] = rng.random(1000) < 0.6, rng.exponential(30, 1000)
+    Z = pd.DataFrame({"a": rng.normal(size=1000)})
+    Zs, ys, folds = tp._check_sample(Z, y, folds=[None] * 5)
+    assert len(Zs) == len(ys) == 300 and len(folds) == 5
+    # the sample's folds cover it once, and the same call draws the same patients
+    assert sorted(np.concatenate([te for _, te in folds]).tolist()) == list(range(300))
+    assert Zs.index.equals(tp._check_sample(Z, y, folds=[None] * 5)[0].index)
+    assert (ys == y[Zs.index.to_numpy()]).all()
+    # at or below the limit: every patient and the given folds
+    small = tp._check_sample(Z.iloc[:300], y[:300], folds=["given"])
+    assert small[2] == ["given"] and len(small[1]) == 300
