@@ -310,7 +310,8 @@ def _note(check: dict) -> str | None:
     return (
         f"note: the hazard ratio changes over time for {named} (Grambsch-Therneau test, "
         f"Bonferroni {TEST_LEVEL:g} over {len(tests['tests'])} columns); too little, or too few "
-        "events, for time pieces to predict better: the curves average its effect over time"
+        f"events, for time pieces to predict better: the curves average "
+        f"{'its effect' if len(flagged) == 1 else 'their effects'} over time"
     )
 
 
