@@ -287,7 +287,7 @@ def _warning(check: dict, schema: Schema) -> str | None:
 
 def hazards_over_time_lines(check: dict, schema: Schema) -> list[str]:
     """Lines for ``fit``'s summary: the result, and a warning where hazards change."""
-    note = _note(check)
+    note = _note(check, schema)
     if not check.get("checked", True):
         return [_unchecked(check, schema)] + ([note] if note else [])
     pieces = check["pieces"]
@@ -299,7 +299,7 @@ def hazards_over_time_lines(check: dict, schema: Schema) -> list[str]:
     return [line] + ([f"warning: {warning}"] if warning else []) + ([note] if note else [])
 
 
-def _note(check: dict) -> str | None:
+def _note(check: dict, schema: Schema) -> str | None:
     """The factors whose own test shows a change (Bonferroni), where the pieces did not warn."""
     tests = check.get("schoenfeld") or {}
     flagged = tests.get("flagged") or []
@@ -310,7 +310,7 @@ def _note(check: dict) -> str | None:
     return (
         f"note: the hazard ratio changes over time for {named} (Grambsch-Therneau test, "
         f"Bonferroni {TEST_LEVEL:g} over {len(tests['tests'])} columns); too little, or too few "
-        f"events, for time pieces to predict better: the curves average "
+        f"{schema.words.events}, for time pieces to predict better: the curves average "
         f"{'its effect' if len(flagged) == 1 else 'their effects'} over time"
     )
 
@@ -322,7 +322,7 @@ def hazards_over_time_html(check: dict, schema: Schema) -> str:
             [
                 "<h2>Hazard ratios over time</h2>",
                 f"<p>{html.escape(_capital(_unchecked(check, schema)))}.</p>",
-                _tests_html(check),
+                _tests_html(check, schema),
             ]
         )
     ll = check["heldout_loglik"]
@@ -342,7 +342,7 @@ def hazards_over_time_html(check: dict, schema: Schema) -> str:
             "<p>Time pieces do not predict better than one: no change in hazard ratios large "
             "enough to matter for the curves.</p>"
         )
-        parts.append(_tests_html(check))
+        parts.append(_tests_html(check, schema))
         return "\n".join(parts)
     parts.append(f"<p><b>Warning:</b> {html.escape(_warning(check, schema))}</p>")
     spans = _spans(check, schema)
@@ -357,16 +357,16 @@ def hazards_over_time_html(check: dict, schema: Schema) -> str:
         "<table><thead><tr><th>Contrast</th><th>Hazard ratio served (all times)</th>"
         f"{head}</tr></thead><tbody>{rows}</tbody></table>"
     )
-    parts.append(_tests_html(check))
+    parts.append(_tests_html(check, schema))
     return "\n".join(parts)
 
 
-def _tests_html(check: dict) -> str:
+def _tests_html(check: dict, schema: Schema) -> str:
     tests = check.get("schoenfeld") or {}
     if not tests.get("tests"):
         failed = tests.get("failed", "no test")
         return f"<p>Grambsch-Therneau tests: not available ({html.escape(failed)}).</p>"
-    note = _note(check)
+    note = _note(check, schema)
     rows = "".join(
         f"<tr><td>{html.escape(x['label'])}</td><td>{x['statistic']:.2f}</td>"
         f"<td>{x['p']:.3g}</td></tr>"
