@@ -195,6 +195,17 @@ class Schema:
                 return f
         raise KeyError(f"schema {self.name!r} has no feature {name!r}; it has {self.feature_names}")
 
+    def encoded_label(self, column: str) -> str:
+        """The words for an encoded column: a feature's label, and for an indicator column
+        (``name=level``) the level's label after it."""
+        name, _sep, level = column.partition("=")
+        f = self.feature(name)
+        if not level:
+            return f.label
+        # the encoded level is text; an ordinal feature's levels are numbers
+        value = next((v for v in f.allowed_values or () if str(v) == level), level)
+        return f"{f.label}: {f.label_for(value)}"
+
     @property
     def time_axis(self) -> TimeAxis:
         """The data's time unit and the landmarks every table and column uses."""

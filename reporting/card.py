@@ -25,6 +25,7 @@ __all__ = [
     "METRIC_LABELS",
     "c_index_text",
     "feature_table",
+    "hazards_over_time_limitations",
     "load_report",
     "metrics_table",
     "training_text",
@@ -123,3 +124,33 @@ def feature_table(schema: Schema) -> pd.DataFrame:
             for f in schema.features
         ]
     )
+
+
+def hazards_over_time_limitations(report: dict, schema: Schema) -> list[str]:
+    """What the validation report's check of proportional hazards says about the Cox model,
+    as limitations: hazard ratios that change over time in the training data (time pieces
+    predicted better), or factors whose own test shows a change (none where neither)."""
+    check = report.get("proportional_hazards") or {}
+    axis = schema.time_axis
+    if check.get("pieces", 1) > 1:
+        return [
+            _(
+                "In the training data the hazard ratios change over time: the Cox model in "
+                "{pieces} time pieces (cut at {cuts}) predicted held-out patients better. "
+                "This model assumes they do not, so its curves average each factor's effect "
+                "over time."
+            ).format(
+                pieces=check["pieces"], cuts=", ".join(axis.said(c) for c in check["cuts_months"])
+            )
+        ]
+    tests = check.get("schoenfeld") or {}
+    flagged = [x for x in tests.get("tests", []) if x["label"] in (tests.get("flagged") or [])]
+    if not flagged:
+        return []
+    return [
+        _(
+            "In the training data the hazard ratio of {factors} changes over time "
+            "(Grambsch-Therneau test); time pieces did not predict better, and the curves "
+            "average that effect over time."
+        ).format(factors=", ".join(schema.encoded_label(x["column"]) for x in flagged))
+    ]

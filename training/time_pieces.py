@@ -135,16 +135,6 @@ def _check_sample(Z: pd.DataFrame, y: np.ndarray, folds):
     return Z.iloc[keep], y[keep], make_folds(y[keep], len(folds), seed=0)
 
 
-def _column_label(column: str, schema: Schema) -> str:
-    name, _, level = column.partition("=")
-    f = schema.feature(name)
-    if not level:
-        return f.label
-    # the encoded level is text; an ordinal feature's levels are numbers
-    value = next((v for v in f.allowed_values or () if str(v) == level), level)
-    return f"{f.label}: {f.label_for(value)}"
-
-
 def schoenfeld_tests(X: pd.DataFrame, y: np.ndarray, schema: Schema, seed: int = 0) -> dict:
     """Each column's Grambsch-Therneau test of a main-effects Cox model (the bundle's
     encoding and imputation, standardised; lifelines with a 1e-4 ridge for collinear
@@ -171,7 +161,7 @@ def schoenfeld_tests(X: pd.DataFrame, y: np.ndarray, schema: Schema, seed: int =
     tests = [
         {
             "column": str(col),
-            "label": _column_label(str(col), schema),
+            "label": schema.encoded_label(str(col)),
             "statistic": float(row["test_statistic"]),
             "p": float(row["p"]),
         }

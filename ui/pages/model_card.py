@@ -155,7 +155,7 @@ if choice is not None:
     limits = [
         wording.simulated_warning() if x == wording.SIMULATED_WARNING else _(x)
         for x in report.get("limitations", [])
-    ]
+    ] + card.hazards_over_time_limitations(report, choice.schema)
     st.markdown("\n".join(f"- {x}" for x in limits) or _("Not recorded."))
     with st.expander(_("Files and their SHA-256")):
         st.dataframe(

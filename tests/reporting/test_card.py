@@ -1,0 +1,49 @@
+"""The model card's limitations from the report's check of proportional hazards."""
+
+from model import i18n
+from model.schema import default_schema
+from reporting.card import hazards_over_time_limitations
+
+
+def _tests(flagged_columns: list[str]) -> dict:
+    schema = default_schema()
+    columns = ["age", "sae", "pathology=sarcomatoid", "cc=2"]
+    tests = [
+        {"column": c, "label": schema.encoded_label(c), "statistic": 1.0, "p": 0.5} for c in columns
+    ]
+    return {
+        "tests": tests,
+        "flagged": [schema.encoded_label(c) for c in flagged_columns],
+        "level": 0.05 / len(columns),
+        "rows": 500,
+    }
+
+
+def test_pieces_chosen_say_where_the_ratios_change():
+    report = {
+        "proportional_hazards": {"pieces": 2, "cuts_months": [12.4], "schoenfeld": _tests([])}
+    }
+    (text,) = hazards_over_time_limitations(report, default_schema())
+    assert "2 time pieces (cut at 12.4 months)" in text and "average each factor's effect" in text
+    with i18n.use("zh-CN"):
+        (zh,) = hazards_over_time_limitations(report, default_schema())
+    assert "2 个时段" in zh and "12.4" in zh
+
+
+def test_a_flagged_factor_is_named_in_the_schemas_words():
+    report = {"proportional_hazards": {"pieces": 1, "schoenfeld": _tests(["sae", "cc=2"])}}
+    (text,) = hazards_over_time_limitations(report, default_schema())
+    assert text.startswith(
+        "In the training data the hazard ratio of Serious adverse event within 30 days, "
+        "Completeness of cytoreduction (CC): CC2 - residual nodules 2.5 mm to 2.5 cm changes"
+    )
+
+
+def test_nothing_to_say_without_a_change_or_a_check():
+    assert (
+        hazards_over_time_limitations(
+            {"proportional_hazards": {"pieces": 1, "schoenfeld": _tests([])}}, default_schema()
+        )
+        == []
+    )
+    assert hazards_over_time_limitations({}, default_schema()) == []
