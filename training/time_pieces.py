@@ -157,7 +157,6 @@ def schoenfeld_tests(X: pd.DataFrame, y: np.ndarray, schema: Schema, seed: int =
             table = proportional_hazard_test(cph, df, time_transform="rank").summary
     except (ConvergenceError, ValueError, np.linalg.LinAlgError) as exc:
         return {"tests": [], "flagged": [], "failed": str(exc).splitlines()[0]}
-    level = TEST_LEVEL / max(len(table), 1)
     tests = [
         {
             "column": str(col),
@@ -166,7 +165,9 @@ def schoenfeld_tests(X: pd.DataFrame, y: np.ndarray, schema: Schema, seed: int =
             "p": float(row["p"]),
         }
         for col, row in table.reindex(Z.columns).iterrows()  # the schema's order
+        if np.isfinite(row["p"])  # a column the fit dropped (constant) has no test
     ]
+    level = TEST_LEVEL / max(len(tests), 1)
     flagged = [x["label"] for x in sorted(tests, key=lambda x: x["p"]) if x["p"] < level]
     return {"tests": tests, "flagged": flagged, "level": level, "rows": int(len(df))}
 
