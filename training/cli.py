@@ -256,10 +256,10 @@ def fit(
         else f"not active; make it so with: python -m training models promote {manifest.version_id}"
         + (f" --out {out}" if out != Path("models") else "")
     )
-    _echo_sample_size(path)
+    _echo_fit_checks(path)
 
 
-def _echo_sample_size(path: Path) -> None:
+def _echo_fit_checks(path: Path) -> None:
     """The parameters the data support and the model spends, and whether the hazard ratios
     hold over time; a warning (stderr) when short or where they change."""
     from model.bundle import read_manifest
@@ -424,7 +424,7 @@ def update(
     labels = {m: b.manifest.label(m) for m in b.models}
     typer.echo(format_update(section, labels, b.schema.words.events))
     typer.echo(f"report: {path / 'report.html'}")
-    _echo_sample_size(path)
+    _echo_fit_checks(path)
     typer.echo(
         f"not active; make it so with: python -m training models promote {manifest.version_id}"
         + (f" --out {out}" if out != Path("models") else "")

@@ -41,6 +41,7 @@ from training.estimators import (
     make_rsf,
     round_times,
 )
+from training.time_pieces import hazards_over_time, hazards_over_time_html
 from training.tuning import TuningResult, tune_coxnet, tune_rsf
 
 __all__ = [
@@ -92,12 +93,14 @@ class Explanation:
     """What a family adds after validation.
 
     ``tables`` go into the validation report, ``artifacts`` into the bundle (one joblib
-    file each), ``details`` into the model's manifest entry.
+    file each), ``details`` into the model's manifest entry, ``sections`` (``{key: (value,
+    HTML)}``) into the report as sections of their own, before its limitations.
     """
 
     tables: dict = field(default_factory=dict)
     artifacts: dict = field(default_factory=dict)
     details: dict = field(default_factory=dict)
+    sections: dict = field(default_factory=dict)
 
 
 class Trainer(ABC):
@@ -242,6 +245,11 @@ class CoxnetTrainer(Trainer):
                 )
             }
         )
+        check = hazards_over_time(
+            final, d.X, d.y, d.schema, tuned.params["l1_ratio"], d.folds, d.grid, d.reference,
+            d.contrasts,
+        )  # fmt: skip
+        out.sections["proportional_hazards"] = (check, hazards_over_time_html(check, d.schema))
         if not collected:  # no refits: no band, so nothing the page could serve
             return out
         est, columns = final[-1], self._columns(final)

@@ -32,7 +32,6 @@ from training.estimators import survival_target
 from training.families import Explanation, Trainer, TrainingSet, trainer
 from training.metrics import calibration, decision_curve, uno_tau
 from training.provenance import declared_synthetic
-from training.time_pieces import hazards_over_time, hazards_over_time_html
 from training.tuning import TuningResult, make_folds
 
 __all__ = ["FitOptions", "default_model", "fit_bundle"]
@@ -275,15 +274,8 @@ def fit_bundle(
     summary = describe_cohort(df, schema)
     sample_size = fitted_sample_size(df, schema, {m: r.final for m, r in trained.items()})
     sections = {"sample_size": (sample_size, sample_size_html(sample_size))}
-    if "coxnet" in trained:
-        t0 = time.perf_counter()
-        cox = trained["coxnet"]
-        check = hazards_over_time(
-            cox.final, d.X, d.y, schema, cox.tuned.params["l1_ratio"], d.folds, d.grid,
-            d.reference, d.contrasts,
-        )  # fmt: skip
-        sections["proportional_hazards"] = (check, hazards_over_time_html(check, schema))
-        options.timings["hazards_over_time"] = time.perf_counter() - t0
+    for r in trained.values():
+        sections.update(r.explanation.sections)
     if options.report_sections is not None:
         sections.update(options.report_sections({m: r.final for m, r in trained.items()}, d.grid))
     manifest = _manifest(data_path, d, trained, summary, options)
