@@ -127,6 +127,17 @@ class CoxnetFamily(Family):
         self.ensemble = bundle.artifacts["coxnet_ensemble"]
         self.draws = bundle.artifacts["imputation_draws"]
 
+    def contribution_span(self) -> tuple[float, float, list[float]] | None:
+        """Where the model is in time pieces (its hazard ratios change at the cuts): the
+        span (start, end months) whose ratios the contributions show, the one holding the
+        risk horizon, and the cuts; None for one piece."""
+        if not self.ensemble.in_pieces:
+            return None
+        cuts = [float(c) for c in self.ensemble.cuts]
+        edges = [0.0, *cuts, float("inf")]
+        k = int(np.searchsorted(cuts, self.bundle.risk_horizon, side="right"))
+        return edges[k], edges[k + 1], cuts
+
     def _sources(self) -> list[tuple[str, ...]]:
         """The schema feature(s) each transformed column comes from."""
         out = []
@@ -159,11 +170,14 @@ class CoxnetFamily(Family):
 
     def _contributions(self, X: pd.DataFrame, Z: np.ndarray, owner: np.ndarray) -> list[list[dict]]:
         ref, z_ref, groups = self._reference()
+        coef = self.ensemble.coef_at(self.bundle.risk_horizon)
+        piece = self.contribution_span()
+        span = {} if piece is None else {"span_months": [piece[0], piece[1]]}
         labels = {f.name: f.label for f in self.schema.features}
         out = []
         for i in range(len(X)):
             z = Z[owner == i].mean(axis=0)  # linear in z: the mean term is the mean contribution
-            terms = (z - z_ref) * self.ensemble.coef
+            terms = (z - z_ref) * coef
             row = X.iloc[i]
             out.append(
                 [
@@ -174,6 +188,7 @@ class CoxnetFamily(Family):
                         "reference": None if len(src) > 1 else ref.iloc[0][src[0]],
                         "log_hr": float(terms[cols].sum()),
                         "unknown": any(pd.isna(row[s]) for s in src),
+                        **span,
                     }
                     for src, cols in groups.items()
                 ]

@@ -86,11 +86,13 @@ def survival_on_grid(
         raise ValueError(
             f"grid reaches {grid.max():g} months but the model's curves end at {times[-1]:g}"
         )
-    if _is_cox(pipeline):
+    est = pipeline[-1]
+    if hasattr(est, "cumulative_hazard_on_grid"):  # a Cox model in time pieces
+        out = np.exp(-est.cumulative_hazard_on_grid(pipeline[:-1].transform(X), grid))
+    elif _is_cox(pipeline):
         # S(t | x) = exp(-H0(t) exp(lp(x))): one transform and one product for all patients
         # predict() gives the centred linear predictor, which goes with the stored (centred)
         # Breslow curve (see cox_baseline_on_grid)
-        est = pipeline[-1]
         h0 = _steps_on_grid(_zero_row_hazard(est, est.feature_names_in_), grid)
         out = np.exp(-np.exp(pipeline.predict(X))[:, None] * h0[None, :])
     else:

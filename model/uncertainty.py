@@ -49,6 +49,12 @@ class CoxEnsemble:
         The factor at each grid time; when given, curves use it instead of ``inflation``
         (a patient's deviation ``log H_b(t) - log H(t)`` is stretched by ``k(t)``), and
         ``inflation`` is its largest value (what :meth:`inflated` applies to coefficients).
+    cuts : tuple of float
+        Where the Cox model is in time pieces (:class:`model.piecewise.PiecewiseCox`), the
+        cut times (months); then ``coef`` is (K, p), ``h0`` (K, G) with each piece's baseline
+        (0 before it starts, held after it ends), ``boot_coef`` (B, K, p) and ``boot_h0``
+        (B, K, G), and H(t | z) = sum_k h0_k(t) exp(z . coef_k). Empty: one piece, shapes
+        as above.
     """
 
     columns: list
@@ -58,17 +64,41 @@ class CoxEnsemble:
     boot_h0: np.ndarray
     inflation: float = 1.0
     inflation_grid: np.ndarray | None = None
+    cuts: tuple = ()
 
     @property
     def n_boot(self) -> int:
         return int(self.boot_coef.shape[0])
 
-    def linear_predictor(self, Z: np.ndarray) -> np.ndarray:
-        return np.asarray(Z, dtype=float) @ self.coef
+    @property
+    def in_pieces(self) -> bool:
+        return bool(getattr(self, "cuts", ()))  # bundles written before pieces: none
+
+    def coef_at(self, t: float) -> np.ndarray:
+        """The coefficients (p,) that hold at time ``t``: of the piece holding it."""
+        if not self.in_pieces:
+            return self.coef
+        return self.coef[int(np.searchsorted(np.asarray(self.cuts, dtype=float), t, "right"))]
+
+    def cumulative_hazard(self, Z: np.ndarray) -> np.ndarray:
+        """Final model's H on the grid, shape (rows, G)."""
+        Z = np.asarray(Z, dtype=float)
+        if not self.in_pieces:
+            return np.exp(Z @ self.coef)[:, None] * self.h0[None, :]
+        return np.exp(Z @ self.coef.T) @ self.h0
 
     def survival(self, Z: np.ndarray) -> np.ndarray:
         """Final model's S on the grid, shape (rows, G)."""
-        return np.exp(-np.exp(self.linear_predictor(Z))[:, None] * self.h0[None, :])
+        return np.exp(-self.cumulative_hazard(Z))
+
+    def boot_cumulative_hazard(self, Z: np.ndarray) -> np.ndarray:
+        """Every bootstrap model's own H on the grid (not stretched), shape (rows, B, G)."""
+        Z = np.asarray(Z, dtype=float)
+        if not self.in_pieces:
+            return np.exp(Z @ self.boot_coef.T)[:, :, None] * self.boot_h0[None, :, :]
+        # rows x B x K weights on B x K x G baselines
+        w = np.exp(np.einsum("np,bkp->nbk", Z, self.boot_coef))
+        return np.einsum("nbk,bkg->nbg", w, self.boot_h0)
 
     def inflated(self) -> tuple[np.ndarray, np.ndarray]:
         """Bootstrap coefficients and baselines with deviations stretched by ``inflation``."""
@@ -94,6 +124,8 @@ class CoxEnsemble:
     def boot_survival(self, Z: np.ndarray) -> np.ndarray:
         """Every (inflated) bootstrap model's S on the grid, shape (rows, B, G)."""
         k = getattr(self, "inflation_grid", None)  # bundles written before it existed: None
+        if self.in_pieces:
+            return self._boot_survival_pieces(Z, k)
         if k is None:
             coef, h0 = self.inflated()
             lp = np.asarray(Z, dtype=float) @ coef.T  # rows x B
@@ -111,6 +143,20 @@ class CoxEnsemble:
         H = np.where(both[None, :, :], stretched, own)
         # a factor that changes with time could make a curve rise: keep it non-increasing
         return np.exp(-np.maximum.accumulate(H, axis=2))
+
+    def _boot_survival_pieces(self, Z: np.ndarray, k: np.ndarray | None) -> np.ndarray:
+        """:meth:`boot_survival` in time pieces: each refit's deviation from the final model,
+        log H_b(t) - log H(t) per patient, stretched by k(t) (the refit's own H where either
+        is still 0)."""
+        if k is None:
+            k = np.full(self.h0.shape[-1], float(self.inflation))
+        H, H_b = self.cumulative_hazard(Z)[:, None, :], self.boot_cumulative_hazard(Z)
+        both = (H > 0) & (H_b > 0)
+        with np.errstate(divide="ignore"):
+            log_h = np.log(np.where(both, H, 1.0))
+            dev = np.log(np.where(both, H_b, 1.0)) - log_h
+        out = np.where(both, np.exp(log_h + np.asarray(k)[None, None, :] * dev), H_b)
+        return np.exp(-np.maximum.accumulate(out, axis=2))
 
 
 class ImputationDraws:

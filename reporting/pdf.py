@@ -53,6 +53,7 @@ from reporting.plain import (
 )
 from reporting.summary import (
     candidacy_scenarios,
+    contribution_span,
     contribution_table,
     factor_table,
     fmt_percent,
@@ -535,6 +536,11 @@ def patient_report(
     pdf.set_xy(96, y)
     pdf.heading(_("What each factor contributes (hazard ratio vs reference)"), x=96)
     if prognosis.contributions:
+        span = contribution_span(prognosis.contributions, schema)
+        if span:
+            pdf.set_x(96)
+            pdf.set_font("Helvetica", "I", 6.5)
+            pdf.multi_cell(102, 3, _t(span))
         t = contribution_table(prognosis.contributions, schema)
         pdf.kv_table(
             t[["Factor", "Patient", "Reference", "Hazard ratio"]],

@@ -19,6 +19,7 @@ from reporting.wording import NO_BAND_TEXT
 
 __all__ = [
     "candidacy_scenarios",
+    "contribution_span",
     "contribution_table",
     "factor_table",
     "fmt_percent",
@@ -167,6 +168,26 @@ def contribution_table(contributions: list[dict], schema: Schema) -> pd.DataFram
     columns = [N_("Factor"), N_("Patient"), N_("Reference"), N_("Hazard ratio"), "log_hr"]
     df = pd.DataFrame(rows, columns=columns)
     return df.reindex(df["log_hr"].abs().sort_values(ascending=False).index).reset_index(drop=True)
+
+
+def contribution_span(contributions: list[dict] | None, schema: Schema) -> str | None:
+    """Where the model's hazard ratios change over time (a Cox model in time pieces), which
+    span the contributions' ratios hold in; None where they hold at every time."""
+    span = (contributions or [{}])[0].get("span_months")
+    if not span:
+        return None
+    start, end = span
+    said = schema.time_axis.said
+    if start == 0:
+        where = _("in the first {end}").format(end=said(end))
+    elif math.isinf(end):
+        where = _("after {start}").format(start=said(start))
+    else:
+        where = _("between {start} and {end}").format(start=said(start), end=said(end))
+    return _(
+        "This model's hazard ratios change over time (it is fitted in time pieces); these are "
+        "the ratios {where}, the span that holds the risk horizon."
+    ).format(where=where)
 
 
 def scenario_table(named: list[tuple[str, Prognosis]], schema: Schema) -> pd.DataFrame:

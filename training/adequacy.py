@@ -93,9 +93,16 @@ def fitted_sample_size(data: pd.DataFrame, schema: Schema, models: dict | None =
     conservative figure is always given beside it.
     """
     coxnet = next((m for m in (models or {}).values() if hasattr(m[-1], "coef_")), None)
+    # a Cox model in time pieces spends a design's parameters in every piece; its risk score
+    # is no linear predictor, so its R² is not estimated here
+    pieces = next((m for m in (models or {}).values() if hasattr(m[-1], "coefs_")), None)
     out: dict = {"source": SOURCE, "timepoint": _timepoint(schema), "unit": schema.time_axis.unit}
     model_r2 = None
-    if coxnet is not None:
+    if pieces is not None:
+        coefs = np.asarray(pieces[-1].coefs_)
+        out["design_columns"] = int(coefs.size)
+        out["nonzero_coefficients"] = int(np.count_nonzero(coefs))
+    elif coxnet is not None:
         coef = np.asarray(coxnet[-1].coef_)[:, -1]
         out["design_columns"] = int(len(coef))
         out["nonzero_coefficients"] = int(np.count_nonzero(coef))

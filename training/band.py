@@ -88,7 +88,7 @@ from joblib import delayed
 from sksurv.nonparametric import kaplan_meier_estimator
 from tqdm.auto import tqdm
 
-from model.predict import cox_baseline_on_grid
+from model.piecewise import alive_in_piece, coef_and_baseline
 from model.timeaxis import LANDMARKS
 from model.uncertainty import CoxEnsemble
 from training import cluster
@@ -148,8 +148,7 @@ def stand_in_pieces(deaths: int) -> int:
 
 
 def _fit_cox(make_step, Z: pd.DataFrame, y: np.ndarray, grid: np.ndarray):
-    est = fit_quietly(make_step(), Z, y)
-    return est.coef_[:, 0], cox_baseline_on_grid(est, list(Z.columns), grid)
+    return coef_and_baseline(fit_quietly(make_step(), Z, y), list(Z.columns), grid)
 
 
 def heavier_until_fitted(fit: Callable[[float], object], alpha: float):
@@ -174,14 +173,7 @@ def _cuts(y: np.ndarray, pieces: int) -> list[float]:
     return [float(np.quantile(deaths, q)) for q in np.arange(1, pieces) / pieces]
 
 
-def _piece(y: np.ndarray, a: float, b: float) -> tuple[np.ndarray, np.ndarray]:
-    """The patients alive at ``a``, and their outcomes counted from ``a``, censored at ``b``."""
-    e, t = y.dtype.names
-    alive = y[t] > a
-    piece = y[alive].copy()
-    piece[e] = piece[e] & (piece[t] <= b)
-    piece[t] = np.minimum(piece[t], b) - a
-    return alive, piece
+_piece = alive_in_piece
 
 
 def _refit(make_step, alpha, Z, y_rep, grid, marks) -> tuple | None:
@@ -191,13 +183,21 @@ def _refit(make_step, alpha, Z, y_rep, grid, marks) -> tuple | None:
         coef, h0 = _fit_cox(lambda: make_step(alpha), Z, y_rep, grid)
     except ArithmeticError:
         return None
-    if not (np.isfinite(coef).all() and np.isfinite(h0[marks]).all()):
+    if not (np.isfinite(coef).all() and np.isfinite(h0[..., marks]).all()):
         return None  # a refit run off to infinity: as unfittable as one that raised
-    return coef, h0[marks]
+    return coef, h0[..., marks]
 
 
 def _log_h(h0: np.ndarray, lp: np.ndarray) -> np.ndarray:
     return np.log(np.maximum(h0, 1e-300))[None, :] + lp[:, None]
+
+
+def _log_cumhaz(Zn: np.ndarray, coef: np.ndarray, h0: np.ndarray) -> np.ndarray:
+    """log H (patients x times) of a Cox model, one piece ((p,), (T,)) or in time pieces
+    ((K, p), (K, T))."""
+    if coef.ndim == 1:
+        return _log_h(h0, Zn @ coef)
+    return np.log(np.maximum(np.exp(Zn @ coef.T) @ h0, 1e-300))
 
 
 @dataclass
@@ -280,12 +280,16 @@ def _replicate(H: np.ndarray, grid, cens_t, cens_s, t_max, rng, dtype) -> np.nda
 def _plain_band(ensemble: CoxEnsemble, Zn: np.ndarray, marks: list[int]):
     """The final model's log cumulative hazard per patient and landmark, and the plain
     bootstrap band's 2.5 and 97.5 percentiles on the same scale."""
-    boot = (
-        np.log(np.maximum(ensemble.boot_h0[:, marks], 1e-300))[None, :, :]
-        + (Zn @ ensemble.boot_coef.T)[:, :, None]
-    )
+    if ensemble.in_pieces:
+        w = np.exp(np.einsum("np,bkp->nbk", Zn, ensemble.boot_coef))
+        boot = np.log(np.maximum(np.einsum("nbk,bkm->nbm", w, ensemble.boot_h0[..., marks]), 1e-300))
+    else:
+        boot = (
+            np.log(np.maximum(ensemble.boot_h0[:, marks], 1e-300))[None, :, :]
+            + (Zn @ ensemble.boot_coef.T)[:, :, None]
+        )
     lo, hi = np.percentile(boot, [2.5, 97.5], axis=1)
-    return _log_h(ensemble.h0[marks], Zn @ ensemble.coef), lo, hi
+    return _log_cumhaz(Zn, ensemble.coef, ensemble.h0[..., marks]), lo, hi
 
 
 def _half(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
@@ -371,6 +375,7 @@ def calibrate_inflation(
     progress: bool = False,
     stand_in: StandIn | None = None,
     share: float = STAND_IN_PENALTY_SHARE,
+    served_step: Callable[[float], object] | None = None,
 ) -> dict:
     """Inflation factors for the bootstrap band of ``final`` (a fitted Coxnet pipeline).
 
@@ -397,6 +402,9 @@ def calibrate_inflation(
     share : float
         The shipped design's stand-in is fitted at this share of the shipped penalty
         (:data:`STAND_IN_PENALTY_SHARE`; 1: the same penalty).
+    served_step : callable (alpha) -> unfitted Cox step, optional
+        The served model's step where it is not ``make_step``'s (a Cox model in time
+        pieces: :class:`model.piecewise.PiecewiseCox`); the replicates refit it.
 
     Returns
     -------
@@ -414,7 +422,9 @@ def calibrate_inflation(
     Z = final[:-1].transform(X)
     Zn = Z.to_numpy(dtype=float)
     final_log_h, lo, hi = _plain_band(ensemble, Zn, marks)
-    served = _Served(Z, Zn, make_step, alpha, marks, _sides(final_log_h, lo, hi), _half(lo, hi))
+    served = _Served(
+        Z, Zn, served_step or make_step, alpha, marks, _sides(final_log_h, lo, hi), _half(lo, hi)
+    )
     own = StandIn(Z, make_step, alpha * share, SHIPPED)
     measured = {}
     for si in (own, stand_in) if stand_in else (own,):
@@ -484,7 +494,7 @@ def _misses(own: StandIn, served: _Served, y, grid, n_rep, seed, pieces, n_jobs,
     bar = tqdm(
         fits, total=len(usable), desc="band", disable=not progress, mininterval=1.0, leave=False
     )
-    fitted = [_log_h(f[1], served.Zn @ f[0]) for f in bar if f is not None]
+    fitted = [_log_cumhaz(served.Zn, *f) for f in bar if f is not None]
     if not fitted:
         return None, None, cuts
     ratios = [_ratios(f, true_log_h, served.sides) for f in fitted]

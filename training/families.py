@@ -27,7 +27,7 @@ from sklearn.pipeline import Pipeline
 from model.candidacy import OperativeOutcomeModel
 from model.families import CoxnetFamily, Family, ForestFamily
 from model.manifest import ModelEntry
-from model.predict import cox_baseline_on_grid
+from model.piecewise import PiecewiseCox, coef_and_baseline
 from model.schema import Schema
 from model.uncertainty import CoxEnsemble, ImputationDraws
 from training.band import StandIn, calibrate_inflation
@@ -149,35 +149,40 @@ class Trainer(ABC):
         )
 
 
-def _coxnet_refit(Xb, yb, seed, *, schema, params, seed0):
-    return fit_quietly(
-        make_coxnet(
-            schema,
-            params["l1_ratio"],
-            alphas=[params["alpha"]],
-            fit_baseline_model=True,
-            seed=seed0,
-            terms=params.get("terms", FULL_TERMS),
-        ),
-        Xb,
-        yb,
+def _in_pieces(step, params: dict, horizon: float):
+    """The Cox step, in time pieces where the check of proportional hazards chose them."""
+    cuts = params.get("time_cuts")
+    return PiecewiseCox(step, tuple(cuts), horizon) if cuts else step
+
+
+def _coxnet_refit(Xb, yb, seed, *, schema, params, seed0, horizon):
+    pipe = make_coxnet(
+        schema,
+        params["l1_ratio"],
+        alphas=[params["alpha"]],
+        fit_baseline_model=True,
+        seed=seed0,
+        terms=params.get("terms", FULL_TERMS),
     )
+    pipe.steps[-1] = ("coxnet", _in_pieces(pipe.steps[-1][1], params, horizon))
+    return fit_quietly(pipe, Xb, yb)
 
 
-def _coxnet_boot_refit(Xb, yb, seed, *, schema, params, pre):
+def _coxnet_boot_refit(Xb, yb, seed, *, schema, params, pre, horizon):
     # refit the Cox step only: the shared preprocessing never sees the outcome, and shared
     # features let the refits serve as the bundle's uncertainty ensemble
-    est = coxnet_step(schema, params["l1_ratio"], params["alpha"])
+    est = _in_pieces(coxnet_step(schema, params["l1_ratio"], params["alpha"]), params, horizon)
     est = fit_quietly(est, pre.transform(Xb), yb)
     return Pipeline([*pre.steps, ("coxnet", est)])
 
 
+def _served_step(alpha: float, *, schema, params, horizon):
+    return _in_pieces(coxnet_step(schema, params["l1_ratio"], alpha), params, horizon)
+
+
 def _coxnet_collect(m, *, schema, reference, contrasts, columns, grid):
-    return {
-        "log_hr": log_hazard_ratios(m, schema, reference, contrasts),
-        "coef": m[-1].coef_[:, 0],
-        "h0": cox_baseline_on_grid(m[-1], columns, grid),
-    }
+    coef, h0 = coef_and_baseline(m[-1], columns, grid)
+    return {"log_hr": log_hazard_ratios(m, schema, reference, contrasts), "coef": coef, "h0": h0}
 
 
 class CoxnetTrainer(Trainer):
@@ -187,7 +192,7 @@ class CoxnetTrainer(Trainer):
 
     def tune(self) -> TuningResult:
         d = self.data
-        return tune_coxnet(
+        tuned = tune_coxnet(
             d.X,
             d.y,
             d.schema,
@@ -200,13 +205,31 @@ class CoxnetTrainer(Trainer):
             ibs_max=d.schema.time_axis.last_months,
             designs=d.cox_designs,
         )
+        # proportional hazards checked on the tuned design; where time pieces predict
+        # held-out patients better, the model is served in them (same design and penalty)
+        self.check = hazards_over_time(
+            self.fit(tuned.params), d.X, d.y, d.schema, tuned.params["l1_ratio"], d.folds,
+            d.grid, d.reference, d.contrasts,
+        )  # fmt: skip
+        if self.check["pieces"] > 1:
+            tuned.params["time_cuts"] = self.check["cuts_months"]
+            self.check["served"] = True
+        return tuned
 
     def fit(self, params: dict) -> Pipeline:
         d = self.data
-        return _coxnet_refit(d.X, d.y, d.seed, schema=d.schema, params=params, seed0=d.seed)
+        return _coxnet_refit(
+            d.X, d.y, d.seed, schema=d.schema, params=params, seed0=d.seed, horizon=d.risk_horizon
+        )
 
     def refit(self, final: Pipeline, params: dict) -> Callable[..., Pipeline]:
-        return partial(_coxnet_boot_refit, schema=self.data.schema, params=params, pre=final[:-1])
+        return partial(
+            _coxnet_boot_refit,
+            schema=self.data.schema,
+            params=params,
+            pre=final[:-1],
+            horizon=self.data.risk_horizon,
+        )
 
     def collect(self, final: Pipeline) -> Callable[[Pipeline], dict]:
         d = self.data
@@ -245,22 +268,21 @@ class CoxnetTrainer(Trainer):
                 )
             }
         )
-        check = hazards_over_time(
-            final, d.X, d.y, d.schema, tuned.params["l1_ratio"], d.folds, d.grid, d.reference,
-            d.contrasts,
-        )  # fmt: skip
+        check = self.check
         out.sections["proportional_hazards"] = (check, hazards_over_time_html(check, d.schema))
         if not collected:  # no refits: no band, so nothing the page could serve
             return out
-        est, columns = final[-1], self._columns(final)
+        columns = self._columns(final)
+        coef, h0 = coef_and_baseline(final[-1], columns, d.grid)
+        params = tuned.params
         ensemble = CoxEnsemble(
             columns=columns,
-            coef=est.coef_[:, 0],
-            h0=cox_baseline_on_grid(est, columns, d.grid),
+            coef=coef,
+            h0=h0,
             boot_coef=np.array([c["coef"] for c in collected]),
             boot_h0=np.array([c["h0"] for c in collected]),
+            cuts=tuple(params.get("time_cuts") or ()),
         )
-        params = tuned.params
         band = calibrate_inflation(
             final,
             d.X,
@@ -273,6 +295,9 @@ class CoxnetTrainer(Trainer):
             n_jobs=d.n_jobs,
             progress=d.progress,
             stand_in=self._stand_in(final, tuned),
+            served_step=partial(
+                _served_step, schema=d.schema, params=params, horizon=d.risk_horizon
+            ),
         )
         ensemble.inflation = band["inflation"]
         if "grid" in band:  # per grid time: in the ensemble, not the manifest

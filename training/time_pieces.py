@@ -266,6 +266,14 @@ def _warning(check: dict, schema: Schema) -> str | None:
     if check["pieces"] == 1:
         return None
     spans = _spans(check, schema)
+    if check.get("served"):
+        return (
+            f"the data show hazard ratios that change over time, so the Cox model is served in "
+            f"{check['pieces']} time pieces ({'; '.join(spans)}), each with its own hazard "
+            f"ratios: they score {check['gain_over_one_piece']:.1f} units of held-out partial "
+            "log-likelihood above one piece. The report gives each factor's hazard ratio by "
+            "piece; the page's contributions are the piece that holds the risk horizon."
+        )
     return (
         f"the data show hazard ratios that change over time: the Cox model in "
         f"{check['pieces']} time pieces ({'; '.join(spans)}) scores "
@@ -287,7 +295,8 @@ def hazards_over_time_lines(check: dict, schema: Schema) -> list[str]:
         f"time pieces): {pieces} piece{'s' if pieces > 1 else ''} chosen"
     )
     warning = _warning(check, schema)
-    return [line] + ([f"warning: {warning}"] if warning else []) + ([note] if note else [])
+    said = "note" if check.get("served") else "warning"
+    return [line] + ([f"{said}: {warning}"] if warning else []) + ([note] if note else [])
 
 
 def _note(check: dict, schema: Schema) -> str | None:
@@ -335,9 +344,11 @@ def hazards_over_time_html(check: dict, schema: Schema) -> str:
         )
         parts.append(_tests_html(check, schema))
         return "\n".join(parts)
-    parts.append(f"<p><b>Warning:</b> {html.escape(_warning(check, schema))}</p>")
+    said = "Served in time pieces" if check.get("served") else "Warning"
+    parts.append(f"<p><b>{said}:</b> {html.escape(_warning(check, schema))}</p>")
     spans = _spans(check, schema)
     head = "".join(f"<th>{html.escape(s)}</th>" for s in spans)
+    one = "One piece (all times)" if check.get("served") else "Hazard ratio served (all times)"
     rows = "".join(
         f"<tr><td>{html.escape(r['contrast'])}</td><td>{r['hr_served']:.2f}</td>"
         + "".join(f"<td>{v:.2f}</td>" for v in r["hr_by_piece"])
@@ -345,7 +356,7 @@ def hazards_over_time_html(check: dict, schema: Schema) -> str:
         for r in check["hazard_ratios"]
     )
     parts.append(
-        "<table><thead><tr><th>Contrast</th><th>Hazard ratio served (all times)</th>"
+        f"<table><thead><tr><th>Contrast</th><th>{one}</th>"
         f"{head}</tr></thead><tbody>{rows}</tbody></table>"
     )
     parts.append(_tests_html(check, schema))

@@ -344,6 +344,13 @@ def _check(parent: Bundle, data: pd.DataFrame, method: str) -> None:
             f"the new data have fewer than {MIN_DEATHS} {parent.schema.words.events}; too few "
             "to update a model"
         )
+    pieces = [m for m, p in parent.models.items() if hasattr(p[-1], "cumulative_hazard_on_grid")]
+    if method == "recalibrate" and pieces:
+        raise ValueError(
+            f"bundle {parent.version_id} serves its Cox model in time pieces (its hazard ratios "
+            "change over time), which one calibration slope and one baseline cannot "
+            "recalibrate. Update it with --method refit."
+        )
     if method == "recalibrate" and not _cox_models(parent):
         names = ", ".join(parent.manifest.label(m) for m in parent.models)
         raise ValueError(

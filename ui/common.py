@@ -23,7 +23,13 @@ from reporting.plain import (
     sentences,
     year_months,
 )
-from reporting.summary import OUTCOME, contribution_table, shown_columns, survival_table
+from reporting.summary import (
+    OUTCOME,
+    contribution_span,
+    contribution_table,
+    shown_columns,
+    survival_table,
+)
 from ui.state import Choice
 
 __all__ = [
@@ -110,6 +116,9 @@ def contributions(p: Prognosis, choice: Choice, key: str) -> None:
     t = contribution_table(p.contributions, choice.schema)
     st.plotly_chart(contributions_figure(t), key=key, config=PLOT_CONFIG)
     fam = choice.engine.family(choice.model)
+    span = contribution_span(p.contributions, choice.schema)
+    if span:
+        st.caption(span)
     if fam.additive_contributions:
         total = float(np.sum(t["log_hr"]))
         together = _("Together: hazard ratio {hr} against the reference patient.")

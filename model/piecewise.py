@@ -1,0 +1,136 @@
+"""A Cox model whose hazard ratios change at fixed times: the served Cox model where the
+training data's check of proportional hazards chose more than one time piece.
+
+Each piece [a, b) between the cuts is a Cox model of its own (same design, same penalty),
+fitted on the patients alive at ``a`` with their times counted from ``a`` and censored at
+``b``: the partial likelihood of the hazard inside the piece. The cumulative hazard of a
+patient adds the pieces', H(t | z) = sum_k H0_k(t) exp(z . b_k), with H0_k zero before the
+piece starts and held after it ends. With no cuts it is the Cox model itself.
+
+It is the final step of a fitted pipeline (after the same encoding, imputation, expansion
+and scaling as the proportional-hazards model), so it is pickled into bundles and lives
+in :mod:`model` where the page can load it.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, clone
+from sklearn.exceptions import ConvergenceWarning
+
+from model.predict import cox_baseline_on_grid
+
+__all__ = ["PiecewiseCox", "alive_in_piece", "coef_and_baseline"]
+
+# a piece whose few deaths cannot support the penalty (its coefficients diverge) is refitted
+# at a heavier one: tenfold each time
+HEAVIER = (1.0, 10.0, 100.0, 1000.0)
+
+
+def alive_in_piece(y: np.ndarray, a: float, b: float) -> tuple[np.ndarray, np.ndarray]:
+    """The patients alive at ``a``, and their outcomes counted from ``a``, censored at ``b``."""
+    e, t = y.dtype.names
+    alive = y[t] > a
+    piece = y[alive].copy()
+    piece[e] = piece[e] & (piece[t] <= b)
+    piece[t] = np.minimum(piece[t], b) - a
+    return alive, piece
+
+
+def _fit_piece(estimator, X, y):
+    """``estimator`` (one penalty, ``alphas=[alpha]``) fitted, at a heavier penalty where
+    the piece cannot support it; the last error is raised."""
+    alpha = float(estimator.get_params()["alphas"][0])
+    for i, scale in enumerate(HEAVIER):
+        est = clone(estimator).set_params(alphas=[alpha * scale])
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                warnings.filterwarnings("ignore", "all coefficients are zero", UserWarning)
+                return est.fit(X, y)
+        except ArithmeticError:
+            if i == len(HEAVIER) - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+class PiecewiseCox(BaseEstimator):
+    """Cox model in time pieces: one fitted copy of ``estimator`` per piece.
+
+    Parameters
+    ----------
+    estimator : CoxnetSurvivalAnalysis
+        Unfitted, with one penalty (``alphas=[alpha]``) and ``fit_baseline_model=True``.
+    cuts : tuple of float
+        Where the pieces meet, on the time scale of the outcomes (months).
+    horizon : float
+        :meth:`predict` scores risk as the log cumulative hazard at this time.
+
+    Attributes
+    ----------
+    pieces_ : list of fitted estimators, one per piece
+    edges_ : ndarray (K + 1,)
+        0, the cuts, infinity.
+    coefs_ : ndarray (K, p)
+    alphas_ : ndarray (1,)
+        The penalty asked for (a piece may have needed a heavier one: its own ``alphas_``).
+    unique_times_ : ndarray
+        The training outcomes' distinct times (where the curves can step).
+    """
+
+    def __init__(self, estimator=None, cuts=(), horizon: float = 36.0):
+        self.estimator = estimator
+        self.cuts = cuts
+        self.horizon = horizon
+
+    def fit(self, X, y):
+        edges = np.array([0.0, *sorted(float(c) for c in self.cuts), np.inf])
+        Xd = X if isinstance(X, pd.DataFrame) else pd.DataFrame(np.asarray(X, dtype=float))
+        pieces = []
+        for a, b in zip(edges[:-1], edges[1:], strict=True):
+            alive, piece = alive_in_piece(y, a, b)
+            if piece[piece.dtype.names[0]].sum() == 0:
+                raise ValueError(f"no deaths between {a:g} and {b:g}: a time piece needs some")
+            pieces.append(_fit_piece(self.estimator, Xd[alive], piece))
+        self.pieces_ = pieces
+        self.edges_ = edges
+        self.coefs_ = np.array([p.coef_[:, 0] for p in pieces])
+        self.alphas_ = np.array([float(self.estimator.get_params()["alphas"][0])])
+        self.feature_names_in_ = np.asarray(Xd.columns, dtype=object)
+        self.n_features_in_ = Xd.shape[1]
+        self.unique_times_ = np.unique(y[y.dtype.names[1]].astype(float))
+        return self
+
+    def baselines_on_grid(self, grid: np.ndarray) -> np.ndarray:
+        """Each piece's baseline cumulative hazard at the grid times, shape (K, G): 0 before
+        the piece starts, its own Breslow curve inside, held after it ends."""
+        grid = np.asarray(grid, dtype=float)
+        cols = list(self.feature_names_in_)
+        return np.array(
+            [
+                cox_baseline_on_grid(est, cols, np.clip(grid - a, 0.0, b - a))
+                * (grid > a)  # nothing accumulates before the piece starts
+                for est, a, b in zip(self.pieces_, self.edges_[:-1], self.edges_[1:], strict=True)
+            ]
+        )
+
+    def cumulative_hazard_on_grid(self, X, grid: np.ndarray) -> np.ndarray:
+        """H(t | x) at the grid times for transformed features ``X``, shape (rows, G)."""
+        Z = np.asarray(X, dtype=float)
+        return np.exp(Z @ self.coefs_.T) @ self.baselines_on_grid(grid)
+
+    def predict(self, X) -> np.ndarray:
+        """Risk score: the log cumulative hazard at ``horizon`` (higher = worse)."""
+        H = self.cumulative_hazard_on_grid(X, np.array([float(self.horizon)]))[:, 0]
+        return np.log(np.maximum(H, 1e-300))
+
+
+def coef_and_baseline(step, columns, grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A fitted Cox step's coefficients and baseline cumulative hazard on the grid: (p,) and
+    (G,) for a scikit-survival Cox model, (K, p) and (K, G) for a :class:`PiecewiseCox`."""
+    if isinstance(step, PiecewiseCox):
+        return step.coefs_, step.baselines_on_grid(grid)
+    return step.coef_[:, 0], cox_baseline_on_grid(step, columns, grid)
