@@ -344,8 +344,7 @@ def _check(parent: Bundle, data: pd.DataFrame, method: str) -> None:
             f"the new data have fewer than {MIN_DEATHS} {parent.schema.words.events}; too few "
             "to update a model"
         )
-    pieces = [m for m, p in parent.models.items() if hasattr(p[-1], "cumulative_hazard_on_grid")]
-    if method == "recalibrate" and pieces:
+    if method == "recalibrate" and _cox_in_pieces(parent):
         raise ValueError(
             f"bundle {parent.version_id} serves its Cox model in time pieces (its hazard ratios "
             "change over time), which one calibration slope and one baseline cannot "
@@ -367,6 +366,11 @@ def _cox_models(bundle: Bundle) -> list[str]:
         for m, p in bundle.models.items()
         if hasattr(p[-1], "coef_") and getattr(p[-1], "fit_baseline_model", False)
     ]
+
+
+def _cox_in_pieces(bundle: Bundle) -> list[str]:
+    """The bundle's Cox models served in time pieces (:class:`model.piecewise.PiecewiseCox`)."""
+    return [m for m, p in bundle.models.items() if hasattr(p[-1], "cumulative_hazard_on_grid")]
 
 
 def parent_reference(parent: Bundle, method: str) -> dict:
@@ -543,7 +547,8 @@ def _recalibrated_manifest(
 def _parent_designs(parent: Bundle) -> tuple[str, ...] | None:
     """The Cox designs the parent's search was restricted to (a pre-specified model), or
     None where it searched every design its schema tells apart."""
-    allowed = [d for m in _cox_models(parent) for d in _parent_tuning(parent, m).allowed or []]
+    cox = [*_cox_models(parent), *_cox_in_pieces(parent)]
+    allowed = [d for m in cox for d in _parent_tuning(parent, m).allowed or []]
     return tuple(dict.fromkeys(allowed)) or None
 
 
