@@ -282,7 +282,9 @@ def _plain_band(ensemble: CoxEnsemble, Zn: np.ndarray, marks: list[int]):
     bootstrap band's 2.5 and 97.5 percentiles on the same scale."""
     if ensemble.in_pieces:
         w = np.exp(np.einsum("np,bkp->nbk", Zn, ensemble.boot_coef))
-        boot = np.log(np.maximum(np.einsum("nbk,bkm->nbm", w, ensemble.boot_h0[..., marks]), 1e-300))
+        boot = np.log(
+            np.maximum(np.einsum("nbk,bkm->nbm", w, ensemble.boot_h0[..., marks]), 1e-300)
+        )
     else:
         boot = (
             np.log(np.maximum(ensemble.boot_h0[:, marks], 1e-300))[None, :, :]
