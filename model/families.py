@@ -172,7 +172,9 @@ class CoxnetFamily(Family):
         ref, z_ref, groups = self._reference()
         coef = self.ensemble.coef_at(self.bundle.risk_horizon)
         piece = self.contribution_span()
-        span = {} if piece is None else {"span_months": [piece[0], piece[1]]}
+        # JSON has no infinity: an open end is None
+        end = None if piece is None or np.isinf(piece[1]) else piece[1]
+        span = {} if piece is None else {"span_months": [piece[0], end]}
         labels = {f.name: f.label for f in self.schema.features}
         out = []
         for i in range(len(X)):

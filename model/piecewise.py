@@ -122,6 +122,14 @@ class PiecewiseCox(BaseEstimator):
         Z = np.asarray(X, dtype=float)
         return np.exp(Z @ self.coefs_.T) @ self.baselines_on_grid(grid)
 
+    def horizon_piece(self) -> int:
+        """The index of the piece that holds ``horizon``."""
+        return int(np.searchsorted(self.edges_[1:-1], float(self.horizon), side="right"))
+
+    def horizon_linear_predictor(self, X) -> np.ndarray:
+        """x . b_k of the piece that holds ``horizon``: its log hazard ratios add up here."""
+        return np.asarray(X, dtype=float) @ self.coefs_[self.horizon_piece()]
+
     def predict(self, X) -> np.ndarray:
         """Risk score: the log cumulative hazard at ``horizon`` (higher = worse)."""
         H = self.cumulative_hazard_on_grid(X, np.array([float(self.horizon)]))[:, 0]

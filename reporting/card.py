@@ -132,6 +132,17 @@ def hazards_over_time_limitations(report: dict, schema: Schema) -> list[str]:
     predicted better), or factors whose own test shows a change (none where neither)."""
     check = report.get("proportional_hazards") or {}
     axis = schema.time_axis
+    if check.get("served"):
+        return [
+            _(
+                "In the training data the hazard ratios change over time, so the Cox model is "
+                "fitted in {pieces} time pieces (cut at {cuts}), each with its own hazard "
+                "ratios. The factor contributions shown are those of the piece that holds the "
+                "risk horizon; a model in pieces cannot be recalibrated, only refitted."
+            ).format(
+                pieces=check["pieces"], cuts=", ".join(axis.said(c) for c in check["cuts_months"])
+            )
+        ]
     if check.get("pieces", 1) > 1:
         return [
             _(

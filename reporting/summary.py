@@ -180,7 +180,7 @@ def contribution_span(contributions: list[dict] | None, schema: Schema) -> str |
     said = schema.time_axis.said
     if start == 0:
         where = _("in the first {end}").format(end=said(end))
-    elif math.isinf(end):
+    elif end is None:
         where = _("after {start}").format(start=said(start))
     else:
         where = _("between {start} and {end}").format(start=said(start), end=said(end))

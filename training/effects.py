@@ -107,8 +107,15 @@ def contrast_frames(
 
 
 def log_hazard_ratios(pipe: Pipeline, schema: Schema, ref: dict, rows: list[dict]) -> np.ndarray:
-    """log HR of each contrast for a Cox pipeline (difference of linear predictors)."""
+    """log HR of each contrast for a Cox pipeline (difference of linear predictors); for a
+    Cox model in time pieces, of the piece that holds its risk horizon."""
     hi, lo = contrast_frames(ref, schema, rows)
+    step = pipe[-1]
+    if hasattr(step, "horizon_linear_predictor"):
+        pre = pipe[:-1]
+        return step.horizon_linear_predictor(pre.transform(hi)) - step.horizon_linear_predictor(
+            pre.transform(lo)
+        )
     return pipe.predict(hi) - pipe.predict(lo)
 
 

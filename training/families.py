@@ -261,13 +261,13 @@ class CoxnetTrainer(Trainer):
         d = self.data
         point = log_hazard_ratios(final, d.schema, d.reference, d.contrasts)
         collected = validation["collected"]
-        out = Explanation(
-            tables={
-                "hazard_ratios": hazard_ratio_table(
-                    point, [c["log_hr"] for c in collected], d.contrasts
-                )
-            }
-        )
+        table = hazard_ratio_table(point, [c["log_hr"] for c in collected], d.contrasts)
+        if isinstance(final[-1], PiecewiseCox):  # the ratios of the piece holding the horizon
+            k, edges = final[-1].horizon_piece(), final[-1].edges_
+            for r in table:
+                end = float(edges[k + 1])  # JSON has no infinity: an open end is None
+                r["span_months"] = [float(edges[k]), None if np.isinf(end) else end]
+        out = Explanation(tables={"hazard_ratios": table})
         check = self.check
         out.sections["proportional_hazards"] = (check, hazards_over_time_html(check, d.schema))
         if not collected:  # no refits: no band, so nothing the page could serve

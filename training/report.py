@@ -395,6 +395,16 @@ def _html(doc: dict, manifest: Manifest, dca: pd.DataFrame | None, fragments=())
             "mean the ratio for a continuous factor depends on the values compared.</p>"
         )
         hr = doc["hazard_ratios"]
+        if hr[0].get("span_months"):
+            a, b = hr[0]["span_months"]
+            span = (
+                f"after {axis.said(a)}" if b is None else f"from {axis.said(a)} to {axis.said(b)}"
+            )
+            parts.append(
+                "<p>The model is fitted in time pieces, so its hazard ratios change over time: "
+                f"these are the ratios {span}, the piece that holds the risk horizon; every "
+                "piece's are under <i>Hazard ratios over time</i>.</p>"
+            )
         parts.append(
             _table(
                 ["Contrast", "HR", "95 % interval"],

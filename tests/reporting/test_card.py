@@ -30,6 +30,16 @@ def test_pieces_chosen_say_where_the_ratios_change():
     assert "2 个时段" in zh and "12.4" in zh
 
 
+def test_pieces_served_say_so_and_what_it_means_for_the_contributions():
+    check = {"pieces": 2, "cuts_months": [12.4], "served": True, "schoenfeld": _tests(["sae"])}
+    (text,) = hazards_over_time_limitations({"proportional_hazards": check}, default_schema())
+    assert "fitted in 2 time pieces (cut at 12.4 months)" in text
+    assert "piece that holds the risk horizon" in text and "assumes" not in text
+    with i18n.use("zh-CN"):
+        (zh,) = hazards_over_time_limitations({"proportional_hazards": check}, default_schema())
+    assert "2 个时段" in zh and "12.4" in zh and "重新校准" in zh
+
+
 def test_a_flagged_factor_is_named_in_the_schemas_words():
     report = {"proportional_hazards": {"pieces": 1, "schoenfeld": _tests(["sae", "cc=2"])}}
     (text,) = hazards_over_time_limitations(report, default_schema())
