@@ -1,12 +1,14 @@
 """Do the Cox model's hazard ratios hold at every time? Its design fitted in time pieces,
 the number of pieces chosen by cross-validated partial likelihood.
 
-The served Cox model assumes proportional hazards: a factor that doubles the hazard in the
+A Cox model assumes proportional hazards: a factor that doubles the hazard in the
 first months doubles it years later. Where an effect fades (a complication that kills early
 or not at all) or grows, its curves are averages over time, off early and late for every
-patient alike. The check refits the served design, at its penalty, in K pieces cut at
-quantiles of the death times (:func:`training.band.fit_time_pieces`: each piece's Cox model
-on the patients alive at its start), K from one up to the band stand-in's number, and
+patient alike. Where the check below chooses more than one piece, ``fit`` serves the model
+in those pieces (:class:`model.piecewise.PiecewiseCox`, same design and penalty, the cuts
+in the manifest's ``time_cuts``). The check refits the tuned design, at its penalty, in K
+pieces cut at quantiles of the death times (:func:`training.band.fit_time_pieces`: each
+piece's Cox model on the patients alive at its start), K from one up to the band stand-in's number, and
 scores each K by the partial likelihood of held-out patients (Verweij & van Houwelingen
 1993: the full fold's partial log-likelihood minus the training part's, at the training
 part's coefficients; a model whose coefficients change between pieces has the sum of its
