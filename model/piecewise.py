@@ -23,11 +23,17 @@ from sklearn.exceptions import ConvergenceWarning
 
 from model.predict import cox_baseline_on_grid
 
-__all__ = ["PiecewiseCox", "alive_in_piece", "coef_and_baseline"]
+__all__ = ["EmptyPieceError", "PiecewiseCox", "alive_in_piece", "coef_and_baseline"]
 
 # a piece whose few deaths cannot support the penalty (its coefficients diverge) is refitted
 # at a heavier one: tenfold each time
 HEAVIER = (1.0, 10.0, 100.0, 1000.0)
+
+
+class EmptyPieceError(ArithmeticError):
+    """A time piece without deaths: its coefficients cannot be estimated. An arithmetic
+    error like a fit whose coefficients diverge, so that a bootstrap or band replicate that
+    draws it is counted and left out as those are."""
 
 
 def alive_in_piece(y: np.ndarray, a: float, b: float) -> tuple[np.ndarray, np.ndarray]:
@@ -93,7 +99,7 @@ class PiecewiseCox(BaseEstimator):
         for a, b in zip(edges[:-1], edges[1:], strict=True):
             alive, piece = alive_in_piece(y, a, b)
             if piece[piece.dtype.names[0]].sum() == 0:
-                raise ValueError(f"no deaths between {a:g} and {b:g}: a time piece needs some")
+                raise EmptyPieceError(f"no deaths between {a:g} and {b:g}: a time piece needs some")
             pieces.append(_fit_piece(self.estimator, Xd[alive], piece))
         self.pieces_ = pieces
         self.edges_ = edges

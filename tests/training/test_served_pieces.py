@@ -109,3 +109,22 @@ def test_the_contribution_span_is_worded_in_the_schema_time_unit(schema):
     early = contribution_span([{"span_months": [0.0, 12.3]}], schema)
     assert "after 12.3 months" in late and "in the first 12.3 months" in early
     assert pd.notna(late) and "risk horizon" in late
+
+
+def test_curves_and_bands_keep_the_family_contract_with_unknown_inputs(pieces_bundle, schema):
+    X = validate_dataset(
+        simulate_cohort(20, 5, SimulationSettings.for_world("nonph")).data, schema
+    ).raise_if_errors()[schema.feature_names]
+    X.iloc[0] = np.nan  # everything unknown
+    X.loc[X.index[1], ["ki67", "pci"]] = np.nan
+    progs = Engine(pieces_bundle).predict(X)
+    again = Engine(load_bundle(pieces_bundle.path)).predict(X)  # a fresh load: the same
+    for p, q in zip(progs, again, strict=True):
+        assert np.all((p.survival >= 0) & (p.survival <= 1)) and np.all(
+            np.diff(p.survival) <= 1e-12
+        )
+        assert np.all(p.lower <= p.survival + 1e-12) and np.all(p.survival <= p.upper + 1e-12)
+        assert np.array_equal(p.survival, q.survival) and np.array_equal(p.lower, q.lower)
+    # an unknown input widens the band (it averages over its plausible values)
+    width = [np.nanmean(p.upper - p.lower) for p in progs]
+    assert width[0] > np.median(width[2:])
