@@ -86,7 +86,7 @@ def fitted(world: str, n: int, seed: int, schema, tmp: Path, boot: int, cache) -
     tuned = t.tune()
     # the band of the proportional-hazards model (fit serves time pieces where its check
     # chooses them: the nonph world from n = 500; accuracy.py measures that band)
-    tuned.params.pop("time_cuts", None)
+    tuned.params.pop("time_cuts_months", None)
     final = _predicting_alone(t.fit(tuned.params))
     refit = t.refit(final, tuned.params)
     columns = list(final[:-1].transform(d.X.iloc[:1]).columns)

@@ -121,6 +121,7 @@ from sksurv.nonparametric import kaplan_meier_estimator
 
 import training.estimators as estimators
 import training.tuning as tuning
+from model.piecewise import PiecewiseCox
 from model.predict import cox_baseline_on_grid
 from model.schema import default_schema
 from model.timeaxis import LANDMARKS
@@ -130,7 +131,6 @@ from training.band import (
     BAND_REPLICATES,
     COVERAGE,
     _fit_cox,
-    _fit_piece,
     _half_widths,
     _log_h,
     _replicate,
@@ -175,7 +175,7 @@ def tuned_with_path(trainer: CoxnetTrainer):
         tuned = trainer.tune()
         # the proportional-hazards model's band (fit serves time pieces where its check
         # chooses them; accuracy.py measures that band)
-        tuned.params.pop("time_cuts", None)
+        tuned.params.pop("time_cuts_months", None)
     finally:
         tuning._least_penalty = original
     return tuned, seen["path"], seen["best"]
@@ -217,16 +217,8 @@ def refits(Z, y, grid, make_step, idxs, keep: np.ndarray) -> tuple[np.ndarray, n
 
 def piece_fits(Z, y, grid, make_step, alpha, cuts) -> list:
     """training/band.py's piecewise stand-in with given cuts: each piece's (coef, h0)."""
-    e, t = y.dtype.names
-    edges = [0.0, *cuts, np.inf]
-    out = []
-    for a, b in zip(edges[:-1], edges[1:], strict=True):
-        alive = y[t] > a
-        piece = y[alive].copy()
-        piece[e] = piece[e] & (piece[t] <= b)
-        piece[t] = np.minimum(piece[t], b) - a
-        out.append(_fit_piece(make_step, alpha, Z[alive], piece, np.clip(grid - a, 0.0, b - a)))
-    return out
+    model = PiecewiseCox(make_step(alpha), tuple(cuts)).fit(Z, y)
+    return list(zip(model.coefs_, model.baselines_on_grid(grid), strict=True))
 
 
 def cum_hazard(Zn: np.ndarray, fits: list) -> np.ndarray:

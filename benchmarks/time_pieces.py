@@ -120,7 +120,7 @@ def one_draw(world: World, n: int, draw: int, test) -> dict:
     tuned = trainer.tune()
     # K = 1 is the proportional-hazards model the pieces are compared with (fit now serves
     # the pieces where its check chooses them)
-    tuned.params.pop("time_cuts", None)
+    tuned.params.pop("time_cuts_months", None)
     final = _predicting_alone(trainer.fit(tuned.params))
     est = final[-1]
     alpha = float(est.alphas_[0])

@@ -30,6 +30,7 @@ import pandas as pd
 from model.bundle import Bundle
 from model.errors import HipecError
 from model.i18n import N_
+from model.piecewise import piece_at, piece_span
 from model.prognosis import BAND_METHOD, Prognosis, reference_effects
 
 __all__ = [
@@ -127,16 +128,14 @@ class CoxnetFamily(Family):
         self.ensemble = bundle.artifacts["coxnet_ensemble"]
         self.draws = bundle.artifacts["imputation_draws"]
 
-    def contribution_span(self) -> tuple[float, float, list[float]] | None:
-        """Where the model is in time pieces (its hazard ratios change at the cuts): the
-        span (start, end months) whose ratios the contributions show, the one holding the
-        risk horizon, and the cuts; None for one piece."""
+    def contribution_piece(self) -> tuple[float, float | None] | None:
+        """Where the model is in time pieces (its hazard ratios change at the cuts), the
+        span (start, end months; end None for the last piece) whose ratios the contributions
+        show: the one holding the risk horizon. None for one piece."""
         if not self.ensemble.in_pieces:
             return None
-        cuts = [float(c) for c in self.ensemble.cuts]
-        edges = [0.0, *cuts, float("inf")]
-        k = int(np.searchsorted(cuts, self.bundle.risk_horizon, side="right"))
-        return edges[k], edges[k + 1], cuts
+        cuts = self.ensemble.cuts
+        return piece_span(cuts, piece_at(cuts, self.bundle.risk_horizon))
 
     def _sources(self) -> list[tuple[str, ...]]:
         """The schema feature(s) each transformed column comes from."""
@@ -171,10 +170,8 @@ class CoxnetFamily(Family):
     def _contributions(self, X: pd.DataFrame, Z: np.ndarray, owner: np.ndarray) -> list[list[dict]]:
         ref, z_ref, groups = self._reference()
         coef = self.ensemble.coef_at(self.bundle.risk_horizon)
-        piece = self.contribution_span()
-        # JSON has no infinity: an open end is None
-        end = None if piece is None or np.isinf(piece[1]) else piece[1]
-        span = {} if piece is None else {"span_months": [piece[0], end]}
+        piece = self.contribution_piece()
+        span = {} if piece is None else {"span_months": list(piece)}
         labels = {f.name: f.label for f in self.schema.features}
         out = []
         for i in range(len(X)):

@@ -15,6 +15,7 @@ in :mod:`model` where the page can load it.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -22,8 +23,17 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.exceptions import ConvergenceWarning
 
 from model.predict import cox_baseline_on_grid
+from model.timeaxis import RISK_HORIZON
 
-__all__ = ["EmptyPieceError", "PiecewiseCox", "alive_in_piece", "coef_and_baseline"]
+__all__ = [
+    "EmptyPieceError",
+    "PiecewiseCox",
+    "alive_in_piece",
+    "coef_and_baseline",
+    "heavier_until_fitted",
+    "piece_at",
+    "piece_span",
+]
 
 # a piece whose few deaths cannot support the penalty (its coefficients diverge) is refitted
 # at a heavier one: tenfold each time
@@ -46,21 +56,43 @@ def alive_in_piece(y: np.ndarray, a: float, b: float) -> tuple[np.ndarray, np.nd
     return alive, piece
 
 
+def heavier_until_fitted(fit: Callable[[float], object], alpha: float):
+    """``fit(alpha)``; where a piece's few deaths cannot support the penalty (coefficients
+    diverge: an arithmetic error), the penalty is raised tenfold, at most three times (the
+    last error is raised)."""
+    for scale in HEAVIER[:-1]:
+        try:
+            return fit(alpha * scale)
+        except ArithmeticError:
+            continue
+    return fit(alpha * HEAVIER[-1])
+
+
 def _fit_piece(estimator, X, y):
     """``estimator`` (one penalty, ``alphas=[alpha]``) fitted, at a heavier penalty where
-    the piece cannot support it; the last error is raised."""
-    alpha = float(estimator.get_params()["alphas"][0])
-    for i, scale in enumerate(HEAVIER):
-        est = clone(estimator).set_params(alphas=[alpha * scale])
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", ConvergenceWarning)
-                warnings.filterwarnings("ignore", "all coefficients are zero", UserWarning)
-                return est.fit(X, y)
-        except ArithmeticError:
-            if i == len(HEAVIER) - 1:
-                raise
-    raise AssertionError("unreachable")
+    the piece cannot support it."""
+
+    def fit(alpha: float):
+        est = clone(estimator).set_params(alphas=[alpha])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            # a piece at a penalty that removes every term: a flat curve, which the scores
+            # already judge; the notice is not the user's to act on
+            warnings.filterwarnings("ignore", "all coefficients are zero", UserWarning)
+            return est.fit(X, y)
+
+    return heavier_until_fitted(fit, float(estimator.get_params()["alphas"][0]))
+
+
+def piece_at(cuts, t: float) -> int:
+    """The index of the piece that holds time ``t`` (a piece starts at its cut)."""
+    return int(np.searchsorted(np.sort(np.asarray(cuts, dtype=float)), float(t), side="right"))
+
+
+def piece_span(cuts, k: int) -> tuple[float, float | None]:
+    """Piece ``k``'s start and end (None: open-ended, the last piece; JSON has no infinity)."""
+    edges = [0.0, *(float(c) for c in cuts)]
+    return edges[k], (edges[k + 1] if k + 1 < len(edges) else None)
 
 
 class PiecewiseCox(BaseEstimator):
@@ -82,12 +114,14 @@ class PiecewiseCox(BaseEstimator):
         0, the cuts, infinity.
     coefs_ : ndarray (K, p)
     alphas_ : ndarray (1,)
-        The penalty asked for (a piece may have needed a heavier one: its own ``alphas_``).
+        The penalty asked for.
+    piece_alphas_ : list of float
+        Each piece's penalty (heavier where its deaths could not support the one asked for).
     unique_times_ : ndarray
         The training outcomes' distinct times (where the curves can step).
     """
 
-    def __init__(self, estimator=None, cuts=(), horizon: float = 36.0):
+    def __init__(self, estimator=None, cuts=(), horizon: float = RISK_HORIZON):
         self.estimator = estimator
         self.cuts = cuts
         self.horizon = horizon
@@ -105,6 +139,8 @@ class PiecewiseCox(BaseEstimator):
         self.edges_ = edges
         self.coefs_ = np.array([p.coef_[:, 0] for p in pieces])
         self.alphas_ = np.array([float(self.estimator.get_params()["alphas"][0])])
+        # a piece whose deaths could not support that penalty took a heavier one
+        self.piece_alphas_ = [float(p.alphas_[0]) for p in pieces]
         self.feature_names_in_ = np.asarray(Xd.columns, dtype=object)
         self.n_features_in_ = Xd.shape[1]
         self.unique_times_ = np.unique(y[y.dtype.names[1]].astype(float))
@@ -130,7 +166,7 @@ class PiecewiseCox(BaseEstimator):
 
     def horizon_piece(self) -> int:
         """The index of the piece that holds ``horizon``."""
-        return int(np.searchsorted(self.edges_[1:-1], float(self.horizon), side="right"))
+        return piece_at(self.cuts, self.horizon)
 
     def horizon_linear_predictor(self, X) -> np.ndarray:
         """x . b_k of the piece that holds ``horizon``: its log hazard ratios add up here."""

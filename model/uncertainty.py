@@ -24,6 +24,8 @@ import pandas as pd
 from sklearn.experimental import enable_iterative_imputer  # noqa: F401
 from sklearn.impute import IterativeImputer
 
+from model.piecewise import piece_at
+
 __all__ = ["CoxEnsemble", "ImputationDraws"]
 
 
@@ -76,9 +78,7 @@ class CoxEnsemble:
 
     def coef_at(self, t: float) -> np.ndarray:
         """The coefficients (p,) that hold at time ``t``: of the piece holding it."""
-        if not self.in_pieces:
-            return self.coef
-        return self.coef[int(np.searchsorted(np.asarray(self.cuts, dtype=float), t, "right"))]
+        return self.coef[piece_at(self.cuts, t)] if self.in_pieces else self.coef
 
     def cumulative_hazard(self, Z: np.ndarray) -> np.ndarray:
         """Final model's H on the grid, shape (rows, G)."""
@@ -102,6 +102,8 @@ class CoxEnsemble:
 
     def inflated(self) -> tuple[np.ndarray, np.ndarray]:
         """Bootstrap coefficients and baselines with deviations stretched by ``inflation``."""
+        if self.in_pieces:
+            raise ValueError("a Cox model in time pieces stretches curves, not coefficients")
         k = float(getattr(self, "inflation", 1.0))  # bundles written before it existed: 1
         if k == 1.0:
             return self.boot_coef, self.boot_h0

@@ -16,6 +16,7 @@ import pandas as pd
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 
+from model.piecewise import PiecewiseCox
 from model.schema import Schema
 from training.samplesize import (
     NAGELKERKE_OPTIMISM,
@@ -95,7 +96,7 @@ def fitted_sample_size(data: pd.DataFrame, schema: Schema, models: dict | None =
     coxnet = next((m for m in (models or {}).values() if hasattr(m[-1], "coef_")), None)
     # a Cox model in time pieces spends a design's parameters in every piece; its risk score
     # is no linear predictor, so its R² is not estimated here
-    pieces = next((m for m in (models or {}).values() if hasattr(m[-1], "coefs_")), None)
+    pieces = next((m for m in (models or {}).values() if isinstance(m[-1], PiecewiseCox)), None)
     out: dict = {"source": SOURCE, "timepoint": _timepoint(schema), "unit": schema.time_axis.unit}
     model_r2 = None
     if pieces is not None:

@@ -88,7 +88,7 @@ from joblib import delayed
 from sksurv.nonparametric import kaplan_meier_estimator
 from tqdm.auto import tqdm
 
-from model.piecewise import alive_in_piece, coef_and_baseline
+from model.piecewise import PiecewiseCox, coef_and_baseline
 from model.timeaxis import LANDMARKS
 from model.uncertainty import CoxEnsemble
 from training import cluster
@@ -103,7 +103,6 @@ __all__ = [
     "TimePieces",
     "calibrate_inflation",
     "fit_time_pieces",
-    "heavier_until_fitted",
     "piecewise_stand_in",
     "stand_in_pieces",
 ]
@@ -151,29 +150,10 @@ def _fit_cox(make_step, Z: pd.DataFrame, y: np.ndarray, grid: np.ndarray):
     return coef_and_baseline(fit_quietly(make_step(), Z, y), list(Z.columns), grid)
 
 
-def heavier_until_fitted(fit: Callable[[float], object], alpha: float):
-    """``fit(alpha)``; where a piece's few deaths cannot support the penalty (coefficients
-    diverge), the penalty is raised tenfold, at most three times (the last error is raised)."""
-    for scale in (1.0, 10.0, 100.0):
-        try:
-            return fit(alpha * scale)
-        except ArithmeticError:
-            continue
-    return fit(alpha * 1000.0)
-
-
-def _fit_piece(make_step, alpha: float, Z: pd.DataFrame, y: np.ndarray, grid: np.ndarray):
-    """A piece's Cox fit, at a heavier penalty where the chosen one cannot be fitted."""
-    return heavier_until_fitted(lambda a: _fit_cox(lambda: make_step(a), Z, y, grid), alpha)
-
-
 def _cuts(y: np.ndarray, pieces: int) -> list[float]:
     e, t = y.dtype.names
     deaths = y[t][y[e]]
     return [float(np.quantile(deaths, q)) for q in np.arange(1, pieces) / pieces]
-
-
-_piece = alive_in_piece
 
 
 def _refit(make_step, alpha, Z, y_rep, grid, marks) -> tuple | None:
@@ -227,20 +207,12 @@ def fit_time_pieces(
     alpha: float,
     pieces: int,
 ) -> TimePieces:
-    """A Cox model in ``pieces`` time pieces cut at quantiles of the death times.
-
-    Each piece [a, b) is fitted on the patients alive at ``a``, their times counted from
-    ``a`` and censored at ``b``: the partial likelihood of the hazard inside the piece.
-    """
+    """A Cox model in ``pieces`` time pieces cut at quantiles of the death times
+    (:class:`model.piecewise.PiecewiseCox`: each piece [a, b) fitted on the patients alive
+    at ``a``, their times counted from ``a`` and censored at ``b``)."""
     cuts = _cuts(y, pieces)
-    edges = [0.0, *cuts, np.inf]
-    coefs, h0s = [], []
-    for a, b in zip(edges[:-1], edges[1:], strict=True):
-        alive, piece = _piece(y, a, b)
-        coef, h0 = _fit_piece(make_step, alpha, Z[alive], piece, np.clip(grid - a, 0.0, b - a))
-        coefs.append(coef)
-        h0s.append(h0)
-    return TimePieces(cuts, coefs, h0s)
+    model = PiecewiseCox(make_step(alpha), tuple(cuts)).fit(Z, y)
+    return TimePieces(cuts, list(model.coefs_), list(model.baselines_on_grid(grid)))
 
 
 def piecewise_stand_in(

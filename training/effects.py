@@ -19,6 +19,7 @@ from sklearn.inspection import permutation_importance
 from sklearn.pipeline import Pipeline
 from sksurv.metrics import concordance_index_censored
 
+from model.piecewise import PiecewiseCox
 from model.predict import risk_score, survival_on_grid
 from model.schema import Schema
 
@@ -111,7 +112,7 @@ def log_hazard_ratios(pipe: Pipeline, schema: Schema, ref: dict, rows: list[dict
     Cox model in time pieces, of the piece that holds its risk horizon."""
     hi, lo = contrast_frames(ref, schema, rows)
     step = pipe[-1]
-    if hasattr(step, "horizon_linear_predictor"):
+    if isinstance(step, PiecewiseCox):
         pre = pipe[:-1]
         return step.horizon_linear_predictor(pre.transform(hi)) - step.horizon_linear_predictor(
             pre.transform(lo)

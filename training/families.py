@@ -27,7 +27,7 @@ from sklearn.pipeline import Pipeline
 from model.candidacy import OperativeOutcomeModel
 from model.families import CoxnetFamily, Family, ForestFamily
 from model.manifest import ModelEntry
-from model.piecewise import PiecewiseCox, coef_and_baseline
+from model.piecewise import PiecewiseCox, coef_and_baseline, piece_span
 from model.schema import Schema
 from model.uncertainty import CoxEnsemble, ImputationDraws
 from training.band import StandIn, calibrate_inflation
@@ -151,7 +151,7 @@ class Trainer(ABC):
 
 def _in_pieces(step, params: dict, horizon: float):
     """The Cox step, in time pieces where the check of proportional hazards chose them."""
-    cuts = params.get("time_cuts")
+    cuts = params.get("time_cuts_months")
     return PiecewiseCox(step, tuple(cuts), horizon) if cuts else step
 
 
@@ -207,13 +207,13 @@ class CoxnetTrainer(Trainer):
         )
         # proportional hazards checked on the tuned design; where time pieces predict
         # held-out patients better, the model is served in them (same design and penalty)
-        self.check = hazards_over_time(
+        check = hazards_over_time(
             self.fit(tuned.params), d.X, d.y, d.schema, tuned.params["l1_ratio"], d.folds,
             d.grid, d.reference, d.contrasts,
         )  # fmt: skip
-        if self.check["pieces"] > 1:
-            tuned.params["time_cuts"] = self.check["cuts_months"]
-            self.check["served"] = True
+        if check["pieces"] > 1:
+            tuned.params["time_cuts_months"] = check["cuts_months"]
+        tuned.proportional_hazards = check
         return tuned
 
     def fit(self, params: dict) -> Pipeline:
@@ -262,13 +262,15 @@ class CoxnetTrainer(Trainer):
         point = log_hazard_ratios(final, d.schema, d.reference, d.contrasts)
         collected = validation["collected"]
         table = hazard_ratio_table(point, [c["log_hr"] for c in collected], d.contrasts)
-        if isinstance(final[-1], PiecewiseCox):  # the ratios of the piece holding the horizon
-            k, edges = final[-1].horizon_piece(), final[-1].edges_
+        step = final[-1]
+        if isinstance(step, PiecewiseCox):  # the ratios of the piece holding the horizon
+            span = list(piece_span(step.cuts, step.horizon_piece()))
             for r in table:
-                end = float(edges[k + 1])  # JSON has no infinity: an open end is None
-                r["span_months"] = [float(edges[k]), None if np.isinf(end) else end]
+                r["span_months"] = span
         out = Explanation(tables={"hazard_ratios": table})
-        check = self.check
+        check = dict(tuned.proportional_hazards or {}, served=isinstance(step, PiecewiseCox))
+        if check["served"]:
+            check["piece_penalties"] = step.piece_alphas_
         out.sections["proportional_hazards"] = (check, hazards_over_time_html(check, d.schema))
         if not collected:  # no refits: no band, so nothing the page could serve
             return out
@@ -281,7 +283,7 @@ class CoxnetTrainer(Trainer):
             h0=h0,
             boot_coef=np.array([c["coef"] for c in collected]),
             boot_h0=np.array([c["h0"] for c in collected]),
-            cuts=tuple(params.get("time_cuts") or ()),
+            cuts=tuple(params.get("time_cuts_months") or ()),
         )
         band = calibrate_inflation(
             final,

@@ -397,9 +397,12 @@ def _html(doc: dict, manifest: Manifest, dca: pd.DataFrame | None, fragments=())
         hr = doc["hazard_ratios"]
         if hr[0].get("span_months"):
             a, b = hr[0]["span_months"]
-            span = (
-                f"after {axis.said(a)}" if b is None else f"from {axis.said(a)} to {axis.said(b)}"
-            )
+            if b is None:
+                span = f"after {axis.said(a)}"
+            elif a == 0:
+                span = f"in the first {axis.said(b)}"
+            else:
+                span = f"between {axis.said(a)} and {axis.said(b)}"
             parts.append(
                 "<p>The model is fitted in time pieces, so its hazard ratios change over time: "
                 f"these are the ratios {span}, the piece that holds the risk horizon; every "

@@ -6,7 +6,7 @@ first months doubles it years later. Where an effect fades (a complication that 
 or not at all) or grows, its curves are averages over time, off early and late for every
 patient alike. Where the check below chooses more than one piece, ``fit`` serves the model
 in those pieces (:class:`model.piecewise.PiecewiseCox`, same design and penalty, the cuts
-in the manifest's ``time_cuts``). The check refits the tuned design, at its penalty, in K
+in the manifest's ``time_cuts_months``). The check refits the tuned design, at its penalty, in K
 pieces cut at quantiles of the death times (:func:`training.band.fit_time_pieces`: each
 piece's Cox model on the patients alive at its start), K from one up to the band stand-in's number, and
 scores each K by the partial likelihood of held-out patients (Verweij & van Houwelingen
@@ -44,8 +44,9 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
+from model.piecewise import alive_in_piece, heavier_until_fitted
 from model.schema import Schema
-from training.band import _cuts, _piece, fit_time_pieces, heavier_until_fitted, stand_in_pieces
+from training.band import _cuts, fit_time_pieces, stand_in_pieces
 from training.effects import contrast_frames
 from training.estimators import coxnet_step, fit_quietly
 from training.samplesize import cox_partial_loglik
@@ -85,7 +86,7 @@ def _held_out_loglik(make_step, alpha, Zn, y, train: np.ndarray, edges) -> float
     e, t = y.dtype.names
     total = 0.0
     for a, b in zip(edges[:-1], edges[1:], strict=True):
-        alive, piece = _piece(y, a, b)
+        alive, piece = alive_in_piece(y, a, b)
         fit = train[alive]
         if not piece[e][fit].any():
             continue  # no training death in the piece: nothing it can be judged on
@@ -348,6 +349,12 @@ def hazards_over_time_html(check: dict, schema: Schema) -> str:
         return "\n".join(parts)
     said = "Served in time pieces" if check.get("served") else "Warning"
     parts.append(f"<p><b>{said}:</b> {html.escape(_warning(check, schema))}</p>")
+    if check.get("served"):
+        parts.append(
+            "<p>The cross-validated scores of the tuning are the one-piece model's (design and "
+            "penalty are tuned first, then checked); the bootstrap validation, calibration and "
+            "decision curves are the served model's, in pieces.</p>"
+        )
     spans = _spans(check, schema)
     head = "".join(f"<th>{html.escape(s)}</th>" for s in spans)
     one = "One piece (all times)" if check.get("served") else "Hazard ratio served (all times)"

@@ -105,6 +105,8 @@ class TuningResult:
     designs: list[dict] = field(default_factory=list)  # the best settings of each design
     repeats: int = 1  # splits into folds pooled in the choice (designs' scores are over all)
     allowed: list[str] | None = None  # a pre-specified search's designs; None: every one
+    # the Cox design's check of proportional hazards (training/time_pieces.py), for the report
+    proportional_hazards: dict | None = None
 
     def to_dict(self) -> dict:
         return {

@@ -51,6 +51,7 @@ from sksurv.util import Surv
 
 from model.bundle import MANIFEST, Bundle, sha256_file, write_bundle
 from model.manifest import Manifest, ModelEntry, TrainingData
+from model.piecewise import PiecewiseCox
 from model.predict import cox_baseline_on_grid, survival_at, survival_on_grid
 from model.registry import Registry
 from model.timeaxis import TimeAxis, time_grid
@@ -370,7 +371,7 @@ def _cox_models(bundle: Bundle) -> list[str]:
 
 def _cox_in_pieces(bundle: Bundle) -> list[str]:
     """The bundle's Cox models served in time pieces (:class:`model.piecewise.PiecewiseCox`)."""
-    return [m for m, p in bundle.models.items() if hasattr(p[-1], "cumulative_hazard_on_grid")]
+    return [m for m, p in bundle.models.items() if isinstance(p[-1], PiecewiseCox)]
 
 
 def parent_reference(parent: Bundle, method: str) -> dict:

@@ -121,7 +121,11 @@ def contributions(p: Prognosis, choice: Choice, key: str) -> None:
         st.caption(span)
     if fam.additive_contributions:
         total = float(np.sum(t["log_hr"]))
-        together = _("Together: hazard ratio {hr} against the reference patient.")
+        together = (
+            _("Together: hazard ratio {hr} against the reference patient in that span.")
+            if span
+            else _("Together: hazard ratio {hr} against the reference patient.")
+        )
         st.caption(
             _(fam.contribution_method) + " " + together.format(hr=number(math.exp(total), 2))
         )

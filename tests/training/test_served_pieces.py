@@ -30,11 +30,11 @@ def test_the_model_is_served_in_the_pieces_the_check_chose(pieces_bundle):
     params = pieces_bundle.manifest.models["coxnet"].params
     # the change is at 12 months; the cut is a quantile of the death times (9-15 months, as
     # in the check's own test)
-    assert len(params["time_cuts"]) == 1 and 9.0 <= params["time_cuts"][0] <= 15.0
+    assert len(params["time_cuts_months"]) == 1 and 9.0 <= params["time_cuts_months"][0] <= 15.0
     step = pieces_bundle.models["coxnet"][-1]
     assert isinstance(step, PiecewiseCox) and step.coefs_.shape[0] == 2
     ensemble = pieces_bundle.artifacts["coxnet_ensemble"]
-    assert ensemble.cuts == tuple(params["time_cuts"])
+    assert ensemble.cuts == tuple(params["time_cuts_months"])
     assert ensemble.boot_coef.shape[:2] == (10, 2) and ensemble.boot_h0.shape[:2] == (10, 2)
     report = (pieces_bundle.path / "report.html").read_text()
     assert "Served in time pieces" in report and "One piece (all times)" in report
@@ -64,7 +64,7 @@ def test_contributions_are_the_ratios_of_the_piece_that_holds_the_risk_horizon(
     pieces_bundle, schema
 ):
     engine = Engine(pieces_bundle)
-    cut = pieces_bundle.manifest.models["coxnet"].params["time_cuts"][0]
+    cut = pieces_bundle.manifest.models["coxnet"].params["time_cuts_months"][0]
     X = validate_dataset(
         simulate_cohort(5, 3, SimulationSettings.for_world("nonph")).data, schema
     ).raise_if_errors()[schema.feature_names]
