@@ -208,6 +208,16 @@ def fit(
             "Default: every design the schema tells apart.",
         ),
     ] = None,
+    proportional_hazards: Annotated[
+        bool,
+        typer.Option(
+            "--proportional-hazards",
+            help="Serve the Cox model with one hazard ratio per factor at every time, for a "
+            "pre-specified model. Default: where the check of proportional hazards finds "
+            "hazard ratios that change over time, the model is fitted in time pieces. The "
+            "check runs and is reported either way.",
+        ),
+    ] = False,
 ) -> None:
     """Tune, fit and validate Coxnet and a random survival forest; write a bundle."""
     from training.fit import FitOptions, fit_bundle
@@ -233,6 +243,7 @@ def fit(
         command=" ".join(["python -m training", *sys.argv[1:]]),
         cluster=cluster,
         cox_designs=designs,
+        proportional_hazards=proportional_hazards,
     )
 
     try:

@@ -76,6 +76,7 @@ class TrainingSet:
     n_jobs: int = 2
     progress: bool = True
     cox_designs: tuple[str, ...] | None = None  # None: every design the schema tells apart
+    one_piece: bool = False  # the Cox model in one piece whatever its check finds
 
     @property
     def horizons(self) -> dict[str, float]:
@@ -211,7 +212,8 @@ class CoxnetTrainer(Trainer):
             self.fit(tuned.params), d.X, d.y, d.schema, tuned.params["l1_ratio"], d.folds,
             d.grid, d.reference, d.contrasts,
         )  # fmt: skip
-        if check["pieces"] > 1:
+        check["one_piece_requested"] = d.one_piece
+        if check["pieces"] > 1 and not d.one_piece:
             tuned.params["time_cuts_months"] = check["cuts_months"]
         tuned.proportional_hazards = check
         return tuned

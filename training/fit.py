@@ -51,6 +51,9 @@ class FitOptions:
     # the Cox designs tuning may choose among (training.estimators.COX_TERMS), for a
     # pre-specified model; None: every design the schema tells apart
     cox_designs: tuple[str, ...] | None = None
+    # serve the Cox model in one piece even where its check finds hazard ratios changing
+    # (a pre-specified proportional-hazards model); the check still runs and is reported
+    proportional_hazards: bool = False
     command: str = ""
     timings: dict = field(default_factory=dict)
     # an update of another bundle (python -m training update): the manifest names the parent,
@@ -125,6 +128,7 @@ def _training_set(df: pd.DataFrame, schema: Schema, options: FitOptions) -> Trai
         n_jobs=options.n_jobs,
         progress=options.progress,
         cox_designs=options.cox_designs,
+        one_piece=options.proportional_hazards,
     )
 
 

@@ -277,12 +277,13 @@ def _warning(check: dict, schema: Schema) -> str | None:
             "log-likelihood above one piece. The report gives each factor's hazard ratio by "
             "piece; the page's contributions are the piece that holds the risk horizon."
         )
+    asked = " (as asked: --proportional-hazards)" if check.get("one_piece_requested") else ""
     return (
         f"the data show hazard ratios that change over time: the Cox model in "
         f"{check['pieces']} time pieces ({'; '.join(spans)}) scores "
         f"{check['gain_over_one_piece']:.1f} units of held-out partial log-likelihood above "
-        "one piece. The Cox model served assumes they do not, so its curves average the "
-        "pieces' effects over time: read the report's hazard ratios by time piece before "
+        f"one piece. The Cox model served assumes they do not{asked}, so its curves average "
+        "the pieces' effects over time: read the report's hazard ratios by time piece before "
         "trusting its early or late curves for patients whose factors change most."
     )
 

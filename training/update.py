@@ -422,6 +422,7 @@ def _refit(parent, data_path, out, options: UpdateOptions, data, ref) -> Path:
     fit_options = FitOptions(
         models=tuple(parent.models),
         cox_designs=_parent_designs(parent),
+        proportional_hazards=_parent_one_piece(parent),
         bootstrap=_parent_boot(parent) if options.bootstrap is None else options.bootstrap,
         seed=parent.manifest.seed if options.seed is None else options.seed,
         n_jobs=options.n_jobs,
@@ -551,6 +552,14 @@ def _parent_designs(parent: Bundle) -> tuple[str, ...] | None:
     cox = [*_cox_models(parent), *_cox_in_pieces(parent)]
     allowed = [d for m in cox for d in _parent_tuning(parent, m).allowed or []]
     return tuple(dict.fromkeys(allowed)) or None
+
+
+def _parent_one_piece(parent: Bundle) -> bool:
+    """Whether the parent's Cox model was asked to stay in one piece (--proportional-hazards)."""
+    from reporting.card import load_report
+
+    check = load_report(parent.path).get("proportional_hazards") or {}
+    return bool(check.get("one_piece_requested"))
 
 
 def _parent_tuning(parent: Bundle, name: str) -> TuningResult:

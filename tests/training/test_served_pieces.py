@@ -128,3 +128,33 @@ def test_curves_and_bands_keep_the_family_contract_with_unknown_inputs(pieces_bu
     # an unknown input widens the band (it averages over its plausible values)
     width = [np.nanmean(p.upper - p.lower) for p in progs]
     assert width[0] > np.median(width[2:])
+
+
+def test_a_prespecified_proportional_hazards_model_stays_in_one_piece(pieces_bundle, tmp_path):
+    """--proportional-hazards: the same data serve one piece; the check is still reported,
+    its warning says the choice was asked for, and an update by refit keeps it."""
+    from training.fit import FitOptions, fit_bundle
+    from training.time_pieces import hazards_over_time_lines
+    from training.update import _parent_one_piece
+
+    options = FitOptions(
+        models=("coxnet",),
+        bootstrap=2,
+        progress=False,
+        n_jobs=1,
+        cox_designs=("main",),
+        proportional_hazards=True,
+    )
+    data = tmp_path / "train.csv"
+    write_cohort(simulate_cohort(500, 500, SimulationSettings.for_world("nonph")), data)
+    one = load_bundle(fit_bundle(data, pieces_bundle.schema, tmp_path / "registry", options))
+    assert "time_cuts_months" not in one.manifest.models["coxnet"].params
+    assert not isinstance(one.models["coxnet"][-1], PiecewiseCox)
+    assert not one.artifacts["coxnet_ensemble"].in_pieces
+    from reporting.card import load_report
+
+    check = load_report(one.path)["proportional_hazards"]
+    assert check["pieces"] == 2 and check["one_piece_requested"] and not check["served"]
+    (warning,) = [x for x in hazards_over_time_lines(check, one.schema) if x.startswith("warning")]
+    assert "(as asked: --proportional-hazards)" in warning
+    assert _parent_one_piece(one) and not _parent_one_piece(pieces_bundle)
