@@ -16,7 +16,10 @@ time from the training data alone (training/band.py): a parametric bootstrap fro
 stand-in for the truth whose hazard ratios may change over time measures how far the
 model's refits fall from it at each landmark, which plain bootstrap refits cannot show
 (they share the final model's shrinkage and its proportional hazards). The curve is the
-final model's curve averaged over the completions.
+final model's curve averaged over the completions. Where ``fit`` found hazard ratios that
+change over time, the Cox model and its refits are in time pieces
+(:class:`model.piecewise.PiecewiseCox`): the same band on their cumulative hazards, and
+contributions from the piece that holds the risk horizon, saying which span that is.
 """
 
 from __future__ import annotations
