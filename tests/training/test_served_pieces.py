@@ -158,3 +158,25 @@ def test_a_prespecified_proportional_hazards_model_stays_in_one_piece(pieces_bun
     (warning,) = [x for x in hazards_over_time_lines(check, one.schema) if x.startswith("warning")]
     assert "(as asked: --proportional-hazards)" in warning
     assert _parent_one_piece(one) and not _parent_one_piece(pieces_bundle)
+
+
+def test_the_page_draws_a_model_in_pieces(pieces_bundle, tmp_path, monkeypatch):
+    """The calculator names the span of its contributions; the model card says the model is
+    in pieces (AppTest: the page's own code on this bundle)."""
+    from tests.conftest import ROOT, promoted_copy
+
+    st_testing = pytest.importorskip("streamlit.testing.v1")
+    monkeypatch.setenv("HIPEC_MODELS", str(promoted_copy(pieces_bundle.path, tmp_path / "m")))
+    at = st_testing.AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+
+    def texts() -> list[str]:
+        return [
+            e.value for kind in ("caption", "markdown", "info", "warning") for e in at.get(kind)
+        ]
+
+    assert not at.exception
+    assert any("these are the ratios after" in t and "risk horizon" in t for t in texts())
+    assert any("against the reference patient in that span" in t for t in texts())
+    at.switch_page("ui/pages/model_card.py").run()
+    assert not at.exception
+    assert any("fitted in 2 time pieces" in t for t in texts())
