@@ -30,6 +30,7 @@ __all__ = [
     "PiecewiseCox",
     "alive_in_piece",
     "coef_and_baseline",
+    "cumulative_hazard",
     "heavier_until_fitted",
     "piece_at",
     "piece_span",
@@ -82,6 +83,12 @@ def _fit_piece(estimator, X, y):
             return est.fit(X, y)
 
     return heavier_until_fitted(fit, float(estimator.get_params()["alphas"][0]))
+
+
+def cumulative_hazard(Z: np.ndarray, coefs: np.ndarray, h0s: np.ndarray) -> np.ndarray:
+    """H (rows x times) of a Cox model in pieces: sum over pieces of h0_k exp(z . coef_k),
+    for features ``Z`` (rows x p), coefficients (K x p) and baselines (K x times)."""
+    return np.exp(np.asarray(Z, dtype=float) @ np.asarray(coefs).T) @ np.asarray(h0s)
 
 
 def piece_at(cuts, t: float) -> int:
@@ -161,8 +168,7 @@ class PiecewiseCox(BaseEstimator):
 
     def cumulative_hazard_on_grid(self, X, grid: np.ndarray) -> np.ndarray:
         """H(t | x) at the grid times for transformed features ``X``, shape (rows, G)."""
-        Z = np.asarray(X, dtype=float)
-        return np.exp(Z @ self.coefs_.T) @ self.baselines_on_grid(grid)
+        return cumulative_hazard(X, self.coefs_, self.baselines_on_grid(grid))
 
     def horizon_piece(self) -> int:
         """The index of the piece that holds ``horizon``."""

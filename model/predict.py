@@ -87,7 +87,8 @@ def survival_on_grid(
             f"grid reaches {grid.max():g} months but the model's curves end at {times[-1]:g}"
         )
     est = pipeline[-1]
-    if hasattr(est, "cumulative_hazard_on_grid"):  # a Cox model in time pieces
+    # a Cox model in time pieces (model.piecewise imports this module: asked by its method)
+    if hasattr(est, "cumulative_hazard_on_grid"):
         out = np.exp(-est.cumulative_hazard_on_grid(pipeline[:-1].transform(X), grid))
     elif _is_cox(pipeline):
         # S(t | x) = exp(-H0(t) exp(lp(x))): one transform and one product for all patients

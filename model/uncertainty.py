@@ -24,7 +24,7 @@ import pandas as pd
 from sklearn.experimental import enable_iterative_imputer  # noqa: F401
 from sklearn.impute import IterativeImputer
 
-from model.piecewise import piece_at
+from model.piecewise import cumulative_hazard, piece_at
 
 __all__ = ["CoxEnsemble", "ImputationDraws"]
 
@@ -82,23 +82,23 @@ class CoxEnsemble:
 
     def cumulative_hazard(self, Z: np.ndarray) -> np.ndarray:
         """Final model's H on the grid, shape (rows, G)."""
-        Z = np.asarray(Z, dtype=float)
         if not self.in_pieces:
-            return np.exp(Z @ self.coef)[:, None] * self.h0[None, :]
-        return np.exp(Z @ self.coef.T) @ self.h0
+            return np.exp(np.asarray(Z, dtype=float) @ self.coef)[:, None] * self.h0[None, :]
+        return cumulative_hazard(Z, self.coef, self.h0)
 
     def survival(self, Z: np.ndarray) -> np.ndarray:
         """Final model's S on the grid, shape (rows, G)."""
         return np.exp(-self.cumulative_hazard(Z))
 
-    def boot_cumulative_hazard(self, Z: np.ndarray) -> np.ndarray:
-        """Every bootstrap model's own H on the grid (not stretched), shape (rows, B, G)."""
+    def boot_cumulative_hazard(self, Z: np.ndarray, at=slice(None)) -> np.ndarray:
+        """Every bootstrap model's own H (not stretched) at the grid times ``at`` (default
+        all), shape (rows, B, times)."""
         Z = np.asarray(Z, dtype=float)
         if not self.in_pieces:
-            return np.exp(Z @ self.boot_coef.T)[:, :, None] * self.boot_h0[None, :, :]
-        # rows x B x K weights on B x K x G baselines
+            return np.exp(Z @ self.boot_coef.T)[:, :, None] * self.boot_h0[None, :, at]
+        # rows x B x K weights on B x K x times baselines
         w = np.exp(np.einsum("np,bkp->nbk", Z, self.boot_coef))
-        return np.einsum("nbk,bkg->nbg", w, self.boot_h0)
+        return np.einsum("nbk,bkg->nbg", w, self.boot_h0[..., at])
 
     def inflated(self) -> tuple[np.ndarray, np.ndarray]:
         """Bootstrap coefficients and baselines with deviations stretched by ``inflation``."""

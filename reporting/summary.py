@@ -30,6 +30,7 @@ __all__ = [
     "outcome_label",
     "scenario_label",
     "scenario_table",
+    "span_words",
     "survival_table",
     "value_text",
 ]
@@ -170,20 +171,23 @@ def contribution_table(contributions: list[dict], schema: Schema) -> pd.DataFram
     return df.reindex(df["log_hr"].abs().sort_values(ascending=False).index).reset_index(drop=True)
 
 
+def span_words(start: float, end: float | None, axis: TimeAxis) -> str:
+    """A time piece in words ("in the first 12 months", "between ...", "after ..."); ``end``
+    None for the last piece."""
+    if start == 0:
+        return _("in the first {end}").format(end=axis.said(end))
+    if end is None:
+        return _("after {start}").format(start=axis.said(start))
+    return _("between {start} and {end}").format(start=axis.said(start), end=axis.said(end))
+
+
 def contribution_span(contributions: list[dict] | None, schema: Schema) -> str | None:
     """Where the model's hazard ratios change over time (a Cox model in time pieces), which
     span the contributions' ratios hold in; None where they hold at every time."""
     span = (contributions or [{}])[0].get("span_months")
     if not span:
         return None
-    start, end = span
-    said = schema.time_axis.said
-    if start == 0:
-        where = _("in the first {end}").format(end=said(end))
-    elif end is None:
-        where = _("after {start}").format(start=said(start))
-    else:
-        where = _("between {start} and {end}").format(start=said(start), end=said(end))
+    where = span_words(*span, schema.time_axis)
     return _(
         "This model's hazard ratios change over time (it is fitted in time pieces); these are "
         "the ratios {where}, the span that holds the risk horizon."

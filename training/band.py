@@ -88,7 +88,7 @@ from joblib import delayed
 from sksurv.nonparametric import kaplan_meier_estimator
 from tqdm.auto import tqdm
 
-from model.piecewise import PiecewiseCox, coef_and_baseline
+from model.piecewise import PiecewiseCox, coef_and_baseline, cumulative_hazard
 from model.timeaxis import LANDMARKS
 from model.uncertainty import CoxEnsemble
 from training import cluster
@@ -177,7 +177,7 @@ def _log_cumhaz(Zn: np.ndarray, coef: np.ndarray, h0: np.ndarray) -> np.ndarray:
     ((K, p), (K, T))."""
     if coef.ndim == 1:
         return _log_h(h0, Zn @ coef)
-    return np.log(np.maximum(np.exp(Zn @ coef.T) @ h0, 1e-300))
+    return np.log(np.maximum(cumulative_hazard(Zn, coef, h0), 1e-300))
 
 
 @dataclass
@@ -192,11 +192,7 @@ class TimePieces:
 
     def cumulative_hazard(self, Z: np.ndarray) -> np.ndarray:
         """H on the grid (rows x grid) for expanded, scaled features ``Z``."""
-        Zn = np.asarray(Z, dtype=float)
-        H = np.zeros((len(Zn), len(self.h0s[0])))
-        for coef, h0 in zip(self.coefs, self.h0s, strict=True):
-            H += h0[None, :] * np.exp(Zn @ coef)[:, None]
-        return H
+        return cumulative_hazard(Z, np.array(self.coefs), np.array(self.h0s))
 
 
 def fit_time_pieces(
@@ -253,10 +249,7 @@ def _plain_band(ensemble: CoxEnsemble, Zn: np.ndarray, marks: list[int]):
     """The final model's log cumulative hazard per patient and landmark, and the plain
     bootstrap band's 2.5 and 97.5 percentiles on the same scale."""
     if ensemble.in_pieces:
-        w = np.exp(np.einsum("np,bkp->nbk", Zn, ensemble.boot_coef))
-        boot = np.log(
-            np.maximum(np.einsum("nbk,bkm->nbm", w, ensemble.boot_h0[..., marks]), 1e-300)
-        )
+        boot = np.log(np.maximum(ensemble.boot_cumulative_hazard(Zn, marks), 1e-300))
     else:
         boot = (
             np.log(np.maximum(ensemble.boot_h0[:, marks], 1e-300))[None, :, :]

@@ -172,7 +172,7 @@ def _coxnet_refit(Xb, yb, seed, *, schema, params, seed0, horizon):
 def _coxnet_boot_refit(Xb, yb, seed, *, schema, params, pre, horizon):
     # refit the Cox step only: the shared preprocessing never sees the outcome, and shared
     # features let the refits serve as the bundle's uncertainty ensemble
-    est = _in_pieces(coxnet_step(schema, params["l1_ratio"], params["alpha"]), params, horizon)
+    est = _served_step(params["alpha"], schema=schema, params=params, horizon=horizon)
     est = fit_quietly(est, pre.transform(Xb), yb)
     return Pipeline([*pre.steps, ("coxnet", est)])
 
@@ -208,10 +208,13 @@ class CoxnetTrainer(Trainer):
         )
         # proportional hazards checked on the tuned design; where time pieces predict
         # held-out patients better, the model is served in them (same design and penalty)
+        one = self.fit(tuned.params)
         check = hazards_over_time(
-            self.fit(tuned.params), d.X, d.y, d.schema, tuned.params["l1_ratio"], d.folds,
-            d.grid, d.reference, d.contrasts,
+            one, d.X, d.y, d.schema, tuned.params["l1_ratio"], d.folds, d.grid, d.reference,
+            d.contrasts,
         )  # fmt: skip
+        # fit() returns this model for the same settings in one piece instead of refitting it
+        self._one_piece = (dict(tuned.params), one)
         check["one_piece_requested"] = d.one_piece
         if check["pieces"] > 1 and not d.one_piece:
             tuned.params["time_cuts_months"] = check["cuts_months"]
@@ -220,6 +223,9 @@ class CoxnetTrainer(Trainer):
 
     def fit(self, params: dict) -> Pipeline:
         d = self.data
+        fitted = getattr(self, "_one_piece", None)
+        if fitted is not None and fitted[0] == params:
+            return fitted[1]
         return _coxnet_refit(
             d.X, d.y, d.seed, schema=d.schema, params=params, seed0=d.seed, horizon=d.risk_horizon
         )

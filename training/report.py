@@ -20,6 +20,7 @@ from model.i18n import N_
 from model.manifest import Manifest
 from model.schema import Schema
 from reporting.figures import OKABE_ITO, calibration_figure
+from reporting.summary import span_words
 from reporting.wording import SIMULATED_WARNING, intended_use, metric_labels, simulated_warning
 from training.bootstrap import VALIDATION_KEYS
 
@@ -396,13 +397,7 @@ def _html(doc: dict, manifest: Manifest, dca: pd.DataFrame | None, fragments=())
         )
         hr = doc["hazard_ratios"]
         if hr[0].get("span_months"):
-            a, b = hr[0]["span_months"]
-            if b is None:
-                span = f"after {axis.said(a)}"
-            elif a == 0:
-                span = f"in the first {axis.said(b)}"
-            else:
-                span = f"between {axis.said(a)} and {axis.said(b)}"
+            span = span_words(*hr[0]["span_months"], axis)
             parts.append(
                 "<p>The model is fitted in time pieces, so its hazard ratios change over time: "
                 f"these are the ratios {span}, the piece that holds the risk horizon; every "
