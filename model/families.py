@@ -96,6 +96,18 @@ class Family(ABC):
         """Prognoses for validated feature rows in schema order (unknown values as NaN)."""
 
 
+def _by_piece(by_piece: np.ndarray | None, cols: list[int], spans: list) -> dict:
+    """A factor's log hazard ratio in every time piece (``pieces``), for a model in pieces."""
+    if by_piece is None:
+        return {}
+    return {
+        "pieces": [
+            {"span_months": sp, "log_hr": float(by_piece[k, cols].sum())}
+            for k, sp in enumerate(spans)
+        ]
+    }
+
+
 class CoxnetFamily(Family):
     """The penalised Cox model: curve, 95 % band, exact additive contributions.
 
@@ -172,14 +184,18 @@ class CoxnetFamily(Family):
 
     def _contributions(self, X: pd.DataFrame, Z: np.ndarray, owner: np.ndarray) -> list[list[dict]]:
         ref, z_ref, groups = self._reference()
-        coef = self.ensemble.coef_at(self.bundle.risk_horizon)
+        ens = self.ensemble
+        coef = ens.coef_at(self.bundle.risk_horizon)
         piece = self.contribution_piece()
         span = {} if piece is None else {"span_months": list(piece)}
+        spans = [list(piece_span(ens.cuts, k)) for k in range(len(ens.cuts) + 1)]
         labels = {f.name: f.label for f in self.schema.features}
         out = []
         for i in range(len(X)):
             z = Z[owner == i].mean(axis=0)  # linear in z: the mean term is the mean contribution
             terms = (z - z_ref) * coef
+            # every piece's ratios, so that a reader sees an effect that fades or grows
+            by_piece = (z - z_ref) * ens.coef if ens.in_pieces else None
             row = X.iloc[i]
             out.append(
                 [
@@ -191,6 +207,7 @@ class CoxnetFamily(Family):
                         "log_hr": float(terms[cols].sum()),
                         "unknown": any(pd.isna(row[s]) for s in src),
                         **span,
+                        **_by_piece(by_piece, cols, spans),
                     }
                     for src, cols in groups.items()
                 ]

@@ -52,6 +52,7 @@ from reporting.plain import (
     year_months,
 )
 from reporting.summary import (
+    OVER_TIME,
     candidacy_scenarios,
     contribution_span,
     contribution_table,
@@ -542,11 +543,12 @@ def patient_report(
             pdf.set_font("Helvetica", "I", 6.5)
             pdf.multi_cell(102, 3, _t(span))
         t = contribution_table(prognosis.contributions, schema)
+        over_time = OVER_TIME in t.columns
         pdf.kv_table(
-            t[["Factor", "Patient", "Reference", "Hazard ratio"]],
+            t[["Factor", "Patient", "Reference", "Hazard ratio"] + [OVER_TIME] * over_time],
             96,
             102,
-            (3.2, 1.8, 1.6, 1.2),
+            (3.0, 1.7, 1.5, 1.5, 1.5) if over_time else (3.2, 1.8, 1.6, 1.2),
             size=6.8,
         )
     pdf.set_xy(12, max(left_end, pdf.get_y()) + 2)

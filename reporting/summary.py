@@ -20,6 +20,7 @@ from reporting.wording import NO_BAND_TEXT
 __all__ = [
     "candidacy_scenarios",
     "contribution_span",
+    "OVER_TIME",
     "contribution_table",
     "factor_table",
     "fmt_percent",
@@ -38,6 +39,8 @@ __all__ = [
 UNKNOWN = N_("unknown")
 # the survival table's columns: keys in code, translated where a table is drawn
 OUTCOME, ESTIMATE, INTERVAL = N_("Outcome"), N_("Estimate"), N_("95 % interval")
+# a factor's hazard ratio in each time piece, where the model is in pieces
+OVER_TIME = N_("Over time")
 
 
 def shown_columns(df: pd.DataFrame) -> pd.DataFrame:
@@ -163,10 +166,22 @@ def contribution_table(contributions: list[dict], schema: Schema) -> pd.DataFram
                 "Patient": value,
                 "Reference": ref,
                 "Hazard ratio": number(math.exp(c["log_hr"]), 2),
+                OVER_TIME: " → ".join(
+                    number(math.exp(p["log_hr"]), 2) for p in c.get("pieces", [])
+                ),
                 "log_hr": c["log_hr"],
             }
         )
-    columns = [N_("Factor"), N_("Patient"), N_("Reference"), N_("Hazard ratio"), "log_hr"]
+    columns = [
+        N_("Factor"),
+        N_("Patient"),
+        N_("Reference"),
+        N_("Hazard ratio"),
+        OVER_TIME,
+        "log_hr",
+    ]
+    if not any(c.get("pieces") for c in contributions):
+        columns.remove(OVER_TIME)
     df = pd.DataFrame(rows, columns=columns)
     return df.reindex(df["log_hr"].abs().sort_values(ascending=False).index).reset_index(drop=True)
 
@@ -187,11 +202,22 @@ def contribution_span(contributions: list[dict] | None, schema: Schema) -> str |
     span = (contributions or [{}])[0].get("span_months")
     if not span:
         return None
-    where = span_words(*span, schema.time_axis)
-    return _(
+    axis = schema.time_axis
+    text = _(
         "This model's hazard ratios change over time (it is fitted in time pieces); these are "
         "the ratios {where}, the span that holds the risk horizon."
-    ).format(where=where)
+    ).format(where=span_words(*span, axis))
+    pieces = contributions[0].get("pieces")
+    if not pieces:
+        return text
+    spans = _(", then ").join(span_words(*p["span_months"], axis) for p in pieces)
+    return (
+        text
+        + " "
+        + _('"{column}" gives each factor\'s ratio {spans}.').format(
+            column=_(OVER_TIME), spans=spans
+        )
+    )
 
 
 def scenario_table(named: list[tuple[str, Prognosis]], schema: Schema) -> pd.DataFrame:

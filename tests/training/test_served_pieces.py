@@ -9,6 +9,7 @@ from model.bundle import load_bundle
 from model.engine import Engine
 from model.piecewise import PiecewiseCox
 from model.validation import validate_dataset
+from reporting.summary import OVER_TIME, contribution_span, contribution_table
 from training.simulate import SimulationSettings, simulate_cohort, write_cohort
 
 
@@ -71,15 +72,32 @@ def test_contributions_are_the_ratios_of_the_piece_that_holds_the_risk_horizon(
     X = X.fillna(pieces_bundle.reference_patient().iloc[0])  # every input known: one curve
     ref = engine.predict(pieces_bundle.reference_patient())[0]
     grid = pieces_bundle.grid
-    a, b = int(np.searchsorted(grid, 24.0)), int(np.searchsorted(grid, 36.0))
+
+    def log_ratio_gained(p, start, end):
+        """log of the hazard p accumulated between two times over the reference patient's."""
+        a, b = int(np.searchsorted(grid, start)), int(np.searchsorted(grid, end))
+        gained = -np.log(p.survival[b] / p.survival[a])
+        return np.log(gained / -np.log(ref.survival[b] / ref.survival[a]))
+
     for p in engine.predict(X, contributions=True):
         assert all(c["span_months"] == [cut, None] for c in p.contributions)
         # the hazard accumulated between 24 and 36 months (inside the last piece) against
         # the reference patient's is the exponential of the contributions' sum
-        gained = -np.log(p.survival[b] / p.survival[a])
-        ref_gained = -np.log(ref.survival[b] / ref.survival[a])
         total = sum(c["log_hr"] for c in p.contributions)
-        assert np.log(gained / ref_gained) == pytest.approx(total, abs=1e-6)
+        assert log_ratio_gained(p, 24.0, 36.0) == pytest.approx(total, abs=1e-6)
+        # every piece's ratios too: the first piece's add up to the hazard gained inside it
+        for c in p.contributions:
+            assert [q["span_months"] for q in c["pieces"]] == [[0.0, cut], [cut, None]]
+            assert c["pieces"][1]["log_hr"] == c["log_hr"]
+        early = sum(c["pieces"][0]["log_hr"] for c in p.contributions)
+        assert log_ratio_gained(p, 2.0, cut - 2.0) == pytest.approx(early, abs=1e-6)
+    table = contribution_table(p.contributions, schema)
+    first = p.contributions[0]
+    shown = table.loc[table["log_hr"] == first["log_hr"], OVER_TIME].iloc[0]
+    assert shown == " → ".join(f"{np.exp(q['log_hr']):.2f}" for q in first["pieces"])
+    span = contribution_span(p.contributions, schema)
+    assert '"Over time" gives each factor\'s ratio in the first ' in span
+    assert span.endswith(f", then after {schema.time_axis.said(cut)}.")
 
 
 def test_recalibrating_a_model_in_pieces_is_refused_with_the_way_out(
@@ -102,8 +120,6 @@ def test_recalibrating_a_model_in_pieces_is_refused_with_the_way_out(
 
 
 def test_the_contribution_span_is_worded_in_the_schema_time_unit(schema):
-    from reporting.summary import contribution_span
-
     assert contribution_span([{"log_hr": 0.1}], schema) is None
     late = contribution_span([{"span_months": [12.3, None]}], schema)
     early = contribution_span([{"span_months": [0.0, 12.3]}], schema)
