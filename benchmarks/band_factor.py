@@ -20,8 +20,9 @@ one draw is itself random). Each cell therefore takes ``--draws`` training draws
 is ``benchmarks/accuracy.py``'s (same seed), the others fresh seeds; the summary gives the
 mean factors and the mean, lowest and highest coverage implied over the draws.
 
-``--pieces cv`` replaces the stand-in's rule (a piece per 65 deaths) by the number of
-pieces, from one up to the rule's, with the highest cross-validated partial likelihood
+``--pieces N`` replaces the stand-in's pieces (which end at the landmarks) by N pieces cut at
+quantiles of the death times; ``--pieces cv`` by the number of such pieces, from one up to a
+piece per 65 deaths (3 to 6), with the highest cross-validated partial likelihood
 (:func:`choose_pieces`): time pieces only where the data show hazard ratios that change.
 
 Fits are cached in ``--cache`` (one joblib file a draw) so that the calibration can be
@@ -271,7 +272,8 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--replicates", type=int, default=BAND_REPLICATES,
                     help="stand-in replicates (the trainer's by default)")  # fmt: skip
     ap.add_argument("--pieces", type=pieces_arg, default=None,
-                    help="stand-in time pieces, or 'cv' (default: the trainer's rule by deaths)")  # fmt: skip
+                    help="stand-in time pieces at death-time quantiles, or 'cv' (default: the "
+                    "trainer's, ending at the landmarks)")  # fmt: skip
     ap.add_argument("--stand-in-share", type=float, default=STAND_IN_PENALTY_SHARE,
                     help="the shipped design's stand-in at this share of the penalty")  # fmt: skip
     ap.add_argument("--cache", type=Path, default=None, help="folder caching the fitted cells")
@@ -308,7 +310,7 @@ def main() -> None:
             "test_seed": args.test_seed,
             "bootstrap": args.bootstrap,
             "replicates": args.replicates,
-            "pieces": args.pieces or "by deaths (training/band.py stand_in_pieces)",
+            "pieces": args.pieces or "ending at the landmarks (training/band.py stand_in_cuts)",
             "stand_in_share": args.stand_in_share,
             "draws": dict(zip(args.n, draws_per_n(args), strict=True)),
             "wall_seconds": time.perf_counter() - start,

@@ -228,7 +228,8 @@ def cum_hazard(Zn: np.ndarray, fits: list) -> np.ndarray:
 def stand_in(kind, Z, y, grid, make_step, alpha, seed=0) -> tuple[np.ndarray, dict]:
     """The stand-in truth's cumulative hazards (patients x grid).
 
-    ``pieces``: training/band.py's (hazard ratios free between time pieces); ``ph``: one
+    ``pieces``: hazard ratios free between time pieces cut at quantiles of the death times
+    (training/band.py's stand-in when this benchmark was written); ``ph``: one
     piece (the shipped design and penalty, proportional hazards); ``shrunk``: the geometric
     mix ``H_ph^(1-c) H_pieces^c`` (non-decreasing as both are), ``c`` the share of the
     pieces' departure from proportional hazards, ``d = log H_pieces - log H_ph``, that is

@@ -16,11 +16,13 @@ assumption:
    within a standard error, and one that bends every numeric feature only past a stricter
    one), that design too at its own best penalty (:class:`StandIn`): a shape the
    served design cannot bend to (a U-shaped age effect the schema did not declare) is
-   then seen. Each is fitted separately
-   in time pieces cut at quantiles of the death times (:func:`stand_in_pieces`: about one
-   piece per ``DEATHS_PER_PIECE`` deaths, at least ``MIN_PIECES``, at most
-   ``MAX_PIECES``): each piece's Cox model is fitted on the patients still at risk at its
-   start, followed to its end. Its hazard ratios may change from piece to piece.
+   then seen. Each is fitted separately in time pieces that end at the landmarks
+   (:func:`stand_in_cuts`; a landmark with fewer than :data:`MIN_PIECE_DEATHS` deaths on
+   either side is not a cut): each piece's Cox model is fitted on the patients still at
+   risk at its start, followed to its end. Its hazard ratios may change from piece to
+   piece. The cumulative hazard at a landmark is the sum of the pieces before it, each
+   fitted on exactly the span it adds, so the stand-in's freedom is spent where the band
+   is calibrated.
 2. **Replicates** (``n_rep``): new survival times for the training patients drawn from
    a stand-in, censoring times drawn from the training data's censoring distribution
    (reverse Kaplan-Meier), and the shipped model's Cox step refitted on them with the
@@ -53,27 +55,28 @@ factor):
   :data:`STAND_IN_PENALTY_SHARE`).
 * Replicates: 10 gave factors that moved by 0.15 between seeds at n = 110; 40 cost a few
   seconds at n = 2,000.
-* Pieces: three pieces at n = 2,000 left the 12-month band at 0.76 in the world whose
-  hazard ratios change at 12 months (oracle factor 3.8, stand-in 2.2): the cuts were too
-  coarse to place the change. Six pieces gave 0.93 there, while the proportional-hazards
-  worlds stayed within 0.94-0.98. At n = 500 (about 290 deaths) five pieces widened the
-  band where nothing changes (linear world 0.997 at 12 months) without a gain elsewhere
-  beyond the draws' spread, and at n = 110 the number of pieces (2 to 6) made no
-  difference: hence a piece per 100 deaths, three at least. With the pooled tuning and the
-  stand-in at half the penalty, three pieces left nonph's band at n = 500 short at 12
-  months (0.886 over three draws) while four gave 0.946 and six 0.939, linear at
-  0.974/0.965/0.991 and 0.977/0.970/0.993 against 0.978/0.965/0.986 with three, milan
-  within 0.01 (benchmarks/band_factor.py --n 500 --draws 3 --pieces 3/4/6 on cached fits,
-  results/band_factor_500_pieces_*.json; 274-305 deaths): hence a piece per 65 deaths,
-  four from 260.
-* Pieces chosen by cross-validated partial likelihood instead (band_factor.py --pieces cv):
-  one in every milan and linear draw from 260 deaths, two in every nonph draw. That ends
-  linear's over-coverage at 60 months (0.991/0.994 -> 0.942/0.953 at n = 500/2,000) but
-  drops milan at n = 2,000 to 0.87-0.89 (the pieces' noise pays for the served design's
-  misfit of a near-step effect), and with a finer-spline stand-in added for that, the
-  independent world of benchmarks/independent_world.py fell to 0.83-0.89 at n = 500 and
-  800 (an undeclared U-shaped age effect no cross-validated comparison sees there) where
-  the rule covers 0.91-0.98. The rule's freedom is the allowance for what the data cannot
+* Pieces: the stand-in was first cut at quantiles of the death times, a piece per 65
+  deaths (3 to 6). Those pieces spent its freedom where the landmarks do not need it:
+  the last piece, from 29 months at n = 2,000, alone carried the cumulative hazard from
+  there to 60 months, and its noise, which no proportional-hazards refit can follow,
+  counted as misses (linear world, 60 months: factor 1.73 against the truth's 1.09,
+  coverage 0.997). A Cox model fitted on gradual non-proportional hazards (GBSG2's
+  log-normal truth in benchmarks/semi_synthetic.py) under-covered at the first landmark,
+  which fell inside the first piece (0.69 at 365 days, n = 500). Pieces that end at the
+  landmarks, each with a tenth of the deaths: GBSG2 at 365 days 0.69 -> 0.89 at n = 500,
+  the independent world of benchmarks/independent_world.py at 36 months
+  0.746/0.889 -> 0.77/0.94 (n = 500) and 0.949 -> 0.97 (n = 2,000), 0.03-0.04 wider
+  there; the simulated worlds' 60-month cells 0.97-1.00 -> 0.95-0.99, their widths at 36
+  months up to 0.01 narrower, and their targets pass as often as before (21 of 31 band,
+  width and slope targets; benchmarks/results/accuracy_stand_in_landmarks.json).
+* Pieces chosen by cross-validated partial likelihood instead (band_factor.py --pieces cv),
+  or piece coefficients fused towards a common one with the fusion chosen by
+  cross-validation: one piece (or all but one) in every milan and linear draw from 260
+  deaths. That ends linear's over-coverage at 60 months but drops milan at n = 2,000 to
+  0.87-0.89 (the pieces' noise pays for the served design's misfit of a near-step
+  effect), and with a finer-spline stand-in added for that, the independent world fell to
+  0.83-0.89 at n = 500 and 800 (an undeclared U-shaped age effect no cross-validated
+  comparison sees there). The pieces' freedom is the allowance for what the data cannot
   show; the README's band section has the figures.
 """
 
@@ -104,6 +107,7 @@ __all__ = [
     "calibrate_inflation",
     "fit_time_pieces",
     "piecewise_stand_in",
+    "stand_in_cuts",
     "stand_in_pieces",
 ]
 
@@ -113,6 +117,14 @@ BAND_REPLICATES = 40
 DEATHS_PER_PIECE = 65
 MIN_PIECES, MAX_PIECES = 3, 6
 COVERAGE = 0.95
+# A stand-in piece's Cox model needs some deaths inside it (as a replicate needs some to
+# refit), and a piece with few of them is fitted mostly to noise that the replicates' refits
+# then count as the served model's misses: with pieces down to 10 deaths the last one (26-33
+# deaths from 36 months at n = 500) took the band to 0.99-1.00 at 60 months in the
+# proportional-hazards worlds; with a tenth of the deaths at least, 0.95-0.99
+# (benchmarks/accuracy.py, Cox family alone, results/accuracy_stand_in_*.json)
+MIN_PIECE_DEATHS = 10
+MIN_PIECE_SHARE = 0.1
 # Measured factors reach 3.9 (a hazard ratio that changes at 12 months, n = 2,000); one far
 # beyond means the band's side is all but absent, not that the band should be that wide
 MAX_SIDED_FACTOR = 10.0
@@ -211,22 +223,36 @@ def fit_time_pieces(
     return TimePieces(cuts, list(model.coefs_), list(model.baselines_on_grid(grid)))
 
 
+def stand_in_cuts(y: np.ndarray, landmarks) -> list[float]:
+    """The stand-in's cuts: the landmarks (months) at which the band is calibrated, each
+    where the piece it ends and the rest after it hold at least :data:`MIN_PIECE_SHARE` of
+    the deaths and :data:`MIN_PIECE_DEATHS` (else the piece runs on to the next landmark)."""
+    e, t = y.dtype.names
+    deaths = y[t][y[e]]
+    least = max(MIN_PIECE_DEATHS, int(np.ceil(MIN_PIECE_SHARE * len(deaths))))
+    cuts: list[float] = []
+    for c in sorted(float(x) for x in landmarks):
+        start = cuts[-1] if cuts else 0.0
+        inside = int(((deaths > start) & (deaths <= c)).sum())
+        if inside >= least and int((deaths > c).sum()) >= least:
+            cuts.append(c)
+    return cuts
+
+
 def piecewise_stand_in(
     Z: pd.DataFrame,
     y: np.ndarray,
     grid: np.ndarray,
     make_step,
     alpha: float,
-    pieces: int | None = None,
+    cuts,
 ) -> tuple[np.ndarray, list[float]]:
     """Cumulative hazard on the grid (patients x grid) of the training patients under a Cox
-    model whose coefficients change between time pieces (:func:`fit_time_pieces`; by
-    default :func:`stand_in_pieces` of the deaths); and the cuts."""
-    e, _ = y.dtype.names
-    model = fit_time_pieces(
-        Z, y, grid, make_step, alpha, pieces or stand_in_pieces(int(y[e].sum()))
-    )
-    return model.cumulative_hazard(Z), model.cuts
+    model whose coefficients change at ``cuts`` (months; :class:`PiecewiseCox`: each piece
+    fitted on the patients alive at its start); and the cuts."""
+    cuts = [float(c) for c in cuts]
+    model = PiecewiseCox(make_step(alpha), tuple(cuts)).fit(Z, y)
+    return cumulative_hazard(Z, model.coefs_, model.baselines_on_grid(grid)), cuts
 
 
 def _replicate(H: np.ndarray, grid, cens_t, cens_s, t_max, rng, dtype) -> np.ndarray:
@@ -357,7 +383,8 @@ def calibrate_inflation(
     landmarks : sequence of float (months), or dict ``{name: months}``
         Where the band's error is measured.
     pieces : int, optional
-        The stand-in's time pieces (default: :func:`stand_in_pieces` of the deaths).
+        The stand-in in this many time pieces cut at quantiles of the death times, instead of
+        pieces that end at the landmarks (:func:`stand_in_cuts`; for comparison).
     n_jobs : int
         Processes for the replicates' refits (or the cluster's workers, see
         :mod:`training.cluster`); the result does not depend on it.
@@ -390,7 +417,14 @@ def calibrate_inflation(
     Zn = Z.to_numpy(dtype=float)
     final_log_h, lo, hi = _plain_band(ensemble, Zn, marks)
     served = _Served(
-        Z, Zn, served_step or make_step, alpha, marks, _sides(final_log_h, lo, hi), _half(lo, hi)
+        Z,
+        Zn,
+        served_step or make_step,
+        alpha,
+        marks,
+        _sides(final_log_h, lo, hi),
+        _half(lo, hi),
+        list(inside.values()),
     )
     own = StandIn(Z, make_step, alpha * share, SHIPPED)
     measured = {}
@@ -409,8 +443,9 @@ def calibrate_inflation(
         "by_landmark": dict(zip(inside, factors, strict=True)),
         "grid": inflation_on_grid(grid, list(inside.values()), factors).tolist(),
         "replicates": min(m[1] for m in measured.values()),
-        "stand_in": f"{_stand_in_words(share, second)} fitted in {len(cuts) + 1} time pieces cut "
-        "at quantiles of the death times (hazard ratios free to change between pieces)",
+        "stand_in": f"{_stand_in_words(share, second)} fitted in {len(cuts) + 1} time pieces "
+        + ("cut at quantiles of the death times" if pieces else "that end at the landmarks")
+        + " (hazard ratios free to change between pieces)",
         "stand_in_cuts_months": cuts,
         "stand_in_penalty_share": share,
     }
@@ -436,6 +471,7 @@ class _Served:
     marks: list[int]
     sides: tuple
     half: np.ndarray
+    landmarks: list[float]
 
 
 def _misses(own: StandIn, served: _Served, y, grid, n_rep, seed, pieces, n_jobs, progress):
@@ -443,7 +479,8 @@ def _misses(own: StandIn, served: _Served, y, grid, n_rep, seed, pieces, n_jobs,
     replicates stacked, landmarks), and its cuts; None where too few deaths were drawn."""
     e_name, t_name = y.dtype.names
     event, time = y[e_name].astype(bool), y[t_name].astype(float)
-    H_true, cuts = piecewise_stand_in(own.Z, y, grid, own.make_step, own.alpha, pieces)
+    cuts = _cuts(y, pieces) if pieces else stand_in_cuts(y, served.landmarks)
+    H_true, cuts = piecewise_stand_in(own.Z, y, grid, own.make_step, own.alpha, cuts)
     true_log_h = np.log(np.maximum(H_true[:, served.marks], 1e-300))
     cens_t, cens_s = kaplan_meier_estimator(~event, time)
     rng = np.random.default_rng(seed)
