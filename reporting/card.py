@@ -138,7 +138,8 @@ def hazards_over_time_limitations(report: dict, schema: Schema) -> list[str]:
                 "In the training data the hazard ratios change over time, so the Cox model is "
                 "fitted in {pieces} time pieces (cut at {cuts}), each with its own hazard "
                 "ratios. The factor contributions shown are those of the piece that holds the "
-                "risk horizon; a model in pieces cannot be recalibrated, only refitted."
+                'risk horizon, with every piece\'s ratio beside them ("Over time"); a model '
+                "in pieces cannot be recalibrated, only refitted."
             ).format(
                 pieces=check["pieces"], cuts=", ".join(axis.said(c) for c in check["cuts_months"])
             )

@@ -35,9 +35,10 @@ def test_pieces_served_say_so_and_what_it_means_for_the_contributions():
     (text,) = hazards_over_time_limitations({"proportional_hazards": check}, default_schema())
     assert "fitted in 2 time pieces (cut at 12.4 months)" in text
     assert "piece that holds the risk horizon" in text and "assumes" not in text
+    assert '("Over time")' in text  # the table column that gives every piece's ratio
     with i18n.use("zh-CN"):
         (zh,) = hazards_over_time_limitations({"proportional_hazards": check}, default_schema())
-    assert "2 个时段" in zh and "12.4" in zh and "重新校准" in zh
+    assert "2 个时段" in zh and "12.4" in zh and "重新校准" in zh and "随时间变化" in zh
 
 
 def test_a_flagged_factor_is_named_in_the_schemas_words():
