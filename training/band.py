@@ -17,8 +17,9 @@ assumption:
    one), that design too at its own best penalty (:class:`StandIn`): a shape the
    served design cannot bend to (a U-shaped age effect the schema did not declare) is
    then seen. Each is fitted separately in time pieces that end at the landmarks
-   (:func:`stand_in_cuts`; a landmark with fewer than :data:`MIN_PIECE_DEATHS` deaths on
-   either side is not a cut): each piece's Cox model is fitted on the patients still at
+   (:func:`stand_in_cuts`; a landmark is not a cut where the piece it ends or the rest
+   after it holds fewer than :data:`MIN_PIECE_SHARE` of the deaths or
+   :data:`MIN_PIECE_DEATHS`): each piece's Cox model is fitted on the patients still at
    risk at its start, followed to its end. Its hazard ratios may change from piece to
    piece. The cumulative hazard at a landmark is the sum of the pieces before it, each
    fitted on exactly the span it adds, so the stand-in's freedom is spent where the band
@@ -71,8 +72,8 @@ factor):
   width and slope targets; benchmarks/results/accuracy_stand_in_landmarks.json).
 * Pieces chosen by cross-validated partial likelihood instead (band_factor.py --pieces cv),
   or piece coefficients fused towards a common one with the fusion chosen by
-  cross-validation: one piece (or all but one) in every milan and linear draw from 260
-  deaths. That ends linear's over-coverage at 60 months but drops milan at n = 2,000 to
+  cross-validation: one piece, or pieces fused into one, in every milan and linear draw
+  from 260 deaths. That ends linear's over-coverage at 60 months but drops milan at n = 2,000 to
   0.87-0.89 (the pieces' noise pays for the served design's misfit of a near-step
   effect), and with a finer-spline stand-in added for that, the independent world fell to
   0.83-0.89 at n = 500 and 800 (an undeclared U-shaped age effect no cross-validated
