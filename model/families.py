@@ -96,14 +96,14 @@ class Family(ABC):
         """Prognoses for validated feature rows in schema order (unknown values as NaN)."""
 
 
-def _by_piece(by_piece: np.ndarray | None, cols: list[int], spans: list) -> dict:
+def _by_piece(by_piece: np.ndarray | None, cols: list[int], cuts) -> dict:
     """A factor's log hazard ratio in every time piece (``pieces``), for a model in pieces."""
     if by_piece is None:
         return {}
     return {
         "pieces": [
-            {"span_months": sp, "log_hr": float(by_piece[k, cols].sum())}
-            for k, sp in enumerate(spans)
+            {"span_months": list(piece_span(cuts, k)), "log_hr": float(row[cols].sum())}
+            for k, row in enumerate(by_piece)
         ]
     }
 
@@ -188,7 +188,6 @@ class CoxnetFamily(Family):
         coef = ens.coef_at(self.bundle.risk_horizon)
         piece = self.contribution_piece()
         span = {} if piece is None else {"span_months": list(piece)}
-        spans = [list(piece_span(ens.cuts, k)) for k in range(len(ens.cuts) + 1)]
         labels = {f.name: f.label for f in self.schema.features}
         out = []
         for i in range(len(X)):
@@ -207,7 +206,7 @@ class CoxnetFamily(Family):
                         "log_hr": float(terms[cols].sum()),
                         "unknown": any(pd.isna(row[s]) for s in src),
                         **span,
-                        **_by_piece(by_piece, cols, spans),
+                        **_by_piece(by_piece, cols, ens.cuts),
                     }
                     for src, cols in groups.items()
                 ]

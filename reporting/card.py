@@ -19,6 +19,7 @@ from model.families import HEADLINE_MEANING, HEADLINE_WORDS, headline_metrics
 from model.i18n import N_, _, number, pgettext
 from model.schema import Schema
 from model.timeaxis import DEFAULT_AXIS, TimeAxis
+from reporting.summary import OVER_TIME
 from reporting.wording import METRIC_LABELS, metric_labels
 
 __all__ = [
@@ -138,10 +139,12 @@ def hazards_over_time_limitations(report: dict, schema: Schema) -> list[str]:
                 "In the training data the hazard ratios change over time, so the Cox model is "
                 "fitted in {pieces} time pieces (cut at {cuts}), each with its own hazard "
                 "ratios. The factor contributions shown are those of the piece that holds the "
-                'risk horizon, with every piece\'s ratio beside them ("Over time"); a model '
+                'risk horizon, with every piece\'s ratio beside them ("{column}"); a model '
                 "in pieces cannot be recalibrated, only refitted."
             ).format(
-                pieces=check["pieces"], cuts=", ".join(axis.said(c) for c in check["cuts_months"])
+                pieces=check["pieces"],
+                cuts=", ".join(axis.said(c) for c in check["cuts_months"]),
+                column=_(OVER_TIME),
             )
         ]
     if check.get("pieces", 1) > 1:

@@ -110,11 +110,14 @@ __all__ = [
     "piecewise_stand_in",
     "stand_in_cuts",
     "stand_in_pieces",
+    "time_pieces_at",
 ]
 
 BAND_REPLICATES = 40
-# a penalised Cox fit of the shipped design per piece needs some deaths; more pieces place a
-# change in hazard ratios more closely once the deaths allow it
+# The most time pieces the check of proportional hazards considers (training/time_pieces.py),
+# and the stand-in's own pieces before they ended at the landmarks (benchmarks compare with
+# them): a penalised Cox fit of the shipped design per piece needs some deaths; more pieces
+# place a change in hazard ratios more closely once the deaths allow it
 DEATHS_PER_PIECE = 65
 MIN_PIECES, MAX_PIECES = 3, 6
 COVERAGE = 0.95
@@ -155,7 +158,8 @@ class StandIn:
 
 
 def stand_in_pieces(deaths: int) -> int:
-    """Time pieces of the stand-in for a training set with ``deaths`` deaths."""
+    """Time pieces cut at death-time quantiles for a training set with ``deaths`` deaths: the
+    check's most, and the stand-in's count before its pieces ended at the landmarks."""
     return int(np.clip(deaths // DEATHS_PER_PIECE, MIN_PIECES, MAX_PIECES))
 
 
@@ -217,9 +221,15 @@ def fit_time_pieces(
     pieces: int,
 ) -> TimePieces:
     """A Cox model in ``pieces`` time pieces cut at quantiles of the death times
-    (:class:`model.piecewise.PiecewiseCox`: each piece [a, b) fitted on the patients alive
-    at ``a``, their times counted from ``a`` and censored at ``b``)."""
-    cuts = _cuts(y, pieces)
+    (:func:`time_pieces_at`)."""
+    return time_pieces_at(Z, y, grid, make_step, alpha, _cuts(y, pieces))
+
+
+def time_pieces_at(Z: pd.DataFrame, y: np.ndarray, grid: np.ndarray, make_step, alpha, cuts):
+    """A Cox model in time pieces cut at ``cuts`` (months; :class:`PiecewiseCox`: each piece
+    [a, b) fitted on the patients alive at ``a``, their times counted from ``a`` and
+    censored at ``b``), as :class:`TimePieces`."""
+    cuts = [float(c) for c in cuts]
     model = PiecewiseCox(make_step(alpha), tuple(cuts)).fit(Z, y)
     return TimePieces(cuts, list(model.coefs_), list(model.baselines_on_grid(grid)))
 
@@ -249,11 +259,9 @@ def piecewise_stand_in(
     cuts,
 ) -> tuple[np.ndarray, list[float]]:
     """Cumulative hazard on the grid (patients x grid) of the training patients under a Cox
-    model whose coefficients change at ``cuts`` (months; :class:`PiecewiseCox`: each piece
-    fitted on the patients alive at its start); and the cuts."""
-    cuts = [float(c) for c in cuts]
-    model = PiecewiseCox(make_step(alpha), tuple(cuts)).fit(Z, y)
-    return cumulative_hazard(Z, model.coefs_, model.baselines_on_grid(grid)), cuts
+    model whose coefficients change at ``cuts`` (:func:`time_pieces_at`); and the cuts."""
+    model = time_pieces_at(Z, y, grid, make_step, alpha, cuts)
+    return model.cumulative_hazard(Z), model.cuts
 
 
 def _replicate(H: np.ndarray, grid, cens_t, cens_s, t_max, rng, dtype) -> np.ndarray:
