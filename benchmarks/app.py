@@ -126,76 +126,13 @@ def concurrency(models: Path, n: int, steps: int, log: Path, think=TYPING) -> di
     return {"sessions": n, "steps_per_user": steps, **_summary(single, many, plans, think)}
 
 
-def protocol_sessions(url: str, plans: list[list[dict]], think=(0.5, 2.5)) -> list[list[dict]]:
-    """The same users as :func:`tests.ui.browser.sessions`, speaking Streamlit's own websocket
-    protocol (the messages the page's JavaScript sends and receives) without a browser: the
-    server's response to each input change, from sending the new PCI to the end of the
-    rerun, with the table it sent back."""
-    import asyncio
-    import io
-    import random
-
-    import pyarrow as pa
-    import websockets
-    from streamlit.proto.BackMsg_pb2 import BackMsg
-    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
-
-    async def rerun(ws, widget=None, value=None) -> dict:
-        msg = BackMsg()
-        msg.rerun_script.query_string = ""
-        if widget is not None:
-            state = msg.rerun_script.widget_states.widgets.add()
-            state.id = widget
-            state.int_value = value
-        await ws.send(msg.SerializeToString())
-        out = {"pci": None, "table": None}
-        while True:
-            fm = ForwardMsg()
-            fm.ParseFromString(await ws.recv())
-            kind = fm.WhichOneof("type")
-            if kind == "delta" and fm.delta.WhichOneof("type") == "new_element":
-                el = fm.delta.new_element
-                if el.WhichOneof("type") == "number_input" and el.number_input.label.startswith(
-                    "Peritoneal"
-                ):
-                    out["pci"] = el.number_input.id
-                elif el.WhichOneof("type") == "table" and out["table"] is None:
-                    df = pa.ipc.open_stream(io.BytesIO(el.table.arrow_data.data)).read_all()
-                    rows = df.to_pandas().reset_index().itertuples(index=False)
-                    out["table"] = " ".join(" ".join(str(c) for c in r) for r in rows)
-            elif kind == "script_finished":
-                return out
-
-    async def user(k, steps, barrier):
-        rng = random.Random(k)
-        ws_url = url.replace("http", "ws") + "/_stcore/stream"
-        async with websockets.connect(
-            ws_url, subprotocols=["streamlit"], max_size=None, origin=url
-        ) as ws:
-            first = await rerun(ws)
-            await barrier.wait()
-            out = []
-            for step in steps:
-                await asyncio.sleep(rng.uniform(*think))
-                t0 = time.perf_counter()
-                got = await rerun(ws, first["pci"], step["pci"])
-                out.append({"seconds": time.perf_counter() - t0, "table": got["table"]})
-            return out
-
-    async def main():
-        barrier = asyncio.Barrier(len(plans))
-        return await asyncio.gather(*(user(k, st, barrier) for k, st in enumerate(plans)))
-
-    return asyncio.run(main())
-
-
 def concurrency_protocol(models: Path, n: int, steps: int, log: Path, think=TYPING) -> dict:
     engine = Engine(Registry(models).load())
     plans = make_plans(engine, n, steps)
     with serve(models, log) as url:
-        protocol_sessions(url, plans[:1], think=(0, 0))  # warm the server's caches
-        single = [s["seconds"] for s in protocol_sessions(url, plans[:1], think)[0]]
-        many = protocol_sessions(url, plans, think)
+        sessions(url, plans[:1], think=(0, 0), browsers=0)  # warm the server's caches
+        single = [s["seconds"] for s in sessions(url, plans[:1], think, browsers=0)[0]]
+        many = sessions(url, plans, think, browsers=0)
     return _summary(single, many, plans, think)
 
 

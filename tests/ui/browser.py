@@ -1,11 +1,15 @@
-"""Start the page on 127.0.0.1 and drive it in headless Debian Chromium (Playwright).
+"""Start the page on 127.0.0.1 and drive it in headless Debian Chromium (Playwright), or
+over Streamlit's own websocket protocol.
 
-Shared by the real-browser test and ``scripts/screenshots.py``.
+Shared by the page tests, ``benchmarks/app.py`` and ``scripts/screenshots.py``.
 """
 
 from __future__ import annotations
 
+import asyncio
+import io
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -118,65 +122,137 @@ def row_texts(table) -> list[str]:
     return [" ".join(str(c) for c in row) for row in table.itertuples(index=False)]
 
 
+async def _browser_user(browser_, url, steps, rng, loading, barrier, think, timeout_ms):
+    """One user in their own Chromium context: set each step's PCI, wait for their table."""
+    ctx = await browser_.new_context(viewport={"width": 1300, "height": 1000})
+    page = await ctx.new_page()
+    async with loading:
+        await page.goto(url, timeout=timeout_ms)
+        await page.get_by_text("Survival at 3 years").first.wait_for(timeout=timeout_ms)
+    await barrier.wait()
+    out = []
+    pci = page.get_by_label("Peritoneal cancer index (PCI)", exact=True)
+    for step in steps:
+        await asyncio.sleep(rng.uniform(*think))
+        before = await page.evaluate(TABLE_JS)
+        await pci.fill(str(step["pci"]))
+        t0 = time.perf_counter()
+        await pci.press("Enter")
+        await page.wait_for_function(
+            "([want, before]) => { const t = (" + TABLE_JS + ")(); "
+            "return t !== before && want.every(w => t.includes(w)); }",
+            arg=[step["expected"], before],
+            timeout=timeout_ms,
+            polling=20,
+        )
+        out.append({"seconds": time.perf_counter() - t0, "table": await page.evaluate(TABLE_JS)})
+    await ctx.close()
+    return out
+
+
+async def _protocol_rerun(ws, widget=None, value=None) -> dict:
+    """Ask the server for a rerun (with one number input changed); collect until it ends."""
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    msg = BackMsg()
+    msg.rerun_script.query_string = ""
+    if widget is not None:
+        state = msg.rerun_script.widget_states.widgets.add()
+        state.id = widget
+        state.int_value = value
+    await ws.send(msg.SerializeToString())
+    out = {"pci": None, "table": None}
+    while True:
+        fm = ForwardMsg()
+        fm.ParseFromString(await ws.recv())
+        kind = fm.WhichOneof("type")
+        if kind == "script_finished":
+            return out
+        if kind != "delta" or fm.delta.WhichOneof("type") != "new_element":
+            continue
+        el = fm.delta.new_element
+        if el.WhichOneof("type") == "number_input" and el.number_input.label.startswith(
+            "Peritoneal"
+        ):
+            out["pci"] = el.number_input.id
+        elif el.WhichOneof("type") == "table" and out["table"] is None:
+            out["table"] = _arrow_table_text(el.table.arrow_data.data)
+
+
+def _arrow_table_text(data: bytes) -> str:
+    """A table element's rows as the page shows them, joined by spaces."""
+    import pyarrow as pa
+
+    df = pa.ipc.open_stream(io.BytesIO(data)).read_all()
+    rows = df.to_pandas().reset_index().itertuples(index=False)
+    return " ".join(" ".join(str(c) for c in r) for r in rows)
+
+
+async def _protocol_user(url, steps, rng, barrier, think):
+    """One user speaking Streamlit's own websocket protocol (what the page's JavaScript
+    sends and receives) without a browser: each step's time runs from sending the new PCI
+    to the end of the rerun, with the table the server sent back."""
+    import websockets
+
+    ws_url = url.replace("http", "ws") + "/_stcore/stream"
+    async with websockets.connect(
+        ws_url, subprotocols=["streamlit"], max_size=None, origin=url
+    ) as ws:
+        first = await _protocol_rerun(ws)
+        await barrier.wait()
+        out = []
+        for step in steps:
+            await asyncio.sleep(rng.uniform(*think))
+            t0 = time.perf_counter()
+            got = await _protocol_rerun(ws, first["pci"], step["pci"])
+            out.append({"seconds": time.perf_counter() - t0, "table": got["table"]})
+        return out
+
+
 def sessions(
     url: str,
     users: list[list[dict]],
     think: tuple[float, float] = (0.5, 2.5),
     seed: int = 0,
     timeout_ms: int = 180_000,
+    browsers: int | None = None,
 ) -> list[list[dict]]:
-    """Users working on the calculator at the same time, each in its own browser session.
+    """Users working on the calculator at the same time, each in their own session.
 
     ``users[k]`` is user k's list of steps, each ``{"pci": value, "expected": [row texts]}``.
-    All sessions are opened first (at most four loading at once); then every user, at the
-    same moment, sets the PCI of each step in turn, waits until their own table shows that
-    step's ``expected`` rows (the engine's numbers for that patient), and pauses a random
-    think time before the next step. Returns, per user and step, ``seconds`` from pressing
-    Enter to seeing the updated table, and the ``table`` text seen.
+    The first ``browsers`` users (all if None) each get a headless Chromium context; the
+    rest speak Streamlit's websocket protocol directly, so the server carries every session
+    without the cost of rendering them all. All sessions are opened first (at most four
+    browsers loading at once); then every user, at the same moment, sets the PCI of each
+    step in turn, waits until their own table shows that step's ``expected`` rows (the
+    engine's numbers for that patient), and pauses a random think time before the next
+    step. Returns, per user and step, ``seconds`` from pressing Enter (or sending the
+    change) to seeing the updated table, and the ``table`` text seen.
     """
-    import asyncio
-    import random
-
     from playwright.async_api import async_playwright
 
-    async def one(browser_, k, steps, loading, barrier) -> list[dict]:
-        rng = random.Random(seed + k)
-        ctx = await browser_.new_context(viewport={"width": 1300, "height": 1000})
-        page = await ctx.new_page()
-        async with loading:
-            await page.goto(url, timeout=timeout_ms)
-            await page.get_by_text("Survival at 3 years").first.wait_for(timeout=timeout_ms)
-        await barrier.wait()
-        out = []
-        pci = page.get_by_label("Peritoneal cancer index (PCI)", exact=True)
-        for step in steps:
-            await asyncio.sleep(rng.uniform(*think))
-            before = await page.evaluate(TABLE_JS)
-            await pci.fill(str(step["pci"]))
-            t0 = time.perf_counter()
-            await pci.press("Enter")
-            await page.wait_for_function(
-                "([want, before]) => { const t = (" + TABLE_JS + ")(); "
-                "return t !== before && want.every(w => t.includes(w)); }",
-                arg=[step["expected"], before],
-                timeout=timeout_ms,
-                polling=20,
-            )
-            out.append(
-                {"seconds": time.perf_counter() - t0, "table": await page.evaluate(TABLE_JS)}
-            )
-        await ctx.close()
-        return out
+    n_browsers = len(users) if browsers is None else browsers
 
     async def main():
+        barrier = asyncio.Barrier(len(users))
+        rngs = [random.Random(seed + k) for k in range(len(users))]
+        wire = [
+            _protocol_user(url, steps, rngs[k], barrier, think)
+            for k, steps in enumerate(users)
+            if k >= n_browsers
+        ]
+        if n_browsers == 0:
+            return await asyncio.gather(*wire)
         async with async_playwright() as p:
             b = await p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
             try:
                 loading = asyncio.Semaphore(4)
-                barrier = asyncio.Barrier(len(users))
-                return await asyncio.gather(
-                    *(one(b, k, steps, loading, barrier) for k, steps in enumerate(users))
-                )
+                shown = [
+                    _browser_user(b, url, users[k], rngs[k], loading, barrier, think, timeout_ms)
+                    for k in range(n_browsers)
+                ]
+                return await asyncio.gather(*shown, *wire)
             finally:
                 await b.close()
 
