@@ -21,7 +21,13 @@ from model.manifest import Manifest
 from model.schema import Schema
 from reporting.figures import OKABE_ITO, calibration_figure
 from reporting.summary import span_words
-from reporting.wording import SIMULATED_WARNING, intended_use, metric_labels, simulated_warning
+from reporting.wording import (
+    BAND_LIMITATION,
+    SIMULATED_WARNING,
+    intended_use,
+    metric_labels,
+    simulated_warning,
+)
 from training.bootstrap import VALIDATION_KEYS
 
 __all__ = ["build_report"]
@@ -111,6 +117,8 @@ def build_report(
     }
     if doc["synthetic_training_data"]:
         doc["limitations"].insert(0, SIMULATED_WARNING)
+    if "coxnet" in models:
+        doc["limitations"].append(BAND_LIMITATION)
     sections = sections or {}
     doc.update({key: value for key, (value, _) in sections.items()})
     doc = _clean(doc)

@@ -13,10 +13,14 @@ def test_the_card_and_the_validation_report_use_the_same_words(small_bundle, sch
     assert report["intended_use"].startswith(schema.words.intended_use)
     simulated = report["synthetic_training_data"]
     assert (wording.SIMULATED_WARNING in report["limitations"]) == simulated
+    # the Cox band's measured limit, wherever a Cox model (with its band) was fitted
+    cox = "coxnet" in report["clinical_models"]
+    assert cox and wording.BAND_LIMITATION in report["limitations"]
     html = (small_bundle / "report.html").read_text()
     for label in wording.METRIC_LABELS.values():
         assert label in html
     assert (wording.SIMULATED_WARNING.split(",")[1] in html) == simulated
+    assert "80-96 % of true survival probabilities" in html
 
 
 def test_a_label_for_every_validation_metric():

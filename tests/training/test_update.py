@@ -13,6 +13,7 @@ from model.engine import Engine
 from model.manifest import Manifest
 from model.registry import Registry
 from model.validation import validate_dataset
+from reporting.wording import BAND_LIMITATION
 from training.cli import app
 from training.evaluate import evaluate_bundle
 from training.simulate import SimulationSettings, simulate_cohort, write_cohort
@@ -173,6 +174,9 @@ def test_recalibrating_a_forest_is_refused_naming_refit(forest_only, centre):
     assert res.exit_code == 1
     assert "no Cox model to recalibrate" in res.stderr and "--method refit" in res.stderr
     assert Registry(forest_only.parent).ids() == [forest_only.name]
+    # a forest has no band, so its report does not speak of one
+    limits = json.loads((forest_only / "report.json").read_text())["limitations"]
+    assert limits and BAND_LIMITATION not in limits
 
 
 def test_refit_retrains_the_parents_families_with_its_settings(forest_only, tmp_path):
