@@ -19,13 +19,14 @@ from model.families import HEADLINE_MEANING, HEADLINE_WORDS, headline_metrics
 from model.i18n import N_, _, number, pgettext
 from model.schema import Schema
 from model.timeaxis import DEFAULT_AXIS, TimeAxis
-from reporting.summary import OVER_TIME
+from reporting.summary import OVER_TIME, span_words
 from reporting.wording import METRIC_LABELS, metric_labels
 
 __all__ = [
     "METRIC_LABELS",
     "c_index_text",
     "feature_table",
+    "hazard_ratios_by_piece",
     "hazards_over_time_limitations",
     "load_report",
     "metrics_table",
@@ -169,3 +170,23 @@ def hazards_over_time_limitations(report: dict, schema: Schema) -> list[str]:
             "average that effect over time."
         ).format(factors=", ".join(schema.encoded_label(x["column"]) for x in flagged))
     ]
+
+
+def hazard_ratios_by_piece(report: dict, schema: Schema) -> pd.DataFrame | None:
+    """Each contrast's hazard ratio in every time piece beside the one-piece model's, where
+    the report's check chose pieces; None where it kept one."""
+    check = report.get("proportional_hazards") or {}
+    rows = check.get("hazard_ratios")
+    if check.get("pieces", 1) < 2 or not rows:
+        return None
+    axis = schema.time_axis
+    edges = [0.0, *check["cuts_months"], None]
+    spans = [span_words(a, b, axis) for a, b in zip(edges[:-1], edges[1:], strict=True)]
+    one = N_("One piece (all times)") if check.get("served") else N_("Served (all times)")
+    return pd.DataFrame(
+        [
+            [r["contrast"], number(r["hr_served"], 2), *(number(v, 2) for v in r["hr_by_piece"])]
+            for r in rows
+        ],
+        columns=[_("Contrast"), _(one), *(x[:1].upper() + x[1:] for x in spans)],
+    )

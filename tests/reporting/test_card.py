@@ -1,8 +1,9 @@
-"""The model card's limitations from the report's check of proportional hazards."""
+"""The model card's limitations and hazard ratios by time piece from the report's check of
+proportional hazards."""
 
 from model import i18n
 from model.schema import default_schema
-from reporting.card import hazards_over_time_limitations
+from reporting.card import hazard_ratios_by_piece, hazards_over_time_limitations
 
 
 def _tests(flagged_columns: list[str]) -> dict:
@@ -58,3 +59,34 @@ def test_nothing_to_say_without_a_change_or_a_check():
         == []
     )
     assert hazards_over_time_limitations({}, default_schema()) == []
+
+
+def test_hazard_ratios_by_piece_name_every_span_in_order():
+    rows = [
+        {"contrast": "SAE: yes vs no", "hr_served": 1.874, "hr_by_piece": [3.021, 1.2, 0.951]},
+        {"contrast": "Ki-67: 20 vs 5", "hr_served": 1.5, "hr_by_piece": [1.27, 1.5, 1.88]},
+    ]
+    check = {"pieces": 3, "cuts_months": [12.3, 30.0], "served": True, "hazard_ratios": rows}
+    t = hazard_ratios_by_piece({"proportional_hazards": check}, default_schema())
+    assert list(t.columns) == [
+        "Contrast",
+        "One piece (all times)",
+        "In the first 12.3 months",
+        "Between 12.3 months and 30 months",
+        "After 30 months",
+    ]
+    assert t.iloc[0].tolist() == ["SAE: yes vs no", "1.87", "3.02", "1.20", "0.95"]
+    # not served (one piece asked for): the all-times column is the served model's
+    t = hazard_ratios_by_piece(
+        {"proportional_hazards": dict(check, served=False)}, default_schema()
+    )
+    assert t.columns[1] == "Served (all times)"
+    with i18n.use("zh-CN"):
+        zh = hazard_ratios_by_piece({"proportional_hazards": check}, default_schema())
+    assert zh.shape == (2, 5) and "12.3" in zh.columns[2] and zh.columns[2] != t.columns[2]
+
+
+def test_no_table_of_pieces_where_one_piece_was_kept():
+    check = {"pieces": 1, "schoenfeld": _tests([])}
+    assert hazard_ratios_by_piece({"proportional_hazards": check}, default_schema()) is None
+    assert hazard_ratios_by_piece({}, default_schema()) is None

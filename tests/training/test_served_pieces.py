@@ -1,6 +1,8 @@
 """fit serves the Cox model in time pieces where its check chooses them: against the truth of
 the world whose hazard ratios change at 12 months."""
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -178,7 +180,8 @@ def test_a_prespecified_proportional_hazards_model_stays_in_one_piece(pieces_bun
 
 def test_the_page_draws_a_model_in_pieces(pieces_bundle, tmp_path, monkeypatch):
     """The calculator names the span of its contributions; the model card says the model is
-    in pieces (AppTest: the page's own code on this bundle)."""
+    in pieces and shows each factor's ratio by piece (AppTest: the page's own code on this
+    bundle)."""
     from tests.conftest import ROOT, promoted_copy
 
     st_testing = pytest.importorskip("streamlit.testing.v1")
@@ -196,3 +199,10 @@ def test_the_page_draws_a_model_in_pieces(pieces_bundle, tmp_path, monkeypatch):
     at.switch_page("ui/pages/model_card.py").run()
     assert not at.exception
     assert any("fitted in 2 time pieces" in t for t in texts())
+    # the report's hazard ratios by piece, as the card's table (SAE's fades after 12 months)
+    check = json.loads((pieces_bundle.path / "report.json").read_text())["proportional_hazards"]
+    (sae,) = [r for r in check["hazard_ratios"] if r["feature"] == "sae"]
+    (shown,) = [t.value for t in at.table if "One piece (all times)" in t.value.columns]
+    row = shown.loc[sae["contrast"]].tolist()
+    assert row == [f"{v:.2f}" for v in (sae["hr_served"], *sae["hr_by_piece"])]
+    assert sae["hr_by_piece"][0] > 2 * sae["hr_by_piece"][1]

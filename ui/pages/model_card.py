@@ -157,6 +157,17 @@ if choice is not None:
         for x in report.get("limitations", [])
     ] + card.hazards_over_time_limitations(report, choice.schema)
     st.markdown("\n".join(f"- {x}" for x in limits) or _("Not recorded."))
+    by_piece = card.hazard_ratios_by_piece(report, choice.schema)
+    if by_piece is not None:
+        st.markdown("**" + _("Hazard ratios by time piece") + "**")
+        st.table(by_piece.set_index(by_piece.columns[0]))
+        st.caption(
+            _(
+                "The Cox model's design refitted in each time piece, at its penalty, on the "
+                "patients still followed at the piece's start; each row compares two values "
+                "of one factor, the others held at the reference patient's."
+            )
+        )
     with st.expander(_("Files and their SHA-256")):
         st.dataframe(
             pd.DataFrame(
