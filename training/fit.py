@@ -34,7 +34,7 @@ from training.metrics import calibration, decision_curve, uno_tau
 from training.provenance import declared_synthetic
 from training.tuning import TuningResult, make_folds
 
-__all__ = ["FitOptions", "default_model", "fit_bundle"]
+__all__ = ["FitOptions", "default_model", "fit_bundle", "publish"]
 
 
 @dataclass
@@ -229,6 +229,32 @@ def _manifest(
     )
 
 
+def publish(
+    out: Path,
+    manifest: Manifest,
+    models: dict,
+    report: tuple[str, str],
+    artifacts: dict,
+    promote: bool = False,
+) -> Path:
+    """Write a bundle with its validation report (JSON, HTML) into the registry at ``out``,
+    register it and, if asked, make it active; return its folder."""
+    report_json, report_html = report
+    path = write_bundle(
+        out,
+        manifest.version_id,
+        models,
+        manifest,
+        extra_files={"report.json": report_json.encode(), "report.html": report_html.encode()},
+        artifacts=artifacts,
+    )
+    registry = Registry(out)
+    registry.register(path)
+    if promote:
+        registry.promote(manifest.version_id)
+    return path
+
+
 def fit_bundle(
     data_path: Path,
     schema: Schema,
@@ -298,18 +324,14 @@ def fit_bundle(
         timings_seconds={k: round(v, 2) for k, v in options.timings.items()}
     )
     artifacts = {k: v for r in trained.values() for k, v in r.explanation.artifacts.items()}
-    path = write_bundle(
+    path = publish(
         out,
-        manifest.version_id,
-        {m: r.final for m, r in trained.items()},
         manifest,
-        extra_files={"report.json": report_json.encode(), "report.html": report_html.encode()},
-        artifacts=artifacts,
+        {m: r.final for m, r in trained.items()},
+        (report_json, report_html),
+        artifacts,
+        promote=options.promote,
     )
-    registry = Registry(out)
-    registry.register(path)
-    if options.promote:
-        registry.promote(manifest.version_id)
     steps.update()
     steps.close()
     return path

@@ -49,11 +49,10 @@ from sksurv.linear_model import CoxPHSurvivalAnalysis
 from sksurv.linear_model.coxph import BreslowEstimator
 from sksurv.util import Surv
 
-from model.bundle import MANIFEST, Bundle, sha256_file, write_bundle
+from model.bundle import MANIFEST, Bundle, sha256_file
 from model.manifest import Manifest, ModelEntry, TrainingData
 from model.piecewise import PiecewiseCox
 from model.predict import cox_baseline_on_grid, survival_at, survival_on_grid
-from model.registry import Registry
 from model.timeaxis import TimeAxis, time_grid
 from model.uncertainty import CoxEnsemble
 from reporting.figures import calibration_figure
@@ -584,6 +583,7 @@ def _parent_tuning(parent: Bundle, name: str) -> TuningResult:
 
 
 def _recalibrate(parent: Bundle, data_path: Path, out: Path, options, data, ref) -> Path:
+    from training.fit import publish
     from training.report import build_report
 
     t0 = time.perf_counter()
@@ -627,13 +627,4 @@ def _recalibrate(parent: Bundle, data_path: Path, out: Path, options, data, ref)
     if r.ensemble.n_boot:
         artifacts[f"{name}_ensemble"] = r.ensemble
     manifest = manifest.replace(timings_seconds={"total": round(time.perf_counter() - t0, 2)})
-    path = write_bundle(
-        out,
-        manifest.version_id,
-        {name: r.pipeline},
-        manifest,
-        extra_files={"report.json": json_text.encode(), "report.html": html_text.encode()},
-        artifacts=artifacts,
-    )
-    Registry(out).register(path)
-    return path
+    return publish(out, manifest, {name: r.pipeline}, (json_text, html_text), artifacts)
