@@ -48,6 +48,14 @@ def _clean(o):
     return o
 
 
+def _band_calibrated(manifest: Manifest) -> bool:
+    """Whether the Cox band was widened by an estimated factor (not where there were no
+    refits to estimate it from); a recalibrated bundle keeps its parent's, and its limits."""
+    entry = manifest.models.get("coxnet")
+    band = entry.band if entry is not None else None
+    return isinstance(band, dict) and band.get("replicates", 0) > 0
+
+
 def build_report(
     manifest: Manifest, summary, tuned, validation, extras, dca, folds, sections=None
 ) -> tuple[str, str]:
@@ -117,7 +125,7 @@ def build_report(
     }
     if doc["synthetic_training_data"]:
         doc["limitations"].insert(0, SIMULATED_WARNING)
-    if "coxnet" in models:
+    if _band_calibrated(manifest):
         doc["limitations"].append(BAND_LIMITATION)
     sections = sections or {}
     doc.update({key: value for key, (value, _) in sections.items()})

@@ -10,6 +10,7 @@ import numpy as np
 from typer.testing import CliRunner
 
 from model.registry import Registry
+from reporting.wording import BAND_LIMITATION
 from tests.conftest import promoted_copy
 from training.cli import app
 from training.default import (
@@ -183,6 +184,9 @@ def test_an_active_bundle_that_cannot_be_served_counts_as_none(
     assert reg.active_id == vid != small_bundle.name
     assert small_bundle.name in reg.ids()  # the refused bundle stays in the registry
     assert pending(root)["quick"] == vid
+    # one refit: no band factor was estimated, so the report does not claim the band's limits
+    report = json.loads((root / vid / "report.json").read_text())
+    assert "coxnet" in report["clinical_models"] and BAND_LIMITATION not in report["limitations"]
 
 
 def test_registering_a_registered_bundle_again_is_refused(tmp_path, small_bundle):

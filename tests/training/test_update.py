@@ -111,6 +111,8 @@ def test_new_bundle_is_registered_not_active_and_names_its_parent(registry, reca
         "coxnet"
     }
     assert rep["validation"]["coxnet"]["n_boot"] == 3 and rep["calibration"]["coxnet"]["36"]
+    # its band is the parent's widened refits, recalibrated: the parent's limits carry over
+    assert BAND_LIMITATION in rep["limitations"]
     html = (path / "report.html").read_text()
     assert "Update on the new data: before and after" in html
     assert "Calibration at 36 months" in html and "Not carried over: Random survival forest" in html

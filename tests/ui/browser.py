@@ -230,20 +230,21 @@ def sessions(
     step. Returns, per user and step, ``seconds`` from pressing Enter (or sending the
     change) to seeing the updated table, and the ``table`` text seen.
     """
-    from playwright.async_api import async_playwright
+    n_browsers = len(users) if browsers is None else max(0, min(browsers, len(users)))
+    rngs = [random.Random(seed + k) for k in range(len(users))]
 
-    n_browsers = len(users) if browsers is None else browsers
+    def wire(barrier):
+        return [
+            _protocol_user(url, users[k], rngs[k], barrier, think)
+            for k in range(n_browsers, len(users))
+        ]
 
     async def main():
         barrier = asyncio.Barrier(len(users))
-        rngs = [random.Random(seed + k) for k in range(len(users))]
-        wire = [
-            _protocol_user(url, steps, rngs[k], barrier, think)
-            for k, steps in enumerate(users)
-            if k >= n_browsers
-        ]
         if n_browsers == 0:
-            return await asyncio.gather(*wire)
+            return await asyncio.gather(*wire(barrier))
+        from playwright.async_api import async_playwright
+
         async with async_playwright() as p:
             b = await p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
             try:
@@ -252,7 +253,7 @@ def sessions(
                     _browser_user(b, url, users[k], rngs[k], loading, barrier, think, timeout_ms)
                     for k in range(n_browsers)
                 ]
-                return await asyncio.gather(*shown, *wire)
+                return await asyncio.gather(*shown, *wire(barrier))
             finally:
                 await b.close()
 
