@@ -83,6 +83,7 @@ KEPT = {
     "hipec-prognosis",
     "scikit-learn",
     "IterativeImputer",
+    "GBSG2",  # the German Breast Cancer Study Group 2 trial's data set, a proper name
     "Language",
     "English",
     "unknown",
