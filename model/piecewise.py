@@ -1,9 +1,12 @@
 """A Cox model whose hazard ratios change at fixed times: the served Cox model where the
 training data's check of proportional hazards chose more than one time piece.
 
-Each piece [a, b) between the cuts is a Cox model of its own (same design, same penalty),
-fitted on the patients alive at ``a`` with their times counted from ``a`` and censored at
-``b``: the partial likelihood of the hazard inside the piece. The cumulative hazard of a
+Each piece [a, b) between the cuts is a Cox model of its own (same design), fitted on the
+patients alive at ``a`` with their times counted from ``a`` and censored at ``b``: the
+partial likelihood of the hazard inside the piece. Each piece is penalised as much per death
+as the whole model: coxnet's objective is the log partial likelihood divided by the number of
+patients, so the penalty asked for is scaled by the piece's deaths per patient over the
+whole training set's. The cumulative hazard of a
 patient adds the pieces', H(t | z) = sum_k H0_k(t) exp(z . b_k), with H0_k zero before the
 piece starts and held after it ends. With no cuts it is the Cox model itself.
 
@@ -123,7 +126,8 @@ class PiecewiseCox(BaseEstimator):
     alphas_ : ndarray (1,)
         The penalty asked for.
     piece_alphas_ : list of float
-        Each piece's penalty (heavier where its deaths could not support the one asked for).
+        Each piece's penalty: the one asked for scaled to the piece's deaths per patient
+        (heavier where its deaths could not support that).
     unique_times_ : ndarray
         The training outcomes' distinct times (where the curves can step).
     """
@@ -136,17 +140,25 @@ class PiecewiseCox(BaseEstimator):
     def fit(self, X, y):
         edges = np.array([0.0, *sorted(float(c) for c in self.cuts), np.inf])
         Xd = X if isinstance(X, pd.DataFrame) else pd.DataFrame(np.asarray(X, dtype=float))
+        e = y.dtype.names[0]
+        alpha = float(self.estimator.get_params()["alphas"][0])
         pieces = []
         for a, b in zip(edges[:-1], edges[1:], strict=True):
             alive, piece = alive_in_piece(y, a, b)
-            if piece[piece.dtype.names[0]].sum() == 0:
+            if piece[e].sum() == 0:
                 raise EmptyPieceError(f"no deaths between {a:g} and {b:g}: a time piece needs some")
-            pieces.append(_fit_piece(self.estimator, Xd[alive], piece))
+            # coxnet divides the log partial likelihood by the patients, not the deaths: the
+            # first piece holds every patient and few deaths, so at the same penalty it would
+            # be shrunk several times harder than the whole model
+            per_death = piece[e].mean() / y[e].mean()
+            step = clone(self.estimator).set_params(alphas=[alpha * per_death])
+            pieces.append(_fit_piece(step, Xd[alive], piece))
         self.pieces_ = pieces
         self.edges_ = edges
         self.coefs_ = np.array([p.coef_[:, 0] for p in pieces])
-        self.alphas_ = np.array([float(self.estimator.get_params()["alphas"][0])])
-        # a piece whose deaths could not support that penalty took a heavier one
+        self.alphas_ = np.array([alpha])
+        # the penalty each piece took: scaled to its deaths, heavier where they could not
+        # support it
         self.piece_alphas_ = [float(p.alphas_[0]) for p in pieces]
         self.feature_names_in_ = np.asarray(Xd.columns, dtype=object)
         self.n_features_in_ = Xd.shape[1]
