@@ -132,6 +132,9 @@ class PiecewiseCox(BaseEstimator):
         The training outcomes' distinct times (where the curves can step).
     """
 
+    # each piece's penalty scaled to its deaths per patient (False: the penalty as asked)
+    PER_DEATH = True
+
     def __init__(self, estimator=None, cuts=(), horizon: float = RISK_HORIZON):
         self.estimator = estimator
         self.cuts = cuts
@@ -150,7 +153,7 @@ class PiecewiseCox(BaseEstimator):
             # coxnet divides the log partial likelihood by the patients, not the deaths: the
             # first piece holds every patient and few deaths, so at the same penalty it would
             # be shrunk several times harder than the whole model
-            per_death = piece[e].mean() / y[e].mean()
+            per_death = piece[e].mean() / y[e].mean() if self.PER_DEATH else 1.0
             step = clone(self.estimator).set_params(alphas=[alpha * per_death])
             pieces.append(_fit_piece(step, Xd[alive], piece))
         self.pieces_ = pieces

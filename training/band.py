@@ -225,12 +225,23 @@ def fit_time_pieces(
     return time_pieces_at(Z, y, grid, make_step, alpha, _cuts(y, pieces))
 
 
-def time_pieces_at(Z: pd.DataFrame, y: np.ndarray, grid: np.ndarray, make_step, alpha, cuts):
+class _AsAsked(PiecewiseCox):
+    """The stand-in's pieces at the penalty as asked, not scaled to their deaths. Scaled, the
+    stand-in's early pieces were freer: GBSG2's band at 365 days rose from 0.82 to 0.92 at
+    n = 2,000, but at n = 110 the independent world's band widened from 0.52 to 0.70 at 36
+    months (coverage 0.98-0.99 -> 0.99-1.00) and four simulated cells passed 0.98."""
+
+    PER_DEATH = False
+
+
+def time_pieces_at(
+    Z: pd.DataFrame, y: np.ndarray, grid: np.ndarray, make_step, alpha, cuts, kind=PiecewiseCox
+):
     """A Cox model in time pieces cut at ``cuts`` (months; :class:`PiecewiseCox`: each piece
     [a, b) fitted on the patients alive at ``a``, their times counted from ``a`` and
     censored at ``b``), as :class:`TimePieces`."""
     cuts = [float(c) for c in cuts]
-    model = PiecewiseCox(make_step(alpha), tuple(cuts)).fit(Z, y)
+    model = kind(make_step(alpha), tuple(cuts)).fit(Z, y)
     return TimePieces(cuts, list(model.coefs_), list(model.baselines_on_grid(grid)))
 
 
@@ -260,7 +271,7 @@ def piecewise_stand_in(
 ) -> tuple[np.ndarray, list[float]]:
     """Cumulative hazard on the grid (patients x grid) of the training patients under a Cox
     model whose coefficients change at ``cuts`` (:func:`time_pieces_at`); and the cuts."""
-    model = time_pieces_at(Z, y, grid, make_step, alpha, cuts)
+    model = time_pieces_at(Z, y, grid, make_step, alpha, cuts, kind=_AsAsked)
     return model.cumulative_hazard(Z), model.cuts
 
 
