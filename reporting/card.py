@@ -17,6 +17,7 @@ import pandas as pd
 from model.bundle import Bundle
 from model.families import HEADLINE_MEANING, HEADLINE_WORDS, headline_metrics
 from model.i18n import N_, _, number, pgettext
+from model.piecewise import piece_span
 from model.schema import Schema
 from model.timeaxis import DEFAULT_AXIS, TimeAxis
 from reporting.summary import OVER_TIME, span_words
@@ -179,9 +180,8 @@ def hazard_ratios_by_piece(report: dict, schema: Schema) -> pd.DataFrame | None:
     rows = check.get("hazard_ratios")
     if check.get("pieces", 1) < 2 or not rows:
         return None
-    axis = schema.time_axis
-    edges = [0.0, *check["cuts_months"], None]
-    spans = [span_words(a, b, axis) for a, b in zip(edges[:-1], edges[1:], strict=True)]
+    cuts = check["cuts_months"]
+    spans = [span_words(*piece_span(cuts, k), schema.time_axis) for k in range(len(cuts) + 1)]
     one = N_("One piece (all times)") if check.get("served") else N_("Served (all times)")
     return pd.DataFrame(
         [
