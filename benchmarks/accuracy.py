@@ -269,7 +269,7 @@ def peer_curves(name: str, train: pd.DataFrame, schema: Schema, test: TestSet, g
     )
     pipe = peer_pipeline(schema, estimator)
     pipe.fit(train[schema.feature_names], survival_target(train, schema))
-    surv = survival_on_grid(pipe, test.data[schema.feature_names], grid, extend=True)
+    surv = survival_on_grid(pipe, test.data[schema.feature_names], grid)
     return Curves(surv)
 
 

@@ -349,7 +349,7 @@ def peer_mae_36(train_path: Path, test_path: Path, truth: pd.DataFrame, masks, s
     pipe = peer_pipeline(schema, CoxPHSurvivalAnalysis(alpha=PEER_COX_ALPHA))
     pipe.fit(train[schema.feature_names], y)
     grid = np.array([0.0, 36.0])
-    s36 = survival_on_grid(pipe, test[schema.feature_names], grid, extend=True)[:, 1]
+    s36 = survival_on_grid(pipe, test[schema.feature_names], grid)[:, 1]
     return split_mean(np.abs(s36 - truth["s36"].to_numpy()), masks)
 
 

@@ -440,7 +440,7 @@ def peer_mae(train_path: Path, ctx: dict) -> dict:
     pipe.fit(train[schema.feature_names], survival_target(train, schema))
     marks = schema.time_axis.marks
     grid = np.array([0.0, *(m.months for m in marks)])
-    surv = survival_on_grid(pipe, frame[schema.feature_names], grid, extend=True)
+    surv = survival_on_grid(pipe, frame[schema.feature_names], grid)
     return {
         m.name: split_mean(np.abs(surv[:, j + 1] - test["true_s"][m.name]), test["masks"])
         for j, m in enumerate(marks)

@@ -70,22 +70,17 @@ def survival_on_grid(
     X: pd.DataFrame,
     grid: np.ndarray,
     times: np.ndarray | None = None,
-    extend: bool = False,
 ) -> np.ndarray:
     """S(t | x) at each grid time, shape (n_patients, n_grid); S = 1 before the first event time.
 
-    The grid must not extend beyond the model's last event time (the curve is not
-    estimated there); bundles store a grid that satisfies this. ``extend=True``
-    holds the last value instead, for internal use on bootstrap refits whose
-    resampled data happen to end a little earlier.
+    Beyond a model's last step (a forest's last death, a bootstrap refit whose resample ends
+    a little earlier) its last value is held: no death was seen there. How far that is
+    meaningful is the grid's business: :func:`model.timeaxis.time_grid` ends it where the
+    training patients stop being followed.
     """
     if times is None:
         times = event_times(pipeline, X)
     grid = np.asarray(grid, dtype=float)
-    if not extend and grid.max() > times[-1] + 1e-9:
-        raise ValueError(
-            f"grid reaches {grid.max():g} months but the model's curves end at {times[-1]:g}"
-        )
     est = pipeline[-1]
     # a Cox model in time pieces (model.piecewise imports this module: asked by its method)
     if hasattr(est, "cumulative_hazard_on_grid"):

@@ -21,6 +21,7 @@ __all__ = [
     "GRID_MAX",
     "GRID_STEP",
     "LANDMARKS",
+    "MIN_AT_RISK",
     "MONTHS_PER_UNIT",
     "RISK_HORIZON",
     "UNITS",
@@ -34,6 +35,7 @@ __all__ = [
 LANDMARKS = (12, 36, 60)  # months: 1, 3 and 5 years, the figures every report states
 GRID_STEP = 0.5  # months between points of every curve
 GRID_MAX = 120.0
+MIN_AT_RISK = 10  # patients still followed for a curve to go on past the last death
 RISK_HORIZON = 36.0  # the risk score is the cumulative hazard here (or at the grid's end)
 
 UNITS = ("days", "weeks", "months", "years")
@@ -210,13 +212,24 @@ DEFAULT_AXIS = TimeAxis()
 
 
 def time_grid(y: np.ndarray, axis: TimeAxis = DEFAULT_AXIS) -> np.ndarray:
-    """0 to the last observed death in steps of GRID_STEP months; at most GRID_MAX months or
-    the last landmark, whichever is later; and every landmark within that span, so that a
-    landmark in days or weeks (365 days = 11.99 months) is read at itself, not at the grid
-    point before it. ``y`` holds times in months."""
+    """0 to the end of the curves in steps of GRID_STEP months, and every landmark up to that
+    end, so that a landmark in days or weeks (365 days = 11.99 months) is read at itself, not
+    at the grid point before it. ``y`` holds times in months.
+
+    The curves end at the last observed death or, if later, the last time at which
+    :data:`MIN_AT_RISK` patients were still followed: after the last death every estimate
+    (Breslow, Kaplan-Meier, a forest's leaves) is flat, and it says something only while
+    enough patients are still followed to show that no death happened. A trial with few
+    events whose last death came at 298 days while 213 patients were followed past 300 days
+    is read at 300 days; a cohort of 110 whose last 8 patients leave after the last death
+    ends at that death. At most GRID_MAX months or the last landmark, whichever is later."""
     e, t = y.dtype.names
-    last_death = float(y[t][y[e]].max())
-    top = min(max(GRID_MAX, axis.last_months), math.floor(last_death / GRID_STEP) * GRID_STEP)
+    times = np.sort(y[t].astype(float))[::-1]
+    end = float(y[t][y[e]].max())
+    if len(times) >= MIN_AT_RISK:
+        end = max(end, float(times[MIN_AT_RISK - 1]))
+    end = min(max(GRID_MAX, axis.last_months), end)
+    top = math.floor(end / GRID_STEP) * GRID_STEP
     grid = np.arange(0.0, top + GRID_STEP / 2, GRID_STEP)
-    marks = [m.months for m in axis.marks if m.months <= top]
+    marks = [m.months for m in axis.marks if m.months <= end]
     return np.round(np.union1d(grid, marks), 6)

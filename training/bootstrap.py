@@ -88,7 +88,7 @@ def _replicate(refit, collect, s: _Setting, X, y, surv_final, seed, idx):
         # the chosen penalty cannot hold this resample's coefficients (they diverge: e.g. a
         # rare category whose every resampled patient died); counted, and left out
         return None
-    surv_all = survival_on_grid(model, X, s.grid, extend=True)
+    surv_all = survival_on_grid(model, X, s.grid)
     if not np.isfinite(surv_all).all():
         # a refit so extreme that its baseline hazard divides by an infinite risk set (a
         # spline term's coefficient run off on a small resample): no curve to score, the

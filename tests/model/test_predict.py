@@ -10,7 +10,7 @@ from model.predict import (
     survival_at,
     survival_on_grid,
 )
-from model.timeaxis import time_grid
+from model.timeaxis import TimeAxis, time_grid
 from model.validation import validate_dataset
 from training.estimators import (
     coxnet_step,
@@ -33,11 +33,13 @@ def fitted(schema, small_cohort):
 
 @pytest.mark.parametrize("name", ["coxnet", "rsf"])
 def test_curves_equal_sksurv_step_functions(fitted, name):
+    """Beyond a step function's domain (a forest's last death, before the grid's end) the
+    last value is held."""
     X, y, models = fitted
     grid = time_grid(y)
     surv = survival_on_grid(models[name], X.iloc[:25], grid)
     fns = models[name].predict_survival_function(X.iloc[:25])
-    ref = np.array([[fn(t) if t >= fn.x[0] else 1.0 for t in grid] for fn in fns])
+    ref = np.array([[fn(min(t, fn.x[-1])) if t >= fn.x[0] else 1.0 for t in grid] for fn in fns])
     assert np.allclose(surv, ref, atol=1e-10)
 
 
@@ -79,10 +81,29 @@ def test_curves_are_non_increasing_probabilities(fitted, name):
     assert (surv[:, 0] == 1.0).all()
 
 
-def test_grid_beyond_the_model_is_refused(fitted):
-    X, y, models = fitted
-    with pytest.raises(ValueError, match="curves end at"):
-        survival_on_grid(models["coxnet"], X.iloc[:2], np.arange(0, 500.0))
+def _target(deaths, censored):
+    t = np.concatenate([deaths, censored])
+    e = np.r_[np.ones(len(deaths), bool), np.zeros(len(censored), bool)]
+    return np.array(list(zip(e, t, strict=True)), dtype=[("event", bool), ("time", float)])
+
+
+def test_grid_goes_past_the_last_death_while_ten_are_followed():
+    """Few events: the last death at 9.8 months, 40 patients followed to 9.9-11.9 months.
+    The curves go on (flat) to the time the tenth-last patient left, 11.4 months here, and
+    a landmark at 10 months is read; with only 5 followed past the last death they end at
+    it, and a landmark between the last grid point (9.5) and that death (9.8) is still read."""
+    deaths = np.linspace(1.0, 9.8, 20)
+    many = _target(deaths, np.linspace(9.9, 11.9, 41)[:-1])
+    tenth_last = np.sort(many["time"])[-10]
+    assert tenth_last == pytest.approx(11.4)
+    axis = TimeAxis(landmarks=(3.0, 9.7, 10.0))
+    grid = time_grid(many, axis)
+    assert grid[-1] == 11.0  # 11.4 on the half-month grid
+    assert {9.7, 10.0} <= set(grid)
+    few = _target(deaths, np.linspace(9.9, 11.9, 5))
+    grid = time_grid(few, axis)
+    assert grid[-1] == 9.7 and 10.0 not in grid
+    assert set(np.arange(0.0, 10.0, 0.5)) <= set(grid)
 
 
 def test_reading_curves():

@@ -116,11 +116,11 @@ def test_in_a_linear_world_the_choice_is_as_good_as_plain_cox(schema):
     test = simulate_cohort(2000, 777, SimulationSettings.for_world("linear"))
     X = validate_dataset(test.data, schema).raise_if_errors()[schema.feature_names]
     truth = test.truth["true_surv_36"].to_numpy()
-    ours = survival_at(survival_on_grid(final, X, d.grid, extend=True), d.grid, 36)
+    ours = survival_at(survival_on_grid(final, X, d.grid), d.grid, 36)
     plain = make_coxnet(schema, terms="main")[:-1]
     plain.steps.append(("cox", CoxPHSurvivalAnalysis(alpha=1e-4)))
     plain.fit(d.X, d.y)
-    theirs = survival_at(survival_on_grid(plain, X, d.grid, extend=True), d.grid, 36)
+    theirs = survival_at(survival_on_grid(plain, X, d.grid), d.grid, 36)
     # measured 0.045 against 0.046 (benchmarks/accuracy.py, 5,000 test patients); 10 % is
     # the benchmark's own margin to the better peer
     assert np.abs(ours - truth).mean() <= 1.1 * np.abs(theirs - truth).mean()
@@ -247,8 +247,11 @@ def test_a_richer_design_must_beat_the_corrected_standard_error_of_overlapping_f
 def test_pooled_splits_keep_a_small_cohort_from_a_penalty_one_split_happens_to_favour(schema):
     """In 110 patients one split's scores are noisy, and the least penalty within a standard
     error of the best can fall far down the path. On this milan draw (one of two in twelve
-    where that happened, benchmarks/design_choice.py) one split served a penalty of 0.002 and
-    missed the true S(36) by 0.19 on average; three splits pooled gave 0.17 and 0.10."""
+    where that happened, benchmarks/design_choice.py) one split served a penalty of 0.017 and
+    missed the true S(36) by 0.146 on average; three splits pooled gave 0.169 and 0.113.
+    (Before the curves went on past the last death while ten patients were still followed,
+    49.5 -> 55.5 months here, the Brier score was integrated over less follow-up and one
+    split fell further: 0.002 and 0.194.)"""
     tuned = {}
     cohort = simulate_cohort(110, 7022, SimulationSettings.for_world("milan"))
     data = validate_dataset(cohort.data, schema).raise_if_errors()
@@ -262,9 +265,9 @@ def test_pooled_splits_keep_a_small_cohort_from_a_penalty_one_split_happens_to_f
     error = {}
     for repeats, t in tuned.items():
         final = CoxnetTrainer(d).fit(t.params)
-        s36 = survival_at(survival_on_grid(final, X, d.grid, extend=True), d.grid, 36)
+        s36 = survival_at(survival_on_grid(final, X, d.grid), d.grid, 36)
         error[repeats] = np.abs(s36 - truth).mean()
-    assert tuned[CV_REPEATS].params["alpha"] > 10 * tuned[1].params["alpha"]
-    # measured 0.193 against 0.104 on 3,000 test patients; the margin is most of that gap
-    assert error[CV_REPEATS] < error[1] - 0.05
+    assert tuned[CV_REPEATS].params["alpha"] > 5 * tuned[1].params["alpha"]  # measured 9.7x
+    # measured 0.146 against 0.113 on 2,000 test patients; the margin is most of that gap
+    assert error[CV_REPEATS] < error[1] - 0.025
     assert tuned[CV_REPEATS].to_dict()["cv_repeats"] == CV_REPEATS
