@@ -85,14 +85,24 @@ class Prognosis:
         med = median_survival(np.vstack([self.survival, self.lower, self.upper]), self.grid)
         return tuple(None if np.isnan(m) else float(m) for m in med)
 
+    @property
+    def last_step(self) -> float:
+        """The last grid time at which the curve falls (its last death); 0 for a flat curve.
+        After it the curve is flat (it may go on while patients are still followed), so
+        survival given alive then says nothing."""
+        falls = np.flatnonzero(np.diff(self.survival) < 0)
+        return float(self.grid[falls[-1] + 1]) if len(falls) else 0.0
+
     def conditional(self, alive_at: float) -> Prognosis:
         """S(t | T > s) = S(t) / S(s) for t >= s, band from the same samples.
 
         The ratio is taken as it is, however small S(s): floating point keeps its relative
         precision far below 1e-12. A bootstrap curve with S(s) = 0 says nothing about
         survival after s and is left out of the band. Raises ValueError when s is outside
-        the grid, or when the curve itself is 0 at s (no measurable chance of being alive
-        then, so nothing can be said given alive).
+        the grid, when the curve itself is 0 at s (no measurable chance of being alive
+        then, so nothing can be said given alive), or when s is at or after the curve's last
+        step (:attr:`last_step`: no death was seen after s, and a flat 100 % would be read
+        as a promise).
         """
         if not 0 <= alive_at <= self.grid[-1]:  # also refuses NaN
             raise ValueError(f"alive_at must be between 0 and {self.grid[-1]:g} months")
@@ -103,6 +113,11 @@ class Prognosis:
             raise ValueError(
                 f"the model gives this patient no measurable chance of being alive at "
                 f"{alive_at:g} months, so survival given alive then cannot be estimated"
+            )
+        if alive_at > 0 and alive_at >= self.last_step:
+            raise ValueError(
+                f"no event was seen after {self.last_step:g} months in the training data, "
+                f"so survival given alive at {alive_at:g} months cannot be estimated"
             )
         # the clip guards against a last-digit excess over 1 in a ratio of equal numbers
         point = np.clip(self.survival[i:] / at_s, 0.0, 1.0)

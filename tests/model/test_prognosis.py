@@ -6,6 +6,7 @@ import pytest
 
 from model.bundle import load_bundle
 from model.families import CoxnetFamily
+from model.prognosis import Prognosis
 from model.validation import validate_dataset, validate_patient
 
 # a patient with every input known
@@ -100,6 +101,21 @@ def test_conditional_survival_is_the_ratio(engine, rows):
     assert (c.lower <= c.survival + 1e-12).all() and (c.survival <= c.upper + 1e-12).all()
     with pytest.raises(ValueError, match="alive_at must be between"):
         p.conditional(1000.0)
+
+
+def test_no_conditional_survival_after_the_last_death():
+    """A curve that goes on flat past its last death (patients still followed) says nothing
+    about survival given alive after that death: a flat 100 % would read as a promise."""
+    grid = np.arange(0.0, 13.0)
+    surv = np.r_[1.0, 0.9, 0.8, 0.8, 0.7, np.full(8, 0.7)]  # last death at 4 months
+    p = Prognosis(grid, surv, surv - 0.05, np.minimum(surv + 0.05, 1.0), [])
+    assert p.last_step == 4.0
+    assert p.conditional(3.0).at(4.0)[0] == pytest.approx(0.7 / 0.8)
+    for s in (4.0, 6.0):
+        with pytest.raises(ValueError, match="no event was seen after 4 months"):
+            p.conditional(s)
+    flat = Prognosis(grid, np.ones(13), np.ones(13), np.ones(13), [])
+    assert flat.last_step == 0.0
 
 
 @pytest.mark.parametrize(("change", "worse"), [({"cc": 3}, True), ({"sae": 1}, True)])

@@ -18,7 +18,8 @@ from ui.state import Choice, choose_model, reading_mode, simulated_banner
 def conditional_on(choice: Choice, prog, for_patient: bool):
     """The "alive at" input (in the schema's unit) and the curve given it: (shown, months)."""
     words, axis = choice.schema.words, choice.schema.time_axis
-    end = int(axis.from_months(prog.grid[-1]))
+    # given alive after the curve's last step nothing is known (it is flat there)
+    end = int(axis.from_months(prog.last_step))
     fields = dict(
         event_free=words.event_free,
         origin=words.origin,
