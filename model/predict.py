@@ -76,10 +76,9 @@ def survival_on_grid(
     Beyond a model's last step (a forest's last death, a bootstrap refit whose resample ends
     a little earlier) its last value is held: no death was seen there. How far that is
     meaningful is the grid's business: :func:`model.timeaxis.time_grid` ends it where the
-    training patients stop being followed.
+    training patients stop being followed. ``times``: the steps of a model that is neither
+    Cox form (a forest), if already known (bundles keep them).
     """
-    if times is None:
-        times = event_times(pipeline, X)
     grid = np.asarray(grid, dtype=float)
     est = pipeline[-1]
     # a Cox model in time pieces (model.piecewise imports this module: asked by its method)
@@ -92,6 +91,8 @@ def survival_on_grid(
         h0 = _steps_on_grid(_zero_row_hazard(est, est.feature_names_in_), grid)
         out = np.exp(-np.exp(pipeline.predict(X))[:, None] * h0[None, :])
     else:
+        if times is None:
+            times = event_times(pipeline, X)
         arr = pipeline.predict_survival_function(X, return_array=True)
         idx = np.searchsorted(times, grid, side="right") - 1
         out = arr[:, np.clip(idx, 0, None)]

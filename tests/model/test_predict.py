@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from sksurv.util import Surv
 
 from model.predict import (
     cox_baseline_on_grid,
@@ -82,9 +83,8 @@ def test_curves_are_non_increasing_probabilities(fitted, name):
 
 
 def _target(deaths, censored):
-    t = np.concatenate([deaths, censored])
     e = np.r_[np.ones(len(deaths), bool), np.zeros(len(censored), bool)]
-    return np.array(list(zip(e, t, strict=True)), dtype=[("event", bool), ("time", float)])
+    return Surv.from_arrays(e, np.concatenate([deaths, censored]))
 
 
 def test_grid_goes_past_the_last_death_while_ten_are_followed():
