@@ -93,6 +93,13 @@ class Prognosis:
         falls = np.flatnonzero(np.diff(self.survival) < 0)
         return float(self.grid[falls[-1] + 1]) if len(falls) else 0.0
 
+    @property
+    def conditional_until(self) -> float:
+        """The latest grid time given alive at which :meth:`conditional` answers: the grid
+        point before :attr:`last_step` (0 when there is none)."""
+        before = self.grid[self.grid < self.last_step]
+        return float(before[-1]) if len(before) else 0.0
+
     def conditional(self, alive_at: float) -> Prognosis:
         """S(t | T > s) = S(t) / S(s) for t >= s, band from the same samples.
 

@@ -115,7 +115,27 @@ def test_no_conditional_survival_after_the_last_death():
         with pytest.raises(ValueError, match="no event was seen after 4 months"):
             p.conditional(s)
     flat = Prognosis(grid, np.ones(13), np.ones(13), np.ones(13), [])
-    assert flat.last_step == 0.0
+    assert flat.last_step == 0.0 and flat.conditional_until == 0.0
+
+
+def test_the_latest_alive_at_the_page_offers_is_answered():
+    """In days the last step can be a landmark between half-months (300 days = 9.86 months,
+    a trial whose last event came at 298 days): 299 days, read at the nearest grid point, was
+    that step itself and was refused. The page offers whole days up to conditional_until."""
+    from model.timeaxis import TimeAxis
+
+    axis = TimeAxis("days", (91.0, 182.0, 300.0))
+    step = axis.to_months(300)
+    grid = np.r_[np.arange(0.0, 10.0, 0.5), step, np.arange(10.0, 11.5, 0.5)]
+    grid.sort()
+    surv = np.where(grid < step, np.linspace(1.0, 0.8, len(grid)), 0.75)
+    p = Prognosis(grid, surv, surv - 0.05, surv + 0.01, [])
+    assert p.last_step == pytest.approx(step) and p.conditional_until == 9.5
+    latest = int(axis.from_months(p.conditional_until))
+    read_at = axis.nearest(grid, axis.to_months(latest))
+    assert read_at < p.last_step
+    assert p.conditional(read_at).at(step)[0] == pytest.approx(0.75 / surv[grid == read_at][0])
+    assert axis.nearest(grid, axis.to_months(299)) == pytest.approx(step)  # the old maximum
 
 
 @pytest.mark.parametrize(("change", "worse"), [({"cc": 3}, True), ({"sae": 1}, True)])

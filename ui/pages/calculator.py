@@ -18,8 +18,9 @@ from ui.state import Choice, choose_model, reading_mode, simulated_banner
 def conditional_on(choice: Choice, prog, for_patient: bool):
     """The "alive at" input (in the schema's unit) and the curve given it: (shown, months)."""
     words, axis = choice.schema.words, choice.schema.time_axis
-    # given alive after the curve's last step nothing is known (it is flat there)
-    end = int(axis.from_months(prog.last_step))
+    # given alive at or after the curve's last step nothing is known (it is flat there); a
+    # whole unit at most the grid point before it is read there (axis.nearest), never after
+    end = int(axis.from_months(prog.conditional_until))
     fields = dict(
         event_free=words.event_free,
         origin=words.origin,
@@ -35,7 +36,7 @@ def conditional_on(choice: Choice, prog, for_patient: bool):
     alive_in_unit = st.number_input(
         label,
         min_value=0,
-        max_value=max(end - 1, 0),
+        max_value=end,
         value=0,
         step=1,
         key="alive_at",
