@@ -211,6 +211,17 @@ def scored_marks(schema: Schema, y_train: np.ndarray, y_test: np.ndarray) -> lis
     return [m for m in schema.time_axis.marks if m.months < limit]
 
 
+def _followed_to(y: np.ndarray, last: float) -> np.ndarray:
+    """The held-out outcome censored at the last landmark scored: the Brier score up to it is
+    unchanged, and no held-out time lies past the training follow-up, where the censoring
+    weights have no estimate."""
+    e, t = y.dtype.names
+    out = y.copy()
+    out[e] = y[e] & (y[t] <= last)
+    out[t] = np.minimum(y[t], last)
+    return out
+
+
 def tool_predictions(preds: pd.DataFrame, test: pd.DataFrame, schema: Schema, marks):
     """S, lower, upper (patients x landmarks) and the risk score from ``predict``'s CSV."""
     preds = preds.set_index("patient_id").loc[test[schema.id_column].astype(str)]
@@ -252,7 +263,10 @@ def one_fit(case: RealCase, schema, train, test, test_path, n, k, args, tmp: Pat
     marks = scored_marks(schema, y_train, y_test)
     rec = {"n": n, "split": k, "events": int(y_train[y_train.dtype.names[0]].sum())}
     rec["landmarks"] = [m.name for m in marks]
-    held = Held(test_frame, y_test, y_train, np.array([m.months for m in marks]), rec["landmarks"])
+    months = np.array([m.months for m in marks])
+    # just past the last landmark: scikit-survival asks for times inside the follow-up
+    followed = _followed_to(y_test, months.max() + 1e-6)
+    held = Held(test_frame, followed, y_train, months, rec["landmarks"])
     t0 = time.perf_counter()
     run = fit_and_predict(train_path, test_path, tmp / f"reg_{case.name}_{k}_{n}",
                           args.bootstrap, case.schema_path)  # fmt: skip
@@ -387,6 +401,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.cases:
             fits += run_case(CASES[name], args, Path(tmp))
+            write_result(args.result, {"partial": True, "fits": fits})  # a long run's cases kept
     rows = summarise(fits)
     print_tables(rows)
     notes = findings([{**f, "draw": f"{f['case']} split {f['split']}"} for f in fits])
