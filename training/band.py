@@ -38,13 +38,6 @@ assumption:
    the error 95 times in 100 in the stand-in world; with two stand-ins, in either world
    (the larger factor). Between landmarks the factor is interpolated linearly (held
    constant before the first and after the last).
-4. **Bias correction**: the stand-in is itself fitted to noisy data, and the replicates'
-   refits count its noise as misses too, so the factor runs high where its pieces are
-   noisy. The whole measurement is repeated one level down, in worlds whose truth is the
-   stand-in (:data:`BIAS_STAND_INS` stand-ins refitted on replicates, each with
-   :data:`BIAS_REPLICATES` replicates of its own); the factor is lowered by as much as the
-   measurement ran high there (2 k - k*, at least 1). Made where each stand-in piece holds
-   :data:`BIAS_MIN_PIECE_DEATHS` deaths or more (n = 500 and up in the simulated worlds).
 
 Measured against the simulators' truths (benchmarks/band_factor.py: three worlds at
 n = 110, 500 and 2,000, several training draws each; the "oracle" factor is the 95th
@@ -96,7 +89,6 @@ factor):
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -143,23 +135,6 @@ COVERAGE = 0.95
 # (benchmarks/accuracy.py, Cox family alone, results/accuracy_stand_in_*.json)
 MIN_PIECE_DEATHS = 10
 MIN_PIECE_SHARE = 0.1
-# The stand-in is itself an estimate: the replicates' refits miss its noise as well as the
-# truth's shape, so the factor measured against it runs high where its pieces are noisy
-# (the first and last pieces: against the truth's factor at n = 500, 1.47 for 1.15 at 12
-# months and 1.28 for 1.00 at 60 in the linear world; benchmarks/band_factor.py). The same
-# measurement one level down, in a world whose truth is the stand-in, shows how far it runs
-# high there: stand-ins refitted on this many replicates, each with its own replicates
-# (4 x 10: about as many refits again as the first level; the correction's own noise over
-# draws is small beside the bias it removes, benchmarks/band_factor.py --draws 3).
-BIAS_STAND_INS = 4
-BIAS_REPLICATES = 10
-# ... made where each of the stand-in's pieces holds at least this many deaths (as each piece
-# of fit's own check of proportional hazards, training/time_pieces.py). Below it the stand-in is shaped by its penalty
-# more than by its noise, and the bias one level down is not the bias at the top: at
-# n = 110 (a first piece of about 33 deaths) the correction took away what the lighter
-# stand-in sees of the shrinkage, and the milan world's factor fell from near the truth's
-# (1.46 against 1.54 at 12 months, six draws) to 1.22 (benchmarks/band_factor.py)
-BIAS_MIN_PIECE_DEATHS = 50
 # Measured factors reach 3.9 (a hazard ratio that changes at 12 months, n = 2,000); one far
 # beyond means the band's side is all but absent, not that the band should be that wide
 MAX_SIDED_FACTOR = 10.0
@@ -366,27 +341,15 @@ def _ratios(fitted: np.ndarray, true_log_h: np.ndarray, sides) -> np.ndarray:
         return np.where(d == 0, 0.0, np.where(side > 0, np.abs(d) / side, np.inf))
 
 
-def _quantile(ratios: np.ndarray) -> float:
-    return float(np.quantile(np.minimum(ratios, 1e6), COVERAGE))  # no arithmetic on infinities
-
-
-def _factor(sided: np.ndarray, symmetric: np.ndarray, one_level_down: float | None = None):
-    """The smallest factor (at least 1) with which the served band reaches 95 in 100 misses,
-    and that factor before the correction of its bias.
-
-    ``one_level_down`` is the same measurement in worlds whose truth is the stand-in
-    (:func:`_one_level_down`); by how much it exceeds the factor measured against the
-    stand-in is how far measuring against a noisy stand-in runs high, and the factor is
-    lowered (or raised) by as much: the bootstrap's bias correction, 2 k - k*.
-    Where the sided factor would take more than :data:`MAX_SIDED_FACTOR` (misses on a side
-    the band barely reaches: a few refits all on one side of the curve), the sides have
-    collapsed and no factor helps: the symmetric half-width's measure stands in, uncorrected."""
-    k = _quantile(sided)
+def _factor(sided: np.ndarray, symmetric: np.ndarray) -> float:
+    """The smallest factor (at least 1) with which the served band reaches 95 in 100 misses.
+    Where that would take more than :data:`MAX_SIDED_FACTOR` (misses on a side the band
+    barely reaches: a few refits all on one side of the curve), the sides have collapsed and
+    no factor helps: the symmetric half-width's measure stands in."""
+    k = float(np.quantile(np.minimum(sided, 1e6), COVERAGE))  # no arithmetic on infinities
     if k > MAX_SIDED_FACTOR:
-        k = max(1.0, _quantile(symmetric))
-        return k, k
-    corrected = k if one_level_down is None else 2 * k - one_level_down
-    return max(1.0, corrected), max(1.0, k)
+        k = float(np.quantile(symmetric, COVERAGE))
+    return max(1.0, k)
 
 
 SHIPPED = "the shipped design"
@@ -488,17 +451,12 @@ def calibrate_inflation(
         list(inside.values()),
     )
     own = StandIn(Z, make_step, alpha * share, SHIPPED)
-    measured, uncorrected, corrected = {}, {}, False
+    measured = {}
     for si in (own, stand_in) if stand_in else (own,):
-        r, r_sym, cuts, down = _misses(si, served, y, grid, n_rep, seed, pieces, n_jobs, progress)
-        corrected |= r is not None and down is not None
+        r, r_sym, cuts = _misses(si, served, y, grid, n_rep, seed, pieces, n_jobs, progress)
         if r is not None:
-            both = [
-                _factor(r[:, i], r_sym[:, i], None if down is None else down[i])
-                for i in range(len(inside))
-            ]
-            measured[si.terms] = ([b[0] for b in both], len(r) // len(y))
-            uncorrected[si.terms] = [b[1] for b in both]
+            factors = [_factor(r[:, i], r_sym[:, i]) for i in range(len(inside))]
+            measured[si.terms] = (factors, len(r) // len(y))
     if SHIPPED not in measured:
         return {"inflation": 1.0, "replicates": 0, "note": "too few simulated deaths"}
     second = stand_in if stand_in is not None and stand_in.terms in measured else None
@@ -514,16 +472,6 @@ def calibrate_inflation(
         + " (hazard ratios free to change between pieces)",
         "stand_in_cuts_months": cuts,
         "stand_in_penalty_share": share,
-        "bias_correction": (
-            f"each factor less its bias, measured one level down: {BIAS_STAND_INS} stand-ins "
-            f"refitted on replicates, {BIAS_REPLICATES} replicates drawn from each and the "
-            "served model refitted on them (2 k - k*)"
-            if corrected
-            else f"none: a stand-in piece holds fewer than {BIAS_MIN_PIECE_DEATHS} deaths"
-        ),
-        "uncorrected_by_landmark": dict(
-            zip(inside, np.max(list(uncorrected.values()), axis=0).tolist(), strict=True)
-        ),
     }
     if second is not None:
         out["stand_in_design"] = second.terms
@@ -550,46 +498,9 @@ class _Served:
     landmarks: list[float]
 
 
-def _piece_deaths(deaths: np.ndarray, cuts) -> list[int]:
-    edges = [0.0, *cuts, np.inf]
-    return [int(((deaths > a) & (deaths <= b)).sum()) for a, b in itertools.pairwise(edges)]
-
-
-def _one_level_down(
-    make_step, alpha, Z, served: _Served, y_rep, grid, cuts, censoring, seed
-) -> list | None:
-    """The factor's measurement in a world whose truth is the stand-in (per landmark, before
-    any floor): a stand-in of the same design, penalty and cuts refitted on one replicate
-    ``y_rep``, :data:`BIAS_REPLICATES` replicates drawn from it, the served model refitted on
-    each and its misses of that stand-in counted as :func:`_misses` counts them. None where
-    the stand-in cannot be refitted or no replicate can."""
-    try:
-        H, _ = piecewise_stand_in(Z, y_rep, grid, make_step, alpha, cuts)
-    except ArithmeticError:
-        return None
-    if not np.isfinite(H).all():
-        return None
-    truth = np.log(np.maximum(H[:, served.marks], 1e-300))
-    rng = np.random.default_rng(seed)
-    ratios = []
-    for _ in range(BIAS_REPLICATES):
-        y2 = _replicate(H, grid, *censoring, rng, y_rep.dtype)
-        if y2[y2.dtype.names[0]].sum() < 10:
-            continue
-        f = _refit(served.make_step, served.alpha, served.Z, y2, grid, served.marks)
-        if f is not None:
-            ratios.append(_ratios(_log_cumhaz(served.Zn, *f), truth, served.sides))
-    if not ratios:
-        return None
-    r = np.concatenate(ratios)
-    return [_quantile(r[:, i]) for i in range(r.shape[1])]
-
-
 def _misses(own: StandIn, served: _Served, y, grid, n_rep, seed, pieces, n_jobs, progress):
     """The refits' misses of one stand-in's truth, side-wise and symmetric (patients x
-    replicates stacked, landmarks), its cuts, and the factors measured one level down
-    (:func:`_one_level_down`, mean over the stand-ins refitted; None where none could be);
-    None for the misses where too few deaths were drawn."""
+    replicates stacked, landmarks), and its cuts; None where too few deaths were drawn."""
     e_name, t_name = y.dtype.names
     event, time = y[e_name].astype(bool), y[t_name].astype(float)
     cuts = _cuts(y, pieces) if pieces else stand_in_cuts(y, served.landmarks)
@@ -613,18 +524,7 @@ def _misses(own: StandIn, served: _Served, y, grid, n_rep, seed, pieces, n_jobs,
     )
     fitted = [_log_cumhaz(served.Zn, *f) for f in bar if f is not None]
     if not fitted:
-        return None, None, cuts, None
+        return None, None, cuts
     ratios = [_ratios(f, true_log_h, served.sides) for f in fitted]
     symmetric = [np.abs(f - true_log_h) / served.half for f in fitted]
-    if min(_piece_deaths(time[event], cuts)) < BIAS_MIN_PIECE_DEATHS:
-        return np.concatenate(ratios), np.concatenate(symmetric), cuts, None
-    censoring = (cens_t, cens_s, time.max())
-    down = cluster.parallel(n_jobs, shared=(own.Z, served))(
-        delayed(_one_level_down)(
-            own.make_step, own.alpha, own.Z, served, y_rep, grid, cuts, censoring, [seed, i]
-        )
-        for i, y_rep in enumerate(usable[:BIAS_STAND_INS])
-    )
-    down = [d for d in down if d is not None]
-    k_down = np.mean(down, axis=0).tolist() if down else None
-    return np.concatenate(ratios), np.concatenate(symmetric), cuts, k_down
+    return np.concatenate(ratios), np.concatenate(symmetric), cuts
