@@ -135,6 +135,14 @@ COVERAGE = 0.95
 # (benchmarks/accuracy.py, Cox family alone, results/accuracy_stand_in_*.json)
 MIN_PIECE_DEATHS = 10
 MIN_PIECE_SHARE = 0.1
+# A penalised Cox fit at one penalty can run off (coxnet's coordinate descent from zero,
+# without a path of larger penalties leading to it): FLCHAIN's 5,247 training patients with
+# every numeric input bent, where the stand-in's first piece at half the penalty put hazard
+# ratios of e^681 between training patients (the served model's: e^7; at the full penalty
+# e^6-e^9 in every piece, at twice it e^640 again), and the factor became 3,230, a band from
+# 0 to 1 (benchmarks/real_outcomes.py). A fit whose log hazard ratios between training patients
+# span more than this is taken as run off: no real effect comes near it
+MAX_LOG_HR_SPREAD = 50.0
 # Measured factors reach 3.9 (a hazard ratio that changes at 12 months, n = 2,000); one far
 # beyond means the band's side is all but absent, not that the band should be that wide
 MAX_SIDED_FACTOR = 10.0
@@ -188,7 +196,15 @@ def _refit(make_step, alpha, Z, y_rep, grid, marks) -> tuple | None:
         return None
     if not (np.isfinite(coef).all() and np.isfinite(h0[..., marks]).all()):
         return None  # a refit run off to infinity: as unfittable as one that raised
+    if _ran_off(np.asarray(Z, dtype=float), coef):
+        return None
     return coef, h0[..., marks]
+
+
+def _ran_off(Zn: np.ndarray, coefs: np.ndarray) -> bool:
+    """Whether a Cox fit (one piece's coefficients (p,) or several (K, p)) ran off: log hazard
+    ratios between the training patients spanning more than :data:`MAX_LOG_HR_SPREAD`."""
+    return any(np.ptp(Zn @ c) > MAX_LOG_HR_SPREAD for c in np.atleast_2d(coefs))
 
 
 def _log_h(h0: np.ndarray, lp: np.ndarray) -> np.ndarray:
@@ -276,6 +292,8 @@ def piecewise_stand_in(
     """Cumulative hazard on the grid (patients x grid) of the training patients under a Cox
     model whose coefficients change at ``cuts`` (:func:`time_pieces_at`); and the cuts."""
     model = time_pieces_at(Z, y, grid, make_step, alpha, cuts, kind=_AsAsked)
+    if _ran_off(np.asarray(Z, dtype=float), np.array(model.coefs)):
+        raise ArithmeticError("a piece of the stand-in ran off")
     return model.cumulative_hazard(Z), model.cuts
 
 
@@ -451,14 +469,22 @@ def calibrate_inflation(
         list(inside.values()),
     )
     own = StandIn(Z, make_step, alpha * share, SHIPPED)
-    measured = {}
+    measured, ran_offs = {}, []
     for si in (own, stand_in) if stand_in else (own,):
-        r, r_sym, cuts = _misses(si, served, y, grid, n_rep, seed, pieces, n_jobs, progress)
+        r, r_sym, cuts, ran_off = _misses(
+            si, served, y, grid, n_rep, seed, pieces, n_jobs, progress
+        )
+        if ran_off:
+            ran_offs.append(ran_off)
         if r is not None:
             factors = [_factor(r[:, i], r_sym[:, i]) for i in range(len(inside))]
             measured[si.terms] = (factors, len(r) // len(y))
     if SHIPPED not in measured:
-        return {"inflation": 1.0, "replicates": 0, "note": "too few simulated deaths"}
+        return {
+            "inflation": 1.0,
+            "replicates": 0,
+            "note": "the stand-in could not be fitted, or its replicates drew too few deaths",
+        }
     second = stand_in if stand_in is not None and stand_in.terms in measured else None
     # with a second stand-in the band must reach the misses of either: the larger factor
     factors = np.max([m[0] for m in measured.values()], axis=0).tolist()
@@ -473,6 +499,8 @@ def calibrate_inflation(
         "stand_in_cuts_months": cuts,
         "stand_in_penalty_share": share,
     }
+    if ran_offs:
+        out["stand_in_ran_off"] = "; ".join(ran_offs)
     if second is not None:
         out["stand_in_design"] = second.terms
         out["by_stand_in"] = {k: dict(zip(inside, m[0], strict=True)) for k, m in measured.items()}
@@ -500,11 +528,25 @@ class _Served:
 
 def _misses(own: StandIn, served: _Served, y, grid, n_rep, seed, pieces, n_jobs, progress):
     """The refits' misses of one stand-in's truth, side-wise and symmetric (patients x
-    replicates stacked, landmarks), and its cuts; None where too few deaths were drawn."""
+    replicates stacked, landmarks), its cuts, and what was done where the stand-in ran off at
+    its own penalty (None otherwise); None for the misses where too few deaths were drawn or
+    the stand-in ran off at the served penalty too."""
     e_name, t_name = y.dtype.names
     event, time = y[e_name].astype(bool), y[t_name].astype(float)
     cuts = _cuts(y, pieces) if pieces else stand_in_cuts(y, served.landmarks)
-    H_true, cuts = piecewise_stand_in(own.Z, y, grid, own.make_step, own.alpha, cuts)
+    try:
+        H_true, cuts = piecewise_stand_in(own.Z, y, grid, own.make_step, own.alpha, cuts)
+    except ArithmeticError:
+        # run off below the served penalty: the served model's own penalty, at which it
+        # converged on these patients (measured: every piece sane there)
+        alpha = max(own.alpha, served.alpha)
+        try:
+            H_true, cuts = piecewise_stand_in(own.Z, y, grid, own.make_step, alpha, cuts)
+        except ArithmeticError:
+            return None, None, cuts, None
+        ran_off = f"{own.terms}: ran off at its penalty {own.alpha:.4g}, fitted at {alpha:.4g}"
+    else:
+        ran_off = None
     true_log_h = np.log(np.maximum(H_true[:, served.marks], 1e-300))
     cens_t, cens_s = kaplan_meier_estimator(~event, time)
     rng = np.random.default_rng(seed)
@@ -524,7 +566,7 @@ def _misses(own: StandIn, served: _Served, y, grid, n_rep, seed, pieces, n_jobs,
     )
     fitted = [_log_cumhaz(served.Zn, *f) for f in bar if f is not None]
     if not fitted:
-        return None, None, cuts
+        return None, None, cuts, ran_off
     ratios = [_ratios(f, true_log_h, served.sides) for f in fitted]
     symmetric = [np.abs(f - true_log_h) / served.half for f in fitted]
-    return np.concatenate(ratios), np.concatenate(symmetric), cuts
+    return np.concatenate(ratios), np.concatenate(symmetric), cuts, ran_off

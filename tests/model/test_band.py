@@ -345,7 +345,7 @@ def test_with_a_second_stand_in_the_band_reaches_the_misses_of_either(schema, mo
     monkeypatch.setattr(
         band,
         "_misses",
-        lambda si, *a: (None, None, []) if si.terms == COX_TERMS[3] else measure(si, *a),
+        lambda si, *a: (None, None, [], None) if si.terms == COX_TERMS[3] else measure(si, *a),
     )
     lost = calibrate_inflation(final, d.X, d.y, d.grid, ensemble, step, stand_in=second, **kw)
     assert lost["by_landmark"] == alone["by_landmark"] and "by_stand_in" not in lost
@@ -399,3 +399,43 @@ def test_a_stand_in_lighter_than_the_model_sees_the_penalty_shrinkage(schema):
     shipped = STAND_IN_PENALTY_SHARE
     assert cover[1.0] < 0.88 and cover[shipped] - cover[1.0] > 0.02, cover
     assert cover[0.25] - cover[shipped] > 0.03 and cover[0.25] >= 0.90, cover
+
+
+def test_a_stand_in_that_runs_off_is_fitted_at_the_served_penalty(schema, monkeypatch):
+    """A Cox fit at one light penalty can run off (hazard ratios of e^681 between training
+    patients in a FLCHAIN stand-in piece, and a factor of 3,230: a band from 0 to 1). Such a
+    fit is recognised, the stand-in refitted at the served model's penalty, and the manifest
+    says so; a refit that runs off is dropped like one that raised."""
+    from functools import partial
+
+    from training import band
+    from training.band import MAX_LOG_HR_SPREAD, _ran_off, calibrate_inflation
+    from training.estimators import coxnet_step
+
+    Zn = np.array([[0.0, 1.0], [0.0, -1.0], [30.0, 0.0]])
+    assert _ran_off(Zn, np.array([2.0, 1.0]))  # spread 60 > 50
+    assert not _ran_off(Zn, np.array([[0.5, 1.0], [1.0, 2.0]]))  # 15 and 30
+    assert MAX_LOG_HR_SPREAD == 50.0
+
+    df = validate_dataset(simulate_cohort(400, seed=9).data, schema).raise_if_errors()
+    served = {"l1_ratio": 0.5, "alpha": 0.01, "terms": "main"}
+    _, d, final, ensemble = _fitted_with_refits(df, schema, served, 12, seed=3)
+    step = partial(coxnet_step, schema, 0.5)
+    kw = {"n_rep": 12, "landmarks": d.horizons}
+    fit_pieces = band.piecewise_stand_in
+
+    def runs_off_when_light(Z, y, grid, make_step, alpha, cuts):
+        if alpha < served["alpha"]:
+            raise ArithmeticError("a piece of the stand-in ran off")
+        return fit_pieces(Z, y, grid, make_step, alpha, cuts)
+
+    monkeypatch.setattr(band, "piecewise_stand_in", runs_off_when_light)
+    out = calibrate_inflation(final, d.X, d.y, d.grid, ensemble, step, **kw)
+    assert "ran off" in out["stand_in_ran_off"] and out["replicates"] > 0
+    same = calibrate_inflation(final, d.X, d.y, d.grid, ensemble, step, share=1.0, **kw)
+    assert out["by_landmark"] == same["by_landmark"]  # the served penalty's stand-in
+    monkeypatch.setattr(
+        band, "piecewise_stand_in", lambda *a: (_ for _ in ()).throw(ArithmeticError)
+    )
+    lost = calibrate_inflation(final, d.X, d.y, d.grid, ensemble, step, **kw)
+    assert lost["inflation"] == 1.0 and "could not be fitted" in lost["note"]
