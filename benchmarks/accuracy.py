@@ -261,16 +261,20 @@ def peer_pipeline(schema: Schema, estimator) -> Pipeline:
     return Pipeline([("encode", encode), ("scale", StandardScaler()), ("model", estimator)])
 
 
-def peer_curves(name: str, train: pd.DataFrame, schema: Schema, test: TestSet, grid) -> Curves:
+def fitted_peer(name: str, train: pd.DataFrame, schema: Schema) -> Pipeline:
+    """A plain scikit-survival peer (``coxph_peer`` or ``rsf_peer``) fitted on ``train``."""
     estimator = (
         CoxPHSurvivalAnalysis(alpha=PEER_COX_ALPHA)
         if name == "coxph_peer"
         else RandomSurvivalForest(**PEER_FOREST)
     )
     pipe = peer_pipeline(schema, estimator)
-    pipe.fit(train[schema.feature_names], survival_target(train, schema))
-    surv = survival_on_grid(pipe, test.data[schema.feature_names], grid)
-    return Curves(surv)
+    return pipe.fit(train[schema.feature_names], survival_target(train, schema))
+
+
+def peer_curves(name: str, train: pd.DataFrame, schema: Schema, test: TestSet, grid) -> Curves:
+    pipe = fitted_peer(name, train, schema)
+    return Curves(survival_on_grid(pipe, test.data[schema.feature_names], grid))
 
 
 def true_design_fit(design: pd.DataFrame) -> CoxPHFitter:
