@@ -57,8 +57,8 @@ from independent_world import findings, fit_and_predict
 from semi_synthetic import _gbsg2, _whas500, write_csv
 from sksurv.datasets import load_aids, load_flchain
 from sksurv.metrics import brier_score, concordance_index_censored
-from sksurv.nonparametric import kaplan_meier_estimator
 
+from model.kaplan_meier import KaplanMeier
 from model.predict import survival_on_grid
 from model.schema import Schema, load_schema
 from model.validation import validate_dataset
@@ -190,8 +190,7 @@ def scores(s: np.ndarray, held: Held, risk: np.ndarray | None, band=None) -> dic
     """Brier, calibration in the large and C of predictions ``s`` (patients x landmarks)."""
     e, t = held.y.dtype.names
     _, brier = brier_score(held.y_train, held.y, s, held.months)
-    km_t, km_s = kaplan_meier_estimator(held.y[e], held.y[t])
-    km = np.array([km_s[km_t <= m][-1] if (km_t <= m).any() else 1.0 for m in held.months])
+    km = km_at(held.y, held.months)
     out = {
         "brier": dict(zip(held.names, map(float, brier), strict=True)),
         "calibration_in_the_large": dict(
@@ -240,11 +239,15 @@ def peer_predictions(name: str, train: pd.DataFrame, test: pd.DataFrame, schema,
     return survival_on_grid(pipe, test[schema.feature_names], grid)[:, 1:]
 
 
+def km_at(y: np.ndarray, months) -> np.ndarray:
+    """The Kaplan-Meier estimate of outcome ``y`` at each of ``months``."""
+    e, t = y.dtype.names
+    curve = KaplanMeier(y[t], y[e])
+    return np.array([curve.survival_at(m)[0] for m in months], dtype=float)
+
+
 def km_predictions(y_train: np.ndarray, n: int, marks) -> np.ndarray:
-    e, t = y_train.dtype.names
-    km_t, km_s = kaplan_meier_estimator(y_train[e], y_train[t])
-    s = [km_s[km_t <= m.months][-1] if (km_t <= m.months).any() else 1.0 for m in marks]
-    return np.tile(np.array(s, dtype=float), (n, 1))
+    return np.tile(km_at(y_train, [m.months for m in marks]), (n, 1))
 
 
 # ------------------------------------------------------------------ the run

@@ -540,6 +540,8 @@ def _misses(own: StandIn, served: _Served, y, grid, n_rep, seed, pieces, n_jobs,
         # run off below the served penalty: the served model's own penalty, at which it
         # converged on these patients (measured: every piece sane there)
         alpha = max(own.alpha, served.alpha)
+        if alpha == own.alpha:  # already there: the same fit would run off again
+            return None, None, cuts, None
         try:
             H_true, cuts = piecewise_stand_in(own.Z, y, grid, own.make_step, alpha, cuts)
         except ArithmeticError:
