@@ -20,6 +20,7 @@ from sksurv.ensemble import RandomSurvivalForest
 from sksurv.linear_model import CoxnetSurvivalAnalysis
 from sksurv.util import Surv
 
+from model.coxnet import PathCoxnet
 from model.preprocess import SchemaEncoder, SplineInteractionExpander
 from model.schema import NUMERIC_KINDS, Schema
 
@@ -124,7 +125,7 @@ def make_coxnet(
             ("scale", StandardScaler()),
             (
                 "coxnet",
-                CoxnetSurvivalAnalysis(
+                PathCoxnet(
                     l1_ratio=l1_ratio,
                     alphas=alphas,
                     n_alphas=COXNET_PATH_LENGTH,
