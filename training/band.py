@@ -135,13 +135,14 @@ COVERAGE = 0.95
 # (benchmarks/accuracy.py, Cox family alone, results/accuracy_stand_in_*.json)
 MIN_PIECE_DEATHS = 10
 MIN_PIECE_SHARE = 0.1
-# A penalised Cox fit at one penalty can run off (coxnet's coordinate descent from zero,
-# without a path of larger penalties leading to it): FLCHAIN's 5,247 training patients with
-# every numeric input bent, where the stand-in's first piece at half the penalty put hazard
-# ratios of e^681 between training patients (the served model's: e^7; at the full penalty
-# e^6-e^9 in every piece, at twice it e^640 again), and the factor became 3,230, a band from
-# 0 to 1 (benchmarks/real_outcomes.py). A fit whose log hazard ratios between training patients
-# span more than this is taken as run off: no real effect comes near it
+# A penalised Cox fit at one penalty could run off when coxnet started from zero without a
+# path of larger penalties leading to it: FLCHAIN's 5,247 training patients with every numeric
+# input bent, where the stand-in's first piece at half the penalty put hazard ratios of e^681
+# between training patients (the served model's: e^7), and the factor became 3,230, a band
+# from 0 to 1 (benchmarks/real_outcomes.py). Fits now go down a checked path
+# (model.coxnet.PathCoxnet; benchmarks/coxnet_path.py); this stays as the last guard. A fit
+# whose log hazard ratios between training patients span more than this is taken as run
+# off: no real effect comes near it
 MAX_LOG_HR_SPREAD = 50.0
 # Measured factors reach 3.9 (a hazard ratio that changes at 12 months, n = 2,000); one far
 # beyond means the band's side is all but absent, not that the band should be that wide
