@@ -56,72 +56,68 @@ class PathCoxnet(CoxnetSurvivalAnalysis):
                 "PathCoxnet checks the objective on the inputs as given: "
                 "scale them before it (normalize=False)"
             )
-        asked = np.asarray(self.alphas, dtype=float).ravel()
+        alpha = float(np.ravel(self.alphas)[0])
         top = _largest_penalty(self, X, y)
-        given, chosen, best = self.alphas, None, None
+        given, passed, best = self.alphas, False, None
         try:
             for length in PATH_LENGTHS:
-                self.alphas = path = _path(top, asked, length)
-                result = self._fitted_loss(X, y, path, asked)
+                self.alphas = _path(top, alpha, length)
+                result = self._fitted_loss(X, y, alpha)
                 if result is None:
                     continue
-                if result[1]:
-                    chosen = path
+                loss, passed = result
+                if passed:
                     break
-                if best is None or result[0] < best[0]:
-                    best = (result[0], path, dict(vars(self)))
+                if best is None or loss < best[0]:
+                    best = (loss, dict(vars(self)))
         finally:
             self.alphas = given
-        if chosen is None:
+        if not passed:
             if best is None:
-                raise ArithmeticError(
-                    f"penalised Cox could not be fitted at penalty {asked.min():.3g}"
-                )
-            _, chosen, state = best
-            vars(self).update({k: v for k, v in state.items() if k != "alphas"})
+                raise ArithmeticError(f"penalised Cox could not be fitted at penalty {alpha:.3g}")
+            vars(self).update({k: v for k, v in best[1].items() if k != "alphas"})
             warnings.warn(
-                f"penalised Cox at penalty {asked.min():.3g}: no path passed the check; "
+                f"penalised Cox at penalty {alpha:.3g}: no path passed the check; "
                 "the fit with the lowest objective is kept",
                 ConvergenceWarning,
                 stacklevel=2,
             )
-        self._keep(chosen, asked)
+        self._keep_last()
         return self
 
-    def _fitted_loss(self, X, y, path: np.ndarray, asked: np.ndarray):
-        """Fit along ``path``: None where it stopped (a numerical error, or the path cut
-        short); else the objective summed over the asked penalties and whether it passed."""
+    def _fitted_loss(self, X, y, alpha: float):
+        """Fit along the path in ``alphas`` (``alpha`` last): None where it stopped (a
+        numerical error, or the path cut short); else the objective at ``alpha`` and whether
+        the answer passed."""
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ConvergenceWarning)
             try:
                 super().fit(X, y)
             except ArithmeticError:
                 return None
-        if len(self.alphas_) < len(path):
+        if len(self.alphas_) < len(self.alphas):
             return None
-        ran_out = any(issubclass(w.category, ConvergenceWarning) for w in caught)
+        ran_out = False
         for w in caught:
-            if not issubclass(w.category, ConvergenceWarning):
+            if issubclass(w.category, ConvergenceWarning):
+                ran_out = True
+            else:
                 warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-        # every solution on the path and the null model, scored at each asked penalty
+        # every solution on the path and the null model, scored at the asked penalty
         coefs = np.column_stack([self.coef_, np.zeros(len(self.coef_))])
-        total, passed = 0.0, not ran_out
-        for a in asked:
-            loss = penalised_loss(coefs, X, y, a, self.l1_ratio, self.penalty_factor_)
-            own = loss[int(np.flatnonzero(path == a)[0])]
-            total += own
-            passed &= bool(np.isfinite(own) and own <= loss.min() + LOSS_SLACK * abs(loss.min()))
-        return total, passed
+        loss = penalised_loss(coefs, X, y, alpha, self.l1_ratio, self.penalty_factor_)
+        own = loss[-2]
+        passed = np.isfinite(own) and own <= loss.min() + LOSS_SLACK * abs(loss.min())
+        return own, bool(passed and not ran_out)
 
-    def _keep(self, path: np.ndarray, asked: np.ndarray) -> None:
-        """The fitted attributes at the asked penalties alone, in the order asked."""
-        keep = [int(np.flatnonzero(path == a)[0]) for a in asked]
-        self.alphas_ = path[keep]
-        self.coef_ = self.coef_[:, keep]
-        self.offset_ = self.offset_[keep]
-        self.deviance_ratio_ = self.deviance_ratio_[keep]
+    def _keep_last(self) -> None:
+        """The fitted attributes at the last penalty of the path (the asked one) alone."""
+        self.alphas_ = self.alphas_[-1:]
+        self.coef_ = self.coef_[:, -1:]
+        self.offset_ = self.offset_[-1:]
+        self.deviance_ratio_ = self.deviance_ratio_[-1:]
         if self._baseline_models is not None:
-            self._baseline_models = tuple(self._baseline_models[i] for i in keep)
+            self._baseline_models = self._baseline_models[-1:]
 
 
 def penalised_loss(coefs, X, y, alpha: float, l1_ratio: float, penalty_factor=None):
@@ -161,9 +157,7 @@ def _largest_penalty(est: CoxnetSurvivalAnalysis, X, y) -> float:
         return float(probe.fit(X, y).alphas_[0])
 
 
-def _path(top: float, asked: np.ndarray, length: int) -> np.ndarray:
-    """Decreasing penalties: evenly on the log scale from ``top`` down to the least asked,
-    ``length`` in all, with every asked penalty in it."""
-    lowest = float(asked.min())
-    steps = np.geomspace(top, lowest, length)[:-1] if lowest < top and length > 1 else []
-    return np.unique(np.concatenate([np.asarray(steps)[np.asarray(steps) > lowest], asked]))[::-1]
+def _path(top: float, alpha: float, length: int) -> np.ndarray:
+    """Decreasing penalties, evenly on the log scale from ``top`` down to ``alpha``,
+    ``length`` in all (``alpha`` alone where it removes every term already)."""
+    return np.geomspace(top, alpha, length) if alpha < top and length > 1 else np.array([alpha])
