@@ -22,7 +22,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sksurv.linear_model import CoxnetSurvivalAnalysis
 
-__all__ = ["PATH_LENGTHS", "PathCoxnet", "penalised_loss"]
+__all__ = ["PATH_LENGTHS", "PathCoxnet", "cox_partial_loglik", "penalised_loss"]
 
 # Penalties per path, the asked one last, tried in turn until one passes the check. The
 # library ends a path early where the deviance changed by under 0.1 % over five penalties
@@ -120,20 +120,32 @@ class PathCoxnet(CoxnetSurvivalAnalysis):
             self._baseline_models = self._baseline_models[-1:]
 
 
+def cox_partial_loglik(lp: np.ndarray, event: np.ndarray, time: np.ndarray) -> float:
+    """Cox partial log-likelihood of a linear predictor (Breslow's method for ties)."""
+    lp = np.asarray(lp, dtype=float)
+    event = np.asarray(event, dtype=bool)
+    time = np.asarray(time, dtype=float)
+    order = np.argsort(-time, kind="stable")
+    t_desc, lp_desc = time[order], lp[order]
+    shift = lp.max()
+    at_risk = np.cumsum(np.exp(lp_desc - shift))  # sum over time >= t_i, before ties
+    # with ties every patient at the same time is at risk: take the last of the tied block
+    last = np.searchsorted(-t_desc, -t_desc, side="right") - 1
+    log_risk = np.log(at_risk[last]) + shift
+    ev = event[order]
+    return float(np.sum(lp_desc[ev] - log_risk[ev]))
+
+
 def penalised_loss(coefs, X, y, alpha: float, l1_ratio: float, penalty_factor=None):
     """What coxnet minimises, for each column of ``coefs`` (features x solutions): minus the
     Breslow partial log-likelihood over the number of patients, plus ``alpha`` (``l1_ratio``
-    |b|_1 + (1 - ``l1_ratio``) |b|^2 / 2), each term weighted by ``penalty_factor``."""
+    |b|_1 + (1 - ``l1_ratio``) |b|^2 / 2), each term weighted by ``penalty_factor``; infinite
+    where the likelihood is not finite (a fit that ran off)."""
     coefs = np.asarray(coefs, dtype=float).reshape(np.shape(coefs)[0], -1)
     e, t = y.dtype.names
-    order = np.argsort(-y[t], kind="stable")
-    time, event = y[t][order], y[e][order].astype(bool)
-    lp = np.asarray(X, dtype=float)[order] @ coefs
+    lp = np.asarray(X, dtype=float) @ coefs
     with np.errstate(over="ignore", invalid="ignore"):
-        log_risk = np.logaddexp.accumulate(lp, axis=0)
-        # the risk set at a death holds everyone followed as long, ties included
-        last = np.searchsorted(-time, -time, side="right") - 1
-        loglik = (lp[event] - log_risk[last[event]]).sum(axis=0) / len(time)
+        loglik = np.array([cox_partial_loglik(c, y[e], y[t]) for c in lp.T]) / len(y)
     pf = np.ones(len(coefs)) if penalty_factor is None else np.asarray(penalty_factor)
     penalty = alpha * (
         l1_ratio * (pf @ np.abs(coefs)) + (1 - l1_ratio) / 2 * (pf @ np.square(coefs))

@@ -35,6 +35,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from model.coxnet import cox_partial_loglik
+
 __all__ = [
     "CONSERVATIVE_SHARE",
     "NAGELKERKE_OPTIMISM",
@@ -138,22 +140,6 @@ def n_for_precision(
         allowed = min(allowed, -math.log(surv - margin) / timepoint - rate)
     se = allowed / Z95  # se = sqrt(r / (n fu))  <=>  n = r / (fu se²)
     return max(1, math.ceil(rate / (mean_followup * se * se) - _EPS))
-
-
-def cox_partial_loglik(lp: np.ndarray, event: np.ndarray, time: np.ndarray) -> float:
-    """Cox partial log-likelihood of a linear predictor (Breslow's method for ties)."""
-    lp = np.asarray(lp, dtype=float)
-    event = np.asarray(event, dtype=bool)
-    time = np.asarray(time, dtype=float)
-    order = np.argsort(-time, kind="stable")
-    t_desc, lp_desc = time[order], lp[order]
-    shift = lp.max()
-    at_risk = np.cumsum(np.exp(lp_desc - shift))  # sum over time >= t_i, before ties
-    # with ties every patient at the same time is at risk: take the last of the tied block
-    last = np.searchsorted(-t_desc, -t_desc, side="right") - 1
-    log_risk = np.log(at_risk[last]) + shift
-    ev = event[order]
-    return float(np.sum(lp_desc[ev] - log_risk[ev]))
 
 
 def cox_snell_r2(lp: np.ndarray, event: np.ndarray, time: np.ndarray) -> float:
