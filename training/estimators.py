@@ -86,12 +86,17 @@ def _spline_columns(schema: Schema, every: bool = False) -> list[str]:
 
 
 def cox_expander(schema: Schema, terms: str = FULL_TERMS) -> SplineInteractionExpander:
-    """The design step of :func:`make_coxnet` for one of :data:`COX_TERMS`."""
+    """The design step of :func:`make_coxnet` for one of :data:`COX_TERMS`: the declared
+    non-linear features as ramps; in the last design every other numeric feature as its
+    line plus hinges (bent only where the data pay for it)."""
     if terms not in COX_TERMS:
         raise ValueError(f"terms must be one of {', '.join(COX_TERMS)} (got {terms!r})")
-    splines = _spline_columns(schema, every=terms == COX_TERMS[3]) if terms != "main" else []
+    splines = _spline_columns(schema) if terms != "main" else []
     interactions = schema.interactions if terms in COX_TERMS[2:] else []
-    return SplineInteractionExpander(splines, interactions)
+    hinges = [c for c in _spline_columns(schema, every=True) if c not in splines]
+    return SplineInteractionExpander(
+        splines, interactions, hinge_columns=hinges if terms == COX_TERMS[3] else ()
+    )
 
 
 def distinct_terms(schema: Schema) -> tuple[str, ...]:

@@ -77,3 +77,31 @@ def test_ramp_and_hat_bases_span_the_same_functions():
 def test_expander_rejects_unknown_basis():
     with pytest.raises(ValueError, match="basis must be"):
         SplineInteractionExpander(["a"], basis="cubic").fit(pd.DataFrame({"a": np.arange(50.0)}))
+
+
+def test_hinge_columns_keep_their_line_and_bend_only_past_interior_knots():
+    """A hinge column is its own linear column plus max(0, x - k) at each interior knot:
+    the same piecewise-linear functions as the ramps, so a penalty on the hinges shrinks a
+    bend towards the straight line, never the line itself."""
+    rng = np.random.default_rng(2)
+    X = pd.DataFrame({"a": rng.normal(50, 10, 600), "b": rng.integers(0, 3, 600).astype(float)})
+    ex = SplineInteractionExpander(hinge_columns=["a", "b"]).fit(X)
+    out = ex.transform(X)
+    k = ex.hinges_["a"]
+    assert len(k) == 5 and np.all((k > X["a"].min()) & (k < X["a"].max()))
+    assert list(out.columns[:6]) == ["a", "a:h0", "a:h1", "a:h2", "a:h3", "a:h4"]
+    np.testing.assert_array_equal(out["a"], X["a"])
+    np.testing.assert_allclose(out["a:h2"], np.maximum(0.0, X["a"] - k[2]))
+    # 0, 1, 2: the interior quantiles are 0, 1 and 2 themselves; only 1 lies strictly inside
+    assert ex.hinges_["b"].tolist() == [1.0]
+    # the same function space as the ramps with those knots (plus an intercept)
+    ramp = SplineInteractionExpander(["a"]).fit(X)
+    R = np.column_stack(
+        [np.ones(len(X)), ramp.transform(X)[[c for c in ramp.transform(X) if c.startswith("a")]]]
+    )
+    H = np.column_stack([np.ones(len(X)), out[[c for c in out if c.startswith("a")]]])
+    coef, *_ = np.linalg.lstsq(H, R, rcond=None)
+    assert np.allclose(H @ coef, R, atol=1e-8)
+    # a column declared as a spline stays a spline (ramps), not hinges as well
+    both = SplineInteractionExpander(["a"], hinge_columns=["a"]).fit(X).transform(X)
+    assert not any(":h" in c for c in both.columns)
