@@ -271,3 +271,48 @@ def test_pooled_splits_keep_a_small_cohort_from_a_penalty_one_split_happens_to_f
     # measured 0.146 against 0.113 on 2,000 test patients; the margin is most of that gap
     assert error[CV_REPEATS] < error[1] - 0.025
     assert tuned[CV_REPEATS].to_dict()["cv_repeats"] == CV_REPEATS
+
+
+def _u_shaped_age_cohort(schema, n: int, seed: int, bend: float):
+    """The linear world's patients with a U-shaped age effect added to their true log
+    hazard (``bend * ((age - 60) / 10)^2``; age enters the schema linearly), and each
+    patient's true S(36)."""
+    cohort = simulate_cohort(n, seed, SimulationSettings.for_world("linear"))
+    rng = np.random.default_rng(seed)
+    age = cohort.latent["age"].to_numpy()
+    eta = np.log(cohort.truth["true_risk"].to_numpy()) + bend * ((age - 60.0) / 10.0) ** 2
+    t = 40.0 * (rng.exponential(size=n) * np.exp(-eta)) ** (1 / 1.3)
+    c = rng.uniform(12, 90, n)
+    data = cohort.data.copy()
+    data[schema.time.name], data[schema.event.name] = np.minimum(t, c), (t <= c).astype(int)
+    truth = np.exp(-((36.0 / 40.0) ** 1.3) * np.exp(eta))
+    return validate_dataset(data, schema).raise_if_errors(), truth
+
+
+def test_a_bend_nobody_declared_is_seen_by_the_line_plus_hinges_design(schema):
+    """Age enters the schema linearly; the truth adds a mild U in it to the linear world's
+    effects. The every-feature design bends each undeclared numeric input as its line plus
+    hinges, so its penalty leaves the other inputs straight and pays only for the bend the
+    data show: it scores the best cross-validated IBS (so the band's second stand-in is
+    this design) and, at its own penalty, is nearer the true curves than main effects at
+    theirs. Every numeric input bent as ramps (the design before) was not: on this draw it
+    erred 0.0475 against main effects' 0.0464."""
+    train, _ = _u_shaped_age_cohort(schema, 2000, 21, bend=0.15)
+    test, truth = _u_shaped_age_cohort(schema, 2000, 22, bend=0.15)
+    d = _training_set(train, schema, FitOptions(progress=False))
+    trainer = CoxnetTrainer(d)
+    tuned = trainer.tune()
+    best = {}
+    for x in tuned.designs:
+        if x["terms"] not in best or x["cv_ibs"] < best[x["terms"]]["cv_ibs"]:
+            best[x["terms"]] = x
+    assert min(best.values(), key=lambda x: x["cv_ibs"])["terms"] == COX_TERMS[3]
+    X = test[schema.feature_names]
+
+    def error(params) -> float:
+        pred = survival_at(survival_on_grid(trainer.fit(params), X, d.grid), d.grid, 36)
+        return float(np.abs(pred - truth).mean())
+
+    bent, plain = error(best[COX_TERMS[3]]), error(best["main"])
+    # measured 0.042 against 0.046 (ratio 0.91; ramps 1.02): 0.95 keeps the two apart
+    assert bent < 0.95 * plain, (bent, plain)
