@@ -204,7 +204,8 @@ def fit(
             "--cox-designs",
             help="Comma-separated Cox designs tuning may choose among, for a pre-specified "
             "model: main, splines (the schema's declared splines), splines+interactions (and "
-            "its declared interactions), all-splines+interactions (every numeric input bent). "
+            "its declared interactions), all-splines+interactions (every other numeric input "
+            "bent too, as its line plus hinges). "
             "Default: every design the schema tells apart.",
         ),
     ] = None,
