@@ -61,8 +61,9 @@ def round_times(y: np.ndarray, grain: float = RSF_TIME_GRAIN) -> np.ndarray:
 
 
 # The Cox model's designs, simplest first, each nesting the one before: main effects only;
-# the schema's non-linear features as splines; the declared interactions; and every numeric
-# feature as splines, for a shape the schema did not declare (a U-shaped age effect).
+# the schema's non-linear features as splines; the declared interactions; and every other
+# numeric feature bent too (its line plus hinges), for a shape the schema did not declare
+# (a U-shaped age effect).
 # Tuning chooses one by cross-validated integrated Brier score (training/tuning.py); the last
 # must clear a higher bar than the declared ones, since nobody vouched for its shapes.
 COX_TERMS = ("main", "splines", "splines+interactions", "all-splines+interactions")
