@@ -136,7 +136,9 @@ def design_errors(d, schema, picks: dict, X_test, s36, complete) -> dict:
             # on the folds that chose it
             k = _least_penalty(path, j)
             params = {"l1_ratio": path.l1_ratio, "alpha": float(path.alphas[k]), "terms": terms}
-            m = _coxnet_refit(d.X, d.y, 0, schema=schema, params=params, seed0=d.seed)
+            m = _coxnet_refit(
+                d.X, d.y, 0, schema=schema, params=params, seed0=d.seed, horizon=d.risk_horizon
+            )
             pred = np.array([f(36.0) for f in m.predict_survival_function(X_test)])
             err = np.abs(pred - s36)
             out[f"{source}:{terms}"] = {
