@@ -80,6 +80,13 @@ class SchemaEncoder(TransformerMixin, BaseEstimator):
         return self.feature_names_out_
 
 
+def _quantile_knots(x: np.ndarray, n_knots: int) -> np.ndarray | None:
+    """Knots at evenly spaced quantiles, duplicates removed; None where fewer than three
+    distinct ones remain (too few values to bend: the column stays linear)."""
+    knots = np.unique(np.quantile(x, np.linspace(0, 1, n_knots), method="inverted_cdf"))
+    return knots if len(knots) >= 3 else None
+
+
 class SplineInteractionExpander(TransformerMixin, BaseEstimator):
     """Piecewise-linear bases for numeric columns, plus tensor-product interactions.
 
@@ -172,9 +179,9 @@ class SplineInteractionExpander(TransformerMixin, BaseEstimator):
         out = {}
         for c in columns:
             x = X[[c]].to_numpy(dtype=float)
-            knots = np.unique(np.quantile(x, np.linspace(0, 1, n_knots), method="inverted_cdf"))
-            if len(knots) < 3:
-                continue  # too few distinct values to bend: keep the column linear
+            knots = _quantile_knots(x, n_knots)
+            if knots is None:
+                continue
             if getattr(self, "basis", "hat") == "ramp":
                 out[c] = knots
                 continue
@@ -185,16 +192,9 @@ class SplineInteractionExpander(TransformerMixin, BaseEstimator):
         return out
 
     def _fit_hinges(self, X: pd.DataFrame, columns) -> dict:
-        out = {}
-        for c in columns:
-            x = X[c].to_numpy(dtype=float)
-            knots = np.unique(
-                np.quantile(x, np.linspace(0, 1, self.n_knots)[1:-1], method="inverted_cdf")
-            )
-            knots = knots[(knots > x.min()) & (knots < x.max())]  # a hinge at an end bends nothing
-            if len(knots):
-                out[c] = knots
-        return out
+        """The splines' knots inside the column's range (a hinge at an end bends nothing)."""
+        knots = {c: _quantile_knots(X[c].to_numpy(dtype=float), self.n_knots) for c in columns}
+        return {c: k[1:-1] for c, k in knots.items() if k is not None}
 
     @staticmethod
     def _ramps(x: np.ndarray, knots: np.ndarray) -> np.ndarray:

@@ -94,9 +94,9 @@ def cox_expander(schema: Schema, terms: str = FULL_TERMS) -> SplineInteractionEx
         raise ValueError(f"terms must be one of {', '.join(COX_TERMS)} (got {terms!r})")
     splines = _spline_columns(schema) if terms != "main" else []
     interactions = schema.interactions if terms in COX_TERMS[2:] else []
-    hinges = [c for c in _spline_columns(schema, every=True) if c not in splines]
+    every = _spline_columns(schema, every=True) if terms == COX_TERMS[3] else []
     return SplineInteractionExpander(
-        splines, interactions, hinge_columns=hinges if terms == COX_TERMS[3] else ()
+        splines, interactions, hinge_columns=[c for c in every if c not in splines]
     )
 
 
