@@ -204,8 +204,9 @@ def _mask(rng: np.random.Generator, x: dict[str, np.ndarray]) -> dict[str, np.nd
     }
 
 
-def simulate(n: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """``n`` patients: the registry's table (unknowns as NaN) and the truth per patient."""
+def simulate(n: int, seed: int, masked: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``n`` patients: the registry's table (unknowns as NaN; with ``masked=False`` every
+    input as it was, the same patients) and the truth per patient."""
     rng = np.random.default_rng(seed)
     x = _pre_operative(rng, n)
     x.update(_operative(rng, x))
@@ -222,7 +223,7 @@ def simulate(n: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
             "death": death,
         }
     )
-    for col, unknown in _mask(rng, x).items():
+    for col, unknown in _mask(rng, x).items() if masked else ():
         data.loc[unknown, col] = np.nan
     truth = pd.DataFrame({"eta": eta, **{f"s{t}": true_survival(eta, t) for t in TIMES}})
     return data, truth
