@@ -162,7 +162,10 @@ class Engine:
                 msgs.append(fam.comparison_note)
             if not fam.has_band:
                 msgs.append(fam.no_band_note)
-            rec = {"patient_id": ids[i], "risk_score": float(-np.log(max(p.at(h)[0], 1e-12)))}
+            rec = {
+                schema.id_column: ids[i],
+                "risk_score": float(-np.log(max(p.at(h)[0], 1e-12))),
+            }
             for m in axis.marks:
                 r = p.at(m.months)
                 n = m.name
@@ -176,7 +179,10 @@ class Engine:
                         )
                     )
             med = p.median[0]
-            rec[median_column] = np.nan if med is None else float(axis.from_months(med))
+            # to the digits an estimate on the half-month grid has (whole days, tenths of months)
+            rec[median_column] = (
+                np.nan if med is None else round(float(axis.from_months(med)), axis.digits)
+            )
             if med is None:
                 msgs.append(
                     _("median survival not reached within {when}").format(

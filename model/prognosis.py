@@ -188,12 +188,12 @@ def out_of_range_warnings(bundle: Bundle, X: pd.DataFrame) -> list[list[str]]:
 
 
 def predict_columns(schema) -> list[str]:
-    """The columns of ``predict``: survival at the schema's landmarks (named in its unit,
-    ``surv_12`` for 12 months) and the median named after the time column
+    """The columns of ``predict``: the schema's id column, survival at its landmarks (named
+    in its unit, ``surv_12`` for 12 months) and the median named after the time column
     (``median_os_months``), in the time column's unit."""
     marks = [m.name for m in schema.time_axis.marks]
     return (
-        ["patient_id", "risk_score"]
+        [schema.id_column, "risk_score"]
         + [f"surv_{t}{s}" for t in marks for s in ("", "_lower", "_upper")]
         + [f"median_{schema.time.name}", "warnings"]
     )

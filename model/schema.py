@@ -405,6 +405,8 @@ def _parse(raw: dict, source: str) -> Schema:
     _raise_if(problems, source)
     time = _parse_outcome_field(raw["time"], "time", problems)
     event = _parse_outcome_field(raw["event"], "event", problems)
+    if event.name == time.name:
+        problems.append(f"'time' and 'event' must be different columns (both {time.name!r})")
     if not isinstance(raw["features"], list) or not raw["features"]:
         raise SchemaDefinitionError(f"{source}: 'features' must be a non-empty list")
     stages = parse_stages(raw.get("stages"), problems, _check_keys)
@@ -462,11 +464,15 @@ def _parse_outcome_field(d, what: str, problems: list[str]) -> OutcomeField:
     _check_keys(d, OUTCOME_KEYS[what], f"'{what}'", problems)
     if what == "time" and d.get("unit") is not None and d["unit"] not in UNITS:
         problems.append(f"'time': unit {d['unit']!r} is not one of {', '.join(UNITS)}")
+    most = d.get("max")
+    if most is not None and (_number(most) is None or most <= 0):
+        problems.append(f"'{what}': 'max' must be a positive number (got {most!r})")
+        most = None
     return OutcomeField(
         name=str(d["name"]),
         label=str(d.get("label", d["name"])),
         unit=d.get("unit"),
-        max=d.get("max"),
+        max=most,
     )
 
 
@@ -526,9 +532,9 @@ def _parse_feature(
         stage=stage,
         help=str(fd.get("help", "")),
         unit=fd.get("unit"),
-        min=float(lo) if kind in NUMERIC_KINDS and lo is not None else None,
-        max=float(hi) if kind in NUMERIC_KINDS and hi is not None else None,
-        step=float(step) if step is not None else None,
+        min=_number(lo) if kind in NUMERIC_KINDS else None,
+        max=_number(hi) if kind in NUMERIC_KINDS else None,
+        step=_number(step),
         categories=categories,
         levels=levels,
         value_labels=labels,
@@ -554,6 +560,12 @@ def _parse_values(fd: dict, kind, transform, where: str, problems: list[str]):
             problems.append(f"{where}: a binary feature's value_labels must be for 0 and 1")
         return None, None, labels
     return None, None, {}
+
+
+def _number(v) -> float | None:
+    """A finite number as float; None for anything else (:func:`_check_range` reports it)."""
+    ok = isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+    return float(v) if ok else None
 
 
 def _check_range(fd: dict, transform, where: str, problems: list[str]) -> None:
@@ -636,6 +648,9 @@ def _parse_interactions(
         if not isinstance(pair, list | tuple) or len(pair) != 2:
             problems.append(f"interaction {pair!r}: must be a pair of feature names")
             continue
+        if pair[0] == pair[1]:
+            problems.append(f"interaction {pair!r}: must pair two different features")
+            continue
         for name in pair:
             if name not in by_name:
                 problems.append(f"interaction {pair!r}: {name!r} is not a feature")
@@ -673,6 +688,8 @@ def _parse_operative_outcome(
             f"operative outcome {name!r}: must be a binary, ordinal or categorical feature "
             f"known only after the first stage ({decision!r})"
         )
+        return None
+    if f.allowed_values is None:  # its own values are unusable, already reported
         return None
     good = o.get("good")
     if not isinstance(good, list) or not good or any(g not in f.allowed_values for g in good):

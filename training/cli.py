@@ -36,6 +36,17 @@ def _fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
+def _output_file(out: Path, *inputs: Path | None) -> None:
+    """Refuse an output file that is a folder, or that would replace an input file."""
+    if out.is_dir():
+        _fail(f"--out {out} is a folder; give the file to write (e.g. {out / 'out.csv'})")
+    for p in inputs:
+        if p is not None and out.exists() and p.exists() and out.samefile(p):
+            _fail(
+                f"--out {out} is also an input ({p}); writing it would replace it: choose another name"
+            )
+
+
 def _schema(path: Path | None) -> Schema:
     try:
         return default_schema() if path is None else load_schema(path)
@@ -107,6 +118,11 @@ def simulate(
     """Draw a simulated cohort from a world's known true model."""
     from training.simulate import SimulationSettings, simulate_cohort, write_cohort
 
+    _output_file(out, settings)
+    if truth is not None:
+        _output_file(truth, settings)
+        if truth.resolve() == out.resolve():
+            _fail(f"--truth and --out are the same file ({out}): give two names")
     try:
         if settings:
             s = SimulationSettings.load(settings, world and world.value)
@@ -474,15 +490,25 @@ def _read_truth(path: Path, df, schema: Schema):
 
     if not path.exists():
         _fail(f"truth file not found: {path}")
-    truth = pd.read_csv(path, dtype={"patient_id": str})
-    need = ["patient_id", "true_risk", "true_surv_12", "true_surv_36", "true_surv_60"]
+    # the patients' id: the schema's id column, or the simulator's patient_id
+    try:
+        head = pd.read_csv(path, nrows=0).columns
+        key = schema.id_column if schema.id_column in head else "patient_id"
+        truth = pd.read_csv(path, dtype={key: str})
+    except (ValueError, UnicodeDecodeError) as exc:  # pandas' parser errors are ValueErrors
+        _fail(f"cannot read the truth file {path} as CSV: {exc}")
+    marks = [f"true_surv_{m.name}" for m in schema.time_axis.marks]
+    need = [key, "true_risk", *marks]
     missing = [c for c in need if c not in truth.columns]
     if missing:
-        _fail(f"truth file {path} lacks columns: {', '.join(missing)}")
+        _fail(f"truth file {path} lacks columns: {', '.join(missing)} (needs {', '.join(need)})")
     if schema.id_column not in df.columns:
         _fail(f"matching a truth file needs a '{schema.id_column}' column in the data")
     merged = df[[schema.id_column]].merge(
-        truth, left_on=schema.id_column, right_on="patient_id", how="left"
+        truth.rename(columns={key: "_truth_id"}),
+        left_on=schema.id_column,
+        right_on="_truth_id",
+        how="left",
     )
     unmatched = int(merged["true_risk"].isna().sum())
     if unmatched:
@@ -608,6 +634,7 @@ def predict(
     from model.engine import Engine
     from model.export import safe_csv
 
+    _output_file(out, data)
     b = _bundle(bundle)
     df = load_valid(data, b.schema, mode="predict")
     engine = Engine(b)
@@ -665,6 +692,7 @@ def report(
 
     if figures not in ("native", "plotly", "auto"):
         _fail(f"--figures must be native, plotly or auto, not {figures!r}")
+    _output_file(out, data)
     b = _bundle(bundle)
     df = load_valid(data, b.schema, mode="predict")
     engine = Engine(b)

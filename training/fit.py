@@ -113,6 +113,14 @@ def _training_set(df: pd.DataFrame, schema: Schema, options: FitOptions) -> Trai
     y = survival_target(df, schema)
     axis = schema.time_axis
     grid = time_grid(y, axis)
+    if axis.marks[0].months > grid[-1]:  # nothing to fit a curve to or score it at
+        longest = float(y[y.dtype.names[1]].max())
+        raise ValueError(
+            f"every landmark ({', '.join(axis.said(m.months) for m in axis.marks)}) lies beyond "
+            f"the follow-up of these data (the curves end at {axis.said(grid[-1])}, the longest "
+            f"time is {axis.said(longest)}): check that {schema.time.name} is in "
+            f"{axis.unit}, the schema's unit, or set the schema's landmarks"
+        )
     return TrainingSet(
         data=df,
         X=df[schema.feature_names],

@@ -289,3 +289,27 @@ def test_translations_reach_the_schemas_texts_and_survive_a_bundle(tmp_path):
     assert Schema.from_dict(schema.to_dict()) == schema
     pre = schema.subset([f.name for f in schema.stage_features("pre")])
     assert "cc" not in pre.translations["zh-CN"].get("features", {})
+
+
+def _feature(doc, name):
+    return next(f for f in doc["features"] if f["name"] == name)
+
+
+@pytest.mark.parametrize(
+    "mutate, expected",
+    [
+        (lambda d: _feature(d, "age").update(max="old"), "feature 'age': 'max' must be a finite"),
+        (lambda d: _feature(d, "pci").update(step="one"), "feature 'pci': step must be a positive"),
+        # an operative outcome on a feature whose levels are unusable: one message, not a crash
+        (lambda d: _feature(d, "cc").update(levels="0-3"), "feature 'cc': 'levels' must list"),
+        (lambda d: d["time"].update(max="lots"), "'time': 'max' must be a positive number"),
+        (lambda d: d["time"].update(max=-5), "'time': 'max' must be a positive number"),
+        (lambda d: d["event"].update(name=d["time"]["name"]), "must be different columns"),
+        (lambda d: d.update(interactions=[["ki67", "ki67"]]), "must pair two different features"),
+    ],
+)
+def test_a_malformed_value_is_named_not_a_traceback(tmp_path, mutate, expected):
+    doc = _doc()
+    mutate(doc)
+    with pytest.raises(SchemaDefinitionError, match=expected):
+        load_schema(_write(tmp_path, doc))

@@ -116,3 +116,24 @@ def test_the_validation_report_shows_the_forest_as_a_comparison_with_out_of_bag_
     assert rep["headline"] == {"coxnet": "corrected", "rsf": "out_of_bag"}
     html = (small_bundle / "report.html").read_text()
     assert "comparison only, not for clinical use" in html
+
+
+def test_an_out_that_is_a_folder_or_the_input_itself_is_refused(
+    small_bundle, small_cohort, tmp_path
+):
+    res = run("predict", "--bundle", small_bundle, "--data", small_cohort[0], "--out", tmp_path)
+    assert res.exit_code == 1 and "is a folder; give the file to write" in res.output
+    path = tmp_path / "patients.csv"
+    path.write_bytes(small_cohort[0].read_bytes())
+    res = run("predict", "--bundle", small_bundle, "--data", path, "--out", path)
+    assert res.exit_code == 1 and "would replace it" in res.output
+    assert path.read_bytes() == small_cohort[0].read_bytes()  # the patients are still there
+
+
+def test_the_id_column_keeps_the_schemas_name(schema):
+    from dataclasses import replace
+
+    from model.prognosis import predict_columns
+
+    assert predict_columns(schema) == PREDICT_COLUMNS
+    assert predict_columns(replace(schema, id_column="record"))[0] == "record"

@@ -107,9 +107,9 @@ def test_fit_predict_and_evaluate_in_days(days, small_cohort):
         assert preds["surv_365"][i] == pytest.approx(
             p.at(365 * MONTHS_PER_UNIT["days"])[0], abs=5e-5
         )
-        if p.median[0] is not None:
+        if p.median[0] is not None:  # in whole days: the curve's grid is half a month
             assert preds["median_os_days"][i] == pytest.approx(
-                p.median[0] * DAYS_PER_MONTH, abs=5e-3
+                p.median[0] * DAYS_PER_MONTH, abs=0.5 + 1e-9
             )
 
     res = run("evaluate", "--bundle", bundle.path, "--data", data_path, "--json")
@@ -117,6 +117,40 @@ def test_fit_predict_and_evaluate_in_days(days, small_cohort):
     r = json.loads(res.stdout)
     assert r["landmarks"] == ["365", "1096", "1826"] and "auc_365" in r["models"]["coxnet"]
     assert "AUC 365 d" in run("evaluate", "--bundle", bundle.path, "--data", data_path).stdout
+
+    # a simulator's truth for this schema: survival at its own landmarks, in days
+    ids = pd.read_csv(data_path, dtype={"patient_id": str})["patient_id"]
+    truth = pd.DataFrame({"patient_id": ids, "true_risk": 1.0})
+    for mark, s in (("365", 0.8), ("1096", 0.5), ("1826", 0.3)):
+        truth[f"true_surv_{mark}"] = s
+    truth.drop(columns="true_surv_1826").to_csv(folder / "short.csv", index=False)
+    res = run("evaluate", "--bundle", bundle.path, "--data", data_path, "--truth",
+              folder / "short.csv")  # fmt: skip
+    assert res.exit_code == 1 and "lacks columns: true_surv_1826" in res.output
+    truth.to_csv(folder / "truth.csv", index=False)
+    res = run("evaluate", "--bundle", bundle.path, "--data", data_path, "--truth",
+              folder / "truth.csv", "--json")  # fmt: skip
+    assert res.exit_code == 0, res.output
+    mae = json.loads(res.stdout)["models"]["coxnet"]["mae_surv_365_complete"]
+    # against predict's curves at 365 days (4 decimals) where every input is known (with one
+    # unknown, predict averages over draws of it and evaluate does not)
+    complete = pd.read_csv(data_path)[schema.feature_names].notna().all(axis=1)
+    s365 = pd.read_csv(out)["surv_365"][complete]
+    assert mae == pytest.approx((s365 - 0.8).abs().mean(), abs=1e-4)
+
+
+def test_times_in_another_unit_than_the_landmarks_are_refused_before_fitting(days, small_cohort):
+    """Months written under a schema in days: no landmark (365 days on) lies within the
+    follow-up, so fit says so and names the unit instead of failing inside a library."""
+    schema_path, _, folder = days
+    data = pd.read_csv(small_cohort[0]).rename(columns={"os_months": "os_days"})
+    path = folder / "months_as_days.csv"
+    data.to_csv(path, index=False)
+    res = run("fit", "--data", path, "--schema", schema_path, "--out", folder / "wrong",
+              "--models", "coxnet", "--bootstrap", "3", "--quiet")  # fmt: skip
+    assert res.exit_code == 1
+    assert "every landmark (365 days, 1096 days, 1826 days) lies beyond" in res.output
+    assert "check that os_days is in days" in res.output
 
 
 def test_a_time_column_in_another_unit_is_named(days, small_cohort, schema):
