@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
@@ -83,6 +84,15 @@ def _unreadable(exc: OSError | ValueError, name: str) -> Problem:
             "encoding",
             f"the file {name} is not UTF-8 text (byte {exc.start}); "
             "save it from your spreadsheet as 'CSV UTF-8'",
+        )
+    fields = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
+    if fields:  # pandas' words for a row longer than the header
+        want, line, saw = fields.groups()
+        return Problem(
+            "unreadable",
+            f"the file {name} is not a readable CSV: line {line} has {saw} values where the "
+            f"header (line 1) has {want} column name{'s' * (want != '1')}; a patients file "
+            "is comma-separated text with one header row of column names",
         )
     if isinstance(exc, ValueError):  # pandas' ParserError is a ValueError
         return Problem("unreadable", f"the file {name} is not a readable CSV: {exc}")

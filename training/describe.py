@@ -109,9 +109,11 @@ def _num(x: float | None, digits: int = 1) -> str:
     return f"{x:.{digits}f}"
 
 
-def _line(label: str, value) -> str:
-    """One line of the summary: the label in a column of 31, and at least one space."""
-    return f"{label:<30} {value}"
+def _aligned(rows: list[tuple[str, object]]) -> list[str]:
+    """Lines of the summary: the labels in a column as wide as the longest (30 at least),
+    then at least one space and the value."""
+    width = max([30, *(len(label) for label, _ in rows)])
+    return [f"{label:<{width}} {value}" for label, value in rows]
 
 
 def _time(x: float | None, unit: str) -> str:
@@ -128,17 +130,15 @@ def format_description(d: dict, schema: Schema, title: str = "Cohort") -> str:
     lo, hi = d["km_median_ci"]
     axis, words = schema.time_axis, schema.words
     unit = axis.unit
-    lines = [
-        title,
-        "=" * len(title),
-        _line("Patients", d["n"]),
-        _line(words.events_title, f"{d['deaths']} ({d['death_percent']:.1f} %)"),
-        _line(
+    rows = [
+        ("Patients", d["n"]),
+        (words.events_title, f"{d['deaths']} ({d['death_percent']:.1f} %)"),
+        (
             "Median follow-up (reverse KM)",
             f"{_time(d[f'median_followup_{unit}'], unit)} "
             f"(longest {d[f'max_followup_{unit}']:.1f})",
         ),
-        _line(
+        (
             f"Median {words.endpoint} (KM)",
             f"{_time(d[f'km_median_{unit}'], unit)} (95 % CI {_num(lo)} to {_num(hi)})",
         ),
@@ -149,9 +149,8 @@ def format_description(d: dict, schema: Schema, title: str = "Cohort") -> str:
         ci_lo, ci_hi = d[f"surv_{m.name}_ci"]
         ci = "" if est is None else f" (95 % CI {_pct(ci_lo)} to {_pct(ci_hi)})"
         note = " (beyond the longest follow-up)" if est is None else ""
-        lines.append(
-            _line(f"Survival at {m.name:>{max(width, 2)}} {unit}", f"{_pct(est)}{ci}{note}")
-        )
+        rows.append((f"Survival at {m.name:>{max(width, 2)}} {unit}", f"{_pct(est)}{ci}{note}"))
+    lines = [title, "=" * len(title), *_aligned(rows)]
     if d["features"]:
         lines += ["", "Table 1", "-------"]
         rows = []

@@ -223,6 +223,16 @@ def test_a_folder_or_unreadable_path_is_a_problem_not_a_crash(tmp_path):
         assert not report.ok and report.errors[0].code in ("unreadable", "not_found")
 
 
+def test_a_file_that_is_not_a_csv_is_named_in_plain_words(tmp_path):
+    # a schema (YAML) given as the data: pandas' own words were "Error tokenizing data. C
+    # error: Expected 1 fields in line 3, saw 2"
+    path = tmp_path / "schema.csv"
+    path.write_text("# my schema\nname: x\ntime: {name: t, unit: days}\n")
+    (problem,) = validate_dataset(path, SCHEMA).errors
+    assert problem.code == "unreadable"
+    assert "line 3 has 2 values where the header (line 1) has 1 column name;" in problem.message
+
+
 # ---------------------------------------------------------------------------- DataFrames
 @st.composite
 def hostile_frames(draw):

@@ -117,3 +117,17 @@ def test_median_not_reached_is_reported(schema):
     d = describe_cohort(df, schema)
     assert d["km_median_months"] is None
     assert np.isclose(d["surv_12"], 0.75)
+
+
+def test_a_long_endpoint_keeps_the_values_in_one_column(shipped, schema):
+    from dataclasses import replace
+
+    from training.describe import format_description
+
+    _, d = shipped
+    words = replace(schema.words, endpoint="recurrence-free survival after the second operation")
+    head = format_description(d, replace(schema, words=words)).splitlines()[2:9]
+    label = "Median recurrence-free survival after the second operation (KM)"
+    assert head[3].startswith(label + " ")
+    # every value starts one space after the longest label
+    assert all(line[len(label)] == " " and line[len(label) + 1] != " " for line in head), head
