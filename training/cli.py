@@ -47,6 +47,18 @@ def _output_file(out: Path, *inputs: Path | None) -> None:
             )
 
 
+def _warn_constant(df, schema: Schema) -> None:
+    """Say which features no model can learn from these data (every known value the same)."""
+    from training.describe import constant_features
+
+    for name, value in constant_features(df, schema).items():
+        typer.echo(
+            f"warning: {name}: every patient with a known value has {value!r}; its effect cannot "
+            "be learned from these data, so the models give it none",
+            err=True,
+        )
+
+
 def _schema(path: Path | None) -> Schema:
     try:
         return default_schema() if path is None else load_schema(path)
@@ -251,6 +263,7 @@ def fit(
         except ValueError as exc:
             _fail(f"--cox-designs: {exc}", code=2)
     df = load_valid(data, sch, mode="train")  # every data error at once, before any fitting
+    _warn_constant(df, sch)
     options = FitOptions(
         models=names,
         bootstrap=bootstrap,
@@ -431,6 +444,8 @@ def update(
 
     b = _bundle(bundle)
     df = load_valid(data, b.schema, mode="train")
+    if method.value == "refit":
+        _warn_constant(df, b.schema)
     options = UpdateOptions(
         method=method.value,
         bootstrap=bootstrap,

@@ -13,7 +13,7 @@ import pandas as pd
 from model.kaplan_meier import KaplanMeier
 from model.schema import Feature, Schema
 
-__all__ = ["describe_cohort", "format_description", "in_months"]
+__all__ = ["constant_features", "describe_cohort", "format_description", "in_months"]
 
 
 def _summarise_feature(f: Feature, s: pd.Series) -> dict:
@@ -93,6 +93,17 @@ def describe_cohort(data: pd.DataFrame, schema: Schema) -> dict:
     out["features"] = [
         _summarise_feature(f, data[f.name]) for f in schema.features if f.name in data.columns
     ]
+    return out
+
+
+def constant_features(data: pd.DataFrame, schema: Schema) -> dict[str, object]:
+    """The features whose known values are all the same, with that value: no model can
+    learn their effect from these data."""
+    out = {}
+    for f in schema.features:
+        known = data[f.name].dropna() if f.name in data else pd.Series(dtype=object)
+        if len(known) and known.nunique() == 1:
+            out[f.name] = known.iloc[0]
     return out
 
 

@@ -131,3 +131,17 @@ def test_a_long_endpoint_keeps_the_values_in_one_column(shipped, schema):
     assert head[3].startswith(label + " ")
     # every value starts one space after the longest label
     assert all(line[len(label)] == " " and line[len(label) + 1] != " " for line in head), head
+
+
+def test_a_feature_with_one_known_value_is_named(shipped, schema, capsys):
+    from training.cli import _warn_constant
+    from training.describe import constant_features
+
+    df, _ = shipped
+    assert constant_features(df, schema) == {}
+    one = df.copy()
+    one["sex"] = "F"
+    one.loc[:4, "sex"] = None  # unknown values do not count as a second value
+    assert constant_features(one, schema) == {"sex": "F"}
+    _warn_constant(one, schema)
+    assert "warning: sex: every patient with a known value has 'F'" in capsys.readouterr().err
