@@ -174,8 +174,8 @@ class Engine:
                 )
                 if r is None:
                     msgs.append(
-                        _("survival at {when} is beyond the training follow-up").format(
-                            when=axis.text(m.value)
+                        _("{endpoint} at {when} is beyond the training follow-up").format(
+                            endpoint=schema.words.endpoint, when=axis.text(m.value)
                         )
                     )
             med = p.median[0]
@@ -185,8 +185,8 @@ class Engine:
             )
             if med is None:
                 msgs.append(
-                    _("median survival not reached within {when}").format(
-                        when=axis.said(bundle.grid[-1])
+                    _("median {endpoint} not reached within {when}").format(
+                        endpoint=schema.words.endpoint, when=axis.said(bundle.grid[-1])
                     )
                 )
             rec["warnings"] = "; ".join(msgs)
