@@ -153,6 +153,7 @@ class Engine:
         ]
         h = min(bundle.risk_horizon, float(bundle.grid[-1]))
         axis = schema.time_axis
+        endpoint = schema.localized().words.endpoint  # in the messages' language
         columns = predict_columns(schema)
         median_column = columns[-2]
         rows = []
@@ -175,7 +176,7 @@ class Engine:
                 if r is None:
                     msgs.append(
                         _("{endpoint} at {when} is beyond the training follow-up").format(
-                            endpoint=schema.words.endpoint, when=axis.text(m.value)
+                            endpoint=endpoint, when=axis.text(m.value)
                         )
                     )
             med = p.median[0]
@@ -186,7 +187,7 @@ class Engine:
             if med is None:
                 msgs.append(
                     _("median {endpoint} not reached within {when}").format(
-                        endpoint=schema.words.endpoint, when=axis.said(bundle.grid[-1])
+                        endpoint=endpoint, when=axis.said(bundle.grid[-1])
                     )
                 )
             rec["warnings"] = "; ".join(msgs)
