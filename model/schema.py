@@ -571,7 +571,7 @@ def _number(v) -> float | None:
 def _check_range(fd: dict, transform, where: str, problems: list[str]) -> None:
     lo, hi, step = fd.get("min"), fd.get("max"), fd.get("step")
     for key, v in (("min", lo), ("max", hi)):
-        if not isinstance(v, int | float) or isinstance(v, bool) or not math.isfinite(v):
+        if _number(v) is None:
             problems.append(f"{where}: '{key}' must be a finite number")
     if isinstance(lo, int | float) and isinstance(hi, int | float) and lo > hi:
         problems.append(f"{where}: min {lo} is greater than max {hi}")

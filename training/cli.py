@@ -505,13 +505,12 @@ def _read_truth(path: Path, df, schema: Schema):
 
     if not path.exists():
         _fail(f"truth file not found: {path}")
-    # the patients' id: the schema's id column, or the simulator's patient_id
     try:
-        head = pd.read_csv(path, nrows=0).columns
-        key = schema.id_column if schema.id_column in head else "patient_id"
-        truth = pd.read_csv(path, dtype={key: str})
+        truth = pd.read_csv(path, dtype={schema.id_column: str, "patient_id": str})
     except (ValueError, UnicodeDecodeError) as exc:  # pandas' parser errors are ValueErrors
         _fail(f"cannot read the truth file {path} as CSV: {exc}")
+    # the patients' id: the schema's id column, or the simulator's patient_id
+    key = schema.id_column if schema.id_column in truth.columns else "patient_id"
     marks = [f"true_surv_{m.name}" for m in schema.time_axis.marks]
     need = [key, "true_risk", *marks]
     missing = [c for c in need if c not in truth.columns]
@@ -707,7 +706,6 @@ def report(
 
     if figures not in ("native", "plotly", "auto"):
         _fail(f"--figures must be native, plotly or auto, not {figures!r}")
-    _output_file(out, data)
     b = _bundle(bundle)
     df = load_valid(data, b.schema, mode="predict")
     engine = Engine(b)

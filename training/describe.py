@@ -100,8 +100,8 @@ def constant_features(data: pd.DataFrame, schema: Schema) -> dict[str, object]:
     """The features whose known values are all the same, with that value: no model can
     learn their effect from these data."""
     out = {}
-    for f in schema.features:
-        known = data[f.name].dropna() if f.name in data else pd.Series(dtype=object)
+    for f in (f for f in schema.features if f.name in data):
+        known = data[f.name].dropna()
         if len(known) and known.nunique() == 1:
             out[f.name] = known.iloc[0]
     return out
