@@ -47,6 +47,12 @@ def _output_file(out: Path, *inputs: Path | None) -> None:
             )
 
 
+def _output_folder(out: Path) -> None:
+    """Refuse an output folder that is an existing file."""
+    if out.exists() and not out.is_dir():
+        _fail(f"--out {out} is a file; give a folder to write the reports into (new or existing)")
+
+
 def _warn_constant(df, schema: Schema) -> None:
     """Say which features no model can learn from these data (every known value the same)."""
     from training.describe import constant_features
@@ -706,6 +712,7 @@ def report(
 
     if figures not in ("native", "plotly", "auto"):
         _fail(f"--figures must be native, plotly or auto, not {figures!r}")
+    _output_folder(out)
     b = _bundle(bundle)
     df = load_valid(data, b.schema, mode="predict")
     engine = Engine(b)

@@ -164,6 +164,23 @@ def test_report_cli_writes_one_pdf_per_patient(small_bundle, small_cohort, tmp_p
     assert len(pdfium.PdfDocument(io.BytesIO(blob))) == 1
 
 
+def test_report_cli_writes_into_an_existing_folder_and_refuses_a_file(
+    small_bundle, small_cohort, tmp_path
+):
+    csv = tmp_path / "p.csv"
+    pd.read_csv(small_cohort[0]).head(2).to_csv(csv, index=False)
+    out = tmp_path / "reports"
+    out.mkdir()
+    (out / "notes.txt").write_text("kept")
+    args = ["report", "--bundle", str(small_bundle), "--data", str(csv), "--out"]
+    res = CliRunner().invoke(app, [*args, str(out)])
+    assert res.exit_code == 0, res.output
+    assert len(list(out.glob("*.pdf"))) == 2 and (out / "notes.txt").read_text() == "kept"
+    res = CliRunner().invoke(app, [*args, str(csv)])
+    assert res.exit_code != 0 and "is a file" in res.output
+    assert csv.read_text().startswith("patient_id")  # the patients file is untouched
+
+
 def test_report_cli_refuses_bad_data(small_bundle, small_cohort, tmp_path):
     data = pd.read_csv(small_cohort[0]).head(5).astype(object)
     data.loc[2, "kps"] = 75
