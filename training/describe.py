@@ -147,7 +147,7 @@ def format_description(d: dict, schema: Schema, title: str = "Cohort") -> str:
         (
             "Median follow-up (reverse KM)",
             f"{_time(d[f'median_followup_{unit}'], unit)} "
-            f"(longest {d[f'max_followup_{unit}']:.1f})",
+            f"(longest {_time(d[f'max_followup_{unit}'], unit)})",
         ),
         (
             f"Median {words.endpoint} (KM)",

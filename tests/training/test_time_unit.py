@@ -2,6 +2,7 @@
 works in months exactly as for the default schema."""
 
 import json
+import re
 
 import pandas as pd
 import pytest
@@ -67,6 +68,7 @@ def test_describe_speaks_days_and_equals_the_months_result_scaled(days, small_co
     text = run("describe", "--data", data_path, "--schema", schema_path).stdout
     assert "Median overall survival (KM)" in text and " days (95 % CI" in text
     assert "Survival at  365 days" in text and "months" not in text
+    assert re.search(r"\(longest [0-9.]+ days\)", text)  # every time says its unit
 
 
 def test_fit_predict_and_evaluate_in_days(days, small_cohort):
