@@ -16,7 +16,7 @@ import pandas as pd
 
 from model.i18n import _
 from model.problems import Problem
-from model.schema import Feature, Schema
+from model.schema import MISSING_TOKENS, Feature, Schema
 
 __all__ = [
     "event_rule",
@@ -30,7 +30,6 @@ __all__ = [
     "show",
 ]
 
-MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "none", "null", "unknown", "missing", "."})
 
 _MAX_SHOWN = 40  # characters of a value quoted in a message
 

@@ -27,6 +27,7 @@ from model.words import DEFAULT_STAGES, Stage, Words, parse_stages, parse_words
 
 __all__ = [
     "KINDS",
+    "MISSING_TOKENS",
     "NUMERIC_KINDS",
     "Feature",
     "OutcomeField",
@@ -41,6 +42,9 @@ __all__ = [
 KINDS = ("continuous", "integer", "binary", "categorical", "ordinal")
 NUMERIC_KINDS = KINDS[:2]  # the kinds with a range, which a spline can bend
 TRANSFORMS = (None, "log1p")
+# Cells that mean "unknown" in a patients file (compared without case or surrounding spaces);
+# a category or text level may not be one of them, or its patients would be read as unknown
+MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "none", "null", "unknown", "missing", "."})
 
 Kind = Literal["continuous", "integer", "binary", "categorical", "ordinal"]
 
@@ -549,16 +553,13 @@ def _parse_values(fd: dict, kind, transform, where: str, problems: list[str]):
         _check_range(fd, transform, where, problems)
         return None, None, {}
     if kind == "categorical":
-        return _parse_categories(fd, where, problems), None, _labels(fd, "category_labels", str)
+        categories = _parse_categories(fd, where, problems)
+        return categories, None, _labels(fd, "category_labels", categories, where, problems)
     if kind == "ordinal":
         levels = _parse_levels(fd, where, problems)
-        key_type = str if levels and isinstance(levels[0], str) else int
-        return None, levels, _labels(fd, "level_labels", key_type)
+        return None, levels, _labels(fd, "level_labels", levels, where, problems)
     if kind == "binary":
-        labels = _labels(fd, "value_labels", int)
-        if set(labels) - {0, 1}:
-            problems.append(f"{where}: a binary feature's value_labels must be for 0 and 1")
-        return None, None, labels
+        return None, None, _labels(fd, "value_labels", (0, 1), where, problems)
     return None, None, {}
 
 
@@ -591,7 +592,33 @@ def _parse_categories(fd: dict, where: str, problems: list[str]) -> tuple[str, .
     categories = tuple(str(c) for c in cats)
     if len(set(categories)) != len(categories):
         problems.append(f"{where}: categories repeat a value")
+    _check_readable(categories, "category", where, problems)
     return categories
+
+
+def _check_readable(values: tuple[str, ...], what: str, where: str, problems: list[str]) -> None:
+    """Text values a patients file can hold as written: not a word for an unknown value, no
+    surrounding spaces (cells are read without them), no two alike but for case."""
+    tokens = ", ".join(repr(t) for t in sorted(MISSING_TOKENS) if t)
+    seen: dict[str, str] = {}
+    for v in values:
+        if v.strip().lower() in MISSING_TOKENS:
+            problems.append(
+                f"{where}: {what} {v!r} is a word a patients file uses for an unknown value "
+                f"(an empty cell or {tokens}), so its patients would be read as unknown: "
+                "name it otherwise, in the schema and in the data (e.g. 'absent')"
+            )
+        elif v != v.strip():
+            problems.append(
+                f"{where}: {what} {v!r} starts or ends with a space, which a patients file's "
+                "cells are read without: remove it"
+            )
+        other = seen.setdefault(v.strip().lower(), v)
+        if other != v:
+            problems.append(
+                f"{where}: {what} values {other!r} and {v!r} differ only in case or spaces; "
+                "a patients file could not tell them apart: keep one"
+            )
 
 
 def _parse_levels(fd: dict, where: str, problems: list[str]) -> tuple | None:
@@ -612,6 +639,8 @@ def _parse_levels(fd: dict, where: str, problems: list[str]) -> tuple | None:
     if len(set(lv)) != len(lv):
         problems.append(f"{where}: levels repeat a value")
         return None
+    if texts:
+        _check_readable(tuple(lv), "level", where, problems)
     return tuple(sorted(lv)) if integers else tuple(lv)
 
 
@@ -626,9 +655,29 @@ def _read_as_booleans(values: list, key: str, where: str, problems: list[str]) -
     return True
 
 
-def _labels(fd: dict, key: str, value_type: type) -> dict:
-    """Display labels, under the kind's own key or the shared ``value_labels``."""
-    return {value_type(k): str(v) for k, v in (fd.get(key) or fd.get("value_labels") or {}).items()}
+def _labels(fd: dict, key: str, allowed, where: str, problems: list[str]) -> dict:
+    """Display labels, under the kind's own key or the shared ``value_labels``, each for one
+    of the ``allowed`` values (a label for no value would never be shown)."""
+    raw = fd.get(key) or fd.get("value_labels") or {}
+    if not isinstance(raw, dict):
+        problems.append(f"{where}: {key} must map each value to its label")
+        return {}
+    if not allowed:
+        return {}  # the values themselves are reported as malformed
+    by_text = {str(a): a for a in allowed}
+    labels, unknown = {}, []
+    for k, v in raw.items():
+        value = by_text.get(str(k))
+        if value is None or isinstance(k, bool):
+            unknown.append(str(k))
+        else:
+            labels[value] = str(v)
+    if unknown:
+        problems.append(
+            f"{where}: {key} has a label for {', '.join(repr(u) for u in unknown)}, which is not "
+            f"one of its values ({', '.join(str(a) for a in allowed)})"
+        )
+    return labels
 
 
 def _parse_nonlinear(fd: dict, kind, where: str, problems: list[str]):

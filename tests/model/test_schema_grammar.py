@@ -89,7 +89,9 @@ def test_unknown_keys_are_named_with_the_allowed_ones(tmp_path, where, key, expe
     [
         (["I", 2], None, "at least two integers, or at least two text levels"),
         (["I", "I"], None, "levels repeat a value"),
-        ([0, 1], {"2": "x"}, None),  # labels of unknown levels are harmless
+        ([0, 1], None, None),
+        # a label for no level is a misspelt key, which would silently never be shown
+        ([0, 1], {"2": "x"}, "level_labels has a label for '2', which is not one of its values"),
     ],
 )
 def test_malformed_ordinal_levels(tmp_path, levels, labels, expected):
@@ -111,7 +113,9 @@ def test_binary_labels_for_other_values_are_refused(tmp_path):
     doc = _doc()
     f = next(f for f in doc["features"] if f["name"] == "sae")
     f["value_labels"] = {1: "yes", 2: "maybe"}
-    with pytest.raises(SchemaDefinitionError, match="value_labels must be for 0 and 1"):
+    with pytest.raises(
+        SchemaDefinitionError, match=r"label for '2', which is not one of its values \(0, 1\)"
+    ):
         load_schema(_write(tmp_path, doc))
 
 
@@ -306,6 +310,25 @@ def _feature(doc, name):
         (lambda d: d["time"].update(max=-5), "'time': 'max' must be a positive number"),
         (lambda d: d["event"].update(name=d["time"]["name"]), "must be different columns"),
         (lambda d: d.update(interactions=[["ki67", "ki67"]]), "must pair two different features"),
+        # a level that is also a word for "unknown" would turn its patients into unknowns
+        (
+            lambda d: _feature(d, "pathology").update(categories=["epithelioid", "None"]),
+            "feature 'pathology': category 'None' is a word a patients file uses for an unknown",
+        ),
+        (
+            lambda d: _feature(d, "sex").update(categories=["F", "M", "m"]),
+            "'M' and 'm' differ only in case",
+        ),
+        (lambda d: _feature(d, "sex").update(categories=["F", "M "]), "'M ' starts or ends with"),
+        # a label for no value would never be shown: the key is misspelt
+        (
+            lambda d: _feature(d, "sex").update(category_labels={"F": "female", "male": "male"}),
+            r"category_labels has a label for 'male', which is not one of its values \(F, M\)",
+        ),
+        (
+            lambda d: _feature(d, "cc").update(level_labels={0: "CC0", 4: "CC4"}),
+            r"level_labels has a label for '4', which is not one of its values \(0, 1, 2, 3\)",
+        ),
     ],
 )
 def test_a_malformed_value_is_named_not_a_traceback(tmp_path, mutate, expected):
