@@ -204,8 +204,21 @@ class TimeAxis:
 
     @property
     def year_step(self) -> float:
-        """One year in the unit, rounded: the spacing of an axis's ticks."""
+        """One year in the unit, rounded."""
         return float(round(12 / self.months_per_unit))
+
+    def tick_step(self, end_months: float) -> float:
+        """The spacing of an axis's ticks, in the unit, for an axis from 0 to ``end_months``:
+        a year where it spans two years or more, else a round number that gives four to seven
+        ticks (10 weeks on a 52-week axis, 100 days on a year, 2 months on a year and a half)."""
+        if end_months >= 24:
+            return self.year_step
+        span = float(self.from_months(end_months))
+        if span <= 0:
+            return self.year_step
+        least = span / 6
+        scale = 10 ** math.floor(math.log10(least))
+        return float(next(m * scale for m in (1, 2, 2.5, 5, 10) if m * scale >= least))
 
 
 DEFAULT_AXIS = TimeAxis()

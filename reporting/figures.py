@@ -216,7 +216,7 @@ def survival_figure(
         xaxis={
             "title": {"text": time_title(schema)},
             "range": [0, float(axis.from_months(end))],
-            "dtick": axis.year_step,
+            "dtick": axis.tick_step(end),
         },
         yaxis={"title": {"text": words.endpoint_title}, "range": [0, 1.02], "tickformat": ".0%"},
     )

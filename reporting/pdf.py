@@ -275,9 +275,12 @@ class _Report(FPDF):
         for s in (0, 0.25, 0.5, 0.75, 1):
             self.line(px, float(Y(s)), px + pw, float(Y(s)))
             self.text(x + 1, float(Y(s)) + 1, f"{100 * s:.0f}%")
-        step = axis.to_months(axis.year_step)
-        for t in np.arange(0, tmax + 1e-9, step):
-            self.text(float(X(t)) - 1.5, py + ph + 3.5, f"{axis.from_months(t):.0f}")
+        step = axis.tick_step(tmax)
+        for v in np.arange(0, float(axis.from_months(tmax)) * (1 + 1e-9), step):
+            label = f"{v:g}"
+            self.text(
+                float(X(axis.to_months(v))) - self.get_string_width(label) / 2, py + ph + 3.5, label
+            )
         title = _t(time_title(schema))
         self.text(px + pw / 2 - self.get_string_width(title) / 2, py + ph + 7.5, title)
         if literature:

@@ -4,6 +4,7 @@ works in months exactly as for the default schema."""
 import json
 import re
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -49,6 +50,24 @@ def test_default_landmarks_are_one_three_and_five_years():
     assert axis.to_months(365.25) == pytest.approx(12.0)
     with pytest.raises(ValueError, match="not one of days, weeks, months, years"):
         TimeAxis("fortnights")
+
+
+@pytest.mark.parametrize(
+    "unit, end_months, step, ticks",
+    [
+        ("weeks", 12.0, 10.0, "0 10 20 30 40 50"),  # a year of weeks: not one tick at 0
+        ("days", 12.0, 100.0, "0 100 200 300"),
+        ("months", 18.0, 5.0, "0 5 10 15"),
+        ("years", 18.0, 0.25, "0 0.25 0.5 0.75 1 1.25 1.5"),
+        ("days", 60.0, 365.0, "0 365 730 1095 1460 1825"),  # two years or more: a year apart
+        ("months", 60.0, 12.0, "0 12 24 36 48 60"),
+    ],
+)
+def test_an_axis_has_ticks_in_its_unit_whatever_its_length(unit, end_months, step, ticks):
+    axis = TimeAxis(unit=unit)
+    assert axis.tick_step(end_months) == step
+    values = np.arange(0, float(axis.from_months(end_months)) * (1 + 1e-9), step)
+    assert " ".join(f"{v:g}" for v in values) == ticks
 
 
 def test_describe_speaks_days_and_equals_the_months_result_scaled(days, small_cohort, schema):
