@@ -13,7 +13,7 @@ import math
 import pandas as pd
 import streamlit as st
 
-from model.i18n import N_, _
+from model.i18n import N_, _, language
 from model.schema import Feature, Schema
 from model.validation import validate_patient
 
@@ -78,18 +78,10 @@ def _choice(f: Feature, key: str, default):
     help_text = f"{f.help} " + _("Allowed: {allowed}, or unknown.").format(
         allowed=f.describe_allowed()
     )
-    if f.kind == "binary":
-        return st.radio(
-            f.label,
-            options,
-            index=index,
-            format_func=label,
-            key=key,
-            help=help_text,
-            horizontal=True,
-            persist_state="session",
-        )
-    return st.selectbox(
+    index = _keep_across_languages(key, index)
+    widget = st.radio if f.kind == "binary" else st.selectbox
+    extra = {"horizontal": True} if f.kind == "binary" else {}
+    value = widget(
         f.label,
         options,
         index=index,
@@ -97,7 +89,22 @@ def _choice(f: Feature, key: str, default):
         key=key,
         help=help_text,
         persist_state="session",
+        **extra,
     )
+    st.session_state[f"{key}.kept"] = (language(), value)
+    return value
+
+
+def _keep_across_languages(key: str, index: int) -> int:
+    """The browser holds a choice as its words on screen, which match no option once the
+    language has changed (back to English, "是" is no answer): the choice made in the other
+    language is put back before the input is drawn. Returns the index to draw it with (the
+    first, where the value is set: a default would override a value of None, "unknown")."""
+    kept = st.session_state.get(f"{key}.kept")
+    if kept is None or kept[0] == language():
+        return index
+    st.session_state[key] = kept[1]
+    return 0
 
 
 def patient_form(

@@ -126,14 +126,17 @@ def test_real_browser_patient_reading_mode(models, tmp_path):
 
 def test_real_browser_language_and_patient_mode(models, tmp_path):
     """Switch the page to Chinese in the sidebar, read the patient's mode and its PDF in
-    Chinese, and back to English; a value entered before survives both switches."""
+    Chinese, and back to English; values entered before (a number, a list choice and a
+    yes/no, whose words on screen change with the language) survive both switches."""
     from model.i18n import _, use
     from reporting.plain import sentences
 
     engine = Engine(Registry(models).load())
     ref = dict(engine.bundle.manifest.reference_patient)
-    ref.update(pci=33)
+    ref.update(pci=33, pathology="sarcomatoid", sae=1)
     p = engine.predict(engine.frame([ref]))[0]
+    want = survival_table(p, engine.schema).set_index("Outcome").loc[THREE_YEARS, "Estimate"]
+    labels = {n: engine.schema.feature(n).label for n in ("pathology", "sae")}
     with use("zh-CN"):
         schema = engine.schema.localized()
         title = _("Survival {origin}").format(origin=schema.words.origin)
@@ -148,6 +151,16 @@ def test_real_browser_language_and_patient_mode(models, tmp_path):
         box = page.get_by_label("Peritoneal cancer index (PCI)", exact=True)
         box.fill("33")
         box.press("Enter")
+        page.get_by_role("combobox", name=labels["pathology"], exact=True).click()
+        page.get_by_role("option", name="sarcomatoid", exact=True).click()
+        radio = page.locator("[data-testid='stRadio']", has_text=labels["sae"]).first
+        radio.get_by_text("yes", exact=True).click()
+        page.wait_for_function(
+            "([o, v]) => [...document.querySelectorAll('table tr')].some("
+            "r => r.innerText.includes(o) && r.innerText.includes(v))",
+            arg=[THREE_YEARS, want],
+            timeout=30_000,
+        )
         page.get_by_text("Language / 语言").wait_for()
         page.get_by_label("Language / 语言").click()
         page.get_by_role("option", name="简体中文").click()
@@ -166,4 +179,6 @@ def test_real_browser_language_and_patient_mode(models, tmp_path):
         page.get_by_role("option", name="English").click()
         page.get_by_text(THREE_YEARS).first.wait_for(timeout=30_000)
         assert page.get_by_label("Peritoneal cancer index (PCI)", exact=True).input_value() == "33"
+        # the list choice and the yes/no too: the browser had held them as Chinese words
+        assert table_cell(page, THREE_YEARS) == want
     assert (tmp_path / "patient_zh.png").stat().st_size > 20_000
