@@ -113,8 +113,11 @@ class Prognosis:
         """
         if not 0 <= alive_at <= self.grid[-1]:  # also refuses NaN
             raise ValueError(f"alive_at must be between 0 and {self.grid[-1]:g} months")
+        # the curve holds each grid value until the next grid time, so S(s) between grid
+        # points is the value at the point before: the time asked for is used as it is
         i = int(np.searchsorted(self.grid, alive_at, side="right") - 1)
-        grid = self.grid[i:]
+        grid = self.grid[i:].copy()
+        grid[0] = alive_at
         at_s = self.survival[i]
         if not at_s > 0:
             raise ValueError(

@@ -160,11 +160,6 @@ class TimeAxis:
             return "–"
         return f"{float(self.from_months(months)):.{self.digits}f}"
 
-    def nearest(self, grid: np.ndarray, months: float) -> float:
-        """The point of a curve's ``grid`` (months) nearest to ``months``: where a time
-        entered in the unit (alive at 30 days) is read."""
-        return float(grid[int(np.abs(np.asarray(grid) - months).argmin())])
-
     def years(self, months: float) -> str | None:
         """ "3 years" when ``months`` is a whole number of years, within about 4 days (so that
         157 weeks and 1096 days, the landmarks' rounding, still read as 3 years)."""

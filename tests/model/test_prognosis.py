@@ -120,8 +120,8 @@ def test_no_conditional_survival_after_the_last_death():
 
 def test_the_latest_alive_at_the_page_offers_is_answered():
     """In days the last step can be a landmark between half-months (300 days = 9.86 months,
-    a trial whose last event came at 298 days): 299 days, read at the nearest grid point, was
-    that step itself and was refused. The page offers whole days up to conditional_until."""
+    a trial whose last event came at 298 days). The page offers whole days up to
+    conditional_until, and each is answered at the time entered."""
     from model.timeaxis import TimeAxis
 
     axis = TimeAxis("days", (91.0, 182.0, 300.0))
@@ -131,11 +131,32 @@ def test_the_latest_alive_at_the_page_offers_is_answered():
     surv = np.where(grid < step, np.linspace(1.0, 0.8, len(grid)), 0.75)
     p = Prognosis(grid, surv, surv - 0.05, surv + 0.01, [])
     assert p.last_step == pytest.approx(step) and p.conditional_until == 9.5
-    latest = int(axis.from_months(p.conditional_until))
-    read_at = axis.nearest(grid, axis.to_months(latest))
-    assert read_at < p.last_step
-    assert p.conditional(read_at).at(step)[0] == pytest.approx(0.75 / surv[grid == read_at][0])
-    assert axis.nearest(grid, axis.to_months(299)) == pytest.approx(step)  # the old maximum
+    latest = axis.to_months(int(axis.from_months(p.conditional_until)))  # 289 days
+    assert latest < p.last_step
+    before = grid[grid <= latest][-1]
+    given = p.conditional(latest)
+    assert given.grid[0] == latest  # the curve starts at the time entered, not a grid point
+    assert given.at(step)[0] == pytest.approx(0.75 / surv[grid == before][0])
+
+
+def test_alive_at_between_grid_points_is_read_as_entered():
+    """The curve holds each value until the next grid time: given alive at 12 days (between
+    the points at 0 and 15.2 days) it is S(t) / S(0), drawn from 12 days; it was read at
+    15 days (the nearest point), and 1 to 7 days at 0, the whole curve, unlabelled."""
+    from model.timeaxis import TimeAxis
+
+    axis = TimeAxis("days", (365.0,))
+    grid = np.arange(0.0, 13.0, 0.5)
+    surv = np.exp(-0.05 * grid)
+    surv[1:] *= 0.99  # a first step at the first half-month
+    p = Prognosis(grid, surv, surv - 0.05, np.minimum(surv + 0.05, 1), [])
+    for days in (5, 12):
+        given = p.conditional(axis.to_months(days))
+        assert axis.said(given.grid[0]) == f"{days} days"
+        np.testing.assert_allclose(given.survival, surv)  # S(s) = S(0) = 1 until 15.2 days
+    given = p.conditional(axis.to_months(20))  # after the point at 15.2 days
+    assert given.grid[0] == pytest.approx(axis.to_months(20))
+    np.testing.assert_allclose(given.survival, surv[1:] / surv[1])
 
 
 @pytest.mark.parametrize(("change", "worse"), [({"cc": 3}, True), ({"sae": 1}, True)])

@@ -18,8 +18,7 @@ from ui.state import Choice, choose_model, reading_mode, simulated_banner
 def conditional_on(choice: Choice, prog, for_patient: bool):
     """The "alive at" input (in the schema's unit) and the curve given it: (shown, months)."""
     words, axis = choice.schema.words, choice.schema.time_axis
-    # given alive at or after the curve's last step nothing is known (it is flat there); a
-    # whole unit at most the grid point before it is read there (axis.nearest), never after
+    # given alive at or after the curve's last step nothing is known (it is flat there)
     end = int(axis.from_months(prog.conditional_until))
     fields = dict(
         event_free=words.event_free,
@@ -46,10 +45,8 @@ def conditional_on(choice: Choice, prog, for_patient: bool):
         ).format(**fields),
         persist_state="session",
     )
-    # the curves are on a grid in months: read the entered time at its nearest point
-    alive_at = (
-        axis.nearest(prog.grid, float(axis.to_months(alive_in_unit))) if alive_in_unit else 0.0
-    )
+    # the time as entered: the curve between its grid points is the value at the point before
+    alive_at = float(axis.to_months(alive_in_unit)) if alive_in_unit else 0.0
     try:
         return (prog.conditional(alive_at) if alive_at else prog), alive_at
     except ValueError:  # no measurable chance of being event-free then
