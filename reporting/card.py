@@ -110,7 +110,15 @@ def training_text(bundle: Bundle) -> str:
                 time=axis.text_months(d.km_median_months, axis.digits),
             )
         )
-    return _("Trained on {parts}.").format(parts=pgettext("clauses", ", ").join(parts))
+    joined = pgettext("clauses", ", ").join(parts)
+    parent = bundle.manifest.parent or {}
+    if parent.get("method") == "recalibrate":
+        # the data named are the new centre's: the hazard ratios were learnt elsewhere
+        return _(
+            "Recalibrated (calibration slope and baseline hazard) on {parts}; its hazard "
+            "ratios are those of bundle {parent}, trained on other patients."
+        ).format(parts=joined, parent=parent.get("version_id", "?"))
+    return _("Trained on {parts}.").format(parts=joined)
 
 
 def feature_table(schema: Schema) -> pd.DataFrame:

@@ -257,3 +257,13 @@ def test_the_recalibrated_band_is_centred_on_the_recalibrated_curve(registry, ce
     # 40 refits: a centred estimate falls outside their 2.5-97.5 % range for a few patients
     # at most (each patient's refits are the same 40, so misses come in groups, not alone)
     assert np.mean(inside) >= 0.95
+
+
+def test_a_recalibrated_bundle_says_where_its_hazard_ratios_come_from(registry, recalibrated):
+    from reporting.card import training_text
+
+    _, parent, _ = registry
+    text = training_text(load_bundle(recalibrated[1]))
+    assert text.startswith("Recalibrated (calibration slope and baseline hazard) on 700 ")
+    assert f"those of bundle {parent.name}, trained on other patients" in text
+    assert training_text(load_bundle(parent)).startswith("Trained on ")
