@@ -69,7 +69,7 @@ def contrasts(data: pd.DataFrame, schema: Schema) -> list[dict]:
             out.append(
                 {
                     "feature": f.name,
-                    "label": f"{f.label}: yes vs no",
+                    "label": f"{f.label}: {f.label_for(1)} vs {f.label_for(0)}",
                     "value": 1.0,
                     "reference": 0.0,
                 }
