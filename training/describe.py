@@ -120,6 +120,15 @@ def _num(x: float | None, digits: int = 1) -> str:
     return f"{x:.{digits}f}"
 
 
+def _whole(v: float) -> str:
+    return f"{v:.0f}"
+
+
+def _three_figures(v: float) -> str:
+    """Three significant figures, without an exponent (1150, not 1.15e+03)."""
+    return f"{v:.0f}" if abs(v) >= 1000 else f"{v:.3g}"
+
+
 def _aligned(rows: list[tuple[str, object]]) -> list[str]:
     """Lines of the summary: the labels in a column as wide as the longest (30 at least),
     then at least one space and the value."""
@@ -160,7 +169,8 @@ def format_description(d: dict, schema: Schema, title: str = "Cohort") -> str:
         ci_lo, ci_hi = d[f"surv_{m.name}_ci"]
         ci = "" if est is None else f" (95 % CI {_pct(ci_lo)} to {_pct(ci_hi)})"
         note = " (beyond the longest follow-up)" if est is None else ""
-        rows.append((f"Survival at {m.name:>{max(width, 2)}} {unit}", f"{_pct(est)}{ci}{note}"))
+        number, _, word = axis.text(m.value).partition(" ")  # "1 year", "3 years"
+        rows.append((f"Survival at {number:>{max(width, 2)}} {word}", f"{_pct(est)}{ci}{note}"))
     lines = [title, "=" * len(title), *_aligned(rows)]
     if d["features"]:
         lines += ["", "Table 1", "-------"]
@@ -170,12 +180,11 @@ def format_description(d: dict, schema: Schema, title: str = "Cohort") -> str:
             miss = str(f["missing"])
             if f["kind"] in ("continuous", "integer"):
                 if f["n_known"]:
-                    fmt = (
-                        (lambda v: f"{v:.0f}") if f["kind"] == "integer" else (lambda v: f"{v:.3g}")
-                    )
+                    fmt = _whole if f["kind"] == "integer" else _three_figures
+                    # "to", not a dash: a range can start below zero (-24 to 68)
                     text = (
-                        f"median {fmt(f['median'])} (IQR {fmt(f['q1'])}-{fmt(f['q3'])}), "
-                        f"range {fmt(f['min'])}-{fmt(f['max'])}"
+                        f"median {fmt(f['median'])} (IQR {fmt(f['q1'])} to {fmt(f['q3'])}), "
+                        f"range {fmt(f['min'])} to {fmt(f['max'])}"
                     )
                 else:
                     text = "no known values"

@@ -254,7 +254,7 @@ def _rows(doc: dict, model: str) -> list[tuple[str, float | None, float | None]]
         a = after["calibration"].get(h) or {}
         rows.append(
             (
-                f"Calibration in the large, {h} {doc['time_unit']}",
+                f"Calibration in the large, {TimeAxis(doc['time_unit']).text(float(h))}",
                 b.get("in_the_large"),
                 a.get("in_the_large"),
             )

@@ -189,3 +189,18 @@ def test_a_time_column_in_another_unit_is_named(days, small_cohort, schema):
         for p in validate_dataset(small_cohort[0], schema, mode="train").warnings
         if p.code == "time_unit"
     ]
+
+
+def test_describe_in_years_says_one_year_and_numbers_without_exponents(small_cohort, tmp_path):
+    doc = yaml.safe_load(default_schema_path().read_text())
+    doc["time"] = {"name": "os_years", "label": "Overall survival", "unit": "years", "max": 100}
+    schema_path = tmp_path / "years.yaml"
+    schema_path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    data = pd.read_csv(small_cohort[0])
+    data["os_years"] = data.pop("os_months") / 12
+    data["ca125"] = data["ca125"] * 20  # markers in the thousands
+    data.to_csv(tmp_path / "years.csv", index=False)
+    text = run("describe", "--data", tmp_path / "years.csv", "--schema", schema_path).stdout
+    assert re.search(r"Survival at +1 year ", text) and re.search(r"Survival at +3 years ", text)
+    assert "e+0" not in text  # 1150, not 1.15e+03
+    assert re.search(r"range [0-9.]+ to [0-9.]+", text)  # "to": a range may start below 0
