@@ -242,12 +242,15 @@ def patient_notes(
             "numbers through with them."
         ),
     ]
-    if p.has_band:
+    # the range explained is the patient's own first one (the sentences' numbers)
+    counts = [icon_counts(p, m.months) for m in schema.time_axis.marks]
+    first = next((c for c in counts if c is not None and c.lower is not None), None)
+    if first is not None:
         notes.append(
             _(
-                'No model is exact. "Between 61 and 79" means that the true number for '
-                "patients like you is very likely somewhere in that range."
-            )
+                'No model is exact. "Between {lower} and {upper}" means that the true number '
+                "for patients like you is very likely somewhere in that range."
+            ).format(lower=first.lower, upper=first.upper)
         )
     if unknown:
         names = _(", ").join(schema.feature(n).label for n in unknown)

@@ -17,6 +17,7 @@ from reporting.plain import (
     icon_years,
     landmark_sentence,
     median_sentence,
+    patient_notes,
     percent,
     sentences,
 )
@@ -103,6 +104,17 @@ def test_sentences_carry_the_tables_numbers(engine, patients):
         assert sentences(p, schema) == [
             *(landmark_sentence(p, schema, t) for t in table_numbers(p, schema)),
             m,
+        ]
+
+
+def test_the_note_on_uncertainty_explains_the_patients_own_range(engine, patients):
+    schema = engine.schema
+    for p in engine.predict(engine.frame(patients), "coxnet"):
+        est, lo, hi = table_numbers(p, schema)[12]  # the first landmark, as the sentences
+        notes = [n for n in patient_notes(schema, p) if n.startswith("No model is exact")]
+        assert notes == [
+            f'No model is exact. "Between {lo} and {hi}" means that the true number for '
+            "patients like you is very likely somewhere in that range."
         ]
 
 
