@@ -70,13 +70,14 @@ def intended_use_short(words: Words) -> str:
     )
 
 
-def not_for(words: Words) -> list[str]:
-    """The model card's "Not for" list: the schema's own, between the ones every model has."""
+def not_for(words: Words, synthetic: bool) -> list[str]:
+    """The model card's "Not for" list: the schema's own, between the ones every model has
+    (and, for a model trained on simulated patients, any clinical use)."""
     return [
         _("Deciding treatment on its own: it supports and does not replace clinical judgement."),
         *words.not_for,
         _(_RANGES),
-        _("Any clinical use while it is trained on simulated data."),
+        *([_("Any clinical use while it is trained on simulated data.")] if synthetic else []),
     ]
 
 

@@ -42,7 +42,11 @@ def test_the_intended_use_is_the_schemas_in_every_form(schema):
         wording.intended_use_short(words).removeprefix("Intended use: ")
     )
     assert all(x in wording.intended_use(words) for x in ("CRS+HIPEC", "mesothelioma"))
-    assert set(words.not_for) < set(wording.not_for(words))
+    assert set(words.not_for) < set(wording.not_for(words, synthetic=False))
+    # only a model trained on simulated patients is ruled out for any clinical use
+    simulated = "Any clinical use while it is trained on simulated data."
+    assert simulated in wording.not_for(words, synthetic=True)
+    assert simulated not in wording.not_for(words, synthetic=False)
     # a schema without words of its own gets neutral ones, built from what it declares
     plain = Words(endpoint="recurrence-free survival", origin="from surgery")
     assert wording.intended_use_short(plain) == (

@@ -52,7 +52,12 @@ if choice is not None:
         recorded = wording.intended_use(words)
     st.write(recorded or _("Not recorded in this bundle."))
     st.markdown("**" + _("Intended users.") + f"** {words.intended_users}")
-    st.markdown("**" + _("Not for:") + "**\n" + "\n".join(f"- {x}" for x in wording.not_for(words)))
+    st.markdown(
+        "**"
+        + _("Not for:")
+        + "**\n"
+        + "\n".join(f"- {x}" for x in wording.not_for(words, choice.synthetic))
+    )
 
     st.subheader(_("Training data"))
     st.write(card.training_text(bundle))
