@@ -41,10 +41,12 @@ def _numeric(f: Feature, key: str, default) -> float | None:
     else:
         start = int(f.min or 0) if f.kind == "integer" else float(f.min or 0)
     unknown = bool(st.session_state.get(f"{key}.unknown", not known_default))
+    # no min_value / max_value: the browser would keep a value beyond them to itself (a red
+    # mark on the box, the page still showing the previous patient's numbers); the value goes
+    # through the schema's checks instead, which name the field and its range and hold back
+    # the prediction
     v = st.number_input(
         f"{f.label}{unit}",
-        min_value=int(f.min) if f.kind == "integer" and f.min is not None else f.min,
-        max_value=int(f.max) if f.kind == "integer" and f.max is not None else f.max,
         value=start,
         step=step,
         format=fmt,

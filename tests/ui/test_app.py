@@ -110,6 +110,15 @@ def test_calculator_off_step_value_is_refused_with_field_and_range(at):
     assert len(at.table) == 0  # no prediction from bad input
 
 
+@pytest.mark.parametrize(("key", "value", "words"), [("age", 101, "Age"), ("pci", -1, "PCI")])
+def test_calculator_value_out_of_range_is_refused_with_field_and_range(at, key, value, words):
+    at.number_input(key=f"patient.{key}").set_value(value).run()
+    assert not at.exception
+    errors = " ".join(e.value for e in at.error)
+    assert words in errors
+    assert len(at.table) == 0  # the previous patient's numbers are not left on screen
+
+
 def test_the_forest_is_a_comparison_on_the_model_card_only(at, engine):
     # the page offers the clinical models; the forest is not calibrated and has no band
     assert at.radio(key=f"model.{engine.bundle.version_id}").options == [
