@@ -70,6 +70,22 @@ def _ipcw(compute) -> float | None:
         return None
 
 
+def _followed_past(y: np.ndarray, h: float) -> np.ndarray:
+    """``y`` with every time after ``h`` cut to just after it, as censored.
+
+    The AUC at ``h`` needs of a patient followed past ``h`` only that: such a patient is a
+    control, unweighted. scikit-survival still weighs every death by the censoring
+    distribution at its own time, and refuses where that is zero: a death on a trial's
+    closing date, when every survivor is censored on it. Cut, the AUC at an earlier landmark
+    is the same number and can be computed."""
+    e, t = y.dtype.names
+    out = y.copy()
+    after = out[t] > h
+    out[t][after] = h + 1e-6 * max(1.0, abs(h))
+    out[e][after] = False
+    return out
+
+
 def _aucs(y_ref, y, surv, grid, named: dict[str, float]) -> dict:
     """Time-dependent AUC at each landmark inside follow-up (None outside), all landmarks
     in one call so that the censoring distribution is estimated once; one call each when
@@ -90,7 +106,11 @@ def _aucs(y_ref, y, surv, grid, named: dict[str, float]) -> dict:
         aucs = cumulative_dynamic_auc(y_ref, y, est, hs)[0]
     except ValueError:
         aucs = [
-            _ipcw(lambda j=j, h=h: cumulative_dynamic_auc(y_ref, y, est[:, j], [h])[0][0])
+            _ipcw(
+                lambda j=j, h=h: cumulative_dynamic_auc(
+                    y_ref, _followed_past(y, h), est[:, j], [h]
+                )[0][0]
+            )
             for j, h in enumerate(hs)
         ]
     out.update(

@@ -64,6 +64,28 @@ def test_horizons_beyond_follow_up_are_not_reported(world):
     assert calibration(short, truth, grid, 36) is None
 
 
+def test_auc_is_reported_when_every_survivor_is_censored_on_one_closing_date(world):
+    """The censoring distribution is zero at the closing date, where scikit-survival refuses
+    to weigh the deaths of that day; the AUC at an earlier landmark needs no weight there. It must equal
+    scikit-survival's own on the same trial with one survivor followed a little longer (the
+    censoring distribution before 24 months is the same)."""
+    from sksurv.metrics import cumulative_dynamic_auc
+
+    _, grid, truth, y = world
+    closed = y[:1500].copy()
+    died = closed["event"] & (closed["time"] < 30.0)
+    died[np.flatnonzero(closed["time"] >= 30.0)[:5]] = True  # deaths on the closing date too
+    closed["event"], closed["time"] = died, np.minimum(closed["time"], 30.0)
+    surv = truth[:1500]
+    perf = performance(closed, closed, surv, grid, 24.0, 25.0, horizons=(12, 24))
+    longer = closed.copy()
+    longer["time"][np.flatnonzero(~died)[0]] = 31.0
+    for h in (12, 24):
+        risk = 1 - surv[:, np.searchsorted(grid, h)]
+        want = cumulative_dynamic_auc(longer, longer, risk, [h])[0][0]
+        assert perf[f"auc_{h}"] == pytest.approx(want, abs=1e-9)
+
+
 def test_decision_curve_has_models_and_reference_strategies(world):
     _, grid, truth, y = world
     risk = 1 - truth[:, np.searchsorted(grid, 36.0)]
