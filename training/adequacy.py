@@ -205,16 +205,20 @@ def format_sample_size(d: dict, unit: str = "months") -> str:
     return "\n".join([title, "-" * len(title)] + [f"{a:<{width}}{b}" for a, b in rows])
 
 
-def _short_of_precision(s: dict, d: dict) -> str:
+def _supported_text(s: dict, d: dict) -> str:
+    """How many candidate parameters the data support, said as the warning says it.
+
+    Criterion iii is about the cohort, not the design: short of it no design is adequate
+    (the assessment's 0), so the number given is what criteria i and ii allow, and the
+    shortfall is said beside it rather than as a bare 0."""
     if s["precision_met"]:
-        return ""
-    # criterion iii is about the cohort, not the design: short of it no design is adequate,
-    # whatever criteria i and ii would allow
+        return f"the data support {d['supported']} candidate parameters"
     return (
-        f" (the overall risk by {d['timepoint']:g} {d.get('unit', 'months')} needs "
-        f"{s['n_precision']:,} patients to be estimated to within {PRECISION_MARGIN:g}; "
-        f"criteria i and ii alone would allow "
-        f"{min(s['max_parameters_shrinkage'], s['max_parameters_optimism'])})"
+        f"the data support "
+        f"{min(s['max_parameters_shrinkage'], s['max_parameters_optimism'])} candidate "
+        f"parameters by criteria i and ii, and no design meets criterion iii (the overall risk "
+        f"by {d['timepoint']:g} {d.get('unit', 'months')} needs {s['n_precision']:,} patients "
+        f"to be estimated to within {PRECISION_MARGIN:g})"
     )
 
 
@@ -227,8 +231,8 @@ def sample_size_lines(d: dict) -> list[str]:
         else ""
     )
     lines = [
-        f"sample size ({SOURCE}): the data support {d['supported']} candidate parameters"
-        + _short_of_precision(s, d)
+        f"sample size ({SOURCE}): "
+        + _supported_text(s, d)
         + f" at Cox-Snell R² {s['r2_cs']:.3f} ({s['r2_source']})"
         + (
             f", {c['max_parameters']} at the conservative {c['r2_cs']:.3f}"

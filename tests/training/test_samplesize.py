@@ -160,15 +160,16 @@ def test_cli_fit_states_the_sample_size_and_warns_when_short(tmp_path):
     assert f"the Cox design spends {spent}" in res.stdout
     assert f"warning: the Cox design has {spent} candidate parameters" in res.stderr
     # 150 patients are too few for the overall risk at 36 months (criterion iii): the line
-    # says so, and what criteria i and ii alone would allow, instead of a bare 0
+    # says so, and what criteria i and ii allow (the warning's number), instead of a bare 0
     ss = json.loads((bundle / "report.json").read_text())["sample_size"]["assessment"]
     assert not ss["precision_met"]
     assert f"the overall risk by 36 months needs {ss['n_precision']:,} patients" in res.stdout
-    assert "criteria i and ii alone would allow" in res.stdout
+    supported = min(ss["max_parameters_shrinkage"], ss["max_parameters_optimism"])
+    assert f"the data support {supported} candidate parameters by criteria i and ii" in res.stdout
+    assert "support 0 candidate" not in res.stdout
     # and whether the hazard ratios hold over time: too few deaths to tell, said so
     deaths = json.loads((bundle / "report.json").read_text())["proportional_hazards"]["deaths"]
     assert f"proportional hazards: not checked; {deaths} deaths are too few" in res.stdout
     # the warning names what criteria i and ii support, not the 0 of criterion iii
-    supported = min(ss["max_parameters_shrinkage"], ss["max_parameters_optimism"])
     assert f"support {supported} (" in res.stderr and "support 0 (" not in res.stderr
     assert f"{ss['n_precision']:,} patients would be needed for that alone" in res.stderr
