@@ -153,7 +153,7 @@ def test_sydney_cc_levels(cc, g):
 
 def test_series_level_figures_stay_with_every_group():
     texts = [f.text for f in answer("sydney_pci", pci=25).figures]
-    assert texts == ["median OS 33 months", "HR 2.14 (1.07-4.31), node-positive"]
+    assert texts == ["median OS 33 months", "HR 2.14 (1.07-4.31), node-positive vs node-negative"]
 
 
 # ------------------------------------------------------------------ histology
