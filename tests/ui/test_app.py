@@ -209,6 +209,12 @@ def test_cohort_upload_scores_and_lists_problems(at, engine, small_cohort):
     problems = frame_with(at, "problem")
     found = {(int(r), c) for r, c in zip(problems["row"], problems["column"], strict=True)}
     assert {(4, "kps"), (8, "pathology")} <= found
+    # a problem of the whole file is said in full, not cut short in a grid cell
+    semi = data.head(3).to_csv(index=False, sep=";").encode()
+    at.file_uploader(key="cohort.file").set_value(("semi.csv", semi, "text/csv")).run()
+    assert not at.exception
+    said = " ".join(m.value for m in at.markdown)
+    assert "the file seems to use ';' between values; save it as comma-separated CSV" in said
     assert frame_with(at, "risk_group") is None
 
 

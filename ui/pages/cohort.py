@@ -69,11 +69,20 @@ if choice is not None:
             (st.error if errors else st.warning)(
                 msg.format(errors=errors, warnings=warns, file=upload.name)
             )
-            st.dataframe(
-                shown_columns(problems_table(checked.problems)),
-                hide_index=True,
-                key="cohort.problems",
-            )
+            # a problem of the whole file is a sentence to read in full, not a grid cell cut
+            # short; the grid lists the rows' problems, blank where a cell has nothing to say
+            whole = [p for p in checked.problems if p.row is None]
+            for p in whole:
+                st.markdown(f"- {p.message}")
+            rows = [p for p in checked.problems if p.row is not None]
+            if rows:
+                table = shown_columns(problems_table(rows))
+                st.dataframe(
+                    table.astype(object).where(table.notna(), ""),
+                    hide_index=True,
+                    key="cohort.problems",
+                    column_config={_("problem"): st.column_config.TextColumn(width="large")},
+                )
         preds = result["preds"]
         if preds is not None:
             st.subheader(_("Predictions for {n} patients").format(n=len(preds)))
