@@ -237,9 +237,10 @@ class _Report(FPDF):
             self.set_x(x)
             for c, wi in zip(cols, fr, strict=True):
                 text = _t(row[c])
-                if self.get_string_width(text) > wi - 1 and " - " in text:
+                room = wi - 2 * self.c_margin  # a cell's text starts one margin in
+                if self.get_string_width(text) > room and " - " in text:
                     text = text.split(" - ")[0]  # "CC1 - residual nodules ..." -> "CC1"
-                while self.get_string_width(text) > wi - 1 and len(text) > 4:
+                while self.get_string_width(text) > room and len(text) > 4:
                     text = text[:-2] + "."
                 self.cell(wi, line, text, border="B")
             self.ln(line)
