@@ -129,6 +129,8 @@ def _t(text) -> str:
     s = str(text)
     if language() != DEFAULT:
         return s
+    # a number and its per cent sign stay on one line ("18 %", not "18" then "%")
+    s = s.replace(" %", "\u00a0%")
     for a, b in _REPLACE.items():
         s = s.replace(a, b)
     return s.encode("latin-1", "replace").decode("latin-1")

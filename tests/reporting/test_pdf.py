@@ -249,3 +249,17 @@ def test_the_patients_version_has_the_same_numbers_in_words_and_pictures(engine,
     for jargon in ("Hazard", "hazard", "95 %", "Kaplan", "Harrell", "Outcome", "Estimate"):
         assert jargon not in body, jargon
     assert "Intended use" in text
+
+
+def test_a_per_cent_sign_stays_on_its_numbers_line():
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("Helvetica", "", 10)
+    head = "The chance of a complete cytoreduction is 18"
+    # a line wide enough for "18" but not for " %" after it
+    width = pdf.get_string_width(head) + 2 * pdf.c_margin + 0.5
+    lines = pdf.multi_cell(width, 5, pdfmod._t(head + " % here."), dry_run=True, output="LINES")
+    assert lines[0] == "The chance of a complete cytoreduction is"
+    assert lines[1].replace("\u00a0", " ").startswith("18 %")  # not "18" alone above
