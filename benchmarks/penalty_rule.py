@@ -35,7 +35,8 @@ import warnings
 import independent_world as iw
 import numpy as np
 from _common import table, write_result
-from accuracy import draw_seed, fitted_peer
+from accuracy import fitted_peer
+from design_choice import WORLD_NAMES, cohort, train_seed
 from scipy.optimize import minimize_scalar
 
 from model.coxnet import cox_partial_loglik
@@ -43,7 +44,6 @@ from model.schema import default_schema
 from model.validation import validate_dataset
 from training.families import _coxnet_refit
 from training.fit import FitOptions, _training_set
-from training.simulate import WORLDS, SimulationSettings, simulate_cohort
 from training.tuning import (
     _choose_design,
     _least_penalty,
@@ -53,23 +53,7 @@ from training.tuning import (
     repeated_folds,
 )
 
-WORLD_NAMES = (*WORLDS, "independent")
 RULES = ("fit", "lowest", "fit_x0.8", "nb_least", "slope_1")
-
-
-def cohort(world: str, n: int, seed: int):
-    """Training (or test) patients of a world and their true S(36)."""
-    if world == "independent":
-        data, truth = iw.simulate(n, seed)
-        return data, truth["s36"].to_numpy()
-    c = simulate_cohort(n, seed, SimulationSettings.for_world(world))
-    return c.data, c.truth["true_surv_36"].to_numpy()
-
-
-def train_seed(world: str, n: int, draw: int) -> int:
-    if world == "independent":
-        return iw.TRAIN_SEED + 1000 * draw + n
-    return draw_seed(n, draw)
 
 
 def _nb_worse(path, k: int, best: int, share: float) -> bool:
