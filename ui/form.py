@@ -80,7 +80,7 @@ def _choice(f: Feature, key: str, default):
     help_text = f"{f.help} " + _("Allowed: {allowed}, or unknown.").format(
         allowed=f.describe_allowed()
     )
-    index = _keep_across_languages(key, index)
+    index = _keep_across_languages(key, options, index)
     widget = st.radio if f.kind == "binary" else st.selectbox
     extra = {"horizontal": True} if f.kind == "binary" else {}
     value = widget(
@@ -97,15 +97,25 @@ def _choice(f: Feature, key: str, default):
     return value
 
 
-def _keep_across_languages(key: str, index: int) -> int:
+def _keep_across_languages(key: str, options: list, index: int) -> int:
     """The browser holds a choice as its words on screen, which match no option once the
     language has changed (back to English, "是" is no answer): the choice made in the other
-    language is put back before the input is drawn. Returns the index to draw it with (the
-    first, where the value is set: a default would override a value of None, "unknown")."""
+    language is put back before the input is drawn, on the first run in the new language and
+    on any later run that still brings words of the old one (a click during that first run
+    interrupts it before the browser has the new words). Returns the index to draw it with
+    (the first, where the value is set: a default would override a value of None,
+    "unknown")."""
     kept = st.session_state.get(f"{key}.kept")
-    if kept is None or kept[0] == language():
+    if kept is None:
         return index
-    st.session_state[key] = kept[1]
+    lang, value = kept
+    try:
+        current = st.session_state[key]
+    except KeyError:  # not drawn yet in this session (another page's form)
+        current = value
+    if lang == language() and current in options:
+        return index
+    st.session_state[key] = value
     return 0
 
 
