@@ -150,6 +150,8 @@ def test_candidacy_chances_and_curves(at, engine):
     )
     # the literature figure is labelled as such
     assert any("not an output of this model" in c.value for c in at.caption)
+    # why the calculator's curve for the same facts can differ is said beside it
+    assert any("averages over them with its imputation model" in c.value for c in at.caption)
 
 
 def test_compare_scenarios_side_by_side(at, engine):

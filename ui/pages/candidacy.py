@@ -34,6 +34,10 @@ if choice is not None:
         "chance of each of the {outcomes} comes from a model fitted on the training data; "
         "survival is shown for each outcome and overall, weighted by those chances."
     ).format(before=before, outcomes=words.outcomes_of)
+    caption += " " + _(
+        "The calculator, given the same facts and the {outcomes} unknown, averages over them "
+        "with its imputation model instead, so its curve can differ from the overall one here."
+    ).format(outcomes=words.outcomes_of)
     if choice.model != choice.engine.candidacy_model:
         used = _(choice.bundle.manifest.label(str(choice.engine.candidacy_model)))
         caption += " " + _("Candidacy always uses the {model}, which carries the band.").format(
