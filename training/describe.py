@@ -125,8 +125,10 @@ def _whole(v: float) -> str:
 
 
 def _three_figures(v: float) -> str:
-    """Three significant figures, without an exponent (1150, not 1.15e+03)."""
-    return f"{v:.0f}" if abs(v) >= 1000 else f"{v:.3g}"
+    """Three significant figures, without an exponent (1150, not 1.15e+03; 1000, not the
+    1e+03 that 999.7 rounds to)."""
+    text = f"{v:.3g}"
+    return f"{v:.0f}" if "e+" in text else text
 
 
 def _aligned(rows: list[tuple[str, object]]) -> list[str]:
@@ -169,7 +171,7 @@ def format_description(d: dict, schema: Schema, title: str = "Cohort") -> str:
         ci_lo, ci_hi = d[f"surv_{m.name}_ci"]
         ci = "" if est is None else f" (95 % CI {_pct(ci_lo)} to {_pct(ci_hi)})"
         note = " (beyond the longest follow-up)" if est is None else ""
-        number, _, word = axis.text(m.value).partition(" ")  # "1 year", "3 years"
+        number, _sep, word = axis.text(m.value).partition(" ")  # "1 year", "3 years"
         rows.append((f"Survival at {number:>{max(width, 2)}} {word}", f"{_pct(est)}{ci}{note}"))
     lines = [title, "=" * len(title), *_aligned(rows)]
     if d["features"]:
