@@ -11,7 +11,8 @@ Both are fitted at training time (training/fit.py) and loaded with the bundle.
   their deviations from the final model are stretched by an ``inflation`` factor that
   training estimates from the training data alone (training/band.py).
 * :class:`ImputationDraws` draws plausible values of unknown inputs given the known
-  ones (IterativeImputer with posterior sampling, fitted on the training data), so a
+  ones (chained equations fitted on the training data: IterativeImputer's posterior
+  sampling for continuous inputs, a logistic model's levels for discrete ones), so a
   prediction can average over them and its band widen accordingly.
 """
 
@@ -23,10 +24,11 @@ import numpy as np
 import pandas as pd
 from sklearn.experimental import enable_iterative_imputer  # noqa: F401
 from sklearn.impute import IterativeImputer
+from sklearn.linear_model import LogisticRegression
 
 from model.piecewise import cumulative_hazard, piece_at
 
-__all__ = ["CoxEnsemble", "ImputationDraws"]
+__all__ = ["CoxEnsemble", "ImputationDraws", "discrete_groups"]
 
 
 @dataclass
@@ -164,12 +166,23 @@ class CoxEnsemble:
 class ImputationDraws:
     """Plausible values for unknown encoded inputs, given the known ones.
 
+    Every column has its chained equation, also one that no training patient lacked
+    (a CC recorded for everyone is still unknown before surgery), so an unknown input is
+    drawn from the patient's other inputs, never set to the training mean. A continuous
+    input is drawn from its Bayesian ridge model's posterior predictive; a discrete one
+    (``discrete``: a binary column, or the indicator columns of one categorical or ordinal
+    feature) as one of its levels, from a multinomial logistic model on the other columns.
+    A Gaussian draw of an indicator would be a fraction, and a linear one cannot follow a
+    chance that saturates (CC given PCI).
+
     Parameters
     ----------
     n_draws : int
         Draws per patient with at least one unknown input.
     seed : int
         Draws are reproducible: the same patient gives the same draws every time.
+    discrete : sequence of sequences of str
+        Encoded columns of each discrete feature (:func:`discrete_groups`).
     """
 
     # Rows the chained equations are fitted on; a larger training set is sampled down to
@@ -178,9 +191,10 @@ class ImputationDraws:
     # inputs moved by 0.014-0.024 of their SD on average, their means and SDs by under 1 %.
     FIT_ROWS = 20_000
 
-    def __init__(self, n_draws: int = 20, seed: int = 0):
+    def __init__(self, n_draws: int = 20, seed: int = 0, discrete=()):
         self.n_draws = n_draws
         self.seed = seed
+        self.discrete = [list(g) for g in discrete]
 
     def fit(self, encoded: pd.DataFrame) -> ImputationDraws:
         lo = encoded.min(axis=0, skipna=True).fillna(-np.inf).to_numpy()
@@ -196,8 +210,15 @@ class ImputationDraws:
             random_state=self.seed,
             min_value=lo,
             max_value=hi,
-            skip_complete=True,
-        ).fit(encoded)
+            skip_complete=False,
+        )
+        filled = self.imputer_.fit_transform(encoded)
+        self.levels_ = {}
+        for group in self.discrete:
+            cols = [self.columns_.index(c) for c in group]
+            self.levels_[cols[0]] = _LevelModel.fit(
+                encoded[group].to_numpy(dtype=float), cols, filled
+            )
         return self
 
     def draws(self, encoded: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
@@ -219,12 +240,14 @@ class ImputationDraws:
         """Posterior draws through the fitted chained equations.
 
         The same rounds, order and Bayesian ridge models as the fitted imputer's own
-        ``transform(sample_posterior=True)``, with two differences that keep one patient
-        under a few milliseconds: the predictive mean and SD are computed from the
-        models' fitted attributes in one product (scikit-learn's per-call checks and
-        SciPy's per-feature truncated-normal objects cost ~40 ms a patient), and draws
-        outside the training range are clipped to it rather than redrawn. Draws use a
-        fresh generator per call: the same input always gets the same draws.
+        ``transform(sample_posterior=True)``, with three differences. A discrete feature
+        is drawn as a level of its own model at its first column's turn (its other
+        columns' turns are skipped). The predictive mean and SD are computed from the
+        models' fitted attributes in one product, which keeps one patient under a few
+        milliseconds (scikit-learn's per-call checks and SciPy's per-feature
+        truncated-normal objects cost ~40 ms a patient). Draws outside the training range
+        are clipped to it rather than redrawn. Draws use a fresh generator per call: the
+        same input always gets the same draws.
         """
         imp = self.imputer_
         start = imp.initial_imputer_.statistics_
@@ -235,9 +258,16 @@ class ImputationDraws:
         out = np.where(mask, start[None, :], X)
         rng = np.random.default_rng(self.seed)
         lo, hi = imp._min_value, imp._max_value
+        # bundles fitted before discrete features had their own models have none
+        levels = getattr(self, "levels_", {})
+        owned = {c for m in levels.values() for c in m.cols}
         for feat, neighbours, est in imp.imputation_sequence_:
             rows = mask[:, feat]
             if not rows.any():
+                continue
+            if feat in owned:
+                if feat in levels:
+                    levels[feat].draw(out, rows, rng)
                 continue
             Xn = out[np.ix_(rows, neighbours)]
             mu = Xn @ est.coef_ + est.intercept_
@@ -245,3 +275,74 @@ class ImputationDraws:
             sd = np.sqrt(np.einsum("ij,jk,ik->i", centred, est.sigma_, centred) + 1.0 / est.alpha_)
             out[rows, feat] = np.clip(rng.normal(mu, sd), lo[feat], hi[feat])
         return out
+
+
+@dataclass
+class _LevelModel:
+    """One discrete feature's levels given the other encoded columns: multinomial logistic.
+
+    Level 0 is the first level (every indicator 0, or a binary 0); level k sets the k-th
+    indicator (a binary column: the value 1). The predictors are standardised on the
+    training rows as the chained equations last filled them.
+    """
+
+    cols: list[int]
+    others: np.ndarray
+    mean: np.ndarray
+    scale: np.ndarray
+    coef: np.ndarray | None  # (levels, predictors); None: one level seen, always drawn
+    intercept: np.ndarray | None
+    classes: np.ndarray
+
+    @classmethod
+    def fit(cls, values: np.ndarray, cols: list[int], filled: np.ndarray) -> _LevelModel:
+        known = ~np.isnan(values).any(axis=1)
+        level = _level_of(values[known])
+        others = np.setdiff1d(np.arange(filled.shape[1]), cols)
+        Xo = filled[np.ix_(known, others)]
+        mean, scale = Xo.mean(axis=0), Xo.std(axis=0)
+        scale = np.where(scale > 0, scale, 1.0)
+        classes = np.unique(level)
+        if len(classes) < 2:
+            return cls(cols, others, mean, scale, None, None, classes)
+        # scikit-learn's default L2 penalty (C = 1): no level is certain from a few patients
+        clf = LogisticRegression(max_iter=2000).fit((Xo - mean) / scale, level)
+        coef, intercept = clf.coef_, clf.intercept_
+        if len(classes) == 2:  # one column of log odds for the second class
+            coef, intercept = np.vstack([0 * coef, coef]), np.r_[0.0, intercept]
+        return cls(cols, others, mean, scale, coef, intercept, clf.classes_)
+
+    def draw(self, out: np.ndarray, rows: np.ndarray, rng: np.random.Generator) -> None:
+        """Set the rows' indicator columns in ``out`` to a level drawn for each row."""
+        if self.coef is None:
+            level = np.full(int(rows.sum()), self.classes[0])
+        else:
+            z = (out[np.ix_(rows, self.others)] - self.mean) / self.scale
+            logits = z @ self.coef.T + self.intercept
+            p = np.exp(logits - logits.max(axis=1, keepdims=True))
+            cum = np.cumsum(p / p.sum(axis=1, keepdims=True), axis=1)
+            pick = (cum < rng.random(len(cum))[:, None]).sum(axis=1)
+            level = self.classes[np.minimum(pick, len(self.classes) - 1)]
+        if len(self.cols) == 1:
+            out[rows, self.cols[0]] = level
+        else:
+            out[np.ix_(rows, self.cols)] = level[:, None] == np.arange(1, len(self.cols) + 1)
+
+
+def _level_of(values: np.ndarray) -> np.ndarray:
+    """The level index of encoded rows of one discrete feature (see :class:`_LevelModel`)."""
+    if values.shape[1] == 1:
+        return np.rint(values[:, 0]).astype(int)
+    return np.where(values.max(axis=1) > 0.5, values.argmax(axis=1) + 1, 0)
+
+
+def discrete_groups(schema, columns) -> list[list[str]]:
+    """The encoded columns (of ``columns``, as :class:`model.preprocess.SchemaEncoder`
+    names them) of each binary, categorical and ordinal feature of ``schema``."""
+    out = []
+    for f in schema.features:
+        if f.kind == "binary":
+            out.append([f.name])
+        elif f.kind in ("categorical", "ordinal"):
+            out.append([f"{f.name}={lv}" for lv in f.allowed_values[1:]])
+    return [g for g in out if set(g) <= set(columns)]
