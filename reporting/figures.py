@@ -8,6 +8,7 @@ they stay readable in black and white.
 from __future__ import annotations
 
 import math
+import textwrap
 
 import numpy as np
 import plotly.graph_objects as go
@@ -51,6 +52,18 @@ def _template() -> dict:
 
 
 _TEMPLATE = None
+
+
+# characters of a bar's label per line (about 190 px at plotly's 12 px type)
+LABEL_WIDTH = 34
+# the axis title is centred under the bars, which have the right half of a phone's width
+TITLE_WIDTH = 24
+
+
+def _wrap(text: str, width: int) -> str:
+    """``text`` in lines of at most ``width`` characters, broken at spaces where it has any
+    (plotly draws ``<br>`` as a line break and wraps nothing itself)."""
+    return "<br>".join(textwrap.wrap(text, width, break_on_hyphens=False)) or text
 
 
 def _base_layout(title: str | None, height: int) -> dict:
@@ -236,10 +249,15 @@ def contributions_figure(table, title: str | None = None, height: int | None = N
     """
     t = table.iloc[::-1]
     x = t["log_hr"].to_numpy(dtype=float)
+    # wrapped, so that the bars keep their width on a phone (390 px) and no label is cut
+    labels = [
+        _wrap(f"{f} = {v}", LABEL_WIDTH) for f, v in zip(t["Factor"], t["Patient"], strict=True)
+    ]
+    lines = max((label.count("<br>") + 1 for label in labels), default=1)
     bar = {
         "type": "bar",
         "x": x,
-        "y": [f"{f} = {v}" for f, v in zip(t["Factor"], t["Patient"], strict=True)],
+        "y": labels,
         "orientation": "h",
         "marker": {
             "color": [RAISES if v > 0 else LOWERS for v in x],
@@ -251,11 +269,16 @@ def contributions_figure(table, title: str | None = None, height: int | None = N
     }
     span = max(0.7, float(np.abs(x).max()) * 1.3) if len(x) else 1.0
     ticks = [r for r in (0.1, 0.25, 0.5, 1, 2, 4, 10) if abs(math.log(r)) <= span]
-    layout = _base_layout(title, height or 120 + 26 * len(t))
+    layout = _base_layout(title, height or 120 + len(t) * max(26, 15 * lines + 4))
     layout.update(
         showlegend=False,
         xaxis={
-            "title": {"text": _("Hazard ratio against the reference patient (right: higher risk)")},
+            "title": {
+                "text": _wrap(
+                    _("Hazard ratio against the reference patient (right: higher risk)"),
+                    TITLE_WIDTH,
+                )
+            },
             "tickvals": [math.log(r) for r in ticks],
             "ticktext": [f"{r:g}" for r in ticks],
             "range": [-span, span],
@@ -348,7 +371,7 @@ ICON_STYLES = {
 
 
 def icon_array_figure(
-    counts, schema: Schema, title: str | None = None, columns: int = 10, height: int = 330
+    counts, schema: Schema, title: str | None = None, columns: int = 10, height: int = 390
 ):
     """100 people as icons: alive, may be either (the band), died (in the schema's words).
 
@@ -387,8 +410,9 @@ def icon_array_figure(
     hidden = {"visible": False, "fixedrange": True}
     layout.update(
         hovermode="closest",
-        margin={"l": 10, "r": 10, "t": 50 if title else 10, "b": 10},
-        legend={"orientation": "v", "yanchor": "middle", "y": 0.5, "x": 1.02, "xanchor": "left"},
+        margin={"l": 10, "r": 10, "t": 50 if title else 10, "b": 70},
+        # under the icons, not beside them: on a phone a legend beside takes half the width
+        legend={"orientation": "h", "yanchor": "top", "y": -0.02, "x": 0.5, "xanchor": "center"},
         xaxis={**hidden, "range": [-0.6, columns - 0.4]},
         yaxis={**hidden, "range": [-0.6, rows - 0.4], "scaleanchor": "x"},
     )

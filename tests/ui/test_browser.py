@@ -88,6 +88,28 @@ def test_real_browser_calculator_and_cohort(models, tmp_path, small_cohort):
         page.get_by_text("lower risk third").filter(visible=True).first.wait_for(timeout=60_000)
         page.get_by_text("higher risk third").filter(visible=True).first.wait_for()
         page.screenshot(path=shots / "cohort.png", full_page=True)
+
+        # on a phone the columns stack: the patient's own numbers come before the published
+        # series, the 100 icons have the width (their legend is under them), and no
+        # factor's label is cut off the contributions chart
+        phone = b.new_page(viewport={"width": 390, "height": 844})
+        phone.goto(url)
+        phone.get_by_text(THREE_YEARS).first.wait_for(timeout=60_000)
+        contributions = phone.locator(".js-plotly-plot").filter(has_text="Hazard ratio against")
+        icons = phone.locator(".js-plotly-plot").filter(has_text="may be alive or not")
+        icons.wait_for()
+        published = phone.get_by_text("Published series, not this model").first
+        assert (
+            published.bounding_box()["y"] > phone.get_by_text(THREE_YEARS).first.bounding_box()["y"]
+        )
+        grid = icons.locator(".scatterlayer").bounding_box()
+        assert grid["width"] > 200  # beside their legend they had 95 px
+        assert icons.locator(".legend").bounding_box()["y"] >= grid["y"] + grid["height"]
+        labels = contributions.locator(".ytick text")
+        assert labels.count() >= len(engine.schema.features)  # and any declared interaction
+        edge = contributions.bounding_box()["x"]
+        assert all(labels.nth(i).bounding_box()["x"] >= edge for i in range(labels.count()))
+        phone.screenshot(path=shots / "phone.png")
     for name in ("calculator.png", "calculator_changed.png", "cohort.png"):
         assert (shots / name).stat().st_size > 20_000  # a real rendering, not a blank page
 

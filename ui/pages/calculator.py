@@ -60,8 +60,8 @@ def conditional_on(choice: Choice, prog, for_patient: bool):
 
 
 def clinician_view(choice: Choice, values: dict, prog, shown, alive_at: float, warnings):
-    """Every number: curve and band, table, evidence, words and pictures, contributions, PDF.
-    Returns the evidence panel (drawn under the form)."""
+    """Every number: curve and band, table, words and pictures, contributions, PDF; then the
+    published evidence (after the patient's own numbers: on a phone the columns stack)."""
     schema = choice.schema
     words, axis = schema.words, schema.time_axis
     title = (
@@ -93,7 +93,7 @@ def clinician_view(choice: Choice, values: dict, prog, shown, alive_at: float, w
         file_name="hipec-prognosis-report.pdf",
         key="calc.pdf",
     )
-    return panel
+    common.evidence(panel)
 
 
 choice = choose_model()
@@ -114,7 +114,6 @@ if choice is not None:
                 "patient: change each one to your patient's value, or mark it unknown."
             ).format(model=choice.model_label, version=choice.version_id)
         )
-    panel = None
     left, right = st.columns([2, 3], gap="large")
     with left:
         st.subheader(_("Patient"))
@@ -130,6 +129,4 @@ if choice is not None:
             if for_patient:
                 patient.view(choice, prog, shown, alive_at, warnings)
             else:
-                panel = clinician_view(choice, values, prog, shown, alive_at, warnings)
-    with left:
-        common.evidence(panel)
+                clinician_view(choice, values, prog, shown, alive_at, warnings)
