@@ -43,8 +43,8 @@ import independent_world as iw
 import numpy as np
 import pandas as pd
 from _common import table, write_result
-from accuracy import draw_seed, fit_families
-from design_choice import WORLD_NAMES
+from accuracy import fit_families
+from design_choice import WORLD_NAMES, train_seed
 
 from model.engine import Engine
 from model.schema import default_schema
@@ -68,18 +68,17 @@ def world_cohort(world: str, n: int, seed: int) -> tuple[pd.DataFrame, pd.DataFr
 
 
 def write_training(world: str, n: int, draw: int, tmp: Path) -> Path:
-    path = tmp / f"train_{world}_{n}_{draw}.csv"
+    path, seed = tmp / f"train_{world}_{n}_{draw}.csv", train_seed(world, n, draw)
     if world == "independent":
-        data, _ = iw.simulate(n, iw.TRAIN_SEED + 1000 * draw + n)
-        iw.write_registry_csv(data, path)
+        iw.write_registry_csv(iw.simulate(n, seed)[0], path)
     else:
-        seed = draw_seed(n, draw)
         c = simulate_cohort(n, seed, SimulationSettings.for_world(world))
         write_cohort(c, path, about={"world": world, "n": n, "seed": seed})
     return path
 
 
 def calculator(engine: Engine, X: pd.DataFrame) -> dict[str, np.ndarray]:
+    """As ``accuracy.served_cox_curves``, on this engine and without the pipeline's curve."""
     parts = [engine.predict(X.iloc[i : i + CHUNK], "coxnet") for i in range(0, len(X), CHUNK)]
     progs = [p for part in parts for p in part]
     return {a: np.vstack([getattr(p, a) for p in progs]) for a in ("survival", "lower", "upper")}

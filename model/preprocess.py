@@ -12,7 +12,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.preprocessing import SplineTransformer
 from sklearn.utils.validation import check_is_fitted
 
-from model.schema import Schema
+from model.schema import NUMERIC_KINDS, Schema
 
 __all__ = ["SchemaEncoder", "SplineInteractionExpander"]
 
@@ -38,12 +38,7 @@ class SchemaEncoder(TransformerMixin, BaseEstimator):
     def fit(self, X: pd.DataFrame, y=None):
         sch = Schema.from_dict(self.schema)
         self._check_columns(X, sch)
-        names = []
-        for f in sch.features:
-            if f.kind in ("categorical", "ordinal"):
-                names += [f"{f.name}={lv}" for lv in f.allowed_values[1:]]
-            else:
-                names.append(f.name)
+        names = [c for f in sch.features for c in _encoded_columns(f)]
         self.feature_names_out_ = np.asarray(names, dtype=object)
         self.feature_names_in_ = np.asarray(sch.feature_names, dtype=object)
         self.n_features_in_ = len(sch.features)
@@ -78,6 +73,20 @@ class SchemaEncoder(TransformerMixin, BaseEstimator):
     def get_feature_names_out(self, input_features=None):
         check_is_fitted(self, "feature_names_out_")
         return self.feature_names_out_
+
+    def discrete_groups(self) -> list[list[str]]:
+        """The encoded columns of each binary, categorical and ordinal feature: its one
+        column, or the indicators of its levels."""
+        sch = Schema.from_dict(self.schema)
+        groups = [_encoded_columns(f) for f in sch.features if f.kind not in NUMERIC_KINDS]
+        return [g for g in groups if g]  # a category with one level has no indicator
+
+
+def _encoded_columns(f) -> list[str]:
+    """A feature's encoded columns: indicators of its levels after the first, or itself."""
+    if f.kind in ("categorical", "ordinal"):
+        return [f"{f.name}={lv}" for lv in f.allowed_values[1:]]
+    return [f.name]
 
 
 def _quantile_knots(x: np.ndarray, n_knots: int) -> np.ndarray | None:

@@ -28,7 +28,7 @@ from sklearn.linear_model import LogisticRegression
 
 from model.piecewise import cumulative_hazard, piece_at
 
-__all__ = ["CoxEnsemble", "ImputationDraws", "discrete_groups"]
+__all__ = ["CoxEnsemble", "ImputationDraws"]
 
 
 @dataclass
@@ -182,7 +182,8 @@ class ImputationDraws:
     seed : int
         Draws are reproducible: the same patient gives the same draws every time.
     discrete : sequence of sequences of str
-        Encoded columns of each discrete feature (:func:`discrete_groups`).
+        Encoded columns of each discrete feature
+        (:meth:`model.preprocess.SchemaEncoder.discrete_groups`).
     """
 
     # Rows the chained equations are fitted on; a larger training set is sampled down to
@@ -317,6 +318,8 @@ class _LevelModel:
         if self.coef is None:
             level = np.full(int(rows.sum()), self.classes[0])
         else:
+            # the softmax from stored coefficients, as for the ridge draws: predict_proba's
+            # per-call checks, once per round and feature, would cost a patient milliseconds
             z = (out[np.ix_(rows, self.others)] - self.mean) / self.scale
             logits = z @ self.coef.T + self.intercept
             p = np.exp(logits - logits.max(axis=1, keepdims=True))
@@ -334,15 +337,3 @@ def _level_of(values: np.ndarray) -> np.ndarray:
     if values.shape[1] == 1:
         return np.rint(values[:, 0]).astype(int)
     return np.where(values.max(axis=1) > 0.5, values.argmax(axis=1) + 1, 0)
-
-
-def discrete_groups(schema, columns) -> list[list[str]]:
-    """The encoded columns (of ``columns``, as :class:`model.preprocess.SchemaEncoder`
-    names them) of each binary, categorical and ordinal feature of ``schema``."""
-    out = []
-    for f in schema.features:
-        if f.kind == "binary":
-            out.append([f.name])
-        elif f.kind in ("categorical", "ordinal"):
-            out.append([f"{f.name}={lv}" for lv in f.allowed_values[1:]])
-    return [g for g in out if set(g) <= set(columns)]

@@ -29,7 +29,7 @@ from model.families import CoxnetFamily, Family, ForestFamily
 from model.manifest import ModelEntry
 from model.piecewise import PiecewiseCox, coef_and_baseline, piece_span
 from model.schema import Schema
-from model.uncertainty import CoxEnsemble, ImputationDraws, discrete_groups
+from model.uncertainty import CoxEnsemble, ImputationDraws
 from training.band import StandIn, calibrate_inflation
 from training.effects import hazard_ratio_table, log_hazard_ratios, permutation_table
 from training.estimators import (
@@ -314,10 +314,10 @@ class CoxnetTrainer(Trainer):
             ensemble.inflation_grid = np.asarray(band.pop("grid"))
         out.details["band"] = band
         out.artifacts["coxnet_ensemble"] = ensemble
-        encoded = final.named_steps["encode"].transform(d.X)
+        encoder = final.named_steps["encode"]
         out.artifacts["imputation_draws"] = ImputationDraws(
-            seed=d.seed, discrete=discrete_groups(d.schema, encoded.columns)
-        ).fit(encoded)
+            seed=d.seed, discrete=encoder.discrete_groups()
+        ).fit(encoder.transform(d.X))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             out.artifacts["operative_outcomes"] = {
