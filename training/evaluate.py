@@ -7,6 +7,7 @@ import pandas as pd
 from sksurv.metrics import concordance_index_censored
 
 from model.bundle import Bundle
+from model.engine import Engine
 from model.families import FAMILIES
 from model.predict import survival_at
 from model.timeaxis import LANDMARKS, TimeAxis
@@ -19,9 +20,14 @@ __all__ = ["evaluate_bundle", "format_evaluation"]
 def evaluate_bundle(bundle: Bundle, data: pd.DataFrame, truth: pd.DataFrame | None = None) -> dict:
     """Score every model of a bundle on validated data with outcomes.
 
-    With a simulator truth file (rows aligned with ``data``) it also reports the
-    oracle Harrell C (ranking by ``true_risk``) and the mean absolute error of
-    predicted against true survival at 12/36/60 months.
+    Each model is scored on the curves it serves (:meth:`model.engine.Engine.curves`, as
+    ``predict`` and the page give them): for a patient with an unknown input, the Cox
+    model's average over draws of that input. With a simulator truth file (rows aligned
+    with ``data``) it also reports the oracle Harrell C (ranking by ``true_risk``) and, at
+    each landmark, the mean absolute error of predicted against true survival and how
+    often the 95 % band holds the true survival, each over every patient, those with every
+    input known (``_complete``) and those with an input unknown (``_unknown``), and the
+    band's mean width.
     """
     schema = bundle.schema
     y = survival_target(data, schema)
@@ -43,12 +49,16 @@ def evaluate_bundle(bundle: Bundle, data: pd.DataFrame, truth: pd.DataFrame | No
         "uno_tau_months": tau,
         "models": {},
     }
+    complete = data[schema.feature_names].notna().all(axis=1).to_numpy()
     if truth is not None:
         out["oracle_harrell_c"] = float(
             concordance_index_censored(y[e].astype(bool), y[t], truth["true_risk"].to_numpy())[0]
         )
+        out["complete_case_share"] = float(complete.mean())
+    engine = Engine(bundle)
     for name in bundle.models:
-        surv = bundle.survival(data, name)
+        curves = engine.curves(data[schema.feature_names], name)
+        surv = curves[0]
         res = performance(y, y, surv, bundle.grid, bundle.risk_horizon, tau, horizons)
         res["calibration"] = {}
         for mark, h in horizons.items():
@@ -68,21 +78,36 @@ def evaluate_bundle(bundle: Bundle, data: pd.DataFrame, truth: pd.DataFrame | No
                 }
             )
         if truth is not None:
-            # patients with every input known: error of the model itself, without the
-            # information that masked inputs take away from any predictor
-            complete = data[schema.feature_names].notna().all(axis=1).to_numpy()
-            out["complete_case_share"] = float(complete.mean())
-            for mark, h in horizons.items():
-                res[f"mae_surv_{mark}"] = res[f"mae_surv_{mark}_complete"] = None
-                if h <= bundle.grid[-1] and f"true_surv_{mark}" in truth:
-                    err = np.abs(
-                        survival_at(surv, bundle.grid, h) - truth[f"true_surv_{mark}"].to_numpy()
-                    )
-                    res[f"mae_surv_{mark}"] = float(err.mean())
-                    if complete.any():
-                        res[f"mae_surv_{mark}_complete"] = float(err[complete].mean())
+            res.update(_against_truth(curves, bundle.grid, horizons, truth, complete))
         out["models"][name] = res
     return out
+
+
+def _against_truth(curves, grid: np.ndarray, horizons: dict, truth: pd.DataFrame, complete):
+    """Error and band coverage against the true survival at each landmark: over every
+    patient, those with every input known (the model's own error, without what an unknown
+    input takes from any predictor) and those with one unknown. None where the curves end
+    before the landmark, the truth lacks it, or a group or the band is empty."""
+    surv, lower, upper = curves
+    banded = bool(np.isfinite(lower).any())
+    groups = {"": np.ones(len(complete), bool), "_complete": complete, "_unknown": ~complete}
+    res: dict = {}
+    for mark, h in horizons.items():
+        keys = [f"{k}_{mark}{g}" for k in ("mae_surv", "band_coverage") for g in groups]
+        res.update(dict.fromkeys([*keys, f"band_width_{mark}"]))
+        if h > grid[-1] or f"true_surv_{mark}" not in truth:
+            continue
+        true = truth[f"true_surv_{mark}"].to_numpy(dtype=float)
+        s, lo, hi = (survival_at(c, grid, h) for c in (surv, lower, upper))
+        err, inside = np.abs(s - true), (lo <= true) & (true <= hi)
+        for g, rows in groups.items():
+            if rows.any():
+                res[f"mae_surv_{mark}{g}"] = float(err[rows].mean())
+                if banded:
+                    res[f"band_coverage_{mark}{g}"] = float(inside[rows].mean())
+        if banded:
+            res[f"band_width_{mark}"] = float((hi - lo).mean())
+    return res
 
 
 def format_evaluation(r: dict, events: str = "events") -> str:
@@ -106,8 +131,14 @@ def format_evaluation(r: dict, events: str = "events") -> str:
         ("ipa", "IPA"),
     ]
     if "oracle_harrell_c" in r:
+        mid = marks[len(marks) // 2]
         keys += [(f"mae_surv_{t}", f"MAE S({t}) vs truth") for t in marks]
-        keys.append((f"mae_surv_{marks[len(marks) // 2]}_complete", "  complete inputs only"))
+        keys += [(f"mae_surv_{mid}_complete", "  complete inputs only")]
+        keys += [(f"mae_surv_{mid}_unknown", "  an input unknown")]
+        keys += [(f"band_coverage_{t}", f"Band holds true S({t})") for t in marks]
+        keys += [(f"band_coverage_{mid}_complete", "  complete inputs only")]
+        keys += [(f"band_coverage_{mid}_unknown", "  an input unknown")]
+        keys += [(f"band_width_{mid}", f"Band width at {mid} {short}")]
     names = list(r["models"])
     lines.append(
         f"{'':<24}" + "".join(f"{n + (' *' if n == r['default_model'] else ''):>12}" for n in names)

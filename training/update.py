@@ -199,7 +199,9 @@ def _scores(pipe: Pipeline, X, y, grid, risk_horizon: float, tau: float, horizon
 def before_after(
     parent: Bundle, after: dict[str, Pipeline], grid: np.ndarray, data: pd.DataFrame
 ) -> dict:
-    """The parent's models and the updated ones scored on the new data.
+    """The parent's models and the updated ones scored on the new data, each on its
+    pipeline's curves (an unknown input filled once by its imputer), so that before and
+    after differ by the model alone.
 
     Returns
     -------
@@ -302,7 +304,10 @@ def _update_html(
         f"<b>{html.escape(parent_ref['method'])}</b>. {html.escape(about)} Before: the "
         "parent's models on these data (external validation). After: the updated models on "
         f"the same {doc['n']} patients ({doc['deaths']} {events}), so apparent; the bootstrap "
-        "figures above correct for that.</p>",
+        "figures above correct for that. Both columns fill an unknown input once, as each "
+        "model's own pipeline does, so that they differ by the model alone; the curves the "
+        "page serves average over draws of it (what <code>evaluate</code> scores), which "
+        "moves these figures only through the patients with an unknown input.</p>",
     ]
     for model in doc["after"]:
         parts.append(f"<h3>{html.escape(labels.get(model, model))}</h3>")

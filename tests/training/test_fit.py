@@ -2,12 +2,14 @@
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
 import training.fit as fit_mod
 from model.bundle import load_bundle
+from model.engine import Engine
 from model.registry import Registry
 from training.cli import app
 from training.simulate import simulate_cohort
@@ -166,6 +168,7 @@ def test_cli_evaluate_with_truth(small_bundle, tmp_path):
     from training.simulate import write_cohort
 
     write_cohort(fresh, data, truth)
+    truth_frame = pd.read_csv(truth)
     res = run("evaluate", "--bundle", small_bundle, "--data", data, "--truth", truth, "--json")
     assert res.exit_code == 0, res.output
     r = json.loads(res.stdout)
@@ -175,6 +178,32 @@ def test_cli_evaluate_with_truth(small_bundle, tmp_path):
         # trained on 400 patients: discrimination well above chance, below the oracle's
         assert 0.6 < m["harrell_c"] <= r["oracle_harrell_c"] + 0.02
         assert 0 < m["mae_surv_36"] < 0.2 and m["ibs"] < m["ibs_null"]
+        # an unknown input takes information from any predictor
+        assert m["mae_surv_36_complete"] < m["mae_surv_36_unknown"]
+    cox, forest = r["models"]["coxnet"], r["models"]["rsf"]
+    # the band's share holding the truth, counted independently from the page's prognoses
+    # (Prognosis.at, patient by patient, in predict's chunks of 200)
+    engine = Engine(load_bundle(small_bundle))
+    X = fresh.data[engine.schema.feature_names]
+    unknown = X.isna().any(axis=1).to_numpy()
+    for mark in (12, 36):
+        inside = np.array(
+            [
+                lo <= t <= hi
+                for start in range(0, len(X), 200)
+                for (_, lo, hi), t in zip(
+                    (p.at(mark) for p in engine.predict(X.iloc[start : start + 200])),
+                    truth_frame[f"true_surv_{mark}"].iloc[start : start + 200],
+                    strict=True,
+                )
+            ]
+        )
+        assert cox[f"band_coverage_{mark}"] == pytest.approx(inside.mean(), abs=1e-12)
+        assert cox[f"band_coverage_{mark}_unknown"] == pytest.approx(inside[unknown].mean())
+        # a fixture of 4 bootstrap refits, not a coverage study (benchmarks/accuracy.py is):
+        # the band must still hold most true curves
+        assert 0.75 < cox[f"band_coverage_{mark}_complete"] <= 1.0
+        assert forest[f"band_coverage_{mark}"] is None and forest[f"band_width_{mark}"] is None
     text = run("evaluate", "--bundle", small_bundle, "--data", data).stdout
     assert "Harrell C" in text and "Calib. slope 36 m" in text
 

@@ -152,12 +152,20 @@ def test_fit_predict_and_evaluate_in_days(days, small_cohort):
     res = run("evaluate", "--bundle", bundle.path, "--data", data_path, "--truth",
               folder / "truth.csv", "--json")  # fmt: skip
     assert res.exit_code == 0, res.output
-    mae = json.loads(res.stdout)["models"]["coxnet"]["mae_surv_365_complete"]
-    # against predict's curves at 365 days (4 decimals) where every input is known (with one
-    # unknown, predict averages over draws of it and evaluate does not)
+    scored = json.loads(res.stdout)["models"]["coxnet"]
+    # evaluate scores the curves predict serves (4 decimals in its file), those of patients
+    # with an unknown input too: the same draws of it
     complete = pd.read_csv(data_path)[schema.feature_names].notna().all(axis=1)
-    s365 = pd.read_csv(out)["surv_365"][complete]
-    assert mae == pytest.approx((s365 - 0.8).abs().mean(), abs=1e-4)
+    assert 0 < complete.sum() < len(complete)
+    served = pd.read_csv(out)
+    for rows, suffix in ((complete, "_complete"), (~complete, "_unknown"), (complete | True, "")):
+        s365 = served["surv_365"][rows]
+        assert scored[f"mae_surv_365{suffix}"] == pytest.approx((s365 - 0.8).abs().mean(), abs=1e-4)
+        inside = (served["surv_365_lower"][rows] <= 0.8) & (0.8 <= served["surv_365_upper"][rows])
+        # a bound within the file's rounding of 0.8 could fall either side: one patient
+        assert scored[f"band_coverage_365{suffix}"] == pytest.approx(
+            inside.mean(), abs=1.01 / rows.sum()
+        )
 
 
 def test_times_in_another_unit_than_the_landmarks_are_refused_before_fitting(days, small_cohort):
