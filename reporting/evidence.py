@@ -22,7 +22,15 @@ from model.i18n import N_, _
 from model.plausibility import GroupPrediction
 from model.schema import Schema
 from model.timeaxis import unit_name
-from reporting.summary import ESTIMATE, INTERVAL, OUTCOME, no_band, survival_table, value_text
+from reporting.summary import (
+    ESTIMATE,
+    INTERVAL,
+    OUTCOME,
+    landmark_label,
+    no_band,
+    survival_table,
+    value_text,
+)
 
 __all__ = [
     "PANEL_COLUMNS",
@@ -315,7 +323,7 @@ def plausibility_table(predictions: list[GroupPrediction], schema: Schema) -> pd
     axis = schema.time_axis
     last = axis.marks[-1]
     when = axis.years(last.months) or axis.text(last.value)
-    five = _("Survival at {when}").format(when=axis.landmark_text(last.value))
+    five = landmark_label(schema, last.value)
     sep = _("; ")
     evidence = evidence_of(schema)
     localized = evidence.localized() if evidence is not None else None

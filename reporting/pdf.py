@@ -91,6 +91,10 @@ class ReportContext:
 GREYS = [0, 80, 0, 110, 40, 0]
 DASH = [(0, 0), (2.2, 1.2), (0.6, 0.9), (3.5, 1.2), (1.2, 1.2), (4, 1, 0.6)]
 WIDTHS = [0.7, 0.45, 0.45, 0.45, 0.45, 0.3]
+# The survival table's columns in the 78 mm right-hand column: the row label ("Overall survival
+# at 3 years (36 months)") on one line, the interval ("100 % to 100 %") too; a longer endpoint
+# or "not reached (> 120)" wraps
+SURVIVAL_COLUMNS = (4.5, 1.4, 1.8)
 # the lowest the footer can start and stay on the page (mm from the top)
 FOOTER_LATEST = 266
 # type sizes (pt) the evidence panel may take, largest first
@@ -222,30 +226,41 @@ class _Report(FPDF):
         self.cell(w, 5.5, _t(text), new_x="LEFT", new_y="NEXT")
 
     def kv_table(self, df, x: float, w: float, widths: tuple, size: float = 7.5, header=True):
-        """A plain ruled table: header in bold, thin rules, fits in width ``w``."""
+        """A plain ruled table: header in bold, thin rules, fits in width ``w``. A text too
+        long for its column wraps onto more lines (its row grows), never cut short: a row
+        label such as "Recurrence-free survival at 3 years (1096 days)" must be read whole."""
         self.set_font("Helvetica", "", size)
         line = size * 0.52
         df = shown_columns(df)
         cols = list(df.columns)
         fr = [wi / sum(widths) * w for wi in widths]
         if header:
-            self.set_x(x)
             self.set_font("Helvetica", "B", size)
-            for c, wi in zip(cols, fr, strict=True):
-                self.cell(wi, line, _t(c), border="B")
-            self.ln(line)
+            self._table_row(x, [_t(c) for c in cols], fr, line)
             self.set_font("Helvetica", "", size)
         for _i, row in df.iterrows():
-            self.set_x(x)
+            texts = []
             for c, wi in zip(cols, fr, strict=True):
                 text = _t(row[c])
-                room = wi - 2 * self.c_margin  # a cell's text starts one margin in
-                if self.get_string_width(text) > room and " - " in text:
+                if self.get_string_width(text) > wi - 2 * self.c_margin and " - " in text:
                     text = text.split(" - ")[0]  # "CC1 - residual nodules ..." -> "CC1"
-                while self.get_string_width(text) > room and len(text) > 4:
-                    text = text[:-2] + "."
-                self.cell(wi, line, text, border="B")
-            self.ln(line)
+                texts.append(text)
+            self._table_row(x, texts, fr, line)
+
+    def _table_row(self, x: float, texts: list[str], widths: list[float], line: float) -> None:
+        """One row of :meth:`kv_table`: each text wrapped in its column, a rule under the row."""
+        count = [
+            len(self.multi_cell(wi, line, t, dry_run=True, output=MethodReturnValue.LINES))
+            for t, wi in zip(texts, widths, strict=True)
+        ]
+        height = max(1, *count) * line
+        top, left = self.get_y(), x
+        for t, wi in zip(texts, widths, strict=True):
+            self.set_xy(left, top)
+            self.multi_cell(wi, line, t, align="L", new_x="RIGHT", new_y="TOP")
+            left += wi
+        self.line(x, top + height, left, top + height)
+        self.set_xy(x, top + height)
 
     def curves(self, curves: list[dict], x, y, w, h, literature=None) -> None:
         use_plotly = self.figures == "plotly" or (self.figures == "auto" and plotly_available())
@@ -290,21 +305,22 @@ class _Report(FPDF):
             lo, hi = literature["median_months"]
             self.set_fill_color(225)
             self.rect(float(X(lo)), py, float(X(hi) - X(lo)), ph, style="F")
+        # every band first, then every curve: a band painted after another scenario's curve
+        # hid that curve wherever the two overlapped
         for k, c in enumerate(curves):
-            g = np.asarray(c["grid"], dtype=float)
             lo, hi = c.get("lower"), c.get("upper")
+            if lo is None or hi is None or not (np.isfinite(lo).all() and np.isfinite(hi).all()):
+                continue
             # steps: each value holds until the next grid time
-            gx = np.repeat(g, 2)[1:]
-            if (
-                lo is not None
-                and hi is not None
-                and np.isfinite(lo).all()
-                and np.isfinite(hi).all()
-            ):
-                top = list(zip(X(gx), Y(np.repeat(hi, 2)[:-1]), strict=True))
-                bot = list(zip(X(gx), Y(np.repeat(lo, 2)[:-1]), strict=True))[::-1]
-                self.set_fill_color(215 if k == 0 else 235)
+            gx = np.repeat(np.asarray(c["grid"], dtype=float), 2)[1:]
+            top = list(zip(X(gx), Y(np.repeat(hi, 2)[:-1]), strict=True))
+            bot = list(zip(X(gx), Y(np.repeat(lo, 2)[:-1]), strict=True))[::-1]
+            self.set_fill_color(215 if k == 0 else 235)
+            # half see-through where there are several, so that each band shows its extent
+            with self.local_context(fill_opacity=0.5 if len(curves) > 1 else 1.0):
                 self.polygon([(float(a), float(b)) for a, b in top + bot], style="F")
+        for k, c in enumerate(curves):
+            gx = np.repeat(np.asarray(c["grid"], dtype=float), 2)[1:]
             self.set_draw_color(GREYS[k % 6])
             self.set_line_width(WIDTHS[k % 6])
             d = DASH[k % 6]
@@ -528,7 +544,7 @@ def patient_report(
     pdf.curves([prognosis_curve(_("This patient"), shown)], 12, pdf.get_y(), 104, 72)
     pdf.set_xy(120, top)
     pdf.heading(_("Survival with 95 % intervals"), x=120)
-    pdf.kv_table(survival_table(shown, schema), 120, 78, (3.2, 1.9, 1.7), size=7)
+    pdf.kv_table(survival_table(shown, schema), 120, 78, SURVIVAL_COLUMNS, size=7)
     if prognosis.unknown:
         pdf.set_x(120)
         pdf.set_font("Helvetica", "I", 6.5)
@@ -680,7 +696,7 @@ def candidacy_report(
         pdf.multi_cell(78, 3.6, _t(text), new_x="LEFT", new_y="NEXT")
     pdf.ln(1)
     pdf.heading(_("Overall, with 95 % intervals"), x=120)
-    pdf.kv_table(survival_table(cand.overall, schema), 120, 78, (3.2, 1.9, 1.7), size=7)
+    pdf.kv_table(survival_table(cand.overall, schema), 120, 78, SURVIVAL_COLUMNS, size=7)
     pdf.ln(1)
     ref = cand.reference
     if ref:

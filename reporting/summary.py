@@ -32,6 +32,7 @@ __all__ = [
     "scenario_label",
     "scenario_table",
     "span_words",
+    "landmark_label",
     "survival_table",
     "value_text",
 ]
@@ -78,6 +79,14 @@ def grid_end(axis: TimeAxis, p: Prognosis) -> str:
     return f"{round(float(axis.from_months(p.grid[-1])), axis.digits):g}"
 
 
+def landmark_label(schema: Schema, value: float) -> str:
+    """The table's row for a landmark in the schema's unit, named by the schema's endpoint:
+    "Overall survival at 3 years (36 months)" (a recurrence-free survival is not survival)."""
+    return _("{endpoint} at {when}").format(
+        endpoint=schema.words.endpoint_title, when=schema.time_axis.landmark_text(value)
+    )
+
+
 def survival_table(p: Prognosis, schema: Schema) -> pd.DataFrame:
     """Survival at the schema's landmarks and the median, with 95 % intervals, as text.
 
@@ -88,7 +97,7 @@ def survival_table(p: Prognosis, schema: Schema) -> pd.DataFrame:
     axis, words = schema.time_axis, schema.words
     rows = []
     for m in axis.marks:
-        label = _("Survival at {when}").format(when=axis.landmark_text(m.value))
+        label = landmark_label(schema, m.value)
         # after conditioning on survival to s, the grid starts at s
         if m.months < p.grid[0]:
             continue

@@ -263,3 +263,26 @@ def test_a_per_cent_sign_stays_on_its_numbers_line():
     lines = pdf.multi_cell(width, 5, pdfmod._t(head + " % here."), dry_run=True, output="LINES")
     assert lines[0] == "The chance of a complete cytoreduction is"
     assert lines[1].replace("\u00a0", " ").startswith("18 %")  # not "18" alone above
+
+
+def test_each_scenarios_curve_shows_over_the_other_bands(context):
+    """The fast vector figure draws every band before any curve: a later scenario's band once
+    hid the first scenario's curve wherever they overlapped (the compare report's default)."""
+    grid = np.linspace(0, 60, 121)
+    wide = {"lower": np.zeros_like(grid), "upper": np.ones_like(grid)}
+    curves = [
+        {"name": "A", "grid": grid, "survival": np.full_like(grid, 0.7), **wide},
+        {"name": "B", "grid": grid, "survival": np.full_like(grid, 0.3), **wide},
+    ]
+    pdf = pdfmod._Report(context, "t", "native", context.bundle.schema)
+    x, y, w, h = 12, 60, 186, 72
+    pdf._draw_curves(curves, x, y, w, h, None)
+    scale = 4  # px per point; 72 points an inch, 25.4 mm
+    grey = np.asarray(pdfium.PdfDocument(bytes(pdf.output()))[0].render(scale=scale).to_pil())
+    grey = grey.mean(axis=2)
+    px_mm = scale * 72 / 25.4
+    # the plot's frame as _draw_curves lays it out: 11 mm left, 2 mm top, 9 mm bottom margin
+    col = round((x + 11 + (w - 13) / 2) * px_mm)
+    for s, darkest in ((0.7, 60), (0.3, 140)):  # A black (GREYS[0]), B dark grey (GREYS[1])
+        row = round((y + 2 + (h - 11) * (1 - s)) * px_mm)
+        assert grey[row - 4 : row + 5, col].min() < darkest, s

@@ -45,7 +45,7 @@ def table_numbers(p: Prognosis, schema) -> dict[int, tuple[int, int | None, int 
     out = {}
     table = survival_table(p, schema).set_index("Outcome")
     for t in LANDMARKS:
-        label = f"Survival at {LANDMARK_LABELS[t]} ({t} months)"
+        label = f"Overall survival at {LANDMARK_LABELS[t]} ({t} months)"
         if label not in table.index or table.loc[label, "Estimate"] == "beyond follow-up":
             assert icon_counts(p, t) is None and landmark_sentence(p, schema, t) is None
             continue

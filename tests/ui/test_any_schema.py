@@ -125,7 +125,7 @@ def test_the_pdfs_speak_days_from_randomisation(trained):
     p = engine.predict(engine.frame([patient]), contributions=True)[0]
     one = pdf_text(patient_report(context, patient, p, alive_at=3.0, figures="native"))
     assert "Individual survival estimate from randomisation" in one
-    assert "Survival at 1 year (365 days)" in " ".join(one.split())
+    assert "Overall survival at 1 year (365 days)" in " ".join(one.split())
     assert "given alive at 91 days" in " ".join(one.split())
     assert "Days from randomisation" in one
     other = dict(patient, celltype="smallcell")
@@ -219,6 +219,8 @@ def test_another_endpoint_is_named_in_its_own_words(trained, tmp_path):
     p = Engine(b).predict(Engine(b).frame([b.manifest.reference_patient]))[0]
     table = survival_table(p, rfs)
     assert table["Outcome"].iloc[-1] == "Median recurrence-free survival (days)"
+    # each landmark's row says which survival it is: not "Survival at", read as being alive
+    assert table["Outcome"].iloc[0] == "Recurrence-free survival at 91 days"
     said = sentences(p, rfs)
     assert said[0].startswith("Of 100 patients like this, about ")
     assert " are free of recurrence 91 days from randomisation" in said[0]

@@ -177,7 +177,7 @@ def test_compare_scenarios_side_by_side(at, engine):
         scenario_table(list(zip(names, progs, strict=True)), engine.schema),
         check_names=False,
     )
-    assert table.loc["Survival at 3 years (36 months)", "Sarcomatoid"] != table.iloc[1, 0]
+    assert table.loc["Overall survival at 3 years (36 months)", "Sarcomatoid"] != table.iloc[1, 0]
 
 
 def test_cohort_upload_scores_and_lists_problems(at, engine, small_cohort):
@@ -348,7 +348,7 @@ def test_calculator_icon_array_and_sentences_carry_the_tables_numbers(at, engine
     from reporting.plain import sentences
 
     assert not at.exception
-    est, lo, hi = table_percentages(at, "Survival at 3 years (36 months)")
+    est, lo, hi = table_percentages(at, "Overall survival at 3 years (36 months)")
     alive, uncertain, died = icon_chart(at)["data"]
     assert (len(alive["x"]), len(uncertain["x"]), len(died["x"])) == (lo, hi - lo, 100 - hi)
     sentence = (
@@ -364,7 +364,7 @@ def test_calculator_icon_array_and_sentences_carry_the_tables_numbers(at, engine
     slider = at.select_slider[0]
     slider.set_value(1).run()
     assert not at.exception
-    est, lo, hi = table_percentages(at, "Survival at 1 year (12 months)")
+    est, lo, hi = table_percentages(at, "Overall survival at 1 year (12 months)")
     alive, uncertain, died = icon_chart(at)["data"]
     assert (len(alive["x"]), len(uncertain["x"])) == (lo, hi - lo)
     assert f"about {est} are alive 1 year after surgery" in markdown_text(at)
@@ -373,7 +373,7 @@ def test_calculator_icon_array_and_sentences_carry_the_tables_numbers(at, engine
 def test_the_patients_reading_mode_shows_the_same_numbers_without_tables(at, engine):
     from reporting.plain import patient_notes, sentences
 
-    clinician = table_percentages(at, "Survival at 3 years (36 months)")
+    clinician = table_percentages(at, "Overall survival at 3 years (36 months)")
     at.sidebar.segmented_control(key="mode").set_value("patient").run()
     assert not at.exception
     assert not at.table and not at.dataframe  # no tables, no hazard ratios

@@ -23,7 +23,7 @@ if chromium_path() is None:
         raise RuntimeError("CI must install Chromium (apt-get install chromium) for this test")
     pytest.skip("Debian chromium is not installed here", allow_module_level=True)
 
-THREE_YEARS = "Survival at 3 years (36 months)"
+THREE_YEARS = "Overall survival at 3 years (36 months)"
 
 
 @pytest.fixture(scope="module")
