@@ -42,6 +42,9 @@ def read_table(source: str | os.PathLike | IO | pd.DataFrame) -> tuple[pd.DataFr
     if not isinstance(raw.index, pd.RangeIndex):
         return pd.DataFrame(), [_extra_values(raw)]
     raw.columns = _header_names(source, list(raw.columns))
+    short = _short_records(source, len(raw.columns))
+    if short:
+        return pd.DataFrame(), [_too_few_values(short, len(raw.columns), name)]
     if len(raw) == 0:
         return raw, [Problem("no_rows", "the file has a header but no data rows")]
     return raw, []
@@ -109,6 +112,37 @@ def _extra_values(raw: pd.DataFrame) -> Problem:
         f"has column names ({len(raw.columns)}); every row needs one value per header "
         "column (a comma at the end of a row adds an empty value)",
         row=1,
+    )
+
+
+def _short_records(source, want: int) -> list[tuple[int, int]]:
+    """(file line, values) of each data record with fewer values than the header: pandas
+    fills the missing ones as empty cells, which would read as unknown inputs (a spreadsheet
+    writes an empty cell as a comma, so a short record is a cut or merged line)."""
+    try:
+        with _reread(source) as fh:
+            if fh is None:
+                return []
+            reader, short, start, header_seen = csv.reader(fh), [], 1, False
+            for record in reader:
+                if not (not record or (len(record) == 1 and not record[0].strip(" \t"))):
+                    if header_seen and len(record) < want:
+                        short.append((start, len(record)))
+                    header_seen = True
+                start = reader.line_num + 1
+            return short
+    except (OSError, UnicodeDecodeError, csv.Error, ValueError):
+        return []
+
+
+def _too_few_values(short: list[tuple[int, int]], want: int, name: str) -> Problem:
+    lines = "; ".join(f"line {line} has {saw}" for line, saw in short[:5])
+    more = f" (and {len(short) - 5} more lines)" if len(short) > 5 else ""
+    return Problem(
+        "too_few_values",
+        f"the file {name} is not a readable CSV: {lines}{more} values where the header "
+        f"(line 1) has {want} column names; every row needs one value per header column "
+        "(an unknown value is an empty cell between two commas)",
     )
 
 

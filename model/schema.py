@@ -183,6 +183,12 @@ class Schema:
         dupes = sorted({n for n in names if names.count(n) > 1} | (set(names) & reserved))
         if dupes:
             raise SchemaDefinitionError(f"schema {self.name!r}: column names used twice: {dupes}")
+        for role, column in (("time", self.time.name), ("event", self.event.name)):
+            if self.id_column == column:
+                raise SchemaDefinitionError(
+                    f"schema {self.name!r}: id_column {column!r} is also the {role} column; the "
+                    "patients' id needs a column of its own"
+                )
 
     # ------------------------------------------------------------------ access
     @property
@@ -576,7 +582,7 @@ def _check_range(fd: dict, transform, where: str, problems: list[str]) -> None:
             problems.append(f"{where}: '{key}' must be a finite number")
     if isinstance(lo, int | float) and isinstance(hi, int | float) and lo > hi:
         problems.append(f"{where}: min {lo} is greater than max {hi}")
-    if step is not None and (not isinstance(step, int | float) or step <= 0):
+    if step is not None and (_number(step) is None or step <= 0):
         problems.append(f"{where}: step must be a positive number")
     if transform == "log1p" and isinstance(lo, int | float) and lo <= -1:
         problems.append(f"{where}: log1p needs min > -1")
@@ -666,6 +672,7 @@ def _labels(fd: dict, key: str, allowed, where: str, problems: list[str]) -> dic
         return {}  # the values themselves are reported as malformed
     by_text = {str(a): a for a in allowed}
     labels, unknown = {}, []
+    _read_as_booleans(list(raw.values()), key, where, problems)
     for k, v in raw.items():
         value = by_text.get(str(k))
         if value is None or isinstance(k, bool):

@@ -65,6 +65,28 @@ def _warn_constant(df, schema: Schema) -> None:
         )
 
 
+def _warn_short(df, schema: Schema, bootstrap: int) -> None:
+    """Say what the bundle will lack: landmarks beyond every patient's follow-up (no estimate
+    there; all of them beyond is an error of its own), and a band from few refits."""
+    longest = float(df[schema.time.name].max())
+    axis = schema.time_axis
+    beyond = [m for m in axis.marks if m.value > longest]
+    if beyond and len(beyond) < len(axis.marks):
+        typer.echo(
+            f"warning: {', '.join(axis.text(m.value) for m in beyond)} "
+            f"{'lies' if len(beyond) == 1 else 'lie'} beyond the longest "
+            f"{schema.time.name} in these data ({axis.text(longest)}): the bundle gives no "
+            "estimate there",
+            err=True,
+        )
+    if bootstrap < 20:
+        typer.echo(
+            f"warning: --bootstrap {bootstrap}: the 95 % band's edges are percentiles of only "
+            f"{bootstrap} refits, too few to place them; use 50 or more for a bundle in use",
+            err=True,
+        )
+
+
 def _schema(path: Path | None) -> Schema:
     try:
         return default_schema() if path is None else load_schema(path)
@@ -162,7 +184,9 @@ def simulate(
 
 @app.command()
 def describe(
-    data: Annotated[Path, typer.Option("--data", help="Cohort CSV (needs os_months and death).")],
+    data: Annotated[
+        Path, typer.Option("--data", help="Cohort CSV with the schema's time and event columns.")
+    ],
     schema: SchemaOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
@@ -175,7 +199,7 @@ def describe(
     result["source"] = {"file": str(data), "sha256": sha256_file(data)}
     result["sample_size"] = _sample_size(df, sch)
     if as_json:
-        typer.echo(json.dumps(result, indent=2))
+        typer.echo(_strict_json(result))
     else:
         typer.echo(format_description(result, sch, title=f"Cohort {data.name} ({sch.title})"))
         if result["sample_size"] is not None:
@@ -270,6 +294,7 @@ def fit(
             _fail(f"--cox-designs: {exc}", code=2)
     df = load_valid(data, sch, mode="train")  # every data error at once, before any fitting
     _warn_constant(df, sch)
+    _warn_short(df, sch, bootstrap)
     options = FitOptions(
         models=names,
         bootstrap=bootstrap,
@@ -501,9 +526,25 @@ def evaluate(
         _fail(str(exc))
     result["data"] = {"file": str(data), "sha256": sha256_file(data), "rows": len(df)}
     if as_json:
-        typer.echo(json.dumps(result, indent=2))
+        typer.echo(_strict_json(result))
     else:
         typer.echo(format_evaluation(result, b.schema.words.events))
+
+
+def _strict_json(doc) -> str:
+    """``doc`` as JSON that any parser reads: a value that is not a finite number (NaN, an
+    infinity: no measure at that landmark) is null, as JSON has no word for it."""
+
+    def finite(v):
+        if isinstance(v, dict):
+            return {k: finite(x) for k, x in v.items()}
+        if isinstance(v, list | tuple):
+            return [finite(x) for x in v]
+        if isinstance(v, float) and (v != v or v in (float("inf"), float("-inf"))):
+            return None
+        return v
+
+    return json.dumps(finite(doc), indent=2, allow_nan=False)
 
 
 def _read_truth(path: Path, df, schema: Schema):
@@ -524,16 +565,47 @@ def _read_truth(path: Path, df, schema: Schema):
         _fail(f"truth file {path} lacks columns: {', '.join(missing)} (needs {', '.join(need)})")
     if schema.id_column not in df.columns:
         _fail(f"matching a truth file needs a '{schema.id_column}' column in the data")
+    problems = _truth_problems(truth, key, marks)
+    if problems:
+        _fail(f"truth file {path}: " + "; ".join(problems))
     merged = df[[schema.id_column]].merge(
         truth.rename(columns={key: "_truth_id"}),
         left_on=schema.id_column,
         right_on="_truth_id",
         how="left",
+        indicator=True,
     )
-    unmatched = int(merged["true_risk"].isna().sum())
-    if unmatched:
-        _fail(f"{unmatched} patients in the data have no row in the truth file {path}")
+    unmatched = merged.loc[merged.pop("_merge") == "left_only", schema.id_column]
+    if len(unmatched):
+        _fail(
+            f"{len(unmatched)} patients in the data have no row in the truth file {path} "
+            f"(first: {', '.join(repr(i) for i in unmatched.head(3))})"
+        )
     return merged
+
+
+def _truth_problems(truth, key: str, marks: list[str]) -> list[str]:
+    """A truth file's ids each once, true_risk a number and each true survival within 0-1,
+    with the file line of the first few offenders (line 1 is the header)."""
+    import numpy as np
+    import pandas as pd
+
+    def lines(bad) -> str:
+        where = [str(i + 2) for i in truth.index[bad][:5]]
+        return ", ".join(where) + (f" and {int(bad.sum()) - 5} more" if bad.sum() > 5 else "")
+
+    out = []
+    repeated = truth[key][truth[key].duplicated()].unique()
+    if len(repeated):
+        shown = ", ".join(repr(i) for i in repeated[:3])
+        out.append(f"ids written more than once in {key}: {shown}; one row a patient")
+    for column, low, high in [("true_risk", -np.inf, np.inf), *((m, 0.0, 1.0) for m in marks)]:
+        values = pd.to_numeric(truth[column], errors="coerce")
+        bad = ~(values.between(low, high) & np.isfinite(values)).to_numpy()
+        if bad.any():
+            allowed = "a number" if column == "true_risk" else "a probability from 0 to 1"
+            out.append(f"{column} must be {allowed} in every row (line {lines(bad)})")
+    return out
 
 
 models_app = typer.Typer(help="The model registry: list, promote, roll back.", no_args_is_help=True)

@@ -132,22 +132,30 @@ def format_evaluation(r: dict, events: str = "events") -> str:
     ]
     if "oracle_harrell_c" in r:
         mid = marks[len(marks) // 2]
-        keys += [(f"mae_surv_{t}", f"MAE S({t}) vs truth") for t in marks]
-        keys += [(f"mae_surv_{mid}_complete", "  complete inputs only")]
-        keys += [(f"mae_surv_{mid}_unknown", "  an input unknown")]
-        keys += [(f"band_coverage_{t}", f"Band holds true S({t})") for t in marks]
-        keys += [(f"band_coverage_{mid}_complete", "  complete inputs only")]
-        keys += [(f"band_coverage_{mid}_unknown", "  an input unknown")]
+        # the middle landmark's split under its own row, named (under the last row it read
+        # as that landmark's)
+        for name, label in (
+            ("mae_surv", "MAE S({t}) vs truth"),
+            ("band_coverage", "Band holds S({t})"),
+        ):
+            for t in marks:
+                keys.append((f"{name}_{t}", label.format(t=t)))
+                if t == mid:
+                    keys.append((f"{name}_{t}_complete", f"  S({t}), complete inputs"))
+                    keys.append((f"{name}_{t}_unknown", f"  S({t}), an input unknown"))
         keys += [(f"band_width_{mid}", f"Band width at {mid} {short}")]
     names = list(r["models"])
+    slopes = [f"Calib. slope {h} {short}" for h in marks]
+    w = max(24, *(len(label) + 1 for _, label in keys), *(len(s) + 1 for s in slopes))
     lines.append(
-        f"{'':<24}" + "".join(f"{n + (' *' if n == r['default_model'] else ''):>12}" for n in names)
+        f"{'':<{w}}"
+        + "".join(f"{n + (' *' if n == r['default_model'] else ''):>12}" for n in names)
     )
     for k, label in keys:
-        lines.append(f"{label:<24}" + "".join(f"{f(r['models'][n].get(k)):>12}" for n in names))
-    for h in marks:
+        lines.append(f"{label:<{w}}" + "".join(f"{f(r['models'][n].get(k)):>12}" for n in names))
+    for h, label in zip(marks, slopes, strict=True):
         lines.append(
-            f"{f'Calib. slope {h} {short}':<24}"
+            f"{label:<{w}}"
             + "".join(
                 f"{f((r['models'][n]['calibration'].get(h) or {}).get('slope')):>12}" for n in names
             )

@@ -233,6 +233,22 @@ def test_a_file_that_is_not_a_csv_is_named_in_plain_words(tmp_path):
     assert "line 3 has 2 values where the header (line 1) has 1 column name;" in problem.message
 
 
+def test_a_row_with_too_few_values_is_refused_not_read_as_unknowns(tmp_path):
+    # pandas fills a short row's missing values as empty cells: a cut line was scored as a
+    # patient with unknown inputs; a blank line and a trailing empty value are no problem
+    good = pd.read_csv(Path(__file__).parents[2] / "data" / "synthetic" / "dmpm_110.csv", dtype=str)
+    good = good.head(4)
+    lines = good.to_csv(index=False).splitlines()
+    path = tmp_path / "short.csv"
+    path.write_text("\n".join([lines[0], "", lines[1], lines[2].rsplit(",", 3)[0], *lines[3:]]))
+    (problem,) = validate_dataset(path, SCHEMA, mode="predict").errors
+    assert problem.code == "too_few_values"
+    want = len(good.columns)
+    assert f"line 4 has {want - 3} values where the header (line 1) has {want}" in problem.message
+    path.write_text("\n".join([lines[0], "", *lines[1:]]) + "\n")
+    assert validate_dataset(path, SCHEMA, mode="predict").ok
+
+
 # ---------------------------------------------------------------------------- DataFrames
 @st.composite
 def hostile_frames(draw):

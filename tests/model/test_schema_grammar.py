@@ -309,6 +309,14 @@ def _feature(doc, name):
         (lambda d: d["time"].update(max="lots"), "'time': 'max' must be a positive number"),
         (lambda d: d["time"].update(max=-5), "'time': 'max' must be a positive number"),
         (lambda d: d["event"].update(name=d["time"]["name"]), "must be different columns"),
+        (lambda d: d.update(id_column=d["event"]["name"]), "id_column 'death' is also the event"),
+        (lambda d: d.update(id_column=d["time"]["name"]), "id_column 'os_months' is also the time"),
+        # YAML reads an unquoted no as false: "False" would have been the label shown
+        (
+            lambda d: _feature(d, "lymph_nodes").update(value_labels={0: False, 1: "yes"}),
+            r"feature 'lymph_nodes': value_labels \[False, 'yes'\] were read as true/false",
+        ),
+        (lambda d: _feature(d, "pci").update(step=True), "feature 'pci': step must be a positive"),
         (lambda d: d.update(interactions=[["ki67", "ki67"]]), "must pair two different features"),
         # a level that is also a word for "unknown" would turn its patients into unknowns
         (

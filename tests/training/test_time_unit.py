@@ -97,6 +97,7 @@ def test_fit_predict_and_evaluate_in_days(days, small_cohort):
         "--models", "coxnet", "--bootstrap", "3", "--quiet",
     )  # fmt: skip
     assert res.exit_code == 0, res.output
+    assert "warning: --bootstrap 3: the 95 % band's edges are percentiles of only 3" in res.stderr
     bundle = load_bundle(
         next(p for p in (folder / "models").iterdir() if p.name.startswith("dmpm_days"))
     )
@@ -148,6 +149,26 @@ def test_fit_predict_and_evaluate_in_days(days, small_cohort):
     res = run("evaluate", "--bundle", bundle.path, "--data", data_path, "--truth",
               folder / "short.csv")  # fmt: skip
     assert res.exit_code == 1 and "lacks columns: true_surv_1826" in res.output
+    # a truth file's values are checked: a blank or impossible survival, an id twice
+    bad = truth.astype({"true_surv_365": float})
+    bad.loc[[1, 2], "true_surv_365"] = [1.7, np.nan]
+    for frame, name, said in (
+        (
+            bad,
+            "bad.csv",
+            "true_surv_365 must be a probability from 0 to 1 in every row (line 3, 4)",
+        ),
+        (
+            pd.concat([truth, truth.head(1)]),
+            "twice.csv",
+            "ids written more than once in patient_id",
+        ),
+    ):
+        frame.to_csv(folder / name, index=False)
+        res = run(
+            "evaluate", "--bundle", bundle.path, "--data", data_path, "--truth", folder / name
+        )
+        assert res.exit_code == 1 and said in res.output, res.output
     truth.to_csv(folder / "truth.csv", index=False)
     res = run("evaluate", "--bundle", bundle.path, "--data", data_path, "--truth",
               folder / "truth.csv", "--json")  # fmt: skip
@@ -212,3 +233,16 @@ def test_describe_in_years_says_one_year_and_numbers_without_exponents(small_coh
     assert re.search(r"Survival at +1 year ", text) and re.search(r"Survival at +3 years ", text)
     assert "e+0" not in text  # 1150, not 1.15e+03
     assert re.search(r"range [0-9.]+ to [0-9.]+", text)  # "to": a range may start below 0
+
+
+def test_a_landmark_beyond_every_patients_follow_up_is_named(days, capsys):
+    """Landmarks at 1, 3 and 5 years over data followed to 1,500 days: fit says that the bundle
+    will have no 5-year estimate before it spends the fit on it."""
+    from training.cli import _warn_short
+
+    schema = load_schema(days[0])
+    data = pd.DataFrame({schema.time.name: [30.0, 800.0, 1500.0]})
+    _warn_short(data, schema, 50)
+    said = capsys.readouterr().err
+    assert "warning: 1826 days lies beyond the longest os_days in these data (1500 days)" in said
+    assert "bootstrap" not in said
