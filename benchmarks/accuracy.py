@@ -119,7 +119,7 @@ from model.timeaxis import LANDMARKS, RISK_HORIZON, time_grid
 from model.validation import validate_dataset
 from training.estimators import survival_target
 from training.fit import FitOptions, fit_bundle
-from training.metrics import calibration, performance, uno_tau
+from training.metrics import calibration, performance, slope_vs_truth, uno_tau
 from training.simulate import (
     WORLDS,
     SimulatedCohort,
@@ -358,18 +358,6 @@ def bundle_curves(bundle: Bundle, test: TestSet) -> dict[str, Curves]:
 
 def split_mean(v: np.ndarray, masks: dict[str, np.ndarray]) -> dict[str, float | None]:
     return {k: float(v[m].mean()) if m.any() else None for k, m in masks.items()}
-
-
-def cloglog(s: np.ndarray) -> np.ndarray:
-    return np.log(-np.log(np.clip(s, 1e-9, 1 - 1e-9)))
-
-
-def slope_vs_truth(pred: np.ndarray, truth: np.ndarray) -> float | None:
-    """Least-squares slope of log(-log true S) on log(-log predicted S)."""
-    x = cloglog(pred)
-    if np.ptp(x) == 0:
-        return None
-    return float(np.polyfit(x, cloglog(truth), 1)[0])
 
 
 def point_scores(c: Curves, grid: np.ndarray, test: TestSet) -> dict:

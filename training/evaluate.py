@@ -12,7 +12,7 @@ from model.families import FAMILIES
 from model.predict import survival_at
 from model.timeaxis import LANDMARKS, TimeAxis
 from training.estimators import survival_target
-from training.metrics import calibration, performance, uno_tau
+from training.metrics import calibration, performance, slope_vs_truth, uno_tau
 
 __all__ = ["evaluate_bundle", "format_evaluation"]
 
@@ -26,8 +26,9 @@ def evaluate_bundle(bundle: Bundle, data: pd.DataFrame, truth: pd.DataFrame | No
     with ``data``) it also reports the oracle Harrell C (ranking by ``true_risk``) and, at
     each landmark, the mean absolute error of predicted against true survival and how
     often the 95 % band holds the true survival, each over every patient, those with every
-    input known (``_complete``) and those with an input unknown (``_unknown``), and the
-    band's mean width.
+    input known (``_complete``) and those with an input unknown (``_unknown``), the band's
+    mean width, and the calibration slope against the truth
+    (:func:`training.metrics.slope_vs_truth`).
     """
     schema = bundle.schema
     y = survival_target(data, schema)
@@ -94,12 +95,13 @@ def _against_truth(curves, grid: np.ndarray, horizons: dict, truth: pd.DataFrame
     res: dict = {}
     for mark, h in horizons.items():
         keys = [f"{k}_{mark}{g}" for k in ("mae_surv", "band_coverage") for g in groups]
-        res.update(dict.fromkeys([*keys, f"band_width_{mark}"]))
+        res.update(dict.fromkeys([*keys, f"band_width_{mark}", f"slope_vs_truth_{mark}"]))
         if h > grid[-1] or f"true_surv_{mark}" not in truth:
             continue
         true = truth[f"true_surv_{mark}"].to_numpy(dtype=float)
         s, lo, hi = (survival_at(c, grid, h) for c in (surv, lower, upper))
         err, inside = np.abs(s - true), (lo <= true) & (true <= hi)
+        res[f"slope_vs_truth_{mark}"] = slope_vs_truth(s, true)
         for g, rows in groups.items():
             if rows.any():
                 res[f"mae_surv_{mark}{g}"] = float(err[rows].mean())
@@ -144,6 +146,7 @@ def format_evaluation(r: dict, events: str = "events") -> str:
                     keys.append((f"{name}_{t}_complete", f"  S({t}), complete inputs"))
                     keys.append((f"{name}_{t}_unknown", f"  S({t}), an input unknown"))
         keys += [(f"band_width_{mid}", f"Band width at {mid} {short}")]
+        keys += [(f"slope_vs_truth_{t}", f"Slope vs true S({t})") for t in marks]
     names = list(r["models"])
     slopes = [f"Calib. slope {h} {short}" for h in marks]
     w = max(24, *(len(label) + 1 for _, label in keys), *(len(s) + 1 for s in slopes))

@@ -30,11 +30,27 @@ __all__ = [
     "calibration",
     "decision_curve",
     "performance",
+    "slope_vs_truth",
 ]
 
 
 def _event_time(y):
     return y[y.dtype.names[0]].astype(bool), y[y.dtype.names[1]].astype(float)
+
+
+def cloglog(s: np.ndarray) -> np.ndarray:
+    """log(-log S), survival probabilities kept off 0 and 1."""
+    return np.log(-np.log(np.clip(s, 1e-9, 1 - 1e-9)))
+
+
+def slope_vs_truth(pred: np.ndarray, truth: np.ndarray) -> float | None:
+    """Calibration slope against a known truth: the least-squares slope of log(-log true S)
+    on log(-log predicted S) (1: as spread as the truth; above 1: too moderate); None where
+    every prediction is the same."""
+    x = cloglog(pred)
+    if np.ptp(x) == 0:
+        return None
+    return float(np.polyfit(x, cloglog(truth), 1)[0])
 
 
 def uno_tau(y: np.ndarray, horizon: float = 60.0) -> float:

@@ -187,6 +187,15 @@ def test_fit_predict_and_evaluate_in_days(days, small_cohort):
         assert scored[f"band_coverage_365{suffix}"] == pytest.approx(
             inside.mean(), abs=1.01 / rows.sum()
         )
+    # a truth 1.3 times as spread as the served curves on the log(-log S) scale: the slope
+    # against it is 1.3 (the curves too moderate), up to predict's 4 decimals
+    served_365 = served["surv_365"].clip(1e-4, 1 - 1e-4).to_numpy()
+    steep = truth.assign(true_surv_365=np.exp(-np.exp(0.2 + 1.3 * np.log(-np.log(served_365)))))
+    steep.to_csv(folder / "steep.csv", index=False)
+    res = run("evaluate", "--bundle", bundle.path, "--data", data_path, "--truth",
+              folder / "steep.csv", "--json")  # fmt: skip
+    slope = json.loads(res.stdout)["models"]["coxnet"]["slope_vs_truth_365"]
+    assert slope == pytest.approx(1.3, abs=0.01)
 
 
 def test_times_in_another_unit_than_the_landmarks_are_refused_before_fitting(days, small_cohort):
