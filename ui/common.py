@@ -94,6 +94,17 @@ def table(p: Prognosis, schema: Schema) -> None:
         st.caption(_("No uncertainty band: {reason}.").format(reason=reason))
 
 
+# Characters Streamlit's Markdown would read as formatting (emphasis, code, links, HTML,
+# headings, tables, strike-through, LaTeX between dollars)
+_MARKDOWN = str.maketrans({c: "\\" + c for c in "\\`*_[]<>#|~$"})
+
+
+def literal(text: str) -> str:
+    """``text`` to show in Markdown as written: a file's or a column's name from an upload
+    ("CA*125*", "cost_$") is the user's, not formatting."""
+    return str(text).translate(_MARKDOWN)
+
+
 def notes(p: Prognosis, warnings: list[str], choice: Choice) -> None:
     if p.unknown:
         names = _(", ").join(choice.schema.feature(n).label for n in p.unknown)

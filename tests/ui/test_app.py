@@ -218,6 +218,12 @@ def test_cohort_upload_scores_and_lists_problems(at, engine, small_cohort):
     said = " ".join(m.value for m in at.markdown)
     assert "the file seems to use ';' between values; save it as comma-separated CSV" in said
     assert frame_with(at, "risk_group") is None
+    # a user's names are shown as written, not read as Markdown: '*' is not emphasis
+    starred = data.head(3).rename(columns={"pci": "pci*"}).to_csv(index=False).encode()
+    at.file_uploader(key="cohort.file").set_value(("*cohort*.csv", starred, "text/csv")).run()
+    assert not at.exception
+    said = " ".join(m.value for m in at.markdown) + " ".join(e.value for e in at.error)
+    assert "\\*cohort\\*.csv" in said and "pci\\*" in said, said
 
 
 def test_model_card_describes_the_bundle(at, engine, app_registry):

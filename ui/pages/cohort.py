@@ -15,7 +15,7 @@ from model.validation import validate_dataset
 from reporting.cohort import problems_table, risk_group_summary
 from reporting.figures import km_figure
 from reporting.summary import shown_columns
-from ui.common import PLOT_CONFIG
+from ui.common import PLOT_CONFIG, literal
 from ui.state import choose_model, simulated_banner
 
 
@@ -67,13 +67,13 @@ if choice is not None:
                 else _("{errors} error(s) and {warnings} warning(s) in {file}.")
             )
             (st.error if errors else st.warning)(
-                msg.format(errors=errors, warnings=warns, file=upload.name)
+                msg.format(errors=errors, warnings=warns, file=literal(upload.name))
             )
             # a problem of the whole file is a sentence to read in full, not a grid cell cut
             # short; the grid lists the rows' problems, blank where a cell has nothing to say
             whole = [p for p in checked.problems if p.row is None]
             for p in whole:
-                st.markdown(f"- {p.message}")
+                st.markdown(f"- {literal(p.message)}")
             rows = [p for p in checked.problems if p.row is not None]
             if rows:
                 table = shown_columns(problems_table(rows))
