@@ -155,12 +155,17 @@ def where(text: str, words: set[str]) -> list[str]:
     ][:8]
 
 
+MARKDOWN_ESCAPE = re.compile(r"\\([\\`*_\[\]<>#|~$])")
+
+
 def page_text(at) -> str:
     """Everything a page shows as text: titles, words, tables, widgets and figure specs."""
     parts = [
         e.value for kind in ("title", "subheader", "markdown", "caption") for e in at.get(kind)
     ]
     parts += [e.value for kind in ("info", "warning", "error") for e in at.get(kind)]
+    # as the reader sees it: a name kept literal by a backslash ("patient\_id") shows without it
+    parts = [MARKDOWN_ESCAPE.sub(r"\1", p) for p in parts]
     for t in [*at.table, *at.dataframe]:
         df = t.value
         parts += [" ".join(map(str, df.columns)), " ".join(map(str, df.index))]
