@@ -328,15 +328,8 @@ def true_design_band(design: pd.DataFrame, test_x: pd.DataFrame, times, boot: in
 def served_cox_curves(bundle: Bundle, X: pd.DataFrame, chunk: int = 200) -> Curves:
     """The Cox model's curve and 95 % band as the engine serves them, ``chunk`` patients
     at a time (each prognosis keeps its sampled curves: drop them chunk by chunk)."""
-    engine = Engine(bundle)
-    parts = []
-    for start in range(0, len(X), chunk):
-        progs = engine.predict(X.iloc[start : start + chunk], BAND_MODEL)
-        parts.append(
-            [np.vstack([getattr(p, a) for p in progs]) for a in ("survival", "lower", "upper")]
-        )
-    surv, lower, upper = (np.vstack([p[i] for p in parts]) for i in range(3))
-    # the pipeline's own curve (one conditional-mean imputation), as `training evaluate` scores
+    surv, lower, upper = Engine(bundle).curves(X, BAND_MODEL, chunk)
+    # the pipeline's own curve (one conditional-mean imputation), as `update` scores its models
     pipeline = bundle.survival(X, BAND_MODEL)
     return Curves(surv, lower, upper, extra={"pipeline_surv": pipeline})
 

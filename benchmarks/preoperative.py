@@ -78,10 +78,8 @@ def write_training(world: str, n: int, draw: int, tmp: Path) -> Path:
 
 
 def calculator(engine: Engine, X: pd.DataFrame) -> dict[str, np.ndarray]:
-    """As ``accuracy.served_cox_curves``, on this engine and without the pipeline's curve."""
-    parts = [engine.predict(X.iloc[i : i + CHUNK], "coxnet") for i in range(0, len(X), CHUNK)]
-    progs = [p for part in parts for p in part]
-    return {a: np.vstack([getattr(p, a) for p in progs]) for a in ("survival", "lower", "upper")}
+    """The Cox model's served curves and band, as ``predict`` gives them."""
+    return dict(zip(("survival", "lower", "upper"), engine.curves(X, "coxnet", CHUNK), strict=True))
 
 
 def candidacy(engine: Engine, X: pd.DataFrame) -> dict[str, np.ndarray]:

@@ -123,14 +123,7 @@ def _short_records(source, want: int) -> list[tuple[int, int]]:
         with _reread(source) as fh:
             if fh is None:
                 return []
-            reader, short, start, header_seen = csv.reader(fh), [], 1, False
-            for record in reader:
-                if not (not record or (len(record) == 1 and not record[0].strip(" \t"))):
-                    if header_seen and len(record) < want:
-                        short.append((start, len(record)))
-                    header_seen = True
-                start = reader.line_num + 1
-            return short
+            return [(line, len(r)) for line, r in _data_records(fh) if len(r) < want]
     except (OSError, UnicodeDecodeError, csv.Error, ValueError):
         return []
 
@@ -206,17 +199,21 @@ def _record_lines(source, n_rows: int) -> list[int] | None:
         return None
 
 
-def _data_record_lines(fh, n_rows: int) -> list[int] | None:
+def _data_records(fh):
+    """(file line it starts on, values) of each data record, as pandas reads them: empty and
+    whitespace-only lines skipped, before the header too; quoted values may span lines."""
     reader = csv.reader(fh)
-    starts, start, header_seen = [], 1, False
+    start, header_seen = 1, False
     for record in reader:
-        # pandas skips empty and whitespace-only lines, before the header too
-        blank = not record or (len(record) == 1 and not record[0].strip(" \t"))
-        if not blank:
+        if record and not (len(record) == 1 and not record[0].strip(" \t")):
             if header_seen:
-                starts.append(start)
+                yield start, record
             header_seen = True
         start = reader.line_num + 1
+
+
+def _data_record_lines(fh, n_rows: int) -> list[int] | None:
+    starts = [line for line, _ in _data_records(fh)]
     return starts if len(starts) == n_rows else None
 
 

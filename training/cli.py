@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from enum import Enum, StrEnum
 from pathlib import Path
@@ -540,9 +541,7 @@ def _strict_json(doc) -> str:
             return {k: finite(x) for k, x in v.items()}
         if isinstance(v, list | tuple):
             return [finite(x) for x in v]
-        if isinstance(v, float) and (v != v or v in (float("inf"), float("-inf"))):
-            return None
-        return v
+        return None if isinstance(v, float) and not math.isfinite(v) else v
 
     return json.dumps(finite(doc), indent=2, allow_nan=False)
 
