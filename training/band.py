@@ -10,7 +10,7 @@ The widening is estimated by a parametric bootstrap from a stand-in for the trut
 is fitted to the training data and deliberately free of the proportional-hazards
 assumption:
 
-1. **Stand-in truth**: the shipped design (same features, a quarter of the penalty:
+1. **Stand-in truth**: the shipped design (same features, half the penalty:
    :data:`STAND_IN_PENALTY_SHARE`) and, where
    another design had the lowest cross-validated IBS (tuning serves the simplest design
    within a standard error, and one that bends every numeric feature only past a stricter
@@ -33,9 +33,6 @@ assumption:
    that patient's bootstrap band (from the real ensemble) reaches from the final model on
    the side the error falls on: the served band stretches each side by the factor, and
    its refits need not be centred on the final model.
-   The error is first rid of the stand-in's own noise: the stand-in is refitted on each
-   replicate beside the shipped model, and the variance of their difference is taken out
-   of the squared misfit (:func:`_without_stand_in_noise`).
    The factor at a landmark is the 95th percentile of these ratios (at least 1):
    stretching every refit's deviation from the final model by it makes the band reach
    the error 95 times in 100 in the stand-in world; with two stand-ins, in either world
@@ -137,9 +134,6 @@ COVERAGE = 0.95
 # proportional-hazards worlds; with a tenth of the deaths at least, 0.95-0.99
 # (benchmarks/accuracy.py, Cox family alone, results/accuracy_stand_in_*.json)
 MIN_PIECE_DEATHS = 10
-# Replicates on which both the served model and the stand-in were refitted, the fewest from
-# which the stand-in's noise is taken out of the misfit (fewer: the misfit as measured)
-MIN_NOISE_REPLICATES = 10
 MIN_PIECE_SHARE = 0.1
 # A penalised Cox fit at one penalty could run off when coxnet started from zero without a
 # path of larger penalties leading to it: FLCHAIN's 5,247 training patients with every numeric
@@ -162,10 +156,9 @@ MAX_SIDED_FACTOR = 10.0
 # n = 110), shares 1 / 0.5 / 0.25 left the
 # mean coverage short of 0.90 by 0.135 / 0.025 / 0.009 summed over cells and over 0.98 by
 # 0.026 / 0.026 / 0.039, and covered 0.956 / 0.980 / 0.992 at 12 months in the independent
-# world at n = 110 (width 0.46 / 0.51 / 0.61): a half was the share that over-covered no more
-# than the same penalty did. With the stand-in's own noise taken out of the misfit
-# (:func:`_without_stand_in_noise`) a quarter sees the shrinkage at n = 110 as a half did.
-STAND_IN_PENALTY_SHARE = 0.25
+# world at n = 110 (width 0.46 / 0.51 / 0.61): a half is the share that over-covers no more
+# than the same penalty did.
+STAND_IN_PENALTY_SHARE = 0.5
 
 
 @dataclass
@@ -503,8 +496,7 @@ def calibrate_inflation(
         "replicates": min(m[1] for m in measured.values()),
         "stand_in": f"{_stand_in_words(share, second)} fitted in {len(cuts) + 1} time pieces "
         + ("cut at quantiles of the death times" if pieces else "that end at the landmarks")
-        + " (hazard ratios free to change between pieces); its own noise, measured by "
-        "refitting it beside the model on each replicate, taken out of the model's misfit",
+        + " (hazard ratios free to change between pieces)",
         "stand_in_cuts_months": cuts,
         "stand_in_penalty_share": share,
     }
@@ -568,50 +560,16 @@ def _misses(own: StandIn, served: _Served, y, grid, n_rep, seed, pieces, n_jobs,
         _replicate(H_true, grid, cens_t, cens_s, time.max(), rng, y.dtype) for _ in range(n_rep)
     ]
     usable = [y_rep for y_rep in draws if y_rep[e_name].sum() >= 10]
-    alpha = own.alpha if ran_off is None else max(own.alpha, served.alpha)
     fits = cluster.parallel(n_jobs, shared=(served.Z,), return_as="generator")(
-        delayed(_replicate_fits)(served, own, alpha, cuts, y_rep, grid) for y_rep in usable
+        delayed(_refit)(served.make_step, served.alpha, served.Z, y_rep, grid, served.marks)
+        for y_rep in usable
     )
     bar = tqdm(
         fits, total=len(usable), desc="band", disable=not progress, mininterval=1.0, leave=False
     )
-    pairs = [(_log_cumhaz(served.Zn, *f), si) for f, si in bar if f is not None]
-    if not pairs:
+    fitted = [_log_cumhaz(served.Zn, *f) for f in bar if f is not None]
+    if not fitted:
         return None, None, cuts, ran_off
-    fitted = [f for f, _ in pairs]
-    true_log_h = _without_stand_in_noise(true_log_h, pairs)
     ratios = [_ratios(f, true_log_h, served.sides) for f in fitted]
     symmetric = [np.abs(f - true_log_h) / served.half for f in fitted]
     return np.concatenate(ratios), np.concatenate(symmetric), cuts, ran_off
-
-
-def _replicate_fits(served: _Served, own: StandIn, alpha: float, cuts, y_rep, grid):
-    """On one replicate: the served model's refit (:func:`_refit`) and the stand-in refitted
-    as it was fitted on the training data (log H at the landmarks; None where it cannot be)."""
-    refit = _refit(served.make_step, served.alpha, served.Z, y_rep, grid, served.marks)
-    try:
-        H, _ = piecewise_stand_in(own.Z, y_rep, grid, own.make_step, alpha, cuts)
-    except (ArithmeticError, ValueError):
-        return refit, None
-    return refit, np.log(np.maximum(H[:, served.marks], 1e-300))
-
-
-def _without_stand_in_noise(true_log_h: np.ndarray, pairs: list) -> np.ndarray:
-    """The stand-in's truth with its own noise taken out of the served model's misfit.
-
-    The misfit the band must allow for, b = stand-in - mean refit, was measured on a stand-in
-    fitted to one data set: its pieces and lighter penalty follow that data set's noise, which
-    no proportional-hazards refit follows, so b is too large by that noise (a correctly
-    specified world's band covered 0.99-1.00 at n = 600). On each replicate the stand-in
-    and the served model are both refitted on the same draw; the variance of their difference
-    over replicates is the variance of such a measured misfit about the true one (to first
-    order), and b^2 minus it is unbiased for the true misfit's square. The truth returned is
-    the mean refit plus that misfit, each patient and landmark on the side b fell.
-    """
-    both = [(f, si) for f, si in pairs if si is not None and np.isfinite(si).all()]
-    if len(both) < MIN_NOISE_REPLICATES:
-        return true_log_h
-    mean_fit = np.mean([f for f, _ in pairs], axis=0)
-    noise = np.var([si - f for f, si in both], axis=0, ddof=1)
-    b = true_log_h - mean_fit
-    return mean_fit + np.sign(b) * np.sqrt(np.maximum(b**2 - noise, 0.0))

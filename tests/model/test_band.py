@@ -356,9 +356,8 @@ def test_a_stand_in_lighter_than_the_model_sees_the_penalty_shrinkage(schema):
     """A 110-patient milan draw on which pooled cross-validation chose a heavy penalty
     (alpha 0.145, main effects): a stand-in at the same penalty is as flat as the model and
     its replicates miss little, so the band under-covers the true S(36); the lighter the
-    stand-in, the more of the shrinkage it sees (on this draw, 2,000 test patients, with the
-    stand-in's noise taken out of the misfit: 0.81, 0.84 and 0.87 at shares 1, 0.5 and 0.25;
-    before that correction 0.84, 0.865 and 0.91)."""
+    stand-in, the more of the shrinkage it sees (on this draw, 2,000 test patients: 0.84,
+    0.865 and 0.91 at shares 1, 0.5 and 0.25)."""
     from functools import partial
 
     from training.band import (
@@ -388,18 +387,18 @@ def test_a_stand_in_lighter_than_the_model_sees_the_penalty_shrinkage(schema):
     ratio = _ratios(log_h, np.log(-np.log(s_true)), sides)
 
     cover = {}
-    for share in (1.0, 0.5, STAND_IN_PENALTY_SHARE):
+    for share in (1.0, STAND_IN_PENALTY_SHARE, 0.25):
         band = calibrate_inflation(
             final, d.X, d.y, d.grid, ensemble, step, landmarks=d.horizons, share=share
         )
         cover[share] = float(np.mean(ratio <= band["by_landmark"]["36"]))
-    # Measured 0.81, 0.84 and 0.87 with 30 refits and 1,300 complete test patients (binomial
-    # SD 0.01): coverage must rise with a lighter stand-in, by a clear step from the same
-    # penalty to the shipped share (the correction's noise estimate from 40 replicates moves
-    # each figure by about 0.01)
+    # Measured 0.84, 0.865 and 0.91 with 30 refits and 1,300 complete test patients
+    # (binomial SD 0.01); four seeds of the refits gave 0.81-0.86, 0.85-0.90 and 0.90-0.94,
+    # steps of 0.025-0.044 and 0.044-0.057: coverage must rise with a lighter stand-in by
+    # clear steps, and at a quarter of the penalty reach the target on this draw
     shipped = STAND_IN_PENALTY_SHARE
-    assert cover[1.0] < 0.86 and cover[shipped] - cover[1.0] > 0.03, cover
-    assert cover[1.0] <= cover[0.5] + 0.005 <= cover[shipped] + 0.01, cover
+    assert cover[1.0] < 0.88 and cover[shipped] - cover[1.0] > 0.02, cover
+    assert cover[0.25] - cover[shipped] > 0.03 and cover[0.25] >= 0.90, cover
 
 
 def test_a_stand_in_that_runs_off_is_fitted_at_the_served_penalty(schema, monkeypatch):
@@ -440,39 +439,3 @@ def test_a_stand_in_that_runs_off_is_fitted_at_the_served_penalty(schema, monkey
     )
     lost = calibrate_inflation(final, d.X, d.y, d.grid, ensemble, step, **kw)
     assert lost["inflation"] == 1.0 and "could not be fitted" in lost["note"]
-
-
-def test_the_stand_ins_own_noise_is_taken_out_of_the_misfit():
-    """A stand-in fitted to one data set follows that set's noise, which no proportional-
-    hazards refit follows: the measured misfit b is the true one plus noise of variance v,
-    and v is what the stand-in and the refit, both refitted on each replicate, differ by.
-    Half the patients have no true misfit, half a misfit of 0.5 (log cumulative hazard);
-    v = 0.09, refits' own spread 0.2."""
-    from training.band import _without_stand_in_noise
-
-    rng = np.random.default_rng(5)
-    patients, replicates, v = 4000, 40, 0.09
-    b_true = np.where(np.arange(patients) < patients // 2, 0.0, 0.5)[:, None]
-    mean_fit = rng.normal(0, 1, (patients, 1))
-    measured = mean_fit + b_true + rng.normal(0, np.sqrt(v), (patients, 1))
-    pairs = []
-    for _ in range(replicates):
-        f = mean_fit + rng.normal(0, 0.2, (patients, 1))
-        pairs.append((f, f + 0.3 + rng.normal(0, np.sqrt(v), (patients, 1))))
-    corrected = _without_stand_in_noise(measured, pairs) - np.mean([f for f, _ in pairs], axis=0)
-    raw = measured - np.mean([f for f, _ in pairs], axis=0)
-    none, some = slice(0, patients // 2), slice(patients // 2, None)
-    # as measured, b^2 is too large by v on average (0.09 where there is no misfit, 0.34 for
-    # 0.25); corrected, it is b^2 plus what clipping at 0 leaves where b^2 < v (for no misfit
-    # v x E[max(chi2_1 - 1, 0)] = 0.09 x 0.48 = 0.044, a little more with v estimated from 40
-    # replicates; measured 0.046): 2,000 patients put these means within +-0.005 (SE)
-    assert np.mean(raw[none] ** 2) == pytest.approx(v, abs=0.01)
-    assert np.mean(corrected[none] ** 2) == pytest.approx(0.044, abs=0.008)
-    assert np.mean(raw[some] ** 2) == pytest.approx(0.25 + v, abs=0.015)
-    # clipped where the measured misfit fell near 0 (a quarter of them): 0.27 measured
-    assert np.mean(corrected[some] ** 2) == pytest.approx(0.27, abs=0.015)
-    # the corrected misfit keeps the side the measured one fell on
-    assert np.all(np.sign(corrected) * np.sign(raw) >= 0)
-    # too few replicates with both refits: the misfit as measured
-    few = [(f, None) for f, _ in pairs[:30]] + pairs[:5]
-    np.testing.assert_array_equal(_without_stand_in_noise(measured, few), measured)
