@@ -172,7 +172,9 @@ def format_description(d: dict, schema: Schema, title: str = "Cohort") -> str:
         ci = "" if est is None else f" (95 % CI {_pct(ci_lo)} to {_pct(ci_hi)})"
         note = " (beyond the longest follow-up)" if est is None else ""
         number, _sep, word = axis.text(m.value).partition(" ")  # "1 year", "3 years"
-        rows.append((f"Survival at {number:>{max(width, 2)}} {word}", f"{_pct(est)}{ci}{note}"))
+        # named by the endpoint: a recurrence-free survival is not survival
+        label = f"{words.endpoint_title} at {number:>{max(width, 2)}} {word}"
+        rows.append((label, f"{_pct(est)}{ci}{note}"))
     lines = [title, "=" * len(title), *_aligned(rows)]
     if d["features"]:
         lines += ["", "Table 1", "-------"]

@@ -76,7 +76,7 @@ def test_cli_text_is_a_clinical_summary(cohort_110_path):
         "Patients",
         "Median follow-up (reverse KM)",
         "Median overall survival (KM)",
-        "Survival at 36 months",
+        "Overall survival at 36 months",
         "Table 1",
         "Peritoneal cancer index",
         "Missing",
@@ -127,8 +127,10 @@ def test_a_long_endpoint_keeps_the_values_in_one_column(shipped, schema):
     _, d = shipped
     words = replace(schema.words, endpoint="recurrence-free survival after the second operation")
     head = format_description(d, replace(schema, words=words)).splitlines()[2:9]
-    label = "Median recurrence-free survival after the second operation (KM)"
-    assert head[3].startswith(label + " ")
+    assert head[3].startswith("Median recurrence-free survival after the second operation (KM) ")
+    # each landmark's row names the endpoint: a recurrence-free survival is not survival
+    label = "Recurrence-free survival after the second operation at 12 months"
+    assert head[4].startswith(label + " ")
     # every value starts one space after the longest label
     assert all(line[len(label)] == " " and line[len(label) + 1] != " " for line in head), head
 

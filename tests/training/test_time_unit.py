@@ -86,7 +86,7 @@ def test_describe_speaks_days_and_equals_the_months_result_scaled(days, small_co
     assert set(d) >= {"surv_365", "surv_1096", "surv_1826"}
     text = run("describe", "--data", data_path, "--schema", schema_path).stdout
     assert "Median overall survival (KM)" in text and " days (95 % CI" in text
-    assert "Survival at  365 days" in text and "months" not in text
+    assert "Overall survival at  365 days" in text and "months" not in text
     assert re.search(r"\(longest [0-9.]+ days\)", text)  # every time says its unit
 
 
@@ -239,7 +239,9 @@ def test_describe_in_years_says_one_year_and_numbers_without_exponents(small_coh
     data["ca125"] = data["ca125"] * 20  # markers in the thousands
     data.to_csv(tmp_path / "years.csv", index=False)
     text = run("describe", "--data", tmp_path / "years.csv", "--schema", schema_path).stdout
-    assert re.search(r"Survival at +1 year ", text) and re.search(r"Survival at +3 years ", text)
+    assert re.search(r"Overall survival at +1 year ", text) and re.search(
+        r"Overall survival at +3 years ", text
+    )
     assert "e+0" not in text  # 1150, not 1.15e+03
     assert re.search(r"range [0-9.]+ to [0-9.]+", text)  # "to": a range may start below 0
 

@@ -108,7 +108,7 @@ def test_every_verb_speaks_the_schemas_unit_and_words(trained):
     assert not {k: v for k, v in found.items() if v}, found
     assert "Deaths                         " in out["describe"]
     assert "Median overall survival (KM)   80.0 days" in out["describe"]  # KM median of the trial
-    assert "Survival at 182 days" in out["describe"]
+    assert "Overall survival at 182 days" in out["describe"]
     header = out["predict"].split(",")
     assert {"surv_91", "surv_182_lower", "surv_365_upper", "median_survival_days"} <= set(header)
     assert "Survival at 3 months" not in out["report pdf"]
