@@ -543,7 +543,7 @@ def patient_report(
     pdf.heading(heading)
     pdf.curves([prognosis_curve(_("This patient"), shown)], 12, pdf.get_y(), 104, 72)
     pdf.set_xy(120, top)
-    pdf.heading(_("Survival with 95 % intervals"), x=120)
+    pdf.heading(_("Estimates with 95 % intervals"), x=120)
     pdf.kv_table(survival_table(shown, schema), 120, 78, SURVIVAL_COLUMNS, size=7)
     if prognosis.unknown:
         pdf.set_x(120)
