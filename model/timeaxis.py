@@ -35,6 +35,8 @@ __all__ = [
 LANDMARKS = (12, 36, 60)  # months: 1, 3 and 5 years, the figures every report states
 GRID_STEP = 0.5  # months between points of every curve
 GRID_MAX = 120.0
+# decimals of a month (about 3 seconds) to which the grid, the landmarks and every time are rounded
+GRID_DECIMALS = 6
 MIN_AT_RISK = 10  # patients still followed for a curve to go on past the last death
 RISK_HORIZON = 36.0  # the risk score is the cumulative hazard here (or at the grid's end)
 
@@ -122,13 +124,19 @@ class TimeAxis:
     def to_months(self, t):
         return t * self.months_per_unit
 
+    def on_grid(self, t):
+        """``t`` in months, rounded as the grid and the landmarks are (6 decimals): an event
+        recorded at a landmark in days or weeks (26 weeks, 5.979452 months) is then at the
+        landmark and counts in survival to it, not just after it."""
+        return np.round(self.to_months(t), GRID_DECIMALS)
+
     def from_months(self, months):
         return months / self.months_per_unit
 
     @property
     def marks(self) -> tuple[Landmark, ...]:
         # rounded as the grid is, so that a landmark is one of its points exactly
-        return tuple(Landmark(float(t), round(float(self.to_months(t)), 6)) for t in self.landmarks)
+        return tuple(Landmark(float(t), float(self.on_grid(float(t)))) for t in self.landmarks)
 
     @property
     def risk_horizon_months(self) -> float:
@@ -240,4 +248,4 @@ def time_grid(y: np.ndarray, axis: TimeAxis = DEFAULT_AXIS) -> np.ndarray:
     top = math.floor(end / GRID_STEP) * GRID_STEP
     grid = np.arange(0.0, top + GRID_STEP / 2, GRID_STEP)
     marks = [m.months for m in axis.marks if m.months <= end]
-    return np.round(np.union1d(grid, marks), 6)
+    return np.round(np.union1d(grid, marks), GRID_DECIMALS)

@@ -148,9 +148,32 @@ def validate_dataset(
     problems += found
     parsed = _with_ids(raw, parsed, schema)
     problems += _check_ids(parsed, schema, mode)
-    problems += _check_values(parsed, outcome_bad, schema)
+    problems += _event_coding(parsed, _check_values(parsed, outcome_bad, schema), schema)
     problems += _check_time_unit(parsed, schema)
     return _dataset_report(with_lines(problems, source, len(raw)), parsed, schema)
+
+
+def _event_coding(parsed: pd.DataFrame, found: list[Problem], schema: Schema) -> list[Problem]:
+    """An event column of 1s and 2s is R's survival coding (1 censored, 2 the event): one
+    problem that says how to recode it, in place of one per row that holds a 2, since
+    changing each 2 to 1, as those rows would suggest, makes every patient an event."""
+    name = schema.event.name
+    if name not in parsed:
+        return found
+    values = set(pd.to_numeric(parsed[name], errors="coerce").dropna().unique())
+    if not (values and values <= {1.0, 2.0} and 2.0 in values):
+        return found
+    w = schema.words
+    coding = Problem(
+        "event_coding",
+        _(
+            "holds only 1 and 2, the coding of R's survival package (1 censored, 2 the "
+            "event): write 0 for {event_free} at last follow-up and 1 for {event_happened}, "
+            "that is, subtract 1 from every value"
+        ).format(event_free=w.event_free, event_happened=w.event_happened),
+        column=name,
+    )
+    return [coding, *(p for p in found if not (p.code == "bad_event" and p.column == name))]
 
 
 def _check_time_unit(parsed: pd.DataFrame, schema: Schema) -> list[Problem]:
@@ -173,13 +196,20 @@ def _check_time_unit(parsed: pd.DataFrame, schema: Schema) -> list[Problem]:
         return []
     plausible = [u for u in MONTHS_PER_UNIT if 0.1 <= years(u) <= 20]
     guess = _("; it looks like {unit}").format(unit=plausible[0]) if plausible else ""
+    said = (
+        _("the median survival time is {median} {unit}, which is implausible{guess}.")
+        if axis.unit == "years"
+        else _(
+            "the median survival time is {median} {unit}, {years} years, which is implausible{guess}."
+        )
+    )
     return [
         Problem(
             "time_unit",
-            _(
-                "the median survival time is {median} {unit}, {years} years, which is "
-                "implausible{guess}. The schema declares {unit} (time: unit); check the unit "
-                "of '{name}'."
+            (
+                said
+                + " "
+                + _("The schema declares {unit} (time: unit); check the unit of '{name}'.")
             ).format(
                 median=f"{median:g}",
                 unit=axis.unit,

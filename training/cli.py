@@ -59,8 +59,13 @@ def _warn_constant(df, schema: Schema) -> None:
     from training.describe import constant_features
 
     for name, value in constant_features(df, schema).items():
+        shown = repr(value) if isinstance(value, str) else f"{float(value):g}"  # 1, not 1.0
+        f = schema.feature(name)
+        if f.kind not in ("continuous", "integer"):  # the level's words too: 1 (yes)
+            label = f.label_for(value if isinstance(value, str) else int(value))
+            shown += f" ({label})" if label != str(value) else ""
         typer.echo(
-            f"warning: {name}: every patient with a known value has {value!r}; its effect cannot "
+            f"warning: {name}: every patient with a known value has {shown}; its effect cannot "
             "be learned from these data, so the models give it none",
             err=True,
         )
@@ -196,6 +201,13 @@ def describe(
 
     sch = _schema(schema)
     df = load_valid(data, sch, mode="outcome")
+    absent = [f"{f.name} ({f.label})" for f in sch.features if f.name not in df.columns]
+    if absent:  # fit and predict refuse such a file; a summary of outcomes alone is allowed
+        typer.echo(
+            f"warning: {len(absent)} of the schema's {len(sch.features)} feature columns are not "
+            f"in {data.name}, and Table 1 leaves them out: {', '.join(absent)}",
+            err=True,
+        )
     result = describe_cohort(df, sch)
     result["source"] = {"file": str(data), "sha256": sha256_file(data)}
     result["sample_size"] = _sample_size(df, sch)

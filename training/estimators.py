@@ -47,8 +47,9 @@ RSF_TIME_GRAIN = 0.5
 
 def survival_target(data: pd.DataFrame, schema: Schema) -> np.ndarray:
     """Structured (event, time) array for scikit-survival, time in months (the unit every
-    curve and constant inside uses; the schema's unit is converted here)."""
-    time = schema.time_axis.to_months(data[schema.time.name].to_numpy(dtype=float))
+    curve and constant inside uses; the schema's unit is converted here, rounded as the
+    landmarks are, so that an event at a landmark counts in survival to it)."""
+    time = schema.time_axis.on_grid(data[schema.time.name].to_numpy(dtype=float))
     return Surv.from_arrays(data[schema.event.name].to_numpy().astype(bool), time)
 
 

@@ -48,6 +48,7 @@ def evaluate_bundle(bundle: Bundle, data: pd.DataFrame, truth: pd.DataFrame | No
         "n": int(len(y)),
         "deaths": int(y[e].sum()),
         "uno_tau_months": tau,
+        f"uno_tau_{axis.unit}": float(axis.from_months(tau)),
         "models": {},
     }
     complete = data[schema.feature_names].notna().all(axis=1).to_numpy()
@@ -61,6 +62,8 @@ def evaluate_bundle(bundle: Bundle, data: pd.DataFrame, truth: pd.DataFrame | No
         curves = engine.curves(data[schema.feature_names], name)
         surv = curves[0]
         res = performance(y, y, surv, bundle.grid, bundle.risk_horizon, tau, horizons)
+        window = res["ibs_window"]  # in months, as every time inside; here in the data's unit too
+        res[f"ibs_window_{axis.unit}"] = window and [float(axis.from_months(w)) for w in window]
         res["calibration"] = {}
         for mark, h in horizons.items():
             cal = calibration(y, surv, bundle.grid, h)

@@ -13,13 +13,17 @@ import math
 import pandas as pd
 import streamlit as st
 
-from model.i18n import N_, _, language
+from model.i18n import N_, _
 from model.schema import Feature, Schema
 from model.validation import validate_patient
+from ui.choices import kept_index, remember
 
 __all__ = ["patient_form", "show_problems"]
 
 UNKNOWN_LABEL = N_("unknown")
+# the "unknown" option of a list or yes/no: not None, which Streamlit draws as nothing chosen;
+# no schema's value (numbers, or words without angle brackets)
+UNKNOWN = "<unknown>"
 
 
 def _num_format(f: Feature) -> tuple[float | int, str]:
@@ -69,18 +73,18 @@ def _numeric(f: Feature, key: str, default) -> float | None:
 
 
 def _choice(f: Feature, key: str, default):
-    options = [None, *f.allowed_values]
+    options = [UNKNOWN, *f.allowed_values]
     if default is not None and not (isinstance(default, float) and math.isnan(default)):
         default = default if f.is_text else int(default)
     index = options.index(default) if default in options else 0
 
     # labels made now: Streamlit may format options outside this rerun's language
-    label = {v: _(UNKNOWN_LABEL) if v is None else f.label_for(v) for v in options}.get
+    label = {v: _(UNKNOWN_LABEL) if v == UNKNOWN else f.label_for(v) for v in options}.get
 
     help_text = f"{f.help} " + _("Allowed: {allowed}, or unknown.").format(
         allowed=f.describe_allowed()
     )
-    index = _keep_across_languages(key, options, index)
+    index = kept_index(key, options, index)
     widget = st.radio if f.kind == "binary" else st.selectbox
     extra = {"horizontal": True} if f.kind == "binary" else {}
     value = widget(
@@ -93,30 +97,8 @@ def _choice(f: Feature, key: str, default):
         persist_state="session",
         **extra,
     )
-    st.session_state[f"{key}.kept"] = (language(), value)
-    return value
-
-
-def _keep_across_languages(key: str, options: list, index: int) -> int:
-    """The browser holds a choice as its words on screen, which match no option once the
-    language has changed (back to English, "是" is no answer): the choice made in the other
-    language is put back before the input is drawn, on the first run in the new language and
-    on any later run that still brings words of the old one (a click during that first run
-    interrupts it before the browser has the new words). Returns the index to draw it with
-    (the first, where the value is set: a default would override a value of None,
-    "unknown")."""
-    kept = st.session_state.get(f"{key}.kept")
-    if kept is None:
-        return index
-    lang, value = kept
-    try:
-        current = st.session_state[key]
-    except KeyError:  # not drawn yet in this session (another page's form)
-        current = value
-    if lang == language() and current in options:
-        return index
-    st.session_state[key] = value
-    return 0
+    remember(key, value)
+    return None if value == UNKNOWN else value
 
 
 def patient_form(

@@ -23,6 +23,7 @@ from model.i18n import DEFAULT, LANGUAGES, N_, _, language, set_language
 from model.registry import INDEX, NothingServable, Registry, RegistryError
 from model.schema import SchemaDefinitionError, bundled_schema
 from reporting.wording import simulated_warning
+from ui.choices import kept_index, remember
 
 __all__ = [
     "MODELS_ENV",
@@ -198,16 +199,17 @@ def _model_radio(engine: Engine, vid: str) -> str | None:
             ).format(vid=vid, models=", ".join(engine.models))
         )
         return None
+    key = f"model.{vid}"
     model = st.sidebar.radio(
         _("Model"),
         names,
-        index=names.index(default) if default in names else 0,
+        index=kept_index(key, names, names.index(default) if default in names else 0),
         # labels made now: Streamlit may format options outside this rerun's language
         format_func={
             m: _(engine.bundle.manifest.label(m)) + (" " + _("(default)") if m == default else "")
             for m in names
         }.get,
-        key=f"model.{vid}",
+        key=key,
         help=_(
             "The models that may serve a patient's prediction. The penalised Cox model gives a "
             "95 % band and exact factor contributions; the random survival forest, not "
@@ -215,6 +217,7 @@ def _model_radio(engine: Engine, vid: str) -> str | None:
         ),
         persist_state="session",
     )
+    remember(key, model)
     return model
 
 
@@ -266,11 +269,13 @@ def choose_model() -> Choice | None:
     picked = st.sidebar.selectbox(
         _("Model bundle"),
         list(labels),
+        index=kept_index("bundle", list(labels), 0),
         format_func=labels.get,
         key="bundle",
         help=_("Bundles in this app's registry. The active one is the default."),
         persist_state="session",
     )
+    remember("bundle", picked)
     served: dict = {}
 
     def load(vid: str):  # the cached engine: verified and unpickled once per bundle

@@ -259,3 +259,16 @@ def test_file_lines_count_blank_lines_and_multiline_values(schema, tmp_path, as_
     assert "row 4 (line 10)" in str(p)
     if as_bytes:
         assert not source.closed  # the caller's upload stays usable
+
+
+def test_an_event_coded_one_and_two_is_named_once_with_the_recoding(schema):
+    """R's survival coding (1 censored, 2 died): one error that says to subtract 1, not one
+    per row telling the user to write 1 where each 2 is (every patient an event)."""
+    rows = rows_with(4, r0={"death": 2}, r1={"death": 1}, r2={"death": 2}, r3={"death": 1})
+    p = only_error(validate_dataset(csv_of(rows), schema))
+    assert p.code == "event_coding" and p.column == "death" and p.row is None
+    assert "subtract 1" in p.message and "0 for alive at last follow-up and 1 for died" in p.message
+    # a 2 among 0s and 1s is a wrong value in its row
+    rows = rows_with(3, r0={"death": 2}, r1={"death": 0}, r2={"death": 1})
+    p = only_error(validate_dataset(csv_of(rows), schema))
+    assert p.code == "bad_event" and p.row == 1

@@ -147,3 +147,23 @@ def test_a_feature_with_one_known_value_is_named(shipped, schema, capsys):
     assert constant_features(one, schema) == {"sex": "F"}
     _warn_constant(one, schema)
     assert "warning: sex: every patient with a known value has 'F'" in capsys.readouterr().err
+    # numbers as written, with their level's words: not np.float64(1.0)
+    one["lymph_nodes"], one["age"] = 1.0, 61.0
+    _warn_constant(one, schema)
+    err = capsys.readouterr().err
+    assert "lymph_nodes: every patient with a known value has 1 (yes);" in err
+    assert "age: every patient with a known value has 61;" in err
+
+
+def test_a_feature_column_missing_from_the_file_is_named(cohort_110_path, tmp_path):
+    """fit and predict refuse a file without a feature column; describe summarises what is
+    there and says which features its Table 1 leaves out."""
+    import pandas as pd
+
+    data = pd.read_csv(cohort_110_path).drop(columns=["ki67", "pci"])
+    data.to_csv(tmp_path / "short.csv", index=False)
+    res = runner.invoke(app, ["describe", "--data", str(tmp_path / "short.csv")])
+    assert res.exit_code == 0, res.output
+    assert "2 of the schema's" in res.stderr and "Table 1 leaves them out" in res.stderr
+    assert "ki67 (Ki-67 index)" in res.stderr and "pci (Peritoneal cancer index" in res.stderr
+    assert "Ki-67 index" not in res.stdout

@@ -138,6 +138,10 @@ def test_fit_predict_and_evaluate_in_days(days, small_cohort):
     assert res.exit_code == 0, res.output
     r = json.loads(res.stdout)
     assert r["landmarks"] == ["365", "1096", "1826"] and "auc_365" in r["models"]["coxnet"]
+    # times in the data's unit beside the months every time inside is kept in
+    assert r["uno_tau_days"] == pytest.approx(r["uno_tau_months"] * DAYS_PER_MONTH)
+    cox = r["models"]["coxnet"]
+    assert cox["ibs_window_days"] == pytest.approx([w * DAYS_PER_MONTH for w in cox["ibs_window"]])
     assert "AUC 365 d" in run("evaluate", "--bundle", bundle.path, "--data", data_path).stdout
 
     # a simulator's truth for this schema: survival at its own landmarks, in days
@@ -214,6 +218,8 @@ def test_times_in_another_unit_than_the_landmarks_are_refused_before_fitting(day
 
 def test_a_time_column_in_another_unit_is_named(days, small_cohort, schema):
     """Days written under a schema in months: a warning naming both units."""
+    from dataclasses import replace
+
     _, data_path, folder = days
     data = pd.read_csv(data_path).rename(columns={"os_days": "os_months"})
     # survival in days (median about 900) read as months: 75 years
@@ -222,6 +228,11 @@ def test_a_time_column_in_another_unit_is_named(days, small_cohort, schema):
     report = validate_dataset(path, schema, mode="train")
     (w,) = [p for p in report.warnings if p.code == "time_unit"]
     assert "declares months" in w.message and "it looks like days" in w.message
+    assert re.search(r"is [0-9.]+ months, [0-9.]+ years, which", w.message)
+    # under a schema in years the time is said once ("631.5 years, 632 years" read oddly)
+    years = replace(schema, time=replace(schema.time, name="os_months", unit="years"))
+    (w,) = [p for p in validate_dataset(path, years).warnings if p.code == "time_unit"]
+    assert re.search(r"is [0-9.]+ years, which is implausible; it looks like days", w.message)
     assert not [
         p
         for p in validate_dataset(small_cohort[0], schema, mode="train").warnings
@@ -257,3 +268,32 @@ def test_a_landmark_beyond_every_patients_follow_up_is_named(days, capsys):
     said = capsys.readouterr().err
     assert "warning: 1826 days lies beyond the longest os_days in these data (1500 days)" in said
     assert "bootstrap" not in said
+
+
+def test_an_event_at_a_landmark_counts_in_survival_to_it(schema):
+    """26 weeks is 5.979466119... months and the landmark is read at 5.979466 (the grid's
+    rounding): a death recorded at 26 weeks is in S(26 weeks), as Kaplan-Meier in weeks has
+    it, not just after it."""
+    from dataclasses import replace
+
+    from lifelines import KaplanMeierFitter
+
+    from training.estimators import survival_target
+    from training.metrics import calibration
+
+    weeks = replace(
+        schema, time=replace(schema.time, name="weeks", unit="weeks"), landmarks=(13.0, 26.0, 52.0)
+    )
+    axis = weeks.time_axis
+    rng = np.random.default_rng(3)
+    t = np.concatenate([np.full(25, 26.0), rng.uniform(1, 60, 175)])
+    e = np.concatenate([np.ones(25, bool), rng.random(175) < 0.6])
+    y = survival_target(pd.DataFrame({"weeks": t, "death": e.astype(int)}), weeks)
+    mark = axis.marks[1]
+    assert (y["time"][:25] == mark.months).all()
+    km = KaplanMeierFitter().fit(t, e).predict(26.0)
+    grid = np.round(np.arange(0, 15, 0.5), 6)
+    flat = np.full((len(y), len(grid)), 0.8)  # any curves: the observed side is scored
+    observed = calibration(y, flat, grid, mark.months)["observed"]
+    # 1e-9: the same Kaplan-Meier product (with the 25 deaths left out it was 0.78 against 0.62)
+    assert observed == pytest.approx(km, abs=1e-9)

@@ -109,6 +109,27 @@ def table_cell(page, outcome: str, column: int = 1) -> str:
     return row.locator("td").nth(column - 1).inner_text().strip()
 
 
+CHECKED_JS = (
+    "(label) => [...document.querySelectorAll('[data-testid=\"stRadio\"]')]"
+    ".filter(r => r.querySelector('[data-testid=\"stWidgetLabel\"]').innerText.trim() === label)"
+    ".flatMap(r => [...r.querySelectorAll('input[type=radio]')].filter(i => i.checked)"
+    ".map(i => i.closest('label').innerText.trim()))"
+)
+
+
+def checked(page, label: str, settle_ms: int = 10_000) -> list[str]:
+    """The words of the option(s) shown as chosen in the radio labelled ``label``, once the
+    page has drawn one (or after ``settle_ms``: a rerun draws the radios after the title)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    wait = f"(label) => ({CHECKED_JS})(label).length > 0"
+    try:
+        page.wait_for_function(wait, arg=label, timeout=settle_ms)
+    except PlaywrightTimeout:  # nothing chosen: say what is shown
+        pass
+    return page.evaluate(CHECKED_JS, label)
+
+
 # ---------------------------------------------------------------- concurrent sessions
 # the first table's text with whitespace collapsed: "Outcome Estimate ... Survival at 1 year ..."
 TABLE_JS = (

@@ -16,7 +16,7 @@ from model.engine import Engine
 from model.registry import Registry
 from reporting.summary import survival_table
 from tests.conftest import promoted_copy
-from tests.ui.browser import browser, chromium_path, serve, table_cell
+from tests.ui.browser import browser, checked, chromium_path, serve, table_cell
 
 if chromium_path() is None:
     if os.environ.get("CI"):
@@ -148,18 +148,22 @@ def test_real_browser_patient_reading_mode(models, tmp_path):
 
 def test_real_browser_language_and_patient_mode(models, tmp_path):
     """Switch the page to Chinese in the sidebar, read the patient's mode and its PDF in
-    Chinese, and back to English; values entered before (a number, a list choice and a
-    yes/no, whose words on screen change with the language) survive both switches."""
+    Chinese, and back to English; values entered before (a number, a list choice, a yes/no
+    and an "unknown", whose words on screen change with the language) survive both switches
+    and are shown as chosen, as is the sidebar's model."""
     from model.i18n import _, use
     from reporting.plain import sentences
 
     engine = Engine(Registry(models).load())
     ref = dict(engine.bundle.manifest.reference_patient)
-    ref.update(pci=33, pathology="sarcomatoid", sae=1)
+    ref.update(pci=33, pathology="sarcomatoid", sae=1, lymph_nodes=None)
     p = engine.predict(engine.frame([ref]))[0]
     want = survival_table(p, engine.schema).set_index("Outcome").loc[THREE_YEARS, "Estimate"]
-    labels = {n: engine.schema.feature(n).label for n in ("pathology", "sae")}
+    labels = {n: engine.schema.feature(n).label for n in ("pathology", "sae", "lymph_nodes")}
+    model = engine.bundle.manifest.label(engine.default_model) + " (default)"
     with use("zh-CN"):
+        zh_model = (_("Model"), _(engine.bundle.manifest.label(engine.default_model)))
+        zh_nodes = (engine.schema.localized().feature("lymph_nodes").label, _("unknown"))
         schema = engine.schema.localized()
         title = _("Survival {origin}").format(origin=schema.words.origin)
         for_patient, clinician = _("For the patient"), _("Clinician")
@@ -177,6 +181,8 @@ def test_real_browser_language_and_patient_mode(models, tmp_path):
         page.get_by_role("option", name="sarcomatoid", exact=True).click()
         radio = page.locator("[data-testid='stRadio']", has_text=labels["sae"]).first
         radio.get_by_text("yes", exact=True).click()
+        nodes = page.locator("[data-testid='stRadio']", has_text=labels["lymph_nodes"]).first
+        nodes.get_by_text("unknown", exact=True).click()
         page.wait_for_function(
             "([o, v]) => [...document.querySelectorAll('table tr')].some("
             "r => r.innerText.includes(o) && r.innerText.includes(v))",
@@ -187,6 +193,10 @@ def test_real_browser_language_and_patient_mode(models, tmp_path):
         page.get_by_label("Language / 语言").click()
         page.get_by_role("option", name="简体中文").click()
         page.get_by_text(title).first.wait_for(timeout=30_000)
+        # chosen options are drawn as chosen in the new words (a value of None had been
+        # drawn as nothing chosen)
+        assert checked(page, zh_nodes[0]) == [zh_nodes[1]]
+        assert [c.startswith(zh_model[1]) for c in checked(page, zh_model[0])] == [True]
         page.get_by_text(for_patient).first.click()
         page.get_by_text(says).wait_for(timeout=30_000)
         page.get_by_text(first).first.wait_for(timeout=30_000)  # PCI 33 kept
@@ -203,4 +213,7 @@ def test_real_browser_language_and_patient_mode(models, tmp_path):
         assert page.get_by_label("Peritoneal cancer index (PCI)", exact=True).input_value() == "33"
         # the list choice and the yes/no too: the browser had held them as Chinese words
         assert table_cell(page, THREE_YEARS) == want
+        assert checked(page, labels["lymph_nodes"]) == ["unknown"]
+        assert checked(page, labels["sae"]) == ["yes"]
+        assert checked(page, "Model") == [model]
     assert (tmp_path / "patient_zh.png").stat().st_size > 20_000
