@@ -19,6 +19,7 @@ from typing import IO, Any
 import numpy as np
 import pandas as pd
 
+from model.i18n import _, ngettext
 from model.problems import Problem
 
 __all__ = ["read_table", "with_lines"]
@@ -36,9 +37,9 @@ def read_table(source: str | os.PathLike | IO | pd.DataFrame) -> tuple[pd.DataFr
     try:
         raw = _read_csv(source)
     except (OSError, ValueError) as exc:
-        return pd.DataFrame(), [_unreadable(exc, name)]
+        return pd.DataFrame(), [_unreadable(exc, name, source)]
     if raw is None:
-        return pd.DataFrame(), [Problem("empty", f"the file {name} is empty")]
+        return pd.DataFrame(), [Problem("empty", _("the file {name} is empty").format(name=name))]
     if not isinstance(raw.index, pd.RangeIndex):
         return pd.DataFrame(), [_extra_values(raw)]
     raw.columns = _header_names(source, list(raw.columns))
@@ -46,15 +47,15 @@ def read_table(source: str | os.PathLike | IO | pd.DataFrame) -> tuple[pd.DataFr
     if short:
         return pd.DataFrame(), [_too_few_values(short, len(raw.columns), name)]
     if len(raw) == 0:
-        return raw, [Problem("no_rows", "the file has a header but no data rows")]
+        return raw, [Problem("no_rows", _("the file has a header but no data rows"))]
     return raw, []
 
 
 def _take_frame(source: pd.DataFrame) -> tuple[pd.DataFrame, list[Problem]]:
     if source.shape[1] == 0:
-        return source, [Problem("empty", "the table has no columns")]
+        return source, [Problem("empty", _("the table has no columns"))]
     if len(source) == 0:
-        return source, [Problem("no_rows", "the table has a header but no data rows")]
+        return source, [Problem("no_rows", _("the table has a header but no data rows"))]
     table = source.reset_index(drop=True)  # a new frame: the caller's is left as it was
     table.columns = [_column_name(c, i) for i, c in enumerate(source.columns)]
     return table, []
@@ -74,32 +75,79 @@ def _read_csv(source) -> pd.DataFrame | None:
     )
 
 
-def _unreadable(exc: OSError | ValueError, name: str) -> Problem:
+def _unreadable(exc: OSError | ValueError, name: str, source) -> Problem:
     """What a user can do about a file pandas could not read."""
     if isinstance(exc, FileNotFoundError):
-        return Problem("not_found", f"file not found: {name}")
+        return Problem("not_found", _("file not found: {name}").format(name=name))
     if isinstance(exc, IsADirectoryError):
-        return Problem("unreadable", f"{name} is a folder, not a CSV file")
+        return Problem("unreadable", _("{name} is a folder, not a CSV file").format(name=name))
     if isinstance(exc, pd.errors.EmptyDataError):
-        return Problem("empty", f"the file {name} is empty")
+        return Problem("empty", _("the file {name} is empty").format(name=name))
     if isinstance(exc, UnicodeDecodeError):
-        return Problem(
-            "encoding",
-            f"the file {name} is not UTF-8 text (byte {exc.start}); "
-            "save it from your spreadsheet as 'CSV UTF-8'",
-        )
+        return _not_utf8(exc, name, source)
     fields = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
     if fields:  # pandas' words for a row longer than the header
-        want, line, saw = fields.groups()
+        want, line, saw = (int(v) for v in fields.groups())
         return Problem(
             "unreadable",
-            f"the file {name} is not a readable CSV: line {line} has {saw} values where the "
-            f"header (line 1) has {want} column name{'s' * (want != '1')}; a patients file "
-            "is comma-separated text with one header row of column names",
+            ngettext(
+                "the file {name} is not a readable CSV: line {line} has {saw} values where "
+                "the header (line 1) has {want} column name; a patients file is "
+                "comma-separated text with one header row of column names",
+                "the file {name} is not a readable CSV: line {line} has {saw} values where "
+                "the header (line 1) has {want} column names; a patients file is "
+                "comma-separated text with one header row of column names",
+                want,
+            ).format(name=name, line=line, saw=saw, want=want),
         )
     if isinstance(exc, ValueError):  # pandas' ParserError is a ValueError
-        return Problem("unreadable", f"the file {name} is not a readable CSV: {exc}")
-    return Problem("unreadable", f"the file {name} cannot be read: {exc.strerror or exc}")
+        return Problem(
+            "unreadable",
+            _("the file {name} is not a readable CSV: {reason}").format(name=name, reason=exc),
+        )
+    return Problem(
+        "unreadable",
+        _("the file {name} cannot be read: {reason}").format(name=name, reason=exc.strerror or exc),
+    )
+
+
+def _not_utf8(exc: UnicodeDecodeError, name: str, source) -> Problem:
+    """Where the file stops being UTF-8: the line and the byte (pandas decodes in chunks,
+    so its own position is within a chunk, not the file)."""
+    data = _raw_bytes(source)
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as whole:
+        exc, line = whole, data[: whole.start].count(b"\n") + 1
+    else:
+        line = None
+    byte = f"0x{exc.object[exc.start]:02X}"
+    where = (
+        _("line {line} holds the byte {byte}, which is not UTF-8").format(line=line, byte=byte)
+        if line
+        else _("it holds the byte {byte}, which is not UTF-8").format(byte=byte)
+    )
+    return Problem(
+        "encoding",
+        _(
+            "the file {name} is not UTF-8 text: {where} (often a letter such as é saved in "
+            "another encoding); save it from your spreadsheet as 'CSV UTF-8'"
+        ).format(name=name, where=where),
+    )
+
+
+def _raw_bytes(source) -> bytes:
+    """The whole file as bytes (empty where it cannot be read again)."""
+    try:
+        if isinstance(source, str | os.PathLike):
+            return Path(source).read_bytes()
+        if hasattr(source, "seek") and hasattr(source, "read"):
+            source.seek(0)
+            data = source.read()
+            return data if isinstance(data, bytes) else b""
+    except OSError:
+        pass
+    return b""
 
 
 def _extra_values(raw: pd.DataFrame) -> Problem:
@@ -108,9 +156,15 @@ def _extra_values(raw: pd.DataFrame) -> Problem:
     extra = raw.index.nlevels
     return Problem(
         "extra_values",
-        f"the first data row has {extra} value{'s' * (extra != 1)} more than the header "
-        f"has column names ({len(raw.columns)}); every row needs one value per header "
-        "column (a comma at the end of a row adds an empty value)",
+        ngettext(
+            "the first data row has {extra} value more than the header has column names "
+            "({names}); every row needs one value per header column (a comma at the end of a "
+            "row adds an empty value)",
+            "the first data row has {extra} values more than the header has column names "
+            "({names}); every row needs one value per header column (a comma at the end of a "
+            "row adds an empty value)",
+            extra,
+        ).format(extra=extra, names=len(raw.columns)),
         row=1,
     )
 
@@ -129,13 +183,17 @@ def _short_records(source, want: int) -> list[tuple[int, int]]:
 
 
 def _too_few_values(short: list[tuple[int, int]], want: int, name: str) -> Problem:
-    lines = "; ".join(f"line {line} has {saw}" for line, saw in short[:5])
-    more = f" (and {len(short) - 5} more lines)" if len(short) > 5 else ""
+    lines = _("; ").join(
+        _("line {line} has {saw}").format(line=line, saw=saw) for line, saw in short[:5]
+    )
+    more = _(" (and {n} more lines)").format(n=len(short) - 5) if len(short) > 5 else ""
     return Problem(
         "too_few_values",
-        f"the file {name} is not a readable CSV: {lines}{more} values where the header "
-        f"(line 1) has {want} column names; every row needs one value per header column "
-        "(an unknown value is an empty cell between two commas)",
+        _(
+            "the file {name} is not a readable CSV: {lines}{more} values where the header "
+            "(line 1) has {want} column names; every row needs one value per header column "
+            "(an unknown value is an empty cell between two commas)"
+        ).format(name=name, lines=lines, more=more, want=want),
     )
 
 

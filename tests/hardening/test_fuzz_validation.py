@@ -249,6 +249,33 @@ def test_a_row_with_too_few_values_is_refused_not_read_as_unknowns(tmp_path):
     assert validate_dataset(path, SCHEMA, mode="predict").ok
 
 
+def test_a_file_in_another_encoding_is_named_by_its_line_and_byte(tmp_path):
+    """pandas decodes in chunks and says where in a chunk it stopped; the message gives
+    the file line and the byte, for a path and for an upload alike, in the reader's
+    language."""
+    import io
+
+    from model.i18n import use
+
+    good = pd.read_csv(Path(__file__).parents[2] / "data" / "synthetic" / "dmpm_110.csv", dtype=str)
+    text = good.head(60).to_csv(index=False).splitlines()
+    text[45] = text[45].replace(text[45].split(",")[0], "Zoé", 1)
+    data = ("\n".join(text) + "\n").encode("latin-1")
+    path = tmp_path / "latin1.csv"
+    path.write_bytes(data)
+    for source in (path, io.BytesIO(data)):
+        (problem,) = validate_dataset(source, SCHEMA, mode="predict").errors
+        assert problem.code == "encoding"
+        assert "line 46 holds the byte 0xE9, which is not UTF-8" in problem.message
+        assert "save it from your spreadsheet as 'CSV UTF-8'" in problem.message
+    with use("zh-CN"):
+        (problem,) = validate_dataset(io.BytesIO(data), SCHEMA, mode="predict").errors
+    assert (
+        "第 46 行含字节 0xE9，不是 UTF-8" in problem.message
+        and "另存为“CSV UTF-8”" in problem.message
+    )
+
+
 # ---------------------------------------------------------------------------- DataFrames
 @st.composite
 def hostile_frames(draw):

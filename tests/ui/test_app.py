@@ -224,6 +224,8 @@ def test_cohort_upload_scores_and_lists_problems(at, engine, small_cohort):
     assert not at.exception
     said = " ".join(m.value for m in at.markdown) + " ".join(e.value for e in at.error)
     assert "\\*cohort\\*.csv" in said and "pci\\*" in said, said
+    # a whole-column problem names its column
+    assert "column 'pci': required feature column is missing" in said, said
 
 
 def test_model_card_describes_the_bundle(at, engine, app_registry):

@@ -73,7 +73,10 @@ if choice is not None:
             # short; the grid lists the rows' problems, blank where a cell has nothing to say
             whole = [p for p in checked.problems if p.row is None]
             for p in whole:
-                st.markdown(f"- {literal(p.message)}")
+                said = p.message
+                if p.column is not None:  # which column: the message alone may not say
+                    said = _("column '{column}': {problem}").format(column=p.column, problem=said)
+                st.markdown(f"- {literal(said)}")
             rows = [p for p in checked.problems if p.row is not None]
             if rows:
                 table = shown_columns(problems_table(rows))
