@@ -26,9 +26,11 @@ UNKNOWN_LABEL = N_("unknown")
 UNKNOWN = "<unknown>"
 
 
-def _num_format(f: Feature) -> tuple[float | int, str]:
+def _num_format(f: Feature) -> tuple[float, str]:
     if f.kind == "integer":
-        return int(f.step or 1), "%d"
+        # a number box, not an integer one: that would cut 55.9 to 55 in the browser,
+        # unsaid; the schema's check names a value that is not whole ("%g": 55, 55.9)
+        return float(f.step or 1), "%g"
     span = (f.max or 100) - (f.min or 0)
     return (1.0 if span > 20 else 0.1), "%.1f"
 
@@ -41,9 +43,9 @@ def _numeric(f: Feature, key: str, default) -> float | None:
     )
     known_default = default is not None and not (isinstance(default, float) and math.isnan(default))
     if known_default:
-        start = int(round(default)) if f.kind == "integer" else float(default)
+        start = float(round(default)) if f.kind == "integer" else float(default)
     else:
-        start = int(f.min or 0) if f.kind == "integer" else float(f.min or 0)
+        start = float(f.min or 0)
     unknown = bool(st.session_state.get(f"{key}.unknown", not known_default))
     # no min_value / max_value: the browser would keep a value beyond them to itself (a red
     # mark on the box, the page still showing the previous patient's numbers); the value goes

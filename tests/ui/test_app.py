@@ -100,6 +100,26 @@ def test_calculator_conditional_survival(at, engine):
     at.number_input(key="alive_at").set_value(12).run()
     assert not at.exception
     assert_same(shown_table(at), expected(engine, reference(engine), alive_at=12)[0])
+    # a time as entered, not cut to a whole number in the browser
+    at.number_input(key="alive_at").set_value(12.5).run()
+    assert_same(shown_table(at), expected(engine, reference(engine), alive_at=12.5)[0])
+    # beyond the range: said on the page, which shows the numbers from the start instead
+    # of keeping those of the time entered before
+    for wrong in (-1, 9999):
+        at.number_input(key="alive_at").set_value(wrong).run()
+        assert not at.exception
+        errors = " ".join(e.value for e in at.error)
+        assert f"Conditional survival: {wrong} is outside 0 to " in errors and "months" in errors
+        assert_same(shown_table(at), expected(engine, reference(engine))[0])
+
+
+def test_a_whole_number_input_keeps_a_decimal_and_refuses_it(at):
+    """The browser's whole-number box had cut 55.9 to 55 unsaid; the value is checked."""
+    at.number_input(key="patient.pci").set_value(20.5).run()
+    assert not at.exception
+    errors = " ".join(e.value for e in at.error)
+    assert "Peritoneal cancer index" in errors and "not a whole number" in errors
+    assert len(at.table) == 0
 
 
 def test_calculator_off_step_value_is_refused_with_field_and_range(at):

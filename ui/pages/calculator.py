@@ -32,12 +32,14 @@ def conditional_on(choice: Choice, prog, for_patient: bool):
         if for_patient
         else _("Conditional survival: {event_free} at … {unit} {origin} (0 = from the start)")
     ).format(**fields)
+    # no min_value / max_value (the browser would keep a value beyond them to itself, the
+    # page showing the numbers of the one before) and not a whole-number box (it cuts 12.5
+    # to 12 unsaid): the value is checked here
     alive_in_unit = st.number_input(
         label,
-        min_value=0,
-        max_value=end,
-        value=0,
-        step=1,
+        value=0.0,
+        step=1.0,
+        format="%g",
         key="alive_at",
         help=_(
             "For a patient seen in follow-up: {endpoint} from now on, given that they are "
@@ -45,6 +47,14 @@ def conditional_on(choice: Choice, prog, for_patient: bool):
         ).format(**fields),
         persist_state="session",
     )
+    if not 0 <= alive_in_unit <= end:
+        st.error(
+            _(
+                "Conditional survival: {value} is outside 0 to {end}, the last time at which "
+                "the curve still falls; the numbers shown are from the start."
+            ).format(value=f"{alive_in_unit:g}", end=axis.text(end))
+        )
+        return prog, 0.0
     # the time as entered: the curve between its grid points is the value at the point before
     alive_at = float(axis.to_months(alive_in_unit)) if alive_in_unit else 0.0
     try:
