@@ -7,6 +7,7 @@ they stay readable in black and white.
 
 from __future__ import annotations
 
+import html
 import math
 import textwrap
 
@@ -127,6 +128,8 @@ def survival_figure(
     data = []
     for k, c in enumerate(curves):
         colour = OKABE_ITO[k % len(OKABE_ITO)]
+        # a name as typed (a scenario's): plotly reads tags in trace names as formatting
+        name = html.escape(c["name"], quote=False)
         x = axis.from_months(np.asarray(c["grid"], dtype=float))
         lo, hi = c.get("lower"), c.get("upper")
         if lo is not None and hi is not None and np.isfinite(lo).all() and np.isfinite(hi).all():
@@ -147,7 +150,7 @@ def survival_figure(
                     "line": {"width": 0, "shape": "hv"},
                     "fill": "tonexty",
                     "fillcolor": _rgba(colour, 0.18),
-                    "name": _("{name}: 95 % band").format(name=c["name"]),
+                    "name": _("{name}: 95 % band").format(name=name),
                     "hoverinfo": "skip",
                 }
             )
@@ -157,7 +160,7 @@ def survival_figure(
                 "x": x,
                 "y": np.asarray(c["survival"]),
                 "mode": "lines",
-                "name": c["name"],
+                "name": name,
                 "legendgroup": c["name"],
                 "line": {
                     "color": colour,
@@ -165,9 +168,9 @@ def survival_figure(
                     "dash": DASHES[k % len(DASHES)],
                     "shape": "hv",
                 },
-                "hovertemplate": f"%{{x:.{axis.digits}f}} {unit_name(axis.unit)}: %{{y:.1%}}<extra>"
-                + c["name"]
-                + "</extra>",
+                # the name by reference: one typed with "%{" is not read as a template
+                "hovertemplate": f"%{{x:.{axis.digits}f}} {unit_name(axis.unit)}: %{{y:.1%}}"
+                + "<extra>%{fullData.name}</extra>",
             }
         )
     shapes, annotations = [], []
@@ -230,6 +233,9 @@ def survival_figure(
             "title": {"text": time_title(schema)},
             "range": [0, float(axis.from_months(end))],
             "dtick": axis.tick_step(end),
+            # the unified hover's heading: the time as each curve's line gives it (259, not
+            # 258.7188); the unit is in those lines
+            "hoverformat": f".{axis.digits}f",
         },
         yaxis={"title": {"text": words.endpoint_title}, "range": [0, 1.02], "tickformat": ".0%"},
     )

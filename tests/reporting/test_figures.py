@@ -66,6 +66,26 @@ def test_survival_figure_speaks_the_schemas_unit_and_words(schema):
     assert fig.layout.shapes[1].x0 == pytest.approx(365.25)  # alive at 12 months
     assert fig.layout.xaxis.dtick == 365
     assert "335-396 days" in fig.layout.annotations[0].text  # 11-13 months, published
+    # the hover says the time as the curve's line does: 259, not 258.7188
+    assert fig.layout.xaxis.hoverformat == ".0f" and " days: " in fig.data[0].hovertemplate
+
+
+def test_a_typed_name_is_shown_as_typed(schema):
+    """A scenario's name with tags or a template's "%{" is a name, not formatting."""
+    grid = np.arange(0, 60.5, 0.5)
+    typed = "<b>bold</b> & %{y}"
+    s = np.exp(-grid / 40)
+    fig = validated(
+        survival_figure(
+            [{"name": typed, "grid": grid, "survival": s, "lower": s * 0.9, "upper": s}], schema
+        )  # fmt: skip
+    )
+    assert [t.name for t in fig.data] == [
+        None,
+        "&lt;b&gt;bold&lt;/b&gt; &amp; %{y}: 95 % band",
+        "&lt;b&gt;bold&lt;/b&gt; &amp; %{y}",
+    ]
+    assert typed not in fig.data[2].hovertemplate
 
 
 def test_contributions_figure_spec_is_valid_plotly():

@@ -68,7 +68,9 @@ if choice is not None:
             bands = st.checkbox(_("Show 95 % bands"), value=len(named) <= 2, key="cmp.bands")
             curves = [prognosis_curve(name, p, band=bands) for name, p in named]
             common.curve(curves, schema, key="cmp.curve", title=_("Predicted survival by scenario"))
-            st.table(shown_columns(scenario_table(named, schema)))
+            # the names as typed: the table's headings are read as Markdown
+            table = shown_columns(scenario_table(named, schema))
+            st.table(table.rename(columns=common.literal))
             st.caption(_("Cells: estimate (95 % interval)."))
             common.pdf_download(
                 _("Download the one-page PDF report"),
