@@ -219,6 +219,10 @@ def test_cohort_upload_scores_and_lists_problems(at, engine, small_cohort):
 
     want = predict_table(engine.bundle, validate_dataset(data, engine.schema, "predict").data)
     np.testing.assert_allclose(preds["surv_36"], want["surv_36"], rtol=0, atol=1e-12)
+    # drawn with the download's 4 decimals, not 0.0000000005
+    grid = next(d for d in at.dataframe if "risk_group" in d.value.columns)
+    formats = json.loads(grid.proto.columns)
+    assert formats["surv_36"]["type_config"]["format"] == "%.4f", formats["surv_36"]
     assert at.get("plotly_chart")  # Kaplan-Meier per risk group (outcomes present)
 
     bad = data.copy().astype(object)

@@ -6,6 +6,7 @@ cached across sessions or logged, and it is never unpickled (only parsed as CSV 
 
 import hashlib
 
+import pandas as pd
 import streamlit as st
 
 from model.export import safe_csv
@@ -91,7 +92,13 @@ if choice is not None:
             st.subheader(_("Predictions for {n} patients").format(n=len(preds)))
             # the risk groups shown in the reader's words; the download keeps the file's values
             shown = preds.assign(risk_group=preds["risk_group"].map(_))
-            st.dataframe(shown, hide_index=True, key="cohort.preds")
+            # numbers as the download writes them (4 decimals), not 0.0000000005
+            numbers = {
+                c: st.column_config.NumberColumn(format="%.4f")
+                for c in shown.columns
+                if pd.api.types.is_float_dtype(shown[c])
+            }
+            st.dataframe(shown, hide_index=True, key="cohort.preds", column_config=numbers)
             st.download_button(
                 _("Download predictions (CSV)"),
                 data=safe_csv(preds),
