@@ -172,6 +172,10 @@ def test_candidacy_chances_and_curves(at, engine):
     assert any("not an output of this model" in c.value for c in at.caption)
     # why the calculator's curve for the same facts can differ is said beside it
     assert any("averages over them with its imputation model" in c.value for c in at.caption)
+    # an input marked unknown is named, as on the calculator
+    assert not any("Unknown:" in i.value for i in at.info)
+    at.checkbox(key="patient.ki67.unknown").check().run()
+    assert any(i.value.startswith("Unknown: Ki-67 index.") for i in at.info)
 
 
 def test_compare_scenarios_side_by_side(at, engine):

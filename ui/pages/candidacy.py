@@ -99,6 +99,17 @@ if choice is not None:
             common.table(cand.overall, schema)
             st.markdown("**" + _("By the {outcomes}").format(outcomes=words.outcomes_of) + "**")
             st.table(shown_columns(scenario_table(named, schema)))
+            unknown = [n for n in schema.feature_names if n in values and values[n] is None]
+            if unknown:  # of the facts asked for here: the later ones are unknown by design
+                names = _(", ").join(schema.feature(n).label for n in unknown)
+                st.info(
+                    _("Unknown: {names}.").format(names=names)
+                    + " "
+                    + _(
+                        "The prediction averages over their plausible values given the known "
+                        "ones, and the band widens accordingly."
+                    )
+                )
             warnings = choice.engine.warnings(X)[0]
             for w in warnings:
                 st.warning(w)
