@@ -123,6 +123,10 @@ def load_valid(path: Path, schema: Schema, mode: str):
         _fail(str(exc))
 
 
+# events below which an external validation's figures are said to be imprecise: a common
+# rule of thumb for validation studies, where calibration needs the most
+FEW_VALIDATION_EVENTS = 100
+
 # the registered worlds as command-line choices (an unknown name is refused with the list)
 WorldName = Enum("WorldName", {name: name for name in WORLDS}, type=str)
 
@@ -524,6 +528,14 @@ def evaluate(
     data: Annotated[Path, typer.Option("--data", help="Validation cohort CSV with outcomes.")],
     truth: Annotated[Path | None, typer.Option("--truth", help="Simulator truth file.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    bootstrap: Annotated[
+        int,
+        typer.Option(
+            "--bootstrap",
+            min=0,
+            help="Resamples of the patients for the 95 % intervals (0: no intervals).",
+        ),
+    ] = 200,
 ) -> None:
     """External validation of a bundle on another dataset."""
     from training.evaluate import evaluate_bundle, format_evaluation
@@ -533,8 +545,16 @@ def evaluate(
     truth_df = None
     if truth is not None:
         truth_df = _read_truth(truth, df, b.schema)
+    events = int(df[b.schema.event.name].sum())
+    if events < FEW_VALIDATION_EVENTS:
+        typer.echo(
+            f"warning: {events} {b.schema.words.events if events != 1 else b.schema.words.event}"
+            f" in {data.name}: a validation on fewer than {FEW_VALIDATION_EVENTS} is imprecise "
+            "(read the 95 % intervals; a calibration slope is the first to mislead)",
+            err=True,
+        )
     try:
-        result = evaluate_bundle(b, df, truth_df)
+        result = evaluate_bundle(b, df, truth_df, n_boot=bootstrap)
     except ValueError as exc:
         _fail(str(exc))
     result["data"] = {"file": str(data), "sha256": sha256_file(data), "rows": len(df)}

@@ -12,12 +12,30 @@ from model.families import FAMILIES
 from model.predict import survival_at
 from model.timeaxis import LANDMARKS, TimeAxis
 from training.estimators import survival_target
-from training.metrics import calibration, performance, slope_vs_truth, uno_tau
+from training.metrics import (
+    calibration,
+    calibration_slope,
+    performance,
+    slope_vs_truth,
+    uno_tau,
+)
 
 __all__ = ["evaluate_bundle", "format_evaluation"]
 
 
-def evaluate_bundle(bundle: Bundle, data: pd.DataFrame, truth: pd.DataFrame | None = None) -> dict:
+# bootstrap resamples of the validation data for the 95 % intervals (percentiles)
+EVAL_BOOTSTRAP = 200
+# the measures given an interval: the discrimination and overall scores of ``performance``
+INTERVAL_KEYS = ("harrell_c", "uno_c", "ibs", "ipa")
+
+
+def evaluate_bundle(
+    bundle: Bundle,
+    data: pd.DataFrame,
+    truth: pd.DataFrame | None = None,
+    n_boot: int = EVAL_BOOTSTRAP,
+    seed: int = 0,
+) -> dict:
     """Score every model of a bundle on validated data with outcomes.
 
     Each model is scored on the curves it serves (:meth:`model.engine.Engine.curves`, as
@@ -29,6 +47,11 @@ def evaluate_bundle(bundle: Bundle, data: pd.DataFrame, truth: pd.DataFrame | No
     input known (``_complete``) and those with an input unknown (``_unknown``), the band's
     mean width, and the calibration slope against the truth
     (:func:`training.metrics.slope_vs_truth`).
+
+    Each model's Harrell and Uno C, AUCs, IBS, IPA and calibration slopes have a 95 %
+    interval (``<key>_ci``, ``calibration[landmark]["slope_ci"]``): percentiles over
+    ``n_boot`` resamples of the patients (the same resamples for every model; 0: none),
+    the uncertainty of a validation on these patients, which few events make wide.
     """
     schema = bundle.schema
     y = survival_target(data, schema)
@@ -83,7 +106,51 @@ def evaluate_bundle(bundle: Bundle, data: pd.DataFrame, truth: pd.DataFrame | No
             )
         if truth is not None:
             res.update(_against_truth(curves, bundle.grid, horizons, truth, complete))
+        if n_boot:
+            args = (bundle.grid, bundle.risk_horizon, tau, horizons)
+            _add_intervals(res, y, surv, args, resamples(len(y), n_boot, seed))
         out["models"][name] = res
+    out["bootstrap"] = n_boot
+    return out
+
+
+def resamples(n: int, n_boot: int, seed: int) -> list[np.ndarray]:
+    """Row indices of ``n_boot`` resamples of ``n`` patients (seeded: every model gets the
+    same ones)."""
+    rng = np.random.default_rng(seed)
+    return [rng.integers(0, n, n) for _ in range(n_boot)]
+
+
+def _add_intervals(res: dict, y, surv, args, draws: list[np.ndarray]) -> None:
+    """Percentile 95 % intervals of the scores in ``res`` over the resamples ``draws``;
+    None where fewer than half the resamples give the measure (a resample with too few
+    events past a landmark gives none)."""
+    keys = [*INTERVAL_KEYS, *(k for k in res if k.startswith("auc_"))]
+    got = pd.DataFrame([_scores(y[idx], surv[idx], args, keys) for idx in draws])
+
+    def interval(key: str):
+        values = got[key].dropna().astype(float) if key in got else []
+        if len(values) < len(draws) / 2:
+            return None
+        return [float(v) for v in np.percentile(values, [2.5, 97.5])]
+
+    for k in keys:
+        res[f"{k}_ci"] = None if res.get(k) is None else interval(k)
+    for mark, cal in res["calibration"].items():
+        if cal is not None:
+            cal["slope_ci"] = None if cal["slope"] is None else interval(f"slope_{mark}")
+
+
+def _scores(y, surv, args, keys: list[str]) -> dict:
+    """The measures named by ``keys`` and the calibration slopes (``slope_<landmark>``) on
+    one resample (none with fewer than two events)."""
+    grid, risk_horizon, tau, horizons = args
+    if y[y.dtype.names[0]].sum() < 2:
+        return {}
+    perf = performance(y, y, surv, grid, risk_horizon, tau, horizons)
+    out = {k: perf.get(k) for k in keys}
+    for mark, h in horizons.items():
+        out[f"slope_{mark}"] = calibration_slope(y, surv, grid, h)
     return out
 
 
@@ -125,6 +192,40 @@ def format_evaluation(r: dict, events: str = "events") -> str:
     if "oracle_harrell_c" in r:
         lines.append(f"Oracle Harrell C (true risk): {r['oracle_harrell_c']:.3f}")
     marks = r.get("landmarks") or [str(t) for t in LANDMARKS]
+    short = TimeAxis(r.get("time_unit", "months")).short
+    keys = _rows(r, marks)
+    names = list(r["models"])
+    slopes = [f"Calib. slope {h} {short}" for h in marks]
+    w = max(24, *(len(label) + 1 for _, label in keys), *(len(s) + 1 for s in slopes))
+    lines.append(
+        f"{'':<{w}}"
+        + "".join(f"{n + (' *' if n == r['default_model'] else ''):>16}" for n in names)
+    )
+    models = [r["models"][n] for n in names]
+    for k, label in keys:
+        lines.append(f"{label:<{w}}" + "".join(f"{f(m.get(k)):>16}" for m in models))
+        if any(m.get(f"{k}_ci") for m in models):
+            lines.append(_interval_row([m.get(f"{k}_ci") for m in models], w))
+    for h, label in zip(marks, slopes, strict=True):
+        cal = [m["calibration"].get(h) or {} for m in models]
+        lines.append(f"{label:<{w}}" + "".join(f"{f(c.get('slope')):>16}" for c in cal))
+        if any(c.get("slope_ci") for c in cal):
+            lines.append(_interval_row([c.get("slope_ci") for c in cal], w))
+    lines.append("* default model. " + ", ".join(f"{n}: {FAMILIES[n].label}" for n in names))
+    if r.get("bootstrap"):
+        lines.append(
+            f"95 % intervals: percentiles over {r['bootstrap']} resamples of the patients."
+        )
+    return "\n".join(lines)
+
+
+def _interval_row(cis: list, w: int) -> str:
+    cells = ("—" if ci is None else f"{ci[0]:.2f} to {ci[1]:.2f}" for ci in cis)
+    return f"{'  95 % interval':<{w}}" + "".join(f"{c:>16}" for c in cells)
+
+
+def _rows(r: dict, marks: list[str]) -> list[tuple[str, str]]:
+    """(key, label) of the table's rows before the calibration slopes."""
     axis = TimeAxis(r.get("time_unit", "months"))
     short = axis.short
     keys = [
@@ -150,21 +251,4 @@ def format_evaluation(r: dict, events: str = "events") -> str:
                     keys.append((f"{name}_{t}_unknown", f"  S({t}), an input unknown"))
         keys += [(f"band_width_{mid}", f"Band width at {mid} {short}")]
         keys += [(f"slope_vs_truth_{t}", f"Slope vs true S({t})") for t in marks]
-    names = list(r["models"])
-    slopes = [f"Calib. slope {h} {short}" for h in marks]
-    w = max(24, *(len(label) + 1 for _, label in keys), *(len(s) + 1 for s in slopes))
-    lines.append(
-        f"{'':<{w}}"
-        + "".join(f"{n + (' *' if n == r['default_model'] else ''):>12}" for n in names)
-    )
-    for k, label in keys:
-        lines.append(f"{label:<{w}}" + "".join(f"{f(r['models'][n].get(k)):>12}" for n in names))
-    for h, label in zip(marks, slopes, strict=True):
-        lines.append(
-            f"{label:<{w}}"
-            + "".join(
-                f"{f((r['models'][n]['calibration'].get(h) or {}).get('slope')):>12}" for n in names
-            )
-        )
-    lines.append("* default model. " + ", ".join(f"{n}: {FAMILIES[n].label}" for n in names))
-    return "\n".join(lines)
+    return keys

@@ -28,6 +28,7 @@ from training.concordance import concordance_both
 
 __all__ = [
     "calibration",
+    "calibration_slope",
     "decision_curve",
     "performance",
     "slope_vs_truth",
@@ -233,16 +234,7 @@ def calibration(
             }
         )
     overall = KaplanMeier(time, event).survival_at(horizon)[0]
-    # administrative censoring at the horizon, so the slope concerns this horizon only
-    ev_h = event & (time <= horizon)
-    t_h = np.minimum(time, horizon)
-    lp = np.log(-np.log(np.clip(pred, 1e-9, 1 - 1e-9)))
-    slope = None
-    if ev_h.sum() >= 5 and np.ptp(lp) > 0:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            fit = CoxPHSurvivalAnalysis().fit(lp.reshape(-1, 1), Surv.from_arrays(ev_h, t_h))
-        slope = float(fit.coef_[0])
+    slope = _slope(event, time, pred, horizon)
     valid = [g for g in groups if g["observed"] is not None]
     grouped_error = (
         float(
@@ -261,6 +253,28 @@ def calibration(
         "slope": slope,
         "grouped_error": grouped_error,
     }
+
+
+def calibration_slope(y: np.ndarray, surv: np.ndarray, grid: np.ndarray, horizon: float):
+    """:func:`calibration`'s slope alone (None where it gives none)."""
+    event, time = _event_time(y)
+    if horizon >= time.max():
+        return None
+    return _slope(event, time, survival_at(surv, grid, horizon), horizon)
+
+
+def _slope(event, time, pred, horizon: float) -> float | None:
+    """Cox regression of the outcome, censored at the horizon (so the slope concerns this
+    horizon only), on log(-log predicted S); None with fewer than 5 events by then."""
+    ev_h = event & (time <= horizon)
+    t_h = np.minimum(time, horizon)
+    lp = np.log(-np.log(np.clip(pred, 1e-9, 1 - 1e-9)))
+    if ev_h.sum() < 5 or np.ptp(lp) <= 0:
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = CoxPHSurvivalAnalysis().fit(lp.reshape(-1, 1), Surv.from_arrays(ev_h, t_h))
+    return float(fit.coef_[0])
 
 
 def decision_curve(

@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 import training.fit as fit_mod
 from model.bundle import load_bundle
 from model.engine import Engine
+from model.predict import risk_score, survival_at
 from model.registry import Registry
 from training.cli import app
 from training.simulate import simulate_cohort
@@ -169,7 +170,18 @@ def test_cli_evaluate_with_truth(small_bundle, tmp_path):
 
     write_cohort(fresh, data, truth)
     truth_frame = pd.read_csv(truth)
-    res = run("evaluate", "--bundle", small_bundle, "--data", data, "--truth", truth, "--json")
+    res = run(
+        "evaluate",
+        "--bootstrap",
+        "0",
+        "--bundle",
+        small_bundle,
+        "--data",
+        data,
+        "--truth",
+        truth,
+        "--json",
+    )
     assert res.exit_code == 0, res.output
     r = json.loads(res.stdout)
     assert r["n"] == 500 and 0.6 < r["oracle_harrell_c"] < 0.9
@@ -204,8 +216,50 @@ def test_cli_evaluate_with_truth(small_bundle, tmp_path):
         # the band must still hold most true curves
         assert 0.75 < cox[f"band_coverage_{mark}_complete"] <= 1.0
         assert forest[f"band_coverage_{mark}"] is None and forest[f"band_width_{mark}"] is None
-    text = run("evaluate", "--bundle", small_bundle, "--data", data).stdout
+    text = run("evaluate", "--bootstrap", "0", "--bundle", small_bundle, "--data", data).stdout
     assert "Harrell C" in text and "Calib. slope 36 m" in text
+
+
+def test_evaluate_gives_bootstrap_intervals_of_the_validation(small_bundle, tmp_path):
+    """Percentile intervals over resamples of the validation patients, checked against
+    lifelines' concordance and statsmodels' Cox regression of each resample; the text
+    gives them under each score, and the CLI warns of a validation with few events."""
+    from lifelines.utils import concordance_index
+    from statsmodels.duration.hazard_regression import PHReg
+
+    from training.evaluate import evaluate_bundle, resamples
+    from training.simulate import write_cohort
+
+    fresh = simulate_cohort(120, seed=98)
+    bundle = load_bundle(small_bundle)
+    data = fresh.data
+    r = evaluate_bundle(bundle, data, n_boot=40, seed=5)
+    cox = r["models"]["coxnet"]
+    surv, _lo, _hi = Engine(bundle).curves(data[bundle.schema.feature_names], "coxnet")
+    risk = risk_score(surv, bundle.grid, bundle.risk_horizon)
+    t, e = data["os_months"].to_numpy(), data["death"].to_numpy()
+    h = 36.0
+    pred = survival_at(surv, bundle.grid, h)
+    lp = np.log(-np.log(np.clip(pred, 1e-9, 1 - 1e-9)))
+    cs, slopes = [], []
+    for idx in resamples(len(data), 40, 5):
+        cs.append(concordance_index(t[idx], -risk[idx], e[idx]))
+        fit = PHReg(np.minimum(t[idx], h), lp[idx, None], status=e[idx] * (t[idx] <= h))
+        slopes.append(fit.fit().params[0])  # Breslow's ties, as the report's slope
+    # Harrell C with ties in risk counted a half, as lifelines does: the same numbers
+    assert cox["harrell_c_ci"] == pytest.approx(np.percentile(cs, [2.5, 97.5]), abs=1e-9)
+    # two Cox fitters, Breslow's ties both: equal to their convergence tolerance
+    slope_ci = cox["calibration"]["36"]["slope_ci"]
+    assert slope_ci == pytest.approx(np.percentile(slopes, [2.5, 97.5]), abs=1e-4)
+    assert cox["harrell_c_ci"][0] < cox["harrell_c"] < cox["harrell_c_ci"][1]
+    assert all(cox[f"{k}_ci"] is not None for k in ("uno_c", "auc_12", "ibs", "ipa"))
+    path = tmp_path / "v.csv"
+    write_cohort(fresh, path)
+    res = run("evaluate", "--bootstrap", "20", "--bundle", small_bundle, "--data", path)
+    assert res.exit_code == 0, res.output
+    assert res.stdout.count("  95 % interval") >= 8
+    assert "percentiles over 20 resamples of the patients" in res.stdout
+    assert f"warning: {int(e.sum())} deaths in v.csv: a validation on fewer than 100" in res.stderr
 
 
 def test_cli_evaluate_refuses_a_tampered_bundle(small_bundle, small_cohort, tmp_path):
@@ -214,7 +268,7 @@ def test_cli_evaluate_refuses_a_tampered_bundle(small_bundle, small_cohort, tmp_
     copy = tmp_path / "b"
     shutil.copytree(small_bundle, copy)
     (copy / "rsf.joblib").write_bytes(b"x")
-    res = run("evaluate", "--bundle", copy, "--data", small_cohort[0])
+    res = run("evaluate", "--bootstrap", "0", "--bundle", copy, "--data", small_cohort[0])
     assert res.exit_code == 1 and "does not match its recorded SHA-256" in res.stderr
 
 

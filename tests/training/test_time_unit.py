@@ -134,7 +134,9 @@ def test_fit_predict_and_evaluate_in_days(days, small_cohort):
                 p.median[0] * DAYS_PER_MONTH, abs=0.5 + 1e-9
             )
 
-    res = run("evaluate", "--bundle", bundle.path, "--data", data_path, "--json")
+    res = run(
+        "evaluate", "--bootstrap", "0", "--bundle", bundle.path, "--data", data_path, "--json"
+    )
     assert res.exit_code == 0, res.output
     r = json.loads(res.stdout)
     assert r["landmarks"] == ["365", "1096", "1826"] and "auc_365" in r["models"]["coxnet"]
@@ -142,7 +144,10 @@ def test_fit_predict_and_evaluate_in_days(days, small_cohort):
     assert r["uno_tau_days"] == pytest.approx(r["uno_tau_months"] * DAYS_PER_MONTH)
     cox = r["models"]["coxnet"]
     assert cox["ibs_window_days"] == pytest.approx([w * DAYS_PER_MONTH for w in cox["ibs_window"]])
-    assert "AUC 365 d" in run("evaluate", "--bundle", bundle.path, "--data", data_path).stdout
+    assert (
+        "AUC 365 d"
+        in run("evaluate", "--bootstrap", "0", "--bundle", bundle.path, "--data", data_path).stdout
+    )
 
     # a simulator's truth for this schema: survival at its own landmarks, in days
     ids = pd.read_csv(data_path, dtype={"patient_id": str})["patient_id"]
@@ -150,7 +155,7 @@ def test_fit_predict_and_evaluate_in_days(days, small_cohort):
     for mark, s in (("365", 0.8), ("1096", 0.5), ("1826", 0.3)):
         truth[f"true_surv_{mark}"] = s
     truth.drop(columns="true_surv_1826").to_csv(folder / "short.csv", index=False)
-    res = run("evaluate", "--bundle", bundle.path, "--data", data_path, "--truth",
+    res = run("evaluate", "--bootstrap", "0", "--bundle", bundle.path, "--data", data_path, "--truth",
               folder / "short.csv")  # fmt: skip
     assert res.exit_code == 1 and "lacks columns: true_surv_1826" in res.output
     # a truth file's values are checked: a blank or impossible survival, an id twice
@@ -170,11 +175,19 @@ def test_fit_predict_and_evaluate_in_days(days, small_cohort):
     ):
         frame.to_csv(folder / name, index=False)
         res = run(
-            "evaluate", "--bundle", bundle.path, "--data", data_path, "--truth", folder / name
+            "evaluate",
+            "--bootstrap",
+            "0",
+            "--bundle",
+            bundle.path,
+            "--data",
+            data_path,
+            "--truth",
+            folder / name,
         )
         assert res.exit_code == 1 and said in res.output, res.output
     truth.to_csv(folder / "truth.csv", index=False)
-    res = run("evaluate", "--bundle", bundle.path, "--data", data_path, "--truth",
+    res = run("evaluate", "--bootstrap", "0", "--bundle", bundle.path, "--data", data_path, "--truth",
               folder / "truth.csv", "--json")  # fmt: skip
     assert res.exit_code == 0, res.output
     scored = json.loads(res.stdout)["models"]["coxnet"]
@@ -196,7 +209,7 @@ def test_fit_predict_and_evaluate_in_days(days, small_cohort):
     served_365 = served["surv_365"].clip(1e-4, 1 - 1e-4).to_numpy()
     steep = truth.assign(true_surv_365=np.exp(-np.exp(0.2 + 1.3 * np.log(-np.log(served_365)))))
     steep.to_csv(folder / "steep.csv", index=False)
-    res = run("evaluate", "--bundle", bundle.path, "--data", data_path, "--truth",
+    res = run("evaluate", "--bootstrap", "0", "--bundle", bundle.path, "--data", data_path, "--truth",
               folder / "steep.csv", "--json")  # fmt: skip
     slope = json.loads(res.stdout)["models"]["coxnet"]["slope_vs_truth_365"]
     assert slope == pytest.approx(1.3, abs=0.01)

@@ -73,8 +73,8 @@ def test_recalibration_moves_calibration_to_ideal_on_held_out_patients(
 ):
     parent, updated = load_bundle(registry[1]), load_bundle(recalibrated[1])
     held = validate_dataset(centre / "held_out.csv", parent.schema).raise_if_errors()
-    before = evaluate_bundle(parent, held)["models"]["coxnet"]
-    after = evaluate_bundle(updated, held)["models"]["coxnet"]
+    before = evaluate_bundle(parent, held, n_boot=0)["models"]["coxnet"]
+    after = evaluate_bundle(updated, held, n_boot=0)["models"]["coxnet"]
     for h in ("36", "60"):
         b, a = before["calibration"][h], after["calibration"][h]
         assert abs(a["in_the_large"]) < abs(b["in_the_large"]) and abs(a["in_the_large"]) < 0.05
@@ -84,7 +84,7 @@ def test_recalibration_moves_calibration_to_ideal_on_held_out_patients(
     # the served curve averages over draws of it, and a new slope reorders such averages)
     complete = held[held[parent.schema.feature_names].notna().all(axis=1)]
     c_before, c_after = (
-        evaluate_bundle(b, complete)["models"]["coxnet"] for b in (parent, updated)
+        evaluate_bundle(b, complete, n_boot=0)["models"]["coxnet"] for b in (parent, updated)
     )
     assert c_after["harrell_c"] == pytest.approx(c_before["harrell_c"], abs=1e-9)
     assert after["ibs"] < before["ibs"]
@@ -230,14 +230,14 @@ def test_evaluate_the_parent_is_the_before_column(registry, centre, recalibrated
     """`update` reports the parent on the new data as `evaluate` would."""
     parent = load_bundle(registry[1])
     df = validate_dataset(centre / "new.csv", parent.schema).raise_if_errors()
-    ev = evaluate_bundle(parent, df)["models"]["coxnet"]
+    ev = evaluate_bundle(parent, df, n_boot=0)["models"]["coxnet"]
     before = json.loads((recalibrated[1] / "report.json").read_text())["update"]["before"]
     # evaluate scores the served curves; before and after score each model's pipeline, an
     # unknown input filled once, so that the two columns differ by the model alone. They part
     # only through the patients with an unknown input (here 0.0002 in C)
     assert before["coxnet"]["harrell_c"] == pytest.approx(ev["harrell_c"], abs=0.002)
     complete = df[df[parent.schema.feature_names].notna().all(axis=1)]
-    ev = evaluate_bundle(parent, complete)["models"]["coxnet"]
+    ev = evaluate_bundle(parent, complete, n_boot=0)["models"]["coxnet"]
     same = before_after(parent, {}, parent.grid, complete)["before"]["coxnet"]
     assert same["harrell_c"] == pytest.approx(ev["harrell_c"], abs=1e-12)
     assert same["calibration"]["36"]["slope"] == pytest.approx(ev["calibration"]["36"]["slope"])

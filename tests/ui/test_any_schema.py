@@ -75,7 +75,8 @@ def trained(tmp_path_factory):
     reg = Registry(models)
     bundle = reg.path(reg.active_id)
     out["models"] = run("models", "list", "--out", models)
-    out["evaluate"] = run("evaluate", "--bundle", bundle, "--data", PUBLIC / "veterans_new.csv")
+    out["evaluate"] = run("evaluate", "--bundle", bundle, "--data", PUBLIC / "veterans_new.csv",
+        "--bootstrap", "0")  # fmt: skip
     run(
         "predict",
         "--bundle",
@@ -246,7 +247,16 @@ def test_the_figures_equal_independent_implementations(trained, tmp_path):
     _, _, bundle = trained
     new = pd.read_csv(PUBLIC / "veterans_new.csv")
     r = json.loads(
-        run("evaluate", "--bundle", bundle, "--data", PUBLIC / "veterans_new.csv", "--json")
+        run(
+            "evaluate",
+            "--bundle",
+            bundle,
+            "--data",
+            PUBLIC / "veterans_new.csv",
+            "--json",
+            "--bootstrap",
+            "0",
+        )  # fmt: skip
     )
     b = load_bundle(bundle)
     risk = predict_table(b, validate_dataset(new, b.schema, "predict").data)["risk_score"]
