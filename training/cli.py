@@ -71,6 +71,32 @@ def _warn_constant(df, schema: Schema) -> None:
         )
 
 
+# patients a level of a category needs before its own hazard ratio is more than a few
+# patients' outcomes
+FEW_AT_LEVEL = 10
+
+
+def _warn_rare_levels(df, schema: Schema) -> None:
+    """Say which levels of a category (or an ordinal's, each its own column) so few
+    patients have that their hazard ratio rests on those patients alone."""
+    for f in schema.features:
+        if f.kind not in ("binary", "categorical", "ordinal") or f.name not in df:
+            continue
+        counts = df[f.name].dropna().value_counts()
+        rare = [
+            f"{f.label_for(v)} ({counts.get(v, 0)})"
+            for v in f.allowed_values
+            if 0 < counts.get(v, 0) < FEW_AT_LEVEL
+        ]
+        if rare:
+            typer.echo(
+                f"warning: {f.name}: fewer than {FEW_AT_LEVEL} patients have "
+                f"{', '.join(rare)}; the effect of such a level rests on those patients alone "
+                "(merge it with a neighbouring level, or read its hazard ratio with care)",
+                err=True,
+            )
+
+
 def _warn_short(df, schema: Schema, bootstrap: int) -> None:
     """Say what the bundle will lack: landmarks beyond every patient's follow-up (no estimate
     there; all of them beyond is an error of its own), and a band from few refits."""
@@ -311,6 +337,7 @@ def fit(
             _fail(f"--cox-designs: {exc}", code=2)
     df = load_valid(data, sch, mode="train")  # every data error at once, before any fitting
     _warn_constant(df, sch)
+    _warn_rare_levels(df, sch)
     _warn_short(df, sch, bootstrap)
     options = FitOptions(
         models=names,
@@ -494,6 +521,7 @@ def update(
     df = load_valid(data, b.schema, mode="train")
     if method.value == "refit":
         _warn_constant(df, b.schema)
+        _warn_rare_levels(df, b.schema)
     options = UpdateOptions(
         method=method.value,
         bootstrap=bootstrap,

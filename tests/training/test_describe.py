@@ -155,6 +155,25 @@ def test_a_feature_with_one_known_value_is_named(shipped, schema, capsys):
     assert "age: every patient with a known value has 61;" in err
 
 
+def test_a_level_few_patients_have_is_named(shipped, schema, capsys):
+    """An ordinal or categorical level is its own column of the Cox design: one held by a
+    handful of patients gets a hazard ratio that rests on them alone."""
+    from training.cli import _warn_rare_levels
+
+    df, _ = shipped
+    _warn_rare_levels(df, schema)
+    assert capsys.readouterr().err == ""  # the shipped cohort: every level well held
+    few = df.copy()
+    few["pathology"] = few["pathology"].replace("sarcomatoid", "epithelioid")
+    few.loc[:2, "pathology"] = "sarcomatoid"
+    few.loc[few["cc"] == 3, "cc"] = 2
+    few.loc[:0, "cc"] = 3
+    _warn_rare_levels(few, schema)
+    err = capsys.readouterr().err
+    assert "warning: pathology: fewer than 10 patients have sarcomatoid (3);" in err
+    assert "warning: cc: fewer than 10 patients have CC3" in err and "(1);" in err
+
+
 def test_a_feature_column_missing_from_the_file_is_named(cohort_110_path, tmp_path):
     """fit and predict refuse a file without a feature column; describe summarises what is
     there and says which features its Table 1 leaves out."""
