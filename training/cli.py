@@ -104,11 +104,18 @@ def _warn_short(df, schema: Schema, bootstrap: int) -> None:
     axis = schema.time_axis
     beyond = [m for m in axis.marks if m.value > longest]
     if beyond and len(beyond) < len(axis.marks):
+        # the schema's own landmarks, or 1, 3 and 5 years where it names none
+        fix = (
+            ""
+            if schema.landmarks
+            else "; the schema names no landmarks, so 1, 3 and 5 years are used: give it "
+            f"'landmarks:' within the follow-up, in {axis.unit}"
+        )
         typer.echo(
             f"warning: {', '.join(axis.text(m.value) for m in beyond)} "
             f"{'lies' if len(beyond) == 1 else 'lie'} beyond the longest "
             f"{schema.time.name} in these data ({axis.text(longest)}): the bundle gives no "
-            "estimate there",
+            f"estimate there{fix}",
             err=True,
         )
     if bootstrap < 20:

@@ -281,6 +281,12 @@ def test_a_landmark_beyond_every_patients_follow_up_is_named(days, capsys):
     said = capsys.readouterr().err
     assert "warning: 1826 days lies beyond the longest os_days in these data (1500 days)" in said
     assert "bootstrap" not in said
+    # the schema names no landmarks: the warning says how to name them
+    assert schema.landmarks is None and "give it 'landmarks:' within the follow-up, in days" in said
+    from dataclasses import replace
+
+    _warn_short(data, replace(schema, landmarks=(365.0, 1096.0, 1826.0)), 50)
+    assert "landmarks:" not in capsys.readouterr().err  # named on purpose: no advice
 
 
 def test_an_event_at_a_landmark_counts_in_survival_to_it(schema):
