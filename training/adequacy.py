@@ -177,7 +177,9 @@ def format_sample_size(d: dict, unit: str = "months") -> str:
     rows = [
         (
             "Candidate parameters",
-            f"{d['parameters']} (columns of the Cox design: indicators, splines, interactions)",
+            f"{d['parameters']} (columns of the Cox design the schema declares: indicators, "
+            "splines, interactions; fit counts the design it chooses, more where it bends "
+            "every number or fits time pieces)",
         ),
         ("Events per candidate parameter", "n/a" if epp is None else f"{epp:.1f}"),
         ("Anticipated Cox-Snell R²", f"{d['r2_cs']:.3f} ({d['r2_source']})"),
