@@ -67,11 +67,17 @@ def _wrap(text: str, width: int) -> str:
     return "<br>".join(textwrap.wrap(text, width, break_on_hyphens=False)) or text
 
 
+# characters a line of a figure's title: what a phone's width holds (plotly cuts, not wraps)
+TITLE_LINE = 42
+
+
 def _base_layout(title: str | None, height: int) -> dict:
+    title = title and _wrap(title, TITLE_LINE)
+    lines = title.count("<br>") + 1 if title else 0
     return {
         "title": {"text": title} if title else None,
-        "height": height,
-        "margin": {"l": 60, "r": 20, "t": 50 if title else 20, "b": 40},
+        "height": height + 20 * max(lines - 1, 0),
+        "margin": {"l": 60, "r": 20, "t": 30 + 20 * lines if title else 20, "b": 40},
         "legend": {"orientation": "h", "yanchor": "top", "y": -0.2, "x": 0, "xanchor": "left"},
         "hovermode": "x unified",
         "template": _template(),

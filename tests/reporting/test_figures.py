@@ -127,3 +127,20 @@ def test_calibration_figure_draws_each_model_with_its_groups():
     np.testing.assert_allclose(forest.error_y.array, [0.05, 0.05])
     assert cox.marker.color != forest.marker.color and cox.marker.symbol != forest.marker.symbol
     assert "36 months" in fig.layout.title.text
+
+
+def test_a_long_title_is_wrapped_for_a_phone(schema):
+    """plotly cuts a title at the figure's edge: a long one is broken into lines a phone's
+    width holds, and the figure grows to keep the plot's height."""
+    from reporting.figures import TITLE_LINE
+
+    grid = np.arange(0, 60.5, 0.5)
+    curves = [{"name": "a", "grid": grid, "survival": np.exp(-grid / 40)}]
+    title = "Observed overall survival by predicted risk group (Kaplan-Meier)"
+    fig = validated(survival_figure(curves, schema, title=title, height=400))
+    lines = fig.layout.title.text.split("<br>")
+    assert len(lines) == 2 and " ".join(lines) == title
+    assert all(len(line) <= TITLE_LINE for line in lines)
+    assert fig.layout.margin.t == 70 and fig.layout.height == 450  # 400 + one legend row + 20
+    short = validated(survival_figure(curves, schema, title="Predicted survival", height=400))
+    assert short.layout.title.text == "Predicted survival" and short.layout.margin.t == 50
