@@ -181,7 +181,9 @@ def test_candidacy_chances_and_curves(at, engine):
 def test_compare_scenarios_side_by_side(at, engine):
     at.switch_page("ui/pages/compare.py").run()
     assert not at.exception
+    assert at.checkbox(key="cmp.bands.True").value  # two scenarios: their bands drawn
     at.radio(key="cmp.n").set_value(3).run()
+    assert not at.checkbox(key="cmp.bands.False").value  # three overlapping: off at first
     at.text_input(key="cmp2.name").set_value("Sarcomatoid").run()
     at.selectbox(key="cmp2.pathology").set_value("sarcomatoid").run()
     assert not at.exception
