@@ -610,7 +610,15 @@ def patient_leaflet(
     years = [y for y in (1, 3, 5) if y in icon_years(shown, schema)]
     if years:
         pdf.ln(2)
-        pdf.heading(_("100 patients like you"))
+        pdf.heading(
+            _("100 patients like you who are {event_free} {when} {origin}").format(
+                event_free=words.event_free,
+                when=schema.time_axis.when(alive_at),
+                origin=words.said_origin,
+            )
+            if alive_at
+            else _("100 patients like you")
+        )
         top, said = pdf.get_y() + 1, icon_labels(words)
         for i, year in enumerate(years):
             c = icon_counts(shown, year_months(schema, year))
