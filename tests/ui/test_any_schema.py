@@ -52,9 +52,17 @@ def leaks(text: str) -> list[str]:
 
 
 def run(*args) -> str:
+    """What a user sees: standard output and the warnings on standard error."""
     res = CliRunner().invoke(app, [str(a) for a in args])
     assert res.exit_code == 0, res.output
     return res.output
+
+
+def run_json(*args):
+    """A verb's --json document, read from standard output alone (as a pipe reads it)."""
+    res = CliRunner().invoke(app, [str(a) for a in args])
+    assert res.exit_code == 0, res.output
+    return json.loads(res.stdout)
 
 
 def pdf_text(blob: bytes) -> str:
@@ -239,25 +247,17 @@ def test_the_figures_equal_independent_implementations(trained, tmp_path):
     from model.validation import validate_dataset
 
     data = pd.read_csv(PUBLIC / "veterans.csv")
-    d = json.loads(run("describe", "--data", PUBLIC / "veterans.csv", "--schema", SCHEMA, "--json"))
+    d = run_json("describe", "--data", PUBLIC / "veterans.csv", "--schema", SCHEMA, "--json")
     km = KaplanMeierFitter().fit(data["survival_days"], data["died"])
     assert d["km_median_days"] == pytest.approx(km.median_survival_time_)
     for t in (91, 182, 365):
         assert d[f"surv_{t}"] == pytest.approx(float(km.survival_function_at_times(t).iloc[0]))
     _, _, bundle = trained
     new = pd.read_csv(PUBLIC / "veterans_new.csv")
-    r = json.loads(
-        run(
-            "evaluate",
-            "--bundle",
-            bundle,
-            "--data",
-            PUBLIC / "veterans_new.csv",
-            "--json",
-            "--bootstrap",
-            "0",
-        )  # fmt: skip
-    )
+    r = run_json(
+        "evaluate", "--bundle", bundle, "--data", PUBLIC / "veterans_new.csv", "--json",
+        "--bootstrap", "0",
+    )  # fmt: skip
     b = load_bundle(bundle)
     risk = predict_table(b, validate_dataset(new, b.schema, "predict").data)["risk_score"]
     c = concordance_index_censored(new["died"].astype(bool), new["survival_days"], risk)[0]
