@@ -36,6 +36,7 @@ __all__ = [
     "patient_notes",
     "percent",
     "sentences",
+    "wide_range_note",
 ]
 
 PEOPLE = 100
@@ -224,8 +225,53 @@ def sentences(p: Prognosis, schema: Schema, alive_at: float = 0) -> list[str]:
     return [s for s in out if s] + [median_sentence(p, schema, alive_at)]
 
 
+# points of 100 that the 95 % range spans at the risk horizon for it to be called wide: a
+# band about as wide as the correctly specified model's own from some 110 patients (0.5-0.6 at
+# 3 years in benchmarks/accuracy.py) is wide by this measure; from 2,000 patients (0.1-0.2) not
+WIDE_RANGE = 40
+
+
+def wide_range_note(
+    p: Prognosis, schema: Schema, trained_on: int | None, for_patient: bool = False
+) -> str | None:
+    """Said where the 95 % range at the risk horizon spans ``WIDE_RANGE`` of 100 or more:
+    that the figure in its middle is not a precise one, and how many patients the model
+    learned from (``trained_on``; None: not said); to the patient, of "you"."""
+    months = schema.time_axis.risk_horizon_months
+    c = icon_counts(p, months)
+    if c is None or not c.has_band or c.upper - c.lower < WIDE_RANGE:
+        return None
+    fields = dict(
+        when=schema.time_axis.when(months),
+        origin=schema.words.said_origin,
+        lower=c.lower,
+        upper=c.upper,
+        n=trained_on,
+    )
+    text = (
+        _(
+            "The range {when} {origin} is wide, {lower} to {upper} of 100: the model cannot "
+            "say it more precisely for patients like you, so the whole range matters, not "
+            "only the number in its middle."
+        )
+        if for_patient
+        else _(
+            "The range {when} {origin} is wide, {lower} to {upper} of 100: the numbers cannot "
+            "be placed more precisely for this patient, so weigh the whole range, not only "
+            "the figure in its middle."
+        )
+    ).format(**fields)
+    if trained_on:
+        text += " " + _("The model learned from {n} patients.").format(**fields)
+    return text
+
+
 def patient_notes(
-    schema: Schema, p: Prognosis, unknown: list[str] = (), warnings: list[str] = ()
+    schema: Schema,
+    p: Prognosis,
+    unknown: list[str] = (),
+    warnings: list[str] = (),
+    trained_on: int | None = None,
 ) -> list[str]:
     """What a patient should know to read the numbers, in plain words (no jargon): where
     they come from, what they cannot say, the uncertainty, unknown facts, and values
@@ -252,6 +298,9 @@ def patient_notes(
                 "for patients like you is very likely somewhere in that range."
             ).format(lower=first.lower, upper=first.upper)
         )
+    wide = wide_range_note(p, schema, trained_on, for_patient=True)
+    if wide:
+        notes.append(wide)
     if unknown:
         names = _(", ").join(schema.feature(n).label for n in unknown)
         notes.append(

@@ -21,6 +21,7 @@ from reporting.plain import (
     icon_years,
     landmark_sentence,
     sentences,
+    wide_range_note,
     year_months,
 )
 from reporting.summary import (
@@ -105,7 +106,9 @@ def literal(text: str) -> str:
     return str(text).translate(_MARKDOWN)
 
 
-def notes(p: Prognosis, warnings: list[str], choice: Choice) -> None:
+def notes(p: Prognosis, warnings: list[str], choice: Choice, shown: Prognosis | None = None):
+    """Unknown inputs, a wide range of the numbers ``shown`` (``p`` conditioned on being
+    alive at a time, if it is), inputs outside the training data."""
     if p.unknown:
         names = _(", ").join(choice.schema.feature(n).label for n in p.unknown)
         how = (
@@ -117,6 +120,10 @@ def notes(p: Prognosis, warnings: list[str], choice: Choice) -> None:
             else _("The model fills them in from the known ones.")
         )
         st.info(_("Unknown: {names}.").format(names=names) + " " + how)
+    rows = choice.bundle.manifest.training_data.rows
+    wide = wide_range_note(shown or p, choice.schema, rows)
+    if wide:
+        st.info(wide)
     for w in warnings:
         st.warning(w)
 

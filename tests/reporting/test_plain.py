@@ -118,6 +118,32 @@ def test_the_note_on_uncertainty_explains_the_patients_own_range(engine, patient
         ]
 
 
+def test_a_wide_range_is_said_with_the_tables_numbers(engine, patients):
+    """A 95 % range at the risk horizon (3 years) spanning 40 of 100 or more is called wide,
+    with the numbers the table gives; a narrower one is not."""
+    from dataclasses import replace
+
+    from reporting.plain import WIDE_RANGE, wide_range_note
+
+    schema = engine.schema
+    p = engine.predict(engine.frame(patients[:1]), "coxnet")[0]
+    est, _lo, _hi = table_numbers(p, schema)[36]
+    s = p.survival
+    for half, wide in ((0.25, True), (0.15, False)):
+        q = replace(p, lower=np.clip(s - half, 0, 1), upper=np.clip(s + half, 0, 1))
+        _e, lo, hi = table_numbers(q, schema)[36]
+        assert (hi - lo >= WIDE_RANGE) == wide  # the test's own bands straddle the limit
+        note = wide_range_note(q, schema, trained_on=110)
+        if not wide:
+            assert note is None and not any("is wide" in n for n in patient_notes(schema, q))
+            continue
+        assert note.startswith(f"The range 3 years after surgery is wide, {lo} to {hi} of 100:")
+        assert note.endswith("The model learned from 110 patients.")
+        said = [n for n in patient_notes(schema, q, trained_on=110) if "is wide" in n]
+        assert said and "patients like you" in said[0] and f"{lo} to {hi}" in said[0]
+    assert wide_range_note(replace(p, lower=s * np.nan, upper=s * np.nan), schema, 110) is None
+
+
 def test_conditional_sentences_follow_the_conditional_table(engine, patients):
     schema = engine.schema
     p = engine.predict(engine.frame(patients[:1]), "coxnet")[0].conditional(24)

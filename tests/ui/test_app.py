@@ -96,6 +96,31 @@ def test_calculator_unknown_input_is_averaged_and_named(at, engine):
     assert any("Ki-67" in i.value for i in at.info)
 
 
+def test_a_wide_range_is_said_beside_the_table(at, engine):
+    """The note on a wide range is the page's reading of the numbers it shows: said for a
+    patient whose 3-year range spans 40 of 100 or more, with those numbers, and not for one
+    whose range is narrower."""
+    from reporting.plain import wide_range_note
+
+    rows = engine.bundle.manifest.training_data.rows
+    seen = set()
+    ref = reference(engine)
+    # a patient of low risk, far from most training patients (a wide range on this small
+    # fixture of 4 refits), and the typical training patient (a narrower one)
+    for pci, ki67 in ((5, 2.0), (ref["pci"], ref["ki67"])):
+        at.number_input(key="patient.pci").set_value(pci)
+        at.number_input(key="patient.ki67").set_value(ki67)
+        values = dict(ref, pci=pci, ki67=ki67)
+        at.run()
+        assert not at.exception
+        p = engine.predict(engine.frame([values]))[0]
+        note = wide_range_note(p, engine.schema, rows)
+        infos = [i.value for i in at.info if "is wide" in i.value]
+        assert infos == ([note] if note else [])
+        seen.add(note is None)
+    assert seen == {True, False}, "the two patients should fall on both sides of the limit"
+
+
 def test_calculator_conditional_survival(at, engine):
     at.number_input(key="alive_at").set_value(12).run()
     assert not at.exception

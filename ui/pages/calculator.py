@@ -91,7 +91,7 @@ def clinician_view(choice: Choice, values: dict, prog, shown, alive_at: float, w
     common.table(shown, schema)
     panel = evidence_panel(schema, values, "calculator", alive_at)
     common.evidence_beside_conditional(panel, alive_at)
-    common.notes(prog, warnings, choice)
+    common.notes(prog, warnings, choice, shown)
     st.subheader(_("In words and pictures"))
     common.plain_words(shown, schema, alive_at)
     common.icon_array(shown, schema, alive_at, key="calc.icons")
