@@ -118,7 +118,8 @@ def _not_utf8(exc: UnicodeDecodeError, name: str, source) -> Problem:
     try:
         data.decode("utf-8")
     except UnicodeDecodeError as whole:
-        exc, line = whole, data[: whole.start].count(b"\n") + 1
+        head = data[: whole.start]  # lines end in LF, CR LF or (old Mac files) CR alone
+        exc, line = whole, head.count(b"\n") + head.count(b"\r") - head.count(b"\r\n") + 1
     else:
         line = None
     byte = f"0x{exc.object[exc.start]:02X}"
@@ -145,7 +146,7 @@ def _raw_bytes(source) -> bytes:
             source.seek(0)
             data = source.read()
             return data if isinstance(data, bytes) else b""
-    except OSError:
+    except (OSError, ValueError):  # a file opened as text cannot be read as bytes again
         pass
     return b""
 

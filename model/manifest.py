@@ -242,6 +242,14 @@ class Manifest:
         return replace(self, **changes)
 
     @property
+    def fitted_on(self) -> int | None:
+        """Patients the Cox model's coefficients were fitted on: the training data's, or
+        None for a recalibrated bundle (they are its parent's; the rows here are the new
+        centre's, which set only its slope and baseline)."""
+        recalibrated = (self.parent or {}).get("method") == "recalibrate"
+        return None if recalibrated else self.training_data.rows
+
+    @property
     def synthetic(self) -> bool:
         """True when the training data declared themselves simulated."""
         return self.training_data.synthetic

@@ -608,7 +608,8 @@ def _check_readable(values: tuple[str, ...], what: str, where: str, problems: li
     tokens = ", ".join(repr(t) for t in sorted(MISSING_TOKENS) if t)
     seen: dict[str, str] = {}
     for v in values:
-        if v.strip().lower() in MISSING_TOKENS:
+        # "<unknown>" too: the page's form holds "unknown" as that option
+        if v.strip().lower().strip("<>") in MISSING_TOKENS:
             problems.append(
                 f"{where}: {what} {v!r} is a word a patients file uses for an unknown value "
                 f"(an empty cell or {tokens}), so its patients would be read as unknown: "

@@ -648,7 +648,7 @@ def patient_leaflet(
         )
     pdf.ln(2)
     pdf.heading(_("What these numbers mean"))
-    rows = context.bundle.manifest.training_data.rows
+    rows = context.bundle.manifest.fitted_on
     for note in patient_notes(schema, shown, prognosis.unknown, warnings, trained_on=rows):
         pdf.set_font("Helvetica", "", 11)
         pdf.multi_cell(0, 5.4, _t(note), new_x="LMARGIN", new_y="NEXT")

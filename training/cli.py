@@ -63,7 +63,7 @@ def _warn_constant(df, schema: Schema) -> None:
         f = schema.feature(name)
         if f.kind not in ("continuous", "integer"):  # the level's words too: 1 (yes)
             label = f.label_for(value if isinstance(value, str) else int(value))
-            shown += f" ({label})" if label != str(value) else ""
+            shown += f" ({label})" if label not in (shown, str(value)) else ""
         typer.echo(
             f"warning: {name}: every patient with a known value has {shown}; its effect cannot "
             "be learned from these data, so the models give it none",

@@ -147,10 +147,15 @@ def _scores(y, surv, args, keys: list[str]) -> dict:
     grid, risk_horizon, tau, horizons = args
     if y[y.dtype.names[0]].sum() < 2:
         return {}
-    perf = performance(y, y, surv, grid, risk_horizon, tau, horizons)
-    out = {k: perf.get(k) for k in keys}
-    for mark, h in horizons.items():
-        out[f"slope_{mark}"] = calibration_slope(y, surv, grid, h)
+    try:
+        perf = performance(y, y, surv, grid, risk_horizon, tau, horizons)
+        out = {k: perf.get(k) for k in keys}
+        for mark, h in horizons.items():
+            out[f"slope_{mark}"] = calibration_slope(y, surv, grid, h)
+    # a resample of few events can leave no comparable pair or no one at risk at a time:
+    # it gives no measure, and an interval needs half the resamples to give one
+    except (ValueError, ArithmeticError):
+        return {}
     return out
 
 

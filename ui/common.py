@@ -120,8 +120,7 @@ def notes(p: Prognosis, warnings: list[str], choice: Choice, shown: Prognosis | 
             else _("The model fills them in from the known ones.")
         )
         st.info(_("Unknown: {names}.").format(names=names) + " " + how)
-    rows = choice.bundle.manifest.training_data.rows
-    wide = wide_range_note(shown or p, choice.schema, rows)
+    wide = wide_range_note(shown or p, choice.schema, choice.bundle.manifest.fitted_on)
     if wide:
         st.info(wide)
     for w in warnings:

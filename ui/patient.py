@@ -27,7 +27,7 @@ def view(
     st.subheader(_("100 patients like you"))
     common.icon_array(shown, schema, alive_at, key="patient.icons", for_patient=True)
     st.subheader(_("What these numbers mean"))
-    rows = choice.bundle.manifest.training_data.rows
+    rows = choice.bundle.manifest.fitted_on
     notes = patient_notes(schema, shown, prog.unknown, warnings, trained_on=rows)
     st.markdown("\n".join(f"- {s}" for s in notes))
     with st.expander(_("The same numbers as a curve")):

@@ -268,6 +268,13 @@ def test_a_file_in_another_encoding_is_named_by_its_line_and_byte(tmp_path):
         assert problem.code == "encoding"
         assert "line 46 holds the byte 0xE9, which is not UTF-8" in problem.message
         assert "save it from your spreadsheet as 'CSV UTF-8'" in problem.message
+    # an old Mac file ends its lines in CR alone; a file opened as text is read again as bytes
+    mac = data.replace(b"\n", b"\r")
+    (problem,) = validate_dataset(io.BytesIO(mac), SCHEMA, mode="predict").errors
+    assert "line 46 holds the byte 0xE9" in problem.message
+    with open(path, encoding="utf-8") as text_handle:
+        (problem,) = validate_dataset(text_handle, SCHEMA, mode="predict").errors
+    assert problem.code == "encoding"
     with use("zh-CN"):
         (problem,) = validate_dataset(io.BytesIO(data), SCHEMA, mode="predict").errors
     assert (

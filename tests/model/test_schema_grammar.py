@@ -323,6 +323,11 @@ def _feature(doc, name):
             lambda d: _feature(d, "pathology").update(categories=["epithelioid", "None"]),
             "feature 'pathology': category 'None' is a word a patients file uses for an unknown",
         ),
+        # and "<unknown>", the form's own word for an unknown choice
+        (
+            lambda d: _feature(d, "pathology").update(categories=["epithelioid", "<unknown>"]),
+            "feature 'pathology': category '<unknown>' is a word a patients file uses",
+        ),
         (
             lambda d: _feature(d, "sex").update(categories=["F", "M", "m"]),
             "'M' and 'm' differ only in case",

@@ -85,7 +85,8 @@ def test_a_typed_name_is_shown_as_typed(schema):
         "&lt;b&gt;bold&lt;/b&gt; &amp; %{y}: 95 % band",
         "&lt;b&gt;bold&lt;/b&gt; &amp; %{y}",
     ]
-    assert typed not in fig.data[2].hovertemplate
+    # the hover names the trace by reference: the typed "%{y}" is never read as a template
+    assert fig.data[2].hovertemplate.endswith("<extra>%{fullData.name}</extra>")
 
 
 def test_contributions_figure_spec_is_valid_plotly():

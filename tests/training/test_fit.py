@@ -262,6 +262,19 @@ def test_evaluate_gives_bootstrap_intervals_of_the_validation(small_bundle, tmp_
     assert f"warning: {int(e.sum())} deaths in v.csv: a validation on fewer than 100" in res.stderr
 
 
+def test_a_resample_that_gives_no_measure_is_left_out():
+    """A resample whose events all come at its last time has no comparable pair: it gives
+    no measure (the interval needs half the resamples), not a crash of evaluate."""
+    from sksurv.util import Surv
+
+    from training.evaluate import _scores
+
+    grid = np.arange(0, 61, 0.5)
+    y = Surv.from_arrays([False] * 5 + [True, True], [10, 20, 30, 40, 45, 50, 50])
+    surv = np.exp(-np.outer(np.linspace(0.01, 0.05, 7), grid))
+    assert _scores(y, surv, (grid, 36.0, 50.0, {"36": 36.0}), ["harrell_c"]) == {}
+
+
 def test_cli_evaluate_refuses_a_tampered_bundle(small_bundle, small_cohort, tmp_path):
     import shutil
 

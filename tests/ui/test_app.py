@@ -102,7 +102,8 @@ def test_a_wide_range_is_said_beside_the_table(at, engine):
     whose range is narrower."""
     from reporting.plain import wide_range_note
 
-    rows = engine.bundle.manifest.training_data.rows
+    rows = engine.bundle.manifest.fitted_on
+    assert rows == engine.bundle.manifest.training_data.rows  # fitted here, not recalibrated
     seen = set()
     ref = reference(engine)
     # a patient of low risk, far from most training patients (a wide range on this small
@@ -119,6 +120,16 @@ def test_a_wide_range_is_said_beside_the_table(at, engine):
         assert infos == ([note] if note else [])
         seen.add(note is None)
     assert seen == {True, False}, "the two patients should fall on both sides of the limit"
+
+
+def test_a_choice_set_to_unknown_is_averaged_and_named(at, engine):
+    """A yes/no or list set to "unknown" is predicted as unknown (the option is a word the
+    form keeps, not None, which Streamlit draws as nothing chosen)."""
+    at.radio(key="patient.lymph_nodes").set_value("<unknown>").run()
+    assert not at.exception
+    assert any(i.value.startswith("Unknown: Lymph-node metastasis.") for i in at.info)
+    values = dict(reference(engine), lymph_nodes=None)
+    assert_same(shown_table(at), expected(engine, values)[0])
 
 
 def test_calculator_conditional_survival(at, engine):

@@ -3,6 +3,8 @@
 Read by the clinician (every number) or, in the patient's reading mode, by the patient
 (:mod:`ui.patient`: the same figures in words and pictures)."""
 
+import math
+
 import streamlit as st
 
 from model.i18n import _
@@ -15,11 +17,15 @@ from ui.form import patient_form, show_problems
 from ui.state import Choice, choose_model, reading_mode, simulated_banner
 
 
+def _down(value: float, digits: int) -> float:
+    return math.floor(value * 10**digits) / 10**digits
+
+
 def conditional_on(choice: Choice, prog, for_patient: bool):
     """The "alive at" input (in the schema's unit) and the curve given it: (shown, months)."""
     words, axis = choice.schema.words, choice.schema.time_axis
     # given alive at or after the curve's last step nothing is known (it is flat there)
-    end = int(axis.from_months(prog.conditional_until))
+    end = float(axis.from_months(prog.conditional_until))
     fields = dict(
         event_free=words.event_free,
         origin=words.origin,
@@ -52,11 +58,12 @@ def conditional_on(choice: Choice, prog, for_patient: bool):
             _(
                 "Conditional survival: {value} is outside 0 to {end}, the last time at which "
                 "the curve still falls; the numbers shown are from the start."
-            ).format(value=f"{alive_in_unit:g}", end=axis.text(end))
+                # the end rounded down, as shown: a time at the shown end is accepted
+            ).format(value=f"{alive_in_unit:g}", end=axis.text(_down(end, axis.digits)))
         )
         return prog, 0.0
     # the time as entered: the curve between its grid points is the value at the point before
-    alive_at = float(axis.to_months(alive_in_unit)) if alive_in_unit else 0.0
+    alive_at = float(axis.on_grid(alive_in_unit)) if alive_in_unit else 0.0
     try:
         return (prog.conditional(alive_at) if alive_at else prog), alive_at
     except ValueError:  # no measurable chance of being event-free then

@@ -102,14 +102,15 @@ if choice is not None:
             unknown = [n for n in schema.feature_names if n in values and values[n] is None]
             if unknown:  # of the facts asked for here: the later ones are unknown by design
                 names = _(", ").join(schema.feature(n).label for n in unknown)
-                st.info(
-                    _("Unknown: {names}.").format(names=names)
-                    + " "
-                    + _(
+                how = (
+                    _(
                         "The prediction averages over their plausible values given the known "
                         "ones, and the band widens accordingly."
                     )
+                    if choice.engine.has_band(choice.engine.candidacy_model)
+                    else _("The model fills them in from the known ones.")
                 )
+                st.info(_("Unknown: {names}.").format(names=names) + " " + how)
             warnings = choice.engine.warnings(X)[0]
             for w in warnings:
                 st.warning(w)

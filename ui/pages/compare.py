@@ -67,7 +67,7 @@ if choice is not None:
             named = [(r[0], p) for r, p in zip(rows, progs, strict=True)]
             # bands on for two scenarios, off for more (four overlapping bands cannot be
             # read): the choice is kept while the number stays on one side of that line
-            few = len(named) <= 2
+            few = n <= 2
             bands = st.checkbox(_("Show 95 % bands"), value=few, key=f"cmp.bands.{few}")
             curves = [prognosis_curve(name, p, band=bands) for name, p in named]
             common.curve(curves, schema, key="cmp.curve", title=_("Predicted survival by scenario"))
