@@ -268,7 +268,7 @@ def _slope(event, time, pred, horizon: float) -> float | None:
     horizon only), on log(-log predicted S); None with fewer than 5 events by then."""
     ev_h = event & (time <= horizon)
     t_h = np.minimum(time, horizon)
-    lp = np.log(-np.log(np.clip(pred, 1e-9, 1 - 1e-9)))
+    lp = cloglog(pred)
     if ev_h.sum() < 5 or np.ptp(lp) <= 0:
         return None
     with warnings.catch_warnings():

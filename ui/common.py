@@ -106,20 +106,26 @@ def literal(text: str) -> str:
     return str(text).translate(_MARKDOWN)
 
 
+def unknown_note(unknown: list[str], choice: Choice, model: str) -> None:
+    """Name the inputs left unknown (none: nothing) and how ``model`` allows for them."""
+    if not unknown:
+        return
+    names = _(", ").join(choice.schema.feature(n).label for n in unknown)
+    how = (
+        _(
+            "The prediction averages over their plausible values given the known ones, "
+            "and the band widens accordingly."
+        )
+        if choice.engine.has_band(model)
+        else _("The model fills them in from the known ones.")
+    )
+    st.info(_("Unknown: {names}.").format(names=names) + " " + how)
+
+
 def notes(p: Prognosis, warnings: list[str], choice: Choice, shown: Prognosis | None = None):
     """Unknown inputs, a wide range of the numbers ``shown`` (``p`` conditioned on being
     alive at a time, if it is), inputs outside the training data."""
-    if p.unknown:
-        names = _(", ").join(choice.schema.feature(n).label for n in p.unknown)
-        how = (
-            _(
-                "The prediction averages over their plausible values given the known ones, "
-                "and the band widens accordingly."
-            )
-            if choice.engine.has_band(choice.model)
-            else _("The model fills them in from the known ones.")
-        )
-        st.info(_("Unknown: {names}.").format(names=names) + " " + how)
+    unknown_note(p.unknown, choice, choice.model)
     wide = wide_range_note(shown or p, choice.schema, choice.bundle.manifest.fitted_on)
     if wide:
         st.info(wide)

@@ -54,11 +54,11 @@ def conditional_on(choice: Choice, prog, for_patient: bool):
         persist_state="session",
     )
     if not 0 <= alive_in_unit <= end:
+        # the end rounded down, as shown: a time at the shown end is accepted
         st.error(
             _(
                 "Conditional survival: {value} is outside 0 to {end}, the last time at which "
                 "the curve still falls; the numbers shown are from the start."
-                # the end rounded down, as shown: a time at the shown end is accepted
             ).format(value=f"{alive_in_unit:g}", end=axis.text(_down(end, axis.digits)))
         )
         return prog, 0.0

@@ -99,18 +99,9 @@ if choice is not None:
             common.table(cand.overall, schema)
             st.markdown("**" + _("By the {outcomes}").format(outcomes=words.outcomes_of) + "**")
             st.table(shown_columns(scenario_table(named, schema)))
-            unknown = [n for n in schema.feature_names if n in values and values[n] is None]
-            if unknown:  # of the facts asked for here: the later ones are unknown by design
-                names = _(", ").join(schema.feature(n).label for n in unknown)
-                how = (
-                    _(
-                        "The prediction averages over their plausible values given the known "
-                        "ones, and the band widens accordingly."
-                    )
-                    if choice.engine.has_band(choice.engine.candidacy_model)
-                    else _("The model fills them in from the known ones.")
-                )
-                st.info(_("Unknown: {names}.").format(names=names) + " " + how)
+            # of the facts asked for here: the later ones are unknown by design
+            unknown = [n for n, v in values.items() if v is None]
+            common.unknown_note(unknown, choice, choice.engine.candidacy_model)
             warnings = choice.engine.warnings(X)[0]
             for w in warnings:
                 st.warning(w)
