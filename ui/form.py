@@ -61,9 +61,10 @@ def _numeric(f: Feature, key: str, default) -> float | None:
         disabled=unknown,
         persist_state="session",
     )
-    # the box sits under its input and switches it off (read above, before the input is drawn)
+    # the box sits under its input and switches it off (read above, before the input is drawn);
+    # it names its field: a screen reader lists the form's boxes by name, not by place
     unknown = st.checkbox(
-        _(UNKNOWN_LABEL),
+        _("{label} unknown").format(label=f.label),
         value=not known_default,
         key=f"{key}.unknown",
         help=_("{label} is not known: the prediction averages over its plausible values.").format(

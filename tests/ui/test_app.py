@@ -242,6 +242,33 @@ def test_compare_scenarios_side_by_side(at, engine):
     assert table.loc["Overall survival at 3 years (36 months)", "Sarcomatoid"] != table.iloc[1, 0]
 
 
+def test_compare_removes_the_scenario_chosen_and_keeps_the_others(at, engine):
+    at.switch_page("ui/pages/compare.py").run()
+    at.radio(key="cmp.n").set_value(3).run()
+    at.text_input(key="cmp1.name").set_value("Middle").run()
+    at.text_input(key="cmp2.name").set_value("Last").run()
+    at.selectbox(key="cmp2.pathology").set_value("sarcomatoid").run()
+    at.number_input(key="cmp2.pci").set_value(31).run()
+    at.checkbox(key="cmp2.ki67.unknown").check().run()
+    first = at.text_input(key="cmp0.name").value
+    warned = len(at.warning)  # the simulated-data banner
+    at.button(key="cmp1.remove").click().run()
+    assert not at.exception and len(at.warning) == warned
+    assert at.radio(key="cmp.n").value == 2
+    # the third scenario is now the second, with every input it held; the first is untouched
+    assert at.text_input(key="cmp0.name").value == first
+    assert at.text_input(key="cmp1.name").value == "Last"
+    assert at.selectbox(key="cmp1.pathology").value == "sarcomatoid"
+    assert at.number_input(key="cmp1.pci").value == 31
+    assert at.checkbox(key="cmp1.ki67.unknown").value
+    assert list(at.table[0].value.columns) == [first, "Last"]
+    # at the smallest number there is nothing to remove
+    assert not [b for b in at.button if str(b.key).endswith(".remove")]
+    # a third scenario added again starts afresh, not as the one removed
+    at.radio(key="cmp.n").set_value(3).run()
+    assert at.text_input(key="cmp2.name").value != "Last"
+
+
 def test_cohort_upload_scores_and_lists_problems(at, engine, small_cohort):
     at.switch_page("ui/pages/cohort.py").run()
     data = pd.read_csv(small_cohort[0]).head(60)
@@ -277,6 +304,11 @@ def test_cohort_upload_scores_and_lists_problems(at, engine, small_cohort):
     problems = frame_with(at, "problem")
     found = {(int(r), c) for r, c in zip(problems["row"], problems["column"], strict=True)}
     assert {(4, "kps"), (8, "pathology")} <= found
+    # rows tall enough that the grid wraps a long message (it wraps only above 4rem = 64 px)
+    grid = next(d for d in at.dataframe if "problem" in d.value.columns)
+    assert grid.proto.row_height > 64, grid.proto.row_height
+    downloads = [b.proto.label for b in at.get("download_button")]
+    assert "Download the problems (CSV)" in downloads, downloads
     # a problem of the whole file is said in full, not cut short in a grid cell
     semi = data.head(3).to_csv(index=False, sep=";").encode()
     at.file_uploader(key="cohort.file").set_value(("semi.csv", semi, "text/csv")).run()

@@ -19,6 +19,8 @@ from reporting.summary import shown_columns
 from ui.common import PLOT_CONFIG, literal
 from ui.state import choose_model, simulated_banner
 
+PROBLEM_ROW_PX = 72
+
 
 def score(choice, upload) -> dict:
     """Validate and score one upload; kept in this session only, keyed by content."""
@@ -81,11 +83,23 @@ if choice is not None:
             rows = [p for p in checked.problems if p.row is not None]
             if rows:
                 table = shown_columns(problems_table(rows))
+                # rows of three lines: the grid wraps a cell's text only in rows taller than
+                # 4rem, and a problem's message (the allowed values) runs to two or three
                 st.dataframe(
                     table.astype(object).where(table.notna(), ""),
                     hide_index=True,
                     key="cohort.problems",
+                    row_height=PROBLEM_ROW_PX,
                     column_config={_("problem"): st.column_config.TextColumn(width="large")},
+                )
+                # the list to fix the file by, in a spreadsheet beside it
+                st.download_button(
+                    _("Download the problems (CSV)"),
+                    data=safe_csv(problems_table(checked.problems)),
+                    file_name="problems.csv",
+                    mime="text/csv",
+                    key="cohort.problems.download",
+                    icon=":material/download:",
                 )
         preds = result["preds"]
         if preds is not None:

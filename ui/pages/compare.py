@@ -13,6 +13,22 @@ from ui.form import patient_form, show_problems
 from ui.state import choose_model, simulated_banner
 
 MAX_SCENARIOS = 4
+MIN_SCENARIOS = 2
+
+
+def _remove(i: int, n: int) -> None:
+    """Drop scenario ``i`` of ``n``: the later ones move up a tab, with all they hold."""
+    state = st.session_state
+    for j in range(i, n):
+        old, new = f"cmp{j + 1}.", f"cmp{j}."
+        for k in [k for k in state if str(k).startswith(new)]:
+            if not str(k).endswith(".remove"):  # a button holds no value to carry
+                del state[k]
+        if j + 1 < n:
+            for k in [k for k in state if str(k).startswith(old)]:
+                if not str(k).endswith(".remove"):
+                    state[new + str(k)[len(old) :]] = state[k]
+    state["cmp.n"] = n - 1
 
 
 choice = choose_model()
@@ -31,7 +47,7 @@ if choice is not None:
     )
     n = st.radio(
         _("Number of scenarios"),
-        list(range(2, MAX_SCENARIOS + 1)),
+        list(range(MIN_SCENARIOS, MAX_SCENARIOS + 1)),
         horizontal=True,
         key="cmp.n",
         persist_state="session",
@@ -50,6 +66,14 @@ if choice is not None:
                 persist_state="session",
             ).strip() or _("Scenario {n}").format(n=i + 1)
             values = patient_form(schema, f"cmp{i}", starts[i][1], columns=3)
+            if n > MIN_SCENARIOS:
+                st.button(
+                    _("Remove this scenario"),
+                    key=f"cmp{i}.remove",
+                    on_click=_remove,
+                    args=(i, n),
+                    icon=":material/delete:",
+                )
             X = show_problems(values, schema)
             if X is None:
                 st.error(
