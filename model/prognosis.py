@@ -47,11 +47,26 @@ class Prognosis:
     band_method: str = BAND_METHOD
     samples: np.ndarray | None = field(default=None, repr=False)
     contributions: list[dict] | None = None
+    # the samples are ``draws`` equal blocks, one per imputation draw of the unknown inputs
+    # (draw-major: sample k is draw k // (len(samples) / draws)); ``weights`` (None: equal)
+    # are the samples' shares of the band, which survival to a time moves between draws
+    draws: int = 1
+    weights: np.ndarray | None = field(default=None, repr=False)
 
     @classmethod
-    def from_samples(cls, grid, point, samples, unknown) -> Prognosis:
+    def from_samples(cls, grid, point, samples, unknown, draws=1, weights=None) -> Prognosis:
         """Curve plus the pointwise 95 % percentile band of sampled curves (kept for later use)."""
-        lo, hi = np.percentile(samples, [2.5, 97.5], axis=0)
+        if weights is None:
+            lo, hi = np.percentile(samples, [2.5, 97.5], axis=0)
+        else:
+            shared = weights > 0
+            lo, hi = np.percentile(
+                samples[shared],
+                [2.5, 97.5],
+                axis=0,
+                weights=weights[shared],
+                method="inverted_cdf",
+            )
         # the band is drawn around the curve: keep the curve inside it where percentiles of a
         # few samples fall just short of it
         return cls(
@@ -61,6 +76,8 @@ class Prognosis:
             upper=np.maximum(hi, point),
             unknown=unknown,
             samples=samples,
+            draws=draws,
+            weights=weights,
         )
 
     @property
@@ -69,8 +86,9 @@ class Prognosis:
         return bool(np.isfinite(self.lower).any())
 
     def at(self, t: float) -> tuple[float, float, float] | None:
-        """(estimate, lower, upper) at t months; None beyond the grid."""
-        if t > self.grid[-1] + 1e-9:
+        """(estimate, lower, upper) at t months; None outside the grid (beyond its end, or
+        before its start: a conditional curve starts at the time given alive)."""
+        if t > self.grid[-1] + 1e-9 or t < self.grid[0] - 1e-9:
             return None
         i = int(np.searchsorted(self.grid, t, side="right") - 1)
         return float(self.survival[i]), float(self.lower[i]), float(self.upper[i])
@@ -135,13 +153,45 @@ class Prognosis:
             nan = np.full_like(point, np.nan)
             return Prognosis(grid, point, nan, nan, self.unknown, band_method=self.band_method)
         d = self.samples[:, i]
+        weights = self._alive_weights(d)
         keep = d > 0
-        samples = (
-            np.clip(self.samples[keep, i:] / d[keep, None], 0.0, 1.0)
-            if keep.any()
-            else point[None, :]
+        if not keep.any():
+            return Prognosis.from_samples(grid, point, point[None, :], self.unknown)
+        if weights is None:
+            samples = np.clip(self.samples[keep, i:] / d[keep, None], 0.0, 1.0)
+            return Prognosis.from_samples(grid, point, samples, self.unknown)
+        # every sample is kept, so that the blocks stay one per draw; one not alive at s has
+        # no share (and a curve of 0 in its place)
+        ratio = np.divide(
+            self.samples[:, i:],
+            d[:, None],
+            out=np.zeros_like(self.samples[:, i:]),
+            where=keep[:, None],
         )
-        return Prognosis.from_samples(grid, point, samples, self.unknown)
+        samples = np.clip(ratio, 0.0, 1.0)
+        return Prognosis.from_samples(
+            grid, point, samples, self.unknown, draws=self.draws, weights=weights
+        )
+
+    def _alive_weights(self, at_s: np.ndarray) -> np.ndarray | None:
+        """The samples' shares of a band given alive at s (``at_s``: each sample's S(s)).
+
+        None where every sample keeps an equal share: the inputs are all known, so the
+        samples differ only by refit, and being alive at s says nothing about the model's
+        coefficients. Otherwise being alive at s makes the values of an unknown input that
+        give a longer life likelier: within each refit, each draw's share is in proportion
+        to its S(s) (as the estimate's mean S_d(t) / mean S_d(s) weights the final model's
+        draws), and every refit with a curve alive at s keeps an equal share.
+        """
+        if self.draws <= 1 and self.weights is None:
+            return None
+        prior = np.full(len(at_s), 1.0) if self.weights is None else self.weights
+        w = (prior * at_s).reshape(self.draws, -1)  # draws x refits
+        per_refit = w.sum(axis=0)
+        alive = per_refit > 0
+        w[:, alive] /= per_refit[alive]
+        w[:, ~alive] = 0.0
+        return (w / max(int(alive.sum()), 1)).ravel()
 
 
 def training_ranges(data: pd.DataFrame, schema) -> dict:
