@@ -80,17 +80,24 @@ def _fit_piece_coef(make_step, alpha, Zn, y) -> np.ndarray:
         return np.zeros(Zn.shape[1])
 
 
-def _held_out_loglik(make_step, alpha, Zn, y, train: np.ndarray, edges) -> float:
+def _held_out_loglik(make_step, alpha, Zn, y, train: np.ndarray, pieces: int) -> float:
     """Held-out partial log-likelihood of the pieces fitted on ``train`` (a mask): the full
-    data's minus the training part's at the training coefficients, summed over pieces."""
+    data's minus the training part's at the training coefficients, summed over pieces.
+
+    Scored as :class:`~model.piecewise.PiecewiseCox` would serve them, from what the
+    training part knows: cut at its death times' quantiles, each piece's penalty scaled to
+    its deaths per patient."""
     e, t = y.dtype.names
+    edges = [0.0, *_cuts(y[train], pieces), np.inf]
+    rate = y[e][train].mean()
     total = 0.0
     for a, b in zip(edges[:-1], edges[1:], strict=True):
         alive, piece = alive_in_piece(y, a, b)
         fit = train[alive]
         if not piece[e][fit].any():
             continue  # no training death in the piece: nothing it can be judged on
-        coef = _fit_piece_coef(make_step, alpha, Zn[alive & train], piece[fit])
+        per_death = piece[e][fit].mean() / rate
+        coef = _fit_piece_coef(make_step, alpha * per_death, Zn[alive & train], piece[fit])
         lp = Zn[alive] @ coef
         total += cox_partial_loglik(lp, piece[e], piece[t]) - cox_partial_loglik(
             lp[fit], piece[e][fit], piece[t][fit]
@@ -106,9 +113,8 @@ def piece_logliks(Z, y: np.ndarray, make_step, alpha: float, most: int, folds) -
     out = np.full((len(trains), most), np.nan)
     with np.errstate(all="ignore"):
         for k in range(1, most + 1):
-            edges = [0.0, *_cuts(y, k), np.inf]
             for f, tr in enumerate(trains):
-                ll = _held_out_loglik(make_step, alpha, Zn, y, tr, edges)
+                ll = _held_out_loglik(make_step, alpha, Zn, y, tr, k)
                 out[f, k - 1] = ll if np.isfinite(ll) else np.nan
     return out
 

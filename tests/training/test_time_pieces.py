@@ -160,3 +160,49 @@ def test_a_large_registry_is_checked_on_a_seeded_sample_with_folds_of_its_own(mo
     # at or below the limit: every patient and the given folds
     small = tp._check_sample(Z.iloc[:300], y[:300], folds=["given"])
     assert small[2] == ["given"] and len(small[1]) == 300
+
+
+def test_the_check_scores_the_pieces_as_they_would_be_served():
+    """Each fold's held-out score is that of :class:`PiecewiseCox` fitted on the fold's
+    training patients alone: cut at their deaths' quantiles (not at all deaths', which would
+    let the held-out deaths place the cuts) and each piece's penalty scaled to its deaths per
+    patient, as the served model is."""
+    from functools import partial
+
+    from model.piecewise import PiecewiseCox, alive_in_piece
+    from training.band import _cuts
+    from training.estimators import coxnet_step
+    from training.samplesize import cox_partial_loglik
+    from training.time_pieces import piece_logliks
+
+    schema = default_schema()
+    data = simulate_cohort(400, 3, SimulationSettings.for_world("nonph")).data
+    d = _training_set(
+        validate_dataset(data, schema).raise_if_errors(), schema, FitOptions(progress=False)
+    )
+    step = partial(coxnet_step, schema, 0.5)
+    final = fit_quietly(
+        make_coxnet(schema, 0.5, alphas=[0.003], fit_baseline_model=True, terms="main"),
+        d.X,
+        d.y,
+    )
+    Z = final[:-1].transform(d.X)
+    folds = d.folds[:2]
+    ll = piece_logliks(Z, d.y, step, 0.003, 3, folds)
+    e, t = d.y.dtype.names
+    Zn = Z.to_numpy(dtype=float)
+    for f, (tr, _) in enumerate(folds):
+        train = np.isin(np.arange(len(d.y)), tr)
+        for k in (2, 3):
+            served = PiecewiseCox(step(0.003), tuple(_cuts(d.y[train], k)))
+            served.fit(Z[train], d.y[train])
+            want = 0.0
+            edges = zip(served.edges_[:-1], served.edges_[1:], strict=True)
+            for (a, b), coef in zip(edges, served.coefs_, strict=True):
+                alive, piece = alive_in_piece(d.y, a, b)
+                fit, lp = train[alive], Zn[alive] @ coef
+                want += cox_partial_loglik(lp, piece[e], piece[t]) - cox_partial_loglik(
+                    lp[fit], piece[e][fit], piece[t][fit]
+                )
+            # the same fits on the same rows: equal to the solver's tolerance
+            assert ll[f, k - 1] == pytest.approx(want, abs=1e-6), (f, k)
