@@ -111,6 +111,7 @@ __all__ = [
     "STAND_IN_PENALTY_SHARE",
     "StandIn",
     "TimePieces",
+    "borrowed_factors",
     "calibrate_inflation",
     "fit_time_pieces",
     "piecewise_stand_in",
@@ -147,6 +148,13 @@ MAX_LOG_HR_SPREAD = 50.0
 # Measured factors reach 3.9 (a hazard ratio that changes at 12 months, n = 2,000); one far
 # beyond means the band's side is all but absent, not that the band should be that wide
 MAX_SIDED_FACTOR = 10.0
+# A landmark with fewer deaths before it than this has no band calibrated there: the
+# replicates draw none before it in exp(-deaths) of cases (5 % at 3 deaths, the share the
+# 95th percentile reaches), their refits' log cumulative hazard there is -inf, and the
+# factor ran off (396 at 180 days with 3 deaths in 110 patients: every band from 0 to 1).
+# A factor past MAX_SIDED_FACTOR is no measurement either. Such a landmark takes the factor
+# of the nearest landmark that has one.
+MIN_DEATHS_TO_CALIBRATE = 5
 # The shipped design's stand-in is fitted at this share of the shipped penalty. At the same
 # penalty it is as shrunk as the model, and refits drawn from it shrink an already shrunk
 # effect: the band misses the shrinkage (milan, n = 110, 36 months: 0.86 over six draws).
@@ -489,6 +497,9 @@ def calibrate_inflation(
     second = stand_in if stand_in is not None and stand_in.terms in measured else None
     # with a second stand-in the band must reach the misses of either: the larger factor
     factors = np.max([m[0] for m in measured.values()], axis=0).tolist()
+    e, t = y.dtype.names
+    deaths = [int((y[e] & (y[t] <= months)).sum()) for months in inside.values()]
+    factors, not_calibrated = borrowed_factors(list(inside), factors, deaths)
     out = {
         "inflation": max(factors),
         "by_landmark": dict(zip(inside, factors, strict=True)),
@@ -500,11 +511,45 @@ def calibrate_inflation(
         "stand_in_cuts_months": cuts,
         "stand_in_penalty_share": share,
     }
+    out.update(_notes(not_calibrated, ran_offs, second, stand_in, measured, list(inside)))
+    return out
+
+
+def borrowed_factors(names: list[str], factors: list[float], deaths: list[int]):
+    """The factors with each landmark that cannot be calibrated (fewer than
+    :data:`MIN_DEATHS_TO_CALIBRATE` deaths before it, or a factor past
+    :data:`MAX_SIDED_FACTOR`) given the nearest calibrated landmark's (the later one on a tie:
+    it has more deaths); 1 (the plain bootstrap band) where none is calibrated. Returns the
+    factors and ``{name: {"deaths", "measured", "from"}}`` for each landmark given another's
+    (``from``: that landmark's name, or None)."""
+    ok = [
+        d >= MIN_DEATHS_TO_CALIBRATE and f <= MAX_SIDED_FACTOR
+        for d, f in zip(deaths, factors, strict=True)
+    ]
+    out, notes = list(factors), {}
+    for i, name in enumerate(names):
+        if ok[i]:
+            continue
+        near = sorted((j for j in range(len(names)) if ok[j]), key=lambda j: (abs(j - i), -j))
+        out[i] = factors[near[0]] if near else 1.0
+        notes[name] = {
+            "deaths": deaths[i],
+            "measured": float(factors[i]),
+            "from": names[near[0]] if near else None,
+        }
+    return out, notes
+
+
+def _notes(not_calibrated, ran_offs, second, stand_in, measured, names) -> dict:
+    """What the manifest says of how the factors were obtained, beside them."""
+    out: dict = {}
+    if not_calibrated:
+        out["not_calibrated"] = not_calibrated
     if ran_offs:
         out["stand_in_ran_off"] = "; ".join(ran_offs)
     if second is not None:
         out["stand_in_design"] = second.terms
-        out["by_stand_in"] = {k: dict(zip(inside, m[0], strict=True)) for k, m in measured.items()}
+        out["by_stand_in"] = {k: dict(zip(names, m[0], strict=True)) for k, m in measured.items()}
     elif stand_in is not None:
         out["stand_in_note"] = (
             f"the second stand-in ({stand_in.terms}) drew too few deaths to be measured; "

@@ -28,6 +28,7 @@ from reporting.wording import (
     metric_labels,
     simulated_warning,
 )
+from training.band import MAX_SIDED_FACTOR, MIN_DEATHS_TO_CALIBRATE
 from training.bootstrap import VALIDATION_KEYS
 
 __all__ = ["build_report"]
@@ -54,6 +55,31 @@ def _band_calibrated(manifest: Manifest) -> bool:
     entry = manifest.models.get("coxnet")
     band = entry.band if entry is not None else None
     return isinstance(band, dict) and band.get("replicates", 0) > 0
+
+
+def band_not_calibrated(band: dict, schema: Schema) -> list[str]:
+    """A sentence for each landmark whose band could not be calibrated (its widening
+    borrowed from another landmark's, or none): ``fit`` warns of it, the report lists it."""
+    axis, events = schema.time_axis, schema.words.events
+    out = []
+    for name, note in (band.get("not_calibrated") or {}).items():
+        why = (
+            f"only {note['deaths']} {events} before it ({MIN_DEATHS_TO_CALIBRATE} are needed to "
+            "measure how far refits of the model miss there)"
+            if note["deaths"] < MIN_DEATHS_TO_CALIBRATE
+            else f"the widening measured there ({note['measured']:.3g}) is past "
+            f"{MAX_SIDED_FACTOR:g}, no measurement"
+        )
+        took = (
+            f"it is widened as at {axis.text(float(note['from']))}"
+            if note["from"] is not None
+            else "it is the plain bootstrap band"
+        )
+        out.append(
+            f"the 95 % band at {axis.text(float(name))} is not calibrated: {why}; "
+            f"{took}. Read it as rough there."
+        )
+    return out
 
 
 def build_report(
@@ -127,6 +153,10 @@ def build_report(
         doc["limitations"].insert(0, SIMULATED_WARNING)
     if _band_calibrated(manifest):
         doc["limitations"].append(BAND_LIMITATION)
+        doc["limitations"] += [
+            s[0].upper() + s[1:]
+            for s in band_not_calibrated(manifest.models["coxnet"].band, schema)
+        ]
     sections = sections or {}
     doc.update({key: value for key, (value, _) in sections.items()})
     doc = _clean(doc)

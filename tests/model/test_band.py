@@ -439,3 +439,75 @@ def test_a_stand_in_that_runs_off_is_fitted_at_the_served_penalty(schema, monkey
     )
     lost = calibrate_inflation(final, d.X, d.y, d.grid, ensemble, step, **kw)
     assert lost["inflation"] == 1.0 and "could not be fitted" in lost["note"]
+
+
+def test_a_landmark_without_deaths_enough_before_it_borrows_the_nearest_calibrated_factor():
+    from training.band import MAX_SIDED_FACTOR, MIN_DEATHS_TO_CALIBRATE, borrowed_factors
+
+    names = ["6", "12", "36", "60"]
+    # too few deaths before 6 months, a factor past the limit at 60: each takes its nearest
+    # calibrated neighbour's
+    out, notes = borrowed_factors(names, [396.0, 1.7, 1.3, 40.0], [3, 20, 60, 90])
+    assert out == [1.7, 1.7, 1.3, 1.3]
+    assert notes == {
+        "6": {"deaths": 3, "measured": 396.0, "from": "12"},
+        "60": {"deaths": 90, "measured": 40.0, "from": "36"},
+    }
+    # at equal distance the later landmark's (it has more deaths behind it)
+    out, notes = borrowed_factors(names[:3], [1.2, 50.0, 1.6], [10, 20, 30])
+    assert out == [1.2, 1.6, 1.6] and notes["12"]["from"] == "36"
+    # at the limits themselves, a measurement
+    assert borrowed_factors(["12"], [MAX_SIDED_FACTOR], [MIN_DEATHS_TO_CALIBRATE]) == (
+        [MAX_SIDED_FACTOR],
+        {},
+    )
+    # none calibrated: the plain bootstrap band, said so
+    out, notes = borrowed_factors(["12"], [20.0], [2])
+    assert out == [1.0] and notes["12"]["from"] is None
+
+
+def test_an_early_landmark_with_few_deaths_does_not_blow_the_band_open(schema):
+    """A landmark with two deaths before it (a centre's first 180 days): replicates drawing
+    none there had made the factor 396 and every band 0 to 1. It takes the next landmark's
+    factor, and the manifest says which and why."""
+    from functools import partial
+
+    from training.band import calibrate_inflation
+    from training.estimators import coxnet_step
+
+    df = validate_dataset(simulate_cohort(300, seed=4).data, schema).raise_if_errors()
+    served = {"l1_ratio": 0.5, "alpha": 0.02, "terms": "main"}
+    _, d, final, ensemble = _fitted_with_refits(df, schema, served, 12, seed=3)
+    e, t = d.y.dtype.names
+    deaths = np.sort(d.y[t][d.y[e]])
+    early = float(d.grid[d.grid < deaths[2]][-1])  # two deaths at most before it
+    marks = {"early": early, **d.horizons}
+    out = calibrate_inflation(
+        final, d.X, d.y, d.grid, ensemble, partial(coxnet_step, schema, 0.5), 12, landmarks=marks
+    )
+    note = out["not_calibrated"]["early"]
+    assert note["deaths"] <= 2 and note["from"] == next(iter(d.horizons))
+    assert out["by_landmark"]["early"] == out["by_landmark"][note["from"]]
+    assert set(out["not_calibrated"]) == {"early"}  # the usual landmarks are measured
+    assert max(out["grid"]) <= 10.0
+
+
+def test_fit_says_where_the_band_is_not_calibrated():
+    from model.schema import default_schema
+    from training.report import band_not_calibrated
+
+    band = {
+        "not_calibrated": {
+            "12": {"deaths": 3, "measured": 396.0, "from": "36"},
+            "60": {"deaths": 90, "measured": 40.0, "from": None},
+        }
+    }
+    first, second = band_not_calibrated(band, default_schema())
+    assert first == (
+        "the 95 % band at 12 months is not calibrated: only 3 deaths before it (5 are needed "
+        "to measure how far refits of the model miss there); it is widened as at 36 months. "
+        "Read it as rough there."
+    )
+    assert "the widening measured there (40) is past 10" in second
+    assert "it is the plain bootstrap band" in second
+    assert band_not_calibrated({"by_landmark": {"12": 1.3}}, default_schema()) == []
