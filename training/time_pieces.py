@@ -317,11 +317,19 @@ def _note(check: dict, schema: Schema) -> str | None:
         return None
     p = {x["label"]: x["p"] for x in tests["tests"]}
     named = ", ".join(f"{f} (p = {p[f]:.2g})" for f in flagged)
+    # the pieces refit every factor's effect: one factor's change can be real and large and
+    # still not pay for a dozen other coefficients estimated again in each piece
+    why = (
+        "time pieces (every factor's effect refitted in each piece) did not predict held-out "
+        "patients better"
+        if check.get("checked")
+        else f"too few {schema.words.events} to fit time pieces"
+    )
+    effect = "its effect" if len(flagged) == 1 else "their effects"
     return (
         f"note: the hazard ratio changes over time for {named} (Grambsch-Therneau test, "
-        f"Bonferroni {TEST_LEVEL:g} over {len(tests['tests'])} columns); too little, or too few "
-        f"{schema.words.events}, for time pieces to predict better: the curves average "
-        f"{'its effect' if len(flagged) == 1 else 'their effects'} over time"
+        f"Bonferroni {TEST_LEVEL:g} over {len(tests['tests'])} columns); {why}, so the curves "
+        f"average {effect} over time and can be off early and late for patients it sets apart"
     )
 
 
