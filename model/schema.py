@@ -427,6 +427,12 @@ def _parse(raw: dict, source: str) -> Schema:
         raw.get("operative_outcomes") or [], by_name, stages[0].name, problems
     )
     landmarks = _parse_landmarks(raw.get("landmarks"), problems)
+    if landmarks and time.max is not None and landmarks[-1] > time.max:
+        # no patient can be followed to it: every estimate there would be 'not reached'
+        problems.append(
+            f"'landmarks': {landmarks[-1]:g} lies beyond the time's 'max' ({time.max:g}); "
+            "landmarks must be times the data can reach"
+        )
     words = parse_words(raw.get("words"), problems, _check_keys)
     translations = parse_translations(
         raw.get("translations"), features, stages, outcomes, problems, _check_keys

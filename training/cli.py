@@ -245,6 +245,15 @@ def describe(
             f"in {data.name}, and Table 1 leaves them out: {', '.join(absent)}",
             err=True,
         )
+    axis, longest = sch.time_axis, float(df[sch.time.name].max())
+    if all(m.value > longest for m in axis.marks):  # fit refuses such data; a summary says why
+        typer.echo(
+            f"warning: every landmark ({', '.join(axis.text(m.value) for m in axis.marks)}) lies "
+            f"beyond the longest {sch.time.name} in {data.name} ({axis.text(longest)}): check "
+            f"that {sch.time.name} is in {axis.unit}, the schema's unit, or set the schema's "
+            "landmarks",
+            err=True,
+        )
     result = describe_cohort(df, sch)
     result["source"] = {"file": str(data), "sha256": sha256_file(data)}
     result["sample_size"] = _sample_size(df, sch)

@@ -71,7 +71,8 @@ def evaluate_bundle(
         "n": int(len(y)),
         "deaths": int(y[e].sum()),
         "uno_tau_months": tau,
-        f"uno_tau_{axis.unit}": float(axis.from_months(tau)),
+        # the grid holds months to 6 decimals: 730 days come back as 730.0000032 without this
+        f"uno_tau_{axis.unit}": round(float(axis.from_months(tau)), 4),
         "models": {},
     }
     complete = data[schema.feature_names].notna().all(axis=1).to_numpy()
@@ -86,7 +87,9 @@ def evaluate_bundle(
         surv = curves[0]
         res = performance(y, y, surv, bundle.grid, bundle.risk_horizon, tau, horizons)
         window = res["ibs_window"]  # in months, as every time inside; here in the data's unit too
-        res[f"ibs_window_{axis.unit}"] = window and [float(axis.from_months(w)) for w in window]
+        res[f"ibs_window_{axis.unit}"] = window and [
+            round(float(axis.from_months(w)), 4) for w in window
+        ]
         res["calibration"] = {}
         for mark, h in horizons.items():
             cal = calibration(y, surv, bundle.grid, h)

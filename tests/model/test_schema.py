@@ -96,6 +96,10 @@ def _base():
             lambda d: d.update(operative_outcomes=[{"feature": "cc", "good": [7]}]),
             "'good' must list values of cc",
         ),
+        (
+            lambda d: d.update(landmarks=[12, 36, 600], time={"name": "os_months", "max": 240}),
+            r"'landmarks': 600 lies beyond the time's 'max' \(240\)",
+        ),
     ],
 )
 def test_malformed_schema_files_are_refused_with_the_reason(tmp_path, mutate, expected):

@@ -186,3 +186,21 @@ def test_a_feature_column_missing_from_the_file_is_named(cohort_110_path, tmp_pa
     assert "2 of the schema's" in res.stderr and "Table 1 leaves them out" in res.stderr
     assert "ki67 (Ki-67 index)" in res.stderr and "pci (Peritoneal cancer index" in res.stderr
     assert "Ki-67 index" not in res.stdout
+
+
+def test_times_in_another_unit_are_named_when_every_landmark_lies_beyond_them(
+    cohort_110_path, tmp_path
+):
+    """Months written as years: fit refuses them; describe summarises them and says why its
+    landmarks are all 'n/a'."""
+    import pandas as pd
+
+    data = pd.read_csv(cohort_110_path)
+    data["os_months"] = (data["os_months"] / 12).round(3)
+    data.to_csv(tmp_path / "years.csv", index=False)
+    res = runner.invoke(app, ["describe", "--data", str(tmp_path / "years.csv")])
+    assert res.exit_code == 0, res.output
+    assert "every landmark (12 months, 36 months, 60 months) lies beyond the longest" in res.stderr
+    assert "check that os_months is in months, the schema's unit" in res.stderr
+    fine = runner.invoke(app, ["describe", "--data", str(cohort_110_path)])
+    assert "every landmark" not in fine.stderr
