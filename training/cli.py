@@ -563,6 +563,8 @@ def update(
     typer.echo(section["about"])
     labels = {m: b.manifest.label(m) for m in b.models}
     typer.echo(format_update(section, labels, b.schema.words.events))
+    for line in section.get("warnings") or []:
+        typer.echo(f"warning: {line}", err=True)
     typer.echo(f"report: {path / 'report.html'}")
     _echo_fit_checks(path)
     typer.echo(

@@ -308,6 +308,7 @@ def _update_html(
         "model's own pipeline does, so that they differ by the model alone; the curves the "
         "page serves average over draws of it (what <code>evaluate</code> scores), which "
         "moves these figures only through the patients with an unknown input.</p>",
+        *(f"<p><b>Warning:</b> {html.escape(w)}</p>" for w in doc.get("warnings") or []),
     ]
     for model in doc["after"]:
         parts.append(f"<h3>{html.escape(labels.get(model, model))}</h3>")
@@ -343,8 +344,39 @@ def update_section(
     doc = before_after(parent, after, grid, data)
     doc["parent"] = parent_ref
     doc["about"] = about
+    doc["warnings"] = slope_warnings(doc)
     labels = {m: parent.manifest.label(m) for m in {*parent.models, *after}}
     return doc, _update_html(doc, labels, parent_ref, about, parent.schema.words.events)
+
+
+# an update that moves a landmark's calibration slope further from 1, by more than this,
+# made the model worse there on the very patients it was updated with (a slope's standard
+# error on a few hundred deaths is about 0.1: this says more than it proves, as a warning)
+SLOPE_WORSE = 0.05
+
+
+def slope_warnings(doc: dict) -> list[str]:
+    """Where an updated Cox model's calibration slope at a landmark is further from 1 than
+    the parent's was, on the same new data, by more than :data:`SLOPE_WORSE`: one slope
+    fitted over the whole follow-up does not fit every landmark (as where hazard ratios
+    change over time)."""
+    before = (doc["before"].get("coxnet") or {}).get("calibration") or {}
+    after = (doc["after"].get("coxnet") or {}).get("calibration") or {}
+    axis = TimeAxis(doc["time_unit"])
+    worse = []
+    for h in doc["landmarks"]:
+        b, a = (before.get(h) or {}).get("slope"), (after.get(h) or {}).get("slope")
+        if b is not None and a is not None and abs(a - 1) > abs(b - 1) + SLOPE_WORSE:
+            worse.append(f"{axis.text(float(h))} ({b:.2f} -> {a:.2f})")
+    if not worse:
+        return []
+    return [
+        "the update moved the Cox model's calibration slope further from 1 at "
+        + ", ".join(worse)
+        + ", on the same new data: one slope over the whole follow-up does not fit each "
+        "landmark (hazard ratios that change over time?). Compare with --method refit, and "
+        "keep the parent where it calibrates better at the times that matter."
+    ]
 
 
 # --------------------------------------------------------------------- the verb

@@ -278,3 +278,45 @@ def test_a_recalibrated_bundle_says_where_its_hazard_ratios_come_from(registry, 
     assert text.startswith("Recalibrated (calibration slope and baseline hazard) on 700 ")
     assert f"those of bundle {parent.name}, trained on other patients" in text
     assert training_text(load_bundle(parent)).startswith("Trained on ")
+
+
+def test_an_update_that_moves_a_landmarks_slope_away_from_one_is_said():
+    """An independent check's recalibration in a world whose hazard ratios change: one slope
+    (0.79) over the whole follow-up took the landmark slopes from 0.99 / 0.91 to 1.25 / 1.16
+    on the same data, without a word."""
+    from training.update import slope_warnings
+
+    marks = ("180", "365", "730")
+
+    def doc(before, after):
+        def cal(slopes):
+            return {"calibration": {h: {"slope": v} for h, v in zip(marks, slopes, strict=True)}}
+
+        return {
+            "landmarks": list(marks),
+            "time_unit": "days",
+            "before": {"coxnet": cal(before)},
+            "after": {"coxnet": cal(after)},
+        }
+
+    (said,) = slope_warnings(doc([0.986, 0.914, 0.812], [1.245, 1.155, 1.025]))
+    assert "further from 1 at 180 days (0.99 -> 1.25), 365 days (0.91 -> 1.16), on" in said
+    assert "730 days" not in said and "--method refit" in said
+    # nearer 1, or further by no more than 0.05, or no slope (beyond follow-up): nothing said
+    assert slope_warnings(doc([0.8, 0.85, 1.3], [0.95, 0.9, 1.05])) == []
+    assert slope_warnings(doc([1.0, 0.95, None], [1.04, 1.09, 2.0])) == []
+
+
+def test_the_update_report_lists_its_warnings(recalibrated):
+    res, bundle = recalibrated
+    report = json.loads((bundle / "report.json").read_text())
+    warnings = report["update"]["warnings"]
+    assert warnings == slope_warnings_of(report["update"])
+    for w in warnings:  # each said by the command as well
+        assert w in res.stderr
+
+
+def slope_warnings_of(doc):
+    from training.update import slope_warnings
+
+    return slope_warnings(doc)
