@@ -176,6 +176,8 @@ def candidacy(
         samples = np.vstack(
             [progs[idx[k]].samples[rng.integers(len(progs[idx[k]].samples))] for k in picks]
         )
+        # one block: the samples mix outcome scenarios and imputation draws at random, so a
+        # conditional of this curve would keep their shares equal (no page asks for one)
         return Prognosis.from_samples(engine.grid, point, samples, unknown)
 
     scenarios = []

@@ -248,7 +248,7 @@ class CoxnetFamily(Family):
             point = final[mine].mean(axis=0)
             samples = boot[mine].reshape(-1, len(self.grid))
             unknown = [n for n, m in zip(names, missing[i], strict=True) if m]
-            p = Prognosis.from_samples(self.grid, point, samples, unknown, draws=int(mine.sum()))
+            p = Prognosis.from_samples(self.grid, point, samples, unknown, n_draws=int(mine.sum()))
             p.contributions = contrib[i] if contrib is not None else None
             out.append(p)
         return out

@@ -47,26 +47,19 @@ class Prognosis:
     band_method: str = BAND_METHOD
     samples: np.ndarray | None = field(default=None, repr=False)
     contributions: list[dict] | None = None
-    # the samples are ``draws`` equal blocks, one per imputation draw of the unknown inputs
-    # (draw-major: sample k is draw k // (len(samples) / draws)); ``weights`` (None: equal)
+    # the samples are ``n_draws`` equal blocks, one per imputation draw of the unknown inputs
+    # (draw-major: sample k is draw k // (len(samples) / n_draws)); ``weights`` (None: equal)
     # are the samples' shares of the band, which survival to a time moves between draws
-    draws: int = 1
+    n_draws: int = 1
     weights: np.ndarray | None = field(default=None, repr=False)
 
     @classmethod
-    def from_samples(cls, grid, point, samples, unknown, draws=1, weights=None) -> Prognosis:
-        """Curve plus the pointwise 95 % percentile band of sampled curves (kept for later use)."""
-        if weights is None:
-            lo, hi = np.percentile(samples, [2.5, 97.5], axis=0)
-        else:
-            shared = weights > 0
-            lo, hi = np.percentile(
-                samples[shared],
-                [2.5, 97.5],
-                axis=0,
-                weights=weights[shared],
-                method="inverted_cdf",
-            )
+    def from_samples(cls, grid, point, samples, unknown, n_draws=1, weights=None) -> Prognosis:
+        """Curve plus the pointwise 95 % percentile band of sampled curves (kept for later use).
+
+        ``n_draws``: how many imputation draws the samples are blocks of; ``weights``: each
+        sample's share of the band (None: equal)."""
+        lo, hi = np.percentile(samples[_equal_shares(weights)], [2.5, 97.5], axis=0)
         # the band is drawn around the curve: keep the curve inside it where percentiles of a
         # few samples fall just short of it
         return cls(
@@ -76,7 +69,7 @@ class Prognosis:
             upper=np.maximum(hi, point),
             unknown=unknown,
             samples=samples,
-            draws=draws,
+            n_draws=n_draws,
             weights=weights,
         )
 
@@ -170,7 +163,7 @@ class Prognosis:
         )
         samples = np.clip(ratio, 0.0, 1.0)
         return Prognosis.from_samples(
-            grid, point, samples, self.unknown, draws=self.draws, weights=weights
+            grid, point, samples, self.unknown, n_draws=self.n_draws, weights=weights
         )
 
     def _alive_weights(self, at_s: np.ndarray) -> np.ndarray | None:
@@ -183,15 +176,31 @@ class Prognosis:
         to its S(s) (as the estimate's mean S_d(t) / mean S_d(s) weights the final model's
         draws), and every refit with a curve alive at s keeps an equal share.
         """
-        if self.draws <= 1 and self.weights is None:
+        if self.n_draws <= 1 and self.weights is None:
             return None
         prior = np.full(len(at_s), 1.0) if self.weights is None else self.weights
-        w = (prior * at_s).reshape(self.draws, -1)  # draws x refits
+        w = (prior * at_s).reshape(self.n_draws, -1)  # draws x refits
         per_refit = w.sum(axis=0)
         alive = per_refit > 0
         w[:, alive] /= per_refit[alive]
         w[:, ~alive] = 0.0
         return (w / max(int(alive.sum()), 1)).ravel()
+
+
+def _equal_shares(weights: np.ndarray | None):
+    """Indices of the samples that, taken once each, hold them in proportion to ``weights``
+    (all of them, in order, where the weights are None or equal): systematic resampling, so
+    that the band's percentiles are the plain ones of the samples weighted, within 1 / n
+    of probability, at the cost of one unweighted percentile (numpy's weighted percentiles
+    sort every grid column: ten times slower for 1,000 curves)."""
+    if weights is None:
+        return slice(None)
+    total = weights.sum()
+    if not total > 0:  # every share underflowed: no sample says more than another
+        return slice(None)
+    n = len(weights)
+    edges = np.cumsum(weights / total)
+    return np.minimum(np.searchsorted(edges, (np.arange(n) + 0.5) / n), n - 1)
 
 
 def training_ranges(data: pd.DataFrame, schema) -> dict:

@@ -353,7 +353,7 @@ def load_schema(path: str | Path) -> Schema:
     raw = read_yaml(path, "schema", SchemaDefinitionError)
     if not isinstance(raw, dict):
         raise SchemaDefinitionError(f"schema file {path} must hold a mapping at the top level")
-    return _parse(raw, source=str(path))
+    return _parse(raw, source=str(path), new=True)
 
 
 # ------------------------------------------------------------------ parsing
@@ -407,7 +407,9 @@ def _check_keys(d: dict, allowed, where: str, problems: list[str]) -> None:
             problems.append(f"{where}: unknown key {key!r}{hint}; allowed: {', '.join(allowed)}")
 
 
-def _parse(raw: dict, source: str) -> Schema:
+def _parse(raw: dict, source: str, new: bool = False) -> Schema:
+    """``new``: a schema file being read, held to checks added after bundles were written
+    with their schemas (a bundle's schema always loads as it was trained)."""
     problems: list[str] = []
     _check_keys(raw, TOP_KEYS, "top level", problems)
     for key in ("name", "id_column", "time", "event", "features"):
@@ -427,7 +429,7 @@ def _parse(raw: dict, source: str) -> Schema:
         raw.get("operative_outcomes") or [], by_name, stages[0].name, problems
     )
     landmarks = _parse_landmarks(raw.get("landmarks"), problems)
-    if landmarks and time.max is not None and landmarks[-1] > time.max:
+    if new and landmarks and time.max is not None and landmarks[-1] > time.max:
         # no patient can be followed to it: every estimate there would be 'not reached'
         problems.append(
             f"'landmarks': {landmarks[-1]:g} lies beyond the time's 'max' ({time.max:g}); "

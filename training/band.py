@@ -151,7 +151,7 @@ MAX_SIDED_FACTOR = 10.0
 # A landmark with fewer deaths before it than this has no band calibrated there: the
 # replicates draw none before it in exp(-deaths) of cases (5 % at 3 deaths, the share the
 # 95th percentile reaches), their refits' log cumulative hazard there is -inf, and the
-# factor ran off (396 at 180 days with 3 deaths in 110 patients: every band from 0 to 1).
+# factor runs off (to hundreds: every band from 0 to 1, at every later time as well).
 # A factor past MAX_SIDED_FACTOR is no measurement either. Such a landmark takes the factor
 # of the nearest landmark that has one.
 MIN_DEATHS_TO_CALIBRATE = 5

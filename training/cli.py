@@ -246,7 +246,9 @@ def describe(
             err=True,
         )
     axis, longest = sch.time_axis, float(df[sch.time.name].max())
-    if all(m.value > longest for m in axis.marks):  # fit refuses such data; a summary says why
+    # fit refuses data whose curves end before the first landmark; a summary goes on, and
+    # says why its landmarks are all beyond the data where that is the likely cause
+    if all(m.value > longest for m in axis.marks):
         typer.echo(
             f"warning: every landmark ({', '.join(axis.text(m.value) for m in axis.marks)}) lies "
             f"beyond the longest {sch.time.name} in {data.name} ({axis.text(longest)}): check "

@@ -322,14 +322,14 @@ def _note(check: dict, schema: Schema) -> str | None:
     why = (
         "time pieces (every factor's effect refitted in each piece) did not predict held-out "
         "patients better"
-        if check.get("checked")
+        if check.get("checked", True)
         else f"too few {schema.words.events} to fit time pieces"
     )
-    effect = "its effect" if len(flagged) == 1 else "their effects"
+    effect, sets = ("its effect", "it sets") if len(flagged) == 1 else ("their effects", "they set")
     return (
         f"note: the hazard ratio changes over time for {named} (Grambsch-Therneau test, "
         f"Bonferroni {TEST_LEVEL:g} over {len(tests['tests'])} columns); {why}, so the curves "
-        f"average {effect} over time and can be off early and late for patients it sets apart"
+        f"average {effect} over time and can be off early and late for patients {sets} apart"
     )
 
 

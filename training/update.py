@@ -344,7 +344,9 @@ def update_section(
     doc = before_after(parent, after, grid, data)
     doc["parent"] = parent_ref
     doc["about"] = about
-    doc["warnings"] = slope_warnings(doc)
+    # a refit is a new model, scored on the patients it learned from; a recalibration keeps
+    # the parent's model and fits one slope to it, which can miss every landmark
+    doc["warnings"] = slope_warnings(doc) if parent_ref.get("method") == "recalibrate" else []
     labels = {m: parent.manifest.label(m) for m in {*parent.models, *after}}
     return doc, _update_html(doc, labels, parent_ref, about, parent.schema.words.events)
 

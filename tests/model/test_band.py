@@ -467,9 +467,9 @@ def test_a_landmark_without_deaths_enough_before_it_borrows_the_nearest_calibrat
 
 
 def test_an_early_landmark_with_few_deaths_does_not_blow_the_band_open(schema):
-    """A landmark with two deaths before it (a centre's first 180 days): replicates drawing
-    none there had made the factor 396 and every band 0 to 1. It takes the next landmark's
-    factor, and the manifest says which and why."""
+    """A landmark with two deaths before it (a centre's first 180 days): replicates that
+    draw none there leave no factor that reaches them, and every band would run from 0 to 1.
+    It takes the next landmark's factor, and the manifest says which and why."""
     from functools import partial
 
     from training.band import calibrate_inflation
@@ -500,14 +500,16 @@ def test_fit_says_where_the_band_is_not_calibrated():
         "not_calibrated": {
             "12": {"deaths": 3, "measured": 396.0, "from": "36"},
             "60": {"deaths": 90, "measured": 40.0, "from": None},
+            "6": {"deaths": 1, "measured": 2.0, "from": "12"},
         }
     }
-    first, second = band_not_calibrated(band, default_schema())
+    first, second, third = band_not_calibrated(band, default_schema())
+    assert "only 1 death before it" in third
     assert first == (
         "the 95 % band at 12 months is not calibrated: only 3 deaths before it (5 are needed "
         "to measure how far refits of the model miss there); it is widened as at 36 months. "
         "Read it as rough there."
     )
-    assert "the widening measured there (40) is past 10" in second
+    assert "the widening measured there (40) is past 10 and measures nothing" in second
     assert "it is the plain bootstrap band" in second
     assert band_not_calibrated({"by_landmark": {"12": 1.3}}, default_schema()) == []

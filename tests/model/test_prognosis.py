@@ -276,7 +276,7 @@ def _unknown_input_prognosis(grid, s_of, draws=400, refits=(0.8, 1.0, 1.25)):
     x = norm.ppf((np.arange(draws) + 0.5) / draws)
     samples = np.array([s_of(grid, xd, c) for xd in x for c in refits])
     point = np.mean([s_of(grid, xd, 1.0) for xd in x], axis=0)
-    return Prognosis.from_samples(grid, point, samples, ["x"], draws=draws)
+    return Prognosis.from_samples(grid, point, samples, ["x"], n_draws=draws)
 
 
 def _exp_world(grid, x, c):
@@ -337,7 +337,7 @@ def test_a_complete_patients_draws_are_one_and_an_unknown_ones_are_the_imputatio
     partial = rows[rows.isna().any(axis=1)].iloc[:1]
     (pc,) = engine.predict(complete)
     (pp,) = engine.predict(partial)
-    assert pc.draws == 1 and pp.draws == engine.draws.n_draws
+    assert pc.n_draws == 1 and pp.n_draws == engine.draws.n_draws
     assert len(pp.samples) == engine.draws.n_draws * len(pc.samples)
 
 

@@ -116,3 +116,13 @@ def test_missing_and_invalid_yaml_files(tmp_path):
     bad.write_text("features: [unclosed")
     with pytest.raises(SchemaDefinitionError, match="not valid YAML"):
         load_schema(bad)
+
+
+def test_a_bundles_schema_loads_as_it_was_trained(tmp_path):
+    """A check added for schema files (a landmark beyond the time's max) does not stop a
+    bundle written before it from loading its schema."""
+    doc = _base()
+    doc.update(landmarks=[12, 36, 600], time={"name": "os_months", "max": 240})
+    assert Schema.from_dict(doc).landmarks == (12.0, 36.0, 600.0)
+    with pytest.raises(SchemaDefinitionError, match="beyond the time's 'max'"):
+        load_schema(_write(tmp_path, doc))

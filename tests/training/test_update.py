@@ -1,6 +1,7 @@
 """`update`: external validation and updating of a bundle at a new centre."""
 
 import json
+import shutil
 from dataclasses import replace
 
 import numpy as np
@@ -281,9 +282,9 @@ def test_a_recalibrated_bundle_says_where_its_hazard_ratios_come_from(registry, 
 
 
 def test_an_update_that_moves_a_landmarks_slope_away_from_one_is_said():
-    """An independent check's recalibration in a world whose hazard ratios change: one slope
-    (0.79) over the whole follow-up took the landmark slopes from 0.99 / 0.91 to 1.25 / 1.16
-    on the same data, without a word."""
+    """In a world whose hazard ratios change, one slope (0.79) over the whole follow-up can
+    take the landmark slopes from 0.99 / 0.91 to 1.25 / 1.16 on the very data it was fitted
+    to: the update says so."""
     from training.update import slope_warnings
 
     marks = ("180", "365", "730")
@@ -307,16 +308,46 @@ def test_an_update_that_moves_a_landmarks_slope_away_from_one_is_said():
     assert slope_warnings(doc([1.0, 0.95, None], [1.04, 1.09, 2.0])) == []
 
 
-def test_the_update_report_lists_its_warnings(recalibrated):
-    res, bundle = recalibrated
-    report = json.loads((bundle / "report.json").read_text())
-    warnings = report["update"]["warnings"]
-    assert warnings == slope_warnings_of(report["update"])
-    for w in warnings:  # each said by the command as well
-        assert w in res.stderr
+def test_the_update_says_its_warnings_and_its_report_lists_them(
+    registry, centre, tmp_path, monkeypatch
+):
+    """With the margin below zero every landmark's slope counts as moved away from 1: the
+    recalibration warns of each, on stderr and in its report."""
+    import training.update as up
+
+    monkeypatch.setattr(up, "SLOPE_WORSE", -10.0)
+    root, parent, _ = registry
+    reg = tmp_path / "reg"
+    shutil.copytree(root, reg)
+    res = run(
+        "update", "--bundle", reg / parent.name, "--data", centre / "new.csv",
+        "--method", "recalibrate", "--out", reg, "--bootstrap", "3", "--quiet",
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    (made,) = set(Registry(reg).ids()) - set(Registry(root).ids())
+    (said,) = json.loads((reg / made / "report.json").read_text())["update"]["warnings"]
+    assert said.startswith("the update moved the Cox model's calibration slope further from 1")
+    assert f"warning: {said}" in res.stderr
 
 
-def slope_warnings_of(doc):
-    from training.update import slope_warnings
+def test_a_refit_is_not_warned_of_one_slope(monkeypatch):
+    """A refit is a new model scored on the patients it learned from: the warning about one
+    slope over the whole follow-up is a recalibration's alone."""
+    from types import SimpleNamespace
 
-    return slope_warnings(doc)
+    import training.update as up
+
+    doc = {"before": {}, "after": {}, "landmarks": [], "time_unit": "months", "n": 1, "deaths": 1}
+    monkeypatch.setattr(up, "before_after", lambda *a: dict(doc))
+    monkeypatch.setattr(up, "slope_warnings", lambda d: ["moved"])
+    parent = SimpleNamespace(
+        models={},
+        manifest=SimpleNamespace(label=str),
+        schema=SimpleNamespace(words=SimpleNamespace(events="deaths")),
+    )
+    ref = {"version_id": "v", "manifest_sha256": "0" * 64}
+    said = {
+        m: up.update_section(parent, {}, None, None, {**ref, "method": m}, "")[0]["warnings"]
+        for m in ("recalibrate", "refit")
+    }
+    assert said == {"recalibrate": ["moved"], "refit": []}

@@ -315,6 +315,8 @@ def test_cohort_upload_scores_and_lists_problems(at, engine, small_cohort):
     assert not at.exception
     said = " ".join(m.value for m in at.markdown)
     assert "the file seems to use ';' between values; save it as comma-separated CSV" in said
+    # a problem of the whole file is in the download too
+    assert "Download the problems (CSV)" in [b.proto.label for b in at.get("download_button")]
     assert frame_with(at, "risk_group") is None
     # a user's names are shown as written, not read as Markdown: '*' is not emphasis
     starred = data.head(3).rename(columns={"pci": "pci*"}).to_csv(index=False).encode()

@@ -92,15 +92,16 @@ if choice is not None:
                     row_height=PROBLEM_ROW_PX,
                     column_config={_("problem"): st.column_config.TextColumn(width="large")},
                 )
-                # the list to fix the file by, in a spreadsheet beside it
-                st.download_button(
-                    _("Download the problems (CSV)"),
-                    data=safe_csv(problems_table(checked.problems)),
-                    file_name="problems.csv",
-                    mime="text/csv",
-                    key="cohort.problems.download",
-                    icon=":material/download:",
-                )
+            # every problem, the whole file's among them, to fix the file by in a spreadsheet
+            # beside it (its column names in English, as the predictions' download has them)
+            st.download_button(
+                _("Download the problems (CSV)"),
+                data=safe_csv(problems_table(checked.problems)),
+                file_name="problems.csv",
+                mime="text/csv",
+                key="cohort.problems.download",
+                icon=":material/download:",
+            )
         preds = result["preds"]
         if preds is not None:
             st.subheader(_("Predictions for {n} patients").format(n=len(preds)))
