@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import html
 import math
+import re
 import textwrap
+import unicodedata
 
 import numpy as np
 import plotly.graph_objects as go
@@ -61,10 +63,48 @@ LABEL_WIDTH = 34
 TITLE_WIDTH = 24
 
 
+# a wide character (Chinese, full-width punctuation) takes two columns of a line; a line
+# may break before any of them, as Chinese is written without spaces, but not before the
+# punctuation that closes a phrase
+_WIDE = "WF"
+_NO_LINE_START = "，。、；：？！）》」』”’"
+_NO_LINE_END = "（《「『“‘"
+_TOKENS = re.compile(r"\s+|[^\s]")
+
+
+def _columns(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(c) in _WIDE else 1 for c in text)
+
+
 def _wrap(text: str, width: int) -> str:
-    """``text`` in lines of at most ``width`` characters, broken at spaces where it has any
-    (plotly draws ``<br>`` as a line break and wraps nothing itself)."""
-    return "<br>".join(textwrap.wrap(text, width, break_on_hyphens=False)) or text
+    """``text`` in lines of at most ``width`` columns (a wide character counts two), broken
+    at spaces, or between wide characters (plotly draws ``<br>`` as a line break and wraps
+    nothing itself)."""
+    if all(unicodedata.east_asian_width(c) not in _WIDE for c in text):
+        return "<br>".join(textwrap.wrap(text, width, break_on_hyphens=False)) or text
+    # words: a run of narrow characters, or one wide character
+    words, word = [], ""
+    for c in _TOKENS.findall(text):
+        if c.isspace() or unicodedata.east_asian_width(c) in _WIDE:
+            words += [word, c] if word else [c]
+            word = ""
+        else:
+            word += c
+    words += [word] if word else []
+    lines: list[list[str]] = [[]]
+    for w in words:
+        line = lines[-1]
+        if not line or _columns("".join(line) + w.rstrip()) <= width:
+            line.append(w)
+        elif w.isspace():
+            lines.append([])
+        elif w in _NO_LINE_START:  # the word before it goes down with it
+            lines.append([line.pop(), w] if len(line) > 1 else [w])
+        else:
+            lines.append([w])
+        if len(lines) > 1 and len(lines[-2]) > 1 and lines[-2][-1] in _NO_LINE_END:
+            lines[-1].insert(0, lines[-2].pop())  # nor does a line end on an opening mark
+    return "<br>".join(s for s in ("".join(x).strip() for x in lines) if s) or text
 
 
 # characters a line of a figure's title: what a phone's width holds (plotly cuts, not wraps)

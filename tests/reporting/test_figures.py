@@ -145,3 +145,23 @@ def test_a_long_title_is_wrapped_for_a_phone(schema):
     assert fig.layout.margin.t == 70 and fig.layout.height == 450  # 400 + one legend row + 20
     short = validated(survival_figure(curves, schema, title="Predicted survival", height=400))
     assert short.layout.title.text == "Predicted survival" and short.layout.margin.t == 50
+
+
+def test_a_chinese_title_is_wrapped_by_its_width():
+    """A Chinese character takes two columns and Chinese has no spaces to break at: the
+    title breaks between characters, by width, and not before a closing mark or after an
+    opening one."""
+    import unicodedata
+
+    from reporting.figures import TITLE_LINE, _wrap
+
+    def columns(s):
+        return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in s)
+
+    title = "按预测风险组观察到的总生存率（Kaplan-Meier），以及每组的患者人数和中位生存时间"
+    lines = _wrap(title, TITLE_LINE).split("<br>")
+    assert "".join(lines) == title and len(lines) == 3
+    assert all(columns(x) <= TITLE_LINE for x in lines), [columns(x) for x in lines]
+    assert not any(x[0] in "，。）" or x[-1] in "（" for x in lines), lines
+    # 40 characters of Chinese were one line of "42 characters": 80 columns, cut by plotly
+    assert len(_wrap("生" * 40, TITLE_LINE).split("<br>")) == 2
