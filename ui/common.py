@@ -172,7 +172,10 @@ def evidence(panel: Panel | None, other_first: bool = False) -> None:
         return
     st.subheader(panel.heading)
     st.info(
-        f"**{panel.heading}.** {_(PANEL_INTRO)} " + " ".join(panel.caveats),
+        # the heading's stop is the language's own ("。")
+        _("**{heading}.** {intro}").format(heading=panel.heading, intro=_(PANEL_INTRO))
+        + " "
+        + " ".join(panel.caveats),
         icon=":material/menu_book:",
     )
     parts = [_own_path, _other_paths]

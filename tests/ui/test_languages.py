@@ -244,6 +244,9 @@ def test_every_page_in_chinese_has_no_english_message(chinese, engine):
             assert not at.exception
         text += page_text(at)
     nav = " ".join(p.title for p in at.get("navigation")) if at.get("navigation") else ""
+    # a Chinese sentence ends with its own stop, not an English one
+    stops = re.findall(r".{0,12}[\u4e00-\u9fff]\.(?:\s|\*|$).{0,12}", text)
+    assert not stops, stops
     left = english_words(text + nav, kept)
     assert not left, f"English words on the Chinese pages: {sorted(left)}: {where(text, left)}"
 
