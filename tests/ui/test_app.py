@@ -301,9 +301,20 @@ def test_cohort_upload_scores_and_lists_problems(at, engine, small_cohort):
         ("bad.csv", bad.to_csv(index=False).encode(), "text/csv")
     ).run()
     assert not at.exception
+    # a few problems are sentences, read whole on a phone's screen as on any other
+    said = " ".join(m.value for m in at.markdown)
+    assert "Error in row 4 (file line 5), column 'kps': 75 is not a multiple of 10" in said
+    assert "Error in row 8 (file line 9), column 'pathology': epitheliod is not" in said
+    assert frame_with(at, "problem") is None
+    # many go in a grid
+    bad.loc[10:25, "pci"] = 45
+    at.file_uploader(key="cohort.file").set_value(
+        ("bad.csv", bad.to_csv(index=False).encode(), "text/csv")
+    ).run()
+    assert not at.exception
     problems = frame_with(at, "problem")
     found = {(int(r), c) for r, c in zip(problems["row"], problems["column"], strict=True)}
-    assert {(4, "kps"), (8, "pathology")} <= found
+    assert {(4, "kps"), (8, "pathology"), (11, "pci"), (26, "pci")} <= found
     # rows tall enough that the grid wraps a long message (it wraps only above 4rem = 64 px)
     grid = next(d for d in at.dataframe if "problem" in d.value.columns)
     assert grid.proto.row_height > 64, grid.proto.row_height

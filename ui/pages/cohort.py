@@ -20,6 +20,8 @@ from ui.common import PLOT_CONFIG, literal
 from ui.state import choose_model, simulated_banner
 
 PROBLEM_ROW_PX = 72
+# up to this many problems of rows are listed as sentences; more go in a grid
+FEW_PROBLEMS = 10
 
 
 def score(choice, upload) -> dict:
@@ -81,7 +83,26 @@ if choice is not None:
                     said = _("column '{column}': {problem}").format(column=p.column, problem=said)
                 st.markdown(f"- {literal(said)}")
             rows = [p for p in checked.problems if p.row is not None]
-            if rows:
+            if 0 < len(rows) <= FEW_PROBLEMS:
+                # a few problems as sentences: read whole on any screen, where a grid's
+                # message column runs off a phone's
+                for p in rows:
+                    said = _(
+                        "{severity} in row {row} (file line {line}), column '{column}': {problem}"
+                    )
+                    st.markdown(
+                        "- "
+                        + literal(
+                            said.format(
+                                severity=_(p.severity).capitalize(),
+                                row=p.row,
+                                line=p.line if p.line is not None else "–",
+                                column=p.column,
+                                problem=p.message,
+                            )
+                        )
+                    )
+            elif rows:
                 table = shown_columns(problems_table(rows))
                 # rows of three lines: the grid wraps a cell's text only in rows taller than
                 # 4rem, and a problem's message (the allowed values) runs to two or three
