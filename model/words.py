@@ -76,6 +76,10 @@ class Words:
         """ "Deaths", at the start of a line."""
         return _capital(self.events)
 
+    def count(self, n: int) -> str:
+        """``n`` events in words: "1 death", "3 deaths"."""
+        return f"{n} {self.event if n == 1 else self.events}"
+
     @property
     def if_treated(self) -> str:
         """ "if treated with CRS+HIPEC", "if treated": the candidacy view's condition."""

@@ -16,7 +16,13 @@ from model.risk_groups import RISK_THIRDS
 from model.schema import Schema
 from reporting.summary import fmt_percent
 
-__all__ = ["RiskGroupSummary", "has_outcome", "problems_table", "risk_group_summary"]
+__all__ = [
+    "RiskGroupSummary",
+    "has_outcome",
+    "problem_sentence",
+    "problems_table",
+    "risk_group_summary",
+]
 
 
 # a problem's severity, translated where shown
@@ -38,6 +44,22 @@ def problems_table(problems) -> pd.DataFrame:
             for p in problems
         ]
     ).astype({"row": "Int64", "file line": "Int64"})
+
+
+def problem_sentence(p) -> str:
+    """A problem as a sentence to read whole: where it is (row and file line, column) and
+    what is wrong."""
+    if p.row is None:  # the whole file's, or a whole column's: the message may not name it
+        if p.column is None:
+            return p.message
+        return _("column '{column}': {problem}").format(column=p.column, problem=p.message)
+    return _("{severity} in row {row} (file line {line}), column '{column}': {problem}").format(
+        severity=_(p.severity).capitalize(),
+        row=p.row,
+        line=p.line if p.line is not None else "–",
+        column=p.column,
+        problem=p.message,
+    )
 
 
 def has_outcome(data: pd.DataFrame, schema: Schema) -> bool:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import html
 import math
-import re
 import textwrap
 import unicodedata
+from itertools import groupby
 
 import numpy as np
 import plotly.graph_objects as go
@@ -69,28 +69,31 @@ TITLE_WIDTH = 24
 _WIDE = "WF"
 _NO_LINE_START = "，。、；：？！）》」』”’"
 _NO_LINE_END = "（《「『“‘"
-_TOKENS = re.compile(r"\s+|[^\s]")
+
+
+def _wide(c: str) -> bool:
+    return unicodedata.east_asian_width(c) in _WIDE
 
 
 def _columns(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(c) in _WIDE else 1 for c in text)
+    return sum(2 if _wide(c) else 1 for c in text)
+
+
+def _kind(c: str) -> str:
+    return "space" if c.isspace() else "wide" if _wide(c) else "narrow"
 
 
 def _wrap(text: str, width: int) -> str:
     """``text`` in lines of at most ``width`` columns (a wide character counts two), broken
     at spaces, or between wide characters (plotly draws ``<br>`` as a line break and wraps
     nothing itself)."""
-    if all(unicodedata.east_asian_width(c) not in _WIDE for c in text):
+    if not any(_wide(c) for c in text):
         return "<br>".join(textwrap.wrap(text, width, break_on_hyphens=False)) or text
-    # words: a run of narrow characters, or one wide character
-    words, word = [], ""
-    for c in _TOKENS.findall(text):
-        if c.isspace() or unicodedata.east_asian_width(c) in _WIDE:
-            words += [word, c] if word else [c]
-            word = ""
-        else:
-            word += c
-    words += [word] if word else []
+    # words: a run of spaces or of narrow characters, or one wide character
+    words = []
+    for kind, run in groupby(text, _kind):
+        chars = list(run)
+        words += chars if kind == "wide" else ["".join(chars)]
     lines: list[list[str]] = [[]]
     for w in words:
         line = lines[-1]

@@ -71,8 +71,7 @@ def evaluate_bundle(
         "n": int(len(y)),
         "deaths": int(y[e].sum()),
         "uno_tau_months": tau,
-        # the grid holds months to 6 decimals: 730 days come back as 730.0000032 without this
-        f"uno_tau_{axis.unit}": round(float(axis.from_months(tau)), 4),
+        f"uno_tau_{axis.unit}": _in_unit(axis, tau),
         "models": {},
     }
     complete = data[schema.feature_names].notna().all(axis=1).to_numpy()
@@ -87,9 +86,7 @@ def evaluate_bundle(
         surv = curves[0]
         res = performance(y, y, surv, bundle.grid, bundle.risk_horizon, tau, horizons)
         window = res["ibs_window"]  # in months, as every time inside; here in the data's unit too
-        res[f"ibs_window_{axis.unit}"] = window and [
-            round(float(axis.from_months(w)), 4) for w in window
-        ]
+        res[f"ibs_window_{axis.unit}"] = window and [_in_unit(axis, w) for w in window]
         res["calibration"] = {}
         for mark, h in horizons.items():
             cal = calibration(y, surv, bundle.grid, h)
@@ -115,6 +112,11 @@ def evaluate_bundle(
         out["models"][name] = res
     out["bootstrap"] = n_boot
     return out
+
+
+def _in_unit(axis: TimeAxis, months: float) -> float:
+    # the grid holds months to 6 decimals: 730 days come back as 730.0000032 without this
+    return round(float(axis.from_months(months)), 4)
 
 
 def resamples(n: int, n_boot: int, seed: int) -> list[np.ndarray]:

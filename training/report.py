@@ -60,15 +60,13 @@ def _band_calibrated(manifest: Manifest) -> bool:
 def band_not_calibrated(band: dict, schema: Schema) -> list[str]:
     """A sentence for each landmark whose band could not be calibrated (its widening
     borrowed from another landmark's, or none): ``fit`` warns of it, the report lists it."""
-    axis, words = schema.time_axis, schema.words
+    axis = schema.time_axis
     out = []
     for name, note in (band.get("not_calibrated") or {}).items():
-        deaths = note["deaths"]
         why = (
-            f"only {deaths} {words.event if deaths == 1 else words.events} before it "
-            f"({MIN_DEATHS_TO_CALIBRATE} are needed to measure how far refits of the model miss "
-            "there)"
-            if deaths < MIN_DEATHS_TO_CALIBRATE
+            f"only {schema.words.count(note['deaths'])} before it ({MIN_DEATHS_TO_CALIBRATE} "
+            "are needed to measure how far refits of the model miss there)"
+            if note["deaths"] < MIN_DEATHS_TO_CALIBRATE
             else f"the widening measured there ({note['measured']:.3g}) is past "
             f"{MAX_SIDED_FACTOR:g} and measures nothing"
         )

@@ -13,7 +13,7 @@ from model.export import safe_csv
 from model.i18n import _
 from model.risk_groups import with_risk_thirds
 from model.validation import validate_dataset
-from reporting.cohort import problems_table, risk_group_summary
+from reporting.cohort import problem_sentence, problems_table, risk_group_summary
 from reporting.figures import km_figure
 from reporting.summary import shown_columns
 from ui.common import PLOT_CONFIG, literal
@@ -75,34 +75,14 @@ if choice is not None:
                 msg.format(errors=errors, warnings=warns, file=literal(upload.name))
             )
             # a problem of the whole file is a sentence to read in full, not a grid cell cut
-            # short; the grid lists the rows' problems, blank where a cell has nothing to say
+            # short; so are a few problems of rows (a grid's message column runs off a
+            # phone's screen); more go in the grid, blank where a cell has nothing to say
             whole = [p for p in checked.problems if p.row is None]
-            for p in whole:
-                said = p.message
-                if p.column is not None:  # which column: the message alone may not say
-                    said = _("column '{column}': {problem}").format(column=p.column, problem=said)
-                st.markdown(f"- {literal(said)}")
             rows = [p for p in checked.problems if p.row is not None]
-            if 0 < len(rows) <= FEW_PROBLEMS:
-                # a few problems as sentences: read whole on any screen, where a grid's
-                # message column runs off a phone's
-                for p in rows:
-                    said = _(
-                        "{severity} in row {row} (file line {line}), column '{column}': {problem}"
-                    )
-                    st.markdown(
-                        "- "
-                        + literal(
-                            said.format(
-                                severity=_(p.severity).capitalize(),
-                                row=p.row,
-                                line=p.line if p.line is not None else "–",
-                                column=p.column,
-                                problem=p.message,
-                            )
-                        )
-                    )
-            elif rows:
+            few = len(rows) <= FEW_PROBLEMS
+            for p in whole + (rows if few else []):
+                st.markdown(f"- {literal(problem_sentence(p))}")
+            if rows and not few:
                 table = shown_columns(problems_table(rows))
                 # rows of three lines: the grid wraps a cell's text only in rows taller than
                 # 4rem, and a problem's message (the allowed values) runs to two or three

@@ -19,15 +19,15 @@ MIN_SCENARIOS = 2
 def _remove(i: int, n: int) -> None:
     """Drop scenario ``i`` of ``n``: the later ones move up a tab, with all they hold."""
     state = st.session_state
+
+    def held(j: int) -> list[str]:  # what scenario j holds; a button holds no value to carry
+        return [k for k in map(str, state) if k.startswith(f"cmp{j}.") and k[-7:] != ".remove"]
+
     for j in range(i, n):
-        old, new = f"cmp{j + 1}.", f"cmp{j}."
-        for k in [k for k in state if str(k).startswith(new)]:
-            if not str(k).endswith(".remove"):  # a button holds no value to carry
-                del state[k]
-        if j + 1 < n:
-            for k in [k for k in state if str(k).startswith(old)]:
-                if not str(k).endswith(".remove"):
-                    state[new + str(k)[len(old) :]] = state[k]
+        for k in held(j):
+            del state[k]
+        for k in held(j + 1) if j + 1 < n else []:
+            state[f"cmp{j}." + k.split(".", 1)[1]] = state[k]
     state["cmp.n"] = n - 1
 
 
