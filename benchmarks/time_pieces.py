@@ -13,10 +13,12 @@ at its penalty, the model is then refitted in K time pieces cut at quantiles of 
 times (:func:`training.band.fit_time_pieces`), for
 
 * ``K = 1``: the served model itself (one piece is the whole time axis);
-* ``K = cv``: the number of pieces ``fit``'s check of proportional hazards chooses
-  (:func:`training.time_pieces.hazards_over_time`: cross-validated partial likelihood on
-  the shipped folds, more pieces only past the corrected standard error, 50 deaths a piece
-  at least): pieces only where the data show a change;
+* ``K = cv``: the pieces ``fit``'s check of proportional hazards chooses and ``fit``
+  serves (:func:`training.time_pieces.hazards_over_time`: cross-validated partial
+  likelihood on the shipped folds, more pieces only past the corrected standard error, 50
+  deaths a piece at least; fused towards the first piece's coefficients where the check
+  chose a fusion, :mod:`model.fused_pieces`, shown as ``2f8``: two pieces, fusion 8):
+  pieces only where the data show a change;
 * ``K = 2`` and ``K = rule`` (the band stand-in's one piece per 65 deaths, 3-6).
 
 The error of S(12/36/60) against the world's truth is measured on test patients with every
@@ -41,10 +43,11 @@ import semi_synthetic as ss
 from _common import table, write_result
 from design_choice import train_seed
 
+from model.fused_pieces import FusedPiecewiseCox
 from model.predict import cox_baseline_on_grid
 from model.schema import default_schema, load_schema
 from model.validation import validate_dataset
-from training.band import fit_time_pieces, stand_in_pieces
+from training.band import _cuts, fit_time_pieces, stand_in_pieces
 from training.estimators import coxnet_step
 from training.families import CoxnetTrainer
 from training.fit import FitOptions, _predicting_alone, _training_set
@@ -143,6 +146,10 @@ def one_draw(world: World, n: int, draw: int, test) -> dict:
         if k == 1:
             surv[name] = surv["1"]
             continue
+        if name == "cv" and check.get("fusion"):  # served fused, as fit serves it
+            fused = FusedPiecewiseCox(step(alpha), tuple(_cuts(d.y, k)), fusion=check["fusion"])
+            surv[name] = np.exp(-fused.fit(Z, d.y).cumulative_hazard_on_grid(Zt, d.grid))
+            continue
         model = fit_time_pieces(Z, d.y, d.grid, step, alpha, k)
         surv[name] = np.exp(-model.cumulative_hazard(Zt))
     return {
@@ -153,6 +160,7 @@ def one_draw(world: World, n: int, draw: int, test) -> dict:
         "deaths": deaths,
         "design": tuned.params["terms"],
         "pieces": counts,
+        "fusion": check.get("fusion"),
         "cv_loglik": check.get("heldout_loglik"),
         "flagged_by_own_test": check["schoenfeld"].get("flagged", []),
         "errors": {v: errors(surv[v], d, truth, complete) for v in VARIANTS},
@@ -170,7 +178,10 @@ def summarise(rows: list[dict]) -> list[dict]:
             if not reach:
                 continue
             row = {"world": world, "n": n, "month": t, "draws": len(reach)}
-            row["cv_pieces"] = "/".join(str(r["pieces"]["cv"]) for r in reach)
+            row["cv_pieces"] = "/".join(
+                f"{r['pieces']['cv']}" + (f"f{r['fusion']:g}" if r.get("fusion") else "")
+                for r in reach
+            )
             for v in VARIANTS:
                 for kind in ("c", "m"):
                     row[f"{v}_{kind}"] = float(np.mean([r["errors"][v][t][kind] for r in reach]))

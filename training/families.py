@@ -26,6 +26,7 @@ from sklearn.pipeline import Pipeline
 
 from model.candidacy import OperativeOutcomeModel
 from model.families import CoxnetFamily, Family, ForestFamily
+from model.fused_pieces import FusedPiecewiseCox
 from model.manifest import ModelEntry
 from model.piecewise import PiecewiseCox, coef_and_baseline, piece_span
 from model.schema import Schema
@@ -151,9 +152,15 @@ class Trainer(ABC):
 
 
 def _in_pieces(step, params: dict, horizon: float):
-    """The Cox step, in time pieces where the check of proportional hazards chose them."""
+    """The Cox step, in time pieces where the check of proportional hazards chose them
+    (fused towards the first piece's coefficients where it chose a fusion)."""
     cuts = params.get("time_cuts_months")
-    return PiecewiseCox(step, tuple(cuts), horizon) if cuts else step
+    if not cuts:
+        return step
+    fusion = params.get("time_fusion")
+    if fusion:
+        return FusedPiecewiseCox(step, tuple(cuts), horizon, fusion)
+    return PiecewiseCox(step, tuple(cuts), horizon)
 
 
 def _coxnet_refit(Xb, yb, seed, *, schema, params, seed0, horizon):
@@ -218,6 +225,8 @@ class CoxnetTrainer(Trainer):
         check["one_piece_requested"] = d.one_piece
         if check["pieces"] > 1 and not d.one_piece:
             tuned.params["time_cuts_months"] = check["cuts_months"]
+            if check.get("fusion"):
+                tuned.params["time_fusion"] = check["fusion"]
         tuned.proportional_hazards = check
         return tuned
 

@@ -44,6 +44,7 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
+from model.fused_pieces import FusedPiecewiseCox, fit_fused
 from model.piecewise import alive_in_piece, heavier_until_fitted
 from model.schema import Schema
 from training.band import _cuts, fit_time_pieces, stand_in_pieces
@@ -53,7 +54,9 @@ from training.samplesize import cox_partial_loglik
 from training.tuning import make_folds
 
 __all__ = [
+    "choose_fused",
     "choose_pieces",
+    "fused_logliks",
     "hazards_over_time",
     "hazards_over_time_html",
     "hazards_over_time_lines",
@@ -69,6 +72,13 @@ TEST_LEVEL = 0.05  # family-wise, Bonferroni over the design's columns
 # 1.3-3.8 units where hazards are proportional (one of them past the standard-error rule);
 # from 205 deaths the choice was right in every draw. A piece needs this many deaths.
 DEATHS_PER_PIECE = 50
+# Fused pieces: the deviations' penalty over the model's, tried heaviest first. From 32
+# (the deviations all but removed: one piece) to 1 (pieces nearly apart).
+FUSIONS = (32.0, 16.0, 8.0, 4.0, 2.0, 1.0)
+# A heavy fusion leaves pieces all but equal to the pieces chosen, and folds that agree on a
+# gain of nothing pass any standard-error rule: fused pieces must also gain this much
+# held-out log-likelihood in all (a likelihood ratio of e).
+MIN_FUSED_GAIN = 1.0
 
 
 def _fit_piece_coef(make_step, alpha, Zn, y) -> np.ndarray:
@@ -87,22 +97,82 @@ def _held_out_loglik(make_step, alpha, Zn, y, train: np.ndarray, pieces: int) ->
     Scored as :class:`~model.piecewise.PiecewiseCox` would serve them, from what the
     training part knows: cut at its death times' quantiles, each piece's penalty scaled to
     its deaths per patient."""
-    e, t = y.dtype.names
+    e = y.dtype.names[0]
     edges = [0.0, *_cuts(y[train], pieces), np.inf]
     rate = y[e][train].mean()
-    total = 0.0
+    coefs = []
     for a, b in zip(edges[:-1], edges[1:], strict=True):
         alive, piece = alive_in_piece(y, a, b)
         fit = train[alive]
         if not piece[e][fit].any():
-            continue  # no training death in the piece: nothing it can be judged on
+            coefs.append(None)  # no training death in the piece: nothing it can be judged on
+            continue
         per_death = piece[e][fit].mean() / rate
-        coef = _fit_piece_coef(make_step, alpha * per_death, Zn[alive & train], piece[fit])
+        coefs.append(_fit_piece_coef(make_step, alpha * per_death, Zn[alive & train], piece[fit]))
+    return _scored(Zn, y, train, edges, coefs)
+
+
+def _scored(Zn, y: np.ndarray, train: np.ndarray, edges, coefs) -> float:
+    """Verweij & van Houwelingen's held-out partial log-likelihood of pieces between
+    ``edges`` with coefficients ``coefs`` (None: a piece left out), summed over pieces."""
+    e, t = y.dtype.names
+    total = 0.0
+    for a, b, coef in zip(edges[:-1], edges[1:], coefs, strict=True):
+        if coef is None:
+            continue
+        alive, piece = alive_in_piece(y, a, b)
+        fit = train[alive]
         lp = Zn[alive] @ coef
         total += cox_partial_loglik(lp, piece[e], piece[t]) - cox_partial_loglik(
             lp[fit], piece[e][fit], piece[t][fit]
         )
     return total
+
+
+def fused_logliks(Z, y: np.ndarray, alpha: float, l1_ratio: float, most: int, folds) -> np.ndarray:
+    """Held-out partial log-likelihood of fused time pieces (:mod:`model.fused_pieces`),
+    folds x 2..``most`` pieces x :data:`FUSIONS`; NaN where a fit ran off. Each fold's cuts
+    are its training deaths' quantiles; the fusions are fitted heaviest first, each from the
+    one before."""
+    Zn = np.asarray(Z, dtype=float)
+    out = np.full((len(folds), max(most - 1, 0), len(FUSIONS)), np.nan)
+    with np.errstate(all="ignore"):
+        for f, (tr, _) in enumerate(folds):
+            train = np.isin(np.arange(len(y)), tr)
+            for k in range(2, most + 1):
+                edges = [0.0, *_cuts(y[train], k), np.inf]
+                start = None
+                for j, fusion in enumerate(FUSIONS):
+                    try:
+                        coefs, start = fit_fused(
+                            Zn[train], y[train], edges[1:-1], alpha, l1_ratio, fusion, start
+                        )
+                    except ArithmeticError:
+                        start = None
+                        continue
+                    ll = _scored(Zn, y, train, edges, list(coefs))
+                    out[f, k - 2, j] = ll if np.isfinite(ll) else np.nan
+    return out
+
+
+def choose_fused(fused: np.ndarray, chosen: np.ndarray, test_share: float):
+    """The fused pieces (their number, the fusion) with the best held-out total, where they
+    beat the pieces already chosen (``chosen``: its folds' log-likelihoods) by more than the
+    corrected standard error of the paired differences and by :data:`MIN_FUSED_GAIN` in all;
+    else None."""
+    if fused.size == 0:
+        return None
+    complete = np.isfinite(fused).all(axis=0)
+    if not complete.any():
+        return None
+    totals = np.where(complete, fused.sum(axis=0), -np.inf)
+    k, j = np.unravel_index(int(np.argmax(totals)), totals.shape)
+    diff = fused[:, k, j] - chosen
+    if not np.isfinite(diff).all() or len(diff) < 2:
+        return None
+    se = np.sqrt(diff.var(ddof=1) * (1 / len(diff) + test_share))
+    gain = diff.mean() > se and diff.sum() > MIN_FUSED_GAIN
+    return (int(k) + 2, FUSIONS[j]) if gain else None
 
 
 def piece_logliks(Z, y: np.ndarray, make_step, alpha: float, most: int, folds) -> np.ndarray:
@@ -219,7 +289,13 @@ def hazards_over_time(
     ll = piece_logliks(Zc, yc, step, alpha, most, fc)
     test_share = 1 / max(len(folds) - 1, 1)
     k = choose_pieces(ll, test_share)
+    fused = fused_logliks(Zc, yc, alpha, l1_ratio, most, fc)
+    fusion = choose_fused(fused, ll[:, k - 1], test_share)
     total = np.nansum(ll, axis=0)
+    gain = float(total[k - 1] - total[0])
+    if fusion is not None:
+        k, j = fusion[0], FUSIONS.index(fusion[1])
+        gain = float(fused[:, k - 2, j].sum() - total[0])
     out = {
         "pieces": k,
         "checked": True,
@@ -227,16 +303,25 @@ def hazards_over_time(
         "most_pieces": most,
         "cuts_months": [round(c, 3) for c in _cuts(y, k)],
         "heldout_loglik": {str(j + 1): float(v) for j, v in enumerate(total)},
-        "gain_over_one_piece": float(total[k - 1] - total[0]),
+        "fused_heldout_loglik": {
+            str(j + 2): {f"{c:g}": _finite(fused[:, j, i]) for i, c in enumerate(FUSIONS)}
+            for j in range(fused.shape[1])
+        },
+        "fusion": None if fusion is None else fusion[1],
+        "gain_over_one_piece": gain,
         "folds": len(folds),
         "rows": int(len(yc)),
         "schoenfeld": tests,
     }
     if k > 1:
-        model = fit_time_pieces(Z, y, grid, step, alpha, k)
+        if fusion is None:
+            coefs = fit_time_pieces(Z, y, grid, step, alpha, k).coefs
+        else:
+            cuts = tuple(_cuts(y, k))
+            coefs = FusedPiecewiseCox(step(alpha), cuts, fusion=fusion[1]).fit(Z, y).coefs_
         D = _contrast_design(final, schema, reference, contrasts)
         served = D @ final[-1].coef_[:, 0]
-        by_piece = np.column_stack([D @ c for c in model.coefs])
+        by_piece = np.column_stack([D @ c for c in coefs])
         out["hazard_ratios"] = [
             {
                 "feature": c["feature"],
@@ -247,6 +332,11 @@ def hazards_over_time(
             for j, c in enumerate(contrasts)
         ]
     return out
+
+
+def _finite(folds: np.ndarray) -> float | None:
+    """A candidate's total over the folds; None (JSON's null) where a fold's fit ran off."""
+    return float(folds.sum()) if np.isfinite(folds).all() else None
 
 
 def _spans(check: dict, schema: Schema) -> list[str]:
@@ -271,6 +361,15 @@ def _unchecked(check: dict, schema: Schema) -> str:
     )
 
 
+def _own_ratios(check: dict) -> str:
+    if not check.get("fusion"):
+        return "each with its own hazard ratios"
+    return (
+        "a factor's hazard ratio changing between them only where held-out patients show it "
+        f"(each change penalised {check['fusion']:g} times as much as an effect)"
+    )
+
+
 def _warning(check: dict, schema: Schema) -> str | None:
     if check["pieces"] == 1:
         return None
@@ -278,15 +377,15 @@ def _warning(check: dict, schema: Schema) -> str | None:
     if check.get("served"):
         return (
             f"the data show hazard ratios that change over time, so the Cox model is served in "
-            f"{check['pieces']} time pieces ({'; '.join(spans)}), each with its own hazard "
-            f"ratios: they score {check['gain_over_one_piece']:.1f} units of held-out partial "
+            f"{check['pieces']} time pieces ({'; '.join(spans)}), {_own_ratios(check)}: they "
+            f"score {check['gain_over_one_piece']:.1f} units of held-out partial "
             "log-likelihood above one piece. The report gives each factor's hazard ratio by "
             "piece; the page's contributions are the piece that holds the risk horizon."
         )
     asked = " (as asked: --proportional-hazards)" if check.get("one_piece_requested") else ""
     return (
         f"the data show hazard ratios that change over time: the Cox model in "
-        f"{check['pieces']} time pieces ({'; '.join(spans)}) scores "
+        f"{check['pieces']} time pieces ({'; '.join(spans)}), {_own_ratios(check)}, scores "
         f"{check['gain_over_one_piece']:.1f} units of held-out partial log-likelihood above "
         f"one piece. The Cox model served assumes they do not{asked}, so its curves average "
         "the pieces' effects over time: read the report's hazard ratios by time piece before "
@@ -317,11 +416,10 @@ def _note(check: dict, schema: Schema) -> str | None:
         return None
     p = {x["label"]: x["p"] for x in tests["tests"]}
     named = ", ".join(f"{f} (p = {p[f]:.2g})" for f in flagged)
-    # the pieces refit every factor's effect: one factor's change can be real and large and
-    # still not pay for a dozen other coefficients estimated again in each piece
+    # a change can be real and still too small, or too short-lived, to predict better
     why = (
-        "time pieces (every factor's effect refitted in each piece) did not predict held-out "
-        "patients better"
+        "time pieces (every factor's effect refitted in each piece, or fused towards one) did "
+        "not predict held-out patients better"
         if check.get("checked", True)
         else f"too few {schema.words.events} to fit time pieces"
     )
@@ -331,6 +429,28 @@ def _note(check: dict, schema: Schema) -> str | None:
         f"Bonferroni {TEST_LEVEL:g} over {len(tests['tests'])} columns); {why}, so the curves "
         f"average {effect} over time and can be off early and late for patients {sets} apart"
     )
+
+
+def _fused_html(check: dict) -> str:
+    """The fused pieces' scores, best fusion for each number of pieces."""
+    fused = check.get("fused_heldout_loglik") or {}
+    best = {
+        k: max(((v, c) for c, v in by.items() if v is not None), default=None)
+        for k, by in fused.items()
+    }
+    said = ", ".join(f"{k}: {b[0]:.1f} (fusion {b[1]})" for k, b in best.items() if b)
+    if not said:
+        return ""
+    return (
+        "The same pieces with each factor's change between them penalised (fused towards the "
+        f"first piece's hazard ratios; fusion {FUSIONS[-1]:g} to {FUSIONS[0]:g} times the "
+        "model's penalty), which follow one factor's changing effect without refitting the "
+        f"others, kept where they beat the pieces chosen by that standard error: {said}. "
+    )
+
+
+def _fusion_chosen(check: dict) -> str:
+    return f", fused (fusion {check['fusion']:g})" if check.get("fusion") else ""
 
 
 def hazards_over_time_html(check: dict, schema: Schema) -> str:
@@ -353,7 +473,8 @@ def hazards_over_time_html(check: dict, schema: Schema) -> str:
         f"{html.escape(schema.words.events)} and scoring each by the partial likelihood of "
         f"held-out patients ({check['folds']} folds; more pieces are kept only past the "
         f"standard error of the folds' differences). Held-out log-likelihood by pieces: "
-        f"{scores}. Chosen: <b>{check['pieces']}</b>.</p>",
+        f"{scores}. {_fused_html(check)}Chosen: <b>{check['pieces']}</b>"
+        f"{_fusion_chosen(check)}.</p>",
     ]
     if check["pieces"] == 1:
         parts.append(
