@@ -42,6 +42,20 @@ def test_pieces_served_say_so_and_what_it_means_for_the_contributions():
     assert "2 个时段" in zh and "12.4" in zh and "重新校准" in zh and "随时间变化" in zh
 
 
+def test_fused_pieces_served_say_that_a_ratio_changes_only_where_patients_showed_it():
+    check = {
+        "pieces": 3, "cuts_months": [9.0, 24.0], "served": True, "fusion": 8.0,
+        "schoenfeld": _tests(["sae"]),
+    }  # fmt: skip
+    (text,) = hazards_over_time_limitations({"proportional_hazards": check}, default_schema())
+    assert "fitted in 3 time pieces (cut at 9 months, 24 months)" in text
+    assert "changing between them only where held-out patients showed it" in text
+    assert "each with its own hazard ratios" not in text
+    with i18n.use("zh-CN"):
+        (zh,) = hazards_over_time_limitations({"proportional_hazards": check}, default_schema())
+    assert "3 个时段" in zh and "留出患者" in zh and "只能重新拟合" in zh
+
+
 def test_a_flagged_factor_is_named_in_the_schemas_words():
     report = {"proportional_hazards": {"pieces": 1, "schoenfeld": _tests(["sae", "cc=2"])}}
     (text,) = hazards_over_time_limitations(report, default_schema())

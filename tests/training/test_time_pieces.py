@@ -140,7 +140,10 @@ def test_a_real_trial_whose_karnofsky_effect_fades_is_named_in_a_note():
         "note: the hazard ratio changes over time for Karnofsky performance score (p = 0.0002"
     )
     # checked: the pieces did not pay; not checked (too few deaths): they could not be fitted
-    assert "time pieces (every factor's effect refitted in each piece, or fused towards one) did not" in note
+    assert (
+        "time pieces (every factor's effect refitted in each piece, or fused towards one) did not"
+        in note
+    )
     assert "too few" not in note
     (_, unchecked) = hazards_over_time_lines({**check, "checked": False, "deaths": 90}, schema)
     assert "too few deaths to fit time pieces" in unchecked
