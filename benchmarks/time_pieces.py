@@ -12,7 +12,9 @@ For each world x training n x draw the Cox family is tuned and fitted as ``fit``
 at its penalty, the model is then refitted in K time pieces cut at quantiles of the death
 times (:func:`training.band.fit_time_pieces`), for
 
-* ``K = 1``: the served model itself (one piece is the whole time axis);
+* ``K = 1``: the proportional-hazards model (one piece is the whole time axis);
+* ``K = apart``: the pieces fitted apart that the check's first rule chooses (what ``fit``
+  served before fused pieces were scored beside them);
 * ``K = cv``: the pieces ``fit``'s check of proportional hazards chooses and ``fit``
   serves (:func:`training.time_pieces.hazards_over_time`: cross-validated partial
   likelihood on the shipped folds, more pieces only past the corrected standard error, 50
@@ -24,7 +26,9 @@ times (:func:`training.band.fit_time_pieces`), for
 The error of S(12/36/60) against the world's truth is measured on test patients with every
 input known (c) and with an input unknown (m; the unknown imputed by the served pipeline's
 conditional mean, the same for every K). Worlds: the three of ``training simulate``, the
-independent world of ``benchmarks/independent_world.py`` and the two real-covariate cohorts
+independent world of ``benchmarks/independent_world.py``, the fading world of
+``benchmarks/fading_world.py`` (an independent tester's: one effect that fades at a year,
+in days) and the two real-covariate cohorts
 of ``benchmarks/semi_synthetic.py`` (GBSG2: a log-normal truth, hazards not proportional;
 WHAS500: Weibull), each with its own schema, in days.
 
@@ -37,6 +41,7 @@ import argparse
 import time
 import warnings
 
+import fading_world as fw
 import independent_world as iw
 import numpy as np
 import semi_synthetic as ss
@@ -54,8 +59,8 @@ from training.fit import FitOptions, _predicting_alone, _training_set
 from training.simulate import WORLDS, SimulationSettings, simulate_cohort
 from training.time_pieces import hazards_over_time
 
-WORLD_NAMES = (*WORLDS, "independent", *ss.CASES)
-VARIANTS = ("1", "cv", "2", "rule")
+WORLD_NAMES = (*WORLDS, "independent", "fading", *ss.CASES)
+VARIANTS = ("1", "apart", "cv", "2", "rule")
 TEST_SEED = 777  # the simulated worlds' test patients (accuracy.py's)
 
 
@@ -74,6 +79,8 @@ class World:
                 "schema": self.schema,
                 "cens": ss.Censoring.of(real, self.schema),
             }
+        elif name == "fading":
+            self.schema = load_schema(fw.SCHEMA)
         else:
             self.schema = default_schema()
         self.marks = {m.name: m.value for m in self.schema.time_axis.marks}
@@ -84,7 +91,7 @@ class World:
         return train_seed(self.name, n, draw)
 
     def test_seed(self) -> int:
-        return {"independent": iw.TEST_SEED}.get(
+        return {"independent": iw.TEST_SEED, "fading": fw.TEST_SEED}.get(
             self.name, ss.TEST_SEED if self.name in ss.CASES else TEST_SEED
         )
 
@@ -97,6 +104,8 @@ class World:
         if self.name == "independent":
             data, truth = iw.simulate(n, seed)
             return data, {k: truth[f"s{k}"].to_numpy() for k in self.marks}
+        if self.name == "fading":
+            return fw.simulate(n, seed)
         c = simulate_cohort(n, seed, SimulationSettings.for_world(self.name))
         return c.data, {k: c.truth[f"true_surv_{k}"].to_numpy() for k in self.marks}
 
@@ -140,7 +149,7 @@ def one_draw(world: World, n: int, draw: int, test) -> dict:
     cv = check["pieces"]
     served_h0 = cox_baseline_on_grid(est, list(Z.columns), d.grid)
     surv = {"1": np.exp(-served_h0[None, :] * np.exp(Zt @ est.coef_[:, 0])[:, None])}
-    counts = {"1": 1, "cv": cv, "2": 2, "rule": rule}
+    counts = {"1": 1, "apart": check.get("pieces_apart", cv), "cv": cv, "2": 2, "rule": rule}
     for name in VARIANTS[1:]:
         k = counts[name]
         if k == 1:

@@ -293,6 +293,7 @@ def hazards_over_time(
     fusion = choose_fused(fused, ll[:, k - 1], test_share)
     total = np.nansum(ll, axis=0)
     gain = float(total[k - 1] - total[0])
+    apart = k
     if fusion is not None:
         k, j = fusion[0], FUSIONS.index(fusion[1])
         gain = float(fused[:, k - 2, j].sum() - total[0])
@@ -308,6 +309,7 @@ def hazards_over_time(
             for j in range(fused.shape[1])
         },
         "fusion": None if fusion is None else fusion[1],
+        "pieces_apart": apart,  # what the pieces fitted apart chose
         "gain_over_one_piece": gain,
         "folds": len(folds),
         "rows": int(len(yc)),
