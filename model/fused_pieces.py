@@ -164,6 +164,13 @@ class FusedPiecewiseCox(PiecewiseCox):
         self.unique_times_ = np.unique(y[y.dtype.names[1]].astype(float))
         return self
 
+    def nonzero_coefficients(self) -> int:
+        """The coefficients the penalty kept: the first piece's and the deviations from them
+        (a factor that holds at one ratio spends one)."""
+        return int(
+            np.count_nonzero(self.coefs_[0]) + np.count_nonzero(self.coefs_[1:] - self.coefs_[0])
+        )
+
     def baselines_on_grid(self, grid: np.ndarray) -> np.ndarray:
         grid = np.asarray(grid, dtype=float)
         out = []

@@ -185,6 +185,10 @@ class PiecewiseCox(BaseEstimator):
         """H(t | x) at the grid times for transformed features ``X``, shape (rows, G)."""
         return cumulative_hazard(X, self.coefs_, self.baselines_on_grid(grid))
 
+    def nonzero_coefficients(self) -> int:
+        """The coefficients the penalty kept: every piece's own."""
+        return int(np.count_nonzero(self.coefs_))
+
     def horizon_piece(self) -> int:
         """The index of the piece that holds ``horizon``."""
         return piece_at(self.cuts, self.horizon)

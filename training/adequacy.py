@@ -102,7 +102,7 @@ def fitted_sample_size(data: pd.DataFrame, schema: Schema, models: dict | None =
     if pieces is not None:
         coefs = np.asarray(pieces[-1].coefs_)
         out["design_columns"] = int(coefs.size)
-        out["nonzero_coefficients"] = int(np.count_nonzero(coefs))
+        out["nonzero_coefficients"] = pieces[-1].nonzero_coefficients()
     elif coxnet is not None:
         coef = np.asarray(coxnet[-1].coef_)[:, -1]
         out["design_columns"] = int(len(coef))

@@ -408,7 +408,7 @@ def hazards_over_time_lines(check: dict, schema: Schema) -> list[str]:
     pieces = check["pieces"]
     line = (
         f"proportional hazards (cross-validated partial likelihood, 1 to {check['most_pieces']} "
-        f"time pieces): {pieces} piece{'s' if pieces > 1 else ''} chosen"
+        f"time pieces): {pieces} piece{'s' if pieces > 1 else ''} chosen{_fusion_chosen(check)}"
     )
     warning = _warning(check, schema)
     said = "note" if check.get("served") else "warning"

@@ -98,6 +98,8 @@ def test_the_fading_effect_is_followed_and_the_held_ones_are_not_refitted():
     # served like any Cox model in pieces: its penalties, the first piece's then the
     # deviation's, and a baseline that starts at the cut for the later piece
     assert fused.piece_alphas_ == [0.005, 0.01]
+    # what the penalty kept: three effects and one change, against six apart
+    assert fused.nonzero_coefficients() == 4 and apart.nonzero_coefficients() == 6
     h0 = fused.baselines_on_grid(np.array([0.0, 6.0, 12.0, 24.0]))
     assert h0[1, :3].tolist() == [0.0, 0.0, 0.0] and h0[1, 3] > 0 and h0[0, 3] == h0[0, 2]
 
