@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
 from sksurv.linear_model.coxph import BreslowEstimator
+from threadpoolctl import threadpool_limits
 
 from model.piecewise import EmptyPieceError, PiecewiseCox, alive_in_piece
 from model.predict import _steps_on_grid
@@ -99,7 +100,9 @@ def fit_fused(
         return value, np.r_[grad + lam * l1_ratio, -grad + lam * l1_ratio]
 
     x0 = np.zeros(2 * p * k) if start is None else np.asarray(start, dtype=float)
-    with np.errstate(over="ignore", invalid="ignore"):
+    # L-BFGS-B's own steps are small vector operations: OpenBLAS's threads cost more than
+    # they do (4x slower on 2 busy cores, 144 variables)
+    with np.errstate(over="ignore", invalid="ignore"), threadpool_limits(1, user_api="blas"):
         res = minimize(
             objective,
             x0,
