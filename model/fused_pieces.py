@@ -31,7 +31,7 @@ from scipy.optimize import minimize
 from sksurv.linear_model.coxph import BreslowEstimator
 from threadpoolctl import threadpool_limits
 
-from model.piecewise import EmptyPieceError, PiecewiseCox, alive_in_piece
+from model.piecewise import EmptyPieceError, PiecewiseCox, alive_in_piece, heavier_until_fitted
 from model.predict import _steps_on_grid
 from model.timeaxis import RISK_HORIZON
 
@@ -116,6 +116,9 @@ def fit_fused(
     span = np.ptp(Z @ coefs.T, axis=0).max() if n else 0.0
     if not (np.isfinite(res.fun) and np.isfinite(coefs).all()) or span > MOST_SPAN:
         raise ArithmeticError(f"fused time pieces at penalty {alpha:.3g} ran off")
+    # a solver that stopped early, or ended above the null model's objective, did not fit
+    if res.nit >= MAX_ITER or res.fun > objective(np.zeros_like(x0))[0]:
+        raise ArithmeticError(f"fused time pieces at penalty {alpha:.3g} did not converge")
     return coefs, res.x
 
 
@@ -135,7 +138,8 @@ class FusedPiecewiseCox(PiecewiseCox):
     ----------
     coefs_, edges_, alphas_, unique_times_ : as :class:`~model.piecewise.PiecewiseCox`.
     piece_alphas_ : list of float
-        The first piece's penalty, then each deviation's.
+        The penalty the first piece took (heavier than asked where the data could not
+        support it), then each deviation's.
     baselines_ : list of (times, cumulative hazards)
         Each piece's Breslow baseline, times counted from the piece's start.
     """
@@ -148,8 +152,13 @@ class FusedPiecewiseCox(PiecewiseCox):
         Xd = X if isinstance(X, pd.DataFrame) else pd.DataFrame(np.asarray(X, dtype=float))
         Z = Xd.to_numpy(dtype=float)
         params = self.estimator.get_params()
-        alpha = float(params["alphas"][0])
-        coefs, _ = fit_fused(Z, y, self.cuts, alpha, float(params["l1_ratio"]), self.fusion)
+        l1_ratio = float(params["l1_ratio"])
+        # where the data cannot support the penalty (a bootstrap replicate, a piece with few
+        # deaths), heavier ones are tried, as for the pieces fitted apart
+        alpha, coefs = heavier_until_fitted(
+            lambda a: (a, fit_fused(Z, y, self.cuts, a, l1_ratio, self.fusion)[0]),
+            float(params["alphas"][0]),
+        )
         edges = np.array([0.0, *sorted(float(c) for c in self.cuts), np.inf])
         e = y.dtype.names[0]
         baselines = []
@@ -160,7 +169,7 @@ class FusedPiecewiseCox(PiecewiseCox):
         self.baselines_ = baselines
         self.edges_ = edges
         self.coefs_ = coefs
-        self.alphas_ = np.array([alpha])
+        self.alphas_ = np.array([float(params["alphas"][0])])
         self.piece_alphas_ = [alpha] + [alpha * float(self.fusion)] * (len(coefs) - 1)
         self.feature_names_in_ = np.asarray(Xd.columns, dtype=object)
         self.n_features_in_ = Xd.shape[1]

@@ -147,9 +147,10 @@ def hazards_over_time_limitations(report: dict, schema: Schema) -> list[str]:
         return [
             _(
                 "In the training data the hazard ratios change over time, so the Cox model is "
-                "fitted in {pieces} time pieces (cut at {cuts}), a factor's hazard ratio "
-                "changing between them only where held-out patients showed it. The factor "
-                "contributions shown are those of the piece that holds the risk horizon, with "
+                "fitted in {pieces} time pieces (cut at {cuts}), each factor's change "
+                "between them penalised so that a factor whose effect holds keeps one hazard "
+                "ratio. The factor contributions shown are those of the piece that holds the "
+                "risk horizon, with "
                 'every piece\'s ratio beside them ("{column}"); a model in pieces cannot be '
                 "recalibrated, only refitted."
             ).format(

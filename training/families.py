@@ -286,7 +286,12 @@ class CoxnetTrainer(Trainer):
                 r["span_months"] = span
         out = Explanation(tables={"hazard_ratios": table})
         check = dict(tuned.proportional_hazards or {}, served=isinstance(step, PiecewiseCox))
-        if check["served"]:
+        if check["served"] and isinstance(step, FusedPiecewiseCox):
+            check["fused_penalties"] = {
+                "first_piece": step.piece_alphas_[0],
+                "each_change": step.piece_alphas_[1],
+            }
+        elif check["served"]:
             check["piece_penalties"] = step.piece_alphas_
         out.sections["proportional_hazards"] = (check, hazards_over_time_html(check, d.schema))
         if not collected:  # no refits: no band, so nothing the page could serve

@@ -73,7 +73,8 @@ TEST_LEVEL = 0.05  # family-wise, Bonferroni over the design's columns
 # from 205 deaths the choice was right in every draw. A piece needs this many deaths.
 DEATHS_PER_PIECE = 50
 # Fused pieces: the deviations' penalty over the model's, tried heaviest first. From 32
-# (the deviations all but removed: one piece) to 1 (pieces nearly apart).
+# (the deviations all but removed: one piece) to 1 (a change penalised as much as an
+# effect; still tighter than the pieces fitted apart, which are scored on their own).
 FUSIONS = (32.0, 16.0, 8.0, 4.0, 2.0, 1.0)
 # A heavy fusion leaves pieces all but equal to the pieces chosen, and folds that agree on a
 # gain of nothing pass any standard-error rule: fused pieces must also gain this much
@@ -301,7 +302,7 @@ def hazards_over_time(
     apart = k
     if fusion is not None:
         k, j = fusion[0], FUSIONS.index(fusion[1])
-        gain = float(fused[:, k - 2, j].sum() - total[0])
+        gain = float(np.nansum(fused[:, k - 2, j] - ll[:, 0]))
     out = {
         "pieces": k,
         "checked": True,
@@ -372,8 +373,9 @@ def _own_ratios(check: dict) -> str:
     if not check.get("fusion"):
         return "each with its own hazard ratios"
     return (
-        "a factor's hazard ratio changing between them only where held-out patients show it "
-        f"(each change penalised {check['fusion']:g} times as much as an effect)"
+        f"each factor's change between them penalised {check['fusion']:g} times as much as an "
+        "effect (a penalty chosen on held-out patients), so that a factor whose effect holds "
+        "keeps one hazard ratio"
     )
 
 

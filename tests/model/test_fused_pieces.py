@@ -108,3 +108,60 @@ def test_a_piece_without_deaths_is_refused_with_its_span():
     X, y = _world(200, seed=4)
     with pytest.raises(EmptyPieceError, match="no deaths between 100 and inf"):
         FusedPiecewiseCox(_step(0.01), cuts=(100.0,), fusion=2.0).fit(X, y)
+
+
+def test_the_curves_are_the_counting_process_breslow_estimate_of_the_fitted_pieces():
+    # H(t | z) computed death by death on the counting-process data: each death at time d
+    # in piece k adds exp(z . b_k) / sum over everyone alive at d of exp(z_j . b_k). The
+    # class gets it from each piece's own Breslow baseline, its times counted from the cut;
+    # pieces with different coefficients (fusion 0.5) would show a baseline paired with
+    # the wrong piece's coefficients
+    X, y = _world(300, seed=5)
+    fused = FusedPiecewiseCox(_step(0.005), cuts=(CUT,), fusion=0.5).fit(X, y)
+    assert not np.allclose(fused.coefs_[0], fused.coefs_[1])
+    Z = X.to_numpy()
+    grid = np.array([0.0, 3.0, 11.9, 12.0, 12.5, 30.0, 59.0])
+    patients = Z[:4]
+    want = np.zeros((len(patients), len(grid)))
+    for d in np.sort(y["time"][y["event"]]):
+        coef = fused.coefs_[int(d > CUT)]
+        at_risk = np.exp(Z[y["time"] >= d] @ coef).sum()
+        want += (grid >= d)[None, :] * (np.exp(patients @ coef) / at_risk)[:, None]
+    got = fused.cumulative_hazard_on_grid(patients, grid)
+    np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+
+
+def test_it_clones_and_pickles_as_a_bundle_holds_it():
+    import pickle
+
+    from sklearn.base import clone
+
+    X, y = _world(200, seed=6)
+    fused = FusedPiecewiseCox(_step(0.01), cuts=(CUT,), fusion=4.0).fit(X, y)
+    twin = clone(fused)
+    assert twin.get_params()["fusion"] == 4.0 and twin.cuts == (CUT,)
+    back = pickle.loads(pickle.dumps(fused))
+    grid = np.arange(0.0, 40.0, 5.0)
+    np.testing.assert_array_equal(
+        back.cumulative_hazard_on_grid(X, grid), fused.cumulative_hazard_on_grid(X, grid)
+    )
+
+
+def test_a_penalty_the_data_cannot_support_is_raised_as_for_pieces_apart(monkeypatch):
+    # the first try runs off (an arithmetic error, as a diverging fit): the fit takes ten
+    # times the penalty and says so in the penalty each piece took
+    import model.fused_pieces as fp
+
+    real, asked = fp.fit_fused, []
+
+    def flaky(Z, y, cuts, alpha, *args):
+        asked.append(alpha)
+        if len(asked) == 1:
+            raise ArithmeticError("ran off")
+        return real(Z, y, cuts, alpha, *args)
+
+    monkeypatch.setattr(fp, "fit_fused", flaky)
+    X, y = _world(200, seed=7)
+    fused = FusedPiecewiseCox(_step(0.01), cuts=(CUT,), fusion=2.0).fit(X, y)
+    assert asked == pytest.approx([0.01, 0.1])
+    assert fused.piece_alphas_ == pytest.approx([0.1, 0.2]) and fused.alphas_[0] == 0.01

@@ -49,11 +49,11 @@ def test_fused_pieces_served_say_that_a_ratio_changes_only_where_patients_showed
     }  # fmt: skip
     (text,) = hazards_over_time_limitations({"proportional_hazards": check}, default_schema())
     assert "fitted in 3 time pieces (cut at 9 months, 24 months)" in text
-    assert "changing between them only where held-out patients showed it" in text
+    assert "a factor whose effect holds keeps one hazard ratio" in text
     assert "each with its own hazard ratios" not in text
     with i18n.use("zh-CN"):
         (zh,) = hazards_over_time_limitations({"proportional_hazards": check}, default_schema())
-    assert "3 个时段" in zh and "留出患者" in zh and "只能重新拟合" in zh
+    assert "3 个时段" in zh and "同一风险比" in zh and "只能重新拟合" in zh
 
 
 def test_a_flagged_factor_is_named_in_the_schemas_words():
