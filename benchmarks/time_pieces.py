@@ -171,6 +171,7 @@ def one_draw(world: World, n: int, draw: int, test) -> dict:
         "pieces": counts,
         "fusion": check.get("fusion"),
         "fused_loglik": check.get("fused_heldout_loglik"),
+        "fold_logliks": check.get("fold_logliks"),
         "cv_loglik": check.get("heldout_loglik"),
         "flagged_by_own_test": check["schoenfeld"].get("flagged", []),
         "errors": {v: errors(surv[v], d, truth, complete) for v in VARIANTS},

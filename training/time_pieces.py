@@ -314,6 +314,10 @@ def hazards_over_time(
             str(j + 2): {f"{c:g}": _finite(fused[:, j, i]) for i, c in enumerate(FUSIONS)}
             for j in range(fused.shape[1])
         },
+        "fold_logliks": {  # folds x pieces (apart), folds x 2..3 pieces x fusions (fused)
+            "apart": _listed(ll),
+            "fused": _listed(fused),
+        },
         "fusion": None if fusion is None else fusion[1],
         "pieces_apart": apart,  # what the pieces fitted apart chose
         "gain_over_one_piece": gain,
@@ -340,6 +344,11 @@ def hazards_over_time(
             for j, c in enumerate(contrasts)
         ]
     return out
+
+
+def _listed(a: np.ndarray) -> list:
+    """An array as JSON holds it: NaN (a fit that ran off) as null."""
+    return np.where(np.isfinite(a), a, None).tolist()
 
 
 def _finite(folds: np.ndarray) -> float | None:
