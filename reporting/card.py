@@ -143,8 +143,8 @@ def hazards_over_time_limitations(report: dict, schema: Schema) -> list[str]:
     predicted better), or factors whose own test shows a change (none where neither)."""
     check = report.get("proportional_hazards") or {}
     axis = schema.time_axis
-    if check.get("served") and check.get("fusion"):
-        return [
+    if check.get("served"):
+        said = (
             _(
                 "In the training data the hazard ratios change over time, so the Cox model is "
                 "fitted in {pieces} time pieces (cut at {cuts}), each factor's change "
@@ -153,26 +153,18 @@ def hazards_over_time_limitations(report: dict, schema: Schema) -> list[str]:
                 "risk horizon, with "
                 'every piece\'s ratio beside them ("{column}"); a model in pieces cannot be '
                 "recalibrated, only refitted."
-            ).format(
-                pieces=check["pieces"],
-                cuts=", ".join(axis.said(c) for c in check["cuts_months"]),
-                column=_(OVER_TIME),
             )
-        ]
-    if check.get("served"):
-        return [
-            _(
+            if check.get("fusion")
+            else _(
                 "In the training data the hazard ratios change over time, so the Cox model is "
                 "fitted in {pieces} time pieces (cut at {cuts}), each with its own hazard "
                 "ratios. The factor contributions shown are those of the piece that holds the "
                 'risk horizon, with every piece\'s ratio beside them ("{column}"); a model '
                 "in pieces cannot be recalibrated, only refitted."
-            ).format(
-                pieces=check["pieces"],
-                cuts=", ".join(axis.said(c) for c in check["cuts_months"]),
-                column=_(OVER_TIME),
             )
-        ]
+        )
+        cuts = ", ".join(axis.said(c) for c in check["cuts_months"])
+        return [said.format(pieces=check["pieces"], cuts=cuts, column=_(OVER_TIME))]
     if check.get("pieces", 1) > 1:
         return [
             _(

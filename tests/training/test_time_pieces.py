@@ -17,10 +17,10 @@ from training.time_pieces import (
 )
 
 
-def _check(world: str, n: int, seed: int) -> dict:
-    """The check on a main-effects Cox model at a fixed light penalty (0.003: near the best
-    penalty for main effects at n = 500 in these worlds, against their truth), without the
-    tuning's cost."""
+def _main_effects(world: str, n: int, seed: int):
+    """A world's training set and a main-effects Cox model on it at a fixed light penalty
+    (0.003: near the best penalty for main effects at n = 500 in these worlds, against their
+    truth), without the tuning's cost."""
     schema = default_schema()
     data = simulate_cohort(n, seed, SimulationSettings.for_world(world)).data
     d = _training_set(
@@ -31,6 +31,12 @@ def _check(world: str, n: int, seed: int) -> dict:
         d.X,
         d.y,
     )
+    return schema, d, final
+
+
+def _check(world: str, n: int, seed: int) -> dict:
+    """The check on :func:`_main_effects`'s model."""
+    schema, d, final = _main_effects(world, n, seed)
     return hazards_over_time(
         final, d.X, d.y, schema, 0.5, d.folds, d.grid, d.reference, d.contrasts
     )
@@ -170,6 +176,32 @@ def test_a_large_registry_is_checked_on_a_seeded_sample_with_folds_of_its_own(mo
     assert small[2] == ["given"] and len(small[1]) == 300
 
 
+def _nonph_features():
+    """400 patients of the nonph world on a main-effects Cox model's scaled features, and
+    their first two folds."""
+    schema, d, final = _main_effects("nonph", 400, seed=3)
+    return schema, final[:-1].transform(d.X), d.y, d.folds[:2]
+
+
+def _heldout(served, Z, y: np.ndarray, train: np.ndarray) -> float:
+    """Verweij & van Houwelingen's held-out partial log-likelihood of a model in pieces
+    fitted on ``train``, written out piece by piece."""
+    from model.piecewise import alive_in_piece
+    from training.samplesize import cox_partial_loglik
+
+    e, t = y.dtype.names
+    Zn = np.asarray(Z, dtype=float)
+    total = 0.0
+    edges = zip(served.edges_[:-1], served.edges_[1:], strict=True)
+    for (a, b), coef in zip(edges, served.coefs_, strict=True):
+        alive, piece = alive_in_piece(y, a, b)
+        fit, lp = train[alive], Zn[alive] @ coef
+        total += cox_partial_loglik(lp, piece[e], piece[t]) - cox_partial_loglik(
+            lp[fit], piece[e][fit], piece[t][fit]
+        )
+    return total
+
+
 def test_the_check_scores_the_pieces_as_they_would_be_served():
     """Each fold's held-out score is that of :class:`PiecewiseCox` fitted on the fold's
     training patients alone: cut at their deaths' quantiles (not at all deaths', which would
@@ -177,89 +209,45 @@ def test_the_check_scores_the_pieces_as_they_would_be_served():
     patient, as the served model is."""
     from functools import partial
 
-    from model.piecewise import PiecewiseCox, alive_in_piece
+    from model.piecewise import PiecewiseCox
     from training.band import _cuts
     from training.estimators import coxnet_step
-    from training.samplesize import cox_partial_loglik
     from training.time_pieces import piece_logliks
 
-    schema = default_schema()
-    data = simulate_cohort(400, 3, SimulationSettings.for_world("nonph")).data
-    d = _training_set(
-        validate_dataset(data, schema).raise_if_errors(), schema, FitOptions(progress=False)
-    )
+    schema, Z, y, folds = _nonph_features()
     step = partial(coxnet_step, schema, 0.5)
-    final = fit_quietly(
-        make_coxnet(schema, 0.5, alphas=[0.003], fit_baseline_model=True, terms="main"),
-        d.X,
-        d.y,
-    )
-    Z = final[:-1].transform(d.X)
-    folds = d.folds[:2]
-    ll = piece_logliks(Z, d.y, step, 0.003, 3, folds)
-    e, t = d.y.dtype.names
-    Zn = Z.to_numpy(dtype=float)
+    ll = piece_logliks(Z, y, step, 0.003, 3, folds)
     for f, (tr, _) in enumerate(folds):
-        train = np.isin(np.arange(len(d.y)), tr)
+        train = np.isin(np.arange(len(y)), tr)
         for k in (2, 3):
-            served = PiecewiseCox(step(0.003), tuple(_cuts(d.y[train], k)))
-            served.fit(Z[train], d.y[train])
-            want = 0.0
-            edges = zip(served.edges_[:-1], served.edges_[1:], strict=True)
-            for (a, b), coef in zip(edges, served.coefs_, strict=True):
-                alive, piece = alive_in_piece(d.y, a, b)
-                fit, lp = train[alive], Zn[alive] @ coef
-                want += cox_partial_loglik(lp, piece[e], piece[t]) - cox_partial_loglik(
-                    lp[fit], piece[e][fit], piece[t][fit]
-                )
+            served = PiecewiseCox(step(0.003), tuple(_cuts(y[train], k)))
+            served.fit(Z[train], y[train])
             # the same fits on the same rows: equal to the solver's tolerance
-            assert ll[f, k - 1] == pytest.approx(want, abs=1e-6), (f, k)
+            assert ll[f, k - 1] == pytest.approx(_heldout(served, Z, y, train), abs=1e-6), (f, k)
 
 
 def test_the_fused_pieces_are_scored_as_they_would_be_served():
     """Each fold's held-out score of fused pieces is that of :class:`FusedPiecewiseCox`
     fitted on the fold's training patients alone, cut at their deaths' quantiles."""
     from model.fused_pieces import FusedPiecewiseCox
-    from model.piecewise import alive_in_piece
     from training.band import _cuts
     from training.estimators import coxnet_step
-    from training.samplesize import cox_partial_loglik
     from training.time_pieces import FUSIONS, fused_logliks
 
-    schema = default_schema()
-    data = simulate_cohort(400, 3, SimulationSettings.for_world("nonph")).data
-    d = _training_set(
-        validate_dataset(data, schema).raise_if_errors(), schema, FitOptions(progress=False)
-    )
-    final = fit_quietly(
-        make_coxnet(schema, 0.5, alphas=[0.003], fit_baseline_model=True, terms="main"),
-        d.X,
-        d.y,
-    )
-    Z = final[:-1].transform(d.X)
-    folds = d.folds[:2]
-    ll = fused_logliks(Z, d.y, 0.003, 0.5, 3, folds)
+    schema, Z, y, folds = _nonph_features()
+    ll = fused_logliks(Z, y, 0.003, 0.5, 3, folds)
     assert ll.shape == (2, 2, len(FUSIONS)) and np.isfinite(ll).all()
-    e, t = d.y.dtype.names
-    Zn = Z.to_numpy(dtype=float)
     for f, (tr, _) in enumerate(folds):
-        train = np.isin(np.arange(len(d.y)), tr)
+        train = np.isin(np.arange(len(y)), tr)
         for k, fusion in ((2, 4.0), (3, 1.0)):
             served = FusedPiecewiseCox(
-                coxnet_step(schema, 0.5, 0.003), tuple(_cuts(d.y[train], k)), fusion=fusion
-            ).fit(Z[train], d.y[train])
-            want = 0.0
-            edges = zip(served.edges_[:-1], served.edges_[1:], strict=True)
-            for (a, b), coef in zip(edges, served.coefs_, strict=True):
-                alive, piece = alive_in_piece(d.y, a, b)
-                fit, lp = train[alive], Zn[alive] @ coef
-                want += cox_partial_loglik(lp, piece[e], piece[t]) - cox_partial_loglik(
-                    lp[fit], piece[e][fit], piece[t][fit]
-                )
+                coxnet_step(schema, 0.5, 0.003), tuple(_cuts(y[train], k)), fusion=fusion
+            ).fit(Z[train], y[train])
             # the check starts each fusion from the one before, the served fit from zero:
             # the same optimum to the solver's tolerance (model.fused_pieces.TOLERANCE, 1e-9
             # of an objective of about 2 per patient: held-out scores within 0.011 of a solve
             # at 1e-12 on 2,000 patients, within 0.004 on 500)
+            want = _heldout(served, Z, y, train)
             assert ll[f, k - 2, FUSIONS.index(fusion)] == pytest.approx(want, abs=0.01), (f, k)
 
 
