@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from model.bundle import Bundle
@@ -164,7 +165,8 @@ def hazards_over_time_limitations(report: dict, schema: Schema) -> list[str]:
             )
         )
         cuts = ", ".join(axis.said(c) for c in check["cuts_months"])
-        return [said.format(pieces=check["pieces"], cuts=cuts, column=_(OVER_TIME))]
+        said = said.format(pieces=check["pieces"], cuts=cuts, column=_(OVER_TIME))
+        return [said + _largest_change(check)]
     if check.get("pieces", 1) > 1:
         return [
             _(
@@ -187,6 +189,24 @@ def hazards_over_time_limitations(report: dict, schema: Schema) -> list[str]:
             "average that effect over time."
         ).format(factors=", ".join(schema.encoded_label(x["column"]) for x in flagged))
     ]
+
+
+def _largest_change(check: dict) -> str:
+    """The contrast whose hazard ratio moves most between pieces, piece by piece: how much
+    the pieces matter (fused pieces can be chosen for a change of a few per cent)."""
+    rows = [r for r in check.get("hazard_ratios") or [] if r.get("hr_by_piece")]
+    if not rows:
+        return ""
+
+    def moved(r: dict) -> float:
+        logs = np.log(r["hr_by_piece"])
+        return float(np.abs(logs - logs[0]).max())
+
+    r = max(rows, key=moved)
+    ratios = " → ".join(number(v, 2) for v in r["hr_by_piece"])
+    return " " + _("The largest change is that of {contrast}: {ratios}.").format(
+        contrast=r["contrast"], ratios=ratios
+    )
 
 
 def hazard_ratios_by_piece(report: dict, schema: Schema) -> pd.DataFrame | None:

@@ -46,11 +46,17 @@ def test_fused_pieces_served_say_that_a_ratio_changes_only_where_patients_showed
     check = {
         "pieces": 3, "cuts_months": [9.0, 24.0], "served": True, "fusion": 8.0,
         "schoenfeld": _tests(["sae"]),
+        "hazard_ratios": [
+            {"contrast": "Age 70 vs 50", "hr_served": 1.3, "hr_by_piece": [1.3, 1.31, 1.29]},
+            {"contrast": "SAE yes vs no", "hr_served": 1.8, "hr_by_piece": [2.9, 1.2, 1.21]},
+        ],
     }  # fmt: skip
     (text,) = hazards_over_time_limitations({"proportional_hazards": check}, default_schema())
     assert "fitted in 3 time pieces (cut at 9 months, 24 months)" in text
     assert "a factor whose effect holds keeps one hazard ratio" in text
     assert "each with its own hazard ratios" not in text
+    # how much the pieces matter: the contrast that moves most, piece by piece
+    assert text.endswith("The largest change is that of SAE yes vs no: 2.90 → 1.20 → 1.21.")
     with i18n.use("zh-CN"):
         (zh,) = hazards_over_time_limitations({"proportional_hazards": check}, default_schema())
     assert "3 个时段" in zh and "同一风险比" in zh and "只能重新拟合" in zh
