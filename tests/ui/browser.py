@@ -117,9 +117,10 @@ CHECKED_JS = (
 )
 
 
-def checked(page, label: str, settle_ms: int = 10_000) -> list[str]:
+def checked(page, label: str, settle_ms: int = 30_000) -> list[str]:
     """The words of the option(s) shown as chosen in the radio labelled ``label``, once the
-    page has drawn one (or after ``settle_ms``: a rerun draws the radios after the title)."""
+    page has drawn one (or after ``settle_ms``: a rerun draws the radios after the title;
+    with both test workers busy it took over 10 s, as long as the other waits here allow)."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     wait = f"(label) => ({CHECKED_JS})(label).length > 0"
