@@ -23,8 +23,6 @@ is Breslow's on its own patients, so the cumulative hazard adds the pieces' as f
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
@@ -32,7 +30,7 @@ from sksurv.linear_model.coxph import BreslowEstimator
 from threadpoolctl import threadpool_limits
 
 from model.piecewise import EmptyPieceError, PiecewiseCox, alive_in_piece, heavier_until_fitted
-from model.predict import _steps_on_grid
+from model.predict import steps_on_grid
 from model.timeaxis import RISK_HORIZON
 
 __all__ = ["FusedPiecewiseCox", "fit_fused"]
@@ -140,8 +138,9 @@ class FusedPiecewiseCox(PiecewiseCox):
     piece_alphas_ : list of float
         The penalty the first piece took (heavier than asked where the data could not
         support it), then each deviation's.
-    baselines_ : list of (times, cumulative hazards)
-        Each piece's Breslow baseline, times counted from the piece's start.
+    baselines_ : list of step functions
+        Each piece's Breslow baseline cumulative hazard, times counted from the piece's
+        start.
     """
 
     def __init__(self, estimator=None, cuts=(), horizon: float = RISK_HORIZON, fusion=1.0):
@@ -165,7 +164,7 @@ class FusedPiecewiseCox(PiecewiseCox):
         for coef, a, b in zip(coefs, edges[:-1], edges[1:], strict=True):
             alive, piece = alive_in_piece(y, a, b)
             fn = BreslowEstimator().fit(Z[alive] @ coef, piece[e], piece[y.dtype.names[1]])
-            baselines.append((fn.cum_baseline_hazard_.x, fn.cum_baseline_hazard_.y))
+            baselines.append(fn.cum_baseline_hazard_)
         self.baselines_ = baselines
         self.edges_ = edges
         self.coefs_ = coefs
@@ -185,10 +184,10 @@ class FusedPiecewiseCox(PiecewiseCox):
 
     def baselines_on_grid(self, grid: np.ndarray) -> np.ndarray:
         grid = np.asarray(grid, dtype=float)
-        out = []
-        for (x, h), a, b in zip(self.baselines_, self.edges_[:-1], self.edges_[1:], strict=True):
-            out.append(
-                _steps_on_grid(SimpleNamespace(x=x, y=h), np.clip(grid - a, 0.0, b - a))
-                * (grid > a)
-            )
-        return np.array(out)
+        edges = zip(self.edges_[:-1], self.edges_[1:], strict=True)
+        return np.array(
+            [
+                steps_on_grid(fn, np.clip(grid - a, 0.0, b - a)) * (grid > a)
+                for fn, (a, b) in zip(self.baselines_, edges, strict=True)
+            ]
+        )

@@ -15,6 +15,7 @@ __all__ = [
     "event_times",
     "median_survival",
     "risk_score",
+    "steps_on_grid",
     "survival_at",
     "survival_on_grid",
 ]
@@ -29,7 +30,7 @@ def event_times(pipeline: Pipeline, X_one: pd.DataFrame) -> np.ndarray:
     return np.asarray(times, dtype=float)
 
 
-def _steps_on_grid(fn, grid: np.ndarray, scale: float = 1.0) -> np.ndarray:
+def steps_on_grid(fn, grid: np.ndarray, scale: float = 1.0) -> np.ndarray:
     """``scale`` x a step function's stored values at the grid times (0 before its first
     step, the last value held beyond its last)."""
     idx = np.searchsorted(fn.x, grid, side="right") - 1
@@ -57,7 +58,7 @@ def cox_baseline_on_grid(estimator, columns, grid: np.ndarray) -> np.ndarray:
     event time the last value is held.
     """
     fn = _zero_row_hazard(estimator, columns)
-    return _steps_on_grid(fn, grid, float(fn.a))
+    return steps_on_grid(fn, grid, float(fn.a))
 
 
 def _is_cox(pipeline: Pipeline) -> bool:
@@ -88,7 +89,7 @@ def survival_on_grid(
         # S(t | x) = exp(-H0(t) exp(lp(x))): one transform and one product for all patients
         # predict() gives the centred linear predictor, which goes with the stored (centred)
         # Breslow curve (see cox_baseline_on_grid)
-        h0 = _steps_on_grid(_zero_row_hazard(est, est.feature_names_in_), grid)
+        h0 = steps_on_grid(_zero_row_hazard(est, est.feature_names_in_), grid)
         out = np.exp(-np.exp(pipeline.predict(X))[:, None] * h0[None, :])
     else:
         if times is None:

@@ -601,7 +601,8 @@ def evaluate(
     events = int(df[b.schema.event.name].sum())
     if events < FEW_VALIDATION_EVENTS:
         typer.echo(
-            f"warning: {b.schema.words.count(events)} in {data.name}: a validation on fewer than {FEW_VALIDATION_EVENTS} is imprecise "
+            f"warning: {b.schema.words.count(events)} in {data.name}: a validation on fewer "
+            f"than {FEW_VALIDATION_EVENTS} is imprecise "
             "(read the 95 % intervals; a calibration slope is the first to mislead)",
             err=True,
         )
