@@ -16,7 +16,7 @@ from itertools import groupby
 import numpy as np
 import plotly.graph_objects as go
 
-from model.i18n import _
+from model.i18n import _, percent
 from model.schema import Schema
 from model.timeaxis import amount, unit_name
 from reporting.plain import icon_labels
@@ -217,8 +217,10 @@ def survival_figure(
                     "dash": DASHES[k % len(DASHES)],
                     "shape": "hv",
                 },
-                # the name by reference: one typed with "%{" is not read as a template
-                "hovertemplate": f"%{{x:.{axis.digits}f}} {unit_name(axis.unit)}: %{{y:.1%}}"
+                # the survival as the tables write it ("69.3 %"), not plotly's "69.3%"; the
+                # name by reference: one typed with "%{" is not read as a template
+                "customdata": _percents(c["survival"], 1),
+                "hovertemplate": f"%{{x:.{axis.digits}f}} {unit_name(axis.unit)}: %{{customdata}}"
                 + "<extra>%{fullData.name}</extra>",
             }
         )
@@ -286,9 +288,20 @@ def survival_figure(
             # 258.7188); the unit is in those lines
             "hoverformat": f".{axis.digits}f",
         },
-        yaxis={"title": {"text": words.endpoint_title}, "range": [0, 1.02], "tickformat": ".0%"},
+        yaxis={"title": {"text": words.endpoint_title}, "range": [0, 1.02], **percent_ticks()},
     )
     return _figure(data, layout)
+
+
+def _percents(fractions, digits: int = 0) -> list[str]:
+    return [percent(100 * float(f), digits) for f in np.asarray(fractions, dtype=float)]
+
+
+def percent_ticks(step: float = 0.2) -> dict:
+    """A 0-1 axis ticked in percentages as the language and the tables write them ("60 %" in
+    English, "60%" in Chinese); plotly's own percent format has no space."""
+    values = np.round(np.arange(0, 1 + step / 2, step), 10)
+    return {"tickvals": list(values), "ticktext": _percents(values)}
 
 
 def time_title(schema: Schema) -> str:
@@ -399,18 +412,21 @@ def calibration_figure(
                 array=[(g["upper"] or g["observed"]) - g["observed"] for g in groups],
                 arrayminus=[g["observed"] - (g["lower"] or g["observed"]) for g in groups],
             ),
+            customdata=[
+                [percent(100 * g["predicted"]), percent(100 * g["observed"])] for g in groups
+            ],
             hovertemplate=f"{name}<br>"
             + _("predicted")
-            + " %{x:.0%}<br>"
+            + " %{customdata[0]}<br>"
             + _("observed")
-            + " %{y:.0%}<extra></extra>",
+            + " %{customdata[1]}<extra></extra>",
         )
     when = amount(float(horizon), unit)
     fig.update_xaxes(
-        title=_("Predicted survival at {when}").format(when=when), range=[0, 1], tickformat=".0%"
+        title=_("Predicted survival at {when}").format(when=when), range=[0, 1], **percent_ticks()
     )
     fig.update_yaxes(
-        title=_("Observed survival at {when}").format(when=when), range=[0, 1], tickformat=".0%"
+        title=_("Observed survival at {when}").format(when=when), range=[0, 1], **percent_ticks()
     )
     fig = _layout(fig, _("Calibration at {when}").format(when=when), 380)
     fig.update_layout(hovermode="closest")

@@ -33,7 +33,7 @@ from fpdf.enums import MethodReturnValue, WrapMode
 
 from model.bundle import Bundle
 from model.candidacy import Candidacy
-from model.i18n import DEFAULT, _, language
+from model.i18n import DEFAULT, _, language, percent
 from model.prognosis import Prognosis
 from model.timeaxis import years_text
 from reporting import card
@@ -292,7 +292,7 @@ class _Report(FPDF):
         self.set_line_width(0.1)
         for s in (0, 0.25, 0.5, 0.75, 1):
             self.line(px, float(Y(s)), px + pw, float(Y(s)))
-            self.text(x + 1, float(Y(s)) + 1, f"{100 * s:.0f}%")
+            self.text(x + 1, float(Y(s)) + 1, percent(100 * s))
         step = axis.tick_step(tmax)
         for v in np.arange(0, float(axis.from_months(tmax)) * (1 + 1e-9), step):
             label = f"{v:g}"

@@ -6,6 +6,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
+from model import i18n
 from model.schema import Schema
 from reporting.figures import calibration_figure, contributions_figure, km_figure, survival_figure
 
@@ -68,6 +69,37 @@ def test_survival_figure_speaks_the_schemas_unit_and_words(schema):
     assert "335-396 days" in fig.layout.annotations[0].text  # 11-13 months, published
     # the hover says the time as the curve's line does: 259, not 258.7188
     assert fig.layout.xaxis.hoverformat == ".0f" and " days: " in fig.data[0].hovertemplate
+
+
+@pytest.mark.parametrize(
+    "lang, sixty, hover", [("en", "60 %", "71.4 %"), ("zh-CN", "60%", "71.4%")]
+)
+def test_percentages_are_written_as_the_tables_write_them(schema, lang, sixty, hover):
+    """Axis ticks and hovers say "60 %" in English as the tables and sentences do, "60%" in
+    Chinese: not plotly's own "60%" beside a table's "60 %"."""
+    grid = np.arange(0, 60.5, 0.5)
+    s = np.exp(-grid / 40)
+    with i18n.use(lang):
+        fig = validated(survival_figure([{"name": "a", "grid": grid, "survival": s}], schema))
+        cal = validated(
+            calibration_figure(
+                {
+                    "Cox": {
+                        "36": {
+                            "groups": [
+                                {"predicted": 0.5, "observed": 0.6, "lower": 0.5, "upper": 0.7}
+                            ]
+                        }
+                    }
+                },
+                36,
+            )
+        )
+    assert fig.layout.yaxis.tickvals[3] == pytest.approx(0.6)
+    assert fig.layout.yaxis.ticktext[3] == sixty
+    assert fig.data[0].customdata[int(np.searchsorted(grid, 13.3))] == hover  # S(13.5) = 0.7136
+    assert cal.layout.xaxis.ticktext == cal.layout.yaxis.ticktext
+    assert list(cal.data[1].customdata[0]) == [sixty.replace("60", "50"), sixty]
 
 
 def test_a_typed_name_is_shown_as_typed(schema):
