@@ -29,15 +29,18 @@ import uuid
 from dataclasses import dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from model.errors import HipecError
 from model.fileio import atomic_write_json, pid_alive
 from model.fileio import fsync_path as _fsync  # by this name: tests make it fail
 from model.manifest import Manifest, ManifestError
 from model.schema import Schema, bundled_schema
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "BUNDLE_FORMAT",
@@ -305,6 +308,8 @@ class Bundle:
 
     def reference_patient(self) -> pd.DataFrame:
         """The training data's typical patient (median or most common values), one row."""
+        import pandas as pd  # here: every start verifies bundles long before a table is needed
+
         ref = pd.DataFrame([self.manifest.reference_patient])[self.schema.feature_names]
         for f in self.schema.features:
             if not f.is_text:
@@ -325,6 +330,8 @@ class Bundle:
         )
 
     def __post_init__(self):
+        import pandas as pd
+
         from model.predict import event_times
 
         probe = pd.DataFrame([{f.name: np.nan for f in self.schema.features}])

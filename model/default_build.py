@@ -12,7 +12,19 @@ import json
 import os
 from pathlib import Path
 
-__all__ = ["LOCK", "LOG", "MAX_ATTEMPTS", "PENDING", "pending", "retry_allowed"]
+from model.bundle import BundleError
+from model.registry import Registry, RegistryError
+
+__all__ = [
+    "LOCK",
+    "LOG",
+    "MAX_ATTEMPTS",
+    "PENDING",
+    "active_problem",
+    "needs_work",
+    "pending",
+    "retry_allowed",
+]
 
 PENDING = ".default-build.json"
 LOCK = ".default-build.lock"
@@ -32,3 +44,29 @@ def pending(root: str | os.PathLike) -> dict | None:
 def retry_allowed(record: dict) -> bool:
     """Whether a start should launch step 2 again (not after :data:`MAX_ATTEMPTS` failures)."""
     return int(record.get("attempts") or 0) < MAX_ATTEMPTS or not record.get("last_error")
+
+
+def active_problem(root: str | os.PathLike) -> str | None:
+    """Why the active bundle of ``root`` cannot be served (None when it can, or none is active)."""
+    registry = Registry(root)
+    active = registry.active_id
+    if active is None:
+        return None
+    try:
+        registry.verify(active)
+    except (BundleError, RegistryError, OSError) as exc:
+        return f"{active}: {exc}"
+    return None
+
+
+def needs_work(root: str | os.PathLike) -> bool:
+    """Whether ``training default`` has anything to do or say for registry ``root``: no
+    servable active bundle, or a pending build. Cheap (scikit-learn is not imported: about a
+    second of every start), so that a start with everything in place skips the training
+    command line altogether."""
+    try:
+        if Registry(root).active_id is None or active_problem(root) is not None:
+            return True
+    except (RegistryError, OSError):
+        return True  # the command line explains what is wrong
+    return pending(root) is not None

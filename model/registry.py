@@ -39,7 +39,6 @@ from model.bundle import (
     verify_bundle,
 )
 from model.errors import HipecError
-from model.families import headline_metrics
 from model.fileio import atomic_write_json, locked
 
 __all__ = ["LoadResult", "NothingServable", "Registry", "RegistryError"]
@@ -321,6 +320,9 @@ class Registry:
 
     def rows(self) -> list[dict]:
         """One summary per bundle, newest first, for ``models list``."""
+        # here, not at the top: every start reads the registry before scikit-learn is needed
+        from model.families import headline_metrics
+
         reg = self._read()
         out = []
         for vid in reg["bundles"]:

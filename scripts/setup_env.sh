@@ -27,7 +27,10 @@ export UV_EXTRA_INDEX_URL=${UV_EXTRA_INDEX_URL:-${PIP_EXTRA_INDEX_URL:-}}
 [ -n "$UV_INDEX_URL" ] || unset UV_INDEX_URL
 [ -n "$UV_EXTRA_INDEX_URL" ] || unset UV_EXTRA_INDEX_URL
 uv_pin=$(grep -E '^uv==' requirements.txt || true)
-if [ -n "$uv_pin" ] && .venv/bin/python -m pip install -q --disable-pip-version-check "$uv_pin" \
+# pip is asked for uv only when the pinned uv is not there: pip's own start costs seconds of
+# every later start of the page
+have_uv() { [ "$(.venv/bin/python -m uv --version 2>/dev/null | cut -d' ' -f2)" = "${uv_pin#uv==}" ]; }
+if [ -n "$uv_pin" ] && { have_uv || .venv/bin/python -m pip install -q --disable-pip-version-check "$uv_pin"; } \
     && .venv/bin/python -m uv pip install -q --compile-bytecode --python .venv/bin/python \
         -r "$req"; then
   exit 0

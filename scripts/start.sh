@@ -9,7 +9,7 @@ bash scripts/fonts.sh &
 # With no servable bundle: the Cox model from data/synthetic/dmpm_2000.csv now (about a minute),
 # the random survival forest in the background while the page serves (training/default.py).
 # A quick look first (under a second); anything but "nothing to do" runs the command line.
-if ! .venv/bin/python -c 'import sys; from training.default import needs_work
+if ! .venv/bin/python -c 'import sys; from model.default_build import needs_work
 sys.exit(3 if needs_work("models") else 0)'; then
   .venv/bin/python -m training default --out models
 fi

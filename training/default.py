@@ -37,7 +37,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from model.bundle import BundleError, read_manifest
-from model.default_build import LOCK, LOG, MAX_ATTEMPTS, PENDING, pending, retry_allowed
+from model.default_build import (
+    LOCK,
+    LOG,
+    MAX_ATTEMPTS,
+    PENDING,
+    active_problem,
+    needs_work,
+    pending,
+    retry_allowed,
+)
 from model.fileio import atomic_write_json, locked
 from model.registry import Registry, RegistryError
 from model.schema import default_schema
@@ -101,31 +110,6 @@ def _data_text(data: Path) -> str:
 def _data_path(text: str) -> Path:
     p = Path(text)
     return p if p.is_absolute() else PROJECT_DIR / p
-
-
-def active_problem(root: str | os.PathLike) -> str | None:
-    """Why the active bundle of ``root`` cannot be served (None when it can, or none is active)."""
-    registry = Registry(root)
-    active = registry.active_id
-    if active is None:
-        return None
-    try:
-        registry.verify(active)
-    except (BundleError, RegistryError, OSError) as exc:
-        return f"{active}: {exc}"
-    return None
-
-
-def needs_work(root: str | os.PathLike) -> bool:
-    """Whether ``training default`` has anything to do or say for registry ``root``: no
-    servable active bundle, or a pending build. Cheap (no scikit-learn import), so that a
-    start with everything in place skips the training command line altogether."""
-    try:
-        if Registry(root).active_id is None or active_problem(root) is not None:
-            return True
-    except (RegistryError, OSError):
-        return True  # the command line explains what is wrong
-    return pending(root) is not None
 
 
 def _fit(

@@ -5,13 +5,15 @@ from __future__ import annotations
 import fcntl
 import json
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 from typer.testing import CliRunner
 
 from model.registry import Registry
 from reporting.wording import BAND_LIMITATION
-from tests.conftest import promoted_copy
+from tests.conftest import ROOT, promoted_copy
 from training.cli import app
 from training.default import (
     LOCK,
@@ -197,11 +199,21 @@ def test_registering_a_registered_bundle_again_is_refused(tmp_path, small_bundle
 
 def test_the_quick_look_of_start_sh(tmp_path, small_bundle):
     """start.sh skips the training command line only when there is nothing to build or say."""
-    from training.default import needs_work
+    from model.default_build import needs_work
 
     assert needs_work(tmp_path / "empty")  # no registry at all
     root = promoted_copy(small_bundle, tmp_path / "models")
     assert not needs_work(root)
+    # as start.sh runs it, in a fresh interpreter: a verified bundle without importing
+    # scikit-learn or pandas (their import was most of a later start's wait)
+    look = (
+        "import sys; from model.default_build import needs_work; "
+        f"print(needs_work({str(root)!r}), 'sklearn' in sys.modules, 'pandas' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", look], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.split() == ["False", "False", "False"]
     (root / PENDING).write_text(_pending_record(quick=small_bundle.name))
     assert needs_work(root)  # a build to start again, or its failure to report
     (root / PENDING).unlink()
