@@ -119,7 +119,7 @@ def build_report(
         "headline": {m: FAMILIES[m].headline if m in FAMILIES else "corrected" for m in models},
         "cross_validation": {
             "folds": folds,
-            "score": f"Uno C truncated at {schema.time_axis.said(manifest.uno_tau_months)}",
+            "score": _tuning_scores(models, schema.time_axis.said(manifest.uno_tau_months)),
             "models": {m: tuned[m].to_dict() for m in models},
         },
         "validation": {m: {k: validation[m].get(k) for k in VALIDATION_KEYS} for m in models},
@@ -193,6 +193,16 @@ _LABELS = {name: f.label for name, f in FAMILIES.items()}
 
 def _whole(x: float) -> float | int:
     return int(x) if float(x).is_integer() else x
+
+
+def _tuning_scores(models, tau: str) -> str:
+    """What the cross-validation scored, as training/tuning.py chooses."""
+    said = []
+    if "coxnet" in models:
+        said.append("the integrated Brier score (the Cox model's design and penalty)")
+    if "rsf" in models:
+        said.append(f"Uno C truncated at {tau} (the random survival forest's settings)")
+    return " and by ".join(said)
 
 
 def _first(extras: dict, key: str):

@@ -68,8 +68,13 @@ def test_report_covers_tripod_items(small_bundle):
 
 def test_both_models_compared_on_the_same_folds(small_bundle):
     m = json.loads((small_bundle / "manifest.json").read_text())
-    cv = json.loads((small_bundle / "report.json").read_text())["cross_validation"]["models"]
+    report = json.loads((small_bundle / "report.json").read_text())["cross_validation"]
+    cv = report["models"]
     assert len(cv["coxnet"]["fold_uno_c"]) == len(cv["rsf"]["fold_uno_c"]) == 5
+    # the report says what chose each family's settings: the Cox model's is not Uno C
+    assert report["score"].startswith("the integrated Brier score (the Cox model's design")
+    assert report["score"].endswith("(the random survival forest's settings)")
+    assert "scored by the integrated Brier score" in (small_bundle / "report.html").read_text()
     # the forest is a comparison only: the clinical Cox model is the default whatever the scores
     assert m["default_model"] == "coxnet" and m["clinical_models"] == ["coxnet"]
     assert m["models"]["coxnet"]["params"]["alpha"] > 0
