@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -489,10 +490,22 @@ def _plain_number(f: Feature, v) -> bool:
 
 # ------------------------------------------------------------- value checks
 def _suggest(value: str, choices) -> str:
-    match = difflib.get_close_matches(str(value).lower(), [str(c).lower() for c in choices], n=1)
-    if not match:
-        return ""
-    original = next(c for c in choices if str(c).lower() == match[0])
+    v = str(value).lower()
+    match = difflib.get_close_matches(v, [str(c).lower() for c in choices], n=1)
+    if match:
+        original = next(c for c in choices if str(c).lower() == match[0])
+    else:
+        # a short or long form difflib finds too far off ("pci" and "pci_total", "male" and
+        # "M"): the one choice it begins or is begun by, or one of whose words it is
+        def related(c: str) -> bool:
+            c = str(c).lower()
+            words = re.split(r"[\W_]+", c)
+            return c.startswith(v) or v in words or (v.startswith(c) and not c.isdigit())
+
+        near = [c for c in choices if any(ch.isalpha() for ch in v) and related(c)]
+        if len(near) != 1:
+            return ""
+        original = near[0]
     return _("; did you mean '{value}'?").format(value=original)
 
 

@@ -44,6 +44,8 @@ def test_good_data_parses_to_typed_columns(schema):
     [
         ("pathology", "Epithelioid", "not_allowed", "did you mean 'epithelioid'"),
         ("sex", "X", "not_allowed", "must be one of 'F', 'M'"),
+        ("sex", "male", "not_allowed", "must be one of 'F', 'M'; did you mean 'M'?"),
+        ("sex", "f", "not_allowed", "did you mean 'F'?"),
         ("pci", "40", "out_of_range", "must be a whole number from 0 to 39"),
         ("ki67", "120", "out_of_range", "from 0 to 100"),
         ("age", "-1", "out_of_range", "from 18 to 100 years"),
@@ -104,6 +106,20 @@ def test_missing_required_and_unknown_columns(schema):
     assert "did you mean 'Ki_67'" in ki.message
     warns = {(p.code, p.column) for p in report.warnings}
     assert warns == {("unknown_column", "Ki_67"), ("unknown_column", "hospital")}
+
+
+def test_a_longer_or_shorter_column_name_is_suggested(schema):
+    """A header that is the schema's name with more (or less) to it, too far apart for a
+    spelling match, is named in both messages: the missing column's and the ignored one's."""
+    cols = [c for c in GOOD_ROW if c not in ("pci", "kps")] + ["pci_total", "KPS score"]
+    report = validate_dataset(
+        csv_of([dict(GOOD_ROW, pci_total="12", **{"KPS score": "80"})], cols), schema
+    )
+    messages = {(p.code, p.column): p.message for p in report.problems}
+    assert "did you mean 'pci_total'?" in messages["missing_column", "pci"]
+    assert "did you mean 'KPS score'?" in messages["missing_column", "kps"]
+    assert "did you mean 'pci'?" in messages["unknown_column", "pci_total"]
+    assert "did you mean 'kps'?" in messages["unknown_column", "KPS score"]
 
 
 def test_unknown_columns_only_warn(schema):
