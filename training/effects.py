@@ -47,6 +47,17 @@ def reference_patient(data: pd.DataFrame, schema: Schema) -> dict:
     return ref
 
 
+def _quartiles(known: pd.Series, kind: str) -> tuple[float, float]:
+    """The quartiles a contrast compares, as a reader can enter them: values the data hold
+    for a whole-number input (3 vs 0 units, not 3 vs 0.75), three significant digits for a
+    measurement (9.93 vs 2.5, not 9.925 vs 2.5); the ratio is computed at these values."""
+    if kind == "integer":
+        return float(known.quantile(0.25, interpolation="lower")), float(
+            known.quantile(0.75, interpolation="higher")
+        )
+    return tuple(float(f"{float(v):.3g}") for v in known.quantile([0.25, 0.75]))
+
+
 def contrasts(data: pd.DataFrame, schema: Schema) -> list[dict]:
     """One row per comparison: feature, label, the value compared and the value compared to."""
     out = []
@@ -55,7 +66,7 @@ def contrasts(data: pd.DataFrame, schema: Schema) -> list[dict]:
         if not len(known):
             continue
         if f.kind in ("continuous", "integer"):
-            q1, q3 = (float(v) for v in known.quantile([0.25, 0.75]))
+            q1, q3 = _quartiles(known, f.kind)
             if q3 > q1:
                 out.append(
                     {

@@ -18,3 +18,23 @@ def test_a_binary_contrast_uses_the_schemas_words_for_its_values(tmp_path):
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
     worded = {c["feature"]: c["label"] for c in contrasts(data, load_schema(path))}
     assert worded["sae"] == f"{sae['label']}: complicated vs uneventful"
+
+
+def test_quartile_contrasts_are_values_a_reader_can_enter():
+    """A whole-number input is compared at values the data hold (3 vs 0 units, not 3 vs 0.75)
+    and a measurement at three significant digits, the hazard ratio at exactly those values."""
+    import pandas as pd
+
+    schema = load_schema(default_schema_path())
+    data = simulate_cohort(200, seed=4).data
+    data["rbc_units"] = pd.Series([0, 0, 0, 1, 3, 3, 4, 6] * 25, dtype=float)
+    data["ca125"] = pd.Series([2.5, 2.5, 2.5, 9.9, 9.95, 9.95, 12.0, 40.0] * 25)
+    rows = {c["feature"]: c for c in contrasts(data, schema)}
+    rbc = rows["rbc_units"]
+    # linear interpolation would give 0 and 3.25; the data hold 0 and 4 at those ranks
+    assert (rbc["reference"], rbc["value"]) == (0.0, 4.0)
+    assert rbc["label"].endswith(": 4 vs 0 units")
+    ca = rows["ca125"]
+    # the 150th of 200 sorted values lies a quarter of the way from 9.95 to 12: 10.4625
+    assert (ca["reference"], ca["value"]) == (2.5, 10.5)
+    assert ca["label"].endswith(": 10.5 vs 2.5 U/mL")
