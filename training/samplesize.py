@@ -49,6 +49,7 @@ __all__ = [
     "max_cox_snell_r2",
     "n_for_precision",
     "n_for_shrinkage",
+    "optimism_adjusted_r2",
     "parameters_for_shrinkage",
     "pmsampsize_survival",
     "risk_interval",
@@ -140,6 +141,17 @@ def n_for_precision(
         allowed = min(allowed, -math.log(surv - margin) / timepoint - rate)
     se = allowed / Z95  # se = sqrt(r / (n fu))  <=>  n = r / (fu se²)
     return max(1, math.ceil(rate / (mean_followup * se * se) - _EPS))
+
+
+def optimism_adjusted_r2(r2_apparent: float, n: int, parameters: int) -> float | None:
+    """An apparent Cox-Snell R² adjusted for overfitting as Riley et al. advise for an R²
+    measured on the data a model was fitted to: times van Houwelingen's heuristic
+    shrinkage ``S = 1 + p / (n ln(1 - R²))`` (``1 - p / LR``). None where that shrinkage
+    is not positive (the likelihood ratio does not exceed the parameters spent)."""
+    if not 0 < r2_apparent < 1:
+        return None
+    shrinkage = 1.0 + parameters / (n * math.log(1.0 - r2_apparent))
+    return shrinkage * r2_apparent if shrinkage > 0 else None
 
 
 def cox_snell_r2(lp: np.ndarray, event: np.ndarray, time: np.ndarray) -> float:

@@ -1,6 +1,7 @@
 """Riley's sample-size criteria against the published figures, and in `describe`."""
 
 import json
+import math
 
 import numpy as np
 import pandas as pd
@@ -16,6 +17,7 @@ from training.samplesize import (
     max_cox_snell_r2,
     n_for_precision,
     n_for_shrinkage,
+    optimism_adjusted_r2,
     parameters_for_shrinkage,
     pmsampsize_survival,
     risk_interval,
@@ -134,6 +136,10 @@ def test_fit_reports_what_the_data_support_and_what_the_model_spends(small_bundl
     assert s["assessment"]["n"] == manifest["training_data"]["rows"] == 400
     assert "apparent Cox-Snell R²" in s["assessment"]["r2_source"]
     assert 0 < s["model_r2_cs"] < s["assessment"]["max_r2_cs"]
+    # the criteria take the apparent R² adjusted for optimism, not the apparent one
+    shrinkage = 1 + 36 / (400 * math.log(1 - s["model_r2_cs"]))
+    assert s["assessment"]["r2_cs"] == pytest.approx(shrinkage * s["model_r2_cs"])
+    assert s["assessment"]["r2_cs"] < s["model_r2_cs"]
     assert "conservative" in s["conservative"]["r2_source"]
     assert s["supported"] == s["assessment"]["max_parameters"]
     assert (s["warning"] is None) == s["assessment"]["adequate"]
@@ -165,7 +171,8 @@ def test_cli_fit_states_the_sample_size_and_warns_when_short(tmp_path):
     assert not ss["precision_met"]
     assert f"the overall risk by 36 months needs {ss['n_precision']:,} patients" in res.stdout
     supported = min(ss["max_parameters_shrinkage"], ss["max_parameters_optimism"])
-    assert f"the data support {supported} candidate parameters by criteria i and ii" in res.stdout
+    noun = "parameter" if supported == 1 else "parameters"
+    assert f"the data support {supported} candidate {noun} by criteria i and ii" in res.stdout
     assert "support 0 candidate" not in res.stdout
     # and whether the hazard ratios hold over time: too few deaths to tell, said so
     deaths = json.loads((bundle / "report.json").read_text())["proportional_hazards"]["deaths"]
@@ -173,3 +180,16 @@ def test_cli_fit_states_the_sample_size_and_warns_when_short(tmp_path):
     # the warning names what criteria i and ii support, not the 0 of criterion iii
     assert f"support {supported} (" in res.stderr and "support 0 (" not in res.stderr
     assert f"{ss['n_precision']:,} patients would be needed for that alone" in res.stderr
+
+
+def test_an_apparent_r2_is_adjusted_for_optimism():
+    """van Houwelingen's heuristic shrinkage 1 - p / LR, with LR = -n ln(1 - R²): by hand,
+    110 patients, 17 parameters and an apparent 0.506 give LR 77.57, shrinkage 0.7808 and
+    0.3951; where LR does not exceed p nothing is left to anticipate."""
+    assert optimism_adjusted_r2(0.506, 110, 17) == pytest.approx(0.3951, abs=1e-4)
+    assert optimism_adjusted_r2(0.506, 2000, 17) == pytest.approx(
+        0.506 * (1 - 17 / 1410.4), abs=1e-4
+    )
+    lr_below_p = 1 - math.exp(-16 / 110)  # LR 16 for 17 parameters
+    assert optimism_adjusted_r2(lr_below_p, 110, 17) is None
+    assert optimism_adjusted_r2(0.0, 110, 17) is None
