@@ -33,7 +33,7 @@ from model.piecewise import EmptyPieceError, PiecewiseCox, alive_in_piece, heavi
 from model.predict import steps_on_grid
 from model.timeaxis import RISK_HORIZON
 
-__all__ = ["FusedPiecewiseCox", "fit_fused"]
+__all__ = ["FusedPiecewiseCox", "fit_fused", "fusion_max"]
 
 # L-BFGS-B's stopping rule, on an objective of order 1 (a log-likelihood per patient): held-out
 # log-likelihoods of the check within 0.011 units of those at 1e-12 (2,000 patients, 36
@@ -118,6 +118,30 @@ def fit_fused(
     if res.nit >= MAX_ITER or res.fun > objective(np.zeros_like(x0))[0]:
         raise ArithmeticError(f"fused time pieces at penalty {alpha:.3g} did not converge")
     return coefs, res.x
+
+
+def fusion_max(Z, y: np.ndarray, cuts, alpha: float, l1_ratio: float) -> float:
+    """The lightest fusion at which every deviation is zero: where the fused path starts,
+    as coxnet's largest penalty is where its path starts.
+
+    With every deviation zero the fit is the one-piece model's; a deviation stays at zero
+    while the score of its piece's partial likelihood at that fit is within the lasso part
+    of its penalty (``fusion * alpha * l1_ratio`` per patient). So the fusion at which the
+    first factor starts to change is that largest score over ``alpha * l1_ratio``. It
+    depends on the design and the penalty: the same fusion leaves every deviation at zero
+    under one model's penalty and frees dozens under a lighter one's.
+    """
+    if not l1_ratio > 0:
+        raise ValueError("a fusion that keeps deviations at zero needs a lasso part (l1_ratio > 0)")
+    Z = np.asarray(Z, dtype=float)
+    base = fit_fused(Z, y, (), alpha, l1_ratio, 1.0)[0][0]
+    edges = [0.0, *sorted(float(c) for c in cuts), np.inf]
+    largest = 0.0
+    for a, b in zip(edges[1:-1], edges[2:], strict=True):
+        alive, piece = alive_in_piece(y, a, b)
+        _, score = _loglik_and_score(*_sorted_piece(Z[alive], piece), base)
+        largest = max(largest, float(np.abs(score).max()) / len(y))
+    return largest / (alpha * l1_ratio)
 
 
 class FusedPiecewiseCox(PiecewiseCox):

@@ -44,7 +44,7 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
-from model.fused_pieces import FusedPiecewiseCox, fit_fused
+from model.fused_pieces import FusedPiecewiseCox, fit_fused, fusion_max
 from model.piecewise import alive_in_piece, heavier_until_fitted
 from model.schema import Schema
 from training.band import _cuts, fit_time_pieces, stand_in_pieces
@@ -72,10 +72,13 @@ TEST_LEVEL = 0.05  # family-wise, Bonferroni over the design's columns
 # 1.3-3.8 units where hazards are proportional (one of them past the standard-error rule);
 # from 205 deaths the choice was right in every draw. A piece needs this many deaths.
 DEATHS_PER_PIECE = 50
-# Fused pieces: the deviations' penalty over the model's, tried heaviest first. From 32
-# (the deviations all but removed: one piece) to 1 (a change penalised as much as an
-# effect; still tighter than the pieces fitted apart, which are scored on their own).
-FUSIONS = (32.0, 16.0, 8.0, 4.0, 2.0, 1.0)
+# Fused pieces: the deviations' penalty as a share of the lightest that keeps every one at
+# zero (model.fused_pieces.fusion_max), tried heaviest first: from where the changes the data
+# ask for most start to enter, each twice as light. Relative to that start, not to the
+# model's penalty: a design served at a light penalty (every numeric input bent, 2,000
+# patients) left every deviation at zero only above 95 times it, so a grid of 32 down to 1
+# times the penalty freed dozens of changes at once and never tried one alone.
+FUSION_SHARES = (1 / 2, 1 / 4, 1 / 8, 1 / 16, 1 / 32, 1 / 64)
 # A heavy fusion leaves pieces all but equal to the pieces chosen, and folds that agree on a
 # gain of nothing pass any standard-error rule: fused pieces must also gain this much
 # held-out log-likelihood in all (a likelihood ratio of e).
@@ -137,21 +140,25 @@ def _scored(Zn, y: np.ndarray, train: np.ndarray, edges, coefs) -> float:
 
 def fused_logliks(Z, y: np.ndarray, alpha: float, l1_ratio: float, most: int, folds) -> np.ndarray:
     """Held-out partial log-likelihood of fused time pieces (:mod:`model.fused_pieces`),
-    folds x 2..``most`` pieces x :data:`FUSIONS`; NaN where a fit ran off. Each fold's cuts
-    are its training deaths' quantiles; the fusions are fitted heaviest first, each from the
-    one before."""
+    folds x 2..``most`` pieces x :data:`FUSION_SHARES`; NaN where a fit ran off. Each fold's
+    cuts are its training deaths' quantiles and its fusions shares of its own
+    :func:`~model.fused_pieces.fusion_max`, fitted heaviest first, each from the one before."""
     Zn = np.asarray(Z, dtype=float)
-    out = np.full((len(folds), max(most - 1, 0), len(FUSIONS)), np.nan)
+    out = np.full((len(folds), max(most - 1, 0), len(FUSION_SHARES)), np.nan)
     with np.errstate(all="ignore"):
         for f, (tr, _) in enumerate(folds):
             train = np.isin(np.arange(len(y)), tr)
             for k in range(2, most + 1):
                 edges = [0.0, *_cuts(y[train], k), np.inf]
+                try:
+                    top = fusion_max(Zn[train], y[train], edges[1:-1], alpha, l1_ratio)
+                except ArithmeticError:
+                    continue
                 start = None
-                for j, fusion in enumerate(FUSIONS):
+                for j, share in enumerate(FUSION_SHARES):
                     try:
                         coefs, start = fit_fused(
-                            Zn[train], y[train], edges[1:-1], alpha, l1_ratio, fusion, start
+                            Zn[train], y[train], edges[1:-1], alpha, l1_ratio, top * share, start
                         )
                     except ArithmeticError:
                         start = None
@@ -162,7 +169,7 @@ def fused_logliks(Z, y: np.ndarray, alpha: float, l1_ratio: float, most: int, fo
 
 
 def choose_fused(fused: np.ndarray, chosen: np.ndarray, test_share: float):
-    """The fused pieces (their number, the fusion) with the best held-out total, where they
+    """The fused pieces (their number, the fusion's share) with the best held-out total, where they
     beat the pieces already chosen (``chosen``: its folds' log-likelihoods) by more than the
     corrected standard error of the paired differences and by :data:`MIN_FUSED_GAIN` in all;
     else None."""
@@ -178,7 +185,7 @@ def choose_fused(fused: np.ndarray, chosen: np.ndarray, test_share: float):
         return None
     se = np.sqrt(diff.var(ddof=1) * (1 / len(diff) + test_share))
     gain = diff.mean() > se and diff.sum() > MIN_FUSED_GAIN
-    return (int(k) + 2, FUSIONS[j]) if gain else None
+    return (int(k) + 2, FUSION_SHARES[j]) if gain else None
 
 
 def piece_logliks(Z, y: np.ndarray, make_step, alpha: float, most: int, folds) -> np.ndarray:
@@ -300,9 +307,12 @@ def hazards_over_time(
     total = np.nansum(ll, axis=0)
     gain = float(total[k - 1] - total[0])
     apart = k
+    weight = None
     if fusion is not None:
-        k, j = fusion[0], FUSIONS.index(fusion[1])
+        k, j = fusion[0], FUSION_SHARES.index(fusion[1])
         gain = float(np.nansum(fused[:, k - 2, j] - ll[:, 0]))
+        # the same share of the whole training set's own start, as each fold took of its own
+        weight = fusion[1] * fusion_max(Z, y, _cuts(y, k), alpha, l1_ratio)
     out = {
         "pieces": k,
         "checked": True,
@@ -310,15 +320,16 @@ def hazards_over_time(
         "most_pieces": most,
         "cuts_months": [round(c, 3) for c in _cuts(y, k)],
         "heldout_loglik": {str(j + 1): float(v) for j, v in enumerate(total)},
-        "fused_heldout_loglik": {
-            str(j + 2): {f"{c:g}": _finite(fused[:, j, i]) for i, c in enumerate(FUSIONS)}
+        "fused_heldout_loglik": {  # by the fusion's share of where the fused path starts
+            str(j + 2): {f"{c:g}": _finite(fused[:, j, i]) for i, c in enumerate(FUSION_SHARES)}
             for j in range(fused.shape[1])
         },
         "fold_logliks": {  # folds x pieces (apart), folds x 2..3 pieces x fusions (fused)
             "apart": _listed(ll),
             "fused": _listed(fused),
         },
-        "fusion": None if fusion is None else fusion[1],
+        "fusion": weight,  # the deviations' penalty over the model's
+        "fusion_share": None if fusion is None else fusion[1],
         "pieces_apart": apart,  # what the pieces fitted apart chose
         "gain_over_one_piece": gain,
         "folds": len(folds),
@@ -330,7 +341,7 @@ def hazards_over_time(
             coefs = fit_time_pieces(Z, y, grid, step, alpha, k).coefs
         else:
             cuts = tuple(_cuts(y, k))
-            coefs = FusedPiecewiseCox(step(alpha), cuts, fusion=fusion[1]).fit(Z, y).coefs_
+            coefs = FusedPiecewiseCox(step(alpha), cuts, fusion=weight).fit(Z, y).coefs_
         D = _contrast_design(final, schema, reference, contrasts)
         served = D @ final[-1].coef_[:, 0]
         by_piece = np.column_stack([D @ c for c in coefs])
@@ -382,7 +393,7 @@ def _own_ratios(check: dict) -> str:
     if not check.get("fusion"):
         return "each with its own hazard ratios"
     return (
-        f"each factor's change between them penalised {check['fusion']:g} times as much as an "
+        f"each factor's change between them penalised {check['fusion']:.3g} times as much as an "
         "effect (a penalty chosen on held-out patients), so that a factor whose effect holds "
         "keeps one hazard ratio"
     )
@@ -456,19 +467,22 @@ def _fused_html(check: dict) -> str:
         k: max(((v, c) for c, v in by.items() if v is not None), default=None)
         for k, by in fused.items()
     }
-    said = ", ".join(f"{k}: {b[0]:.1f} (fusion {b[1]})" for k, b in best.items() if b)
+    said = ", ".join(
+        f"{k}: {b[0]:.1f} (1/{1 / float(b[1]):.0f} of that penalty)" for k, b in best.items() if b
+    )
     if not said:
         return ""
     return (
         "The same pieces with each factor's change between them penalised (fused towards the "
-        f"first piece's hazard ratios; fusion {FUSIONS[-1]:g} to {FUSIONS[0]:g} times the "
-        "model's penalty), which follow one factor's changing effect without refitting the "
-        f"others, kept where they beat the pieces chosen by that standard error: {said}. "
+        "first piece's hazard ratios: from half the lightest penalty that keeps every factor "
+        f"at one hazard ratio down to 1/{1 / FUSION_SHARES[-1]:.0f} of it), which follow one "
+        "factor's changing effect without refitting the others, kept where they beat the "
+        f"pieces chosen by that standard error: {said}. "
     )
 
 
 def _fusion_chosen(check: dict) -> str:
-    return f", fused (fusion {check['fusion']:g})" if check.get("fusion") else ""
+    return f", fused (fusion {check['fusion']:.3g})" if check.get("fusion") else ""
 
 
 def hazards_over_time_html(check: dict, schema: Schema) -> str:

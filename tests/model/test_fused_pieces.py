@@ -7,7 +7,7 @@ import pytest
 from sksurv.util import Surv
 
 from model.coxnet import PathCoxnet
-from model.fused_pieces import FusedPiecewiseCox, fit_fused
+from model.fused_pieces import FusedPiecewiseCox, fit_fused, fusion_max
 from model.piecewise import EmptyPieceError, PiecewiseCox, alive_in_piece
 
 CUT, RATE = 12.0, 0.05
@@ -81,6 +81,22 @@ def test_a_heavy_fusion_is_the_proportional_hazards_model():
         np.exp(-one.cumulative_hazard_on_grid(X, grid)),
         atol=2e-3,
     )
+
+
+@pytest.mark.parametrize("alpha", [0.02, 0.002])
+def test_the_fused_path_starts_where_the_first_deviation_enters(alpha):
+    """Just above fusion_max every deviation is zero (the one-piece model); just below it
+    one enters, the fading x1's: the lasso's condition for zero, checked by the solver
+    itself at two penalties ten times apart (the start, as a multiple of the penalty,
+    moves with it)."""
+    X, y = _world(600, seed=5)
+    Z = X.to_numpy()
+    start = fusion_max(Z, y, (CUT,), alpha, 0.5)
+    above, _ = fit_fused(Z, y, (CUT,), alpha, 0.5, start * 1.05)
+    np.testing.assert_array_equal(above[1], above[0])
+    below, _ = fit_fused(Z, y, (CUT,), alpha, 0.5, start * 0.8)
+    change = np.abs(below[1] - below[0])
+    assert change[0] > 1e-3 and (change[1:] == 0).all()
 
 
 def test_the_fading_effect_is_followed_and_the_held_ones_are_not_refitted():

@@ -233,12 +233,11 @@ def _sae_fades() -> SimulationSettings:
 
 def test_one_fading_effect_is_served_in_fused_pieces(fused_bundle, schema):
     from model.fused_pieces import FusedPiecewiseCox
-    from training.time_pieces import FUSIONS
 
     params = fused_bundle.manifest.models["coxnet"].params
     step = fused_bundle.models["coxnet"][-1]
     assert isinstance(step, FusedPiecewiseCox) and params["time_fusion"] == step.fusion
-    assert step.fusion in FUSIONS and 9.0 <= params["time_cuts_months"][0] <= 15.0
+    assert step.fusion > 0 and 9.0 <= params["time_cuts_months"][0] <= 15.0
     # SAE's effect changes most between the pieces; several factors keep one ratio
     change = np.abs(step.coefs_[1] - step.coefs_[0])
     assert list(step.feature_names_in_)[int(np.argmax(change))] == "sae"

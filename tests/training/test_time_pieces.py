@@ -228,44 +228,47 @@ def test_the_check_scores_the_pieces_as_they_would_be_served():
 
 def test_the_fused_pieces_are_scored_as_they_would_be_served():
     """Each fold's held-out score of fused pieces is that of :class:`FusedPiecewiseCox`
-    fitted on the fold's training patients alone, cut at their deaths' quantiles."""
-    from model.fused_pieces import FusedPiecewiseCox
+    fitted on the fold's training patients alone, cut at their deaths' quantiles, at the
+    share of that fold's own :func:`fusion_max`."""
+    from model.fused_pieces import FusedPiecewiseCox, fusion_max
     from training.band import _cuts
     from training.estimators import coxnet_step
-    from training.time_pieces import FUSIONS, fused_logliks
+    from training.time_pieces import FUSION_SHARES, fused_logliks
 
     schema, Z, y, folds = _nonph_features()
     ll = fused_logliks(Z, y, 0.003, 0.5, 3, folds)
-    assert ll.shape == (2, 2, len(FUSIONS)) and np.isfinite(ll).all()
+    assert ll.shape == (2, 2, len(FUSION_SHARES)) and np.isfinite(ll).all()
     for f, (tr, _) in enumerate(folds):
         train = np.isin(np.arange(len(y)), tr)
-        for k, fusion in ((2, 4.0), (3, 1.0)):
-            served = FusedPiecewiseCox(
-                coxnet_step(schema, 0.5, 0.003), tuple(_cuts(y[train], k)), fusion=fusion
-            ).fit(Z[train], y[train])
+        for k, share in ((2, 1 / 8), (3, 1 / 64)):
+            cuts = tuple(_cuts(y[train], k))
+            fusion = share * fusion_max(Z[train], y[train], cuts, 0.003, 0.5)
+            served = FusedPiecewiseCox(coxnet_step(schema, 0.5, 0.003), cuts, fusion=fusion).fit(
+                Z[train], y[train]
+            )
             # the check starts each fusion from the one before, the served fit from zero:
             # the same optimum to the solver's tolerance (model.fused_pieces.TOLERANCE, 1e-9
             # of an objective of about 2 per patient: held-out scores within 0.011 of a solve
             # at 1e-12 on 2,000 patients, within 0.004 on 500)
             want = _heldout(served, Z, y, train)
-            assert ll[f, k - 2, FUSIONS.index(fusion)] == pytest.approx(want, abs=0.01), (f, k)
+            assert ll[f, k - 2, FUSION_SHARES.index(share)] == pytest.approx(want, abs=0.01), (f, k)
 
 
 def test_fused_pieces_are_kept_only_past_the_standard_error_of_the_pieces_chosen():
-    from training.time_pieces import FUSIONS, choose_fused
+    from training.time_pieces import FUSION_SHARES, choose_fused
 
     chosen = np.array([-100.0, -101.0, -99.0, -100.5, -99.5])
-    fused = np.full((5, 2, len(FUSIONS)), np.nan)
+    fused = np.full((5, 2, len(FUSION_SHARES)), np.nan)
     fused[:] = chosen[:, None, None] - 1.0
-    # three pieces at fusion 8 beat the chosen pieces by about 3 on every fold
-    fused[:, 1, FUSIONS.index(8.0)] = chosen + [3.0, 2.5, 3.5, 2.8, 3.2]
-    assert choose_fused(fused, chosen, test_share=0.25) == (3, 8.0)
+    # three pieces at an eighth of the fused path's start beat the chosen pieces by about 3 on every fold
+    fused[:, 1, FUSION_SHARES.index(1 / 8)] = chosen + [3.0, 2.5, 3.5, 2.8, 3.2]
+    assert choose_fused(fused, chosen, test_share=0.25) == (3, 1 / 8)
     # the same mean gain with folds that disagree: within the error
-    fused[:, 1, FUSIONS.index(8.0)] = chosen + [9.0, -6.0, 8.0, -5.0, 9.0]
+    fused[:, 1, FUSION_SHARES.index(1 / 8)] = chosen + [9.0, -6.0, 8.0, -5.0, 9.0]
     assert choose_fused(fused, chosen, test_share=0.25) is None
     # folds that agree on a gain of nothing (a heavy fusion: pieces all but the chosen ones)
-    fused[:, 1, FUSIONS.index(8.0)] = chosen + [0.1, 0.11, 0.1, 0.12, 0.1]
+    fused[:, 1, FUSION_SHARES.index(1 / 8)] = chosen + [0.1, 0.11, 0.1, 0.12, 0.1]
     assert choose_fused(fused, chosen, test_share=0.25) is None
     # a candidate whose fit ran off on a fold is never chosen
-    fused[:, 1, FUSIONS.index(8.0)] = chosen + [3.0, np.nan, 3.5, 2.8, 3.2]
+    fused[:, 1, FUSION_SHARES.index(1 / 8)] = chosen + [3.0, np.nan, 3.5, 2.8, 3.2]
     assert choose_fused(fused, chosen, test_share=0.25) is None
