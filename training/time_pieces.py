@@ -67,6 +67,11 @@ __all__ = [
 # the test's Cox fit and the pieces' scores on more patients than this use a seeded sample
 MAX_TEST_ROWS = 20_000
 TEST_LEVEL = 0.05  # family-wise, Bonferroni over the design's columns
+# A column is named only where this many deaths tell its values apart (deaths of patients
+# off the column's commonest value): the test's chi-square rests on the residuals of those
+# deaths, and an indicator of 12 patients was flagged at p = 0.002 in a world where its
+# hazard ratio is constant (110 patients; an independent check's own simulator)
+MIN_TEST_DEATHS = 10
 
 # At 38-72 deaths (n = 110 in benchmarks/time_pieces.py) single draws chose two pieces by
 # 1.3-3.8 units where hazards are proportional (one of them past the standard-error rule);
@@ -230,7 +235,7 @@ def schoenfeld_tests(imputed: pd.DataFrame, y: np.ndarray, schema: Schema, seed:
     """Each column's Grambsch-Therneau test of a main-effects Cox model on ``imputed`` (the
     bundle's encoded and imputed rows, standardised here; lifelines with a 1e-4 ridge for
     collinear indicators), time as its rank. ``flagged``: the columns past the Bonferroni
-    threshold."""
+    threshold with :data:`MIN_TEST_DEATHS` deaths off their commonest value."""
     import warnings
 
     from lifelines import CoxPHFitter
@@ -249,18 +254,24 @@ def schoenfeld_tests(imputed: pd.DataFrame, y: np.ndarray, schema: Schema, seed:
             table = proportional_hazard_test(cph, df, time_transform="rank").summary
     except (ConvergenceError, ValueError, np.linalg.LinAlgError) as exc:
         return {"tests": [], "flagged": [], "failed": str(exc).splitlines()[0]}
+    dead = df["_event"].to_numpy() == 1
     tests = [
         {
             "column": str(col),
             "label": schema.encoded_label(str(col)),
             "statistic": float(row["test_statistic"]),
             "p": float(row["p"]),
+            "deaths": int((dead & (df[col] != df[col].mode().iloc[0]).to_numpy()).sum()),
         }
         for col, row in table.reindex(Z.columns).iterrows()  # the schema's order
         if np.isfinite(row["p"])  # a column the fit dropped (constant) has no test
     ]
     level = TEST_LEVEL / max(len(tests), 1)
-    flagged = [x["label"] for x in sorted(tests, key=lambda x: x["p"]) if x["p"] < level]
+    flagged = [
+        x["label"]
+        for x in sorted(tests, key=lambda x: x["p"])
+        if x["p"] < level and x["deaths"] >= MIN_TEST_DEATHS
+    ]
     return {"tests": tests, "flagged": flagged, "level": level, "rows": int(len(df))}
 
 
@@ -548,16 +559,19 @@ def _tests_html(check: dict, schema: Schema) -> str:
     note = _note(check, schema)
     rows = "".join(
         f"<tr><td>{html.escape(x['label'])}</td><td>{x['statistic']:.2f}</td>"
-        f"<td>{x['p']:.3g}</td></tr>"
+        f"<td>{x['p']:.3g}</td><td>{x.get('deaths', '')}</td></tr>"
         for x in tests["tests"]
     )
     return (
         "<p>Each factor's own test of a constant hazard ratio (Grambsch & Therneau 1994: scaled "
         "Schoenfeld residuals against the rank of time, on a Cox model of main effects; "
         f"{tests['rows']:,} patients). Threshold {tests['level']:.2g} (Bonferroni "
-        f"{TEST_LEVEL:g}). A small p says the ratio changes, not that the change matters for "
-        "the curves: that is the pieces' question above.</p>"
+        f"{TEST_LEVEL:g}); a column is named only where {MIN_TEST_DEATHS} deaths or more tell "
+        "its values apart (deaths off its commonest value), as a few deaths' residuals do not "
+        "follow the test's chi-square. A small p says the ratio changes, not that the change "
+        "matters for the curves: that is the pieces' question above.</p>"
         + (f"<p>{html.escape(_capital(note))}.</p>" if note else "")
-        + "<table><thead><tr><th>Column</th><th>Statistic</th><th>p</th></tr></thead>"
+        + "<table><thead><tr><th>Column</th><th>Statistic</th><th>p</th><th>Deaths</th></tr>"
+        "</thead>"
         f"<tbody>{rows}</tbody></table>"
     )

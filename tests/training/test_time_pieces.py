@@ -116,7 +116,7 @@ def test_fit_writes_the_check_to_the_report(small_bundle):
     assert html.index("<h2>Hazard ratios over time</h2>") < html.index("<h2>Limitations</h2>")
 
 
-def test_a_real_trial_whose_karnofsky_effect_fades_is_named_in_a_note():
+def test_a_real_trial_whose_karnofsky_effect_fades_is_named_in_a_note(monkeypatch):
     """The Veterans' lung cancer trial: the Karnofsky score's hazard ratio is known not to be
     constant (Therneau's time-dependent coefficients vignette of the R survival package
     uses it); its own test finds that, while time pieces do not predict better on 128
@@ -124,6 +124,7 @@ def test_a_real_trial_whose_karnofsky_effect_fades_is_named_in_a_note():
     from pathlib import Path
 
     from model.schema import load_schema
+    from training import time_pieces
     from training.estimators import survival_target
     from training.time_pieces import schoenfeld_tests
 
@@ -153,6 +154,15 @@ def test_a_real_trial_whose_karnofsky_effect_fades_is_named_in_a_note():
     assert "too few" not in note
     (_, unchecked) = hazards_over_time_lines({**check, "checked": False, "deaths": 90}, schema)
     assert "too few deaths to fit time pieces" in unchecked
+    # each test counts the deaths that tell the column's values apart (here every death of
+    # a patient whose Karnofsky score is not the commonest); a column with fewer than
+    # MIN_TEST_DEATHS of them is reported and never named, however small its p
+    karno = next(x for x in tests["tests"] if x["label"] == "Karnofsky performance score")
+    dead = df[schema.event.name].to_numpy() == 1
+    assert karno["deaths"] == int((dead & (df["karnofsky"] != df["karnofsky"].mode()[0])).sum())
+    monkeypatch.setattr(time_pieces, "MIN_TEST_DEATHS", karno["deaths"] + 1)
+    fewer = schoenfeld_tests(imputed, survival_target(df, schema), schema)
+    assert fewer["flagged"] == [] and fewer["tests"] == tests["tests"]
 
 
 def test_a_large_registry_is_checked_on_a_seeded_sample_with_folds_of_its_own(monkeypatch):
