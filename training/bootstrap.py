@@ -4,8 +4,8 @@ For each bootstrap resample the model is refitted with the hyper-parameters
 chosen by cross-validation, then scored on the resample (where it looks good)
 and on the original data (where it is honestly tested); the mean difference is
 the optimism, subtracted from the apparent performance. Tuning is not repeated
-inside each resample, which keeps training fast; the optimism may therefore be
-slightly underestimated, and the report says so. The caller decides what a refit
+inside each resample, which keeps training fast; the optimism is therefore
+underestimated, most in a small cohort, and the report says so. The caller decides what a refit
 repeats: the Cox model shares its outcome-free preprocessing (imputation, splines,
 scaling) and refits the Cox step; the forest refits its whole pipeline.
 
