@@ -190,7 +190,7 @@ def summarise(rows: list[dict]) -> list[dict]:
                 continue
             row = {"world": world, "n": n, "month": t, "draws": len(reach)}
             row["cv_pieces"] = "/".join(
-                f"{r['pieces']['cv']}" + (f"f{r['fusion']:g}" if r.get("fusion") else "")
+                f"{r['pieces']['cv']}" + (f"f{r['fusion']:.3g}" if r.get("fusion") else "")
                 for r in reach
             )
             for v in VARIANTS:

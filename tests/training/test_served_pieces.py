@@ -260,4 +260,4 @@ def test_one_fading_effect_is_served_in_fused_pieces(fused_bundle, schema):
         # one training draw and 10 refits: 0.85 fails only a band clearly dishonest
         assert 0.85 <= cover <= 0.995, (t, cover)
     report = (fused_bundle.path / "report.html").read_text()
-    assert f"fused (fusion {step.fusion:g})" in report and "Served in time pieces" in report
+    assert f"fused (fusion {step.fusion:.3g})" in report and "Served in time pieces" in report
