@@ -139,8 +139,12 @@ def fusion_max(Z, y: np.ndarray, cuts, alpha: float, l1_ratio: float) -> float:
     largest = 0.0
     for a, b in zip(edges[1:-1], edges[2:], strict=True):
         alive, piece = alive_in_piece(y, a, b)
+        if not piece[y.dtype.names[0]].any():
+            raise EmptyPieceError(f"no deaths between {a:g} and {b:g}: a time piece needs some")
         _, score = _loglik_and_score(*_sorted_piece(Z[alive], piece), base)
         largest = max(largest, float(np.abs(score).max()) / len(y))
+    if not largest > 0:
+        raise ArithmeticError("no deviation can enter: the pieces' scores are all zero")
     return largest / (alpha * l1_ratio)
 
 

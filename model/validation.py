@@ -495,12 +495,13 @@ def _suggest(value: str, choices) -> str:
     if match:
         original = next(c for c in choices if str(c).lower() == match[0])
     else:
-        # a short or long form difflib finds too far off ("pci" and "pci_total", "male" and
-        # "M"): the one choice it begins or is begun by, or one of whose words it is
+        # a short or long form difflib finds too far off ("pci" and "pci_total", "sarc" for
+        # "sarcomatoid"): the one choice it begins or is begun by, or one of whose words it
+        # is; not a one-letter code ("missing" is not "M")
         def related(c: str) -> bool:
             c = str(c).lower()
             words = re.split(r"[\W_]+", c)
-            return c.startswith(v) or v in words or (v.startswith(c) and not c.isdigit())
+            return c.startswith(v) or v in words or (v.startswith(c) and len(c) > 1)
 
         near = [c for c in choices if any(ch.isalpha() for ch in v) and related(c)]
         if len(near) != 1:

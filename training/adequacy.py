@@ -86,6 +86,11 @@ def cohort_sample_size(
     return assess(n, events, person_time, timepoint, parameters, r2_cs, r2_source)
 
 
+# the anticipated R² of a model whose likelihood ratio does not exceed its parameters: not
+# the conservative default, which would judge it more leniently than a model just above that
+NO_SIGNAL_R2 = 0.001
+
+
 def fitted_sample_size(data: pd.DataFrame, schema: Schema, models: dict | None = None) -> dict:
     """What ``fit`` reports: the parameters the data support and those the model spends.
 
@@ -122,17 +127,19 @@ def fitted_sample_size(data: pd.DataFrame, schema: Schema, models: dict | None =
     used = conservative
     # measured on the data the model was fitted to, the R² is optimistic: most of all in a
     # small cohort (0.51 apparent from 110 patients where 500 and 2,000 gave 0.31-0.33)
-    adjusted = None if model_r2 is None else optimism_adjusted_r2(model_r2, len(data), p)
-    if adjusted is not None:
-        out["model_r2_cs_adjusted"] = adjusted
-        used = cohort_sample_size(
-            data,
-            schema,
-            p,
-            adjusted,
+    # (van Houwelingen's shrinkage assumes an unpenalised fit: on a penalised one it
+    # over-corrects, which errs towards asking for more patients)
+    if model_r2 is not None:
+        adjusted = optimism_adjusted_r2(model_r2, len(data), p)
+        said = (
             f"the fitted penalised Cox model's apparent Cox-Snell R² on these data, "
-            f"{model_r2:.3f}, adjusted for optimism by van Houwelingen's heuristic shrinkage",
+            f"{model_r2:.3f}, adjusted for optimism by van Houwelingen's heuristic shrinkage"
         )
+        if adjusted is None:  # no more than its parameters explain by chance: next to nothing
+            adjusted = NO_SIGNAL_R2
+            said += f" (not above what its {p} parameters explain by chance: {NO_SIGNAL_R2:g})"
+        out["model_r2_cs_adjusted"] = adjusted
+        used = cohort_sample_size(data, schema, p, adjusted, said)
     out["conservative"] = conservative.to_dict()
     out["assessment"] = used.to_dict()
     out["supported"] = used.max_parameters

@@ -67,8 +67,8 @@ __all__ = [
 # the test's Cox fit and the pieces' scores on more patients than this use a seeded sample
 MAX_TEST_ROWS = 20_000
 TEST_LEVEL = 0.05  # family-wise, Bonferroni over the design's columns
-# A column is named only where this many deaths tell its values apart (deaths of patients
-# off the column's commonest value): the test's chi-square rests on the residuals of those
+# A column is named only where this many deaths tell its values apart (the deaths whose
+# value is not the deaths' commonest): the test's chi-square rests on the residuals of those
 # deaths, and an indicator of 12 patients was flagged at p = 0.002 in a world where its
 # hazard ratio is constant (110 patients; an independent check's own simulator)
 MIN_TEST_DEATHS = 10
@@ -235,7 +235,7 @@ def schoenfeld_tests(imputed: pd.DataFrame, y: np.ndarray, schema: Schema, seed:
     """Each column's Grambsch-Therneau test of a main-effects Cox model on ``imputed`` (the
     bundle's encoded and imputed rows, standardised here; lifelines with a 1e-4 ridge for
     collinear indicators), time as its rank. ``flagged``: the columns past the Bonferroni
-    threshold with :data:`MIN_TEST_DEATHS` deaths off their commonest value."""
+    threshold with :data:`MIN_TEST_DEATHS` deaths off the deaths' commonest value."""
     import warnings
 
     from lifelines import CoxPHFitter
@@ -261,7 +261,7 @@ def schoenfeld_tests(imputed: pd.DataFrame, y: np.ndarray, schema: Schema, seed:
             "label": schema.encoded_label(str(col)),
             "statistic": float(row["test_statistic"]),
             "p": float(row["p"]),
-            "deaths": int((dead & (df[col] != df[col].mode().iloc[0]).to_numpy()).sum()),
+            "deaths": _deaths_apart(df.loc[dead, col]),
         }
         for col, row in table.reindex(Z.columns).iterrows()  # the schema's order
         if np.isfinite(row["p"])  # a column the fit dropped (constant) has no test
@@ -273,6 +273,23 @@ def schoenfeld_tests(imputed: pd.DataFrame, y: np.ndarray, schema: Schema, seed:
         if x["p"] < level and x["deaths"] >= MIN_TEST_DEATHS
     ]
     return {"tests": tests, "flagged": flagged, "level": level, "rows": int(len(df))}
+
+
+def _deaths_apart(values: pd.Series) -> int:
+    """The deaths whose value is not the deaths' commonest: for an indicator, the deaths of
+    the smaller group by deaths, however many patients each group holds."""
+    return int(len(values) - values.value_counts().iloc[0]) if len(values) else 0
+
+
+def _served_fusion(fusion, Z, y: np.ndarray, alpha: float, l1_ratio: float) -> float | None:
+    """The chosen share of the whole training set's own path start, as each fold took of its
+    own; None where nothing was chosen or that start cannot be found."""
+    if fusion is None:
+        return None
+    try:
+        return fusion[1] * fusion_max(Z, y, _cuts(y, fusion[0]), alpha, l1_ratio)
+    except ArithmeticError:
+        return None
 
 
 def _contrast_design(final, schema: Schema, reference: dict, contrasts: list[dict]) -> np.ndarray:
@@ -318,12 +335,12 @@ def hazards_over_time(
     total = np.nansum(ll, axis=0)
     gain = float(total[k - 1] - total[0])
     apart = k
-    weight = None
-    if fusion is not None:
+    weight = _served_fusion(fusion, Z, y, alpha, l1_ratio)
+    if weight is None:
+        fusion = None  # the whole training set's path could not be started: as not chosen
+    else:
         k, j = fusion[0], FUSION_SHARES.index(fusion[1])
         gain = float(np.nansum(fused[:, k - 2, j] - ll[:, 0]))
-        # the same share of the whole training set's own start, as each fold took of its own
-        weight = fusion[1] * fusion_max(Z, y, _cuts(y, k), alpha, l1_ratio)
     out = {
         "pieces": k,
         "checked": True,
@@ -567,7 +584,7 @@ def _tests_html(check: dict, schema: Schema) -> str:
         "Schoenfeld residuals against the rank of time, on a Cox model of main effects; "
         f"{tests['rows']:,} patients). Threshold {tests['level']:.2g} (Bonferroni "
         f"{TEST_LEVEL:g}); a column is named only where {MIN_TEST_DEATHS} deaths or more tell "
-        "its values apart (deaths off its commonest value), as a few deaths' residuals do not "
+        "its values apart (deaths off the deaths' commonest value), as a few deaths' residuals do not "
         "follow the test's chi-square. A small p says the ratio changes, not that the change "
         "matters for the curves: that is the pieces' question above.</p>"
         + (f"<p>{html.escape(_capital(note))}.</p>" if note else "")

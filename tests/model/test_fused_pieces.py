@@ -97,6 +97,9 @@ def test_the_fused_path_starts_where_the_first_deviation_enters(alpha):
     below, _ = fit_fused(Z, y, (CUT,), alpha, 0.5, start * 0.8)
     change = np.abs(below[1] - below[0])
     assert change[0] > 1e-3 and (change[1:] == 0).all()
+    # a later piece without deaths has no path to start: refused as fit_fused refuses it
+    with pytest.raises(EmptyPieceError, match="no deaths between 500"):
+        fusion_max(Z, y, (500.0,), alpha, 0.5)
 
 
 def test_the_fading_effect_is_followed_and_the_held_ones_are_not_refitted():

@@ -44,7 +44,8 @@ def test_good_data_parses_to_typed_columns(schema):
     [
         ("pathology", "Epithelioid", "not_allowed", "did you mean 'epithelioid'"),
         ("sex", "X", "not_allowed", "must be one of 'F', 'M'"),
-        ("sex", "male", "not_allowed", "must be one of 'F', 'M'; did you mean 'M'?"),
+        ("sex", "mujer", "not_allowed", "must be one of 'F', 'M'"),
+        ("pathology", "sarc", "not_allowed", "did you mean 'sarcomatoid'?"),
         ("sex", "f", "not_allowed", "did you mean 'F'?"),
         ("pci", "40", "out_of_range", "must be a whole number from 0 to 39"),
         ("ki67", "120", "out_of_range", "from 0 to 100"),

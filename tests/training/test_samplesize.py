@@ -193,3 +193,23 @@ def test_an_apparent_r2_is_adjusted_for_optimism():
     lr_below_p = 1 - math.exp(-16 / 110)  # LR 16 for 17 parameters
     assert optimism_adjusted_r2(lr_below_p, 110, 17) is None
     assert optimism_adjusted_r2(0.0, 110, 17) is None
+
+
+def test_a_model_explaining_no_more_than_chance_supports_next_to_nothing(
+    small_bundle, small_cohort, schema, monkeypatch
+):
+    """Where the apparent R²'s likelihood ratio does not exceed the design's parameters,
+    van Houwelingen's shrinkage is not positive: the criteria take an R² of 0.001, never the
+    conservative default, which would judge that model more leniently than a better one."""
+    from model.bundle import load_bundle
+    from model.validation import validate_dataset
+    from training import adequacy
+
+    data = validate_dataset(small_cohort[0], schema).raise_if_errors()
+    models = load_bundle(small_bundle).models
+    monkeypatch.setattr(adequacy, "cox_snell_r2", lambda *a: 1 - math.exp(-30 / 400))  # LR 30
+    s = adequacy.fitted_sample_size(data, schema, models)
+    assert s["design_columns"] == 36  # 30 < 36: nothing beyond chance
+    assert s["assessment"]["r2_cs"] == pytest.approx(adequacy.NO_SIGNAL_R2)
+    assert "not above what its 36 parameters explain by chance" in s["assessment"]["r2_source"]
+    assert s["supported"] == 0 < s["conservative"]["max_parameters_optimism"]

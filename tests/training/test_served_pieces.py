@@ -261,3 +261,20 @@ def test_one_fading_effect_is_served_in_fused_pieces(fused_bundle, schema):
         assert 0.85 <= cover <= 0.995, (t, cover)
     report = (fused_bundle.path / "report.html").read_text()
     assert f"fused (fusion {step.fusion:.3g})" in report and "Served in time pieces" in report
+    # served at the share of its training set's own path start that the folds chose, each
+    # of its own: recomputed here from the training data
+    from model.fused_pieces import fusion_max
+    from training.estimators import survival_target
+
+    check = json.loads((fused_bundle.path / "report.json").read_text())["proportional_hazards"]
+    train = validate_dataset(simulate_cohort(500, 2, _sae_fades()).data, schema).raise_if_errors()
+    pipe = fused_bundle.models["coxnet"]
+    start = fusion_max(
+        pipe[:-1].transform(train[schema.feature_names]),
+        survival_target(train, schema),
+        step.cuts,
+        float(step.alphas_[0]),
+        float(step.estimator.get_params()["l1_ratio"]),
+    )
+    assert check["fusion_share"] in (1 / 2, 1 / 4, 1 / 8, 1 / 16, 1 / 32, 1 / 64)
+    assert step.fusion == pytest.approx(check["fusion_share"] * start, rel=1e-9)

@@ -154,15 +154,30 @@ def test_a_real_trial_whose_karnofsky_effect_fades_is_named_in_a_note(monkeypatc
     assert "too few" not in note
     (_, unchecked) = hazards_over_time_lines({**check, "checked": False, "deaths": 90}, schema)
     assert "too few deaths to fit time pieces" in unchecked
-    # each test counts the deaths that tell the column's values apart (here every death of
-    # a patient whose Karnofsky score is not the commonest); a column with fewer than
-    # MIN_TEST_DEATHS of them is reported and never named, however small its p
+    # each test counts the deaths that tell the column's values apart: for an indicator the
+    # deaths of its smaller group by deaths, counted here from the raw trial
+    deaths = {x["column"]: x["deaths"] for x in tests["tests"]}
+    dead = df[schema.event.name] == 1
+    assert deaths["prior_therapy"] == int((dead & (df["prior_therapy"] == 1)).sum()) == 37
+    assert deaths["celltype=adeno"] == int((dead & (df["celltype"] == "adeno")).sum())
+    # a column with fewer than MIN_TEST_DEATHS of them is reported and never named
     karno = next(x for x in tests["tests"] if x["label"] == "Karnofsky performance score")
-    dead = df[schema.event.name].to_numpy() == 1
-    assert karno["deaths"] == int((dead & (df["karnofsky"] != df["karnofsky"].mode()[0])).sum())
     monkeypatch.setattr(time_pieces, "MIN_TEST_DEATHS", karno["deaths"] + 1)
     fewer = schoenfeld_tests(imputed, survival_target(df, schema), schema)
     assert fewer["flagged"] == [] and fewer["tests"] == tests["tests"]
+
+
+def test_the_deaths_that_tell_an_indicator_apart_are_its_smaller_group_by_deaths():
+    """Not the deaths off the commonest value among patients: 1,200 patients with 5 deaths
+    beside 1,000 with 300 tell the indicator apart by 5 deaths, whichever group is larger."""
+    import pandas as pd
+
+    from training.time_pieces import _deaths_apart
+
+    among_deaths = pd.Series([1.0] * 5 + [0.0] * 300)
+    assert _deaths_apart(among_deaths) == 5
+    assert _deaths_apart(pd.Series([0.3, 0.3, 1.7, 2.2])) == 2  # a measurement: off its mode
+    assert _deaths_apart(pd.Series([], dtype=float)) == 0
 
 
 def test_a_large_registry_is_checked_on_a_seeded_sample_with_folds_of_its_own(monkeypatch):
