@@ -405,9 +405,10 @@ def narrowest_band(centre, lo, hi, truth, share: float = 0.95) -> dict:
     hazard, by one common factor, the smallest that reaches the truth for that share.
 
     With every input known the band is the percentiles of the curve plus the inflated
-    refits' deviations, so this is exactly the band the inflation factor times ``factor``
-    would draw: a floor for the width of any inflation of this curve and these refits (with
-    an input unknown, the imputation draws' spread is stretched too: an approximation).
+    refits' deviations, so this is the band the inflation factor times ``factor`` would draw,
+    to within the percentiles' interpolation (in S, not log H) and the curves' clamp to
+    non-increasing: a floor for the width of any inflation of this curve and these refits
+    (with an input unknown, the imputation draws' spread is stretched too: an approximation).
     """
     g, g_lo, g_hi, g_t = (_cloglog(v) for v in (centre, hi, lo, truth))  # low S: high H
     with np.errstate(divide="ignore", invalid="ignore"):

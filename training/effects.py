@@ -52,9 +52,8 @@ def _quartiles(known: pd.Series, kind: str) -> tuple[float, float]:
     for a whole-number input (3 vs 0 units, not 3 vs 0.75), three significant digits for a
     measurement (9.93 vs 2.5, not 9.925 vs 2.5); the ratio is computed at these values."""
     if kind == "integer":
-        return float(known.quantile(0.25, interpolation="lower")), float(
-            known.quantile(0.75, interpolation="higher")
-        )
+        q1, q3 = known.quantile([0.25, 0.75], interpolation="nearest")
+        return float(q1), float(q3)
     return tuple(float(f"{float(v):.3g}") for v in known.quantile([0.25, 0.75]))
 
 

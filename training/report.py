@@ -136,8 +136,8 @@ def build_report(
             N_(
                 "Bootstrap refits reuse the hyper-parameters chosen by cross-validation (tuning "
                 "is not repeated), so the optimism is underestimated, most in a small cohort: "
-                "from 110 patients an optimism-corrected Harrell C of 0.74 was 0.62 on 3,000 "
-                "new patients of the same world (an independent check's simulator)."
+                "in one simulated draw of 110 patients an optimism-corrected Harrell C of 0.74 "
+                "was 0.62 on 3,000 new patients of the same world."
             ),
             N_("Forest refits during the bootstrap use 50 trees instead of the final 200."),
             N_(

@@ -21,7 +21,7 @@ def test_a_binary_contrast_uses_the_schemas_words_for_its_values(tmp_path):
 
 
 def test_quartile_contrasts_are_values_a_reader_can_enter():
-    """A whole-number input is compared at values the data hold (3 vs 0 units, not 3 vs 0.75)
+    """A whole-number input is compared at values the data hold (3 vs 0 units, not 3.25 vs 0)
     and a measurement at three significant digits, the hazard ratio at exactly those values."""
     import pandas as pd
 
@@ -31,9 +31,10 @@ def test_quartile_contrasts_are_values_a_reader_can_enter():
     data["ca125"] = pd.Series([2.5, 2.5, 2.5, 9.9, 9.95, 9.95, 12.0, 40.0] * 25)
     rows = {c["feature"]: c for c in contrasts(data, schema)}
     rbc = rows["rbc_units"]
-    # linear interpolation would give 0 and 3.25; the data hold 0 and 4 at those ranks
-    assert (rbc["reference"], rbc["value"]) == (0.0, 4.0)
-    assert rbc["label"].endswith(": 4 vs 0 units")
+    # linear interpolation gives 0 and 3.25; the values the data hold nearest those ranks
+    # (the 50th and the 150th of 200 sorted) are 0 and 3
+    assert (rbc["reference"], rbc["value"]) == (0.0, 3.0)
+    assert rbc["label"].endswith(": 3 vs 0 units")
     ca = rows["ca125"]
     # the 150th of 200 sorted values lies a quarter of the way from 9.95 to 12: 10.4625
     assert (ca["reference"], ca["value"]) == (2.5, 10.5)
