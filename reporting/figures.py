@@ -114,13 +114,25 @@ def _wrap(text: str, width: int) -> str:
 TITLE_LINE = 42
 
 
+# pixels above a title for plotly's toolbar, which a tap shows over the figure's top right:
+# on a phone's width it covered the end of a title centred in the top margin
+TOOLBAR_PX = 30
+
+
 def _base_layout(title: str | None, height: int) -> dict:
     title = title and _wrap(title, TITLE_LINE)
     lines = title.count("<br>") + 1 if title else 0
+    top = TOOLBAR_PX + 10 + 20 * lines if title else 20
     return {
-        "title": {"text": title} if title else None,
-        "height": height + 20 * max(lines - 1, 0),
-        "margin": {"l": 60, "r": 20, "t": 30 + 20 * lines if title else 20, "b": 40},
+        # the title sits on the plot, its lines growing upwards, the toolbar's room above
+        "title": (
+            {"text": title, "y": 1, "yref": "paper", "yanchor": "bottom", "pad": {"b": 6}}
+            if title
+            else None
+        ),
+        # the plot as tall as under a one-line title before (top margin 50): the figure grows
+        "height": height + (top - 50 if title else 0),
+        "margin": {"l": 60, "r": 20, "t": top, "b": 40},
         "legend": {"orientation": "h", "yanchor": "top", "y": -0.2, "x": 0, "xanchor": "left"},
         "hovermode": "x unified",
         "template": _template(),

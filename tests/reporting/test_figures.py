@@ -165,7 +165,7 @@ def test_calibration_figure_draws_each_model_with_its_groups():
 def test_a_long_title_is_wrapped_for_a_phone(schema):
     """plotly cuts a title at the figure's edge: a long one is broken into lines a phone's
     width holds, and the figure grows to keep the plot's height."""
-    from reporting.figures import TITLE_LINE
+    from reporting.figures import TITLE_LINE, TOOLBAR_PX
 
     grid = np.arange(0, 60.5, 0.5)
     curves = [{"name": "a", "grid": grid, "survival": np.exp(-grid / 40)}]
@@ -174,9 +174,19 @@ def test_a_long_title_is_wrapped_for_a_phone(schema):
     lines = fig.layout.title.text.split("<br>")
     assert len(lines) == 2 and " ".join(lines) == title
     assert all(len(line) <= TITLE_LINE for line in lines)
-    assert fig.layout.margin.t == 70 and fig.layout.height == 450  # 400 + one legend row + 20
+    # two lines: 40 px of title, 40 for the toolbar and padding above, the plot as tall as
+    # under one line of title before (top margin 50): 400 + one legend row + 30
+    assert fig.layout.margin.t == 80 and fig.layout.height == 460
     short = validated(survival_figure(curves, schema, title="Predicted survival", height=400))
-    assert short.layout.title.text == "Predicted survival" and short.layout.margin.t == 50
+    assert short.layout.title.text == "Predicted survival" and short.layout.margin.t == 60
+    # the title stands on the plot, so the toolbar (a phone's tap shows it at the top right)
+    # has the margin's first 30 px to itself
+    assert (short.layout.title.yref, short.layout.title.yanchor, short.layout.title.y) == (
+        "paper",
+        "bottom",
+        1,
+    )
+    assert short.layout.margin.t - 20 - short.layout.title.pad.b >= TOOLBAR_PX
 
 
 def test_a_chinese_title_is_wrapped_by_its_width():
