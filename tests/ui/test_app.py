@@ -313,6 +313,8 @@ def test_cohort_upload_scores_and_lists_problems(at, engine, small_cohort):
     ).run()
     assert not at.exception
     problems = frame_with(at, "problem")
+    # where, then what: the message third, before what it repeats (a phone shows three)
+    assert list(problems.columns[:3]) == ["row", "column", "problem"]
     found = {(int(r), c) for r, c in zip(problems["row"], problems["column"], strict=True)}
     assert {(4, "kps"), (8, "pathology"), (11, "pci"), (26, "pci")} <= found
     # rows tall enough that the grid wraps a long message (it wraps only above 4rem = 64 px)

@@ -22,6 +22,7 @@ from ui.state import choose_model, simulated_banner
 PROBLEM_ROW_PX = 72
 # up to this many problems of rows are listed as sentences; more go in a grid
 FEW_PROBLEMS = 10
+GRID_ORDER = ("row", "column", "problem", "value", "severity", "file line")
 
 
 def score(choice, upload) -> dict:
@@ -83,7 +84,9 @@ if choice is not None:
             for p in whole + (rows if few else []):
                 st.markdown(f"- {literal(problem_sentence(p))}")
             if rows and not few:
-                table = shown_columns(problems_table(rows))
+                # where, then what: on a phone's width the message was the sixth column,
+                # scrolled out of sight; the value and severity it repeats come after it
+                table = shown_columns(problems_table(rows)[list(GRID_ORDER)])
                 # rows of three lines: the grid wraps a cell's text only in rows taller than
                 # 4rem, and a problem's message (the allowed values) runs to two or three
                 st.dataframe(
