@@ -119,7 +119,7 @@ from model.timeaxis import LANDMARKS, RISK_HORIZON, time_grid
 from model.validation import validate_dataset
 from training.estimators import survival_target
 from training.fit import FitOptions, fit_bundle
-from training.metrics import calibration, performance, slope_vs_truth, uno_tau
+from training.metrics import calibration, cloglog, performance, slope_vs_truth, uno_tau
 from training.simulate import (
     WORLDS,
     SimulatedCohort,
@@ -395,10 +395,6 @@ def band_scores(c: Curves, grid: np.ndarray, test: TestSet) -> dict:
     return {"coverage": coverage, "width_36": width, "narrowest_36": narrowest}
 
 
-def _cloglog(s: np.ndarray) -> np.ndarray:
-    return np.log(-np.log(np.clip(s, 1e-12, 1 - 1e-12)))
-
-
 def narrowest_band(centre, lo, hi, truth, share: float = 0.95) -> dict:
     """The narrowest band of the served band's own shape that holds ``share`` of these
     patients' true S(t): each patient's band stretched about its curve, in log cumulative
@@ -410,7 +406,7 @@ def narrowest_band(centre, lo, hi, truth, share: float = 0.95) -> dict:
     non-increasing: a floor for the width of any inflation of this curve and these refits
     (with an input unknown, the imputation draws' spread is stretched too: an approximation).
     """
-    g, g_lo, g_hi, g_t = (_cloglog(v) for v in (centre, hi, lo, truth))  # low S: high H
+    g, g_lo, g_hi, g_t = (cloglog(v) for v in (centre, hi, lo, truth))  # low S: high H
     with np.errstate(divide="ignore", invalid="ignore"):
         reach = np.where(g_t >= g, (g_t - g) / (g_hi - g), (g - g_t) / (g - g_lo))
     reach = np.where(np.isclose(g_t, g), 0.0, np.nan_to_num(reach, nan=np.inf, posinf=np.inf))

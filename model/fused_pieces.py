@@ -33,7 +33,7 @@ from model.piecewise import EmptyPieceError, PiecewiseCox, alive_in_piece, heavi
 from model.predict import steps_on_grid
 from model.timeaxis import RISK_HORIZON
 
-__all__ = ["FusedPiecewiseCox", "fit_fused", "fusion_max"]
+__all__ = ["FusedPiecewiseCox", "fit_fused", "fusion_max", "one_piece"]
 
 # L-BFGS-B's stopping rule, on an objective of order 1 (a log-likelihood per patient): held-out
 # log-likelihoods of the check within 0.011 units of those at 1e-12 (2,000 patients, 36
@@ -120,7 +120,13 @@ def fit_fused(
     return coefs, res.x
 
 
-def fusion_max(Z, y: np.ndarray, cuts, alpha: float, l1_ratio: float) -> float:
+def one_piece(Z, y: np.ndarray, alpha: float, l1_ratio: float) -> np.ndarray:
+    """The coefficients with every deviation zero: the proportional-hazards model under this
+    module's objective."""
+    return fit_fused(np.asarray(Z, dtype=float), y, (), alpha, l1_ratio, 1.0)[0][0]
+
+
+def fusion_max(Z, y: np.ndarray, cuts, alpha: float, l1_ratio: float, base=None) -> float:
     """The lightest fusion at which every deviation is zero: where the fused path starts,
     as coxnet's largest penalty is where its path starts.
 
@@ -129,12 +135,14 @@ def fusion_max(Z, y: np.ndarray, cuts, alpha: float, l1_ratio: float) -> float:
     of its penalty (``fusion * alpha * l1_ratio`` per patient). So the fusion at which the
     first factor starts to change is that largest score over ``alpha * l1_ratio``. It
     depends on the design and the penalty: the same fusion leaves every deviation at zero
-    under one model's penalty and frees dozens under a lighter one's.
+    under one model's penalty and frees dozens under a lighter one's. ``base``: the one-piece
+    fit's coefficients where they are at hand (:func:`one_piece`; the same for any cuts).
     """
     if not l1_ratio > 0:
         raise ValueError("a fusion that keeps deviations at zero needs a lasso part (l1_ratio > 0)")
     Z = np.asarray(Z, dtype=float)
-    base = fit_fused(Z, y, (), alpha, l1_ratio, 1.0)[0][0]
+    if base is None:
+        base = one_piece(Z, y, alpha, l1_ratio)
     edges = [0.0, *sorted(float(c) for c in cuts), np.inf]
     largest = 0.0
     for a, b in zip(edges[1:-1], edges[2:], strict=True):

@@ -109,6 +109,8 @@ class Trainer(ABC):
     """Trains one model family; ``family`` is its class at prediction time."""
 
     family: ClassVar[type[Family]]
+    # what :meth:`tune` chooses by, for the report ({tau}: Uno C's horizon, as said)
+    tuned_by: ClassVar[str]
 
     def __init__(self, data: TrainingSet):
         self.data = data
@@ -197,6 +199,7 @@ class CoxnetTrainer(Trainer):
     """Penalised Cox: elastic net on splines and declared interactions."""
 
     family = CoxnetFamily
+    tuned_by = "the integrated Brier score (the Cox model's design and penalty)"
 
     def tune(self) -> TuningResult:
         d = self.data
@@ -354,6 +357,7 @@ class ForestTrainer(Trainer):
     """Random survival forest on times rounded to :data:`RSF_TIME_GRAIN`."""
 
     family = ForestFamily
+    tuned_by = "Uno C truncated at {tau} (the random survival forest's settings)"
 
     def tune(self) -> TuningResult:
         d = self.data

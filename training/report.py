@@ -30,6 +30,7 @@ from reporting.wording import (
 )
 from training.band import MAX_SIDED_FACTOR, MIN_DEATHS_TO_CALIBRATE
 from training.bootstrap import VALIDATION_KEYS
+from training.families import TRAINERS
 
 __all__ = ["build_report"]
 
@@ -198,13 +199,8 @@ def _whole(x: float) -> float | int:
 
 
 def _tuning_scores(models, tau: str) -> str:
-    """What the cross-validation scored, as training/tuning.py chooses."""
-    said = []
-    if "coxnet" in models:
-        said.append("the integrated Brier score (the Cox model's design and penalty)")
-    if "rsf" in models:
-        said.append(f"Uno C truncated at {tau} (the random survival forest's settings)")
-    return " and by ".join(said)
+    """What the cross-validation scored: each family's own (:attr:`Trainer.tuned_by`)."""
+    return " and by ".join(t.tuned_by.format(tau=tau) for m, t in TRAINERS.items() if m in models)
 
 
 def _first(extras: dict, key: str):

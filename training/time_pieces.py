@@ -44,7 +44,7 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
-from model.fused_pieces import FusedPiecewiseCox, fit_fused, fusion_max
+from model.fused_pieces import FusedPiecewiseCox, fit_fused, fusion_max, one_piece
 from model.piecewise import alive_in_piece, heavier_until_fitted
 from model.schema import Schema
 from training.band import _cuts, fit_time_pieces, stand_in_pieces
@@ -153,10 +153,14 @@ def fused_logliks(Z, y: np.ndarray, alpha: float, l1_ratio: float, most: int, fo
     with np.errstate(all="ignore"):
         for f, (tr, _) in enumerate(folds):
             train = np.isin(np.arange(len(y)), tr)
+            try:  # the path's start for every number of pieces begins at one fit
+                base = one_piece(Zn[train], y[train], alpha, l1_ratio)
+            except ArithmeticError:
+                continue
             for k in range(2, most + 1):
                 edges = [0.0, *_cuts(y[train], k), np.inf]
                 try:
-                    top = fusion_max(Zn[train], y[train], edges[1:-1], alpha, l1_ratio)
+                    top = fusion_max(Zn[train], y[train], edges[1:-1], alpha, l1_ratio, base)
                 except ArithmeticError:
                     continue
                 start = None
