@@ -578,6 +578,7 @@ def _tests_html(check: dict, schema: Schema) -> str:
         failed = tests.get("failed", "no test")
         return f"<p>Grambsch-Therneau tests: not available ({html.escape(failed)}).</p>"
     note = _note(check, schema)
+    events = schema.words.events
     rows = "".join(
         f"<tr><td>{html.escape(x['label'])}</td><td>{x['statistic']:.2f}</td>"
         f"<td>{x['p']:.3g}</td><td>{x.get('deaths', '')}</td></tr>"
@@ -587,12 +588,13 @@ def _tests_html(check: dict, schema: Schema) -> str:
         "<p>Each factor's own test of a constant hazard ratio (Grambsch & Therneau 1994: scaled "
         "Schoenfeld residuals against the rank of time, on a Cox model of main effects; "
         f"{tests['rows']:,} patients). Threshold {tests['level']:.2g} (Bonferroni "
-        f"{TEST_LEVEL:g}); a column is named only where {MIN_TEST_DEATHS} deaths or more tell "
-        "its values apart (deaths off the deaths' commonest value), as a few deaths' residuals do not "
-        "follow the test's chi-square. A small p says the ratio changes, not that the change "
-        "matters for the curves: that is the pieces' question above.</p>"
+        f"{TEST_LEVEL:g}); a column is named only where {MIN_TEST_DEATHS} "
+        f"{html.escape(events)} or more tell its values apart (those off the commonest value "
+        f"among the {html.escape(events)}), as the residuals of a few do not follow the test's "
+        "chi-square. A small p says the ratio changes, not that the change matters for the "
+        "curves: that is the pieces' question above.</p>"
         + (f"<p>{html.escape(_capital(note))}.</p>" if note else "")
-        + "<table><thead><tr><th>Column</th><th>Statistic</th><th>p</th><th>Deaths</th></tr>"
-        "</thead>"
+        + "<table><thead><tr><th>Column</th><th>Statistic</th><th>p</th>"
+        f"<th>{html.escape(schema.words.events_title)}</th></tr></thead>"
         f"<tbody>{rows}</tbody></table>"
     )
