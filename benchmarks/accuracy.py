@@ -631,7 +631,13 @@ def _coverage_text(row: dict, subset: str) -> tuple[str, list[float]]:
     per = [draws["coverage"].get(str(t), {}).get(subset) for t in LANDMARKS]
     mean = "/".join(_fmt(c and c["mean"]) for c in per)
     low = "/".join(_fmt(c and c["min"]) for c in per)
-    text = f"{mean} (mean of {draws['draws']} draws; lowest {low})"
+    # a draw whose follow-up stops short of a landmark has no band there: say how few remain
+    fewer = "".join(
+        f", {t} months in {c['draws']}"
+        for t, c in zip(LANDMARKS, per, strict=True)
+        if c is not None and c["draws"] < draws["draws"]
+    )
+    text = f"{mean} (mean of {draws['draws']} draws{fewer}; lowest {low})"
     return text, [c["mean"] for c in per if c is not None]
 
 
