@@ -14,7 +14,7 @@ from model.bundle import Bundle
 from model.candidacy import Candidacy, candidacy
 from model.families import Family, ModelChoiceError, clinical_models, family
 from model.i18n import _
-from model.prognosis import Prognosis, out_of_range_warnings, predict_columns
+from model.prognosis import Prognosis, out_of_range_warnings, predict_columns, unseen_as_unknown
 
 __all__ = ["Engine", "predict_table"]
 
@@ -123,8 +123,11 @@ class Engine:
     def predict(
         self, X: pd.DataFrame, model: str | None = None, contributions: bool = False
     ) -> list[Prognosis]:
-        """Prognoses for validated feature rows (unknown values as NaN)."""
-        return self.family(model).predict(self.frame(X), contributions=contributions)
+        """Prognoses for validated feature rows (unknown values as NaN); a level that no
+        training patient had is scored as unknown (:func:`model.prognosis.unseen_as_unknown`;
+        :meth:`warnings` says so)."""
+        X = unseen_as_unknown(self.bundle.manifest.training_ranges, self.schema, self.frame(X))
+        return self.family(model).predict(X, contributions=contributions)
 
     def predict_table(
         self, data: pd.DataFrame, model: str | None = None, chunk: int = 200
@@ -222,7 +225,10 @@ class Engine:
                 f"(it has {', '.join(self.bundle.models)})"
             )
         outcomes = self.bundle.artifacts.get("operative_outcomes") or {}
-        return candidacy(self.families[name], outcomes, self.frame(patient))
+        X = unseen_as_unknown(
+            self.bundle.manifest.training_ranges, self.schema, self.frame(patient)
+        )
+        return candidacy(self.families[name], outcomes, X)
 
 
 def predict_table(

@@ -23,6 +23,8 @@ __all__ = [
     "out_of_range_warnings",
     "reference_effects",
     "training_ranges",
+    "unseen_as_unknown",
+    "unseen_levels",
 ]
 
 # the Cox family's band (model.families), the default of a result that has a band
@@ -218,6 +220,36 @@ def training_ranges(data: pd.DataFrame, schema) -> dict:
     return out
 
 
+def unseen_levels(ranges: dict, schema, X: pd.DataFrame) -> pd.DataFrame:
+    """True where a list, ordinal or yes/no input holds a level that no training patient had."""
+    out = pd.DataFrame(False, index=X.index, columns=[f.name for f in schema.features])
+    for f in schema.features:
+        r = ranges.get(f.name)
+        if f.name in X and r is not None and "levels" in r:
+            v = X[f.name]
+            out[f.name] = v.notna() & ~v.isin(r["levels"])
+    return out
+
+
+def unseen_as_unknown(ranges: dict, schema, X: pd.DataFrame) -> pd.DataFrame:
+    """``X`` with every level that no training patient had set to unknown.
+
+    The model's coding gives such a level the reference level's risk (its indicator was 0
+    for every training patient): a sarcomatoid patient scored by a model that saw none
+    would get the epithelioid patients' survival. As unknown, the patient is averaged over
+    the levels the model knows, and the warnings say so.
+    """
+    unseen = unseen_levels(ranges, schema, X)
+    if not unseen.to_numpy().any():
+        return X
+    X = X.copy()
+    for name in unseen.columns[unseen.any(axis=0)]:
+        X[name] = X[name].astype(object).where(~unseen[name], np.nan)
+        if not schema.feature(name).is_text:
+            X[name] = pd.to_numeric(X[name]).astype(float)
+    return X
+
+
 def out_of_range_warnings(bundle: Bundle, X: pd.DataFrame) -> list[list[str]]:
     """Per row, a message for every input outside what the training data covered."""
     ranges = bundle.manifest.training_ranges
@@ -241,8 +273,8 @@ def out_of_range_warnings(bundle: Bundle, X: pd.DataFrame) -> list[list[str]]:
             elif "levels" in r and v not in r["levels"]:
                 msgs.append(
                     _(
-                        "{label} '{value}' did not occur in the training data; the prediction "
-                        "extrapolates"
+                        "{label} '{value}' did not occur in the training data: the model "
+                        "cannot tell its effect and scores it as unknown"
                     ).format(label=f.label, value=f.label_for(v))
                 )
         out.append(msgs)

@@ -131,6 +131,8 @@ class Feature:
             return self.value_labels[value]
         if self.kind == "binary" and value in (0, 1):
             return (_("no"), _("yes"))[int(value)]
+        if isinstance(value, float) and value.is_integer():
+            return str(int(value))  # a level read from a number column: 3, not 3.0
         return str(value)
 
     def describe_allowed(self) -> str:

@@ -83,6 +83,13 @@ def _warn_rare_levels(df, schema: Schema) -> None:
         if f.kind not in ("binary", "categorical", "ordinal") or f.name not in df:
             continue
         counts = df[f.name].dropna().value_counts()
+        absent = [f.label_for(v) for v in f.allowed_values if counts.get(v, 0) == 0]
+        if absent and len(counts):
+            typer.echo(
+                f"warning: {f.name}: no patient has {', '.join(absent)}; the model cannot tell "
+                "the effect of such a level and scores a patient with it as unknown",
+                err=True,
+            )
         rare = [
             f"{f.label_for(v)} ({counts.get(v, 0)})"
             for v in f.allowed_values
@@ -93,6 +100,24 @@ def _warn_rare_levels(df, schema: Schema) -> None:
                 f"warning: {f.name}: fewer than {FEW_AT_LEVEL} patients have "
                 f"{', '.join(rare)}; the effect of such a level rests on those patients alone "
                 "(merge it with a neighbouring level, or read its hazard ratio with care)",
+                err=True,
+            )
+
+
+def _warn_unseen_by_parent(df, bundle) -> None:
+    """Say which levels in the new data the parent's training data never held: the
+    recalibrated model, like the parent, scores them as unknown."""
+    from model.prognosis import unseen_levels
+
+    unseen = unseen_levels(bundle.manifest.training_ranges, bundle.schema, df)
+    for f in bundle.schema.features:
+        counts = df.loc[unseen[f.name], f.name].value_counts()
+        if len(counts):
+            levels = ", ".join(f"{f.label_for(v)} ({n})" for v, n in counts.items())
+            typer.echo(
+                f"warning: {f.name}: {levels} did not occur in the parent's training data; "
+                "recalibration keeps its model, which scores such patients as unknown "
+                "(refit learns the level's effect from these data)",
                 err=True,
             )
 
@@ -545,6 +570,8 @@ def update(
     if method.value == "refit":
         _warn_constant(df, b.schema)
         _warn_rare_levels(df, b.schema)
+    else:
+        _warn_unseen_by_parent(df, b)
     options = UpdateOptions(
         method=method.value,
         bootstrap=bootstrap,

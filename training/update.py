@@ -53,6 +53,7 @@ from model.bundle import MANIFEST, Bundle, sha256_file
 from model.manifest import Manifest, ModelEntry, TrainingData
 from model.piecewise import PiecewiseCox
 from model.predict import cox_baseline_on_grid, survival_at, survival_on_grid
+from model.prognosis import unseen_as_unknown
 from model.timeaxis import TimeAxis, time_grid
 from model.uncertainty import CoxEnsemble
 from reporting.figures import calibration_figure
@@ -212,6 +213,8 @@ def before_after(
     """
     schema = parent.schema
     X, y = data[schema.feature_names], survival_target(data, schema)
+    # the parent scores a level its training data never held as unknown, as it does in use
+    X_parent = unseen_as_unknown(parent.manifest.training_ranges, schema, X)
     horizons = {m.name: m.months for m in schema.time_axis.marks}
     tau = uno_tau(y, schema.time_axis.last_months)
     return {
@@ -221,7 +224,7 @@ def before_after(
         "deaths": int(y[y.dtype.names[0]].sum()),
         "uno_tau_months": tau,
         "before": {
-            m: _scores(p, X, y, parent.grid, parent.risk_horizon, tau, horizons)
+            m: _scores(p, X_parent, y, parent.grid, parent.risk_horizon, tau, horizons)
             for m, p in parent.models.items()
         },
         "after": {
@@ -635,6 +638,9 @@ def _recalibrate(parent: Bundle, data_path: Path, out: Path, options, data, ref)
     from training.report import build_report
 
     t0 = time.perf_counter()
+    # the recalibrated model keeps the parent's coding: a level the parent never saw is
+    # unknown to it (and the bundle keeps the parent's training ranges, so also in use)
+    data = unseen_as_unknown(parent.manifest.training_ranges, parent.schema, data)
     name = _cox_models(parent)[0]
     n_boot = _parent_boot(parent) if options.bootstrap is None else options.bootstrap
     seed = parent.manifest.seed if options.seed is None else options.seed

@@ -347,3 +347,29 @@ def test_a_time_before_a_conditional_curve_starts_is_not_on_it():
     c = p.conditional(24.0)
     assert c.at(12.0) is None and c.landmarks[12] is None
     assert c.at(24.0)[0] == pytest.approx(1.0)
+
+
+def test_a_level_no_training_patient_had_is_scored_as_unknown(small_bundle):
+    """A level whose indicator was 0 for every training patient would get the reference
+    level's risk; the engine scores it as unknown and its warning says so."""
+    from model.engine import Engine
+
+    bundle = load_bundle(small_bundle)
+    ranges = bundle.manifest.training_ranges
+    seen = ranges["pathology"]["levels"]
+    assert "sarcomatoid" in seen  # the small cohort has some: pretend the model saw none
+    ranges["pathology"] = {"levels": [v for v in seen if v != "sarcomatoid"]}
+    e = Engine(bundle)
+    sarc, unknown, reference = (
+        e.frame([{**PATIENT, "pathology": p}]) for p in ("sarcomatoid", None, "epithelioid")
+    )
+    (p_sarc,), (p_unknown,), (p_ref,) = (e.predict(x) for x in (sarc, unknown, reference))
+    np.testing.assert_allclose(p_sarc.survival, p_unknown.survival)
+    np.testing.assert_allclose(p_sarc.lower, p_unknown.lower)
+    assert p_sarc.unknown == ["pathology"]
+    # averaged over the levels it knows, which include worse ones than the reference
+    assert not np.allclose(p_sarc.survival, p_ref.survival)
+    (msgs,) = e.warnings(sarc)
+    assert any("did not occur in the training data" in m and "unknown" in m for m in msgs)
+    # a level it saw is left alone
+    assert not e.warnings(reference)[0]

@@ -367,6 +367,9 @@ def test_constant_features_and_a_single_operative_outcome_still_fit(tmp_path):
         "--promote",
     )
     assert res.exit_code == 0, res.output
+    # the levels no patient has are named, with what the model does with them
+    assert "pathology: no patient has biphasic, sarcomatoid" in res.stderr
+    assert "scores a patient with it as unknown" in res.stderr
     b = Registry(tmp_path / "m").load()
     assert set(b.artifacts["operative_outcomes"]) == {"cc"}  # SAE never occurred: no chance model
     out = tmp_path / "p.csv"

@@ -351,3 +351,27 @@ def test_a_refit_is_not_warned_of_one_slope(monkeypatch):
         for m in ("recalibrate", "refit")
     }
     assert said == {"recalibrate": ["moved"], "refit": []}
+
+
+def test_a_level_the_parent_never_saw_is_unknown_to_it_before_and_after(
+    small_bundle, centre, capsys
+):
+    """The parent's coding gives a level no training patient had the reference's risk; in
+    the update's comparison, as in use, the parent scores it as unknown, and the command
+    line names the level and how many new patients have it."""
+    from model.prognosis import unseen_as_unknown
+    from training.cli import _warn_unseen_by_parent
+
+    parent = load_bundle(small_bundle)
+    ranges = parent.manifest.training_ranges
+    ranges["pathology"] = {"levels": ["epithelioid", "biphasic"]}
+    data = validate_dataset(centre / "new.csv", parent.schema).data
+    n_sarc = int((data["pathology"] == "sarcomatoid").sum())
+    assert n_sarc > 0
+    _warn_unseen_by_parent(data, parent)
+    assert f"pathology: sarcomatoid ({n_sarc}) did not occur" in capsys.readouterr().err
+    blank = unseen_as_unknown(ranges, parent.schema, data)
+    assert blank["pathology"].isna().sum() == data["pathology"].isna().sum() + n_sarc
+    grid = parent.grid
+    as_unknown = before_after(parent, {}, grid, blank)["before"]
+    assert before_after(parent, {}, grid, data)["before"] == as_unknown
