@@ -177,6 +177,12 @@ def _event_coding(parsed: pd.DataFrame, found: list[Problem], schema: Schema) ->
     return [coding, *(p for p in found if not (p.code == "bad_event" and p.column == name))]
 
 
+# a median survival time of this many years or more, in a schema that leaves the unit to
+# its default of months, is flagged: DMPM's median is 2-5 years, long-term cohorts rarely
+# reach 10, and days read as months pass 10 years once their median passes 4 months
+UNDECLARED_MAX_YEARS = 10
+
+
 def _check_time_unit(parsed: pd.DataFrame, schema: Schema) -> list[Problem]:
     """A survival time whose median is implausible in the declared unit (over 40 years, or
     under a day) is most often written in another unit: warn, naming both."""
@@ -193,10 +199,20 @@ def _check_time_unit(parsed: pd.DataFrame, schema: Schema) -> list[Problem]:
     def years(unit: str) -> float:
         return median * MONTHS_PER_UNIT[unit] / 12
 
-    if 1 / 365.25 <= years(axis.unit) <= 40:
-        return []
     plausible = [u for u in MONTHS_PER_UNIT if 0.1 <= years(u) <= 20]
     guess = _("; it looks like {unit}").format(unit=plausible[0]) if plausible else ""
+    if schema.time.unit is None:
+        # months by default: a median of 10 years or more read that way is more often days
+        if 1 / 365.25 <= years(axis.unit) < UNDECLARED_MAX_YEARS:
+            return []
+        said = _(
+            "the schema does not declare the time unit, so '{name}' is read in months: its "
+            "median, {median} months, is {years} years{guess}. Declare it under time: as "
+            "unit: days, weeks, months or years."
+        ).format(name=name, median=f"{median:g}", years=f"{years(axis.unit):.3g}", guess=guess)
+        return [Problem("time_unit", said, column=name, severity="warning")]
+    if 1 / 365.25 <= years(axis.unit) <= 40:
+        return []
     said = (
         _("the median survival time is {median} {unit}, which is implausible{guess}.")
         if axis.unit == "years"

@@ -217,6 +217,23 @@ def _fold_designs(imputed, schema, designs, seed):
     return out
 
 
+def fold_ibs_times(y: np.ndarray, folds, grid: np.ndarray, ibs_max: float) -> list[np.ndarray]:
+    """Each fold's times where the integrated Brier score is scored (monthly points suffice
+    to rank candidates); a fold whose held-out patients were all followed past the last
+    landmark has none, which is how survival times in days read as months show."""
+    times = [ibs_times(y[te], grid[::2], ibs_max) for _, te in folds]
+    for k, (t, (_, te)) in enumerate(zip(times, folds, strict=True)):
+        if not len(t):
+            first = float(y[te][y.dtype.names[1]].min())
+            raise ValueError(
+                f"cross-validation cannot score the models: in fold {k + 1} every patient's "
+                f"survival time is {first:g} months or longer, past the last landmark "
+                f"({ibs_max:g} months); check the time unit of the survival times and the "
+                "landmarks (the schema's time: unit and landmarks)"
+            )
+    return times
+
+
 def _cv_path(y, schema, folds, fold_z, full_z, terms, l1, times, seed) -> _Path:
     """The penalty path of one design and l1 ratio, scored by IBS on every fold."""
     e, t = y.dtype.names
@@ -364,7 +381,7 @@ def coxnet_paths(
     }
     bar.update()
     # monthly points suffice to rank candidates
-    times = [ibs_times(y[te], grid[::2], ibs_max) for _, te in folds]
+    times = fold_ibs_times(y, folds, grid, ibs_max)
     # one task per design and l1 ratio (its penalty path over every fold), in order
     tasks = cluster.parallel(n_jobs, shared=(fold_z, full_z), return_as="generator")(
         delayed(_cv_path)(y, schema, folds, fold_z, full_z, terms, l1, times, seed)
@@ -549,6 +566,7 @@ def tune_rsf(
     settings' integrated Brier score on the same folds and times as the Cox model's is kept,
     so that the two families can be compared by a proper score."""
     param_grid = forest_candidates(param_grid, len(y))
+    fold_ibs_times(y, folds, grid, ibs_max)  # a clear error before any tree is grown
     candidates = []
     bar = tqdm(
         total=len(param_grid) * len(folds),

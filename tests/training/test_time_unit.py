@@ -317,3 +317,37 @@ def test_an_event_at_a_landmark_counts_in_survival_to_it(schema):
     observed = calibration(y, flat, grid, mark.months)["observed"]
     # 1e-9: the same Kaplan-Meier product (with the 25 deaths left out it was 0.78 against 0.62)
     assert observed == pytest.approx(km, abs=1e-9)
+
+
+def test_a_schema_that_leaves_the_unit_out_reads_months_and_says_so_when_they_look_like_days(
+    days, small_cohort, schema
+):
+    """Without time: unit the times are months; a median of 10 years or more read so is
+    named with the unit it looks like, while a plausible median passes quietly."""
+    from dataclasses import replace
+
+    _, data_path, folder = days
+    undeclared = replace(schema, time=replace(schema.time, unit=None))
+    data = pd.read_csv(data_path).rename(columns={"os_days": "os_months"})
+    path = folder / "undeclared_days.csv"
+    data.to_csv(path, index=False)
+    (w,) = [p for p in validate_dataset(path, undeclared).warnings if p.code == "time_unit"]
+    assert "does not declare the time unit" in w.message and "it looks like days" in w.message
+    assert "unit: days, weeks, months or years" in w.message
+    quiet = validate_dataset(small_cohort[0], undeclared).warnings
+    assert not [p for p in quiet if p.code == "time_unit"]
+
+
+def test_a_fold_followed_past_the_last_landmark_is_a_clear_error():
+    """Times in days read as months can leave a fold with no time before the last landmark:
+    the tuning names the fold, its earliest time and what to check, not a library's error."""
+    from training.tuning import fold_ibs_times
+
+    y = np.array([(True, t) for t in [5.0, 8.0, 20.0, 88.0, 90.0, 120.0]],
+                 dtype=[("event", "?"), ("time", "<f8")])  # fmt: skip
+    folds = [(np.arange(3), np.arange(3, 6)), (np.arange(3, 6), np.arange(3))]
+    grid = np.arange(0.0, 121.0, 0.5)
+    with pytest.raises(ValueError, match=r"in fold 1 every patient's survival time is 88 months"):
+        fold_ibs_times(y, folds, grid, 60.0)
+    (first,) = fold_ibs_times(y, folds[1:], grid, 60.0)
+    assert first[0] >= 5.0 and first[-1] < 20.0
