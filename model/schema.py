@@ -135,6 +135,18 @@ class Feature:
             return str(int(value))  # a level read from a number column: 3, not 3.0
         return str(value)
 
+    def contrast_label(self, value, reference) -> str:
+        """A hazard ratio's comparison in the active language: "Age: 63 vs 47 years",
+        "Pathology: sarcomatoid vs epithelioid"."""
+        if self.kind in ("continuous", "integer"):
+            unit = f" {self.unit}" if self.unit else ""
+            shown, ref = f"{float(value):g}", f"{float(reference):g}{unit}"
+        else:
+            shown, ref = self.label_for(value), self.label_for(reference)
+        return _("{label}: {value} vs {reference}").format(
+            label=self.label, value=shown, reference=ref
+        )
+
     def describe_allowed(self) -> str:
         """The allowed values in words, for error messages and help text."""
         if self.kind == "binary":

@@ -166,7 +166,7 @@ def hazards_over_time_limitations(report: dict, schema: Schema) -> list[str]:
         )
         cuts = ", ".join(axis.said(c) for c in check["cuts_months"])
         said = said.format(pieces=check["pieces"], cuts=cuts, column=_(OVER_TIME))
-        return [said + _largest_change(check)]
+        return [said + _largest_change(check, schema)]
     if check.get("pieces", 1) > 1:
         return [
             _(
@@ -191,7 +191,7 @@ def hazards_over_time_limitations(report: dict, schema: Schema) -> list[str]:
     ]
 
 
-def _largest_change(check: dict) -> str:
+def _largest_change(check: dict, schema: Schema) -> str:
     """The contrast whose hazard ratio moves most between pieces, piece by piece: how much
     the pieces matter (fused pieces can be chosen for a change of a few per cent)."""
     rows = [r for r in check.get("hazard_ratios") or [] if r.get("hr_by_piece")]
@@ -205,8 +205,16 @@ def _largest_change(check: dict) -> str:
     r = max(rows, key=moved)
     ratios = " → ".join(number(v, 2) for v in r["hr_by_piece"])
     return " " + _("The largest change is that of {contrast}: {ratios}.").format(
-        contrast=r["contrast"], ratios=ratios
+        contrast=_contrast(r, schema), ratios=ratios
     )
+
+
+def _contrast(row: dict, schema: Schema) -> str:
+    """A hazard ratio's comparison in the reader's language; a report written before the
+    values were kept has its words in the language it was fitted in."""
+    if "value" not in row or row["feature"] not in schema.feature_names:
+        return row["contrast"]
+    return schema.localized().feature(row["feature"]).contrast_label(row["value"], row["reference"])
 
 
 def hazard_ratios_by_piece(report: dict, schema: Schema) -> pd.DataFrame | None:
@@ -221,7 +229,11 @@ def hazard_ratios_by_piece(report: dict, schema: Schema) -> pd.DataFrame | None:
     one = N_("One piece (all times)") if check.get("served") else N_("Served (all times)")
     return pd.DataFrame(
         [
-            [r["contrast"], number(r["hr_served"], 2), *(number(v, 2) for v in r["hr_by_piece"])]
+            [
+                _contrast(r, schema),
+                number(r["hr_served"], 2),
+                *(number(v, 2) for v in r["hr_by_piece"]),
+            ]
             for r in rows
         ],
         columns=[_("Contrast"), _(one), *(x[:1].upper() + x[1:] for x in spans)],

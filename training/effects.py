@@ -70,7 +70,7 @@ def contrasts(data: pd.DataFrame, schema: Schema) -> list[dict]:
                 out.append(
                     {
                         "feature": f.name,
-                        "label": f"{f.label}: {q3:g} vs {q1:g}" + (f" {f.unit}" if f.unit else ""),
+                        "label": f.contrast_label(q3, q1),
                         "value": q3,
                         "reference": q1,
                     }
@@ -79,7 +79,7 @@ def contrasts(data: pd.DataFrame, schema: Schema) -> list[dict]:
             out.append(
                 {
                     "feature": f.name,
-                    "label": f"{f.label}: {f.label_for(1)} vs {f.label_for(0)}",
+                    "label": f.contrast_label(1, 0),
                     "value": 1.0,
                     "reference": 0.0,
                 }
@@ -90,7 +90,7 @@ def contrasts(data: pd.DataFrame, schema: Schema) -> list[dict]:
                 out.append(
                     {
                         "feature": f.name,
-                        "label": f"{f.label}: {f.label_for(lv)} vs {f.label_for(levels[0])}",
+                        "label": f.contrast_label(lv, levels[0]),
                         "value": lv,
                         "reference": levels[0],
                     }

@@ -381,6 +381,9 @@ def hazards_over_time(
             {
                 "feature": c["feature"],
                 "contrast": c["label"],
+                # what it compares, so that a reader's language can word it
+                "value": c["value"],
+                "reference": c["reference"],
                 "hr_served": float(np.exp(served[j])),
                 "hr_by_piece": [float(v) for v in np.exp(by_piece[j])],
             }

@@ -110,3 +110,30 @@ def test_no_table_of_pieces_where_one_piece_was_kept():
     check = {"pieces": 1, "schoenfeld": _tests([])}
     assert hazard_ratios_by_piece({"proportional_hazards": check}, default_schema()) is None
     assert hazard_ratios_by_piece({}, default_schema()) is None
+
+
+def test_a_contrast_is_worded_in_the_readers_language():
+    """The report keeps what a hazard ratio compares, so that the model card words it in
+    the reader's language, not in the one the model was fitted in."""
+    row = {
+        "feature": "pathology", "contrast": "Pathological type: sarcomatoid vs epithelioid",
+        "value": "sarcomatoid", "reference": "epithelioid",
+        "hr_served": 2.0, "hr_by_piece": [3.0, 1.5],
+    }  # fmt: skip
+    age = dict(row, feature="age", contrast="Age at surgery: 63 vs 47 years", value=63.0,
+               reference=47.0)  # fmt: skip
+    check = {"pieces": 2, "cuts_months": [12.0], "served": True, "hazard_ratios": [row, age]}
+    schema = default_schema()
+    en = hazard_ratios_by_piece({"proportional_hazards": check}, schema)
+    assert en.iloc[:, 0].tolist() == [
+        schema.feature("pathology").contrast_label("sarcomatoid", "epithelioid"),
+        schema.feature("age").contrast_label(63.0, 47.0),
+    ]
+    assert en.iloc[1, 0] == "Age at surgery: 63 vs 47 years"
+    with i18n.use("zh-CN"):
+        zh = hazard_ratios_by_piece({"proportional_hazards": check}, schema)
+        (text,) = hazards_over_time_limitations({"proportional_hazards": check}, schema)
+        local = schema.localized().feature("pathology")
+    assert local.label != "Pathological type" and local.label in zh.iloc[0, 0]
+    assert local.label_for("sarcomatoid") in zh.iloc[0, 0]
+    assert "Pathological" not in text and local.label in text
