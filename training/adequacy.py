@@ -143,7 +143,7 @@ def fitted_sample_size(data: pd.DataFrame, schema: Schema, models: dict | None =
     out["conservative"] = conservative.to_dict()
     out["assessment"] = used.to_dict()
     out["supported"] = used.max_parameters
-    out["warning"] = _warning(used, out, out["unit"])
+    out["warning"] = _warning(used, out, out["unit"], schema.words.events)
     return out
 
 
@@ -153,7 +153,7 @@ def _timepoint(schema: Schema) -> float:
     return marks[len(marks) // 2].value
 
 
-def _warning(s: SampleSize, d: dict, unit: str) -> str | None:
+def _warning(s: SampleSize, d: dict, unit: str, events: str = "events") -> str | None:
     if s.adequate:
         return None
     spent = d["design_columns"]
@@ -164,7 +164,7 @@ def _warning(s: SampleSize, d: dict, unit: str) -> str | None:
     said = (
         f"the Cox design has {spent} candidate parameters"
         + (f" ({nonzero} kept by the penalty)" if nonzero is not None else "")
-        + f" and these {s.n} patients ({s.events} events) support {supported}"
+        + f" and these {s.n} patients ({s.events} {events}) support {supported}"
         f" ({SOURCE}; {s.n_required:,} patients would be needed)"
     )
     if not s.precision_met:

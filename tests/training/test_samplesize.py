@@ -2,6 +2,7 @@
 
 import json
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -179,6 +180,8 @@ def test_cli_fit_states_the_sample_size_and_warns_when_short(tmp_path):
     assert f"proportional hazards: not checked; {deaths} deaths are too few" in res.stdout
     # the warning names what criteria i and ii support, not the 0 of criterion iii
     assert f"support {supported} (" in res.stderr and "support 0 (" not in res.stderr
+    # in the schema's words: its events are deaths
+    assert re.search(r"these 150 patients \(\d+ deaths\) support", res.stderr)
     assert f"{ss['n_precision']:,} patients would be needed for that alone" in res.stderr
 
 
