@@ -72,6 +72,8 @@ def evaluate_bundle(
         "deaths": int(y[e].sum()),
         "uno_tau_months": tau,
         f"uno_tau_{axis.unit}": _in_unit(axis, tau),
+        # in the data's unit: a landmark at or past it has no AUC or calibration
+        "last_time": float(data[schema.time.name].max()),
         "models": {},
     }
     complete = data[schema.feature_names].notna().all(axis=1).to_numpy()
@@ -222,11 +224,40 @@ def format_evaluation(r: dict, events: str = "events") -> str:
         if any(c.get("slope_ci") for c in cal):
             lines.append(_interval_row([c.get("slope_ci") for c in cal], w))
     lines.append("* default model. " + ", ".join(f"{n}: {FAMILIES[n].label}" for n in names))
+    lines += _not_estimable(r, marks, models)
     if r.get("bootstrap"):
         lines.append(
             f"95 % intervals: percentiles over {r['bootstrap']} resamples of the patients."
         )
     return "\n".join(lines)
+
+
+def _not_estimable(r: dict, marks: list[str], models: list[dict]) -> list[str]:
+    """Why a landmark's AUC or calibration is blank: no patient is followed past it (the
+    AUC at t needs patients still event-free after t), or too few events by then."""
+    blank = [
+        t
+        for t in marks
+        if all(m.get(f"auc_{t}") is None and not m["calibration"].get(t) for m in models)
+    ]
+    if not blank:
+        return []
+    axis = TimeAxis(r.get("time_unit", "months"))
+    last = r.get("last_time")
+    ended = [t for t in blank if last is not None and float(t) >= last]
+    out = []
+    if ended:
+        out.append(
+            f"— at {', '.join(axis.text(float(t)) for t in ended)}: not estimable: these data "
+            f"end at {axis.text(last)}, and the AUC and calibration at a time need patients "
+            "followed past it."
+        )
+    if rest := [t for t in blank if t not in ended]:
+        out.append(
+            f"— at {', '.join(axis.text(float(t)) for t in rest)}: not estimable: too few "
+            "patients followed past it, or too few events by then."
+        )
+    return out
 
 
 def _interval_row(cis: list, w: int) -> str:

@@ -351,3 +351,31 @@ def test_a_fold_followed_past_the_last_landmark_is_a_clear_error():
         fold_ibs_times(y, folds, grid, 60.0)
     (first,) = fold_ibs_times(y, folds[1:], grid, 60.0)
     assert first[0] >= 5.0 and first[-1] < 20.0
+
+
+def test_a_blank_landmark_in_evaluate_says_why():
+    """A landmark at the data's last time has no AUC or calibration (nobody is followed
+    past it): the table's dash is explained under it, in the data's unit."""
+    from training.evaluate import format_evaluation
+
+    model = {"harrell_c": 0.6, "uno_c": 0.6, "auc_13": 0.61, "auc_26": 0.6, "auc_52": None,
+             "ibs": 0.1, "ibs_null": 0.11, "ipa": 0.05,
+             "calibration": {"13": {"slope": 1.0}, "26": {"slope": 0.9}, "52": None}}  # fmt: skip
+    r = {"bundle": "b", "n": 100, "deaths": 30, "landmarks": ["13", "26", "52"],
+         "time_unit": "weeks", "uno_tau_months": 11.0, "default_model": "coxnet",
+         "last_time": 52.0, "models": {"coxnet": model}}  # fmt: skip
+    text = format_evaluation(r, "re-arrests")
+    assert "— at 52 weeks: not estimable: these data end at 52 weeks" in text
+    assert "13 weeks:" not in text
+    later = format_evaluation(dict(r, last_time=60.0))
+    assert "— at 52 weeks: not estimable: too few patients followed past it" in later
+    assert "these data end" not in format_evaluation(
+        dict(
+            r,
+            models={
+                "coxnet": dict(
+                    model, auc_52=0.6, calibration={**model["calibration"], "52": {"slope": 1.1}}
+                )
+            },
+        )
+    )
