@@ -157,6 +157,7 @@ class Engine:
         rows = []
         for i, p in enumerate(self._in_chunks(X, fam.name, chunk)):
             msgs = list(notes[i])
+            msgs += self.risk_warnings(p, fam.name)
             if fam.comparison_note:
                 msgs.append(fam.comparison_note)
             if not fam.has_band:
@@ -210,6 +211,32 @@ class Engine:
         for i, p in enumerate(self._in_chunks(X, name, chunk)):
             surv[i], lower[i], upper[i] = p.survival, p.lower, p.upper
         return surv, lower, upper
+
+    def risk_warnings(self, prognosis: Prognosis, model: str | None = None) -> list[str]:
+        """A message where the patient's risk lies beyond every training patient's: each
+        input can be inside its training range while their combination is not, and there
+        the curve extrapolates the model's form (survival read as 0 % is such a case)."""
+        name = self.family(model).name
+        low_high = (self.bundle.manifest.metrics.get(name) or {}).get("risk_range")
+        if not low_high:  # bundles fitted before the range was kept
+            return []
+        h = min(self.bundle.risk_horizon, float(self.bundle.grid[-1]))
+        risk = -np.log(max(prognosis.at(h)[0], 1e-12))
+        if low_high[0] <= risk <= low_high[1]:
+            return []
+        if risk > low_high[1]:
+            return [
+                _(
+                    "the combined risk of these inputs is higher than that of every training "
+                    "patient: the estimate extrapolates the model beyond its data"
+                )
+            ]
+        return [
+            _(
+                "the combined risk of these inputs is lower than that of every training "
+                "patient: the estimate extrapolates the model beyond its data"
+            )
+        ]
 
     def warnings(self, X: pd.DataFrame) -> list[list[str]]:
         """Per row, the inputs outside what the training data covered."""

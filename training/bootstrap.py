@@ -31,7 +31,7 @@ from joblib import delayed
 from sklearn.pipeline import Pipeline
 from tqdm.auto import tqdm
 
-from model.predict import survival_on_grid
+from model.predict import risk_score, survival_on_grid
 from model.timeaxis import LANDMARKS
 from training import cluster
 from training.metrics import horizon_names, performance
@@ -39,7 +39,16 @@ from training.metrics import horizon_names, performance
 __all__ = ["SCALAR_METRICS", "VALIDATION_KEYS", "bootstrap_validation", "scalar_metrics"]
 
 # what a bundle's manifest and report keep of a validation
-VALIDATION_KEYS = ("apparent", "optimism", "corrected", "ci", "out_of_bag", "n_boot", "n_failed")
+VALIDATION_KEYS = (
+    "apparent",
+    "optimism",
+    "corrected",
+    "ci",
+    "out_of_bag",
+    "n_boot",
+    "n_failed",
+    "risk_range",
+)
 SCALAR_METRICS = ("harrell_c", "uno_c", *(f"auc_{t}" for t in LANDMARKS), "ibs", "ipa")
 
 
@@ -217,5 +226,10 @@ def bootstrap_validation(
         ),
         "n_boot": len(optimism),
         "n_failed": failed,
+        # the final model's risk scores over the patients it learned from: a new patient's
+        # beyond them is a combination of inputs the model never saw (model.engine)
+        "risk_range": [
+            float(v) for v in np.quantile(risk_score(surv_final, grid, risk_horizon), [0, 1])
+        ],
         "collected": collected,
     }

@@ -373,3 +373,29 @@ def test_a_level_no_training_patient_had_is_scored_as_unknown(small_bundle):
     assert any("did not occur in the training data" in m and "unknown" in m for m in msgs)
     # a level it saw is left alone
     assert not e.warnings(reference)[0]
+
+
+def test_a_risk_beyond_every_training_patients_is_named(small_bundle, rows):
+    """Each input inside its range, their combination beyond every training patient's
+    risk: the curve extrapolates the model's form, and the warning says so (predict's too);
+    training patients themselves never get it."""
+    from model.engine import Engine
+
+    e = Engine(load_bundle(small_bundle))
+    low, high = e.bundle.manifest.metrics["coxnet"]["risk_range"]
+    assert 0 < low < high
+    ranges = e.bundle.manifest.training_ranges
+    worst = {**PATIENT, "pathology": "sarcomatoid", "vascular_emboli": 1, "lymph_nodes": 1,
+             "cc": 3, "sae": 1, "kps": ranges["kps"]["min"]}  # fmt: skip
+    for name in ("age", "ki67", "pci", "ca125", "cea", "ca199", "rbc_units"):
+        worst[name] = ranges[name]["max"]  # each at the worst end the training data hold
+    X = e.frame([worst, PATIENT])
+    assert not any(e.warnings(X))  # every input inside the training data's ranges
+    p_worst, p_typical = e.predict(X)
+    (msg,) = e.risk_warnings(p_worst)
+    assert "higher than that of every training patient" in msg
+    assert e.risk_warnings(p_typical) == []
+    table = e.predict_table(X.assign(patient_id=["w", "t"]))
+    assert msg in table["warnings"][0] and msg not in table["warnings"][1]
+    complete = rows[rows.notna().all(axis=1)].head(30)
+    assert not any(e.risk_warnings(p) for p in e.predict(complete))
