@@ -44,8 +44,14 @@ __all__ = [
     "notes",
     "plain_words",
     "table",
+    "unknown_note",
+    "wide_range",
 ]
 
+# pixels of the contributions grid's first two columns, factor and hazard ratio: together
+# within a phone's screen, the ratio's heading whole
+FACTOR_WIDTH = 190
+RATIO_WIDTH = 105
 PLOT_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
 
 
@@ -67,6 +73,8 @@ def pdf_download(label: str, make, file_name: str, key: str) -> None:
         mime="application/pdf",
         key=key,
         icon=":material/picture_as_pdf:",
+        # whole on a phone: a long label was cut to "Download the patient's version (P…"
+        wrap=True,
     )
 
 
@@ -126,11 +134,16 @@ def notes(p: Prognosis, warnings: list[str], choice: Choice, shown: Prognosis | 
     """Unknown inputs, a wide range of the numbers ``shown`` (``p`` conditioned on being
     alive at a time, if it is), inputs outside the training data."""
     unknown_note(p.unknown, choice, choice.model)
-    wide = wide_range_note(shown or p, choice.schema, choice.bundle.manifest.fitted_on)
-    if wide:
-        st.info(wide)
+    wide_range(shown or p, choice)
     for w in warnings:
         st.warning(w)
+
+
+def wide_range(p: Prognosis, choice: Choice) -> None:
+    """Say so where the range of ``p``'s numbers at the risk horizon is wide."""
+    wide = wide_range_note(p, choice.schema, choice.bundle.manifest.fitted_on)
+    if wide:
+        st.info(wide)
 
 
 def contributions(p: Prognosis, choice: Choice, key: str) -> None:
@@ -154,11 +167,20 @@ def contributions(p: Prognosis, choice: Choice, key: str) -> None:
         )
     else:
         st.caption(_(fam.contribution_method))
+    shown = shown_columns(t.drop(columns="log_hr"))
+    factor, hr = _("Factor"), _("Hazard ratio")
+    # the ratio beside its factor and both in view on a phone's 390 px: the grid scrolls
+    # sideways to the rest, and left to take their width, the factors had hidden the ratio
+    first = [factor, hr]
     st.dataframe(
-        shown_columns(t.drop(columns="log_hr")),
+        shown[[*first, *(c for c in shown.columns if c not in first)]],
         hide_index=True,
         key=f"{key}.table",
         width="stretch",
+        column_config={
+            factor: st.column_config.TextColumn(width=FACTOR_WIDTH),
+            hr: st.column_config.TextColumn(width=RATIO_WIDTH),
+        },
     )
 
 

@@ -4,39 +4,65 @@ Every input shows its unit and allowed range and can be set to "unknown". Values
 in the session only (``persist_state="session"``), so they survive a page switch and
 are never written anywhere. Widget keys are ``<prefix>.<feature>``; the calculator
 and candidacy pages share the ``patient`` prefix so a patient is entered once.
+
+A value the schema refuses, or a number box left empty, is said under its input and again
+in the page's summary (:func:`show_problems`), and holds back the prediction.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
+from functools import partial
 
 import pandas as pd
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from model.i18n import N_, _
 from model.schema import Feature, Schema
 from model.validation import validate_patient
 from ui.choices import kept_index, remember
 
-__all__ = ["patient_form", "show_problems"]
+__all__ = ["Entered", "patient_form", "show_problems"]
 
 UNKNOWN_LABEL = N_("unknown")
 # the "unknown" option of a list or yes/no: not None, which Streamlit draws as nothing chosen;
 # no schema's value (numbers, or words without angle brackets)
 UNKNOWN = "<unknown>"
+# what a number box left empty returns: not None, which the schema reads as "unknown"
+EMPTY = object()
+# an ordered scale of at most this many grades is drawn with every grade in view
+SHORT_SCALE = 6
 
 
-def _num_format(f: Feature) -> tuple[float, str]:
+@dataclass
+class Entered:
+    """What the form holds: ``values`` ({feature: value, None where unknown or left empty}),
+    ``errors`` as (feature, message naming its field) in the form's order, and ``data``, the
+    one-row frame to predict from (None while there are errors)."""
+
+    values: dict
+    errors: list[tuple[str, str]] = field(default_factory=list)
+    data: pd.DataFrame | None = None
+
+
+def _step(f: Feature) -> float:
     if f.kind == "integer":
-        # a number box, not an integer one: that would cut 55.9 to 55 in the browser,
-        # unsaid; the schema's check names a value that is not whole ("%g": 55, 55.9)
-        return float(f.step or 1), "%g"
+        return float(f.step or 1)
     span = (f.max or 100) - (f.min or 0)
-    return (1.0 if span > 20 else 0.1), "%.1f"
+    return 1.0 if span > 20 else 0.1
 
 
-def _numeric(f: Feature, key: str, default) -> float | None:
-    step, fmt = _num_format(f)
+def _unknown_label(f: Feature) -> str:
+    # it names its field: a screen reader lists the form's boxes by name, not by place
+    return _("{label} unknown").format(label=f.label)
+
+
+def _numeric(f: Feature, key: str, default, fresh: bool) -> tuple[object, DeltaGenerator]:
+    """The number box of ``f`` and its "unknown" box: (the value, None if unknown, EMPTY if
+    the box was emptied; the place under the box for its errors). ``fresh``: the first run
+    of this form on its page."""
     unit = f" ({f.unit})" if f.unit else ""
     help_text = f"{f.help} " + _("Allowed: {allowed}. Tick 'unknown' if not known.").format(
         allowed=f.describe_allowed()
@@ -46,36 +72,53 @@ def _numeric(f: Feature, key: str, default) -> float | None:
         start = float(round(default)) if f.kind == "integer" else float(default)
     else:
         start = float(f.min or 0)
+    # the start value through the session, the box itself started empty: given a start
+    # value, the browser puts it back in a box the user empties, unsaid. Set again where the
+    # form is drawn anew: the box of the same key on another page (the calculator's and the
+    # candidacy page's share the patient) is another widget, which may start empty otherwise
+    if fresh or key not in st.session_state:
+        st.session_state[key] = st.session_state.get(key, start)
     unknown = bool(st.session_state.get(f"{key}.unknown", not known_default))
     # no min_value / max_value: the browser would keep a value beyond them to itself (a red
     # mark on the box, the page still showing the previous patient's numbers); the value goes
     # through the schema's checks instead, which name the field and its range and hold back
-    # the prediction
+    # the prediction. "%g": the box shows the value used (27.45, 9.04), not one rounded to a
+    # decimal (27.4, 9.0), and cuts no integer (55.9 is refused, not shown as 55)
     v = st.number_input(
         f"{f.label}{unit}",
-        value=start,
-        step=step,
-        format=fmt,
+        value=None,
+        step=_step(f),
+        format="%g",
         key=key,
         help=help_text,
         disabled=unknown,
         persist_state="session",
     )
-    # the box sits under its input and switches it off (read above, before the input is drawn);
-    # it names its field: a screen reader lists the form's boxes by name, not by place
+    slot = st.empty()
+    # the box sits under its input and switches it off (read above, before the input is drawn)
     unknown = st.checkbox(
-        _("{label} unknown").format(label=f.label),
+        _unknown_label(f),
         value=not known_default,
         key=f"{key}.unknown",
         help=_("{label} is not known: the prediction averages over its plausible values.").format(
             label=f.label
         ),
         persist_state="session",
+        wrap=True,
     )
-    return None if unknown or v is None else float(v)
+    if unknown:
+        return None, slot
+    return (EMPTY if v is None else float(v)), slot
 
 
-def _choice(f: Feature, key: str, default):
+def _empty_message(f: Feature) -> str:
+    return _("the box is empty: enter {allowed}, or tick '{unknown}' if it is not known.").format(
+        allowed=f.describe_allowed(), unknown=_unknown_label(f)
+    )
+
+
+def _choice(f: Feature, key: str, default, _fresh: bool):
+    """A list or yes/no of ``f`` (``_fresh`` unused: a choice keeps its start value)."""
     options = [UNKNOWN, *f.allowed_values]
     if default is not None and not (isinstance(default, float) and math.isnan(default)):
         default = default if f.is_text else int(default)
@@ -88,9 +131,7 @@ def _choice(f: Feature, key: str, default):
         allowed=f.describe_allowed()
     )
     index = kept_index(key, options, index)
-    widget = st.radio if f.kind == "binary" else st.selectbox
-    extra = {"horizontal": True} if f.kind == "binary" else {}
-    value = widget(
+    value = _list_widget(f)(
         f.label,
         options,
         index=index,
@@ -98,10 +139,20 @@ def _choice(f: Feature, key: str, default):
         key=key,
         help=help_text,
         persist_state="session",
-        **extra,
     )
     remember(key, value)
-    return None if value == UNKNOWN else value
+    return (None if value == UNKNOWN else value), st.empty()
+
+
+def _list_widget(f: Feature):
+    """A yes/no on one line; a short ordered scale (its grades often long phrases, which a
+    closed list cuts to its width) with every option shown, wrapped; a list otherwise. By
+    the schema, not by the words: the input keeps its kind when the language changes."""
+    if f.kind == "binary":
+        return partial(st.radio, horizontal=True)
+    if f.kind == "ordinal" and len(f.allowed_values) <= SHORT_SCALE:
+        return st.radio
+    return st.selectbox
 
 
 def patient_form(
@@ -110,11 +161,15 @@ def patient_form(
     defaults: dict,
     stages: tuple[str, ...] | None = None,
     columns: int = 2,
-) -> dict:
+) -> Entered:
     """Draw the inputs for the features of the given stages (all, in the schema's order, by
-    default); return {feature: value or None}."""
+    default), each with its errors under it; return what they hold."""
     values: dict = {}
+    empty: list[Feature] = []
+    slots: dict = {}
     stages = stages or tuple(s.name for s in schema.stages)
+    fresh = st.session_state.get(f"{prefix}.form") != stages
+    st.session_state[f"{prefix}.form"] = stages
     for stage in stages:
         feats = schema.stage_features(stage)
         if not feats:
@@ -125,18 +180,39 @@ def patient_form(
         for i, f in enumerate(feats):
             with cols[i % columns]:
                 key = f"{prefix}.{f.name}"
-                if f.kind in ("continuous", "integer"):
-                    values[f.name] = _numeric(f, key, defaults.get(f.name))
-                else:
-                    values[f.name] = _choice(f, key, defaults.get(f.name))
-    return values
+                draw = _numeric if f.kind in ("continuous", "integer") else _choice
+                value, slots[f.name] = draw(f, key, defaults.get(f.name), fresh)
+            if value is EMPTY:
+                empty.append(f)
+                value = None
+            values[f.name] = value
+    entered = _checked(values, empty, schema)
+    for name, message in entered.errors:
+        if name in slots:
+            slots[name].error(message)
+    return entered
 
 
-def show_problems(values: dict, schema: Schema) -> pd.DataFrame | None:
-    """Validate the entered values; show every error (field and allowed range) or return the row."""
+def _checked(values: dict, empty: list[Feature], schema: Schema) -> Entered:
+    """The schema's checks of ``values``; an emptied box is an error of its own (checked as
+    unknown, so that the other fields' errors are said too)."""
     report = validate_patient(values, schema)
-    errors = [p for p in report.problems if p.severity == "error"]
-    for p in errors:
-        f = schema.feature(p.column) if p.column in schema.feature_names else None
-        st.error(f"**{f.label if f else p.column}**: {p.message}")
-    return None if errors else report.data
+    found: dict[str, list[str]] = {f.name: [_empty_message(f)] for f in empty}
+    for p in report.problems:
+        if p.severity == "error":
+            found.setdefault(p.column, []).append(p.message)
+    errors = []
+    for name in [*(f.name for f in schema.features), *found]:
+        f = schema.feature(name) if name in schema.feature_names else None
+        for message in found.pop(name, []):
+            where = f.label if f else name
+            errors.append((name, f"**{where}**: {message}" if where else message))
+    return Entered(values, errors, None if errors else report.data)
+
+
+def show_problems(entered: Entered) -> pd.DataFrame | None:
+    """Show every error of the form (field, and what to do); return the row to predict from,
+    or None while there are errors."""
+    for _name, message in entered.errors:
+        st.error(message)
+    return entered.data

@@ -73,7 +73,7 @@ def test_calculator_shows_the_engines_numbers_and_follows_the_inputs(at, engine)
     # a worse patient: numbers change and still equal the engine's
     at.number_input(key="patient.ki67").set_value(40.0)
     at.number_input(key="patient.pci").set_value(30)
-    at.selectbox(key="patient.cc").set_value(3)
+    at.radio(key="patient.cc").set_value(3)
     at.run()
     assert not at.exception
     values.update(ki67=40.0, pci=30, cc=3)
@@ -85,6 +85,16 @@ def test_calculator_shows_the_engines_numbers_and_follows_the_inputs(at, engine)
     # the contributions table lists every factor and sums to the log hazard ratio
     contrib = frame_with(at, "Hazard ratio")
     assert set(contrib["Factor"]) >= {f.label for f in engine.schema.features}
+
+
+def test_the_hazard_ratio_is_in_view_beside_its_factor(at):
+    """Factor and hazard ratio first, and narrow enough together for a phone's 390 px (the
+    grid scrolls sideways to the rest); the factors had taken the width, the ratio cut."""
+    grid = next(d for d in at.dataframe if "Hazard ratio" in d.value.columns)
+    assert list(grid.value.columns[:2]) == ["Factor", "Hazard ratio"]
+    widths = json.loads(grid.proto.columns)
+    assert widths["Factor"]["width"] + widths["Hazard ratio"]["width"] <= 320
+    assert widths["Hazard ratio"]["width"] >= 100  # its heading whole
 
 
 def test_calculator_unknown_input_is_averaged_and_named(at, engine):
@@ -175,6 +185,63 @@ def test_calculator_value_out_of_range_is_refused_with_field_and_range(at, key, 
     assert len(at.table) == 0  # the previous patient's numbers are not left on screen
 
 
+def innermost_column_of(at, key: str):
+    """The form's column holding the input ``key`` (the page's column holds it too)."""
+    return [c for c in at.columns if any(w.key == key for w in c.number_input)][-1]
+
+
+def drawn_after(column, key: str) -> list:
+    """The elements of ``column`` after the input ``key``, in their order on the page."""
+    children = list(column.children.values())
+    at_key = next(i for i, c in enumerate(children) if getattr(c, "key", None) == key)
+    return children[at_key + 1 :]
+
+
+def test_an_emptied_number_box_stays_empty_and_is_said_under_it(at):
+    """An emptied box is neither put back to the typical patient's value nor taken as
+    unknown: it is said, under the box and in the summary, with what to do, and holds
+    back the prediction."""
+    at.number_input(key="patient.age").set_value(70.0).run()
+    at.number_input(key="patient.age").set_value(None).run()
+    assert not at.exception
+    assert at.number_input(key="patient.age").value is None
+    said = (
+        "**Age at surgery**: the box is empty: enter a number from 18 to 100 years, or tick "
+        "'Age at surgery unknown' if it is not known."
+    )
+    assert [e.value for e in at.error] == [said, said]  # under the box, and the summary
+    assert drawn_after(innermost_column_of(at, "patient.age"), "patient.age")[0].value == said
+    assert len(at.table) == 0 and not at.get("download_button")
+    assert not any("Unknown:" in i.value for i in at.info)
+    # a value again: the prediction is back
+    at.number_input(key="patient.age").set_value(70.0).run()
+    assert not at.error and len(at.table) == 1
+
+
+def test_a_number_box_shows_the_value_used(at, engine):
+    """What a box shows (its value in its format) is the value the model is given: no
+    9.96 shown as 10.0 beside a cut-off at 10, no 27.45 shown as 27.4."""
+    at.number_input(key="patient.ki67").set_value(9.96)
+    at.number_input(key="patient.ca125").set_value(27.45).run()
+    assert not at.exception
+    for box in at.number_input:
+        if box.value is not None:
+            assert float(box.proto.format % box.value) == box.value, (box.key, box.proto.format)
+    want = expected(engine, dict(reference(engine), ki67=9.96, ca125=27.45))[0]
+    assert_same(shown_table(at), want)
+
+
+def test_a_refused_value_is_said_under_its_field_and_in_the_summary(at):
+    """On a phone the summary comes after the whole form: the field itself says it too."""
+    at.number_input(key="patient.age").set_value(120.0).run()
+    assert not at.exception
+    said = [e.value for e in at.error]
+    assert len(said) == 2 and said[0] == said[1]
+    assert "Age at surgery" in said[0] and "from 18 to 100 years" in said[0]
+    under = drawn_after(innermost_column_of(at, "patient.age"), "patient.age")[0]
+    assert under.value == said[0]
+
+
 def test_the_forest_is_a_comparison_on_the_model_card_only(at, engine):
     # the page offers the clinical models; the forest is not calibrated and has no band
     assert at.radio(key=f"model.{engine.bundle.version_id}").options == [
@@ -212,6 +279,28 @@ def test_candidacy_chances_and_curves(at, engine):
     assert not any("Unknown:" in i.value for i in at.info)
     at.checkbox(key="patient.ki67.unknown").check().run()
     assert any(i.value.startswith("Unknown: Ki-67 index.") for i in at.info)
+
+
+def test_candidacy_says_a_wide_range_as_the_calculator_does(at, engine):
+    """The overall numbers' range, by the calculator's rule: said where it is wide, with
+    those numbers, and not where it is narrower."""
+    from reporting.plain import wide_range_note
+
+    at.switch_page("ui/pages/candidacy.py").run()
+    ref = reference(engine)
+    pre = [f.name for f in engine.schema.stage_features("pre")]
+    seen = set()
+    for pci, ki67 in ((5, 2.0), (ref["pci"], ref["ki67"]), (35, 60.0)):
+        at.number_input(key="patient.pci").set_value(pci)
+        at.number_input(key="patient.ki67").set_value(ki67)
+        at.run()
+        assert not at.exception
+        values = {n: dict(ref, pci=pci, ki67=ki67)[n] for n in pre}
+        cand = engine.candidacy(engine.frame([values]))
+        note = wide_range_note(cand.overall, engine.schema, engine.bundle.manifest.fitted_on)
+        assert [i.value for i in at.info if "is wide" in i.value] == ([note] if note else [])
+        seen.add(note is None)
+    assert False in seen, "one of the patients should have a wide range"
 
 
 def test_compare_scenarios_side_by_side(at, engine):
@@ -267,6 +356,30 @@ def test_compare_removes_the_scenario_chosen_and_keeps_the_others(at, engine):
     # a third scenario added again starts afresh, not as the one removed
     at.radio(key="cmp.n").set_value(3).run()
     assert at.text_input(key="cmp2.name").value != "Last"
+
+
+def test_compare_names_a_scenario_left_out_above_the_results(at):
+    """A scenario with an error is said above the chart, table and PDF it is missing from,
+    not only in its own tab."""
+    at.switch_page("ui/pages/compare.py").run()
+    at.radio(key="cmp.n").set_value(4).run()
+    at.text_input(key="cmp3.name").set_value("Old").run()
+    at.number_input(key="cmp3.age").set_value(150.0).run()
+    assert not at.exception
+    assert len(at.table[0].value.columns) == 3
+    note = [w.value for w in at.warning if "Left out" in w.value]
+    assert note == [
+        "Left out of the chart, the table and the PDF until the errors in its tab are fixed: "
+        "Scenario 4 (Old)."
+    ]
+    assert not any("Left out" in w.value for tab in at.tabs for w in tab.warning)
+    captions = [c.value for c in at.caption]
+    assert "The PDF holds only the scenarios shown; it leaves out: Scenario 4 (Old)." in captions
+    # fixed: all four again, and nothing said
+    at.number_input(key="cmp3.age").set_value(60.0).run()
+    assert len(at.table[0].value.columns) == 4
+    assert not any("Left out" in w.value for w in at.warning)
+    assert not any("leaves out" in c.value for c in at.caption)
 
 
 def test_cohort_upload_scores_and_lists_problems(at, engine, small_cohort):
@@ -558,3 +671,21 @@ def test_model_card_sets_published_groups_beside_the_model(at, engine):
     want = plausibility_table(group_predictions(engine, "coxnet"), engine.schema)
     shown = next(t.value for t in at.table if t.value.index.name == "Published system")
     pd.testing.assert_frame_equal(shown.reset_index(), want, check_names=False)
+
+
+def test_a_risk_beyond_every_training_patients_is_warned_on_the_page(at, engine):
+    """Every input inside its training range, their combination beyond every training
+    patient's risk: the page says the estimate extrapolates; the typical patient's does not."""
+    assert not any("every training patient" in w.value for w in at.warning)
+    ranges = engine.bundle.manifest.training_ranges
+    at.selectbox(key="patient.pathology").set_value("sarcomatoid")
+    at.radio(key="patient.cc").set_value(3)
+    for name in ("vascular_emboli", "lymph_nodes", "sae"):
+        at.radio(key=f"patient.{name}").set_value(1)
+    at.number_input(key="patient.kps").set_value(ranges["kps"]["min"])
+    for name in ("age", "ki67", "pci", "ca125", "cea", "ca199", "rbc_units"):
+        at.number_input(key=f"patient.{name}").set_value(ranges[name]["max"])
+    at.run()
+    assert not at.exception
+    said = [w.value for w in at.warning if "every training patient" in w.value]
+    assert said and "extrapolates the model beyond its data" in said[0]

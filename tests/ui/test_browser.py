@@ -217,3 +217,65 @@ def test_real_browser_language_and_patient_mode(models, tmp_path):
         assert checked(page, labels["sae"]) == ["yes"]
         assert checked(page, "Model") == [model]
     assert (tmp_path / "patient_zh.png").stat().st_size > 20_000
+
+
+# words cut to an ellipsis, or a box whose value is wider than the box shows
+CUT_JS = (
+    "els => els.filter(e => e.scrollWidth > e.clientWidth + 1)"
+    ".map(e => e.getAttribute('aria-label') || e.innerText)"
+)
+
+
+def test_real_browser_form_shows_what_is_used_and_says_what_is_wrong_where(models, tmp_path):
+    """What the boxes show is what the model uses; an emptied box stays empty and is said;
+    an error is said under its field on a phone; no label, value or button is cut."""
+    with serve(models, tmp_path / "server.log") as url, browser() as b:
+        page = b.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(url)
+        page.get_by_text(THREE_YEARS).first.wait_for(timeout=60_000)
+        ca125 = page.get_by_label("CA125 before surgery (U/mL)", exact=True)
+        ca125.fill("12345.67")
+        ca125.press("Tab")
+        ki67 = page.get_by_label("Ki-67 index (%)", exact=True)
+        ki67.fill("9.04")
+        ki67.press("Tab")
+        # the contributions chart's label: the page has read both
+        page.get_by_text("Ki-67 index = 9.04%").first.wait_for(timeout=30_000)
+        assert ki67.input_value() == "9.04"  # not "9.0"
+        assert ca125.input_value() == "12345.67"
+        assert page.locator(".stMarkdownEllipsis").evaluate_all(CUT_JS) == []
+        assert page.locator("[data-testid=stNumberInput] input").evaluate_all(CUT_JS) == []
+        # every grade of the CC scale in view, none cut
+        cc = page.locator("[data-testid='stRadio']", has_text="Completeness of cytoreduction")
+        assert cc.get_by_text("CC3 - residual nodules > 2.5 cm or confluent").is_visible()
+
+        age = page.get_by_label("Age at surgery (years)", exact=True)
+        age.fill("")
+        age.press("Tab")
+        page.get_by_text("the box is empty").first.wait_for(timeout=30_000)
+        assert age.input_value() == ""  # not put back to the typical patient's 54
+        # no numbers for a patient the form does not hold (the old table fades out)
+        page.locator("table", has_text=THREE_YEARS).first.wait_for(state="detached", timeout=30_000)
+
+        phone = b.new_context(
+            viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+        ).new_page()
+        phone.goto(url)
+        phone.get_by_text(THREE_YEARS).first.wait_for(timeout=60_000)
+        age = phone.get_by_label("Age at surgery (years)", exact=True)
+        age.fill("120")
+        age.press("Tab")
+        error = phone.get_by_text("120 is outside the allowed range").first
+        error.wait_for(timeout=30_000)
+        box, said = age.bounding_box(), error.bounding_box()
+        assert 0 < said["y"] - (box["y"] + box["height"]) < 100  # under the box, not the form
+        age.fill("54")
+        age.press("Tab")
+        phone.get_by_text(THREE_YEARS).first.wait_for(timeout=30_000)
+        phone.locator("[data-testid=stExpandSidebarButton]").click()
+        phone.get_by_text("For the patient").first.click()
+        phone.keyboard.press("Escape")
+        download = phone.locator("[data-testid=stDownloadButton]", has_text="patient's version")
+        download.wait_for(timeout=60_000)
+        assert phone.locator(".stMarkdownEllipsis").evaluate_all(CUT_JS) == []
+        assert download.bounding_box()["width"] <= 390

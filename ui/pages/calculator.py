@@ -136,12 +136,20 @@ if choice is not None:
         st.subheader(_("Patient"))
         facts = st.expander(_("The facts the estimate uses")) if for_patient else st.container()
         with facts:
-            values = patient_form(schema, "patient", choice.bundle.manifest.reference_patient)
+            # one column: beside the results it is too narrow for two (labels and the
+            # values in the boxes were cut)
+            entered = patient_form(
+                schema, "patient", choice.bundle.manifest.reference_patient, columns=1
+            )
+            values = entered.values
     with right:
-        X = show_problems(values, schema)
+        X = show_problems(entered)
         if X is not None:
             prog = choice.engine.predict(X, choice.model, contributions=True)[0]
-            warnings = choice.engine.warnings(X)[0]
+            # inputs outside the training data, then a combination of them beyond it
+            warnings = choice.engine.warnings(X)[0] + choice.engine.risk_warnings(
+                prog, choice.model
+            )
             shown, alive_at = conditional_on(choice, prog, for_patient)
             if for_patient:
                 patient.view(choice, prog, shown, alive_at, warnings)

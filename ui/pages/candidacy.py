@@ -47,14 +47,16 @@ if choice is not None:
     left, right = st.columns([2, 3], gap="large")
     with left:
         st.subheader(_("Patient (known {before})").format(before=before))
-        values = patient_form(
+        entered = patient_form(
             schema,
             "patient",
             choice.bundle.manifest.reference_patient,
             stages=(schema.decision_stage,),
+            columns=1,  # as on the calculator, beside the results
         )
+        values = entered.values
     with right:
-        X = show_problems(values, schema)
+        X = show_problems(entered)
         if X is not None:
             try:
                 cand = choice.engine.candidacy(X)
@@ -102,7 +104,11 @@ if choice is not None:
             # of the facts asked for here: the later ones are unknown by design
             unknown = [n for n, v in values.items() if v is None]
             common.unknown_note(unknown, choice, choice.engine.candidacy_model)
-            warnings = choice.engine.warnings(X)[0]
+            # of the overall numbers, by the calculator's rule
+            common.wide_range(cand.overall, choice)
+            warnings = choice.engine.warnings(X)[0] + choice.engine.risk_warnings(
+                cand.overall, choice.engine.candidacy_model
+            )
             for w in warnings:
                 st.warning(w)
             common.pdf_download(

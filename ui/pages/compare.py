@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from model.i18n import _
+from model.i18n import _, ngettext
 from reporting.figures import prognosis_curve
 from reporting.pdf import compare_report
 from reporting.scenarios import starting_scenarios
@@ -56,6 +56,7 @@ if choice is not None:
     results = st.container()  # drawn above the scenario forms, filled once they are read
     tabs = st.tabs([_("Scenario {n}").format(n=i + 1) for i in range(n)])
     rows = []
+    left_out = []  # the scenarios with errors, as their tabs and names say
     for i, tab in enumerate(tabs):
         with tab:
             name = st.text_input(
@@ -65,7 +66,7 @@ if choice is not None:
                 key=f"cmp{i}.name",
                 persist_state="session",
             ).strip() or _("Scenario {n}").format(n=i + 1)
-            values = patient_form(schema, f"cmp{i}", starts[i][1], columns=3)
+            entered = patient_form(schema, f"cmp{i}", starts[i][1], columns=3)
             if n > MIN_SCENARIOS:
                 st.button(
                     _("Remove this scenario"),
@@ -74,19 +75,32 @@ if choice is not None:
                     args=(i, n),
                     icon=":material/delete:",
                 )
-            X = show_problems(values, schema)
+            X = show_problems(entered)
             if X is None:
                 st.error(
                     _("Scenario {n} has errors; it is left out until they are fixed.").format(
                         n=i + 1
                     )
                 )
+                left_out.append(_("Scenario {n} ({name})").format(n=i + 1, name=name))
                 continue
             if name in [r[0] for r in rows]:
                 name = f"{name} ({i + 1})"
-            rows.append((name, values, X))
-    if rows:
-        with results:
+            rows.append((name, entered.values, X))
+    with results:
+        # above the results, not only in the scenario's own tab, which may not be the one open
+        if left_out:
+            st.warning(
+                ngettext(
+                    "Left out of the chart, the table and the PDF until the errors in its tab "
+                    "are fixed: {scenarios}.",
+                    "Left out of the chart, the table and the PDF until the errors in their "
+                    "tabs are fixed: {scenarios}.",
+                    len(left_out),
+                ).format(scenarios=common.literal(_(", ").join(left_out))),
+                icon=":material/warning:",
+            )
+        if rows:
             progs = choice.engine.predict(pd.concat([r[2] for r in rows]), choice.model)
             named = [(r[0], p) for r, p in zip(rows, progs, strict=True)]
             # bands on for two scenarios, off for more (four overlapping bands cannot be
@@ -99,6 +113,13 @@ if choice is not None:
             table = shown_columns(scenario_table(named, schema))
             st.table(table.rename(columns=common.literal))
             st.caption(_("Cells: estimate (95 % interval)."))
+            if left_out:
+                # beside the download: the PDF itself does not say what it leaves out
+                st.caption(
+                    _("The PDF holds only the scenarios shown; it leaves out: {scenarios}.").format(
+                        scenarios=common.literal(_(", ").join(left_out))
+                    )
+                )
             common.pdf_download(
                 _("Download the one-page PDF report"),
                 lambda: compare_report(choice, [(r[0], r[1]) for r in rows], named),
