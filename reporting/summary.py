@@ -53,9 +53,16 @@ def shown_columns(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def fmt_percent(v: float | None) -> str:
-    """Survival as a whole percentage ("62 %"); an en dash where there is none."""
+    """Survival as a whole percentage ("62 %"); an en dash where there is none. A chance
+    that is not 0 or 1 is never written as one: "<1 %" and ">99 %", not a certainty that
+    rounding made ("0 % (0 % to 0 %)" for a patient the model gives 0.3 %)."""
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "–"
+    whole = round(100 * v)  # as percent() rounds it
+    if v > 0 and whole == 0:
+        return "<" + percent(1)
+    if v < 1 and whole == 100:
+        return ">" + percent(99)
     return percent(100 * v)
 
 

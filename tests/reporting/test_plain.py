@@ -6,6 +6,7 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
+from model import i18n
 from model.bundle import load_bundle
 from model.engine import Engine
 from model.prognosis import Prognosis
@@ -40,6 +41,12 @@ def patients(engine):
     return [ref, worse, unknown]
 
 
+def _whole(cell: str) -> int:
+    """A table's percentage as the number of 100 people it stands for ("<1 %" is 0)."""
+    text = cell.strip().removesuffix(" %")
+    return {"<1": 0, ">99": 100}.get(text) if text in ("<1", ">99") else int(text)
+
+
 def table_numbers(p: Prognosis, schema) -> dict[int, tuple[int, int | None, int | None]]:
     """(estimate, lower, upper) as the table prints them, by landmark month."""
     out = {}
@@ -50,9 +57,9 @@ def table_numbers(p: Prognosis, schema) -> dict[int, tuple[int, int | None, int 
             assert icon_counts(p, t) is None and landmark_sentence(p, schema, t) is None
             continue
         row = table.loc[label]
-        est = int(row["Estimate"].removesuffix(" %"))
+        est = _whole(row["Estimate"])
         if " to " in row["95 % interval"]:
-            lo, hi = (int(x.strip().removesuffix(" %")) for x in row["95 % interval"].split(" to "))
+            lo, hi = (_whole(x) for x in row["95 % interval"].split(" to "))
         else:
             lo = hi = None
         out[t] = (est, lo, hi)
@@ -61,7 +68,17 @@ def table_numbers(p: Prognosis, schema) -> dict[int, tuple[int, int | None, int 
 
 def test_percent_rounds_as_the_table_does():
     for v in [*np.linspace(0, 1, 20001), 0.005, 0.015, 0.125, 0.685, 0.695]:
+        if 0 < v < 1 and percent(v) in (0, 100):
+            continue
         assert f"{percent(v)} %" == fmt_percent(v), v
+
+
+def test_a_chance_that_rounds_to_a_certainty_is_not_written_as_one():
+    assert [fmt_percent(v) for v in (0.0, 0.003, 0.005, 0.994, 0.996, 1.0)] == [
+        "0 %", "<1 %", "<1 %", "99 %", ">99 %", "100 %",
+    ]  # fmt: skip
+    with i18n.use("zh-CN"):
+        assert fmt_percent(0.003) == "<1%"
 
 
 def test_icon_counts_equal_the_tables_percentages(engine, patients):
