@@ -112,21 +112,43 @@ def _wrap(text: str, width: int) -> str:
 
 # characters a line of a figure's title: what a phone's width holds (plotly cuts, not wraps)
 TITLE_LINE = 42
+# characters a line of the published strip's label: what a phone's width holds from the
+# middle of a strip in the plot's left quarter to the figure's edge, at 11 px type
+STRIP_LINE = 30
 
 
 # pixels above a title for plotly's toolbar, which a tap shows over the figure's top right:
-# on a phone's width it covered the end of a title centred in the top margin
+# on a phone's width it covered the end of a title
 TOOLBAR_PX = 30
+# pixels a line of a title takes (plotly's title type is 17 px, its lines 1.3 em apart)
+TITLE_LINE_PX = 22
+# pixels between a title's last line and the plot
+TITLE_GAP_PX = 10
+# plotly sets a title of two or more lines this much higher than its anchor and pad say
+# (about 0.7 of its type size), one of one line where they say
+TITLE_LIFT_PX = 12
+
+
+def _title_lines(title: str | None) -> int:
+    """How many lines ``title`` takes once wrapped for a phone (none: 0)."""
+    return _wrap(title, TITLE_LINE).count("<br>") + 1 if title else 0
 
 
 def _base_layout(title: str | None, height: int) -> dict:
-    title = title and _wrap(title, TITLE_LINE)
-    lines = title.count("<br>") + 1 if title else 0
-    top = TOOLBAR_PX + 10 + 20 * lines if title else 20
+    lines = _title_lines(title)
+    # plotly sets a title's first line at its anchor and the others below it, whatever the
+    # anchor: a title anchored on the plot's top ran its second line over the plot. It hangs
+    # from the figure's top, under the toolbar's room, and the margin holds every line.
+    top = TOOLBAR_PX + TITLE_LINE_PX * lines + TITLE_GAP_PX if title else 20
     return {
-        # the title sits on the plot, its lines growing upwards, the toolbar's room above
         "title": (
-            {"text": title, "y": 1, "yref": "paper", "yanchor": "bottom", "pad": {"b": 6}}
+            {
+                "text": _wrap(title, TITLE_LINE),
+                "y": 1,
+                "yref": "container",
+                "yanchor": "top",
+                "pad": {"t": TOOLBAR_PX + (TITLE_LIFT_PX if lines > 1 else 0)},
+            }
             if title
             else None
         ),
@@ -237,6 +259,7 @@ def survival_figure(
             }
         )
     shapes, annotations = [], []
+    end = max(float(np.asarray(c["grid"])[-1]) for c in curves) if curves else 60.0
     if literature:
         lo, hi = literature["median_months"]
         lo, hi = axis.from_months(lo), axis.from_months(hi)
@@ -255,24 +278,7 @@ def survival_figure(
                 "layer": "below",
             }
         )
-        annotations.append(
-            {
-                "x": (lo + hi) / 2,
-                "y": 0.03,
-                "xref": "x",
-                "yref": "y",
-                "showarrow": False,
-                "text": _("{label}: median {span}").format(
-                    label=literature["label"], span=axis.span(literature["median_months"])
-                )
-                + "<br>"
-                + _("(published figure, not this model)"),
-                "xanchor": "left",
-                "align": "left",
-                "font": {"size": 11},
-                "bgcolor": "rgba(255,255,255,0.8)",
-            }
-        )
+        annotations.append(_strip_label(literature, axis, end))
     if alive_at:
         at = float(axis.from_months(alive_at))
         shapes.append(
@@ -287,7 +293,6 @@ def survival_figure(
                 "line": {"color": "#555555", "dash": "dot"},
             }
         )
-    end = max(float(np.asarray(c["grid"])[-1]) for c in curves) if curves else 60.0
     layout = _base_layout(title, height + 30 * ((len(curves) + 1) // 2))
     layout.update(
         shapes=shapes,
@@ -303,6 +308,31 @@ def survival_figure(
         yaxis={"title": {"text": words.endpoint_title}, "range": [0, 1.02], **percent_ticks()},
     )
     return _figure(data, layout)
+
+
+def _strip_label(literature: dict, axis, end_months: float) -> dict:
+    """The published strip's label, wrapped so that a phone's width holds it (plotly cuts a
+    line at the plot's edge: "median 10-17 months" was lost), standing on the x axis and
+    running away from the nearer edge of the plot."""
+    lo, hi = (float(axis.from_months(m)) for m in literature["median_months"])
+    text = _("{label}: median {span}").format(
+        label=literature["label"], span=axis.span(literature["median_months"])
+    )
+    lines = [_wrap(text, STRIP_LINE), _wrap(_("(published figure, not this model)"), STRIP_LINE)]
+    side = "left" if (lo + hi) / 2 <= float(axis.from_months(end_months)) / 2 else "right"
+    return {
+        "x": (lo + hi) / 2,
+        "y": 0.02,
+        "xref": "x",
+        "yref": "y",
+        "showarrow": False,
+        "text": "<br>".join(lines),
+        "xanchor": side,
+        "yanchor": "bottom",
+        "align": side,
+        "font": {"size": 11},
+        "bgcolor": "rgba(255,255,255,0.8)",
+    }
 
 
 def _percents(fractions, digits: int = 0) -> list[str]:
@@ -491,9 +521,12 @@ def icon_array_figure(
         )
     layout = _base_layout(title, height)
     hidden = {"visible": False, "fixedrange": True}
+    # the toolbar's room above the first row: a tap showed it over the top right icon
+    top = layout["margin"]["t"] if title else TOOLBAR_PX
     layout.update(
         hovermode="closest",
-        margin={"l": 10, "r": 10, "t": 50 if title else 10, "b": 70},
+        height=layout["height"] + (0 if title else TOOLBAR_PX - 10),
+        margin={"l": 10, "r": 10, "t": top, "b": 70},
         # under the icons, not beside them: on a phone a legend beside takes half the width
         legend={"orientation": "h", "yanchor": "top", "y": -0.02, "x": 0.5, "xanchor": "center"},
         xaxis={**hidden, "range": [-0.6, columns - 0.4]},

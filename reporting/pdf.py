@@ -1,4 +1,5 @@
-"""One-page PDF reports for tumour boards, generated in memory.
+"""PDF reports for tumour boards, generated in memory: one page, or more where the notes run
+long (every page closes with the footer: model, training data, validation, intended use).
 
 Three kinds: one patient (calculator), candidacy before surgery, and a scenario
 comparison. Each holds the factors as entered (unknowns marked), the survival curve
@@ -49,6 +50,7 @@ from reporting.plain import (
     icon_years,
     patient_notes,
     sentences,
+    wide_range_note,
     year_months,
 )
 from reporting.summary import (
@@ -95,8 +97,19 @@ WIDTHS = [0.7, 0.45, 0.45, 0.45, 0.45, 0.3]
 # at 3 years (36 months)") on one line, the interval ("100 % to 100 %") too; a longer endpoint
 # or "not reached (> 120)" wraps
 SURVIVAL_COLUMNS = (4.5, 1.4, 1.8)
-# the lowest the footer can start and stay on the page (mm from the top)
-FOOTER_LATEST = 266
+# The contribution table's columns (mm of the 102 mm right-hand column), without and with
+# "Over time": "unknown (imputed)", "27.45 U/mL" and "1.10 -> 1.10" each on one line (a
+# row of two lines for each unknown input had pushed the footer off the page)
+CONTRIBUTION_COLUMNS = ((40.0, 22.6, 20.0, 19.4), (36.0, 22.6, 14.6, 13.6, 15.2))
+# the page's margin (mm) under the footer, which closes every page
+BOTTOM_MARGIN = 7
+# room (mm) between the body and the footer's rule; a page that continues says so there
+FOOTER_GAP = 4
+# a paragraph's line height per point of type, and the space (mm) under the footer's rule
+PARAGRAPH_LEADING = 0.48
+FOOTER_RULE = 1
+# the height (mm) of the leaflet's pictures of 100 people, with their heading and legend
+ICON_BLOCK = 84
 # type sizes (pt) the evidence panel may take, largest first
 EVIDENCE_SIZES = (5.8, 5.3, 4.8, 4.4)
 # Layout caches, keyed on a panel's text (which depends on the patient): on only in a batch
@@ -149,9 +162,8 @@ def plotly_available() -> bool:
     return any(shutil.which(b) for b in ("chromium", "chromium-browser", "google-chrome"))
 
 
-def _plotly_png(curves, schema, literature: dict | None, width_mm: float, height_mm: float):
-    import kaleido
-
+def _plotly_figure(curves, schema, literature: dict | None, width_mm: float, height_mm: float):
+    """The page's survival figure set for paper (4 px a millimetre)."""
     from reporting.figures import survival_figure
 
     fig = survival_figure(curves, schema, literature=literature, height=int(height_mm * 4))
@@ -162,13 +174,32 @@ def _plotly_png(curves, schema, literature: dict | None, width_mm: float, height
         legend=dict(orientation="h", y=-0.3, x=0),
         margin=dict(b=90),
     )
+    # the tick labels stand off the axes: "0 %" ended where the time axis's "0" began
+    fig.update_xaxes(ticklabelstandoff=PLOTLY_STANDOFF_PX)
+    fig.update_yaxes(ticklabelstandoff=PLOTLY_STANDOFF_PX)
+    return fig
+
+
+# pixels between an axis of the paper figure and its tick labels
+PLOTLY_STANDOFF_PX = 6
+
+
+def _plotly_png(curves, schema, literature: dict | None, width_mm: float, height_mm: float):
+    return plotly_image(_plotly_figure(curves, schema, literature, width_mm, height_mm))
+
+
+def plotly_image(fig, fmt: str = "png", scale: float = 2) -> bytes:
+    """``fig`` drawn by plotly's static export (``fmt`` "png" or "svg"), at the width and
+    height of its layout; needs :func:`plotly_available`."""
+    import kaleido
+
     global _KALEIDO_STARTED
     if not _KALEIDO_STARTED:
         # one browser for the process's life (~5 s to start, ~0.3 s a figure after that)
         kaleido.start_sync_server(silence_warnings=True)
         atexit.register(kaleido.stop_sync_server, silence_warnings=True)
         _KALEIDO_STARTED = True
-    return kaleido.calc_fig_sync(fig, opts={"format": "png", "scale": 2})
+    return kaleido.calc_fig_sync(fig, opts={"format": fmt, "scale": scale})
 
 
 _KALEIDO_STARTED = False
@@ -177,7 +208,6 @@ _KALEIDO_STARTED = False
 class _Report(FPDF):
     def __init__(self, context, title: str, figures: Figures, schema):
         super().__init__(orientation="P", unit="mm", format="A4")
-        self.context = context
         self.figures = figures
         self.schema = schema  # the bundle's, localised once by the caller
         # Chinese (and any language beyond Latin-1) is set in an embedded CJK font
@@ -185,6 +215,12 @@ class _Report(FPDF):
         if self.cjk:
             for style, (path, face) in cjk_font().items():
                 self.add_font("cjk", style, path, collection_font_number=face)
+        self.heading_text = title
+        # the footer's texts, not the context: each trial layout copies this object, and a
+        # copy of the bundle cost 0.2 s
+        self.footer_lines = _footer_lines(context, schema)
+        self.footer_height = 0.0  # measured once the first page is open
+        self._turning = False
         self.set_auto_page_break(False)
         self.set_margins(12, 10, 12)
         self.set_title(title)
@@ -203,6 +239,44 @@ class _Report(FPDF):
             self.multi_cell(0, 4.2, _t(simulated_banner()), border=1, padding=1.2)
             self.set_line_width(0.2)
         self.ln(2)
+        # The footer (model, training data, validation, intended use) closes every page, at
+        # its measured height: a body that would reach it goes on to another page instead,
+        # so no report can push those lines off the paper.
+        self.footer_height = self._footer_size()
+        self.set_auto_page_break(True, BOTTOM_MARGIN + self.footer_height + FOOTER_GAP)
+
+    def add_page(self, *args, **kwargs):
+        # known only here: the footer being drawn closes a page that another follows
+        self._turning = self.page > 0
+        try:
+            super().add_page(*args, **kwargs)
+        finally:
+            self._turning = False
+
+    def header(self) -> None:
+        """A page after the first names the report it continues."""
+        if self.page > 1:
+            self.set_font("Helvetica", "B", 10)
+            text = _("{title} (continued)").format(title=self.heading_text)
+            self.cell(0, 5.5, _t(text), new_x="LMARGIN", new_y="NEXT")
+            self.ln(1)
+
+    def footer(self) -> None:
+        if not self.footer_height:
+            return
+        top = self.h - BOTTOM_MARGIN - self.footer_height
+        if self._turning:
+            self.set_font("Helvetica", "I", 7)
+            self.set_xy(self.l_margin, top - FOOTER_GAP + 0.5)
+            text = _("Continued on page {page}.").format(page=self.page + 1)
+            self.cell(0, 3, _t(text), align="R")
+        self.set_y(top)
+        self._footer_block()
+
+    def fit(self, height: float) -> None:
+        """Go on to a new page unless ``height`` mm more fits above the footer."""
+        if self.get_y() + height > self.page_break_trigger:
+            self.add_page(same=True)
 
     def multi_cell(self, *args, **kwargs):
         """Chinese has no spaces to break at: break at any character, flush left."""
@@ -215,6 +289,8 @@ class _Report(FPDF):
     def set_font(self, family=None, style="", size=0):
         """Every text in the CJK font when the language needs it (it has no italic)."""
         if self.cjk:
+            # a new page restores the style as fpdf holds it, a TextEmphasis
+            style = getattr(style, "style", style)
             family, style = "cjk", style.replace("I", "")
         super().set_font(family, style, size)
 
@@ -239,13 +315,22 @@ class _Report(FPDF):
             self._table_row(x, [_t(c) for c in cols], fr, line)
             self.set_font("Helvetica", "", size)
         for _i, row in df.iterrows():
-            texts = []
-            for c, wi in zip(cols, fr, strict=True):
-                text = _t(row[c])
-                if self.get_string_width(text) > wi - 2 * self.c_margin and " - " in text:
-                    text = text.split(" - ")[0]  # "CC1 - residual nodules ..." -> "CC1"
-                texts.append(text)
-            self._table_row(x, texts, fr, line)
+            self._table_row(x, self._short_forms([_t(row[c]) for c in cols], fr), fr, line)
+
+    def _short_forms(self, texts: list[str], widths: list[float]) -> list[str]:
+        """A row's level labels cut to their code ("CC1 - residual nodules ..." -> "CC1")
+        where one is too long for its column: then every value of the row is cut, so that
+        one factor reads in one form across the scenarios ("CC0" beside "CC2", not "CC0 -
+        no visible residual disease" beside "CC2"). The row's label is cut only if it must."""
+
+        def long(text: str, width: float) -> bool:
+            return " - " in text and self.get_string_width(text) > width - 2 * self.c_margin
+
+        cut = any(long(t, w) for t, w in zip(texts[1:], widths[1:], strict=True))
+        return [
+            t.split(" - ")[0] if (cut and i > 0 and " - " in t) or long(t, w) else t
+            for i, (t, w) in enumerate(zip(texts, widths, strict=True))
+        ]
 
     def _table_row(self, x: float, texts: list[str], widths: list[float], line: float) -> None:
         """One row of :meth:`kv_table`: each text wrapped in its column, a rule under the row."""
@@ -254,6 +339,7 @@ class _Report(FPDF):
             for t, wi in zip(texts, widths, strict=True)
         ]
         height = max(1, *count) * line
+        self.fit(height)  # a row is never split between pages
         top, left = self.get_y(), x
         for t, wi in zip(texts, widths, strict=True):
             self.set_xy(left, top)
@@ -362,8 +448,8 @@ class _Report(FPDF):
     def evidence(self, panel: Panel | None) -> None:
         """The evidence panel across the page: its label boxed, a wrapped table, caveats.
 
-        Set in the largest of a few small type sizes that leaves the footer on the page
-        (each size is tried on a throw-away copy first).
+        Set in the largest of a few small type sizes that keeps it on this page, above the
+        footer (each size is tried on a throw-away copy first); on the next page if none does.
         """
         if panel is None or not panel.rows:
             return
@@ -375,16 +461,21 @@ class _Report(FPDF):
             round(self.get_y(), 2),
         )
         size = _cached(key, lambda: self._panel_size(panel))
+        if size is None:  # not even in the smallest type: the panel starts the next page
+            self.add_page(same=True)
+            size = self._panel_size(panel) or EVIDENCE_SIZES[-1]
         self._evidence(panel, size)
 
-    def _panel_size(self, panel: Panel) -> float:
+    def _panel_size(self, panel: Panel) -> float | None:
+        """The largest type size that sets the panel on this page (None: none does)."""
+        page = self.page
         for size in EVIDENCE_SIZES:
             with self.offset_rendering():
                 self._evidence(panel, size)
-                end = self.get_y()
-            if end <= FOOTER_LATEST - 2:
+                fits = self.page == page
+            if fits:
                 return size
-        return EVIDENCE_SIZES[-1]
+        return None
 
     def _evidence(self, panel: Panel, size: float) -> None:
         line = size * 0.42
@@ -432,6 +523,7 @@ class _Report(FPDF):
                 for c, w in zip(cells, widths, strict=True)
             ]
             height = max(len(lines) for lines in wrapped) * line + 0.4
+            self.fit(height)
             y = self.get_y()
             self.set_font("Helvetica", style, size)
             left = x
@@ -464,34 +556,67 @@ class _Report(FPDF):
         self.set_line_width(0.2)
 
     def paragraph(self, text: str, size: float = 7.5, style: str = "") -> None:
+        """``text`` across the page from the left margin."""
         self.set_font("Helvetica", style, size)
         text = _t(text)
+        self.set_x(self.l_margin)
         # cell() is much faster than multi_cell's line breaking; most lines fit on one line
         if self.get_string_width(text) < self.epw - 1:
-            self.cell(0, size * 0.48, text, new_x="LMARGIN", new_y="NEXT")
+            self.cell(0, size * PARAGRAPH_LEADING, text, new_x="LMARGIN", new_y="NEXT")
         else:
-            self.multi_cell(0, size * 0.48, text, new_x="LMARGIN", new_y="NEXT")
+            self.multi_cell(0, size * PARAGRAPH_LEADING, text, new_x="LMARGIN", new_y="NEXT")
 
-    def footer_block(self, extra: list[str] = ()) -> None:
-        ctx = self.context
-        bundle, model = ctx.bundle, ctx.model
-        label = _(bundle.manifest.label(model))
-        self.set_y(max(self.get_y() + 2, 246))
+    def _paragraph_lines(self, text: str, size: float, style: str) -> int:
+        """How many lines :meth:`paragraph` sets ``text`` in."""
+        self.set_font("Helvetica", style, size)
+        text = _t(text)
+        if self.get_string_width(text) < self.epw - 1:
+            return 1
+        return len(self._lines(text, self.epw, style, size))
+
+    def warnings_note(self, warnings: list[str]) -> None:
+        """The engine's warnings, run on in one small paragraph: one line each had pushed
+        the footer of an extreme patient's report off the page."""
+        if not warnings:
+            return
+        if len(warnings) == 1:
+            text = _("Warning: {warning}").format(warning=warnings[0])
+        else:
+            text = _("Warnings: {warnings}.").format(
+                warnings=" · ".join(w.rstrip(".。") for w in warnings)
+            )
+        self.paragraph(text, size=7, style="I")
+
+    def _footer_block(self) -> None:
         self.set_draw_color(0)
-        self.line(12, self.get_y(), 198, self.get_y())
-        self.ln(1)
-        lines = [
-            _("Model: {label}, bundle {version} (created {created}).").format(
-                label=label, version=bundle.version_id, created=bundle.manifest.created
-            ),
-            _("Manifest SHA-256: {sha}").format(sha=ctx.manifest_sha256),
-            card.training_text(bundle),
-            _("Validation: {c_index}.").format(c_index=card.c_index_text(bundle, model)),
-            *extra,
-        ]
-        for s in lines:
-            self.paragraph(s, size=7)
-        self.paragraph(intended_use_short(self.schema.words), size=7.5, style="B")
+        self.set_line_width(0.2)
+        self.line(self.l_margin, self.get_y(), self.w - self.r_margin, self.get_y())
+        self.ln(FOOTER_RULE)
+        for text, size, style in self.footer_lines:
+            self.paragraph(text, size=size, style=style)
+
+    def _footer_size(self) -> float:
+        """The footer's height (mm), as :meth:`paragraph` sets its lines."""
+        return FOOTER_RULE + sum(
+            self._paragraph_lines(text, size, style) * size * PARAGRAPH_LEADING
+            for text, size, style in self.footer_lines
+        )
+
+
+def _footer_lines(context, schema) -> list[tuple[str, float, str]]:
+    """The footer's paragraphs, (text, type size, style): which model, its training data and
+    validation, and the intended use."""
+    bundle, model = context.bundle, context.model
+    label = _(bundle.manifest.label(model))
+    lines = [
+        _("Model: {label}, bundle {version} (created {created}).").format(
+            label=label, version=bundle.version_id, created=bundle.manifest.created
+        ),
+        _("Manifest SHA-256: {sha}").format(sha=context.manifest_sha256),
+        card.training_text(bundle),
+        _("Validation: {c_index}.").format(c_index=card.c_index_text(bundle, model)),
+    ]
+    return [(s, 7, "") for s in lines] + [(intended_use_short(schema.words), 7.5, "B")]
 
 
 def _factors(pdf: _Report, values: dict, x: float, w: float) -> None:
@@ -545,17 +670,13 @@ def patient_report(
     pdf.set_xy(120, top)
     pdf.heading(_("Estimates with 95 % intervals"), x=120)
     pdf.kv_table(survival_table(shown, schema), 120, 78, SURVIVAL_COLUMNS, size=7)
-    if prognosis.unknown:
-        pdf.set_x(120)
-        pdf.set_font("Helvetica", "I", 6.5)
-        names = _(", ").join(schema.feature(n).label for n in prognosis.unknown)
-        text = _("Unknown inputs ({names}) are averaged over their plausible values.")
-        pdf.multi_cell(78, 3, _t(text.format(names=names)))
-    y = top + 88
+    _estimate_notes(pdf, context, shown, prognosis.unknown)
+    # under the curve, or under the notes beside it where they run longer
+    y = max(top + 88, pdf.get_y() + 2)
     pdf.set_xy(12, y)
     pdf.heading(_("Factors as entered"), x=12)
     _factors(pdf, values, 12, 78)
-    left_end = pdf.get_y()
+    left_page, left_end = pdf.page, pdf.get_y()
     pdf.set_xy(96, y)
     pdf.heading(_("What each factor contributes (hazard ratio vs reference)"), x=96)
     if prognosis.contributions:
@@ -570,14 +691,33 @@ def patient_report(
             t[["Factor", "Patient", "Reference", "Hazard ratio"] + [OVER_TIME] * over_time],
             96,
             102,
-            (3.0, 1.7, 1.5, 1.5, 1.5) if over_time else (3.2, 1.8, 1.6, 1.2),
+            CONTRIBUTION_COLUMNS[over_time],
             size=6.8,
         )
-    pdf.set_xy(12, max(left_end, pdf.get_y()) + 2)
-    for w in warnings:
-        pdf.paragraph(_("Warning: {warning}").format(warning=w), size=7, style="I")
+    # under the longer column (the right one, if it went on to another page)
+    end = pdf.get_y() if pdf.page > left_page else max(left_end, pdf.get_y())
+    pdf.set_xy(12, end + 2)
+    pdf.warnings_note(warnings)
     pdf.evidence(evidence_panel(schema, values, "calculator", alive_at))
-    return _output(_finish(pdf))
+    return _output(pdf)
+
+
+def _estimate_notes(pdf: _Report, context, shown: Prognosis, unknown: list[str]) -> None:
+    """Under the estimates: the inputs left unknown, and, as the page says it, that the
+    range is wide (the same rule and words, :func:`reporting.plain.wide_range_note`)."""
+    schema = pdf.schema
+    notes = []
+    if unknown:
+        names = _(", ").join(schema.feature(n).label for n in unknown)
+        text = _("Unknown inputs ({names}) are averaged over their plausible values.")
+        notes.append(text.format(names=names))
+    wide = wide_range_note(shown, schema, context.bundle.manifest.fitted_on)
+    if wide:
+        notes.append(wide)
+    pdf.set_font("Helvetica", "I", 6.5)
+    for note in notes:
+        pdf.set_x(120)
+        pdf.multi_cell(78, 3, _t(note), new_x="LEFT", new_y="NEXT")
 
 
 def _rgb(hex_colour: str) -> tuple[int, int, int]:
@@ -610,6 +750,7 @@ def patient_leaflet(
     years = [y for y in (1, 3, 5) if y in icon_years(shown, schema)]
     if years:
         pdf.ln(2)
+        pdf.fit(ICON_BLOCK)  # the heading, the pictures, their counts and the legend together
         pdf.heading(
             _("100 patients like you who are {event_free} {when} {origin}").format(
                 event_free=words.event_free,
@@ -647,13 +788,14 @@ def patient_leaflet(
             new_y="NEXT",
         )
     pdf.ln(2)
+    pdf.fit(16)  # not the heading alone at the foot of a page
     pdf.heading(_("What these numbers mean"))
     rows = context.bundle.manifest.fitted_on
     for note in patient_notes(schema, shown, prognosis.unknown, warnings, trained_on=rows):
         pdf.set_font("Helvetica", "", 11)
         pdf.multi_cell(0, 5.4, _t(note), new_x="LMARGIN", new_y="NEXT")
         pdf.ln(1)
-    return _output(_finish(pdf))
+    return _output(pdf)
 
 
 def _side_note(pdf: _Report, text: str) -> None:
@@ -661,11 +803,6 @@ def _side_note(pdf: _Report, text: str) -> None:
     pdf.set_x(120)
     pdf.set_font("Helvetica", "", 6.8)
     pdf.multi_cell(78, 3.1, _t(text), new_x="LEFT", new_y="NEXT")
-
-
-def _finish(pdf: _Report) -> _Report:
-    pdf.footer_block()
-    return pdf
 
 
 def candidacy_report(
@@ -736,10 +873,9 @@ def candidacy_report(
     pdf.heading(_("Factors known {before}, as entered").format(before=before), x=12)
     _factors_wide(pdf, values, stages=(schema.decision_stage,))
     pdf.ln(1)
-    for w in warnings:
-        pdf.paragraph(_("Warning: {warning}").format(warning=w), size=7, style="I")
+    pdf.warnings_note(warnings)
     pdf.evidence(evidence_panel(schema, values, "candidacy"))
-    return _output(_finish(pdf))
+    return _output(pdf)
 
 
 def compare_report(
@@ -769,4 +905,4 @@ def compare_report(
     for name, values in scenarios:
         rows[name] = factor_table(schema, values)["Value"].to_numpy()
     pdf.kv_table(rows, 12, 186, (2.2,) + (1.5,) * len(scenarios), size=6.5)
-    return _output(_finish(pdf))
+    return _output(pdf)

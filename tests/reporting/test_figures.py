@@ -1,6 +1,8 @@
 """The page's figures are built without plotly's per-property validation (for speed):
 check here, once, that every spec they produce is valid plotly."""
 
+import io
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -9,6 +11,7 @@ import pytest
 from model import i18n
 from model.schema import Schema
 from reporting.figures import calibration_figure, contributions_figure, km_figure, survival_figure
+from reporting.pdf import plotly_available, plotly_image
 
 # a published median range, as model.candidacy.literature_reference gives one
 LITERATURE = {
@@ -42,7 +45,7 @@ def test_survival_figure_spec_is_valid_plotly(schema):
     # a band only where both limits are finite: two band traces for "a", none for b and c
     assert [t.name for t in fig.data] == [None, "a: 95 % band", "a", "b", "c"]
     assert fig.layout.shapes[0].x0 == 11 and fig.layout.shapes[1].x0 == 12
-    assert "not this model" in fig.layout.annotations[0].text
+    assert "not this model" in fig.layout.annotations[0].text.replace("<br>", " ")
     assert fig.layout.xaxis.range == (0, 60)
     assert fig.layout.template.layout.paper_bgcolor is not None  # a real template, not a name
     assert fig.layout.xaxis.title.text == "Months after CRS+HIPEC"
@@ -165,7 +168,7 @@ def test_calibration_figure_draws_each_model_with_its_groups():
 def test_a_long_title_is_wrapped_for_a_phone(schema):
     """plotly cuts a title at the figure's edge: a long one is broken into lines a phone's
     width holds, and the figure grows to keep the plot's height."""
-    from reporting.figures import TITLE_LINE, TOOLBAR_PX
+    from reporting.figures import TITLE_GAP_PX, TITLE_LINE, TITLE_LINE_PX, TOOLBAR_PX
 
     grid = np.arange(0, 60.5, 0.5)
     curves = [{"name": "a", "grid": grid, "survival": np.exp(-grid / 40)}]
@@ -174,19 +177,70 @@ def test_a_long_title_is_wrapped_for_a_phone(schema):
     lines = fig.layout.title.text.split("<br>")
     assert len(lines) == 2 and " ".join(lines) == title
     assert all(len(line) <= TITLE_LINE for line in lines)
-    # two lines: 40 px of title, 40 for the toolbar and padding above, the plot as tall as
-    # under one line of title before (top margin 50): 400 + one legend row + 30
-    assert fig.layout.margin.t == 80 and fig.layout.height == 460
+    # two lines of title under the toolbar's room, a gap, and the plot as tall as under one
+    # line of title before (top margin 50): 400 + one legend row + the margin's growth
+    top = TOOLBAR_PX + 2 * TITLE_LINE_PX + TITLE_GAP_PX
+    assert fig.layout.margin.t == top and fig.layout.height == 400 + 30 + top - 50
     short = validated(survival_figure(curves, schema, title="Predicted survival", height=400))
-    assert short.layout.title.text == "Predicted survival" and short.layout.margin.t == 60
-    # the title stands on the plot, so the toolbar (a phone's tap shows it at the top right)
-    # has the margin's first 30 px to itself
+    assert short.layout.title.text == "Predicted survival"
+    assert short.layout.margin.t == TOOLBAR_PX + TITLE_LINE_PX + TITLE_GAP_PX
+    # the title hangs from the figure's top, under the toolbar's room (a phone's tap shows
+    # the toolbar at the top right): its lines grow down into a margin that holds them all
     assert (short.layout.title.yref, short.layout.title.yanchor, short.layout.title.y) == (
-        "paper",
-        "bottom",
+        "container",
+        "top",
         1,
     )
-    assert short.layout.margin.t - 20 - short.layout.title.pad.b >= TOOLBAR_PX
+    assert short.layout.title.pad.t == TOOLBAR_PX
+
+
+needs_browser = pytest.mark.skipif(
+    not plotly_available(), reason="plotly's static export needs kaleido and Chromium"
+)
+
+
+def rendered(fig: go.Figure, width: int) -> np.ndarray:
+    """``fig`` drawn by plotly at ``width`` px, as grey levels (0 black, 255 white)."""
+    from PIL import Image
+
+    png = plotly_image(go.Figure(fig).update_layout(width=width), scale=1)
+    return np.asarray(Image.open(io.BytesIO(png)).convert("L"), dtype=float)
+
+
+@needs_browser
+@pytest.mark.parametrize("width", [390, 1280])
+def test_a_wrapped_title_and_the_strips_label_stay_off_the_plot_and_on_the_figure(schema, width):
+    """Drawn by plotly at a phone's width and a desktop's: a title of two lines ran its
+    second line over the plot's top ("100 %" and the curves), and the published strip's
+    label ran past the figure's right edge ("median 10-17 months" cut after "median")."""
+    from reporting.figures import TOOLBAR_PX
+
+    grid = np.arange(0, 60.5, 0.5)
+    flat = [{"name": "a", "grid": grid, "survival": np.full_like(grid, 0.5)}]
+    chemo = dict(LITERATURE, label="Systemic chemotherapy, not operated", median_months=[10, 17])
+    title = "Predicted overall survival if treated with CRS+HIPEC"
+    fig = survival_figure(flat, schema, title=title, literature=chemo)
+    label = fig.layout.annotations[0].text
+    assert fig.layout.title.text.count("<br>") == 1 and "10-17 months" in label.replace("<br>", " ")
+    ink = rendered(fig, width) < 160
+    top, left, right = fig.layout.margin.t, fig.layout.margin.l, fig.layout.margin.r
+    rows = np.flatnonzero(ink[:top].any(axis=1))
+    assert rows.min() >= TOOLBAR_PX - 1, "the title reaches into the toolbar's room"
+    # the plot's top from a little right of the axis: only light grid lines, no title there
+    assert not ink[top - 2 : top + 40, left + 40 : width - right - 5].any()
+    assert not ink[:, -2:].any(), "something runs past the figure's right edge"
+
+
+@needs_browser
+def test_the_toolbar_has_room_above_the_icons(schema):
+    from reporting.figures import TOOLBAR_PX, icon_array_figure
+    from reporting.plain import IconCounts
+
+    counts = IconCounts(months=36, alive=70, lower=60, upper=80)
+    fig = icon_array_figure(counts, schema)
+    assert fig.layout.margin.t >= TOOLBAR_PX
+    ink = rendered(fig, 390) < 200
+    assert not ink[:TOOLBAR_PX].any(), "an icon under the toolbar's room"
 
 
 def test_a_chinese_title_is_wrapped_by_its_width():

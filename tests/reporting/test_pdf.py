@@ -288,3 +288,159 @@ def test_each_scenarios_curve_shows_over_the_other_bands(context):
     for s, darkest in ((0.7, 60), (0.3, 140)):  # A black (GREYS[0]), B dark grey (GREYS[1])
         row = round((y + 2 + (h - 11) * (1 - s)) * px_mm)
         assert grey[row - 4 : row + 5, col].min() < darkest, s
+
+
+def worst_case(engine):
+    """Every input unknown, and the warnings of a patient at every numeric input's limit
+    (each outside the training data), three times over, as a schema with three times the
+    numeric inputs would give them: longer notes than any report here has."""
+    schema = engine.schema
+    unknown = {f.name: None for f in schema.features}
+    limits = dict(engine.bundle.manifest.reference_patient)
+    limits.update({f.name: f.max for f in schema.features if f.max is not None})
+    warnings = engine.warnings(engine.frame([limits]))[0]
+    assert len(warnings) >= 5
+    return unknown, warnings * 3
+
+
+def lines_of(page) -> list[tuple[str, tuple[float, float, float, float]]]:
+    """The text layer of a PDFium page: each run of text with its box (left, bottom, right,
+    top, in points from the page's bottom left)."""
+    tp = page.get_textpage()
+    out = []
+    for i in range(tp.count_rects()):
+        box = tp.get_rect(i)
+        out.append((tp.get_text_bounded(*box), box))
+    return out
+
+
+def overlapping(boxes) -> list[tuple]:
+    """Pairs of text boxes that overlap by more than a point each way (text over text)."""
+    pairs = []
+    for i, (ta, a) in enumerate(boxes):
+        for tb, b in boxes[i + 1 :]:
+            w = min(a[2], b[2]) - max(a[0], b[0])
+            h = min(a[3], b[3]) - max(a[1], b[1])
+            if w > 1 and h > 1:
+                pairs.append((ta, tb))
+    return pairs
+
+
+def squeezed(s: str) -> str:
+    return "".join(pdfmod._t(s).split())
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-CN"])
+@pytest.mark.parametrize("kind", ["report", "leaflet", "candidacy"])
+def test_the_footer_is_on_every_page_however_long_the_notes(engine, context, lang, kind):
+    """Every input unknown and a warning for each: the unknown-input notes, the warnings
+    and the evidence panel had pushed "Validation" and "Intended use ... does not replace
+    clinical judgement" below the page's edge and cut the simulated-data line in half.
+    Whatever the body holds, each page keeps its text on the paper, nothing drawn over
+    anything else, and closes with the model, its training data, its validation and the
+    intended use."""
+    from model.i18n import use
+    from reporting import card
+    from reporting.fonts import cjk_font
+    from reporting.wording import intended_use_short
+
+    if lang != "en":
+        try:
+            cjk_font()
+        except Exception as exc:  # the CJK font is a system package
+            pytest.skip(f"no CJK font: {exc}")
+    values, warnings = worst_case(engine)
+    p = engine.predict(engine.frame([values]), contributions=True)[0]
+    with use(lang):
+        schema = engine.schema.localized()
+        if kind == "report":
+            blob = patient_report(context, values, p, warnings, alive_at=24, figures="native")
+        elif kind == "leaflet":
+            blob = patient_leaflet(context, p, warnings, figures="native")
+        else:
+            pre = {f.name: None for f in engine.schema.stage_features("pre")}
+            cand = engine.candidacy(engine.frame([pre]))
+            blob = candidacy_report(context, pre, cand, warnings, figures="native")
+        footer = [
+            card.training_text(engine.bundle),
+            c_index_text(engine.bundle, "coxnet"),
+            intended_use_short(schema.words),
+        ]
+    doc = pdfium.PdfDocument(blob)
+    for n in range(len(doc)):
+        page = doc[n]
+        width, height = page.get_size()
+        boxes = lines_of(page)
+        for text, (left, bottom, right, top) in boxes:
+            assert left >= 0 and right <= width and bottom >= 0 and top <= height, (n, text)
+        assert not overlapping(boxes), (n, overlapping(boxes)[:3])
+        text = squeezed(page.get_textpage().get_text_range())
+        for line in footer:
+            assert squeezed(line) in text, (n, line)
+    _, text = text_of(blob)
+    if lang == "en" and kind != "leaflet":
+        assert "Warnings: " + norm(warnings[0]) in text  # run on, not a line each
+
+
+def test_a_wide_range_is_said_on_paper_as_on_the_page(engine, context, patient):
+    """The page says a wide 95 % range is wide (reporting.plain.wide_range_note); the
+    tumour-board PDF said nothing of it."""
+    from reporting.plain import wide_range_note
+
+    values = {f.name: None for f in engine.schema.features}
+    p = engine.predict(engine.frame([values]), contributions=True)[0]
+    note = wide_range_note(p, engine.schema, engine.bundle.manifest.fitted_on)
+    assert note is not None  # every input unknown: the range is wide
+    _, text = text_of(patient_report(context, values, p, figures="native"))
+    assert norm(note) in text
+    # a narrow range: no such note
+    narrow = replace(p, lower=p.survival * 0.98, upper=np.minimum(p.survival * 1.02, 1))
+    assert wide_range_note(narrow, engine.schema, engine.bundle.manifest.fitted_on) is None
+    _, text = text_of(patient_report(context, values, narrow, figures="native"))
+    assert "is wide" not in text
+
+
+def test_a_factor_reads_in_one_form_across_the_scenarios(engine, context, patient):
+    """Three scenarios' columns are too narrow for "CC2 - residual nodules 2.5 mm to 2.5 cm":
+    that one was cut to "CC2" while "CC0 - no visible residual disease", which fits, was not;
+    the row reads "CC0 CC2 CC2"."""
+    scenarios = [("A", dict(patient, cc=0)), ("B", dict(patient, cc=2)), ("C", dict(patient, cc=2))]
+    progs = engine.predict(engine.frame([v for _, v in scenarios]))
+    named = [(n, p) for (n, _), p in zip(scenarios, progs, strict=True)]
+    _, text = text_of(compare_report(context, scenarios, named, "native"))
+    cc = engine.schema.feature("cc").label
+    assert f"{cc} CC0 CC2 CC2" in text
+    assert "no visible residual disease" not in text
+
+
+@pytest.mark.skipif(not pdfmod.plotly_available(), reason="needs kaleido and Chromium")
+def test_the_paper_figures_axis_labels_stand_apart_at_the_origin(engine):
+    """In the plotly figure the PDF takes, the survival axis's "0 %" ended where the time
+    axis's "0" began. Read from plotly's SVG: the labels' boxes (digits about 0.55 of the
+    type size wide and 0.72 high, baseline at y) do not meet."""
+    import re
+
+    grid = np.arange(0, 60.5, 0.5)
+    curves = [{"name": "a", "grid": grid, "survival": np.exp(-grid / 40)}]
+    fig = pdfmod._plotly_figure(curves, engine.schema, None, 104, 72)
+    svg = pdfmod.plotly_image(fig, "svg", scale=1).decode()
+
+    def label(axis: str, text: str) -> tuple[float, float, float, float]:
+        for m in re.finditer(rf'<g class="{axis}tick"><text ([^>]*)>([^<]*)</text>', svg):
+            if m.group(2).replace("\u00a0", " ") != text:
+                continue
+            attrs = m.group(1)
+            x, y = (float(re.search(rf' {k}="([-\d.]+)"', attrs).group(1)) for k in "xy")
+            dx, dy = map(float, re.search(r"translate\(([-\d.]+),([-\d.]+)\)", attrs).groups())
+            size = float(re.search(r"font-size: ([\d.]+)px", attrs).group(1))
+            width = 0.55 * size * len(text)
+            left = {"end": x + dx - width, "middle": x + dx - width / 2}[
+                re.search(r'text-anchor="(\w+)"', attrs).group(1)
+            ]
+            return left, y + dy - 0.72 * size, left + width, y + dy
+        raise AssertionError(f"no {axis} tick label {text!r}")
+
+    zero_percent, zero = label("y", pdfmod.percent(0)), label("x", "0")
+    apart_x = zero_percent[2] < zero[0] or zero[2] < zero_percent[0]
+    apart_y = zero_percent[3] < zero[1] or zero[3] < zero_percent[1]
+    assert apart_x or apart_y, (zero_percent, zero)
