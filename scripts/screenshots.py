@@ -22,7 +22,6 @@ from model.bundle import MANIFEST, sha256_file  # noqa: E402
 from model.engine import Engine  # noqa: E402
 from model.i18n import _, use  # noqa: E402
 from model.registry import Registry  # noqa: E402
-from model.timeaxis import DEFAULT_AXIS  # noqa: E402
 from tests.ui.browser import browser, serve  # noqa: E402
 
 PAGES = [
@@ -79,18 +78,21 @@ def main() -> None:
             page.wait_for_timeout(1500)
             page.screenshot(path=shots / "patient.png", full_page=True)
             print(f"wrote {shots / 'patient.png'}")
-            chinese(page, url, shots)
+            chinese(page, url, shots, args.models)
     report_images(args.models, args.out)
     with use("zh-CN"):
         report_images(args.models, args.out, suffix="-zh")
     print(f"wrote {args.out / 'report-example.png'}, {args.out / 'patient-report-example.png'}")
 
 
-def chinese(page, url: str, shots: Path) -> None:
+def chinese(page, url: str, shots: Path, models: Path) -> None:
     """The calculator and the patient's mode in Chinese (``*_zh.png``)."""
+    from reporting.summary import landmark_label
+
     with use("zh-CN"):
         patient, says = _("For the patient"), _("What these numbers mean")
-        three = _("Survival at {when}").format(when=DEFAULT_AXIS.landmark_text(36))
+        # the survival table's row at 3 years, in the schema's words
+        three = landmark_label(Registry(models).load().schema.localized(), 36)
     page.goto(url)
     page.get_by_label("Language / 语言").click()
     page.get_by_role("option", name="简体中文").click()
