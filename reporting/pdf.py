@@ -195,8 +195,10 @@ def plotly_image(fig, fmt: str = "png", scale: float = 2) -> bytes:
 
     global _KALEIDO_STARTED
     if not _KALEIDO_STARTED:
-        # one browser for the process's life (~5 s to start, ~0.3 s a figure after that)
-        kaleido.start_sync_server(silence_warnings=True)
+        # one browser for the process's life (~5 s to start, ~0.3 s a figure after that);
+        # without MathJax, which kaleido would fetch from a CDN for every page it opens: no
+        # figure here sets mathematics, and a hospital's network may have no way out
+        kaleido.start_sync_server(silence_warnings=True, mathjax=False)
         atexit.register(kaleido.stop_sync_server, silence_warnings=True)
         _KALEIDO_STARTED = True
     return kaleido.calc_fig_sync(fig, opts={"format": fmt, "scale": scale})

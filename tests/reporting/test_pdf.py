@@ -444,3 +444,19 @@ def test_the_paper_figures_axis_labels_stand_apart_at_the_origin(engine):
     apart_x = zero_percent[2] < zero[0] or zero[2] < zero_percent[0]
     apart_y = zero_percent[3] < zero[1] or zero[3] < zero_percent[1]
     assert apart_x or apart_y, (zero_percent, zero)
+
+
+def test_the_figure_export_fetches_nothing_from_outside(monkeypatch):
+    """kaleido loads MathJax from a CDN unless told not to: the export's browser is started
+    without it, so making a PDF sends no request off the machine."""
+    import kaleido
+
+    import reporting.pdf as pdf
+
+    started = {}
+    monkeypatch.setattr(pdf, "_KALEIDO_STARTED", False)
+    monkeypatch.setattr(kaleido, "start_sync_server", lambda **kw: started.update(kw))
+    monkeypatch.setattr(kaleido, "calc_fig_sync", lambda fig, opts: b"png")
+    monkeypatch.setattr(pdf.atexit, "register", lambda *a, **k: None)
+    assert pdf.plotly_image({"data": [], "layout": {}}) == b"png"
+    assert started.get("mathjax") is False
