@@ -316,6 +316,7 @@ def patient_notes(
                 "numbers are less reliable:"
             )
             + " "
-            + " ".join(warnings)
+            # each warning a clause, not run into the next ("... extrapolates CEA before ...")
+            + _("{warnings}.").format(warnings=_("; ").join(warnings))
         )
     return notes

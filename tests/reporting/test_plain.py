@@ -197,3 +197,15 @@ def test_icon_years_stop_at_the_follow_up(engine, patients):
     p = engine.predict(engine.frame(patients[:1]), "coxnet")[0]
     end = p.grid[-1]
     assert icon_years(p, engine.schema) == [y for y in range(1, 6) if 12 * y <= end]
+
+
+def test_the_patients_notes_set_each_warning_apart(engine):
+    schema = engine.schema
+    p = engine.predict(engine.frame([engine.bundle.manifest.reference_patient]))[0]
+    (said,) = [n for n in patient_notes(schema, p, warnings=["a is high", "b is low"])
+               if "less reliable" in n]  # fmt: skip
+    assert said.endswith("less reliable: a is high; b is low.")
+    with i18n.use("zh-CN"):
+        (zh,) = [n for n in patient_notes(schema.localized(), p, warnings=["甲", "乙"])
+                 if "甲" in n]  # fmt: skip
+    assert zh.endswith("甲；乙。")
