@@ -215,7 +215,10 @@ def survival_figure(
         name = html.escape(c["name"], quote=False)
         x = axis.from_months(np.asarray(c["grid"], dtype=float))
         lo, hi = c.get("lower"), c.get("upper")
-        if lo is not None and hi is not None and np.isfinite(lo).all() and np.isfinite(hi).all():
+        has_band = (
+            lo is not None and hi is not None and np.isfinite(lo).all() and np.isfinite(hi).all()
+        )
+        if has_band:
             band = {"type": "scatter", "x": x, "mode": "lines", "legendgroup": c["name"]}
             data.append(
                 {
@@ -251,9 +254,12 @@ def survival_figure(
                     "dash": DASHES[k % len(DASHES)],
                     "shape": "hv",
                 },
-                # the survival as the tables write it ("69.3 %"), not plotly's "69.3%"; the
-                # name by reference: one typed with "%{" is not read as a template
-                "customdata": _percents(c["survival"], 1),
+                # the survival as the tables write it ("69.3 %"), not plotly's "69.3%", with
+                # its band where it has one; the name by reference: one typed with "%{" is
+                # not read as a template
+                "customdata": _hover_values(c["survival"], lo, hi)
+                if has_band
+                else _percents(c["survival"], 1),
                 "hovertemplate": f"%{{x:.{axis.digits}f}} {unit_name(axis.unit)}: %{{customdata}}"
                 + "<extra>%{fullData.name}</extra>",
             }
@@ -333,6 +339,14 @@ def _strip_label(literature: dict, axis, end_months: float) -> dict:
         "font": {"size": 11},
         "bgcolor": "rgba(255,255,255,0.8)",
     }
+
+
+def _hover_values(survival, lower, upper) -> list[str]:
+    """Each grid point's survival and its 95 % band, as the hover shows them."""
+    return [
+        _("{estimate} (95 % band {low} to {high})").format(estimate=e, low=lo, high=hi)
+        for e, lo, hi in zip(*(_percents(v, 1) for v in (survival, lower, upper)), strict=True)
+    ]
 
 
 def _percents(fractions, digits: int = 0) -> list[str]:

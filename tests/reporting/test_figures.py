@@ -261,3 +261,20 @@ def test_a_chinese_title_is_wrapped_by_its_width():
     assert not any(x[0] in "，。）" or x[-1] in "（" for x in lines), lines
     # 40 characters of Chinese were one line of "42 characters": 80 columns, cut by plotly
     assert len(_wrap("生" * 40, TITLE_LINE).split("<br>")) == 2
+
+
+def test_the_hover_gives_the_band_with_the_estimate(schema):
+    """A clinician reading a time off the curve gets its uncertainty there too."""
+    grid = np.arange(0, 60.5, 0.5)
+    s = np.exp(-grid / 40)
+    curve = {"name": "a", "grid": grid, "survival": s, "lower": s * 0.9, "upper": np.sqrt(s)}
+    fig = validated(survival_figure([curve], schema))
+    k = int(np.searchsorted(grid, 36.0))
+    assert fig.data[2].customdata[k] == "40.7 % (95 % band 36.6 % to 63.8 %)"
+    with i18n.use("zh-CN"):
+        zh = validated(survival_figure([curve], schema))
+    assert (
+        zh.data[2].customdata[k].startswith("40.7%") and "95 % band" not in zh.data[2].customdata[k]
+    )
+    bare = validated(survival_figure([{"name": "a", "grid": grid, "survival": s}], schema))
+    assert bare.data[0].customdata[k] == "40.7 %"
