@@ -57,6 +57,11 @@ Coverage is a property over training draws: the mean over draws and the lowest d
 reported. Every warning ``fit`` or ``predict`` prints, and any refusal (exit code and
 message), is recorded in the JSON.
 
+``--world thresholds`` draws from a second world of its own instead
+(``benchmarks/threshold_world.py``: effects that change over time, thresholds at PCI 20 and
+Ki-67 12 %, and a CC x age interaction the schema does not declare); results are written
+as ``independent_world_thresholds`` unless ``--result`` says otherwise.
+
     .venv/bin/python benchmarks/independent_world.py            # about 15-20 min on 2 cores
     .venv/bin/python benchmarks/independent_world.py --sizes 110 --draws 1 --bootstrap 10 \
         --result independent_world_try                          # a quick look, written apart
@@ -357,9 +362,18 @@ def peer_mae_36(train_path: Path, test_path: Path, truth: pd.DataFrame, masks, s
 # ------------------------------------------------------------------ the run
 
 
+def world_simulator(name: str):
+    """The world's ``simulate(n, seed, masked=True)``: this module's, or the thresholds'."""
+    if name == "thresholds":
+        import threshold_world
+
+        return threshold_world.simulate
+    return simulate
+
+
 def one_draw(n: int, draw: int, test: dict, args, tmp: Path) -> dict:
     seed = TRAIN_SEED + 1000 * draw + n
-    train, _ = simulate(n, seed)
+    train, _ = world_simulator(args.world)(n, seed)
     path = tmp / f"train_{n}_{draw}.csv"
     write_registry_csv(train, path)
     rec = {"n": n, "draw": draw, "seed": seed, "deaths": int(train["death"].sum())}
@@ -476,8 +490,8 @@ def findings(draws: list[dict]) -> list[str]:
     return list(out)
 
 
-def make_test(schema, tmp: Path) -> dict:
-    data, truth = simulate(TEST_N, TEST_SEED)
+def make_test(schema, tmp: Path, world: str = "u_age") -> dict:
+    data, truth = world_simulator(world)(TEST_N, TEST_SEED)
     path = tmp / "test.csv"
     write_registry_csv(data, path)
     complete = data[schema.feature_names].notna().all(axis=1).to_numpy()
@@ -491,8 +505,12 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
     p.add_argument("--draws", type=int, default=None, help="draws per size (default 4/2/1)")
     p.add_argument("--bootstrap", type=int, default=50, help="fit's --bootstrap (default 50)")
-    p.add_argument("--result", default="independent_world")
-    return p.parse_args()
+    p.add_argument("--world", choices=("u_age", "thresholds"), default="u_age")
+    p.add_argument("--result", default=None, help="default: independent_world[_thresholds]")
+    args = p.parse_args()
+    if args.result is None:
+        args.result = "independent_world" + ("" if args.world == "u_age" else f"_{args.world}")
+    return args
 
 
 def main() -> None:
@@ -502,7 +520,7 @@ def main() -> None:
     rows, all_draws = [], []
     with tempfile.TemporaryDirectory(prefix="indep-world-") as d:
         tmp = Path(d)
-        test = {**make_test(schema, tmp), "schema": schema}
+        test = {**make_test(schema, tmp, args.world), "schema": schema}
         for n in args.sizes:
             draws = []
             for k in range(args.draws or SIZES.get(n, 1)):
@@ -517,7 +535,12 @@ def main() -> None:
         print("\n".join(["", "fit / predict said:", *notes]))
         truth, data = test["truth"], test["data"]
     result = {
-        "world": {"shape": SHAPE, "scale_months": SCALE, "test_n": TEST_N, "test_seed": TEST_SEED},
+        "world": (
+            {"name": "u_age", "shape": SHAPE, "scale_months": SCALE}
+            if args.world == "u_age"
+            else {"name": args.world}
+        )
+        | {"test_n": TEST_N, "test_seed": TEST_SEED},
         "test": {
             "oracle_c": test["oracle_c"],
             "complete_share": float(test["masks"]["complete"].mean()),
