@@ -655,7 +655,10 @@ def patient_report(
     words, axis = schema.words, schema.time_axis
     pdf = _Report(
         context,
-        _("Individual survival estimate {origin}").format(origin=words.origin),
+        # the schema's endpoint: an arrest-free survival is not survival
+        _("Individual {endpoint} estimate {origin}").format(
+            endpoint=words.endpoint, origin=words.origin
+        ),
         figures,
         schema,
     )

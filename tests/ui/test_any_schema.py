@@ -133,7 +133,7 @@ def test_the_pdfs_speak_days_from_randomisation(trained):
     patient = dict(b.manifest.reference_patient)
     p = engine.predict(engine.frame([patient]), contributions=True)[0]
     one = pdf_text(patient_report(context, patient, p, alive_at=3.0, figures="native"))
-    assert "Individual survival estimate from randomisation" in one
+    assert "Individual overall survival estimate from randomisation" in one
     assert "Overall survival at 1 year (365 days)" in " ".join(one.split())
     assert "given alive at 91 days" in " ".join(one.split())
     assert "Days from randomisation" in one
