@@ -819,8 +819,8 @@ def candidacy_report(
     before = schema.stage_label(schema.decision_stage)
     pdf = _Report(
         context,
-        _("Candidacy for {treatment}: survival estimate {before}").format(
-            treatment=words.treatment or _("treatment"), before=before
+        _("Candidacy for {treatment}: {endpoint} estimate {before}").format(
+            treatment=words.treatment or _("treatment"), endpoint=words.endpoint, before=before
         ),
         figures,
         schema,

@@ -356,6 +356,6 @@ def test_candidacy_for_another_treatment_speaks_its_words(other_treatment, monke
     cand = engine.candidacy(engine.frame([pre]))
     context = ReportContext(b, "coxnet", "0" * 64)
     pdf = pdf_text(candidacy_report(context, pre, cand, figures="native"))
-    assert "Candidacy for radiotherapy: survival estimate at diagnosis" in pdf
+    assert "Candidacy for radiotherapy: progression-free survival estimate at diagnosis" in pdf
     assert "Weeks from the start of radiotherapy" in pdf
     assert not leaks(pdf), leaks(pdf)
