@@ -13,7 +13,7 @@ import pandas as pd
 from model.bundle import Bundle
 from model.candidacy import Candidacy, candidacy
 from model.families import Family, ModelChoiceError, clinical_models, family
-from model.i18n import _
+from model.i18n import N_, _
 from model.prognosis import Prognosis, out_of_range_warnings, predict_columns, unseen_as_unknown
 
 __all__ = ["Engine", "predict_table"]
@@ -126,8 +126,16 @@ class Engine:
         """Prognoses for validated feature rows (unknown values as NaN); a level that no
         training patient had is scored as unknown (:func:`model.prognosis.unseen_as_unknown`;
         :meth:`warnings` says so)."""
-        X = unseen_as_unknown(self.bundle.manifest.training_ranges, self.schema, self.frame(X))
-        return self.family(model).predict(X, contributions=contributions)
+        return self.family(model).predict(self._scored(X), contributions=contributions)
+
+    def _scored(self, X: pd.DataFrame) -> pd.DataFrame:
+        """``X`` as the models score it: :meth:`frame`, a level no training patient had unknown."""
+        return unseen_as_unknown(self.bundle.manifest.training_ranges, self.schema, self.frame(X))
+
+    def _risk(self, p: Prognosis) -> float:
+        """``predict``'s risk score: the cumulative hazard at the risk horizon."""
+        h = min(self.bundle.risk_horizon, float(self.bundle.grid[-1]))
+        return float(-np.log(max(p.at(h)[0], 1e-12)))
 
     def predict_table(
         self, data: pd.DataFrame, model: str | None = None, chunk: int = 200
@@ -149,7 +157,6 @@ class Engine:
             else pd.Series([f"row {i + 1}" for i in range(len(X))])
         )
         notes = self.warnings(X)
-        h = min(bundle.risk_horizon, float(bundle.grid[-1]))
         axis = schema.time_axis
         endpoint = schema.localized().words.endpoint  # in the messages' language
         columns = predict_columns(schema)
@@ -164,7 +171,7 @@ class Engine:
                 msgs.append(fam.no_band_note)
             rec = {
                 schema.id_column: ids[i],
-                "risk_score": float(-np.log(max(p.at(h)[0], 1e-12))),
+                "risk_score": self._risk(p),
             }
             for m in axis.marks:
                 r = p.at(m.months)
@@ -218,25 +225,20 @@ class Engine:
         the curve extrapolates the model's form (survival read as 0 % is such a case)."""
         name = self.family(model).name
         low_high = (self.bundle.manifest.metrics.get(name) or {}).get("risk_range")
-        if not low_high:  # bundles fitted before the range was kept
-            return []
-        h = min(self.bundle.risk_horizon, float(self.bundle.grid[-1]))
-        risk = -np.log(max(prognosis.at(h)[0], 1e-12))
-        if low_high[0] <= risk <= low_high[1]:
+        risk = self._risk(prognosis)
+        if not low_high or low_high[0] <= risk <= low_high[1]:  # no range: fitted before it
             return []
         if risk > low_high[1]:
-            return [
-                _(
-                    "the combined risk of these inputs is higher than that of every training "
-                    "patient: the estimate extrapolates the model beyond its data"
-                )
-            ]
-        return [
-            _(
+            said = N_(
+                "the combined risk of these inputs is higher than that of every training "
+                "patient: the estimate extrapolates the model beyond its data"
+            )
+        else:
+            said = N_(
                 "the combined risk of these inputs is lower than that of every training "
                 "patient: the estimate extrapolates the model beyond its data"
             )
-        ]
+        return [_(said)]
 
     def warnings(self, X: pd.DataFrame) -> list[list[str]]:
         """Per row, the inputs outside what the training data covered."""
@@ -252,10 +254,7 @@ class Engine:
                 f"(it has {', '.join(self.bundle.models)})"
             )
         outcomes = self.bundle.artifacts.get("operative_outcomes") or {}
-        X = unseen_as_unknown(
-            self.bundle.manifest.training_ranges, self.schema, self.frame(patient)
-        )
-        return candidacy(self.families[name], outcomes, X)
+        return candidacy(self.families[name], outcomes, self._scored(patient))
 
 
 def predict_table(

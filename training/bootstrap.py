@@ -229,7 +229,7 @@ def bootstrap_validation(
         # the final model's risk scores over the patients it learned from: a new patient's
         # beyond them is a combination of inputs the model never saw (model.engine)
         "risk_range": [
-            float(v) for v in np.quantile(risk_score(surv_final, grid, risk_horizon), [0, 1])
+            float(f(risk_score(surv_final, grid, risk_horizon))) for f in (np.min, np.max)
         ],
         "collected": collected,
     }

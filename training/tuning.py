@@ -532,8 +532,9 @@ def forest_candidates(param_grid, n: int) -> tuple[dict, ...]:
     return tuple({**p, "max_samples": RSF_TREE_SAMPLE} for p in param_grid)
 
 
-def _forest_fold(schema, params, seed, tau, grid, risk_horizon, ibs_max, X, y, tr, te):
-    """One forest candidate on one fold (a task): held-out Uno C and integrated Brier score."""
+def _forest_fold(schema, params, seed, tau, grid, risk_horizon, times, X, y, tr, te):
+    """One forest candidate on one fold (a task): held-out Uno C and integrated Brier score
+    at the fold's ``times`` (:func:`fold_ibs_times`)."""
     pipe = fit_quietly(
         make_rsf(schema, n_estimators=RSF_TUNING_TREES, seed=seed, n_jobs=1, **params),
         X.iloc[tr],
@@ -542,7 +543,6 @@ def _forest_fold(schema, params, seed, tau, grid, risk_horizon, ibs_max, X, y, t
     g = grid[grid <= pipe[-1].unique_times_[-1]]
     surv = survival_on_grid(pipe, X.iloc[te], g)
     uno = _uno(y, y[te], risk_score(surv, g, min(risk_horizon, g[-1])), tau)
-    times = ibs_times(y[te], grid[::2], ibs_max)
     # the curve held at its last value past the forest's last time
     cols = np.clip(np.searchsorted(g, times, side="right") - 1, 0, len(g) - 1)
     return uno, float(integrated_brier_score(y, y[te], surv[:, cols], times))
@@ -566,7 +566,7 @@ def tune_rsf(
     settings' integrated Brier score on the same folds and times as the Cox model's is kept,
     so that the two families can be compared by a proper score."""
     param_grid = forest_candidates(param_grid, len(y))
-    fold_ibs_times(y, folds, grid, ibs_max)  # a clear error before any tree is grown
+    times = fold_ibs_times(y, folds, grid, ibs_max)  # the Cox model's; a clear error if none
     candidates = []
     bar = tqdm(
         total=len(param_grid) * len(folds),
@@ -578,9 +578,9 @@ def tune_rsf(
     # every (candidate, fold) pair is one single-threaded task, so both cores (or every
     # worker of a cluster) stay busy; results come back in submission order
     tasks = cluster.parallel(n_jobs, return_as="generator")(
-        delayed(_forest_fold)(schema, params, seed, tau, grid, risk_horizon, ibs_max, X, y, tr, te)
+        delayed(_forest_fold)(schema, params, seed, tau, grid, risk_horizon, t, X, y, tr, te)
         for params in param_grid
-        for tr, te in folds
+        for t, (tr, te) in zip(times, folds, strict=True)
     )
     for params in param_grid:
         scores, ibs = [], []
