@@ -749,7 +749,7 @@ def patient_leaflet(
         schema,
     )
     pdf.set_font("Helvetica", "", 12)
-    for text in sentences(shown, schema, alive_at):
+    for text in sentences(shown, schema, alive_at, for_patient=True):
         pdf.multi_cell(0, 6, _t(text), new_x="LMARGIN", new_y="NEXT")
         pdf.ln(1.5)
     years = [y for y in (1, 3, 5) if y in icon_years(shown, schema)]

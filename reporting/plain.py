@@ -172,8 +172,11 @@ def landmark_sentence(
     ).format(**fields)
 
 
-def median_sentence(p: Prognosis, schema: Schema, alive_at: float = 0) -> str:
-    """The median in words, with the table's numbers."""
+def median_sentence(
+    p: Prognosis, schema: Schema, alive_at: float = 0, for_patient: bool = False
+) -> str:
+    """The median in words, with the table's numbers; to the patient without the words
+    "median" and "follow-up", which the numbers say without them."""
     w, axis = schema.words, schema.time_axis
     med, lo, hi = p.median
     end = axis.text(float(grid_end(axis, p)))
@@ -195,6 +198,11 @@ def median_sentence(p: Prognosis, schema: Schema, alive_at: float = 0) -> str:
         )
     fields["who"] = who.format(**fields)
     if med is None:
+        if for_patient:
+            return _(
+                "{who} are still {event_free} {end} {origin}, as far as the records the model "
+                "learned from reach."
+            ).format(**fields)
         return _(
             "{who} are still {event_free} {end} {origin}, the end of the model's follow-up: "
             "the median {endpoint} is not reached."
@@ -205,10 +213,17 @@ def median_sentence(p: Prognosis, schema: Schema, alive_at: float = 0) -> str:
         fields["upper"] = (
             _time(axis, hi) if hi is not None else _("more than {end}").format(end=end)
         )
+        if for_patient:
+            return _(
+                "{who} are still {event_free} {median} {origin}; given the uncertainty, "
+                "between {lower} and {upper}."
+            ).format(**fields)
         return _(
             "{who} are still {event_free} {median} {origin} (the median {endpoint}); given "
             "the uncertainty, between {lower} and {upper}."
         ).format(**fields)
+    if for_patient:
+        return _("{who} are still {event_free} {median} {origin}.").format(**fields)
     return _("{who} are still {event_free} {median} {origin} (the median {endpoint}).").format(
         **fields
     )
@@ -219,10 +234,13 @@ def _time(axis, months: float) -> str:
     return _("{number} {unit}").format(number=axis.number(months), unit=unit_name(axis.unit))
 
 
-def sentences(p: Prognosis, schema: Schema, alive_at: float = 0) -> list[str]:
-    """One sentence per landmark the table shows, then the median."""
+def sentences(
+    p: Prognosis, schema: Schema, alive_at: float = 0, for_patient: bool = False
+) -> list[str]:
+    """One sentence per landmark the table shows, then the median (``for_patient``: in the
+    patient's words, :func:`median_sentence`)."""
     out = [landmark_sentence(p, schema, m.months, alive_at) for m in schema.time_axis.marks]
-    return [s for s in out if s] + [median_sentence(p, schema, alive_at)]
+    return [s for s in out if s] + [median_sentence(p, schema, alive_at, for_patient)]
 
 
 # points of 100 that the 95 % range spans at the risk horizon for it to be called wide: a

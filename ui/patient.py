@@ -23,7 +23,7 @@ def view(
     ``warnings``: inputs outside the training data, said again in plain words)."""
     schema = choice.schema
     st.subheader(_("What the numbers say"))
-    st.markdown("\n".join(f"- {s}" for s in sentences(shown, schema, alive_at)))
+    st.markdown("\n".join(f"- {s}" for s in sentences(shown, schema, alive_at, for_patient=True)))
     st.subheader(_("100 patients like you"))
     common.icon_array(shown, schema, alive_at, key="patient.icons", for_patient=True)
     st.subheader(_("What these numbers mean"))

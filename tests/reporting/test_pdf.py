@@ -234,7 +234,7 @@ def test_the_patients_version_has_the_same_numbers_in_words_and_pictures(engine,
     pages, text = text_of(patient_leaflet(context, p, warnings, alive_at=24, figures="native"))
     assert pages == 1
     shown = p.conditional(24)
-    for s in sentences(shown, engine.schema, alive_at=24):
+    for s in sentences(shown, engine.schema, alive_at=24, for_patient=True):
         assert norm(s) in text
     for note in patient_notes(engine.schema, shown, p.unknown, warnings):
         assert norm(note) in text

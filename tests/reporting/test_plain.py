@@ -1,6 +1,7 @@
 """Survival in words and pictures: the same numbers as the survival table, rounded alike."""
 
 import json
+import re
 
 import numpy as np
 import plotly.graph_objects as go
@@ -122,6 +123,24 @@ def test_sentences_carry_the_tables_numbers(engine, patients):
             *(landmark_sentence(p, schema, t) for t in table_numbers(p, schema)),
             m,
         ]
+
+
+def test_the_patients_sentences_say_the_same_times_without_median_or_follow_up(engine, patients):
+    from dataclasses import replace
+
+    schema = engine.schema
+    for p in engine.predict(engine.frame(patients), "coxnet"):
+        # a patient whose curve stays above one half: the median is not reached
+        high = replace(p, survival=np.maximum(p.survival, 0.6), lower=np.maximum(p.lower, 0.55))
+        for q in (p, high):
+            clinician, patient = sentences(q, schema), sentences(q, schema, for_patient=True)
+            assert patient[:-1] == clinician[:-1]  # the landmarks are said alike
+            assert "median" in clinician[-1]
+            assert "median" not in patient[-1] and "follow-up" not in patient[-1], patient[-1]
+            # the same times and the same uncertainty, in the same order
+            times = re.findall(r"[\d.]+ months", clinician[-1])
+            assert times and re.findall(r"[\d.]+ months", patient[-1]) == times
+            assert ("uncertainty" in clinician[-1]) == ("uncertainty" in patient[-1])
 
 
 def test_the_note_on_uncertainty_explains_the_patients_own_range(engine, patients):

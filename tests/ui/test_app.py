@@ -613,7 +613,7 @@ def test_the_patients_reading_mode_shows_the_same_numbers_without_tables(at, eng
     assert not at.table and not at.dataframe  # no tables, no hazard ratios
     md = markdown_text(at)
     p = engine.predict(engine.frame([reference(engine)]), "coxnet")[0]
-    for s in [*sentences(p, engine.schema), *patient_notes(engine.schema, p)]:
+    for s in [*sentences(p, engine.schema, for_patient=True), *patient_notes(engine.schema, p)]:
         assert s in md
     est, lo, hi = clinician
     alive, uncertain, died = icon_chart(at)["data"]
@@ -630,7 +630,8 @@ def test_the_patients_reading_mode_shows_the_same_numbers_without_tables(at, eng
             ),
         ]
     )
-    for jargon in ("Hazard", "hazard", "95 %", "band", "table", "Kaplan", "Harrell"):
+    for jargon in ("Hazard", "hazard", "95 %", "band", "table", "Kaplan", "Harrell", "median",
+                   "follow-up"):
         assert jargon not in shown, jargon
     labels = [b.label for b in at.get("download_button")]
     assert labels == ["Download the patient's version (PDF)"]
