@@ -630,8 +630,8 @@ def test_the_patients_reading_mode_shows_the_same_numbers_without_tables(at, eng
             ),
         ]
     )
-    for jargon in ("Hazard", "hazard", "95 %", "band", "table", "Kaplan", "Harrell", "median",
-                   "follow-up"):
+    jargon_words = ("Hazard", "hazard", "95 %", "band", "table", "Kaplan", "Harrell", "median")
+    for jargon in (*jargon_words, "follow-up"):
         assert jargon not in shown, jargon
     labels = [b.label for b in at.get("download_button")]
     assert labels == ["Download the patient's version (PDF)"]
