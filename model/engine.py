@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import is_numeric_dtype
 
 from model.bundle import Bundle
 from model.candidacy import Candidacy, candidacy
@@ -109,16 +110,24 @@ class Engine:
         return next((n for n, f in self.families.items() if f.supports_candidacy), None)
 
     def frame(self, patients: list[dict] | pd.DataFrame) -> pd.DataFrame:
-        """Feature rows in schema order with unknown values as NaN (numeric kinds as float)."""
-        X = pd.DataFrame(patients) if not isinstance(patients, pd.DataFrame) else patients.copy()
+        """Feature rows in schema order with unknown values as NaN (numeric kinds as float).
+
+        Built column by column into one new frame: assigning columns one at a time into a
+        copy cost the page's one-patient prediction 7 ms of its 20."""
+        X = patients if isinstance(patients, pd.DataFrame) else pd.DataFrame(patients)
+        columns = {}
         for f in self.schema.features:
             if f.name not in X:
-                X[f.name] = np.nan
-            if f.is_text:
-                X[f.name] = X[f.name].astype(object).where(X[f.name].notna(), np.nan)
+                columns[f.name] = np.full(len(X), np.nan, dtype=object if f.is_text else float)
+            elif f.is_text:
+                v = X[f.name].to_numpy(dtype=object, copy=True)
+                v[pd.isna(v)] = np.nan
+                columns[f.name] = v
             else:
-                X[f.name] = pd.to_numeric(X[f.name]).astype(float)
-        return X[self.schema.feature_names].reset_index(drop=True)
+                v = X[f.name]
+                v = v if is_numeric_dtype(v.dtype) else pd.to_numeric(v)
+                columns[f.name] = v.to_numpy(dtype=float, na_value=np.nan)
+        return pd.DataFrame(columns, index=pd.RangeIndex(len(X)))
 
     def predict(
         self, X: pd.DataFrame, model: str | None = None, contributions: bool = False

@@ -222,13 +222,20 @@ def training_ranges(data: pd.DataFrame, schema) -> dict:
 
 def unseen_levels(ranges: dict, schema, X: pd.DataFrame) -> pd.DataFrame:
     """True where a list, ordinal or yes/no input holds a level that no training patient had."""
-    out = pd.DataFrame(False, index=X.index, columns=[f.name for f in schema.features])
-    for f in schema.features:
+    names = [f.name for f in schema.features]
+    out = np.zeros((len(X), len(names)), dtype=bool)
+    for j, f in enumerate(schema.features):
         r = ranges.get(f.name)
         if f.name in X and r is not None and "levels" in r:
-            v = X[f.name]
-            out[f.name] = v.notna() & ~v.isin(r["levels"])
-    return out
+            # a set lookup per value, not Series.isin: a page's one patient pays per call
+            seen = set(r["levels"])
+            v = X[f.name].to_numpy(dtype=object)
+            out[:, j] = [not _missing(x) and x not in seen for x in v]
+    return pd.DataFrame(out, index=X.index, columns=names)
+
+
+def _missing(x) -> bool:
+    return x is None or x is pd.NA or (isinstance(x, float) and np.isnan(x))
 
 
 def unseen_as_unknown(ranges: dict, schema, X: pd.DataFrame) -> pd.DataFrame:
