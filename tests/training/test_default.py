@@ -30,15 +30,19 @@ def _manifest(root, vid) -> dict:
     return json.loads((root / vid / "manifest.json").read_text())
 
 
-def test_cox_now_both_models_in_the_background_with_the_same_cox_model(tmp_path, small_cohort):
-    root = tmp_path / "models"
-    quick = build_default(root, small_cohort[0], bootstrap=2, progress=False)
+def test_cox_now_both_models_in_the_background_with_the_same_cox_model(tmp_path):
+    from training.simulate import simulate_cohort, write_cohort
+
+    # a small cohort: the background step tunes and fits the forest as well
+    root, data, cohort = tmp_path / "models", tmp_path / "cohort.csv", simulate_cohort(150, seed=5)
+    write_cohort(cohort, data)
+    quick = build_default(root, data, bootstrap=2, progress=False)
     reg = Registry(root)
     assert reg.active_id == quick
     assert set(_manifest(root, quick)["models"]) == {"coxnet"}
     assert pending(root)["quick"] == quick
     # a second start with an active bundle fits nothing
-    assert build_default(root, small_cohort[0], bootstrap=2, progress=False) is None
+    assert build_default(root, data, bootstrap=2, progress=False) is None
 
     child = start_background(root)  # the real `python -m training default --complete`
     assert child.wait(timeout=600) == 0, (root / LOG).read_text()
@@ -52,7 +56,7 @@ def test_cox_now_both_models_in_the_background_with_the_same_cox_model(tmp_path,
     # patient's numbers do not change when the complete bundle takes over
     for name in ("coxnet.joblib", "coxnet_ensemble.joblib", "imputation_draws.joblib"):
         assert full_manifest["files"][name] == quick_manifest["files"][name], name
-    patient = small_cohort[2].data.iloc[:5][reg.load(quick).schema.feature_names]
+    patient = cohort.data.iloc[:5][reg.load(quick).schema.feature_names]
     np.testing.assert_array_equal(
         reg.load(quick).survival(patient, "coxnet"), reg.load(full).survival(patient, "coxnet")
     )
