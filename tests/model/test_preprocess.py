@@ -23,6 +23,28 @@ def test_encoder_indicator_columns_and_missing_values(schema):
     )
 
 
+def test_an_encoder_that_has_transformed_pickles_as_one_that_has_not(schema):
+    """The parsed schema it keeps for speed is not written into a bundle: a bundle's bytes
+    and what loads it do not depend on what was predicted before it was saved."""
+    import io
+
+    import joblib
+
+    df = pd.DataFrame([{f: np.nan for f in schema.feature_names}] * 2).astype(object)
+    df.loc[0, ["pathology", "cc", "ca125"]] = ["sarcomatoid", 3.0, 20.0]
+    fresh, used = (SchemaEncoder(schema.to_dict()).fit(df) for _ in range(2))
+    expected = used.transform(df)
+
+    def dumped(enc) -> bytes:
+        buf = io.BytesIO()
+        joblib.dump(enc, buf)
+        return buf.getvalue()
+
+    assert dumped(used) == dumped(fresh)
+    loaded = joblib.load(io.BytesIO(dumped(used)))
+    pd.testing.assert_frame_equal(loaded.transform(df), expected)
+
+
 def test_encoder_refuses_missing_columns(schema):
     enc = SchemaEncoder(schema.to_dict())
     with pytest.raises(ValueError, match="missing feature columns: ki67"):
