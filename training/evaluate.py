@@ -19,6 +19,7 @@ from training.metrics import (
     slope_vs_truth,
     uno_tau,
 )
+from training.subgroups import calibration_by_input, departing
 
 __all__ = ["evaluate_bundle", "format_evaluation"]
 
@@ -106,6 +107,9 @@ def evaluate_bundle(
                     )
                 }
             )
+        res["calibration_by_input"] = calibration_by_input(
+            y, surv, bundle.grid, bundle.risk_horizon, data[schema.feature_names], schema
+        )
         if truth is not None:
             res.update(_against_truth(curves, bundle.grid, horizons, truth, complete))
         if n_boot:
@@ -225,11 +229,43 @@ def format_evaluation(r: dict, events: str = "events") -> str:
             lines.append(_interval_row([c.get("slope_ci") for c in cal], w))
     lines.append("* default model. " + ", ".join(f"{n}: {FAMILIES[n].label}" for n in names))
     lines += _not_estimable(r, marks, models)
+    lines += _by_input_lines(r, names)
     if r.get("bootstrap"):
         lines.append(
             f"95 % intervals: percentiles over {r['bootstrap']} resamples of the patients."
         )
     return "\n".join(lines)
+
+
+def _by_input_lines(r: dict, names: list[str]) -> list[str]:
+    """Per model, the groups of an input whose predicted survival departs from what happened
+    to them (:mod:`training.subgroups`)."""
+    axis = TimeAxis(r.get("time_unit", "months"))
+    out = []
+    for n in names:
+        res = r["models"][n].get("calibration_by_input")
+        if not res:
+            continue
+        head = f"Calibration within the groups of each input at {axis.said(res['horizon'])}, {n}: "
+        groups = departing(res)
+        if not groups:
+            n = res["tests"]
+            out.append(
+                head + f"none of the {n} {'group' if n == 1 else 'groups'} departs beyond what "
+                "chance allows."
+            )
+            continue
+        depart = "group departs" if len(groups) == 1 else "groups depart"
+        out.append(
+            head + f"{len(groups)} of {res['tests']} {depart} (predicted mean outside the "
+            "Kaplan-Meier interval widened for the number of groups):"
+        )
+        out += [
+            f"  {g['label']}: {g['group']} ({g['n']} patients): predicted {g['predicted']:.3f}, "
+            f"observed {g['observed']:.3f} ({g['lower']:.3f}-{g['upper']:.3f})"
+            for g in groups
+        ]
+    return out
 
 
 def _not_estimable(r: dict, marks: list[str], models: list[dict]) -> list[str]:

@@ -32,6 +32,7 @@ from training.estimators import survival_target
 from training.families import Explanation, Trainer, TrainingSet, trainer
 from training.metrics import calibration, decision_curve, uno_tau
 from training.provenance import declared_synthetic
+from training.subgroups import calibration_by_input
 from training.tuning import TuningResult, make_folds
 
 __all__ = ["FitOptions", "default_model", "fit_bundle", "publish"]
@@ -192,6 +193,9 @@ def _train(t: Trainer, d: TrainingSet, options: FitOptions, steps, say) -> Train
     surv = validation["oob_surv"]
     extras = {
         "calibration": {n: calibration(d.y, surv, d.grid, h) for n, h in d.horizons.items()},
+        "calibration_by_input": calibration_by_input(
+            d.y, surv, d.grid, d.risk_horizon, d.X, d.schema
+        ),
         "decision_risk": 1.0 - survival_at(surv, d.grid, d.decision_horizon),
     }
     explanation = t.explain(final, tuned, validation)

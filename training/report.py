@@ -125,6 +125,7 @@ def build_report(
         },
         "validation": {m: {k: validation[m].get(k) for k in VALIDATION_KEYS} for m in models},
         "calibration": {m: extras[m]["calibration"] for m in models},
+        "calibration_by_input": {m: extras[m].get("calibration_by_input") for m in models},
         "hazard_ratios": _first(extras, "hazard_ratios"),
         "permutation_importance": _first(extras, "permutation_importance"),
         "decision_curve": None
@@ -413,6 +414,8 @@ def _html(doc: dict, manifest: Manifest, dca: pd.DataFrame | None, fragments=())
         )
     )
 
+    parts += _by_input_html(doc, models, axis)
+
     if dca is not None:
         at = axis.said(manifest.risk_horizon_months)
         parts.append(f"<h2>Clinical usefulness: decision curve at {at}</h2>")
@@ -521,3 +524,55 @@ def _html(doc: dict, manifest: Manifest, dca: pd.DataFrame | None, fragments=())
         f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Validation report"
         f"</title><style>{style}</style></head><body>{''.join(parts)}</body></html>"
     )
+
+
+def _by_input_html(doc: dict, models: list[str], axis) -> list[str]:
+    """The calibration within each input's groups: a table, and the groups that depart."""
+    results = {m: r for m, r in (doc.get("calibration_by_input") or {}).items() if r}
+    if not results:
+        return []
+    first = next(iter(results.values()))
+    at = axis.said(first["horizon"])
+    parts = [
+        f"<h3>Calibration within the groups of each input, at {at}</h3>",
+        "<p>Patients grouped by each input in turn (its levels, its thirds, those for whom it "
+        "is unknown; groups of at least 20), the mean out-of-bag predicted survival against "
+        "Kaplan-Meier survival with its 95 % interval. A group is marked where the "
+        "prediction lies outside the Kaplan-Meier interval widened for the number of groups "
+        f"(Bonferroni, {first['tests']} groups: {100 * first['level']:.2f} %), which a "
+        "correctly specified model does in about one report in twenty. A marked group is a "
+        "kind of patient the model is wrong for: a threshold or an interaction the design does "
+        "not hold, which the band does not allow for either.</p>",
+    ]
+    for m, r in results.items():
+        names = [f"{g['label']}: {g['group']}" for g in r["groups"] if g["departs"]]
+        said = (
+            "departs in " + "; ".join(html.escape(n) for n in names)
+            if names
+            else "no group departs beyond what chance allows"
+        )
+        parts.append(f"<p><b>{html.escape(_LABELS.get(m, m))}</b>: {said}.</p>")
+    rows = []
+    groups = first["groups"]
+    for i, g in enumerate(groups):
+        obs = (
+            "—"
+            if g["observed"] is None
+            else f"{_fmt(g['observed'])} ({_fmt(g['lower'])}-{_fmt(g['upper'])})"
+        )
+        cells = [
+            html.escape(g["label"]) if i == 0 or groups[i - 1]["feature"] != g["feature"] else "",
+            html.escape(str(g["group"])),
+            str(g["n"]),
+            str(g["events"]),
+            obs,
+        ]
+        for r in results.values():
+            mine = r["groups"][i]
+            cells.append(_fmt(mine["predicted"]) + (" *" if mine["departs"] else ""))
+        rows.append(cells)
+    header = ["Input", "Group", "Patients", "Events", "Observed (95 % interval)"]
+    header += [f"Predicted, {_LABELS.get(m, m)}" for m in results]
+    parts.append(_table(header, rows))
+    parts.append("<p>* outside the widened interval.</p>")
+    return parts

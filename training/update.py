@@ -62,6 +62,7 @@ from training.describe import describe_cohort, in_months
 from training.estimators import survival_target
 from training.metrics import calibration, decision_curve, performance, uno_tau
 from training.provenance import declared_synthetic
+from training.subgroups import calibration_by_input
 from training.tuning import TuningResult
 
 __all__ = [
@@ -669,7 +670,12 @@ def _recalibrate(parent: Bundle, data_path: Path, out: Path, options, data, ref)
         tuned={name: tuned},
         validation={name: r.validation},
         extras={
-            name: {"calibration": {n: calibration(y, oob, r.grid, h) for n, h in horizons.items()}}
+            name: {
+                "calibration": {n: calibration(y, oob, r.grid, h) for n, h in horizons.items()},
+                "calibration_by_input": calibration_by_input(
+                    y, oob, r.grid, decision, data[parent.schema.feature_names], parent.schema
+                ),
+            }
         },
         dca=decision_curve(y, {name: 1.0 - survival_at(oob, r.grid, decision)}, decision),
         folds=len(tuned.fold_scores) or 5,

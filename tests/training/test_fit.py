@@ -223,6 +223,32 @@ def test_cli_evaluate_with_truth(small_bundle, tmp_path):
         assert forest[f"band_coverage_{mark}"] is None and forest[f"band_width_{mark}"] is None
     text = run("evaluate", "--bootstrap", "0", "--bundle", small_bundle, "--data", data).stdout
     assert "Harrell C" in text and "Calib. slope 36 m" in text
+    for model in ("coxnet", "rsf"):
+        by = r["models"][model]["calibration_by_input"]
+        assert by["horizon"] == 36 and by["tests"] == len(by["groups"]) > 20
+        said = f"Calibration within the groups of each input at 36 months, {model}: "
+        assert said in text
+
+
+def test_the_report_sets_each_inputs_groups_against_their_kaplan_meier(small_bundle, small_cohort):
+    """Each group's observed survival is lifelines' Kaplan-Meier of those training patients;
+    the predicted mean lies in [0, 1]; the HTML has the table and says what departs."""
+    from lifelines import KaplanMeierFitter
+
+    rep = json.loads((small_bundle / "report.json").read_text())
+    data = pd.read_csv(small_cohort[0])
+    for model in ("coxnet", "rsf"):
+        by = rep["calibration_by_input"][model]
+        assert by["horizon"] == 36
+        sarcomatoid = next(g for g in by["groups"] if g["group"] == "sarcomatoid")
+        rows = data[data["pathology"] == "sarcomatoid"]
+        km = KaplanMeierFitter().fit(rows["os_months"], rows["death"])
+        assert sarcomatoid["n"] == len(rows) and sarcomatoid["events"] == rows["death"].sum()
+        assert sarcomatoid["observed"] == pytest.approx(km.predict(36.0), abs=1e-9)
+        assert all(0 <= g["predicted"] <= 1 for g in by["groups"])
+    html = (small_bundle / "report.html").read_text()
+    assert "Calibration within the groups of each input, at 36 months" in html
+    assert "departs" in html and "Predicted, Penalised Cox" in html
 
 
 def test_evaluate_gives_bootstrap_intervals_of_the_validation(small_bundle, tmp_path):

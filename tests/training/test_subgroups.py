@@ -1,0 +1,78 @@
+"""Calibration within the groups of each input, against a simulated world's truth."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from model.validation import validate_dataset
+from training.estimators import survival_target
+from training.simulate import simulate_cohort
+from training.subgroups import MIN_GROUP, calibration_by_input, departing, input_groups
+
+GRID = np.array([36.0])  # the curves are read at 36 months only
+
+
+def _cohort(schema, seed: int):
+    c = simulate_cohort(2000, seed)
+    data = validate_dataset(c.data, schema).raise_if_errors()
+    return c, survival_target(data, schema), data[schema.feature_names]
+
+
+def test_groups_are_each_inputs_levels_thirds_and_unknowns(schema):
+    c, _, X = _cohort(schema, 1)
+    groups = input_groups(X, schema)
+    by = {}
+    for g in groups:
+        by.setdefault(g["feature"], []).append(g)
+        assert g["member"].sum() >= MIN_GROUP
+    # a list: its levels in the schema's words
+    assert [g["group"] for g in by["pathology"]] == [
+        schema.feature("pathology").label_for(v) for v in ("epithelioid", "biphasic", "sarcomatoid")
+    ]
+    # a measurement: three groups that split the known values, then the unknown
+    ki67 = by["ki67"]
+    assert [g["group"] for g in ki67][-1] == "unknown"
+    thirds = np.sum([g["member"] for g in ki67[:-1]], axis=0)
+    np.testing.assert_array_equal(thirds, X["ki67"].notna().to_numpy())
+    # thirds up to the ties at the cut points (Ki-67 is recorded to whole per cents mostly)
+    assert all(abs(g["member"].sum() / X["ki67"].notna().sum() - 1 / 3) < 0.1 for g in ki67[:-1])
+    assert [g["group"] for g in ki67[:-1]] == ["≤ 6", "> 6 to 13", "> 13"]
+    # whole numbers (PCI) name their middle third from the first value in it
+    assert [g["group"] for g in by["pci"]] == ["≤ 20", "21-27", "> 27"]
+    np.testing.assert_array_equal(ki67[-1]["member"], X["ki67"].isna().to_numpy())
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_true_curves_depart_in_no_group(schema, seed):
+    """With m groups each held to a 1 - 0.05/m interval, the truth departs somewhere in at
+    most one report in twenty; these three fixed draws are within that."""
+    c, y, X = _cohort(schema, seed)
+    truth = c.truth["true_surv_36"].to_numpy()[:, None]
+    r = calibration_by_input(y, truth, GRID, 36.0, X, schema)
+    assert r["tests"] >= 30 and r["level"] == pytest.approx(1 - 0.05 / r["tests"])
+    assert departing(r) == []
+    # the observed survival is each group's Kaplan-Meier, which the truth's mean sits near
+    errors = [abs(g["predicted"] - g["observed"]) for g in r["groups"] if g["observed"]]
+    assert np.mean(errors) < 0.03  # KM's SE at 36 months in groups of 100-1,500 is 0.01-0.05
+
+
+def test_a_model_that_blurs_effects_is_named_where_it_is_wrong(schema):
+    """Curves pulled halfway towards the mean of each quarter of PCI: right for PCI, too
+    good for sarcomatoid and high Ki-67 patients, too poor for epithelioid and low Ki-67."""
+    c, y, X = _cohort(schema, 1)
+    true = c.truth["true_surv_36"].to_numpy()
+    quarter = pd.qcut(c.latent["pci"], 4, labels=False).to_numpy()
+    blurred = (true + pd.Series(true).groupby(quarter).transform("mean").to_numpy()) / 2
+    r = calibration_by_input(y, blurred[:, None], GRID, 36.0, X, schema)
+    named = {(g["feature"], g["group"]): g for g in departing(r)}
+    sarcomatoid = named[("pathology", schema.feature("pathology").label_for("sarcomatoid"))]
+    assert sarcomatoid["predicted"] > sarcomatoid["upper"]  # promised more than happened
+    top = [g for (f, _), g in named.items() if f == "ki67" and g["group"].startswith(">")]
+    assert top and top[0]["predicted"] > top[0]["observed"]
+    assert not any(f == "pci" for f, _ in named)  # what the blur kept, it is not blamed for
+
+
+def test_beyond_follow_up_there_is_nothing_to_say(schema):
+    c, y, X = _cohort(schema, 1)
+    last = float(y[y.dtype.names[1]].max())
+    assert calibration_by_input(y, np.ones((len(y), 1)), GRID, last + 1, X, schema) is None

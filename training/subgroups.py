@@ -1,0 +1,135 @@
+"""Calibration within the groups of each input: where the model's predictions depart from
+what happened to the patients.
+
+Calibration in groups of predicted risk (:func:`training.metrics.calibration`) can look
+right while the model is wrong for some kind of patient: a threshold the splines smooth
+over, an interaction the schema does not declare. Here the patients are grouped by each
+input in turn (a list's or scale's levels, a measurement's thirds, the patients for whom it
+is unknown), and each group's mean predicted S(t) is set against its Kaplan-Meier S(t).
+
+A group is named as departing only where the predicted mean lies outside the Kaplan-Meier
+interval widened for the number of groups looked at (Bonferroni: a 1 - 0.05/m log-log
+interval for m groups), so that a correctly specified model names one in twenty reports,
+not one in twenty groups. The predictions are the same out-of-sample curves as the
+calibration's (out-of-bag in ``fit``, the served curves in ``evaluate``); their own noise
+is ignored, which the widened interval leaves room for.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sksurv.nonparametric import kaplan_meier_estimator
+
+from model.kaplan_meier import KaplanMeier
+from model.predict import survival_at
+from model.schema import NUMERIC_KINDS, Schema
+
+__all__ = ["MIN_GROUP", "calibration_by_input", "departing", "input_groups"]
+
+# patients in a group: a Kaplan-Meier estimate at a landmark from fewer says little
+MIN_GROUP = 20
+ALPHA = 0.05
+
+
+def _thirds(v: pd.Series, integer: bool) -> list[tuple[str, np.ndarray]]:
+    """A measurement's groups: below, between and above its thirds (distinct cut points),
+    named so that a bound is read once: "≤ 49", "50-58", "> 58"; "≤ 6", "> 6 to 13"."""
+
+    def label(x: float) -> str:
+        return f"{x:.3g}"
+
+    known = v.dropna()
+    cuts = np.unique(np.quantile(known, [1 / 3, 2 / 3], method="inverted_cdf"))
+    edges = [-np.inf, *cuts, np.inf]
+    out = []
+    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+        member = ((v > lo) & (v <= hi)).to_numpy()
+        if np.isinf(lo):
+            name = f"≤ {label(hi)}"
+        elif np.isinf(hi):
+            name = f"> {label(lo)}"
+        elif integer:
+            name = label(hi) if lo + 1 == hi else f"{label(lo + 1)}-{label(hi)}"
+        else:
+            name = f"> {label(lo)} to {label(hi)}"
+        out.append((name, member))
+    return out
+
+
+def input_groups(X: pd.DataFrame, schema: Schema) -> list[dict]:
+    """Per input, its groups of at least :data:`MIN_GROUP` patients: ``feature``, ``label``
+    (the input's), ``group`` (in the schema's words) and ``member`` (a mask of rows)."""
+    out = []
+    for f in schema.features:
+        v = X[f.name]
+        if f.kind in NUMERIC_KINDS:
+            if v.nunique() < 2:
+                continue
+            groups = _thirds(v, integer=f.kind == "integer")
+        else:
+            groups = [(f.label_for(lv), (v == lv).to_numpy()) for lv in f.allowed_values]
+        unknown = v.isna().to_numpy()
+        if unknown.any():
+            groups.append(("unknown", unknown))
+        out += [
+            {"feature": f.name, "label": f.label, "group": name, "member": member}
+            for name, member in groups
+            if member.sum() >= MIN_GROUP
+        ]
+    return out
+
+
+def _widened(time, event, t: float, level: float) -> tuple[float | None, float | None]:
+    """The Kaplan-Meier log-log interval at ``t`` with confidence ``level``."""
+    if t > time.max():
+        return None, None
+    times, _, ci = kaplan_meier_estimator(event, time, conf_type="log-log", conf_level=level)
+    i = np.searchsorted(times, t, side="right") - 1
+    lo, hi = (1.0, 1.0) if i < 0 else (float(ci[0][i]), float(ci[1][i]))
+    return (None, None) if np.isnan(lo) or np.isnan(hi) else (lo, hi)
+
+
+def calibration_by_input(
+    y: np.ndarray, surv: np.ndarray, grid: np.ndarray, horizon: float, X: pd.DataFrame, schema
+) -> dict | None:
+    """Predicted against observed S(``horizon``) in each input's groups (None where the
+    horizon lies beyond follow-up).
+
+    Returns ``horizon``, ``tests`` (groups with an observed estimate), ``level`` (the
+    widened intervals' confidence) and ``groups``: ``feature``, ``label``, ``group``, ``n``,
+    ``events``, ``predicted`` (mean), ``observed`` with its 95 % interval (``lower``,
+    ``upper``) and ``departs`` (the predicted mean outside the widened interval)."""
+    e, t = y.dtype.names
+    event, time = y[e].astype(bool), y[t].astype(float)
+    if horizon >= time.max():
+        return None
+    pred = survival_at(surv, grid, horizon)
+    rows = []
+    for g in input_groups(X.reset_index(drop=True), schema):
+        m = g.pop("member")
+        obs, lo, hi = KaplanMeier(time[m], event[m]).survival_at(horizon)
+        rows.append(
+            {
+                **g,
+                "n": int(m.sum()),
+                "events": int(event[m].sum()),
+                "predicted": float(pred[m].mean()),
+                "observed": obs,
+                "lower": lo,
+                "upper": hi,
+                "_rows": m,
+            }
+        )
+    tested = [r for r in rows if r["observed"] is not None]
+    level = 1 - ALPHA / max(len(tested), 1)
+    for r in rows:
+        m = r.pop("_rows")
+        wlo, whi = _widened(time[m], event[m], horizon, level)
+        r["departs"] = bool(wlo is not None and not wlo <= r["predicted"] <= whi)
+    return {"horizon": horizon, "tests": len(tested), "level": level, "groups": rows}
+
+
+def departing(result: dict | None) -> list[dict]:
+    """The groups whose predicted mean departs from what happened to them."""
+    return [] if not result else [g for g in result["groups"] if g["departs"]]
