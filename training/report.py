@@ -539,8 +539,8 @@ def _by_input_html(doc: dict, models: list[str], axis) -> list[str]:
         "is unknown; groups of at least 20), the mean out-of-bag predicted survival against "
         "Kaplan-Meier survival with its 95 % interval. A group is marked where the "
         "prediction lies outside the Kaplan-Meier interval widened for the number of groups "
-        f"(Bonferroni, {first['tests']} groups: {100 * first['level']:.2f} %), which a "
-        "correctly specified model does in about one report in twenty. A marked group is a "
+        f"(Bonferroni, {first['tests']} groups: {100 * first['level']:.2f} %), which the "
+        "true curves do in at most one report in twenty (none of 160 simulated reports). A marked group is a "
         "kind of patient the model is wrong for: a threshold or an interaction the design does "
         "not hold, which the band does not allow for either.</p>",
     ]

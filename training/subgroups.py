@@ -9,8 +9,10 @@ is unknown), and each group's mean predicted S(t) is set against its Kaplan-Meie
 
 A group is named as departing only where the predicted mean lies outside the Kaplan-Meier
 interval widened for the number of groups looked at (Bonferroni: a 1 - 0.05/m log-log
-interval for m groups), so that a correctly specified model names one in twenty reports,
-not one in twenty groups. The predictions are the same out-of-sample curves as the
+interval for m groups), so that the true curves name a group in at most one report in
+twenty, not in one group in twenty. The groups overlap (every patient is in one group of
+each input), so the bound is loose: with the true S(36) as the predictions, no group was
+named in 160 simulated reports (milan and linear worlds, n = 500 and 2,000, 40 draws each). The predictions are the same out-of-sample curves as the
 calibration's (out-of-bag in ``fit``, the served curves in ``evaluate``); their own noise
 is ignored, which the widened interval leaves room for.
 """
