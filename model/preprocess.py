@@ -63,8 +63,9 @@ class SchemaEncoder(TransformerMixin, BaseEstimator):
         for f in sch.features:
             s = X[f.name]
             if f.kind in ("categorical", "ordinal"):
-                values = s.to_numpy(dtype=object)
+                values = s.to_numpy(dtype=object, copy=True)
                 missing = pd.isna(values)
+                values[missing] = None  # pd.NA cannot be compared with a level
                 for lv in f.allowed_values[1:]:
                     v = (values == lv).astype(float)
                     v[missing] = np.nan
@@ -86,7 +87,7 @@ class SchemaEncoder(TransformerMixin, BaseEstimator):
         return cached[1]
 
     def __getstate__(self):
-        state = super().__getstate__()
+        state = dict(super().__getstate__())  # a copy: the live encoder keeps its cache
         state.pop("_schema_parsed", None)  # a bundle's bytes do not depend on what was predicted
         return state
 

@@ -230,12 +230,8 @@ def unseen_levels(ranges: dict, schema, X: pd.DataFrame) -> pd.DataFrame:
             # a set lookup per value, not Series.isin: a page's one patient pays per call
             seen = set(r["levels"])
             v = X[f.name].to_numpy(dtype=object)
-            out[:, j] = [not _missing(x) and x not in seen for x in v]
+            out[:, j] = [not gone and x not in seen for x, gone in zip(v, pd.isna(v), strict=True)]
     return pd.DataFrame(out, index=X.index, columns=names)
-
-
-def _missing(x) -> bool:
-    return x is None or x is pd.NA or (isinstance(x, float) and np.isnan(x))
 
 
 def unseen_as_unknown(ranges: dict, schema, X: pd.DataFrame) -> pd.DataFrame:

@@ -215,8 +215,8 @@ def median_sentence(
         )
         if for_patient:
             return _(
-                "{who} are still {event_free} {median} {origin}; given the uncertainty, "
-                "between {lower} and {upper}."
+                "{who} are still {event_free} {median} {origin}; given the uncertainty, that "
+                "time could be anywhere from {lower} to {upper}."
             ).format(**fields)
         return _(
             "{who} are still {event_free} {median} {origin} (the median {endpoint}); given "

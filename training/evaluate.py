@@ -248,16 +248,19 @@ def _by_input_lines(r: dict, names: list[str]) -> list[str]:
             continue
         head = f"Calibration within the groups of each input at {axis.said(res['horizon'])}, {n}: "
         groups = departing(res)
+        tests = res["tests"]
+        if not tests:
+            out.append(head + "no group has an event by then to test.")
+            continue
         if not groups:
-            n = res["tests"]
             out.append(
-                head + f"none of the {n} {'group' if n == 1 else 'groups'} departs beyond what "
-                "chance allows."
+                head + f"none of the {tests} {'group' if tests == 1 else 'groups'} departs "
+                "beyond what chance allows."
             )
             continue
         depart = "group departs" if len(groups) == 1 else "groups depart"
         out.append(
-            head + f"{len(groups)} of {res['tests']} {depart} (predicted mean outside the "
+            head + f"{len(groups)} of {tests} {depart} (predicted mean outside the "
             "Kaplan-Meier interval widened for the number of groups):"
         )
         out += [

@@ -554,6 +554,10 @@ def _by_input_html(doc: dict, models: list[str], axis) -> list[str]:
         parts.append(f"<p><b>{html.escape(_LABELS.get(m, m))}</b>: {said}.</p>")
     rows = []
     groups = first["groups"]
+
+    def key(g: dict) -> tuple[str, str]:
+        return g["feature"], g["group"]
+
     for i, g in enumerate(groups):
         obs = (
             "—"
@@ -568,10 +572,10 @@ def _by_input_html(doc: dict, models: list[str], axis) -> list[str]:
             obs,
         ]
         for r in results.values():
-            mine = r["groups"][i]
+            mine = next(x for x in r["groups"] if (x["feature"], x["group"]) == key(g))
             cells.append(_fmt(mine["predicted"]) + (" *" if mine["departs"] else ""))
         rows.append(cells)
-    header = ["Input", "Group", "Patients", "Events", "Observed (95 % interval)"]
+    header = ["Input", "Group", "Patients", "Events by then", "Observed (95 % interval)"]
     header += [f"Predicted, {_LABELS.get(m, m)}" for m in results]
     parts.append(_table(header, rows))
     parts.append("<p>* outside the widened interval.</p>")

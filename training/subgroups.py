@@ -38,9 +38,6 @@ def _thirds(v: pd.Series, integer: bool) -> list[tuple[str, np.ndarray]]:
     """A measurement's groups: below, between and above its thirds (distinct cut points),
     named so that a bound is read once: "≤ 49", "50-58", "> 58"; "≤ 6", "> 6 to 13"."""
 
-    def label(x: float) -> str:
-        return f"{x:.3g}"
-
     known = v.dropna()
     cuts = np.unique(np.quantile(known, [1 / 3, 2 / 3], method="inverted_cdf"))
     edges = [-np.inf, *cuts, np.inf]
@@ -48,15 +45,22 @@ def _thirds(v: pd.Series, integer: bool) -> list[tuple[str, np.ndarray]]:
     for lo, hi in zip(edges[:-1], edges[1:], strict=True):
         member = ((v > lo) & (v <= hi)).to_numpy()
         if np.isinf(lo):
-            name = f"≤ {label(hi)}"
+            name = f"≤ {_number(hi)}"
         elif np.isinf(hi):
-            name = f"> {label(lo)}"
-        elif integer:
-            name = label(hi) if lo + 1 == hi else f"{label(lo + 1)}-{label(hi)}"
+            name = f"> {_number(lo)}"
+        elif integer:  # from the least value the group holds: "71-80" where only 80 occurs is 80
+            first = v[member].min()
+            name = _number(hi) if first == hi else f"{_number(first)}-{_number(hi)}"
         else:
-            name = f"> {label(lo)} to {label(hi)}"
+            name = f"> {_number(lo)} to {_number(hi)}"
         out.append((name, member))
     return out
+
+
+def _number(x: float) -> str:
+    """A cut point as the data hold it (it is one of their values): never rounded, so that
+    a value beside it is not named in the wrong group, and never in exponent form."""
+    return np.format_float_positional(float(x), trim="-")
 
 
 def input_groups(X: pd.DataFrame, schema: Schema) -> list[dict]:
@@ -83,7 +87,8 @@ def input_groups(X: pd.DataFrame, schema: Schema) -> list[dict]:
 
 
 def _widened(time, event, t: float, level: float) -> tuple[float | None, float | None]:
-    """The Kaplan-Meier log-log interval at ``t`` with confidence ``level``."""
+    """The Kaplan-Meier log-log interval at ``t`` with confidence ``level`` (None where the
+    curve is not estimated there)."""
     if t > time.max():
         return None, None
     times, _, ci = kaplan_meier_estimator(event, time, conf_type="log-log", conf_level=level)
@@ -107,6 +112,7 @@ def calibration_by_input(
     if horizon >= time.max():
         return None
     pred = survival_at(surv, grid, horizon)
+    by_then = event & (time <= horizon)
     rows = []
     for g in input_groups(X.reset_index(drop=True), schema):
         m = g.pop("member")
@@ -115,7 +121,7 @@ def calibration_by_input(
             {
                 **g,
                 "n": int(m.sum()),
-                "events": int(event[m].sum()),
+                "events": int(by_then[m].sum()),  # by the horizon: what its estimate rests on
                 "predicted": float(pred[m].mean()),
                 "observed": obs,
                 "lower": lo,
@@ -123,13 +129,15 @@ def calibration_by_input(
                 "_rows": m,
             }
         )
-    tested = [r for r in rows if r["observed"] is not None]
-    level = 1 - ALPHA / max(len(tested), 1)
-    for r in rows:
+    # a group with no event by the horizon has an interval of width 0 at S = 1 (log-log),
+    # which every prediction below 1 would fall outside of: it is shown, not tested
+    tested = [r["observed"] is not None and r["events"] > 0 for r in rows]
+    level = 1 - ALPHA / max(sum(tested), 1)
+    for r, test in zip(rows, tested, strict=True):
         m = r.pop("_rows")
-        wlo, whi = _widened(time[m], event[m], horizon, level)
+        wlo, whi = _widened(time[m], event[m], horizon, level) if test else (None, None)
         r["departs"] = bool(wlo is not None and not wlo <= r["predicted"] <= whi)
-    return {"horizon": horizon, "tests": len(tested), "level": level, "groups": rows}
+    return {"horizon": horizon, "tests": sum(tested), "level": level, "groups": rows}
 
 
 def departing(result: dict | None) -> list[dict]:

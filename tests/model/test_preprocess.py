@@ -127,3 +127,14 @@ def test_hinge_columns_keep_their_line_and_bend_only_past_interior_knots():
     # a column declared as a spline stays a spline (ramps), not hinges as well
     both = SplineInteractionExpander(["a"], hinge_columns=["a"]).fit(X).transform(X)
     assert not any(":h" in c for c in both.columns)
+
+
+def test_the_encoder_reads_pandas_missing_values_in_lists_and_scales(schema):
+    """pd.NA in a nullable integer scale (CC) or a string column is unknown, as NaN is."""
+    df = pd.DataFrame([{f: np.nan for f in schema.feature_names}] * 3).astype(object)
+    df.loc[0, ["pathology", "cc"]] = ["biphasic", 2.0]
+    enc = SchemaEncoder(schema.to_dict()).fit(df)
+    nullable = df.astype({"cc": "Float64", "pathology": "string"})
+    nullable.loc[1, "cc"], nullable.loc[1, "pathology"] = pd.NA, pd.NA
+    pd.testing.assert_frame_equal(enc.transform(nullable), enc.transform(df))
+    assert np.isnan(enc.transform(nullable.astype({"cc": "Int64"})).loc[1, "cc=2"])

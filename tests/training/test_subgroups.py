@@ -76,3 +76,30 @@ def test_beyond_follow_up_there_is_nothing_to_say(schema):
     c, y, X = _cohort(schema, 1)
     last = float(y[y.dtype.names[1]].max())
     assert calibration_by_input(y, np.ones((len(y), 1)), GRID, last + 1, X, schema) is None
+
+
+def test_a_group_with_no_event_by_then_is_shown_not_tested(schema):
+    """Kaplan-Meier S = 1 has a log-log interval of width 0, which any prediction below 1
+    would fall outside of."""
+    c = simulate_cohort(400, 5)
+    data = validate_dataset(c.data, schema).raise_if_errors()
+    women = (data["sex"] == "F").to_numpy()
+    data.loc[women, "death"] = 0
+    data.loc[women, "os_months"] = np.minimum(data.loc[women, "os_months"], 30.0)
+    data.loc[np.flatnonzero(women)[0], "os_months"] = 40.0  # one followed past 36 months
+    y = survival_target(data, schema)
+    r = calibration_by_input(
+        y, np.full((len(y), 1), 0.8), GRID, 36.0, data[schema.feature_names], schema
+    )
+    female = next(g for g in r["groups"] if g["feature"] == "sex" and g["group"] == "female")
+    assert female["observed"] == 1.0 and female["events"] == 0 and not female["departs"]
+    male = next(g for g in r["groups"] if g["feature"] == "sex" and g["group"] == "male")
+    assert male["events"] > 0
+    assert r["tests"] == sum(g["observed"] is not None and g["events"] > 0 for g in r["groups"])
+
+
+def test_cut_points_are_named_as_the_data_hold_them(schema):
+    X = pd.DataFrame({f: [np.nan] * 90 for f in schema.feature_names})
+    X["ca125"] = np.repeat([150.0, 1234.5, 98765.0], 30)
+    names = [g["group"] for g in input_groups(X, schema) if g["feature"] == "ca125"]
+    assert names == ["≤ 150", "> 150 to 1234.5", "> 1234.5"]  # as the data hold them
