@@ -149,14 +149,19 @@ def one_cell(world: str, n: int, seed: int, mode: str, schema, test, tmp: Path) 
     return row
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def world_arguments(doc: str, result: str) -> argparse.ArgumentParser:
+    """The options of a benchmark over worlds x training sizes x seeds."""
+    ap = argparse.ArgumentParser(description=doc.split("\n")[0])
     worlds = [*INDEPENDENT, *WORLDS]
     ap.add_argument("--worlds", nargs="+", choices=worlds, default=worlds)
     ap.add_argument("--sizes", nargs="+", type=int, default=[500, 2000])
     ap.add_argument("--seeds", nargs="+", type=int, default=[1])
-    ap.add_argument("--result", default="pairs_stand_in")
-    args = ap.parse_args()
+    ap.add_argument("--result", default=result)
+    return ap
+
+
+def main() -> None:
+    args = world_arguments(__doc__, "pairs_stand_in").parse_args()
     schema = default_schema()
     start = time.perf_counter()
     rows = []

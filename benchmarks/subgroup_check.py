@@ -16,7 +16,6 @@ hold thresholds, an interaction or a U-shaped age effect the schema does not dec
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import json
 import tempfile
@@ -24,7 +23,7 @@ import time
 from pathlib import Path
 
 from _common import table, write_result
-from pairs_stand_in import INDEPENDENT, TEST_N, TEST_SEED, draw
+from pairs_stand_in import TEST_N, TEST_SEED, draw, world_arguments
 
 from model.engine import Engine
 from model.predict import survival_at
@@ -33,7 +32,6 @@ from model.schema import default_schema
 from model.validation import validate_dataset
 from training.estimators import survival_target
 from training.fit import FitOptions, fit_bundle
-from training.simulate import WORLDS
 from training.subgroups import calibration_by_input, departing, input_groups
 
 HORIZON = 36.0
@@ -84,13 +82,8 @@ def one_cell(world: str, n: int, seed: int, boot: int, schema, test, tmp: Path) 
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    worlds = [*INDEPENDENT, *WORLDS]
-    ap.add_argument("--worlds", nargs="+", choices=worlds, default=worlds)
-    ap.add_argument("--sizes", nargs="+", type=int, default=[500, 2000])
-    ap.add_argument("--seeds", nargs="+", type=int, default=[1])
+    ap = world_arguments(__doc__, "subgroup_check")
     ap.add_argument("--bootstrap", type=int, default=20)
-    ap.add_argument("--result", default="subgroup_check")
     args = ap.parse_args()
     schema = default_schema()
     start = time.perf_counter()
