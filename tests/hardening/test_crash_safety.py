@@ -11,7 +11,7 @@ ignored (and removed by the next write).
    k-th write, for every k. Deterministic and thorough.
 2. Random: the real command line (``python -m training fit ... --promote``,
    ``models promote``, ``models rollback``) in subprocesses, SIGKILLed after random delays.
-   Bounded by HARDEN_KILL_SECONDS (default 60 s); set it higher for a longer soak.
+   Bounded by HARDEN_KILL_SECONDS (default 40 s); set it higher for a longer soak.
 3. The first start's two-step default build (``training default``), killed three times at
    random, then run to the end.
 """
@@ -40,7 +40,7 @@ from model.manifest import Manifest
 from model.registry import INDEX, Registry
 
 ROOT = Path(__file__).resolve().parents[2]
-KILL_SECONDS = float(os.environ.get("HARDEN_KILL_SECONDS", "60"))
+KILL_SECONDS = float(os.environ.get("HARDEN_KILL_SECONDS", "40"))
 MAX_STEPS = int(os.environ.get("HARDEN_MAX_STEPS", "400"))  # crash points per loop
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork and SIGKILL")
