@@ -69,19 +69,16 @@ def input_groups(X: pd.DataFrame, schema: Schema) -> list[dict]:
     out = []
     for f in schema.features:
         v = X[f.name]
-        if f.kind in NUMERIC_KINDS:
-            if v.nunique() < 2:
-                continue
-            groups = _thirds(v, integer=f.kind == "integer")
-        else:
+        if f.kind not in NUMERIC_KINDS:
             groups = [(f.label_for(lv), (v == lv).to_numpy()) for lv in f.allowed_values]
-        unknown = v.isna().to_numpy()
-        if unknown.any():
-            groups.append(("unknown", unknown))
+        else:  # a measurement with one known value has no thirds, but may have unknowns
+            groups = _thirds(v, integer=f.kind == "integer") if v.nunique() >= 2 else []
+        groups.append(("unknown", v.isna().to_numpy()))
+        # a group of every patient says nothing the overall calibration does not
         out += [
             {"feature": f.name, "label": f.label, "group": name, "member": member}
             for name, member in groups
-            if member.sum() >= MIN_GROUP
+            if MIN_GROUP <= member.sum() < len(X)
         ]
     return out
 

@@ -103,3 +103,10 @@ def test_cut_points_are_named_as_the_data_hold_them(schema):
     X["ca125"] = np.repeat([150.0, 1234.5, 98765.0], 30)
     names = [g["group"] for g in input_groups(X, schema) if g["feature"] == "ca125"]
     assert names == ["≤ 150", "> 150 to 1234.5", "> 1234.5"]  # as the data hold them
+
+
+def test_an_input_all_one_value_or_all_unknown_adds_no_group_of_everyone(schema):
+    X = pd.DataFrame({f: [np.nan] * 60 for f in schema.feature_names})
+    X["pci"] = [12.0] * 40 + [np.nan] * 20  # one known value: no thirds, its unknowns remain
+    groups = {(g["feature"], g["group"]) for g in input_groups(X, schema)}
+    assert groups == {("pci", "unknown")}  # not pathology's or Ki-67's "unknown": everyone
