@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from _common import table, write_result
+from independent_world import world_simulator
 from joblib import delayed
 
 from model.engine import Engine
@@ -58,11 +59,7 @@ INDEPENDENT = ("thresholds", "u_age")
 def draw(world: str, n: int, seed: int, masked: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
     """A registry table and the truth (``true_surv_<month>``) per patient."""
     if world in INDEPENDENT:
-        if world == "thresholds":
-            import threshold_world as w
-        else:
-            import independent_world as w
-        data, truth = w.simulate(n, seed, masked=masked)
+        data, truth = world_simulator(world)(n, seed, masked=masked)
         return data, truth.rename(columns={f"s{t}": f"true_surv_{t}" for t in MARKS})
     cohort = simulate_cohort(n, seed, SimulationSettings.for_world(world))
     return cohort.data, cohort.truth

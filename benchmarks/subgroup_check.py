@@ -10,8 +10,13 @@ The simulated worlds (milan, linear, nonph) are ones the served design can follo
 independent ones (``benchmarks/threshold_world.py``, ``benchmarks/independent_world.py``)
 hold thresholds, an interaction or a U-shaped age effect the schema does not declare.
 
+``--truth-draws N`` measures the false alarms instead: the true S(36) as the predictions, in
+N draws per world and size (seeds from 100), and how many reports name a group.
+
     .venv/bin/python benchmarks/subgroup_check.py --worlds thresholds u_age milan linear nonph \\
         --sizes 500 2000
+    .venv/bin/python benchmarks/subgroup_check.py --worlds milan linear --sizes 500 2000 \\
+        --truth-draws 40 --result subgroup_check_truth
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 from _common import table, write_result
 from pairs_stand_in import TEST_N, TEST_SEED, draw, world_arguments
 
@@ -35,6 +41,7 @@ from training.fit import FitOptions, fit_bundle
 from training.subgroups import calibration_by_input, departing, input_groups
 
 HORIZON = 36.0
+TRUTH_SEED = 100  # the false-alarm draws' first seed
 
 
 def _named(result: dict | None, truth_error: dict) -> list[dict]:
@@ -81,12 +88,46 @@ def one_cell(world: str, n: int, seed: int, boot: int, schema, test, tmp: Path) 
     }
 
 
+def false_alarms(world: str, n: int, draws: int, schema) -> dict:
+    """Reports naming a group when the predictions are the true curves."""
+    named = []
+    for seed in range(TRUTH_SEED, TRUTH_SEED + draws):
+        data, truth = draw(world, n, seed)
+        valid = validate_dataset(data, schema).raise_if_errors()
+        true_s = truth[f"true_surv_{int(HORIZON)}"].to_numpy()[:, None]
+        r = calibration_by_input(
+            survival_target(valid, schema), true_s, np.array([HORIZON]), HORIZON,
+            valid[schema.feature_names], schema,
+        )  # fmt: skip
+        named.append(len(departing(r)))
+    return {
+        "world": world,
+        "n": n,
+        "draws": draws,
+        "reports_naming_a_group": sum(k > 0 for k in named),
+    }
+
+
 def main() -> None:
     ap = world_arguments(__doc__, "subgroup_check")
     ap.add_argument("--bootstrap", type=int, default=20)
+    ap.add_argument("--truth-draws", type=int, default=0)
     args = ap.parse_args()
     schema = default_schema()
     start = time.perf_counter()
+    if args.truth_draws:
+        rows = [
+            false_alarms(w, n, args.truth_draws, schema)
+            for w, n in itertools.product(args.worlds, args.sizes)
+        ]
+        print(
+            table(
+                ["world", "n", "draws", "reports naming a group"], [list(r.values()) for r in rows]
+            )
+        )
+        write_result(args.result, {"horizon_months": HORIZON, "rows": rows,
+                                   "wall_seconds": time.perf_counter() - start})  # fmt: skip
+        return
     rows = []
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)

@@ -1,4 +1,4 @@
-"""Kaplan-Meier survival curves with pointwise 95 % log-log intervals.
+"""Kaplan-Meier survival curves with pointwise log-log intervals (95 % by default).
 
 One estimator for every observed-survival figure: the cohort summary and calibration
 of training, and the page's survival per risk group. The estimates themselves come
@@ -26,9 +26,11 @@ class KaplanMeier:
         True where the event (death) was observed.
     reverse : bool
         Estimate the censoring distribution instead (reverse Kaplan-Meier).
+    level : float
+        Confidence of the pointwise interval (0.95; higher where several are read at once).
     """
 
-    def __init__(self, time, event, reverse: bool = False):
+    def __init__(self, time, event, reverse: bool = False, level: float = 0.95):
         time = np.asarray(time, dtype=float)
         event = np.asarray(event).astype(bool)
         if len(time) == 0:
@@ -38,7 +40,9 @@ class KaplanMeier:
             self.time, self.surv = kaplan_meier_estimator(event, time, reverse=True)
             self.lower = self.upper = None
         else:
-            self.time, self.surv, ci = kaplan_meier_estimator(event, time, conf_type="log-log")
+            self.time, self.surv, ci = kaplan_meier_estimator(
+                event, time, conf_type="log-log", conf_level=level
+            )
             self.lower, self.upper = ci[0], ci[1]
 
     def _at(self, values: np.ndarray, t: float) -> float | None:

@@ -414,7 +414,7 @@ def _html(doc: dict, manifest: Manifest, dca: pd.DataFrame | None, fragments=())
         )
     )
 
-    parts += _by_input_html(doc, models, axis)
+    parts += _by_input_html(doc, axis, words.events_title)
 
     if dca is not None:
         at = axis.said(manifest.risk_horizon_months)
@@ -526,8 +526,9 @@ def _html(doc: dict, manifest: Manifest, dca: pd.DataFrame | None, fragments=())
     )
 
 
-def _by_input_html(doc: dict, models: list[str], axis) -> list[str]:
-    """The calibration within each input's groups: a table, and the groups that depart."""
+def _by_input_html(doc: dict, axis, events: str) -> list[str]:
+    """The calibration within each input's groups: a table, and the groups that depart
+    (``events``: the schema's title for them, "Deaths")."""
     results = {m: r for m, r in (doc.get("calibration_by_input") or {}).items() if r}
     if not results:
         return []
@@ -540,9 +541,9 @@ def _by_input_html(doc: dict, models: list[str], axis) -> list[str]:
         "Kaplan-Meier survival with its 95 % interval. A group is marked where the "
         "prediction lies outside the Kaplan-Meier interval widened for the number of groups "
         f"(Bonferroni, {first['tests']} groups: {100 * first['level']:.2f} %), which the "
-        "true curves do in at most one report in twenty (none of 160 simulated reports). A marked group is a "
-        "kind of patient the model is wrong for: a threshold or an interaction the design does "
-        "not hold, which the band does not allow for either.</p>",
+        "true curves do in at most one report in twenty (none of 160 simulated reports). A "
+        "marked group is a kind of patient the model is wrong for: a threshold or an "
+        "interaction the design does not hold, which the band does not allow for either.</p>",
     ]
     for m, r in results.items():
         names = [f"{g['label']}: {g['group']}" for g in r["groups"] if g["departs"]]
@@ -575,7 +576,8 @@ def _by_input_html(doc: dict, models: list[str], axis) -> list[str]:
             mine = next(x for x in r["groups"] if (x["feature"], x["group"]) == key(g))
             cells.append(_fmt(mine["predicted"]) + (" *" if mine["departs"] else ""))
         rows.append(cells)
-    header = ["Input", "Group", "Patients", "Events by then", "Observed (95 % interval)"]
+    header = ["Input", "Group", "Patients", f"{events} by then"]
+    header += ["Observed (95 % interval)"]
     header += [f"Predicted, {_LABELS.get(m, m)}" for m in results]
     parts.append(_table(header, rows))
     parts.append("<p>* outside the widened interval.</p>")

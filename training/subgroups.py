@@ -12,8 +12,9 @@ interval widened for the number of groups looked at (Bonferroni: a 1 - 0.05/m lo
 interval for m groups), so that the true curves name a group in at most one report in
 twenty, not in one group in twenty. The groups overlap (every patient is in one group of
 each input), so the bound is loose: with the true S(36) as the predictions, no group was
-named in 160 simulated reports (milan and linear worlds, n = 500 and 2,000, 40 draws each). The predictions are the same out-of-sample curves as the
-calibration's (out-of-bag in ``fit``, the served curves in ``evaluate``); their own noise
+named in 160 simulated reports (milan and linear worlds, n = 500 and 2,000, 40 draws each;
+benchmarks/subgroup_check.py --truth-draws 40). The predictions are the same out-of-sample
+curves as the calibration's (out-of-bag in ``fit``, the served curves in ``evaluate``); their own noise
 is ignored, which the widened interval leaves room for.
 """
 
@@ -21,7 +22,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sksurv.nonparametric import kaplan_meier_estimator
 
 from model.kaplan_meier import KaplanMeier
 from model.predict import survival_at
@@ -83,17 +83,6 @@ def input_groups(X: pd.DataFrame, schema: Schema) -> list[dict]:
     return out
 
 
-def _widened(time, event, t: float, level: float) -> tuple[float | None, float | None]:
-    """The Kaplan-Meier log-log interval at ``t`` with confidence ``level`` (None where the
-    curve is not estimated there)."""
-    if t > time.max():
-        return None, None
-    times, _, ci = kaplan_meier_estimator(event, time, conf_type="log-log", conf_level=level)
-    i = np.searchsorted(times, t, side="right") - 1
-    lo, hi = (1.0, 1.0) if i < 0 else (float(ci[0][i]), float(ci[1][i]))
-    return (None, None) if np.isnan(lo) or np.isnan(hi) else (lo, hi)
-
-
 def calibration_by_input(
     y: np.ndarray, surv: np.ndarray, grid: np.ndarray, horizon: float, X: pd.DataFrame, schema
 ) -> dict | None:
@@ -132,8 +121,9 @@ def calibration_by_input(
     level = 1 - ALPHA / max(sum(tested), 1)
     for r, test in zip(rows, tested, strict=True):
         m = r.pop("_rows")
-        wlo, whi = _widened(time[m], event[m], horizon, level) if test else (None, None)
-        r["departs"] = bool(wlo is not None and not wlo <= r["predicted"] <= whi)
+        wide = KaplanMeier(time[m], event[m], level=level) if test else None
+        _, wlo, whi = wide.survival_at(horizon) if wide else (None, None, None)
+        r["departs"] = None not in (wlo, whi) and not wlo <= r["predicted"] <= whi
     return {"horizon": horizon, "tests": sum(tested), "level": level, "groups": rows}
 
 
