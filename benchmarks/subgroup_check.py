@@ -15,8 +15,8 @@ N draws per world and size (seeds from 100), and how many reports name a group.
 
     .venv/bin/python benchmarks/subgroup_check.py --worlds thresholds u_age milan linear nonph \\
         --sizes 500 2000
-    .venv/bin/python benchmarks/subgroup_check.py --worlds milan linear --sizes 500 2000 \\
-        --truth-draws 40 --result subgroup_check_truth
+    .venv/bin/python benchmarks/subgroup_check.py --sizes 110 500 2000 --truth-draws 40 \\
+        --result subgroup_check_truth
 """
 
 from __future__ import annotations

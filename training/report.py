@@ -541,7 +541,7 @@ def _by_input_html(doc: dict, axis, events: str) -> list[str]:
         "Kaplan-Meier survival with its 95 % interval. A group is marked where the "
         "prediction lies outside the Kaplan-Meier interval widened for the number of groups "
         f"(Bonferroni, {first['tests']} groups: {100 * first['level']:.2f} %), which the "
-        "true curves do in at most one report in twenty (none of 160 simulated reports). A "
+        "true curves do in at most one report in twenty (3 of 600 simulated reports). A "
         "marked group is a kind of patient the model is wrong for: a threshold or an "
         "interaction the design does not hold, which the band does not allow for either.</p>",
     ]
