@@ -110,6 +110,16 @@ def _encoded_columns(f) -> list[str]:
     return [f.name]
 
 
+def _feature_columns(columns, name: str) -> list[str]:
+    """The encoded columns a feature became: itself, or its level indicators (``name=level``)."""
+    if name in columns:
+        return [name]
+    out = [c for c in columns if c.startswith(f"{name}=")]
+    if not out:
+        raise ValueError(f"interaction feature {name!r} is not among the encoded columns")
+    return out
+
+
 def _quantile_knots(x: np.ndarray, n_knots: int) -> np.ndarray | None:
     """Knots at evenly spaced quantiles, duplicates removed; None where fewer than three
     distinct ones remain (too few values to bend: the column stays linear)."""
@@ -124,8 +134,10 @@ class SplineInteractionExpander(TransformerMixin, BaseEstimator):
     piecewise-linear basis with knots at quantiles of the training data, so a linear
     model can bend (a threshold in Ki-67, a plateau in PCI). Each pair in
     ``interactions`` adds the products of the two bases, letting the effect of one
-    depend on the level of the other. A penalised Cox model shrinks the terms the data
-    do not support.
+    depend on the level of the other; a binary feature's basis is its 0/1 column, a
+    categorical or ordinal one's the indicators of its levels (``cc=2``: an age effect of
+    its own for each level against the first). A penalised Cox model shrinks the terms the
+    data do not support.
 
     Two parameterisations of the same function space:
 
@@ -198,7 +210,9 @@ class SplineInteractionExpander(TransformerMixin, BaseEstimator):
             X, [c for c in self.hinge_columns if c not in self.splines_]
         )
         paired = sorted({c for pair in self.interactions for c in pair})
-        self.interaction_splines_ = self._fit_splines(X, paired, self.interaction_knots)
+        self.interaction_columns_ = {c: _feature_columns(X.columns, c) for c in paired}
+        numeric = [c for c in paired if c in X.columns]  # a discrete feature enters as indicators
+        self.interaction_splines_ = self._fit_splines(X, numeric, self.interaction_knots)
         self.feature_names_in_ = np.asarray(X.columns, dtype=object)
         self.n_features_in_ = X.shape[1]
         self.feature_names_out_ = np.asarray(self._transform(X.iloc[:1]).columns, dtype=object)
@@ -248,8 +262,8 @@ class SplineInteractionExpander(TransformerMixin, BaseEstimator):
         bases = {c: self._basis(f, A[:, col[c]]) for c, f in self.splines_.items()}
         inter = {c: self._basis(f, A[:, col[c]]) for c, f in self.interaction_splines_.items()}
 
-        def basis(c, which=bases):
-            return which[c] if c in which else A[:, [col[c]]]
+        def basis(c):
+            return bases[c] if c in bases else A[:, [col[c]]]
 
         hinges = getattr(self, "hinges_", {})  # bundles fitted before hinges existed
         blocks, names = [], []
@@ -261,10 +275,23 @@ class SplineInteractionExpander(TransformerMixin, BaseEstimator):
                 blocks.append(np.maximum(0.0, A[:, [col[c]]] - hinges[c][None, :]))
                 names += [f"{c}:h{i}" for i in range(len(hinges[c]))]
         for a, b in self.interactions:
-            ba, bb = basis(a, inter), basis(b, inter)
+            ba, na = self._interaction_side(a, A, col, inter)
+            bb, nb = self._interaction_side(b, A, col, inter)
             blocks.append((ba[:, :, None] * bb[:, None, :]).reshape(len(A), -1))
-            names += [f"{a}:s{i}*{b}:s{j}" for i in range(ba.shape[1]) for j in range(bb.shape[1])]
+            names += [f"{x}*{y}" for x in na for y in nb]
         return pd.DataFrame(np.hstack(blocks), columns=names, index=X.index)
+
+    def _interaction_side(self, c: str, A: np.ndarray, col: dict, inter: dict):
+        """One feature's factor in its interaction products, and the names of its columns:
+        a numeric feature's spline basis (or its line), a binary one's 0/1 column, a
+        categorical or ordinal one's level indicators (``cc=2``)."""
+        if c in inter:
+            return inter[c], [f"{c}:s{i}" for i in range(inter[c].shape[1])]
+        # expanders pickled before discrete features could interact hold numeric pairs only
+        columns = getattr(self, "interaction_columns_", {}).get(c, [c])
+        if columns == [c]:
+            return A[:, [col[c]]], [f"{c}:s0"]
+        return A[:, [col[x] for x in columns]], list(columns)
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
         check_is_fitted(self, "splines_")

@@ -722,7 +722,7 @@ def _parse_nonlinear(fd: dict, kind, where: str, problems: list[str]):
 def _parse_interactions(
     items: list, by_name: dict[str, Feature], problems: list[str]
 ) -> list[tuple[str, str]]:
-    interactions = []
+    interactions, seen = [], set()
     for pair in items:
         if not isinstance(pair, list | tuple) or len(pair) != 2:
             problems.append(f"interaction {pair!r}: must be a pair of feature names")
@@ -730,11 +730,13 @@ def _parse_interactions(
         if pair[0] == pair[1]:
             problems.append(f"interaction {pair!r}: must pair two different features")
             continue
+        if frozenset(map(str, pair)) in seen:
+            problems.append(f"interaction {pair!r}: declared twice")
+            continue
+        seen.add(frozenset(map(str, pair)))
         for name in pair:
             if name not in by_name:
                 problems.append(f"interaction {pair!r}: {name!r} is not a feature")
-            elif by_name[name].kind not in NUMERIC_KINDS:
-                problems.append(f"interaction {pair!r}: {name!r} must be continuous or integer")
         interactions.append((str(pair[0]), str(pair[1])))
     return interactions
 

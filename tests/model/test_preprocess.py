@@ -138,3 +138,63 @@ def test_the_encoder_reads_pandas_missing_values_in_lists_and_scales(schema):
     nullable.loc[1, "cc"], nullable.loc[1, "pathology"] = pd.NA, pd.NA
     pd.testing.assert_frame_equal(enc.transform(nullable), enc.transform(df))
     assert np.isnan(enc.transform(nullable.astype({"cc": "Int64"})).loc[1, "cc=2"])
+
+
+def test_a_discrete_feature_interacts_through_its_level_indicators(schema):
+    """CC x age and sex x Ki-67 (ordinal and two-level categorical features): each level's
+    indicator times the numeric feature's interaction basis, named so that contributions
+    attribute the products to the pair."""
+    from dataclasses import replace
+
+    from training.simulate import simulate_cohort
+
+    sch = replace(schema, interactions=(("cc", "age"), ("sex", "ki67")))
+    X = SchemaEncoder(sch.to_dict()).fit_transform(simulate_cohort(400, seed=3).data)
+    X = X.fillna(X.median())
+    ex = SplineInteractionExpander([], sch.interactions, interaction_knots=4).fit(X)
+    Z = ex.transform(X)
+    age = SplineInteractionExpander._ramps(X["age"].to_numpy(), ex.interaction_splines_["age"])
+    for level in (1, 2, 3):
+        for j in range(age.shape[1]):
+            assert np.array_equal(Z[f"cc={level}*age:s{j}"], X[f"cc={level}"] * age[:, j])
+    assert [c for c in Z if c.startswith("sex=M*")] == [
+        f"sex=M*ki67:s{j}" for j in range(len(ex.interaction_splines_["ki67"]) - 1)
+    ]
+    assert not any(c.startswith("cc=0") for c in Z)  # the first level is the reference
+
+
+def test_a_declared_level_by_age_interaction_recovers_the_true_effects():
+    """Known truth: age's log hazard ratio per 10 years is 0.1 at CC0-1 and 0.6 at CC2-3.
+    An unpenalised Cox fit (lifelines, an independent implementation) on the expanded
+    design recovers both within four of its standard errors (a false failure about 1 in
+    10,000 per contrast), and tells them apart."""
+    from lifelines import CoxPHFitter
+
+    rng = np.random.default_rng(11)
+    n = 3000
+    cc = rng.integers(0, 4, n)
+    age = rng.normal(60, 10, n)
+    slope = np.where(cc >= 2, 0.06, 0.01)
+    lp = 0.4 * cc + slope * (age - 60)
+    time = rng.exponential(1 / (0.02 * np.exp(lp)))
+    censor = rng.uniform(10, 120, n)
+    X = pd.DataFrame({f"cc={k}": (cc == k).astype(float) for k in (1, 2, 3)} | {"age": age})
+    ex = SplineInteractionExpander([], [("cc", "age")], interaction_knots=4).fit(X)
+    Z = ex.transform(X)
+    data = Z.assign(T=np.minimum(time, censor), E=(time <= censor).astype(int))
+    cph = CoxPHFitter().fit(data, "T", "E")
+    # log HR of age 70 against 50 at each CC level, as a contrast of the design's columns
+    at = ex.transform(pd.DataFrame({"cc=1": 0.0, "cc=2": 0.0, "cc=3": 0.0, "age": [50.0, 70.0]}))
+    beta, cov = cph.params_[Z.columns].to_numpy(), cph.variance_matrix_.loc[Z.columns, Z.columns]
+    estimates = {}
+    for level in (0, 1, 2, 3):
+        rows = at.copy()
+        if level:
+            rows[f"cc={level}"] = 1.0
+            rows = ex.transform(rows[X.columns])
+        d = (rows.iloc[1] - rows.iloc[0]).to_numpy()
+        est, se = d @ beta, float(np.sqrt(d @ cov.to_numpy() @ d))
+        truth = 20 * (0.06 if level >= 2 else 0.01)
+        assert abs(est - truth) < 4 * se, (level, est, truth, se)
+        estimates[level] = (est, se)
+    assert estimates[3][0] - estimates[0][0] > 4 * np.hypot(estimates[3][1], estimates[0][1])

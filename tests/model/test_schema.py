@@ -87,7 +87,10 @@ def _base():
         (lambda d: d["features"].append(dict(d["features"][0])), "used twice"),
         (lambda d: d.pop("time"), "'time' is required"),
         (lambda d: d.update(interactions=[["ki67", "albumin"]]), "'albumin' is not a feature"),
-        (lambda d: d.update(interactions=[["ki67", "sex"]]), "'sex' must be continuous"),
+        (
+            lambda d: d.update(interactions=[["ki67", "pci"], ["pci", "ki67"]]),
+            r"\['pci', 'ki67'\]: declared twice",
+        ),
         (
             lambda d: d.update(operative_outcomes=[{"feature": "pci", "good": [1]}]),
             "known only after the first stage",
