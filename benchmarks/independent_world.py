@@ -80,13 +80,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import yaml
 from _common import ROOT, table, write_result
 from accuracy import PEER_COX_ALPHA, peer_pipeline, slope_vs_truth, split_mean
 from sksurv.linear_model import CoxPHSurvivalAnalysis
 from sksurv.metrics import concordance_index_censored
 
 from model.predict import survival_on_grid
-from model.schema import default_schema
+from model.schema import default_schema, default_schema_path
 from model.validation import validate_dataset
 from training.estimators import survival_target
 
@@ -380,7 +381,9 @@ def one_draw(n: int, draw: int, test: dict, args, tmp: Path) -> dict:
     rec["unknown_share"] = round(
         float(train.drop(columns=["os_months", "death"]).isna().mean().mean()), 4
     )
-    run = fit_and_predict(path, test["path"], tmp / f"reg_{n}_{draw}", args.bootstrap)
+    run = fit_and_predict(
+        path, test["path"], tmp / f"reg_{n}_{draw}", args.bootstrap, test.get("fit_schema")
+    )
     rec["steps"] = run["steps"]
     rec["design"] = run.get("design")  # the served design, the band's stand-in, its factors
     if run["preds"] is not None:
@@ -500,6 +503,17 @@ def make_test(schema, tmp: Path, world: str = "u_age") -> dict:
     return {"path": path, "data": data, "truth": truth, "masks": masks, "oracle_c": oracle}
 
 
+def declaring(pairs: list[str], tmp: Path) -> Path | None:
+    """A copy of the DMPM schema that also declares ``pairs`` ("cc:age"); None for none."""
+    if not pairs:
+        return None
+    doc = yaml.safe_load(default_schema_path().read_text())
+    doc["interactions"] = list(doc.get("interactions") or []) + [a.split(":") for a in pairs]
+    path = tmp / "schema_declaring.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True))
+    return path
+
+
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
@@ -507,6 +521,14 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--bootstrap", type=int, default=50, help="fit's --bootstrap (default 50)")
     p.add_argument("--world", choices=("u_age", "thresholds"), default="u_age")
     p.add_argument("--result", default=None, help="default: independent_world[_thresholds]")
+    p.add_argument(
+        "--interactions",
+        nargs="+",
+        default=[],
+        metavar="A:B",
+        help="pairs fit's schema declares beside the DMPM schema's (cc:age: the thresholds "
+        "world's interaction, declared)",
+    )
     args = p.parse_args()
     if args.result is None:
         args.result = "independent_world" + ("" if args.world == "u_age" else f"_{args.world}")
@@ -521,6 +543,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="indep-world-") as d:
         tmp = Path(d)
         test = {**make_test(schema, tmp, args.world), "schema": schema}
+        test["fit_schema"] = declaring(args.interactions, tmp)
         for n in args.sizes:
             draws = []
             for k in range(args.draws or SIZES.get(n, 1)):
@@ -548,6 +571,8 @@ def main() -> None:
             "mean_true_s": {str(t): float(truth[f"s{t}"].mean()) for t in TIMES},
         },
         "bootstrap": args.bootstrap,
+        "declared_interactions": [list(p) for p in default_schema().interactions]
+        + [a.split(":") for a in args.interactions],
         "rows": rows,
         "findings": notes,
         "draws": all_draws,
