@@ -318,8 +318,17 @@ def test_cli_evaluate_refuses_a_tampered_bundle(small_bundle, small_cohort, tmp_
     assert res.exit_code == 1 and "does not match its recorded SHA-256" in res.stderr
 
 
-def test_researcher_retrains_with_an_extra_variable(tmp_path):
+def test_researcher_retrains_with_an_extra_variable_and_interactions_of_their_own(tmp_path):
+    """A centre's schema with serum albumin that also declares CC x age (ordinal) and sex x
+    Ki-67 (categorical): fit builds their products, the contributions give each pair its
+    own entry and still add up to the patient's log hazard ratio, and an unknown CC is
+    averaged over."""
+    import yaml
+
     schema_path = write_centre_schema(tmp_path)
+    doc = yaml.safe_load(schema_path.read_text())
+    doc["interactions"] = [["ki67", "pci"], ["cc", "age"], ["sex", "ki67"]]
+    schema_path.write_text(yaml.safe_dump(doc, sort_keys=False))
     cohort = simulate_cohort(300, seed=8).data
     # albumin lower in sicker patients, so the model has something to find
     cohort["albumin"] = (42 - 0.2 * cohort["pci"].astype(float)).round(1)
@@ -327,26 +336,28 @@ def test_researcher_retrains_with_an_extra_variable(tmp_path):
     cohort.to_csv(data, index=False)
     reg = tmp_path / "models"
     res = run(
-        "fit",
-        "--data",
-        data,
-        "--schema",
-        schema_path,
-        "--out",
-        reg,
-        "--models",
-        "coxnet",
-        "--bootstrap",
-        "2",
-        "--quiet",
-        "--promote",
-    )
+        "fit", "--data", data, "--schema", schema_path, "--out", reg, "--models", "coxnet",
+        "--bootstrap", "2", "--cox-designs", "splines+interactions", "--quiet", "--promote",
+    )  # fmt: skip
     assert res.exit_code == 0, res.output
     b = Registry(reg).load()
     assert b.schema.name == "centre_x" and "albumin" in b.schema.feature_names
-    assert "albumin" in b.models["coxnet"][0].get_feature_names_out()
+    columns = list(b.models["coxnet"][:-1].get_feature_names_out())
+    assert "albumin" in columns and "cc=2*age:s0" in columns and "sex=M*ki67:s0" in columns
     X = pd.DataFrame([{**{f: None for f in b.schema.feature_names}, "albumin": 35.0}])
     assert b.survival(X).shape == (1, len(b.grid))
+
+    engine, cox = Engine(b), CoxnetFamily(b)
+    ref = b.reference_patient()
+    rows = pd.concat([ref] * 2, ignore_index=True)
+    rows.loc[:, "cc"], rows.loc[:, "age"], rows.loc[:, "sex"] = [3, 2], [75.0, 40.0], ["M", "F"]
+    contrib = cox.contributions(rows)
+    expected = cox.pipeline.predict(rows) - cox.pipeline.predict(ref)[0]
+    assert np.allclose([sum(c["log_hr"] for c in r) for r in contrib], expected, atol=1e-10)
+    assert {"cc x age", "sex x ki67"} <= {c["feature"] for c in contrib[0]}
+    p = engine.predict(rows.iloc[:1].assign(cc=None), contributions=True)[0]
+    assert p.unknown == ["cc"] and np.all(np.diff(p.survival) <= 1e-12)
+    assert next(c for c in p.contributions if c["feature"] == "cc x age")["unknown"]
 
 
 def test_report_states_that_calibration_is_out_of_bag(small_bundle):
@@ -480,39 +491,3 @@ def test_fit_refuses_a_cox_design_the_schema_cannot_tell_apart(tmp_path, small_c
     assert not (tmp_path / "m").exists()
     res = run("fit", "--data", small_cohort[0], "--models", "rsf", "--cox-designs", "main")
     assert res.exit_code == 2 and "coxnet" in res.stderr
-
-
-def test_a_researcher_declares_interactions_with_a_level_and_a_category(tmp_path):
-    """CC x age (ordinal) and sex x Ki-67 (categorical) in the researcher's schema: fit
-    builds their products, the engine's contributions give each pair its own entry and
-    still add up to the patient's log hazard ratio, and an unknown CC is averaged over."""
-    import yaml
-
-    path = write_centre_schema(tmp_path)
-    doc = yaml.safe_load(path.read_text())
-    doc["interactions"] = [["ki67", "pci"], ["cc", "age"], ["sex", "ki67"]]
-    path.write_text(yaml.safe_dump(doc, sort_keys=False))
-    cohort = simulate_cohort(200, seed=5).data
-    cohort["albumin"] = 40.0
-    data, reg = tmp_path / "centre.csv", tmp_path / "models"
-    cohort.to_csv(data, index=False)
-    res = run(
-        "fit", "--data", data, "--schema", path, "--out", reg, "--models", "coxnet",
-        "--bootstrap", "2", "--cox-designs", "splines+interactions", "--quiet", "--promote",
-    )  # fmt: skip
-    assert res.exit_code == 0, res.output
-    bundle = Registry(reg).load()
-    engine, cox = Engine(bundle), CoxnetFamily(bundle)
-    columns = list(cox.pipeline[:-1].get_feature_names_out())
-    assert "cc=2*age:s0" in columns and "sex=M*ki67:s0" in columns
-    ref = bundle.reference_patient()
-    rows = pd.concat([ref] * 2, ignore_index=True)
-    rows.loc[:, "cc"], rows.loc[:, "age"], rows.loc[:, "sex"] = [3, 2], [75.0, 40.0], ["M", "F"]
-    contrib = cox.contributions(rows)
-    expected = cox.pipeline.predict(rows) - cox.pipeline.predict(ref)[0]
-    assert np.allclose([sum(c["log_hr"] for c in r) for r in contrib], expected, atol=1e-10)
-    assert {"cc x age", "sex x ki67"} <= {c["feature"] for c in contrib[0]}
-    unknown = rows.iloc[:1].assign(cc=None)
-    p = engine.predict(unknown, contributions=True)[0]
-    assert p.unknown == ["cc"] and np.all(np.diff(p.survival) <= 1e-12)
-    assert next(c for c in p.contributions if c["feature"] == "cc x age")["unknown"]
