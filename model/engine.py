@@ -155,7 +155,9 @@ class Engine:
         Cox model averages over their plausible values). A comparison model's rows say so
         in their warnings. ``risk_score`` is the cumulative
         hazard at the bundle's risk horizon, -log S(horizon) (higher = worse). Chunks of
-        ``chunk`` patients bound the memory of the Cox model's bands.
+        ``chunk`` patients bound the memory of the Cox model's bands. ``attrs["warned"]``
+        counts the rows with a warning other than the notes that explain an empty cell (a
+        landmark beyond the training follow-up, a median not reached).
         """
         bundle, schema = self.bundle, self.schema
         fam = self.family(model)
@@ -170,7 +172,7 @@ class Engine:
         endpoint = schema.localized().words.endpoint  # in the messages' language
         columns = predict_columns(schema)
         median_column = columns[-2]
-        rows = []
+        rows, warned = [], []
         for i, p in enumerate(self._in_chunks(X, fam.name, chunk)):
             msgs = list(notes[i])
             msgs += self.risk_warnings(p, fam.name)
@@ -182,6 +184,7 @@ class Engine:
                 schema.id_column: ids[i],
                 "risk_score": self._risk(p),
             }
+            warned.append(bool(msgs))  # what follows explains empty cells, not the patient
             for m in axis.marks:
                 r = p.at(m.months)
                 n = m.name
@@ -207,7 +210,9 @@ class Engine:
                 )
             rec["warnings"] = "; ".join(msgs)
             rows.append(rec)
-        return pd.DataFrame(rows, columns=columns)
+        table = pd.DataFrame(rows, columns=columns)
+        table.attrs["warned"] = int(sum(warned))
+        return table
 
     def _in_chunks(self, X: pd.DataFrame, model: str, chunk: int):
         """Prognoses of ``X``'s rows in order, ``chunk`` patients predicted at a time: a

@@ -847,8 +847,12 @@ def predict(
         _fail(str(exc))
     out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out, safe_csv(table))
-    flagged = int((table["warnings"] != "").sum())
-    typer.echo(f"wrote {len(table)} predictions to {out} ({flagged} with warnings)")
+    median = table.columns[-2]
+    unreached = int(table[median].isna().sum())
+    said = f"; median not reached within the follow-up for {unreached}" if unreached else ""
+    typer.echo(
+        f"wrote {len(table)} predictions to {out} ({table.attrs['warned']} with warnings{said})"
+    )
     note = engine.family(model).comparison_note
     if note:
         typer.echo(

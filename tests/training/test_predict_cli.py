@@ -52,6 +52,19 @@ def test_out_of_range_inputs_are_flagged(small_bundle, small_cohort, schema, tmp
     assert run("predict", "--bundle", small_bundle, "--data", path, "--out", out).exit_code == 0
     p = pd.read_csv(out, keep_default_na=False)
     assert "Age at surgery 99 is outside the training data" in p.loc[0, "warnings"]
+    # the summary counts warnings about patients, not the notes that explain an empty cell
+    # (this bundle's follow-up ends before 60 months)
+    res = run("predict", "--bundle", small_bundle, "--data", path, "--out", out)
+    p = pd.read_csv(out, keep_default_na=False, na_values=[""])
+    notes = (
+        r"(; )?(overall survival at 60 months is beyond the training follow-up"
+        r"|median overall survival not reached within [0-9.]+ months)"
+    )
+    about_patient = p["warnings"].fillna("").str.replace(notes, "", regex=True) != ""
+    assert 1 <= about_patient.sum() < p["warnings"].notna().sum()
+    unreached = int(p["median_os_months"].isna().sum())
+    said = f"({about_patient.sum()} with warnings; median not reached within the follow-up for "
+    assert said + f"{unreached})" in res.output
 
 
 def test_forest_predictions_say_they_are_a_comparison_without_interval(
