@@ -101,6 +101,27 @@ def cox_expander(schema: Schema, terms: str = FULL_TERMS) -> SplineInteractionEx
     )
 
 
+def design_adds(schema: Schema, terms: str) -> str:
+    """What a design of :data:`COX_TERMS` adds to the one before it, in the schema's labels
+    (for the validation report's comparison of designs)."""
+    label = {f.name: f.label for f in schema.features}
+    splines = _spline_columns(schema)
+    if terms == "main":
+        return "every input as a straight line (a category or level: an indicator of its own)"
+    if terms == "splines":
+        return "bends of the inputs the schema declares non-linear: " + ", ".join(
+            label[c] for c in splines
+        )
+    if terms == COX_TERMS[2]:
+        return "the declared interactions: " + ", ".join(
+            f"{label[a]} × {label[b]}" for a, b in schema.interactions
+        )
+    others = [c for c in _spline_columns(schema, every=True) if c not in splines]
+    return "bends of every other numeric input, where the data pay for them: " + ", ".join(
+        label[c] for c in others
+    )
+
+
 def distinct_terms(schema: Schema) -> tuple[str, ...]:
     """The designs of :data:`COX_TERMS` that differ on this schema (no splines declared: the
     spline design is the main-effects one)."""

@@ -307,6 +307,7 @@ def _html(doc: dict, manifest: Manifest, dca: pd.DataFrame | None, fragments=())
             ],
         )
     )
+    parts += _designs_html(cv, schema)
     # a penalty path (l1 ratio x penalty), whichever family tuned one
     paths = [
         m
@@ -524,6 +525,35 @@ def _html(doc: dict, manifest: Manifest, dca: pd.DataFrame | None, fragments=())
         f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Validation report"
         f"</title><style>{style}</style></head><body>{''.join(parts)}</body></html>"
     )
+
+
+def _designs_html(cv: dict, schema: Schema) -> list[str]:
+    """The Cox designs tuning compared, each with what it adds and its cross-validated IBS
+    at its best penalty, the served one marked; nothing where only one was compared."""
+    from training.estimators import design_adds
+
+    tuned = cv["models"].get("coxnet", {})
+    designs = tuned.get("designs") or []
+    if len(designs) < 2:
+        return []
+    served = tuned["params"].get("terms")
+    rows = [
+        [
+            html.escape(d["terms"]),
+            html.escape(design_adds(schema, d["terms"])),
+            _fmt(d["cv_ibs"], 4),
+            "served" if d["terms"] == served else "",
+        ]
+        for d in designs
+    ]
+    return [
+        "<h3>Cox designs compared</h3>",
+        "<p>Each design holds the one above it and adds what its row says; each is scored at "
+        "its own best penalty. A richer design is served only where it beats the simpler by "
+        "more than the standard error of their paired fold differences (one the schema did "
+        "not declare by more again), so the served design need not have the lowest score.</p>",
+        _table(["Design", "Adds", "CV integrated Brier score", ""], rows),
+    ]
 
 
 def _by_input_html(doc: dict, axis, events: str) -> list[str]:

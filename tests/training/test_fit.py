@@ -474,6 +474,17 @@ def test_a_pre_specified_cox_design_is_kept_by_fit_recalibration_and_refit(tmp_p
         assert tuned["params"]["terms"] in ("main", "splines")
         html = (reg / vid / "report.html").read_text()
         assert "pre-specified; tuning chose among main, splines only" in html
+        # both designs in words, each with its score, the served one marked
+        table = html[html.index("<h3>Cox designs compared</h3>") :]
+        table = table[: table.index("</table>")]
+        for d in tuned["designs"]:
+            row = f"<td>{d['terms']}</td>"
+            assert row in table and f"{d['cv_ibs']:.4f}" in table, d["terms"]
+        assert "every input as a straight line" in table
+        assert "bends of the inputs the schema declares non-linear: Ki-67 index, " in table
+        served = f"<td>{tuned['params']['terms']}</td>"
+        assert table.count("<td>served</td>") == 1
+        assert "<td>served</td>" in table[table.index(served) :].split("</tr>")[0]
 
 
 def test_fit_refuses_a_cox_design_the_schema_cannot_tell_apart(tmp_path, small_cohort):
