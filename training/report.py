@@ -448,11 +448,7 @@ def _html(doc: dict, manifest: Manifest, dca: pd.DataFrame | None, fragments=())
 
     if doc["hazard_ratios"]:
         parts.append("<h2>Hazard ratios (penalised Cox)</h2>")
-        parts.append(
-            "<p>For each factor, a contrast with all other factors at the reference "
-            "patient; 95 % bootstrap percentile intervals. Spline and interaction terms "
-            "mean the ratio for a continuous factor depends on the values compared.</p>"
-        )
+        parts.append(_hazard_ratio_intro(schema, manifest))
         hr = doc["hazard_ratios"]
         if hr[0].get("span_months"):
             span = span_words(*hr[0]["span_months"], axis)
@@ -524,6 +520,28 @@ def _html(doc: dict, manifest: Manifest, dca: pd.DataFrame | None, fragments=())
     return (
         f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Validation report"
         f"</title><style>{style}</style></head><body>{''.join(parts)}</body></html>"
+    )
+
+
+def _hazard_ratio_intro(schema: Schema, manifest: Manifest) -> str:
+    """How to read the hazard-ratio table: where the served design holds interactions, a
+    factor's ratio is at the reference patient's value of its partner."""
+    cox = manifest.models.get("coxnet")
+    terms = cox.params.get("terms", "") if cox is not None else ""
+    pairs = ", ".join(
+        f"{html.escape(schema.feature(a).label)} × {html.escape(schema.feature(b).label)}"
+        for a, b in schema.interactions
+    )
+    partner = (
+        f"; in an interaction ({pairs}) a factor's ratio holds at the reference patient's "
+        "value of its partner and differs at others"
+        if pairs and "interactions" in terms
+        else ""
+    )
+    return (
+        "<p>For each factor, a contrast with all other factors at the reference patient; 95 % "
+        "bootstrap percentile intervals. Spline terms mean the ratio for a continuous factor "
+        f"depends on the values compared{partner}.</p>"
     )
 
 

@@ -346,6 +346,12 @@ def test_researcher_retrains_with_an_extra_variable_and_interactions_of_their_ow
     assert "albumin" in columns and "cc=2*age:s0" in columns and "sex=M*ki67:s0" in columns
     X = pd.DataFrame([{**{f: None for f in b.schema.feature_names}, "albumin": 35.0}])
     assert b.survival(X).shape == (1, len(b.grid))
+    html = (reg / b.version_id / "report.html").read_text()
+    assert (
+        "in an interaction (Ki-67 index × Peritoneal cancer index (PCI), Completeness of "
+        "cytoreduction (CC) × Age at surgery, Sex × Ki-67 index) a factor's ratio holds "
+        "at the reference patient's value of its partner"
+    ) in html
 
     engine, cox = Engine(b), CoxnetFamily(b)
     ref = b.reference_patient()
