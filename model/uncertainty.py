@@ -18,10 +18,12 @@ Both are fitted at training time (training/fit.py) and loaded with the bundle.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy.special import ndtr
 from sklearn.experimental import enable_iterative_imputer  # noqa: F401
 from sklearn.impute import IterativeImputer
 from sklearn.linear_model import LogisticRegression
@@ -232,16 +234,40 @@ class ImputationDraws:
     def draws(self, encoded: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
         """Complete rows: one copy of each complete patient, ``n_draws`` of the others.
 
-        Returns the imputed rows and, for each, the position of its patient.
+        Returns the imputed rows and, for each, the position of its patient. A patient's
+        draws depend on its own inputs only, not on the other rows of the call (its place
+        in a file, the file's other patients).
         """
         values = encoded[self.columns_].to_numpy(dtype=float)
         incomplete = np.isnan(values).any(axis=1)
         reps = np.where(incomplete, self.n_draws, 1)
         owner = np.repeat(np.arange(len(values)), reps)
-        rows = self._chained_draws(values[owner]) if incomplete.any() else values
+        if not incomplete.any():
+            return pd.DataFrame(values, columns=self.columns_), owner
+        draw = np.arange(len(owner)) - np.repeat(np.cumsum(reps) - reps, reps)
+        rows = self._chained_draws(values[owner], values[owner], draw)
         return pd.DataFrame(rows, columns=self.columns_), owner
 
-    def _chained_draws(self, X: np.ndarray) -> np.ndarray:
+    def _streams(self, patients: np.ndarray, draw: np.ndarray, needed: np.ndarray):
+        """Each row's own standard normals (``needed[i]`` of them): from a generator seeded
+        by the bundle's seed and the row's patient (a hash of its inputs, unknown ones
+        included), the ``draw``-th block of that patient's stream. Returns the numbers end to
+        end and each row's offset into them."""
+        offset = np.concatenate([[0], np.cumsum(needed)[:-1]])
+        flat = np.empty(int(needed.sum()))
+        # one byte pattern per value: a single NaN, and 0.0 for -0.0
+        patients = np.where(np.isnan(patients), np.nan, patients + 0.0)
+        streams: dict[bytes, np.ndarray] = {}
+        for i in np.flatnonzero(needed):
+            key = patients[i].tobytes()
+            if key not in streams:
+                digest = hashlib.blake2b(key, digest_size=8).digest()
+                rng = np.random.default_rng([self.seed, int.from_bytes(digest, "little")])
+                streams[key] = rng.standard_normal((self.n_draws, needed[i]))
+            flat[offset[i] : offset[i] + needed[i]] = streams[key][draw[i]]
+        return flat, offset
+
+    def _chained_draws(self, X: np.ndarray, patients: np.ndarray, draw: np.ndarray) -> np.ndarray:
         """Posterior draws through the fitted chained equations.
 
         The same rounds, order and Bayesian ridge models as the fitted imputer's own
@@ -251,8 +277,10 @@ class ImputationDraws:
         models' fitted attributes in one product, which keeps one patient under a few
         milliseconds (scikit-learn's per-call checks and SciPy's per-feature
         truncated-normal objects cost ~40 ms a patient). Draws outside the training range
-        are clipped to it rather than redrawn. Draws use a fresh generator per call: the
-        same input always gets the same draws.
+        are clipped to it rather than redrawn. Each row takes its random numbers, in
+        order, from its own stream (:meth:`_streams`; ``patients``: each row's inputs as
+        given, ``draw``: which of its patient's draws it is), and a level is drawn from the
+        normal's probability (a uniform): the same patient gets the same draws in any file.
         """
         imp = self.imputer_
         start = imp.initial_imputer_.statistics_
@@ -261,11 +289,22 @@ class ImputationDraws:
             return np.asarray(imp.transform(X), dtype=float)
         mask = np.isnan(X)
         out = np.where(mask, start[None, :], X)
-        rng = np.random.default_rng(self.seed)
         lo, hi = imp._min_value, imp._max_value
         # bundles fitted before discrete features had their own models have none
         levels = getattr(self, "levels_", {})
         owned = {c for m in levels.values() for c in m.cols}
+        # how many numbers each row takes: one per step that draws one of its unknown columns
+        draws_per_column = np.zeros(X.shape[1], dtype=int)
+        for feat, _n, _e in imp.imputation_sequence_:
+            draws_per_column[feat] += feat not in owned or feat in levels
+        flat, offset = self._streams(patients, draw, mask @ draws_per_column)
+        taken = np.zeros(len(X), dtype=int)
+
+        def numbers(rows: np.ndarray) -> np.ndarray:
+            at = offset[rows] + taken[rows]
+            taken[rows] += 1
+            return flat[at]
+
         # each unknown column's rows once (a column nobody lacks is skipped in every round):
         # the rounds run some 250 steps, and per-step masks and np.ix_ cost a patient ~3 ms
         unknown = {int(f): np.flatnonzero(mask[:, f])[:, None] for f in np.flatnonzero(mask.any(0))}
@@ -275,15 +314,14 @@ class ImputationDraws:
                 continue
             if feat in owned:
                 if feat in levels:
-                    levels[feat].draw(out, rows, rng)
+                    levels[feat].draw(out, rows, ndtr(numbers(rows[:, 0])))
                 continue
             Xn = out[rows, neighbours]
             mu = Xn @ est.coef_ + est.intercept_
             centred = Xn - est.X_offset_
             sd = np.sqrt(np.einsum("ij,jk,ik->i", centred, est.sigma_, centred) + 1.0 / est.alpha_)
-            # what rng.normal(mu, sd) draws, without its per-call argument checks (20 us)
-            draw = mu + sd * rng.standard_normal(len(mu))
-            out[rows[:, 0], feat] = np.minimum(np.maximum(draw, lo[feat]), hi[feat])
+            value = mu + sd * numbers(rows[:, 0])
+            out[rows[:, 0], feat] = np.minimum(np.maximum(value, lo[feat]), hi[feat])
         return out
 
 
@@ -322,9 +360,9 @@ class _LevelModel:
             coef, intercept = np.vstack([0 * coef, coef]), np.r_[0.0, intercept]
         return cls(cols, others, mean, scale, coef, intercept, clf.classes_)
 
-    def draw(self, out: np.ndarray, rows: np.ndarray, rng: np.random.Generator) -> None:
+    def draw(self, out: np.ndarray, rows: np.ndarray, uniform: np.ndarray) -> None:
         """Set the rows' indicator columns in ``out`` to a level drawn for each row
-        (``rows``: their indices, a column)."""
+        (``rows``: their indices, a column; ``uniform``: each row's uniform number)."""
         if self.coef is None:
             level = np.full(len(rows), self.classes[0])
         else:
@@ -334,7 +372,7 @@ class _LevelModel:
             logits = z @ self.coef.T + self.intercept
             p = np.exp(logits - logits.max(axis=1, keepdims=True))
             cum = np.cumsum(p / p.sum(axis=1, keepdims=True), axis=1)
-            pick = (cum < rng.random(len(cum))[:, None]).sum(axis=1)
+            pick = (cum < uniform[:, None]).sum(axis=1)
             level = self.classes[np.minimum(pick, len(self.classes) - 1)]
         if len(self.cols) == 1:
             out[rows[:, 0], self.cols[0]] = level

@@ -214,7 +214,11 @@ def test_fast_draws_match_the_librarys_posterior_draws(engine, rows):
     enc = engine.pipeline.named_steps["encode"].transform(rows)
     patient = enc[enc.isna().any(axis=1)].iloc[[0]]
     many = pd.concat([patient] * 4000, ignore_index=True)
-    ours = draws._chained_draws(many.to_numpy(dtype=float))
+    kept, draws.n_draws = draws.n_draws, 4000  # 4,000 draws of the one patient
+    try:
+        ours = draws.draws(patient)[0].to_numpy()
+    finally:
+        draws.n_draws = kept
     draws.imputer_.random_state_ = np.random.RandomState(1)
     theirs = np.asarray(draws.imputer_.transform(many), dtype=float)
     missing = np.flatnonzero(patient.isna().to_numpy()[0])
@@ -399,3 +403,18 @@ def test_a_risk_beyond_every_training_patients_is_named(small_bundle, rows):
     assert msg in table["warnings"][0] and msg not in table["warnings"][1]
     complete = rows[rows.notna().all(axis=1)].head(30)
     assert not any(e.risk_warnings(p) for p in e.predict(complete))
+
+
+def test_a_patients_prediction_does_not_depend_on_the_other_rows(engine, rows):
+    """Unknown inputs are drawn from the patient's own random stream: alone, in a file, at
+    another place in it, or twice in it, a patient gets the same curve and band."""
+    incomplete = rows[rows.isna().any(axis=1)].iloc[:12].reset_index(drop=True)
+    assert len(incomplete) == 12
+    alone = engine.predict(incomplete.iloc[[5]])[0]
+    shuffled = incomplete.iloc[[11, 5, 0, 3, 5]].reset_index(drop=True)
+    for p in (engine.predict(incomplete)[5], *engine.predict(shuffled)[1::3]):
+        for a, b in ((alone.survival, p.survival), (alone.lower, p.lower), (alone.upper, p.upper)):
+            assert np.array_equal(a, b)
+    # and different patients still get draws of their own (not one stream for all)
+    others = engine.predict(incomplete)
+    assert len({p.lower.tobytes() for p in others}) == len(others)
