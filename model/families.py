@@ -34,6 +34,7 @@ from model.bundle import Bundle
 from model.errors import HipecError
 from model.i18n import N_
 from model.piecewise import piece_at, piece_span
+from model.preprocess import encoded_columns
 from model.prognosis import BAND_METHOD, Prognosis, reference_effects
 
 __all__ = [
@@ -96,16 +97,24 @@ class Family(ABC):
         """Prognoses for validated feature rows in schema order (unknown values as NaN)."""
 
 
-def _by_piece(by_piece: np.ndarray | None, cols: list[int], cuts) -> dict:
-    """A factor's log hazard ratio in every time piece (``pieces``), for a model in pieces."""
+def _by_piece(by_piece: np.ndarray | None, cuts) -> dict:
+    """A factor's log hazard ratio in every time piece (``pieces``: ``by_piece`` holds one
+    per piece), for a model in pieces."""
     if by_piece is None:
         return {}
     return {
         "pieces": [
-            {"span_months": list(piece_span(cuts, k)), "log_hr": float(row[cols].sum())}
-            for k, row in enumerate(by_piece)
+            {"span_months": list(piece_span(cuts, k)), "log_hr": float(v)}
+            for k, v in enumerate(by_piece)
         ]
     }
+
+
+def _on(v: np.ndarray, cols: list[int]) -> np.ndarray:
+    """``v`` on ``cols``, zero elsewhere."""
+    out = np.zeros_like(v)
+    out[cols] = v[cols]
+    return out
 
 
 class CoxnetFamily(Family):
@@ -153,11 +162,28 @@ class CoxnetFamily(Family):
         return piece_span(cuts, piece_at(cuts, self.bundle.risk_horizon))
 
     def _sources(self) -> list[tuple[str, ...]]:
-        """The schema feature(s) each transformed column comes from."""
+        """The schema feature(s) each transformed column comes from: its own name or a
+        level's indicator (``cc=2``), with a basis suffix (``:s0``, ``:h1``), or a product of
+        two such (``cc=2*age:s0``). Matched against the schema's encoded columns, so names
+        and levels holding ``*``, ``=`` or ``:`` are read right."""
+        owners = {c: f.name for f in self.schema.features for c in encoded_columns(f)}
+
+        def owner(part: str) -> str | None:
+            if part in owners:
+                return owners[part]
+            stem, _, suffix = part.rpartition(":")
+            return owners.get(stem) if suffix[:1] in ("s", "h") and suffix[1:].isdigit() else None
+
         out = []
         for col in self.ensemble.columns:
-            parts = col.split("*")
-            out.append(tuple(p.split(":")[0].split("=")[0] for p in parts))
+            if (one := owner(col)) is not None:
+                out.append((one,))
+                continue
+            stars = [k for k, ch in enumerate(col) if ch == "*"]
+            pairs = [(owner(col[:k]), owner(col[k + 1 :])) for k in stars]
+            pair = next((p for p in pairs if None not in p), None)
+            # otherwise the names as written before levels could hold those characters
+            out.append(pair or tuple(p.split(":")[0].split("=")[0] for p in col.split("*")))
         return out
 
     def contributions(self, X: pd.DataFrame) -> list[list[dict]]:
@@ -165,38 +191,66 @@ class CoxnetFamily(Family):
 
         Exact and additive: the entries of a patient sum to its log hazard ratio against
         the reference patient (the training data's median or most common values, stored in
-        the bundle). Spline terms count towards their feature; the terms of a declared
-        interaction form their own entry. For an unknown input the contribution is
-        averaged over its plausible values.
+        the bundle). Spline terms count towards their feature. A declared interaction's
+        terms are split three ways: each factor gets what they add with the other factor at
+        its reference value (so a patient who differs from the reference in one factor
+        sees its whole effect there), and the pair's own entry is what is left, the excess
+        of the two together. For an unknown input the contribution is averaged over its
+        plausible values.
         """
-        Z, owner, _ = self._transformed(X)
-        return self._contributions(X, Z, owner)
+        Z, owner, rows = self._transformed(X)
+        return self._contributions(X, Z, owner, rows)
 
-    def _reference(self) -> tuple[pd.DataFrame, np.ndarray, dict]:
+    def _reference(self) -> tuple[pd.DataFrame, np.ndarray, dict, pd.DataFrame]:
         if not hasattr(self, "_ref_cache"):
             ref = self.bundle.reference_patient()
-            z_ref = self._transformed(ref)[0].mean(axis=0)
+            Z, _, rows = self._transformed(ref)
             groups: dict[tuple[str, ...], list[int]] = {}
             for j, src in enumerate(self._sources()):
                 groups.setdefault(src, []).append(j)
-            self._ref_cache = (ref, z_ref, groups)
+            self._ref_cache = (ref, Z.mean(axis=0), groups, rows.iloc[:1])
         return self._ref_cache
 
-    def _contributions(self, X: pd.DataFrame, Z: np.ndarray, owner: np.ndarray) -> list[list[dict]]:
-        ref, z_ref, groups = self._reference()
+    def _one_factor_at_reference(self, rows: pd.DataFrame, pairs: list[tuple[str, str]]):
+        """For each interacting pair (a, b): the design of ``rows`` with b at the reference
+        patient's value (a's own effect) and with a at it (b's own), in one transform."""
+        ref_rows = self._reference()[3]
+        blocks = []
+        for pair in pairs:
+            for fixed in reversed(pair):
+                cols = encoded_columns(self.schema.feature(fixed))
+                blocks.append(rows.assign(**{c: float(ref_rows[c].iloc[0]) for c in cols}))
+        Z = self._design(pd.concat(blocks, ignore_index=True))
+        n = len(rows)
+        return {
+            pair: (Z[2 * k * n : (2 * k + 1) * n], Z[(2 * k + 1) * n : (2 * k + 2) * n])
+            for k, pair in enumerate(pairs)
+        }
+
+    def _contributions(
+        self, X: pd.DataFrame, Z: np.ndarray, owner: np.ndarray, rows: pd.DataFrame
+    ) -> list[list[dict]]:
+        ref, z_ref, groups, _ = self._reference()
         ens = self.ensemble
         coef = ens.coef_at(self.bundle.risk_horizon)
         piece = self.contribution_piece()
         span = {} if piece is None else {"span_months": list(piece)}
         labels = {f.name: f.label for f in self.schema.features}
+        pairs = [src for src in groups if len(src) == 2]
+        alone = self._one_factor_at_reference(rows, pairs) if pairs else {}
         out = []
         reference = ref.iloc[0].to_dict()
-        rows = X.to_dict("records")  # plain dicts: a Series per row and lookup cost ~1 ms
-        for i, row in enumerate(rows):
-            z = Z[owner == i].mean(axis=0)  # linear in z: the mean term is the mean contribution
-            terms = (z - z_ref) * coef
-            # every piece's ratios, so that a reader sees an effect that fades or grows
-            by_piece = (z - z_ref) * ens.coef if ens.in_pieces else None
+        records = X.to_dict("records")  # plain dicts: a Series per row and lookup cost ~1 ms
+        for i, row in enumerate(records):
+            mine = owner == i
+            z = Z[mine].mean(axis=0)  # linear in z: the mean term is the mean contribution
+            delta = {src: _on(z - z_ref, cols) for src, cols in groups.items()}
+            for (a, b), (a_alone, b_alone) in alone.items():
+                cols = groups[(a, b)]
+                za, zb = a_alone[mine].mean(axis=0), b_alone[mine].mean(axis=0)
+                delta[(a,)] = delta.get((a,), 0.0) + _on(za - z_ref, cols)
+                delta[(b,)] = delta.get((b,), 0.0) + _on(zb - z_ref, cols)
+                delta[(a, b)] = _on(z - za - zb + z_ref, cols)
             out.append(
                 [
                     {
@@ -204,19 +258,26 @@ class CoxnetFamily(Family):
                         "label": " x ".join(labels.get(s, s) for s in src),
                         "value": None if len(src) > 1 else row[src[0]],
                         "reference": None if len(src) > 1 else reference[src[0]],
-                        "log_hr": float(terms[cols].sum()),
+                        "log_hr": float(d @ coef),
                         "unknown": any(pd.isna(row[s]) for s in src),
                         **span,
-                        **_by_piece(by_piece, cols, ens.cuts),
+                        # every piece's ratios, so that a reader sees an effect that fades or grows
+                        **_by_piece(ens.coef @ d if ens.in_pieces else None, ens.cuts),
                     }
-                    for src, cols in groups.items()
+                    for src, d in delta.items()
                 ]
             )
         return out
 
     def _transformed(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+        """The design of ``X``'s rows (one per imputation draw of a patient with unknown
+        inputs), each row's patient, and the encoded rows it was made from."""
         encoded = self.pipeline.named_steps["encode"].transform(X[self.schema.feature_names])
         rows, owner = self.draws.draws(encoded)
+        return self._design(rows), owner, rows
+
+    def _design(self, rows: pd.DataFrame) -> np.ndarray:
+        """Encoded, imputed rows through the splines, interactions and scaling."""
         steps = self.pipeline.named_steps
         scale = steps.get("scale")
         expanded = steps["expand"].transform(rows) if "expand" in steps else None
@@ -226,10 +287,9 @@ class CoxnetFamily(Family):
             and list(expanded.columns) == list(self.ensemble.columns)
         ):
             # StandardScaler's arithmetic without its per-call checks (about 1 ms a patient)
-            Z = (expanded.to_numpy(dtype=float) - scale.mean_) / scale.scale_
-            return Z, owner, encoded
+            return (expanded.to_numpy(dtype=float) - scale.mean_) / scale.scale_
         Z = self.pipeline[2:-1].transform(rows)  # splines and interactions, then scaling
-        return np.asarray(Z[self.ensemble.columns], dtype=float), owner, encoded
+        return np.asarray(Z[self.ensemble.columns], dtype=float)
 
     def predict(self, X: pd.DataFrame, contributions: bool = False) -> list[Prognosis]:
         """Prognoses for validated feature rows (unknown values as NaN).
@@ -237,8 +297,8 @@ class CoxnetFamily(Family):
         With ``contributions=True`` each result also carries :meth:`contributions`,
         computed from the same transformed inputs.
         """
-        Z, owner, encoded = self._transformed(X)
-        contrib = self._contributions(X, Z, owner) if contributions else None
+        Z, owner, rows = self._transformed(X)
+        contrib = self._contributions(X, Z, owner, rows) if contributions else None
         final = self.ensemble.survival(Z)  # rows x G
         boot = self.ensemble.boot_survival(Z)  # rows x B x G
         names = self.schema.feature_names

@@ -15,7 +15,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from model.schema import NUMERIC_KINDS, Schema
 
-__all__ = ["SchemaEncoder", "SplineInteractionExpander"]
+__all__ = ["SchemaEncoder", "SplineInteractionExpander", "encoded_columns"]
 
 
 class SchemaEncoder(TransformerMixin, BaseEstimator):
@@ -39,7 +39,7 @@ class SchemaEncoder(TransformerMixin, BaseEstimator):
     def fit(self, X: pd.DataFrame, y=None):
         sch = Schema.from_dict(self.schema)
         self._check_columns(X, sch)
-        names = [c for f in sch.features for c in _encoded_columns(f)]
+        names = [c for f in sch.features for c in encoded_columns(f)]
         self.feature_names_out_ = np.asarray(names, dtype=object)
         self.feature_names_in_ = np.asarray(sch.feature_names, dtype=object)
         self.n_features_in_ = len(sch.features)
@@ -99,11 +99,11 @@ class SchemaEncoder(TransformerMixin, BaseEstimator):
         """The encoded columns of each binary, categorical and ordinal feature: its one
         column, or the indicators of its levels."""
         sch = Schema.from_dict(self.schema)
-        groups = [_encoded_columns(f) for f in sch.features if f.kind not in NUMERIC_KINDS]
+        groups = [encoded_columns(f) for f in sch.features if f.kind not in NUMERIC_KINDS]
         return [g for g in groups if g]  # a category with one level has no indicator
 
 
-def _encoded_columns(f) -> list[str]:
+def encoded_columns(f) -> list[str]:
     """A feature's encoded columns: indicators of its levels after the first, or itself."""
     if f.kind in ("categorical", "ordinal"):
         return [f"{f.name}={lv}" for lv in f.allowed_values[1:]]
@@ -180,9 +180,17 @@ class SplineInteractionExpander(TransformerMixin, BaseEstimator):
     basis : {"ramp", "hat"}
     hinge_columns : sequence of str
         Columns kept linear with a hinge at each of their ``n_knots - 2`` interior knots.
+    discrete : sequence of str
+        The binary, categorical and ordinal features. In a product with one of them a
+        numeric feature's basis is centred at its training mean, so that the level's own
+        indicator carries its effect at a typical value and the products only how that
+        effect changes: uncentred, a ramp that is 1 for most patients makes its product
+        nearly the indicator itself, and the penalty splits the level's effect between the
+        two, leaving it small at low values of the partner for no reason in the data.
     """
 
     hinge_columns = ()  # what expanders pickled before hinges existed read
+    discrete = ()  # and before discrete features could interact
 
     def __init__(
         self,
@@ -192,6 +200,7 @@ class SplineInteractionExpander(TransformerMixin, BaseEstimator):
         interaction_knots: int = 4,
         basis: str = "ramp",
         hinge_columns=(),
+        discrete=(),
     ):
         self.spline_columns = spline_columns
         self.interactions = interactions
@@ -199,6 +208,7 @@ class SplineInteractionExpander(TransformerMixin, BaseEstimator):
         self.interaction_knots = interaction_knots
         self.basis = basis
         self.hinge_columns = hinge_columns
+        self.discrete = discrete
 
     def fit(self, X: pd.DataFrame, y=None):
         if not isinstance(X, pd.DataFrame):
@@ -213,6 +223,15 @@ class SplineInteractionExpander(TransformerMixin, BaseEstimator):
         self.interaction_columns_ = {c: _feature_columns(X.columns, c) for c in paired}
         numeric = [c for c in paired if c in X.columns]  # a discrete feature enters as indicators
         self.interaction_splines_ = self._fit_splines(X, numeric, self.interaction_knots)
+        self.interaction_centres_ = {}
+        A, col = X.to_numpy(dtype=float), {c: i for i, c in enumerate(X.columns)}
+        inter = {c: self._basis(f, A[:, col[c]]) for c, f in self.interaction_splines_.items()}
+        for pair in self.interactions:
+            for c, partner in (pair, pair[::-1]):
+                if partner in self.discrete and c not in self.discrete:
+                    self.interaction_centres_[c] = self._interaction_side(c, A, col, inter)[0].mean(
+                        axis=0
+                    )
         self.feature_names_in_ = np.asarray(X.columns, dtype=object)
         self.n_features_in_ = X.shape[1]
         self.feature_names_out_ = np.asarray(self._transform(X.iloc[:1]).columns, dtype=object)
@@ -274,9 +293,14 @@ class SplineInteractionExpander(TransformerMixin, BaseEstimator):
             if c in hinges:
                 blocks.append(np.maximum(0.0, A[:, [col[c]]] - hinges[c][None, :]))
                 names += [f"{c}:h{i}" for i in range(len(hinges[c]))]
+        centres = getattr(self, "interaction_centres_", {})
         for a, b in self.interactions:
             ba, na = self._interaction_side(a, A, col, inter)
             bb, nb = self._interaction_side(b, A, col, inter)
+            if b in self.discrete and a in centres:
+                ba = ba - centres[a]
+            if a in self.discrete and b in centres:
+                bb = bb - centres[b]
             blocks.append((ba[:, :, None] * bb[:, None, :]).reshape(len(A), -1))
             names += [f"{x}*{y}" for x in na for y in nb]
         return pd.DataFrame(np.hstack(blocks), columns=names, index=X.index)

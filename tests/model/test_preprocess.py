@@ -151,12 +151,19 @@ def test_a_discrete_feature_interacts_through_its_level_indicators(schema):
     sch = replace(schema, interactions=(("cc", "age"), ("sex", "ki67")))
     X = SchemaEncoder(sch.to_dict()).fit_transform(simulate_cohort(400, seed=3).data)
     X = X.fillna(X.median())
-    ex = SplineInteractionExpander([], sch.interactions, interaction_knots=4).fit(X)
+    ex = SplineInteractionExpander(
+        [], sch.interactions, interaction_knots=4, discrete=["cc", "sex"]
+    ).fit(X)
     Z = ex.transform(X)
     age = SplineInteractionExpander._ramps(X["age"].to_numpy(), ex.interaction_splines_["age"])
+    # age's basis is centred at its training mean inside the products: a level's indicator
+    # carries its effect at a typical age, the products how that effect changes with age
+    age = age - age.mean(axis=0)
     for level in (1, 2, 3):
         for j in range(age.shape[1]):
-            assert np.array_equal(Z[f"cc={level}*age:s{j}"], X[f"cc={level}"] * age[:, j])
+            assert np.allclose(Z[f"cc={level}*age:s{j}"], X[f"cc={level}"] * age[:, j])
+    uncentred = SplineInteractionExpander([], sch.interactions, interaction_knots=4).fit(X)
+    assert not np.allclose(uncentred.transform(X)["cc=1*age:s0"], Z["cc=1*age:s0"])
     assert [c for c in Z if c.startswith("sex=M*")] == [
         f"sex=M*ki67:s{j}" for j in range(len(ex.interaction_splines_["ki67"]) - 1)
     ]

@@ -355,12 +355,26 @@ def test_researcher_retrains_with_an_extra_variable_and_interactions_of_their_ow
 
     engine, cox = Engine(b), CoxnetFamily(b)
     ref = b.reference_patient()
-    rows = pd.concat([ref] * 2, ignore_index=True)
-    rows.loc[:, "cc"], rows.loc[:, "age"], rows.loc[:, "sex"] = [3, 2], [75.0, 40.0], ["M", "F"]
+    rows = pd.concat([ref] * 4, ignore_index=True)
+    cc = 3 if ref["cc"].iloc[0] != 3 else 0
+    rows.loc[:, "cc"], rows.loc[:, "age"] = [cc, ref["cc"].iloc[0], cc, 2], [75.0, 75.0, 40.0, 80]
+    rows.loc[:, "sex"] = ["M", "F", "M", "F"]
     contrib = cox.contributions(rows)
     expected = cox.pipeline.predict(rows) - cox.pipeline.predict(ref)[0]
     assert np.allclose([sum(c["log_hr"] for c in r) for r in contrib], expected, atol=1e-10)
     assert {"cc x age", "sex x ki67"} <= {c["feature"] for c in contrib[0]}
+    # a factor's whole effect is on its own row where its partner is at the reference value
+    # (patient 1 differs from the reference in age alone, Ki-67 is the reference's for all);
+    # the pair's row is the excess of the two together
+    each = [{c["feature"]: c["log_hr"] for c in r} for r in contrib]
+    assert abs(each[1]["cc x age"]) < 1e-12 and each[1]["age"] == pytest.approx(expected[1])
+    assert all(abs(e["sex x ki67"]) < 1e-12 for e in each)
+    alone = rows.iloc[[0]].assign(age=ref["age"].iloc[0], sex=ref["sex"].iloc[0])
+    cc_alone = cox.pipeline.predict(alone)[0] - cox.pipeline.predict(ref)[0]
+    assert each[0]["cc"] == pytest.approx(cc_alone, abs=1e-10)
+    assert each[0]["cc x age"] == pytest.approx(
+        expected[0] - cc_alone - each[1]["age"] - each[0]["sex"], abs=1e-10
+    )
     p = engine.predict(rows.iloc[:1].assign(cc=None), contributions=True)[0]
     assert p.unknown == ["cc"] and np.all(np.diff(p.survival) <= 1e-12)
     assert next(c for c in p.contributions if c["feature"] == "cc x age")["unknown"]
