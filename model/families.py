@@ -133,8 +133,10 @@ class CoxnetFamily(Family):
     contribution_method = N_(
         "Exact and additive for the Cox model: the factors' log hazard ratios add up to this "
         "patient's log hazard ratio against the reference patient (the training data's typical "
-        "values). Spline terms count towards their factor; a declared interaction is its own "
-        "entry. An unknown factor contributes its average over plausible values."
+        "values). Spline terms count towards their factor. A factor in a declared interaction "
+        "shows its effect with the other factor at the reference value; the interaction's own "
+        "entry is what the two add together beyond that. An unknown factor contributes its "
+        "average over plausible values."
     )
     additive_contributions = True
     supports_candidacy = True
