@@ -438,7 +438,12 @@ def _parse(raw: dict, source: str, new: bool = False) -> Schema:
     stages = parse_stages(raw.get("stages"), problems, _check_keys)
     features = _parse_features(raw["features"], tuple(s.name for s in stages), problems)
     by_name = {f.name: f for f in features}
-    interactions = _parse_interactions(raw.get("interactions") or [], by_name, problems)
+    others = {
+        str(raw["id_column"]): "the id column",
+        time.name: "the time column",
+        event.name: "the event column",
+    }
+    interactions = _parse_interactions(raw.get("interactions") or [], by_name, others, problems)
     outcomes = _parse_operative_outcomes(
         raw.get("operative_outcomes") or [], by_name, stages[0].name, problems
     )
@@ -720,8 +725,16 @@ def _parse_nonlinear(fd: dict, kind, where: str, problems: list[str]):
 
 
 def _parse_interactions(
-    items: list, by_name: dict[str, Feature], problems: list[str]
+    items, by_name: dict[str, Feature], others: dict[str, str], problems: list[str]
 ) -> list[tuple[str, str]]:
+    """The declared pairs; ``others``: the schema's columns that are not features (the id,
+    time and event), named as such where a pair uses one."""
+    if not isinstance(items, list):
+        problems.append(
+            f"'interactions' must be a list of pairs of feature names, e.g. [[ki67, pci]] "
+            f"(got {items!r})"
+        )
+        return []
     interactions, seen = [], set()
     for pair in items:
         if not isinstance(pair, list | tuple) or len(pair) != 2:
@@ -735,8 +748,16 @@ def _parse_interactions(
             continue
         seen.add(frozenset(map(str, pair)))
         for name in pair:
-            if name not in by_name:
-                problems.append(f"interaction {pair!r}: {name!r} is not a feature")
+            if name in by_name:
+                continue
+            if str(name) in others:
+                what = f"is {others[str(name)]}, not a feature"
+            else:
+                close = difflib.get_close_matches(str(name), list(by_name), n=1, cutoff=0.6)
+                lower = {n.lower(): n for n in by_name}.get(str(name).lower())
+                hint = lower or (close[0] if close else None)
+                what = "is not a feature" + (f" (did you mean {hint!r}?)" if hint else "")
+            problems.append(f"interaction {pair!r}: {name!r} {what}")
         interactions.append((str(pair[0]), str(pair[1])))
     return interactions
 

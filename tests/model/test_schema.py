@@ -92,6 +92,18 @@ def _base():
             r"\['pci', 'ki67'\]: declared twice",
         ),
         (
+            lambda d: d.update(interactions="ki67*pci"),
+            r"'interactions' must be a list of pairs of feature names, e\.g\. \[\[ki67, pci\]\]",
+        ),
+        (
+            lambda d: d.update(interactions=[["os_months", "age"]]),
+            "'os_months' is the time column, not a feature",
+        ),
+        (
+            lambda d: d.update(interactions=[["Ki67", "pci"]]),
+            r"'Ki67' is not a feature \(did you mean 'ki67'\?\)",
+        ),
+        (
             lambda d: d.update(operative_outcomes=[{"feature": "pci", "good": [1]}]),
             "known only after the first stage",
         ),
