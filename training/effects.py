@@ -85,7 +85,8 @@ def contrasts(data: pd.DataFrame, schema: Schema) -> list[dict]:
                 }
             )
         else:
-            levels = f.allowed_values
+            # a level no patient has has no effect to show (the model scores it as unknown)
+            levels = [lv for lv in f.allowed_values if known.isin([lv]).any()]
             for lv in levels[1:]:
                 out.append(
                     {

@@ -39,3 +39,19 @@ def test_quartile_contrasts_are_values_a_reader_can_enter():
     # the 150th of 200 sorted values lies a quarter of the way from 9.95 to 12: 10.4625
     assert (ca["reference"], ca["value"]) == (2.5, 10.5)
     assert ca["label"].endswith(": 10.5 vs 2.5 U/mL")
+
+
+def test_a_level_no_patient_has_gets_no_contrast():
+    """A model cannot tell the effect of a level nobody had (it scores it as unknown), so the
+    hazard-ratio table shows no '1.00 (1.00 to 1.00)' for it; the other levels keep theirs,
+    against the first level present (integer-coded levels read as floats from a file)."""
+    schema = load_schema(default_schema_path())
+    data = simulate_cohort(300, seed=5).data
+    data = data[data["pathology"] != "sarcomatoid"].copy()
+    data["cc"] = data["cc"].astype(float)
+    data = data[data["cc"] != 0]
+    rows = contrasts(data, schema)
+    path = [r for r in rows if r["feature"] == "pathology"]
+    assert [(r["value"], r["reference"]) for r in path] == [("biphasic", "epithelioid")]
+    cc = [r for r in rows if r["feature"] == "cc"]
+    assert [(r["value"], r["reference"]) for r in cc] == [(2, 1), (3, 1)]
