@@ -20,7 +20,7 @@ from model.i18n import N_
 from model.manifest import Manifest
 from model.schema import Schema
 from reporting.figures import OKABE_ITO, calibration_figure
-from reporting.summary import span_words
+from reporting.summary import span_words, value_text
 from reporting.wording import (
     BAND_LIMITATION,
     SIMULATED_WARNING,
@@ -538,10 +538,21 @@ def _hazard_ratio_intro(schema: Schema, manifest: Manifest) -> str:
         if pairs and "interactions" in terms
         else ""
     )
+    ref = manifest.reference_patient or {}
+    who = "; ".join(
+        f"{html.escape(f.label)} {html.escape(value_text(f, ref[f.name]))}"
+        for f in schema.features
+        if f.name in ref
+    )
     return (
         "<p>For each factor, a contrast with all other factors at the reference patient; 95 % "
         "bootstrap percentile intervals. Spline terms mean the ratio for a continuous factor "
         f"depends on the values compared{partner}.</p>"
+        + (
+            f"<p>The reference patient (the training data's median or most common values): {who}.</p>"
+            if who
+            else ""
+        )
     )
 
 

@@ -352,6 +352,9 @@ def test_researcher_retrains_with_an_extra_variable_and_interactions_of_their_ow
         "cytoreduction (CC) × Age at surgery, Sex × Ki-67 index) a factor's ratio holds "
         "at the reference patient's value of its partner"
     ) in html
+    age = b.manifest.reference_patient["age"]
+    assert "The reference patient (the training data's median or most common values): " in html
+    assert f"Age at surgery {age:g} years; Sex " in html
 
     engine, cox = Engine(b), CoxnetFamily(b)
     ref = b.reference_patient()
