@@ -258,8 +258,11 @@ class CoxnetFamily(Family):
                     {
                         "feature": " x ".join(src),
                         "label": " x ".join(labels.get(s, s) for s in src),
-                        "value": None if len(src) > 1 else row[src[0]],
-                        "reference": None if len(src) > 1 else reference[src[0]],
+                        # a pair's: both of its values
+                        "value": [row[s] for s in src] if len(src) > 1 else row[src[0]],
+                        "reference": (
+                            [reference[s] for s in src] if len(src) > 1 else reference[src[0]]
+                        ),
                         "log_hr": float(d @ coef),
                         "unknown": any(pd.isna(row[s]) for s in src),
                         **span,

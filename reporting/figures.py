@@ -389,9 +389,11 @@ def contributions_figure(table, title: str | None = None, height: int | None = N
         },
         "text": [f"×{math.exp(v):.2f}" for v in x],
         "textposition": "outside",
+        "cliponaxis": False,  # the largest bar's ratio may run into the margin, not be cut
         "hovertemplate": "%{y}<br>" + _("hazard ratio") + " %{text}<extra></extra>",
     }
-    span = max(0.7, float(np.abs(x).max()) * 1.3) if len(x) else 1.0
+    # room past the longest bar for its "×1.72" on a phone's narrow plot
+    span = max(0.7, float(np.abs(x).max()) * 1.45) if len(x) else 1.0
     ticks = [r for r in (0.1, 0.25, 0.5, 1, 2, 4, 10) if abs(math.log(r)) <= span]
     layout = _base_layout(title, height or 120 + len(t) * max(26, 15 * lines + 4))
     layout.update(

@@ -167,11 +167,16 @@ def contribution_table(contributions: list[dict], schema: Schema) -> pd.DataFram
         parts = c["feature"].split(" x ")
         known = all(x in schema.feature_names for x in parts)
         # the schema's labels (in the reader's language), not the ones the model recorded
-        label = " x ".join(schema.feature(x).label for x in parts) if known else c["label"]
+        label = " × ".join(schema.feature(x).label for x in parts) if known else c["label"]
         if len(parts) == 1 and known:
             f = schema.feature(parts[0])
             value = value_text(f, c["value"])
             ref = value_text(f, c["reference"])
+        elif known and isinstance(c.get("value"), list) and isinstance(c.get("reference"), list):
+            # a pair: both values, as its label names both factors
+            fs = [schema.feature(x) for x in parts]
+            value = " × ".join(value_text(f, v) for f, v in zip(fs, c["value"], strict=True))
+            ref = " × ".join(value_text(f, v) for f, v in zip(fs, c["reference"], strict=True))
         else:
             value, ref = _("(interaction)"), "–"
         if c.get("unknown") and value == _(UNKNOWN):

@@ -13,6 +13,7 @@ from model.engine import Engine
 from model.families import CoxnetFamily
 from model.predict import risk_score, survival_at
 from model.registry import Registry
+from reporting.summary import contribution_table
 from training.cli import app
 from training.simulate import simulate_cohort
 
@@ -378,6 +379,12 @@ def test_researcher_retrains_with_an_extra_variable_and_interactions_of_their_ow
     assert each[0]["cc x age"] == pytest.approx(
         expected[0] - cc_alone - each[1]["age"] - each[0]["sex"], abs=1e-10
     )
+    # the pair's row names both of its values, the patient's and the reference's
+    table = contribution_table(contrib[2], b.schema).set_index("Factor")
+    pair = table.loc["Completeness of cytoreduction (CC) × Age at surgery"]
+    cc_word = b.schema.feature("cc").label_for(cc)
+    assert pair["Patient"] == f"{cc_word} × 40 years"
+    assert pair["Reference"].endswith(f" × {ref['age'].iloc[0]:g} years")
     p = engine.predict(rows.iloc[:1].assign(cc=None), contributions=True)[0]
     assert p.unknown == ["cc"] and np.all(np.diff(p.survival) <= 1e-12)
     assert next(c for c in p.contributions if c["feature"] == "cc x age")["unknown"]
