@@ -47,7 +47,9 @@ class KaplanMeier:
 
     def _at(self, values: np.ndarray, t: float) -> float | None:
         if t > self.max_time:
-            return None  # beyond the last observation the curve is not estimated
+            # beyond the last observation the curve is not estimated, unless it has reached 0
+            # (every patient had the event): then it stays there
+            return 0.0 if len(values) and self.surv[-1] == 0 and values[-1] == 0 else None
         i = np.searchsorted(self.time, t, side="right") - 1
         v = 1.0 if i < 0 else float(values[i])
         return None if math.isnan(v) else v

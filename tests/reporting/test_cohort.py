@@ -90,3 +90,18 @@ def test_scenario_names_come_from_the_column_not_the_label_text(schema):
     relabelled = replace(cc, value_labels={v: f"grade {v}" for v in cc.allowed_values})
     assert value_name(relabelled, 0) == value_name(cc, 0) == "CC0"
     assert value_name(schema.feature("sae"), 1) == "SAE: yes"
+
+
+def test_a_group_whose_patients_all_died_reads_0_percent_past_the_last_death(schema):
+    """Every patient of a group dead by 12.6 months: its Kaplan-Meier survival at 36 months
+    is 0 (it had read as not estimable), while a group whose last patient was censored
+    is still not estimated beyond that time."""
+    dead = KaplanMeier(pd.Series([2.0, 5.0, 12.6]), pd.Series([1, 1, 1]))
+    assert dead.survival_at(36.0)[0] == 0.0
+    censored = KaplanMeier(pd.Series([2.0, 5.0, 12.6]), pd.Series([1, 1, 0]))
+    assert censored.survival_at(36.0)[0] is None
+    preds = pd.DataFrame({"surv_36": [0.2, 0.5, 0.8], "risk_group": list(RISK_THIRDS)[::-1]})
+    data = pd.DataFrame({"os_months": [12.6, 40.0, 50.0], "death": [1, 0, 0]})
+    table = risk_group_summary(preds, data, schema).table
+    observed = next(c for c in table.columns if c.startswith("observed S(36)"))
+    assert table.loc[RISK_THIRDS[-1], observed] == fmt_percent(0.0)

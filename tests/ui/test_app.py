@@ -406,6 +406,14 @@ def test_cohort_upload_scores_and_lists_problems(at, engine, small_cohort):
     formats = json.loads(grid.proto.columns)
     assert formats["surv_36"]["type_config"]["format"] == "%.4f", formats["surv_36"]
     assert at.get("plotly_chart")  # Kaplan-Meier per risk group (outcomes present)
+    # the patients whose inputs were filled in are counted, input by input
+    valid = validate_dataset(data, engine.schema, "predict").data[engine.schema.feature_names]
+    lacking = valid.isna()
+    assert lacking.any(axis=1).any()
+    said = next(i.value for i in at.info if "have unknown inputs" in i.value)
+    assert said.startswith(f"{int(lacking.any(axis=1).sum())} of 60 patients have unknown inputs")
+    ki67 = engine.schema.feature("ki67").label
+    assert f"{ki67}: {int(lacking['ki67'].sum())}" in said
 
     bad = data.copy().astype(object)
     bad.loc[3, "kps"] = 75

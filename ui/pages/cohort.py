@@ -109,6 +109,22 @@ if choice is not None:
         preds = result["preds"]
         if preds is not None:
             st.subheader(_("Predictions for {n} patients").format(n=len(preds)))
+            unknown = checked.data[schema.feature_names].isna()
+            if unknown.to_numpy().any():
+                counts = unknown.sum()
+                st.info(
+                    _(
+                        "{n} of {total} patients have unknown inputs ({which}): their "
+                        "predictions average over the plausible values of what is unknown, "
+                        "given what is known, and their ranges are wider."
+                    ).format(
+                        n=int(unknown.any(axis=1).sum()),
+                        total=len(preds),
+                        which=", ".join(
+                            f"{schema.feature(c).label}: {int(k)}" for c, k in counts.items() if k
+                        ),
+                    )
+                )
             # the risk groups shown in the reader's words; the download keeps the file's values
             shown = preds.assign(risk_group=preds["risk_group"].map(_))
             # numbers as the download writes them (4 decimals), not 0.0000000005
