@@ -424,13 +424,14 @@ def _echo_fit_checks(path: Path) -> None:
     from model.bundle import read_manifest
     from model.schema import Schema
     from training.adequacy import sample_size_lines
-    from training.report import band_not_calibrated
+    from training.report import band_not_calibrated, design_lines
     from training.time_pieces import hazards_over_time_lines
 
     report = json.loads((path / "report.json").read_text(encoding="utf-8"))
     manifest = read_manifest(path)
     schema = Schema.from_dict(manifest.schema)
     lines = sample_size_lines(report["sample_size"]) if report.get("sample_size") else []
+    lines += design_lines(report["cross_validation"]["models"].get("coxnet", {}))
     if report.get("proportional_hazards"):
         lines += hazards_over_time_lines(report["proportional_hazards"], schema)
     entry = manifest.models.get("coxnet")

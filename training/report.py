@@ -556,6 +556,24 @@ def _hazard_ratio_intro(schema: Schema, manifest: Manifest) -> str:
     )
 
 
+def design_lines(tuned: dict) -> list[str]:
+    """``fit``'s line on the Cox design it serves, beside the others compared (none where
+    one design was compared)."""
+    designs = tuned.get("designs") or []
+    if len(designs) < 2:
+        return []
+    served = tuned["params"].get("terms")
+    scores = ", ".join(
+        f"{d['terms']} {d['cv_ibs']:.4f}" + (" (served)" if d["terms"] == served else "")
+        for d in designs
+    )
+    return [
+        f"Cox design: {served}; cross-validated integrated Brier score of each design compared: "
+        f"{scores} (a richer design is served only past the standard error of its gain; the "
+        "report's 'Cox designs compared' says what each adds)"
+    ]
+
+
 def _designs_html(cv: dict, schema: Schema) -> list[str]:
     """The Cox designs tuning compared, each with what it adds and its cross-validated IBS
     at its best penalty, the served one marked; nothing where only one was compared."""

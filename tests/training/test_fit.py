@@ -487,6 +487,10 @@ def test_a_pre_specified_cox_design_is_kept_by_fit_recalibration_and_refit(tmp_p
         "--cox-designs", "splines, main", "--quiet",
     )  # fmt: skip
     assert res.exit_code == 0, res.output
+    said = next(line for line in res.output.splitlines() if line.startswith("Cox design: "))
+    served = said.removeprefix("Cox design: ").split(";")[0]
+    assert served in ("main", "splines") and f"{served} 0." in said and "(served)" in said
+    assert said.count(" 0.") == 2  # the two designs compared, each with its score
     versions = []
     for method in ("fit", "recalibrate", "refit"):
         if method != "fit":
