@@ -34,13 +34,17 @@ __all__ = [
 
 
 def reference_patient(data: pd.DataFrame, schema: Schema) -> dict:
-    """Median of numeric features, most common value of the others (known values only)."""
+    """Median of numeric features, most common value of the others (known values only). A
+    whole-number input's median is a value the data hold (KPS 80 or 90, not 85 between two
+    steps of 10), so that the reference patient is one a reader could enter."""
     ref = {}
     for f in schema.features:
         known = data[f.name].dropna()
         if not len(known):
             ref[f.name] = None
-        elif f.kind in ("continuous", "integer"):
+        elif f.kind == "integer":
+            ref[f.name] = float(known.astype(float).quantile(0.5, interpolation="lower"))
+        elif f.kind == "continuous":
             ref[f.name] = float(known.median())
         else:
             ref[f.name] = known.mode().iloc[0]

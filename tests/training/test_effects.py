@@ -55,3 +55,18 @@ def test_a_level_no_patient_has_gets_no_contrast():
     assert [(r["value"], r["reference"]) for r in path] == [("biphasic", "epithelioid")]
     cc = [r for r in rows if r["feature"] == "cc"]
     assert [(r["value"], r["reference"]) for r in cc] == [(2, 1), (3, 1)]
+
+
+def test_the_reference_patient_holds_whole_numbers_a_reader_could_enter():
+    """KPS in steps of 10 with an even count split between 80 and 90: the reference is one of
+    them, not 85; a measurement keeps its median."""
+    import pandas as pd
+
+    from training.effects import reference_patient
+
+    schema = load_schema(default_schema_path())
+    data = simulate_cohort(200, seed=4).data
+    data["kps"] = pd.Series([80.0, 90.0] * 100)
+    data["age"] = pd.Series([50.0, 51.0] * 100)
+    ref = reference_patient(data, schema)
+    assert ref["kps"] == 80.0 and ref["age"] == 50.5
