@@ -30,6 +30,7 @@ __all__ = [
     "feature_table",
     "hazard_ratios_by_piece",
     "hazards_over_time_limitations",
+    "interactions_rows",
     "load_report",
     "metrics_table",
     "training_text",
@@ -238,3 +239,21 @@ def hazard_ratios_by_piece(report: dict, schema: Schema) -> pd.DataFrame | None:
         ],
         columns=[_("Contrast"), _(one), *(x[:1].upper() + x[1:] for x in spans)],
     )
+
+
+def interactions_rows(schema: Schema, params: dict) -> tuple[list[str], list[str]]:
+    """The model card's row on the declared interactions (names, then values; none where the
+    schema declares none, or for a model without a Cox design: the forest finds its own):
+    the pairs, and whether the served design holds them (tuning keeps them only where
+    cross-validation pays for them)."""
+    terms = params.get("terms")
+    if not schema.interactions or terms is None:  # none declared, or not a Cox design
+        return [], []
+    pairs = ", ".join(
+        f"{schema.feature(a).label} × {schema.feature(b).label}" for a, b in schema.interactions
+    )
+    if "interactions" in terms:
+        said = _("{pairs}: in the model").format(pairs=pairs)
+    else:
+        said = _("{pairs}: left out (cross-validation did not pay for them)").format(pairs=pairs)
+    return [_("Declared interactions")], [said]

@@ -469,6 +469,12 @@ def test_model_card_describes_the_bundle(at, engine, app_registry):
     sha = sha256_file(app_registry / engine.bundle.version_id / MANIFEST)
     assert ident.loc["Bundle version", "Value"] == engine.bundle.version_id
     assert ident.loc["Manifest SHA-256", "Value"] == sha
+    # the schema's declared pair, and that the served design holds it
+    assert engine.bundle.manifest.models["coxnet"].params["terms"] == "splines+interactions"
+    assert (
+        ident.loc["Declared interactions", "Value"]
+        == "Ki-67 index × Peritoneal cancer index (PCI): in the model"
+    )
     text = " ".join(m.value for m in at.markdown)
     assert "Not for" in text and "Intended users" in text
     metrics = at.table[1].value

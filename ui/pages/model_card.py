@@ -19,6 +19,7 @@ if choice is not None:
     report = validation_report(choice)
     m = bundle.manifest
     st.markdown(f"**{choice.schema.title}** · {choice.model_label}")
+    declared = card.interactions_rows(choice.schema, m.models[model].params)
     st.table(
         pd.DataFrame(
             {
@@ -29,7 +30,8 @@ if choice is not None:
                     _("Model"),
                     _("Default model of the bundle"),
                     _("Tuned parameters"),
-                ],
+                ]
+                + declared[0],
                 _("Value"): [
                     choice.version_id,
                     m.created,
@@ -40,7 +42,8 @@ if choice is not None:
                         f"{k} = {v:g}" if isinstance(v, float) else f"{k} = {v}"
                         for k, v in m.models[model].params.items()
                     ),
-                ],
+                ]
+                + declared[1],
             }
         ).set_index("")
     )
