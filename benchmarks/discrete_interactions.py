@@ -22,19 +22,17 @@ interaction: benchmarks/threshold_world.py) and the simulator's (none).
 
 from __future__ import annotations
 
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import yaml
 from _common import table, write_result
-from pairs_stand_in import MARKS, TEST_N, TEST_SEED, draw, world_arguments
+from pairs_stand_in import MARKS, TEST_N, TEST_SEED, draw, over_cells, world_arguments
 
 from model.engine import Engine
 from model.registry import Registry
 from model.schema import Schema, default_schema, default_schema_path
-from model.validation import validate_dataset
 from training import estimators
 from training.fit import FitOptions, fit_bundle
 
@@ -90,21 +88,8 @@ def one_cell(world: str, n: int, seed: int, mode: str, test, tmp: Path) -> dict:
 
 def main() -> None:
     args = world_arguments(__doc__, "discrete_interactions").parse_args()
-    schema = default_schema()
     start = time.perf_counter()
-    rows = []
-    with tempfile.TemporaryDirectory() as d:
-        tmp = Path(d)
-        for world in args.worlds:
-            data, truth = draw(world, TEST_N, TEST_SEED, masked=False)
-            X = validate_dataset(data, schema).raise_if_errors()[schema.feature_names]
-            for n in args.sizes:
-                for seed in args.seeds:
-                    for mode in MODES:
-                        rows.append(one_cell(world, n, seed, mode, (X, truth), tmp))
-                        print(
-                            f"{world} {n} {mode}: {time.perf_counter() - start:.0f} s", flush=True
-                        )
+    rows = over_cells(args, MODES, one_cell)
     header = ["world", "n", "seed", "fit", "design", "MAE 12/36/60", "coverage", "width 36"]
     lines = [
         [

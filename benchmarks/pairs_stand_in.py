@@ -157,8 +157,10 @@ def world_arguments(doc: str, result: str) -> argparse.ArgumentParser:
     return ap
 
 
-def main() -> None:
-    args = world_arguments(__doc__, "pairs_stand_in").parse_args()
+def over_cells(args, modes, cell) -> list[dict]:
+    """``cell(world, n, seed, mode, (X, truth), tmp)`` for every world, training size, seed
+    and mode of ``args`` (:func:`world_arguments`), each world's 3,000 test patients (every
+    input known) drawn once; the rows, each printed as it comes."""
     schema = default_schema()
     start = time.perf_counter()
     rows = []
@@ -167,17 +169,25 @@ def main() -> None:
         for world in args.worlds:
             data, truth = draw(world, TEST_N, TEST_SEED, masked=False)
             X = validate_dataset(data, schema).raise_if_errors()[schema.feature_names]
-            for n, seed, mode in itertools.product(args.sizes, args.seeds, ("shipped", "pairs")):
-                rows.append(one_cell(world, n, seed, mode, schema, (X, truth), tmp))
+            for n, seed, mode in itertools.product(args.sizes, args.seeds, modes):
+                rows.append(cell(world, n, seed, mode, (X, truth), tmp))
                 r = rows[-1]
+                shown = {k: round(v, 3) for k, v in r.items() if k.startswith("coverage")}
                 print(
-                    world,
-                    n,
-                    seed,
-                    mode,
-                    {k: round(v, 3) for k, v in r.items() if k.startswith("coverage")},
-                    flush=True,
+                    world, n, seed, mode, shown, f"{time.perf_counter() - start:.0f} s", flush=True
                 )
+    return rows
+
+
+def main() -> None:
+    args = world_arguments(__doc__, "pairs_stand_in").parse_args()
+    schema = default_schema()
+    start = time.perf_counter()
+
+    def cell(world, n, seed, mode, test, tmp):
+        return one_cell(world, n, seed, mode, schema, test, tmp)
+
+    rows = over_cells(args, ("shipped", "pairs"), cell)
     print(table(
         ["world", "n", "seed", "stand-in", "cov 12", "cov 36", "cov 60", "width 36",
          "pairs penalty / served", "pairs IBS gain"],
