@@ -181,12 +181,13 @@ class SplineInteractionExpander(TransformerMixin, BaseEstimator):
     hinge_columns : sequence of str
         Columns kept linear with a hinge at each of their ``n_knots - 2`` interior knots.
     discrete : sequence of str
-        The binary, categorical and ordinal features. In a product with one of them a
-        numeric feature's basis is centred at its training mean, so that the level's own
-        indicator carries its effect at a typical value and the products only how that
-        effect changes: uncentred, a ramp that is 1 for most patients makes its product
-        nearly the indicator itself, and the penalty splits the level's effect between the
-        two, leaving it small at low values of the partner for no reason in the data.
+        Binary, categorical and ordinal features: in a product with one of them a numeric
+        feature's basis is centred at its training mean (the level's indicator then is its
+        effect at a typical value, not at the lowest knot). Not what ``fit`` builds: over
+        two worlds, n = 110, 500 and 2,000 and 1-4 draws each, the centred products' error
+        of S(36) was as large or larger in every cell (110: 0.118 against 0.112 in a world
+        with a CC x age interaction, 0.151 against 0.141 in one without; 500: 0.079 against
+        0.077 and 0.071 against 0.067; benchmarks/discrete_interactions.py).
     """
 
     hinge_columns = ()  # what expanders pickled before hinges existed read

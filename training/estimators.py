@@ -96,12 +96,8 @@ def cox_expander(schema: Schema, terms: str = FULL_TERMS) -> SplineInteractionEx
     splines = _spline_columns(schema) if terms != "main" else []
     interactions = schema.interactions if terms in COX_TERMS[2:] else []
     every = _spline_columns(schema, every=True) if terms == COX_TERMS[3] else []
-    discrete = [f.name for f in schema.features if f.kind not in NUMERIC_KINDS]
     return SplineInteractionExpander(
-        splines,
-        interactions,
-        hinge_columns=[c for c in every if c not in splines],
-        discrete=[c for c in discrete if any(c in pair for pair in interactions)],
+        splines, interactions, hinge_columns=[c for c in every if c not in splines]
     )
 
 
