@@ -132,10 +132,12 @@ def validate_dataset(
     raw, problems = read_table(source)
     if problems:
         return ValidationReport(problems)
+    if mode == "predict":
+        raw, problems = _without_empty_outcome(raw, schema)
     columns = list(raw.columns)
-    problems = _check_delimiter(columns)
-    if problems:
-        return ValidationReport(problems)
+    found = _check_delimiter(columns)
+    if found:
+        return ValidationReport(found)
     dupes = sorted({c for c in columns if columns.count(c) > 1})
     problems += [
         Problem("duplicate_column", _("the column appears more than once"), column=c) for c in dupes
@@ -152,6 +154,27 @@ def validate_dataset(
     problems += _event_coding(parsed, _check_values(parsed, outcome_bad, schema), schema)
     problems += _check_time_unit(parsed, schema)
     return _dataset_report(with_lines(problems, source, len(raw)), parsed, schema)
+
+
+def _without_empty_outcome(raw: pd.DataFrame, schema: Schema) -> tuple[pd.DataFrame, list[Problem]]:
+    """For prediction, outcome columns with no value in any row (a template's columns not
+    yet filled in) are read as absent, and a warning says so; one with values is checked."""
+    empty = [
+        c
+        for c in schema.outcome_names
+        if c in raw and raw[c].map(lambda v: pd.isna(v) or not str(v).strip()).all()
+    ]
+    if not empty or len(raw) == 0:
+        return raw, []
+    return raw.drop(columns=empty), [
+        Problem(
+            "empty_outcome",
+            _("has no value in any row: read as a file without outcomes"),
+            column=c,
+            severity="warning",
+        )
+        for c in empty
+    ]
 
 
 def _event_coding(parsed: pd.DataFrame, found: list[Problem], schema: Schema) -> list[Problem]:
