@@ -431,7 +431,8 @@ def _echo_fit_checks(path: Path) -> None:
     manifest = read_manifest(path)
     schema = Schema.from_dict(manifest.schema)
     lines = sample_size_lines(report["sample_size"]) if report.get("sample_size") else []
-    lines += design_lines(report["cross_validation"]["models"].get("coxnet", {}))
+    tuned = ((report.get("cross_validation") or {}).get("models") or {}).get("coxnet") or {}
+    lines += design_lines(tuned)
     if report.get("proportional_hazards"):
         lines += hazards_over_time_lines(report["proportional_hazards"], schema)
     entry = manifest.models.get("coxnet")
