@@ -54,10 +54,13 @@ def test_table_one_counts(shipped, schema):
 
 
 def test_landmarks_beyond_follow_up_are_not_estimated(schema):
-    df = validate_dataset(io.StringIO("os_months,death\n5,1\n10,0\n20,1\n"), schema, "outcome").data
+    df = validate_dataset(io.StringIO("os_months,death\n5,1\n10,0\n20,0\n"), schema, "outcome").data
     d = describe_cohort(df, schema)
     assert d["surv_60"] is None and d["surv_60_ci"] == [None, None]
     assert d["surv_12"] == pytest.approx(2 / 3)  # one death among three at risk at 5 months
+    # where the last patient followed died, the curve has reached 0 and stays there
+    df = validate_dataset(io.StringIO("os_months,death\n5,1\n10,0\n20,1\n"), schema, "outcome").data
+    assert describe_cohort(df, schema)["surv_60"] == 0.0
 
 
 def test_cli_json_has_the_contract_keys(cohort_110_path):
