@@ -157,7 +157,8 @@ class Engine:
         hazard at the bundle's risk horizon, -log S(horizon) (higher = worse). Chunks of
         ``chunk`` patients bound the memory of the Cox model's bands. ``attrs["warned"]``
         counts the rows with a warning other than the notes that explain an empty cell (a
-        landmark beyond the training follow-up, a median not reached).
+        landmark beyond the training follow-up, a median not reached);
+        ``attrs["median_not_reached"]`` the rows whose median is not reached.
         """
         bundle, schema = self.bundle, self.schema
         fam = self.family(model)
@@ -212,6 +213,7 @@ class Engine:
             rows.append(rec)
         table = pd.DataFrame(rows, columns=columns)
         table.attrs["warned"] = int(sum(warned))
+        table.attrs["median_not_reached"] = int(table[median_column].isna().sum())
         return table
 
     def _in_chunks(self, X: pd.DataFrame, model: str, chunk: int):

@@ -184,8 +184,9 @@ class CoxnetFamily(Family):
             stars = [k for k, ch in enumerate(col) if ch == "*"]
             pairs = [(owner(col[:k]), owner(col[k + 1 :])) for k in stars]
             pair = next((p for p in pairs if None not in p), None)
-            # otherwise the names as written before levels could hold those characters
-            out.append(pair or tuple(p.split(":")[0].split("=")[0] for p in col.split("*")))
+            if pair is None:  # the encoder and expander name every column; this one is neither
+                raise ValueError(f"column {col!r} of the Cox design comes from no schema feature")
+            out.append(pair)
         return out
 
     def contributions(self, X: pd.DataFrame) -> list[list[dict]]:

@@ -849,8 +849,7 @@ def predict(
         _fail(str(exc))
     out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out, safe_csv(table))
-    median = table.columns[-2]
-    unreached = int(table[median].isna().sum())
+    unreached = table.attrs["median_not_reached"]
     said = f"; median not reached within the follow-up for {unreached}" if unreached else ""
     typer.echo(
         f"wrote {len(table)} predictions to {out} ({table.attrs['warned']} with warnings{said})"

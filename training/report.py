@@ -556,13 +556,20 @@ def _hazard_ratio_intro(schema: Schema, manifest: Manifest) -> str:
     )
 
 
+def _compared(tuned: dict) -> tuple[list[dict], str | None]:
+    """The Cox designs tuning compared and the one served; no designs where only one was."""
+    designs = tuned.get("designs") or []
+    if len(designs) < 2:
+        return [], None
+    return designs, tuned["params"].get("terms")
+
+
 def design_lines(tuned: dict) -> list[str]:
     """``fit``'s line on the Cox design it serves, beside the others compared (none where
     one design was compared)."""
-    designs = tuned.get("designs") or []
-    if len(designs) < 2:
+    designs, served = _compared(tuned)
+    if not designs:
         return []
-    served = tuned["params"].get("terms")
     scores = ", ".join(
         f"{d['terms']} {d['cv_ibs']:.4f}" + (" (served)" if d["terms"] == served else "")
         for d in designs
@@ -579,11 +586,9 @@ def _designs_html(cv: dict, schema: Schema) -> list[str]:
     at its best penalty, the served one marked; nothing where only one was compared."""
     from training.estimators import design_adds
 
-    tuned = cv["models"].get("coxnet", {})
-    designs = tuned.get("designs") or []
-    if len(designs) < 2:
+    designs, served = _compared(cv["models"].get("coxnet", {}))
+    if not designs:
         return []
-    served = tuned["params"].get("terms")
     rows = [
         [
             html.escape(d["terms"]),
