@@ -730,8 +730,9 @@ def _parse_interactions(
     """The declared pairs; ``others``: the schema's columns that are not features (the id,
     time and event), named as such where a pair uses one."""
     if not isinstance(items, list):
+        example = ", ".join(list(by_name)[:2])  # this schema's own names
         problems.append(
-            f"'interactions' must be a list of pairs of feature names, e.g. [[ki67, pci]] "
+            f"'interactions' must be a list of pairs of feature names, e.g. [[{example}]] "
             f"(got {items!r})"
         )
         return []

@@ -93,7 +93,7 @@ def _base():
         ),
         (
             lambda d: d.update(interactions="ki67*pci"),
-            r"'interactions' must be a list of pairs of feature names, e\.g\. \[\[ki67, pci\]\]",
+            r"'interactions' must be a list of pairs of feature names, e\.g\. \[\[age, sex\]\]",
         ),
         (
             lambda d: d.update(interactions=[["os_months", "age"]]),
