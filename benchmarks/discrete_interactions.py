@@ -24,12 +24,14 @@ interaction: benchmarks/threshold_world.py) and the simulator's (none).
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import yaml
-from _common import table, write_result
+from _common import RESULTS, table, write_result
 from pairs_stand_in import MARKS, TEST_N, TEST_SEED, draw, over_cells, world_arguments
 
 from model.engine import Engine
@@ -89,8 +91,32 @@ def one_cell(world: str, n: int, seed: int, mode: str, test, tmp: Path) -> dict:
     return row
 
 
+def means(rows: list[dict]) -> str:
+    """Mean over training draws per world, n and fit: the figures the README quotes."""
+    frame = pd.DataFrame(rows)
+    keys = ["world", "n", "mode"]
+    stats = ["mae_12", "mae_36", "mae_60", "coverage_36", "width_36"]
+    agg = (
+        frame.groupby(keys, sort=True)[stats]
+        .mean()
+        .join(frame.groupby(keys).size().rename("draws"))
+    )
+    lines = [[*k, int(r["draws"]), *(f"{r[c]:.4f}" for c in stats)] for k, r in agg.iterrows()]
+    return table([*keys, "draws", *stats], lines)
+
+
 def main() -> None:
-    args = world_arguments(__doc__, "discrete_interactions").parse_args()
+    ap = world_arguments(__doc__, "discrete_interactions")
+    ap.add_argument(
+        "--from", dest="stored", nargs="+", metavar="RESULT",
+        help="no fitting: the means over the draws in these stored results "
+        "(discrete_interactions discrete_interactions_seeds)",
+    )  # fmt: skip
+    args = ap.parse_args()
+    if args.stored:
+        stored = [json.loads((RESULTS / f"{n}.json").read_text()) for n in args.stored]
+        print(means([r for doc in stored for r in doc["rows"]]))
+        return
     start = time.perf_counter()
     rows = over_cells(args, MODES, one_cell)
     header = ["world", "n", "seed", "fit", "design", "MAE 12/36/60", "coverage", "width 36"]
@@ -108,6 +134,7 @@ def main() -> None:
         for r in rows
     ]
     print(table(header, lines))
+    print(means(rows))
     result = {
         "test_n": TEST_N,
         "test_seed": TEST_SEED,
