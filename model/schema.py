@@ -757,7 +757,9 @@ def _parse_interactions(
                 close = difflib.get_close_matches(str(name), list(by_name), n=1, cutoff=0.6)
                 lower = {n.lower(): n for n in by_name}.get(str(name).lower())
                 hint = lower or (close[0] if close else None)
-                what = "is not a feature" + (f" (did you mean {hint!r}?)" if hint else "")
+                what = "is not a feature" + (
+                    f" (did you mean {hint!r}?)" if hint else f" (features: {', '.join(by_name)})"
+                )
             problems.append(f"interaction {pair!r}: {name!r} {what}")
         interactions.append((str(pair[0]), str(pair[1])))
     return interactions
