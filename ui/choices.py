@@ -2,13 +2,17 @@
 
 The browser holds a radio's or a list's choice as its words on screen, which match no
 option once the language has changed (back to English, "是" is no answer), and Streamlit
-then draws the input with nothing chosen. :func:`remember` records the value chosen in
-this rerun's language; :func:`kept_index` puts it back before the input is drawn, on the
-first run in a new language and on any later run that still brings words of the old one
-(a click during that first run interrupts it before the browser has the new words).
+then draws the input with nothing chosen. :func:`kept_index` puts the choice back into the
+session before the input is drawn: the option the browser's words name (read through the
+last run's options, or through the words each option was drawn with in any language
+before, kept in the session), which is the choice on the reader's screen even where a
+click's rerun was cut short by the switch and reaches the server with it; failing that,
+the value :func:`remember` recorded in the last run.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import streamlit as st
 
@@ -16,24 +20,38 @@ from model.i18n import language
 
 __all__ = ["kept_index", "remember"]
 
+_ABSENT = object()
 
-def kept_index(key: str, options: list, index: int) -> int:
-    """The index to draw the input ``key`` with: ``index``, or, where the choice made in
-    another language was put back into the session, the first (a default passed beside a
-    value set in the session would override it). No option may be None: Streamlit draws a
-    value of None as nothing chosen."""
+
+def kept_index(key: str, options: list, index: int, words: Sequence[str] | None = None) -> int:
+    """The index to draw the input ``key`` with: ``index``, or, where the choice is put back
+    into the session, the first (a default passed beside a value set in the session would
+    override it). ``words``: what each option is shown as in this rerun's language. No
+    option may be None: Streamlit draws a value of None as nothing chosen."""
+    drawn = st.session_state.get(f"{key}.words", {})
+    if words is not None:
+        st.session_state[f"{key}.words"] = {**drawn, **dict(zip(words, options, strict=True))}
     kept = st.session_state.get(f"{key}.kept")
-    if kept is None:
-        return index
-    lang, value = kept
-    try:
-        current = st.session_state[key]
-    except KeyError:  # not drawn yet in this session (another page's form)
-        current = value
-    if (lang == language() and current in options) or value not in options:
-        return index
-    st.session_state[key] = value
+    # read before the input is drawn, the browser's words go through the last run's options
+    current = st.session_state.get(key, _ABSENT)  # absent: not drawn yet (another page's form)
+    chosen = _option_of(current, options, drawn)
+    if chosen is _ABSENT:
+        if kept is None or kept[1] not in options:
+            return index
+        chosen = kept[1]
+    elif chosen is current and (kept is None or kept[0] == language()):
+        return index  # chosen in the words of this language: nothing to put back
+    st.session_state[key] = chosen
     return 0
+
+
+def _option_of(current, options: list, drawn: dict):
+    """``current`` if it is an option, else the option whose words (in a language it was
+    drawn in before) it is, else _ABSENT."""
+    if current is not _ABSENT and current in options:
+        return current
+    option = drawn.get(current) if isinstance(current, str) else None
+    return option if option is not None and option in options else _ABSENT
 
 
 def remember(key: str, value) -> None:

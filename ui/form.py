@@ -130,7 +130,7 @@ def _choice(f: Feature, key: str, default, _fresh: bool):
     help_text = f"{f.help} " + _("Allowed: {allowed}, or unknown.").format(
         allowed=f.describe_allowed()
     )
-    index = kept_index(key, options, index)
+    index = kept_index(key, options, index, [label(v) for v in options])
     value = _list_widget(f)(
         f.label,
         options,

@@ -200,15 +200,17 @@ def _model_radio(engine: Engine, vid: str) -> str | None:
         )
         return None
     key = f"model.{vid}"
+    # labels made now: Streamlit may format options outside this rerun's language
+    words = {
+        m: _(engine.bundle.manifest.label(m)) + (" " + _("(default)") if m == default else "")
+        for m in names
+    }
+    index = names.index(default) if default in names else 0
     model = st.sidebar.radio(
         _("Model"),
         names,
-        index=kept_index(key, names, names.index(default) if default in names else 0),
-        # labels made now: Streamlit may format options outside this rerun's language
-        format_func={
-            m: _(engine.bundle.manifest.label(m)) + (" " + _("(default)") if m == default else "")
-            for m in names
-        }.get,
+        index=kept_index(key, names, index, [words[m] for m in names]),
+        format_func=words.get,
         key=key,
         help=_(
             "The models that may serve a patient's prediction. The penalised Cox model gives a "
@@ -269,7 +271,7 @@ def choose_model() -> Choice | None:
     picked = st.sidebar.selectbox(
         _("Model bundle"),
         list(labels),
-        index=kept_index("bundle", list(labels), 0),
+        index=kept_index("bundle", list(labels), 0, list(labels.values())),
         format_func=labels.get,
         key="bundle",
         help=_("Bundles in this app's registry. The active one is the default."),

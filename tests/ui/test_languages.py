@@ -282,6 +282,31 @@ def test_switching_language_keeps_what_was_entered(chinese):
     assert at.number_input(key="patient.pci").value == 27
 
 
+def test_a_choice_clicked_as_the_language_changes_is_kept(app_registry, monkeypatch):
+    """A click whose rerun the language switch interrupts reaches the server in the words of
+    the old language, in the same run as the switch: it is the choice kept, not the one the
+    last finished run had (the browser's "unknown" had become "no", or nothing chosen)."""
+    from ui.form import UNKNOWN
+
+    monkeypatch.setenv("HIPEC_MODELS", str(app_registry))
+    at = st_testing.AppTest.from_file(APP, default_timeout=60).run()
+    nodes, sae = at.radio(key="patient.lymph_nodes"), at.radio(key="patient.sae")
+    assert (nodes.value, sae.value) == (0, 0)  # the reference patient's
+    nodes.set_value(UNKNOWN)  # sent as the English words on screen
+    sae.set_value(1)
+    at.selectbox(key="lang").set_value("zh-CN").run()
+    assert not at.exception
+    assert at.radio(key="patient.lymph_nodes").value == UNKNOWN
+    assert at.radio(key="patient.sae").value == 1
+    with use("zh-CN"):
+        assert at.radio(key="patient.lymph_nodes").index == 0  # drawn as chosen: "unknown"
+    # and back, the other way round
+    at.radio(key="patient.sae").set_value(0)
+    at.selectbox(key="lang").set_value("en").run()
+    assert at.radio(key="patient.sae").value == 0
+    assert at.radio(key="patient.lymph_nodes").value == UNKNOWN
+
+
 def pdf_text(blob: bytes) -> str:
     doc = pdfium.PdfDocument(blob)
     return " ".join(
