@@ -78,7 +78,7 @@ factor):
   effect), and with a finer-spline stand-in added for that, the independent world fell to
   0.83-0.89 at n = 500 and 800 (an undeclared U-shaped age effect no cross-validated
   comparison sees there). The pieces' freedom is the allowance for what the data cannot
-  show; the README's band section has the figures.
+  show; benchmarks/README.md has the figures.
 * The stand-in's pieces are fitted at the penalty as asked (:class:`_AsAsked`), not scaled
   to their deaths as a served model in pieces is: coxnet divides the log partial likelihood
   by the patients, so its first piece (every patient, few deaths) is shrunk several times
