@@ -264,7 +264,15 @@ def out_of_range_warnings(bundle: Bundle, X: pd.DataFrame) -> list[list[str]]:
             r, v = ranges.get(f.name), row.get(f.name)
             if r is None or v is None or pd.isna(v):
                 continue
-            if "min" in r and not (r["min"] <= v <= r["max"]):
+            if "min" in r and r["min"] == r["max"] and v != r["min"]:
+                # a constant column: every fitted coefficient on it is 0, so nothing extrapolates
+                msgs.append(
+                    _(
+                        "{label} {value}: every training patient had {low}, so the model "
+                        "cannot tell this input's effect and gives it none"
+                    ).format(label=f.label, value=f"{v:g}", low=f"{r['min']:g}")
+                )
+            elif "min" in r and not (r["min"] <= v <= r["max"]):
                 msgs.append(
                     _(
                         "{label} {value} is outside the training data ({low} to {high}); the "

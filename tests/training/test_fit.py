@@ -333,6 +333,7 @@ def test_researcher_retrains_with_an_extra_variable_and_interactions_of_their_ow
     cohort = simulate_cohort(300, seed=8).data
     # albumin lower in sicker patients, so the model has something to find
     cohort["albumin"] = (42 - 0.2 * cohort["pci"].astype(float)).round(1)
+    cohort["cea"] = 2.0  # a marker this centre recorded as one value for everyone
     data = tmp_path / "centre_x.csv"
     cohort.to_csv(data, index=False)
     reg = tmp_path / "models"
@@ -341,6 +342,9 @@ def test_researcher_retrains_with_an_extra_variable_and_interactions_of_their_ow
         "--bootstrap", "2", "--cox-designs", "splines+interactions", "--quiet", "--promote",
     )  # fmt: skip
     assert res.exit_code == 0, res.output
+    assert "cea: every patient with a known value has 2; its effect cannot be learned" in (
+        res.stderr
+    )
     b = Registry(reg).load()
     assert b.schema.name == "centre_x" and "albumin" in b.schema.feature_names
     columns = list(b.models["coxnet"][:-1].get_feature_names_out())
@@ -388,6 +392,15 @@ def test_researcher_retrains_with_an_extra_variable_and_interactions_of_their_ow
     p = engine.predict(rows.iloc[:1].assign(cc=None), contributions=True)[0]
     assert p.unknown == ["cc"] and np.all(np.diff(p.survival) <= 1e-12)
     assert next(c for c in p.contributions if c["feature"] == "cc x age")["unknown"]
+    # the constant marker has no effect, and a patient's other value of it is said so, not
+    # as an extrapolation
+    other = ref.assign(cea=50.0)
+    assert np.array_equal(engine.predict(other)[0].survival, engine.predict(ref)[0].survival)
+    (msgs,) = engine.warnings(other)
+    assert msgs == [
+        "CEA before surgery 50: every training patient had 2, so the model cannot tell this "
+        "input's effect and gives it none"
+    ]
 
 
 def test_report_states_that_calibration_is_out_of_bag(small_bundle):
