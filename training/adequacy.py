@@ -47,8 +47,9 @@ def design_columns(data: pd.DataFrame, schema: Schema) -> int:
 
     The outcome-free part of :func:`training.estimators.make_coxnet` (encoding, splines
     and declared interactions), with median imputation standing in for the conditional
-    one (only the knots, not the count, could differ). Features absent from the data
-    count as one column each.
+    one (only the knots, not the count, could differ). A column no patient varies (the
+    indicator of a level nobody had, and its products) is no candidate: no fit can give it a
+    coefficient. Features absent from the data count as one column each.
     """
     from training.estimators import make_coxnet
 
@@ -61,7 +62,14 @@ def design_columns(data: pd.DataFrame, schema: Schema) -> int:
             ("expand", pipe.named_steps["expand"]),
         ]
     ).set_output(transform="pandas")
-    return int(design.fit_transform(X).shape[1])
+    absent = int(X.isna().all().sum())
+    return _varying(design.fit_transform(X)) + absent
+
+
+def _varying(Z) -> int:
+    """How many columns of a design take more than one value."""
+    Z = np.asarray(Z, dtype=float)
+    return int((np.nanmax(Z, axis=0) > np.nanmin(Z, axis=0)).sum()) if len(Z) else 0
 
 
 def _follow_up(data: pd.DataFrame, schema: Schema) -> tuple[int, int, float]:
@@ -107,15 +115,16 @@ def fitted_sample_size(data: pd.DataFrame, schema: Schema, models: dict | None =
     pieces = next((m for m in (models or {}).values() if isinstance(m[-1], PiecewiseCox)), None)
     out: dict = {"source": SOURCE, "timepoint": _timepoint(schema), "unit": schema.time_axis.unit}
     model_r2 = None
+    X = data[schema.feature_names]
     if pieces is not None:
-        coefs = np.asarray(pieces[-1].coefs_)
-        out["design_columns"] = int(coefs.size)
+        n_pieces = np.asarray(pieces[-1].coefs_).shape[0]
+        out["design_columns"] = n_pieces * _varying(pieces[:-1].transform(X))
         out["nonzero_coefficients"] = pieces[-1].nonzero_coefficients()
     elif coxnet is not None:
         coef = np.asarray(coxnet[-1].coef_)[:, -1]
-        out["design_columns"] = int(len(coef))
+        out["design_columns"] = _varying(coxnet[:-1].transform(X))
         out["nonzero_coefficients"] = int(np.count_nonzero(coef))
-        lp = coxnet.predict(data[schema.feature_names])
+        lp = coxnet.predict(X)
         event = data[schema.event.name].to_numpy().astype(bool)
         model_r2 = cox_snell_r2(lp, event, data[schema.time.name].to_numpy(dtype=float))
         out["model_r2_cs"] = model_r2

@@ -129,6 +129,31 @@ def test_describe_appends_the_block_and_keeps_every_line_before_it(cohort_110_pa
     assert s["events_per_parameter"] == pytest.approx(70 / 36)
 
 
+def test_a_column_no_patient_varies_is_no_candidate_parameter(
+    cohort_110_path, small_bundle, small_cohort, schema
+):
+    """The indicator of a level nobody had, or a measurement recorded as one value for
+    everyone, can carry no coefficient: neither the design counted from the data nor the
+    fitted model's counts it. A feature absent from the data still counts as one."""
+    from model.bundle import load_bundle
+    from model.validation import validate_dataset
+    from training.adequacy import design_columns, fitted_sample_size
+
+    data = validate_dataset(cohort_110_path, schema).raise_if_errors()
+    full = design_columns(data, schema)
+    assert full == 36
+    assert design_columns(data[data["pathology"] != "sarcomatoid"], schema) == full - 1
+    assert design_columns(data.assign(cea=2.0), schema) == full - 1  # its one linear column
+    assert design_columns(data.drop(columns=["cea"]), schema) == full
+    # the fitted model's design on training data whose sarcomatoid patients are left out
+    train = validate_dataset(small_cohort[0], schema).raise_if_errors()
+    models = load_bundle(small_bundle).models
+    fitted = fitted_sample_size(train, schema, models)["design_columns"]
+    assert fitted == 36
+    without = train[train["pathology"] != "sarcomatoid"]
+    assert fitted_sample_size(without, schema, models)["design_columns"] == fitted - 1
+
+
 def test_fit_reports_what_the_data_support_and_what_the_model_spends(small_bundle):
     rep = json.loads((small_bundle / "report.json").read_text())
     s = rep["sample_size"]

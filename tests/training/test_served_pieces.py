@@ -42,6 +42,9 @@ def test_the_model_is_served_in_the_pieces_the_check_chose(pieces_bundle):
     report = (pieces_bundle.path / "report.html").read_text()
     assert "Served in time pieces" in report and "One piece (all times)" in report
     assert "these are the ratios after" in report  # the hazard ratio table says its piece
+    # the parameters it spends: every varying column of the design, in each piece
+    spent = json.loads((pieces_bundle.path / "report.json").read_text())["sample_size"]
+    assert spent["design_columns"] == step.coefs_.size == 2 * 17  # main effects: 17 columns
 
 
 def test_its_curves_and_band_against_the_truth(pieces_bundle, schema):
