@@ -340,6 +340,10 @@ def plausibility_table(predictions: list[GroupPrediction], schema: Schema) -> pd
                 _("Published figure"): sep.join(
                     _localized_figure(system, f).text for f in g.figures
                 ),
+                # each figure with its citation, as the evidence panel gives them
+                _("Source"): sep.join(
+                    dict.fromkeys(_localized_figure(system, f).source.text for f in g.figures)
+                ),
                 _("Typical patient in the group"): sep.join(
                     _("{label}: {value}").format(
                         label=schema.feature(n).label,

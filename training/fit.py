@@ -33,7 +33,7 @@ from training.families import Explanation, Trainer, TrainingSet, trainer
 from training.metrics import calibration, decision_curve, uno_tau
 from training.provenance import declared_synthetic
 from training.subgroups import calibration_by_input
-from training.tuning import TuningResult, make_folds
+from training.tuning import TuningResult, make_folds, shown_settings
 
 __all__ = ["FitOptions", "default_model", "fit_bundle", "publish"]
 
@@ -162,7 +162,8 @@ def _train(t: Trainer, d: TrainingSet, options: FitOptions, steps, say) -> Train
     tuned = t.tune()
     final = _predicting_alone(t.fit(tuned.params))
     timings[f"tune_fit_{t.name}"] = time.perf_counter() - t0
-    say(f"{t.label}: cross-validated Uno C {tuned.cv_score:.3f} with {tuned.params}")
+    shown = shown_settings(tuned.params, d.schema.time_axis)
+    say(f"{t.label}: cross-validated Uno C {tuned.cv_score:.3f} with {shown}")
     steps.update()
 
     t0 = time.perf_counter()

@@ -31,6 +31,7 @@ from reporting.wording import (
 from training.band import MAX_SIDED_FACTOR, MIN_DEATHS_TO_CALIBRATE
 from training.bootstrap import VALIDATION_KEYS
 from training.families import TRAINERS
+from training.tuning import shown_settings
 
 __all__ = ["build_report"]
 
@@ -274,6 +275,7 @@ def _html(doc: dict, manifest: Manifest, dca: pd.DataFrame | None, fragments=())
     )
 
     cv = doc["cross_validation"]
+    axis = Schema.from_dict(manifest.schema).time_axis
     parts.append("<h2>Model development</h2>")
     parts.append(
         f"<p>{cv['folds']}-fold cross-validation on identical folds, scored by "
@@ -298,7 +300,7 @@ def _html(doc: dict, manifest: Manifest, dca: pd.DataFrame | None, fragments=())
             [
                 [
                     html.escape(_LABELS[m]),
-                    html.escape(json.dumps(cv["models"][m]["params"])),
+                    html.escape(json.dumps(shown_settings(cv["models"][m]["params"], axis))),
                     _fmt(cv["models"][m].get("cv_ibs")),
                     _fmt(cv["models"][m]["cv_uno_c"]),
                     ", ".join(_fmt(v) for v in cv["models"][m]["fold_uno_c"]),

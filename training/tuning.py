@@ -48,6 +48,7 @@ __all__ = [
     "forest_candidates",
     "integrated_brier",
     "make_folds",
+    "shown_settings",
     "prespecified_designs",
     "repeated_folds",
     "tune_coxnet",
@@ -608,3 +609,16 @@ def tune_rsf(
         candidates=candidates,
         cv_ibs=best["cv_ibs"],
     )
+
+
+def shown_settings(params: dict, axis) -> dict:
+    """Tuned settings as a reader sees them: time cuts in the schema's unit (the bundle keeps
+    them in months), other numbers to four significant digits."""
+    out = {}
+    for k, v in params.items():
+        if k == "time_cuts_months" and v is not None:
+            k, v = f"time_cuts_{axis.unit}", [round(float(axis.from_months(c)), 1) for c in v]
+        elif isinstance(v, float):
+            v = float(f"{v:.4g}")
+        out[k] = v
+    return out

@@ -128,6 +128,8 @@ def test_plausibility_table_is_the_engines_prediction_beside_the_paper(engine, s
         med = table.loc["Median overall survival (months)"]
         assert r[model_median(schema)].startswith(med["Estimate"])
         assert r["Published figure"] == "; ".join(f.text for f in g.figures)
+        # and where each comes from: every row cites its paper
+        assert r["Source"] and all(f.source.text in r["Source"] for f in g.figures)
         assert r["Group"] == g.group.label
         label = [x for x in table.index if x.startswith("Survival at 5 years")]
         if label and table.loc[label[0], "Estimate"] != "beyond follow-up":
@@ -136,6 +138,7 @@ def test_plausibility_table_is_the_engines_prediction_beside_the_paper(engine, s
         (t["Published system"] == "Milan Ki-67/PCI tree") & t["Group"].str.startswith("Group I:")
     ]
     assert milan_1["Typical patient in the group"].iloc[0].startswith("Ki-67 index: ")
+    assert "Ann Surg Oncol" in milan_1["Source"].iloc[0]
 
 
 def test_plausibility_table_changes_with_the_engine(engine, schema, monkeypatch):

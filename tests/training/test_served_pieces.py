@@ -281,3 +281,17 @@ def test_one_fading_effect_is_served_in_fused_pieces(fused_bundle, schema):
     )
     assert check["fusion_share"] in (1 / 2, 1 / 4, 1 / 8, 1 / 16, 1 / 32, 1 / 64)
     assert step.fusion == pytest.approx(check["fusion_share"] * start, rel=1e-9)
+
+
+def test_the_chosen_settings_give_the_cuts_in_the_schemas_unit(pieces_bundle):
+    """The bundle keeps its cuts in months; the report and fit's line say them in the
+    schema's unit (a weeks schema had read 'time_cuts_months': [10.096])."""
+    from model.timeaxis import TimeAxis
+    from training.tuning import shown_settings
+
+    params = {"alpha": 0.03620496644357879, "time_cuts_months": [10.096], "terms": "splines"}
+    weeks = shown_settings(params, TimeAxis(unit="weeks", landmarks=(26.0, 52.0, 104.0)))
+    assert weeks == {"alpha": 0.0362, "time_cuts_weeks": [43.9], "terms": "splines"}
+    cuts = pieces_bundle.manifest.models["coxnet"].params["time_cuts_months"]
+    report = (pieces_bundle.path / "report.html").read_text()
+    assert f"&quot;time_cuts_months&quot;: [{round(cuts[0], 1)}]" in report
