@@ -159,6 +159,29 @@ def test_calculator_conditional_survival(at, engine):
         assert_same(shown_table(at), expected(engine, reference(engine))[0])
 
 
+def test_conditional_survival_where_the_patient_is_hardly_ever_alive_then_is_warned(at, engine):
+    """Given alive at a time the model gives under 1 %, the numbers are a ratio of two
+    near-zero chances (a flat stretch read 100 % at 5 years): shown, with a warning."""
+    worst = {"patient.pathology": "sarcomatoid", "patient.cc": 3, "patient.sae": 1,
+             "patient.vascular_emboli": 1, "patient.lymph_nodes": 1}  # fmt: skip
+    for key, value in worst.items():
+        widget = at.selectbox(key=key) if key == "patient.pathology" else at.radio(key=key)
+        widget.set_value(value)
+    at.number_input(key="patient.pci").set_value(39)
+    at.number_input(key="patient.ki67").set_value(60).run()
+    values = dict(reference(engine), pathology="sarcomatoid", cc=3, sae=1, vascular_emboli=1,
+                  lymph_nodes=1, pci=39, ki67=60.0)  # fmt: skip
+    p = expected(engine, values)[1]
+    late = next(t for t in p.grid if 0 < p.at(t)[0] < 0.01 and t < p.conditional_until)
+    early = next(t for t in p.grid if p.at(t)[0] > 0.05 and t > 0)
+    at.number_input(key="alive_at").set_value(float(late)).run()
+    assert not at.exception
+    assert any("under a 1 % chance of being alive" in w.value for w in at.warning)
+    assert_same(shown_table(at), expected(engine, values, alive_at=float(late))[0])
+    at.number_input(key="alive_at").set_value(float(early)).run()
+    assert not any("under a 1 % chance" in w.value for w in at.warning)
+
+
 def test_a_whole_number_input_keeps_a_decimal_and_refuses_it(at):
     """The browser's whole-number box had cut 55.9 to 55 unsaid; the value is checked."""
     at.number_input(key="patient.pci").set_value(20.5).run()

@@ -16,6 +16,10 @@ from ui import common, patient
 from ui.form import patient_form, show_problems
 from ui.state import Choice, choose_model, reading_mode, simulated_banner
 
+# below this chance of being alive at the time asked, survival given alive then is a ratio
+# of two near-zero numbers
+RARELY_ALIVE = 0.01
+
 
 def _down(value: float, digits: int) -> float:
     return math.floor(value * 10**digits) / 10**digits
@@ -65,7 +69,7 @@ def conditional_on(choice: Choice, prog, for_patient: bool):
     # the time as entered: the curve between its grid points is the value at the point before
     alive_at = float(axis.on_grid(alive_in_unit)) if alive_in_unit else 0.0
     try:
-        return (prog.conditional(alive_at) if alive_at else prog), alive_at
+        shown = prog.conditional(alive_at) if alive_at else prog
     except ValueError:  # no measurable chance of being event-free then
         st.error(
             _(
@@ -74,6 +78,16 @@ def conditional_on(choice: Choice, prog, for_patient: bool):
             ).format(event_free=words.event_free, when=axis.text(alive_in_unit))
         )
         return prog, 0.0
+    if alive_at and prog.at(alive_at)[0] < RARELY_ALIVE:
+        # a ratio of two near-zero chances: a flat stretch of the curve reads as 100 %
+        st.warning(
+            _(
+                "Conditional survival: the model gives this patient under a 1 % chance of "
+                "being {event_free} at {when}. Hardly any patient like this one was, so the "
+                "numbers given that rest on almost nothing and can jump with the time chosen."
+            ).format(event_free=words.event_free, when=axis.text(alive_in_unit))
+        )
+    return shown, alive_at
 
 
 def clinician_view(choice: Choice, values: dict, prog, shown, alive_at: float, warnings):
