@@ -22,7 +22,7 @@ import pandas as pd
 from model.i18n import _, ngettext
 from model.problems import Problem
 
-__all__ = ["read_table", "with_lines"]
+__all__ = ["SEPARATORS", "WORKBOOK_SIGNATURES", "read_table", "with_lines"]
 
 
 def read_table(source: str | os.PathLike | IO | pd.DataFrame) -> tuple[pd.DataFrame, list[Problem]]:
@@ -41,7 +41,8 @@ def read_table(source: str | os.PathLike | IO | pd.DataFrame) -> tuple[pd.DataFr
     if raw is None:
         return pd.DataFrame(), [Problem("empty", _("the file {name} is empty").format(name=name))]
     if not isinstance(raw.index, pd.RangeIndex):
-        return pd.DataFrame(), [_extra_values(raw)]
+        sep = _header_separator(source)
+        return pd.DataFrame(), [_separator(sep) if sep else _extra_values(raw)]
     raw.columns = _header_names(source, list(raw.columns))
     short = _short_records(source, len(raw.columns))
     if short:
@@ -86,6 +87,9 @@ def _unreadable(exc: OSError | ValueError, name: str, source) -> Problem:
     if isinstance(exc, UnicodeDecodeError):
         return _not_utf8(exc, name, source)
     fields = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
+    sep = _header_separator(source) if fields else None
+    if sep:  # ';' between values and decimal commas in them: the header is one column
+        return _separator(sep)
     if fields:  # pandas' words for a row longer than the header
         want, line, saw = (int(v) for v in fields.groups())
         return Problem(
@@ -111,10 +115,42 @@ def _unreadable(exc: OSError | ValueError, name: str, source) -> Problem:
     )
 
 
+# what a spreadsheet may put between values instead of ","
+SEPARATORS = (";", "\t", "|")
+# the first bytes of an Excel workbook: .xlsx (a zip archive) and .xls (an OLE file)
+WORKBOOK_SIGNATURES = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")
+
+
+def _header_separator(source) -> str | None:
+    """The separator a header without commas holds (a file saved with ';' between values)."""
+    header = _raw_bytes(source).split(b"\n", 1)[0].decode("utf-8", errors="replace")
+    if "," in header:
+        return None
+    return next((s for s in SEPARATORS if s in header), None)
+
+
+def _separator(sep: str) -> Problem:
+    return Problem(
+        "delimiter",
+        _(
+            "the header is one column that contains {sep!r}: the file seems to use {sep!r} "
+            "between values; save it as comma-separated CSV"
+        ).format(sep=sep),
+    )
+
+
 def _not_utf8(exc: UnicodeDecodeError, name: str, source) -> Problem:
     """Where the file stops being UTF-8: the line and the byte (pandas decodes in chunks,
     so its own position is within a chunk, not the file)."""
     data = _raw_bytes(source)
+    if data.startswith(WORKBOOK_SIGNATURES):
+        return Problem(
+            "encoding",
+            _(
+                "the file {name} is an Excel workbook, not CSV text: save it from Excel as "
+                "'CSV UTF-8'"
+            ).format(name=name),
+        )
     try:
         data.decode("utf-8")
     except UnicodeDecodeError as whole:

@@ -42,7 +42,7 @@ from model.cells import (
     parse_outcome,
     show,
 )
-from model.csvfile import read_table, with_lines
+from model.csvfile import SEPARATORS, read_table, with_lines
 from model.errors import HipecError
 from model.i18n import _
 from model.problems import Problem
@@ -62,7 +62,6 @@ __all__ = [
 Mode = Literal["train", "predict", "outcome"]
 _MAX_LISTED = 200  # problems listed in an exception message; the report keeps them all
 _MAX_OTHER_ROWS = 5  # other rows named in a duplicate-id message
-_SEPARATORS = (";", "\t", "|")  # what a spreadsheet may put between values instead of ","
 
 
 class DataValidationError(HipecError, ValueError):
@@ -162,7 +161,9 @@ def _without_empty_outcome(raw: pd.DataFrame, schema: Schema) -> tuple[pd.DataFr
     empty = [
         c
         for c in schema.outcome_names
-        if c in raw and raw[c].map(lambda v: pd.isna(v) or not str(v).strip()).all()
+        # a column named twice is refused as such elsewhere
+        if list(raw.columns).count(c) == 1
+        and raw[c].map(lambda v: pd.isna(v) or not str(v).strip()).all()
     ]
     if not empty or len(raw) == 0:
         return raw, []
@@ -266,9 +267,9 @@ def _check_time_unit(parsed: pd.DataFrame, schema: Schema) -> list[Problem]:
 def _check_delimiter(columns: list[str]) -> list[Problem]:
     """A file saved with another separator reads as one column; say so rather than
     report every column missing."""
-    if len(columns) != 1 or not any(sep in columns[0] for sep in _SEPARATORS):
+    if len(columns) != 1 or not any(sep in columns[0] for sep in SEPARATORS):
         return []
-    sep = next(s for s in _SEPARATORS if s in columns[0])
+    sep = next(s for s in SEPARATORS if s in columns[0])
     return [
         Problem(
             "delimiter",

@@ -233,6 +233,28 @@ def test_a_file_that_is_not_a_csv_is_named_in_plain_words(tmp_path):
     assert "line 3 has 2 values where the header (line 1) has 1 column name;" in problem.message
 
 
+def test_a_spreadsheets_own_formats_are_named_as_such(tmp_path):
+    """';' between values with decimal commas (a European spreadsheet's CSV) reads as a
+    header of one column and rows of several: said as the separator, not as a row too long;
+    an Excel workbook renamed .csv is said to be one, not a file in another encoding."""
+    import zipfile
+
+    euro = tmp_path / "euro.csv"
+    header = ";".join(GOOD_ROW)
+    row = ";".join(v.replace(".", ",") for v in GOOD_ROW.values())
+    euro.write_text(f"{header}\n{row}\n{row}\n")
+    (problem,) = validate_dataset(euro, SCHEMA).errors
+    assert problem.code == "delimiter"
+    assert "the file seems to use ';' between values" in problem.message
+    book = tmp_path / "patients.csv"
+    with zipfile.ZipFile(book, "w") as z:  # an .xlsx is a zip archive
+        z.writestr("xl/workbook.xml", "<workbook/>" * 50)
+    (problem,) = validate_dataset(book, SCHEMA).errors
+    assert "is an Excel workbook, not CSV text: save it from Excel as 'CSV UTF-8'" in (
+        problem.message
+    )
+
+
 def test_a_row_with_too_few_values_is_refused_not_read_as_unknowns(tmp_path):
     # pandas fills a short row's missing values as empty cells: a cut line was scored as a
     # patient with unknown inputs; a blank line and a trailing empty value are no problem

@@ -289,3 +289,12 @@ def test_an_event_coded_one_and_two_is_named_once_with_the_recoding(schema):
     rows = rows_with(3, r0={"death": 2}, r1={"death": 0}, r2={"death": 1})
     p = only_error(validate_dataset(csv_of(rows), schema))
     assert p.code == "bad_event" and p.row == 1
+
+
+def test_an_outcome_column_named_twice_is_refused_when_predicting(schema):
+    """Found by the property tests: a file for prediction with its time column twice
+    raised inside the check of empty outcome columns instead of being said."""
+    row = list(GOOD_ROW.values()) + [GOOD_ROW["os_months"]]
+    df = pd.DataFrame([row], columns=[*GOOD_ROW, "os_months"])
+    report = validate_dataset(df, schema, mode="predict")
+    assert not report.ok and any("os_months" in (p.column or "") for p in report.errors)
