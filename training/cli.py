@@ -418,9 +418,10 @@ def fit(
     _echo_fit_checks(path)
 
 
-def _echo_fit_checks(path: Path) -> None:
-    """The parameters the data support and the model spends, and whether the hazard ratios
-    hold over time; a warning (stderr) when short or where they change."""
+def _echo_fit_checks(path: Path, designs: bool = True) -> None:
+    """The parameters the data support and the model spends, the Cox designs tuning compared
+    (``designs``), and whether the hazard ratios hold over time; a warning (stderr) when
+    short or where they change."""
     from model.bundle import read_manifest
     from model.schema import Schema
     from training.adequacy import sample_size_lines
@@ -432,7 +433,7 @@ def _echo_fit_checks(path: Path) -> None:
     schema = Schema.from_dict(manifest.schema)
     lines = sample_size_lines(report["sample_size"]) if report.get("sample_size") else []
     tuned = ((report.get("cross_validation") or {}).get("models") or {}).get("coxnet") or {}
-    lines += design_lines(tuned)
+    lines += design_lines(tuned) if designs else []
     if report.get("proportional_hazards"):
         lines += hazards_over_time_lines(report["proportional_hazards"], schema)
     entry = manifest.models.get("coxnet")
@@ -597,7 +598,8 @@ def update(
     for line in section.get("warnings") or []:
         typer.echo(f"warning: {line}", err=True)
     typer.echo(f"report: {path / 'report.html'}")
-    _echo_fit_checks(path)
+    # a recalibration tunes nothing: the parent's design comparison is not this update's
+    _echo_fit_checks(path, designs=method.value == "refit")
     typer.echo(
         f"not active; make it so with: python -m training models promote {manifest.version_id}"
         + (f" --out {out}" if out != Path("models") else "")
