@@ -22,7 +22,7 @@ import pandas as pd
 from model.i18n import _, ngettext
 from model.problems import Problem
 
-__all__ = ["SEPARATORS", "WORKBOOK_SIGNATURES", "read_table", "with_lines"]
+__all__ = ["SEPARATORS", "read_table", "separator_problem", "with_lines"]
 
 
 def read_table(source: str | os.PathLike | IO | pd.DataFrame) -> tuple[pd.DataFrame, list[Problem]]:
@@ -42,7 +42,7 @@ def read_table(source: str | os.PathLike | IO | pd.DataFrame) -> tuple[pd.DataFr
         return pd.DataFrame(), [Problem("empty", _("the file {name} is empty").format(name=name))]
     if not isinstance(raw.index, pd.RangeIndex):
         sep = _header_separator(source)
-        return pd.DataFrame(), [_separator(sep) if sep else _extra_values(raw)]
+        return pd.DataFrame(), [separator_problem(sep) if sep else _extra_values(raw)]
     raw.columns = _header_names(source, list(raw.columns))
     short = _short_records(source, len(raw.columns))
     if short:
@@ -89,7 +89,7 @@ def _unreadable(exc: OSError | ValueError, name: str, source) -> Problem:
     fields = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
     sep = _header_separator(source) if fields else None
     if sep:  # ';' between values and decimal commas in them: the header is one column
-        return _separator(sep)
+        return separator_problem(sep)
     if fields:  # pandas' words for a row longer than the header
         want, line, saw = (int(v) for v in fields.groups())
         return Problem(
@@ -129,7 +129,8 @@ def _header_separator(source) -> str | None:
     return next((s for s in SEPARATORS if s in header), None)
 
 
-def _separator(sep: str) -> Problem:
+def separator_problem(sep: str) -> Problem:
+    """A file whose header is one column holding ``sep``: it uses ``sep`` between values."""
     return Problem(
         "delimiter",
         _(

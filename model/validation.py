@@ -42,7 +42,7 @@ from model.cells import (
     parse_outcome,
     show,
 )
-from model.csvfile import SEPARATORS, read_table, with_lines
+from model.csvfile import SEPARATORS, read_table, separator_problem, with_lines
 from model.errors import HipecError
 from model.i18n import _
 from model.problems import Problem
@@ -269,16 +269,7 @@ def _check_delimiter(columns: list[str]) -> list[Problem]:
     report every column missing."""
     if len(columns) != 1 or not any(sep in columns[0] for sep in SEPARATORS):
         return []
-    sep = next(s for s in SEPARATORS if s in columns[0])
-    return [
-        Problem(
-            "delimiter",
-            _(
-                "the header is one column that contains {sep!r}: the file seems to use {sep!r} "
-                "between values; save it as comma-separated CSV"
-            ).format(sep=sep),
-        )
-    ]
+    return [separator_problem(next(s for s in SEPARATORS if s in columns[0]))]
 
 
 def _known_columns(schema: Schema) -> set[str]:

@@ -333,17 +333,14 @@ def plausibility_table(predictions: list[GroupPrediction], schema: Schema) -> pd
         at_five = table[table[OUTCOME] == five]
         system = _localized_system(localized, g.system)
         groups = {x.id: x.label for x in system.groups}
+        figures = [_localized_figure(system, f) for f in g.figures]
         rows.append(
             {
                 _("Published system"): system.title,
                 _("Group"): groups.get(g.group.id, g.group.label),
-                _("Published figure"): sep.join(
-                    _localized_figure(system, f).text for f in g.figures
-                ),
+                _("Published figure"): sep.join(f.text for f in figures),
                 # each figure with its citation, as the evidence panel gives them
-                _("Source"): sep.join(
-                    dict.fromkeys(_localized_figure(system, f).source.text for f in g.figures)
-                ),
+                _("Source"): sep.join(dict.fromkeys(f.source.text for f in figures)),
                 _("Typical patient in the group"): sep.join(
                     _("{label}: {value}").format(
                         label=schema.feature(n).label,
