@@ -19,6 +19,7 @@ from model.timeaxis import LANDMARKS
 
 __all__ = [
     "BAND_METHOD",
+    "RARELY_ALIVE",
     "Prognosis",
     "out_of_range_warnings",
     "reference_effects",
@@ -35,6 +36,10 @@ BAND_METHOD = N_(
     "ratios may change over time), "
     "and over plausible values of unknown inputs (conditional imputation draws)"
 )
+
+# below this chance of being alive at the time given alive, survival from then on is a ratio
+# of two near-zero numbers, which a flat stretch of the curve turns into 100 %
+RARELY_ALIVE = 0.01
 
 
 @dataclass
@@ -54,6 +59,9 @@ class Prognosis:
     # are the samples' shares of the band, which survival to a time moves between draws
     n_draws: int = 1
     weights: np.ndarray | None = field(default=None, repr=False)
+    # S(s) of the curve this one is conditional on (:meth:`conditional`): 1 for a curve
+    # from the start
+    alive_chance: float = 1.0
 
     @classmethod
     def from_samples(cls, grid, point, samples, unknown, n_draws=1, weights=None) -> Prognosis:
@@ -99,6 +107,20 @@ class Prognosis:
         return tuple(None if np.isnan(m) else float(m) for m in med)
 
     @property
+    def rests_on_few(self) -> bool:
+        """Whether this curve is conditional on a time at which the curve it came from gave
+        under :data:`RARELY_ALIVE` chance of being alive: its numbers rest on almost nothing
+        and can jump with the time chosen."""
+        return self.alive_chance < RARELY_ALIVE
+
+    def after_start(self, t: float) -> bool:
+        """Whether the curve says something at ``t`` months by its start: a conditional
+        curve is 1 at its start by construction (survival given alive then), a figure that
+        says nothing, so only times after it count; a curve from 0 counts from 0."""
+        start = float(self.grid[0])
+        return t > start + 1e-9 if start > 0 else t >= 0
+
+    @property
     def last_step(self) -> float:
         """The last grid time at which the curve falls (its last death); 0 for a flat curve.
         After it the curve is flat (it may go on while patients are still followed), so
@@ -142,6 +164,13 @@ class Prognosis:
                 f"no event was seen after {self.last_step:g} months in the training data, "
                 f"so survival given alive at {alive_at:g} months cannot be estimated"
             )
+        shown = self._given_alive(i, grid, at_s)
+        shown.alive_chance = float(at_s) * self.alive_chance
+        return shown
+
+    def _given_alive(self, i: int, grid: np.ndarray, at_s: float) -> Prognosis:
+        """The curve from grid index ``i`` on (``grid``: its times, the first the time
+        given alive) divided by ``at_s``, and its band from the samples divided likewise."""
         # the clip guards against a last-digit excess over 1 in a ratio of equal numbers
         point = np.clip(self.survival[i:] / at_s, 0.0, 1.0)
         if self.samples is None:  # a curve without a band (the forest) keeps none

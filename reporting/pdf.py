@@ -49,6 +49,7 @@ from reporting.plain import (
     icon_legend,
     icon_years,
     patient_notes,
+    rarely_alive_note,
     sentences,
     wide_range_note,
     year_months,
@@ -716,9 +717,12 @@ def _estimate_notes(pdf: _Report, context, shown: Prognosis, unknown: list[str])
         names = _(", ").join(schema.feature(n).label for n in unknown)
         text = _("Unknown inputs ({names}) are averaged over their plausible values.")
         notes.append(text.format(names=names))
-    wide = wide_range_note(shown, schema, context.bundle.manifest.fitted_on)
-    if wide:
-        notes.append(wide)
+    for note in (
+        wide_range_note(shown, schema, context.bundle.manifest.fitted_on),
+        rarely_alive_note(shown, schema),
+    ):
+        if note:
+            notes.append(note)
     pdf.set_font("Helvetica", "I", 6.5)
     for note in notes:
         pdf.set_x(120)

@@ -35,6 +35,7 @@ __all__ = [
     "median_sentence",
     "patient_notes",
     "percent",
+    "rarely_alive_note",
     "sentences",
     "wide_range_note",
 ]
@@ -101,9 +102,9 @@ class IconCounts:
 
 
 def icon_counts(p: Prognosis, months: float) -> IconCounts | None:
-    """The counts at ``months``; None outside the prognosis's grid (before its start, when
-    conditional, or beyond the training follow-up)."""
-    if months < p.grid[0] or p.at(months) is None:
+    """The counts at ``months``; None outside the prognosis's grid (at or before its start,
+    when conditional, or beyond the training follow-up)."""
+    if not p.after_start(months) or p.at(months) is None:
         return None
     est, lo, hi = p.at(months)
     band = all(math.isfinite(x) for x in (lo, hi))
@@ -198,15 +199,7 @@ def median_sentence(
         )
     fields["who"] = who.format(**fields)
     if med is None:
-        if for_patient:
-            return _(
-                "{who} are still {event_free} {end} {origin}, as far as the records the model "
-                "learned from reach."
-            ).format(**fields)
-        return _(
-            "{who} are still {event_free} {end} {origin}, the end of the model's follow-up: "
-            "the median {endpoint} is not reached."
-        ).format(**fields)
+        return _not_reached_sentence(p, axis, fields, for_patient)
     fields["median"] = _time(axis, med)
     if p.has_band and lo is not None:
         fields["lower"] = _time(axis, lo)
@@ -227,6 +220,34 @@ def median_sentence(
     return _("{who} are still {event_free} {median} {origin} (the median {endpoint}).").format(
         **fields
     )
+
+
+def _not_reached_sentence(p: Prognosis, axis, fields: dict, for_patient: bool) -> str:
+    """The median not reached within the grid, and, where the band's lower edge reaches
+    50 % within it, how short the median could be given the uncertainty (as the table's
+    interval says it)."""
+    lo = p.median[1] if p.has_band else None
+    if for_patient:
+        text = _(
+            "{who} are still {event_free} {end} {origin}, as far as the records the model "
+            "learned from reach."
+        ).format(**fields)
+        if lo is not None:
+            text += " " + _(
+                "Given the uncertainty, it could also be that only half are still "
+                "{event_free} {lower} {origin}."
+            ).format(**fields, lower=_time(axis, lo))
+        return text
+    if lo is None:
+        return _(
+            "{who} are still {event_free} {end} {origin}, the end of the model's follow-up: "
+            "the median {endpoint} is not reached."
+        ).format(**fields)
+    return _(
+        "{who} are still {event_free} {end} {origin}, the end of the model's follow-up: "
+        "the median {endpoint} is not reached; given the uncertainty, it could be as short "
+        "as {lower}."
+    ).format(**fields, lower=_time(axis, lo))
 
 
 def _time(axis, months: float) -> str:
@@ -284,6 +305,29 @@ def wide_range_note(
     return text
 
 
+def rarely_alive_note(p: Prognosis, schema: Schema, for_patient: bool = False) -> str | None:
+    """Said where ``p`` is given alive at a time at which the patient's own curve gave under
+    a 1 % chance of being alive (:attr:`Prognosis.rests_on_few`); None otherwise."""
+    if not p.rests_on_few:
+        return None
+    fields = dict(
+        event_free=schema.words.event_free,
+        when=schema.time_axis.said(float(p.grid[0])),
+        origin=schema.words.said_origin,
+    )
+    if for_patient:
+        return _(
+            "Very few patients like you are still {event_free} {when} {origin}: under 1 in "
+            "100. The numbers for those who are rest on almost no one, so they can change a "
+            "lot with the time chosen."
+        ).format(**fields)
+    return _(
+        "Conditional survival: the model gives this patient under a 1 % chance of being "
+        "{event_free} at {when}. Hardly any patient like this one was, so the numbers given "
+        "that rest on almost nothing and can jump with the time chosen."
+    ).format(**fields)
+
+
 def patient_notes(
     schema: Schema,
     p: Prognosis,
@@ -316,9 +360,12 @@ def patient_notes(
                 "for patients like you is very likely somewhere in that range."
             ).format(lower=first.lower, upper=first.upper)
         )
-    wide = wide_range_note(p, schema, trained_on, for_patient=True)
-    if wide:
-        notes.append(wide)
+    for note in (
+        wide_range_note(p, schema, trained_on, for_patient=True),
+        rarely_alive_note(p, schema, for_patient=True),
+    ):
+        if note:
+            notes.append(note)
     if unknown:
         names = _(", ").join(schema.feature(n).label for n in unknown)
         notes.append(

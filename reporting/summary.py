@@ -99,14 +99,14 @@ def survival_table(p: Prognosis, schema: Schema) -> pd.DataFrame:
 
     Columns: ``Outcome``, ``Estimate``, ``95 % interval``; times in the schema's unit. A
     landmark beyond the grid reads "beyond follow-up"; a median not reached reads "not
-    reached (> N)".
+    reached (> N)", its interval "L to > N" where the band's lower edge reaches 50 %.
     """
     axis, words = schema.time_axis, schema.words
     rows = []
     for m in axis.marks:
         label = landmark_label(schema, m.value)
-        # after conditioning on survival to s, the grid starts at s
-        if m.months < p.grid[0]:
+        # given alive at s, the curve starts at s: a landmark at or before it says nothing
+        if not p.after_start(m.months):
             continue
         r = p.at(m.months)
         if r is None:
@@ -119,7 +119,9 @@ def survival_table(p: Prognosis, schema: Schema) -> pd.DataFrame:
         endpoint=words.endpoint, unit=unit_name(axis.unit)
     )
     if med is None:
-        rows.append([median, _("not reached (> {end})").format(end=end), "–"])
+        # the lower band may reach 50 % within the grid although the curve does not
+        band = "–" if lo is None else _range(axis.number(lo), f"> {end}")
+        rows.append([median, _("not reached (> {end})").format(end=end), band])
     else:
         band = (
             _(NO_BAND_TEXT)

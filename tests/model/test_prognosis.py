@@ -418,3 +418,27 @@ def test_a_patients_prediction_does_not_depend_on_the_other_rows(engine, rows):
     # and different patients still get draws of their own (not one stream for all)
     others = engine.predict(incomplete)
     assert len({p.lower.tobytes() for p in others}) == len(others)
+
+
+def test_a_conditional_curve_keeps_the_chance_of_being_alive_it_was_given():
+    """S(s) travels with the curve given alive at s: the page, the PDF and the patient's
+    notes say from it that the numbers rest on almost no one (below 1 %)."""
+    grid = np.arange(0.0, 61.0)
+    p = _unknown_input_prognosis(grid, _exp_world, draws=20)
+    assert p.alive_chance == 1.0 and not p.rests_on_few
+    once = p.conditional(24.0)
+    assert once.alive_chance == pytest.approx(p.at(24.0)[0], rel=1e-12)
+    twice = p.conditional(12.0).conditional(24.0)
+    assert twice.alive_chance == pytest.approx(once.alive_chance, rel=1e-12)
+    steep = Prognosis(grid, np.exp(-grid / 4), np.exp(-grid / 3.5), np.exp(-grid / 4.5), [])
+    late = steep.conditional(20.0)  # exp(-5) = 0.0067
+    assert late.rests_on_few and not steep.conditional(16.0).rests_on_few  # exp(-4) = 0.018
+
+
+def test_a_conditional_curve_says_nothing_at_its_own_start():
+    """Given alive at 12 months, survival at 12 months is 1 by construction: not a figure."""
+    grid = np.arange(0.0, 61.0)
+    p = _unknown_input_prognosis(grid, _exp_world, draws=20)
+    c = p.conditional(12.0)
+    assert not c.after_start(12.0) and c.after_start(12.5) and c.after_start(36.0)
+    assert p.after_start(0.0) and p.after_start(12.0)

@@ -21,7 +21,7 @@ from reporting.pdf import (
     patient_leaflet,
     patient_report,
 )
-from reporting.plain import icon_counts, patient_notes, sentences
+from reporting.plain import icon_counts, patient_notes, rarely_alive_note, sentences
 from reporting.summary import (
     candidacy_scenarios,
     factor_table,
@@ -466,3 +466,23 @@ def test_the_figure_export_fetches_nothing_from_outside(monkeypatch):
     monkeypatch.setattr(pdf.atexit, "register", lambda *a, **k: None)
     assert pdf.plotly_image({"data": [], "layout": {}}) == b"png"
     assert started.get("mathjax") is False
+
+
+def test_both_reports_say_when_the_time_given_alive_was_unlikely(engine, context, patient):
+    """Given alive at a time the patient had under a 1 % chance of reaching, the numbers
+    rest on almost no one: the page said so and the PDFs had not."""
+    p = engine.predict(engine.frame([patient]), contributions=True)[0]
+    # the same patient's curve, made steep: the band and the draws transformed alike
+    steep = replace(
+        p, survival=p.survival**12, lower=p.lower**12, upper=p.upper**12, samples=p.samples**12
+    )
+    late = next(t for t in steep.grid if 0 < steep.at(t)[0] < 0.01 and t < steep.conditional_until)
+    shown = steep.conditional(float(late))
+    _, text = text_of(
+        patient_report(context, patient, steep, alive_at=float(late), figures="native")
+    )
+    assert norm(rarely_alive_note(shown, engine.schema)) in text
+    _, leaflet = text_of(patient_leaflet(context, steep, alive_at=float(late), figures="native"))
+    assert norm(rarely_alive_note(shown, engine.schema, for_patient=True)) in leaflet
+    _, early = text_of(patient_report(context, patient, p, alive_at=12.0, figures="native"))
+    assert "under a 1 %" not in early

@@ -21,6 +21,7 @@ from reporting.plain import (
     median_sentence,
     patient_notes,
     percent,
+    rarely_alive_note,
     sentences,
 )
 from reporting.summary import fmt_percent, survival_table
@@ -193,7 +194,8 @@ def test_conditional_sentences_follow_the_conditional_table(engine, patients):
         f"alive 3 years {ORIGIN}; given the uncertainty, between {lo} and {hi}."
     )
     assert shown[-1].startswith(f"Of patients like this who are alive 2 years {ORIGIN}")
-    assert icon_counts(p, 12) is None and icon_years(p, schema)[0] == 2
+    # given alive at 2 years, 100 people alive at 2 years is not a picture either
+    assert icon_counts(p, 12) is None and icon_years(p, schema)[0] == 3
 
 
 def test_icon_array_draws_the_counts_with_shapes_not_colour_alone(engine, patients):
@@ -228,3 +230,62 @@ def test_the_patients_notes_set_each_warning_apart(engine):
         (zh,) = [n for n in patient_notes(schema.localized(), p, warnings=["甲", "乙"])
                  if "甲" in n]  # fmt: skip
     assert zh.endswith("甲；乙。")
+
+
+def test_given_alive_at_a_landmark_the_landmark_is_not_a_row(engine, patients):
+    """Given alive at 1 year, "alive at 1 year: 100 %" is no estimate: not in the table,
+    the words or the pictures."""
+    schema = engine.schema
+    p = engine.predict(engine.frame(patients[:1]), "coxnet")[0].conditional(12)
+    numbers = table_numbers(p, schema)
+    assert 12 not in numbers and 36 in numbers
+    shown = sentences(p, schema, alive_at=12)
+    assert len(shown) == len(numbers) + 1 and not any(
+        re.search(r"about \d+ (is|are) alive 1 year", s) for s in shown
+    )
+    assert icon_counts(p, 12) is None and 1 not in icon_years(p, schema)
+
+
+def test_numbers_given_alive_at_an_unlikely_time_say_they_rest_on_almost_no_one(engine):
+    """Below a 1 % chance of being alive at the time given, the page, the PDF and the
+    patient's notes say so; not above it."""
+    schema = engine.schema
+    grid = engine.bundle.grid
+    steep = Prognosis(grid, np.exp(-grid / 4), np.exp(-grid / 3.5), np.exp(-grid / 4.5), [])
+    rare = steep.conditional(20.0)  # exp(-5) = 0.0067
+    note = rarely_alive_note(rare, schema)
+    assert note.startswith("Conditional survival: the model gives this patient under a 1 %")
+    assert "alive at 20 months" in note
+    said = rarely_alive_note(rare, schema, for_patient=True)
+    assert said.startswith("Very few patients like you are still alive 20 months after surgery")
+    assert said in patient_notes(schema, rare)
+    common = steep.conditional(16.0)  # exp(-4) = 0.018
+    assert rarely_alive_note(common, schema) is None
+    assert not any("Very few" in n for n in patient_notes(schema, common))
+
+
+def test_a_median_not_reached_keeps_how_short_it_could_be(engine, patients):
+    """The curve stays above one half but its band's lower edge crosses it: the median's
+    interval is "L to > end" in the table, and the words say L; without that crossing, no
+    interval. It had read "not reached" with no interval, as if the median were sure to be
+    beyond the follow-up."""
+    from dataclasses import replace
+
+    schema = engine.schema
+    p = engine.predict(engine.frame(patients[1:2]), "coxnet")[0]  # a poor prognosis
+    high = replace(p, survival=np.maximum(p.survival, 0.6), upper=np.maximum(p.upper, 0.65))
+    _, lower, _ = high.median
+    assert high.median[0] is None and lower is not None
+    end = f"{p.grid[-1]:g}"
+    row = survival_table(high, schema).set_index("Outcome").loc["Median overall survival (months)"]
+    assert row["Estimate"] == f"not reached (> {end})"
+    assert row["95 % interval"] == f"{lower:.1f} to > {end}"
+    said = median_sentence(high, schema)
+    assert said.endswith(
+        f"not reached; given the uncertainty, it could be as short as {lower:.1f} months."
+    )
+    told = median_sentence(high, schema, for_patient=True)
+    assert f"only half are still alive {lower:.1f} months {ORIGIN}" in told
+    sure = replace(high, lower=np.maximum(p.lower, 0.55))
+    row = survival_table(sure, schema).set_index("Outcome").loc["Median overall survival (months)"]
+    assert row["95 % interval"] == "–" and "uncertainty" not in median_sentence(sure, schema)

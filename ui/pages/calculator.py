@@ -12,13 +12,10 @@ from model.timeaxis import unit_name
 from reporting.evidence import evidence_panel
 from reporting.figures import prognosis_curve
 from reporting.pdf import patient_report
+from reporting.plain import rarely_alive_note
 from ui import common, patient
 from ui.form import patient_form, show_problems
 from ui.state import Choice, choose_model, reading_mode, simulated_banner
-
-# below this chance of being alive at the time asked, survival given alive then is a ratio
-# of two near-zero numbers
-RARELY_ALIVE = 0.01
 
 
 def _down(value: float, digits: int) -> float:
@@ -78,15 +75,10 @@ def conditional_on(choice: Choice, prog, for_patient: bool):
             ).format(event_free=words.event_free, when=axis.text(alive_in_unit))
         )
         return prog, 0.0
-    if alive_at and prog.at(alive_at)[0] < RARELY_ALIVE:
-        # a ratio of two near-zero chances: a flat stretch of the curve reads as 100 %
-        st.warning(
-            _(
-                "Conditional survival: the model gives this patient under a 1 % chance of "
-                "being {event_free} at {when}. Hardly any patient like this one was, so the "
-                "numbers given that rest on almost nothing and can jump with the time chosen."
-            ).format(event_free=words.event_free, when=axis.text(alive_in_unit))
-        )
+    # to the patient, said among the notes on what the numbers mean
+    rare = rarely_alive_note(shown, choice.schema)
+    if rare and not for_patient:
+        st.warning(rare)
     return shown, alive_at
 
 
