@@ -62,7 +62,7 @@ def rerun_latency(models: Path, changes: int) -> dict:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
     times = []
     for k in range(changes):
-        at.number_input(key="patient.pci").set_value(5 + k % 30)
+        at.text_input(key="patient.pci").input(str(5 + k % 30))
         t0 = time.perf_counter()
         at.run()
         times.append(time.perf_counter() - t0)

@@ -28,6 +28,8 @@ __all__ = [
     "parse_numeric",
     "parse_outcome",
     "show",
+    "thousands_or_decimal",
+    "typed_number",
 ]
 
 
@@ -197,3 +199,37 @@ def show(value: Any) -> str:
 def clip(value: str) -> str:
     """A value short enough to quote in a message (a 400-digit number stays readable)."""
     return value if len(value) <= _MAX_SHOWN else value[: _MAX_SHOWN - 3] + "..."
+
+
+def thousands_or_decimal(text: str) -> bool:
+    """Whether the one comma of ``text`` can be read two ways: "1,250" is 1250 with a
+    thousands separator and 1.25 with a decimal comma ("0,250" and "2,5" are one way)."""
+    head, comma, tail = text.strip().lstrip("+-").partition(",")
+    return bool(
+        comma
+        and "," not in tail
+        and len(tail) == 3
+        and tail.isdigit()
+        and head.isdigit()
+        and len(head) <= 3
+        and head.strip("0")
+    )
+
+
+def typed_number(text: str) -> float | None:
+    """A number as a person types it in a box: None where the box is empty.
+
+    A decimal comma is read as the point ("2,5" is 2.5): a browser's number box drops it
+    and reads 25. Raises ValueError for anything that is not one finite number written
+    out: words (the box's "unknown" tick says that), a comma that could be a thousands
+    separator (:func:`thousands_or_decimal`), two separators, digit groups ("1_000").
+    """
+    s = text.strip()
+    if not s:
+        return None
+    if thousands_or_decimal(s) or "_" in s or ("," in s and "." in s) or s.count(",") > 1:
+        raise ValueError(s)
+    value = float(s.replace(",", "."))  # ValueError for text that is not a number
+    if not np.isfinite(value):
+        raise ValueError(s)
+    return value

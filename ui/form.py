@@ -5,8 +5,9 @@ in the session only (``persist_state="session"``), so they survive a page switch
 are never written anywhere. Widget keys are ``<prefix>.<feature>``; the calculator
 and candidacy pages share the ``patient`` prefix so a patient is entered once.
 
-A value the schema refuses, or a number box left empty, is said under its input and again
-in the page's summary (:func:`show_problems`), and holds back the prediction.
+A value the schema refuses, or a number box left empty or holding text that is not a
+number, is said under its input and again in the page's summary (:func:`show_problems`),
+and holds back the prediction.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import pandas as pd
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
+from model.cells import clip, show, thousands_or_decimal, typed_number
 from model.i18n import N_, _
 from model.schema import Feature, Schema
 from model.validation import validate_patient
@@ -47,13 +49,6 @@ class Entered:
     data: pd.DataFrame | None = None
 
 
-def _step(f: Feature) -> float:
-    if f.kind == "integer":
-        return float(f.step or 1)
-    span = (f.max or 100) - (f.min or 0)
-    return 1.0 if span > 20 else 0.1
-
-
 def _unknown_label(f: Feature) -> str:
     # it names its field: a screen reader lists the form's boxes by name, not by place
     return _("{label} unknown").format(label=f.label)
@@ -61,8 +56,12 @@ def _unknown_label(f: Feature) -> str:
 
 def _numeric(f: Feature, key: str, default, fresh: bool) -> tuple[object, DeltaGenerator]:
     """The number box of ``f`` and its "unknown" box: (the value, None if unknown, EMPTY if
-    the box was emptied; the place under the box for its errors). ``fresh``: the first run
-    of this form on its page."""
+    the box was emptied, a :class:`NotANumber` for text that is not one; the place under
+    the box for its errors). ``fresh``: the first run of this form on its page.
+
+    A text box read by :func:`model.cells.typed_number`, not the browser's number box: that
+    one drops a decimal comma as it is typed ("2,5" became 25, a value in range), and keeps
+    a value beyond its limits to itself."""
     unit = f" ({f.unit})" if f.unit else ""
     help_text = f"{f.help} " + _("Allowed: {allowed}. Tick 'unknown' if not known.").format(
         allowed=f.describe_allowed()
@@ -75,20 +74,13 @@ def _numeric(f: Feature, key: str, default, fresh: bool) -> tuple[object, DeltaG
     # the start value through the session, the box itself started empty: given a start
     # value, the browser puts it back in a box the user empties, unsaid. Set again where the
     # form is drawn anew: the box of the same key on another page (the calculator's and the
-    # candidacy page's share the patient) is another widget, which may start empty otherwise
+    # candidacy page's share the patient) is another widget, which may start empty otherwise.
+    # Written as it is held (27.45, not 27.4; 55, not 55.0)
     if fresh or key not in st.session_state:
-        st.session_state[key] = st.session_state.get(key, start)
+        st.session_state[key] = st.session_state.get(key, show(start))
     unknown = bool(st.session_state.get(f"{key}.unknown", not known_default))
-    # no min_value / max_value: the browser would keep a value beyond them to itself (a red
-    # mark on the box, the page still showing the previous patient's numbers); the value goes
-    # through the schema's checks instead, which name the field and its range and hold back
-    # the prediction. "%g": the box shows the value used (27.45, 9.04), not one rounded to a
-    # decimal (27.4, 9.0), and cuts no integer (55.9 is refused, not shown as 55)
-    v = st.number_input(
+    text = st.text_input(
         f"{f.label}{unit}",
-        value=None,
-        step=_step(f),
-        format="%g",
         key=key,
         help=help_text,
         disabled=unknown,
@@ -108,7 +100,30 @@ def _numeric(f: Feature, key: str, default, fresh: bool) -> tuple[object, DeltaG
     )
     if unknown:
         return None, slot
-    return (EMPTY if v is None else float(v)), slot
+    try:
+        value = typed_number(str(text or ""))
+    except ValueError:
+        return NotANumber(str(text).strip()), slot
+    return (EMPTY if value is None else value), slot
+
+
+@dataclass(frozen=True)
+class NotANumber:
+    """What a number box holds that is not a number, as typed."""
+
+    text: str
+
+
+def _not_a_number_message(f: Feature, text: str) -> str:
+    message = _(
+        "{text} is not a number: enter {allowed}, or tick '{unknown}' if it is not known."
+    ).format(text=repr(clip(text)), allowed=f.describe_allowed(), unknown=_unknown_label(f))
+    if thousands_or_decimal(text):
+        message += " " + _(
+            "A comma before three digits can be a thousands separator or a decimal comma: "
+            "write {whole} or {decimal}."
+        ).format(whole=text.replace(",", ""), decimal=text.replace(",", "."))
+    return message
 
 
 def _empty_message(f: Feature) -> str:
@@ -165,7 +180,7 @@ def patient_form(
     """Draw the inputs for the features of the given stages (all, in the schema's order, by
     default), each with its errors under it; return what they hold."""
     values: dict = {}
-    empty: list[Feature] = []
+    unread: dict = {}  # the number boxes left empty or holding text, by feature
     slots: dict = {}
     stages = stages or tuple(s.name for s in schema.stages)
     fresh = st.session_state.get(f"{prefix}.form") != stages
@@ -182,22 +197,30 @@ def patient_form(
                 key = f"{prefix}.{f.name}"
                 draw = _numeric if f.kind in ("continuous", "integer") else _choice
                 value, slots[f.name] = draw(f, key, defaults.get(f.name), fresh)
-            if value is EMPTY:
-                empty.append(f)
+            if value is EMPTY or isinstance(value, NotANumber):
+                unread[f.name] = value
                 value = None
             values[f.name] = value
-    entered = _checked(values, empty, schema)
+    entered = _checked(values, unread, schema)
     for name, message in entered.errors:
         if name in slots:
             slots[name].error(message)
     return entered
 
 
-def _checked(values: dict, empty: list[Feature], schema: Schema) -> Entered:
-    """The schema's checks of ``values``; an emptied box is an error of its own (checked as
-    unknown, so that the other fields' errors are said too)."""
+def _checked(values: dict, unread: dict, schema: Schema) -> Entered:
+    """The schema's checks of ``values``; a box emptied or holding text that is not a number
+    (``unread``: EMPTY or NotANumber by feature) is an error of its own (checked as unknown,
+    so that the other fields' errors are said too)."""
     report = validate_patient(values, schema)
-    found: dict[str, list[str]] = {f.name: [_empty_message(f)] for f in empty}
+    found: dict[str, list[str]] = {
+        name: [
+            _empty_message(schema.feature(name))
+            if held is EMPTY
+            else _not_a_number_message(schema.feature(name), held.text)
+        ]
+        for name, held in unread.items()
+    }
     for p in report.problems:
         if p.severity == "error":
             found.setdefault(p.column, []).append(p.message)

@@ -298,3 +298,28 @@ def test_an_outcome_column_named_twice_is_refused_when_predicting(schema):
     df = pd.DataFrame([row], columns=[*GOOD_ROW, "os_months"])
     report = validate_dataset(df, schema, mode="predict")
     assert not report.ok and any("os_months" in (p.column or "") for p in report.errors)
+
+
+@pytest.mark.parametrize(
+    ("typed", "read"),
+    [("2,5", 2.5), (" 27.45 ", 27.45), ("0,250", 0.25), ("1234,567", 1234.567), (",5", 0.5),
+     ("-3", -3.0), ("1e3", 1000.0), ("", None), ("  ", None)],
+)  # fmt: skip
+def test_a_typed_number_reads_a_decimal_comma_as_the_point(typed, read):
+    from model.cells import typed_number
+
+    assert typed_number(typed) == read
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["1,250", "-12,500", "1.234,5", "1,234.5", "1,2,3", "1 250", "1_000", "nan", "inf",
+     "unknown", "<5", "2.5 %"],
+)  # fmt: skip
+def test_a_typed_number_refuses_what_is_not_one_number_written_out(typed):
+    """A comma before three digits may be a thousands separator; a missing-value word is
+    the box's "unknown" tick, not a value."""
+    from model.cells import typed_number
+
+    with pytest.raises(ValueError):
+        typed_number(typed)

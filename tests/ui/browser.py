@@ -182,7 +182,7 @@ async def _protocol_rerun(ws, widget=None, value=None) -> dict:
     if widget is not None:
         state = msg.rerun_script.widget_states.widgets.add()
         state.id = widget
-        state.int_value = value
+        state.string_value = str(value)  # the form's number boxes are text boxes
     await ws.send(msg.SerializeToString())
     out = {"pci": None, "table": None}
     while True:
@@ -194,10 +194,10 @@ async def _protocol_rerun(ws, widget=None, value=None) -> dict:
         if kind != "delta" or fm.delta.WhichOneof("type") != "new_element":
             continue
         el = fm.delta.new_element
-        if el.WhichOneof("type") == "number_input" and el.number_input.label.startswith(
+        if el.WhichOneof("type") == "text_input" and el.text_input.label.startswith(
             "Peritoneal"
         ):
-            out["pci"] = el.number_input.id
+            out["pci"] = el.text_input.id
         elif el.WhichOneof("type") == "table" and out["table"] is None:
             out["table"] = _arrow_table_text(el.table.arrow_data.data)
 

@@ -163,10 +163,10 @@ def page_text(at) -> str:
     parts += [t.value.to_csv() for t in at.table] + [d.value.to_csv() for d in at.dataframe]
     parts += [
         w.label
-        for kind in ("number_input", "selectbox", "select_slider", "radio")
+        for kind in ("text_input", "selectbox", "select_slider", "radio")
         for w in at.get(kind)
     ]
-    parts += [w.help or "" for kind in ("number_input", "selectbox") for w in at.get(kind)]
+    parts += [w.help or "" for kind in ("text_input", "selectbox") for w in at.get(kind)]
     for chart in at.get("plotly_chart"):
         spec = json.loads(chart.proto.spec)
         layout = spec.get("layout", {})
@@ -182,7 +182,7 @@ def test_every_page_speaks_the_schemas_unit_and_words(page):
     assert "Survival from randomisation" in [t.value for t in at.title]
     assert "Median overall survival (days)" in text and "Days from randomisation" in text
     assert "Known at randomisation" not in text  # one stage: no stage headings
-    at.number_input(key="alive_at").set_value(30).run()
+    at.text_input(key="alive_at").input(str(30)).run()
     text += page_text(at)
     assert "who are alive 30 days from randomisation" in text
     for path in ("ui/pages/compare.py", "ui/pages/model_card.py", "ui/pages/cohort.py"):

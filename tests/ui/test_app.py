@@ -71,8 +71,8 @@ def test_calculator_shows_the_engines_numbers_and_follows_the_inputs(at, engine)
     assert_same(shown_table(at), expected(engine, values)[0])
 
     # a worse patient: numbers change and still equal the engine's
-    at.number_input(key="patient.ki67").set_value(40.0)
-    at.number_input(key="patient.pci").set_value(30)
+    at.text_input(key="patient.ki67").input(str(40.0))
+    at.text_input(key="patient.pci").input(str(30))
     at.radio(key="patient.cc").set_value(3)
     at.run()
     assert not at.exception
@@ -119,8 +119,8 @@ def test_a_wide_range_is_said_beside_the_table(at, engine):
     # a patient of low risk, far from most training patients (a wide range on this small
     # fixture of 4 refits), and the typical training patient (a narrower one)
     for pci, ki67 in ((5, 2.0), (ref["pci"], ref["ki67"])):
-        at.number_input(key="patient.pci").set_value(pci)
-        at.number_input(key="patient.ki67").set_value(ki67)
+        at.text_input(key="patient.pci").input(str(pci))
+        at.text_input(key="patient.ki67").input(str(ki67))
         values = dict(ref, pci=pci, ki67=ki67)
         at.run()
         assert not at.exception
@@ -143,16 +143,16 @@ def test_a_choice_set_to_unknown_is_averaged_and_named(at, engine):
 
 
 def test_calculator_conditional_survival(at, engine):
-    at.number_input(key="alive_at").set_value(12).run()
+    at.text_input(key="alive_at").input(str(12)).run()
     assert not at.exception
     assert_same(shown_table(at), expected(engine, reference(engine), alive_at=12)[0])
     # a time as entered, not cut to a whole number in the browser
-    at.number_input(key="alive_at").set_value(12.5).run()
+    at.text_input(key="alive_at").input(str(12.5)).run()
     assert_same(shown_table(at), expected(engine, reference(engine), alive_at=12.5)[0])
     # beyond the range: said on the page, which shows the numbers from the start instead
     # of keeping those of the time entered before
     for wrong in (-1, 9999):
-        at.number_input(key="alive_at").set_value(wrong).run()
+        at.text_input(key="alive_at").input(str(wrong)).run()
         assert not at.exception
         errors = " ".join(e.value for e in at.error)
         assert f"Conditional survival: {wrong} is outside 0 to " in errors and "months" in errors
@@ -167,24 +167,24 @@ def test_conditional_survival_where_the_patient_is_hardly_ever_alive_then_is_war
     for key, value in worst.items():
         widget = at.selectbox(key=key) if key == "patient.pathology" else at.radio(key=key)
         widget.set_value(value)
-    at.number_input(key="patient.pci").set_value(39)
-    at.number_input(key="patient.ki67").set_value(60).run()
+    at.text_input(key="patient.pci").input(str(39))
+    at.text_input(key="patient.ki67").input(str(60)).run()
     values = dict(reference(engine), pathology="sarcomatoid", cc=3, sae=1, vascular_emboli=1,
                   lymph_nodes=1, pci=39, ki67=60.0)  # fmt: skip
     p = expected(engine, values)[1]
     late = next(t for t in p.grid if 0 < p.at(t)[0] < 0.01 and t < p.conditional_until)
     early = next(t for t in p.grid if p.at(t)[0] > 0.05 and t > 0)
-    at.number_input(key="alive_at").set_value(float(late)).run()
+    at.text_input(key="alive_at").input(str(float(late))).run()
     assert not at.exception
     assert any("under a 1 % chance of being alive" in w.value for w in at.warning)
     assert_same(shown_table(at), expected(engine, values, alive_at=float(late))[0])
-    at.number_input(key="alive_at").set_value(float(early)).run()
+    at.text_input(key="alive_at").input(str(float(early))).run()
     assert not any("under a 1 % chance" in w.value for w in at.warning)
 
 
 def test_a_whole_number_input_keeps_a_decimal_and_refuses_it(at):
     """The browser's whole-number box had cut 55.9 to 55 unsaid; the value is checked."""
-    at.number_input(key="patient.pci").set_value(20.5).run()
+    at.text_input(key="patient.pci").input(str(20.5)).run()
     assert not at.exception
     errors = " ".join(e.value for e in at.error)
     assert "Peritoneal cancer index" in errors and "not a whole number" in errors
@@ -192,7 +192,7 @@ def test_a_whole_number_input_keeps_a_decimal_and_refuses_it(at):
 
 
 def test_calculator_off_step_value_is_refused_with_field_and_range(at):
-    at.number_input(key="patient.kps").set_value(75).run()
+    at.text_input(key="patient.kps").input(str(75)).run()
     assert not at.exception
     errors = " ".join(e.value for e in at.error)
     assert "Karnofsky" in errors and "steps of 10" in errors
@@ -201,7 +201,7 @@ def test_calculator_off_step_value_is_refused_with_field_and_range(at):
 
 @pytest.mark.parametrize(("key", "value", "words"), [("age", 101, "Age"), ("pci", -1, "PCI")])
 def test_calculator_value_out_of_range_is_refused_with_field_and_range(at, key, value, words):
-    at.number_input(key=f"patient.{key}").set_value(value).run()
+    at.text_input(key=f"patient.{key}").input(str(value)).run()
     assert not at.exception
     errors = " ".join(e.value for e in at.error)
     assert words in errors
@@ -210,7 +210,7 @@ def test_calculator_value_out_of_range_is_refused_with_field_and_range(at, key, 
 
 def innermost_column_of(at, key: str):
     """The form's column holding the input ``key`` (the page's column holds it too)."""
-    return [c for c in at.columns if any(w.key == key for w in c.number_input)][-1]
+    return [c for c in at.columns if any(w.key == key for w in c.text_input)][-1]
 
 
 def drawn_after(column, key: str) -> list:
@@ -224,10 +224,10 @@ def test_an_emptied_number_box_stays_empty_and_is_said_under_it(at):
     """An emptied box is neither put back to the typical patient's value nor taken as
     unknown: it is said, under the box and in the summary, with what to do, and holds
     back the prediction."""
-    at.number_input(key="patient.age").set_value(70.0).run()
-    at.number_input(key="patient.age").set_value(None).run()
+    at.text_input(key="patient.age").input(str(70.0)).run()
+    at.text_input(key="patient.age").input("").run()
     assert not at.exception
-    assert at.number_input(key="patient.age").value is None
+    assert at.text_input(key="patient.age").value == ""
     said = (
         "**Age at surgery**: the box is empty: enter a number from 18 to 100 years, or tick "
         "'Age at surgery unknown' if it is not known."
@@ -237,26 +237,54 @@ def test_an_emptied_number_box_stays_empty_and_is_said_under_it(at):
     assert len(at.table) == 0 and not at.get("download_button")
     assert not any("Unknown:" in i.value for i in at.info)
     # a value again: the prediction is back
-    at.number_input(key="patient.age").set_value(70.0).run()
+    at.text_input(key="patient.age").input(str(70.0)).run()
     assert not at.error and len(at.table) == 1
 
 
 def test_a_number_box_shows_the_value_used(at, engine):
-    """What a box shows (its value in its format) is the value the model is given: no
-    9.96 shown as 10.0 beside a cut-off at 10, no 27.45 shown as 27.4."""
-    at.number_input(key="patient.ki67").set_value(9.96)
-    at.number_input(key="patient.ca125").set_value(27.45).run()
+    """What a box shows is the value the model is given, written as it is held: the
+    typical patient's values as they are (no 27.45 shown as 27.4, no 55 as 55.0), and what
+    is typed as it was typed."""
+    ref = reference(engine)
+    for box in at.text_input:
+        name = box.key.removeprefix("patient.")
+        if box.key.startswith("patient.") and ref.get(name) is not None:
+            assert float(box.value) == ref[name] and not box.value.endswith(".0"), box.key
+    at.text_input(key="patient.ki67").input("9.96")
+    at.text_input(key="patient.ca125").input("27.45").run()
     assert not at.exception
-    for box in at.number_input:
-        if box.value is not None:
-            assert float(box.proto.format % box.value) == box.value, (box.key, box.proto.format)
-    want = expected(engine, dict(reference(engine), ki67=9.96, ca125=27.45))[0]
+    assert at.text_input(key="patient.ki67").value == "9.96"
+    want = expected(engine, dict(ref, ki67=9.96, ca125=27.45))[0]
     assert_same(shown_table(at), want)
+
+
+def test_a_decimal_comma_is_read_as_the_point_and_an_ambiguous_comma_is_refused(at, engine):
+    """The browser's number box dropped a typed decimal comma: CEA "2,5" became 25, a value
+    in range, unsaid. A comma before three digits could be either, so it is refused with
+    both readings; words are refused, not read as unknown."""
+    at.text_input(key="patient.cea").input("2,5").run()
+    assert not at.exception and not at.error
+    assert_same(shown_table(at), expected(engine, dict(reference(engine), cea=2.5))[0])
+    at.text_input(key="patient.ca125").input("1,250").run()
+    errors = " ".join(e.value for e in at.error)
+    assert "'1,250' is not a number" in errors and "write 1250 or 1.250" in errors
+    assert "CA125" in errors and len(at.table) == 0
+    at.text_input(key="patient.ca125").input("n/a").run()
+    errors = " ".join(e.value for e in at.error)
+    assert "'n/a' is not a number" in errors and "tick 'CA125 before surgery unknown'" in errors
+    assert len(at.table) == 0
+    at.text_input(key="patient.ca125").input("30").run()
+    at.text_input(key="alive_at").input("12,5").run()  # the conditional box reads one too
+    want = expected(engine, dict(reference(engine), cea=2.5, ca125=30.0), alive_at=12.5)[0]
+    assert_same(shown_table(at), want)
+    at.text_input(key="alive_at").input("a year").run()
+    assert any("'a year' is not a number of months" in e.value for e in at.error)
+    assert_same(shown_table(at), expected(engine, dict(reference(engine), cea=2.5, ca125=30.0))[0])
 
 
 def test_a_refused_value_is_said_under_its_field_and_in_the_summary(at):
     """On a phone the summary comes after the whole form: the field itself says it too."""
-    at.number_input(key="patient.age").set_value(120.0).run()
+    at.text_input(key="patient.age").input(str(120.0)).run()
     assert not at.exception
     said = [e.value for e in at.error]
     assert len(said) == 2 and said[0] == said[1]
@@ -314,8 +342,8 @@ def test_candidacy_says_a_wide_range_as_the_calculator_does(at, engine):
     pre = [f.name for f in engine.schema.stage_features("pre")]
     seen = set()
     for pci, ki67 in ((5, 2.0), (ref["pci"], ref["ki67"]), (35, 60.0)):
-        at.number_input(key="patient.pci").set_value(pci)
-        at.number_input(key="patient.ki67").set_value(ki67)
+        at.text_input(key="patient.pci").input(str(pci))
+        at.text_input(key="patient.ki67").input(str(ki67))
         at.run()
         assert not at.exception
         values = {n: dict(ref, pci=pci, ki67=ki67)[n] for n in pre}
@@ -360,7 +388,7 @@ def test_compare_removes_the_scenario_chosen_and_keeps_the_others(at, engine):
     at.text_input(key="cmp1.name").set_value("Middle").run()
     at.text_input(key="cmp2.name").set_value("Last").run()
     at.selectbox(key="cmp2.pathology").set_value("sarcomatoid").run()
-    at.number_input(key="cmp2.pci").set_value(31).run()
+    at.text_input(key="cmp2.pci").input(str(31)).run()
     at.checkbox(key="cmp2.ki67.unknown").check().run()
     first = at.text_input(key="cmp0.name").value
     warned = len(at.warning)  # the simulated-data banner
@@ -371,7 +399,7 @@ def test_compare_removes_the_scenario_chosen_and_keeps_the_others(at, engine):
     assert at.text_input(key="cmp0.name").value == first
     assert at.text_input(key="cmp1.name").value == "Last"
     assert at.selectbox(key="cmp1.pathology").value == "sarcomatoid"
-    assert at.number_input(key="cmp1.pci").value == 31
+    assert at.text_input(key="cmp1.pci").value == "31"
     assert at.checkbox(key="cmp1.ki67.unknown").value
     assert list(at.table[0].value.columns) == [first, "Last"]
     # at the smallest number there is nothing to remove
@@ -387,7 +415,7 @@ def test_compare_names_a_scenario_left_out_above_the_results(at):
     at.switch_page("ui/pages/compare.py").run()
     at.radio(key="cmp.n").set_value(4).run()
     at.text_input(key="cmp3.name").set_value("Old").run()
-    at.number_input(key="cmp3.age").set_value(150.0).run()
+    at.text_input(key="cmp3.age").input(str(150.0)).run()
     assert not at.exception
     assert len(at.table[0].value.columns) == 3
     note = [w.value for w in at.warning if "Left out" in w.value]
@@ -399,7 +427,7 @@ def test_compare_names_a_scenario_left_out_above_the_results(at):
     captions = [c.value for c in at.caption]
     assert "The PDF holds only the scenarios shown; it leaves out: Scenario 4 (Old)." in captions
     # fixed: all four again, and nothing said
-    at.number_input(key="cmp3.age").set_value(60.0).run()
+    at.text_input(key="cmp3.age").input(str(60.0)).run()
     assert len(at.table[0].value.columns) == 4
     assert not any("Left out" in w.value for w in at.warning)
     assert not any("leaves out" in c.value for c in at.caption)
@@ -598,7 +626,7 @@ def table_percentages(at, label: str) -> tuple[int, int, int]:
 
 
 def test_calculator_evidence_panel_places_the_patient(at, engine):
-    at.number_input(key="patient.ki67").set_value(5.0).run()
+    at.text_input(key="patient.ki67").input(str(5.0)).run()
     assert not at.exception
     assert "Published series, not this model" in [s.value for s in at.subheader]
     assert any(i.value.startswith("**Published series, not this model.**") for i in at.info)
@@ -673,14 +701,14 @@ def test_the_patients_reading_mode_shows_the_same_numbers_without_tables(at, eng
     labels = [b.label for b in at.get("download_button")]
     assert labels == ["Download the patient's version (PDF)"]
     # the inputs are kept, folded away; back to the clinician's view with every number
-    at.number_input(key="patient.ki67").set_value(40.0).run()
+    at.text_input(key="patient.ki67").input(str(40.0)).run()
     at.sidebar.segmented_control(key="mode").set_value("clinician").run()
     assert not at.exception and at.table
-    assert at.number_input(key="patient.ki67").value == 40.0
+    assert at.text_input(key="patient.ki67").value == "40.0"
 
 
 def test_calculator_conditional_shows_the_published_conditional_figures(at, engine):
-    at.number_input(key="alive_at").set_value(24).run()
+    at.text_input(key="alive_at").input(str(24)).run()
     assert not at.exception
     captions = " ".join(c.value for c in at.caption)
     assert "5-year conditional survival 27 %" in captions and "Liang XL et al." in captions
@@ -720,9 +748,9 @@ def test_a_risk_beyond_every_training_patients_is_warned_on_the_page(at, engine)
     at.radio(key="patient.cc").set_value(3)
     for name in ("vascular_emboli", "lymph_nodes", "sae"):
         at.radio(key=f"patient.{name}").set_value(1)
-    at.number_input(key="patient.kps").set_value(ranges["kps"]["min"])
+    at.text_input(key="patient.kps").input(str(ranges["kps"]["min"]))
     for name in ("age", "ki67", "pci", "ca125", "cea", "ca199", "rbc_units"):
-        at.number_input(key=f"patient.{name}").set_value(ranges[name]["max"])
+        at.text_input(key=f"patient.{name}").input(str(ranges[name]["max"]))
     at.run()
     assert not at.exception
     said = [w.value for w in at.warning if "every training patient" in w.value]

@@ -237,14 +237,17 @@ def test_real_browser_form_shows_what_is_used_and_says_what_is_wrong_where(model
         ca125.fill("12345.67")
         ca125.press("Tab")
         ki67 = page.get_by_label("Ki-67 index (%)", exact=True)
-        ki67.fill("9.04")
+        ki67.fill("")
+        # key by key, with a decimal comma: the browser's number box dropped it as it was
+        # typed (9,04 became 904, and CEA 2,5 became 25, a value in range)
+        ki67.press_sequentially("9,04")
         ki67.press("Tab")
         # the contributions chart's label: the page has read both
         page.get_by_text("Ki-67 index = 9.04%").first.wait_for(timeout=30_000)
-        assert ki67.input_value() == "9.04"  # not "9.0"
-        assert ca125.input_value() == "12345.67"
+        assert ki67.input_value() == "9,04"  # as typed
+        assert ca125.input_value() == "12345.67"  # not "12345.7"
         assert page.locator(".stMarkdownEllipsis").evaluate_all(CUT_JS) == []
-        assert page.locator("[data-testid=stNumberInput] input").evaluate_all(CUT_JS) == []
+        assert page.locator("[data-testid=stTextInput] input").evaluate_all(CUT_JS) == []
         # every grade of the CC scale in view, none cut
         cc = page.locator("[data-testid='stRadio']", has_text="Completeness of cytoreduction")
         assert cc.get_by_text("CC3 - residual nodules > 2.5 cm or confluent").is_visible()

@@ -7,6 +7,7 @@ import math
 
 import streamlit as st
 
+from model.cells import clip, typed_number
 from model.i18n import _
 from model.timeaxis import unit_name
 from reporting.evidence import evidence_panel
@@ -39,14 +40,12 @@ def conditional_on(choice: Choice, prog, for_patient: bool):
         if for_patient
         else _("Conditional survival: {event_free} at … {unit} {origin} (0 = from the start)")
     ).format(**fields)
-    # no min_value / max_value (the browser would keep a value beyond them to itself, the
-    # page showing the numbers of the one before) and not a whole-number box (it cuts 12.5
-    # to 12 unsaid): the value is checked here
-    alive_in_unit = st.number_input(
+    # a text box read as the patient form's are (ui.form): the browser's number box drops a
+    # decimal comma as it is typed (2,5 became 25) and keeps a value beyond its limits to
+    # itself; empty is 0, as the label says
+    st.session_state.setdefault("alive_at", "0")
+    text = st.text_input(
         label,
-        value=0.0,
-        step=1.0,
-        format="%g",
         key="alive_at",
         help=_(
             "For a patient seen in follow-up: {endpoint} from now on, given that they are "
@@ -54,6 +53,16 @@ def conditional_on(choice: Choice, prog, for_patient: bool):
         ).format(**fields),
         persist_state="session",
     )
+    try:
+        alive_in_unit = typed_number(str(text or "")) or 0.0
+    except ValueError:
+        st.error(
+            _(
+                "Conditional survival: {text} is not a number of {unit}; the numbers shown "
+                "are from the start."
+            ).format(text=repr(clip(str(text).strip())), unit=unit_name(axis.unit))
+        )
+        return prog, 0.0
     if not 0 <= alive_in_unit <= end:
         # the end rounded down, as shown: a time at the shown end is accepted
         st.error(
