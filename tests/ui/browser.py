@@ -194,9 +194,7 @@ async def _protocol_rerun(ws, widget=None, value=None) -> dict:
         if kind != "delta" or fm.delta.WhichOneof("type") != "new_element":
             continue
         el = fm.delta.new_element
-        if el.WhichOneof("type") == "text_input" and el.text_input.label.startswith(
-            "Peritoneal"
-        ):
+        if el.WhichOneof("type") == "text_input" and el.text_input.label.startswith("Peritoneal"):
             out["pci"] = el.text_input.id
         elif el.WhichOneof("type") == "table" and out["table"] is None:
             out["table"] = _arrow_table_text(el.table.arrow_data.data)
