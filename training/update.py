@@ -26,6 +26,12 @@ uncertainty about the coefficients' proportions (what recalibration cannot fix) 
 new data's about the slope and baseline. Internal validation repeats the recalibration on
 bootstrap resamples of the new data.
 
+A Cox model in time pieces (its hazard ratios change at the cuts) keeps its cuts and every
+piece's coefficients' proportions: one slope over all pieces (the partial likelihoods of
+the pieces added up, each piece's risk sets its own, as it was fitted) and each piece's
+baseline re-estimated on its rows. Its refits are the parent's, their curves' deviations
+stretched by the parent's factor over time.
+
 **Refit**: the parent's model families retrained on the new data with the parent's
 schema, seed and the same hyper-parameter search (:func:`training.fit.fit_bundle`).
 """
@@ -44,14 +50,16 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy.optimize import minimize_scalar
 from sklearn.pipeline import Pipeline
 from sksurv.linear_model import CoxPHSurvivalAnalysis
 from sksurv.linear_model.coxph import BreslowEstimator
 from sksurv.util import Surv
 
 from model.bundle import MANIFEST, Bundle, sha256_file
+from model.fused_pieces import FusedPiecewiseCox, breslow_loglik
 from model.manifest import Manifest, ModelEntry, TrainingData
-from model.piecewise import PiecewiseCox
+from model.piecewise import PiecewiseCox, alive_in_piece
 from model.predict import cox_baseline_on_grid, survival_at, survival_on_grid
 from model.prognosis import unseen_as_unknown
 from model.timeaxis import TimeAxis, time_grid
@@ -111,15 +119,65 @@ def _breslow_on_grid(lp, event, time, grid) -> np.ndarray:
     return np.maximum.accumulate(np.where(idx >= 0, fn.y[np.clip(idx, 0, None)], 0.0))
 
 
-def _recalibrated_step(step, Z: pd.DataFrame, event, time):
+def _piece_parts(step: PiecewiseCox, Z: np.ndarray, event, time):
+    """Per time piece: (rows alive at its start, their outcomes counted from it, their
+    linear predictor in the piece)."""
+    y = Surv.from_arrays(event, time)
+    spans = zip(step.edges_[:-1], step.edges_[1:], strict=True)
+    parts = [alive_in_piece(y, a, b) for a, b in spans]
+    return [
+        (alive, piece, Z[alive] @ coef)
+        for (alive, piece), coef in zip(parts, step.coefs_, strict=True)
+    ]
+
+
+def slope_in_pieces(parts) -> float:
+    """One calibration slope over the time pieces: the Cox fit of the outcomes on the
+    linear predictor of the piece each death falls in, risk sets within pieces (the
+    partial likelihoods of the pieces added up; with one piece, :func:`calibration_slope`)."""
+
+    def minus(s: float) -> float:
+        return -sum(breslow_loglik(lp[:, None], piece, np.array([s])) for _a, piece, lp in parts)
+
+    return float(minimize_scalar(minus, bracket=(0.0, 1.0)).x)
+
+
+def _recalibrated_pieces(step: PiecewiseCox, Z: pd.DataFrame, event, time):
+    """A Cox model in time pieces with every piece's coefficients times one slope ``s``
+    (:func:`slope_in_pieces`) and each piece's baseline re-estimated on its rows of the new
+    data: what :func:`_recalibrated_step` does, with hazard ratios that change over time."""
+    Zn = Z.to_numpy(dtype=float)
+    parts = _piece_parts(step, Zn, event, time)
+    s = slope_in_pieces(parts)
+    new = copy.deepcopy(step)
+    new.calibration_slope_ = s
+    new.coefs_ = step.coefs_ * s
+    e, t = "event", "time"
+    if isinstance(step, FusedPiecewiseCox):
+        new.baselines_ = [
+            BreslowEstimator().fit(s * lp, piece[e], piece[t]).cum_baseline_hazard_
+            for _a, piece, lp in parts
+        ]
+    else:
+        new.pieces_ = [
+            _recalibrated_step(est, Z[alive], piece[e], piece[t], s)[0]
+            for est, (alive, piece, _lp) in zip(step.pieces_, parts, strict=True)
+        ]
+    return new, s
+
+
+def _recalibrated_step(step, Z: pd.DataFrame, event, time, s: float | None = None):
     """The parent's fitted Cox step with coefficients times ``s`` and a new baseline.
 
     scikit-survival's Coxnet predicts ``Z coef - offset`` and keeps one Breslow baseline
     per penalty (its ``_baseline_models``, fitted on that linear predictor); the copy gets
     ``s coef``, ``s offset`` and Breslow baselines fitted on the new data with ``s lp``.
+    ``s``: the calibration slope on these data unless given.
     """
+    if isinstance(step, PiecewiseCox):
+        return _recalibrated_pieces(step, Z, event, time)
     lp = step.predict(Z)
-    s = calibration_slope(lp, event, time)
+    s = calibration_slope(lp, event, time) if s is None else s
     new = copy.deepcopy(step)
     new.calibration_slope_ = s  # recorded for the bootstrap's interval of the slope
     new.coef_ = step.coef_ * s
@@ -148,7 +206,14 @@ def _collect_slope(pipe: Pipeline) -> dict:
 
 
 def _recalibrated_ensemble(
-    parent: CoxEnsemble | None, final: Pipeline, Z: pd.DataFrame, y, grid, n_boot: int, seed: int
+    parent: CoxEnsemble | None,
+    final: Pipeline,
+    Z: pd.DataFrame,
+    y,
+    grid,
+    n_boot: int,
+    seed: int,
+    parent_grid=None,
 ) -> CoxEnsemble:
     """The updated model and, per bootstrap resample of the new data, one of the parent's
     (inflated) refits recalibrated on it.
@@ -162,6 +227,10 @@ def _recalibrated_ensemble(
     e, t = y.dtype.names
     event, time = y[e].astype(bool), y[t].astype(float)
     step = final[-1]
+    if isinstance(step, PiecewiseCox):
+        return _recalibrated_ensemble_in_pieces(
+            parent, step, Z, event, time, grid, n_boot, seed, parent_grid
+        )
     coef = np.asarray(step.coef_)[:, -1]
     columns = list(Z.columns)
     Zn = Z.to_numpy(dtype=float)
@@ -187,6 +256,71 @@ def _recalibrated_ensemble(
         inflation=1.0,  # the parent's members carry its inflation already
     )
     return ensemble
+
+
+def _recalibrated_ensemble_in_pieces(
+    parent: CoxEnsemble | None,
+    step: PiecewiseCox,
+    Z: pd.DataFrame,
+    event,
+    time,
+    grid,
+    n_boot: int,
+    seed: int,
+    parent_grid,
+) -> CoxEnsemble:
+    """:func:`_recalibrated_ensemble` of a Cox model in time pieces: per resample, one of the
+    parent's refits (coefficients per piece) times the slope the parent's own model gets on
+    the resample, with each piece's baseline re-estimated there. A model in pieces stretches
+    curves, not coefficients: the refits keep the parent's factor over time, which now
+    stretches the new data's spread about the slope and baselines too."""
+    Zn = Z.to_numpy(dtype=float)
+    own = np.asarray(parent.coef if parent is not None else step.coefs_, dtype=float)
+    members = parent.boot_coef if parent is not None and parent.n_boot else own[None]
+    parent_model = copy.copy(step)
+    parent_model.coefs_ = own
+    spans = list(zip(step.edges_[:-1], step.edges_[1:], strict=True))
+    rng = np.random.default_rng(seed)
+    boot_coef, boot_h0 = [], []
+    for b in range(n_boot):
+        idx = rng.integers(0, len(time), len(time))
+        if event[idx].sum() < 2:
+            continue
+        parts = _piece_parts(parent_model, Zn[idx], event[idx], time[idx])
+        if any(piece["event"].sum() == 0 for _a, piece, _lp in parts):
+            continue  # a piece without a death in the resample has no baseline
+        s = slope_in_pieces(parts)
+        boot_coef.append(s * members[b % len(members)])
+        boot_h0.append(
+            [
+                _breslow_on_grid(
+                    s * lp, piece["event"], piece["time"], np.clip(grid - a, 0.0, c - a)
+                )
+                * (grid > a)
+                for (_alive, piece, lp), (a, c) in zip(parts, spans, strict=True)
+            ]
+        )
+    k, p = own.shape
+    return CoxEnsemble(
+        columns=list(Z.columns),
+        coef=np.asarray(step.coefs_, dtype=float),
+        h0=step.baselines_on_grid(grid),
+        boot_coef=np.array(boot_coef).reshape(-1, k, p),
+        boot_h0=np.array(boot_h0).reshape(-1, k, len(grid)),
+        inflation=float(getattr(parent, "inflation", 1.0)) if parent is not None else 1.0,
+        inflation_grid=_inflation_on(parent, parent_grid, grid),
+        cuts=tuple(step.cuts),
+    )
+
+
+def _inflation_on(parent: CoxEnsemble | None, parent_grid, grid: np.ndarray) -> np.ndarray | None:
+    """The parent's band factor over time (on its grid) at the new grid's times, each the
+    factor at the parent's grid time before it (its last held after its end)."""
+    k = getattr(parent, "inflation_grid", None)
+    if k is None or parent_grid is None:
+        return None
+    at = np.searchsorted(np.asarray(parent_grid, dtype=float), grid, side="right") - 1
+    return np.asarray(k, dtype=float)[np.clip(at, 0, len(k) - 1)]
 
 
 # --------------------------------------------------------------------- before and after
@@ -395,12 +529,6 @@ def _check(parent: Bundle, data: pd.DataFrame, method: str) -> None:
             f"the new data have fewer than {MIN_DEATHS} {parent.schema.words.events}; too few "
             "to update a model"
         )
-    if method == "recalibrate" and _cox_in_pieces(parent):
-        raise ValueError(
-            f"bundle {parent.version_id} serves its Cox model in time pieces (its hazard ratios "
-            "change over time), which one calibration slope and one baseline cannot "
-            "recalibrate. Update it with --method refit."
-        )
     if method == "recalibrate" and not _cox_models(parent):
         names = ", ".join(parent.manifest.label(m) for m in parent.models)
         raise ValueError(
@@ -411,17 +539,14 @@ def _check(parent: Bundle, data: pd.DataFrame, method: str) -> None:
 
 
 def _cox_models(bundle: Bundle) -> list[str]:
-    """The bundle's models with a linear predictor and a Breslow baseline (recalibratable)."""
+    """The bundle's models with a linear predictor and Breslow baselines (recalibratable):
+    in one piece or in time pieces (:class:`model.piecewise.PiecewiseCox`)."""
     return [
         m
         for m, p in bundle.models.items()
-        if hasattr(p[-1], "coef_") and getattr(p[-1], "fit_baseline_model", False)
+        if isinstance(p[-1], PiecewiseCox)
+        or (hasattr(p[-1], "coef_") and getattr(p[-1], "fit_baseline_model", False))
     ]
-
-
-def _cox_in_pieces(bundle: Bundle) -> list[str]:
-    """The bundle's Cox models served in time pieces (:class:`model.piecewise.PiecewiseCox`)."""
-    return [m for m, p in bundle.models.items() if isinstance(p[-1], PiecewiseCox)]
 
 
 def parent_reference(parent: Bundle, method: str) -> dict:
@@ -527,6 +652,7 @@ def _recalibrate_cox(parent: Bundle, name: str, data, n_boot: int, options, seed
         grid,
         n_boot,
         seed,
+        parent.grid,
     )
     slopes = [c["slope"] for c in validation["collected"]]
     return _Recalibrated(final, slope, grid, validation, ensemble, slopes)
@@ -540,10 +666,18 @@ def _recalibration_details(r: _Recalibrated, parent: Bundle, name: str) -> dict:
         "slope_interval": [None if lo is None else float(lo), None if hi is None else float(hi)],
         "baseline": "Breslow's estimator on the new data with the slope times the parent's "
         "linear predictor as offset",
-        "band": "each of the parent's bootstrap refits (deviations stretched by its inflation "
-        f"factor, {parent_band.get('inflation', 1.0):.2f}) recalibrated on a bootstrap "
-        f"resample of the new data ({r.ensemble.n_boot} resamples) with the slope and "
-        "baseline the parent's own model gets there",
+        "band": (
+            "each of the parent's bootstrap refits in time pieces recalibrated on a bootstrap "
+            f"resample of the new data ({r.ensemble.n_boot} resamples) with the one slope and "
+            "each piece's baseline the parent's own model gets there, each curve's deviation "
+            "stretched by the parent's factor over time (up to "
+            f"{parent_band.get('inflation', 1.0):.2f})"
+            if r.ensemble.in_pieces
+            else "each of the parent's bootstrap refits (deviations stretched by its inflation "
+            f"factor, {parent_band.get('inflation', 1.0):.2f}) recalibrated on a bootstrap "
+            f"resample of the new data ({r.ensemble.n_boot} resamples) with the slope and "
+            "baseline the parent's own model gets there"
+        ),
         "references": "Van Houwelingen, Stat Med 2000;19:3401-15; Steyerberg, Clinical "
         "Prediction Models, 2nd ed. 2019, ch. 20",
     }
@@ -600,7 +734,7 @@ def _recalibrated_manifest(
 def _parent_designs(parent: Bundle) -> tuple[str, ...] | None:
     """The Cox designs the parent's search was restricted to (a pre-specified model), or
     None where it searched every design its schema tells apart."""
-    cox = [*_cox_models(parent), *_cox_in_pieces(parent)]
+    cox = _cox_models(parent)
     allowed = [d for m in cox for d in _parent_tuning(parent, m).allowed or []]
     return tuple(dict.fromkeys(allowed)) or None
 

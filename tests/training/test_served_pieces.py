@@ -105,23 +105,87 @@ def test_contributions_are_the_ratios_of_the_piece_that_holds_the_risk_horizon(
     assert span.endswith(f", then after {schema.time_axis.said(cut)}.")
 
 
-def test_recalibrating_a_model_in_pieces_is_refused_with_the_way_out(
+def test_a_model_in_pieces_is_recalibrated_with_one_slope_over_its_pieces(
     pieces_bundle, schema, tmp_path
 ):
+    """A new centre of the world whose hazard ratios change at 12 months, with every effect
+    0.6 x and a worse baseline: the recalibrated model keeps the pieces and the proportions
+    of every piece's coefficients, and its curves and band meet the centre's truth where the
+    parent's miss it."""
+    from dataclasses import replace
+
     from training.update import UpdateOptions, update_bundle
 
-    data = simulate_cohort(200, 9, SimulationSettings.for_world("nonph"))
+    world = SimulationSettings.for_world("nonph")
+    centre = replace(
+        world,
+        weibull_scale_months=0.5 * world.weibull_scale_months,
+        log_hr={k: 0.6 * v for k, v in world.log_hr.items()},
+        log_hr_change={k: 0.6 * v for k, v in world.log_hr_change.items()},
+    )
+    data = simulate_cohort(300, 9, centre)
     write_cohort(data, tmp_path / "new.csv")
     validated = validate_dataset(data.data, schema, mode="train").raise_if_errors()
-    with pytest.raises(ValueError, match="time pieces.*--method refit"):
-        update_bundle(
-            pieces_bundle,
-            tmp_path / "new.csv",
-            tmp_path / "registry",
-            UpdateOptions(method="recalibrate", progress=False),
-            validated,
-        )
-    assert not (tmp_path / "registry").exists()  # nothing written
+    options = UpdateOptions(method="recalibrate", bootstrap=10, progress=False)
+    path = update_bundle(pieces_bundle, tmp_path / "new.csv", tmp_path / "reg", options, validated)
+    updated = load_bundle(path)
+    before, after = pieces_bundle.models["coxnet"][-1], updated.models["coxnet"][-1]
+    assert type(after) is type(before) and tuple(after.cuts) == tuple(before.cuts)
+    s = after.calibration_slope_
+    assert np.allclose(after.coefs_, s * before.coefs_, rtol=1e-12, atol=1e-15)
+    assert updated.artifacts["coxnet_ensemble"].cuts == tuple(before.cuts)
+
+    test = simulate_cohort(2000, 777, centre)
+    X = validate_dataset(test.data, schema).raise_if_errors()[schema.feature_names]
+    complete = X.notna().all(axis=1).to_numpy()
+    true = test.truth["true_surv_36"].to_numpy()[complete]
+    est = {}
+    for name, b in (("parent", pieces_bundle), ("updated", updated)):
+        est[name] = np.array([p.at(36) for p in Engine(b).predict(X[complete])]).T
+    mae = {k: float(np.mean(np.abs(v[0] - true))) for k, v in est.items()}
+    lo, hi = est["updated"][1:]
+    cover = float(np.mean((lo <= true) & (true <= hi)))
+    # measured: the parent errs by 0.094 here, the recalibrated model by 0.044, its band
+    # covers 0.96; one draw of 300 patients and 10 refits: 0.85 fails a band that ignores
+    # the new data's spread, not one that is honest by luck
+    assert mae["updated"] < 0.6 * mae["parent"], mae
+    assert 0.85 <= cover <= 0.999, cover
+
+
+def test_one_slope_over_time_pieces_is_the_stratified_cox_fit(schema):
+    """Against scikit-survival with one piece, and lifelines' Cox model stratified by piece
+    (each piece's risk sets its own) with two; no tied times, where Breslow's and Efron's
+    handling of ties agree."""
+    from lifelines import CoxPHFitter
+    from sksurv.util import Surv
+
+    from training.update import calibration_slope, slope_in_pieces
+
+    rng = np.random.default_rng(4)
+    n = 400
+    lp1, lp2 = rng.normal(0, 1, n), rng.normal(0, 1, n)
+    time = rng.exponential(10.0, n) * np.exp(-0.7 * lp1)
+    event = rng.random(n) < 0.8
+    y = Surv.from_arrays(event, time)
+    assert slope_in_pieces([(None, y, lp1)]) == pytest.approx(
+        calibration_slope(lp1, event, time), abs=1e-6
+    )
+    cut = float(np.median(time))
+    first = np.minimum(time, cut)
+    early = Surv.from_arrays(event & (time <= cut), first)
+    alive = time > cut
+    late = Surv.from_arrays(event[alive], time[alive] - cut)
+    ours = slope_in_pieces([(None, early, lp1), (None, late, lp2[alive])])
+    stacked = pd.DataFrame(
+        {
+            "lp": np.r_[lp1, lp2[alive]],
+            "t": np.r_[first, time[alive] - cut],
+            "e": np.r_[event & (time <= cut), event[alive]].astype(int),
+            "piece": np.r_[np.zeros(n), np.ones(alive.sum())],
+        }
+    )
+    theirs = CoxPHFitter().fit(stacked, "t", "e", strata=["piece"]).params_["lp"]
+    assert ours == pytest.approx(theirs, abs=1e-4)
 
 
 def test_the_contribution_span_is_worded_in_the_schema_time_unit(schema):
