@@ -205,6 +205,16 @@ def _collect_slope(pipe: Pipeline) -> dict:
     return {"slope": pipe[-1].calibration_slope_}
 
 
+def _resamples(event: np.ndarray, n_boot: int, seed: int):
+    """Bootstrap resamples of the new data's rows, as (index, rows); one with under two
+    deaths is left out (no slope can be fitted to it)."""
+    rng = np.random.default_rng(seed)
+    for b in range(n_boot):
+        idx = rng.integers(0, len(event), len(event))
+        if event[idx].sum() >= 2:
+            yield b, idx
+
+
 def _recalibrated_ensemble(
     parent: CoxEnsemble | None,
     final: Pipeline,
@@ -236,12 +246,8 @@ def _recalibrated_ensemble(
     Zn = Z.to_numpy(dtype=float)
     members = parent.inflated()[0] if parent is not None and parent.n_boot else coef[None, :]
     own = np.asarray(parent.coef, dtype=float) if parent is not None else coef
-    rng = np.random.default_rng(seed)
     boot_coef, boot_h0 = [], []
-    for b in range(n_boot):
-        idx = rng.integers(0, len(time), len(time))
-        if event[idx].sum() < 2:
-            continue
+    for b, idx in _resamples(event, n_boot, seed):
         beta = members[b % len(members)]
         lp = Zn[idx] @ own
         s = calibration_slope(lp, event[idx], time[idx])
@@ -280,12 +286,8 @@ def _recalibrated_ensemble_in_pieces(
     parent_model = copy.copy(step)
     parent_model.coefs_ = own
     spans = list(zip(step.edges_[:-1], step.edges_[1:], strict=True))
-    rng = np.random.default_rng(seed)
     boot_coef, boot_h0 = [], []
-    for b in range(n_boot):
-        idx = rng.integers(0, len(time), len(time))
-        if event[idx].sum() < 2:
-            continue
+    for b, idx in _resamples(event, n_boot, seed):
         parts = _piece_parts(parent_model, Zn[idx], event[idx], time[idx])
         if any(piece["event"].sum() == 0 for _a, piece, _lp in parts):
             continue  # a piece without a death in the resample has no baseline
