@@ -214,6 +214,8 @@ class Engine:
         table = pd.DataFrame(rows, columns=columns)
         table.attrs["warned"] = int(sum(warned))
         table.attrs["median_not_reached"] = int(table[median_column].isna().sum())
+        # the digits a time estimated on the half-month grid has (whole days, tenths of months)
+        table.attrs["digits"] = {median_column: axis.digits}
         return table
 
     def _in_chunks(self, X: pd.DataFrame, model: str, chunk: int):

@@ -24,6 +24,9 @@ def test_columns_values_and_missing_inputs(small_bundle, small_cohort, schema, t
     assert res.exit_code == 0, res.output
     p = pd.read_csv(out, dtype={"patient_id": str}, keep_default_na=False, na_values=[""])
     assert list(p.columns) == PREDICT_COLUMNS
+    # the median to the tenth of a month it is estimated to, not "33.5000"
+    written = pd.read_csv(out, dtype=str, keep_default_na=False)["median_os_months"]
+    assert written.str.fullmatch(r"\d+\.\d|").all() and (written != "").any()
     data = validate_dataset(small_cohort[0], schema).data
     assert len(p) == len(data) and (p["patient_id"] == data["patient_id"]).all()
     assert data[schema.feature_names].isna().any(axis=1).any()  # unknown inputs were scored

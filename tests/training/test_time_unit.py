@@ -117,6 +117,9 @@ def test_fit_predict_and_evaluate_in_days(days, small_cohort):
     assert res.exit_code == 0, res.output
     preds = pd.read_csv(out)
     assert {"surv_365", "surv_1826_upper", "median_os_days"} <= set(preds.columns)
+    # the median as estimated, in whole days: not "194.0000"
+    written = pd.read_csv(out, dtype=str, keep_default_na=False)["median_os_days"]
+    assert written.str.fullmatch(r"\d+|").all() and (written != "").any()
     # the column is the curve at 365 days; the median is in days
     engine = Engine(bundle)
     schema = load_schema(schema_path)

@@ -128,8 +128,9 @@ if choice is not None:
             # the risk groups shown in the reader's words; the download keeps the file's values
             shown = preds.assign(risk_group=preds["risk_group"].map(_))
             # numbers as the download writes them (4 decimals), not 0.0000000005
+            digits = preds.attrs.get("digits", {})
             numbers = {
-                c: st.column_config.NumberColumn(format="%.4f")
+                c: st.column_config.NumberColumn(format=f"%.{digits.get(c, 4)}f")
                 for c in shown.columns
                 if pd.api.types.is_float_dtype(shown[c])
             }
