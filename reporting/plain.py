@@ -129,28 +129,37 @@ def icon_years(p: Prognosis, schema: Schema, most: int = 5) -> list[int]:
     return [y for y in range(1, most + 1) if icon_counts(p, year_months(schema, y)) is not None]
 
 
-def _who(schema: Schema, alive_at: float) -> str:
+def _who(schema: Schema, alive_at: float, for_patient: bool = False) -> str:
+    """Whom a sentence counts: patients like this one, or, to the patient, like you."""
     w = schema.words
+    fields = dict(people=PEOPLE, event_free=w.event_free, origin=w.said_origin)
     if alive_at:
-        when = schema.time_axis.when(alive_at)
+        fields["when"] = schema.time_axis.when(alive_at)
+        if for_patient:
+            return _("Of {people} patients like you who are {event_free} {when} {origin}").format(
+                **fields
+            )
         return _("Of {people} patients like this who are {event_free} {when} {origin}").format(
-            people=PEOPLE, event_free=w.event_free, when=when, origin=w.said_origin
+            **fields
         )
-    return _("Of {people} patients like this").format(people=PEOPLE)
+    if for_patient:
+        return _("Of {people} patients like you").format(**fields)
+    return _("Of {people} patients like this").format(**fields)
 
 
 def landmark_sentence(
-    p: Prognosis, schema: Schema, months: float, alive_at: float = 0
+    p: Prognosis, schema: Schema, months: float, alive_at: float = 0, for_patient: bool = False
 ) -> str | None:
     """ "Of 100 patients like this, about 69 are alive 3 years after CRS+HIPEC; given the
-    uncertainty, between 61 and 79." (no band: the first clause only); None where the
-    table has no number. Times in months; words from the schema."""
+    uncertainty, between 61 and 79." (no band: the first clause only; ``for_patient``: "like
+    you", as the patient's headings say it); None where the table has no number. Times in
+    months; words from the schema."""
     c = icon_counts(p, months)
     if c is None:
         return None
     w, when = schema.words, schema.time_axis.when(months)
     fields = dict(
-        who=_who(schema, alive_at),
+        who=_who(schema, alive_at, for_patient),
         n=c.alive,
         event_free=w.event_free,
         when=when,
@@ -182,22 +191,9 @@ def median_sentence(
     med, lo, hi = p.median
     end = axis.text(float(grid_end(axis, p)))
     fields = dict(event_free=w.event_free, origin=w.said_origin, endpoint=w.endpoint, end=end)
-    if alive_at:
-        fields["when_alive"] = axis.when(alive_at)
-        who = (
-            _("Of patients like this who are {event_free} {when_alive} {origin}, about half")
-            if med is not None
-            else _(
-                "Of patients like this who are {event_free} {when_alive} {origin}, more than half"
-            )
-        )
-    else:
-        who = (
-            _("About half of patients like this")
-            if med is not None
-            else _("More than half of patients like this")
-        )
-    fields["who"] = who.format(**fields)
+    fields["who"] = _median_who(med is not None, alive_at, for_patient).format(
+        **fields, when_alive=axis.when(alive_at) if alive_at else ""
+    )
     if med is None:
         return _not_reached_sentence(p, axis, fields, for_patient)
     fields["median"] = _time(axis, med)
@@ -219,6 +215,38 @@ def median_sentence(
         return _("{who} are still {event_free} {median} {origin}.").format(**fields)
     return _("{who} are still {event_free} {median} {origin} (the median {endpoint}).").format(
         **fields
+    )
+
+
+def _median_who(reached: bool, alive_at: float, for_patient: bool) -> str:
+    """The subject of the median's sentence (a template): about half of the patients like
+    this one (to the patient: like you), or more than half where the median is not reached."""
+    if alive_at and for_patient:
+        return (
+            _("Of patients like you who are {event_free} {when_alive} {origin}, about half")
+            if reached
+            else _(
+                "Of patients like you who are {event_free} {when_alive} {origin}, more than half"
+            )
+        )
+    if alive_at:
+        return (
+            _("Of patients like this who are {event_free} {when_alive} {origin}, about half")
+            if reached
+            else _(
+                "Of patients like this who are {event_free} {when_alive} {origin}, more than half"
+            )
+        )
+    if for_patient:
+        return (
+            _("About half of patients like you")
+            if reached
+            else _("More than half of patients like you")
+        )
+    return (
+        _("About half of patients like this")
+        if reached
+        else _("More than half of patients like this")
     )
 
 
@@ -260,7 +288,10 @@ def sentences(
 ) -> list[str]:
     """One sentence per landmark the table shows, then the median (``for_patient``: in the
     patient's words, :func:`median_sentence`)."""
-    out = [landmark_sentence(p, schema, m.months, alive_at) for m in schema.time_axis.marks]
+    out = [
+        landmark_sentence(p, schema, m.months, alive_at, for_patient)
+        for m in schema.time_axis.marks
+    ]
     return [s for s in out if s] + [median_sentence(p, schema, alive_at, for_patient)]
 
 

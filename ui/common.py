@@ -251,7 +251,7 @@ def icon_array(
         st.caption(_("No year from 1 to 5 lies within the model's follow-up here."))
         return
     year = st.select_slider(
-        _("Show 100 patients like this at"),
+        _("Show 100 patients like you at") if for_patient else _("Show 100 patients like this at"),
         options=years,
         value=3 if 3 in years else years[0],
         # labels made now: Streamlit may format options outside this rerun's language
@@ -263,7 +263,7 @@ def icon_array(
     )
     months = year_months(schema, year)
     counts = icon_counts(p, months)
-    st.markdown(f"**{landmark_sentence(p, schema, months, alive_at)}**")
+    st.markdown(f"**{landmark_sentence(p, schema, months, alive_at, for_patient)}**")
     st.plotly_chart(icon_array_figure(counts, schema), key=key, config=PLOT_CONFIG)
     said = icon_labels(schema.words)
     if for_patient:
