@@ -788,9 +788,17 @@ def _recalibrate(parent: Bundle, data_path: Path, out: Path, options, data, ref)
     horizons = {m.name: m.months for m in parent.schema.time_axis.marks}
     decision = manifest.risk_horizon_months
     dropped = [parent.manifest.label(m) for m in parent.models if m != name]
+    cuts = getattr(r.pipeline[-1], "cuts", ())
+    pieces = (
+        f"in each of its time pieces (cut at "
+        f"{', '.join(parent.schema.time_axis.said(c) for c in cuts)}) and "
+        "each piece's baseline hazard"
+        if cuts
+        else "and the baseline hazard"
+    )
     about = (
-        f"Calibration slope {r.slope:.3f} applied to the parent's linear predictor and the "
-        "baseline hazard re-estimated on these data (Breslow); the coefficients' proportions, "
+        f"Calibration slope {r.slope:.3f} applied to the parent's linear predictor {pieces} "
+        "re-estimated on these data (Breslow); the coefficients' proportions, "
         "the preprocessing and the imputation models are the parent's."
         + (
             f" Not carried over: {', '.join(dropped)} (cannot be recalibrated; "

@@ -134,6 +134,9 @@ def test_a_model_in_pieces_is_recalibrated_with_one_slope_over_its_pieces(
     s = after.calibration_slope_
     assert np.allclose(after.coefs_, s * before.coefs_, rtol=1e-12, atol=1e-15)
     assert updated.artifacts["coxnet_ensemble"].cuts == tuple(before.cuts)
+    said = (updated.path / "report.html").read_text()
+    cut = schema.time_axis.said(before.cuts[0])
+    assert f"linear predictor in each of its time pieces (cut at {cut}) and each piece" in said
 
     test = simulate_cohort(2000, 777, centre)
     X = validate_dataset(test.data, schema).raise_if_errors()[schema.feature_names]
