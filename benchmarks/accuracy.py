@@ -196,11 +196,21 @@ def subsets(data: pd.DataFrame, schema: Schema) -> dict[str, np.ndarray]:
     }
 
 
-def test_set(world: str, n: int, seed: int, schema: Schema, tmp: Path) -> TestSet:
-    settings = SimulationSettings.for_world(world)
+def test_set(
+    world: str,
+    n: int,
+    seed: int,
+    schema: Schema,
+    tmp: Path,
+    settings: SimulationSettings | None = None,
+    name: str | None = None,
+) -> TestSet:
+    """``n`` test patients of ``world`` (of ``settings`` where given: a world's numbers
+    changed, written as ``test_<name>.csv``)."""
+    settings = settings or SimulationSettings.for_world(world)
     cohort = simulate_cohort(n, seed, settings)
-    path = tmp / f"test_{world}.csv"
-    write_cohort(cohort, path, about={"world": world, "n": n, "seed": seed})
+    path = tmp / f"test_{name or world}.csv"
+    write_cohort(cohort, path, about={"world": world, "name": name, "n": n, "seed": seed})
     data = validate_dataset(path, schema).raise_if_errors()
     y = survival_target(data, schema)
     e, t = y.dtype.names

@@ -49,15 +49,12 @@ from accuracy import (
     peer_curves,
     point_scores,
     served_cox_curves,
-    subsets,
+    test_set,
 )
-from sksurv.metrics import concordance_index_censored
 
 from model.bundle import load_bundle
 from model.schema import default_schema
 from model.validation import validate_dataset
-from training.estimators import survival_target
-from training.metrics import uno_tau
 from training.simulate import SimulationSettings, simulate_cohort, write_cohort
 from training.update import UpdateOptions, update_bundle
 
@@ -82,28 +79,6 @@ def site_settings(parent_world: str, kind: str, slope: float, scale: float) -> S
     )
 
 
-def site_test_set(name: str, settings: SimulationSettings, n: int, schema, tmp: Path) -> TestSet:
-    cohort = simulate_cohort(n, TEST_SEED, settings)
-    path = tmp / f"test_{name}.csv"
-    write_cohort(cohort, path, about={"world": settings.world, "site": name, "seed": TEST_SEED})
-    data = validate_dataset(path, schema).raise_if_errors()
-    y = survival_target(data, schema)
-    e, t = y.dtype.names
-    oracle_c = concordance_index_censored(
-        y[e].astype(bool), y[t], cohort.truth["true_risk"].to_numpy()
-    )[0]
-    return TestSet(
-        settings.world,
-        settings,
-        cohort,
-        data,
-        y,
-        subsets(data, schema),
-        float(oracle_c),
-        uno_tau(y),
-    )
-
-
 def scored(c: Curves, grid: np.ndarray, test: TestSet) -> dict:
     rec = point_scores(c, grid, test)
     if c.lower is not None:
@@ -122,7 +97,7 @@ def update_once(parent, method: str, path: Path, schema, out: Path, bootstrap: i
 def run_site(parent, parent_world, kind, n, args, schema, tmp) -> list[dict]:
     settings = site_settings(parent_world, kind, args.shift_slope, args.shift_scale)
     name = f"{parent_world}_{kind}"
-    test = site_test_set(name, settings, args.test_n, schema, tmp)
+    test = test_set(settings.world, args.test_n, TEST_SEED, schema, tmp, settings, name)
     X = test.data[schema.feature_names]
     rows = [
         {"parent": parent_world, "site": kind, "site_n": n, "model": "before", "draw": 0}
