@@ -58,9 +58,10 @@ class FitOptions:
     command: str = ""
     timings: dict = field(default_factory=dict)
     # an update of another bundle (python -m training update): the manifest names the parent,
-    # and report_sections(final models by name, grid) adds {key: (value, HTML)} to the report
+    # and report_sections(final models by name, grid, their bootstrap validation by name)
+    # adds {key: (value, HTML)} to the report
     parent: dict | None = None
-    report_sections: Callable[[dict, np.ndarray], dict] | None = None
+    report_sections: Callable[[dict, np.ndarray, dict], dict] | None = None
 
 
 @dataclass
@@ -320,7 +321,13 @@ def fit_bundle(
     for r in trained.values():
         sections.update(r.explanation.sections)
     if options.report_sections is not None:
-        sections.update(options.report_sections({m: r.final for m, r in trained.items()}, d.grid))
+        sections.update(
+            options.report_sections(
+                {m: r.final for m, r in trained.items()},
+                d.grid,
+                {m: r.validation for m, r in trained.items()},
+            )
+        )
     manifest = _manifest(data_path, d, trained, summary, options)
     report_json, report_html = build_report(
         manifest=manifest,

@@ -377,3 +377,39 @@ def test_a_level_the_parent_never_saw_is_unknown_to_it_before_and_after(
     grid = parent.grid
     as_unknown = before_after(parent, {}, grid, blank)["before"]
     assert before_after(parent, {}, grid, data)["before"] == as_unknown
+
+
+def test_a_refit_worse_than_its_parent_is_warned_of():
+    """The refit's score on the patients it learned from, corrected for optimism, against
+    the parent's on the same patients: worse by more than IBS_WORSE is said."""
+    from training.update import IBS_WORSE, refit_warnings
+
+    doc = {"n": 110, "before": {"coxnet": {"ibs": 0.150}}, "after": {"coxnet": {"ibs": 0.120}}}
+    labels = {"coxnet": "Penalised Cox (Coxnet)"}
+    worse = {"coxnet": {"optimism": {"ibs": -0.030 - IBS_WORSE - 0.001}}}
+    (said,) = refit_warnings(doc, worse, labels)
+    assert said.startswith("the refitted Penalised Cox (Coxnet) is expected to predict worse")
+    assert "0.156 after optimism correction against the parent's 0.150 on the same 110" in said
+    within = {"coxnet": {"optimism": {"ibs": -0.030 - IBS_WORSE + 0.001}}}
+    assert refit_warnings(doc, within, labels) == []
+    assert refit_warnings(doc, {"coxnet": {"optimism": {"ibs": None}}}, labels) == []
+
+
+def test_refitting_a_parent_on_a_few_of_its_own_kind_of_patients_warns(registry, tmp_path):
+    """A centre of 100 patients of the parent's own world: the refit learns from a quarter
+    of the parent's patients and predicts worse; the update says so (and the refit is
+    still written, not promoted)."""
+    root, parent, _ = registry
+    new = tmp_path / "few.csv"
+    write_cohort(simulate_cohort(100, seed=77), new)
+    res = run(
+        "update", "--bundle", parent, "--data", new, "--method", "refit",
+        "--out", tmp_path / "reg", "--bootstrap", "3", "--quiet",
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    # measured on this draw: the forest, 0.155 against the parent's 0.143
+    assert "warning: the refitted Random survival forest is expected to predict worse" in (
+        res.stderr
+    )
+    (new_bundle,) = (tmp_path / "reg").glob("dmpm-*")
+    assert "Keep the parent" in (new_bundle / "report.html").read_text()
