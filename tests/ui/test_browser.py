@@ -120,7 +120,7 @@ def test_real_browser_patient_reading_mode(models, tmp_path):
     p = engine.predict(engine.frame([ref]))[0]
     from reporting.plain import sentences
 
-    first = sentences(p, engine.schema)[0]
+    first = sentences(p, engine.schema, for_patient=True)[0]
     with serve(models, tmp_path / "server.log") as url, browser() as b:
         page = b.new_page(viewport={"width": 1400, "height": 1100})
         page.goto(url)
@@ -168,7 +168,7 @@ def test_real_browser_language_and_patient_mode(models, tmp_path):
         title = _("Survival {origin}").format(origin=schema.words.origin)
         for_patient, clinician = _("For the patient"), _("Clinician")
         says = _("What the numbers say")
-        first = sentences(p, schema)[0]
+        first = sentences(p, schema, for_patient=True)[0]
         download = _("Download the patient's version (PDF)")
     with serve(models, tmp_path / "server.log") as url, browser() as b:
         page = b.new_page(viewport={"width": 1400, "height": 1100})

@@ -332,7 +332,7 @@ def test_chinese_pdfs_are_set_in_chinese_with_the_same_numbers(engine, app_regis
             ),
         }
         table = survival_table(p, schema)
-        said = sentences(p, schema)
+        said = sentences(p, schema, for_patient=True)  # the leaflet speaks to the patient
     for name, blob in blobs.items():
         text = pdf_text(blob)
         assert re.search(r"[\u4e00-\u9fff]{4}", text), name
