@@ -7,6 +7,8 @@ way and nothing here depends on which families a bundle holds.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 from pandas.api.types import is_numeric_dtype
@@ -147,7 +149,11 @@ class Engine:
         return float(-np.log(max(p.at(h)[0], 1e-12)))
 
     def predict_table(
-        self, data: pd.DataFrame, model: str | None = None, chunk: int = 200
+        self,
+        data: pd.DataFrame,
+        model: str | None = None,
+        chunk: int = 200,
+        progress: Callable[[int, int], None] | None = None,
     ) -> pd.DataFrame:
         """One row per patient: risk score, S(12/36/60) with 95 % intervals, median, warnings.
 
@@ -158,7 +164,8 @@ class Engine:
         ``chunk`` patients bound the memory of the Cox model's bands. ``attrs["warned"]``
         counts the rows with a warning other than the notes that explain an empty cell (a
         landmark beyond the training follow-up, a median not reached);
-        ``attrs["median_not_reached"]`` the rows whose median is not reached.
+        ``attrs["median_not_reached"]`` the rows whose median is not reached. ``progress``
+        is told (patients scored, patients) after each chunk.
         """
         bundle, schema = self.bundle, self.schema
         fam = self.family(model)
@@ -211,6 +218,8 @@ class Engine:
                 )
             rec["warnings"] = "; ".join(msgs)
             rows.append(rec)
+            if progress is not None and ((i + 1) % chunk == 0 or i + 1 == len(X)):
+                progress(i + 1, len(X))
         table = pd.DataFrame(rows, columns=columns)
         table.attrs["warned"] = int(sum(warned))
         table.attrs["median_not_reached"] = int(table[median_column].isna().sum())

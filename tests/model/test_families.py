@@ -104,9 +104,15 @@ def test_contributions_as_documented(engine, patients, family_name, schema):
 def test_predict_table_has_the_documented_columns(engine, patients, family_name):
     from model.prognosis import PREDICT_COLUMNS
 
-    table = engine.predict_table(patients, family_name)
+    told = []
+    table = engine.predict_table(
+        patients, family_name, chunk=3, progress=lambda done, n: told.append((done, n))
+    )
     assert list(table.columns) == PREDICT_COLUMNS
     assert len(table) == len(patients)
+    # after each chunk of 3, and at the end (the cohort page's progress bar)
+    n = len(patients)
+    assert told == [*((k, n) for k in range(3, n, 3)), (n, n)]
     fam = engine.family(family_name)
     if not fam.has_band:
         assert table["warnings"].str.contains(fam.no_band_note, regex=False).all()

@@ -37,8 +37,15 @@ def score(choice, upload) -> dict:
         checked = validate_dataset(upload, choice.schema, mode="predict")
     result = {"key": key, "checked": checked, "preds": None}
     if checked.ok:
-        with st.spinner(_("Scoring {n} patients…").format(n=len(checked.data))):
-            preds = choice.engine.predict_table(checked.data, choice.model)
+        n = len(checked.data)
+        bar = st.progress(0.0, text=_("Scoring {n} patients…").format(n=n))
+
+        def scored(done: int, total: int) -> None:
+            said = _("Scored {done} of {total} patients…").format(done=done, total=total)
+            bar.progress(done / total, text=said)
+
+        preds = choice.engine.predict_table(checked.data, choice.model, progress=scored)
+        bar.empty()
         result["preds"] = with_risk_thirds(preds)
     st.session_state["cohort.result"] = result
     return result
