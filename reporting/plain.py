@@ -195,7 +195,7 @@ def median_sentence(
         **fields, when_alive=axis.when(alive_at) if alive_at else ""
     )
     if med is None:
-        return _not_reached_sentence(p, axis, fields, for_patient)
+        return _not_reached_sentence(lo if p.has_band else None, axis, fields, for_patient)
     fields["median"] = _time(axis, med)
     if p.has_band and lo is not None:
         fields["lower"] = _time(axis, lo)
@@ -250,11 +250,10 @@ def _median_who(reached: bool, alive_at: float, for_patient: bool) -> str:
     )
 
 
-def _not_reached_sentence(p: Prognosis, axis, fields: dict, for_patient: bool) -> str:
+def _not_reached_sentence(lo: float | None, axis, fields: dict, for_patient: bool) -> str:
     """The median not reached within the grid, and, where the band's lower edge reaches
-    50 % within it, how short the median could be given the uncertainty (as the table's
-    interval says it)."""
-    lo = p.median[1] if p.has_band else None
+    50 % within it (``lo``: when, in months; None otherwise), how short the median could be
+    given the uncertainty (as the table's interval says it)."""
     if for_patient:
         text = _(
             "{who} are still {event_free} {end} {origin}, as far as the records the model "

@@ -223,7 +223,7 @@ def _recalibrated_ensemble(
     grid,
     n_boot: int,
     seed: int,
-    parent_grid=None,
+    parent_grid: np.ndarray,
 ) -> CoxEnsemble:
     """The updated model and, per bootstrap resample of the new data, one of the parent's
     (inflated) refits recalibrated on it.

@@ -58,9 +58,13 @@ def conditional_on(choice: Choice, prog, for_patient: bool):
     except ValueError:
         st.error(
             _(
-                "Conditional survival: {text} is not a number of {unit}; the numbers shown "
-                "are from the start."
-            ).format(text=repr(clip(str(text).strip())), unit=unit_name(axis.unit))
+                "Conditional survival: {text} is not a number of {unit}: enter 0 to {end}. "
+                "The numbers shown are from the start."
+            ).format(
+                text=repr(clip(str(text).strip())),
+                unit=unit_name(axis.unit),
+                end=axis.text(_down(end, axis.digits)),
+            )
         )
         return prog, 0.0
     if not 0 <= alive_in_unit <= end:
