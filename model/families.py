@@ -34,7 +34,7 @@ from model.bundle import Bundle
 from model.errors import HipecError
 from model.i18n import N_
 from model.piecewise import piece_at, piece_span
-from model.preprocess import encoded_columns
+from model.preprocess import column_sources, encoded_columns
 from model.prognosis import BAND_METHOD, Prognosis, reference_effects
 
 __all__ = [
@@ -164,30 +164,8 @@ class CoxnetFamily(Family):
         return piece_span(cuts, piece_at(cuts, self.bundle.risk_horizon))
 
     def _sources(self) -> list[tuple[str, ...]]:
-        """The schema feature(s) each transformed column comes from: its own name or a
-        level's indicator (``cc=2``), with a basis suffix (``:s0``, ``:h1``), or a product of
-        two such (``cc=2*age:s0``). Matched against the schema's encoded columns, so names
-        and levels holding ``*``, ``=`` or ``:`` are read right."""
-        owners = {c: f.name for f in self.schema.features for c in encoded_columns(f)}
-
-        def owner(part: str) -> str | None:
-            if part in owners:
-                return owners[part]
-            stem, _, suffix = part.rpartition(":")
-            return owners.get(stem) if suffix[:1] in ("s", "h") and suffix[1:].isdigit() else None
-
-        out = []
-        for col in self.ensemble.columns:
-            if (one := owner(col)) is not None:
-                out.append((one,))
-                continue
-            stars = [k for k, ch in enumerate(col) if ch == "*"]
-            pairs = [(owner(col[:k]), owner(col[k + 1 :])) for k in stars]
-            pair = next((p for p in pairs if None not in p), None)
-            if pair is None:  # the encoder and expander name every column; this one is neither
-                raise ValueError(f"column {col!r} of the Cox design comes from no schema feature")
-            out.append(pair)
-        return out
+        """The schema feature(s) each column of the Cox design comes from."""
+        return column_sources(self.schema, self.ensemble.columns)
 
     def contributions(self, X: pd.DataFrame) -> list[list[dict]]:
         """What each factor adds to the log hazard compared with the reference patient.

@@ -110,6 +110,40 @@ def encoded_columns(f) -> list[str]:
     return [f.name]
 
 
+def column_sources(schema: Schema, columns) -> list[tuple[str, ...]]:
+    """The schema feature(s) each column of a Cox design comes from: its own name or a
+    level's indicator (``cc=2``), with a basis suffix (``:s0``, ``:h1``), or a product of
+    two such (``cc=2*age:s0``). Matched against the schema's encoded columns, so names and
+    levels holding ``*``, ``=`` or ``:`` are read right.
+
+    Raises
+    ------
+    ValueError
+        A column that comes from no schema feature (the encoder and expander name every
+        column they make).
+    """
+    owners = {c: f.name for f in schema.features for c in encoded_columns(f)}
+
+    def owner(part: str) -> str | None:
+        if part in owners:
+            return owners[part]
+        stem, _, suffix = part.rpartition(":")
+        return owners.get(stem) if suffix[:1] in ("s", "h") and suffix[1:].isdigit() else None
+
+    out = []
+    for col in columns:
+        if (one := owner(col)) is not None:
+            out.append((one,))
+            continue
+        stars = [k for k, ch in enumerate(col) if ch == "*"]
+        pairs = [(owner(col[:k]), owner(col[k + 1 :])) for k in stars]
+        pair = next((p for p in pairs if None not in p), None)
+        if pair is None:
+            raise ValueError(f"column {col!r} of the Cox design comes from no schema feature")
+        out.append(pair)
+    return out
+
+
 def _feature_columns(columns, name: str) -> list[str]:
     """The encoded columns a feature became: itself, or its level indicators (``name=level``)."""
     if name in columns:

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from model.bundle import MANIFEST, load_bundle, sha256_file
 from model.engine import Engine
 from model.manifest import Manifest
+from model.piecewise import PiecewiseCox
 from model.registry import Registry
 from model.validation import validate_dataset
 from reporting.wording import BAND_LIMITATION
@@ -413,3 +414,48 @@ def test_refitting_a_parent_on_a_few_of_its_own_kind_of_patients_warns(registry,
     )
     (new_bundle,) = (tmp_path / "reg").glob("dmpm-*")
     assert "Keep the parent" in (new_bundle / "report.html").read_text()
+
+
+def test_the_update_tests_whether_the_parents_proportions_hold(registry, recalibrated):
+    """The report carries the score test of revision against recalibration over the
+    parent's Cox design (every coefficient in every piece but the slope's direction), per
+    schema factor, and warns exactly where it rejects."""
+    from training.revision import ALPHA
+
+    root, parent, _ = registry
+    _, new = recalibrated
+    report = json.loads((new / "report.json").read_text())["update"]
+    test = report["revision_test"]
+    step = load_bundle(parent).models["coxnet"][-1]
+    coefs = step.coefs_ if isinstance(step, PiecewiseCox) else step.coef_[:, -1]
+    assert 1 <= test["df"] <= coefs.size - 1
+    assert 0.0 <= test["p_value"] <= 1.0
+    names = {f.name for f in load_bundle(parent).schema.features}
+    assert {n for r in test["by_factor"] for n in r["factor"].split(" x ")} <= names
+    assert [r["p_value"] for r in test["by_factor"]] == sorted(
+        r["p_value"] for r in test["by_factor"]
+    )
+    warned = any("in other proportions here" in w for w in report["warnings"])
+    assert warned == (test["p_value"] < ALPHA)
+    assert "Recalibrate or refit?" in (new / "report.html").read_text()
+
+
+def test_each_method_is_warned_where_the_test_points_to_the_other():
+    """Recalibration where the proportions differ, refit where there is no evidence that
+    they do; a bundle without a Cox model has no test and no warning."""
+    from training.revision import ALPHA, RevisionTest
+    from training.update import revision_warnings
+
+    factor = {"factor": "ki67", "label": "Ki-67", "statistic": 9.0, "df": 1, "p_value": 0.003}
+    differ = RevisionTest(30.0, 12, ALPHA / 10, [factor], p_overall=0.02)
+    hold = RevisionTest(8.0, 12, 0.8, [factor | {"p_value": 0.3}], p_overall=0.7)
+    (said,) = revision_warnings(differ, recalibrated=True)
+    assert "other proportions here" in said and "Ki-67 (p = 0.003)" in said
+    assert "p = 0.005 for the factor most different, adjusted for the 1 factors tested" in said
+    assert "all terms together chi-squared 30.0 on 12 df, p = 0.020" in said
+    assert "--method refit" in said
+    (said,) = revision_warnings(hold, recalibrated=False)
+    assert "no evidence" in said and "--method recalibrate" in said
+    assert revision_warnings(hold, recalibrated=True) == []
+    assert revision_warnings(differ, recalibrated=False) == []
+    assert revision_warnings(None, recalibrated=True) == []
