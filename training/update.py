@@ -427,6 +427,16 @@ def format_update(doc: dict, labels: dict[str, str], events: str = "events") -> 
     for model in doc["after"]:
         lines.append(f"{labels.get(model, model):<36}{'before':>10}{'after':>10}")
         lines += [f"  {name:<34}{_f(b):>10}{_f(a):>10}" for name, b, a in _rows(doc, model)]
+    test = doc.get("revision_test")
+    if test and test["by_factor"]:
+        top = test["by_factor"][0]
+        overall = "" if test.get("p_overall") is None else f", p = {test['p_overall']:.3f}"
+        lines.append(
+            f"Recalibrate or refit? The factor most different from the parent here: "
+            f"{top['label']} (p = {top['p_value']:.3f}, adjusted for the "
+            f"{len(test['by_factor'])} factors tested); all terms together chi-squared "
+            f"{test['statistic']:.1f} on {test['df']} df{overall}."
+        )
     return "\n".join(lines)
 
 

@@ -423,9 +423,11 @@ def test_the_update_tests_whether_the_parents_proportions_hold(registry, recalib
     from training.revision import ALPHA
 
     root, parent, _ = registry
-    _, new = recalibrated
+    res, new = recalibrated
     report = json.loads((new / "report.json").read_text())["update"]
     test = report["revision_test"]
+    top = test["by_factor"][0]
+    assert f"The factor most different from the parent here: {top['label']} (p = " in res.output
     step = load_bundle(parent).models["coxnet"][-1]
     coefs = step.coefs_ if isinstance(step, PiecewiseCox) else step.coef_[:, -1]
     assert 1 <= test["df"] <= coefs.size - 1
