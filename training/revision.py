@@ -22,13 +22,14 @@ piece's coefficients free (the pieces' partial likelihoods add up, each piece's 
 own). The same test per factor (its columns in every piece) says which effects differ; the
 decision rests on the most different factor, its p-value adjusted for every factor tested
 (single-step min-P, Westfall and Young): a centre's new proportions are mostly one or two
-effects, which the overall test, on 30-70 degrees of freedom, dilutes (a linear parent at a
-centre of the milan world, 500 patients: Ki-67 and Ki-67 x PCI differ most, overall p 0.09;
-``benchmarks/revision_test.py``). The overall statistic is reported beside it.
+effects, which the overall test, on 35-71 degrees of freedom, dilutes (a linear parent at
+centres of the milan world of 500 patients, where Ki-67 and Ki-67 x PCI differ: rejected at
+half of them, the overall test at 38 %; ``benchmarks/revision_test.py``). The overall
+statistic is reported beside it.
 
-The chi-squared reference is too liberal where a centre brings few deaths for the design's
-columns: 16 columns on 110 patients rejected 12-15 % of centres whose proportions held, not
-5 % (``benchmarks/revision_test.py``). So the p-values are is by simulation under the null: outcomes drawn
+The chi-squared reference is far too liberal where a centre brings few deaths for the
+design's terms: with 35-71 of them it rejected 42-92 % of centres of 110 whose proportions
+held (``benchmarks/revision_test.py``). So the p-values are is by simulation under the null: outcomes drawn
 from the recalibrated model for the centre's own patients (censoring from its reverse
 Kaplan-Meier curve), the slope refitted and the statistic recomputed, with Besag and
 Clifford's sequential stopping (Biometrika 1991;78:301-4): stop once ``H`` simulated
