@@ -101,10 +101,10 @@ class RevisionTest:
             "p_value": self.p_value,
             "p_value_is": "the most different factor's, adjusted for every factor tested "
             + (
-                f"(single-step min-P over {self.draws} simulations under recalibration, "
-                "sequential Monte Carlo)"
+                f"by single-step min-P over {self.draws} simulations under recalibration "
+                "(sequential Monte Carlo)"
                 if self.draws
-                else "(Bonferroni, chi-squared)"
+                else "by Bonferroni, against chi-squared"
             ),
             "statistic": self.statistic,
             "df": self.df,
