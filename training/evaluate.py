@@ -20,6 +20,7 @@ from training.metrics import (
     uno_tau,
 )
 from training.subgroups import calibration_by_input, departing
+from training.update import revision_on
 
 __all__ = ["evaluate_bundle", "format_evaluation"]
 
@@ -117,6 +118,9 @@ def evaluate_bundle(
             _add_intervals(res, y, surv, args, resamples(len(y), n_boot, seed))
         out["models"][name] = res
     out["bootstrap"] = n_boot
+    # which update these data would support, should the model be updated here
+    test = revision_on(bundle, data)
+    out["revision_test"] = None if test is None else test.to_dict()
     return out
 
 
@@ -230,11 +234,35 @@ def format_evaluation(r: dict, events: str = "events") -> str:
     lines.append("* default model. " + ", ".join(f"{n}: {FAMILIES[n].label}" for n in names))
     lines += _not_estimable(r, marks, models)
     lines += _by_input_lines(r, names)
+    lines += _update_advice(r.get("revision_test"))
     if r.get("bootstrap"):
         lines.append(
             f"95 % intervals: percentiles over {r['bootstrap']} resamples of the patients."
         )
     return "\n".join(lines)
+
+
+def _update_advice(test: dict | None) -> list[str]:
+    """Which update the data support, from the score tests of revision against
+    recalibration (:mod:`training.revision`)."""
+    if not test or not test["by_factor"]:
+        return []
+    top = test["by_factor"][0]
+    said = (
+        f"{top['label']} differs most, p = {top['p_value']:.3f} adjusted for the "
+        f"{len(test['by_factor'])} factors tested"
+    )
+    if test["p_value"] < test["alpha"]:
+        return [
+            "If the Cox model is updated here: these data show its hazard ratios in other "
+            f"proportions ({said}). Recalibration would keep them; compare "
+            "`update --method refit`."
+        ]
+    return [
+        "If the Cox model is updated here: these data give no evidence that its hazard "
+        f"ratios stand in other proportions ({said}); `update --method recalibrate` keeps "
+        "them and re-estimates the calibration slope and baseline."
+    ]
 
 
 def _by_input_lines(r: dict, names: list[str]) -> list[str]:

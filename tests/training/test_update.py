@@ -17,7 +17,7 @@ from model.registry import Registry
 from model.validation import validate_dataset
 from reporting.wording import BAND_LIMITATION
 from training.cli import app
-from training.evaluate import evaluate_bundle
+from training.evaluate import evaluate_bundle, format_evaluation
 from training.simulate import SimulationSettings, simulate_cohort, write_cohort
 from training.update import before_after, recalibrate_pipeline
 
@@ -246,6 +246,14 @@ def test_evaluate_the_parent_is_the_before_column(registry, centre, recalibrated
     assert same["harrell_c"] == pytest.approx(ev["harrell_c"], abs=1e-12)
     assert same["calibration"]["36"]["slope"] == pytest.approx(ev["calibration"]["36"]["slope"])
     assert isinstance(pd.DataFrame(before["coxnet"]["calibration"]["36"]["groups"]), pd.DataFrame)
+    # and evaluate says which update the data support, by the test the update reports
+    report = json.loads((recalibrated[1] / "report.json").read_text())["update"]
+    full = evaluate_bundle(parent, df, n_boot=0)
+    assert full["revision_test"] == report["revision_test"]
+    said = format_evaluation(full, "deaths")
+    assert "If the Cox model is updated here: these data" in said
+    verb = "refit" if report["revision_test"]["p_value"] < 0.05 else "recalibrate"
+    assert f"`update --method {verb}`" in said
 
 
 def test_the_recalibrated_band_is_centred_on_the_recalibrated_curve(registry, centre, tmp_path):
