@@ -197,8 +197,12 @@ def _simulated_p(null: NullModel, observed, event, time, Z, groups):
     (stat, _df), by_group = observed
     p_obs = np.array([float(chdtrc(df, st)) if df else 1.0 for st, df in by_group])
     least = p_obs.min(initial=1.0)
-    over, over_all, over_g, draws = 0, 0, np.zeros(len(groups)), 0
+    over, over_all, over_g, draws, tries = 0, 0, np.zeros(len(groups)), 0, 0
     while draws < null.max_draws and min(over, over_all) < EXCEEDANCES:
+        tries += 1
+        if tries > 2 * null.max_draws:
+            # a null under which the centre's data rarely hold two deaths: no simulated p
+            raise ArithmeticError("too few deaths in the simulated outcomes to test")
         e, t = null_outcomes(null, event, time, rng)
         if e.sum() < 2:
             continue
@@ -245,9 +249,12 @@ def revision_test(
     p_least, p_overall, draws = min(1.0, _min_p(by_group) * max(tested, 1)), chi2_p[0], 0
     p_groups = [min(1.0, x * max(tested, 1)) for x in chi2_p[1:]]
     if null is not None and df:
-        p_least, p_overall, p_groups, draws = _simulated_p(
-            null, observed, event, time, Zn, list(sources.values())
-        )
+        try:
+            p_least, p_overall, p_groups, draws = _simulated_p(
+                null, observed, event, time, Zn, list(sources.values())
+            )
+        except ArithmeticError:  # too few simulated deaths: chi-squared, and said so
+            pass
     labels = {f.name: f.label for f in schema.features}
     by_factor = [
         {

@@ -162,3 +162,16 @@ def test_in_time_pieces_every_pieces_coefficients_are_tested_against_one_slope()
     assert test.statistic == pytest.approx(lr, rel=0.10)
     # the parent's late effect of "a" is a third of the centre's: "a" differs most
     assert test.by_factor[0]["factor"] == "a"
+
+
+def test_a_null_that_rarely_holds_two_deaths_falls_back_to_chi_squared_and_says_so():
+    """Curves that never fall (nobody dies under the null) cannot be simulated from: the
+    p-values are chi-squared with Bonferroni's adjustment, and the report says which."""
+    Z, t, e = _draw(np.random.default_rng(4), 200, BETA)
+    null = _null(Z, t, e, seed=0)
+    never = NullModel(np.ones_like(null.surv), null.grid, null.refit, max_draws=20)
+    test = revision_test(null.refit(e, t), Z, e, t, SCHEMA, never)
+    assert test.draws == 0 and test.p_chi2 is not None
+    assert test.to_dict()["p_value_is"].endswith("by Bonferroni, against chi-squared")
+    least = min(r["p_chi2"] for r in test.by_factor)
+    assert test.p_value == pytest.approx(min(1.0, 4 * least))
