@@ -227,7 +227,9 @@ def _checked(values: dict, unread: dict, schema: Schema) -> Entered:
     errors = []
     for name in [*(f.name for f in schema.features), *found]:
         f = schema.feature(name) if name in schema.feature_names else None
-        for message in found.pop(name, []):
+        # one message a field, the first found (each says everything allowed): a value out
+        # of range and off the step was said twice, and only the last shown under its box
+        for message in found.pop(name, [])[:1]:
             where = f.label if f else name
             errors.append((name, f"**{where}**: {message}" if where else message))
     return Entered(values, errors, None if errors else report.data)

@@ -188,6 +188,21 @@ def test_a_whole_number_input_keeps_a_decimal_and_refuses_it(at):
     assert not at.exception
     errors = " ".join(e.value for e in at.error)
     assert "Peritoneal cancer index" in errors and "not a whole number" in errors
+
+
+@pytest.mark.parametrize(
+    ("typed", "said"),
+    [("55.5", "is not a whole number"), ("105", "is outside the allowed range"),
+     ("55", "is not a multiple of 10")],
+)  # fmt: skip
+def test_a_wrong_value_is_said_once_under_its_box_and_once_in_the_summary(at, typed, said):
+    """A score in steps of 10: 55.5 is neither whole nor on a step, 105 neither in range nor
+    on a step; each message says everything allowed, so one of them is said, the first."""
+    at.text_input(key="patient.kps").input(typed).run()
+    assert not at.exception
+    kps = [e.value for e in at.error if "Karnofsky" in e.value]
+    assert len(kps) == 2 and kps[0] == kps[1]
+    assert f"{typed} {said}: must be a whole number from 0 to 100" in kps[0]
     assert len(at.table) == 0
 
 
