@@ -853,6 +853,12 @@ def predict(
     atomic_write_text(out, safe_csv(table))
     unreached = table.attrs["median_not_reached"]
     said = f"; median not reached within the follow-up for {unreached}" if unreached else ""
+    axis = b.schema.time_axis
+    # a landmark past the bundle's follow-up is blank for every patient; its note is in
+    # every row's warnings, not counted among them
+    blank = [axis.text(m.value) for m in axis.marks if table[f"surv_{m.name}"].isna().all()]
+    if blank and len(table):
+        said += f"; blank for every patient, beyond the training follow-up: {', '.join(blank)}"
     typer.echo(
         f"wrote {len(table)} predictions to {out} ({table.attrs['warned']} with warnings{said})"
     )

@@ -20,7 +20,7 @@ from training.metrics import (
     uno_tau,
 )
 from training.subgroups import calibration_by_input, departing
-from training.update import revision_on
+from training.update import p_said, revision_on
 
 __all__ = ["evaluate_bundle", "format_evaluation"]
 
@@ -249,8 +249,8 @@ def _update_advice(test: dict | None) -> list[str]:
         return []
     top = test["by_factor"][0]
     said = (
-        f"{top['label']} differs most, p = {top['p_value']:.3f} adjusted for the "
-        f"{len(test['by_factor'])} factors tested"
+        f"{top['label']} differs most, {p_said(top['p_value'], test.get('p_floor'))} adjusted "
+        f"for the {test.get('factors_tested', len(test['by_factor']))} factors tested"
     )
     if test["p_value"] < test["alpha"]:
         return [

@@ -93,6 +93,11 @@ class RevisionTest:
     def proportions_differ(self) -> bool:
         return self.p_value < ALPHA
 
+    @property
+    def factors_tested(self) -> int:
+        """Factors with a term the new data inform (one nobody there varies in is not)."""
+        return sum(1 for r in self.by_factor if r["df"])
+
     def to_dict(self) -> dict:
         return {
             "method": "score tests (Rao) of revision, coefficients re-estimated, against "
@@ -106,6 +111,9 @@ class RevisionTest:
                 if self.draws
                 else "by Bonferroni, against chi-squared"
             ),
+            # the least p the simulations can give: a p at it is "at most" this
+            "p_floor": 1.0 / (self.draws + 1) if self.draws else None,
+            "factors_tested": self.factors_tested,
             "statistic": self.statistic,
             "df": self.df,
             "p_overall": self.p_overall,
@@ -213,10 +221,12 @@ def _simulated_p(null: NullModel, observed, event, time, Z, groups):
         over_all += s_b >= stat
         over_g += least_b <= p_obs
 
-    def p(k: float) -> float:
-        return k / draws if k >= EXCEEDANCES else (k + 1) / (draws + 1)
+    def p(k):
+        k = np.asarray(k, dtype=float)
+        return np.where(k >= EXCEEDANCES, k / draws, (k + 1) / (draws + 1))
 
-    return p(over), p(over_all), (over_g + 1) / (draws + 1), draws
+    # the most different factor's own adjusted p is the decision's, by the same formula
+    return float(p(over)), float(p(over_all)), p(over_g), draws
 
 
 def revision_test(

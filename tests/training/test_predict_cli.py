@@ -67,7 +67,10 @@ def test_out_of_range_inputs_are_flagged(small_bundle, small_cohort, schema, tmp
     assert 1 <= about_patient.sum() < p["warnings"].notna().sum()
     unreached = int(p["median_os_months"].isna().sum())
     said = f"({about_patient.sum()} with warnings; median not reached within the follow-up for "
-    assert said + f"{unreached})" in res.output
+    # and the landmark blank for everyone is named, its note being in every row
+    assert p["surv_60"].isna().all()
+    blank = "; blank for every patient, beyond the training follow-up: 60 months)"
+    assert said + f"{unreached}{blank}" in res.output
 
 
 def test_forest_predictions_say_they_are_a_comparison_without_interval(

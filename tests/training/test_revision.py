@@ -175,3 +175,15 @@ def test_a_null_that_rarely_holds_two_deaths_falls_back_to_chi_squared_and_says_
     assert test.to_dict()["p_value_is"].endswith("by Bonferroni, against chi-squared")
     least = min(r["p_chi2"] for r in test.by_factor)
     assert test.p_value == pytest.approx(min(1.0, 4 * least))
+
+
+def test_a_factor_nobody_at_the_centre_varies_in_is_not_tested_nor_counted():
+    """Everyone at the centre has the same "d": its term carries no information there, so
+    it has no degrees of freedom, is listed last, and the adjustment counts three factors."""
+    Z, t, e = _draw(np.random.default_rng(6), 300, 0.7 * BETA)
+    Z["d"] = 0.0
+    test = revision_test(_recalibrated(Z, t, e), Z, e, t, SCHEMA)
+    assert test.by_factor[-1]["factor"] == "d" and test.by_factor[-1]["df"] == 0
+    assert test.factors_tested == 3 and test.df == 2
+    least = min(r["p_chi2"] for r in test.by_factor)
+    assert test.p_value == pytest.approx(min(1.0, 3 * least))

@@ -469,3 +469,20 @@ def test_each_method_is_warned_where_the_test_points_to_the_other():
     assert revision_warnings(hold, recalibrated=True) == []
     assert revision_warnings(differ, recalibrated=False) == []
     assert revision_warnings(None, recalibrated=True) == []
+    # at the least p that 199 simulations can give, the p is said as at most that
+    floor = RevisionTest(90.0, 12, 0.005, [factor | {"p_value": 0.005}], p_overall=0.005, draws=199)
+    (said,) = revision_warnings(floor, recalibrated=True)
+    assert "p <= 0.005 for the factor most different" in said and "(p <= 0.005)" in said
+
+
+def test_new_data_followed_short_of_a_landmark_is_warned_of():
+    """A centre followed for 9 months: the updated curves end there, and every landmark's
+    estimate would be blank; said, naming them, in the schema's unit."""
+    from model.schema import default_schema
+    from training.update import follow_up_warnings
+
+    schema = default_schema()
+    (said,) = follow_up_warnings(np.linspace(0.0, 9.0, 40), schema)
+    assert said.startswith("the new data follow patients to 9 months only")
+    assert "its estimates at 12 months, 36 months, 60 months are blank" in said
+    assert follow_up_warnings(np.linspace(0.0, 61.0, 40), schema) == []
