@@ -57,7 +57,7 @@ from sksurv.util import Surv
 from model.bundle import MANIFEST, Bundle, sha256_file
 from model.fused_pieces import FusedPiecewiseCox, breslow_loglik
 from model.manifest import Manifest, ModelEntry, TrainingData
-from model.piecewise import PiecewiseCox, alive_in_piece
+from model.piecewise import PiecewiseCox, alive_in_piece, cumulative_hazard
 from model.predict import cox_baseline_on_grid, survival_at, survival_on_grid
 from model.prognosis import unseen_as_unknown
 from model.timeaxis import TimeAxis, time_grid
@@ -276,25 +276,30 @@ def _recalibrated_ensemble_in_pieces(
     """:func:`_recalibrated_ensemble` of a Cox model in time pieces: per resample, one of the
     parent's refits (coefficients per piece) times the slope the parent's own model gets on
     the resample, with each piece's baseline re-estimated there. A model in pieces stretches
-    curves, not coefficients: the refits keep the parent's factor over time, which now
-    stretches the new data's spread about the slope and baselines too. Stretching the
-    parent's coefficients by its largest factor instead, as in one piece, gave a band wider
-    at every size and centre measured (``benchmarks/results/update_coefficients_stretched.json``
-    against ``update.json``: at 500 new patients 0.29-0.33 at 36 months, not 0.24-0.27, with
-    coverage 0.96-1.00)."""
+    curves, not coefficients, by a factor over time: the parent's, for the part of each
+    refit's deviation that is the parent's, and none for the new data's part (the slope and
+    baselines of the resample), weighed by their variances (:func:`split_factor`). The
+    parent's factor on the whole deviation had over-covered at 12 months from 110 new
+    patients (0.98-1.00; ``update.json``), where the new data's few early deaths are most of
+    it. Stretching the parent's coefficients by its largest factor instead, as in one
+    piece, gave a band wider at every size and centre measured
+    (``benchmarks/results/update_coefficients_stretched.json`` against ``update.json``: at
+    500 new patients 0.29-0.33 at 36 months, not 0.24-0.27, with coverage 0.96-1.00)."""
     Zn = Z.to_numpy(dtype=float)
     own = np.asarray(parent.coef if parent is not None else step.coefs_, dtype=float)
     members = parent.boot_coef if parent is not None and parent.n_boot else own[None]
     parent_model = copy.copy(step)
     parent_model.coefs_ = own
     spans = list(zip(step.edges_[:-1], step.edges_[1:], strict=True))
-    boot_coef, boot_h0 = [], []
+    boot_coef, boot_h0, chosen, slopes = [], [], [], []
     for b, idx in _resamples(event, n_boot, seed):
         parts = _piece_parts(parent_model, Zn[idx], event[idx], time[idx])
         if any(piece["event"].sum() == 0 for _a, piece, _lp in parts):
             continue  # a piece without a death in the resample has no baseline
         s = slope_in_pieces(parts)
-        boot_coef.append(s * members[b % len(members)])
+        chosen.append(members[b % len(members)])
+        slopes.append(s)
+        boot_coef.append(s * chosen[-1])
         boot_h0.append(
             [
                 _breslow_on_grid(
@@ -305,16 +310,56 @@ def _recalibrated_ensemble_in_pieces(
             ]
         )
     k, p = own.shape
+    coef, h0 = np.asarray(step.coefs_, dtype=float), step.baselines_on_grid(grid)
+    boot_h0 = np.array(boot_h0).reshape(-1, k, len(grid))
+    factor = _inflation_on(parent, parent_grid, grid)
+    if factor is not None and len(chosen) >= 2:
+        # each refit's two parts: the parent's (its member at the slope of all the new data,
+        # on the updated baselines) and the new data's (the parent's own model at the
+        # resample's slope and baselines); only the first is the parent's to stretch
+        slope = float(getattr(step, "calibration_slope_", 1.0))
+        parent_part = (slope * np.array(chosen), np.broadcast_to(h0, boot_h0.shape))
+        new_part = (np.array(slopes)[:, None, None] * own[None], boot_h0)
+        factor = split_factor(factor, (coef, h0), parent_part, new_part, Zn)
     return CoxEnsemble(
         columns=list(Z.columns),
-        coef=np.asarray(step.coefs_, dtype=float),
-        h0=step.baselines_on_grid(grid),
+        coef=coef,
+        h0=h0,
         boot_coef=np.array(boot_coef).reshape(-1, k, p),
-        boot_h0=np.array(boot_h0).reshape(-1, k, len(grid)),
+        boot_h0=boot_h0,
         inflation=float(getattr(parent, "inflation", 1.0)) if parent is not None else 1.0,
-        inflation_grid=_inflation_on(parent, parent_grid, grid),
+        inflation_grid=factor,
         cuts=tuple(step.cuts),
     )
+
+
+# patients of the new data whose curves weigh the two parts of a refit's deviation
+SPLIT_ROWS = 300
+
+
+def _log_deviation_variance(final, refits, Z: np.ndarray) -> np.ndarray:
+    """Mean over patients of the refits' variance of log H(t) about the final model's, at
+    each grid time (0 where H is still 0)."""
+    H = cumulative_hazard(Z, *final)
+    H_b = np.array([cumulative_hazard(Z, c, h) for c, h in zip(*refits, strict=True)])
+    both = (H[None] > 0) & (H_b > 0)
+    dev = np.where(both, np.log(np.where(both, H_b, 1.0)) - np.log(np.where(H > 0, H, 1.0)), 0.0)
+    return (dev**2).mean(axis=(0, 1))
+
+
+def split_factor(factor: np.ndarray, final, parent_part, new_part, Z: np.ndarray) -> np.ndarray:
+    """The factor over time that stretches a recalibrated refit's whole deviation as much as
+    stretching its parent's part by the parent's ``factor`` and leaving the new data's part
+    as it is: ``sqrt((k^2 V_parent + V_new) / (V_parent + V_new))``, the variances of log
+    H(t) about the final model over a sample of the new patients (``final``, and each part:
+    coefficients and baselines per piece)."""
+    rows = np.random.default_rng(0).permutation(len(Z))[:SPLIT_ROWS]
+    v_parent = _log_deviation_variance(final, parent_part, Z[rows])
+    v_new = _log_deviation_variance(final, new_part, Z[rows])
+    total = v_parent + v_new
+    with np.errstate(invalid="ignore", divide="ignore"):
+        split = np.sqrt((factor**2 * v_parent + v_new) / total)
+    return np.where(total > 0, split, factor)
 
 
 def _inflation_on(parent: CoxEnsemble | None, parent_grid, grid: np.ndarray) -> np.ndarray | None:
@@ -430,12 +475,16 @@ def format_update(doc: dict, labels: dict[str, str], events: str = "events") -> 
     test = doc.get("revision_test")
     if test and test["by_factor"]:
         top = test["by_factor"][0]
-        overall = "" if test.get("p_overall") is None else f", p = {test['p_overall']:.3f}"
+        overall = (
+            ""
+            if test.get("p_overall") is None
+            else f", {p_said(test['p_overall'], test.get('p_floor'))}"
+        )
         lines.append(
             f"Recalibrate or refit? The factor most different from the parent here: "
-            f"{top['label']} (p = {top['p_value']:.3f}, adjusted for the "
-            f"{len(test['by_factor'])} factors tested); all terms together chi-squared "
-            f"{test['statistic']:.1f} on {test['df']} df{overall}."
+            f"{top['label']} ({p_said(top['p_value'], test.get('p_floor'))}, adjusted for the "
+            f"{test.get('factors_tested', len(test['by_factor']))} factors tested); all terms "
+            f"together chi-squared {test['statistic']:.1f} on {test['df']} df{overall}."
         )
     return "\n".join(lines)
 
@@ -488,17 +537,20 @@ def _update_html(
 def _revision_html(test: dict | None) -> str:
     if not test:
         return ""
+    floor = test.get("p_floor")
     rows = [
         [
             html.escape(r["label"]),
             f"{r['statistic']:.1f}",
             str(r["df"]),
             f"{r['p_chi2']:.3f}",
-            f"{r['p_value']:.3f}",
+            p_said(r["p_value"], floor).removeprefix("p = "),
         ]
+        if r["df"]
+        else [html.escape(r["label"]), "—", "0", "—", "not tested: no variation here"]
         for r in test["by_factor"]
     ]
-    overall = "" if test.get("p_overall") is None else f", p = {test['p_overall']:.3f}"
+    overall = "" if test.get("p_overall") is None else f", {p_said(test['p_overall'], floor)}"
     return (
         "<h3>Recalibrate or refit?</h3>"
         "<p>Recalibration keeps the parent's hazard ratios in their proportions; a refit "
@@ -506,7 +558,7 @@ def _revision_html(test: dict | None) -> str:
         "declares that the parent's design lacks. Score tests of revision against the parent "
         "recalibrated on these data (Breslow partial likelihood; the last step of the closed "
         "testing procedure of Vergouwe et al., Stat Med 2017;36:4529-39), per factor (its "
-        f"terms in every time piece): <b>p = {test['p_value']:.3f}</b> "
+        f"terms in every time piece): <b>{p_said(test['p_value'], floor)}</b> "
         f"({html.escape(test['p_value_is'])}). All terms together: "
         f"chi-squared {test['statistic']:.1f} on {test['df']} degrees of freedom{overall}. "
         f"Below {test['alpha']:g}, the data show the proportions differ at this centre; above "
@@ -537,9 +589,28 @@ def update_section(
     # landmark; a refit is a new model, scored on the patients it learned from
     recalibrated = parent_ref.get("method") == "recalibrate"
     doc["warnings"] = (
-        slope_warnings(doc) if recalibrated else refit_warnings(doc, validation or {}, labels)
-    ) + revision_warnings(test, recalibrated)
+        follow_up_warnings(grid, parent.schema)
+        + (slope_warnings(doc) if recalibrated else refit_warnings(doc, validation or {}, labels))
+        + revision_warnings(test, recalibrated)
+    )
     return doc, _update_html(doc, labels, parent_ref, about, parent.schema.words.events)
+
+
+def follow_up_warnings(grid, schema) -> list[str]:
+    """Where the new data's follow-up ends before a landmark: the updated bundle's curves
+    end with it, and its estimates there are blank (the parent's were not)."""
+    if grid is None or not len(grid):
+        return []
+    axis = schema.time_axis
+    end = float(grid[-1])
+    beyond = [m for m in axis.marks if m.months > end]
+    if not beyond:
+        return []
+    return [
+        f"the new data follow patients to {axis.said(end)} only: the updated bundle's curves "
+        f"end there, and its estimates at {', '.join(axis.said(m.months) for m in beyond)} "
+        "are blank. Update with data followed past the times that matter, or keep the parent."
+    ]
 
 
 def revision_on(
@@ -599,14 +670,24 @@ def _slope_only(step, Z: pd.DataFrame, event, time):
     return new
 
 
+def p_said(p: float, floor: float | None) -> str:
+    """A simulated p-value as text: "p <= 0.005" at the least the simulations can give."""
+    if floor is not None and p <= floor * (1 + 1e-9):
+        return f"p <= {floor:.3f}"
+    return f"p = {p:.3f}"
+
+
 def _test_said(test: RevisionTest) -> str:
-    top = ", ".join(f"{r['label']} (p = {r['p_value']:.3f})" for r in test.by_factor[:3] if r["df"])
+    floor = test.to_dict()["p_floor"]
+    top = ", ".join(
+        f"{r['label']} ({p_said(r['p_value'], floor)})" for r in test.by_factor[:3] if r["df"]
+    )
     overall = f"chi-squared {test.statistic:.1f} on {test.df} df" + (
-        "" if test.p_overall is None else f", p = {test.p_overall:.3f}"
+        "" if test.p_overall is None else f", {p_said(test.p_overall, floor)}"
     )
     return (
-        f"score tests of revision against recalibration: p = {test.p_value:.3f} for the "
-        f"factor most different, adjusted for the {len(test.by_factor)} factors tested"
+        f"score tests of revision against recalibration: {p_said(test.p_value, floor)} for the "
+        f"factor most different, adjusted for the {test.factors_tested} factors tested"
         + (f"; most different: {top}" if top else "")
         + f"; all terms together {overall}"
     )
@@ -851,7 +932,8 @@ def _recalibration_details(r: _Recalibrated, parent: Bundle, name: str) -> dict:
             f"resample of the new data ({r.ensemble.n_boot} resamples) with the one slope and "
             "each piece's baseline the parent's own model gets there, each curve's deviation "
             "stretched by the parent's factor over time (up to "
-            f"{parent_band.get('inflation', 1.0):.2f})"
+            f"{parent_band.get('inflation', 1.0):.2f}) on the parent's part of it, none on "
+            "the new data's"
             if r.ensemble.in_pieces
             else "each of the parent's bootstrap refits (deviations stretched by its inflation "
             f"factor, {parent_band.get('inflation', 1.0):.2f}) recalibrated on a bootstrap "
