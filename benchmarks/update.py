@@ -112,7 +112,7 @@ def run_site(parent, parent_world, kind, n, args, schema, tmp) -> list[dict]:
         write_cohort(cohort, path, about={"site": name, "n": n, "seed": seed})
         train = validate_dataset(path, schema).raise_if_errors()
         base = {"parent": parent_world, "site": kind, "site_n": n, "draw": k, "seed": seed}
-        for method in ("recalibrate", "refit"):
+        for method in args.methods:
             out = tmp / f"reg_{name}_{n}_{k}_{method}"
             try:
                 bundle, seconds = update_once(parent, method, path, schema, out, args.bootstrap)
@@ -122,8 +122,10 @@ def run_site(parent, parent_world, kind, n, args, schema, tmp) -> list[dict]:
             c = served_cox_curves(bundle, X)
             # what the update said of itself (a refit worse than its parent, a slope moved
             # away from 1), as the command line prints it
-            said = json.loads((bundle.path / "report.json").read_text())["update"]["warnings"]
+            section = json.loads((bundle.path / "report.json").read_text())["update"]
+            said, revision = section["warnings"], section.get("revision_test") or {}
             rec = base | {"model": method, "seconds": round(seconds, 1), "warnings": said}
+            rec["revision_p"] = revision.get("p_value")  # the score test of revision
             rows.append(rec | scored(c, bundle.grid, test))
             shutil.rmtree(out, ignore_errors=True)
         peer = peer_curves("coxph_peer", train, schema, test, parent.grid)
@@ -185,6 +187,7 @@ def main() -> None:
     ap.add_argument("--bootstrap", type=int, default=50)
     ap.add_argument("--shift-slope", type=float, default=0.7)
     ap.add_argument("--shift-scale", type=float, default=0.6)
+    ap.add_argument("--methods", nargs="+", default=["recalibrate", "refit"])
     ap.add_argument("--out-name", default="update")
     args = ap.parse_args()
     schema = default_schema()
