@@ -20,7 +20,7 @@ from training.metrics import (
     uno_tau,
 )
 from training.subgroups import calibration_by_input, departing
-from training.update import p_said, revision_on
+from training.update import p_said, revision_tried
 
 __all__ = ["evaluate_bundle", "format_evaluation"]
 
@@ -29,6 +29,10 @@ __all__ = ["evaluate_bundle", "format_evaluation"]
 EVAL_BOOTSTRAP = 200
 # the measures given an interval: the discrimination and overall scores of ``performance``
 INTERVAL_KEYS = ("harrell_c", "uno_c", "ibs", "ipa")
+
+
+# simulations of the revision test at most: half of update's, as evaluate only advises
+EVAL_REVISION_DRAWS = 99
 
 
 def evaluate_bundle(
@@ -119,8 +123,9 @@ def evaluate_bundle(
         out["models"][name] = res
     out["bootstrap"] = n_boot
     # which update these data would support, should the model be updated here
-    test = revision_on(bundle, data)
+    test, untested = revision_tried(bundle, data, EVAL_REVISION_DRAWS)
     out["revision_test"] = None if test is None else test.to_dict()
+    out["revision_untested"] = untested
     return out
 
 
@@ -235,6 +240,7 @@ def format_evaluation(r: dict, events: str = "events") -> str:
     lines += _not_estimable(r, marks, models)
     lines += _by_input_lines(r, names)
     lines += _update_advice(r.get("revision_test"))
+    lines += [r["revision_untested"]] if r.get("revision_untested") else []
     if r.get("bootstrap"):
         lines.append(
             f"95 % intervals: percentiles over {r['bootstrap']} resamples of the patients."
@@ -254,14 +260,15 @@ def _update_advice(test: dict | None) -> list[str]:
     )
     if test["p_value"] < test["alpha"]:
         return [
-            "If the Cox model is updated here: these data show its hazard ratios in other "
-            f"proportions ({said}). Recalibration would keep them; compare "
-            "`update --method refit`."
+            "If the Cox model is updated here: on these data its hazard ratios stand in other "
+            f"proportions than it says ({said}): this centre differs, or its estimates were "
+            "off. Recalibration would keep them; compare `update --method refit`."
         ]
     return [
         "If the Cox model is updated here: these data give no evidence that its hazard "
-        f"ratios stand in other proportions ({said}); `update --method recalibrate` keeps "
-        "them and re-estimates the calibration slope and baseline."
+        f"ratios stand in other proportions ({said}; from few patients a test with little "
+        "power); `update --method recalibrate` keeps them and re-estimates the calibration "
+        "slope and baseline."
     ]
 
 

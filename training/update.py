@@ -129,15 +129,30 @@ def _piece_parts(step: PiecewiseCox, Z: np.ndarray, event, time):
     ]
 
 
+# a calibration slope beyond this is no estimate but a likelihood rising without end (deaths
+# ordered exactly by the linear predictor); real slopes lie within 0-3
+MAX_SLOPE = 25.0
+
+
 def slope_in_pieces(parts) -> float:
     """One calibration slope over the time pieces: the Cox fit of the outcomes on the
     linear predictor of the piece each death falls in, risk sets within pieces (the
     partial likelihoods of the pieces added up; with one piece, :func:`calibration_slope`)."""
 
-    def minus(s: float) -> float:
-        return -sum(breslow_loglik(lp[:, None], piece, np.array([s])) for _a, piece, lp in parts)
+    # a piece without a death adds nothing to the partial likelihood (nor one nobody reaches)
+    used = [(piece, lp) for _a, piece, lp in parts if piece["event"].any()]
 
-    return float(minimize_scalar(minus, bracket=(0.0, 1.0)).x)
+    def minus(s: float) -> float:
+        return -sum(breslow_loglik(lp[:, None], piece, np.array([s])) for piece, lp in used)
+
+    fit = minimize_scalar(minus, bracket=(0.0, 1.0)) if used else None
+    if fit is None or not fit.success or not np.isfinite(fit.x) or abs(fit.x) > MAX_SLOPE:
+        raise ValueError(
+            "no calibration slope can be estimated on these data: the partial likelihood "
+            "along the model's linear predictor has no finite maximum (no deaths, one "
+            "linear predictor for everyone, or deaths ordered exactly by it)"
+        )
+    return float(fit.x)
 
 
 def _recalibrated_pieces(step: PiecewiseCox, Z: pd.DataFrame, event, time):
@@ -550,7 +565,11 @@ def _revision_html(test: dict | None) -> str:
         else [html.escape(r["label"]), "—", "0", "—", "not tested: no variation here"]
         for r in test["by_factor"]
     ]
-    overall = "" if test.get("p_overall") is None else f", {p_said(test['p_overall'], floor)}"
+    overall = (
+        ""
+        if test.get("p_overall") is None
+        else f", {p_said(test['p_overall'], floor)}" + (" by simulation" if floor else "")
+    )
     return (
         "<h3>Recalibrate or refit?</h3>"
         "<p>Recalibration keeps the parent's hazard ratios in their proportions; a refit "
@@ -561,9 +580,11 @@ def _revision_html(test: dict | None) -> str:
         f"terms in every time piece): <b>{p_said(test['p_value'], floor)}</b> "
         f"({html.escape(test['p_value_is'])}). All terms together: "
         f"chi-squared {test['statistic']:.1f} on {test['df']} degrees of freedom{overall}. "
-        f"Below {test['alpha']:g}, the data show the proportions differ at this centre; above "
-        "it, they give no evidence that they do (with few patients that is also a test with "
-        "little power).</p>"
+        f"Below {test['alpha']:g}, the parent's hazard ratios stand in other proportions on "
+        "these data: the centre differs, or the parent's estimates were off (a parent from "
+        "few patients, shrunk by its penalty, is rejected in its own population too). Above "
+        "it, the data give no evidence that they do, which from few patients is a test with "
+        "little power.</p>"
         + _table(["Factor", "Chi-squared", "df", "p (chi-squared)", "p (adjusted)"], rows)
     )
 
@@ -583,7 +604,7 @@ def update_section(
     doc["parent"] = parent_ref
     doc["about"] = about
     labels = {m: parent.manifest.label(m) for m in {*parent.models, *after}}
-    test = revision_on(parent, data)
+    test, untested = revision_tried(parent, data)
     doc["revision_test"] = None if test is None else test.to_dict()
     # a recalibration keeps the parent's model and fits one slope to it, which can miss every
     # landmark; a refit is a new model, scored on the patients it learned from
@@ -592,6 +613,7 @@ def update_section(
         follow_up_warnings(grid, parent.schema)
         + (slope_warnings(doc) if recalibrated else refit_warnings(doc, validation or {}, labels))
         + revision_warnings(test, recalibrated)
+        + ([untested] if untested else [])
     )
     return doc, _update_html(doc, labels, parent_ref, about, parent.schema.words.events)
 
@@ -611,6 +633,17 @@ def follow_up_warnings(grid, schema) -> list[str]:
         f"end there, and its estimates at {', '.join(axis.said(m.months) for m in beyond)} "
         "are blank. Update with data followed past the times that matter, or keep the parent."
     ]
+
+
+def revision_tried(
+    parent: Bundle, data: pd.DataFrame, max_draws: int = MAX_DRAWS
+) -> tuple[RevisionTest | None, str | None]:
+    """:func:`revision_on`, or None and why where these data cannot be tested (a piece
+    nobody reaches, a slope with no finite estimate): the update or evaluation goes on."""
+    try:
+        return revision_on(parent, data, max_draws), None
+    except (ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:
+        return None, f"the score tests of revision against recalibration could not be run: {exc}"
 
 
 def revision_on(
@@ -683,7 +716,9 @@ def _test_said(test: RevisionTest) -> str:
         f"{r['label']} ({p_said(r['p_value'], floor)})" for r in test.by_factor[:3] if r["df"]
     )
     overall = f"chi-squared {test.statistic:.1f} on {test.df} df" + (
-        "" if test.p_overall is None else f", {p_said(test.p_overall, floor)}"
+        ""
+        if test.p_overall is None
+        else f", {p_said(test.p_overall, floor)}" + (" by simulation" if floor else "")
     )
     return (
         f"score tests of revision against recalibration: {p_said(test.p_value, floor)} for the "
@@ -701,18 +736,17 @@ def revision_warnings(test: RevisionTest | None, recalibrated: bool) -> list[str
         return []
     if recalibrated and test.proportions_differ:
         return [
-            "the new data show the parent's hazard ratios in other proportions here ("
-            + _test_said(test)
-            + "). Recalibration keeps the parent's proportions, and its band does not know "
-            "they are wrong: it may cover the true survival far less often than it says. "
+            "on the new data the parent's hazard ratios stand in other proportions than it "
+            "says (" + _test_said(test) + "): the centre differs, or the parent's estimates "
+            "were off. Recalibration keeps the parent's proportions, and its band does not "
+            "know they are wrong: it may cover the true survival far less often than it says. "
             "Compare with --method refit."
         ]
     if not recalibrated and not test.proportions_differ:
         return [
             "the new data give no evidence that the parent's hazard ratios stand in other "
-            "proportions here ("
-            + _test_said(test)
-            + "). --method recalibrate keeps them and re-estimates the slope and baseline; "
+            "proportions here (" + _test_said(test) + "; from few patients a test with little "
+            "power). --method recalibrate keeps them and re-estimates the slope and baseline; "
             "where the proportions held, it predicted better than a refit at every simulated "
             "centre measured (benchmarks/README.md, updating at a new centre)."
         ]

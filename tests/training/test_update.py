@@ -251,7 +251,7 @@ def test_evaluate_the_parent_is_the_before_column(registry, centre, recalibrated
     full = evaluate_bundle(parent, df, n_boot=0)
     assert full["revision_test"] == report["revision_test"]
     said = format_evaluation(full, "deaths")
-    assert "If the Cox model is updated here: these data" in said
+    assert "If the Cox model is updated here: " in said
     verb = "refit" if report["revision_test"]["p_value"] < 0.05 else "recalibrate"
     assert f"`update --method {verb}`" in said
 
@@ -445,7 +445,7 @@ def test_the_update_tests_whether_the_parents_proportions_hold(registry, recalib
     assert [r["p_value"] for r in test["by_factor"]] == sorted(
         r["p_value"] for r in test["by_factor"]
     )
-    warned = any("in other proportions here" in w for w in report["warnings"])
+    warned = any("in other proportions than it says" in w for w in report["warnings"])
     assert warned == (test["p_value"] < ALPHA)
     assert "Recalibrate or refit?" in (new / "report.html").read_text()
 
@@ -460,7 +460,7 @@ def test_each_method_is_warned_where_the_test_points_to_the_other():
     differ = RevisionTest(30.0, 12, ALPHA / 10, [factor], p_overall=0.02)
     hold = RevisionTest(8.0, 12, 0.8, [factor | {"p_value": 0.3}], p_overall=0.7)
     (said,) = revision_warnings(differ, recalibrated=True)
-    assert "other proportions here" in said and "Ki-67 (p = 0.003)" in said
+    assert "other proportions than it says" in said and "Ki-67 (p = 0.003)" in said
     assert "p = 0.005 for the factor most different, adjusted for the 1 factors tested" in said
     assert "all terms together chi-squared 30.0 on 12 df, p = 0.020" in said
     assert "--method refit" in said
@@ -486,3 +486,35 @@ def test_new_data_followed_short_of_a_landmark_is_warned_of():
     assert said.startswith("the new data follow patients to 9 months only")
     assert "its estimates at 12 months, 36 months, 60 months are blank" in said
     assert follow_up_warnings(np.linspace(0.0, 61.0, 40), schema) == []
+
+
+def test_a_slope_with_no_finite_estimate_is_refused_and_the_test_is_said_not_run(monkeypatch):
+    """One linear predictor for everyone (a flat likelihood), no deaths, and deaths ordered
+    exactly by the predictor (a likelihood rising without end) have no calibration slope:
+    refused, naming why; where the revision test cannot run, the update says so and goes on."""
+    import training.update as up
+
+    rng = np.random.default_rng(1)
+    lp = rng.normal(size=200)
+    time = rng.exponential(np.exp(-lp))
+    with pytest.raises(ValueError, match="no calibration slope can be estimated"):
+        up.calibration_slope(np.zeros(200), np.ones(200, bool), time)
+    with pytest.raises(ValueError, match="no calibration slope can be estimated"):
+        up.calibration_slope(lp, np.zeros(200, bool), time)
+    ordered = np.argsort(-lp).argsort() + 1.0  # the highest predictor dies first
+    with pytest.raises(ValueError, match="no calibration slope can be estimated"):
+        up.calibration_slope(lp, np.ones(200, bool), ordered)
+    # against scikit-survival's one-parameter Cox fit where a slope exists
+    from sksurv.linear_model import CoxPHSurvivalAnalysis
+    from sksurv.util import Surv
+
+    event = rng.random(200) < 0.7
+    ref = CoxPHSurvivalAnalysis(ties="breslow").fit(lp[:, None], Surv.from_arrays(event, time))
+    assert up.calibration_slope(lp, event, time) == pytest.approx(ref.coef_[0], abs=1e-6)
+
+    def fails(*a, **k):
+        raise ValueError("no calibration slope can be estimated on these data")
+
+    monkeypatch.setattr(up, "revision_on", fails)
+    test, why = up.revision_tried(None, None)
+    assert test is None and why.startswith("the score tests of revision against")
