@@ -30,7 +30,7 @@ A Cox model in time pieces (its hazard ratios change at the cuts) keeps its cuts
 piece's coefficients' proportions: one slope over all pieces (the partial likelihoods of
 the pieces added up, each piece's risk sets its own, as it was fitted) and each piece's
 baseline re-estimated on its rows. Its refits are the parent's, their curves' deviations
-stretched by the parent's factor over time.
+stretched by the parent's factor over time on the parent's part of them only.
 
 **Refit**: the parent's model families retrained on the new data with the parent's
 schema, seed and the same hyper-parameter search (:func:`training.fit.fit_bundle`).
