@@ -518,3 +518,24 @@ def test_a_slope_with_no_finite_estimate_is_refused_and_the_test_is_said_not_run
     monkeypatch.setattr(up, "revision_on", fails)
     test, why = up.revision_tried(None, None)
     assert test is None and why.startswith("the score tests of revision against")
+
+
+def test_the_parents_factor_stretches_the_parents_part_of_a_refit_alone():
+    """Deviations of log H(t) of equal spread from the parent's coefficients and from the
+    new data's baselines: the whole deviation is stretched by sqrt((k^2 + 1) / 2); all from
+    the parent's part, by k; all from the new data's, not at all."""
+    from training.update import split_factor
+
+    grid = np.linspace(1.0, 60.0, 30)
+    h0 = (grid / 60.0)[None, :]  # one piece
+    coef = np.array([[0.5]])
+    Z = np.random.default_rng(0).choice([-1.0, 1.0], size=(400, 1))
+    shift = np.array([-0.2, 0.2] * 20)  # a log-hazard deviation of 0.2 either way
+    parent = (coef[None] + shift[:, None, None], np.broadcast_to(h0, (40, 1, 30)))
+    new = (np.broadcast_to(coef, (40, 1, 1)), h0[None] * np.exp(shift)[:, None, None])
+    still = (np.broadcast_to(coef, (40, 1, 1)), np.broadcast_to(h0, (40, 1, 30)))
+    k = np.full(30, 2.0)
+    both = split_factor(k, (coef, h0), parent, new, Z)
+    np.testing.assert_allclose(both, np.sqrt((4.0 + 1.0) / 2.0), rtol=1e-12)
+    np.testing.assert_allclose(split_factor(k, (coef, h0), parent, still, Z), 2.0, rtol=1e-12)
+    np.testing.assert_allclose(split_factor(k, (coef, h0), still, new, Z), 1.0, rtol=1e-12)
