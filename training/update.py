@@ -824,6 +824,8 @@ def _check(parent: Bundle, data: pd.DataFrame, method: str) -> None:
             f"the new data have fewer than {MIN_DEATHS} {parent.schema.words.events}; too few "
             "to update a model"
         )
+    if method == "recalibrate" and _cox_models(parent):
+        _check_pieces(parent, y)
     if method == "recalibrate" and not _cox_models(parent):
         names = ", ".join(parent.manifest.label(m) for m in parent.models)
         raise ValueError(
@@ -831,6 +833,30 @@ def _check(parent: Bundle, data: pd.DataFrame, method: str) -> None:
             "random survival forest has no linear predictor whose slope and baseline could be "
             "re-estimated. Update it with --method refit."
         )
+
+
+def _check_pieces(parent: Bundle, y) -> None:
+    """A Cox model in time pieces is recalibrated with each piece's baseline re-estimated on
+    the new data: every piece needs deaths there."""
+    step = parent.models[_cox_models(parent)[0]][-1]
+    if not isinstance(step, PiecewiseCox):
+        return
+    axis, events = parent.schema.time_axis, parent.schema.words.events
+    for a, b in zip(step.edges_[:-1], step.edges_[1:], strict=True):
+        _alive, piece = alive_in_piece(y, a, b)
+        if not piece[piece.dtype.names[0]].any():
+            span = (
+                f"after {axis.said(a)}"
+                if not np.isfinite(b)
+                else f"between {axis.said(a)} and {axis.said(b)}"
+            )
+            raise ValueError(
+                f"the new data have no {events} {span}, where the parent's Cox model has a "
+                "time piece of its own (its hazard ratios change at "
+                f"{', '.join(axis.said(c) for c in step.cuts)}): recalibration re-estimates "
+                "each piece's baseline and cannot without them. Update with data followed "
+                "past that time, or with --method refit."
+            )
 
 
 def _cox_models(bundle: Bundle) -> list[str]:

@@ -362,3 +362,24 @@ def test_the_chosen_settings_give_the_cuts_in_the_schemas_unit(pieces_bundle):
     cuts = pieces_bundle.manifest.models["coxnet"].params["time_cuts_months"]
     report = (pieces_bundle.path / "report.html").read_text()
     assert f"&quot;time_cuts_months&quot;: [{round(cuts[0], 1)}]" in report
+
+
+def test_a_centre_with_no_deaths_past_the_cut_is_refused_naming_the_piece(
+    pieces_bundle, schema, tmp_path
+):
+    """Everyone at the centre followed to 10 months at most: the parent's piece after its
+    cut has no deaths there to re-estimate its baseline from; refused, naming the piece,
+    where a traceback from the baseline's estimator had been."""
+    from training.update import UpdateOptions, update_bundle
+
+    data = simulate_cohort(300, 12, SimulationSettings.for_world("nonph")).data
+    later = data[schema.time.name] > 10.0
+    data.loc[later, schema.event.name] = 0
+    data.loc[later, schema.time.name] = 10.0
+    data.to_csv(tmp_path / "short.csv", index=False)
+    validated = validate_dataset(data, schema, mode="train").raise_if_errors()
+    options = UpdateOptions(method="recalibrate", bootstrap=3, progress=False)
+    cut = schema.time_axis.said(pieces_bundle.models["coxnet"][-1].cuts[0])
+    with pytest.raises(ValueError, match=f"no deaths after {cut}, where the parent's Cox"):
+        update_bundle(pieces_bundle, tmp_path / "short.csv", tmp_path / "reg", options, validated)
+    assert not (tmp_path / "reg").exists() or not any((tmp_path / "reg").iterdir())
