@@ -46,6 +46,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import chdtrc
 from sksurv.nonparametric import kaplan_meier_estimator
+from sksurv.util import Surv
 from statsmodels.duration.hazard_regression import PHReg
 
 from model.piecewise import PiecewiseCox, alive_in_piece
@@ -141,7 +142,7 @@ def _pieces(step, Z: np.ndarray, event, time):
     if not isinstance(step, PiecewiseCox):
         coef = np.asarray(step.coef_, dtype=float)[:, -1]
         return [(time, event, Z)], [np.pad(coef, (0, extra))]
-    y = np.array(list(zip(event, time, strict=True)), dtype=[("event", bool), ("time", float)])
+    y = Surv.from_arrays(event, time)
     out = []
     for a, b in zip(step.edges_[:-1], step.edges_[1:], strict=True):
         alive, piece = alive_in_piece(y, a, b)

@@ -490,16 +490,11 @@ def format_update(doc: dict, labels: dict[str, str], events: str = "events") -> 
     test = doc.get("revision_test")
     if test and test["by_factor"]:
         top = test["by_factor"][0]
-        overall = (
-            ""
-            if test.get("p_overall") is None
-            else f", {p_said(test['p_overall'], test.get('p_floor'))}"
-        )
         lines.append(
             f"Recalibrate or refit? The factor most different from the parent here: "
             f"{top['label']} ({p_said(top['p_value'], test.get('p_floor'))}, adjusted for the "
             f"{test.get('factors_tested', len(test['by_factor']))} factors tested); all terms "
-            f"together chi-squared {test['statistic']:.1f} on {test['df']} df{overall}."
+            f"together {overall_said(test)}."
         )
     return "\n".join(lines)
 
@@ -565,11 +560,6 @@ def _revision_html(test: dict | None) -> str:
         else [html.escape(r["label"]), "—", "0", "—", "not tested: no variation here"]
         for r in test["by_factor"]
     ]
-    overall = (
-        ""
-        if test.get("p_overall") is None
-        else f", {p_said(test['p_overall'], floor)}" + (" by simulation" if floor else "")
-    )
     return (
         "<h3>Recalibrate or refit?</h3>"
         "<p>Recalibration keeps the parent's hazard ratios in their proportions; a refit "
@@ -579,7 +569,7 @@ def _revision_html(test: dict | None) -> str:
         "testing procedure of Vergouwe et al., Stat Med 2017;36:4529-39), per factor (its "
         f"terms in every time piece): <b>{p_said(test['p_value'], floor)}</b> "
         f"({html.escape(test['p_value_is'])}). All terms together: "
-        f"chi-squared {test['statistic']:.1f} on {test['df']} degrees of freedom{overall}. "
+        f"{html.escape(overall_said(test))}. "
         f"Below {test['alpha']:g}, the parent's hazard ratios stand in other proportions on "
         "these data: the centre differs, or the parent's estimates were off (a parent from "
         "few patients, shrunk by its penalty, is rejected in its own population too). Above "
@@ -710,16 +700,22 @@ def p_said(p: float, floor: float | None) -> str:
     return f"p = {p:.3f}"
 
 
+def overall_said(test: dict) -> str:
+    """The overall test (``RevisionTest.to_dict``) as text: "chi-squared 51.3 on 35 df,
+    p = 0.156 by simulation"."""
+    floor, p = test.get("p_floor"), test.get("p_overall")
+    said = f"chi-squared {test['statistic']:.1f} on {test['df']} df"
+    if p is None:
+        return said
+    return f"{said}, {p_said(p, floor)}" + (" by simulation" if floor else "")
+
+
 def _test_said(test: RevisionTest) -> str:
     floor = test.to_dict()["p_floor"]
     top = ", ".join(
         f"{r['label']} ({p_said(r['p_value'], floor)})" for r in test.by_factor[:3] if r["df"]
     )
-    overall = f"chi-squared {test.statistic:.1f} on {test.df} df" + (
-        ""
-        if test.p_overall is None
-        else f", {p_said(test.p_overall, floor)}" + (" by simulation" if floor else "")
-    )
+    overall = overall_said(test.to_dict())
     return (
         f"score tests of revision against recalibration: {p_said(test.p_value, floor)} for the "
         f"factor most different, adjusted for the {test.factors_tested} factors tested"
@@ -739,7 +735,7 @@ def revision_warnings(test: RevisionTest | None, recalibrated: bool) -> list[str
             "on the new data the parent's hazard ratios stand in other proportions than it "
             "says (" + _test_said(test) + "): the centre differs, or the parent's estimates "
             "were off. Recalibration keeps the parent's proportions, and its band does not "
-            "know they are wrong: it may cover the true survival far less often than it says. "
+            "know they are wrong: it may cover the truth far less often than it says. "
             "Compare with --method refit."
         ]
     if not recalibrated and not test.proportions_differ:
