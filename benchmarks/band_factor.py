@@ -20,6 +20,14 @@ one draw is itself random). Each cell therefore takes ``--draws`` training draws
 is ``benchmarks/accuracy.py``'s (same seed), the others fresh seeds; the summary gives the
 mean factors and the mean, lowest and highest coverage implied over the draws.
 
+The stand-in's factor is measured unbounded below (``training.band.MIN_FACTOR`` set to 0
+for the run) and scored at every least factor of ``--least`` (the shipped 1 and none by
+default): its served coverage and mean width at 36 months, complete inputs.
+
+Worlds: the project's (``training simulate --world``) and the two independent checks' own
+(``u_age``: benchmarks/independent_world.py; ``thresholds``: benchmarks/threshold_world.py),
+whose patients do not come from ``simulate``.
+
 ``--pieces N`` replaces the stand-in's pieces (which end at the landmarks) by N pieces cut at
 quantiles of the death times; ``--pieces cv`` by the number of such pieces, from one up to a
 piece per 65 deaths (3 to 6), with the highest cross-validated partial likelihood
@@ -36,10 +44,13 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
+import independent_world
 import joblib
 import numpy as np
+import pandas as pd
 from _common import table, write_result
 from accuracy import TRAIN_SEEDS, test_set
 from sklearn.model_selection import StratifiedKFold
@@ -49,6 +60,7 @@ from model.schema import default_schema
 from model.timeaxis import LANDMARKS
 from model.uncertainty import CoxEnsemble
 from model.validation import validate_dataset
+from training import band as band_module
 from training.band import (
     BAND_REPLICATES,
     STAND_IN_PENALTY_SHARE,
@@ -67,14 +79,45 @@ from training.time_pieces import piece_logliks
 from training.tuning import TuningResult
 
 DRAW_SEED_STEP = 1000  # draw k > 0 of a cell uses accuracy.py's seed + k x this
+OWN_WORLDS = ("u_age", "thresholds")  # the independent checks' simulators
+
+
+@dataclass
+class OwnTest:
+    """An independent world's test patients as :func:`oracle_ratios` reads them."""
+
+    data: pd.DataFrame
+    masks: dict[str, np.ndarray]
+    truth: pd.DataFrame
+
+    def truth_at(self, t: int) -> np.ndarray:
+        return self.truth[f"s{t}"].to_numpy()
+
+
+def own_cohort(world: str, n: int, seed: int, path: Path, schema):
+    """An independent world's ``n`` patients written as a registry holds them, validated."""
+    data, truth = independent_world.world_simulator(world)(n, seed)
+    independent_world.write_registry_csv(data, path)
+    return validate_dataset(path, schema).raise_if_errors(), truth
+
+
+def world_test(world: str, n: int, seed: int, schema, tmp: Path):
+    if world not in OWN_WORLDS:
+        return test_set(world, n, seed, schema, tmp)
+    data, truth = own_cohort(world, n, seed, tmp / f"test_{world}.csv", schema)
+    complete = data[schema.feature_names].notna().all(axis=1).to_numpy()
+    return OwnTest(data, {"complete": complete}, truth)
 
 
 def fitted(world: str, n: int, seed: int, schema, tmp: Path, boot: int, cache) -> dict:
     """One draw's tuned and fitted Cox model, its bootstrap ensemble and training set."""
     hit = cache / f"{world}_{n}_{seed}_{boot}.joblib" if cache else None
     path = tmp / f"train_{world}_{n}_{seed}.csv"
-    write_cohort(simulate_cohort(n, seed, SimulationSettings.for_world(world)), path)
-    df = validate_dataset(path, schema).raise_if_errors()
+    if world in OWN_WORLDS:
+        df, _ = own_cohort(world, n, seed, path, schema)
+    else:
+        write_cohort(simulate_cohort(n, seed, SimulationSettings.for_world(world)), path)
+        df = validate_dataset(path, schema).raise_if_errors()
     d = _training_set(df, schema, FitOptions(progress=False, n_jobs=2))
     t = CoxnetTrainer(d)
     if hit is not None and hit.exists():
@@ -141,7 +184,15 @@ def oracle_ratios(cell: dict, test, schema) -> dict[str, np.ndarray]:
         out[name] = np.abs(log_h[:, i] - true_log_h) / half[:, i]
         sides = (served[0][:, i], served[1][:, i])
         out[name + "_served"] = _ratios(log_h[:, i], true_log_h, sides)
+        out[name + "_sides"] = (log_h[:, i], *sides)
     return out
+
+
+def served_width(log_h: np.ndarray, below: np.ndarray, above: np.ndarray, k: float) -> float:
+    """Mean width in S of the served band: each side stretched from the curve by ``k``."""
+    upper = np.exp(-np.exp(log_h - k * below))
+    lower = np.exp(-np.exp(log_h + k * above))
+    return float(np.mean(upper - lower))
 
 
 def choose_pieces(Z, y: np.ndarray, make_step, alpha: float, most: int, folds=5, seed=0) -> dict:
@@ -170,7 +221,10 @@ def run_draw(world, n, seed, schema, test, tmp, args) -> dict:
     pieces, scores = (
         cv_pieces(cell, schema, args.stand_in_share) if args.pieces == "cv" else (args.pieces, {})
     )
-    band = calibrate_inflation(
+    shipped_least = band_module.MIN_FACTOR
+    band_module.MIN_FACTOR = 0.0  # the factor as measured; each least factor applied below
+    try:
+        band = calibrate_inflation(
         cell["final"], cell["X"], cell["y"], cell["grid"], cell["ensemble"],
         lambda alpha: coxnet_step(schema, params["l1_ratio"], alpha),
         n_rep=args.replicates, landmarks=cell["horizons"], pieces=pieces,
@@ -178,7 +232,9 @@ def run_draw(world, n, seed, schema, test, tmp, args) -> dict:
         stand_in=cell["trainer"]._stand_in(
             cell["final"], TuningResult("coxnet", params, 0.0, [], designs=cell["designs"])
         ),
-    )  # fmt: skip
+        )  # fmt: skip
+    finally:
+        band_module.MIN_FACTOR = shipped_least
     seconds = time.perf_counter() - t0
     ratios = oracle_ratios(cell, test, schema)
     y = cell["y"]
@@ -196,9 +252,21 @@ def run_draw(world, n, seed, schema, test, tmp, args) -> dict:
         "pieces_cv_loglik": scores,
         "landmarks": {},
     }
-    for name, r in ((k, v) for k, v in ratios.items() if not k.endswith("_served")):
-        k = (band.get("by_landmark") or {}).get(name)
+    for name, r in ((k, v) for k, v in ratios.items() if k.isdigit()):
+        raw = (band.get("by_landmark") or {}).get(name)
+        k = None if raw is None else max(shipped_least, raw)
         rec["landmarks"][name] = {
+            "stand_in_factor_unbounded": raw,
+            "by_least": {
+                str(least): {
+                    "factor": max(least, raw),
+                    "coverage_served": float(np.mean(ratios[name + "_served"] <= max(least, raw))),
+                    "width": served_width(*ratios[name + "_sides"], max(least, raw)),
+                }
+                for least in args.least
+            }
+            if raw is not None
+            else {},
             "oracle_factor": float(np.quantile(r, 0.95)),
             "stand_in_factor": k,
             "coverage_implied": None if k is None else float(np.mean(r <= k)),
@@ -232,9 +300,38 @@ def summarise(rows: list[dict]) -> list[dict]:
                     "coverage_served_mean": float(np.mean([x["coverage_served"] for x in v]))
                     if all(x["coverage_served"] is not None for x in v)
                     else None,
+                    "by_least": by_least(v),
                 }
             )
     return out
+
+
+def by_least(v: list[dict]) -> dict:
+    """Per least factor: mean, lowest and highest served coverage over draws, mean width."""
+    out = {}
+    for least in dict.fromkeys(k for x in v for k in x.get("by_least", {})):
+        got = [x["by_least"][least] for x in v if least in x.get("by_least", {})]
+        cov = [g["coverage_served"] for g in got]
+        out[least] = {
+            "coverage_mean": float(np.mean(cov)),
+            "coverage_min": min(cov),
+            "coverage_max": max(cov),
+            "width_mean": float(np.mean([g["width"] for g in got])),
+            "factor_mean": float(np.mean([g["factor"] for g in got])),
+        }
+    return out
+
+
+def print_least(summary: list[dict]) -> None:
+    rows = [
+        [s["world"], s["train_n"], s["month"], s["draws"], least, b["factor_mean"],
+         b["coverage_mean"], b["coverage_min"], b["coverage_max"], b["width_mean"]]
+        for s in summary
+        for least, b in s["by_least"].items()
+    ]  # fmt: skip
+    header = ["world", "n", "month", "draws", "least factor", "factor", "served coverage",
+              "min", "max", "width"]  # fmt: skip
+    print(table(header, rows))
 
 
 def print_table(summary: list[dict]) -> None:
@@ -262,7 +359,7 @@ def parse_args() -> argparse.Namespace:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    ap.add_argument("--worlds", nargs="+", choices=list(WORLDS), default=list(WORLDS))
+    ap.add_argument("--worlds", nargs="+", choices=[*WORLDS, *OWN_WORLDS], default=list(WORLDS))
     ap.add_argument("--n", nargs="+", type=int, default=sorted(TRAIN_SEEDS))
     ap.add_argument("--test-n", type=int, default=2000)
     ap.add_argument("--test-seed", type=int, default=777)
@@ -276,6 +373,8 @@ def parse_args() -> argparse.Namespace:
                     "trainer's, ending at the landmarks)")  # fmt: skip
     ap.add_argument("--stand-in-share", type=float, default=STAND_IN_PENALTY_SHARE,
                     help="the shipped design's stand-in at this share of the penalty")  # fmt: skip
+    ap.add_argument("--least", nargs="+", type=float, default=[1.0, 0.0],
+                    help="least factors to score the measured factor at")  # fmt: skip
     ap.add_argument("--cache", type=Path, default=None, help="folder caching the fitted cells")
     ap.add_argument("--result", default="band_factor")
     return ap.parse_args()
@@ -292,7 +391,7 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory(prefix="hipec-band-") as tmp:
         for world in args.worlds:
-            test = test_set(world, args.test_n, args.test_seed, schema, Path(tmp))
+            test = world_test(world, args.test_n, args.test_seed, schema, Path(tmp))
             for n, draws in zip(args.n, draws_per_n(args), strict=True):
                 for k in range(draws):
                     seed = TRAIN_SEEDS.get(n, n) + k * DRAW_SEED_STEP
@@ -301,6 +400,7 @@ def main() -> None:
                           flush=True)  # fmt: skip
     summary = summarise(rows)
     print_table(summary)
+    print_least(summary)
     out = write_result(
         args.result,
         {
@@ -312,6 +412,7 @@ def main() -> None:
             "replicates": args.replicates,
             "pieces": args.pieces or "ending at the landmarks (training/band.py stand_in_cuts)",
             "stand_in_share": args.stand_in_share,
+            "least_factors": args.least,
             "draws": dict(zip(args.n, draws_per_n(args), strict=True)),
             "wall_seconds": time.perf_counter() - start,
             "summary": summary,

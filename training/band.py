@@ -148,6 +148,8 @@ MAX_LOG_HR_SPREAD = 50.0
 # Measured factors reach 3.9 (a hazard ratio that changes at 12 months, n = 2,000); one far
 # beyond means the band's side is all but absent, not that the band should be that wide
 MAX_SIDED_FACTOR = 10.0
+# The least factor: 1 keeps the band at least as wide as its bootstrap refits reach
+MIN_FACTOR = 1.0
 # A landmark with fewer deaths before it than this has no band calibrated there: the
 # replicates draw none before it in exp(-deaths) of cases (5 % at 3 deaths, the share the
 # 95th percentile reaches), their refits' log cumulative hazard there is -inf, and the
@@ -369,14 +371,15 @@ def _ratios(fitted: np.ndarray, true_log_h: np.ndarray, sides) -> np.ndarray:
 
 
 def _factor(sided: np.ndarray, symmetric: np.ndarray) -> float:
-    """The smallest factor (at least 1) with which the served band reaches 95 in 100 misses.
+    """The smallest factor (at least :data:`MIN_FACTOR`) with which the served band reaches 95
+    in 100 misses.
     Where that would take more than :data:`MAX_SIDED_FACTOR` (misses on a side the band
     barely reaches: a few refits all on one side of the curve), the sides have collapsed and
     no factor helps: the symmetric half-width's measure stands in."""
     k = float(np.quantile(np.minimum(sided, 1e6), COVERAGE))  # no arithmetic on infinities
     if k > MAX_SIDED_FACTOR:
         k = float(np.quantile(symmetric, COVERAGE))
-    return max(1.0, k)
+    return max(MIN_FACTOR, k)
 
 
 SHIPPED = "the shipped design"
