@@ -37,6 +37,7 @@ __all__ = [
     "heavier_until_fitted",
     "piece_at",
     "piece_span",
+    "pieces_of",
 ]
 
 # a piece whose few deaths cannot support the penalty (its coefficients diverge) is refitted
@@ -58,6 +59,16 @@ def alive_in_piece(y: np.ndarray, a: float, b: float) -> tuple[np.ndarray, np.nd
     piece[e] = piece[e] & (piece[t] <= b)
     piece[t] = np.minimum(piece[t], b) - a
     return alive, piece
+
+
+def pieces_of(step: PiecewiseCox, y: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Per time piece of ``step``: the patients of ``y`` alive at its start (a mask), their
+    outcomes counted from it (:func:`alive_in_piece`) and the piece's coefficients."""
+    spans = zip(step.edges_[:-1], step.edges_[1:], strict=True)
+    return [
+        (*alive_in_piece(y, a, b), np.asarray(coef, dtype=float))
+        for (a, b), coef in zip(spans, step.coefs_, strict=True)
+    ]
 
 
 def heavier_until_fitted(fit: Callable[[float], object], alpha: float):

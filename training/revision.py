@@ -49,7 +49,7 @@ from sksurv.nonparametric import kaplan_meier_estimator
 from sksurv.util import Surv
 from statsmodels.duration.hazard_regression import PHReg
 
-from model.piecewise import PiecewiseCox, alive_in_piece
+from model.piecewise import PiecewiseCox, pieces_of
 from model.preprocess import column_sources
 from model.schema import Schema
 
@@ -142,12 +142,9 @@ def _pieces(step, Z: np.ndarray, event, time):
     if not isinstance(step, PiecewiseCox):
         coef = np.asarray(step.coef_, dtype=float)[:, -1]
         return [(time, event, Z)], [np.pad(coef, (0, extra))]
-    y = Surv.from_arrays(event, time)
-    out = []
-    for a, b in zip(step.edges_[:-1], step.edges_[1:], strict=True):
-        alive, piece = alive_in_piece(y, a, b)
-        out.append((piece["time"], piece["event"], Z[alive]))
-    return out, [np.pad(np.asarray(c, dtype=float), (0, extra)) for c in step.coefs_]
+    parts = pieces_of(step, Surv.from_arrays(event, time))
+    rows = [(piece["time"], piece["event"], Z[alive]) for alive, piece, _ in parts]
+    return rows, [np.pad(coef, (0, extra)) for *_, coef in parts]
 
 
 def _statistic(U, info, d, A) -> tuple[float, int]:

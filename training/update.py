@@ -57,7 +57,7 @@ from sksurv.util import Surv
 from model.bundle import MANIFEST, Bundle, sha256_file
 from model.fused_pieces import FusedPiecewiseCox, breslow_loglik
 from model.manifest import Manifest, ModelEntry, TrainingData
-from model.piecewise import PiecewiseCox, alive_in_piece, cumulative_hazard
+from model.piecewise import PiecewiseCox, alive_in_piece, cumulative_hazard, pieces_of
 from model.predict import cox_baseline_on_grid, survival_at, survival_on_grid
 from model.prognosis import unseen_as_unknown
 from model.timeaxis import TimeAxis, time_grid
@@ -120,12 +120,9 @@ def _breslow_on_grid(lp, event, time, grid) -> np.ndarray:
 def _piece_parts(step: PiecewiseCox, Z: np.ndarray, event, time):
     """Per time piece: (rows alive at its start, their outcomes counted from it, their
     linear predictor in the piece)."""
-    y = Surv.from_arrays(event, time)
-    spans = zip(step.edges_[:-1], step.edges_[1:], strict=True)
-    parts = [alive_in_piece(y, a, b) for a, b in spans]
     return [
         (alive, piece, Z[alive] @ coef)
-        for (alive, piece), coef in zip(parts, step.coefs_, strict=True)
+        for alive, piece, coef in pieces_of(step, Surv.from_arrays(event, time))
     ]
 
 
