@@ -148,7 +148,9 @@ MAX_LOG_HR_SPREAD = 50.0
 # Measured factors reach 3.9 (a hazard ratio that changes at 12 months, n = 2,000); one far
 # beyond means the band's side is all but absent, not that the band should be that wide
 MAX_SIDED_FACTOR = 10.0
-# The least factor: 1 keeps the band at least as wide as its bootstrap refits reach
+# The least factor: 1 keeps the band at least as wide as its bootstrap refits reach. It has
+# not bound: measured unbounded, the factor was 1.17 at the least over five worlds x 110-2,000
+# patients (benchmarks/band_factor.py, results/band_factor_least.json)
 MIN_FACTOR = 1.0
 # A landmark with fewer deaths before it than this has no band calibrated there: the
 # replicates draw none before it in exp(-deaths) of cases (5 % at 3 deaths, the share the
