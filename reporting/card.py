@@ -153,16 +153,18 @@ def hazards_over_time_limitations(report: dict, schema: Schema) -> list[str]:
                 "between them penalised so that a factor whose effect holds keeps one hazard "
                 "ratio. The factor contributions shown are those of the piece that holds the "
                 "risk horizon, with "
-                'every piece\'s ratio beside them ("{column}"); a model in pieces cannot be '
-                "recalibrated, only refitted."
+                "every piece's ratio beside them (\"{column}\"). Updated on another centre's "
+                "patients, every piece's coefficients take one calibration slope and each "
+                "piece's baseline is estimated again."
             )
             if check.get("fusion")
             else _(
                 "In the training data the hazard ratios change over time, so the Cox model is "
                 "fitted in {pieces} time pieces (cut at {cuts}), each with its own hazard "
                 "ratios. The factor contributions shown are those of the piece that holds the "
-                'risk horizon, with every piece\'s ratio beside them ("{column}"); a model '
-                "in pieces cannot be recalibrated, only refitted."
+                'risk horizon, with every piece\'s ratio beside them ("{column}"). Updated '
+                "on another centre's patients, every piece's coefficients take one calibration "
+                "slope and each piece's baseline is estimated again."
             )
         )
         cuts = ", ".join(axis.said(c) for c in check["cuts_months"])

@@ -37,9 +37,11 @@ def test_pieces_served_say_so_and_what_it_means_for_the_contributions():
     assert "fitted in 2 time pieces (cut at 12.4 months)" in text
     assert "piece that holds the risk horizon" in text and "assumes" not in text
     assert '("Over time")' in text  # the table column that gives every piece's ratio
+    # training.update recalibrates a model in pieces: one slope for every piece
+    assert "every piece's coefficients take one calibration slope" in text
     with i18n.use("zh-CN"):
         (zh,) = hazards_over_time_limitations({"proportional_hazards": check}, default_schema())
-    assert "2 个时段" in zh and "12.4" in zh and "重新校准" in zh and "随时间变化" in zh
+    assert "2 个时段" in zh and "12.4" in zh and "校准斜率" in zh and "随时间变化" in zh
 
 
 def test_fused_pieces_served_say_that_a_ratio_changes_only_where_patients_showed_it():
@@ -59,7 +61,7 @@ def test_fused_pieces_served_say_that_a_ratio_changes_only_where_patients_showed
     assert text.endswith("The largest change is that of SAE yes vs no: 2.90 → 1.20 → 1.21.")
     with i18n.use("zh-CN"):
         (zh,) = hazards_over_time_limitations({"proportional_hazards": check}, default_schema())
-    assert "3 个时段" in zh and "同一风险比" in zh and "只能重新拟合" in zh
+    assert "3 个时段" in zh and "同一风险比" in zh and "校准斜率" in zh
 
 
 def test_a_flagged_factor_is_named_in_the_schemas_words():
