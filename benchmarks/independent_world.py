@@ -76,6 +76,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -101,6 +102,9 @@ PATHOLOGIES = ("epithelioid", "biphasic", "sarcomatoid")
 # the world: Weibull baseline and log hazard ratios (see the module docstring)
 SHAPE = 1.7
 SCALE = 140.0  # months; with the centring below, median OS about 45 months
+# ``u_age_early``: the same world with a falling hazard (most deaths early; about 80 % die
+# during follow-up), where time pieces scored better than one by chance (time_pieces.py)
+EARLY = {"shape": 0.8, "scale": 70.0}
 CC_EFFECT = np.array([0.0, 0.45, 1.1, 1.8])
 PATH_EFFECT = np.array([0.0, 0.55, 1.2])
 LOSS_RATE = 0.004  # loss to follow-up, per month
@@ -179,14 +183,16 @@ def log_hazard(x: dict[str, np.ndarray]) -> np.ndarray:
     )
 
 
-def true_survival(eta: np.ndarray, t: float) -> np.ndarray:
-    return np.exp(-((t / SCALE) ** SHAPE) * np.exp(eta))
+def true_survival(eta: np.ndarray, t: float, shape=SHAPE, scale=SCALE) -> np.ndarray:
+    return np.exp(-((t / scale) ** shape) * np.exp(eta))
 
 
-def _outcomes(rng: np.random.Generator, eta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _outcomes(
+    rng: np.random.Generator, eta: np.ndarray, shape=SHAPE, scale=SCALE
+) -> tuple[np.ndarray, np.ndarray]:
     """Weibull death times by inversion, censored administratively and by loss."""
     n = len(eta)
-    death = SCALE * (-np.log(rng.random(n)) * np.exp(-eta)) ** (1.0 / SHAPE)
+    death = scale * (-np.log(rng.random(n)) * np.exp(-eta)) ** (1.0 / shape)
     admin = rng.uniform(*ADMIN, n)
     lost = rng.exponential(1.0 / LOSS_RATE, n)
     censor = np.minimum(admin, lost)
@@ -210,14 +216,17 @@ def _mask(rng: np.random.Generator, x: dict[str, np.ndarray]) -> dict[str, np.nd
     }
 
 
-def simulate(n: int, seed: int, masked: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
+def simulate(
+    n: int, seed: int, masked: bool = True, shape: float = SHAPE, scale: float = SCALE
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``n`` patients: the registry's table (unknowns as NaN; with ``masked=False`` every
-    input as it was, the same patients) and the truth per patient."""
+    input as it was, the same patients) and the truth per patient (Weibull baseline of
+    ``shape`` and ``scale``, months)."""
     rng = np.random.default_rng(seed)
     x = _pre_operative(rng, n)
     x.update(_operative(rng, x))
     eta = log_hazard(x)
-    os_months, death = _outcomes(rng, eta)
+    os_months, death = _outcomes(rng, eta, shape, scale)
     data = pd.DataFrame(
         {
             "patient_id": [f"IW{seed % 100000:05d}-{i + 1:05d}" for i in range(n)],
@@ -231,7 +240,9 @@ def simulate(n: int, seed: int, masked: bool = True) -> tuple[pd.DataFrame, pd.D
     )
     for col, unknown in _mask(rng, x).items() if masked else ():
         data.loc[unknown, col] = np.nan
-    truth = pd.DataFrame({"eta": eta, **{f"s{t}": true_survival(eta, t) for t in TIMES}})
+    truth = pd.DataFrame(
+        {"eta": eta, **{f"s{t}": true_survival(eta, t, shape, scale) for t in TIMES}}
+    )
     return data, truth
 
 
@@ -364,11 +375,14 @@ def peer_mae_36(train_path: Path, test_path: Path, truth: pd.DataFrame, masks, s
 
 
 def world_simulator(name: str):
-    """The world's ``simulate(n, seed, masked=True)``: this module's, or the thresholds'."""
+    """The world's ``simulate(n, seed, masked=True)``: this module's (``u_age``; with a
+    falling hazard, ``u_age_early``), or the thresholds'."""
     if name == "thresholds":
         import threshold_world
 
         return threshold_world.simulate
+    if name == "u_age_early":
+        return partial(simulate, **EARLY)
     return simulate
 
 
@@ -519,7 +533,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
     p.add_argument("--draws", type=int, default=None, help="draws per size (default 4/2/1)")
     p.add_argument("--bootstrap", type=int, default=50, help="fit's --bootstrap (default 50)")
-    p.add_argument("--world", choices=("u_age", "thresholds"), default="u_age")
+    p.add_argument("--world", choices=("u_age", "u_age_early", "thresholds"), default="u_age")
     p.add_argument("--result", default=None, help="default: independent_world[_thresholds]")
     p.add_argument(
         "--interactions",
@@ -561,6 +575,8 @@ def main() -> None:
         "world": (
             {"name": "u_age", "shape": SHAPE, "scale_months": SCALE}
             if args.world == "u_age"
+            else {"name": args.world, "shape": EARLY["shape"], "scale_months": EARLY["scale"]}
+            if args.world == "u_age_early"
             else {"name": args.world}
         )
         | {"test_n": TEST_N, "test_seed": TEST_SEED},

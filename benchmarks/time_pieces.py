@@ -21,12 +21,16 @@ times (:func:`training.band.fit_time_pieces`), for
   deaths a piece at least; fused towards the first piece's coefficients where the check
   chose a fusion, :mod:`model.fused_pieces`, shown as ``2f8``: two pieces, fusion 8):
   pieces only where the data show a change;
+* ``K = scored``: what the pieces' scores alone chose, before ``fit`` asks whether a
+  factor's own test shows a change (it serves one piece where none does; shown as
+  ``1 (2f8)``);
 * ``K = 2`` and ``K = rule`` (the band stand-in's one piece per 65 deaths, 3-6).
 
 The error of S(12/36/60) against the world's truth is measured on test patients with every
 input known (c) and with an input unknown (m; the unknown imputed by the served pipeline's
 conditional mean, the same for every K). Worlds: the three of ``training simulate``, the
-independent world of ``benchmarks/independent_world.py``, the fading world of
+independent world of ``benchmarks/independent_world.py`` (also with a falling hazard,
+``independent_early``: proportional hazards, most deaths early), the fading world of
 ``benchmarks/fading_world.py`` (an independent tester's: one effect that fades at a year,
 in days) and the two real-covariate cohorts
 of ``benchmarks/semi_synthetic.py`` (GBSG2: a log-normal truth, hazards not proportional;
@@ -59,8 +63,8 @@ from training.fit import FitOptions, _predicting_alone, _training_set
 from training.simulate import WORLDS, SimulationSettings, simulate_cohort
 from training.time_pieces import hazards_over_time
 
-WORLD_NAMES = (*WORLDS, "independent", "fading", *ss.CASES)
-VARIANTS = ("1", "apart", "cv", "2", "rule")
+WORLD_NAMES = (*WORLDS, "independent", "independent_early", "fading", *ss.CASES)
+VARIANTS = ("1", "apart", "scored", "cv", "2", "rule")
 TEST_SEED = 777  # the simulated worlds' test patients (accuracy.py's)
 
 
@@ -91,7 +95,8 @@ class World:
         return train_seed(self.name, n, draw)
 
     def test_seed(self) -> int:
-        return {"independent": iw.TEST_SEED, "fading": fw.TEST_SEED}.get(
+        own = {"independent": iw.TEST_SEED, "independent_early": iw.TEST_SEED}
+        return {**own, "fading": fw.TEST_SEED}.get(
             self.name, ss.TEST_SEED if self.name in ss.CASES else TEST_SEED
         )
 
@@ -101,8 +106,9 @@ class World:
             data, mu, _ = ss.draw(self.ctx, n, seed)
             truth = self.ctx["truth"]
             return data, {k: truth.survival(mu, v) for k, v in self.marks.items()}
-        if self.name == "independent":
-            data, truth = iw.simulate(n, seed)
+        if self.name in ("independent", "independent_early"):
+            early = iw.EARLY if self.name == "independent_early" else {}
+            data, truth = iw.simulate(n, seed, **early)
             return data, {k: truth[f"s{k}"].to_numpy() for k in self.marks}
         if self.name == "fading":
             return fw.simulate(n, seed)
@@ -147,16 +153,21 @@ def one_draw(world: World, n: int, draw: int, test) -> dict:
         d.reference, d.contrasts,
     )  # fmt: skip
     cv = check["pieces"]
+    # what the pieces' scores chose before the factors' own tests were asked (the same
+    # where a test flags a factor)
+    scored = check.get("unconfirmed") or {"pieces": cv, "fusion": check.get("fusion")}
     served_h0 = cox_baseline_on_grid(est, list(Z.columns), d.grid)
     surv = {"1": np.exp(-served_h0[None, :] * np.exp(Zt @ est.coef_[:, 0])[:, None])}
-    counts = {"1": 1, "apart": check.get("pieces_apart", cv), "cv": cv, "2": 2, "rule": rule}
+    counts = {"1": 1, "apart": check.get("pieces_apart", cv), "scored": scored["pieces"],
+              "cv": cv, "2": 2, "rule": rule}  # fmt: skip
+    fusions = {"scored": scored.get("fusion"), "cv": check.get("fusion")}
     for name in VARIANTS[1:]:
         k = counts[name]
         if k == 1:
             surv[name] = surv["1"]
             continue
-        if name == "cv" and check.get("fusion"):  # served fused, as fit serves it
-            fused = FusedPiecewiseCox(step(alpha), tuple(_cuts(d.y, k)), fusion=check["fusion"])
+        if fusions.get(name):  # served fused, as fit serves it
+            fused = FusedPiecewiseCox(step(alpha), tuple(_cuts(d.y, k)), fusion=fusions[name])
             surv[name] = np.exp(-fused.fit(Z, d.y).cumulative_hazard_on_grid(Zt, d.grid))
             continue
         model = fit_time_pieces(Z, d.y, d.grid, step, alpha, k)
@@ -170,6 +181,7 @@ def one_draw(world: World, n: int, draw: int, test) -> dict:
         "design": tuned.params["terms"],
         "pieces": counts,
         "fusion": check.get("fusion"),
+        "unconfirmed": check.get("unconfirmed"),
         "fused_loglik": check.get("fused_heldout_loglik"),
         "fold_logliks": check.get("fold_logliks"),
         "cv_loglik": check.get("heldout_loglik"),
@@ -177,6 +189,17 @@ def one_draw(world: World, n: int, draw: int, test) -> dict:
         "errors": {v: errors(surv[v], d, truth, complete) for v in VARIANTS},
         "seconds": round(time.perf_counter() - t0, 1),
     }
+
+
+def _pieces_said(k: int, fusion) -> str:
+    return f"{k}" + (f"f{fusion:.3g}" if fusion else "")
+
+
+def _served(r: dict) -> str:
+    """``2f8``: two pieces, fusion 8; ``1 (2f8)``: one served where the scores chose those."""
+    u = r.get("unconfirmed")
+    said = _pieces_said(r["pieces"]["cv"], r.get("fusion"))
+    return said + (f" ({_pieces_said(u['pieces'], u.get('fusion'))})" if u else "")
 
 
 def summarise(rows: list[dict]) -> list[dict]:
@@ -189,10 +212,7 @@ def summarise(rows: list[dict]) -> list[dict]:
             if not reach:
                 continue
             row = {"world": world, "n": n, "month": t, "draws": len(reach)}
-            row["cv_pieces"] = "/".join(
-                f"{r['pieces']['cv']}" + (f"f{r['fusion']:.3g}" if r.get("fusion") else "")
-                for r in reach
-            )
+            row["cv_pieces"] = "/".join(_served(r) for r in reach)
             for v in VARIANTS:
                 for kind in ("c", "m"):
                     row[f"{v}_{kind}"] = float(np.mean([r["errors"][v][t][kind] for r in reach]))
