@@ -60,39 +60,48 @@ def test_the_loss_is_the_breslow_partial_likelihood_and_the_penalty():
     assert penalised_loss(b, X, y, alpha, l1)[0] == pytest.approx(want, rel=1e-12)
 
 
-@pytest.mark.parametrize("seed", [1, 2, 5])
-def test_where_the_library_converges_the_path_gives_its_answer(seed):
-    X, y = _spline_world(seed)
-    cold = CoxnetSurvivalAnalysis(l1_ratio=0.5, alphas=[ALPHA], max_iter=200_000).fit(X, y)
-    warm = PathCoxnet(l1_ratio=0.5, alphas=[ALPHA], max_iter=200_000).fit(X, y)
-    # both stop where no update moves the deviance by 1e-7 of the null's: the objectives
-    # agree to ~1e-5 of themselves, the linear predictors to a few hundredths
-    lc = penalised_loss(cold.coef_, X, y, ALPHA, 0.5)[0]
-    lw = penalised_loss(warm.coef_, X, y, ALPHA, 0.5)[0]
-    assert lw == pytest.approx(lc, rel=1e-4)
-    assert np.abs(X @ (cold.coef_[:, 0] - warm.coef_[:, 0])).max() < 0.05
+# Draws of _spline_world on which the library's cold start converges on some and fails on
+# others (0, 3 and 4 fail everywhere; 5 converged on one machine and fails on another: its
+# floating point decides)
+DRAWS = range(6)
 
 
-@pytest.mark.parametrize("seed", [0, 3, 4])
-def test_where_the_cold_start_fails_the_path_reaches_the_minimum(seed):
-    X, y = _spline_world(seed)
-    # these draws were picked because the library alone fails on them: assert it does, so
-    # the test keeps testing the failure it is about
+def _cold_loss(X, y) -> float:
+    """The library's own fit at ALPHA, as its objective; infinite where it gives up."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
             cold = CoxnetSurvivalAnalysis(l1_ratio=0.5, alphas=[ALPHA], max_iter=200_000)
-            cold_loss = penalised_loss(cold.fit(X, y).coef_, X, y, ALPHA, 0.5)[0]
+            return penalised_loss(cold.fit(X, y).coef_, X, y, ALPHA, 0.5)[0]
         except ArithmeticError:
-            cold_loss = np.inf
-        warm = PathCoxnet(l1_ratio=0.5, alphas=[ALPHA], max_iter=200_000).fit(X, y)
+            return np.inf
+
+
+def test_the_draws_hold_both_cases():
+    """So that the test below keeps testing both what it is for (the library failing) and
+    agreement where it does not."""
+    failed = sum(not np.isfinite(_cold_loss(*_spline_world(seed))) for seed in DRAWS)
+    assert 1 <= failed < len(DRAWS)
+
+
+@pytest.mark.parametrize("seed", DRAWS)
+def test_the_path_reaches_the_minimum_and_the_librarys_answer_where_it_converges(seed):
+    X, y = _spline_world(seed)
+    cold_loss = _cold_loss(X, y)
+    warm = PathCoxnet(l1_ratio=0.5, alphas=[ALPHA], max_iter=200_000).fit(X, y)
     best = _minimum(X, y, ALPHA)
     floor = penalised_loss(best, X, y, ALPHA, 0.5)[0]
-    assert cold_loss > floor * 1.01
-    # the library's convergence tolerance: ~1e-5 of the objective (see above)
-    assert penalised_loss(warm.coef_, X, y, ALPHA, 0.5)[0] == pytest.approx(floor, rel=1e-4)
+    warm_loss = penalised_loss(warm.coef_, X, y, ALPHA, 0.5)[0]
+    # both stop where no update moves the deviance by 1e-7 of the null's: the objective
+    # agrees with its minimum to ~1e-5 of itself
+    assert warm_loss == pytest.approx(floor, rel=1e-4)
     spread = np.ptp(X @ warm.coef_[:, 0])
     assert spread < 2 * np.ptp(X @ best) + 1
+    if cold_loss <= floor * 1.01:  # the library converged: the same answer as the path
+        assert warm_loss == pytest.approx(cold_loss, rel=1e-4)
+        cold = CoxnetSurvivalAnalysis(l1_ratio=0.5, alphas=[ALPHA], max_iter=200_000).fit(X, y)
+        # the linear predictors to a few hundredths
+        assert np.abs(X @ (cold.coef_[:, 0] - warm.coef_[:, 0])).max() < 0.05
 
 
 def test_the_fitted_estimator_reads_as_one_fitted_at_the_penalty_asked():
