@@ -153,7 +153,7 @@ def hazards_over_time_limitations(report: dict, schema: Schema) -> list[str]:
                 "between them penalised so that a factor whose effect holds keeps one hazard "
                 "ratio. The factor contributions shown are those of the piece that holds the "
                 "risk horizon, with "
-                "every piece's ratio beside them (\"{column}\"). Updated on another centre's "
+                "every piece's ratio beside them (\"{column}\"). Recalibrated on another centre's "
                 "patients, every piece's coefficients take one calibration slope and each "
                 "piece's baseline is estimated again."
             )
@@ -162,7 +162,7 @@ def hazards_over_time_limitations(report: dict, schema: Schema) -> list[str]:
                 "In the training data the hazard ratios change over time, so the Cox model is "
                 "fitted in {pieces} time pieces (cut at {cuts}), each with its own hazard "
                 "ratios. The factor contributions shown are those of the piece that holds the "
-                'risk horizon, with every piece\'s ratio beside them ("{column}"). Updated '
+                'risk horizon, with every piece\'s ratio beside them ("{column}"). Recalibrated '
                 "on another centre's patients, every piece's coefficients take one calibration "
                 "slope and each piece's baseline is estimated again."
             )

@@ -4,8 +4,8 @@ the number of pieces chosen by cross-validated partial likelihood.
 A Cox model assumes proportional hazards: a factor that doubles the hazard in the
 first months doubles it years later. Where an effect fades (a complication that kills early
 or not at all) or grows, its curves are averages over time, off early and late for every
-patient alike. Where the check below chooses more than one piece, ``fit`` serves the model
-in those pieces (:class:`model.piecewise.PiecewiseCox`, same design and penalty, the cuts
+patient alike. Where the check below chooses more than one piece (and a factor's own test or
+a large gain confirms them, below), ``fit`` serves the model in those pieces (:class:`model.piecewise.PiecewiseCox`, same design and penalty, the cuts
 in the manifest's ``time_cuts_months``). The check refits the tuned design, at its penalty, in K
 pieces cut at quantiles of the death times (:func:`training.band.fit_time_pieces`: each
 piece's Cox model on the patients alive at its start), K from one up to the band stand-in's number, and
@@ -504,17 +504,18 @@ def hazards_over_time_lines(check: dict, schema: Schema) -> list[str]:
 
 
 def _unconfirmed(check: dict) -> str | None:
-    """Why pieces that scored better are not served: no factor's own test shows a change."""
+    """Why pieces that scored better are not served: a gain under :data:`UNCONFIRMED_GAIN`,
+    and no factor's own test flags a change."""
     u = check.get("unconfirmed")
     if not u:
         return None
-    fused = f", fused (fusion {u['fusion']:.3g})" if u.get("fusion") else ""
+    kind = f"fused time pieces (fusion {u['fusion']:.3g})" if u.get("fusion") else "time pieces"
     return (
-        f"{u['pieces']} time pieces{fused} scored {u['gain_over_one_piece']:.1f} units of held-out "
-        f"partial log-likelihood above one piece, under {UNCONFIRMED_GAIN:g}, and no factor's own "
-        f"test (Grambsch-Therneau, Bonferroni {TEST_LEVEL:g}) shows a hazard ratio that changes, "
-        "so one piece is served: the best of several candidates scored on the same folds can "
-        "beat one piece by that much by chance"
+        f"{u['pieces']} {kind} scored {u['gain_over_one_piece']:.1f} units of held-out partial "
+        f"log-likelihood above one piece, under {UNCONFIRMED_GAIN:g}, and no factor's own test "
+        f"(Grambsch-Therneau, Bonferroni {TEST_LEVEL:g}) flags a hazard ratio that changes, so "
+        "one piece is served: the best of several candidates scored on the same folds can beat "
+        "one piece by that much by chance"
     )
 
 

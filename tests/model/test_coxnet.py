@@ -77,10 +77,16 @@ def _cold_loss(X, y) -> float:
             return np.inf
 
 
+def _library_fails(X, y) -> bool:
+    """The library's fit at ALPHA gives up or stops 1 % or more above the objective's minimum."""
+    floor = penalised_loss(_minimum(X, y, ALPHA), X, y, ALPHA, 0.5)[0]
+    return _cold_loss(X, y) > floor * 1.01
+
+
 def test_the_draws_hold_both_cases():
     """So that the test below keeps testing both what it is for (the library failing) and
     agreement where it does not."""
-    failed = sum(not np.isfinite(_cold_loss(*_spline_world(seed))) for seed in DRAWS)
+    failed = sum(_library_fails(*_spline_world(seed)) for seed in DRAWS)
     assert 1 <= failed < len(DRAWS)
 
 
@@ -97,7 +103,7 @@ def test_the_path_reaches_the_minimum_and_the_librarys_answer_where_it_converges
     assert warm_loss == pytest.approx(floor, rel=1e-4)
     spread = np.ptp(X @ warm.coef_[:, 0])
     assert spread < 2 * np.ptp(X @ best) + 1
-    if cold_loss <= floor * 1.01:  # the library converged: the same answer as the path
+    if not _library_fails(X, y):  # the library converged: the same answer as the path
         assert warm_loss == pytest.approx(cold_loss, rel=1e-4)
         cold = CoxnetSurvivalAnalysis(l1_ratio=0.5, alphas=[ALPHA], max_iter=200_000).fit(X, y)
         # the linear predictors to a few hundredths
