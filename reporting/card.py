@@ -188,7 +188,7 @@ def hazards_over_time_limitations(report: dict, schema: Schema) -> list[str]:
     return [
         _(
             "In the training data the hazard ratio of {factors} changes over time "
-            "(Grambsch-Therneau test); time pieces did not predict better, and the curves "
+            "(Grambsch-Therneau test); time pieces did not predict clearly better, and the curves "
             "average that effect over time."
         ).format(factors=", ".join(schema.encoded_label(x["column"]) for x in flagged))
     ]

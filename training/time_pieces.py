@@ -459,6 +459,12 @@ def _own_ratios(check: dict) -> str:
     )
 
 
+def _flagged_said(check: dict) -> str:
+    """The factors whose own test shows a change, where any does."""
+    flagged = (check.get("schoenfeld") or {}).get("flagged") or []
+    return f", and the factors' own tests flag {', '.join(flagged)}" if flagged else ""
+
+
 def _warning(check: dict, schema: Schema) -> str | None:
     if check["pieces"] == 1:
         return None
@@ -468,8 +474,9 @@ def _warning(check: dict, schema: Schema) -> str | None:
             f"the data show hazard ratios that change over time, so the Cox model is served in "
             f"{check['pieces']} time pieces ({'; '.join(spans)}), {_own_ratios(check)}: they "
             f"score {check['gain_over_one_piece']:.1f} units of held-out partial "
-            "log-likelihood above one piece. The report gives each factor's hazard ratio by "
-            "piece; the page's contributions are the piece that holds the risk horizon."
+            f"log-likelihood above one piece{_flagged_said(check)}. The report gives each "
+            "factor's hazard ratio by piece; the page's contributions are the piece that holds "
+            "the risk horizon."
         )
     asked = " (as asked: --proportional-hazards)" if check.get("one_piece_requested") else ""
     return (
@@ -530,7 +537,7 @@ def _note(check: dict, schema: Schema) -> str | None:
     # a change can be real and still too small, or too short-lived, to predict better
     why = (
         "time pieces (every factor's effect refitted in each piece, or fused towards one) did "
-        "not predict held-out patients better"
+        "not predict held-out patients better by more than the folds' standard error"
         if check.get("checked", True)
         else f"too few {schema.words.events} to fit time pieces"
     )
@@ -595,8 +602,9 @@ def hazards_over_time_html(check: dict, schema: Schema) -> str:
         parts.append(
             f"<p>{html.escape(_capital(unconfirmed))}.</p>"
             if unconfirmed
-            else "<p>Time pieces do not predict better than one: no change in hazard ratios "
-            "large enough to matter for the curves.</p>"
+            else "<p>Time pieces did not predict held-out patients better than one piece by more "
+            "than the folds' standard error: no change in hazard ratios shown large enough to "
+            "matter for the curves.</p>"
         )
         parts.append(_tests_html(check, schema))
         return "\n".join(parts)

@@ -331,6 +331,8 @@ def test_one_fading_effect_is_served_in_fused_pieces(fused_bundle, schema):
         assert 0.85 <= cover <= 0.995, (t, cover)
     report = (fused_bundle.path / "report.html").read_text()
     assert f"fused (fusion {step.fusion:.3g})" in report and "Served in time pieces" in report
+    # the served note names the factor whose own test shows the change
+    assert "the factors&#x27; own tests flag Serious adverse event within 30 days" in report
     # served at the share of its training set's own path start that the folds chose, each
     # of its own: recomputed here from the training data
     from model.fused_pieces import fusion_max

@@ -69,7 +69,7 @@ def test_the_check_finds_the_change_where_the_truth_has_one_and_none_where_it_ha
         # them); too brief for this draw's own tests, which flag no factor (Bonferroni 5 %)
         assert check["pieces"] == 1 and check["cuts_months"] == []
         assert "1 piece chosen" in lines[0] and len(lines) == 1 and flagged == []
-        assert "Time pieces do not predict better than one" in html
+        assert "Time pieces did not predict held-out patients better than one piece" in html
         assert "Hazard ratio served (all times)" not in html  # no table by piece
         assert "Grambsch" in html and html.count("<tr>") == 1 + len(check["schoenfeld"]["tests"])
         return
@@ -126,7 +126,7 @@ def test_pieces_no_test_confirms_are_served_only_past_a_large_gain(monkeypatch):
     assert lines[1].startswith("note: 2 ") and "time pieces" in lines[1] and "scored" in lines[1]
     assert "no factor's own test" in lines[1] and "one piece is served" in lines[1]
     html = hazards_over_time_html(check, schema)
-    assert "no factor&#x27;s own test" in html and "Time pieces do not predict better" not in html
+    assert "no factor&#x27;s own test" in html and "Time pieces did not predict" not in html
     # a factor's test confirms pieces whatever their gain; where no test could be made, the
     # pieces' scores stand alone
     flagged = {"tests": [{"label": "Age"}], "flagged": ["Age"]}
