@@ -21,8 +21,8 @@ times (:func:`training.band.fit_time_pieces`), for
   deaths a piece at least; fused towards the first piece's coefficients where the check
   chose a fusion, :mod:`model.fused_pieces`, shown as ``2f8``: two pieces, fusion 8):
   pieces only where the data show a change;
-* ``K = scored``: what the pieces' scores alone chose, before ``fit`` asks whether a
-  factor's own test shows a change (it serves one piece where none does; shown as
+* ``K = scored``: what the pieces' scores alone chose, before ``fit`` asks that a factor's
+  own test or a large gain confirm them (it serves one piece where neither does; shown as
   ``1 (2f8)``);
 * ``K = 2`` and ``K = rule`` (the band stand-in's one piece per 65 deaths, 3-6).
 
@@ -107,8 +107,8 @@ class World:
             truth = self.ctx["truth"]
             return data, {k: truth.survival(mu, v) for k, v in self.marks.items()}
         if self.name in ("independent", "independent_early"):
-            early = iw.EARLY if self.name == "independent_early" else {}
-            data, truth = iw.simulate(n, seed, **early)
+            own = "u_age_early" if self.name == "independent_early" else "u_age"
+            data, truth = iw.world_simulator(own)(n, seed)
             return data, {k: truth[f"s{k}"].to_numpy() for k in self.marks}
         if self.name == "fading":
             return fw.simulate(n, seed)
@@ -153,8 +153,8 @@ def one_draw(world: World, n: int, draw: int, test) -> dict:
         d.reference, d.contrasts,
     )  # fmt: skip
     cv = check["pieces"]
-    # what the pieces' scores chose before the factors' own tests were asked (the same
-    # where a test flags a factor)
+    # what the pieces' scores chose before a factor's test or a large gain was asked to
+    # confirm them (the same where either does)
     scored = check.get("unconfirmed") or {"pieces": cv, "fusion": check.get("fusion")}
     served_h0 = cox_baseline_on_grid(est, list(Z.columns), d.grid)
     surv = {"1": np.exp(-served_h0[None, :] * np.exp(Zt @ est.coef_[:, 0])[:, None])}

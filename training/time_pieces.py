@@ -5,8 +5,9 @@ A Cox model assumes proportional hazards: a factor that doubles the hazard in th
 first months doubles it years later. Where an effect fades (a complication that kills early
 or not at all) or grows, its curves are averages over time, off early and late for every
 patient alike. Where the check below chooses more than one piece (and a factor's own test or
-a large gain confirms them, below), ``fit`` serves the model in those pieces (:class:`model.piecewise.PiecewiseCox`, same design and penalty, the cuts
-in the manifest's ``time_cuts_months``). The check refits the tuned design, at its penalty, in K
+a large gain confirms them, below), ``fit`` serves the model in those pieces
+(:class:`model.piecewise.PiecewiseCox`, same design and penalty, the cuts in the manifest's
+``time_cuts_months``). The check refits the tuned design, at its penalty, in K
 pieces cut at quantiles of the death times (:func:`training.band.fit_time_pieces`: each
 piece's Cox model on the patients alive at its start), K from one up to the band stand-in's number, and
 scores each K by the partial likelihood of held-out patients (Verweij & van Houwelingen

@@ -57,7 +57,7 @@ from sksurv.util import Surv
 from model.bundle import MANIFEST, Bundle, sha256_file
 from model.fused_pieces import FusedPiecewiseCox, breslow_loglik
 from model.manifest import Manifest, ModelEntry, TrainingData
-from model.piecewise import PiecewiseCox, alive_in_piece, cumulative_hazard, pieces_of
+from model.piecewise import PiecewiseCox, cumulative_hazard, pieces_of
 from model.predict import cox_baseline_on_grid, survival_at, survival_on_grid
 from model.prognosis import unseen_as_unknown
 from model.timeaxis import TimeAxis, time_grid
@@ -835,8 +835,8 @@ def _check_pieces(parent: Bundle, y) -> None:
     if not isinstance(step, PiecewiseCox):
         return
     axis, events = parent.schema.time_axis, parent.schema.words.events
-    for a, b in zip(step.edges_[:-1], step.edges_[1:], strict=True):
-        _alive, piece = alive_in_piece(y, a, b)
+    spans = zip(step.edges_[:-1], step.edges_[1:], strict=True)
+    for (a, b), (_alive, piece, _coef) in zip(spans, pieces_of(step, y), strict=True):
         if not piece[piece.dtype.names[0]].any():
             span = (
                 f"after {axis.said(a)}"
