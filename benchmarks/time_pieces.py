@@ -42,6 +42,7 @@ WHAS500: Weibull), each with its own schema, in days.
 from __future__ import annotations
 
 import argparse
+import json
 import time
 import warnings
 
@@ -49,7 +50,7 @@ import fading_world as fw
 import independent_world as iw
 import numpy as np
 import semi_synthetic as ss
-from _common import table, write_result
+from _common import RESULTS, table, write_result
 from design_choice import train_seed
 
 from model.fused_pieces import FusedPiecewiseCox
@@ -220,6 +221,27 @@ def summarise(rows: list[dict]) -> list[dict]:
     return out
 
 
+def rules(rows: list[dict]) -> dict:
+    """Over the draws whose scores chose pieces: the mean error of S(t) (every input known,
+    mean over the landmarks) served by the scores alone, by the factors' tests alone (pieces
+    only where a factor is flagged) and by ``fit``'s rule (served)."""
+    chosen = [
+        r for r in rows if (r.get("unconfirmed") or {"pieces": r["pieces"]["cv"]})["pieces"] > 1
+    ]
+
+    def err(r: dict, variant: str) -> float:
+        e = r["errors"]
+        return float(np.mean([e[variant][t]["c"] for t in e["1"]]))
+
+    test_only = [err(r, "scored" if r["flagged_by_own_test"] else "1") for r in chosen]
+    return {
+        "draws": len(chosen),
+        "scores_alone": float(np.mean([err(r, "scored") for r in chosen])) if chosen else None,
+        "tests_alone": float(np.mean(test_only)) if chosen else None,
+        "served": float(np.mean([err(r, "cv") for r in chosen])) if chosen else None,
+    }
+
+
 def print_table(summary: list[dict]) -> None:
     header = ["world", "n", "landmark", "draws", "K by CV"] + [
         f"K={v} {kind}" for v in VARIANTS for kind in ("c", "m")
@@ -239,11 +261,18 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--draws", type=int, default=2, help="training draws per world and n")
     ap.add_argument("--test-n", type=int, default=3000)
     ap.add_argument("--result", default="time_pieces")
+    ap.add_argument("--rules-of", default=None, metavar="RESULT",
+                    help="fit nothing: compare the pieces' rules on results/RESULT.json")  # fmt: skip
     return ap.parse_args()
 
 
 def main() -> None:
     args = parse_args()
+    if args.rules_of:
+        print(
+            json.dumps(rules(json.loads((RESULTS / f"{args.rules_of}.json").read_text())["rows"]))
+        )
+        return
     warnings.filterwarnings("ignore")
     t0 = time.perf_counter()
     rows = []
@@ -276,6 +305,7 @@ def main() -> None:
             "test_n": args.test_n,
             "variants": list(VARIANTS),
             "summary": summary,
+            "rules": rules(rows),
             "rows": rows,
             "wall_seconds": round(time.perf_counter() - t0, 1),
         },
