@@ -17,7 +17,7 @@ import pandas as pd
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 
-from model.piecewise import PiecewiseCox
+from model.piecewise import PiecewiseCox, pieces_of
 from model.schema import Schema
 from training.samplesize import (
     NAGELKERKE_OPTIMISM,
@@ -26,6 +26,7 @@ from training.samplesize import (
     SampleSize,
     assess,
     cox_snell_r2,
+    cox_snell_r2_pieces,
     optimism_adjusted_r2,
 )
 
@@ -103,23 +104,30 @@ def fitted_sample_size(data: pd.DataFrame, schema: Schema, models: dict | None =
     """What ``fit`` reports: the parameters the data support and those the model spends.
 
     With a fitted Cox pipeline among ``models`` (name -> pipeline; the one whose last step
-    has coefficients) the anticipated R² is its apparent Cox-Snell R² (from the partial
-    likelihood of its penalised linear predictor on these data) times van Houwelingen's
-    heuristic shrinkage for the design's columns, and the design is its own;
+    has coefficients, or a :class:`~model.piecewise.PiecewiseCox`) the anticipated R² is its
+    apparent Cox-Snell R² (from the partial likelihood of its penalised fit on these data,
+    in time pieces the pieces' sum) times van Houwelingen's heuristic shrinkage for the
+    parameters it spends, and the design is its own (in time pieces, every piece's columns);
     without one, the conservative default and the design counted from the data. The
     conservative figure is always given beside it.
     """
+    from training.estimators import survival_target
+
     coxnet = next((m for m in (models or {}).values() if hasattr(m[-1], "coef_")), None)
-    # a Cox model in time pieces spends a design's parameters in every piece; its risk score
-    # is no linear predictor, so its R² is not estimated here
     pieces = next((m for m in (models or {}).values() if isinstance(m[-1], PiecewiseCox)), None)
     out: dict = {"source": SOURCE, "timepoint": _timepoint(schema), "unit": schema.time_axis.unit}
     model_r2 = None
     X = data[schema.feature_names]
     if pieces is not None:
-        n_pieces = np.asarray(pieces[-1].coefs_).shape[0]
-        out["design_columns"] = n_pieces * _varying(pieces[:-1].transform(X))
+        # every piece's coefficients are candidates (fused ones too: the fusion only
+        # penalises their changes, as the penalty does the design's columns)
+        Z = np.asarray(pieces[:-1].transform(X), dtype=float)
+        parts = pieces_of(pieces[-1], survival_target(data, schema))
+        out["design_columns"] = len(parts) * _varying(Z)
         out["nonzero_coefficients"] = pieces[-1].nonzero_coefficients()
+        e, t = parts[0][1].dtype.names
+        model_r2 = cox_snell_r2_pieces([(Z[a] @ c, p[e], p[t]) for a, p, c in parts])
+        out["model_r2_cs"] = model_r2
     elif coxnet is not None:
         coef = np.asarray(coxnet[-1].coef_)[:, -1]
         out["design_columns"] = _varying(coxnet[:-1].transform(X))
@@ -141,7 +149,8 @@ def fitted_sample_size(data: pd.DataFrame, schema: Schema, models: dict | None =
     if model_r2 is not None:
         adjusted = optimism_adjusted_r2(model_r2, len(data), p)
         said = (
-            f"the fitted penalised Cox model's apparent Cox-Snell R² on these data, "
+            f"the fitted penalised Cox model's apparent Cox-Snell R² on these data"
+            f"{' over its time pieces' if pieces is not None else ''}, "
             f"{model_r2:.3f}, adjusted for optimism by van Houwelingen's heuristic shrinkage"
         )
         if adjusted is None:  # no more than its parameters explain by chance: next to nothing

@@ -156,11 +156,22 @@ def optimism_adjusted_r2(r2_apparent: float, n: int, parameters: int) -> float |
 
 def cox_snell_r2(lp: np.ndarray, event: np.ndarray, time: np.ndarray) -> float:
     """Apparent Cox-Snell R² of a Cox model: ``1 - exp(-LR / n)``, LR against lp = 0."""
-    lp = np.asarray(lp, dtype=float)
-    lr = 2.0 * (
-        cox_partial_loglik(lp, event, time) - cox_partial_loglik(np.zeros_like(lp), event, time)
-    )
-    return float(1.0 - math.exp(-max(lr, 0.0) / len(lp)))
+    return cox_snell_r2_pieces([(lp, event, time)])
+
+
+def cox_snell_r2_pieces(pieces) -> float:
+    """Apparent Cox-Snell R² of a Cox model in time pieces, ``pieces`` a list of (linear
+    predictor, event, time) of the patients alive at each piece's start, their outcomes
+    counted from it; the first piece holds every patient. Each risk set lies in one piece,
+    so the partial likelihood of coefficients that change at the cuts is the pieces' sum."""
+    lr = 0.0
+    for lp, event, time in pieces:
+        lp = np.asarray(lp, dtype=float)
+        lr += 2.0 * (
+            cox_partial_loglik(lp, event, time) - cox_partial_loglik(np.zeros_like(lp), event, time)
+        )
+    n = len(pieces[0][0])
+    return float(1.0 - math.exp(-max(lr, 0.0) / n))
 
 
 def pmsampsize_survival(

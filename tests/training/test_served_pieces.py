@@ -45,6 +45,17 @@ def test_the_model_is_served_in_the_pieces_the_check_chose(pieces_bundle):
     # the parameters it spends: every varying column of the design, in each piece
     spent = json.loads((pieces_bundle.path / "report.json").read_text())["sample_size"]
     assert spent["design_columns"] == step.coefs_.size == 2 * 17  # main effects: 17 columns
+    # and the R² the criteria anticipate is the pieces' own, adjusted for those 34, as a
+    # model in one piece has its own: not the conservative default, far below it here
+    from training.samplesize import optimism_adjusted_r2
+
+    assert (
+        "apparent Cox-Snell R² on these data over its time pieces"
+        in spent["assessment"]["r2_source"]
+    )
+    adjusted = optimism_adjusted_r2(spent["model_r2_cs"], 500, 34)
+    assert spent["assessment"]["r2_cs"] == pytest.approx(adjusted)
+    assert spent["assessment"]["r2_cs"] > spent["conservative"]["r2_cs"]
 
 
 def test_its_curves_and_band_against_the_truth(pieces_bundle, schema):
