@@ -571,8 +571,9 @@ def _fused_html(check: dict) -> str:
         "The same pieces with each factor's change between them penalised (fused towards the "
         "first piece's hazard ratios: from half the lightest penalty that keeps every factor "
         f"at one hazard ratio down to 1/{1 / FUSION_SHARES[-1]:.0f} of it), which follow one "
-        "factor's changing effect without refitting the others, kept where they beat the "
-        f"pieces chosen by that standard error: {said}. "
+        "factor's changing effect without refitting the others; the best for each number of "
+        f"pieces: {said}. Of those that beat the pieces chosen by that standard error, the "
+        "one with the best total is kept. "
     )
 
 
