@@ -167,6 +167,8 @@ def cox_snell_r2_pieces(pieces) -> float:
     lr = 0.0
     for lp, event, time in pieces:
         lp = np.asarray(lp, dtype=float)
+        if not len(lp):  # nobody alive at the piece's start: no risk set, no term
+            continue
         lr += 2.0 * (
             cox_partial_loglik(lp, event, time) - cox_partial_loglik(np.zeros_like(lp), event, time)
         )
