@@ -124,6 +124,7 @@ def fitted_sample_size(data: pd.DataFrame, schema: Schema, models: dict | None =
         Z = np.asarray(pieces[:-1].transform(X), dtype=float)
         parts = pieces_of(pieces[-1], survival_target(data, schema))
         out["design_columns"] = len(parts) * _varying(Z)
+        out["time_pieces"] = len(parts)
         out["nonzero_coefficients"] = pieces[-1].nonzero_coefficients()
         e, t = parts[0][1].dtype.names
         model_r2 = cox_snell_r2_pieces([(Z[a] @ c, p[e], p[t]) for a, p, c in parts])
@@ -176,12 +177,14 @@ def _warning(s: SampleSize, d: dict, unit: str, events: str = "events") -> str |
         return None
     spent = d["design_columns"]
     nonzero = d.get("nonzero_coefficients")
+    aside = [_per_piece(d)] if d.get("time_pieces") else []
+    aside += [f"{nonzero} kept by the penalty"] if nonzero is not None else []
     # short of criterion iii no design is adequate: say what criteria i and ii would allow
     # rather than "support 0"
     supported = min(s.max_parameters_shrinkage, s.max_parameters_optimism)
     said = (
         f"the Cox design has {spent} candidate parameters"
-        + (f" ({nonzero} kept by the penalty)" if nonzero is not None else "")
+        + (f" ({'; '.join(aside)})" if aside else "")
         + f" and these {s.n} patients ({s.events} {events}) support {supported}"
         f" ({SOURCE}; {s.n_required:,} patients would be needed)"
     )
@@ -257,6 +260,12 @@ def _supported_text(s: dict, d: dict) -> str:
     )
 
 
+def _per_piece(d: dict) -> str:
+    """Where a model in time pieces spends its parameters."""
+    k = d.get("time_pieces")
+    return f"{d['design_columns'] // k} in each of {k} time pieces" if k else ""
+
+
 def _parameters(k: int) -> str:
     return f"{k} candidate parameter" + ("" if k == 1 else "s")
 
@@ -278,7 +287,9 @@ def sample_size_lines(d: dict) -> list[str]:
             if s["r2_cs"] != c["r2_cs"]
             else ""
         )
-        + f"; the Cox design spends {d['design_columns']}{kept}"
+        + f"; the Cox design spends {d['design_columns']}"
+        + (f" ({_per_piece(d)})" if d.get("time_pieces") else "")
+        + kept
     ]
     if d.get("warning"):
         lines.append(f"warning: {d['warning']}")
@@ -302,6 +313,8 @@ def sample_size_html(d: dict) -> str:
     if s["r2_cs"] != c["r2_cs"]:
         rows.append(row(c["r2_source"], c))
     kept = d.get("nonzero_coefficients")
+    aside = [_per_piece(d)] if d.get("time_pieces") else []
+    aside += [f"{kept} coefficients not zero after the penalty"] if kept is not None else []
     parts = [
         "<h2>Sample size</h2>",
         f"<p>Riley's criteria for a time-to-event model ({html.escape(SOURCE)}): expected "
@@ -309,7 +322,7 @@ def sample_size_html(d: dict) -> str:
         f"{NAGELKERKE_OPTIMISM:g} (ii), and the overall risk by {d['timepoint']:g} {d.get('unit', 'months')} "
         f"estimated to within {PRECISION_MARGIN:g} (iii). The Cox design spends "
         f"<b>{d['design_columns']}</b> candidate parameters"
-        + (f" ({kept} coefficients not zero after the penalty)" if kept is not None else "")
+        + (f" ({html.escape('; '.join(aside))})" if aside else "")
         + f"; {s['n']} patients with {s['events']} events "
         f"({s['events'] / max(d['design_columns'], 1):.1f} per candidate parameter).</p>",
         "<table><thead><tr><th>Anticipated Cox-Snell R²</th><th>Value</th>"

@@ -56,6 +56,7 @@ def test_the_model_is_served_in_the_pieces_the_check_chose(pieces_bundle):
     adjusted = optimism_adjusted_r2(spent["model_r2_cs"], 500, 34)
     assert spent["assessment"]["r2_cs"] == pytest.approx(adjusted)
     assert spent["assessment"]["r2_cs"] > spent["conservative"]["r2_cs"]
+    assert "<b>34</b> candidate parameters (17 in each of 2 time pieces;" in report
 
 
 def test_its_curves_and_band_against_the_truth(pieces_bundle, schema):
