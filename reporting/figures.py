@@ -19,7 +19,7 @@ import plotly.graph_objects as go
 from model.i18n import _, percent
 from model.schema import Schema
 from model.timeaxis import amount, unit_name
-from reporting.plain import icon_labels
+from reporting.plain import icon_counted, icon_labels
 
 __all__ = [
     "DASHES",
@@ -506,10 +506,12 @@ def icon_array_figure(
 
     ``counts`` is a :class:`reporting.plain.IconCounts`. Icons are filled row by row
     from the top left: first those alive, then the uncertain ones, then those who died.
-    Each kind is one trace named with its count (the legend reads like the sentence).
+    Each kind is one trace named with its count (:func:`reporting.plain.icon_counted`: with a
+    band, the filled and open icons are its ends, "at least").
     """
     kinds = [("alive", counts.certain), ("uncertain", counts.uncertain), ("died", counts.died)]
     labels = icon_labels(schema.words)
+    named = icon_counted(counts, schema.words)
     total = sum(n for _kind, n in kinds)
     rows = math.ceil(total / columns)
     data, start = [], 0
@@ -524,7 +526,7 @@ def icon_array_figure(
                 "mode": "markers",
                 "x": [i % columns for i in cells],
                 "y": [rows - 1 - i // columns for i in cells],
-                "name": _("{n} {label}").format(n=n, label=label),
+                "name": named.get(kind, ""),
                 "marker": {
                     "symbol": style["symbol"],
                     "size": 19,
@@ -532,7 +534,7 @@ def icon_array_figure(
                     "line": {"color": style["line"], "width": 2},
                 },
                 "hovertemplate": f"{label}<extra></extra>",
-                "showlegend": True,
+                "showlegend": kind in named,  # no band: no diamonds to name
             }
         )
     layout = _base_layout(title, height)

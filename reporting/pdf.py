@@ -44,8 +44,8 @@ from reporting.fonts import cjk_font
 from reporting.plain import (
     ICON_KINDS,
     IconCounts,
+    icon_counted,
     icon_counts,
-    icon_labels,
     icon_legend,
     icon_years,
     patient_notes,
@@ -769,7 +769,7 @@ def patient_leaflet(
             if alive_at
             else _("100 patients like you")
         )
-        top, said = pdf.get_y() + 1, icon_labels(words)
+        top = pdf.get_y() + 1
         for i, year in enumerate(years):
             c = icon_counts(shown, year_months(schema, year))
             x = 12 + i * 62
@@ -780,13 +780,8 @@ def patient_leaflet(
             pdf.icons(c, x, top + 6)
             pdf.set_xy(x, top + 52)
             pdf.set_font("Helvetica", "", 9)
-            counts = [
-                _("{n} {label}").format(n=c.certain, label=said["alive"]),
-                _("{n} {label}").format(n=c.died, label=said["died"]),
-            ]
-            if c.has_band:
-                counts.insert(1, _("{n} may be either").format(n=c.uncertain))
-            pdf.multi_cell(48, 4.4, _t("\n".join(counts)), new_x="LMARGIN", new_y="NEXT")
+            counts = icon_counted(c, words)
+            pdf.multi_cell(48, 4.4, _t("\n".join(counts.values())), new_x="LMARGIN", new_y="NEXT")
         pdf.set_y(top + 68)
         pdf.set_font("Helvetica", "I", 9)
         pdf.multi_cell(

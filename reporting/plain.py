@@ -26,6 +26,7 @@ __all__ = [
     "ICON_KINDS",
     "PEOPLE",
     "IconCounts",
+    "icon_counted",
     "icon_counts",
     "icon_labels",
     "icon_legend",
@@ -53,6 +54,24 @@ def icon_labels(words: Words) -> dict[str, str]:
             event_free=words.event_free
         ),
         "died": words.event_happened,
+    }
+
+
+def icon_counted(counts: IconCounts, words: Words) -> dict[str, str]:
+    """Each kind of icon with its count, as the legend and the leaflet say it. With a band
+    the filled and open icons are the band's ends, not the estimate: "at least 3 alive"
+    beside a sentence that says "about 20 ... between 3 and 37", where "3 alive" read as the
+    patient's own figure."""
+    said = icon_labels(words)
+    if not counts.has_band:
+        return {
+            "alive": _("{n} {label}").format(n=counts.certain, label=said["alive"]),
+            "died": _("{n} {label}").format(n=counts.died, label=said["died"]),
+        }
+    return {
+        "alive": _("at least {n} {label}").format(n=counts.certain, label=said["alive"]),
+        "uncertain": _("{n} may be either").format(n=counts.uncertain),
+        "died": _("at least {n} {label}").format(n=counts.died, label=said["died"]),
     }
 
 

@@ -61,6 +61,29 @@ def test_translations_keep_every_placeholder(lang):
     assert not wrong, f"translations whose placeholders differ from the message's: {wrong[:5]}"
 
 
+@pytest.mark.parametrize("lang", OTHER_LANGUAGES)
+def test_bold_in_a_translation_renders_as_bold(template, lang):
+    """CommonMark closes ``**`` only where it is right-flanking: after a full stop such as
+    "。" and before a character it stays two literal asterisks on the page. Rendered by
+    markdown-it (CommonMark, as Streamlit's renderer), placeholders filled with text of the
+    language, every message's strong emphasis must close."""
+    from markdown_it import MarkdownIt
+
+    md = MarkdownIt("commonmark")
+    filler = {"zh": "文字"}.get(lang.split("_")[0], "text")
+    cat = _catalogue(lang)
+    wrong = []
+    for m in template:
+        t = cat.get(m.id) if m.id else None
+        if t is None or not isinstance(t.string, str) or "**" not in t.string:
+            continue
+        for said in (m.id, t.string):
+            shown = md.render(FIELD.sub(filler, said))
+            if "**" in shown:
+                wrong.append(said)
+    assert not wrong, f"asterisks shown as text in {len(wrong)} messages: {wrong[:5]}"
+
+
 def test_catalogues_are_up_to_date_with_the_code():
     assert messages.main(["--check"]) == 0, "run: .venv/bin/python scripts/messages.py"
 

@@ -243,7 +243,9 @@ def test_the_patients_version_has_the_same_numbers_in_words_and_pictures(engine,
     assert years  # 1 year is before the condition; 5 years may be beyond the follow-up
     for year in years:
         c = icon_counts(shown, 12 * year)
-        assert f"{c.certain} alive {c.uncertain} may be either {c.died} died" in text
+        assert (
+            f"at least {c.certain} alive {c.uncertain} may be either at least {c.died} died" in text
+        )
     assert "1 year after surgery" not in text.split("100 patients like you")[1]
     # the pictures are of patients alive at the time given, as their heading says
     assert "100 patients like you who are alive 2 years after surgery" in text

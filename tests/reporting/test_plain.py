@@ -15,6 +15,7 @@ from model.timeaxis import LANDMARKS
 from reporting.figures import ICON_STYLES, OKABE_ITO, icon_array_figure
 from reporting.plain import (
     PEOPLE,
+    IconCounts,
     icon_counts,
     icon_years,
     landmark_sentence,
@@ -208,7 +209,19 @@ def test_icon_array_draws_the_counts_with_shapes_not_colour_alone(engine, patien
     fig = go.Figure(icon_array_figure(c, engine.schema).to_dict())  # validates every property
     alive, uncertain, died = fig.data
     assert [len(t.x) for t in fig.data] == [c.certain, c.uncertain, c.died]
-    assert alive.name.startswith(f"{c.certain} ") and died.name.startswith(f"{c.died} ")
+    # the band's ends, said as such: the sentence above gives the estimate ("about 20 ...
+    # between 3 and 37"), and a bare "3 alive" under it read as the patient's figure
+    assert c.has_band and c.certain < c.alive
+    assert (alive.name, died.name) == (f"at least {c.certain} alive", f"at least {c.died} died")
+    assert uncertain.name == f"{c.uncertain} may be either"
+    # without a band the icons are the estimate
+    plain = IconCounts(months=36, alive=c.alive, lower=None, upper=None)
+    names = [t.name for t in go.Figure(icon_array_figure(plain, engine.schema).to_dict()).data]
+    assert names == [f"{c.alive} alive", "", f"{PEOPLE - c.alive} died"]
+    shown = [
+        t.showlegend for t in go.Figure(icon_array_figure(plain, engine.schema).to_dict()).data
+    ]
+    assert shown == [True, False, True]
     symbols = {t.marker.symbol for t in fig.data}
     assert len(symbols) == 3  # legible in black and white
     assert {ICON_STYLES[k]["color"] for k in ("alive", "uncertain")} <= set(OKABE_ITO)

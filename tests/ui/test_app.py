@@ -622,14 +622,10 @@ def markdown_text(at) -> str:
 
 def icon_chart(at) -> dict:
     """The icon array's figure: the plotly chart whose traces are the three kinds of icon."""
-    from model.schema import default_schema
-    from reporting.plain import icon_labels
-
-    uncertain = icon_labels(default_schema().words)["uncertain"]
     for chart in at.get("plotly_chart"):
         spec = json.loads(chart.proto.spec)
         names = [t.get("name", "") for t in spec["data"]]
-        if len(names) == 3 and names[1].endswith(uncertain):
+        if len(names) == 3 and names[1].endswith(" may be either"):
             return spec
     raise AssertionError("no icon array on the page")
 
