@@ -112,9 +112,9 @@ def _wrap(text: str, width: int) -> str:
 
 # characters a line of a figure's title: what a phone's width holds (plotly cuts, not wraps)
 TITLE_LINE = 42
-# characters a line of the published strip's label: what a phone's width holds from the
-# middle of a strip in the plot's left quarter to the figure's edge, at 11 px type
-STRIP_LINE = 30
+# characters a line of the published strip's name in the legend: what a phone's width (390
+# px) holds beside the legend's symbol at 12 px type
+STRIP_LINE = 40
 
 
 # pixels above a title for plotly's toolbar, which a tap shows over the figure's top right:
@@ -282,9 +282,12 @@ def survival_figure(
                 "opacity": 0.25,
                 "line": {"width": 0},
                 "layer": "below",
+                # named in the legend, not over the plot: a label on the axis lay over the
+                # curves where 3-year survival is read
+                "showlegend": True,
+                "name": _strip_label(literature, axis),
             }
         )
-        annotations.append(_strip_label(literature, axis, end))
     if alive_at:
         at = float(axis.from_months(alive_at))
         shapes.append(
@@ -299,7 +302,9 @@ def survival_figure(
                 "line": {"color": "#555555", "dash": "dot"},
             }
         )
-    layout = _base_layout(title, height + 30 * ((len(curves) + 1) // 2))
+    # each legend row, and the published strip's name (three lines), below the plot
+    legend_px = 30 * ((len(curves) + 1) // 2) + (50 if literature else 0)
+    layout = _base_layout(title, height + legend_px)
     layout.update(
         shapes=shapes,
         annotations=annotations,
@@ -316,29 +321,15 @@ def survival_figure(
     return _figure(data, layout)
 
 
-def _strip_label(literature: dict, axis, end_months: float) -> dict:
-    """The published strip's label, wrapped so that a phone's width holds it (plotly cuts a
-    line at the plot's edge: "median 10-17 months" was lost), standing on the x axis and
-    running away from the nearer edge of the plot."""
-    lo, hi = (float(axis.from_months(m)) for m in literature["median_months"])
+def _strip_label(literature: dict, axis) -> str:
+    """The published strip's name in the legend, wrapped so that a phone's width holds it
+    (plotly cuts a legend line at the figure's edge)."""
     text = _("{label}: median {span}").format(
         label=literature["label"], span=axis.span(literature["median_months"])
     )
-    lines = [_wrap(text, STRIP_LINE), _wrap(_("(published figure, not this model)"), STRIP_LINE)]
-    side = "left" if (lo + hi) / 2 <= float(axis.from_months(end_months)) / 2 else "right"
-    return {
-        "x": (lo + hi) / 2,
-        "y": 0.02,
-        "xref": "x",
-        "yref": "y",
-        "showarrow": False,
-        "text": "<br>".join(lines),
-        "xanchor": side,
-        "yanchor": "bottom",
-        "align": side,
-        "font": {"size": 11},
-        "bgcolor": "rgba(255,255,255,0.8)",
-    }
+    return "<br>".join(
+        [_wrap(text, STRIP_LINE), _wrap(_("(published figure, not this model)"), STRIP_LINE)]
+    )
 
 
 def _hover_values(survival, lower, upper) -> list[str]:

@@ -181,6 +181,8 @@ def _plotly_figure(curves, schema, literature: dict | None, width_mm: float, hei
     return fig
 
 
+# millimetres a plotly figure with the published strip grows by, for the strip's legend
+LITERATURE_LEGEND_MM = 12
 # pixels between an axis of the paper figure and its tick labels
 PLOTLY_STANDOFF_PX = 6
 
@@ -354,6 +356,9 @@ class _Report(FPDF):
     def curves(self, curves: list[dict], x, y, w, h, literature=None) -> None:
         use_plotly = self.figures == "plotly" or (self.figures == "auto" and plotly_available())
         if use_plotly:
+            # the published strip's name takes three lines of plotly's legend, which is
+            # inside the image: as much room below the plot as the drawn figure's notes take
+            h = h + (LITERATURE_LEGEND_MM if literature else 0)
             try:
                 png = _plotly_png(curves, self.schema, literature, w, h)
                 self.image(io.BytesIO(png), x=x, y=y, w=w, h=h)

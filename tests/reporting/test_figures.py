@@ -46,7 +46,9 @@ def test_survival_figure_spec_is_valid_plotly(schema):
     # a band only where both limits are finite: two band traces for "a", none for b and c
     assert [t.name for t in fig.data] == [None, "a: 95 % band", "a", "b", "c"]
     assert fig.layout.shapes[0].x0 == 11 and fig.layout.shapes[1].x0 == 12
-    assert "not this model" in fig.layout.annotations[0].text.replace("<br>", " ")
+    # the published strip is named in the legend, not over the curves
+    assert fig.layout.shapes[0].showlegend and not fig.layout.annotations
+    assert "not this model" in fig.layout.shapes[0].name.replace("<br>", " ")
     assert fig.layout.xaxis.range == (0, 60)
     assert fig.layout.template.layout.paper_bgcolor is not None  # a real template, not a name
     assert fig.layout.xaxis.title.text == "Months after CRS+HIPEC"
@@ -70,7 +72,7 @@ def test_survival_figure_speaks_the_schemas_unit_and_words(schema):
     assert raw.data[0].x[-1] == pytest.approx(1826.25)
     assert fig.layout.shapes[1].x0 == pytest.approx(365.25)  # alive at 12 months
     assert fig.layout.xaxis.dtick == 365
-    assert "335-396 days" in fig.layout.annotations[0].text  # 11-13 months, published
+    assert "335-396 days" in fig.layout.shapes[0].name  # 11-13 months, published
     # the hover says the time as the curve's line does: 259, not 258.7188
     assert fig.layout.xaxis.hoverformat == ".0f" and " days: " in fig.data[0].hovertemplate
 
@@ -223,7 +225,7 @@ def test_a_wrapped_title_and_the_strips_label_stay_off_the_plot_and_on_the_figur
     chemo = dict(LITERATURE, label="Systemic chemotherapy, not operated", median_months=[10, 17])
     title = "Predicted overall survival if treated with CRS+HIPEC"
     fig = survival_figure(flat, schema, title=title, literature=chemo)
-    label = fig.layout.annotations[0].text
+    label = fig.layout.shapes[0].name
     assert fig.layout.title.text.count("<br>") == 1 and "10-17 months" in label.replace("<br>", " ")
     ink = rendered(fig, width) < 160
     top, left, right = fig.layout.margin.t, fig.layout.margin.l, fig.layout.margin.r
