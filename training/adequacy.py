@@ -188,6 +188,13 @@ def _warning(s: SampleSize, d: dict, unit: str, events: str = "events") -> str |
         + f" and these {s.n} patients ({s.events} {events}) support {supported}"
         f" ({SOURCE}; {s.n_required:,} patients would be needed)"
     )
+    pieces = d.get("time_pieces")
+    if pieces and supported >= spent // pieces:
+        # a fit in one piece on the same data gives no warning: say what takes it past
+        said += (
+            f"; the {spent // pieces} of one piece are within that, the changes between "
+            "pieces (chosen on held-out patients, the report's 'Hazard ratios over time') are not"
+        )
     if not s.precision_met:
         said += (
             f"; the overall risk by {s.timepoint:g} {unit} is not estimated to within "

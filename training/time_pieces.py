@@ -504,6 +504,7 @@ def hazards_over_time_lines(check: dict, schema: Schema) -> list[str]:
     line = (
         f"proportional hazards (cross-validated partial likelihood, 1 to {check['most_pieces']} "
         f"time pieces): {pieces} piece{'s' if pieces > 1 else ''} chosen{_fusion_chosen(check)}"
+        + ("; one piece served" if pieces > 1 and not check.get("served") else "")
     )
     warning = _warning(check, schema)
     said = "note" if check.get("served") else "warning"

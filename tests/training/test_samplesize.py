@@ -245,6 +245,28 @@ def test_cli_fit_states_the_sample_size_and_warns_when_short(tmp_path):
     assert f"{ss['n_precision']:,} patients would be needed for that alone" in res.stderr
 
 
+def test_a_warning_for_time_pieces_says_whether_one_piece_would_be_supported():
+    """A model in two pieces of 17 columns spends 34: where the data support 17 or more the
+    warning says that the changes between pieces are what exceed it (a fit in one piece on
+    the same data gives no warning), not that the design as such is too large."""
+    from training.adequacy import _warning
+
+    pieces = {"design_columns": 34, "time_pieces": 2, "nonzero_coefficients": 30}
+    enough = assess(500, 290, 10_000.0, 36, 34, r2_cs=0.49, r2_source="m")
+    supported = min(enough.max_parameters_shrinkage, enough.max_parameters_optimism)
+    assert not enough.adequate and 17 <= supported < 34
+    said = _warning(enough, pieces, "months", "deaths")
+    assert "34 candidate parameters (17 in each of 2 time pieces; 30 kept by the penalty)" in said
+    assert "the 17 of one piece are within that, the changes between pieces" in said
+    # short of even one piece's columns: no such clause
+    short = assess(500, 290, 10_000.0, 36, 34, r2_cs=0.2, r2_source="m")
+    assert min(short.max_parameters_shrinkage, short.max_parameters_optimism) < 17
+    assert "of one piece" not in _warning(short, pieces, "months", "deaths")
+    # a model in one piece: neither the split nor the clause
+    plain = _warning(enough, {"design_columns": 34, "nonzero_coefficients": 30}, "months")
+    assert "(30 kept by the penalty)" in plain and "piece" not in plain
+
+
 def test_an_apparent_r2_is_adjusted_for_optimism():
     """van Houwelingen's heuristic shrinkage 1 - p / LR, with LR = -n ln(1 - R²): by hand,
     110 patients, 17 parameters and an apparent 0.506 give LR 77.57, shrinkage 0.7808 and

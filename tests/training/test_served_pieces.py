@@ -255,8 +255,13 @@ def test_a_prespecified_proportional_hazards_model_stays_in_one_piece(pieces_bun
 
     check = load_report(one.path)["proportional_hazards"]
     assert check["pieces"] == 2 and check["one_piece_requested"] and not check["served"]
-    (warning,) = [x for x in hazards_over_time_lines(check, one.schema) if x.startswith("warning")]
+    lines = hazards_over_time_lines(check, one.schema)
+    (warning,) = [x for x in lines if x.startswith("warning")]
     assert "(as asked: --proportional-hazards)" in warning
+    # the summary's own line says what is served, not only what the check chose
+    assert lines[0].endswith("; one piece served")
+    served = load_report(pieces_bundle.path)["proportional_hazards"]
+    assert "served" not in hazards_over_time_lines(served, pieces_bundle.schema)[0]
     assert _parent_one_piece(one) and not _parent_one_piece(pieces_bundle)
 
 
