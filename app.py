@@ -15,10 +15,15 @@ st.set_page_config(
 )
 
 from model.i18n import _  # noqa: E402
-from ui.state import choose_language, offers_candidacy  # noqa: E402 (after set_page_config)
+from ui.state import (  # noqa: E402 (after set_page_config)
+    choose_language,
+    offers_candidacy,
+    page_style,
+)
 
 # first, so that everything below (the navigation too) is in the reader's language
 choose_language()
+page_style()
 CANDIDACY = offers_candidacy()
 
 PAGES = [

@@ -170,7 +170,8 @@ def contributions(p: Prognosis, choice: Choice, key: str) -> None:
     shown = shown_columns(t.drop(columns="log_hr"))
     factor, hr = _("Factor"), _("Hazard ratio")
     # the ratio beside its factor and both in view on a phone's 390 px: the grid scrolls
-    # sideways to the rest, and left to take their width, the factors had hidden the ratio
+    # sideways to the rest, and left to take their width, the factors had hidden the ratio;
+    # the factor is pinned, so that a row scrolled to its values still names its factor
     first = [factor, hr]
     st.dataframe(
         shown[[*first, *(c for c in shown.columns if c not in first)]],
@@ -178,7 +179,7 @@ def contributions(p: Prognosis, choice: Choice, key: str) -> None:
         key=f"{key}.table",
         width="stretch",
         column_config={
-            factor: st.column_config.TextColumn(width=FACTOR_WIDTH),
+            factor: st.column_config.TextColumn(width=FACTOR_WIDTH, pinned=True),
             hr: st.column_config.TextColumn(width=RATIO_WIDTH),
         },
     )

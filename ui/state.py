@@ -323,6 +323,28 @@ PATIENT_CSS = """<style>
 </style>"""
 
 
+# A table wider than the screen fades out at its right edge until scrolled to its end: a
+# phone's overlay scrollbar shows only while scrolling, and the model card's columns of the
+# model's own figures lay off-screen with nothing to say they were there. A mask, not a
+# colour, so the cue holds in the dark theme; where a browser has no scroll timeline
+# (Chromium 115+, Safari 26) the table is as before.
+WIDE_TABLE_CSS = """<style>
+[data-testid="stTable"] > div {
+  animation: more-to-the-right linear both;
+  animation-timeline: scroll(self inline);
+}
+@keyframes more-to-the-right {
+  0%, 96% { mask-image: linear-gradient(to right, #000 calc(100% - 48px), transparent); }
+  100% { mask-image: none; }
+}
+</style>"""
+
+
+def page_style() -> None:
+    """The styles every page takes (CSS only: no user data goes into it)."""
+    st.html(WIDE_TABLE_CSS)  # style alone: Streamlit gives it no room on the page
+
+
 def reading_mode() -> str:
     """The sidebar's reading mode: ``clinician`` (every number) or ``patient`` (larger type,
     the same figures in words and pictures, no tables or jargon)."""

@@ -95,6 +95,8 @@ def test_the_hazard_ratio_is_in_view_beside_its_factor(at):
     widths = json.loads(grid.proto.columns)
     assert widths["Factor"]["width"] + widths["Hazard ratio"]["width"] <= 320
     assert widths["Hazard ratio"]["width"] >= 100  # its heading whole
+    # scrolled sideways to the patient's values, each row still names its factor
+    assert widths["Factor"].get("pinned") is True
 
 
 def test_calculator_unknown_input_is_averaged_and_named(at, engine):

@@ -282,3 +282,30 @@ def test_real_browser_form_shows_what_is_used_and_says_what_is_wrong_where(model
         download.wait_for(timeout=60_000)
         assert phone.locator(".stMarkdownEllipsis").evaluate_all(CUT_JS) == []
         assert download.bounding_box()["width"] <= 390
+
+
+MASKS_JS = (
+    """els => els.map(e => [e.scrollWidth > e.clientWidth + 8, getComputedStyle(e).maskImage])"""
+)
+
+
+def test_real_browser_a_table_wider_than_a_phone_says_so(models, tmp_path):
+    """On a phone the model card's tables scroll sideways, and the overlay scrollbar shows
+    only while scrolling: a table wider than the screen fades at its right edge until it is
+    scrolled to its end; one that fits does not fade."""
+    with serve(models, tmp_path / "server.log") as url, browser() as b:
+        phone = b.new_context(
+            viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+        ).new_page()
+        phone.goto(url + "/model_card")
+        phone.get_by_text("Bundle version").first.wait_for(timeout=60_000)
+        scrollers = phone.locator("[data-testid=stTable] > div")
+        masks = scrollers.evaluate_all(MASKS_JS)
+        wide = [i for i, (over, _) in enumerate(masks) if over]
+        assert wide, "no table wider than the phone: nothing tested"  # the SHA-256 row
+        assert all(("gradient" in mask) == over for over, mask in masks), masks
+        first = scrollers.nth(wide[0])
+        first.evaluate("e => { e.scrollLeft = e.scrollWidth }")
+        phone.wait_for_function(
+            "e => getComputedStyle(e).maskImage === 'none'", arg=first.element_handle()
+        )
