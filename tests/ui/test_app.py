@@ -548,6 +548,14 @@ def test_model_card_describes_the_bundle(at, engine, app_registry):
     metrics = at.table[1].value
     c = engine.bundle.manifest.metrics["coxnet"]["corrected"]["harrell_c"]
     assert metrics.loc["Harrell C", "Optimism-corrected"] == f"{c:.3f}"
+    # the calibration groups in percentages with one decimal, as the plot's axes say them
+    (groups, *_) = [d.value for d in at.dataframe if "mean predicted" in d.value.columns]
+    for col in ("mean predicted", "observed", "lower", "upper"):
+        assert groups[col].str.fullmatch(r"\d{1,3}\.\d %").all(), groups[col].tolist()
+    cal = json.loads((engine.bundle.path / "report.json").read_text())["calibration"]["coxnet"]
+    first = min(cal, key=float)  # the first tab's horizon
+    want = [f"{100 * g['predicted']:.1f} %" for g in cal[first]["groups"]]
+    assert groups["mean predicted"].tolist() == want
 
 
 def test_tampered_bundle_is_refused_and_the_last_good_one_served(

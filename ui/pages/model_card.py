@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from model.i18n import DEFAULT, _, language, number
+from model.i18n import DEFAULT, _, language, number, percent
 from reporting import card, wording
 from reporting.evidence import PLAUSIBILITY_NOTE, plausibility_table
 from reporting.figures import calibration_figure
@@ -126,8 +126,15 @@ if choice is not None:
                     config=PLOT_CONFIG,
                 )
                 c = cal[h]
+                groups = pd.DataFrame(c["groups"])
+                # survival as the plot's axes and the page's tables write it, one decimal
+                for col in ("predicted", "observed", "lower", "upper"):
+                    if col in groups:
+                        groups[col] = [
+                            "–" if pd.isna(v) else percent(100 * v, 1) for v in groups[col]
+                        ]
                 st.dataframe(
-                    pd.DataFrame(c["groups"]).rename(
+                    groups.rename(
                         columns={
                             "n": _("patients"),
                             "predicted": _("mean predicted"),
