@@ -96,7 +96,7 @@ def test_real_browser_calculator_and_cohort(models, tmp_path, small_cohort):
         phone.goto(url)
         phone.get_by_text(THREE_YEARS).first.wait_for(timeout=60_000)
         contributions = phone.locator(".js-plotly-plot").filter(has_text="Hazard ratio against")
-        icons = phone.locator(".js-plotly-plot").filter(has_text="may be alive or not")
+        icons = phone.locator(".js-plotly-plot").filter(has_text="may be either")
         icons.wait_for()
         published = phone.get_by_text("Published series, not this model").first
         assert (
