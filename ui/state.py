@@ -35,6 +35,8 @@ __all__ = [
 ]
 
 MODELS_ENV = "HIPEC_MODELS"
+# the calculator's last patient without errors, which the compare page can start from
+CALCULATOR_PATIENT = "calculator.patient"
 APP_DIR = Path(__file__).resolve().parents[1]
 
 

@@ -11,6 +11,7 @@ from model.bundle import MANIFEST, sha256_file
 from model.engine import Engine
 from model.registry import Registry
 from reporting.card import c_index_text
+from reporting.scenarios import starting_scenarios
 from reporting.summary import (
     candidacy_scenarios,
     fmt_percent,
@@ -424,6 +425,42 @@ def test_compare_removes_the_scenario_chosen_and_keeps_the_others(at, engine):
     # a third scenario added again starts afresh, not as the one removed
     at.radio(key="cmp.n").set_value(3).run()
     assert at.text_input(key="cmp2.name").value != "Last"
+
+
+def test_compare_starts_from_the_calculators_patient_on_a_click(at, engine):
+    """The patient entered on the calculator (Ki-67 45 %, PCI unknown) is what every scenario
+    takes on the button's click, with the operative outcomes varied as before; until then
+    the scenarios keep what they hold, and the page says which patient they start from."""
+    at.text_input(key="patient.ki67").input("45").run()
+    at.checkbox(key="patient.pci.unknown").check().run()
+    at.switch_page("ui/pages/compare.py").run()
+    assert not at.exception
+    captions = [c.value for c in at.caption]
+    assert "The scenarios start from the training data's typical patient." in captions
+    at.text_input(key="cmp0.name").set_value("Mine").run()
+    assert at.text_input(key="cmp0.ki67").value != "45"  # nothing changes unasked
+    before = list(at.table[0].value.columns)
+    at.button(key="cmp.from_calculator").click().run()
+    assert not at.exception
+    start = dict(reference(engine), ki67=45.0, pci=None)
+    want = starting_scenarios(engine.schema, start)
+    for i in range(2):
+        assert at.text_input(key=f"cmp{i}.ki67").value == "45"
+        assert at.checkbox(key=f"cmp{i}.pci.unknown").value
+        assert at.text_input(key=f"cmp{i}.name").value == want[i][0]
+    names = list(at.table[0].value.columns)
+    assert names == [n for n, _ in want[:2]] and names != before
+    progs = engine.predict(engine.frame([v for _, v in want[:2]]))
+    pd.testing.assert_frame_equal(
+        at.table[0].value,
+        scenario_table(list(zip(names, progs, strict=True)), engine.schema),
+        check_names=False,
+    )
+    assert "The scenarios start from the patient entered on the calculator." in [
+        c.value for c in at.caption
+    ]
+    # done: no button until the calculator's patient changes
+    assert not [b for b in at.button if b.key == "cmp.from_calculator"]
 
 
 def test_compare_names_a_scenario_left_out_above_the_results(at):

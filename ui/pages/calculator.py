@@ -16,7 +16,7 @@ from reporting.pdf import patient_report
 from reporting.plain import rarely_alive_note
 from ui import common, patient
 from ui.form import patient_form, show_problems
-from ui.state import Choice, choose_model, reading_mode, simulated_banner
+from ui.state import CALCULATOR_PATIENT, Choice, choose_model, reading_mode, simulated_banner
 
 
 def _down(value: float, digits: int) -> float:
@@ -164,6 +164,8 @@ if choice is not None:
     with right:
         X = show_problems(entered)
         if X is not None:
+            # for the compare page to start from (this session's memory only, as the form's)
+            st.session_state[CALCULATOR_PATIENT] = dict(values)
             prog = choice.engine.predict(X, choice.model, contributions=True)[0]
             # inputs outside the training data, then a combination of them beyond it
             warnings = choice.engine.warnings(X)[0] + choice.engine.risk_warnings(

@@ -10,10 +10,20 @@ from reporting.scenarios import starting_scenarios
 from reporting.summary import scenario_table, shown_columns
 from ui import common
 from ui.form import patient_form, show_problems
-from ui.state import choose_model, simulated_banner
+from ui.state import CALCULATOR_PATIENT, choose_model, simulated_banner
 
 MAX_SCENARIOS = 4
 MIN_SCENARIOS = 2
+START = "cmp.start"  # the patient the scenarios start from, where not the typical one
+
+
+def _start_from(values: dict) -> None:
+    """Every scenario drawn anew from ``values`` (the calculator's patient): what the tabs
+    held is replaced, on the user's click only."""
+    state = st.session_state
+    for k in [k for k in map(str, state) if k[:3] == "cmp" and k[3:4].isdigit()]:
+        del state[k]
+    state[START] = dict(values)
 
 
 def _remove(i: int, n: int) -> None:
@@ -52,7 +62,27 @@ if choice is not None:
         key="cmp.n",
         persist_state="session",
     )
-    starts = starting_scenarios(schema, choice.bundle.manifest.reference_patient)
+    state = st.session_state
+    calculator = state.get(CALCULATOR_PATIENT)
+    start = state.get(START)
+    st.caption(
+        _("The scenarios start from the patient entered on the calculator.")
+        if start
+        else _("The scenarios start from the training data's typical patient.")
+    )
+    if calculator and calculator != start:
+        st.button(
+            _("Start every scenario from the calculator's patient"),
+            on_click=_start_from,
+            args=(calculator,),
+            key="cmp.from_calculator",
+            help=_(
+                "Each scenario takes the calculator's patient, with the outcomes of the "
+                "operation varied as before; what the scenarios hold now is replaced."
+            ),
+            icon=":material/person:",
+        )
+    starts = starting_scenarios(schema, start or choice.bundle.manifest.reference_patient)
     results = st.container()  # drawn above the scenario forms, filled once they are read
     tabs = st.tabs([_("Scenario {n}").format(n=i + 1) for i in range(n)])
     rows = []
