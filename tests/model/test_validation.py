@@ -109,6 +109,22 @@ def test_missing_required_and_unknown_columns(schema):
     assert warns == {("unknown_column", "Ki_67"), ("unknown_column", "hospital")}
 
 
+@pytest.mark.parametrize(
+    "mode, way",
+    [
+        ("train", "trained with a schema that leaves it out (--schema)"),
+        ("predict", "leave the column empty where a value is not known"),
+    ],
+)
+def test_a_missing_feature_column_says_what_to_do_without_it(schema, mode, way):
+    """A centre that never records CEA: training needs its own schema, scoring an empty
+    column (each patient's CEA then unknown, averaged over)."""
+    cols = [c for c in GOOD_ROW if c != "cea"]
+    report = validate_dataset(csv_of([GOOD_ROW], cols), schema, mode=mode)
+    (p,) = [p for p in report.errors if p.code == "missing_column"]
+    assert p.column == "cea" and p.message.endswith(way), p.message
+
+
 def test_a_longer_or_shorter_column_name_is_suggested(schema):
     """A header that is the schema's name with more (or less) to it, too far apart for a
     spelling match, is named in both messages: the missing column's and the ignored one's."""
