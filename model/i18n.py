@@ -140,6 +140,12 @@ def number(x: float, digits: int = 0, grouped: bool = False) -> str:
     return text.translate(str.maketrans({".": decimal, ",": group}))
 
 
+def percent_format(digits: int = 0) -> str:
+    """:func:`percent`'s form as a printf format, for a grid column that keeps its numbers
+    (and sorts by them)."""
+    return f"%.{digits}f" + ("%%" if language() == "zh-CN" else " %%")
+
+
 def percent(x: float, digits: int = 0) -> str:
     """A percentage (``x`` in 0-100) as the language writes it: "69 %" in English, as this
     project always has, "69%" in Chinese."""

@@ -283,15 +283,8 @@ def _check_required_columns(columns: list[str], schema: Schema, mode: Mode) -> l
     if mode in ("train", "outcome"):
         required += schema.outcome_names
     known = _known_columns(schema)
-    # what to do without the column: a centre that never records a factor trains on a schema
-    # of its own; a file to score may hold it empty, unknown for every patient
-    ways = {
-        "train": _(
-            "; a cohort that does not record it is trained with a schema that leaves it out "
-            "(--schema)"
-        ),
-        "predict": _("; leave the column empty where a value is not known"),
-    }
+    # a file to score may hold the column empty: unknown for every patient, averaged over
+    ways = {"predict": _("; leave the column empty where a value is not known")}
     problems = []
     for c in required:
         if c not in columns:

@@ -109,8 +109,11 @@ def test_the_language_is_per_context_not_per_process():
 
 def test_numbers_per_language():
     assert i18n.percent(69) == "69 %"
+    # a grid column's printf format writes what percent() writes
+    assert i18n.percent_format(1) % 21.5 == i18n.percent(21.5, 1) == "21.5 %"
     with i18n.use("zh-CN"):
         assert i18n.percent(69) == "69%"
+        assert i18n.percent_format(1) % 21.5 == i18n.percent(21.5, 1) == "21.5%"
         assert i18n.number(1234.56, 1, grouped=True) == "1,234.6"
     with pytest.raises(ValueError, match="zh-CN"):
         i18n.set_language("fr")

@@ -189,8 +189,9 @@ def _warning(s: SampleSize, d: dict, unit: str, events: str = "events") -> str |
         f" ({SOURCE}; {s.n_required:,} patients would be needed)"
     )
     pieces = d.get("time_pieces")
-    if pieces and supported >= spent // pieces:
-        # a fit in one piece on the same data gives no warning: say what takes it past
+    if pieces and spent // pieces <= supported < spent:
+        # one piece's columns within what criteria i and ii allow, the pieces' beyond it: say
+        # what takes the design past them
         said += (
             f"; the {spent // pieces} of one piece are within that, the changes between "
             "pieces (chosen on held-out patients, the report's 'Hazard ratios over time') are not"

@@ -6,6 +6,7 @@ import json
 import math
 import sys
 from enum import Enum, StrEnum
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
@@ -14,7 +15,13 @@ import typer
 from model.bundle import sha256_file
 from model.errors import HipecError
 from model.fileio import atomic_write_bytes, atomic_write_text
-from model.schema import Schema, SchemaDefinitionError, default_schema, load_schema
+from model.schema import (
+    Schema,
+    SchemaDefinitionError,
+    default_schema,
+    default_schema_path,
+    load_schema,
+)
 from model.validation import DataValidationError, validate_dataset
 from training.simulate import DEFAULT_WORLD, WORLDS
 
@@ -168,8 +175,9 @@ def _bundle(path: Path):
         _fail(str(exc))
 
 
-def load_valid(path: Path, schema: Schema, mode: str):
-    """Validate a data file, print warnings, and exit with every error if there are any."""
+def load_valid(path: Path, schema: Schema, mode: str, missing_hint=None):
+    """Validate a data file, print warnings, and exit with every error if there are any;
+    ``missing_hint(features)`` adds what to do where feature columns are missing."""
     if not path.exists():
         _fail(f"data file not found: {path}")
     report = validate_dataset(path, schema, mode=mode)
@@ -178,7 +186,23 @@ def load_valid(path: Path, schema: Schema, mode: str):
     try:
         return report.raise_if_errors(what=str(path))
     except DataValidationError as exc:
-        _fail(str(exc))
+        missing = [
+            p.column
+            for p in report.errors
+            if p.code == "missing_column" and p.column in schema.feature_names
+        ]
+        _fail(str(exc) + (f"\n{missing_hint(missing)}" if missing and missing_hint else ""))
+
+
+def _fit_without(features: list[str], schema_file: Path | None = None) -> str:
+    """What ``fit`` is to do where the data lack feature columns."""
+    them = "it" if len(features) == 1 else "them"
+    source = schema_file or default_schema_path()
+    return (
+        f"A cohort that does not record {', '.join(repr(f) for f in features)} is fitted with a "
+        f"schema that leaves {them} out: copy {source}, delete {them} under features (and under "
+        "translations, where named), and pass the copy with --schema."
+    )
 
 
 # events below which an external validation's figures are said to be imprecise: a common
@@ -378,7 +402,8 @@ def fit(
             designs = prespecified_designs(sch, cox_designs.split(","))
         except ValueError as exc:
             _fail(f"--cox-designs: {exc}", code=2)
-    df = load_valid(data, sch, mode="train")  # every data error at once, before any fitting
+    # every data error at once, before any fitting
+    df = load_valid(data, sch, mode="train", missing_hint=partial(_fit_without, schema_file=schema))
     _warn_constant(df, sch)
     _warn_rare_levels(df, sch)
     _warn_short(df, sch, bootstrap)

@@ -164,6 +164,8 @@ def cox_snell_r2_pieces(pieces) -> float:
     predictor, event, time) of the patients alive at each piece's start, their outcomes
     counted from it; the first piece holds every patient. Each risk set lies in one piece,
     so the partial likelihood of coefficients that change at the cuts is the pieces' sum."""
+    if not pieces:
+        raise ValueError("a Cox model in time pieces needs one piece at least")
     lr = 0.0
     for lp, event, time in pieces:
         lp = np.asarray(lp, dtype=float)

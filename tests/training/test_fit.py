@@ -549,3 +549,31 @@ def test_fit_refuses_a_cox_design_the_schema_cannot_tell_apart(tmp_path, small_c
     assert not (tmp_path / "m").exists()
     res = run("fit", "--data", small_cohort[0], "--models", "rsf", "--cox-designs", "main")
     assert res.exit_code == 2 and "coxnet" in res.stderr
+
+
+def test_fit_on_a_cohort_without_a_schema_column_says_how_to_leave_it_out(
+    cohort_110_path, tmp_path
+):
+    """A centre that never records CEA: the refusal names the column and says how to train
+    without it, and following that advice (the column deleted under features and
+    translations of a copy of the schema) trains."""
+    from model.schema import default_schema_path
+
+    data = tmp_path / "nocea.csv"
+    pd.read_csv(cohort_110_path).drop(columns=["cea"]).to_csv(data, index=False)
+    res = run("fit", "--data", data, "--out", tmp_path / "m", "--models", "coxnet", "--quiet")
+    assert res.exit_code == 1
+    assert "column 'cea': required feature column is missing" in res.stderr
+    assert f"copy {default_schema_path()}, delete it under features" in res.stderr
+    lines = default_schema_path().read_text(encoding="utf-8").split("\n")
+    start = lines.index("  - name: cea")
+    end = next(i for i in range(start + 1, len(lines)) if lines[i].startswith("  - name:"))
+    named = lines.index("      cea:", end)
+    kept = lines[:start] + lines[end:named] + lines[named + 3 :]
+    schema = tmp_path / "nocea.yaml"
+    schema.write_text("\n".join(kept), encoding="utf-8")
+    res = run(
+        "fit", "--data", data, "--schema", schema, "--out", tmp_path / "m",
+        "--models", "coxnet", "--bootstrap", "2", "--quiet",
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output

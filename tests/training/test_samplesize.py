@@ -127,6 +127,11 @@ def test_r2_in_time_pieces_matches_statsmodels_with_delayed_entry():
     # one piece is the plain model's
     lp = 0.9 * x
     assert cox_snell_r2_pieces([(lp, e, t)]) == cox_snell_r2(lp, e, t)
+    # a piece nobody is alive at the start of adds nothing; no piece at all is no model
+    empty = (np.zeros(0), np.zeros(0, bool), np.zeros(0))
+    assert cox_snell_r2_pieces([*parts, empty]) == cox_snell_r2_pieces(parts)
+    with pytest.raises(ValueError, match="one piece at least"):
+        cox_snell_r2_pieces([])
 
 
 def test_assessment_of_a_cohort():
@@ -262,6 +267,13 @@ def test_a_warning_for_time_pieces_says_whether_one_piece_would_be_supported():
     short = assess(500, 290, 10_000.0, 36, 34, r2_cs=0.2, r2_source="m")
     assert min(short.max_parameters_shrinkage, short.max_parameters_optimism) < 17
     assert "of one piece" not in _warning(short, pieces, "months", "deaths")
+    # every parameter supported, the warning only for the overall risk (criterion iii): no
+    # such clause either
+    few = assess(150, 40, 3_000.0, 36, 4, r2_cs=0.4, r2_source="m")
+    assert min(few.max_parameters_shrinkage, few.max_parameters_optimism) >= 4
+    assert not few.precision_met
+    two = {"design_columns": 4, "time_pieces": 2, "nonzero_coefficients": 4}
+    assert "of one piece" not in _warning(few, two, "months", "deaths")
     # a model in one piece: neither the split nor the clause
     plain = _warning(enough, {"design_columns": 34, "nonzero_coefficients": 30}, "months")
     assert "(30 kept by the penalty)" in plain and "piece" not in plain

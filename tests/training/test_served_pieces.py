@@ -46,7 +46,7 @@ def test_the_model_is_served_in_the_pieces_the_check_chose(pieces_bundle):
     spent = json.loads((pieces_bundle.path / "report.json").read_text())["sample_size"]
     assert spent["design_columns"] == step.coefs_.size == 2 * 17  # main effects: 17 columns
     # and the R² the criteria anticipate is the pieces' own, adjusted for those 34, as a
-    # model in one piece has its own: not the conservative default, far below it here
+    # model in one piece has its own: not the conservative default, which is lower here
     from training.samplesize import optimism_adjusted_r2
 
     assert (

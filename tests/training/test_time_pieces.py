@@ -341,6 +341,10 @@ def test_fused_pieces_are_kept_only_past_the_standard_error_of_the_pieces_chosen
     fused[:, 1, FUSION_SHARES.index(1 / 8)] = chosen + [9.0, -6.0, 8.0, -5.0, 9.0]
     fused[:, 0, FUSION_SHARES.index(1 / 2)] = chosen + [3.0, 2.5, 3.4, 2.8, 3.2]
     assert choose_fused(fused, chosen, test_share=0.25) == (2, 1 / 2)
-    # and of two that pass, the better total
-    fused[:, 1, FUSION_SHARES.index(1 / 4)] = chosen + [3.1, 2.6, 3.5, 2.9, 3.3]
+    # and of two that pass below the best (which fails), the better total
+    fused[:, 1, FUSION_SHARES.index(1 / 4)] = chosen + [3.0, 2.6, 3.4, 2.9, 3.05]  # 14.95
+    assert (
+        fused[:, 1, FUSION_SHARES.index(1 / 8)].sum()
+        > fused[:, 1, FUSION_SHARES.index(1 / 4)].sum()
+    )
     assert choose_fused(fused, chosen, test_share=0.25) == (3, 1 / 4)

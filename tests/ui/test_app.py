@@ -461,6 +461,19 @@ def test_compare_starts_from_the_calculators_patient_on_a_click(at, engine):
     ]
     # done: no button until the calculator's patient changes
     assert not [b for b in at.button if b.key == "cmp.from_calculator"]
+    # a patient entered for another bundle (another schema) is not offered nor started from
+    version, values = at.session_state["cmp.start"]
+    at.session_state["cmp.start"] = ("another-bundle", values)
+    at.session_state["calculator.patient"] = ("another-bundle", values)
+    at.run()
+    assert "The scenarios start from the training data's typical patient." in [
+        c.value for c in at.caption
+    ]
+    assert not [b for b in at.button if b.key == "cmp.from_calculator"]
+    # nor a calculator's patient with an error in its form: what is on its screen has none
+    at.switch_page("ui/pages/calculator.py").run()
+    at.text_input(key="patient.age").input("150").run()
+    assert "calculator.patient" not in at.session_state
 
 
 def test_compare_names_a_scenario_left_out_above_the_results(at):
@@ -585,14 +598,16 @@ def test_model_card_describes_the_bundle(at, engine, app_registry):
     metrics = at.table[1].value
     c = engine.bundle.manifest.metrics["coxnet"]["corrected"]["harrell_c"]
     assert metrics.loc["Harrell C", "Optimism-corrected"] == f"{c:.3f}"
-    # the calibration groups in percentages with one decimal, as the plot's axes say them
-    (groups, *_) = [d.value for d in at.dataframe if "mean predicted" in d.value.columns]
+    # the calibration groups in percentages with one decimal, as the plot's axes say them,
+    # kept as numbers so that a column sorts by its values
+    (grid, *_) = [d for d in at.dataframe if "mean predicted" in d.value.columns]
+    formats = json.loads(grid.proto.columns)
     for col in ("mean predicted", "observed", "lower", "upper"):
-        assert groups[col].str.fullmatch(r"\d{1,3}\.\d %").all(), groups[col].tolist()
+        assert formats[col]["type_config"]["format"] == "%.1f %%", formats[col]
     cal = json.loads((engine.bundle.path / "report.json").read_text())["calibration"]["coxnet"]
     first = min(cal, key=float)  # the first tab's horizon
-    want = [f"{100 * g['predicted']:.1f} %" for g in cal[first]["groups"]]
-    assert groups["mean predicted"].tolist() == want
+    want = [100 * g["predicted"] for g in cal[first]["groups"]]
+    assert grid.value["mean predicted"].tolist() == pytest.approx(want)
 
 
 def test_tampered_bundle_is_refused_and_the_last_good_one_served(

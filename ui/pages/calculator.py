@@ -163,9 +163,11 @@ if choice is not None:
             values = entered.values
     with right:
         X = show_problems(entered)
+        # for the compare page to start from, with the bundle it was entered for (this
+        # session's memory only, as the form's); none while the form has errors
+        st.session_state.pop(CALCULATOR_PATIENT, None)
         if X is not None:
-            # for the compare page to start from (this session's memory only, as the form's)
-            st.session_state[CALCULATOR_PATIENT] = dict(values)
+            st.session_state[CALCULATOR_PATIENT] = (choice.version_id, dict(values))
             prog = choice.engine.predict(X, choice.model, contributions=True)[0]
             # inputs outside the training data, then a combination of them beyond it
             warnings = choice.engine.warnings(X)[0] + choice.engine.risk_warnings(

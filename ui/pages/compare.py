@@ -14,16 +14,24 @@ from ui.state import CALCULATOR_PATIENT, choose_model, simulated_banner
 
 MAX_SCENARIOS = 4
 MIN_SCENARIOS = 2
-START = "cmp.start"  # the patient the scenarios start from, where not the typical one
+# the patient the scenarios start from, where not the typical one: (bundle, values)
+START = "cmp.start"
 
 
-def _start_from(values: dict) -> None:
-    """Every scenario drawn anew from ``values`` (the calculator's patient): what the tabs
-    held is replaced, on the user's click only."""
+def _start_from(patient: tuple[str, dict]) -> None:
+    """Every scenario drawn anew from ``patient`` (the calculator's: its bundle and values):
+    what the tabs held is replaced, on the user's click only."""
     state = st.session_state
     for k in [k for k in map(str, state) if k[:3] == "cmp" and k[3:4].isdigit()]:
         del state[k]
-    state[START] = dict(values)
+    state[START] = patient
+
+
+def _this_bundles(key: str, version_id: str) -> dict | None:
+    """The values held under ``key`` where they were entered for this bundle: another
+    schema's patient would start the scenarios with its inputs unknown, unsaid."""
+    held = st.session_state.get(key)
+    return held[1] if held and held[0] == version_id else None
 
 
 def _remove(i: int, n: int) -> None:
@@ -62,9 +70,8 @@ if choice is not None:
         key="cmp.n",
         persist_state="session",
     )
-    state = st.session_state
-    calculator = state.get(CALCULATOR_PATIENT)
-    start = state.get(START)
+    calculator = _this_bundles(CALCULATOR_PATIENT, choice.version_id)
+    start = _this_bundles(START, choice.version_id)
     st.caption(
         _("The scenarios start from the patient entered on the calculator.")
         if start
@@ -74,7 +81,7 @@ if choice is not None:
         st.button(
             _("Start every scenario from the calculator's patient"),
             on_click=_start_from,
-            args=(calculator,),
+            args=((choice.version_id, calculator),),
             key="cmp.from_calculator",
             help=_(
                 "Each scenario takes the calculator's patient, with the outcomes of the "

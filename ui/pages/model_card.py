@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from model.i18n import DEFAULT, _, language, number, percent
+from model.i18n import DEFAULT, _, language, number, percent_format
 from reporting import card, wording
 from reporting.evidence import PLAUSIBILITY_NOTE, plausibility_table
 from reporting.figures import calibration_figure
@@ -127,23 +127,23 @@ if choice is not None:
                 )
                 c = cal[h]
                 groups = pd.DataFrame(c["groups"])
-                # survival as the plot's axes and the page's tables write it, one decimal
-                for col in ("predicted", "observed", "lower", "upper"):
-                    if col in groups:
-                        groups[col] = [
-                            "–" if pd.isna(v) else percent(100 * v, 1) for v in groups[col]
-                        ]
+                # survival as the plot's axes say it, one decimal; numbers, so they sort
+                shown = [x for x in ("predicted", "observed", "lower", "upper") if x in groups]
+                groups[shown] = 100 * groups[shown].astype(float)
+                names = {
+                    "n": _("patients"),
+                    "predicted": _("mean predicted"),
+                    "observed": _("observed"),
+                    "lower": _("lower"),
+                    "upper": _("upper"),
+                    "group": _("group"),
+                }
                 st.dataframe(
-                    groups.rename(
-                        columns={
-                            "n": _("patients"),
-                            "predicted": _("mean predicted"),
-                            "observed": _("observed"),
-                            "lower": _("lower"),
-                            "upper": _("upper"),
-                            "group": _("group"),
-                        }
-                    ),
+                    groups.rename(columns=names),
+                    column_config={
+                        names[x]: st.column_config.NumberColumn(format=percent_format(1))
+                        for x in shown
+                    },
                     hide_index=True,
                     key=f"card.cal.{h}.table",
                 )
