@@ -537,7 +537,15 @@ def icon_array_figure(
         height=layout["height"] + (0 if title else TOOLBAR_PX - 10),
         margin={"l": 10, "r": 10, "t": top, "b": 70},
         # under the icons, not beside them: on a phone a legend beside takes half the width
-        legend={"orientation": "h", "yanchor": "top", "y": -0.02, "x": 0.5, "xanchor": "center"},
+        # in the type of the sentences around it: the counts are what a patient reads
+        legend={
+            "orientation": "h",
+            "yanchor": "top",
+            "y": -0.02,
+            "x": 0.5,
+            "xanchor": "center",
+            "font": {"size": 15},
+        },
         xaxis={**hidden, "range": [-0.6, columns - 0.4]},
         yaxis={**hidden, "range": [-0.6, rows - 0.4], "scaleanchor": "x"},
     )
