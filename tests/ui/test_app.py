@@ -462,7 +462,7 @@ def test_compare_starts_from_the_calculators_patient_on_a_click(at, engine):
     # done: no button until the calculator's patient changes
     assert not [b for b in at.button if b.key == "cmp.from_calculator"]
     # a patient entered for another bundle (another schema) is not offered nor started from
-    version, values = at.session_state["cmp.start"]
+    values = at.session_state["cmp.start"][1]
     at.session_state["cmp.start"] = ("another-bundle", values)
     at.session_state["calculator.patient"] = ("another-bundle", values)
     at.run()
