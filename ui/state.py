@@ -328,8 +328,8 @@ PATIENT_CSS = """<style>
 # A table wider than the screen fades out at its right edge until scrolled to its end: a
 # phone's overlay scrollbar shows only while scrolling, and the model card's columns of the
 # model's own figures lay off-screen with nothing to say they were there. A mask, not a
-# colour, so the cue holds in the dark theme; where a browser has no scroll timeline
-# (Chromium 115+, Safari 26) the table is as before.
+# colour, so the cue holds in the dark theme. Scroll timelines are in Chromium from 115 and
+# Safari from 26; a browser without them shows the table as before.
 WIDE_TABLE_CSS = """<style>
 [data-testid="stTable"] > div {
   animation: more-to-the-right linear both;
