@@ -36,9 +36,10 @@ def kept_index(key: str, options: list, index: int, words: Sequence[str] | None 
     current = st.session_state.get(key, _ABSENT)  # absent: not drawn yet (another page's form)
     chosen = _option_of(current, options, drawn)
     if chosen is _ABSENT:
-        if kept is None or kept[1] not in options:
-            return index
-        chosen = kept[1]
+        # a first draw, or one whose state was cleared (the compare page's scenarios started
+        # afresh): through the session, as a browser that drew this input before keeps
+        # showing, and sends back, what it last held
+        chosen = kept[1] if kept is not None and kept[1] in options else options[index]
     elif chosen is current and (kept is None or kept[0] == language()):
         return index  # chosen in the words of this language: nothing to put back
     st.session_state[key] = chosen

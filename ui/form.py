@@ -78,7 +78,11 @@ def _numeric(f: Feature, key: str, default, fresh: bool) -> tuple[object, DeltaG
     # Written as it is held (27.45, not 27.4; 55, not 55.0)
     if fresh or key not in st.session_state:
         st.session_state[key] = st.session_state.get(key, show(start))
-    unknown = bool(st.session_state.get(f"{key}.unknown", not known_default))
+    # the tick likewise: a browser keeps showing, and sends back, the tick it drew last
+    ticked = f"{key}.unknown"
+    if fresh or ticked not in st.session_state:
+        st.session_state[ticked] = bool(st.session_state.get(ticked, not known_default))
+    unknown = bool(st.session_state[ticked])
     text = st.text_input(
         f"{f.label}{unit}",
         key=key,
@@ -90,8 +94,7 @@ def _numeric(f: Feature, key: str, default, fresh: bool) -> tuple[object, DeltaG
     # the box sits under its input and switches it off (read above, before the input is drawn)
     unknown = st.checkbox(
         _unknown_label(f),
-        value=not known_default,
-        key=f"{key}.unknown",
+        key=ticked,
         help=_("{label} is not known: the prediction averages over its plausible values.").format(
             label=f.label
         ),

@@ -309,3 +309,61 @@ def test_real_browser_a_table_wider_than_a_phone_says_so(models, tmp_path):
         phone.wait_for_function(
             "e => getComputedStyle(e).maskImage === 'none'", arg=first.element_handle()
         )
+
+
+def test_real_browser_scenarios_start_from_the_calculators_patient(models, tmp_path):
+    """What every input of a scenario shows after "Start every scenario from the calculator's
+    patient" is that patient, lists, yes/no, "unknown" ticks and the name too, and what it
+    shows is what is predicted, also at the next rerun: a browser keeps showing, and sends
+    back, what an input held before its state was cleared (the lists and ticks kept the old
+    values while the first rerun predicted the new)."""
+    from reporting.scenarios import starting_scenarios
+    from reporting.summary import scenario_table
+
+    engine = Engine(Registry(models).load())
+    schema = engine.schema
+    start = dict(engine.bundle.manifest.reference_patient, pathology="biphasic", pci=None)
+    (name, values), *_ = starting_scenarios(schema, start)
+    prog = engine.predict(engine.frame([values]))[0]
+    want = scenario_table([(name, prog)], schema).loc[THREE_YEARS, name]
+    labels = {n: schema.feature(n).label for n in ("pathology", "pci")}
+    with serve(models, tmp_path / "server.log") as url, browser() as b:
+        page = b.new_page(viewport={"width": 1400, "height": 1100})
+        page.goto(url + "/compare")
+        page.get_by_label("Scenario name").first.wait_for(timeout=60_000)
+        first = page.get_by_label("Scenario name").first
+        first.fill("Mine")
+        first.press("Enter")
+        page.locator("table", has_text="Mine").first.wait_for(timeout=30_000)
+        # the calculator: a list, and an "unknown" tick (sidebar links keep the session)
+        page.locator("[data-testid=stSidebarNav] a", has_text="Calculator").click()
+        page.get_by_text(THREE_YEARS).first.wait_for(timeout=60_000)
+        page.get_by_role("combobox", name=labels["pathology"], exact=True).click()
+        page.get_by_role("option", name="biphasic", exact=True).click()
+        page.get_by_text(f"{labels['pci']} unknown", exact=True).click()
+        page.get_by_label(labels["pci"], exact=True).wait_for(state="attached")
+        page.wait_for_function(
+            "l => document.querySelector(`input[aria-label='${l}']`).disabled",
+            arg=labels["pci"],
+            timeout=30_000,
+        )
+        page.locator("[data-testid=stSidebarNav] a", has_text="Compare scenarios").click()
+        button = "Start every scenario from the calculator's patient"
+        page.get_by_role("button", name=button).first.click()
+        page.get_by_text(
+            "The scenarios start from the patient entered on the calculator."
+        ).wait_for(timeout=30_000)
+        tab = page.locator("[data-testid=stTabPanel]").first
+        assert page.get_by_label("Scenario name").first.input_value() == name
+        assert tab.get_by_role("combobox", name=labels["pathology"], exact=True).input_value() == (
+            "biphasic"
+        )
+        assert tab.get_by_label(f"{labels['pci']} unknown", exact=True).is_checked()
+        assert tab.get_by_label(labels["pci"], exact=True).is_disabled()
+        # and what is shown is what is predicted, at this rerun and the next
+        cell = "([o, n, v]) => [...document.querySelectorAll('table tr')].some(" \
+            "r => r.innerText.includes(o) && r.innerText.includes(v))"  # fmt: skip
+        page.wait_for_function(cell, arg=[THREE_YEARS, name, want], timeout=30_000)
+        page.get_by_text("Show 95 % bands").click()
+        page.wait_for_timeout(3_000)
+        page.wait_for_function(cell, arg=[THREE_YEARS, name, want], timeout=30_000)

@@ -96,9 +96,11 @@ if choice is not None:
     left_out = []  # the scenarios with errors, as their tabs and names say
     for i, tab in enumerate(tabs):
         with tab:
+            # the start through the session, not as a default: a browser that drew the box
+            # before keeps showing what it held when the scenarios start afresh
+            st.session_state.setdefault(f"cmp{i}.name", starts[i][0])
             name = st.text_input(
                 _("Scenario name"),
-                value=starts[i][0],
                 max_chars=40,
                 key=f"cmp{i}.name",
                 persist_state="session",
