@@ -140,14 +140,17 @@ def number(x: float, digits: int = 0, grouped: bool = False) -> str:
     return text.translate(str.maketrans({".": decimal, ",": group}))
 
 
+def _percent_sign() -> str:
+    return "%" if language() == "zh-CN" else " %"
+
+
 def percent_format(digits: int = 0) -> str:
     """:func:`percent`'s form as a printf format, for a grid column that keeps its numbers
     (and sorts by them)."""
-    return f"%.{digits}f" + ("%%" if language() == "zh-CN" else " %%")
+    return f"%.{digits}f" + _percent_sign().replace("%", "%%")
 
 
 def percent(x: float, digits: int = 0) -> str:
     """A percentage (``x`` in 0-100) as the language writes it: "69 %" in English, as this
     project always has, "69%" in Chinese."""
-    text = number(x, digits)
-    return text + ("%" if language() == "zh-CN" else " %")
+    return number(x, digits) + _percent_sign()

@@ -264,7 +264,7 @@ def survival_figure(
                 + "<extra>%{fullData.name}</extra>",
             }
         )
-    shapes, annotations = [], []
+    shapes = []
     end = max(float(np.asarray(c["grid"])[-1]) for c in curves) if curves else 60.0
     if literature:
         lo, hi = literature["median_months"]
@@ -307,7 +307,6 @@ def survival_figure(
     layout = _base_layout(title, height + legend_px)
     layout.update(
         shapes=shapes,
-        annotations=annotations,
         xaxis={
             "title": {"text": time_title(schema)},
             "range": [0, float(axis.from_months(end))],

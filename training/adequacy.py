@@ -176,15 +176,13 @@ def _warning(s: SampleSize, d: dict, unit: str, events: str = "events") -> str |
     if s.adequate:
         return None
     spent = d["design_columns"]
-    nonzero = d.get("nonzero_coefficients")
-    aside = [_per_piece(d)] if d.get("time_pieces") else []
-    aside += [f"{nonzero} kept by the penalty"] if nonzero is not None else []
+    aside = _aside(d, "kept by the penalty")
     # short of criterion iii no design is adequate: say what criteria i and ii would allow
     # rather than "support 0"
     supported = min(s.max_parameters_shrinkage, s.max_parameters_optimism)
     said = (
         f"the Cox design has {spent} candidate parameters"
-        + (f" ({'; '.join(aside)})" if aside else "")
+        + aside
         + f" and these {s.n} patients ({s.events} {events}) support {supported}"
         f" ({SOURCE}; {s.n_required:,} patients would be needed)"
     )
@@ -268,6 +266,15 @@ def _supported_text(s: dict, d: dict) -> str:
     )
 
 
+def _aside(d: dict, kept: str) -> str:
+    """Where the parameters are spent and how many the penalty kept, as far as known, in
+    brackets: " (17 in each of 2 time pieces; 33 kept by the penalty)"."""
+    said = [_per_piece(d)] if d.get("time_pieces") else []
+    nonzero = d.get("nonzero_coefficients")
+    said += [f"{nonzero} {kept}"] if nonzero is not None else []
+    return f" ({'; '.join(said)})" if said else ""
+
+
 def _per_piece(d: dict) -> str:
     """Where a model in time pieces spends its parameters."""
     k = d.get("time_pieces")
@@ -320,9 +327,7 @@ def sample_size_html(d: dict) -> str:
     rows = [row(s["r2_source"], s)]
     if s["r2_cs"] != c["r2_cs"]:
         rows.append(row(c["r2_source"], c))
-    kept = d.get("nonzero_coefficients")
-    aside = [_per_piece(d)] if d.get("time_pieces") else []
-    aside += [f"{kept} coefficients not zero after the penalty"] if kept is not None else []
+    aside = _aside(d, "coefficients not zero after the penalty")
     parts = [
         "<h2>Sample size</h2>",
         f"<p>Riley's criteria for a time-to-event model ({html.escape(SOURCE)}): expected "
@@ -330,7 +335,7 @@ def sample_size_html(d: dict) -> str:
         f"{NAGELKERKE_OPTIMISM:g} (ii), and the overall risk by {d['timepoint']:g} {d.get('unit', 'months')} "
         f"estimated to within {PRECISION_MARGIN:g} (iii). The Cox design spends "
         f"<b>{d['design_columns']}</b> candidate parameters"
-        + (f" ({html.escape('; '.join(aside))})" if aside else "")
+        + html.escape(aside)
         + f"; {s['n']} patients with {s['events']} events "
         f"({s['events'] / max(d['design_columns'], 1):.1f} per candidate parameter).</p>",
         "<table><thead><tr><th>Anticipated Cox-Snell R²</th><th>Value</th>"
