@@ -440,6 +440,9 @@ def test_compare_starts_from_the_calculators_patient_on_a_click(at, engine):
     at.text_input(key="cmp0.name").set_value("Mine").run()
     assert at.text_input(key="cmp0.ki67").value != "45"  # nothing changes unasked
     before = list(at.table[0].value.columns)
+    # its help names what the scenarios vary, in the schema's words
+    outcomes = "; ".join(o["label"] for o in engine.schema.operative_outcomes[:2])
+    assert f"with {outcomes} varied as before" in at.button(key="cmp.from_calculator").help
     at.button(key="cmp.from_calculator").click().run()
     assert not at.exception
     start = dict(reference(engine), ki67=45.0, pci=None)

@@ -83,9 +83,16 @@ if choice is not None:
             on_click=_start_from,
             args=((choice.version_id, calculator),),
             key="cmp.from_calculator",
-            help=_(
-                "Each scenario takes the calculator's patient, with the outcomes of the "
-                "operation varied as before; what the scenarios hold now is replaced."
+            # the schema's outcomes by name: a schema without them varies nothing
+            help=(
+                _(
+                    "Each scenario takes the calculator's patient, with {outcomes} varied as "
+                    "before; what the scenarios hold now is replaced."
+                ).format(outcomes=_("; ").join(outcomes[:2]))
+                if outcomes
+                else _(
+                    "Each scenario takes the calculator's patient; what they hold now is replaced."
+                )
             ),
             icon=":material/person:",
         )
