@@ -652,12 +652,14 @@ def revision_on(
     Z = base[:-1].transform(X)
     deaths = np.unique(time[event])
     wider = pd.concat([Z, _declared_terms_lacking(base, X, Z, schema)], axis=1)
+    members = _parent_members(parent, cox[0], list(Z.columns))
     null = NullModel(
         surv=survival_on_grid(pipe, X, deaths),
         grid=deaths,
-        refit=partial(_slope_only, base[-1], Z),
+        refit=partial(_slope_only, base[-1], Z, members),
         seed=parent.manifest.seed,
         max_draws=max_draws,
+        parent_refits=0 if members is None else len(members),
     )
     return revision_test(pipe[-1], wider, event, time, schema, null)
 
@@ -677,16 +679,31 @@ def _declared_terms_lacking(pipe: Pipeline, X: pd.DataFrame, Z: pd.DataFrame, sc
     return ((wide - wide.mean()) / spread[spread > 0]).set_index(Z.index)
 
 
-def _slope_only(step, Z: pd.DataFrame, event, time):
-    """The parent's Cox step with its coefficients times the slope fitted on (event, time),
-    without the baselines: all the score test needs of a recalibration."""
+def _parent_members(parent: Bundle, name: str, columns: list[str]) -> np.ndarray | None:
+    """The coefficients of the Cox model ``name``'s bootstrap refits as its band draws them
+    (in one piece stretched by its inflation factor; in pieces as fitted, the band stretching
+    curves instead), or None for a bundle without them."""
+    ens = parent.artifacts.get(f"{name}_ensemble")
+    if ens is None or not ens.n_boot:
+        return None
+    if list(ens.columns) != columns:
+        raise ValueError("the parent's bootstrap refits are not on its model's design columns")
+    return np.asarray(ens.boot_coef if ens.in_pieces else ens.inflated()[0], dtype=float)
+
+
+def _slope_only(step, Z: pd.DataFrame, members: np.ndarray | None, event, time, draw: int = 0):
+    """The parent's Cox step, or its ``draw``-th bootstrap refit in ``members`` in turn, with
+    its coefficients times the slope fitted on (event, time), without the baselines: all the
+    score test needs of a recalibration."""
     new = copy.copy(step)
+    member = None if members is None else members[draw % len(members)]
+    Zn = Z.to_numpy(dtype=float)
     if isinstance(step, PiecewiseCox):
-        new.coefs_ = step.coefs_ * slope_in_pieces(
-            _piece_parts(step, Z.to_numpy(dtype=float), event, time)
-        )
+        new.coefs_ = step.coefs_ if member is None else member
+        new.coefs_ = new.coefs_ * slope_in_pieces(_piece_parts(new, Zn, event, time))
     else:
-        new.coef_ = step.coef_ * calibration_slope(step.predict(Z), event, time)
+        coef = np.asarray(step.coef_ if member is None else member[:, None], dtype=float)
+        new.coef_ = coef * calibration_slope(Zn @ coef[:, -1], event, time)
     return new
 
 

@@ -65,7 +65,7 @@ def _null(Z: pd.DataFrame, time, event, seed: int) -> NullModel:
     grid = np.unique(time[event])
     h0 = BreslowEstimator().fit(lp, event, time).cum_baseline_hazard_(grid)
 
-    def refit(e, t):
+    def refit(e, t, draw=0):
         return SimpleNamespace(coef_=(calibration_slope(Z.to_numpy() @ BETA, e, t) * BETA)[:, None])
 
     return NullModel(np.exp(-np.outer(np.exp(lp), h0)), grid, refit, seed=seed)

@@ -448,6 +448,10 @@ def test_the_update_tests_whether_the_parents_proportions_hold(registry, recalib
     warned = any("in other proportions than it says" in w for w in report["warnings"])
     assert warned == (test["p_value"] < ALPHA)
     assert "Recalibrate or refit?" in (new / "report.html").read_text()
+    # the simulations stand the parent's bootstrap refits in for it, each in turn
+    refits = load_bundle(parent).artifacts["coxnet_ensemble"].n_boot
+    assert refits >= 2 and test["parent_refits"] == refits
+    assert f"one of the parent's {refits} bootstrap refits in its place" in test["p_value_is"]
 
 
 def test_each_method_is_warned_where_the_test_points_to_the_other():
