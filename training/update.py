@@ -568,8 +568,9 @@ def _revision_html(test: dict | None) -> str:
         f"({html.escape(test['p_value_is'])}). All terms together: "
         f"{html.escape(overall_said(test))}. "
         f"Below {test['alpha']:g}, the parent's hazard ratios stand in other proportions on "
-        "these data: the centre differs, or the parent's estimates were off (a parent from "
-        "few patients, shrunk by its penalty, is rejected in its own population too). Above "
+        "these data: the centre differs, or the parent's estimates were off by more than "
+        "its bootstrap refits vary (where it has them, the simulations stand them in for it), "
+        "as a design that misses a shape in the data can be. Above "
         "it, the data give no evidence that they do, which from few patients is a test with "
         "little power.</p>"
         + _table(["Factor", "Chi-squared", "df", "p (chi-squared)", "p (adjusted)"], rows)

@@ -117,13 +117,21 @@ CHECKED_JS = (
 )
 
 
+# the script's run is over: what the page shows is what it drew, not a frame on the way
+IDLE_JS = (
+    "document.querySelector('[data-testid=\"stApp\"]')?.dataset.testScriptState === 'notRunning'"
+)
+
+
 def checked(page, label: str, settle_ms: int = 30_000) -> list[str]:
     """The words of the option(s) shown as chosen in the radio labelled ``label``, once the
-    page has drawn one (or after ``settle_ms``: a rerun draws the radios after the title;
-    with both test workers busy it took over 10 s, as long as the other waits here allow)."""
+    rerun is over and the page has drawn one (or after ``settle_ms``: a rerun draws the
+    radios after the title; with both test workers busy it took over 10 s, as long as the
+    other waits here allow). Read mid-run, a radio seen chosen had none chosen a moment
+    later, as its element was replaced, and chosen again once the run ended."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-    wait = f"(label) => ({CHECKED_JS})(label).length > 0"
+    wait = f"(label) => {IDLE_JS} && ({CHECKED_JS})(label).length > 0"
     try:
         page.wait_for_function(wait, arg=label, timeout=settle_ms)
     except PlaywrightTimeout:  # nothing chosen: say what is shown

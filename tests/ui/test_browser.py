@@ -292,17 +292,34 @@ MASKS_JS = (
 def test_real_browser_a_table_wider_than_a_phone_says_so(models, tmp_path):
     """On a phone the model card's tables scroll sideways, and the overlay scrollbar shows
     only while scrolling: a table wider than the screen fades at its right edge until it is
-    scrolled to its end; one that fits does not fade."""
+    scrolled to its end; one that fits does not fade. The manifest's SHA-256 is shown whole,
+    on a phone and a desktop (a cell shows 400 px of one line: its last characters were
+    hidden)."""
+    registry = Registry(models)
+    sha = registry._entry(registry.active_id)["manifest_sha256"]
+    hidden = (
+        "sha => [...document.querySelectorAll('[data-testid=stTable] td')]"
+        ".filter(td => td.innerText.replace(/\\s/g, '') === sha)"
+        ".map(td => td.querySelector('[data-testid=stMarkdownContainer]'))"
+        ".map(e => e.scrollWidth - e.clientWidth)"
+    )
     with serve(models, tmp_path / "server.log") as url, browser() as b:
+        desktop = b.new_page(viewport={"width": 1366, "height": 900})
+        desktop.goto(url + "/model_card")
+        desktop.get_by_text("Bundle version").first.wait_for(timeout=60_000)
+        assert desktop.evaluate(hidden, sha) == [0]
         phone = b.new_context(
             viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
         ).new_page()
         phone.goto(url + "/model_card")
         phone.get_by_text("Bundle version").first.wait_for(timeout=60_000)
-        scrollers = phone.locator("[data-testid=stTable] > div")
+        assert phone.evaluate(hidden, sha) == [0]
+        # those shown: a closed expander's table has no layout to scroll (its mask is
+        # whichever its animation last had)
+        scrollers = phone.locator("[data-testid=stTable] > div").filter(visible=True)
         masks = scrollers.evaluate_all(MASKS_JS)
         wide = [i for i, (over, _) in enumerate(masks) if over]
-        assert wide, "no table wider than the phone: nothing tested"  # the SHA-256 row
+        assert wide, "no table wider than the phone: nothing tested"
         assert all(("gradient" in mask) == over for over, mask in masks), masks
         first = scrollers.nth(wide[0])
         first.evaluate("e => { e.scrollLeft = e.scrollWidth }")

@@ -20,33 +20,36 @@ if choice is not None:
     m = bundle.manifest
     st.markdown(f"**{choice.schema.title}** · {choice.model_label}")
     declared = card.interactions_rows(choice.schema, m.models[model].params)
-    st.table(
-        pd.DataFrame(
-            {
-                "": [
-                    _("Bundle version"),
-                    _("Created"),
-                    _("Manifest SHA-256"),
-                    _("Model"),
-                    _("Default model of the bundle"),
-                    _("Tuned parameters"),
-                ]
-                + declared[0],
-                _("Value"): [
-                    choice.version_id,
-                    m.created,
-                    choice.manifest_sha256,
-                    choice.model_label,
-                    _(m.label(choice.engine.default_model)),
-                    ", ".join(
-                        f"{k} = {v:g}" if isinstance(v, float) else f"{k} = {v}"
-                        for k, v in m.models[model].params.items()
-                    ),
-                ]
-                + declared[1],
-            }
-        ).set_index("")
-    )
+    about = pd.DataFrame(
+        {
+            "": [
+                _("Bundle version"),
+                _("Created"),
+                _("Manifest SHA-256"),
+                _("Model"),
+                _("Default model of the bundle"),
+                _("Tuned parameters"),
+            ]
+            + declared[0],
+            _("Value"): [
+                choice.version_id,
+                m.created,
+                choice.manifest_sha256,
+                choice.model_label,
+                _(m.label(choice.engine.default_model)),
+                ", ".join(
+                    f"{k} = {v:g}" if isinstance(v, float) else f"{k} = {v}"
+                    for k, v in m.models[model].params.items()
+                ),
+            ]
+            + declared[1],
+        }
+    ).set_index("")
+    # a cell shows 400 px of its text on one line: a hash, with no place to wrap, lost its
+    # last characters past that
+    row = f"td.row{about.index.get_loc(_('Manifest SHA-256'))}"
+    wrap = [("white-space", "normal"), ("overflow-wrap", "anywhere")]
+    st.table(about.style.set_table_styles([{"selector": f"{row}, {row} *", "props": wrap}]))
     st.subheader(_("Intended use"))
     words = choice.schema.words
     # the report records it in English; in another language it is said again from the words
