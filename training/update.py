@@ -68,7 +68,13 @@ from training.describe import describe_cohort, in_months
 from training.estimators import FULL_TERMS, cox_expander, survival_target
 from training.metrics import calibration, decision_curve, performance, uno_tau
 from training.provenance import declared_synthetic
-from training.revision import MAX_DRAWS, NullModel, RevisionTest, revision_test
+from training.revision import (
+    MAX_DRAWS,
+    MIN_PARENT_REFITS,
+    NullModel,
+    RevisionTest,
+    revision_test,
+)
 from training.subgroups import calibration_by_input
 from training.tuning import TuningResult
 
@@ -653,7 +659,7 @@ def revision_on(
     Z = base[:-1].transform(X)
     deaths = np.unique(time[event])
     wider = pd.concat([Z, _declared_terms_lacking(base, X, Z, schema)], axis=1)
-    members = _parent_members(parent, cox[0], list(Z.columns))
+    members = _parent_members(parent, cox[0], base[-1], list(Z.columns))
     null = NullModel(
         surv=survival_on_grid(pipe, X, deaths),
         grid=deaths,
@@ -680,16 +686,21 @@ def _declared_terms_lacking(pipe: Pipeline, X: pd.DataFrame, Z: pd.DataFrame, sc
     return ((wide - wide.mean()) / spread[spread > 0]).set_index(Z.index)
 
 
-def _parent_members(parent: Bundle, name: str, columns: list[str]) -> np.ndarray | None:
-    """The coefficients of the Cox model ``name``'s bootstrap refits as its band draws them
-    (in one piece stretched by its inflation factor; in pieces as fitted, the band stretching
-    curves instead), or None for a bundle without them."""
+def _parent_members(parent: Bundle, name: str, step, columns: list[str]) -> np.ndarray | None:
+    """The coefficients of the Cox model ``name``'s bootstrap refits as fitted, without the
+    band's inflation (:mod:`training.revision`), those with a direction (a refit the penalty
+    left empty has no slope); None where fewer than :data:`MIN_PARENT_REFITS` remain. A
+    recalibrated bundle's refits are its parent's as its band drew them (in one piece,
+    stretched by that parent's factor, which it does not record)."""
     ens = parent.artifacts.get(f"{name}_ensemble")
     if ens is None or not ens.n_boot:
         return None
-    if list(ens.columns) != columns:
+    coef = step.coefs_ if isinstance(step, PiecewiseCox) else np.asarray(step.coef_)[:, -1]
+    members = np.asarray(ens.boot_coef, dtype=float)
+    if list(ens.columns) != columns or members.shape[1:] != np.shape(coef):
         raise ValueError("the parent's bootstrap refits are not on its model's design columns")
-    return np.asarray(ens.boot_coef if ens.in_pieces else ens.inflated()[0], dtype=float)
+    members = members[np.abs(members).reshape(len(members), -1).max(axis=1) > 0]
+    return members if len(members) >= MIN_PARENT_REFITS else None
 
 
 def _slope_only(step, Z: pd.DataFrame, members: np.ndarray | None, event, time, draw: int = 0):
@@ -749,7 +760,7 @@ def revision_warnings(test: RevisionTest | None, recalibrated: bool) -> list[str
         return [
             "on the new data the parent's hazard ratios stand in other proportions than it "
             "says (" + _test_said(test) + "): the centre differs, or the parent's estimates "
-            "were off. Recalibration keeps the parent's proportions, and its band does not "
+            "were off by more than its bootstrap refits vary. Recalibration keeps the parent's proportions, and its band does not "
             "know they are wrong: it may cover the truth far less often than it says. "
             "Compare with --method refit."
         ]

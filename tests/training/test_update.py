@@ -448,10 +448,46 @@ def test_the_update_tests_whether_the_parents_proportions_hold(registry, recalib
     warned = any("in other proportions than it says" in w for w in report["warnings"])
     assert warned == (test["p_value"] < ALPHA)
     assert "Recalibrate or refit?" in (new / "report.html").read_text()
-    # the simulations stand the parent's bootstrap refits in for it, each in turn
-    refits = load_bundle(parent).artifacts["coxnet_ensemble"].n_boot
-    assert refits >= 2 and test["parent_refits"] == refits
-    assert f"one of the parent's {refits} bootstrap refits in its place" in test["p_value_is"]
+    # four refits are too few to stand in for the parent: it is taken as exact, and said so
+    assert load_bundle(parent).artifacts["coxnet_ensemble"].n_boot == 4
+    assert test["parent_refits"] == 0
+    assert "taken as exact (it has fewer than 20 bootstrap refits" in test["p_value_is"]
+
+
+def test_the_parents_refits_stand_in_for_it_in_turn_as_fitted(registry, centre, monkeypatch):
+    """With enough refits (the minimum lowered to this parent's 4) each simulated draw
+    recalibrates the next refit in the parent's place, as fitted (not stretched by the band's
+    inflation factor), a draw whose refit cannot be recalibrated giving way to the next; a
+    refit the penalty left empty is left out, and a parent left with too few is exact."""
+    import training.update as up
+
+    _, parent, _ = registry
+    bundle = load_bundle(parent)
+    data = validate_dataset(centre / "new.csv", bundle.schema).raise_if_errors()
+    boot = bundle.artifacts["coxnet_ensemble"].boot_coef
+    seen, real = [], up._slope_only
+
+    def spy(step, Z, members, event, time, draw=0):
+        seen.append((draw, members[draw % len(members)].copy()))
+        if draw == 1:
+            raise ValueError("no finite slope")  # as calibration_slope refuses one
+        return real(step, Z, members, event, time, draw)
+
+    monkeypatch.setattr(up, "_slope_only", spy)
+    monkeypatch.setattr(up, "MIN_PARENT_REFITS", 4)
+    test = up.revision_on(bundle, data, max_draws=19)
+    assert test.parent_refits == len(boot) == 4 and test.draws == len(seen) - 1
+    assert [d for d, _ in seen] == list(range(len(seen)))
+    for d, m in seen:
+        np.testing.assert_array_equal(m, boot[d % 4])
+    # an empty refit is not one: three remain, under the minimum of four
+    ens = bundle.artifacts["coxnet_ensemble"]
+    emptied = replace(ens, boot_coef=np.concatenate([boot[:3], 0 * boot[3:]]))
+    monkeypatch.setitem(bundle.artifacts, "coxnet_ensemble", emptied)
+    step, columns = bundle.models["coxnet"][-1], list(ens.columns)
+    assert up._parent_members(bundle, "coxnet", step, columns) is None
+    monkeypatch.setattr(up, "MIN_PARENT_REFITS", 3)
+    assert len(up._parent_members(bundle, "coxnet", step, columns)) == 3
 
 
 def test_each_method_is_warned_where_the_test_points_to_the_other():
