@@ -134,8 +134,9 @@ def checked(page, label: str, settle_ms: int = 30_000) -> list[str]:
     wait = f"(label) => {IDLE_JS} && ({CHECKED_JS})(label).length > 0"
     try:
         page.wait_for_function(wait, arg=label, timeout=settle_ms)
-    except PlaywrightTimeout:  # nothing chosen: say what is shown
-        pass
+    except PlaywrightTimeout:  # nothing chosen once the run was over: say what is shown
+        if not page.evaluate(f"() => {IDLE_JS}"):
+            raise AssertionError(f"the page's run had not ended after {settle_ms} ms") from None
     return page.evaluate(CHECKED_JS, label)
 
 

@@ -47,9 +47,10 @@ if choice is not None:
     ).set_index("")
     # a cell shows 400 px of its text on one line: a hash, with no place to wrap, lost its
     # last characters past that
-    row = f"td.row{about.index.get_loc(_('Manifest SHA-256'))}"
+    row = f"td.row{list(about.index).index(_('Manifest SHA-256'))}"
     wrap = [("white-space", "normal"), ("overflow-wrap", "anywhere")]
-    st.table(about.style.set_table_styles([{"selector": f"{row}, {row} *", "props": wrap}]))
+    styled = about.style.set_uuid("about")  # a random id would change at every rerun
+    st.table(styled.set_table_styles([{"selector": f"{row}, {row} *", "props": wrap}]))
     st.subheader(_("Intended use"))
     words = choice.schema.words
     # the report records it in English; in another language it is said again from the words
