@@ -20,7 +20,7 @@ from training.metrics import (
     uno_tau,
 )
 from training.subgroups import calibration_by_input, departing
-from training.update import p_said, revision_tried
+from training.update import LITTLE_POWER, p_said, revision_tried
 
 __all__ = ["evaluate_bundle", "format_evaluation"]
 
@@ -262,12 +262,13 @@ def _update_advice(test: dict | None) -> list[str]:
         return [
             "If the Cox model is updated here: on these data its hazard ratios stand in other "
             f"proportions than it says ({said}): this centre differs, or its estimates were "
-            "off. Recalibration would keep them; compare `update --method refit`."
+            "off by more than its bootstrap refits vary. Recalibration would keep them; compare "
+            "`update --method refit`."
         ]
     return [
         "If the Cox model is updated here: these data give no evidence that its hazard "
-        f"ratios stand in other proportions ({said}; from few patients a test with little "
-        "power); `update --method recalibrate` keeps them and re-estimates the calibration "
+        f"ratios stand in other proportions ({said}; {LITTLE_POWER}); "
+        "`update --method recalibrate` keeps them and re-estimates the calibration "
         "slope and baseline."
     ]
 

@@ -556,8 +556,8 @@ def _revision_html(test: dict | None) -> str:
             html.escape(r["label"]),
             f"{r['statistic']:.1f}",
             str(r["df"]),
-            f"{r['p_chi2']:.3f}",
-            p_said(r["p_value"], floor).removeprefix("p = "),
+            f"{r['p_chi2']:.3f}" if r["p_chi2"] >= 0.0005 else "&lt; 0.001",
+            html.escape(p_said(r["p_value"], floor).removeprefix("p = ").removeprefix("p ")),
         ]
         if r["df"]
         else [html.escape(r["label"]), "—", "0", "—", "not tested: no variation here"]
@@ -570,15 +570,14 @@ def _revision_html(test: dict | None) -> str:
         "declares that the parent's design lacks. Score tests of revision against the parent "
         "recalibrated on these data (Breslow partial likelihood; the last step of the closed "
         "testing procedure of Vergouwe et al., Stat Med 2017;36:4529-39), per factor (its "
-        f"terms in every time piece): <b>{p_said(test['p_value'], floor)}</b> "
+        f"terms in every time piece): <b>{html.escape(p_said(test['p_value'], floor))}</b> "
         f"({html.escape(test['p_value_is'])}). All terms together: "
         f"{html.escape(overall_said(test))}. "
         f"Below {test['alpha']:g}, the parent's hazard ratios stand in other proportions on "
         "these data: the centre differs, or the parent's estimates were off by more than "
         "its bootstrap refits vary (where it has them, the simulations stand them in for it), "
         "as a design that misses a shape in the data can be. Above "
-        "it, the data give no evidence that they do, which from few patients is a test with "
-        "little power.</p>"
+        f"it, the data give no evidence that they do ({LITTLE_POWER}).</p>"
         + _table(["Factor", "Chi-squared", "df", "p (chi-squared)", "p (adjusted)"], rows)
     )
 
@@ -750,6 +749,12 @@ def _test_said(test: RevisionTest) -> str:
     )
 
 
+# what "no evidence" is worth (benchmarks/README.md: 0-25 % of centres of 110 whose
+# proportions differ were seen; an independent check's CC effect doubled at 4 centres of 500,
+# none)
+LITTLE_POWER = "a test of little power from few deaths, and for one effect's moderate change"
+
+
 def revision_warnings(test: RevisionTest | None, recalibrated: bool) -> list[str]:
     """Where the method chosen is not the one the new data support: a recalibration where
     the parent's hazard ratios stand in other proportions at the new centre, or a refit
@@ -767,8 +772,8 @@ def revision_warnings(test: RevisionTest | None, recalibrated: bool) -> list[str
     if not recalibrated and not test.proportions_differ:
         return [
             "the new data give no evidence that the parent's hazard ratios stand in other "
-            "proportions here (" + _test_said(test) + "; from few patients a test with little "
-            "power). --method recalibrate keeps them and re-estimates the slope and baseline; "
+            "proportions here (" + _test_said(test) + f"; {LITTLE_POWER}). "
+            "--method recalibrate keeps them and re-estimates the slope and baseline; "
             "where the proportions held, it predicted better than a refit at every simulated "
             "centre measured (benchmarks/README.md, updating at a new centre)."
         ]

@@ -447,7 +447,12 @@ def test_the_update_tests_whether_the_parents_proportions_hold(registry, recalib
     )
     warned = any("in other proportions than it says" in w for w in report["warnings"])
     assert warned == (test["p_value"] < ALPHA)
-    assert "Recalibrate or refit?" in (new / "report.html").read_text()
+    page = (new / "report.html").read_text()
+    assert "Recalibrate or refit?" in page
+    # the adjusted p's column says "<= 0.005" or "0.020", never "p <= ..." beside bare ones
+    section = page[page.index("Recalibrate or refit?") :]
+    cells = [c.split("</td>")[0] for c in section.split("<td>")[1:]]
+    assert cells and not any(c.startswith("p ") or c.startswith("p&") for c in cells)
     # four refits are too few to stand in for the parent: it is taken as exact, and said so
     assert load_bundle(parent).artifacts["coxnet_ensemble"].n_boot == 4
     assert test["parent_refits"] == 0
