@@ -496,8 +496,8 @@ def format_update(doc: dict, labels: dict[str, str], events: str = "events") -> 
         lines.append(
             f"Recalibrate or refit? The factor most different from the parent here: "
             f"{top['label']} ({p_said(top['p_value'], test.get('p_floor'))}, adjusted for the "
-            f"{test.get('factors_tested', len(test['by_factor']))} factors tested); all terms "
-            f"together {overall_said(test)}."
+            f"{test.get('factors_tested', len(test['by_factor']))} factors tested: the "
+            f"decision's); all terms together, beside it: {overall_said(test)}."
         )
     return "\n".join(lines)
 
@@ -571,7 +571,8 @@ def _revision_html(test: dict | None) -> str:
         "recalibrated on these data (Breslow partial likelihood; the last step of the closed "
         "testing procedure of Vergouwe et al., Stat Med 2017;36:4529-39), per factor (its "
         f"terms in every time piece): <b>{html.escape(p_said(test['p_value'], floor))}</b> "
-        f"({html.escape(test['p_value_is'])}). All terms together: "
+        f"({html.escape(test['p_value_is'])}). All terms together, beside the decision "
+        "(one or two changed effects are diluted over all the terms' degrees of freedom): "
         f"{html.escape(overall_said(test))}. "
         f"Below {test['alpha']:g}, the parent's hazard ratios stand in other proportions on "
         "these data: the centre differs, or the parent's estimates were off by more than "
@@ -745,7 +746,7 @@ def _test_said(test: RevisionTest) -> str:
         f"score tests of revision against recalibration: {p_said(test.p_value, floor)} for the "
         f"factor most different, adjusted for the {test.factors_tested} factors tested"
         + (f"; most different: {top}" if top else "")
-        + f"; all terms together {overall}"
+        + f"; all terms together, beside the decision: {overall}"
     )
 
 
