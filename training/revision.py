@@ -326,5 +326,5 @@ def revision_test(
         p_overall=float(p_overall),
         p_chi2=chi2_p[0],
         draws=draws,
-        parent_refits=null.parent_refits if draws and null is not None else 0,
+        parent_refits=null.parent_refits if draws else 0,  # draws only with a null
     )

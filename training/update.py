@@ -751,9 +751,9 @@ def _test_said(test: RevisionTest) -> str:
 
 
 # what "no evidence" is worth (benchmarks/README.md: 0-25 % of centres of 110 whose
-# proportions differ were seen; an independent check's CC effect doubled at 4 centres of 500,
+# proportions differ were seen; an independent check's one effect doubled at 4 centres of 500,
 # none)
-LITTLE_POWER = "a test of little power from few deaths, and for one effect's moderate change"
+LITTLE_POWER = "a test of little power from few events, and for one effect's moderate change"
 
 
 def revision_warnings(test: RevisionTest | None, recalibrated: bool) -> list[str]:
@@ -766,8 +766,9 @@ def revision_warnings(test: RevisionTest | None, recalibrated: bool) -> list[str
         return [
             "on the new data the parent's hazard ratios stand in other proportions than it "
             "says (" + _test_said(test) + "): the centre differs, or the parent's estimates "
-            "were off by more than its bootstrap refits vary. Recalibration keeps the parent's proportions, and its band does not "
-            "know they are wrong: it may cover the truth far less often than it says. "
+            "were off by more than its bootstrap refits vary. Recalibration keeps the "
+            "parent's proportions, and its band does not know they are wrong: it may cover "
+            "the truth far less often than it says. "
             "Compare with --method refit."
         ]
     if not recalibrated and not test.proportions_differ:
