@@ -35,6 +35,7 @@ step of its curve its draw falls in; censoring from the centre's reverse Kaplan-
 the slope refitted and the statistic recomputed, with Besag and
 Clifford's sequential stopping (Biometrika 1991;78:301-4): stop once ``H`` simulated
 statistics reach the observed one, p = H / draws; else p = (1 + exceedances) / (1 + draws).
+Each p (the decision's, the overall test's, each factor's) stops at its own ``H``-th.
 
 The parent's coefficients are estimates: at a centre of its own population its proportions
 differ from the truth by its sampling error, which a centre of 500 can see (with the parent
@@ -237,13 +238,21 @@ def _min_p(by_group) -> float:
 def _simulated_p(null: NullModel, observed, event, time, Z, groups):
     """Sequential Monte Carlo p-values: the factor most different (its chi-squared p-value
     the statistic, so that every factor's p is adjusted for the others: single-step min-P),
-    every factor adjusted, and the overall statistic; with the draws made."""
+    every factor adjusted, and the overall statistic; with the draws made.
+
+    Each p is taken where its own count reaches :data:`EXCEEDANCES` (Besag and Clifford's
+    H / draws then), not where the last of them does: a p does not then depend on how long
+    the others took, nor on ``max_draws`` once it stopped before it (``evaluate`` and
+    ``update``, which allow different numbers of draws, print the same p there)."""
     rng = np.random.default_rng(null.seed)
     (stat, _df), by_group = observed
     p_obs = np.array([float(chdtrc(df, st)) if df else 1.0 for st, df in by_group])
     least = p_obs.min(initial=1.0)
-    over, over_all, over_g, draws, tries = 0, 0, np.zeros(len(groups)), 0, 0
-    while draws < null.max_draws and min(over, over_all) < EXCEEDANCES:
+    # counts of simulated statistics as extreme: the decision's, the overall's, each factor's
+    over = np.zeros(2 + len(groups))
+    stopped = np.zeros(len(over))  # the draw at which each count reached EXCEEDANCES
+    draws, tries = 0, 0
+    while draws < null.max_draws and not stopped[:2].all():
         tries += 1
         if tries > 2 * null.max_draws:
             # a null under which the centre's data rarely hold two deaths: no simulated p
@@ -257,16 +266,12 @@ def _simulated_p(null: NullModel, observed, event, time, Z, groups):
             continue
         least_b = _min_p(g_b)
         draws += 1
-        over += least_b <= least
-        over_all += s_b >= stat
-        over_g += least_b <= p_obs
-
-    def p(k):
-        k = np.asarray(k, dtype=float)
-        return np.where(k >= EXCEEDANCES, k / draws, (k + 1) / (draws + 1))
-
+        live = stopped == 0
+        over[live] += np.concatenate([[least_b <= least, s_b >= stat], least_b <= p_obs])[live]
+        stopped[live & (over >= EXCEEDANCES)] = draws
+    p = np.where(stopped > 0, over / np.maximum(stopped, 1), (over + 1) / (draws + 1))
     # the most different factor's own adjusted p is the decision's, by the same formula
-    return float(p(over)), float(p(over_all)), p(over_g), draws
+    return float(p[0]), float(p[1]), p[2:], draws
 
 
 def revision_test(

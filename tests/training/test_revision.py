@@ -118,6 +118,26 @@ def test_the_simulated_p_value_holds_its_level_with_few_deaths_a_term():
     assert all(x.draws > 0 and x.p_value >= 1 / (MAX_DRAWS + 1) for x in tests)
 
 
+def test_each_simulated_p_stops_at_its_own_exceedances_whatever_the_draws_allowed():
+    """A centre whose proportions hold: the decision's p stops at its 10th statistic as
+    extreme, within 60 draws; the overall test's goes on past 60. Allowing 60 draws
+    (``evaluate`` allows fewer than ``update``) or 199 then gives the same decision p to the
+    digit, 10 over the draw it stopped at, however long the overall test went on."""
+    Z, t, e = _draw(np.random.default_rng(24), 300, 0.8 * BETA)
+    tests = []
+    for most in (60, MAX_DRAWS):
+        null = _null(Z, t, e, seed=1)
+        null.max_draws = most
+        tests.append(revision_test(null.refit(e, t), Z, e, t, SCHEMA, null))
+    few, many = tests
+    assert few.draws == 60 < many.draws  # the overall test had not stopped at 60
+    assert few.p_value == many.p_value >= 10 / 60
+    stop = 10 / few.p_value
+    assert stop == pytest.approx(round(stop)) and round(stop) < 60
+    # the overall test's own stop: 10 over a later draw
+    assert 10 / many.p_overall == pytest.approx(many.draws)
+
+
 def test_a_centre_whose_effects_stand_in_other_proportions_is_seen():
     """One effect gone and another arisen at centres of 300: min-P rejects at both of two
     (measured: p 0.005, its floor at 199 simulations), with the two changed factors the
