@@ -20,6 +20,7 @@ from sksurv.metrics import (
 )
 from sksurv.nonparametric import kaplan_meier_estimator
 from sksurv.util import Surv
+from statsmodels.duration.hazard_regression import PHReg
 
 from model.kaplan_meier import KaplanMeier
 from model.predict import risk_score, survival_at
@@ -234,7 +235,7 @@ def calibration(
             }
         )
     overall = KaplanMeier(time, event).survival_at(horizon)[0]
-    slope = _slope(event, time, pred, horizon)
+    slope, slope_se = _slope_fit(event, time, pred, horizon)
     valid = [g for g in groups if g["observed"] is not None]
     grouped_error = (
         float(
@@ -251,6 +252,7 @@ def calibration(
         "mean_predicted": float(pred.mean()),
         "in_the_large": None if overall is None else float(overall - pred.mean()),
         "slope": slope,
+        "slope_se": slope_se,
         "grouped_error": grouped_error,
     }
 
@@ -260,21 +262,26 @@ def calibration_slope(y: np.ndarray, surv: np.ndarray, grid: np.ndarray, horizon
     event, time = _event_time(y)
     if horizon >= time.max():
         return None
-    return _slope(event, time, survival_at(surv, grid, horizon), horizon)
+    return _slope_fit(event, time, survival_at(surv, grid, horizon), horizon)[0]
 
 
-def _slope(event, time, pred, horizon: float) -> float | None:
+def _slope_fit(event, time, pred, horizon: float) -> tuple[float | None, float | None]:
     """Cox regression of the outcome, censored at the horizon (so the slope concerns this
-    horizon only), on log(-log predicted S); None with fewer than 5 events by then."""
+    horizon only), on log(-log predicted S): the slope and its standard error (the inverse
+    square root of the partial likelihood's information there, Breslow ties as the fit's);
+    None, None with fewer than 5 events by then."""
     ev_h = event & (time <= horizon)
     t_h = np.minimum(time, horizon)
     lp = cloglog(pred)
     if ev_h.sum() < 5 or np.ptp(lp) <= 0:
-        return None
+        return None, None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fit = CoxPHSurvivalAnalysis().fit(lp.reshape(-1, 1), Surv.from_arrays(ev_h, t_h))
-    return float(fit.coef_[0])
+    slope = float(fit.coef_[0])
+    ph = PHReg(t_h, lp.reshape(-1, 1), status=ev_h.astype(float), ties="breslow")
+    info = -float(ph.hessian(np.array([slope]))[0, 0])
+    return slope, (1.0 / np.sqrt(info) if info > 0 else None)
 
 
 def decision_curve(

@@ -1,0 +1,120 @@
+"""How often does ``update --method recalibrate`` warn that it moved a landmark's calibration
+slope away from 1, where one slope does fit every landmark and where it may not?
+
+A parent bundle (the Cox family as ``fit`` trains it, 20 bootstrap refits) is trained on
+``--parent-n`` patients of one world; centres of ``--n`` patients are drawn from the same
+world (one slope fits: a warning is a false alarm) and from others (the proportions between
+effects, or their change over time, differ). Each centre is recalibrated as the command line
+does, and its report read: whether it warned (the rule in ``training.update.slope_warnings``:
+further from 1 than the parent by more than ``SLOPE_WORSE`` and beyond the slope's standard
+error at 5 % over the landmarks), whether the margin alone would have warned (the rule before
+the standard error was asked for), and whether the score test of revision rejected.
+
+Run from the repository's root::
+
+    .venv/bin/python benchmarks/slope_warning.py     # about 10 minutes
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from _common import table, write_result
+from accuracy import fit_families
+
+from model.bundle import load_bundle
+from model.schema import default_schema
+from model.validation import validate_dataset
+from training.revision import ALPHA
+from training.simulate import SimulationSettings, simulate_cohort, write_cohort
+from training.update import SLOPE_WORSE, UpdateOptions, update_bundle
+
+PARENT_SEED = 4242
+CENTRE_SEED = 9000  # the centres' draws: apart from the parent's
+CENTRES = {"linear": "linear:16,nonph:8", "nonph": "nonph:12,linear:6,milan:8"}
+
+
+def parent_bundle(world: str, n: int, schema, tmp: Path):
+    data = tmp / f"parent_{world}.csv"
+    write_cohort(simulate_cohort(n, PARENT_SEED, SimulationSettings.for_world(world)), data)
+    return fit_families(data, schema, tmp / f"reg_{world}", ["coxnet"], 20)[0]
+
+
+def margin_alone(doc: dict) -> bool:
+    """The former rule: further from 1 than the parent by more than the margin."""
+    before, after = doc["before"]["coxnet"]["calibration"], doc["after"]["coxnet"]["calibration"]
+    pairs = [((before.get(h) or {}).get("slope"), (after.get(h) or {}).get("slope"))
+             for h in doc["landmarks"]]  # fmt: skip
+    return any(b is not None and a is not None and abs(a - 1) > abs(b - 1) + SLOPE_WORSE
+               for b, a in pairs)  # fmt: skip
+
+
+def one_centre(parent, world: str, n: int, k: int, schema, tmp: Path) -> dict:
+    path = tmp / f"centre_{world}_{n}_{k}.csv"
+    seed = CENTRE_SEED + 100 * k + n
+    write_cohort(simulate_cohort(n, seed, SimulationSettings.for_world(world)), path)
+    data = validate_dataset(path, schema).raise_if_errors()
+    out = tmp / f"updated_{world}_{n}_{k}"
+    options = UpdateOptions(method="recalibrate", bootstrap=2, progress=False)
+    try:
+        bundle = load_bundle(update_bundle(parent, path, out, options, validated=data))
+    except ValueError as e:  # too few deaths: the refusal is the result
+        return {"world": world, "n": n, "draw": k, "refused": str(e)}
+    doc = json.loads((bundle.path / "report.json").read_text())["update"]
+    shutil.rmtree(out, ignore_errors=True)
+    before, after = doc["before"]["coxnet"]["calibration"], doc["after"]["coxnet"]["calibration"]
+    return {
+        "world": world,
+        "n": n,
+        "draw": k,
+        "warned": any("calibration slope" in w for w in doc["warnings"]),
+        "margin_alone": margin_alone(doc),
+        "revision_p": (doc.get("revision_test") or {}).get("p_value"),
+        "slopes": {
+            h: [before[h]["slope"], after[h]["slope"], after[h].get("slope_se")]
+            for h in doc["landmarks"]
+            if before.get(h) and after.get(h) and before[h]["slope"] is not None
+        },
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--parent-worlds", nargs="+", default=list(CENTRES))
+    ap.add_argument("--parent-n", type=int, default=1500)
+    ap.add_argument("--n", type=int, nargs="+", default=[500])
+    ap.add_argument("--out-name", default="slope_warning")
+    args = ap.parse_args()
+    schema, rows, lines, t0 = default_schema(), [], [], time.perf_counter()
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        for pw in args.parent_worlds:
+            parent = parent_bundle(pw, args.parent_n, schema, tmp)
+            for spec in CENTRES[pw].split(","):
+                world, count = spec.split(":")
+                for n in args.n:
+                    got = [one_centre(parent, world, n, k, schema, tmp) for k in range(int(count))]
+                    got = [r | {"parent": pw} for r in got]
+                    rows += got
+                    ok = [r for r in got if "refused" not in r]
+                    lines.append([pw, world, n, len(ok), sum(r["warned"] for r in ok),
+                                  sum(r["margin_alone"] for r in ok),
+                                  sum((r["revision_p"] or 1.0) < ALPHA for r in ok)])  # fmt: skip
+                    print(f"  {pw} parent, {world} centres of {n} done", flush=True)
+    header = ["parent", "centre world", "n", "centres", "warned", "margin alone", "revision"]
+    print(table(header, lines))
+    summary = [dict(zip(header, line, strict=True)) for line in lines]
+    seconds = round(time.perf_counter() - t0)
+    path = write_result(args.out_name, {"parent_n": args.parent_n, "n": args.n,
+                                        "slope_worse": SLOPE_WORSE, "wall_seconds": seconds,
+                                        "summary": summary, "rows": rows})  # fmt: skip
+    print(f"{seconds} s; wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
