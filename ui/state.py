@@ -175,7 +175,7 @@ def _label(row: dict) -> str:
     if row.get("active"):
         bits.append(_("(active)"))
     if row.get("rows"):
-        bits.append("· " + _("{n} patients").format(n=row["rows"]))
+        bits.append("· " + _("{n} patients").format(n=f"{row['rows']:,}"))
     return " ".join(bits)
 
 
@@ -280,6 +280,9 @@ def choose_model() -> Choice | None:
         persist_state="session",
     )
     remember("bundle", picked)
+    # the box shows one line and cuts a long label (the id's end, "(active)", the patients);
+    # beneath it the whole, wrapped
+    st.sidebar.caption(labels[picked])
     served: dict = {}
 
     def load(vid: str):  # the cached engine: verified and unpickled once per bundle

@@ -667,6 +667,8 @@ def test_background_build_is_announced_and_an_open_session_keeps_its_bundle(
     assert not at.exception
     assert "background" in " ".join(c.value for c in at.sidebar.caption)
     assert at.sidebar.selectbox(key="bundle").value == "quick"
+    # the chosen bundle's whole label beneath the box, which cuts a long one
+    assert at.sidebar.caption[0].value.startswith("quick (active)")
 
     # the background build finishes: the complete bundle becomes active
     reg.register(root / "full")
@@ -676,8 +678,10 @@ def test_background_build_is_announced_and_an_open_session_keeps_its_bundle(
     assert not at.exception
     assert "background" not in " ".join(c.value for c in at.sidebar.caption)
     assert at.sidebar.selectbox(key="bundle").value == "quick"  # nothing changes under the user
+    assert "(active)" not in at.sidebar.caption[0].value
     fresh = st_testing.AppTest.from_file(APP, default_timeout=TIMEOUT).run()
     assert fresh.sidebar.selectbox(key="bundle").value == "full"  # a new session: the active one
+    assert fresh.sidebar.caption[0].value.startswith("full (active)")
 
 
 # ------------------------------------------------ published evidence, words and pictures
