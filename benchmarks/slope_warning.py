@@ -10,6 +10,12 @@ further from 1 than the parent by more than ``SLOPE_WORSE`` and beyond the slope
 error at 5 % over the landmarks), whether the margin alone would have warned (the rule before
 the standard error was asked for), and whether the score test of revision rejected.
 
+Against each centre's truth (``--test-n`` test patients of its world): the least-squares
+slope of the true log(-log S) on the predicted one at each landmark, parent and update. A
+warning is **deserved** where the update's slope against the truth is further from 1 than
+the parent's by more than the same margin at some landmark: what the warning says, with
+the truth in place of the outcomes.
+
 Run from the repository's root::
 
     .venv/bin/python benchmarks/slope_warning.py     # about 10 minutes
@@ -25,17 +31,21 @@ import time
 from pathlib import Path
 
 from _common import table, write_result
-from accuracy import fit_families
+from accuracy import fit_families, test_set
 
 from model.bundle import load_bundle
+from model.predict import survival_at
 from model.schema import default_schema
+from model.timeaxis import LANDMARKS
 from model.validation import validate_dataset
+from training.metrics import slope_vs_truth
 from training.revision import ALPHA
 from training.simulate import SimulationSettings, simulate_cohort, write_cohort
 from training.update import SLOPE_WORSE, UpdateOptions, update_bundle
 
 PARENT_SEED = 4242
 CENTRE_SEED = 9000  # the centres' draws: apart from the parent's
+TEST_SEED = 991
 CENTRES = {"linear": "linear:16,nonph:8", "nonph": "nonph:12,linear:6,milan:8"}
 
 
@@ -54,7 +64,26 @@ def margin_alone(doc: dict) -> bool:
                for b, a in pairs)  # fmt: skip
 
 
-def one_centre(parent, world: str, n: int, k: int, schema, tmp: Path) -> dict:
+def truth_slopes(bundle, test) -> dict[str, float | None]:
+    """The Cox model's calibration slope against the truth at each landmark its grid reaches."""
+    surv = bundle.survival(test.data[bundle.schema.feature_names], "coxnet")
+    return {
+        str(t): slope_vs_truth(survival_at(surv, bundle.grid, t), test.truth_at(t))
+        for t in LANDMARKS
+        if t <= bundle.grid[-1]
+    }
+
+
+def deserved(before: dict, after: dict) -> bool:
+    return any(
+        before.get(h) is not None
+        and a is not None
+        and abs(a - 1) > abs(before[h] - 1) + SLOPE_WORSE
+        for h, a in after.items()
+    )
+
+
+def one_centre(parent, world: str, n: int, k: int, schema, tmp: Path, test, true_before) -> dict:
     path = tmp / f"centre_{world}_{n}_{k}.csv"
     seed = CENTRE_SEED + 100 * k + n
     write_cohort(simulate_cohort(n, seed, SimulationSettings.for_world(world)), path)
@@ -66,6 +95,7 @@ def one_centre(parent, world: str, n: int, k: int, schema, tmp: Path) -> dict:
     except ValueError as e:  # too few deaths: the refusal is the result
         return {"world": world, "n": n, "draw": k, "refused": str(e)}
     doc = json.loads((bundle.path / "report.json").read_text())["update"]
+    true_after = truth_slopes(bundle, test)
     shutil.rmtree(out, ignore_errors=True)
     before, after = doc["before"]["coxnet"]["calibration"], doc["after"]["coxnet"]["calibration"]
     return {
@@ -75,6 +105,8 @@ def one_centre(parent, world: str, n: int, k: int, schema, tmp: Path) -> dict:
         "warned": any("calibration slope" in w for w in doc["warnings"]),
         "margin_alone": margin_alone(doc),
         "revision_p": (doc.get("revision_test") or {}).get("p_value"),
+        "deserved": deserved(true_before, true_after),
+        "truth_slopes": {"before": true_before, "after": true_after},
         "slopes": {
             h: [before[h]["slope"], after[h]["slope"], after[h].get("slope_se")]
             for h in doc["landmarks"]
@@ -88,6 +120,7 @@ def main() -> None:
     ap.add_argument("--parent-worlds", nargs="+", default=list(CENTRES))
     ap.add_argument("--parent-n", type=int, default=1500)
     ap.add_argument("--n", type=int, nargs="+", default=[500])
+    ap.add_argument("--test-n", type=int, default=3000)
     ap.add_argument("--out-name", default="slope_warning")
     args = ap.parse_args()
     schema, rows, lines, t0 = default_schema(), [], [], time.perf_counter()
@@ -97,16 +130,23 @@ def main() -> None:
             parent = parent_bundle(pw, args.parent_n, schema, tmp)
             for spec in CENTRES[pw].split(","):
                 world, count = spec.split(":")
+                test = test_set(world, args.test_n, TEST_SEED, schema, tmp)
+                before = truth_slopes(parent, test)
                 for n in args.n:
-                    got = [one_centre(parent, world, n, k, schema, tmp) for k in range(int(count))]
+                    got = [one_centre(parent, world, n, k, schema, tmp, test, before)
+                           for k in range(int(count))]  # fmt: skip
                     got = [r | {"parent": pw} for r in got]
                     rows += got
                     ok = [r for r in got if "refused" not in r]
                     lines.append([pw, world, n, len(ok), sum(r["warned"] for r in ok),
                                   sum(r["margin_alone"] for r in ok),
+                                  sum(r["deserved"] for r in ok),
+                                  sum(r["warned"] and r["deserved"] for r in ok),
+                                  sum(r["margin_alone"] and r["deserved"] for r in ok),
                                   sum((r["revision_p"] or 1.0) < ALPHA for r in ok)])  # fmt: skip
                     print(f"  {pw} parent, {world} centres of {n} done", flush=True)
-    header = ["parent", "centre world", "n", "centres", "warned", "margin alone", "revision"]
+    header = ["parent", "centre world", "n", "centres", "warned", "margin alone", "deserved",
+              "warned, deserved", "margin alone, deserved", "revision"]  # fmt: skip
     print(table(header, lines))
     summary = [dict(zip(header, line, strict=True)) for line in lines]
     seconds = round(time.perf_counter() - t0)
