@@ -50,7 +50,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from scipy.optimize import minimize_scalar
-from scipy.stats import norm
 from sklearn.pipeline import Pipeline
 from sksurv.linear_model.coxph import BreslowEstimator
 from sksurv.util import Surv
@@ -814,47 +813,38 @@ def refit_warnings(doc: dict, validation: dict, labels: dict[str, str]) -> list[
 
 
 # an update that moves a landmark's calibration slope further from 1 by more than this
-# made the model worse there on the very patients it was updated with; below it, no
-# clinician would act on the difference
+# made the model worse there on the very patients it was updated with. Against the truth
+# (benchmarks/slope_warning.py, 100 simulated centres of 110 and 500), the update had moved
+# the slope further from 1 by this much in 17 of the 25 where it warned, and in 54 in all.
+# Asking as well that the slope differ from 1 beyond its standard error (5 % over the
+# landmarks) warned at none: at a few hundred deaths that error is 0.06-0.10, and
+# recalibration's miss at a landmark is smaller than that and real.
 SLOPE_WORSE = 0.05
-# the slopes at the landmarks are judged together: 5 % over all of them (Bonferroni)
-SLOPE_ALPHA = 0.05
 
 
 def slope_warnings(doc: dict) -> list[str]:
     """Where an updated Cox model's calibration slope at a landmark is further from 1 than
-    the parent's was, on the same new data, by more than :data:`SLOPE_WORSE`, and differs
-    from 1 by more than its standard error allows (two-sided, :data:`SLOPE_ALPHA` over the
-    landmarks): one slope fitted over the whole follow-up does not fit every landmark (as
-    where hazard ratios change over time).
-
-    A landmark's slope and the one over the whole follow-up are fitted on the same deaths,
-    so the landmark's own standard error overstates their difference's, most at the last
-    landmark, which shares nearly all of them: the test is conservative, and a slope the
-    data alone cannot tell from 1 is not called worse (at centres of 500 whose proportions
-    held, a difference of 0.05 alone fired at one in four)."""
+    the parent's was, on the same new data, by more than :data:`SLOPE_WORSE`: one slope
+    fitted over the whole follow-up does not fit every landmark (as where hazard ratios
+    change over time). Each is given with its standard error, for the reader to weigh."""
     before = (doc["before"].get("coxnet") or {}).get("calibration") or {}
     after = (doc["after"].get("coxnet") or {}).get("calibration") or {}
     axis = TimeAxis(doc["time_unit"])
-    pairs = {h: ((before.get(h) or {}).get("slope"), after.get(h) or {}) for h in doc["landmarks"]}
-    pairs = {
-        h: (b, a) for h, (b, a) in pairs.items() if b is not None and a.get("slope") is not None
-    }
-    z = float(norm.isf(min(0.5, SLOPE_ALPHA / (2 * max(len(pairs), 1)))))
     worse = []
-    for h, (b, cal) in pairs.items():
-        a, se = cal["slope"], cal.get("slope_se")
-        if abs(a - 1) > abs(b - 1) + SLOPE_WORSE and se is not None and abs(a - 1) > z * se:
-            worse.append(f"{axis.text(float(h))} ({b:.2f} -> {a:.2f}, standard error {se:.2f})")
+    for h in doc["landmarks"]:
+        b, cal = (before.get(h) or {}).get("slope"), after.get(h) or {}
+        a, se = cal.get("slope"), cal.get("slope_se")
+        if b is not None and a is not None and abs(a - 1) > abs(b - 1) + SLOPE_WORSE:
+            error = "" if se is None else f", standard error {se:.2f}"
+            worse.append(f"{axis.text(float(h))} ({b:.2f} -> {a:.2f}{error})")
     if not worse:
         return []
     return [
         "the update moved the Cox model's calibration slope further from 1 at "
         + ", ".join(worse)
-        + ", on the same new data, by more than chance explains: one slope over the whole "
-        "follow-up does not fit each landmark (hazard ratios that change over time?). "
-        "Compare with --method refit, and keep the parent where it calibrates better at the "
-        "times that matter."
+        + ", on the same new data: one slope over the whole follow-up does not fit each "
+        "landmark (hazard ratios that change over time?). Compare with --method refit, and "
+        "keep the parent where it calibrates better at the times that matter."
     ]
 
 

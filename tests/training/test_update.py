@@ -295,41 +295,37 @@ def test_a_recalibrated_bundle_says_where_its_hazard_ratios_come_from(registry, 
 def test_an_update_that_moves_a_landmarks_slope_away_from_one_is_said():
     """In a world whose hazard ratios change, one slope (0.79) over the whole follow-up can
     take the landmark slopes from 0.99 / 0.91 to 1.25 / 1.16 on the very data it was fitted
-    to: the update says so where each is further from 1 than its standard error allows at
-    5 % over three landmarks (z = 2.39), and not where chance explains it."""
+    to: the update says so, with each slope's standard error."""
     from training.update import slope_warnings
 
     marks = ("180", "365", "730")
 
     def doc(before, after, se=(0.08, 0.06, 0.05)):
-        def cal(slopes, errors):
+        def cal(slopes):
             return {
                 "calibration": {
                     h: {"slope": v, "slope_se": e}
-                    for h, v, e in zip(marks, slopes, errors, strict=True)
+                    for h, v, e in zip(marks, slopes, se, strict=True)
                 }
             }
 
         return {
             "landmarks": list(marks),
             "time_unit": "days",
-            "before": {"coxnet": cal(before, se)},
-            "after": {"coxnet": cal(after, se)},
+            "before": {"coxnet": cal(before)},
+            "after": {"coxnet": cal(after)},
         }
 
     moved = ([0.986, 0.914, 0.812], [1.245, 1.155, 1.025])
     (said,) = slope_warnings(doc(*moved))
     assert (
         "further from 1 at 180 days (0.99 -> 1.25, standard error 0.08), 365 days (0.91 -> "
-        "1.16, standard error 0.06), on the same new data, by more than chance" in said
+        "1.16, standard error 0.06), on the same new data" in said
     )
     assert "730 days" not in said and "--method refit" in said
-    # 0.155 against 2.39 x 0.07 = 0.167 at 365 days: chance explains that one
-    (said,) = slope_warnings(doc(*moved, se=(0.08, 0.07, 0.05)))
-    assert "180 days" in said and "365 days" not in said
-    # as far, within their standard errors (0.245 < 2.39 x 0.11), or with none: nothing said
-    assert slope_warnings(doc(*moved, se=(0.11, 0.07, 0.05))) == []
-    assert slope_warnings(doc(*moved, se=(None, None, None))) == []
+    # no standard error (too few deaths for the information): the slopes alone
+    (said,) = slope_warnings(doc(*moved, se=(None, None, None)))
+    assert "180 days (0.99 -> 1.25), 365 days (0.91 -> 1.16), on" in said
     # nearer 1, or further by no more than 0.05, or no slope (beyond follow-up): nothing said
     assert slope_warnings(doc([0.8, 0.85, 1.3], [0.95, 0.9, 1.05])) == []
     assert slope_warnings(doc([1.0, 0.95, None], [1.04, 1.09, 2.0])) == []
@@ -338,12 +334,11 @@ def test_an_update_that_moves_a_landmarks_slope_away_from_one_is_said():
 def test_the_update_says_its_warnings_and_its_report_lists_them(
     registry, centre, tmp_path, monkeypatch
 ):
-    """With the margin below zero and no level to pass, every landmark's slope counts as
-    moved away from 1: the recalibration warns of each, on stderr and in its report."""
+    """With the margin below zero every landmark's slope counts as moved away from 1: the
+    recalibration warns of each, on stderr and in its report."""
     import training.update as up
 
     monkeypatch.setattr(up, "SLOPE_WORSE", -10.0)
-    monkeypatch.setattr(up, "SLOPE_ALPHA", 10.0)  # and any departure from 1 beyond chance
     root, parent, _ = registry
     reg = tmp_path / "reg"
     shutil.copytree(root, reg)
