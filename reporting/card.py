@@ -234,7 +234,7 @@ def hazard_ratios_by_piece(report: dict, schema: Schema) -> pd.DataFrame | None:
         [
             [
                 _contrast(r, schema),
-                number(r["hr_served"], 2),
+                number(r.get("hr_one_piece", r.get("hr_served")), 2),  # older reports: hr_served
                 *(number(v, 2) for v in r["hr_by_piece"]),
             ]
             for r in rows

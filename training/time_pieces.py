@@ -399,7 +399,7 @@ def hazards_over_time(
             cuts = tuple(_cuts(y, k))
             coefs = FusedPiecewiseCox(step(alpha), cuts, fusion=weight).fit(Z, y).coefs_
         D = _contrast_design(final, schema, reference, contrasts)
-        served = D @ final[-1].coef_[:, 0]
+        one = D @ final[-1].coef_[:, 0]
         by_piece = np.column_stack([D @ c for c in coefs])
         out["hazard_ratios"] = [
             {
@@ -408,7 +408,8 @@ def hazards_over_time(
                 # what it compares, so that a reader's language can word it
                 "value": c["value"],
                 "reference": c["reference"],
-                "hr_served": float(np.exp(served[j])),
+                # the one-piece model's, served or not (reports before this key: hr_served)
+                "hr_one_piece": float(np.exp(one[j])),
                 "hr_by_piece": [float(v) for v in np.exp(by_piece[j])],
             }
             for j, c in enumerate(contrasts)
@@ -628,7 +629,7 @@ def hazards_over_time_html(check: dict, schema: Schema) -> str:
     head = "".join(f"<th>{html.escape(s)}</th>" for s in spans)
     one = "One piece (all times)" if check.get("served") else "Hazard ratio served (all times)"
     rows = "".join(
-        f"<tr><td>{html.escape(r['contrast'])}</td><td>{r['hr_served']:.2f}</td>"
+        f"<tr><td>{html.escape(r['contrast'])}</td><td>{r['hr_one_piece']:.2f}</td>"
         + "".join(f"<td>{v:.2f}</td>" for v in r["hr_by_piece"])
         + "</tr>"
         for r in check["hazard_ratios"]

@@ -49,8 +49,8 @@ def test_fused_pieces_served_say_that_a_ratio_changes_only_where_patients_showed
         "pieces": 3, "cuts_months": [9.0, 24.0], "served": True, "fusion": 8.0,
         "schoenfeld": _tests(["sae"]),
         "hazard_ratios": [
-            {"contrast": "Age 70 vs 50", "hr_served": 1.3, "hr_by_piece": [1.3, 1.31, 1.29]},
-            {"contrast": "SAE yes vs no", "hr_served": 1.8, "hr_by_piece": [2.9, 1.2, 1.21]},
+            {"contrast": "Age 70 vs 50", "hr_one_piece": 1.3, "hr_by_piece": [1.3, 1.31, 1.29]},
+            {"contrast": "SAE yes vs no", "hr_one_piece": 1.8, "hr_by_piece": [2.9, 1.2, 1.21]},
         ],
     }  # fmt: skip
     (text,) = hazards_over_time_limitations({"proportional_hazards": check}, default_schema())
@@ -85,8 +85,8 @@ def test_nothing_to_say_without_a_change_or_a_check():
 
 def test_hazard_ratios_by_piece_name_every_span_in_order():
     rows = [
-        {"contrast": "SAE: yes vs no", "hr_served": 1.874, "hr_by_piece": [3.021, 1.2, 0.951]},
-        {"contrast": "Ki-67: 20 vs 5", "hr_served": 1.5, "hr_by_piece": [1.27, 1.5, 1.88]},
+        {"contrast": "SAE: yes vs no", "hr_one_piece": 1.874, "hr_by_piece": [3.021, 1.2, 0.951]},
+        {"contrast": "Ki-67: 20 vs 5", "hr_one_piece": 1.5, "hr_by_piece": [1.27, 1.5, 1.88]},
     ]
     check = {"pieces": 3, "cuts_months": [12.3, 30.0], "served": True, "hazard_ratios": rows}
     t = hazard_ratios_by_piece({"proportional_hazards": check}, default_schema())
@@ -103,6 +103,12 @@ def test_hazard_ratios_by_piece_name_every_span_in_order():
         {"proportional_hazards": dict(check, served=False)}, default_schema()
     )
     assert t.columns[1] == "Served (all times)"
+    # a bundle's report from before the key's name said what it holds: hr_served
+    old = [{k.replace("hr_one_piece", "hr_served"): v for k, v in r.items()} for r in rows]
+    t_old = hazard_ratios_by_piece(
+        {"proportional_hazards": dict(check, hazard_ratios=old)}, default_schema()
+    )
+    assert t_old.iloc[0].tolist() == ["SAE: yes vs no", "1.87", "3.02", "1.20", "0.95"]
     with i18n.use("zh-CN"):
         zh = hazard_ratios_by_piece({"proportional_hazards": check}, default_schema())
     assert zh.shape == (2, 5) and "12.3" in zh.columns[2] and zh.columns[2] != t.columns[2]
@@ -120,7 +126,7 @@ def test_a_contrast_is_worded_in_the_readers_language():
     row = {
         "feature": "pathology", "contrast": "Pathological type: sarcomatoid vs epithelioid",
         "value": "sarcomatoid", "reference": "epithelioid",
-        "hr_served": 2.0, "hr_by_piece": [3.0, 1.5],
+        "hr_one_piece": 2.0, "hr_by_piece": [3.0, 1.5],
     }  # fmt: skip
     age = dict(row, feature="age", contrast="Age at surgery: 63 vs 47 years", value=63.0,
                reference=47.0)  # fmt: skip

@@ -291,7 +291,7 @@ def test_the_page_draws_a_model_in_pieces(pieces_bundle, tmp_path, monkeypatch):
     (sae,) = [r for r in check["hazard_ratios"] if r["feature"] == "sae"]
     (shown,) = [t.value for t in at.table if "One piece (all times)" in t.value.columns]
     row = shown.loc[sae["contrast"]].tolist()
-    assert row == [f"{v:.2f}" for v in (sae["hr_served"], *sae["hr_by_piece"])]
+    assert row == [f"{v:.2f}" for v in (sae["hr_one_piece"], *sae["hr_by_piece"])]
     assert sae["hr_by_piece"][0] > 2 * sae["hr_by_piece"][1]
 
 
