@@ -108,6 +108,7 @@ def evaluate_bundle(
                         "mean_predicted",
                         "in_the_large",
                         "slope",
+                        "slope_se",
                         "grouped_error",
                     )
                 }

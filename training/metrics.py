@@ -210,7 +210,7 @@ def calibration(
         ``in_the_large`` (observed minus mean predicted survival), ``slope``
         (Cox regression of the outcome, censored at the horizon, on
         log(-log S_pred); 1 is ideal, below 1 means predictions too extreme),
-        ``grouped_error`` (mean absolute predicted-observed difference over groups,
+        ``slope_se`` (its standard error), ``grouped_error`` (mean absolute predicted-observed difference over groups,
         weighted by size). None when the horizon lies beyond follow-up.
     """
     event, time = _event_time(y)
@@ -235,7 +235,7 @@ def calibration(
             }
         )
     overall = KaplanMeier(time, event).survival_at(horizon)[0]
-    slope, slope_se = _slope_fit(event, time, pred, horizon)
+    slope, slope_se = _slope_fit(event, time, pred, horizon, with_se=True)
     valid = [g for g in groups if g["observed"] is not None]
     grouped_error = (
         float(
@@ -265,11 +265,14 @@ def calibration_slope(y: np.ndarray, surv: np.ndarray, grid: np.ndarray, horizon
     return _slope_fit(event, time, survival_at(surv, grid, horizon), horizon)[0]
 
 
-def _slope_fit(event, time, pred, horizon: float) -> tuple[float | None, float | None]:
+def _slope_fit(
+    event, time, pred, horizon: float, with_se: bool = False
+) -> tuple[float | None, float | None]:
     """Cox regression of the outcome, censored at the horizon (so the slope concerns this
-    horizon only), on log(-log predicted S): the slope and its standard error (the inverse
-    square root of the partial likelihood's information there, Breslow ties as the fit's);
-    None, None with fewer than 5 events by then."""
+    horizon only), on log(-log predicted S): the slope and, ``with_se``, its standard error
+    (the inverse square root of the partial likelihood's information there, Breslow ties as
+    the fit's; not asked for in the bootstrap's many calls, where it would add a third to
+    each); None, None with fewer than 5 events by then."""
     ev_h = event & (time <= horizon)
     t_h = np.minimum(time, horizon)
     lp = cloglog(pred)
@@ -279,9 +282,11 @@ def _slope_fit(event, time, pred, horizon: float) -> tuple[float | None, float |
         warnings.simplefilter("ignore")
         fit = CoxPHSurvivalAnalysis().fit(lp.reshape(-1, 1), Surv.from_arrays(ev_h, t_h))
     slope = float(fit.coef_[0])
+    if not with_se:
+        return slope, None
     ph = PHReg(t_h, lp.reshape(-1, 1), status=ev_h.astype(float), ties="breslow")
     info = -float(ph.hessian(np.array([slope]))[0, 0])
-    return slope, (1.0 / np.sqrt(info) if info > 0 else None)
+    return slope, (float(1.0 / np.sqrt(info)) if info > 0 else None)
 
 
 def decision_curve(

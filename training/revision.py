@@ -130,8 +130,8 @@ class RevisionTest:
             "p_value": self.p_value,
             "p_value_is": "the most different factor's, adjusted for every factor tested "
             + (
-                f"by single-step min-P over {self.draws} simulations under recalibration "
-                "(sequential Monte Carlo), "
+                f"by single-step min-P over up to {self.draws} simulations under "
+                "recalibration (sequential Monte Carlo: each p stops at its tenth as extreme), "
                 + (
                     f"each with one of the parent's {self.parent_refits} bootstrap refits in "
                     "its place, so that the parent's own sampling error is not taken for a "

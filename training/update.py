@@ -826,7 +826,8 @@ def slope_warnings(doc: dict) -> list[str]:
     """Where an updated Cox model's calibration slope at a landmark is further from 1 than
     the parent's was, on the same new data, by more than :data:`SLOPE_WORSE`: one slope
     fitted over the whole follow-up does not fit every landmark (as where hazard ratios
-    change over time). Each is given with its standard error, for the reader to weigh."""
+    change over time). Each is given with the updated slope's standard error, which says how
+    well these data place that slope, not whether the update moved it: it did."""
     before = (doc["before"].get("coxnet") or {}).get("calibration") or {}
     after = (doc["after"].get("coxnet") or {}).get("calibration") or {}
     axis = TimeAxis(doc["time_unit"])
@@ -835,7 +836,7 @@ def slope_warnings(doc: dict) -> list[str]:
         b, cal = (before.get(h) or {}).get("slope"), after.get(h) or {}
         a, se = cal.get("slope"), cal.get("slope_se")
         if b is not None and a is not None and abs(a - 1) > abs(b - 1) + SLOPE_WORSE:
-            error = "" if se is None else f", standard error {se:.2f}"
+            error = "" if se is None else f", the updated slope's standard error {se:.2f}"
             worse.append(f"{axis.text(float(h))} ({b:.2f} -> {a:.2f}{error})")
     if not worse:
         return []
@@ -843,8 +844,9 @@ def slope_warnings(doc: dict) -> list[str]:
         "the update moved the Cox model's calibration slope further from 1 at "
         + ", ".join(worse)
         + ", on the same new data: one slope over the whole follow-up does not fit each "
-        "landmark (hazard ratios that change over time?). Compare with --method refit, and "
-        "keep the parent where it calibrates better at the times that matter."
+        "landmark (hazard ratios that change over time?). A slope within its standard error "
+        "of 1 is no reassurance here: the update itself moved it. Compare with --method "
+        "refit, and keep the parent where it calibrates better at the times that matter."
     ]
 
 

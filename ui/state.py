@@ -19,7 +19,7 @@ import streamlit as st
 from model.bundle import MANIFEST, BundleError, read_manifest, sha256_file
 from model.default_build import LOG, PENDING, pending, retry_allowed
 from model.engine import Engine
-from model.i18n import DEFAULT, LANGUAGES, N_, _, language, set_language
+from model.i18n import DEFAULT, LANGUAGES, N_, _, language, number, set_language
 from model.registry import INDEX, NothingServable, Registry, RegistryError
 from model.schema import SchemaDefinitionError, bundled_schema
 from reporting.wording import simulated_warning
@@ -175,7 +175,7 @@ def _label(row: dict) -> str:
     if row.get("active"):
         bits.append(_("(active)"))
     if row.get("rows"):
-        bits.append("· " + _("{n} patients").format(n=f"{row['rows']:,}"))
+        bits.append("· " + _("{n} patients").format(n=number(row["rows"], grouped=True)))
     return " ".join(bits)
 
 

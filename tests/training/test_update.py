@@ -295,7 +295,7 @@ def test_a_recalibrated_bundle_says_where_its_hazard_ratios_come_from(registry, 
 def test_an_update_that_moves_a_landmarks_slope_away_from_one_is_said():
     """In a world whose hazard ratios change, one slope (0.79) over the whole follow-up can
     take the landmark slopes from 0.99 / 0.91 to 1.25 / 1.16 on the very data it was fitted
-    to: the update says so, with each slope's standard error."""
+    to: the update says so, with each updated slope's standard error."""
     from training.update import slope_warnings
 
     marks = ("180", "365", "730")
@@ -319,8 +319,9 @@ def test_an_update_that_moves_a_landmarks_slope_away_from_one_is_said():
     moved = ([0.986, 0.914, 0.812], [1.245, 1.155, 1.025])
     (said,) = slope_warnings(doc(*moved))
     assert (
-        "further from 1 at 180 days (0.99 -> 1.25, standard error 0.08), 365 days (0.91 -> "
-        "1.16, standard error 0.06), on the same new data" in said
+        "further from 1 at 180 days (0.99 -> 1.25, the updated slope's standard error 0.08), "
+        "365 days (0.91 -> 1.16, the updated slope's standard error 0.06), on the same new "
+        "data" in said
     )
     assert "730 days" not in said and "--method refit" in said
     # no standard error (too few deaths for the information): the slopes alone
