@@ -210,8 +210,9 @@ def calibration(
         ``in_the_large`` (observed minus mean predicted survival), ``slope``
         (Cox regression of the outcome, censored at the horizon, on
         log(-log S_pred); 1 is ideal, below 1 means predictions too extreme),
-        ``slope_se`` (its standard error), ``grouped_error`` (mean absolute predicted-observed difference over groups,
-        weighted by size). None when the horizon lies beyond follow-up.
+        ``slope_se`` (its standard error), ``grouped_error`` (mean absolute
+        predicted-observed difference over groups, weighted by size). None when the horizon
+        lies beyond follow-up.
     """
     event, time = _event_time(y)
     if horizon >= time.max():
