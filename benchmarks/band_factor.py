@@ -75,7 +75,7 @@ from training.estimators import coxnet_step
 from training.families import CoxnetTrainer
 from training.fit import FitOptions, _predicting_alone, _training_set
 from training.simulate import WORLDS, SimulationSettings, simulate_cohort, write_cohort
-from training.time_pieces import piece_logliks
+from training.time_pieces import equal_plans, plan_logliks
 from training.tuning import TuningResult
 
 DRAW_SEED_STEP = 1000  # draw k > 0 of a cell uses accuracy.py's seed + k x this
@@ -200,7 +200,7 @@ def choose_pieces(Z, y: np.ndarray, make_step, alpha: float, most: int, folds=5,
     over ``folds`` stratified folds (None where a fit ran off to infinity)."""
     e, _ = y.dtype.names
     split = list(StratifiedKFold(folds, shuffle=True, random_state=seed).split(Z, y[e]))
-    total = piece_logliks(Z, y, make_step, alpha, most, split).sum(axis=0)
+    total = plan_logliks(Z, y, make_step, alpha, equal_plans(most), split).sum(axis=0)
     return {k + 1: float(v) if np.isfinite(v) else None for k, v in enumerate(total)}
 
 

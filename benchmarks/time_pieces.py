@@ -60,7 +60,7 @@ from model.fused_pieces import FusedPiecewiseCox
 from model.predict import cox_baseline_on_grid
 from model.schema import default_schema, load_schema
 from model.validation import validate_dataset
-from training.band import _cuts, fit_time_pieces, stand_in_pieces
+from training.band import _cuts, stand_in_pieces, time_pieces_at
 from training.estimators import coxnet_step
 from training.families import CoxnetTrainer
 from training.fit import FitOptions, _predicting_alone, _training_set
@@ -174,16 +174,24 @@ def one_draw(world: World, n: int, draw: int, test) -> dict:
     counts = {"1": 1, "apart": check.get("pieces_apart", cv), "scored": scored["pieces"],
               "cv": cv, "2": 2, "rule": rule}  # fmt: skip
     fusions = {"scored": scored.get("fusion"), "cv": check.get("fusion")}
+    # the check's own cuts (two pieces may be cut off the median); K = 2 and the rule's at
+    # equal shares of the deaths
+    cuts = {
+        "apart": check.get("apart_cuts_months", check["cuts_months"]),
+        "scored": scored.get("cuts_months", check["cuts_months"]),
+        "cv": check["cuts_months"],
+    }
     for name in VARIANTS[1:]:
         k = counts[name]
         if k == 1:
             surv[name] = surv["1"]
             continue
+        at = tuple(cuts.get(name) or _cuts(d.y, k))
         if fusions.get(name):  # served fused, as fit serves it
-            fused = FusedPiecewiseCox(step(alpha), tuple(_cuts(d.y, k)), fusion=fusions[name])
+            fused = FusedPiecewiseCox(step(alpha), at, fusion=fusions[name])
             surv[name] = np.exp(-fused.fit(Z, d.y).cumulative_hazard_on_grid(Zt, d.grid))
             continue
-        model = fit_time_pieces(Z, d.y, d.grid, step, alpha, k)
+        model = time_pieces_at(Z, d.y, d.grid, step, alpha, at)
         surv[name] = np.exp(-model.cumulative_hazard(Zt))
     return {
         "world": world.name,
@@ -198,6 +206,8 @@ def one_draw(world: World, n: int, draw: int, test) -> dict:
         "fused_loglik": check.get("fused_heldout_loglik"),
         "fold_logliks": check.get("fold_logliks"),
         "cv_loglik": check.get("heldout_loglik"),
+        "two_piece_loglik": check.get("two_piece_heldout_loglik"),
+        "cuts_months": cuts,
         "flagged_by_own_test": check["schoenfeld"].get("flagged", []),
         "errors": {v: errors(surv[v], d, truth, complete) for v in VARIANTS},
         "seconds": round(time.perf_counter() - t0, 1),

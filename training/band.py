@@ -115,6 +115,7 @@ __all__ = [
     "calibrate_inflation",
     "fit_time_pieces",
     "piecewise_stand_in",
+    "quantile_cuts",
     "stand_in_cuts",
     "stand_in_pieces",
     "time_pieces_at",
@@ -195,9 +196,14 @@ def _fit_cox(make_step, Z: pd.DataFrame, y: np.ndarray, grid: np.ndarray):
 
 
 def _cuts(y: np.ndarray, pieces: int) -> list[float]:
+    return quantile_cuts(y, np.arange(1, pieces) / pieces)
+
+
+def quantile_cuts(y: np.ndarray, quantiles) -> list[float]:
+    """Cuts at these quantiles of the death times (months)."""
     e, t = y.dtype.names
     deaths = y[t][y[e]]
-    return [float(np.quantile(deaths, q)) for q in np.arange(1, pieces) / pieces]
+    return [float(np.quantile(deaths, q)) for q in quantiles]
 
 
 def _refit(make_step, alpha, Z, y_rep, grid, marks) -> tuple | None:

@@ -43,6 +43,7 @@ from a warning, and below :data:`DEATHS_PER_PIECE` deaths a piece the check is n
 from __future__ import annotations
 
 import html
+from fractions import Fraction
 from functools import partial
 
 import numpy as np
@@ -51,20 +52,22 @@ import pandas as pd
 from model.fused_pieces import FusedPiecewiseCox, fit_fused, fusion_max, one_piece
 from model.piecewise import alive_in_piece, heavier_until_fitted
 from model.schema import Schema
-from training.band import _cuts, fit_time_pieces, stand_in_pieces
+from training.band import quantile_cuts, stand_in_pieces, time_pieces_at
 from training.effects import contrast_frames
 from training.estimators import coxnet_step, fit_quietly
 from training.samplesize import cox_partial_loglik
 from training.tuning import make_folds
 
 __all__ = [
+    "candidate_plans",
     "choose_fused",
-    "choose_pieces",
+    "choose_plan",
+    "equal_plans",
     "fused_logliks",
     "hazards_over_time",
     "hazards_over_time_html",
     "hazards_over_time_lines",
-    "piece_logliks",
+    "plan_logliks",
     "schoenfeld_tests",
 ]
 
@@ -97,6 +100,13 @@ MIN_FUSED_GAIN = 1.0
 # fades four to six never scored best (the fading world at n = 2,000 and SAE fading at 500
 # and 1,000 patients, four draws: two pieces best in each).
 MOST_FUSED_PIECES = 3
+# Two pieces are also cut at these quantiles of the death times, off the median that two
+# equal pieces are cut at: a change in hazard ratios early (perioperative) or late falls
+# between equal pieces' cuts. In the nonph world with its change moved from 12 months to 4
+# (the 18th percentile of the deaths) or 30 (the 84th), two pieces at the median scored below
+# one piece; at 2,000 patients two cut at the 1/6 or 5/6 quantile scored 62 and 48 units
+# above it. A cut is tried only where both pieces hold DEATHS_PER_PIECE deaths.
+TWO_PIECE_QUANTILES = (1 / 6, 1 / 4, 1 / 3, 2 / 3, 3 / 4, 5 / 6)
 # Pieces no factor's own test confirms are served only past this held-out gain over one piece
 # (a likelihood ratio of 20): their choice is the best of up to 17 candidates on the same
 # folds. In benchmarks/time_pieces.py (8 worlds x 400 and 500 patients, 6 draws each; error
@@ -117,15 +127,15 @@ def _fit_piece_coef(make_step, alpha, Zn, y) -> np.ndarray:
         return np.zeros(Zn.shape[1])
 
 
-def _held_out_loglik(make_step, alpha, Zn, y, train: np.ndarray, pieces: int) -> float:
+def _held_out_loglik(make_step, alpha, Zn, y, train: np.ndarray, plan: tuple) -> float:
     """Held-out partial log-likelihood of the pieces fitted on ``train`` (a mask): the full
     data's minus the training part's at the training coefficients, summed over pieces.
 
     Scored as :class:`~model.piecewise.PiecewiseCox` would serve them, from what the
-    training part knows: cut at its death times' quantiles, each piece's penalty scaled to
-    its deaths per patient."""
+    training part knows: cut at its death times' quantiles ``plan``, each piece's penalty
+    scaled to its deaths per patient."""
     e = y.dtype.names[0]
-    edges = [0.0, *_cuts(y[train], pieces), np.inf]
+    edges = [0.0, *quantile_cuts(y[train], plan), np.inf]
     rate = y[e][train].mean()
     coefs = []
     for a, b in zip(edges[:-1], edges[1:], strict=True):
@@ -156,13 +166,14 @@ def _scored(Zn, y: np.ndarray, train: np.ndarray, edges, coefs) -> float:
     return total
 
 
-def fused_logliks(Z, y: np.ndarray, alpha: float, l1_ratio: float, most: int, folds) -> np.ndarray:
+def fused_logliks(Z, y: np.ndarray, alpha: float, l1_ratio: float, plans, folds) -> np.ndarray:
     """Held-out partial log-likelihood of fused time pieces (:mod:`model.fused_pieces`),
-    folds x 2..``most`` pieces x :data:`FUSION_SHARES`; NaN where a fit ran off. Each fold's
-    cuts are its training deaths' quantiles and its fusions shares of its own
-    :func:`~model.fused_pieces.fusion_max`, fitted heaviest first, each from the one before."""
+    folds x ``plans`` (each its cuts' quantiles of the death times) x :data:`FUSION_SHARES`;
+    NaN where a fit ran off. Each fold's cuts are its training deaths' quantiles and its
+    fusions shares of its own :func:`~model.fused_pieces.fusion_max`, fitted heaviest first,
+    each from the one before."""
     Zn = np.asarray(Z, dtype=float)
-    out = np.full((len(folds), max(most - 1, 0), len(FUSION_SHARES)), np.nan)
+    out = np.full((len(folds), len(plans), len(FUSION_SHARES)), np.nan)
     with np.errstate(all="ignore"):
         for f, (tr, _) in enumerate(folds):
             train = np.isin(np.arange(len(y)), tr)
@@ -170,8 +181,8 @@ def fused_logliks(Z, y: np.ndarray, alpha: float, l1_ratio: float, most: int, fo
                 base = one_piece(Zn[train], y[train], alpha, l1_ratio)
             except ArithmeticError:
                 continue
-            for k in range(2, most + 1):
-                edges = [0.0, *_cuts(y[train], k), np.inf]
+            for i, plan in enumerate(plans):
+                edges = [0.0, *quantile_cuts(y[train], plan), np.inf]
                 try:
                     top = fusion_max(Zn[train], y[train], edges[1:-1], alpha, l1_ratio, base)
                 except ArithmeticError:
@@ -186,12 +197,12 @@ def fused_logliks(Z, y: np.ndarray, alpha: float, l1_ratio: float, most: int, fo
                         start = None
                         continue
                     ll = _scored(Zn, y, train, edges, list(coefs))
-                    out[f, k - 2, j] = ll if np.isfinite(ll) else np.nan
+                    out[f, i, j] = ll if np.isfinite(ll) else np.nan
     return out
 
 
 def choose_fused(fused: np.ndarray, chosen: np.ndarray, test_share: float):
-    """The fused pieces (their number, the fusion's share) with the best held-out total among
+    """The fused pieces (their plan's index, the fusion's share) with the best held-out total among
     those that beat the pieces already chosen (``chosen``: its folds' log-likelihoods) by more
     than the corrected standard error of the paired differences and by
     :data:`MIN_FUSED_GAIN` in all; else None.
@@ -211,36 +222,59 @@ def choose_fused(fused: np.ndarray, chosen: np.ndarray, test_share: float):
         diff = fused[:, k, j] - chosen
         se = np.sqrt(diff.var(ddof=1) * (1 / len(diff) + test_share))
         if diff.mean() > se and diff.sum() > MIN_FUSED_GAIN:
-            return int(k) + 2, FUSION_SHARES[j]
+            return int(k), FUSION_SHARES[j]
     return None
 
 
-def piece_logliks(Z, y: np.ndarray, make_step, alpha: float, most: int, folds) -> np.ndarray:
-    """Held-out partial log-likelihood (folds x 1..``most`` pieces); NaN where a fit ran off
-    to infinity. ``folds``: (train, test) index pairs."""
+def equal_plans(most: int) -> list[tuple]:
+    """1 to ``most`` pieces holding equal shares of the deaths, each as its cuts' quantiles."""
+    return [tuple(float(q) for q in np.arange(1, k) / k) for k in range(1, most + 1)]
+
+
+def candidate_plans(deaths: int, most: int) -> list[tuple]:
+    """The pieces the check scores, each as its cuts' quantiles of the death times: 1 to
+    ``most`` equal pieces, then two pieces cut at each of :data:`TWO_PIECE_QUANTILES` where
+    both hold :data:`DEATHS_PER_PIECE` deaths."""
+    if most < 2:
+        return equal_plans(most)
+    # rounded: a sixth of 300 deaths is 50, not 49.999...
+    off = [
+        (q,) for q in TWO_PIECE_QUANTILES if round(min(q, 1 - q) * deaths, 9) >= DEATHS_PER_PIECE
+    ]
+    return equal_plans(most) + off
+
+
+def plan_logliks(Z, y: np.ndarray, make_step, alpha: float, plans, folds) -> np.ndarray:
+    """Held-out partial log-likelihood (folds x ``plans``: each its cuts' quantiles of the
+    death times); NaN where a fit ran off to infinity. ``folds``: (train, test) index pairs."""
     Zn = np.asarray(Z, dtype=float)
     trains = [np.isin(np.arange(len(y)), tr) for tr, _ in folds]
-    out = np.full((len(trains), most), np.nan)
+    out = np.full((len(trains), len(plans)), np.nan)
     with np.errstate(all="ignore"):
-        for k in range(1, most + 1):
+        for i, plan in enumerate(plans):
             for f, tr in enumerate(trains):
-                ll = _held_out_loglik(make_step, alpha, Zn, y, tr, k)
-                out[f, k - 1] = ll if np.isfinite(ll) else np.nan
+                ll = _held_out_loglik(make_step, alpha, Zn, y, tr, plan)
+                out[f, i] = ll if np.isfinite(ll) else np.nan
     return out
 
 
-def choose_pieces(ll: np.ndarray, test_share: float) -> int:
-    """The fewest pieces that no more pieces beat by more than the corrected standard error
-    of their paired fold differences (``ll``: :func:`piece_logliks`; ``test_share``: a
+def choose_plan(ll: np.ndarray, plans, test_share: float) -> int:
+    """The index of the plan chosen, fewest pieces first: at each number of pieces, of the
+    plans that beat the one chosen so far by more than the corrected standard error of their
+    paired fold differences, the best total (``ll``: :func:`plan_logliks`; ``test_share``: a
     fold's test patients over its training patients, Nadeau & Bengio 2003)."""
-    chosen = 1
-    for k in range(2, ll.shape[1] + 1):
-        diff = ll[:, k - 1] - ll[:, chosen - 1]
-        if not np.isfinite(diff).all() or len(diff) < 2:
-            continue
-        se = np.sqrt(diff.var(ddof=1) * (1 / len(diff) + test_share))
-        if diff.mean() > se:
-            chosen = k
+    chosen = 0
+    for pieces in sorted({len(p) for p in plans} - {len(plans[0])}):
+        passing = []
+        for i, plan in enumerate(plans):
+            diff = ll[:, i] - ll[:, chosen]
+            if len(plan) != pieces or not np.isfinite(diff).all() or len(diff) < 2:
+                continue
+            se = np.sqrt(diff.var(ddof=1) * (1 / len(diff) + test_share))
+            if diff.mean() > se:
+                passing.append(i)
+        if passing:
+            chosen = max(passing, key=lambda i: ll[:, i].sum())
     return chosen
 
 
@@ -304,12 +338,13 @@ def _deaths_apart(values: pd.Series) -> int:
 
 
 def _served_fusion(fusion, Z, y: np.ndarray, alpha: float, l1_ratio: float) -> float | None:
-    """The chosen share of the whole training set's own path start, as each fold took of its
-    own; None where nothing was chosen or that start cannot be found."""
+    """The chosen share (``fusion``: plan, share) of the whole training set's own path start,
+    as each fold took of its own; None where nothing was chosen or that start cannot be
+    found."""
     if fusion is None:
         return None
     try:
-        return fusion[1] * fusion_max(Z, y, _cuts(y, fusion[0]), alpha, l1_ratio)
+        return fusion[1] * fusion_max(Z, y, quantile_cuts(y, fusion[0]), alpha, l1_ratio)
     except ArithmeticError:
         return None
 
@@ -349,42 +384,43 @@ def hazards_over_time(
     step = partial(coxnet_step, schema, l1_ratio)
     Z = final[:-1].transform(X)
     Zc, yc, fc = _check_sample(Z, y, folds)
-    ll = piece_logliks(Zc, yc, step, alpha, most, fc)
+    plans = candidate_plans(deaths, most)
+    ll = plan_logliks(Zc, yc, step, alpha, plans, fc)
     test_share = 1 / max(len(folds) - 1, 1)
-    k = choose_pieces(ll, test_share)
-    fused = fused_logliks(Zc, yc, alpha, l1_ratio, min(most, MOST_FUSED_PIECES), fc)
-    fusion = choose_fused(fused, ll[:, k - 1], test_share)
+    chosen = choose_plan(ll, plans, test_share)
+    fused_plans = _fused_plans(plans, chosen, most)
+    fused = fused_logliks(Zc, yc, alpha, l1_ratio, fused_plans, fc)
+    fusion = choose_fused(fused, ll[:, chosen], test_share)
+    if fusion is not None:
+        fusion = (fused_plans[fusion[0]], fusion[1])
     total = np.nansum(ll, axis=0)
-    gain = float(total[k - 1] - total[0])
-    apart = k
+    plan, gain = plans[chosen], float(total[chosen] - total[0])
     weight = _served_fusion(fusion, Z, y, alpha, l1_ratio)
     if weight is None:
         fusion = None  # the whole training set's path could not be started: as not chosen
     else:
-        k, j = fusion[0], FUSION_SHARES.index(fusion[1])
-        gain = float(np.nansum(fused[:, k - 2, j] - ll[:, 0]))
+        plan = fusion[0]
+        i, j = fused_plans.index(plan), FUSION_SHARES.index(fusion[1])
+        gain = float(np.nansum(fused[:, i, j] - ll[:, 0]))
     unconfirmed = None
-    if k > 1 and not _confirmed(tests, gain):
-        unconfirmed = {"pieces": k, "fusion": weight, "gain_over_one_piece": gain}
-        k, fusion, weight, gain = 1, None, None, 0.0
+    if plan and not _confirmed(tests, gain):
+        unconfirmed = {
+            "pieces": len(plan) + 1, "fusion": weight, "gain_over_one_piece": gain,
+            "cuts_months": _months(y, plan),
+        }  # fmt: skip
+        plan, fusion, weight, gain = (), None, None, 0.0
     out = {
-        "pieces": k,
+        "pieces": len(plan) + 1,
         "checked": True,
         "deaths": deaths,
         "most_pieces": most,
-        "cuts_months": [round(c, 3) for c in _cuts(y, k)],
-        "heldout_loglik": {str(j + 1): float(v) for j, v in enumerate(total)},
-        "fused_heldout_loglik": {  # by the fusion's share of where the fused path starts
-            str(j + 2): {f"{c:g}": _finite(fused[:, j, i]) for i, c in enumerate(FUSION_SHARES)}
-            for j in range(fused.shape[1])
-        },
-        "fold_logliks": {  # folds x pieces (apart), folds x 2..3 pieces x fusions (fused)
-            "apart": _listed(ll),
-            "fused": _listed(fused),
-        },
+        "cuts_months": _months(y, plan),
+        "cut_quantiles": list(plan),  # of the death times
+        **_scores(plans, ll, fused_plans, fused, most),
         "fusion": weight,  # the deviations' penalty over the model's
         "fusion_share": None if fusion is None else fusion[1],
-        "pieces_apart": apart,  # what the pieces fitted apart chose
+        "pieces_apart": len(plans[chosen]) + 1,  # what the pieces fitted apart chose
+        "apart_cuts_months": _months(y, plans[chosen]),
         "gain_over_one_piece": gain,
         "folds": len(folds),
         "rows": int(len(yc)),
@@ -392,29 +428,72 @@ def hazards_over_time(
     }
     if unconfirmed:
         out["unconfirmed"] = unconfirmed
-    if k > 1:
+    if plan:
+        cuts = tuple(quantile_cuts(y, plan))
         if fusion is None:
-            coefs = fit_time_pieces(Z, y, grid, step, alpha, k).coefs
+            coefs = time_pieces_at(Z, y, grid, step, alpha, cuts).coefs
         else:
-            cuts = tuple(_cuts(y, k))
             coefs = FusedPiecewiseCox(step(alpha), cuts, fusion=weight).fit(Z, y).coefs_
-        D = _contrast_design(final, schema, reference, contrasts)
-        one = D @ final[-1].coef_[:, 0]
-        by_piece = np.column_stack([D @ c for c in coefs])
-        out["hazard_ratios"] = [
-            {
-                "feature": c["feature"],
-                "contrast": c["label"],
-                # what it compares, so that a reader's language can word it
-                "value": c["value"],
-                "reference": c["reference"],
-                # the one-piece model's, served or not (reports before this key: hr_served)
-                "hr_one_piece": float(np.exp(one[j])),
-                "hr_by_piece": [float(v) for v in np.exp(by_piece[j])],
-            }
-            for j, c in enumerate(contrasts)
-        ]
+        out["hazard_ratios"] = _ratios_by_piece(final, schema, reference, contrasts, coefs)
     return out
+
+
+def _months(y: np.ndarray, plan: tuple) -> list[float]:
+    return [round(c, 3) for c in quantile_cuts(y, plan)]
+
+
+def _fused_plans(plans: list[tuple], chosen: int, most: int) -> list[tuple]:
+    """The plans fused pieces are scored in: two pieces cut where the pieces apart chose two,
+    else at the median death time (the best-scoring cut of pieces apart that no standard error
+    vouches for is noise: in a world whose one effect fades at 12 months it was the 2/3
+    quantile, 20 months); then equal pieces up to :data:`MOST_FUSED_PIECES`."""
+    if most < 2:
+        return []
+    two = plans[chosen] if len(plans[chosen]) == 1 else equal_plans(2)[1]
+    return [two, *equal_plans(min(most, MOST_FUSED_PIECES))[2:]]
+
+
+def _scores(plans, ll: np.ndarray, fused_plans, fused: np.ndarray, most: int) -> dict:
+    """The candidates' held-out scores as the report keeps them."""
+    total = np.nansum(ll, axis=0)
+    return {
+        "heldout_loglik": {str(j + 1): float(total[j]) for j in range(most)},  # equal pieces
+        "two_piece_heldout_loglik": {  # by the cut's quantile of the death times
+            f"{p[0]:.3g}": float(total[i]) for i, p in enumerate(plans) if len(p) == 1
+        },
+        "fused_heldout_loglik": {  # by the fusion's share of where the fused path starts
+            str(len(p) + 1): {
+                f"{c:g}": _finite(fused[:, j, i]) for i, c in enumerate(FUSION_SHARES)
+            }
+            for j, p in enumerate(fused_plans)
+        },
+        "fused_cut_quantiles": {str(len(p) + 1): list(p) for p in fused_plans},
+        "fold_logliks": {  # folds x candidates: equal pieces, two cut off the median, fused
+            "apart": _listed(ll[:, :most]),
+            "two_pieces": _listed(ll[:, most:]),
+            "fused": _listed(fused),
+        },
+    }
+
+
+def _ratios_by_piece(final, schema: Schema, reference: dict, contrasts, coefs) -> list[dict]:
+    """Each contrast's hazard ratio in every piece beside the one-piece model's."""
+    D = _contrast_design(final, schema, reference, contrasts)
+    one = D @ final[-1].coef_[:, 0]
+    by_piece = np.column_stack([D @ c for c in coefs])
+    return [
+        {
+            "feature": c["feature"],
+            "contrast": c["label"],
+            # what it compares, so that a reader's language can word it
+            "value": c["value"],
+            "reference": c["reference"],
+            # the one-piece model's, served or not (reports before this key: hr_served)
+            "hr_one_piece": float(np.exp(one[j])),
+            "hr_by_piece": [float(v) for v in np.exp(by_piece[j])],
+        }
+        for j, c in enumerate(contrasts)
+    ]
 
 
 def _confirmed(tests: dict, gain: float) -> bool:
@@ -579,6 +658,21 @@ def _fused_html(check: dict) -> str:
     )
 
 
+def _two_pieces_html(check: dict, schema: Schema) -> str:
+    """The scores of two pieces cut off the median death time, where any were tried."""
+    two = {k: v for k, v in (check.get("two_piece_heldout_loglik") or {}).items() if k != "0.5"}
+    if not two:
+        return ""
+    said = ", ".join(f"{Fraction(float(q)).limit_denominator(12)}: {v:.1f}" for q, v in two.items())
+    events = html.escape(schema.words.events)
+    return (
+        f"Two pieces cut at other quantiles of the {events} (a change early or late falls "
+        f"between equal pieces' cuts), at the share of the {events} before the cut: {said}; "
+        "at each number of pieces, of those that pass the standard error the best total is "
+        "kept. "
+    )
+
+
 def _fusion_chosen(check: dict) -> str:
     return f", fused (fusion {check['fusion']:.3g})" if check.get("fusion") else ""
 
@@ -603,7 +697,8 @@ def hazards_over_time_html(check: dict, schema: Schema) -> str:
         f"{html.escape(schema.words.events)} and scoring each by the partial likelihood of "
         f"held-out patients ({check['folds']} folds; more pieces are kept only past the "
         f"standard error of the folds' differences). Held-out log-likelihood by pieces: "
-        f"{scores}. {_fused_html(check)}Chosen: <b>{check['pieces']}</b>"
+        f"{scores}. {_two_pieces_html(check, schema)}{_fused_html(check)}Chosen: "
+        f"<b>{check['pieces']}</b>"
         f"{_fusion_chosen(check)}.</p>",
     ]
     if check["pieces"] == 1:

@@ -31,9 +31,9 @@ def pieces_bundle(tmp_path_factory, schema):
 
 def test_the_model_is_served_in_the_pieces_the_check_chose(pieces_bundle):
     params = pieces_bundle.manifest.models["coxnet"].params
-    # the change is at 12 months; the cut is a quantile of the death times (9-15 months, as
+    # the change is at 12 months; the cut is a quantile of the death times (6-15 months, as
     # in the check's own test)
-    assert len(params["time_cuts_months"]) == 1 and 9.0 <= params["time_cuts_months"][0] <= 15.0
+    assert len(params["time_cuts_months"]) == 1 and 6.0 <= params["time_cuts_months"][0] <= 15.0
     step = pieces_bundle.models["coxnet"][-1]
     assert isinstance(step, PiecewiseCox) and step.coefs_.shape[0] == 2
     ensemble = pieces_bundle.artifacts["coxnet_ensemble"]
@@ -386,15 +386,16 @@ def test_the_chosen_settings_give_the_cuts_in_the_schemas_unit(pieces_bundle):
 def test_a_centre_with_no_deaths_past_the_cut_is_refused_naming_the_piece(
     pieces_bundle, schema, tmp_path
 ):
-    """Everyone at the centre followed to 10 months at most: the parent's piece after its
-    cut has no deaths there to re-estimate its baseline from; refused, naming the piece,
+    """Everyone at the centre followed to the parent's cut at most: the parent's piece after
+    its cut has no deaths there to re-estimate its baseline from; refused, naming the piece,
     where a traceback from the baseline's estimator had been."""
     from training.update import UpdateOptions, update_bundle
 
     data = simulate_cohort(300, 12, SimulationSettings.for_world("nonph")).data
-    later = data[schema.time.name] > 10.0
+    end = pieces_bundle.models["coxnet"][-1].cuts[0]
+    later = data[schema.time.name] > end
     data.loc[later, schema.event.name] = 0
-    data.loc[later, schema.time.name] = 10.0
+    data.loc[later, schema.time.name] = end
     data.to_csv(tmp_path / "short.csv", index=False)
     validated = validate_dataset(data, schema, mode="train").raise_if_errors()
     options = UpdateOptions(method="recalibrate", bootstrap=3, progress=False)
