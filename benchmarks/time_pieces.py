@@ -10,7 +10,7 @@ served design separately in time pieces; here the same pieces are scored as the 
 For each world x training n x draw the Cox family is tuned and fitted as ``fit`` does it
 (design, l1 ratio and penalty by cross-validated IBS). On the served design's features and
 at its penalty, the model is then refitted in K time pieces cut at quantiles of the death
-times (:func:`training.band.fit_time_pieces`), for
+times (:func:`training.band.time_pieces_at`), for
 
 * ``K = 1``: the proportional-hazards model (one piece is the whole time axis);
 * ``K = apart``: the pieces fitted apart that the check's first rule chooses (what ``fit``

@@ -113,7 +113,6 @@ __all__ = [
     "TimePieces",
     "borrowed_factors",
     "calibrate_inflation",
-    "fit_time_pieces",
     "piecewise_stand_in",
     "quantile_cuts",
     "stand_in_cuts",
@@ -251,19 +250,6 @@ class TimePieces:
     def cumulative_hazard(self, Z: np.ndarray) -> np.ndarray:
         """H on the grid (rows x grid) for expanded, scaled features ``Z``."""
         return cumulative_hazard(Z, np.array(self.coefs), np.array(self.h0s))
-
-
-def fit_time_pieces(
-    Z: pd.DataFrame,
-    y: np.ndarray,
-    grid: np.ndarray,
-    make_step,
-    alpha: float,
-    pieces: int,
-) -> TimePieces:
-    """A Cox model in ``pieces`` time pieces cut at quantiles of the death times
-    (:func:`time_pieces_at`)."""
-    return time_pieces_at(Z, y, grid, make_step, alpha, _cuts(y, pieces))
 
 
 class _AsAsked(PiecewiseCox):

@@ -8,15 +8,18 @@ patient alike. Where the check below chooses more than one piece (and a factor's
 a large gain confirms them, below), ``fit`` serves the model in those pieces
 (:class:`model.piecewise.PiecewiseCox`, same design and penalty, the cuts in the manifest's
 ``time_cuts_months``). The check refits the tuned design, at its penalty, in K
-pieces cut at quantiles of the death times (:func:`training.band.fit_time_pieces`: each
-piece's Cox model on the patients alive at its start), K from one up to the band stand-in's number, and
-scores each K by the partial likelihood of held-out patients (Verweij & van Houwelingen
-1993: the full fold's partial log-likelihood minus the training part's, at the training
-part's coefficients; a model whose coefficients change between pieces has the sum of its
-pieces' as its own). More pieces are kept only where they beat fewer by more than the
-standard error of the folds' paired differences, corrected for overlapping training sets
+pieces cut at quantiles of the death times (:func:`training.band.time_pieces_at`: each
+piece's Cox model on the patients alive at its start), K from one up to the band stand-in's
+number, each holding an equal share of the deaths, and two pieces cut off the median as
+well (:data:`TWO_PIECE_QUANTILES`: a change early or late falls between equal pieces'
+cuts); it scores each by the partial likelihood of held-out patients (Verweij & van
+Houwelingen 1993: the full fold's partial log-likelihood minus the training part's, at the
+training part's coefficients; a model whose coefficients change between pieces has the sum
+of its pieces' as its own). More pieces are kept only where they beat fewer by more than
+the standard error of the folds' paired differences, corrected for overlapping training sets
 as for a design nobody declared (:func:`training.tuning._choose_terms`): the pieces'
-freedom is not vouched for by the schema.
+freedom is not vouched for by the schema. Of the cuts into the same number of pieces that
+pass, the best total is kept (:func:`choose_plan`).
 
 Beside it, each factor's own test (Grambsch & Therneau 1994, scaled Schoenfeld residuals
 against the rank of time, lifelines' ``proportional_hazard_test``) on a Cox model of main
@@ -27,8 +30,8 @@ score's test gives p = 0.0002, the pieces score 0.6 below one piece). The warnin
 pieces' (a change large enough to matter for the curves); a factor whose test passes the
 Bonferroni threshold is named in a note. Pieces that score better are served where a
 factor's test confirms a change or their gain is large (:func:`_confirmed`,
-:data:`UNCONFIRMED_GAIN`): the pieces' choice is the best of up to 17 candidates (pieces
-fitted apart, fused at six strengths) scored on the same folds, and a small gain can be chance.
+:data:`UNCONFIRMED_GAIN`): the pieces' choice is the best of up to 23 candidates (pieces
+fitted apart, two cut off the median, fused at six strengths) scored on the same folds, and a small gain can be chance.
 
 Measured (benchmarks/time_pieces.py, three draws each): where hazard ratios change after
 12 months (the nonph world) two pieces in every draw from n = 500 (290-1,120 deaths), cut at
@@ -108,7 +111,7 @@ MOST_FUSED_PIECES = 3
 # above it. A cut is tried only where both pieces hold DEATHS_PER_PIECE deaths.
 TWO_PIECE_QUANTILES = (1 / 6, 1 / 4, 1 / 3, 2 / 3, 3 / 4, 5 / 6)
 # Pieces no factor's own test confirms are served only past this held-out gain over one piece
-# (a likelihood ratio of 20): their choice is the best of up to 17 candidates on the same
+# (a likelihood ratio of 20): their choice is the best of up to 23 candidates on the same
 # folds. In benchmarks/time_pieces.py (8 worlds x 400 and 500 patients, 6 draws each; error
 # of S(t) with every input known, mean over the landmarks) pieces without a flagged factor
 # were chosen by 1.1-2.8 units in 7 draws of proportional-hazards worlds, moving the error by
@@ -369,9 +372,10 @@ def hazards_over_time(
     contrasts: list[dict],
 ) -> dict:
     """The check for a fitted Cox pipeline (encode ... coxnet at one penalty): the pieces the
-    data choose, their cuts (months), the held-out log-likelihood of each number of pieces,
-    and with more than one piece each contrast's hazard ratio in every piece beside the
-    served model's."""
+    data choose, their cuts (months and quantiles of the death times), the held-out
+    log-likelihood of each candidate (equal pieces, two cut off the median, fused), and with
+    more than one piece each contrast's hazard ratio in every piece beside the served
+    model's."""
     deaths = int(y[y.dtype.names[0]].sum())
     most = min(stand_in_pieces(deaths), deaths // DEATHS_PER_PIECE)
     tests = schoenfeld_tests(final[:2].transform(X), y, schema)
@@ -636,15 +640,18 @@ def _note(check: dict, schema: Schema) -> str | None:
     )
 
 
-def _fused_html(check: dict) -> str:
+def _fused_html(check: dict, schema: Schema) -> str:
     """The fused pieces' scores, best fusion for each number of pieces."""
     fused = check.get("fused_heldout_loglik") or {}
     best = {
         k: max(((v, c) for c, v in by.items() if v is not None), default=None)
         for k, by in fused.items()
     }
+    at = check.get("fused_cut_quantiles") or {}
     said = ", ".join(
-        f"{k}: {b[0]:.1f} (1/{1 / float(b[1]):.0f} of that penalty)" for k, b in best.items() if b
+        f"{k}{_off_median(at.get(k), schema)}: {b[0]:.1f} (1/{1 / float(b[1]):.0f} of that penalty)"
+        for k, b in best.items()
+        if b
     )
     if not said:
         return ""
@@ -658,12 +665,23 @@ def _fused_html(check: dict) -> str:
     )
 
 
+def _off_median(plan, schema: Schema) -> str:
+    """Where two pieces were cut, if not at the median death time."""
+    if not plan or len(plan) != 1 or plan[0] == 0.5:
+        return ""
+    return f" (cut at {_fraction(plan[0])} of the {html.escape(schema.words.events)})"
+
+
+def _fraction(q: float) -> Fraction:
+    return Fraction(float(q)).limit_denominator(12)
+
+
 def _two_pieces_html(check: dict, schema: Schema) -> str:
     """The scores of two pieces cut off the median death time, where any were tried."""
     two = {k: v for k, v in (check.get("two_piece_heldout_loglik") or {}).items() if k != "0.5"}
     if not two:
         return ""
-    said = ", ".join(f"{Fraction(float(q)).limit_denominator(12)}: {v:.1f}" for q, v in two.items())
+    said = ", ".join(f"{_fraction(float(q))}: {v:.1f}" for q, v in two.items())
     events = html.escape(schema.words.events)
     return (
         f"Two pieces cut at other quantiles of the {events} (a change early or late falls "
@@ -697,7 +715,7 @@ def hazards_over_time_html(check: dict, schema: Schema) -> str:
         f"{html.escape(schema.words.events)} and scoring each by the partial likelihood of "
         f"held-out patients ({check['folds']} folds; more pieces are kept only past the "
         f"standard error of the folds' differences). Held-out log-likelihood by pieces: "
-        f"{scores}. {_two_pieces_html(check, schema)}{_fused_html(check)}Chosen: "
+        f"{scores}. {_two_pieces_html(check, schema)}{_fused_html(check, schema)}Chosen: "
         f"<b>{check['pieces']}</b>"
         f"{_fusion_chosen(check)}.</p>",
     ]

@@ -1,5 +1,7 @@
 """fit's check of proportional hazards against worlds whose truth is known."""
 
+from fractions import Fraction
+
 import numpy as np
 import pytest
 
@@ -77,7 +79,7 @@ def test_two_pieces_off_the_median_are_tried_only_where_each_holds_enough_deaths
     from training.time_pieces import TWO_PIECE_QUANTILES, candidate_plans
 
     assert candidate_plans(80, 1) == [()]  # too few deaths: one piece, nothing else
-    # 286 deaths (the linear world at n = 500): 48 before a cut at the sixth, too few
+    # 286 deaths (a draw of the linear world at n = 500): 48 before a cut at the sixth, too few
     plans = candidate_plans(286, 4)
     assert plans[:4] == equal_plans(4)
     off = [p[0] for p in plans[4:]]
@@ -110,6 +112,19 @@ def test_the_check_finds_the_change_where_the_truth_has_one_and_none_where_it_ha
     # 7.3, one run): 6-15 months allows for a choice among neighbouring cuts, not for one
     # far from the change
     assert check["pieces"] == 2 and 6.0 <= check["cuts_months"][0] <= 15.0
+    # the cut is the chosen quantile of the training deaths; fused pieces are scored (and
+    # here served) where the pieces apart chose to cut, and the report says where
+    from training.band import quantile_cuts
+
+    y = _main_effects(world, 500, 500)[1].y
+    (q,) = check["cut_quantiles"]
+    assert check["cuts_months"] == [round(c, 3) for c in quantile_cuts(y, [q])]
+    assert check["pieces_apart"] == 2 and check["apart_cuts_months"] == check["cuts_months"]
+    assert check["fused_cut_quantiles"]["2"] == [q] and check["fusion"] > 0
+    assert set(check["two_piece_heldout_loglik"]) == {"0.25", "0.333", "0.5", "0.667", "0.75"}
+    assert len(check["fold_logliks"]["two_pieces"][0]) == 4  # off the median, 5 folds
+    assert "Two pieces cut at other quantiles of the deaths" in html
+    assert f"2 (cut at {Fraction(q).limit_denominator(12)} of the deaths)" in html
     gain = check["gain_over_one_piece"]
     assert gain > 5.0  # benchmarks/time_pieces.py: 17-28 at n = 500 over three draws
     assert lines[1].startswith("warning: the data show hazard ratios that change over time")
@@ -131,7 +146,7 @@ def test_the_check_finds_the_change_where_the_truth_has_one_and_none_where_it_ha
 
 def test_pieces_no_test_confirms_are_served_only_past_a_large_gain(monkeypatch):
     """The nonph world's two pieces, with its own tests made to flag nothing: pieces whose
-    choice (the best of up to 17 candidates on the same folds) no test confirms are served
+    choice (the best of up to 23 candidates on the same folds) no test confirms are served
     only where they gain UNCONFIRMED_GAIN over one piece."""
     from training import time_pieces
 
