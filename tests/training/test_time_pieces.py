@@ -1,7 +1,5 @@
 """fit's check of proportional hazards against worlds whose truth is known."""
 
-from fractions import Fraction
-
 import numpy as np
 import pytest
 
@@ -105,26 +103,15 @@ def test_the_check_finds_the_change_where_the_truth_has_one_and_none_where_it_ha
         assert "Hazard ratio served (all times)" not in html  # no table by piece
         assert "Grambsch" in html and html.count("<tr>") == 1 + len(check["schoenfeld"]["tests"])
         return
-    # the nonph world's hazard ratios change at 12 months: two pieces, cut near there. The
-    # cut is a quantile of the death times, not the truth's time: in this draw two pieces cut
-    # at 5.3, 7.3, 12.3, 18.2 and 22.7 months are tried, and the folds prefer 7.3 to the
-    # median's 12.3 by 8.1 units (against the truth the tuned model errs 0.002 more cut at
-    # 7.3, one run): 6-15 months allows for a choice among neighbouring cuts, not for one
-    # far from the change
-    assert check["pieces"] == 2 and 6.0 <= check["cuts_months"][0] <= 15.0
-    # the cut is the chosen quantile of the training deaths; fused pieces are scored (and
-    # here served) where the pieces apart chose to cut, and the report says where
-    from training.band import quantile_cuts
-
-    y = _main_effects(world, 500, 500)[1].y
-    (q,) = check["cut_quantiles"]
-    assert check["cuts_months"] == [round(c, 3) for c in quantile_cuts(y, [q])]
-    assert check["pieces_apart"] == 2 and check["apart_cuts_months"] == check["cuts_months"]
-    assert check["fused_cut_quantiles"]["2"] == [q] and check["fusion"] > 0
-    assert set(check["two_piece_heldout_loglik"]) == {"0.25", "0.333", "0.5", "0.667", "0.75"}
-    assert len(check["fold_logliks"]["two_pieces"][0]) == 4  # off the median, 5 folds
+    # the nonph world's hazard ratios change at 12 months: two pieces, cut near there (the
+    # cut is a quantile of the death times, not the truth's time; 9-15 months allows for it).
+    # Two pieces cut at the deaths' 1/4 and 3/4 quantiles (5.3 and 22.7 months) score below
+    # the median's cut; the fused pieces are scored at the cut the pieces apart chose
+    assert check["pieces"] == 2 and 9.0 <= check["cuts_months"][0] <= 15.0
+    assert check["cut_quantiles"] == [0.5] and check["fused_cut_quantiles"]["2"] == [0.5]
+    assert set(check["two_piece_heldout_loglik"]) == {"0.25", "0.5", "0.75"}
+    assert len(check["fold_logliks"]["two_pieces"][0]) == 2  # the two off the median
     assert "Two pieces cut at other quantiles of the deaths" in html
-    assert f"2 (cut at {Fraction(q).limit_denominator(12)} of the deaths)" in html
     gain = check["gain_over_one_piece"]
     assert gain > 5.0  # benchmarks/time_pieces.py: 17-28 at n = 500 over three draws
     assert lines[1].startswith("warning: the data show hazard ratios that change over time")
@@ -142,6 +129,43 @@ def test_the_check_finds_the_change_where_the_truth_has_one_and_none_where_it_ha
     assert late / early > 1.5
     assert "<h2>Hazard ratios over time</h2>" in html and "<table>" in html
     assert "up to " in html and "after " in html
+
+
+def test_a_change_at_4_months_is_cut_there_not_at_the_median():
+    """The nonph world with its change moved to 4 months (the deaths' 18th percentile): two
+    pieces cut at the median (12 months) score barely above one piece; cut at the deaths'
+    sixth they follow the change, and the report says where they were cut."""
+    from dataclasses import replace
+
+    from training.band import quantile_cuts
+
+    schema = default_schema()
+    moved = replace(SimulationSettings.for_world("nonph"), change_months=4.0)
+    data = simulate_cohort(2000, 2000, moved).data
+    d = _training_set(
+        validate_dataset(data, schema).raise_if_errors(), schema, FitOptions(progress=False)
+    )
+    final = fit_quietly(
+        make_coxnet(schema, 0.5, alphas=[0.003], fit_baseline_model=True, terms="main"),
+        d.X,
+        d.y,
+    )
+    check = hazards_over_time(
+        final, d.X, d.y, schema, 0.5, d.folds, d.grid, d.reference, d.contrasts
+    )
+    assert check["pieces"] == 2 and check["cut_quantiles"] == [1 / 6]
+    assert check["cuts_months"] == [round(c, 3) for c in quantile_cuts(d.y, [1 / 6])]
+    # at 4 months give or take the deaths' spread around it (3.5 here)
+    assert 2.5 <= check["cuts_months"][0] <= 6.0
+    # one run: 75 units above one piece, the median's cut 3; 40 is far above either
+    ll = check["two_piece_heldout_loglik"]
+    assert check["gain_over_one_piece"] > 40.0 and ll["0.167"] - ll["0.5"] > 40.0
+    # SAE's log hazard ratio 1.2 before the change, 0.2 after: a clear margin (1.5 times)
+    sae = next(r for r in check["hazard_ratios"] if r["feature"] == "sae")
+    early, late = sae["hr_by_piece"]
+    assert early / late > 1.5
+    html = hazards_over_time_html(check, schema)
+    assert "2 (cut at 1/6 of the deaths)" in html and "up to 3.5 months" in html
 
 
 def test_pieces_no_test_confirms_are_served_only_past_a_large_gain(monkeypatch):
