@@ -30,7 +30,7 @@ score's test gives p = 0.0002, the pieces score 0.6 below one piece). The warnin
 pieces' (a change large enough to matter for the curves); a factor whose test passes the
 Bonferroni threshold is named in a note. Pieces that score better are served where a
 factor's test confirms a change or their gain is large (:func:`_confirmed`,
-:data:`UNCONFIRMED_GAIN`): the pieces' choice is the best of up to 23 candidates (pieces
+:data:`UNCONFIRMED_GAIN`): the pieces' choice is the best of up to 21 candidates (pieces
 fitted apart, two cut off the median, fused at six strengths) scored on the same folds, and a small gain can be chance.
 
 Measured (benchmarks/time_pieces.py, three draws each): where hazard ratios change after
@@ -120,7 +120,7 @@ MOST_FUSED_PIECES = 3
 # results/accuracy_two_cuts_with_thirds.json).
 TWO_PIECE_QUANTILES = (1 / 6, 1 / 4, 3 / 4, 5 / 6)
 # Pieces no factor's own test confirms are served only past this held-out gain over one piece
-# (a likelihood ratio of 20): their choice is the best of up to 23 candidates on the same
+# (a likelihood ratio of 20): their choice is the best of up to 21 candidates on the same
 # folds. In benchmarks/time_pieces.py (8 worlds x 400 and 500 patients, 6 draws each; error
 # of S(t) with every input known, mean over the landmarks) pieces without a flagged factor
 # were chosen by 1.1-2.8 units in 7 draws of proportional-hazards worlds, moving the error by

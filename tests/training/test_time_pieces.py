@@ -170,7 +170,7 @@ def test_a_change_at_4_months_is_cut_there_not_at_the_median():
 
 def test_pieces_no_test_confirms_are_served_only_past_a_large_gain(monkeypatch):
     """The nonph world's two pieces, with its own tests made to flag nothing: pieces whose
-    choice (the best of up to 23 candidates on the same folds) no test confirms are served
+    choice (the best of up to 21 candidates on the same folds) no test confirms are served
     only where they gain UNCONFIRMED_GAIN over one piece."""
     from training import time_pieces
 
