@@ -110,14 +110,14 @@ MOST_FUSED_PIECES = 3
 # one piece; at 2,000 patients two cut at the 1/6 or 5/6 quantile scored 62 and 48 units
 # above it, and the error of S(12/36/60) served fell from 0.028/0.028/0.032 to
 # 0.022/0.026/0.026 (change at 4) and from 0.023/0.026/0.041 to 0.021/0.024/0.027 (at 30;
-# benchmarks/time_pieces.py, two draws). In 96 draws of 8 worlds at 400-500 patients it
-# changed one draw's cut (nonph, 12.3 to 7.3 months, error +0.002) and no draw's pieces.
+# benchmarks/time_pieces.py, two draws). In 8 other worlds (96 draws at 400-500 patients,
+# 16 at 2,000) no draw's pieces or cuts changed.
 # A cut is tried only where both pieces hold DEATHS_PER_PIECE deaths. Not at 1/3 or 2/3: three
 # equal pieces are cut there already (apart and fused), and next to the median the folds'
 # noise chooses between near-equal cuts: with them, one nonph draw of 500 was cut at 7.3
-# months instead of 12.3, 8 units better held out, and its error of S(36) rose from 0.046 to
-# 0.048 and its calibration slope from 1.12 to 1.16 (benchmarks/accuracy.py,
-# results/accuracy_two_cuts_with_thirds.json).
+# months instead of 12.3, 8 units better held out, and in benchmarks/accuracy.py its cell's
+# error of S(36) (every input known) rose from 0.046 to 0.048 and its calibration slope from
+# 1.12 to 1.16 (results/accuracy_two_cuts_with_thirds.json).
 TWO_PIECE_QUANTILES = (1 / 6, 1 / 4, 3 / 4, 5 / 6)
 # Pieces no factor's own test confirms are served only past this held-out gain over one piece
 # (a likelihood ratio of 20): their choice is the best of up to 21 candidates on the same
@@ -127,7 +127,7 @@ TWO_PIECE_QUANTILES = (1 / 6, 1 / 4, 3 / 4, 5 / 6)
 # -0.002 to +0.002, and by 3.5-18.4 units in 5 draws where hazard ratios change: by 0.005-0.019
 # lower in fading and nonph, under 0.001 either way in GBSG2 (a gradual change). Pieces a
 # test confirmed lowered it in 14 of 16 draws. With two pieces also cut off the median (17
-# candidates became up to 23) the same draws chose the same pieces by the same gains.
+# candidates became up to 21) the same draws chose the same pieces by the same gains.
 UNCONFIRMED_GAIN = 3.0
 
 
