@@ -18,12 +18,13 @@ from training.time_pieces import (
 )
 
 
-def _main_effects(world: str, n: int, seed: int):
-    """A world's training set and a main-effects Cox model on it at a fixed light penalty
-    (0.003: near the best penalty for main effects at n = 500 in these worlds, against their
-    truth), without the tuning's cost."""
+def _main_effects(world, n: int, seed: int):
+    """A world's training set (``world``: a name or its settings) and a main-effects Cox
+    model on it at a fixed light penalty (0.003: near the best penalty for main effects at
+    n = 500 in these worlds, against their truth), without the tuning's cost."""
     schema = default_schema()
-    data = simulate_cohort(n, seed, SimulationSettings.for_world(world)).data
+    settings = SimulationSettings.for_world(world) if isinstance(world, str) else world
+    data = simulate_cohort(n, seed, settings).data
     d = _training_set(
         validate_dataset(data, schema).raise_if_errors(), schema, FitOptions(progress=False)
     )
@@ -35,7 +36,7 @@ def _main_effects(world: str, n: int, seed: int):
     return schema, d, final
 
 
-def _check(world: str, n: int, seed: int) -> dict:
+def _check(world, n: int, seed: int) -> dict:
     """The check on :func:`_main_effects`'s model."""
     schema, d, final = _main_effects(world, n, seed)
     return hazards_over_time(
@@ -139,17 +140,8 @@ def test_a_change_at_4_months_is_cut_there_not_at_the_median():
 
     from training.band import quantile_cuts
 
-    schema = default_schema()
     moved = replace(SimulationSettings.for_world("nonph"), change_months=4.0)
-    data = simulate_cohort(2000, 2000, moved).data
-    d = _training_set(
-        validate_dataset(data, schema).raise_if_errors(), schema, FitOptions(progress=False)
-    )
-    final = fit_quietly(
-        make_coxnet(schema, 0.5, alphas=[0.003], fit_baseline_model=True, terms="main"),
-        d.X,
-        d.y,
-    )
+    schema, d, final = _main_effects(moved, 2000, 2000)
     check = hazards_over_time(
         final, d.X, d.y, schema, 0.5, d.folds, d.grid, d.reference, d.contrasts
     )
