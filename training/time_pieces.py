@@ -597,7 +597,8 @@ def hazards_over_time_lines(check: dict, schema: Schema) -> list[str]:
     pieces = check["pieces"]
     line = (
         f"proportional hazards (cross-validated partial likelihood, 1 to {check['most_pieces']} "
-        f"time pieces): {pieces} piece{'s' if pieces > 1 else ''} chosen{_fusion_chosen(check)}"
+        f"time pieces{_off_median_tried(check, schema)}): {pieces} piece{'s' if pieces > 1 else ''} "
+        f"chosen{_fusion_chosen(check)}"
         + ("; one piece served" if pieces > 1 and not check.get("served") else "")
     )
     warning = _warning(check, schema)
@@ -680,6 +681,15 @@ def _off_median(plan, schema: Schema) -> str:
     if not plan or len(plan) != 1 or plan[0] == 0.5:
         return ""
     return f" (cut at {_fraction(plan[0])} of the {html.escape(schema.words.events)})"
+
+
+def _off_median_tried(check: dict, schema: Schema) -> str:
+    """The off-median cuts of two pieces the check tried, for the summary line."""
+    tried = [q for q in check.get("two_piece_heldout_loglik") or {} if q != "0.5"]
+    if not tried:
+        return ""
+    said = ", ".join(str(_fraction(float(q))) for q in tried)
+    return f", two also cut at {said} of the {schema.words.events}"
 
 
 def _fraction(q: float) -> Fraction:

@@ -158,6 +158,8 @@ def test_a_change_at_4_months_is_cut_there_not_at_the_median():
     assert early / late > 1.5
     html = hazards_over_time_html(check, schema)
     assert "2 (cut at 1/6 of the deaths)" in html and "up to 3.5 months" in html
+    line = hazards_over_time_lines(check, schema)[0]
+    assert "1 to 6 time pieces, two also cut at 1/6, 1/4, 3/4, 5/6 of the deaths)" in line
 
 
 def test_pieces_no_test_confirms_are_served_only_past_a_large_gain(monkeypatch):
