@@ -672,8 +672,20 @@ def _fused_html(check: dict, schema: Schema) -> str:
         f"at one hazard ratio down to 1/{1 / FUSION_SHARES[-1]:.0f} of it), which follow one "
         "factor's changing effect without refitting the others; the best for each number of "
         f"pieces: {said}. Of those that beat the pieces chosen by that standard error, the "
-        "one with the best total is kept. "
+        "one with the best total is kept"
+        + (f"{_fused_served(check)}. " if check.get("fusion") else ": none did. ")
     )
+
+
+def _fused_served(check: dict) -> str:
+    """The fusion served: its share of the path's start and its held-out score (the best
+    score alone can fail the standard error)."""
+    share = check.get("fusion_share")
+    score = (check.get("fused_heldout_loglik") or {}).get(str(check["pieces"]), {})
+    score = score.get(f"{share:g}") if share else None
+    if score is None:
+        return ""
+    return f" (here 1/{1 / share:.0f} of that penalty, {score:.1f})"
 
 
 def _off_median(plan, schema: Schema) -> str:
@@ -745,8 +757,8 @@ def hazards_over_time_html(check: dict, schema: Schema) -> str:
             f"<p>{html.escape(_capital(unconfirmed))}.</p>"
             if unconfirmed
             else "<p>Time pieces did not predict held-out patients better than one piece by more "
-            "than the folds' standard error: no change in hazard ratios shown large enough to "
-            "matter for the curves.</p>"
+            "than the folds' standard error: no change in hazard ratios shown, across the "
+            "folds, large enough to serve pieces for.</p>"
         )
         parts.append(_tests_html(check, schema))
         return "\n".join(parts)

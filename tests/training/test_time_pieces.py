@@ -113,6 +113,10 @@ def test_the_check_finds_the_change_where_the_truth_has_one_and_none_where_it_ha
     assert set(check["two_piece_heldout_loglik"]) == {"0.25", "0.5", "0.75"}
     assert len(check["fold_logliks"]["two_pieces"][0]) == 2  # the two off the median
     assert "Two pieces cut at other quantiles of the deaths" in html
+    # the fusion served is named with its own score, which need not be the best fused score
+    share = check["fusion_share"]
+    score = check["fused_heldout_loglik"]["2"][f"{share:g}"]
+    assert f"is kept (here 1/{1 / share:.0f} of that penalty, {score:.1f})" in html
     gain = check["gain_over_one_piece"]
     assert gain > 5.0  # benchmarks/time_pieces.py: 17-28 at n = 500 over three draws
     assert lines[1].startswith("warning: the data show hazard ratios that change over time")
@@ -158,6 +162,7 @@ def test_a_change_at_4_months_is_cut_there_not_at_the_median():
     assert early / late > 1.5
     html = hazards_over_time_html(check, schema)
     assert "2 (cut at 1/6 of the deaths)" in html and "up to 3.5 months" in html
+    assert check["fusion"] is None and "the one with the best total is kept: none did." in html
     line = hazards_over_time_lines(check, schema)[0]
     assert "1 to 6 time pieces, two also cut at 1/6, 1/4, 3/4, 5/6 of the deaths)" in line
 
