@@ -430,7 +430,7 @@ def hazards_over_time(
         "most_pieces": most,
         "cuts_months": _months(y, plan),
         "cut_quantiles": list(plan),  # of the death times
-        **_scores(plans, ll, fused_plans, fused, most),
+        **_scores(plans, ll, total, fused_plans, fused, most),
         "fusion": weight,  # the deviations' penalty over the model's
         "fusion_share": None if fusion is None else fusion[1],
         "pieces_apart": len(plans[chosen]) + 1,  # what the pieces fitted apart chose
@@ -467,9 +467,9 @@ def _fused_plans(plans: list[tuple], chosen: int, most: int) -> list[tuple]:
     return [two, *equal_plans(min(most, MOST_FUSED_PIECES))[2:]]
 
 
-def _scores(plans, ll: np.ndarray, fused_plans, fused: np.ndarray, most: int) -> dict:
-    """The candidates' held-out scores as the report keeps them."""
-    total = np.nansum(ll, axis=0)
+def _scores(plans, ll: np.ndarray, total, fused_plans, fused: np.ndarray, most: int) -> dict:
+    """The candidates' held-out scores as the report keeps them (``total``: ``ll`` summed
+    over the folds)."""
     return {
         "heldout_loglik": {str(j + 1): float(total[j]) for j in range(most)},  # equal pieces
         "two_piece_heldout_loglik": {  # by the cut's quantile of the death times
@@ -695,12 +695,19 @@ def _off_median(plan, schema: Schema) -> str:
     return f" (cut at {_fraction(plan[0])} of the {html.escape(schema.words.events)})"
 
 
+def _off_median_scores(check: dict) -> dict[Fraction, float]:
+    """The held-out scores of two pieces cut off the median death time, by the cut's
+    quantile of the deaths (none in reports from before they were tried)."""
+    two = check.get("two_piece_heldout_loglik") or {}
+    return {_fraction(float(q)): v for q, v in two.items() if q != "0.5"}
+
+
 def _off_median_tried(check: dict, schema: Schema) -> str:
     """The off-median cuts of two pieces the check tried, for the summary line."""
-    tried = [q for q in check.get("two_piece_heldout_loglik") or {} if q != "0.5"]
+    tried = _off_median_scores(check)
     if not tried:
         return ""
-    said = ", ".join(str(_fraction(float(q))) for q in tried)
+    said = ", ".join(str(q) for q in tried)
     return f", two also cut at {said} of the {schema.words.events}"
 
 
@@ -710,10 +717,10 @@ def _fraction(q: float) -> Fraction:
 
 def _two_pieces_html(check: dict, schema: Schema) -> str:
     """The scores of two pieces cut off the median death time, where any were tried."""
-    two = {k: v for k, v in (check.get("two_piece_heldout_loglik") or {}).items() if k != "0.5"}
+    two = _off_median_scores(check)
     if not two:
         return ""
-    said = ", ".join(f"{_fraction(float(q))}: {v:.1f}" for q, v in two.items())
+    said = ", ".join(f"{q}: {v:.1f}" for q, v in two.items())
     events = html.escape(schema.words.events)
     return (
         f"Two pieces cut at other quantiles of the {events} (a change early or late falls "
