@@ -106,9 +106,10 @@ MOST_FUSED_PIECES = 3
 # Two pieces are also cut at these quantiles of the death times, off the median that two
 # equal pieces are cut at: a change in hazard ratios early (perioperative) or late falls
 # between equal pieces' cuts. In the nonph world with its change moved from 12 months to 4
-# (the 18th percentile of the deaths) or 30 (the 84th), two pieces at the median scored below
-# one piece; at 2,000 patients two cut at the 1/6 or 5/6 quantile scored 62 and 48 units
-# above it, and the error of S(12/36/60) served fell from 0.028/0.028/0.032 to
+# (the deaths' 18th percentile in a nonph cohort of 2,000, seed 1) or 30 (the 84th), two
+# pieces at the median scored below one piece (at 4 months, every draw) or at most 8 units
+# above it (at 30); at 2,000 patients two cut at the 1/6 or 5/6 quantile scored 50-62 and
+# 29-48 units above it, and the error of S(12/36/60) served fell from 0.028/0.028/0.032 to
 # 0.022/0.026/0.026 (change at 4) and from 0.023/0.026/0.041 to 0.021/0.024/0.027 (at 30;
 # benchmarks/time_pieces.py, two draws). In 8 other worlds (96 draws at 400-500 patients,
 # 16 at 2,000) no draw's pieces or cuts changed.
